@@ -1,0 +1,182 @@
+package emu
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+const codeAddr = 0x400000
+
+// newEngine maps one page of code at codeAddr and a stack page below 0x800000.
+func newEngine(t testing.TB, code []byte) (*Engine, []byte) {
+	t.Helper()
+	e, err := New()
+	require.NoError(t, err)
+	t.Cleanup(e.Close)
+	mem, err := unix.Mmap(-1, 0, 2*PageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	require.NoError(t, err)
+	t.Cleanup(func() { unix.Munmap(mem) })
+	copy(mem, code)
+	require.NoError(t, e.MapHost(codeAddr, mem[:PageSize], ProtRead|ProtExec))
+	require.NoError(t, e.MapHost(0x7ff000, mem[PageSize:], ProtRead|ProtWrite))
+	require.NoError(t, e.SetReg(RSP, 0x800000))
+	return e, mem
+}
+
+var (
+	syscallInsn = []byte{0x0f, 0x05}
+	hlt         = []byte{0xf4}
+)
+
+func cat(parts ...[]byte) []byte {
+	var b []byte
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b
+}
+
+func TestSyscallABI(t *testing.T) {
+	// mov eax, 39; syscall; hlt
+	code := cat([]byte{0xb8, 39, 0, 0, 0}, syscallInsn, hlt)
+	e, _ := newEngine(t, code)
+	var seen Syscall
+	e.OnSyscall(func(s *Syscall) {
+		seen = *s
+		s.Ret = 1234
+	})
+	require.NoError(t, e.SetReg(RDI, 11))
+	require.NoError(t, e.SetReg(R10, 44))
+	ev := e.Run(codeAddr)
+	assert.Equal(t, Halt, ev.Kind, ev.String())
+	assert.Equal(t, uint64(39), seen.Nr)
+	assert.Equal(t, uint64(11), seen.Args[0])
+	assert.Equal(t, uint64(44), seen.Args[3])
+	assert.Equal(t, uint64(codeAddr+5), seen.RIP, "rip in the hook is the syscall instruction")
+	assert.Equal(t, uint64(1234), e.Reg(RAX))
+	assert.Equal(t, uint64(codeAddr+7), e.Reg(RCX), "rcx = return address")
+	assert.Equal(t, seen.RFlags&0x3c7fd7, e.Reg(R11))
+	assert.NotZero(t, e.Reg(R11)&2, "reserved flag bit 1")
+}
+
+func TestSyscallStop(t *testing.T) {
+	code := cat(syscallInsn, syscallInsn, hlt)
+	e, _ := newEngine(t, code)
+	n := 0
+	e.OnSyscall(func(s *Syscall) { n++; s.Stop() })
+	ev := e.Run(codeAddr)
+	assert.Equal(t, Stopped, ev.Kind)
+	assert.Equal(t, uint64(codeAddr+2), ev.RIP)
+	assert.Equal(t, 1, n)
+	ev = e.Run(ev.RIP)
+	assert.Equal(t, uint64(codeAddr+4), ev.RIP)
+	assert.Equal(t, 2, n)
+}
+
+func TestEvents(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		code  []byte
+		check func(t *testing.T, ev Event)
+	}{
+		{"null-read", cat([]byte{0x90, 0x90, 0x31, 0xc0, 0x8b, 0x00}, hlt), func(t *testing.T, ev Event) {
+			// nop; nop; xor eax,eax; mov eax,[rax]
+			assert.Equal(t, Fault, ev.Kind)
+			assert.Equal(t, Read, ev.Access)
+			assert.True(t, ev.Unmapped)
+			assert.Equal(t, uint64(0), ev.Addr)
+			assert.Equal(t, uint64(codeAddr+4), ev.RIP, "precise rip")
+		}},
+		{"write-readonly", cat([]byte{0x48, 0xc7, 0xc0, 0x00, 0x00, 0x40, 0x00, 0x90, 0xc6, 0x00, 0x01}, hlt), func(t *testing.T, ev Event) {
+			// mov rax, 0x400000; nop; mov byte [rax], 1
+			assert.Equal(t, Fault, ev.Kind)
+			assert.Equal(t, Write, ev.Access)
+			assert.False(t, ev.Unmapped)
+			assert.Equal(t, uint64(codeAddr), ev.Addr)
+			assert.Equal(t, uint64(codeAddr+8), ev.RIP, "precise rip")
+		}},
+		{"jump-null", []byte{0x31, 0xc0, 0xff, 0xe0}, func(t *testing.T, ev Event) {
+			// xor eax,eax; jmp rax
+			assert.Equal(t, Fault, ev.Kind, ev.String())
+			assert.Equal(t, Fetch, ev.Access)
+			assert.Equal(t, uint64(0), ev.Addr)
+		}},
+		{"hlt", []byte{0x90, 0xf4}, func(t *testing.T, ev Event) {
+			assert.Equal(t, Halt, ev.Kind)
+			assert.Equal(t, uint64(codeAddr+1), ev.RIP)
+		}},
+		{"int3", []byte{0x90, 0xcc, 0x90}, func(t *testing.T, ev Event) {
+			assert.Equal(t, Interrupt, ev.Kind)
+			assert.Equal(t, uint32(3), ev.Vector)
+			assert.Equal(t, uint64(codeAddr+2), ev.RIP)
+		}},
+		{"ud2", []byte{0x90, 0x0f, 0x0b}, func(t *testing.T, ev Event) {
+			assert.Equal(t, Invalid, ev.Kind)
+			assert.Equal(t, uint64(codeAddr+1), ev.RIP)
+		}},
+		{"divide-error", []byte{0x31, 0xc9, 0x31, 0xd2, 0x90, 0xf7, 0xf1}, func(t *testing.T, ev Event) {
+			// xor ecx,ecx; xor edx,edx; nop; div ecx
+			assert.Equal(t, Interrupt, ev.Kind)
+			assert.Equal(t, uint32(0), ev.Vector)
+			assert.Equal(t, uint64(codeAddr+5), ev.RIP)
+		}},
+		{"vsyscall-fetch", []byte{0x48, 0xc7, 0xc0, 0x00, 0x00, 0x60, 0xff, 0xff, 0xd0}, func(t *testing.T, ev Event) {
+			// mov rax, 0xffffffffff600000; call rax
+			assert.Equal(t, Fault, ev.Kind, ev.String())
+			assert.Equal(t, Fetch, ev.Access)
+			assert.False(t, ev.Unmapped)
+			assert.Equal(t, uint64(0xffffffffff600000), ev.Addr)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := newEngine(t, tc.code)
+			page, err := unix.Mmap(-1, 0, PageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+			require.NoError(t, err)
+			defer unix.Munmap(page)
+			require.NoError(t, e.MapHost(0xffffffffff600000, page, ProtNone))
+			tc.check(t, e.Run(codeAddr))
+		})
+	}
+}
+
+func TestCodeWrittenByGoIsRetranslated(t *testing.T) {
+	// mov eax, 1; hlt  → patched to mov eax, 2
+	e, mem := newEngine(t, []byte{0xb8, 1, 0, 0, 0, 0xf4})
+	e.Run(codeAddr)
+	assert.Equal(t, uint64(1), e.Reg(RAX))
+	mem[1] = 2
+	e.FlushCode(codeAddr, codeAddr+PageSize)
+	e.Run(codeAddr)
+	assert.Equal(t, uint64(2), e.Reg(RAX))
+}
+
+// BenchmarkSyscallRoundTrip measures one SYSCALL answered in Go: a loop of
+// `syscall; dec rbx; jnz` with an empty handler.
+func BenchmarkSyscallRoundTrip(b *testing.B) {
+	// loop: mov eax, 39; syscall; dec rbx; jnz loop; hlt
+	code := []byte{0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x48, 0xff, 0xcb, 0x75, 0xf4, 0xf4}
+	e, _ := newEngine(b, code)
+	e.OnSyscall(func(s *Syscall) { s.Ret = 7 })
+	e.SetReg(RBX, uint64(b.N))
+	b.ResetTimer()
+	ev := e.Run(codeAddr)
+	if ev.Kind != Halt {
+		b.Fatal(ev)
+	}
+}
+
+// BenchmarkLoop runs a load/store/ALU loop: the cost of plain guest code.
+func BenchmarkLoop(b *testing.B) {
+	// loop: mov rax,[rsp-8]; add rax,rbx; mov [rsp-8],rax; xor rax,rcx; dec rbx; jnz loop; hlt
+	code := []byte{0x48, 0x8b, 0x44, 0x24, 0xf8, 0x48, 0x01, 0xd8, 0x48, 0x89, 0x44, 0x24, 0xf8, 0x48, 0x31, 0xc8, 0x48, 0xff, 0xcb, 0x75, 0xeb, 0xf4}
+	e, _ := newEngine(b, code)
+	e.SetReg(RBX, uint64(b.N))
+	b.ResetTimer()
+	ev := e.Run(codeAddr)
+	if ev.Kind != Halt {
+		b.Fatal(ev)
+	}
+}

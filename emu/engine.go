@@ -1,0 +1,224 @@
+package emu
+
+/*
+#cgo LDFLAGS: -lunicorn -lm -lpthread
+#include <stdlib.h>
+#include "hooks.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Prot is a set of page permissions, with the bits of PROT_READ, PROT_WRITE and PROT_EXEC.
+type Prot uint32
+
+// Page permissions.
+const (
+	ProtNone  Prot = 0
+	ProtRead  Prot = 1
+	ProtWrite Prot = 2
+	ProtExec  Prot = 4
+)
+
+// PageSize is the engine's page size; mappings are aligned to it.
+const PageSize = 4096
+
+// Error is an error returned by libunicorn.
+type Error struct {
+	Op   string
+	Code int
+	Msg  string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("unicorn: %s: %s", e.Op, e.Msg) }
+
+func ucErr(op string, code C.uc_err) error {
+	if code == C.UC_ERR_OK {
+		return nil
+	}
+	return &Error{Op: op, Code: int(code), Msg: C.GoString(C.uc_strerror(code))}
+}
+
+// Syscall is the state of one SYSCALL instruction, as the hook hands it to Go. Its layout
+// mirrors struct vemu_sys in hooks.h.
+type Syscall struct {
+	Nr     uint64    // rax
+	Args   [6]uint64 // rdi, rsi, rdx, r10, r8, r9
+	RIP    uint64    // the address of the syscall instruction
+	RFlags uint64    // flags at the instruction; copied into r11
+	Ret    uint64    // the value the guest sees in rax
+	stop   uint64
+}
+
+// Stop asks the engine to stop right after this system call returns to the guest.
+func (s *Syscall) Stop() { s.stop = 1 }
+
+// SyscallFunc handles a SYSCALL inside the hook. It sets s.Ret and may call s.Stop.
+type SyscallFunc func(s *Syscall)
+
+// CodeFunc is called before the instruction at addr runs, for addresses with a code hook.
+type CodeFunc func(addr uint64)
+
+// Engine is one x86-64 CPU and its address space. One goroutine drives an engine at a time.
+type Engine struct {
+	uc       *C.uc_engine
+	st       *C.struct_vemu_state
+	id       int
+	sys      SyscallFunc
+	code     CodeFunc
+	regions  int
+	closed   bool
+	panicVal any
+}
+
+// registry maps the ids the C hooks carry back to engines. Reads are lock-free.
+var (
+	registryMu sync.Mutex
+	registry   atomic.Pointer[[]*Engine]
+)
+
+func register(e *Engine) int {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	var cur []*Engine
+	if p := registry.Load(); p != nil {
+		cur = *p
+	}
+	next := make([]*Engine, len(cur), len(cur)+1)
+	copy(next, cur)
+	for i, x := range next {
+		if x == nil {
+			next[i] = e
+			registry.Store(&next)
+			return i
+		}
+	}
+	next = append(next, e)
+	registry.Store(&next)
+	return len(next) - 1
+}
+
+func unregister(id int) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	cur := *registry.Load()
+	next := make([]*Engine, len(cur))
+	copy(next, cur)
+	next[id] = nil
+	registry.Store(&next)
+}
+
+func lookup(id C.uint64_t) *Engine {
+	p := registry.Load()
+	if p == nil || int(id) >= len(*p) {
+		return nil
+	}
+	return (*p)[id]
+}
+
+// New opens an engine in 64-bit mode with the virtual TLB (so that addresses above 2^48,
+// such as the vsyscall page, can be mapped) and the default FPU and SSE control state.
+func New() (*Engine, error) {
+	e := &Engine{}
+	// SAFETY: uc_open writes the engine pointer into e.uc, a Go field passed for the
+	// duration of the call only.
+	if err := ucErr("open", C.uc_open(C.UC_ARCH_X86, C.UC_MODE_64, &e.uc)); err != nil {
+		return nil, err
+	}
+	e.id = register(e)
+	e.st = C.vemu_state_new(C.uint64_t(e.id))
+	if e.st == nil {
+		e.Close()
+		return nil, errors.New("emu: out of memory")
+	}
+	for _, step := range []struct {
+		op string
+		f  func() C.uc_err
+	}{
+		{"tlb mode", func() C.uc_err { return C.vemu_tlb_virtual(e.uc) }},
+		{"hooks", func() C.uc_err { return C.vemu_install_hooks(e.uc, e.st) }},
+		{"exits", func() C.uc_err { return C.vemu_exits_none(e.uc) }},
+	} {
+		if err := ucErr(step.op, step.f()); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// Close releases the engine. Mapped host memory stays the caller's.
+func (e *Engine) Close() {
+	if e.closed {
+		return
+	}
+	e.closed = true
+	if e.uc != nil {
+		C.uc_close(e.uc)
+	}
+	if e.st != nil {
+		C.free(unsafe.Pointer(e.st))
+	}
+	unregister(e.id)
+}
+
+// OnSyscall sets the function that answers SYSCALL instructions.
+func (e *Engine) OnSyscall(f SyscallFunc) { e.sys = f }
+
+// OnCode sets the function called at addresses hooked with HookCode.
+func (e *Engine) OnCode(f CodeFunc) { e.code = f }
+
+// HookCode calls the OnCode function before every instruction in [begin, end].
+func (e *Engine) HookCode(begin, end uint64) error {
+	var h C.uc_hook
+	return ucErr("hook code", C.vemu_hook_code_range(e.uc, e.st, C.uint64_t(begin), C.uint64_t(end), &h))
+}
+
+// SyscallCount is the number of SYSCALL instructions the engine has executed.
+func (e *Engine) SyscallCount() uint64 { return uint64(e.st.syscalls) }
+
+//export vemuGoSyscall
+func vemuGoSyscall(id C.uint64_t) {
+	e := lookup(id)
+	// SAFETY: st.sys is a struct vemu_sys in C memory whose layout Syscall mirrors
+	// (checked by TestSyscallLayout); it lives as long as the engine.
+	s := (*Syscall)(unsafe.Pointer(&e.st.sys))
+	defer func() {
+		// A panic cannot unwind through the C frames of the hook: stop the engine and
+		// hand the panic to Run, which returns it as an event.
+		if r := recover(); r != nil {
+			e.st.event = 4
+			e.panicVal = r
+			s.stop = 1
+		}
+	}()
+	e.sys(s)
+}
+
+//export vemuGoCode
+func vemuGoCode(id C.uint64_t, addr C.uint64_t) {
+	e := lookup(id)
+	defer func() {
+		if r := recover(); r != nil {
+			e.st.event = 4
+			e.panicVal = r
+			C.uc_emu_stop(e.uc)
+		}
+	}()
+	e.code(uint64(addr))
+}
+
+// StopNow stops the engine from inside a hook, after the current instruction.
+func (e *Engine) StopNow() { C.uc_emu_stop(e.uc) }
+
+// Syscall must mirror struct vemu_sys: these fail to compile if the sizes differ.
+var (
+	_ [unsafe.Sizeof(Syscall{}) - C.sizeof_struct_vemu_sys]byte
+	_ [C.sizeof_struct_vemu_sys - unsafe.Sizeof(Syscall{})]byte
+)

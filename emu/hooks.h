@@ -1,0 +1,54 @@
+// Shared between the cgo preamble and hooks.c: the per-engine state the C hooks fill in.
+#ifndef VEMU_HOOKS_H
+#define VEMU_HOOKS_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <unicorn/unicorn.h>
+
+// vemu_sys mirrors emu.Syscall field for field; Go reads and writes it in place.
+struct vemu_sys {
+	uint64_t nr;
+	uint64_t args[6];
+	uint64_t rip;    // address of the syscall instruction
+	uint64_t rflags; // flags at the syscall; the hook copies them into r11
+	uint64_t ret;    // the value written to rax
+	uint64_t stop;   // non-zero: stop the engine after this call
+};
+
+// vemu_state is allocated in C memory, one per engine; Go keeps a pointer to it.
+struct vemu_state {
+	struct vemu_sys sys;
+	uint64_t id; // the engine's index in Go's registry
+
+	// The last fault or interrupt, recorded by the hooks.
+	uint32_t event;      // 0 none, 1 memory fault, 2 interrupt, 3 code hook stop
+	uint32_t mem_type;   // uc_mem_type of the fault
+	uint64_t fault_addr; // address accessed
+	uint64_t fault_rip;  // rip as read inside the hook
+	int32_t fault_size;
+	uint32_t intno;
+	uint64_t intr_rip;
+
+	// Syscall register ids and value pointers for the batch calls.
+	int sys_read_ids[9];
+	void *sys_read_ptrs[9];
+	int sys_write_ids[3];
+	void *sys_write_ptrs[3];
+	uint64_t rcx, r11;
+
+	// Counters, read by the run statistics.
+	uint64_t syscalls;
+	uint64_t codehook_addr_hits;
+};
+
+struct vemu_state *vemu_state_new(uint64_t id);
+uc_err vemu_install_hooks(uc_engine *uc, struct vemu_state *st);
+uc_err vemu_tlb_virtual(uc_engine *uc);
+uc_err vemu_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end);
+uc_err vemu_exits_none(uc_engine *uc);
+uc_err vemu_hook_code_range(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, uc_hook *hh);
+uc_err vemu_reg_read_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
+uc_err vemu_reg_write_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
+
+#endif

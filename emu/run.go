@@ -1,0 +1,138 @@
+package emu
+
+/*
+#include "hooks.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// EventKind says why the engine stopped.
+type EventKind int
+
+// Why Run returned.
+const (
+	Stopped   EventKind = iota // a hook asked to stop (Syscall.Stop, StopNow)
+	Fault                      // a memory access faulted: Addr, Access, Unmapped
+	Interrupt                  // int N, int3, or a CPU exception such as divide error: Vector
+	Invalid                    // an invalid or unsupported instruction at RIP
+	Halt                       // hlt at RIP
+	Panic                      // a Go hook panicked: PanicValue
+	Failed                     // any other engine error: Err
+)
+
+var kindNames = [...]string{"stopped", "fault", "interrupt", "invalid instruction", "halt", "panic", "failed"}
+
+func (k EventKind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Access is the kind of memory access that faulted.
+type Access int
+
+// Memory accesses.
+const (
+	Read Access = iota
+	Write
+	Fetch
+)
+
+func (a Access) String() string { return [...]string{"read", "write", "fetch"}[a] }
+
+// Event is what stopped a run.
+type Event struct {
+	Kind       EventKind
+	RIP        uint64 // the instruction that faulted or the next to run
+	Addr       uint64 // Fault: the address accessed
+	Access     Access // Fault
+	Unmapped   bool   // Fault: nothing mapped there (else a protection fault)
+	Vector     uint32 // Interrupt
+	PanicValue any    // Panic
+	Err        error  // Failed
+}
+
+func (ev Event) String() string {
+	switch ev.Kind {
+	case Fault:
+		m := "protection"
+		if ev.Unmapped {
+			m = "unmapped"
+		}
+		return fmt.Sprintf("%s fault (%s) at %#x, rip %#x", ev.Access, m, ev.Addr, ev.RIP)
+	case Interrupt:
+		return fmt.Sprintf("interrupt %d, rip %#x", ev.Vector, ev.RIP)
+	case Panic:
+		return fmt.Sprintf("panic: %v", ev.PanicValue)
+	case Failed:
+		return fmt.Sprintf("failed: %v, rip %#x", ev.Err, ev.RIP)
+	}
+	return fmt.Sprintf("%s, rip %#x", ev.Kind, ev.RIP)
+}
+
+// Run executes from pc until a hook stops the engine or the guest faults.
+func (e *Engine) Run(pc uint64) Event {
+	e.st.event = 0
+	e.panicVal = nil
+	code := C.uc_emu_start(e.uc, C.uint64_t(pc), 0, 0, 0)
+	rip := e.Reg(RIP)
+	switch e.st.event {
+	case 4:
+		return Event{Kind: Panic, RIP: rip, PanicValue: e.panicVal}
+	case 1:
+		ev := Event{Kind: Fault, RIP: uint64(e.st.fault_rip), Addr: uint64(e.st.fault_addr)}
+		switch e.st.mem_type {
+		case C.UC_MEM_READ_UNMAPPED, C.UC_MEM_READ_PROT:
+			ev.Access = Read
+		case C.UC_MEM_WRITE_UNMAPPED, C.UC_MEM_WRITE_PROT:
+			ev.Access = Write
+		default:
+			ev.Access = Fetch
+		}
+		switch e.st.mem_type {
+		case C.UC_MEM_READ_UNMAPPED, C.UC_MEM_WRITE_UNMAPPED, C.UC_MEM_FETCH_UNMAPPED:
+			ev.Unmapped = true
+		}
+		if ev.Access == Fetch {
+			ev.RIP = ev.Addr
+		} else {
+			ev.RIP = e.preciseRIP(ev.RIP, ev.Addr)
+		}
+		return ev
+	case 2:
+		return Event{Kind: Interrupt, RIP: uint64(e.st.intr_rip), Vector: uint32(e.st.intno)}
+	}
+	switch code {
+	case C.UC_ERR_OK:
+		if e.isHalt(rip) {
+			return Event{Kind: Halt, RIP: rip - 1}
+		}
+		return Event{Kind: Stopped, RIP: rip}
+	case C.UC_ERR_INSN_INVALID:
+		return Event{Kind: Invalid, RIP: rip}
+	}
+	return Event{Kind: Failed, RIP: rip, Err: ucErr("run", code)}
+}
+
+// isHalt says whether the instruction before rip is hlt: Unicorn stops there without an error.
+func (e *Engine) isHalt(rip uint64) bool {
+	var b [1]byte
+	if rip == 0 || e.ReadMem(rip-1, b[:]) != nil {
+		return false
+	}
+	return b[0] == 0xf4
+}
+
+// ReadMem copies guest memory at addr into b through the engine (for diagnostics; the
+// kernel reads guest memory through its own host mappings).
+func (e *Engine) ReadMem(addr uint64, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	return ucErr("mem read", C.uc_mem_read(e.uc, C.uint64_t(addr), unsafe.Pointer(&b[0]), C.size_t(len(b))))
+}
