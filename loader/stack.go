@@ -1,0 +1,195 @@
+package loader
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Aux is one auxiliary vector entry.
+type Aux struct{ Type, Val uint64 }
+
+// Auxiliary vector entry types on x86-64.
+const (
+	AT_NULL          = 0
+	AT_IGNORE        = 1
+	AT_EXECFD        = 2
+	AT_PHDR          = 3
+	AT_PHENT         = 4
+	AT_PHNUM         = 5
+	AT_PAGESZ        = 6
+	AT_BASE          = 7
+	AT_FLAGS         = 8
+	AT_ENTRY         = 9
+	AT_NOTELF        = 10
+	AT_UID           = 11
+	AT_EUID          = 12
+	AT_GID           = 13
+	AT_EGID          = 14
+	AT_PLATFORM      = 15
+	AT_HWCAP         = 16
+	AT_CLKTCK        = 17
+	AT_SECURE        = 23
+	AT_BASE_PLATFORM = 24
+	AT_RANDOM        = 25
+	AT_HWCAP2        = 26
+	AT_EXECFN        = 31
+	AT_SYSINFO_EHDR  = 33
+	AT_MINSIGSTKSZ   = 51
+)
+
+// ErrArgListTooLong is wrapped by Stack's error when the arguments and
+// environment do not fit (the kernel answers E2BIG).
+var ErrArgListTooLong = errors.New("argument list too long")
+
+const (
+	// maxArgStrlen is Linux's MAX_ARG_STRLEN: one string, with its NUL.
+	maxArgStrlen = 32 * pageSize
+	// maxArgTotal bounds strings plus pointers, as Linux does with a quarter
+	// of an 8 MiB stack rlimit.
+	maxArgTotal = 2 << 20
+)
+
+// StackSpec says what goes on the initial stack.
+type StackSpec struct {
+	Top      uint64 // highest address of the stack mapping (exclusive); the block is built just below it
+	Argv     []string
+	Envp     []string
+	ExecFn   string   // string AT_EXECFN points to
+	Platform string   // string AT_PLATFORM points to ("x86_64"); empty omits AT_PLATFORM
+	Random   [16]byte // bytes AT_RANDOM points to
+	// Auxv are the entries in order, without AT_RANDOM, AT_PLATFORM,
+	// AT_EXECFN and AT_NULL, which Stack appends in that order.
+	Auxv []Aux
+}
+
+// Stack lays out the initial stack as Linux's create_elf_tables() does, from
+// Top downwards: a zero word, the execfn string, the envp and argv strings
+// (argv[0] lowest), 16-byte alignment, the platform string, the 16 random
+// bytes, padding, then auxv, envp pointers and NULL, argv pointers and NULL,
+// and argc at sp, which is 16-byte aligned. The returned bytes belong at
+// [sp, Top).
+func Stack(s StackSpec) (b []byte, sp uint64, err error) {
+	total := uint64(0)
+	addStr := func(what string, v string) error {
+		if strings.IndexByte(v, 0) >= 0 {
+			return fmt.Errorf("stack: %s contains a NUL byte", what)
+		}
+		n := uint64(len(v)) + 1
+		if n > maxArgStrlen {
+			return fmt.Errorf("stack: %s is %d bytes, more than %d: %w", what, n, maxArgStrlen, ErrArgListTooLong)
+		}
+		total += n
+		if total > maxArgTotal {
+			return fmt.Errorf("stack: strings exceed %d bytes at %s: %w", maxArgTotal, what, ErrArgListTooLong)
+		}
+		return nil
+	}
+	if err := addStr("execfn", s.ExecFn); err != nil {
+		return nil, 0, err
+	}
+	for i, a := range s.Argv {
+		if err := addStr(fmt.Sprintf("argv[%d]", i), a); err != nil {
+			return nil, 0, err
+		}
+	}
+	for i, e := range s.Envp {
+		if err := addStr(fmt.Sprintf("envp[%d]", i), e); err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := addStr("platform", s.Platform); err != nil {
+		return nil, 0, err
+	}
+	ptrs := uint64(len(s.Argv)) + uint64(len(s.Envp)) + 3
+	if total+ptrs*8 > maxArgTotal {
+		return nil, 0, fmt.Errorf("stack: %d strings and their pointers exceed %d bytes: %w",
+			len(s.Argv)+len(s.Envp), maxArgTotal, ErrArgListTooLong)
+	}
+	for i, a := range s.Auxv {
+		switch a.Type {
+		case AT_NULL, AT_RANDOM, AT_EXECFN, AT_PLATFORM:
+			return nil, 0, fmt.Errorf("stack: auxv[%d] has type %d, which Stack adds itself", i, a.Type)
+		}
+	}
+	if len(s.Auxv) > 256 {
+		return nil, 0, fmt.Errorf("stack: %d auxv entries are too many", len(s.Auxv))
+	}
+
+	// Addresses from Top downwards, as offsets below Top first.
+	aux := append([]Aux(nil), s.Auxv...)
+	nAux := uint64(len(aux)) + 3 // AT_RANDOM, AT_EXECFN, AT_NULL
+	if s.Platform != "" {
+		nAux++
+	}
+	items := uint64(len(s.Argv)+1) + uint64(len(s.Envp)+1) + 1 + 2*nAux
+	// strings + zero word + alignment + platform + random + alignment + items:
+	// bounded by maxArgTotal plus small change, so no overflow below.
+	worst := total + 8 + 15 + 16 + 15 + items*8
+	if s.Top < worst {
+		return nil, 0, fmt.Errorf("stack: top %#x is too low for %#x bytes", s.Top, worst)
+	}
+
+	p := s.Top - 8 // Linux leaves the top word zero (bprm->p = vm_end - sizeof(void *))
+	type put struct {
+		addr uint64
+		str  string
+	}
+	var puts []put
+	pushStr := func(v string) uint64 {
+		p -= uint64(len(v)) + 1
+		puts = append(puts, put{p, v})
+		return p
+	}
+	execfn := pushStr(s.ExecFn)
+	// copy_strings() copies from the last string down, so the first lands lowest.
+	envAddr := make([]uint64, len(s.Envp))
+	for i := len(s.Envp) - 1; i >= 0; i-- {
+		envAddr[i] = pushStr(s.Envp[i])
+	}
+	argAddr := make([]uint64, len(s.Argv))
+	for i := len(s.Argv) - 1; i >= 0; i-- {
+		argAddr[i] = pushStr(s.Argv[i])
+	}
+	p &^= 15 // arch_align_stack(), without its random offset
+	var platform uint64
+	if s.Platform != "" {
+		platform = pushStr(s.Platform)
+	}
+	p -= 16
+	random := p
+	sp = (p - items*8) &^ 15
+
+	aux = append(aux, Aux{AT_RANDOM, random}, Aux{AT_EXECFN, execfn})
+	if s.Platform != "" {
+		aux = append(aux, Aux{AT_PLATFORM, platform})
+	}
+	aux = append(aux, Aux{AT_NULL, 0})
+
+	b = make([]byte, s.Top-sp)
+	le := binary.LittleEndian
+	w := b
+	word := func(v uint64) {
+		le.PutUint64(w, v)
+		w = w[8:]
+	}
+	word(uint64(len(s.Argv)))
+	for _, a := range argAddr {
+		word(a)
+	}
+	word(0)
+	for _, e := range envAddr {
+		word(e)
+	}
+	word(0)
+	for _, a := range aux {
+		word(a.Type)
+		word(a.Val)
+	}
+	for _, q := range puts {
+		copy(b[q.addr-sp:], q.str) // the NUL is already there
+	}
+	copy(b[random-sp:], s.Random[:])
+	return b, sp, nil
+}
