@@ -180,3 +180,18 @@ func BenchmarkLoop(b *testing.B) {
 		b.Fatal(ev)
 	}
 }
+
+func TestCPUID(t *testing.T) {
+	e, err := New()
+	require.NoError(t, err)
+	defer e.Close()
+	_, b, c, d, err := e.CPUID(0, 0)
+	require.NoError(t, err)
+	vendor := string([]byte{byte(b), byte(b >> 8), byte(b >> 16), byte(b >> 24), byte(d), byte(d >> 8), byte(d >> 16), byte(d >> 24), byte(c), byte(c >> 8), byte(c >> 16), byte(c >> 24)})
+	assert.NotEmpty(t, vendor)
+	_, _, _, d1, err := e.CPUID(1, 0)
+	require.NoError(t, err)
+	assert.NotZero(t, d1&(1<<25), "SSE")
+	assert.NotZero(t, d1&(1<<26), "SSE2")
+	t.Logf("vendor %q, cpuid(1).edx %#x", vendor, d1)
+}

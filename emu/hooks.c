@@ -118,3 +118,9 @@ uc_err vemu_reg_write_n(uc_engine *uc, int *ids, uint64_t *vals, int n) {
 	for (int i = 0; i < n; i++) ptrs[i] = &vals[i];
 	return uc_reg_write_batch(uc, ids, (void *const *)ptrs, n);
 }
+
+uint64_t vemu_host_tsc(void) {
+	uint32_t lo, hi;
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}

@@ -50,5 +50,6 @@ uc_err vemu_exits_none(uc_engine *uc);
 uc_err vemu_hook_code_range(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, uc_hook *hh);
 uc_err vemu_reg_read_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
 uc_err vemu_reg_write_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
+uint64_t vemu_host_tsc(void);
 
 #endif

@@ -1,0 +1,217 @@
+// Command vemu runs static x86-64 Linux programs on an emulated CPU with a simulated kernel.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"vemu/abi"
+	"vemu/kernel"
+	vdsoimage "vemu/vdso_image"
+)
+
+const usage = `usage:
+  vemu run [flags] PROGRAM [ARGS...]   run a static x86-64 Linux program
+  vemu syscalls                        list the system call table and what is supported
+  vemu vdso [--disasm]                 show the synthesized vDSO: symbols, vvar layout, code
+  vemu vdso dump FILE                  write the vDSO image to FILE (readelf, objdump, gdb read it)
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(args[1:], stderr)
+	case "syscalls":
+		return cmdSyscalls(stdout)
+	case "vdso":
+		return cmdVDSO(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "vemu: unknown command %q\n%s", args[0], usage)
+	return 2
+}
+
+func cmdRun(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vemu run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	strace := fs.Bool("strace", false, "print each system call to stderr, as strace does")
+	straceFile := fs.String("strace-file", "", "write the system call trace to `PATH` instead")
+	seed := fs.String("seed", "", "make every random choice reproducible from `N`")
+	noASLR := fs.Bool("no-aslr", false, "place the stack, heap, mmap area and vDSO at fixed addresses")
+	vsys := fs.String("vsyscall", "xonly", "vsyscall page `mode`: xonly, emulate or none")
+	clock := fs.String("clock", "host", "clock `source`: host or virtual (deterministic)")
+	start := fs.String("start-time", "", "wall-clock `time` (RFC 3339) the guest starts at")
+	hz := fs.Int("hz", 250, "timekeeper tick rate")
+	stats := fs.Bool("stats", false, "print system call, vsyscall, vDSO and timekeeper counts at exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: vemu run [flags] PROGRAM [ARGS...]\n\nflags (they stop at PROGRAM):\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	cfg := kernel.Config{NoASLR: *noASLR, HZ: *hz, Stats: *stats}
+	var err error
+	if cfg.Vsyscall, err = kernel.ParseVsyscallMode(*vsys); err != nil {
+		fmt.Fprintf(stderr, "vemu: --vsyscall: %v\n", err)
+		return 2
+	}
+	switch *clock {
+	case "host":
+		cfg.Clock = kernel.ClockHost
+	case "virtual":
+		cfg.Clock = kernel.ClockVirtual
+	default:
+		fmt.Fprintf(stderr, "vemu: --clock: %q: want host or virtual\n", *clock)
+		return 2
+	}
+	if *start != "" {
+		if cfg.StartTime, err = time.Parse(time.RFC3339, *start); err != nil {
+			fmt.Fprintf(stderr, "vemu: --start-time: %v\n", err)
+			return 2
+		}
+	}
+	if *seed != "" {
+		if cfg.Seed, err = strconv.ParseUint(*seed, 0, 64); err != nil {
+			fmt.Fprintf(stderr, "vemu: --seed: %q is not a number\n", *seed)
+			return 2
+		}
+		cfg.HasSeed = true
+	}
+	if *hz <= 0 || *hz > 10000 {
+		fmt.Fprintf(stderr, "vemu: --hz: %d: want 1 to 10000\n", *hz)
+		return 2
+	}
+	switch {
+	case *straceFile != "":
+		f, err := os.Create(*straceFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "vemu: --strace-file: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		cfg.Strace = f
+	case *strace:
+		cfg.Strace = stderr
+	}
+
+	prog := fs.Arg(0)
+	path := prog
+	if !strings.Contains(prog, "/") {
+		// As a shell does: a bare name is looked up in PATH.
+		if p, err := exec.LookPath(prog); err == nil {
+			path = p
+		} else if !errors.Is(err, exec.ErrNotFound) {
+			path = prog
+		} else {
+			fmt.Fprintf(stderr, "vemu: %s: command not found\n", prog)
+			return 127
+		}
+	}
+	k := kernel.New(cfg)
+	t, err := k.Exec(path, fs.Args(), os.Environ())
+	if err != nil {
+		var ee *kernel.ExecError
+		if errors.As(err, &ee) {
+			fmt.Fprintf(stderr, "vemu: %s: %v\n", prog, ee.Err)
+			return ee.Status
+		}
+		fmt.Fprintf(stderr, "vemu: %s: %v\n", prog, err)
+		return 126
+	}
+	st := t.Run()
+	if *stats {
+		k.WriteStats(stderr)
+	}
+	switch {
+	case st.Signal != 0:
+		msg := "killed by " + abi.SignalName(st.Signal)
+		if st.Detail != "" {
+			msg += " (" + st.Detail + ")"
+		}
+		fmt.Fprintf(stderr, "vemu: %s: %s\n", prog, msg)
+	case st.Detail != "":
+		fmt.Fprintf(stderr, "vemu: %s: %s\n", prog, st.Detail)
+	}
+	return st.ShellStatus()
+}
+
+func cmdSyscalls(w io.Writer) int {
+	counts := map[kernel.Status]int{}
+	for nr := range uint64(kernel.TableSize) {
+		e, name := kernel.Lookup(nr)
+		if name == "" {
+			continue
+		}
+		counts[e.Status]++
+		line := fmt.Sprintf("%3d  %-24s %-9s", nr, name, e.Status)
+		if e.Note != "" {
+			line += "  " + e.Note
+		}
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
+	fmt.Fprintf(w, "\n%d supported, %d partial, %d missing (ENOSYS)\n",
+		counts[kernel.Supported], counts[kernel.Partial], counts[kernel.Missing])
+	return 0
+}
+
+func cmdVDSO(args []string, stdout, stderr io.Writer) int {
+	img, err := vdsoimage.Build(vdsoimage.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "vemu: vdso: %v\n", err)
+		return 1
+	}
+	if len(args) >= 1 && args[0] == "dump" {
+		if len(args) != 2 {
+			fmt.Fprintf(stderr, "usage: vemu vdso dump FILE\n")
+			return 2
+		}
+		if err := os.WriteFile(args[1], img.Bytes, 0o644); err != nil {
+			fmt.Fprintf(stderr, "vemu: vdso dump: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	fs := flag.NewFlagSet("vemu vdso", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	disasm := fs.Bool("disasm", false, "print the code, decoded")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fmt.Fprintf(stdout, "linux-vdso.so.1: %d bytes, %d vvar pages mapped below it\n\nsymbols (offset from the image base):\n",
+		len(img.Bytes), vdsoimage.VVarPages)
+	for _, s := range img.Symbols {
+		fmt.Fprintf(stdout, "  %#06x  %4d  %s@@LINUX_2.6\n", s.Value, s.Size, s.Name)
+	}
+	fmt.Fprintf(stdout, "\nvvar layout (first vvar page):\n%s", vdsoimage.Layout())
+	if *disasm {
+		text, err := vdsoimage.Disasm(img)
+		if err != nil {
+			fmt.Fprintf(stderr, "vemu: vdso: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "\n%s", text)
+	}
+	return 0
+}

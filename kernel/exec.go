@@ -1,0 +1,263 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/emu"
+	"vemu/kernel/mm"
+	"vemu/loader"
+)
+
+// Address-space layout, as x86-64 Linux lays out a new process.
+const (
+	stackSize    = 8 << 20               // mapped stack (RLIMIT_STACK's default)
+	stackRandMax = 1 << 22               // pages of stack-top randomization (16 GiB)
+	mmapGap      = 128 << 20             // minimum gap between the stack and the mmap area
+	mmapRandMax  = 1 << 28               // pages of mmap-base randomization
+	pieBase      = 0x555555554000        // ELF_ET_DYN_BASE
+	brkRandMax   = 0x2000000             // bytes of brk randomization
+	heapReserve  = 4 << 30               // host memory reserved for brk
+	maxExecSize  = 1 << 30               // largest program file we load
+)
+
+// Exec starts the static program at path with argv and envp in a new process. The
+// returned task is ready to Run.
+func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
+	data, abs, err := readProgram(path)
+	if err != nil {
+		return nil, err
+	}
+	img, err := loader.Parse(data)
+	if err != nil {
+		return nil, &ExecError{Path: path, Status: 126, Err: err}
+	}
+	cpu, err := emu.New()
+	if err != nil {
+		return nil, &ExecError{Path: path, Status: 126, Err: fmt.Errorf("%w: %v", ErrInternal, err), Internal: true}
+	}
+	p := &Process{k: k, cpu: cpu, mm: mm.New(cpu), exe: abs, execFn: path, argv: argv, envp: envp}
+	p.pid = k.newPID()
+	p.ppid, p.pgid, p.sid = k.parentPID(), p.pid, p.pid
+	t := &Task{p: p, cpu: cpu, tid: p.pid, trace: k.cfg.Strace != nil}
+	if err := k.load(p, data, img); err != nil {
+		p.close()
+		return nil, &ExecError{Path: path, Status: 126, Err: err}
+	}
+	if p.files, err = newFDTable(k.cfg); err != nil {
+		p.close()
+		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
+	}
+	if p.fs, err = newFSContext(); err != nil {
+		p.close()
+		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
+	}
+	p.initRlimits()
+	cpu.OnSyscall(t.onSyscall)
+	cpu.OnCode(t.onCode)
+	k.clock.attach(p)
+	return t, nil
+}
+
+// readProgram reads the program file, telling "not found" (127) from "not runnable" (126).
+func readProgram(path string) ([]byte, string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		status := 126
+		if errors.Is(err, fs.ErrNotExist) {
+			status = 127
+			err = errors.New("no such file or directory")
+		} else if errors.Is(err, fs.ErrPermission) {
+			err = errors.New("permission denied")
+		}
+		return nil, "", &ExecError{Path: path, Status: status, Err: err}
+	}
+	if fi.IsDir() {
+		return nil, "", &ExecError{Path: path, Status: 126, Err: errors.New("is a directory")}
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, "", &ExecError{Path: path, Status: 126, Err: errors.New("not a regular file")}
+	}
+	if fi.Size() > maxExecSize {
+		return nil, "", &ExecError{Path: path, Status: 126, Err: fmt.Errorf("file too large (%d bytes)", fi.Size())}
+	}
+	if unix.Access(path, unix.X_OK) != nil {
+		return nil, "", &ExecError{Path: path, Status: 126, Err: errors.New("permission denied")}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", &ExecError{Path: path, Status: 126, Err: err}
+	}
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		if r, err2 := filepath.EvalSymlinks(abs); err2 == nil {
+			abs = r
+		}
+	}
+	return data, abs, nil
+}
+
+func toEmuProt(p loader.Prot) emu.Prot { return emu.Prot(p) }
+
+// randPages returns a random page-aligned offset below n pages, or 0 without ASLR.
+func (k *Kernel) randPages(n uint64) uint64 {
+	if k.cfg.NoASLR {
+		return 0
+	}
+	return k.rand.Uint64N(n) * mm.PageSize
+}
+
+// load maps the program, the heap, the stack, the vsyscall page and the vDSO, builds the
+// initial stack and sets the registers a new process starts with.
+func (k *Kernel) load(p *Process, data []byte, img *loader.Image) error {
+	var bias uint64
+	if img.PIE {
+		bias = pieBase + k.randPages(mmapRandMax)
+	}
+	var ino, dev uint64
+	if st, err := os.Stat(p.exe); err == nil {
+		if sys, ok := st.Sys().(*unix.Stat_t); ok {
+			ino, dev = sys.Ino, sys.Dev
+		} else if sys, ok := st.Sys().(interface{ Ino() uint64 }); ok {
+			ino = sys.Ino()
+		}
+	}
+	if err := mapSegments(p.mm, data, img, bias, p.exe, dev, ino); err != nil {
+		return err
+	}
+
+	// The heap starts after the highest segment, at a random distance.
+	brk := img.High + bias + k.randPages(brkRandMax/mm.PageSize)
+	if err := p.mm.SetupHeap(mm.Addr(brk), heapReserve); err != nil {
+		return err
+	}
+
+	// The stack at the top of user space, and the mmap area below it.
+	top := uint64(mm.TaskSize) - k.randPages(stackRandMax)
+	prot := emu.ProtRead | emu.ProtWrite
+	if img.ExecStack {
+		prot |= emu.ProtExec
+	}
+	if _, err := p.mm.Map(mm.Addr(top-stackSize), stackSize, prot, "[stack]"); err != nil {
+		return fmt.Errorf("map stack: %w", err)
+	}
+	p.stackTop = top
+	p.mm.MmapBase = mm.Addr(top - stackSize - mmapGap - k.randPages(mmapRandMax))
+
+	if err := k.mapVsyscall(p); err != nil {
+		return err
+	}
+	if err := k.mapVDSO(p); err != nil {
+		return err
+	}
+
+	hwcap, hwcap2 := cpuFeatures(p.cpu)
+	var random [16]byte
+	k.fillRandom(random[:])
+	auxv := []loader.Aux{
+		{Type: loader.AT_SYSINFO_EHDR, Val: p.vdso.base},
+		{Type: loader.AT_MINSIGSTKSZ, Val: abi.MINSIGSTKSZ},
+		{Type: loader.AT_HWCAP, Val: hwcap},
+		{Type: loader.AT_PAGESZ, Val: mm.PageSize},
+		{Type: loader.AT_CLKTCK, Val: 100},
+		{Type: loader.AT_PHDR, Val: img.PhdrAddr + bias},
+		{Type: loader.AT_PHENT, Val: img.Phent},
+		{Type: loader.AT_PHNUM, Val: img.Phnum},
+		{Type: loader.AT_BASE, Val: 0},
+		{Type: loader.AT_FLAGS, Val: 0},
+		{Type: loader.AT_ENTRY, Val: img.Entry + bias},
+		{Type: loader.AT_UID, Val: uint64(os.Getuid())},
+		{Type: loader.AT_EUID, Val: uint64(os.Geteuid())},
+		{Type: loader.AT_GID, Val: uint64(os.Getgid())},
+		{Type: loader.AT_EGID, Val: uint64(os.Getegid())},
+		{Type: loader.AT_SECURE, Val: 0},
+		{Type: loader.AT_HWCAP2, Val: hwcap2},
+	}
+	if p.vdso.base == 0 {
+		auxv = auxv[1:]
+	}
+	b, sp, err := loader.Stack(loader.StackSpec{
+		Top: top, Argv: p.argv, Envp: p.envp, ExecFn: p.execFn, Platform: "x86_64",
+		Random: random, Auxv: auxv,
+	})
+	if err != nil {
+		return err
+	}
+	if err := p.mm.Write(mm.Addr(top-uint64(len(b))), b); err != nil {
+		return fmt.Errorf("initial stack: %w", err)
+	}
+	p.auxv = auxv
+	p.entry = img.Entry + bias
+
+	// As ELF_PLAT_INIT: every general register zero, rsp at argc; the default FPU and
+	// SSE control words.
+	regs := []emu.Reg{emu.RAX, emu.RBX, emu.RCX, emu.RDX, emu.RSI, emu.RDI, emu.RBP, emu.R8, emu.R9,
+		emu.R10, emu.R11, emu.R12, emu.R13, emu.R14, emu.R15, emu.FSBase, emu.GSBase, emu.RSP, emu.RFLAGS, emu.MXCSR, emu.FPCW}
+	vals := make([]uint64, len(regs))
+	vals[len(vals)-4] = sp
+	vals[len(vals)-3] = 0x202
+	vals[len(vals)-2] = 0x1f80
+	vals[len(vals)-1] = 0x37f
+	return p.cpu.SetRegs(regs, vals)
+}
+
+// mapSegments maps each PT_LOAD with its permissions, copies its file bytes and leaves its
+// bss zero. Two segments may share a page at a boundary; that page gets both permissions.
+func mapSegments(s *mm.Space, data []byte, img *loader.Image, bias uint64, name string, dev, ino uint64) error {
+	for _, seg := range img.Segments {
+		start := mm.PageDown(seg.Vaddr + bias)
+		end, _ := mm.PageUp(seg.Vaddr + bias + seg.Memsz)
+		prot := toEmuProt(seg.Prot)
+		// Skip a first page already mapped by the previous segment, widening its permissions.
+		if v := s.Lookup(mm.Addr(start)); v != nil {
+			if err := s.Protect(mm.Addr(start), mm.PageSize, v.Prot|prot); err != nil {
+				return fmt.Errorf("program header %d: %w", seg.Index, err)
+			}
+			start += mm.PageSize
+		}
+		if end > start {
+			v, err := s.Map(mm.Addr(start), end-start, prot, name)
+			if err != nil {
+				return fmt.Errorf("program header %d: map %#x-%#x: %w", seg.Index, start, end, err)
+			}
+			v.Dev, v.Ino = dev, ino
+			v.FileOff = mm.PageDown(seg.Off) + (start - mm.PageDown(seg.Vaddr+bias))
+		}
+		if err := s.Write(mm.Addr(seg.Vaddr+bias), data[seg.Off:seg.Off+seg.Filesz]); err != nil {
+			return fmt.Errorf("program header %d: %w", seg.Index, err)
+		}
+	}
+	return nil
+}
+
+// cpuFeatures returns AT_HWCAP and AT_HWCAP2 for the emulated CPU: CPUID(1).EDX, and
+// HWCAP2_FSGSBASE when CPUID(7).EBX says the instructions exist.
+func cpuFeatures(cpu *emu.Engine) (uint64, uint64) {
+	_, _, _, d, err := cpu.CPUID(1, 0)
+	if err != nil {
+		return 0, 0
+	}
+	var hw2 uint64
+	if _, b, _, _, err := cpu.CPUID(7, 0); err == nil && b&1 != 0 {
+		hw2 |= 2
+	}
+	return uint64(d), hw2
+}
+
+func (p *Process) initRlimits() {
+	for i := range p.rlimits {
+		var r unix.Rlimit
+		if unix.Getrlimit(i, &r) == nil {
+			p.rlimits[i] = abi.Rlimit{Cur: r.Cur, Max: r.Max}
+		} else {
+			p.rlimits[i] = abi.Rlimit{Cur: ^uint64(0), Max: ^uint64(0)}
+		}
+	}
+	p.rlimits[abi.RLIMIT_STACK].Cur = stackSize
+}

@@ -1,0 +1,87 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"time"
+)
+
+// Config says how the kernel behaves. The zero value is a usable default.
+type Config struct {
+	// Strace, when set, receives one strace-format line per system call.
+	Strace io.Writer
+	// Seed makes every random choice (addresses, AT_RANDOM, getrandom) reproducible.
+	Seed    uint64
+	HasSeed bool
+	// NoASLR places the stack, mmap area, heap and vDSO at fixed addresses.
+	NoASLR bool
+	// Vsyscall selects how the legacy vsyscall page behaves.
+	Vsyscall VsyscallMode
+	// Clock selects the clock source.
+	Clock ClockKind
+	// StartTime, when not zero, is the wall-clock time the guest starts at.
+	StartTime time.Time
+	// HZ is the timekeeper's tick rate (default 250).
+	HZ int
+	// Stats counts vDSO calls by function too (other counts are always kept).
+	Stats bool
+	// Stdin, Stdout, Stderr are the host files behind guest fds 0, 1 and 2
+	// (default: vemu's own).
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Kernel is the simulated Linux shared by the processes it runs.
+type Kernel struct {
+	cfg   Config
+	rand  *rand.Rand
+	clock *Timekeeper
+	stats Stats
+
+	countVDSO bool
+}
+
+// New returns a kernel for cfg.
+func New(cfg Config) *Kernel {
+	if cfg.HZ <= 0 {
+		cfg.HZ = 250
+	}
+	seed := cfg.Seed
+	if !cfg.HasSeed {
+		seed = rand.Uint64()
+	}
+	k := &Kernel{cfg: cfg, rand: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), countVDSO: cfg.Stats}
+	k.clock = newTimekeeper(cfg)
+	return k
+}
+
+// ExitStatus is how a guest process ended, as a shell sees it.
+type ExitStatus struct {
+	Code   int    // exit code (when Signal is 0)
+	Signal int    // the signal that killed it, or 0
+	Detail string // for a signal caused by a fault: where and why
+}
+
+// ShellStatus is the status a shell reports: the code, or 128+signal.
+func (s ExitStatus) ShellStatus() int {
+	if s.Signal != 0 {
+		return 128 + s.Signal
+	}
+	return s.Code
+}
+
+// ExecError is an error that keeps a program from starting.
+type ExecError struct {
+	Path     string
+	Status   int // 127: not found; 126: found but not runnable
+	Err      error
+	Internal bool
+}
+
+func (e *ExecError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+func (e *ExecError) Unwrap() error { return e.Err }
+
+// ErrInternal wraps failures that are vemu's fault, not the guest's.
+var ErrInternal = errors.New("internal error")

@@ -1,0 +1,642 @@
+package mm
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/emu"
+)
+
+// Addr is a guest virtual address.
+type Addr uint64
+
+// PageSize is the guest page size.
+const PageSize = 4096
+
+// Address-space limits, as on x86-64 Linux with 4-level page tables.
+const (
+	// TaskSize is the end of user space.
+	TaskSize Addr = 0x7ffffffff000
+	// MinAddr is the lowest address mmap hands out (vm.mmap_min_addr).
+	MinAddr Addr = 0x10000
+	// maxRegions keeps the CPU's region count well below the point where Unicorn aborts.
+	maxRegions = 3500
+)
+
+// PageDown rounds a down to a page boundary.
+func PageDown(a uint64) uint64 { return a &^ (PageSize - 1) }
+
+// PageUp rounds a up to a page boundary; ok is false on overflow.
+func PageUp(a uint64) (uint64, bool) {
+	r := (a + PageSize - 1) &^ (PageSize - 1)
+	return r, r >= a
+}
+
+// Prot is a set of PROT_* permissions.
+type Prot = emu.Prot
+
+// backing is host memory behind one or more mappings.
+type backing struct {
+	mem  []byte
+	refs int
+}
+
+// VMA is one mapping: a page-aligned range with one permission and one backing.
+type VMA struct {
+	Start, End Addr
+	Prot       Prot
+	Shared     bool   // MAP_SHARED (shown as 's' in maps)
+	Name       string // path or [heap], [stack], [vdso]...
+	Dev, Ino   uint64 // of the file, for maps
+	FileOff    uint64 // file offset of Start, for maps
+	// MapsPerm, when set, is what /proc/self/maps shows instead of Prot (the vsyscall
+	// page is shown executable though the CPU may not fetch from it).
+	MapsPerm string
+	back     *backing
+	off      uint64 // offset of Start in back.mem
+	// noCPU mappings exist for the kernel only (for example the vsyscall page in the
+	// "none" mode is absent, but xonly's is mapped without access).
+}
+
+func (v *VMA) host() []byte { return v.back.mem[v.off : v.off+uint64(v.End-v.Start)] }
+
+// Len is the mapping's length in bytes.
+func (v *VMA) Len() uint64 { return uint64(v.End - v.Start) }
+
+// Space is an address space.
+type Space struct {
+	cpu  *emu.Engine
+	vmas []*VMA // sorted, non-overlapping
+
+	// MmapBase is where top-down mmap placement starts.
+	MmapBase Addr
+	// brk state: the heap is one growing mapping over a reserved backing.
+	BrkStart, Brk Addr
+	heap          *backing
+}
+
+// ErrNoMem is returned when the address space or the CPU's region table is full.
+var ErrNoMem = errors.New("out of address space")
+
+// New returns an empty address space mapped into cpu.
+func New(cpu *emu.Engine) *Space { return &Space{cpu: cpu} }
+
+// Close releases every mapping's host memory.
+func (s *Space) Close() {
+	for _, v := range s.vmas {
+		s.release(v.back)
+	}
+	s.vmas = nil
+	if s.heap != nil && s.heap.refs == 0 && s.heap.mem != nil {
+		unix.Munmap(s.heap.mem)
+		s.heap.mem = nil
+	}
+}
+
+func (s *Space) release(b *backing) {
+	b.refs--
+	if b.refs == 0 && b != s.heap {
+		unix.Munmap(b.mem)
+		b.mem = nil
+	}
+}
+
+func allocHost(n uint64) (*backing, error) {
+	mem, err := unix.Mmap(-1, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	if err != nil {
+		return nil, ErrNoMem
+	}
+	return &backing{mem: mem}, nil
+}
+
+// find returns the index of the first VMA whose End is above a.
+func (s *Space) find(a Addr) int {
+	return sort.Search(len(s.vmas), func(i int) bool { return s.vmas[i].End > a })
+}
+
+// Lookup returns the VMA containing a, or nil.
+func (s *Space) Lookup(a Addr) *VMA {
+	i := s.find(a)
+	if i < len(s.vmas) && s.vmas[i].Start <= a {
+		return s.vmas[i]
+	}
+	return nil
+}
+
+// VMAs returns the mappings in address order. The caller must not modify them.
+func (s *Space) VMAs() []*VMA { return s.vmas }
+
+// Free reports whether [start, end) overlaps no mapping.
+func (s *Space) Free(start, end Addr) bool {
+	i := s.find(start)
+	return i == len(s.vmas) || s.vmas[i].Start >= end
+}
+
+func (s *Space) cpuMap(v *VMA) error {
+	if s.cpu == nil {
+		return nil
+	}
+	if s.cpu.Regions() >= maxRegions {
+		return ErrNoMem
+	}
+	return s.cpu.MapHost(uint64(v.Start), v.host(), v.Prot)
+}
+
+func (s *Space) cpuUnmap(v *VMA) {
+	if s.cpu != nil {
+		s.cpu.Unmap(uint64(v.Start), v.Len())
+	}
+}
+
+// insert adds v (whose range must be free) and maps it.
+func (s *Space) insert(v *VMA) error {
+	if err := s.cpuMap(v); err != nil {
+		return err
+	}
+	v.back.refs++
+	i := s.find(v.Start)
+	s.vmas = append(s.vmas, nil)
+	copy(s.vmas[i+1:], s.vmas[i:])
+	s.vmas[i] = v
+	s.mergeAround(i)
+	return nil
+}
+
+// mergeAround joins the VMA at i with neighbours that continue it: same backing at the
+// next offset, same permissions and name. Fewer regions keep the CPU fast and far from
+// its region limit (brk growth would otherwise add one per call).
+func (s *Space) mergeAround(i int) {
+	for _, j := range []int{i, i - 1} {
+		if j < 0 || j+1 >= len(s.vmas) {
+			continue
+		}
+		a, b := s.vmas[j], s.vmas[j+1]
+		if a.End != b.Start || a.back != b.back || a.off+a.Len() != b.off || a.Prot != b.Prot ||
+			a.Name != b.Name || a.Shared != b.Shared || a.Ino != b.Ino {
+			continue
+		}
+		s.cpuUnmap(a)
+		s.cpuUnmap(b)
+		m := *a
+		m.End = b.End
+		if err := s.cpuMap(&m); err != nil {
+			// Keep them apart: map both back as they were.
+			s.cpuMap(a)
+			s.cpuMap(b)
+			continue
+		}
+		b.back.refs--
+		*a = m
+		s.vmas = append(s.vmas[:j+1], s.vmas[j+2:]...)
+	}
+}
+
+// split makes a a VMA boundary (if a lies inside a VMA).
+func (s *Space) split(a Addr) error {
+	i := s.find(a)
+	if i == len(s.vmas) || s.vmas[i].Start >= a {
+		return nil
+	}
+	v := s.vmas[i]
+	lo, hi := *v, *v
+	lo.End = a
+	hi.Start = a
+	hi.off += uint64(a - v.Start)
+	if v.FileOff != 0 || v.Ino != 0 {
+		hi.FileOff += uint64(a - v.Start)
+	}
+	s.cpuUnmap(v)
+	if err := s.cpuMap(&lo); err != nil {
+		s.cpuMap(v)
+		return err
+	}
+	if err := s.cpuMap(&hi); err != nil {
+		s.cpuUnmap(&lo)
+		s.cpuMap(v)
+		return err
+	}
+	v.back.refs++
+	*v = lo
+	s.vmas = append(s.vmas, nil)
+	copy(s.vmas[i+2:], s.vmas[i+1:])
+	s.vmas[i+1] = &hi
+	return nil
+}
+
+// Map creates a mapping of [start, start+length) with fresh zeroed memory. The range must
+// be page-aligned and free.
+func (s *Space) Map(start Addr, length uint64, prot Prot, name string) (*VMA, error) {
+	if length == 0 || uint64(start)%PageSize != 0 || length%PageSize != 0 {
+		return nil, unix.EINVAL
+	}
+	if !s.Free(start, start+Addr(length)) {
+		return nil, unix.EEXIST
+	}
+	b, err := allocHost(length)
+	if err != nil {
+		return nil, err
+	}
+	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: b}
+	if err := s.insert(v); err != nil {
+		unix.Munmap(b.mem)
+		return nil, err
+	}
+	return v, nil
+}
+
+// Unmap removes every mapping in [start, start+length).
+func (s *Space) Unmap(start Addr, length uint64) error {
+	end := start + Addr(length)
+	if err := s.split(start); err != nil {
+		return err
+	}
+	if err := s.split(end); err != nil {
+		return err
+	}
+	i := s.find(start)
+	j := i
+	for j < len(s.vmas) && s.vmas[j].Start < end {
+		v := s.vmas[j]
+		s.cpuUnmap(v)
+		if v.back == s.heap && s.heap != nil {
+			// Give the pages back to the host; the reservation stays.
+			unix.Madvise(v.host(), unix.MADV_DONTNEED)
+		}
+		s.release(v.back)
+		j++
+	}
+	s.vmas = append(s.vmas[:i], s.vmas[j:]...)
+	return nil
+}
+
+// Protect sets the permissions of [start, start+length), which must be fully mapped.
+func (s *Space) Protect(start Addr, length uint64, prot Prot) error {
+	end := start + Addr(length)
+	if !s.Mapped(start, end) {
+		return unix.ENOMEM
+	}
+	if err := s.split(start); err != nil {
+		return err
+	}
+	if err := s.split(end); err != nil {
+		return err
+	}
+	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
+		v := s.vmas[i]
+		if v.Prot == prot {
+			continue
+		}
+		if s.cpu != nil {
+			if err := s.cpu.Protect(uint64(v.Start), v.Len(), prot); err != nil {
+				return err
+			}
+			if v.Prot&emu.ProtExec != 0 {
+				s.cpu.FlushCode(uint64(v.Start), uint64(v.End))
+			}
+		}
+		v.Prot = prot
+	}
+	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start <= end; i++ {
+		s.mergeAround(i)
+	}
+	return nil
+}
+
+// Mapped reports whether every page of [start, end) is mapped.
+func (s *Space) Mapped(start, end Addr) bool {
+	for a := start; a < end; {
+		v := s.Lookup(a)
+		if v == nil {
+			return false
+		}
+		a = v.End
+	}
+	return true
+}
+
+// FindFree returns the highest free, page-aligned range of length bytes below top and at
+// or above MinAddr, as Linux's top-down allocator does.
+func (s *Space) FindFree(length uint64, top Addr) (Addr, error) {
+	if length == 0 || length > uint64(top) {
+		return 0, unix.ENOMEM
+	}
+	hi := top
+	for i := s.find(top) - 1; ; i-- {
+		lo := MinAddr
+		if i >= 0 {
+			lo = s.vmas[i].End
+		}
+		if hi >= lo && uint64(hi-lo) >= length {
+			return hi - Addr(length), nil
+		}
+		if i < 0 {
+			return 0, unix.ENOMEM
+		}
+		if s.vmas[i].Start < hi {
+			hi = s.vmas[i].Start
+		}
+		if hi < MinAddr {
+			return 0, unix.ENOMEM
+		}
+	}
+}
+
+// SetupHeap reserves host memory for the heap at start (brk's first value).
+func (s *Space) SetupHeap(start Addr, reserve uint64) error {
+	b, err := allocHost(reserve)
+	if err != nil {
+		return err
+	}
+	s.heap = b
+	s.BrkStart, s.Brk = start, start
+	return nil
+}
+
+// SetBrk moves the program break as brk(2) does and returns the new break (the old one
+// when the request cannot be met).
+func (s *Space) SetBrk(want Addr) Addr {
+	if s.heap == nil || want < s.BrkStart || uint64(want-s.BrkStart) > uint64(len(s.heap.mem)) {
+		return s.Brk
+	}
+	oldEnd, _ := PageUp(uint64(s.Brk))
+	newEnd, _ := PageUp(uint64(want))
+	switch {
+	case newEnd > oldEnd:
+		if !s.Free(Addr(oldEnd), Addr(newEnd)) {
+			return s.Brk
+		}
+		v := &VMA{Start: Addr(oldEnd), End: Addr(newEnd), Prot: emu.ProtRead | emu.ProtWrite, Name: "[heap]",
+			back: s.heap, off: oldEnd - uint64(s.BrkStart)}
+		if err := s.insert(v); err != nil {
+			return s.Brk
+		}
+	case newEnd < oldEnd:
+		if err := s.Unmap(Addr(newEnd), oldEnd-newEnd); err != nil {
+			return s.Brk
+		}
+	}
+	if want < s.Brk {
+		// Linux zeroes what a later brk exposes again: clear the tail of the last page.
+		if p := s.Lookup(want); p != nil && p.back == s.heap {
+			end := min(Addr(newEnd), p.End)
+			clear(p.host()[want-p.Start : end-p.Start])
+		}
+	}
+	s.Brk = want
+	return want
+}
+
+
+// Errors for guest memory access.
+var errFault = unix.EFAULT
+
+// access walks [addr, addr+n) through the mappings, calling f on each host piece. want is
+// the permission each page needs.
+func (s *Space) access(addr Addr, n int, want Prot, f func(host []byte, v *VMA)) error {
+	end := addr + Addr(n)
+	if end < addr || (end > TaskSize && want != 0) {
+		// Like access_ok(): user copies never reach above user space (the vsyscall page
+		// included); only the kernel's own writes (want 0) may.
+		return errFault
+	}
+	for a := addr; a < end; {
+		v := s.Lookup(a)
+		if v == nil || v.Prot&want != want {
+			return errFault
+		}
+		stop := min(end, v.End)
+		f(v.host()[a-v.Start:stop-v.Start], v)
+		a = stop
+	}
+	return nil
+}
+
+// CopyIn copies len(dst) bytes from guest address addr. A fault returns EFAULT.
+func (s *Space) CopyIn(addr Addr, dst []byte) error {
+	if len(dst) == 0 {
+		return nil
+	}
+	return s.access(addr, len(dst), emu.ProtRead, func(h []byte, _ *VMA) { dst = dst[copy(dst, h):] })
+}
+
+// CopyOut copies src to guest address addr. A fault returns EFAULT.
+func (s *Space) CopyOut(addr Addr, src []byte) error {
+	if len(src) == 0 {
+		return nil
+	}
+	// Check first, so a fault leaves memory untouched.
+	if err := s.access(addr, len(src), emu.ProtWrite, func([]byte, *VMA) {}); err != nil {
+		return err
+	}
+	a := addr
+	return s.access(addr, len(src), emu.ProtWrite, func(h []byte, v *VMA) {
+		n := copy(h, src)
+		if v.Prot&emu.ProtExec != 0 && s.cpu != nil {
+			s.cpu.FlushCode(uint64(a), uint64(a)+uint64(n))
+		}
+		a += Addr(n)
+		src = src[n:]
+	})
+}
+
+// Write copies src to addr whatever the permissions (the kernel loading a program).
+func (s *Space) Write(addr Addr, src []byte) error {
+	if len(src) == 0 {
+		return nil
+	}
+	return s.access(addr, len(src), 0, func(h []byte, _ *VMA) { src = src[copy(h, src):] })
+}
+
+// Slice returns the host bytes behind [addr, addr+n) when they are one piece of memory
+// with permission want, so the kernel can read or write guest memory without copying.
+func (s *Space) Slice(addr Addr, n int, want Prot) ([]byte, error) {
+	v := s.Lookup(addr)
+	if n == 0 {
+		return nil, nil
+	}
+	if v == nil || v.Prot&want != want || addr+Addr(n) < addr {
+		return nil, errFault
+	}
+	if addr+Addr(n) <= v.End {
+		h := v.host()[addr-v.Start:]
+		if want&emu.ProtWrite != 0 && v.Prot&emu.ProtExec != 0 && s.cpu != nil {
+			s.cpu.FlushCode(uint64(addr), uint64(addr)+uint64(n))
+		}
+		return h[:n:n], nil
+	}
+	return nil, errSpan
+}
+
+// errSpan says a range crosses mappings; callers fall back to a copy.
+var errSpan = errors.New("range crosses mappings")
+
+// IsSpan reports whether err is Slice's "crosses mappings" error.
+func IsSpan(err error) bool { return err == errSpan }
+
+// CopyString reads a NUL-terminated string of at most max bytes (without the NUL) from
+// addr. EFAULT if unreadable, ENAMETOOLONG if longer than max.
+func (s *Space) CopyString(addr Addr, max int) (string, error) {
+	var sb strings.Builder
+	for a := addr; ; {
+		v := s.Lookup(a)
+		if v == nil || v.Prot&emu.ProtRead == 0 {
+			return "", errFault
+		}
+		h := v.host()[a-v.Start:]
+		for i, c := range h {
+			if c == 0 {
+				sb.Write(h[:i])
+				return sb.String(), nil
+			}
+			if sb.Len()+i >= max {
+				return "", unix.ENAMETOOLONG
+			}
+		}
+		sb.Write(h)
+		a = v.End
+	}
+}
+
+// Maps renders the address space as /proc/self/maps does.
+func (s *Space) Maps() string {
+	var sb strings.Builder
+	for _, v := range s.vmas {
+		perm := []byte("---p")
+		if v.Prot&emu.ProtRead != 0 {
+			perm[0] = 'r'
+		}
+		if v.Prot&emu.ProtWrite != 0 {
+			perm[1] = 'w'
+		}
+		if v.Prot&emu.ProtExec != 0 {
+			perm[2] = 'x'
+		}
+		if v.Shared {
+			perm[3] = 's'
+		}
+		if v.MapsPerm != "" {
+			perm = []byte(v.MapsPerm)
+		}
+		line := fmt.Sprintf("%08x-%08x %s %08x %02x:%02x %d", uint64(v.Start), uint64(v.End), perm,
+			v.FileOff, unix.Major(v.Dev), unix.Minor(v.Dev), v.Ino)
+		if v.Name != "" {
+			line += strings.Repeat(" ", max(1, 73-len(line))) + v.Name
+		}
+		sb.WriteString(line)
+		sb.WriteByte('\n')
+	}
+	return sb.String()
+}
+
+// Bufs appends to dst the host slices behind [addr, addr+n), one per mapping, stopping at
+// the first byte without permission want: a short result is a partial transfer, as when
+// Linux's copy stops at a fault. Nothing accessible at addr is EFAULT.
+func (s *Space) Bufs(addr Addr, n int, want Prot, dst [][]byte) ([][]byte, error) {
+	if n == 0 {
+		return dst, nil
+	}
+	end := addr + Addr(n)
+	if end < addr || end > TaskSize {
+		end = TaskSize
+	}
+	first := true
+	for a := addr; a < end; {
+		v := s.Lookup(a)
+		if v == nil || v.Prot&want != want {
+			break
+		}
+		stop := min(end, v.End)
+		if want&emu.ProtWrite != 0 && v.Prot&emu.ProtExec != 0 && s.cpu != nil {
+			s.cpu.FlushCode(uint64(a), uint64(stop))
+		}
+		dst = append(dst, v.host()[a-v.Start:stop-v.Start])
+		first = false
+		a = stop
+	}
+	if first {
+		return dst, errFault
+	}
+	return dst, nil
+}
+
+// Host returns the host memory behind v, for the kernel's own use.
+func (v *VMA) Host() []byte { return v.host() }
+
+// Fill lets f write the initial contents of v's memory (a file's bytes).
+func (s *Space) Fill(v *VMA, f func([]byte) error) error { return f(v.host()) }
+
+// MapShared maps [start, start+length) onto the host file fd at off, shared: stores reach
+// the file. The range must be free.
+func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int64, writable bool, name string) (*VMA, error) {
+	hp := unix.PROT_READ
+	if writable {
+		hp |= unix.PROT_WRITE
+	}
+	mem, err := unix.Mmap(fd, off, int(length), hp, unix.MAP_SHARED)
+	if err != nil {
+		return nil, err
+	}
+	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: &backing{mem: mem}, Shared: true}
+	if err := s.insert(v); err != nil {
+		unix.Munmap(mem)
+		return nil, err
+	}
+	return v, nil
+}
+
+// Discard drops the contents of private pages in [start, start+length): they read back
+// as zero (MADV_DONTNEED).
+func (s *Space) Discard(start Addr, length uint64) {
+	end := start + Addr(length)
+	for a := start; a < end; {
+		v := s.Lookup(a)
+		if v == nil {
+			return
+		}
+		stop := min(end, v.End)
+		if !v.Shared {
+			unix.Madvise(v.host()[a-v.Start:stop-v.Start], unix.MADV_DONTNEED)
+		}
+		a = stop
+	}
+}
+
+// Grow extends the mapping at old from oldSize to newSize in place; the pages after it
+// must be free. The new part is fresh zeroed memory with the same permissions.
+func (s *Space) Grow(old Addr, oldSize, newSize uint64) error {
+	v := s.Lookup(old + Addr(oldSize) - 1)
+	if v == nil {
+		return unix.EFAULT
+	}
+	nv, err := s.Map(old+Addr(oldSize), newSize-oldSize, v.Prot, v.Name)
+	if err != nil {
+		return err
+	}
+	nv.Dev, nv.Ino, nv.Shared = v.Dev, v.Ino, v.Shared
+	return nil
+}
+
+// Relocate moves [old, old+oldSize) to [to, to+newSize) (to must be free), copying the
+// contents and leaving the rest of a larger new range zero.
+func (s *Space) Relocate(old Addr, oldSize uint64, to Addr, newSize uint64) error {
+	first := s.Lookup(old)
+	if first == nil {
+		return unix.EFAULT
+	}
+	nv, err := s.Map(to, newSize, first.Prot, first.Name)
+	if err != nil {
+		return err
+	}
+	nv.Dev, nv.Ino, nv.FileOff = first.Dev, first.Ino, first.FileOff+uint64(old-first.Start)
+	n := min(oldSize, newSize)
+	dst := nv.host()
+	if err := s.access(old, int(n), 0, func(h []byte, _ *VMA) { dst = dst[copy(dst, h):] }); err != nil {
+		s.Unmap(to, newSize)
+		return err
+	}
+	return s.Unmap(old, oldSize)
+}

@@ -1,0 +1,437 @@
+package strace
+
+import (
+	"strconv"
+	"strings"
+
+	"vemu/abi"
+)
+
+// bit is one named flag; multi-bit values are matched whole.
+type bit struct {
+	v    uint64
+	name string
+}
+
+// flags names the bits of v in table order, with leftover bits in hex.
+// zero is printed when v is 0.
+func flags(v uint64, table []bit, zero string) string {
+	if v == 0 {
+		return zero
+	}
+	var parts []string
+	for _, b := range table {
+		if b.v != 0 && v&b.v == b.v {
+			parts = append(parts, b.name)
+			v &^= b.v
+		}
+	}
+	if v != 0 {
+		parts = append(parts, hex(v))
+	}
+	return strings.Join(parts, "|")
+}
+
+// enum names v, or prints it in hex when the table has no name for it.
+func enum(v uint64, table map[uint64]string) string {
+	if n, ok := table[v]; ok {
+		return n
+	}
+	return hex(v)
+}
+
+// openFlags prints open(2) flags: the access mode, then the other flags.
+func openFlags(v uint32) string {
+	var acc string
+	switch v & abi.O_ACCMODE {
+	case abi.O_RDONLY:
+		acc = "O_RDONLY"
+	case abi.O_WRONLY:
+		acc = "O_WRONLY"
+	case abi.O_RDWR:
+		acc = "O_RDWR"
+	default:
+		acc = "O_ACCMODE"
+	}
+	if rest := flags(uint64(v&^abi.O_ACCMODE), openFlagNames, ""); rest != "" {
+		return acc + "|" + rest
+	}
+	return acc
+}
+
+// mmapFlags prints mmap(2) flags: the mapping type, then the other flags.
+func mmapFlags(v uint32) string {
+	var typ string
+	switch v & abi.MAP_TYPE {
+	case abi.MAP_SHARED:
+		typ = "MAP_SHARED"
+	case abi.MAP_PRIVATE:
+		typ = "MAP_PRIVATE"
+	case abi.MAP_SHARED_VALIDATE:
+		typ = "MAP_SHARED_VALIDATE"
+	default:
+		typ = hex(uint64(v & abi.MAP_TYPE))
+	}
+	if rest := flags(uint64(v&^abi.MAP_TYPE), mmapFlagNames, ""); rest != "" {
+		return typ + "|" + rest
+	}
+	return typ
+}
+
+// cloneFlags prints clone(2) flags with the exit signal in the low byte.
+func cloneFlags(v uint64) string {
+	s := flags(v&^abi.CSIGNAL, cloneNames, "")
+	if sig := int(v & abi.CSIGNAL); sig != 0 {
+		if s != "" {
+			s += "|"
+		}
+		s += signal(sig)
+	}
+	if s == "" {
+		return "0"
+	}
+	return s
+}
+
+// futexOp prints a futex(2) operation with its _PRIVATE and _CLOCK_REALTIME bits.
+func futexOp(v uint32) string {
+	cmd := v &^ (abi.FUTEX_PRIVATE_FLAG | abi.FUTEX_CLOCK_REALTIME)
+	s, ok := futexCmdNames[uint64(cmd)]
+	if !ok {
+		return hex(uint64(v))
+	}
+	if v&abi.FUTEX_PRIVATE_FLAG != 0 {
+		s += "_PRIVATE"
+	}
+	if v&abi.FUTEX_CLOCK_REALTIME != 0 {
+		s += "|FUTEX_CLOCK_REALTIME"
+	}
+	return s
+}
+
+// signal names signal n as strace does: SIGINT, SIGRTMIN, SIGRT_3, or the number.
+func signal(n int) string {
+	if s := abi.SignalName(n); s != "" {
+		return s
+	}
+	return strconv.Itoa(n)
+}
+
+// fileType names the S_IFMT bits of a mode.
+var fileTypeNames = map[uint64]string{
+	abi.S_IFSOCK: "S_IFSOCK", abi.S_IFLNK: "S_IFLNK", abi.S_IFREG: "S_IFREG",
+	abi.S_IFBLK: "S_IFBLK", abi.S_IFDIR: "S_IFDIR", abi.S_IFCHR: "S_IFCHR",
+	abi.S_IFIFO: "S_IFIFO",
+}
+
+// fileMode prints an st_mode: S_IFREG|0644, S_IFDIR|S_ISVTX|0777.
+func fileMode(m uint32) string {
+	var parts []string
+	if t := uint64(m & abi.S_IFMT); t != 0 {
+		parts = append(parts, enum(t, fileTypeNames))
+	}
+	for _, b := range []bit{{abi.S_ISUID, "S_ISUID"}, {abi.S_ISGID, "S_ISGID"}, {abi.S_ISVTX, "S_ISVTX"}} {
+		if uint64(m)&b.v != 0 {
+			parts = append(parts, b.name)
+		}
+	}
+	parts = append(parts, octal(uint64(m&0o777)))
+	return strings.Join(parts, "|")
+}
+
+var openFlagNames = []bit{
+	{abi.O_CREAT, "O_CREAT"},
+	{abi.O_EXCL, "O_EXCL"},
+	{abi.O_NOCTTY, "O_NOCTTY"},
+	{abi.O_TRUNC, "O_TRUNC"},
+	{abi.O_APPEND, "O_APPEND"},
+	{abi.O_NONBLOCK, "O_NONBLOCK"},
+	{abi.O_SYNC, "O_SYNC"},
+	{abi.O_DSYNC, "O_DSYNC"},
+	{abi.O_ASYNC, "O_ASYNC"},
+	{abi.O_DIRECT, "O_DIRECT"},
+	{abi.O_LARGEFILE, "O_LARGEFILE"},
+	{abi.O_NOFOLLOW, "O_NOFOLLOW"},
+	{abi.O_NOATIME, "O_NOATIME"},
+	{abi.O_CLOEXEC, "O_CLOEXEC"},
+	{abi.O_PATH, "O_PATH"},
+	{abi.O_TMPFILE, "O_TMPFILE"},
+	{abi.O_DIRECTORY, "O_DIRECTORY"},
+}
+
+var atFlagNames = []bit{
+	{abi.AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"},
+	{abi.AT_REMOVEDIR, "AT_REMOVEDIR"},
+	{abi.AT_SYMLINK_FOLLOW, "AT_SYMLINK_FOLLOW"},
+	{abi.AT_NO_AUTOMOUNT, "AT_NO_AUTOMOUNT"},
+	{abi.AT_EMPTY_PATH, "AT_EMPTY_PATH"},
+	{abi.AT_STATX_FORCE_SYNC, "AT_STATX_FORCE_SYNC"},
+	{abi.AT_STATX_DONT_SYNC, "AT_STATX_DONT_SYNC"},
+	{abi.AT_RECURSIVE, "AT_RECURSIVE"},
+}
+
+// faccessat2 and friends use 0x200 as AT_EACCESS rather than AT_REMOVEDIR.
+var accessAtFlagNames = []bit{
+	{abi.AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"},
+	{abi.AT_EACCESS, "AT_EACCESS"},
+	{abi.AT_EMPTY_PATH, "AT_EMPTY_PATH"},
+}
+
+var accessNames = []bit{{abi.R_OK, "R_OK"}, {abi.W_OK, "W_OK"}, {abi.X_OK, "X_OK"}}
+
+var whenceNames = map[uint64]string{
+	abi.SEEK_SET: "SEEK_SET", abi.SEEK_CUR: "SEEK_CUR", abi.SEEK_END: "SEEK_END",
+	abi.SEEK_DATA: "SEEK_DATA", abi.SEEK_HOLE: "SEEK_HOLE",
+}
+
+var protNames = []bit{
+	{abi.PROT_READ, "PROT_READ"}, {abi.PROT_WRITE, "PROT_WRITE"}, {abi.PROT_EXEC, "PROT_EXEC"},
+	{abi.PROT_SEM, "PROT_SEM"}, {abi.PROT_GROWSDOWN, "PROT_GROWSDOWN"}, {abi.PROT_GROWSUP, "PROT_GROWSUP"},
+}
+
+var mmapFlagNames = []bit{
+	{abi.MAP_FIXED, "MAP_FIXED"},
+	{abi.MAP_ANONYMOUS, "MAP_ANONYMOUS"},
+	{abi.MAP_32BIT, "MAP_32BIT"},
+	{abi.MAP_GROWSDOWN, "MAP_GROWSDOWN"},
+	{abi.MAP_DENYWRITE, "MAP_DENYWRITE"},
+	{abi.MAP_EXECUTABLE, "MAP_EXECUTABLE"},
+	{abi.MAP_LOCKED, "MAP_LOCKED"},
+	{abi.MAP_NORESERVE, "MAP_NORESERVE"},
+	{abi.MAP_POPULATE, "MAP_POPULATE"},
+	{abi.MAP_NONBLOCK, "MAP_NONBLOCK"},
+	{abi.MAP_STACK, "MAP_STACK"},
+	{abi.MAP_HUGETLB, "MAP_HUGETLB"},
+	{abi.MAP_SYNC, "MAP_SYNC"},
+	{abi.MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"},
+	{abi.MAP_UNINITIALIZED, "MAP_UNINITIALIZED"},
+}
+
+var mremapNames = []bit{
+	{abi.MREMAP_MAYMOVE, "MREMAP_MAYMOVE"}, {abi.MREMAP_FIXED, "MREMAP_FIXED"},
+	{abi.MREMAP_DONTUNMAP, "MREMAP_DONTUNMAP"},
+}
+
+var msyncNames = []bit{{abi.MS_ASYNC, "MS_ASYNC"}, {abi.MS_INVALIDATE, "MS_INVALIDATE"}, {abi.MS_SYNC, "MS_SYNC"}}
+
+var mlockallNames = []bit{{abi.MCL_CURRENT, "MCL_CURRENT"}, {abi.MCL_FUTURE, "MCL_FUTURE"}, {abi.MCL_ONFAULT, "MCL_ONFAULT"}}
+
+var madviseNames = map[uint64]string{
+	abi.MADV_NORMAL: "MADV_NORMAL", abi.MADV_RANDOM: "MADV_RANDOM", abi.MADV_SEQUENTIAL: "MADV_SEQUENTIAL",
+	abi.MADV_WILLNEED: "MADV_WILLNEED", abi.MADV_DONTNEED: "MADV_DONTNEED", abi.MADV_FREE: "MADV_FREE",
+	abi.MADV_REMOVE: "MADV_REMOVE", abi.MADV_DONTFORK: "MADV_DONTFORK", abi.MADV_DOFORK: "MADV_DOFORK",
+	abi.MADV_MERGEABLE: "MADV_MERGEABLE", abi.MADV_UNMERGEABLE: "MADV_UNMERGEABLE",
+	abi.MADV_HUGEPAGE: "MADV_HUGEPAGE", abi.MADV_NOHUGEPAGE: "MADV_NOHUGEPAGE",
+	abi.MADV_DONTDUMP: "MADV_DONTDUMP", abi.MADV_DODUMP: "MADV_DODUMP",
+	abi.MADV_WIPEONFORK: "MADV_WIPEONFORK", abi.MADV_KEEPONFORK: "MADV_KEEPONFORK",
+	abi.MADV_COLD: "MADV_COLD", abi.MADV_PAGEOUT: "MADV_PAGEOUT",
+	abi.MADV_POPULATE_READ: "MADV_POPULATE_READ", abi.MADV_POPULATE_WRITE: "MADV_POPULATE_WRITE",
+	abi.MADV_DONTNEED_LOCKED: "MADV_DONTNEED_LOCKED", abi.MADV_COLLAPSE: "MADV_COLLAPSE",
+	abi.MADV_HWPOISON: "MADV_HWPOISON", abi.MADV_SOFT_OFFLINE: "MADV_SOFT_OFFLINE",
+}
+
+var clockNames = map[uint64]string{
+	abi.CLOCK_REALTIME: "CLOCK_REALTIME", abi.CLOCK_MONOTONIC: "CLOCK_MONOTONIC",
+	abi.CLOCK_PROCESS_CPUTIME_ID: "CLOCK_PROCESS_CPUTIME_ID", abi.CLOCK_THREAD_CPUTIME_ID: "CLOCK_THREAD_CPUTIME_ID",
+	abi.CLOCK_MONOTONIC_RAW: "CLOCK_MONOTONIC_RAW", abi.CLOCK_REALTIME_COARSE: "CLOCK_REALTIME_COARSE",
+	abi.CLOCK_MONOTONIC_COARSE: "CLOCK_MONOTONIC_COARSE", abi.CLOCK_BOOTTIME: "CLOCK_BOOTTIME",
+	abi.CLOCK_REALTIME_ALARM: "CLOCK_REALTIME_ALARM", abi.CLOCK_BOOTTIME_ALARM: "CLOCK_BOOTTIME_ALARM",
+	abi.CLOCK_TAI: "CLOCK_TAI",
+}
+
+var timerFlagNames = []bit{{abi.TIMER_ABSTIME, "TIMER_ABSTIME"}}
+
+var itimerNames = map[uint64]string{
+	abi.ITIMER_REAL: "ITIMER_REAL", abi.ITIMER_VIRTUAL: "ITIMER_VIRTUAL", abi.ITIMER_PROF: "ITIMER_PROF",
+}
+
+var sigHowNames = map[uint64]string{
+	abi.SIG_BLOCK: "SIG_BLOCK", abi.SIG_UNBLOCK: "SIG_UNBLOCK", abi.SIG_SETMASK: "SIG_SETMASK",
+}
+
+var saFlagNames = []bit{
+	{abi.SA_RESTORER, "SA_RESTORER"},
+	{abi.SA_ONSTACK, "SA_ONSTACK"},
+	{abi.SA_RESTART, "SA_RESTART"},
+	{abi.SA_NODEFER, "SA_NODEFER"},
+	{abi.SA_RESETHAND, "SA_RESETHAND"},
+	{abi.SA_SIGINFO, "SA_SIGINFO"},
+	{abi.SA_NOCLDWAIT, "SA_NOCLDWAIT"},
+	{abi.SA_NOCLDSTOP, "SA_NOCLDSTOP"},
+	{abi.SA_UNSUPPORTED, "SA_UNSUPPORTED"},
+	{abi.SA_EXPOSE_TAGBITS, "SA_EXPOSE_TAGBITS"},
+}
+
+var ssFlagNames = []bit{{abi.SS_ONSTACK, "SS_ONSTACK"}, {abi.SS_DISABLE, "SS_DISABLE"}, {abi.SS_AUTODISARM, "SS_AUTODISARM"}}
+
+var statxMaskNames = []bit{
+	{abi.STATX_ALL, "STATX_ALL"},
+	{abi.STATX_BASIC_STATS, "STATX_BASIC_STATS"},
+	{abi.STATX_TYPE, "STATX_TYPE"},
+	{abi.STATX_MODE, "STATX_MODE"},
+	{abi.STATX_NLINK, "STATX_NLINK"},
+	{abi.STATX_UID, "STATX_UID"},
+	{abi.STATX_GID, "STATX_GID"},
+	{abi.STATX_ATIME, "STATX_ATIME"},
+	{abi.STATX_MTIME, "STATX_MTIME"},
+	{abi.STATX_CTIME, "STATX_CTIME"},
+	{abi.STATX_INO, "STATX_INO"},
+	{abi.STATX_SIZE, "STATX_SIZE"},
+	{abi.STATX_BLOCKS, "STATX_BLOCKS"},
+	{abi.STATX_BTIME, "STATX_BTIME"},
+	{abi.STATX_MNT_ID, "STATX_MNT_ID"},
+	{abi.STATX_DIOALIGN, "STATX_DIOALIGN"},
+	{abi.STATX_MNT_ID_UNIQUE, "STATX_MNT_ID_UNIQUE"},
+	{abi.STATX_SUBVOL, "STATX_SUBVOL"},
+	{abi.STATX_WRITE_ATOMIC, "STATX_WRITE_ATOMIC"},
+	{abi.STATX_DIO_READ_ALIGN, "STATX_DIO_READ_ALIGN"},
+}
+
+var fcntlNames = map[uint64]string{
+	abi.F_DUPFD: "F_DUPFD", abi.F_GETFD: "F_GETFD", abi.F_SETFD: "F_SETFD", abi.F_GETFL: "F_GETFL",
+	abi.F_SETFL: "F_SETFL", abi.F_GETLK: "F_GETLK", abi.F_SETLK: "F_SETLK", abi.F_SETLKW: "F_SETLKW",
+	abi.F_SETOWN: "F_SETOWN", abi.F_GETOWN: "F_GETOWN", abi.F_SETSIG: "F_SETSIG", abi.F_GETSIG: "F_GETSIG",
+	abi.F_SETOWN_EX: "F_SETOWN_EX", abi.F_GETOWN_EX: "F_GETOWN_EX", abi.F_OFD_GETLK: "F_OFD_GETLK",
+	abi.F_OFD_SETLK: "F_OFD_SETLK", abi.F_OFD_SETLKW: "F_OFD_SETLKW", abi.F_SETLEASE: "F_SETLEASE",
+	abi.F_GETLEASE: "F_GETLEASE", abi.F_NOTIFY: "F_NOTIFY", abi.F_DUPFD_CLOEXEC: "F_DUPFD_CLOEXEC",
+	abi.F_SETPIPE_SZ: "F_SETPIPE_SZ", abi.F_GETPIPE_SZ: "F_GETPIPE_SZ", abi.F_ADD_SEALS: "F_ADD_SEALS",
+	abi.F_GET_SEALS: "F_GET_SEALS",
+}
+
+var fdFlagNames = []bit{{abi.FD_CLOEXEC, "FD_CLOEXEC"}}
+
+var ioctlNames = map[uint64]string{
+	abi.TCGETS: "TCGETS", abi.TCSETS: "TCSETS", abi.TCSETSW: "TCSETSW", abi.TCSETSF: "TCSETSF",
+	abi.TCGETA: "TCGETA", abi.TCSETA: "TCSETA", abi.TCSETAW: "TCSETAW", abi.TCSETAF: "TCSETAF",
+	abi.TCSBRK: "TCSBRK", abi.TCXONC: "TCXONC", abi.TCFLSH: "TCFLSH", abi.TIOCEXCL: "TIOCEXCL",
+	abi.TIOCNXCL: "TIOCNXCL", abi.TIOCSCTTY: "TIOCSCTTY", abi.TIOCGPGRP: "TIOCGPGRP",
+	abi.TIOCSPGRP: "TIOCSPGRP", abi.TIOCOUTQ: "TIOCOUTQ", abi.TIOCSTI: "TIOCSTI",
+	abi.TIOCGWINSZ: "TIOCGWINSZ", abi.TIOCSWINSZ: "TIOCSWINSZ", abi.TIOCMGET: "TIOCMGET",
+	abi.TIOCMBIS: "TIOCMBIS", abi.TIOCMBIC: "TIOCMBIC", abi.TIOCMSET: "TIOCMSET",
+	abi.TIOCGSOFTCAR: "TIOCGSOFTCAR", abi.TIOCSSOFTCAR: "TIOCSSOFTCAR", abi.FIONREAD: "FIONREAD",
+	abi.TIOCLINUX: "TIOCLINUX", abi.TIOCCONS: "TIOCCONS", abi.TIOCGSERIAL: "TIOCGSERIAL",
+	abi.TIOCSSERIAL: "TIOCSSERIAL", abi.TIOCPKT: "TIOCPKT", abi.FIONBIO: "FIONBIO",
+	abi.TIOCNOTTY: "TIOCNOTTY", abi.TIOCSETD: "TIOCSETD", abi.TIOCGETD: "TIOCGETD",
+	abi.TCSBRKP: "TCSBRKP", abi.TIOCSBRK: "TIOCSBRK", abi.TIOCCBRK: "TIOCCBRK", abi.TIOCGSID: "TIOCGSID",
+	abi.TCGETS2: "TCGETS2", abi.TCSETS2: "TCSETS2", abi.TCSETSW2: "TCSETSW2", abi.TCSETSF2: "TCSETSF2",
+	abi.TIOCGPTN: "TIOCGPTN", abi.TIOCSPTLCK: "TIOCSPTLCK", abi.TIOCGDEV: "TIOCGDEV",
+	abi.TIOCGPTPEER: "TIOCGPTPEER", abi.FIONCLEX: "FIONCLEX", abi.FIOCLEX: "FIOCLEX",
+	abi.FIOASYNC: "FIOASYNC", abi.FIOQSIZE: "FIOQSIZE",
+}
+
+var archPrctlNames = map[uint64]string{
+	abi.ARCH_SET_GS: "ARCH_SET_GS", abi.ARCH_SET_FS: "ARCH_SET_FS", abi.ARCH_GET_FS: "ARCH_GET_FS",
+	abi.ARCH_GET_GS: "ARCH_GET_GS", abi.ARCH_GET_CPUID: "ARCH_GET_CPUID", abi.ARCH_SET_CPUID: "ARCH_SET_CPUID",
+	abi.ARCH_GET_XCOMP_SUPP: "ARCH_GET_XCOMP_SUPP", abi.ARCH_GET_XCOMP_PERM: "ARCH_GET_XCOMP_PERM",
+	abi.ARCH_REQ_XCOMP_PERM: "ARCH_REQ_XCOMP_PERM", abi.ARCH_MAP_VDSO_X32: "ARCH_MAP_VDSO_X32",
+	abi.ARCH_MAP_VDSO_32: "ARCH_MAP_VDSO_32", abi.ARCH_MAP_VDSO_64: "ARCH_MAP_VDSO_64",
+	abi.ARCH_SHSTK_ENABLE: "ARCH_SHSTK_ENABLE", abi.ARCH_SHSTK_DISABLE: "ARCH_SHSTK_DISABLE",
+	abi.ARCH_SHSTK_LOCK: "ARCH_SHSTK_LOCK", abi.ARCH_SHSTK_UNLOCK: "ARCH_SHSTK_UNLOCK",
+	abi.ARCH_SHSTK_STATUS: "ARCH_SHSTK_STATUS",
+}
+
+var futexCmdNames = map[uint64]string{
+	abi.FUTEX_WAIT: "FUTEX_WAIT", abi.FUTEX_WAKE: "FUTEX_WAKE", abi.FUTEX_FD: "FUTEX_FD",
+	abi.FUTEX_REQUEUE: "FUTEX_REQUEUE", abi.FUTEX_CMP_REQUEUE: "FUTEX_CMP_REQUEUE",
+	abi.FUTEX_WAKE_OP: "FUTEX_WAKE_OP", abi.FUTEX_LOCK_PI: "FUTEX_LOCK_PI",
+	abi.FUTEX_UNLOCK_PI: "FUTEX_UNLOCK_PI", abi.FUTEX_TRYLOCK_PI: "FUTEX_TRYLOCK_PI",
+	abi.FUTEX_WAIT_BITSET: "FUTEX_WAIT_BITSET", abi.FUTEX_WAKE_BITSET: "FUTEX_WAKE_BITSET",
+	abi.FUTEX_WAIT_REQUEUE_PI: "FUTEX_WAIT_REQUEUE_PI", abi.FUTEX_CMP_REQUEUE_PI: "FUTEX_CMP_REQUEUE_PI",
+	abi.FUTEX_LOCK_PI2: "FUTEX_LOCK_PI2",
+}
+
+var cloneNames = []bit{
+	{abi.CLONE_NEWTIME, "CLONE_NEWTIME"}, {abi.CLONE_VM, "CLONE_VM"}, {abi.CLONE_FS, "CLONE_FS"},
+	{abi.CLONE_FILES, "CLONE_FILES"}, {abi.CLONE_SIGHAND, "CLONE_SIGHAND"}, {abi.CLONE_PIDFD, "CLONE_PIDFD"},
+	{abi.CLONE_PTRACE, "CLONE_PTRACE"}, {abi.CLONE_VFORK, "CLONE_VFORK"}, {abi.CLONE_PARENT, "CLONE_PARENT"},
+	{abi.CLONE_THREAD, "CLONE_THREAD"}, {abi.CLONE_NEWNS, "CLONE_NEWNS"}, {abi.CLONE_SYSVSEM, "CLONE_SYSVSEM"},
+	{abi.CLONE_SETTLS, "CLONE_SETTLS"}, {abi.CLONE_PARENT_SETTID, "CLONE_PARENT_SETTID"},
+	{abi.CLONE_CHILD_CLEARTID, "CLONE_CHILD_CLEARTID"}, {abi.CLONE_DETACHED, "CLONE_DETACHED"},
+	{abi.CLONE_UNTRACED, "CLONE_UNTRACED"}, {abi.CLONE_CHILD_SETTID, "CLONE_CHILD_SETTID"},
+	{abi.CLONE_NEWCGROUP, "CLONE_NEWCGROUP"}, {abi.CLONE_NEWUTS, "CLONE_NEWUTS"},
+	{abi.CLONE_NEWIPC, "CLONE_NEWIPC"}, {abi.CLONE_NEWUSER, "CLONE_NEWUSER"},
+	{abi.CLONE_NEWPID, "CLONE_NEWPID"}, {abi.CLONE_NEWNET, "CLONE_NEWNET"}, {abi.CLONE_IO, "CLONE_IO"},
+	{abi.CLONE_CLEAR_SIGHAND, "CLONE_CLEAR_SIGHAND"}, {abi.CLONE_INTO_CGROUP, "CLONE_INTO_CGROUP"},
+}
+
+var rlimitNames = map[uint64]string{
+	abi.RLIMIT_CPU: "RLIMIT_CPU", abi.RLIMIT_FSIZE: "RLIMIT_FSIZE", abi.RLIMIT_DATA: "RLIMIT_DATA",
+	abi.RLIMIT_STACK: "RLIMIT_STACK", abi.RLIMIT_CORE: "RLIMIT_CORE", abi.RLIMIT_RSS: "RLIMIT_RSS",
+	abi.RLIMIT_NPROC: "RLIMIT_NPROC", abi.RLIMIT_NOFILE: "RLIMIT_NOFILE", abi.RLIMIT_MEMLOCK: "RLIMIT_MEMLOCK",
+	abi.RLIMIT_AS: "RLIMIT_AS", abi.RLIMIT_LOCKS: "RLIMIT_LOCKS", abi.RLIMIT_SIGPENDING: "RLIMIT_SIGPENDING",
+	abi.RLIMIT_MSGQUEUE: "RLIMIT_MSGQUEUE", abi.RLIMIT_NICE: "RLIMIT_NICE", abi.RLIMIT_RTPRIO: "RLIMIT_RTPRIO",
+	abi.RLIMIT_RTTIME: "RLIMIT_RTTIME",
+}
+
+var prctlNames = map[uint64]string{
+	abi.PR_SET_PDEATHSIG: "PR_SET_PDEATHSIG", abi.PR_GET_PDEATHSIG: "PR_GET_PDEATHSIG",
+	abi.PR_GET_DUMPABLE: "PR_GET_DUMPABLE", abi.PR_SET_DUMPABLE: "PR_SET_DUMPABLE",
+	abi.PR_GET_KEEPCAPS: "PR_GET_KEEPCAPS", abi.PR_SET_KEEPCAPS: "PR_SET_KEEPCAPS",
+	abi.PR_GET_TIMING: "PR_GET_TIMING", abi.PR_SET_TIMING: "PR_SET_TIMING",
+	abi.PR_SET_NAME: "PR_SET_NAME", abi.PR_GET_NAME: "PR_GET_NAME",
+	abi.PR_GET_SECCOMP: "PR_GET_SECCOMP", abi.PR_SET_SECCOMP: "PR_SET_SECCOMP",
+	abi.PR_CAPBSET_READ: "PR_CAPBSET_READ", abi.PR_CAPBSET_DROP: "PR_CAPBSET_DROP",
+	abi.PR_GET_TSC: "PR_GET_TSC", abi.PR_SET_TSC: "PR_SET_TSC",
+	abi.PR_GET_SECUREBITS: "PR_GET_SECUREBITS", abi.PR_SET_SECUREBITS: "PR_SET_SECUREBITS",
+	abi.PR_SET_TIMERSLACK: "PR_SET_TIMERSLACK", abi.PR_GET_TIMERSLACK: "PR_GET_TIMERSLACK",
+	abi.PR_MCE_KILL: "PR_MCE_KILL", abi.PR_MCE_KILL_GET: "PR_MCE_KILL_GET", abi.PR_SET_MM: "PR_SET_MM",
+	abi.PR_SET_CHILD_SUBREAPER: "PR_SET_CHILD_SUBREAPER", abi.PR_GET_CHILD_SUBREAPER: "PR_GET_CHILD_SUBREAPER",
+	abi.PR_SET_NO_NEW_PRIVS: "PR_SET_NO_NEW_PRIVS", abi.PR_GET_NO_NEW_PRIVS: "PR_GET_NO_NEW_PRIVS",
+	abi.PR_GET_TID_ADDRESS: "PR_GET_TID_ADDRESS", abi.PR_SET_THP_DISABLE: "PR_SET_THP_DISABLE",
+	abi.PR_GET_THP_DISABLE: "PR_GET_THP_DISABLE", abi.PR_SET_FP_MODE: "PR_SET_FP_MODE",
+	abi.PR_GET_FP_MODE: "PR_GET_FP_MODE", abi.PR_CAP_AMBIENT: "PR_CAP_AMBIENT",
+	abi.PR_GET_SPECULATION_CTRL: "PR_GET_SPECULATION_CTRL", abi.PR_SET_SPECULATION_CTRL: "PR_SET_SPECULATION_CTRL",
+	abi.PR_SET_IO_FLUSHER: "PR_SET_IO_FLUSHER", abi.PR_GET_IO_FLUSHER: "PR_GET_IO_FLUSHER",
+	abi.PR_SET_SYSCALL_USER_DISPATCH: "PR_SET_SYSCALL_USER_DISPATCH", abi.PR_SET_VMA: "PR_SET_VMA",
+}
+
+var waitNames = []bit{
+	{abi.WNOHANG, "WNOHANG"}, {abi.WUNTRACED, "WSTOPPED"}, {abi.WEXITED, "WEXITED"},
+	{abi.WCONTINUED, "WCONTINUED"}, {abi.WNOWAIT, "WNOWAIT"}, {abi.WNOTHREAD, "__WNOTHREAD"},
+	{abi.WALL, "__WALL"}, {abi.WCLONE, "__WCLONE"},
+}
+
+var grndNames = []bit{{abi.GRND_NONBLOCK, "GRND_NONBLOCK"}, {abi.GRND_RANDOM, "GRND_RANDOM"}, {abi.GRND_INSECURE, "GRND_INSECURE"}}
+
+var renameNames = []bit{
+	{abi.RENAME_NOREPLACE, "RENAME_NOREPLACE"}, {abi.RENAME_EXCHANGE, "RENAME_EXCHANGE"},
+	{abi.RENAME_WHITEOUT, "RENAME_WHITEOUT"},
+}
+
+var closeRangeNames = []bit{{abi.CLOSE_RANGE_UNSHARE, "CLOSE_RANGE_UNSHARE"}, {abi.CLOSE_RANGE_CLOEXEC, "CLOSE_RANGE_CLOEXEC"}}
+
+var afNames = map[uint64]string{
+	abi.AF_UNSPEC: "AF_UNSPEC", abi.AF_UNIX: "AF_UNIX", abi.AF_INET: "AF_INET", abi.AF_INET6: "AF_INET6",
+	abi.AF_NETLINK: "AF_NETLINK", abi.AF_PACKET: "AF_PACKET",
+}
+
+var sockTypeNames = map[uint64]string{
+	abi.SOCK_STREAM: "SOCK_STREAM", abi.SOCK_DGRAM: "SOCK_DGRAM", abi.SOCK_RAW: "SOCK_RAW",
+	abi.SOCK_RDM: "SOCK_RDM", abi.SOCK_SEQPACKET: "SOCK_SEQPACKET", abi.SOCK_PACKET: "SOCK_PACKET",
+}
+
+var sockFlagNames = []bit{{abi.SOCK_NONBLOCK, "SOCK_NONBLOCK"}, {abi.SOCK_CLOEXEC, "SOCK_CLOEXEC"}}
+
+var membarrierNames = map[uint64]string{
+	abi.MEMBARRIER_CMD_QUERY: "MEMBARRIER_CMD_QUERY", abi.MEMBARRIER_CMD_GLOBAL: "MEMBARRIER_CMD_GLOBAL",
+	abi.MEMBARRIER_CMD_GLOBAL_EXPEDITED:                     "MEMBARRIER_CMD_GLOBAL_EXPEDITED",
+	abi.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED:            "MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED",
+	abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED:                    "MEMBARRIER_CMD_PRIVATE_EXPEDITED",
+	abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:           "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED",
+	abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE:          "MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE",
+	abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE",
+	abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ:               "MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ",
+	abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ:      "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ",
+}
+
+var seccompNames = map[uint64]string{
+	abi.SECCOMP_SET_MODE_STRICT: "SECCOMP_SET_MODE_STRICT", abi.SECCOMP_SET_MODE_FILTER: "SECCOMP_SET_MODE_FILTER",
+	abi.SECCOMP_GET_ACTION_AVAIL: "SECCOMP_GET_ACTION_AVAIL", abi.SECCOMP_GET_NOTIF_SIZES: "SECCOMP_GET_NOTIF_SIZES",
+}
+
+var pollNames = []bit{
+	{abi.POLLIN, "POLLIN"}, {abi.POLLPRI, "POLLPRI"}, {abi.POLLOUT, "POLLOUT"}, {abi.POLLERR, "POLLERR"},
+	{abi.POLLHUP, "POLLHUP"}, {abi.POLLNVAL, "POLLNVAL"}, {abi.POLLRDNORM, "POLLRDNORM"},
+	{abi.POLLRDBAND, "POLLRDBAND"}, {abi.POLLWRNORM, "POLLWRNORM"}, {abi.POLLWRBAND, "POLLWRBAND"},
+	{abi.POLLRDHUP, "POLLRDHUP"},
+}

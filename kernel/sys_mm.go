@@ -1,0 +1,260 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/emu"
+	"vemu/kernel/mm"
+)
+
+// cpuProt is what the CPU enforces for requested permissions: on x86 a writable or
+// executable page is also readable.
+func cpuProt(p uint32) emu.Prot {
+	r := emu.Prot(p & 7)
+	if r&(emu.ProtWrite|emu.ProtExec) != 0 {
+		r |= emu.ProtRead
+	}
+	return r
+}
+
+// sysMmap implements mmap(2): anonymous and file mappings, private and shared, with
+// MAP_FIXED and MAP_FIXED_NOREPLACE. A private file mapping is a copy of the file's bytes.
+func sysMmap(t *Task, a Args) (uint64, error) {
+	addr, length, prot, flags, fd, off := a[0], a[1], a.Uint(2), a.Uint(3), a.Fd(4), a[5]
+	s := t.p.mm
+	if length == 0 || prot&^7 != 0 {
+		return 0, unix.EINVAL
+	}
+	size, ok := mm.PageUp(length)
+	if !ok || size > uint64(mm.TaskSize) {
+		return 0, unix.ENOMEM
+	}
+	if off%mm.PageSize != 0 {
+		return 0, unix.EINVAL
+	}
+	typ := flags & abi.MAP_TYPE
+	if typ != abi.MAP_PRIVATE && typ != abi.MAP_SHARED && typ != abi.MAP_SHARED_VALIDATE {
+		return 0, unix.EINVAL
+	}
+	anon := flags&abi.MAP_ANONYMOUS != 0
+	var f *File
+	var st unix.Stat_t
+	if !anon {
+		var err error
+		if f, err = t.file(fd); err != nil {
+			return 0, err
+		}
+		if err := unix.Fstat(f.fd, &st); err != nil {
+			return 0, err
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return 0, unix.ENODEV
+		}
+		acc, _ := unix.FcntlInt(uintptr(f.fd), unix.F_GETFL, 0)
+		if acc&unix.O_ACCMODE == unix.O_WRONLY {
+			return 0, unix.EACCES
+		}
+		if typ != abi.MAP_PRIVATE && prot&abi.PROT_WRITE != 0 && acc&unix.O_ACCMODE != unix.O_RDWR {
+			return 0, unix.EACCES
+		}
+	}
+
+	fixed := flags&(abi.MAP_FIXED|abi.MAP_FIXED_NOREPLACE) != 0
+	var start mm.Addr
+	switch {
+	case fixed:
+		if addr%mm.PageSize != 0 {
+			return 0, unix.EINVAL
+		}
+		start = mm.Addr(addr)
+		if uint64(start)+size > uint64(mm.TaskSize) || uint64(start)+size < uint64(start) || start < mm.MinAddr {
+			return 0, unix.ENOMEM
+		}
+		if flags&abi.MAP_FIXED_NOREPLACE != 0 && flags&abi.MAP_FIXED == 0 {
+			if !s.Free(start, start+mm.Addr(size)) {
+				return 0, unix.EEXIST
+			}
+		} else if err := s.Unmap(start, size); err != nil {
+			return 0, err
+		}
+	default:
+		// A free, aligned hint is honoured; otherwise top-down from the mmap base.
+		hint := mm.Addr(mm.PageDown(addr))
+		if hint >= mm.MinAddr && uint64(hint)+size <= uint64(mm.TaskSize) && s.Free(hint, hint+mm.Addr(size)) {
+			start = hint
+		} else {
+			var err error
+			if start, err = s.FindFree(size, s.MmapBase); err != nil {
+				return 0, err
+			}
+		}
+	}
+
+	name := ""
+	if f != nil {
+		name = f.path
+		if p := hostFdPath(f.fd); p != "" {
+			name = p
+		}
+	}
+	var v *mm.VMA
+	var err error
+	if !anon && typ != abi.MAP_PRIVATE {
+		v, err = s.MapShared(start, size, cpuProt(prot), f.fd, int64(off), prot&abi.PROT_WRITE != 0, name)
+	} else {
+		v, err = s.Map(start, size, cpuProt(prot), name)
+	}
+	if err != nil {
+		if err == mm.ErrNoMem {
+			return 0, unix.ENOMEM
+		}
+		return 0, err
+	}
+	v.Shared = typ != abi.MAP_PRIVATE
+	if !anon {
+		v.Dev, v.Ino, v.FileOff = uint64(st.Dev), uint64(st.Ino), off
+		if typ == abi.MAP_PRIVATE {
+			// Copy the file's bytes in; past the end of the file stays zero.
+			if err := s.Fill(v, func(b []byte) error {
+				for done := 0; done < len(b); {
+					n, err := unix.Pread(f.fd, b[done:], int64(off)+int64(done))
+					if err != nil {
+						return err
+					}
+					if n == 0 {
+						break
+					}
+					done += n
+				}
+				return nil
+			}); err != nil {
+				s.Unmap(start, size)
+				return 0, err
+			}
+		}
+	}
+	return uint64(start), nil
+}
+
+// sysMunmap implements munmap(2).
+func sysMunmap(t *Task, a Args) (uint64, error) {
+	if a[0]%mm.PageSize != 0 || a[1] == 0 {
+		return 0, unix.EINVAL
+	}
+	size, ok := mm.PageUp(a[1])
+	if !ok || a[0]+size > uint64(mm.TaskSize) || a[0]+size < a[0] {
+		return 0, unix.EINVAL
+	}
+	if err := t.p.mm.Unmap(a.Ptr(0), size); err != nil {
+		return 0, unix.ENOMEM
+	}
+	return 0, nil
+}
+
+// sysMprotect implements mprotect(2).
+func sysMprotect(t *Task, a Args) (uint64, error) {
+	if a[0]%mm.PageSize != 0 || a.Uint(2)&^(7|abi.PROT_GROWSDOWN|abi.PROT_GROWSUP) != 0 {
+		return 0, unix.EINVAL
+	}
+	size, ok := mm.PageUp(a[1])
+	if !ok || a[0]+size < a[0] {
+		return 0, unix.ENOMEM
+	}
+	if size == 0 {
+		return 0, nil
+	}
+	if err := t.p.mm.Protect(a.Ptr(0), size, cpuProt(a.Uint(2)&7)); err != nil {
+		if err == unix.ENOMEM {
+			return 0, err
+		}
+		return 0, unix.ENOMEM
+	}
+	return 0, nil
+}
+
+// sysMremap implements mremap(2): shrink in place, grow in place when the pages after are
+// free, or move (MREMAP_MAYMOVE, MREMAP_FIXED).
+func sysMremap(t *Task, a Args) (uint64, error) {
+	old, oldLen, newLen, flags, newAddr := a.Ptr(0), a[1], a[2], a.Uint(3), a.Ptr(4)
+	s := t.p.mm
+	if uint64(old)%mm.PageSize != 0 || flags&^(abi.MREMAP_MAYMOVE|abi.MREMAP_FIXED|abi.MREMAP_DONTUNMAP) != 0 {
+		return 0, unix.EINVAL
+	}
+	if flags&abi.MREMAP_FIXED != 0 && flags&abi.MREMAP_MAYMOVE == 0 || flags&abi.MREMAP_DONTUNMAP != 0 {
+		return 0, unix.EINVAL
+	}
+	oldSize, ok1 := mm.PageUp(oldLen)
+	newSize, ok2 := mm.PageUp(newLen)
+	if !ok1 || !ok2 || newSize == 0 || newSize > uint64(mm.TaskSize) {
+		return 0, unix.EINVAL
+	}
+	v := s.Lookup(old)
+	if v == nil || uint64(v.End) < uint64(old)+oldSize {
+		return 0, unix.EFAULT
+	}
+	if flags&abi.MREMAP_FIXED == 0 && newSize <= oldSize {
+		if newSize < oldSize {
+			if err := s.Unmap(old+mm.Addr(newSize), oldSize-newSize); err != nil {
+				return 0, err
+			}
+		}
+		return uint64(old), nil
+	}
+	if flags&abi.MREMAP_FIXED == 0 && s.Free(old+mm.Addr(oldSize), old+mm.Addr(newSize)) &&
+		uint64(old)+newSize <= uint64(mm.TaskSize) {
+		if err := s.Grow(old, oldSize, newSize); err == nil {
+			return uint64(old), nil
+		}
+	}
+	if flags&abi.MREMAP_MAYMOVE == 0 {
+		return 0, unix.ENOMEM
+	}
+	var to mm.Addr
+	if flags&abi.MREMAP_FIXED != 0 {
+		if uint64(newAddr)%mm.PageSize != 0 {
+			return 0, unix.EINVAL
+		}
+		to = newAddr
+		if err := s.Unmap(to, newSize); err != nil {
+			return 0, err
+		}
+	} else {
+		var err error
+		if to, err = s.FindFree(newSize, s.MmapBase); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.Relocate(old, oldSize, to, newSize); err != nil {
+		return 0, unix.ENOMEM
+	}
+	return uint64(to), nil
+}
+
+// sysMadvise implements madvise(2). MADV_DONTNEED and MADV_FREE on private memory drop
+// the pages, so they read back as zero as on Linux; other advice is accepted and ignored.
+func sysMadvise(t *Task, a Args) (uint64, error) {
+	if a[0]%mm.PageSize != 0 {
+		return 0, unix.EINVAL
+	}
+	size, ok := mm.PageUp(a[1])
+	if !ok {
+		return 0, unix.EINVAL
+	}
+	if size == 0 {
+		return 0, nil
+	}
+	if !t.p.mm.Mapped(a.Ptr(0), a.Ptr(0)+mm.Addr(size)) {
+		return 0, unix.ENOMEM
+	}
+	switch a.Int(2) {
+	case abi.MADV_DONTNEED:
+		t.p.mm.Discard(a.Ptr(0), size)
+	}
+	return 0, nil
+}
+
+// sysBrk implements brk(2).
+func sysBrk(t *Task, a Args) (uint64, error) {
+	return uint64(t.p.mm.SetBrk(a.Ptr(0))), nil
+}

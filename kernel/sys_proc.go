@@ -1,0 +1,395 @@
+package kernel
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/emu"
+	"vemu/kernel/mm"
+)
+
+// sysExit implements exit(2). With one thread it ends the process.
+func sysExit(t *Task, a Args) (uint64, error) {
+	t.exitProcess(int(a.Int(0) & 0xff))
+	return 0, nil
+}
+
+// sysExitGroup implements exit_group(2).
+func sysExitGroup(t *Task, a Args) (uint64, error) {
+	t.exitProcess(int(a.Int(0) & 0xff))
+	return 0, nil
+}
+
+func (t *Task) exitProcess(code int) {
+	if t.p.exit == nil {
+		t.p.exit = &ExitStatus{Code: code}
+	}
+	t.p.stop = true
+}
+
+func sysGetpid(t *Task, a Args) (uint64, error)  { return uint64(t.p.pid), nil }
+func sysGetppid(t *Task, a Args) (uint64, error) { return uint64(t.p.ppid), nil }
+func sysGettid(t *Task, a Args) (uint64, error)  { return uint64(t.tid), nil }
+func sysGetuid(t *Task, a Args) (uint64, error)  { return uint64(os.Getuid()), nil }
+func sysGeteuid(t *Task, a Args) (uint64, error) { return uint64(os.Geteuid()), nil }
+func sysGetgid(t *Task, a Args) (uint64, error)  { return uint64(os.Getgid()), nil }
+func sysGetegid(t *Task, a Args) (uint64, error) { return uint64(os.Getegid()), nil }
+func sysGetpgrp(t *Task, a Args) (uint64, error) { return uint64(t.p.pgid), nil }
+
+// sysGetpgid implements getpgid(2) for the process itself.
+func sysGetpgid(t *Task, a Args) (uint64, error) {
+	if pid := a.Int(0); pid != 0 && int(pid) != t.p.pid {
+		return 0, unix.ESRCH
+	}
+	return uint64(t.p.pgid), nil
+}
+
+// sysGetsid implements getsid(2) for the process itself.
+func sysGetsid(t *Task, a Args) (uint64, error) {
+	if pid := a.Int(0); pid != 0 && int(pid) != t.p.pid {
+		return 0, unix.ESRCH
+	}
+	return uint64(t.p.sid), nil
+}
+
+// sysSetpgid implements setpgid(2) for the process itself.
+func sysSetpgid(t *Task, a Args) (uint64, error) {
+	pid, pgid := int(a.Int(0)), int(a.Int(1))
+	if pid == 0 {
+		pid = t.p.pid
+	}
+	if pgid == 0 {
+		pgid = pid
+	}
+	if pgid < 0 {
+		return 0, unix.EINVAL
+	}
+	if pid != t.p.pid {
+		return 0, unix.ESRCH
+	}
+	if t.p.sid == t.p.pid {
+		return 0, unix.EPERM
+	}
+	t.p.pgid = pgid
+	return 0, nil
+}
+
+// sysSetsid implements setsid(2).
+func sysSetsid(t *Task, a Args) (uint64, error) {
+	if t.p.pgid == t.p.pid {
+		return 0, unix.EPERM
+	}
+	t.p.sid, t.p.pgid = t.p.pid, t.p.pid
+	return uint64(t.p.sid), nil
+}
+
+// sysGetresuid implements getresuid(2).
+func sysGetresuid(t *Task, a Args) (uint64, error) {
+	u, e := uint32(os.Getuid()), uint32(os.Geteuid())
+	return 0, t.putU32s([]mm.Addr{a.Ptr(0), a.Ptr(1), a.Ptr(2)}, []uint32{u, e, e})
+}
+
+// sysGetresgid implements getresgid(2).
+func sysGetresgid(t *Task, a Args) (uint64, error) {
+	g, e := uint32(os.Getgid()), uint32(os.Getegid())
+	return 0, t.putU32s([]mm.Addr{a.Ptr(0), a.Ptr(1), a.Ptr(2)}, []uint32{g, e, e})
+}
+
+func (t *Task) putU32s(addrs []mm.Addr, vals []uint32) error {
+	for i, a := range addrs {
+		v := vals[i]
+		if err := t.p.mm.CopyOut(a, []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sysGetgroups implements getgroups(2).
+func sysGetgroups(t *Task, a Args) (uint64, error) {
+	gs, err := unix.Getgroups()
+	if err != nil {
+		return 0, err
+	}
+	n := a.Int(0)
+	if n < 0 {
+		return 0, unix.EINVAL
+	}
+	if n == 0 {
+		return uint64(len(gs)), nil
+	}
+	if int(n) < len(gs) {
+		return 0, unix.EINVAL
+	}
+	b := make([]byte, 0, 4*len(gs))
+	for _, g := range gs {
+		b = append(b, byte(g), byte(g>>8), byte(g>>16), byte(g>>24))
+	}
+	return uint64(len(gs)), t.p.mm.CopyOut(a.Ptr(1), b)
+}
+
+// sysUmask implements umask(2). The guest's umask is the host process's, so files it
+// creates get the permissions it asked for.
+func sysUmask(t *Task, a Args) (uint64, error) {
+	return uint64(unix.Umask(int(a.Uint(0) & 0o777))), nil
+}
+
+// sysUname implements uname(2): the host's names, on an x86_64 machine.
+func sysUname(t *Task, a Args) (uint64, error) {
+	var h unix.Utsname
+	if err := unix.Uname(&h); err != nil {
+		return 0, err
+	}
+	var u abi.Utsname
+	cstr := func(b []byte) string {
+		for i, c := range b {
+			if c == 0 {
+				return string(b[:i])
+			}
+		}
+		return string(b)
+	}
+	abi.SetUtsField(&u.Sysname, "Linux")
+	abi.SetUtsField(&u.Nodename, cstr(h.Nodename[:]))
+	abi.SetUtsField(&u.Release, cstr(h.Release[:]))
+	abi.SetUtsField(&u.Version, cstr(h.Version[:]))
+	abi.SetUtsField(&u.Machine, "x86_64")
+	abi.SetUtsField(&u.Domainname, cstr(h.Domainname[:]))
+	var b [abi.UtsnameSize]byte
+	u.Marshal(b[:])
+	return 0, t.p.mm.CopyOut(a.Ptr(0), b[:])
+}
+
+// sysSysinfo implements sysinfo(2) with the host's figures.
+func sysSysinfo(t *Task, a Args) (uint64, error) {
+	var h unix.Sysinfo_t
+	if err := unix.Sysinfo(&h); err != nil {
+		return 0, err
+	}
+	s := abi.Sysinfo{
+		Uptime: int64(h.Uptime), Loads: [3]uint64{uint64(h.Loads[0]), uint64(h.Loads[1]), uint64(h.Loads[2])},
+		Totalram: uint64(h.Totalram), Freeram: uint64(h.Freeram), Sharedram: uint64(h.Sharedram),
+		Bufferram: uint64(h.Bufferram), Totalswap: uint64(h.Totalswap), Freeswap: uint64(h.Freeswap),
+		Procs: h.Procs, Totalhigh: uint64(h.Totalhigh), Freehigh: uint64(h.Freehigh), MemUnit: h.Unit,
+	}
+	var b [abi.SysinfoSize]byte
+	s.Marshal(b[:])
+	return 0, t.p.mm.CopyOut(a.Ptr(0), b[:])
+}
+
+// sysGetrandom implements getrandom(2); with a seed the bytes repeat from run to run.
+func sysGetrandom(t *Task, a Args) (uint64, error) {
+	if a.Uint(2)&^(abi.GRND_NONBLOCK|abi.GRND_RANDOM|abi.GRND_INSECURE) != 0 {
+		return 0, unix.EINVAL
+	}
+	n := min(a[1], 1<<25)
+	b, err := t.bufs(a.Ptr(0), n, emu.ProtWrite)
+	if err != nil {
+		if n == 0 {
+			return 0, nil
+		}
+		return 0, err
+	}
+	var got uint64
+	for _, p := range b {
+		t.p.k.fillRandom(p)
+		got += uint64(len(p))
+	}
+	return got, nil
+}
+
+// fillRandom fills b from the kernel's random source.
+func (k *Kernel) fillRandom(b []byte) {
+	for i := 0; i < len(b); i += 8 {
+		v := k.rand.Uint64()
+		for j := 0; j < 8 && i+j < len(b); j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+}
+
+// sysArchPrctl implements arch_prctl(2): the FS and GS bases, and CPUID faulting queries.
+func sysArchPrctl(t *Task, a Args) (uint64, error) {
+	switch a.Int(0) {
+	case abi.ARCH_SET_FS, abi.ARCH_SET_GS:
+		if a[1] >= uint64(mm.TaskSize) {
+			return 0, unix.EPERM
+		}
+		r := emu.FSBase
+		if a.Int(0) == abi.ARCH_SET_GS {
+			r = emu.GSBase
+		}
+		return 0, t.cpu.SetReg(r, a[1])
+	case abi.ARCH_GET_FS, abi.ARCH_GET_GS:
+		r := emu.FSBase
+		if a.Int(0) == abi.ARCH_GET_GS {
+			r = emu.GSBase
+		}
+		return 0, t.p.mm.CopyOut(a.Ptr(1), le64(nil, t.cpu.Reg(r)))
+	case abi.ARCH_GET_CPUID:
+		return 1, nil
+	case abi.ARCH_SET_CPUID:
+		return 0, unix.ENODEV
+	}
+	return 0, unix.EINVAL
+}
+
+// sysSetTidAddress implements set_tid_address(2).
+func sysSetTidAddress(t *Task, a Args) (uint64, error) {
+	t.clearChildTID = a[0]
+	return uint64(t.tid), nil
+}
+
+// sysSetRobustList implements set_robust_list(2).
+func sysSetRobustList(t *Task, a Args) (uint64, error) {
+	if a[1] != 24 {
+		return 0, unix.EINVAL
+	}
+	t.robustList = a[0]
+	return 0, nil
+}
+
+// sysGetRobustList implements get_robust_list(2) for the calling thread.
+func sysGetRobustList(t *Task, a Args) (uint64, error) {
+	if pid := a.Int(0); pid != 0 && int(pid) != t.tid {
+		return 0, unix.ESRCH
+	}
+	if err := t.p.mm.CopyOut(a.Ptr(1), le64(nil, t.robustList)); err != nil {
+		return 0, err
+	}
+	return 0, t.p.mm.CopyOut(a.Ptr(2), le64(nil, 24))
+}
+
+// sysPrlimit64 implements prlimit64(2) for the process itself.
+func sysPrlimit64(t *Task, a Args) (uint64, error) {
+	if pid := a.Int(0); pid != 0 && int(pid) != t.p.pid {
+		return 0, unix.ESRCH
+	}
+	return t.rlimit(a.Uint(1), a.Ptr(2), a.Ptr(3))
+}
+
+// sysGetrlimit implements getrlimit(2).
+func sysGetrlimit(t *Task, a Args) (uint64, error) { return t.rlimit(a.Uint(0), 0, a.Ptr(1)) }
+
+// sysSetrlimit implements setrlimit(2).
+func sysSetrlimit(t *Task, a Args) (uint64, error) { return t.rlimit(a.Uint(0), a.Ptr(1), 0) }
+
+func (t *Task) rlimit(res uint32, newAddr, oldAddr mm.Addr) (uint64, error) {
+	if res >= abi.RLIM_NLIMITS {
+		return 0, unix.EINVAL
+	}
+	cur := t.p.rlimits[res]
+	if newAddr != 0 {
+		var b [abi.RlimitSize]byte
+		if err := t.p.mm.CopyIn(newAddr, b[:]); err != nil {
+			return 0, err
+		}
+		var n abi.Rlimit
+		n.Unmarshal(b[:])
+		if n.Cur > n.Max {
+			return 0, unix.EINVAL
+		}
+		if n.Max > cur.Max && os.Geteuid() != 0 {
+			return 0, unix.EPERM
+		}
+		defer func() { t.p.rlimits[res] = n }()
+	}
+	if oldAddr != 0 {
+		var b [abi.RlimitSize]byte
+		cur.Marshal(b[:])
+		if err := t.p.mm.CopyOut(oldAddr, b[:]); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+// sysSchedGetaffinity implements sched_getaffinity(2): the host's CPUs.
+func sysSchedGetaffinity(t *Task, a Args) (uint64, error) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return 0, err
+	}
+	size := a[1]
+	if size%8 != 0 || size == 0 {
+		return 0, unix.EINVAL
+	}
+	var b []byte
+	for _, w := range set {
+		b = le64(b, uint64(w))
+	}
+	// Linux returns the size of its cpumask (nr_cpu_ids rounded up to longs).
+	n := uint64(8)
+	for i := len(b) - 1; i >= 8; i-- {
+		if b[i] != 0 {
+			n = uint64(i/8+1) * 8
+			break
+		}
+	}
+	if size < n {
+		return 0, unix.EINVAL
+	}
+	return n, t.p.mm.CopyOut(a.Ptr(2), b[:n])
+}
+
+// sysSchedYield implements sched_yield(2).
+func sysSchedYield(t *Task, a Args) (uint64, error) { return 0, nil }
+
+// sysGetrusage implements getrusage(2) with the host process's figures.
+func sysGetrusage(t *Task, a Args) (uint64, error) {
+	who := a.Int(0)
+	if who != abi.RUSAGE_SELF && who != abi.RUSAGE_CHILDREN && who != abi.RUSAGE_THREAD {
+		return 0, unix.EINVAL
+	}
+	var h unix.Rusage
+	if who != abi.RUSAGE_CHILDREN {
+		unix.Getrusage(unix.RUSAGE_SELF, &h)
+	}
+	r := abi.Rusage{
+		Utime: abi.Timeval{Sec: h.Utime.Sec, Usec: h.Utime.Usec}, Stime: abi.Timeval{Sec: h.Stime.Sec, Usec: h.Stime.Usec},
+		Maxrss: h.Maxrss, Minflt: h.Minflt, Majflt: h.Majflt, Nvcsw: h.Nvcsw, Nivcsw: h.Nivcsw,
+	}
+	var b [abi.RusageSize]byte
+	r.Marshal(b[:])
+	return 0, t.p.mm.CopyOut(a.Ptr(1), b[:])
+}
+
+// sysWait4 implements wait4(2) for a process without children.
+func sysWait4(t *Task, a Args) (uint64, error) { return 0, unix.ECHILD }
+
+// sysPrctl implements the prctl(2) options static programs use.
+func sysPrctl(t *Task, a Args) (uint64, error) {
+	switch a.Int(0) {
+	case abi.PR_SET_NAME:
+		name, err := t.p.mm.CopyString(a.Ptr(1), 4096)
+		if err != nil && err != unix.ENAMETOOLONG {
+			return 0, err
+		}
+		_ = name
+		return 0, nil
+	case abi.PR_GET_NAME:
+		n := []byte(baseName(t.p.exe))
+		if len(n) > 15 {
+			n = n[:15]
+		}
+		return 0, t.p.mm.CopyOut(a.Ptr(1), append(n, 0))
+	case abi.PR_GET_DUMPABLE:
+		return 1, nil
+	case abi.PR_SET_DUMPABLE, abi.PR_SET_PDEATHSIG, abi.PR_SET_NO_NEW_PRIVS, abi.PR_SET_VMA:
+		return 0, nil
+	case abi.PR_GET_NO_NEW_PRIVS:
+		return 0, nil
+	}
+	return 0, unix.EINVAL
+}
+
+func baseName(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[i+1:]
+		}
+	}
+	return p
+}

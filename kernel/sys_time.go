@@ -1,0 +1,129 @@
+package kernel
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/kernel/mm"
+)
+
+func (t *Task) putTimespec(addr mm.Addr, ts abi.Timespec) error {
+	var b [abi.TimespecSize]byte
+	ts.Marshal(b[:])
+	return t.p.mm.CopyOut(addr, b[:])
+}
+
+func (t *Task) getTimespec(addr mm.Addr) (abi.Timespec, error) {
+	var b [abi.TimespecSize]byte
+	var ts abi.Timespec
+	if err := t.p.mm.CopyIn(addr, b[:]); err != nil {
+		return ts, err
+	}
+	ts.Unmarshal(b[:])
+	if ts.Nsec < 0 || ts.Nsec >= 1e9 || ts.Sec < 0 {
+		return ts, unix.EINVAL
+	}
+	return ts, nil
+}
+
+// sysClockGettime implements clock_gettime(2).
+func sysClockGettime(t *Task, a Args) (uint64, error) {
+	ts, err := t.p.k.clock.Now(a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.putTimespec(a.Ptr(1), ts)
+}
+
+// sysClockGetres implements clock_getres(2).
+func sysClockGetres(t *Task, a Args) (uint64, error) {
+	ts, err := t.p.k.clock.Res(a.Int(0))
+	if err != nil || a[1] == 0 {
+		return 0, err
+	}
+	return 0, t.putTimespec(a.Ptr(1), ts)
+}
+
+// sysGettimeofday implements gettimeofday(2).
+func sysGettimeofday(t *Task, a Args) (uint64, error) {
+	if a[0] != 0 {
+		ts, _ := t.p.k.clock.Now(abi.CLOCK_REALTIME)
+		tv := abi.Timeval{Sec: ts.Sec, Usec: ts.Nsec / 1000}
+		var b [abi.TimevalSize]byte
+		tv.Marshal(b[:])
+		if err := t.p.mm.CopyOut(a.Ptr(0), b[:]); err != nil {
+			return 0, err
+		}
+	}
+	if a[1] != 0 {
+		var b [abi.TimezoneSize]byte
+		if err := t.p.mm.CopyOut(a.Ptr(1), b[:]); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+// sysTime implements time(2).
+func sysTime(t *Task, a Args) (uint64, error) {
+	ts, _ := t.p.k.clock.Now(abi.CLOCK_REALTIME)
+	if a[0] != 0 {
+		var b [8]byte
+		le := le64(b[:0], uint64(ts.Sec))
+		if err := t.p.mm.CopyOut(a.Ptr(0), le); err != nil {
+			return 0, err
+		}
+	}
+	return uint64(ts.Sec), nil
+}
+
+// sysGetcpu implements getcpu(2): the emulated machine runs guests on CPU 0 of node 0.
+func sysGetcpu(t *Task, a Args) (uint64, error) {
+	zero := []byte{0, 0, 0, 0}
+	for _, p := range []mm.Addr{a.Ptr(0), a.Ptr(1)} {
+		if p != 0 {
+			if err := t.p.mm.CopyOut(p, zero); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return 0, nil
+}
+
+// sysNanosleep implements nanosleep(2).
+func sysNanosleep(t *Task, a Args) (uint64, error) {
+	ts, err := t.getTimespec(a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	t.p.k.clock.Sleep(time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec))
+	return 0, nil
+}
+
+// sysClockNanosleep implements clock_nanosleep(2), relative and TIMER_ABSTIME.
+func sysClockNanosleep(t *Task, a Args) (uint64, error) {
+	clk, flags := a.Int(0), a.Int(1)
+	switch clk {
+	case abi.CLOCK_REALTIME, abi.CLOCK_MONOTONIC, abi.CLOCK_BOOTTIME, abi.CLOCK_TAI, abi.CLOCK_PROCESS_CPUTIME_ID:
+	case abi.CLOCK_THREAD_CPUTIME_ID:
+		return 0, unix.EINVAL
+	default:
+		if _, ok := hostClocks[clk]; ok {
+			return 0, unix.ENOTSUP
+		}
+		return 0, unix.EINVAL
+	}
+	ts, err := t.getTimespec(a.Ptr(2))
+	if err != nil {
+		return 0, err
+	}
+	d := time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
+	if flags&abi.TIMER_ABSTIME != 0 {
+		now, _ := t.p.k.clock.Now(clk)
+		d -= time.Duration(now.Sec)*time.Second + time.Duration(now.Nsec)
+	}
+	t.p.k.clock.Sleep(d)
+	return 0, nil
+}

@@ -1,0 +1,107 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/emu"
+	"vemu/kernel/mm"
+	"vemu/kernel/strace"
+)
+
+// Args are a system call's six arguments, with typed accessors.
+type Args [6]uint64
+
+// Int is argument i as a C int.
+func (a Args) Int(i int) int32 { return int32(a[i]) }
+
+// Int64 is argument i as a C long.
+func (a Args) Int64(i int) int64 { return int64(a[i]) }
+
+// Uint is argument i as a C unsigned int.
+func (a Args) Uint(i int) uint32 { return uint32(a[i]) }
+
+// Ptr is argument i as a guest address.
+func (a Args) Ptr(i int) mm.Addr { return mm.Addr(a[i]) }
+
+// Fd is argument i as a file descriptor.
+func (a Args) Fd(i int) int32 { return int32(a[i]) }
+
+// Handler implements one system call. It returns the result, or an error: a unix.Errno
+// for the guest, anything else is a bug in vemu.
+type Handler func(t *Task, a Args) (uint64, error)
+
+// errnoRet encodes -errno as rax.
+func errnoRet(e unix.Errno) uint64 { return uint64(-int64(e)) }
+
+// onSyscall is the SYSCALL entry: dispatch through the table, turn errors into -errno,
+// trace. It runs inside the CPU's hook.
+func (t *Task) onSyscall(s *emu.Syscall) {
+	nr := s.Nr
+	a := Args(s.Args)
+	var ret uint64
+	var h Handler
+	if nr < uint64(len(table)) {
+		h = table[nr].Handler
+	}
+	if h == nil {
+		ret = errnoRet(unix.ENOSYS)
+	} else {
+		r, err := h(t, a)
+		switch e := err.(type) {
+		case nil:
+			ret = r
+		case unix.Errno:
+			ret = errnoRet(e)
+		default:
+			var errno unix.Errno
+			if errors.As(err, &errno) {
+				ret = errnoRet(errno)
+			} else {
+				t.p.exitInternal(fmt.Errorf("%w: %s: %v", ErrInternal, syscallName(nr, a), err))
+			}
+		}
+	}
+	t.p.k.stats.count(nr)
+	s.Ret = ret
+	if t.trace {
+		t.traceCall(nr, a, ret)
+	}
+	if t.p.stop {
+		s.Stop()
+	}
+}
+
+func syscallName(nr uint64, a Args) string {
+	name := abi.SyscallName(nr)
+	if name == "" {
+		name = fmt.Sprintf("syscall_%#x", nr)
+	}
+	return fmt.Sprintf("%s(%#x, %#x, %#x, %#x, %#x, %#x)", name, a[0], a[1], a[2], a[3], a[4], a[5])
+}
+
+// guestMem lets the tracer read guest memory.
+type guestMem struct{ s *mm.Space }
+
+func (g guestMem) ReadAt(b []byte, addr uint64) error { return g.s.CopyIn(mm.Addr(addr), b) }
+
+func (t *Task) traceCall(nr uint64, a Args, ret uint64) {
+	c := strace.Call{Nr: nr, Args: a, Ret: int64(ret)}
+	if nr == abi.SYS_EXIT || nr == abi.SYS_EXIT_GROUP || (nr == abi.SYS_EXECVE && int64(ret) >= 0) {
+		c.NoReturn = true
+	}
+	line := strace.Format(c, guestMem{t.p.mm})
+	if t.vsyscall {
+		line = "[vsyscall] " + line
+	}
+	t.p.k.writeTrace(line)
+}
+
+func (k *Kernel) writeTrace(line string) {
+	if k.cfg.Strace != nil {
+		k.cfg.Strace.Write([]byte(line + "\n"))
+	}
+}

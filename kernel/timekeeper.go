@@ -1,0 +1,209 @@
+package kernel
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/emu"
+)
+
+// ClockKind selects where guest time comes from.
+type ClockKind int
+
+// Clock sources.
+const (
+	// ClockHost is the host's time (shifted when a start time is given), at its real rate.
+	ClockHost ClockKind = iota
+	// ClockVirtual starts at the start time and advances only with the guest's progress:
+	// the same on every run.
+	ClockVirtual
+)
+
+// virtualEpoch is the virtual clock's wall time when no start time is given.
+var virtualEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Virtual clock steps: what one system call and one clock read cost in guest time.
+const (
+	virtualSyscallNs = 1000
+	virtualReadNs    = 100
+	virtualBootNs    = 1_000_000_000 // MONOTONIC at start: one second of uptime
+)
+
+// Timekeeper is the one source of guest time: system calls, the vsyscall page and the
+// vDSO's data pages all read it.
+type Timekeeper struct {
+	kind       ClockKind
+	realOffset int64 // host clock: ns added to CLOCK_REALTIME
+	virtReal   int64 // virtual clock: REALTIME at start, ns
+	virt       atomic.Int64
+
+	mu      sync.Mutex
+	procs   []*Process
+	stopped chan struct{}
+	hz      int
+	updates atomic.Uint64
+	cal     calibration
+}
+
+func newTimekeeper(cfg Config) *Timekeeper {
+	tk := &Timekeeper{kind: cfg.Clock, hz: cfg.HZ}
+	start := cfg.StartTime
+	switch cfg.Clock {
+	case ClockVirtual:
+		if start.IsZero() {
+			start = virtualEpoch
+		}
+		tk.virtReal = start.UnixNano()
+		tk.virt.Store(virtualBootNs)
+	default:
+		if !start.IsZero() {
+			tk.realOffset = start.UnixNano() - time.Now().UnixNano()
+		}
+		// Start measuring the TSC's rate now; loading the program gives it time.
+		tk.cal.tsc0, tk.cal.mono0 = emu.HostTSC(), monoNow()
+	}
+	return tk
+}
+
+// hresClocks are the clocks the vDSO computes from its counter; coarse ones from the tick.
+func isCoarse(clk int32) bool {
+	return clk == abi.CLOCK_REALTIME_COARSE || clk == abi.CLOCK_MONOTONIC_COARSE
+}
+
+// advance moves the virtual clock by ns (no effect on the host clock).
+func (tk *Timekeeper) advance(ns int64) {
+	if tk.kind == ClockVirtual {
+		tk.virt.Add(ns)
+	}
+}
+
+// Now returns the time of clock clk, or EINVAL for a clock Linux does not know.
+func (tk *Timekeeper) Now(clk int32) (abi.Timespec, error) {
+	var ns int64
+	switch tk.kind {
+	case ClockVirtual:
+		mono := tk.virt.Add(virtualReadNs)
+		switch clk {
+		case abi.CLOCK_REALTIME, abi.CLOCK_REALTIME_COARSE, abi.CLOCK_REALTIME_ALARM:
+			ns = tk.virtReal + mono - virtualBootNs
+		case abi.CLOCK_TAI:
+			ns = tk.virtReal + mono - virtualBootNs + 37e9
+		case abi.CLOCK_MONOTONIC, abi.CLOCK_MONOTONIC_COARSE, abi.CLOCK_MONOTONIC_RAW,
+			abi.CLOCK_BOOTTIME, abi.CLOCK_BOOTTIME_ALARM:
+			ns = mono
+		case abi.CLOCK_PROCESS_CPUTIME_ID, abi.CLOCK_THREAD_CPUTIME_ID:
+			ns = mono - virtualBootNs
+		default:
+			return abi.Timespec{}, unix.EINVAL
+		}
+	default:
+		hclk, ok := hostClocks[clk]
+		if !ok {
+			return abi.Timespec{}, unix.EINVAL
+		}
+		var ts unix.Timespec
+		if err := unix.ClockGettime(hclk, &ts); err != nil {
+			return abi.Timespec{}, err
+		}
+		ns = ts.Nano()
+		switch clk {
+		case abi.CLOCK_REALTIME, abi.CLOCK_REALTIME_COARSE, abi.CLOCK_REALTIME_ALARM, abi.CLOCK_TAI:
+			ns += tk.realOffset
+		}
+	}
+	return abi.Timespec{Sec: ns / 1e9, Nsec: ns % 1e9}, nil
+}
+
+// hostClocks maps guest clock ids to the host's.
+var hostClocks = map[int32]int32{
+	abi.CLOCK_REALTIME: unix.CLOCK_REALTIME, abi.CLOCK_MONOTONIC: unix.CLOCK_MONOTONIC,
+	abi.CLOCK_PROCESS_CPUTIME_ID: unix.CLOCK_PROCESS_CPUTIME_ID, abi.CLOCK_THREAD_CPUTIME_ID: unix.CLOCK_THREAD_CPUTIME_ID,
+	abi.CLOCK_MONOTONIC_RAW: unix.CLOCK_MONOTONIC_RAW, abi.CLOCK_REALTIME_COARSE: unix.CLOCK_REALTIME_COARSE,
+	abi.CLOCK_MONOTONIC_COARSE: unix.CLOCK_MONOTONIC_COARSE, abi.CLOCK_BOOTTIME: unix.CLOCK_BOOTTIME,
+	abi.CLOCK_REALTIME_ALARM: unix.CLOCK_REALTIME_ALARM, abi.CLOCK_BOOTTIME_ALARM: unix.CLOCK_BOOTTIME_ALARM,
+	abi.CLOCK_TAI: unix.CLOCK_TAI,
+}
+
+// Res returns the resolution of clock clk.
+func (tk *Timekeeper) Res(clk int32) (abi.Timespec, error) {
+	if _, ok := hostClocks[clk]; !ok {
+		return abi.Timespec{}, unix.EINVAL
+	}
+	if isCoarse(clk) {
+		return abi.Timespec{Nsec: int64(1e9 / tk.hz)}, nil
+	}
+	return abi.Timespec{Nsec: 1}, nil
+}
+
+// Sleep waits d of clock clk: real time for the host clock, an instant jump for the
+// virtual one.
+func (tk *Timekeeper) Sleep(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if tk.kind == ClockVirtual {
+		tk.virt.Add(int64(d))
+		return
+	}
+	time.Sleep(d)
+}
+
+// attach makes the timekeeper keep p's vvar page.
+func (tk *Timekeeper) attach(p *Process) {
+	tk.mu.Lock()
+	tk.procs = append(tk.procs, p)
+	tk.mu.Unlock()
+	tk.update(p)
+}
+
+// start begins the ticks that keep every attached process's vvar current.
+func (tk *Timekeeper) start() {
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	if tk.stopped != nil || tk.kind == ClockVirtual {
+		return
+	}
+	tk.stopped = make(chan struct{})
+	go tk.tick(tk.stopped)
+}
+
+func (tk *Timekeeper) stop() {
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	if tk.stopped != nil {
+		close(tk.stopped)
+		tk.stopped = nil
+	}
+	// The processes' memory goes away next: never write to it again.
+	tk.procs = nil
+}
+
+func (tk *Timekeeper) tick(stop chan struct{}) {
+	t := time.NewTicker(time.Second / time.Duration(tk.hz))
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			tk.mu.Lock()
+			for _, p := range tk.procs {
+				tk.update(p)
+			}
+			tk.mu.Unlock()
+		}
+	}
+}
+
+// update publishes the current time into p's vvar page (when it has one).
+func (tk *Timekeeper) update(p *Process) {
+	if p.vdso.vvar == nil {
+		return
+	}
+	tk.updates.Add(1)
+	tk.publish(p)
+}

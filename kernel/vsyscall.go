@@ -1,0 +1,147 @@
+package kernel
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/emu"
+	"vemu/kernel/mm"
+)
+
+// VsyscallMode is Linux's vsyscall= boot option.
+type VsyscallMode int
+
+// The vsyscall modes.
+const (
+	// VsyscallXonly: the page is there but unreadable; calls fault and are emulated.
+	VsyscallXonly VsyscallMode = iota
+	// VsyscallEmulate: as xonly, and the page is readable, holding the legacy code.
+	VsyscallEmulate
+	// VsyscallNone: no page; a call is a plain SIGSEGV.
+	VsyscallNone
+)
+
+// ParseVsyscallMode reads "xonly", "emulate" or "none".
+func ParseVsyscallMode(s string) (VsyscallMode, error) {
+	switch s {
+	case "xonly":
+		return VsyscallXonly, nil
+	case "emulate":
+		return VsyscallEmulate, nil
+	case "none":
+		return VsyscallNone, nil
+	}
+	return 0, fmt.Errorf("vsyscall mode %q: want xonly, emulate or none", s)
+}
+
+func (m VsyscallMode) String() string { return [...]string{"xonly", "emulate", "none"}[m] }
+
+// vsyscallBase is the page's fixed address.
+const vsyscallBase = 0xffffffffff600000
+
+// vsyscalls maps the legacy entry points to the system call each one emulates.
+var vsyscalls = map[uint64]uint64{
+	vsyscallBase:         abi.SYS_GETTIMEOFDAY,
+	vsyscallBase + 0x400: abi.SYS_TIME,
+	vsyscallBase + 0x800: abi.SYS_GETCPU,
+}
+
+// mapVsyscall maps the page for the xonly and emulate modes.
+func (k *Kernel) mapVsyscall(p *Process) error {
+	mode := k.cfg.Vsyscall
+	if mode == VsyscallNone {
+		return nil
+	}
+	prot, perm := emu.ProtNone, "--xp"
+	if mode == VsyscallEmulate {
+		prot, perm = emu.ProtRead, "r-xp"
+	}
+	v, err := p.mm.Map(vsyscallBase, mm.PageSize, prot, "[vsyscall]")
+	if err != nil {
+		return fmt.Errorf("map vsyscall page: %w", err)
+	}
+	v.MapsPerm = perm
+	if mode == VsyscallEmulate {
+		// As the legacy page: "mov $NR, %rax; syscall; ret" at each entry, int3 around.
+		page := v.Host()
+		for i := range page {
+			page[i] = 0xcc
+		}
+		for addr, nr := range vsyscalls {
+			off := addr - vsyscallBase
+			copy(page[off:], []byte{0x48, 0xc7, 0xc0, byte(nr), byte(nr >> 8), 0, 0, 0x0f, 0x05, 0xc3})
+		}
+	}
+	return nil
+}
+
+// vsyscallFault handles an instruction fetch in the vsyscall page as Linux's
+// emulate_vsyscall() does: only the three entry points, called with a readable return
+// address on the stack, are emulated; everything else is SIGSEGV. It returns the address
+// to resume at when the call was emulated.
+func (t *Task) vsyscallFault(ev emu.Event) (uint64, bool) {
+	if ev.Access != emu.Fetch || ev.Addr&^0xfff != vsyscallBase {
+		return 0, false
+	}
+	regs := []emu.Reg{emu.RSP, emu.RDI, emu.RSI, emu.RDX, emu.RAX}
+	v := make([]uint64, len(regs))
+	t.cpu.Regs(regs, v)
+	rsp, di, si := v[0], v[1], v[2]
+	mode := t.p.k.cfg.Vsyscall
+	if mode == VsyscallNone {
+		if t.trace {
+			t.p.k.writeTrace(fmt.Sprintf("[vsyscall] vsyscall attempted with vsyscall=none ip:%x cs:33 sp:%x ax:%x si:%x di:%x",
+				ev.Addr, rsp, v[4], si, di))
+		}
+		t.kill(abi.SIGSEGV, faultDetail(t.cpu, ev))
+		return 0, false
+	}
+	nr, ok := vsyscalls[ev.Addr]
+	if !ok {
+		// "misaligned vsyscall": a fetch anywhere but an entry point.
+		t.kill(abi.SIGSEGV, fmt.Sprintf("fault at %#x, rip %#x: misaligned vsyscall", ev.Addr, ev.Addr))
+		return 0, false
+	}
+	var ret [8]byte
+	if err := t.p.mm.CopyIn(mm.Addr(rsp), ret[:]); err != nil {
+		t.kill(abi.SIGSEGV, fmt.Sprintf("fault at %#x, rip %#x: vsyscall with bad stack", rsp, ev.Addr))
+		return 0, false
+	}
+	// write_ok_or_segv(): an output pointer outside user space is SIGSEGV at that pointer.
+	var outs [][2]uint64
+	switch nr {
+	case abi.SYS_GETTIMEOFDAY:
+		outs = [][2]uint64{{di, abi.TimevalSize}, {si, abi.TimezoneSize}}
+	case abi.SYS_TIME:
+		outs = [][2]uint64{{di, 8}}
+	case abi.SYS_GETCPU:
+		outs = [][2]uint64{{di, 4}, {si, 4}}
+	}
+	for _, o := range outs {
+		if o[0]+o[1] < o[0] || o[0]+o[1] > uint64(mm.TaskSize) {
+			t.kill(abi.SIGSEGV, fmt.Sprintf("fault at %#x, rip %#x: vsyscall output pointer outside user space", o[0], ev.Addr))
+			return 0, false
+		}
+	}
+	t.vsyscall = true
+	r, err := table[nr].Handler(t, Args{di, si, v[3]})
+	rax := r
+	if err != nil {
+		rax = errnoRet(err.(unix.Errno))
+	}
+	if t.trace {
+		t.traceCall(nr, Args{di, si, v[3]}, rax)
+	}
+	t.vsyscall = false
+	t.p.k.stats.vsyscalls[(ev.Addr-vsyscallBase)/0x400]++
+	if err == unix.EFAULT {
+		// A bad user pointer: Linux does not emulate the return; the task gets SIGSEGV.
+		t.kill(abi.SIGSEGV, fmt.Sprintf("rip %#x: vsyscall %s with a bad pointer", ev.Addr, abi.SyscallName(nr)))
+		return 0, false
+	}
+	// Return to the caller: rax = result, rip = [rsp], rsp += 8.
+	t.cpu.SetRegs([]emu.Reg{emu.RAX, emu.RSP}, []uint64{rax, rsp + 8})
+	return le64get(ret[:]), true
+}
