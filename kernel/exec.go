@@ -17,14 +17,14 @@ import (
 
 // Address-space layout, as x86-64 Linux lays out a new process.
 const (
-	stackSize    = 8 << 20               // mapped stack (RLIMIT_STACK's default)
-	stackRandMax = 1 << 22               // pages of stack-top randomization (16 GiB)
-	mmapGap      = 128 << 20             // minimum gap between the stack and the mmap area
-	mmapRandMax  = 1 << 28               // pages of mmap-base randomization
-	pieBase      = 0x555555554000        // ELF_ET_DYN_BASE
-	brkRandMax   = 0x2000000             // bytes of brk randomization
-	heapReserve  = 4 << 30               // host memory reserved for brk
-	maxExecSize  = 1 << 30               // largest program file we load
+	stackSize    = 8 << 20        // mapped stack (RLIMIT_STACK's default)
+	stackRandMax = 1 << 22        // pages of stack-top randomization (16 GiB)
+	mmapGap      = 128 << 20      // minimum gap between the stack and the mmap area
+	mmapRandMax  = 1 << 28        // pages of mmap-base randomization
+	pieBase      = 0x555555554000 // ELF_ET_DYN_BASE
+	brkRandMax   = 0x2000000      // bytes of brk randomization
+	heapReserve  = 4 << 30        // host memory reserved for brk
+	maxExecSize  = 1 << 30        // largest program file we load
 )
 
 // Exec starts the static program at path with argv and envp in a new process. The

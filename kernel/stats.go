@@ -42,7 +42,9 @@ func (k *Kernel) WriteStats(w io.Writer) {
 		rows = append(rows, row{name, n})
 		total += n
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].n > rows[j].n || rows[i].n == rows[j].n && rows[i].name < rows[j].name })
+	sort.Slice(rows, func(i, j int) bool {
+		return rows[i].n > rows[j].n || rows[i].n == rows[j].n && rows[i].name < rows[j].name
+	})
 	fmt.Fprintf(w, "system calls: %d\n", total)
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-20s %d\n", r.name, r.n)

@@ -24,9 +24,9 @@ type Entry struct {
 	Note    string
 }
 
-func supported(h Handler) Entry             { return Entry{Status: Supported, Handler: h} }
-func partial(h Handler, note string) Entry  { return Entry{Status: Partial, Handler: h, Note: note} }
-func missing(note string) Entry             { return Entry{Status: Missing, Note: note} }
+func supported(h Handler) Entry            { return Entry{Status: Supported, Handler: h} }
+func partial(h Handler, note string) Entry { return Entry{Status: Partial, Handler: h, Note: note} }
+func missing(note string) Entry            { return Entry{Status: Missing, Note: note} }
 
 // table is the x86-64 system call table, indexed by number as in syscall_64.tbl. Numbers
 // without a row are Missing: ENOSYS, and traced as such.

@@ -390,7 +390,6 @@ func (s *Space) SetBrk(want Addr) Addr {
 	return want
 }
 
-
 // Errors for guest memory access.
 var errFault = unix.EFAULT
 
