@@ -78,7 +78,7 @@ func (tk *Timekeeper) publish(p *Process) {
 	d.CycleLast, d.Mult, d.Shift = tsc, uint32(mult), shift
 	for _, clk := range []int32{abi.CLOCK_REALTIME, abi.CLOCK_MONOTONIC, abi.CLOCK_MONOTONIC_RAW,
 		abi.CLOCK_BOOTTIME, abi.CLOCK_TAI, abi.CLOCK_REALTIME_COARSE, abi.CLOCK_MONOTONIC_COARSE} {
-		ts, err := tk.Now(clk)
+		ts, err := tk.hostNow(clk)
 		if err != nil {
 			continue
 		}
@@ -94,4 +94,5 @@ func (tk *Timekeeper) publish(p *Process) {
 	}
 	vdsoimage.Publish(p.vdso.vvar, &d)
 	c.last, c.have = d, true
+	tk.pub.Store(&d)
 }

@@ -116,8 +116,23 @@ func sysClose(t *Task, a Args) (uint64, error) {
 const maxIO = 0x7ffff000
 
 // bufs returns host slices for the guest buffer [addr, addr+n) with permission want.
+// A buffer the kernel writes into may end early (a short transfer); one it reads from must
+// be readable whole, or the call is EFAULT, as Linux's write to a pipe or file finds it.
 func (t *Task) bufs(addr mm.Addr, n uint64, want emu.Prot) ([][]byte, error) {
-	return t.p.mm.Bufs(addr, int(min(n, maxIO)), want, nil)
+	n = min(n, maxIO)
+	b, err := t.p.mm.Bufs(addr, int(n), want, nil)
+	if err == nil && want == emu.ProtRead && total(b) < n {
+		return nil, unix.EFAULT
+	}
+	return b, err
+}
+
+func total(b [][]byte) uint64 {
+	var n uint64
+	for _, p := range b {
+		n += uint64(len(p))
+	}
+	return n
 }
 
 // iovecs gathers the host slices behind a guest iovec array.
@@ -130,7 +145,7 @@ func (t *Task) iovecs(addr mm.Addr, cnt int32, want emu.Prot) ([][]byte, error) 
 		return nil, err
 	}
 	var out [][]byte
-	var total uint64
+	var sum uint64
 	for i := range int(cnt) {
 		var v abi.Iovec
 		v.Unmarshal(raw[i*abi.IovecSize:])
@@ -140,7 +155,7 @@ func (t *Task) iovecs(addr mm.Addr, cnt int32, want emu.Prot) ([][]byte, error) 
 		if int64(v.Len) < 0 {
 			return nil, unix.EINVAL
 		}
-		n := min(v.Len, maxIO-total)
+		n := min(v.Len, maxIO-sum)
 		before := len(out)
 		var err error
 		out, err = t.p.mm.Bufs(mm.Addr(v.Base), int(n), want, out)
@@ -150,12 +165,12 @@ func (t *Task) iovecs(addr mm.Addr, cnt int32, want emu.Prot) ([][]byte, error) 
 			}
 			break
 		}
-		var got uint64
-		for _, b := range out[before:] {
-			got += uint64(len(b))
+		got := total(out[before:])
+		if got < n && want == emu.ProtRead {
+			return nil, unix.EFAULT
 		}
-		total += got
-		if got < n || total >= maxIO {
+		sum += got
+		if got < n || sum >= maxIO {
 			break
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"vemu/abi"
 	"vemu/emu"
+	vdsoimage "vemu/vdso_image"
 )
 
 // ClockKind selects where guest time comes from.
@@ -47,6 +48,7 @@ type Timekeeper struct {
 	hz      int
 	updates atomic.Uint64
 	cal     calibration
+	pub     atomic.Pointer[vdsoimage.Data] // the host clock's last published vvar data
 }
 
 func newTimekeeper(cfg Config) *Timekeeper {
@@ -101,6 +103,22 @@ func (tk *Timekeeper) Now(clk int32) (abi.Timespec, error) {
 			return abi.Timespec{}, unix.EINVAL
 		}
 	default:
+		if d := tk.pub.Load(); d != nil {
+			// Once the vvar page is published, the system calls read time exactly as the
+			// vDSO does, from the same data and counter: one time for everyone.
+			if sec, nsec, ok := d.ClockTime(int(clk), emu.HostTSC()); ok {
+				return abi.Timespec{Sec: int64(sec), Nsec: int64(nsec)}, nil
+			}
+		}
+		return tk.hostNow(clk)
+	}
+	return abi.Timespec{Sec: ns / 1e9, Nsec: ns % 1e9}, nil
+}
+
+// hostNow reads clock clk from the host, shifted by the start-time offset.
+func (tk *Timekeeper) hostNow(clk int32) (abi.Timespec, error) {
+	var ns int64
+	{
 		hclk, ok := hostClocks[clk]
 		if !ok {
 			return abi.Timespec{}, unix.EINVAL

@@ -495,6 +495,10 @@ func (s *Space) CopyString(addr Addr, max int) (string, error) {
 				return "", unix.ENAMETOOLONG
 			}
 		}
+		if sb.Len()+len(h) >= max {
+			// As strncpy_from_user: max bytes without a NUL is too long, whatever follows.
+			return "", unix.ENAMETOOLONG
+		}
 		sb.Write(h)
 		a = v.End
 	}
