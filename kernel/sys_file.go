@@ -184,139 +184,96 @@ func rw(n int, err error) (uint64, error) {
 	return uint64(n), nil
 }
 
-// sysRead implements read(2): straight into guest memory.
-func sysRead(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
+// transfer moves data between the host file behind fd and the host slices b: into guest
+// memory when want is ProtWrite (reads), out of it otherwise; at off when positional.
+func (t *Task) transfer(fd int32, b [][]byte, want emu.Prot, off int64, positional bool) (uint64, error) {
+	f, err := t.file(fd)
 	if err != nil {
 		return 0, err
 	}
-	if a[2] == 0 {
-		return rw(unix.Read(f.fd, nil))
+	if positional && off < 0 {
+		return 0, unix.EINVAL
 	}
-	b, err := t.bufs(a.Ptr(1), a[2], emu.ProtWrite)
-	if err != nil {
-		return 0, err
+	in := want == emu.ProtWrite
+	switch {
+	case positional && in:
+		if len(b) == 0 {
+			return rw(unix.Pread(f.fd, nil, off))
+		}
+		return rw(unix.Preadv(f.fd, b, off))
+	case positional:
+		if len(b) == 0 {
+			return rw(unix.Pwrite(f.fd, nil, off))
+		}
+		return rw(unix.Pwritev(f.fd, b, off))
+	case in && len(b) <= 1:
+		var p []byte
+		if len(b) == 1 {
+			p = b[0]
+		}
+		return rw(unix.Read(f.fd, p))
+	case in:
+		return rw(unix.Readv(f.fd, b))
+	case len(b) <= 1:
+		var p []byte
+		if len(b) == 1 {
+			p = b[0]
+		}
+		return rw(unix.Write(f.fd, p))
 	}
-	if len(b) == 1 {
-		return rw(unix.Read(f.fd, b[0]))
-	}
-	return rw(unix.Readv(f.fd, b))
+	return rw(unix.Writev(f.fd, b))
 }
+
+// buffer is the I/O of read, write, pread64 and pwrite64: one guest buffer.
+func (t *Task) buffer(a Args, want emu.Prot, positional bool) (uint64, error) {
+	if _, err := t.file(a.Fd(0)); err != nil {
+		return 0, err
+	}
+	var b [][]byte
+	if a[2] != 0 {
+		var err error
+		if b, err = t.bufs(a.Ptr(1), a[2], want); err != nil {
+			return 0, err
+		}
+	}
+	return t.transfer(a.Fd(0), b, want, a.Int64(3), positional)
+}
+
+// vector is the I/O of readv, writev, preadv and pwritev: an iovec array.
+func (t *Task) vector(a Args, want emu.Prot, positional bool) (uint64, error) {
+	if _, err := t.file(a.Fd(0)); err != nil {
+		return 0, err
+	}
+	b, err := t.iovecs(a.Ptr(1), a.Int(2), want)
+	if err != nil {
+		return 0, err
+	}
+	return t.transfer(a.Fd(0), b, want, a.Int64(3), positional)
+}
+
+// sysRead implements read(2): straight into guest memory.
+func sysRead(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtWrite, false) }
 
 // sysWrite implements write(2): straight from guest memory.
-func sysWrite(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	if a[2] == 0 {
-		return rw(unix.Write(f.fd, nil))
-	}
-	b, err := t.bufs(a.Ptr(1), a[2], emu.ProtRead)
-	if err != nil {
-		return 0, err
-	}
-	if len(b) == 1 {
-		return rw(unix.Write(f.fd, b[0]))
-	}
-	return rw(unix.Writev(f.fd, b))
-}
+func sysWrite(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtRead, false) }
 
 // sysPread64 implements pread64(2).
-func sysPread64(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	if a.Int64(3) < 0 {
-		return 0, unix.EINVAL
-	}
-	b, err := t.bufs(a.Ptr(1), a[2], emu.ProtWrite)
-	if err != nil {
-		if a[2] == 0 {
-			return rw(unix.Pread(f.fd, nil, a.Int64(3)))
-		}
-		return 0, err
-	}
-	return rw(unix.Preadv(f.fd, b, a.Int64(3)))
-}
+func sysPread64(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtWrite, true) }
 
 // sysPwrite64 implements pwrite64(2).
-func sysPwrite64(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	if a.Int64(3) < 0 {
-		return 0, unix.EINVAL
-	}
-	b, err := t.bufs(a.Ptr(1), a[2], emu.ProtRead)
-	if err != nil {
-		if a[2] == 0 {
-			return rw(unix.Pwrite(f.fd, nil, a.Int64(3)))
-		}
-		return 0, err
-	}
-	return rw(unix.Pwritev(f.fd, b, a.Int64(3)))
-}
+func sysPwrite64(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtRead, true) }
 
 // sysReadv implements readv(2).
-func sysReadv(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	b, err := t.iovecs(a.Ptr(1), a.Int(2), emu.ProtWrite)
-	if err != nil {
-		return 0, err
-	}
-	if len(b) == 0 {
-		return rw(unix.Read(f.fd, nil))
-	}
-	return rw(unix.Readv(f.fd, b))
-}
+func sysReadv(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtWrite, false) }
 
 // sysWritev implements writev(2).
-func sysWritev(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	b, err := t.iovecs(a.Ptr(1), a.Int(2), emu.ProtRead)
-	if err != nil {
-		return 0, err
-	}
-	if len(b) == 0 {
-		return rw(unix.Write(f.fd, nil))
-	}
-	return rw(unix.Writev(f.fd, b))
-}
+func sysWritev(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtRead, false) }
 
 // sysPreadv implements preadv(2).
-func sysPreadv(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	b, err := t.iovecs(a.Ptr(1), a.Int(2), emu.ProtWrite)
-	if err != nil {
-		return 0, err
-	}
-	return rw(unix.Preadv(f.fd, b, a.Int64(3)))
-}
+func sysPreadv(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtWrite, true) }
 
 // sysPwritev implements pwritev(2).
-func sysPwritev(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	b, err := t.iovecs(a.Ptr(1), a.Int(2), emu.ProtRead)
-	if err != nil {
-		return 0, err
-	}
-	return rw(unix.Pwritev(f.fd, b, a.Int64(3)))
-}
+func sysPwritev(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtRead, true) }
 
 // sysLseek implements lseek(2).
 func sysLseek(t *Task, a Args) (uint64, error) {
