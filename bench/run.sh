@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Benchmarks vemu against native execution and qemu-x86_64 on the same guests, and prints
+# one table (also written to bench/out/results.txt). Run from the repository root:
+#   bash bench/run.sh
+# Environment: BENCH_REPS (default 3) repetitions of each loop benchmark, median reported;
+# HELLO_RUNS (default 30) start-ups of the hello guest, median reported.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+out=$root/bench/out
+reps=${BENCH_REPS:-3}
+hello_runs=${HELLO_RUNS:-30}
+limit=${BENCH_TIMEOUT:-300}
+
+# Iteration counts, tuned so each run takes roughly 0.2-2 s natively or under vemu.
+n_syscall=1000000
+n_cpu=1000
+n_vdso=5000000
+n_sys_clock=300000
+n_vsys=200000
+n_gtod=300000
+
+log() { echo "bench: $*" >&2; }
+
+mkdir -p "$out"
+
+if ! command -v qemu-x86_64 >/dev/null; then
+	log "qemu-x86_64 missing; running scripts/setup.sh --bench"
+	bash scripts/setup.sh --bench || log "setup failed; the qemu column will read n/a"
+fi
+have_qemu=0
+command -v qemu-x86_64 >/dev/null && have_qemu=1
+
+log "building vemu"
+go build -o "$out/vemu" ./cmd/vemu
+
+log "building guests"
+for g in syscall cpu hello vdso; do
+	gcc -static -O2 -o "$out/$g" "bench/guests/$g.c"
+done
+gcc -O2 -o "$out/spawn" bench/tools/spawn.c
+
+# runner NAME -> the command prefix for that column.
+prefix() {
+	case $1 in
+	native) echo "" ;;
+	vemu) echo "$out/vemu run" ;;
+	qemu) echo "qemu-x86_64" ;;
+	esac
+}
+
+is_number() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
+
+# median of numbers on stdin
+median() {
+	sort -g | awk '{v[NR]=$1} END {
+		if (NR == 0) exit 1
+		if (NR % 2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2 }'
+}
+
+# measure RUNNER GUEST ARGS... -> median over $reps of the first field the guest prints,
+# "n/a" if the guest says so, or "fail". A second field (a checksum) is saved in
+# $out/check.RUNNER; it must be the same in every repetition.
+measure() {
+	local runner=$1
+	shift
+	rm -f "$out/check.$runner"
+	if [ "$runner" = qemu ] && [ $have_qemu = 0 ]; then
+		echo n/a
+		return
+	fi
+	local pre vals=() i o v c
+	pre=$(prefix "$runner")
+	for ((i = 0; i < reps; i++)); do
+		# shellcheck disable=SC2086
+		if ! o=$(timeout "$limit" $pre "$@" 2>"$out/last.err"); then
+			log "$runner $* failed: $(head -c 300 "$out/last.err" | tr '\n' ' ')"
+			echo fail
+			return
+		fi
+		v=$(printf '%s\n' "$o" | tail -n 1 | awk '{print $1}')
+		if [ "$v" = n/a ]; then
+			echo n/a
+			return
+		fi
+		if ! is_number "$v"; then
+			log "$runner $* printed unexpected output: $(printf '%s' "$o" | head -c 200)"
+			echo fail
+			return
+		fi
+		c=$(printf '%s\n' "$o" | tail -n 1 | awk '{print $2}')
+		if [ -n "$c" ]; then
+			if [ -f "$out/check.$runner" ] && [ "$(cat "$out/check.$runner")" != "$c" ]; then
+				log "$runner $*: checksum changed between runs"
+				echo fail
+				return
+			fi
+			echo "$c" >"$out/check.$runner"
+		fi
+		vals+=("$v")
+	done
+	printf '%s\n' "${vals[@]}" | median
+}
+
+# startup RUNNER -> "ms kib" medians over $hello_runs start-ups of hello, or "fail fail".
+startup() {
+	local runner=$1 pre o
+	if [ "$runner" = qemu ] && [ $have_qemu = 0 ]; then
+		echo "n/a n/a"
+		return
+	fi
+	pre=$(prefix "$runner")
+	# shellcheck disable=SC2086
+	if o=$(timeout "$limit" "$out/spawn" "$hello_runs" $pre "$out/hello" 2>"$out/last.err"); then
+		echo "$o"
+	else
+		log "$runner hello failed: $(head -c 300 "$out/last.err" | tr '\n' ' ')"
+		echo "fail fail"
+	fi
+}
+
+ratio() {
+	if is_number "$1" && is_number "$2" && awk -v b="$2" 'BEGIN{exit !(b > 0)}'; then
+		awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2fx", a / b}'
+	else
+		echo "-"
+	fi
+}
+
+fmt() {
+	if is_number "$1"; then
+		awk -v a="$1" -v d="$2" 'BEGIN{printf "%.*f", d, a}'
+	else
+		echo "$1"
+	fi
+}
+
+rows=()
+# row LABEL UNIT DECIMALS NATIVE VEMU QEMU
+row() {
+	rows+=("$(printf '%-34s %-5s %11s %11s %11s %12s %12s' "$1" "$2" \
+		"$(fmt "$4" "$3")" "$(fmt "$5" "$3")" "$(fmt "$6" "$3")" \
+		"$(ratio "$5" "$4")" "$(ratio "$6" "$4")")")
+}
+
+# bench LABEL UNIT DECIMALS GUEST ARGS...
+bench() {
+	local label=$1 unit=$2 dec=$3 r
+	shift 3
+	local -A res
+	for r in native vemu qemu; do
+		log "$label: $r"
+		res[$r]=$(measure "$r" "$@")
+	done
+	# An emulator that computes a different checksum than native did not run the guest right.
+	for r in vemu qemu; do
+		if [ -f "$out/check.native" ] && [ -f "$out/check.$r" ] &&
+			! cmp -s "$out/check.native" "$out/check.$r"; then
+			log "$label: $r checksum $(cat "$out/check.$r") differs from native $(cat "$out/check.native")"
+			res[$r]=fail
+		fi
+	done
+	rm -f "$out"/check.*
+	row "$label" "$unit" "$dec" "${res[native]}" "${res[vemu]}" "${res[qemu]}"
+}
+
+bench "getpid, raw syscall" ns 1 "$out/syscall" $n_syscall
+bench "clock_gettime, libc (vDSO)" ns 1 "$out/vdso" vdso $n_vdso
+bench "clock_gettime, raw syscall" ns 1 "$out/vdso" sys $n_sys_clock
+bench "gettimeofday, vsyscall page" ns 1 "$out/vdso" vsys $n_vsys
+bench "gettimeofday, raw syscall" ns 1 "$out/vdso" gtod $n_gtod
+bench "cpu loop ($n_cpu rounds)" ms 1 "$out/cpu" $n_cpu
+
+declare -A ms kib
+for r in native vemu qemu; do
+	log "hello start-up: $r"
+	read -r ms[$r] kib[$r] < <(startup "$r")
+	if is_number "${kib[$r]}"; then
+		kib[$r]=$(awk -v k="${kib[$r]}" 'BEGIN{printf "%.3f", k / 1024}')
+	fi
+done
+row "hello start-up (median of $hello_runs)" ms 2 "${ms[native]}" "${ms[vemu]}" "${ms[qemu]}"
+row "hello peak RSS (median of $hello_runs)" MiB 2 "${kib[native]}" "${kib[vemu]}" "${kib[qemu]}"
+
+cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+qemu_version=n/a
+[ $have_qemu = 1 ] && qemu_version=$(qemu-x86_64 --version | head -n 1)
+{
+	echo "vemu benchmarks — $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+	echo "machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, Linux $(uname -r)"
+	echo "tools:   $(go version | awk '{print $3}'), $(gcc --version | head -n 1), $qemu_version"
+	echo "loops: median of $reps runs; per-call times and cpu ms are measured by the guest itself"
+	echo
+	printf '%-34s %-5s %11s %11s %11s %12s %12s\n' benchmark unit native vemu qemu vemu/native qemu/native
+	printf '%s\n' "${rows[@]}"
+} | tee "$out/results.txt"
