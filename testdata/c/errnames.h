@@ -1,0 +1,55 @@
+/* errnames.h maps errno values to their symbolic names, identically in glibc and musl. */
+#ifndef ERRNAMES_H
+#define ERRNAMES_H
+#include <errno.h>
+#include <stdio.h>
+
+static const char *errname(int e)
+{
+	switch (e) {
+	case 0: return "OK";
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case ESRCH: return "ESRCH";
+	case EINTR: return "EINTR";
+	case EIO: return "EIO";
+	case EBADF: return "EBADF";
+	case EAGAIN: return "EAGAIN";
+	case ENOMEM: return "ENOMEM";
+	case EACCES: return "EACCES";
+	case EFAULT: return "EFAULT";
+	case EBUSY: return "EBUSY";
+	case EEXIST: return "EEXIST";
+	case EXDEV: return "EXDEV";
+	case ENOTDIR: return "ENOTDIR";
+	case EISDIR: return "EISDIR";
+	case EINVAL: return "EINVAL";
+	case EMFILE: return "EMFILE";
+	case ENOTTY: return "ENOTTY";
+	case EFBIG: return "EFBIG";
+	case ENOSPC: return "ENOSPC";
+	case ESPIPE: return "ESPIPE";
+	case EROFS: return "EROFS";
+	case EPIPE: return "EPIPE";
+	case ERANGE: return "ERANGE";
+	case ENAMETOOLONG: return "ENAMETOOLONG";
+	case ENOSYS: return "ENOSYS";
+	case ENOTEMPTY: return "ENOTEMPTY";
+	case ELOOP: return "ELOOP";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	default: {
+		static char buf[32];
+		snprintf(buf, sizeof buf, "errno%d", e);
+		return buf;
+	}
+	}
+}
+
+/* check prints "name: OK" when r >= 0, else "name: ENAME" from errno. */
+#define CHECK(name, expr) do { \
+	errno = 0; \
+	long _r = (long)(expr); \
+	printf("%s: %s\n", (name), _r < 0 ? errname(errno) : "OK"); \
+} while (0)
+
+#endif

@@ -1,0 +1,104 @@
+/* proc checks the synthetic files under /proc/self, printing booleans. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures;
+
+static void expect(const char *what, int ok)
+{
+	printf("%s: %s\n", what, ok ? "yes" : "NO");
+	if (!ok)
+		failures++;
+}
+
+static const char *base(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static size_t slurp(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	size_t n = 0;
+	ssize_t r;
+	while (n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = 0;
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	expect("readlink /proc/self/exe ok", n > 0);
+	if (n < 0)
+		n = 0;
+	exe[n] = 0;
+	expect("exe is absolute", exe[0] == '/');
+	expect("exe ends with program name", strcmp(base(exe), base(argv[0])) == 0);
+	expect("exe exists", access(exe, X_OK) == 0);
+	char viaself[4096];
+	ssize_t m = readlink("/proc/self/exe", viaself, 4);
+	expect("short readlink truncates", m == 4 && memcmp(viaself, exe, 4) == 0);
+
+	static char maps[1 << 20];
+	size_t len = slurp("/proc/self/maps", maps, sizeof maps);
+	expect("maps non-empty", len > 0);
+	int stack = 0, exeline = 0, wellformed = 1, exec_exe = 0, lines = 0;
+	for (char *line = strtok(maps, "\n"); line; line = strtok(NULL, "\n")) {
+		unsigned long lo, hi, off;
+		char perms[8];
+		int consumed = 0;
+		lines++;
+		if (sscanf(line, "%lx-%lx %4s %lx %*x:%*x %*u%n", &lo, &hi, perms, &off, &consumed) < 4 ||
+		    lo >= hi || (lo & 0xfff) || (hi & 0xfff) || strlen(perms) != 4)
+			wellformed = 0;
+		const char *path = line + consumed;
+		while (*path == ' ')
+			path++;
+		if (strcmp(path, "[stack]") == 0)
+			stack = 1;
+		if (strcmp(path, exe) == 0) {
+			exeline = 1;
+			if (perms[2] == 'x')
+				exec_exe = 1;
+		}
+	}
+	expect("maps lines well formed", wellformed && lines > 2);
+	expect("maps has [stack]", stack);
+	expect("maps has the executable", exeline);
+	expect("maps executable has an r-x line", exec_exe);
+
+	static char cmd[65536];
+	size_t cl = slurp("/proc/self/cmdline", cmd, sizeof cmd);
+	size_t want = 0;
+	for (int i = 0; i < argc; i++)
+		want += strlen(argv[i]) + 1;
+	int same = cl == want;
+	for (size_t off = 0, i = 0; same && i < (size_t)argc; i++) {
+		same = strcmp(cmd + off, argv[i]) == 0;
+		off += strlen(argv[i]) + 1;
+	}
+	expect("cmdline matches argv", same);
+
+	char stat[4096];
+	slurp("/proc/self/stat", stat, sizeof stat);
+	expect("stat starts with pid", atoi(stat) == getpid());
+
+	char fdlink[4096];
+	ssize_t fl = readlink("/proc/self/fd/0", fdlink, sizeof fdlink);
+	expect("fd/0 link readable", fl > 0);
+	expect("readlink /proc/self/fd/99 fails", readlink("/proc/self/fd/99", fdlink, sizeof fdlink) < 0);
+
+	printf("failures: %d\n", failures);
+	return failures ? 1 : 0;
+}
