@@ -81,7 +81,7 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 	default:
 		// A free, aligned hint is honoured; otherwise top-down from the mmap base.
 		hint := mm.Addr(mm.PageDown(addr))
-		if hint >= mm.MinAddr && uint64(hint)+size <= uint64(mm.TaskSize) && s.Free(hint, hint+mm.Addr(size)) {
+		if hint >= mm.MinAddr && uint64(hint) <= uint64(mm.TaskSize)-size && s.Free(hint, hint+mm.Addr(size)) {
 			start = hint
 		} else {
 			var err error
@@ -184,6 +184,10 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	if flags&abi.MREMAP_FIXED != 0 && flags&abi.MREMAP_MAYMOVE == 0 || flags&abi.MREMAP_DONTUNMAP != 0 {
 		return 0, unix.EINVAL
 	}
+	if oldLen == 0 {
+		// Linux duplicates shared mappings for old_size 0; private ones are EINVAL.
+		return 0, unix.EINVAL
+	}
 	oldSize, ok1 := mm.PageUp(oldLen)
 	newSize, ok2 := mm.PageUp(newLen)
 	if !ok1 || !ok2 || newSize == 0 || newSize > uint64(mm.TaskSize) {
@@ -216,6 +220,11 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 			return 0, unix.EINVAL
 		}
 		to = newAddr
+		if uint64(to) < uint64(old)+oldSize && uint64(old) < uint64(to)+newSize ||
+			uint64(to)+newSize > uint64(mm.TaskSize) || uint64(to)+newSize < uint64(to) {
+			// As Linux: the new range may not overlap the old one, nor leave user space.
+			return 0, unix.EINVAL
+		}
 		if err := s.Unmap(to, newSize); err != nil {
 			return 0, err
 		}

@@ -325,7 +325,12 @@ func (s *Space) FindFree(length uint64, top Addr) (Addr, error) {
 		return 0, unix.ENOMEM
 	}
 	hi := top
-	for i := s.find(top) - 1; ; i-- {
+	i := s.find(top)
+	if i < len(s.vmas) && s.vmas[i].Start < hi {
+		// A mapping straddles top: the free space ends where it starts.
+		hi = s.vmas[i].Start
+	}
+	for i--; ; i-- {
 		lo := MinAddr
 		if i >= 0 {
 			lo = s.vmas[i].End
