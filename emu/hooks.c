@@ -124,3 +124,19 @@ uint64_t vemu_host_tsc(void) {
 	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi));
 	return ((uint64_t)hi << 32) | lo;
 }
+
+// on_block counts translated blocks executed and stops the engine when the quantum is
+// used up: deterministic preemption (installed only when asked for).
+static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
+	struct vemu_state *st = user;
+	(void)addr; (void)size;
+	if (st->quantum && ++st->blocks >= st->quantum) {
+		st->blocks = 0;
+		uc_emu_stop(uc);
+	}
+}
+
+uc_err vemu_hook_quantum(uc_engine *uc, struct vemu_state *st) {
+	uc_hook h;
+	return uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)on_block, st, 1, 0);
+}

@@ -40,6 +40,9 @@ struct vemu_state {
 	// Counters, read by the run statistics.
 	uint64_t syscalls;
 	uint64_t codehook_addr_hits;
+
+	// Deterministic preemption: stop after quantum blocks (0: off).
+	uint64_t quantum, blocks;
 };
 
 struct vemu_state *vemu_state_new(uint64_t id);
@@ -51,5 +54,6 @@ uc_err vemu_hook_code_range(uc_engine *uc, struct vemu_state *st, uint64_t begin
 uc_err vemu_reg_read_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
 uc_err vemu_reg_write_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
 uint64_t vemu_host_tsc(void);
+uc_err vemu_hook_quantum(uc_engine *uc, struct vemu_state *st);
 
 #endif

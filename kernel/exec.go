@@ -42,10 +42,17 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	if err != nil {
 		return nil, &ExecError{Path: path, Status: 126, Err: fmt.Errorf("%w: %v", ErrInternal, err), Internal: true}
 	}
-	p := &Process{k: k, cpu: cpu, mm: mm.New(cpu), exe: abs, execFn: path, argv: argv, envp: envp}
+	p := &Process{k: k, cpu: cpu, mm: mm.New(cpu), exe: abs, execFn: path, argv: argv, envp: envp,
+		wake: make(chan wakeup, 16), futexes: map[uint64][]*Task{}}
 	p.pid = k.newPID()
 	p.ppid, p.pgid, p.sid = k.parentPID(), p.pid, p.pid
-	t := &Task{p: p, cpu: cpu, tid: p.pid, trace: k.cfg.Strace != nil}
+	t, err := p.newTask(p.pid)
+	if err != nil {
+		p.close()
+		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
+	}
+	p.cur = t // the engine holds its registers
+	k.register(p)
 	if err := k.load(p, data, img); err != nil {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err}
@@ -59,8 +66,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}
 	p.initRlimits()
-	cpu.OnSyscall(t.onSyscall)
-	cpu.OnCode(t.onCode)
+	p.connect()
 	k.clock.attach(p)
 	return t, nil
 }
@@ -198,8 +204,9 @@ func (k *Kernel) load(p *Process, data []byte, img *loader.Image) error {
 	// As ELF_PLAT_INIT: every general register zero, rsp at argc; the default FPU and
 	// SSE control words.
 	regs := []emu.Reg{emu.RAX, emu.RBX, emu.RCX, emu.RDX, emu.RSI, emu.RDI, emu.RBP, emu.R8, emu.R9,
-		emu.R10, emu.R11, emu.R12, emu.R13, emu.R14, emu.R15, emu.FSBase, emu.GSBase, emu.RSP, emu.RFLAGS, emu.MXCSR, emu.FPCW}
+		emu.R10, emu.R11, emu.R12, emu.R13, emu.R14, emu.R15, emu.FSBase, emu.GSBase, emu.RIP, emu.RSP, emu.RFLAGS, emu.MXCSR, emu.FPCW}
 	vals := make([]uint64, len(regs))
+	vals[len(vals)-5] = p.entry
 	vals[len(vals)-4] = sp
 	vals[len(vals)-3] = 0x202
 	vals[len(vals)-2] = 0x1f80

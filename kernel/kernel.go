@@ -41,6 +41,7 @@ type Kernel struct {
 	stats Stats
 
 	countVDSO bool
+	pt        procTable
 }
 
 // New returns a kernel for cfg.

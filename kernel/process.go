@@ -33,6 +33,15 @@ type Process struct {
 
 	exit *ExitStatus // set once the process has exited
 	stop bool        // the CPU must stop: exit, or control flow the hook cannot change
+
+	// Threads: all share cpu; the one whose registers the engine holds is cur.
+	tasks   []*Task
+	cur     *Task
+	wake    chan wakeup // completions of blocking calls, timers, signals from elsewhere
+	futexes map[uint64][]*Task
+	vtimers []vtimer // virtual-clock timeouts, fired when no thread can run
+	quantum bool     // deterministic preemption is installed
+	family
 }
 
 // Task is a thread of a process.
@@ -47,7 +56,25 @@ type Task struct {
 
 	trace    bool
 	vsyscall bool // the current call came from the vsyscall page (for the tracer)
+
+	ctx     *emu.Context // the registers while another thread runs
+	state   taskState
+	posts   []func()   // run after the current system call, outside the CPU hook
+	pending *pendingOp // a system call that blocks, set by blockThen or park
+	resume  *uint64    // rax to set when the thread runs again
+	gen     uint64     // counts blockings, so stale wakeups are ignored
+
+	futexAddr uint64 // while waiting on a futex
+	futexBits uint32
 }
+
+type taskState uint8
+
+const (
+	taskRunnable taskState = iota
+	taskBlocked
+	taskDead
+)
 
 func (p *Process) close() {
 	if p.files != nil {

@@ -10,9 +10,9 @@ import (
 	"vemu/kernel/mm"
 )
 
-// sysExit implements exit(2). With one thread it ends the process.
+// sysExit implements exit(2): the thread ends; the last one ends the process.
 func sysExit(t *Task, a Args) (uint64, error) {
-	t.exitProcess(int(a.Int(0) & 0xff))
+	t.threadExit(int(a.Int(0) & 0xff))
 	return 0, nil
 }
 
@@ -355,9 +355,6 @@ func sysGetrusage(t *Task, a Args) (uint64, error) {
 	r.Marshal(b[:])
 	return 0, t.p.mm.CopyOut(a.Ptr(1), b[:])
 }
-
-// sysWait4 implements wait4(2) for a process without children.
-func sysWait4(t *Task, a Args) (uint64, error) { return 0, unix.ECHILD }
 
 // sysPrctl implements the prctl(2) options static programs use.
 func sysPrctl(t *Task, a Args) (uint64, error) {

@@ -1,13 +1,17 @@
 package kernel
 
 import (
+	"os"
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
+	"vemu/emu"
+	"vemu/kernel/mm"
 )
 
-// sysRtSigaction implements rt_sigaction(2): dispositions are recorded; delivery to
-// handlers is not yet implemented, so a signal whose action is a handler is only recorded.
+// sysRtSigaction implements rt_sigaction(2).
 func sysRtSigaction(t *Task, a Args) (uint64, error) {
 	sig := a.Int(0)
 	if a[3] != abi.SigsetSize || sig < 1 || sig >= abi.NSIG {
@@ -24,7 +28,7 @@ func sysRtSigaction(t *Task, a Args) (uint64, error) {
 		}
 		act.Unmarshal(b[:])
 		// SIGKILL and SIGSTOP can never be blocked.
-		act.Mask &^= 1<<(abi.SIGKILL-1) | 1<<(abi.SIGSTOP-1)
+		act.Mask &^= unblockable
 	}
 	if a[2] != 0 {
 		var b [abi.SigactionSize]byte
@@ -36,8 +40,32 @@ func sysRtSigaction(t *Task, a Args) (uint64, error) {
 	}
 	if a[1] != 0 {
 		t.p.sigactions[sig] = act
+		// As POSIX says: setting an ignoring action discards the pending instances.
+		if t.ignored(int(sig)) {
+			t.p.sigs().pending.drop(int(sig))
+			for _, o := range t.p.tasks {
+				o.sigs().pending.drop(int(sig))
+			}
+		}
 	}
 	return 0, nil
+}
+
+// readSigset reads a sigset_t of the kernel's size from addr.
+func (t *Task) readSigset(addr mm.Addr) (uint64, error) {
+	var b [abi.SigsetSize]byte
+	if err := t.p.mm.CopyIn(addr, b[:]); err != nil {
+		return 0, err
+	}
+	return le64get(b[:]), nil
+}
+
+// setSigmask changes t's mask; signals it unblocks are delivered when the call returns.
+func (t *Task) setSigmask(mask uint64) {
+	t.sigmask = mask &^ unblockable
+	if t.deliverable() {
+		t.p.stop = true
+	}
 }
 
 // sysRtSigprocmask implements rt_sigprocmask(2).
@@ -46,37 +74,321 @@ func sysRtSigprocmask(t *Task, a Args) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	old := t.sigmask
+	mask := old
 	if a[1] != 0 {
-		var b [8]byte
-		if err := t.p.mm.CopyIn(a.Ptr(1), b[:]); err != nil {
+		set, err := t.readSigset(a.Ptr(1))
+		if err != nil {
 			return 0, err
 		}
-		set := le64get(b[:]) &^ (1<<(abi.SIGKILL-1) | 1<<(abi.SIGSTOP-1))
 		switch a.Int(0) {
 		case abi.SIG_BLOCK:
-			t.sigmask |= set
+			mask |= set
 		case abi.SIG_UNBLOCK:
-			t.sigmask &^= set
+			mask &^= set
 		case abi.SIG_SETMASK:
-			t.sigmask = set
+			mask = set
 		default:
 			return 0, unix.EINVAL
 		}
 	}
 	if a[2] != 0 {
 		if err := t.p.mm.CopyOut(a.Ptr(2), le64(nil, old)); err != nil {
-			t.sigmask = old
 			return 0, err
 		}
+	}
+	t.setSigmask(mask)
+	return 0, nil
+}
+
+// sysRtSigpending implements rt_sigpending(2): the blocked signals that are pending.
+func sysRtSigpending(t *Task, a Args) (uint64, error) {
+	if a[1] > abi.SigsetSize {
+		return 0, unix.EINVAL
+	}
+	set := (t.sigs().pending.set | t.p.sigs().pending.set) & t.sigmask
+	return 0, t.p.mm.CopyOut(a.Ptr(0), le64(nil, set)[:a[1]])
+}
+
+// sigSleep parks t until a signal it takes arrives (see signalWake), with set the signals
+// sigtimedwait takes, and returns the parked call's placeholder result.
+func (t *Task) sigSleep(set uint64, done func(uint64, error) (uint64, error)) (*sigWait, uint64, error) {
+	r, err := t.blockThen(nil, done)
+	w := &sigWait{set: set, pend: t.pending}
+	t.sigs().wait = w
+	return w, r, err
+}
+
+// sysRtSigsuspend implements rt_sigsuspend(2): it waits with a temporary mask until a
+// handler runs, then fails with EINTR; the frame keeps the original mask for sigreturn.
+func sysRtSigsuspend(t *Task, a Args) (uint64, error) {
+	if a[1] != abi.SigsetSize {
+		return 0, unix.EINVAL
+	}
+	mask, err := t.readSigset(a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	ts := t.sigs()
+	ts.savedMask, ts.restoreMask = t.sigmask, true
+	t.sigmask = mask &^ unblockable
+	if t.deliverable() {
+		t.p.stop = true
+		return 0, unix.EINTR
+	}
+	_, r, err := t.sigSleep(0, nil)
+	return r, err
+}
+
+// sysPause implements pause(2): it waits until a handler runs, then fails with EINTR.
+func sysPause(t *Task, a Args) (uint64, error) {
+	if t.deliverable() {
+		t.p.stop = true
+		return 0, unix.EINTR
+	}
+	_, r, err := t.sigSleep(0, nil)
+	return r, err
+}
+
+// takeSignal dequeues the first pending signal of t in set, from the thread's queue
+// first, then the process's.
+func (t *Task) takeSignal(set uint64) (abi.Siginfo, bool) {
+	if sig := t.sigs().pending.next(set); sig != 0 {
+		return t.sigs().pending.take(sig)
+	}
+	if sig := t.p.sigs().pending.next(set); sig != 0 {
+		return t.p.sigs().pending.take(sig)
+	}
+	return abi.Siginfo{}, false
+}
+
+// sysRtSigtimedwait implements rt_sigtimedwait(2): it takes a pending signal of the set
+// without running its handler, waiting for one if need be (until the timeout: EAGAIN).
+// A signal outside the set that has a handler interrupts it with EINTR.
+func sysRtSigtimedwait(t *Task, a Args) (uint64, error) {
+	if a[3] != abi.SigsetSize {
+		return 0, unix.EINVAL
+	}
+	set, err := t.readSigset(a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	set &^= unblockable
+	var timeout time.Duration = -1
+	if a[2] != 0 {
+		ts, err := t.getTimespec(a.Ptr(2))
+		if err != nil {
+			return 0, err
+		}
+		if ts.Sec < 0 || ts.Nsec < 0 || ts.Nsec >= 1e9 {
+			return 0, unix.EINVAL
+		}
+		timeout = time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
+	}
+	infoAddr := a.Ptr(1)
+	finish := func(info abi.Siginfo) (uint64, error) {
+		if infoAddr != 0 {
+			var b [abi.SiginfoSize]byte
+			info.Marshal(b[:])
+			if err := t.p.mm.CopyOut(infoAddr, b[:]); err != nil {
+				return 0, err
+			}
+		}
+		return uint64(info.Signo), nil
+	}
+	if info, ok := t.takeSignal(set); ok {
+		return finish(info)
+	}
+	if timeout == 0 {
+		return 0, unix.EAGAIN
+	}
+	if t.deliverable() {
+		t.p.stop = true
+		return 0, unix.EINTR
+	}
+	w, r, err := t.sigSleep(set, func(_ uint64, err error) (uint64, error) {
+		if err != nil {
+			return 0, err
+		}
+		info, ok := t.takeSignal(set)
+		if !ok {
+			return 0, unix.EINTR
+		}
+		return finish(info)
+	})
+	if timeout > 0 {
+		t.p.after(timeout, func() {
+			if ts := t.sigs(); ts.wait == w && t.state == taskBlocked {
+				ts.wait = nil
+				t.complete(w.pend, 0, unix.EAGAIN)
+			}
+		})
+	}
+	return r, err
+}
+
+// sendInfo is the siginfo of a signal sent by t with kill (SI_USER) or tkill (SI_TKILL).
+func (t *Task) sendInfo(sig int32, code int32) abi.Siginfo {
+	return abi.Siginfo{Signo: sig, Code: code, Pid: int32(t.p.pid), UID: uint32(os.Getuid())}
+}
+
+// validSignal checks a signal number given to kill and friends; 0 only checks the target.
+func validSignal(sig int32) error {
+	if sig < 0 || sig >= abi.NSIG {
+		return unix.EINVAL
+	}
+	return nil
+}
+
+// sysKill implements kill(2). Other processes are reached through the kernel.
+func sysKill(t *Task, a Args) (uint64, error) {
+	pid, sig := a.Int(0), a.Int(1)
+	if err := validSignal(sig); err != nil {
+		return 0, err
+	}
+	info := t.sendInfo(sig, abi.SI_USER)
+	switch {
+	case pid == int32(t.p.pid) || pid == 0 || pid == -int32(t.p.pgid):
+		// The process itself (and, once there are more, the rest of its group).
+		if sig != 0 {
+			t.p.queueSignal(nil, info)
+		}
+		return 0, nil
+	case pid == -1:
+		// Every process but init and the caller.
+		return 0, t.p.k.signalProcess(-1, info)
+	case pid == -1<<31:
+		return 0, unix.ESRCH
+	}
+	return 0, t.p.k.signalProcess(int(pid), info)
+}
+
+// signalProcess sends info to process pid (a negative pid: a process group; -1: all but
+// init and the sender). Only the running process is known so far.
+func (k *Kernel) signalProcess(pid int, info abi.Siginfo) error {
+	return unix.ESRCH
+}
+
+// thread returns the live thread of p with id tid.
+func (p *Process) thread(tid int) *Task {
+	for _, t := range p.tasks {
+		if t.tid == tid && t.state != taskDead {
+			return t
+		}
+	}
+	return nil
+}
+
+// sysTgkill implements tgkill(2) for the threads of the process.
+func sysTgkill(t *Task, a Args) (uint64, error) {
+	tgid, tid, sig := a.Int(0), a.Int(1), a.Int(2)
+	if tgid <= 0 || tid <= 0 {
+		return 0, unix.EINVAL
+	}
+	if err := validSignal(sig); err != nil {
+		return 0, err
+	}
+	if int(tgid) != t.p.pid {
+		return 0, unix.ESRCH
+	}
+	return 0, t.p.sendToThread(int(tid), t.sendInfo(sig, abi.SI_TKILL))
+}
+
+// sysTkill implements tkill(2) for the threads of the process.
+func sysTkill(t *Task, a Args) (uint64, error) {
+	tid, sig := a.Int(0), a.Int(1)
+	if tid <= 0 {
+		return 0, unix.EINVAL
+	}
+	if err := validSignal(sig); err != nil {
+		return 0, err
+	}
+	return 0, t.p.sendToThread(int(tid), t.sendInfo(sig, abi.SI_TKILL))
+}
+
+func (p *Process) sendToThread(tid int, info abi.Siginfo) error {
+	target := p.thread(tid)
+	if target == nil {
+		return unix.ESRCH
+	}
+	if info.Signo != 0 && !p.queueSignal(target, info) {
+		return unix.EAGAIN
+	}
+	return nil
+}
+
+// readQueuedInfo reads the siginfo given to rt_sigqueueinfo and rt_tgsigqueueinfo. As
+// Linux: a process may not pretend to be the kernel or kill(2) when signalling another.
+func (t *Task) readQueuedInfo(addr mm.Addr, sig int32, self bool) (abi.Siginfo, error) {
+	var b [abi.SiginfoSize]byte
+	if err := t.p.mm.CopyIn(addr, b[:]); err != nil {
+		return abi.Siginfo{}, err
+	}
+	var info abi.Siginfo
+	info.Unmarshal(b[:])
+	if !self && (info.Code >= 0 || info.Code == abi.SI_TKILL) {
+		return abi.Siginfo{}, unix.EPERM
+	}
+	info.Signo = sig
+	return info, nil
+}
+
+// sysRtSigqueueinfo implements rt_sigqueueinfo(2) for the process itself.
+func sysRtSigqueueinfo(t *Task, a Args) (uint64, error) {
+	pid, sig := a.Int(0), a.Int(1)
+	if err := validSignal(sig); err != nil {
+		return 0, err
+	}
+	info, err := t.readQueuedInfo(a.Ptr(2), sig, pid == int32(t.p.pid))
+	if err != nil {
+		return 0, err
+	}
+	if pid != int32(t.p.pid) {
+		return 0, t.p.k.signalProcess(int(pid), info)
+	}
+	if sig != 0 && !t.p.queueSignal(nil, info) {
+		return 0, unix.EAGAIN
 	}
 	return 0, nil
 }
 
-// sysSigaltstack implements sigaltstack(2) as bookkeeping.
+// sysRtTgsigqueueinfo implements rt_tgsigqueueinfo(2) for the threads of the process.
+func sysRtTgsigqueueinfo(t *Task, a Args) (uint64, error) {
+	tgid, tid, sig := a.Int(0), a.Int(1), a.Int(2)
+	if tgid <= 0 || tid <= 0 {
+		return 0, unix.EINVAL
+	}
+	if err := validSignal(sig); err != nil {
+		return 0, err
+	}
+	if int(tgid) != t.p.pid {
+		return 0, unix.ESRCH
+	}
+	info, err := t.readQueuedInfo(a.Ptr(3), sig, int(tid) == t.tid)
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.p.sendToThread(int(tid), info)
+}
+
+// sysSigaltstack implements sigaltstack(2).
 func sysSigaltstack(t *Task, a Args) (uint64, error) {
+	ts := t.sigs()
+	sp := t.cpu.Reg(emu.RSP)
+	old := abi.StackT{Sp: ts.altSp, Size: ts.altSize, Flags: ts.altStackFlags(sp)}
+	if a[0] != 0 {
+		var b [abi.StackTSize]byte
+		if err := t.p.mm.CopyIn(a.Ptr(0), b[:]); err != nil {
+			return 0, err
+		}
+		var ss abi.StackT
+		ss.Unmarshal(b[:])
+		if err := ts.setAltStack(ss, sp); err != nil {
+			return 0, err
+		}
+	}
 	if a[1] != 0 {
 		var b [abi.StackTSize]byte
-		(&abi.StackT{Flags: abi.SS_DISABLE}).Marshal(b[:])
+		old.Marshal(b[:])
 		if err := t.p.mm.CopyOut(a.Ptr(1), b[:]); err != nil {
 			return 0, err
 		}
@@ -84,67 +396,41 @@ func sysSigaltstack(t *Task, a Args) (uint64, error) {
 	return 0, nil
 }
 
-// defaultIgnored lists the signals whose default action is to do nothing.
-func defaultIgnored(sig int32) bool {
-	return sig == abi.SIGCHLD || sig == abi.SIGURG || sig == abi.SIGWINCH || sig == abi.SIGCONT
-}
-
-// signalSelf acts on a signal sent to this process: the default action terminates it
-// (or does nothing); an ignored or blocked signal is dropped.
-func (t *Task) signalSelf(sig int32) error {
-	if sig == 0 {
-		return nil
-	}
-	if sig < 0 || sig >= abi.NSIG {
-		return unix.EINVAL
-	}
-	act := t.p.sigactions[sig]
-	if sig != abi.SIGKILL && sig != abi.SIGSTOP {
-		if act.Handler == abi.SIG_IGN || t.sigmask&(1<<(sig-1)) != 0 {
-			return nil
-		}
-		if act.Handler != abi.SIG_DFL {
-			// A handler: delivery is not implemented yet; treat as ignored.
-			return nil
-		}
-		if defaultIgnored(sig) {
-			return nil
+// sysAlarm implements alarm(2): SIGALRM for the process after secs seconds; it returns the
+// seconds left of the previous alarm, rounded as Linux does.
+func sysAlarm(t *Task, a Args) (uint64, error) {
+	p := t.p
+	ps := p.sigs()
+	now := p.monotonicNs()
+	var left uint64
+	if ps.alarmAt != 0 {
+		rem := max(ps.alarmAt-now, 0)
+		left = uint64(rem / 1e9)
+		if frac := rem % 1e9; (left == 0 && frac > 0) || frac >= 5e8 {
+			left++
 		}
 	}
-	if sig == abi.SIGSTOP || sig == abi.SIGTSTP || sig == abi.SIGTTIN || sig == abi.SIGTTOU {
-		return nil
+	ps.alarmGen++
+	ps.alarmAt = 0
+	if secs := a.Uint(0); secs != 0 {
+		gen := ps.alarmGen
+		d := time.Duration(secs) * time.Second
+		ps.alarmAt = now + int64(d)
+		p.after(d, func() {
+			if ps.alarmGen == gen {
+				ps.alarmAt = 0
+				p.queueSignal(nil, abi.Siginfo{Signo: abi.SIGALRM, Code: abi.SI_KERNEL})
+			}
+		})
 	}
-	t.kill(int(sig), "")
-	return nil
+	return left, nil
 }
 
-// sysKill implements kill(2) for the process itself.
-func sysKill(t *Task, a Args) (uint64, error) {
-	pid := a.Int(0)
-	if pid != int32(t.p.pid) && pid != 0 && pid != -1 && pid != -int32(t.p.pgid) {
-		return 0, unix.ESRCH
+// monotonicNs reads the guest's CLOCK_MONOTONIC in nanoseconds.
+func (p *Process) monotonicNs() int64 {
+	ts, err := p.k.clock.Now(abi.CLOCK_MONOTONIC)
+	if err != nil {
+		return 0
 	}
-	return 0, t.signalSelf(a.Int(1))
-}
-
-// sysTgkill implements tgkill(2) for the calling thread.
-func sysTgkill(t *Task, a Args) (uint64, error) {
-	if a.Int(0) <= 0 || a.Int(1) <= 0 {
-		return 0, unix.EINVAL
-	}
-	if int(a.Int(0)) != t.p.pid || int(a.Int(1)) != t.tid {
-		return 0, unix.ESRCH
-	}
-	return 0, t.signalSelf(a.Int(2))
-}
-
-// sysTkill implements tkill(2) for the calling thread.
-func sysTkill(t *Task, a Args) (uint64, error) {
-	if a.Int(0) <= 0 {
-		return 0, unix.EINVAL
-	}
-	if int(a.Int(0)) != t.tid {
-		return 0, unix.ESRCH
-	}
-	return 0, t.signalSelf(a.Int(1))
+	return ts.Sec*1e9 + ts.Nsec
 }

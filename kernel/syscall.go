@@ -51,6 +51,13 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 		ret = errnoRet(unix.ENOSYS)
 	} else {
 		r, err := h(t, a)
+		if err == errBlocked {
+			// The thread waits; its result is traced and put in rax when it comes.
+			t.pending.nr, t.pending.args = nr, a
+			t.p.k.stats.count(nr)
+			s.Stop()
+			return
+		}
 		switch e := err.(type) {
 		case nil:
 			ret = r

@@ -3,55 +3,12 @@ package kernel
 import (
 	"fmt"
 	"os"
-	"runtime"
 
 	"golang.org/x/arch/x86/x86asm"
 
 	"vemu/abi"
 	"vemu/emu"
 )
-
-// Run executes the task until its process exits, and returns how it ended.
-func (t *Task) Run() ExitStatus {
-	// Unicorn keeps per-thread state while an engine runs: stay on one OS thread.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	p := t.p
-	defer p.close()
-	t.p.k.clock.start()
-	defer t.p.k.clock.stop()
-	pc := p.entry
-	for p.exit == nil {
-		ev := t.cpu.Run(pc)
-		if p.exit != nil {
-			break
-		}
-		p.stop = false
-		switch ev.Kind {
-		case emu.Stopped:
-			pc = t.cpu.Reg(emu.RIP)
-		case emu.Fault:
-			if next, ok := t.vsyscallFault(ev); ok {
-				pc = next
-				continue
-			}
-			t.kill(abi.SIGSEGV, faultDetail(t.cpu, ev))
-		case emu.Interrupt:
-			sig, at := interruptSignal(ev)
-			t.kill(sig, insnDetail(t.cpu, at))
-		case emu.Invalid:
-			t.kill(abi.SIGILL, insnDetail(t.cpu, ev.RIP))
-		case emu.Halt:
-			// hlt is privileged: a general protection fault in user mode.
-			t.kill(abi.SIGSEGV, insnDetail(t.cpu, ev.RIP))
-		case emu.Panic:
-			p.exitInternal(fmt.Errorf("%w: %v", ErrInternal, ev.PanicValue))
-		default:
-			p.exitInternal(fmt.Errorf("%w: %v", ErrInternal, ev))
-		}
-	}
-	return *p.exit
-}
 
 // exitInternal ends the process because of a bug in vemu, with status 125 and a message.
 func (p *Process) exitInternal(err error) {

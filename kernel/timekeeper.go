@@ -189,15 +189,21 @@ func (tk *Timekeeper) start() {
 	go tk.tick(tk.stopped)
 }
 
-func (tk *Timekeeper) stop() {
+// detach stops keeping p's vvar page (its memory goes away next), and stops the ticks
+// when no process is left.
+func (tk *Timekeeper) detach(p *Process) {
 	tk.mu.Lock()
 	defer tk.mu.Unlock()
-	if tk.stopped != nil {
+	for i, q := range tk.procs {
+		if q == p {
+			tk.procs = append(tk.procs[:i], tk.procs[i+1:]...)
+			break
+		}
+	}
+	if len(tk.procs) == 0 && tk.stopped != nil {
 		close(tk.stopped)
 		tk.stopped = nil
 	}
-	// The processes' memory goes away next: never write to it again.
-	tk.procs = nil
 }
 
 func (tk *Timekeeper) tick(stop chan struct{}) {

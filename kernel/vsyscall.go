@@ -48,6 +48,18 @@ var vsyscalls = map[uint64]uint64{
 	vsyscallBase + 0x800: abi.SYS_GETCPU,
 }
 
+// vsyscallHandler is the system call handler each entry point shares with the table
+// (named directly: the table's initialization must not depend on the run loop).
+func vsyscallHandler(nr uint64) Handler {
+	switch nr {
+	case abi.SYS_GETTIMEOFDAY:
+		return sysGettimeofday
+	case abi.SYS_TIME:
+		return sysTime
+	}
+	return sysGetcpu
+}
+
 // mapVsyscall maps the page for the xonly and emulate modes.
 func (k *Kernel) mapVsyscall(p *Process) error {
 	mode := k.cfg.Vsyscall
@@ -126,7 +138,7 @@ func (t *Task) vsyscallFault(ev emu.Event) (uint64, bool) {
 		}
 	}
 	t.vsyscall = true
-	r, err := table[nr].Handler(t, Args{di, si, v[3]})
+	r, err := vsyscallHandler(nr)(t, Args{di, si, v[3]})
 	rax := r
 	if err != nil {
 		rax = errnoRet(err.(unix.Errno))

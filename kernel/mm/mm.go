@@ -648,3 +648,49 @@ func (s *Space) Relocate(old Addr, oldSize uint64, to Addr, newSize uint64) erro
 	}
 	return s.Unmap(old, oldSize)
 }
+
+// Fork copies the address space for a child process whose CPU is cpu: private memory is
+// copied, shared memory (MAP_SHARED) stays shared, as fork(2) leaves it.
+func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
+	c := &Space{cpu: cpu, MmapBase: s.MmapBase, BrkStart: s.BrkStart, Brk: s.Brk}
+	copies := map[*backing]*backing{}
+	clone := func(b *backing) (*backing, error) {
+		if nb, ok := copies[b]; ok {
+			return nb, nil
+		}
+		nb, err := allocHost(uint64(len(b.mem)))
+		if err != nil {
+			return nil, err
+		}
+		copies[b] = nb
+		return nb, nil
+	}
+	if s.heap != nil {
+		nb, err := clone(s.heap)
+		if err != nil {
+			return nil, err
+		}
+		c.heap = nb
+	}
+	for _, v := range s.vmas {
+		nv := *v
+		if v.Shared {
+			nv.back = v.back
+		} else {
+			nb, err := clone(v.back)
+			if err != nil {
+				c.Close()
+				return nil, err
+			}
+			nv.back = nb
+			copy(nv.host(), v.host())
+		}
+		if err := c.cpuMap(&nv); err != nil {
+			c.Close()
+			return nil, err
+		}
+		nv.back.refs++
+		c.vmas = append(c.vmas, &nv)
+	}
+	return c, nil
+}

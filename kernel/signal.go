@@ -1,0 +1,663 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/emu"
+	"vemu/kernel/mm"
+)
+
+// Signal generation and delivery: pending sets, default actions, the x86-64 rt_sigframe
+// that handlers run on, and rt_sigreturn. Everything here runs on the process's run loop
+// (system call handlers, posts, timers delivered through the loop), never concurrently.
+
+// sigBit is signal sig's bit in a sigset.
+func sigBit(sig int) uint64 { return 1 << uint(sig-1) }
+
+// unblockable are the signals no mask can hold back.
+const unblockable = 1<<(abi.SIGKILL-1) | 1<<(abi.SIGSTOP-1)
+
+// syncSignals are the signals the CPU raises; they are dequeued first, as in Linux's
+// next_signal().
+const syncSignals = 1<<(abi.SIGSEGV-1) | 1<<(abi.SIGBUS-1) | 1<<(abi.SIGILL-1) |
+	1<<(abi.SIGTRAP-1) | 1<<(abi.SIGFPE-1) | 1<<(abi.SIGSYS-1)
+
+// maxQueuedRT bounds the queued instances of real-time signals per queue (Linux bounds
+// them by RLIMIT_SIGPENDING); sigqueue beyond it fails with EAGAIN.
+const maxQueuedRT = 1024
+
+// sigQueue is a set of pending signals with their siginfo: one instance of a standard
+// signal at most, queued instances of real-time ones.
+type sigQueue struct {
+	set   uint64
+	infos [abi.NSIG][]abi.Siginfo
+}
+
+// add queues info. It reports false when the queue is full; a standard signal already
+// pending is merged and counts as queued.
+func (q *sigQueue) add(info abi.Siginfo) bool {
+	sig := int(info.Signo)
+	if q.set&sigBit(sig) != 0 && sig < abi.SIGRTMIN {
+		return true
+	}
+	if len(q.infos[sig]) >= maxQueuedRT {
+		return false
+	}
+	q.infos[sig] = append(q.infos[sig], info)
+	q.set |= sigBit(sig)
+	return true
+}
+
+// take dequeues the first instance of sig.
+func (q *sigQueue) take(sig int) (abi.Siginfo, bool) {
+	if q.set&sigBit(sig) == 0 {
+		return abi.Siginfo{}, false
+	}
+	info := q.infos[sig][0]
+	q.infos[sig] = q.infos[sig][1:]
+	if len(q.infos[sig]) == 0 {
+		q.infos[sig] = nil
+		q.set &^= sigBit(sig)
+	}
+	return info, true
+}
+
+// drop discards every instance of sig.
+func (q *sigQueue) drop(sig int) {
+	q.infos[sig] = nil
+	q.set &^= sigBit(sig)
+}
+
+// next returns the signal to dequeue among those pending and in allow: synchronous
+// signals first, then the lowest number; 0 when there is none.
+func (q *sigQueue) next(allow uint64) int {
+	s := q.set & allow
+	if s == 0 {
+		return 0
+	}
+	if s&syncSignals != 0 {
+		s &= syncSignals
+	}
+	for sig := 1; sig < abi.NSIG; sig++ {
+		if s&sigBit(sig) != 0 {
+			return sig
+		}
+	}
+	return 0
+}
+
+// taskSignals is a thread's signal state besides its mask.
+type taskSignals struct {
+	pending sigQueue
+
+	// The alternate signal stack, as sigaltstack(2) set it; disabled when altSize is 0.
+	altSp, altSize uint64
+	altFlags       int32
+
+	// rt_sigsuspend's saved mask, restored after the handler (through the frame) or
+	// when no handler runs.
+	savedMask   uint64
+	restoreMask bool
+
+	// wait is set while the thread sleeps in sigsuspend, pause or sigtimedwait.
+	wait *sigWait
+}
+
+// sigWait is a thread sleeping until a signal comes.
+type sigWait struct {
+	set  uint64     // sigtimedwait: the signals it takes; 0 for sigsuspend and pause
+	pend *pendingOp // the parked call, completed by the waker
+}
+
+// procSignals is a process's shared signal state.
+type procSignals struct {
+	pending  sigQueue
+	alarmGen uint64 // counts alarm(2) calls, so a replaced alarm does not fire
+	alarmAt  int64  // when the alarm fires, CLOCK_MONOTONIC ns; 0 if none
+}
+
+// Per-thread and per-process signal state. These belong in Task and Process as fields;
+// until then they are kept beside them.
+var (
+	sigStateMu   sync.Mutex
+	taskSigState = map[*Task]*taskSignals{}
+	procSigState = map[*Process]*procSignals{}
+)
+
+func (t *Task) sigs() *taskSignals {
+	sigStateMu.Lock()
+	defer sigStateMu.Unlock()
+	s := taskSigState[t]
+	if s == nil {
+		s = &taskSignals{altFlags: abi.SS_DISABLE}
+		taskSigState[t] = s
+	}
+	return s
+}
+
+func (p *Process) sigs() *procSignals {
+	sigStateMu.Lock()
+	defer sigStateMu.Unlock()
+	s := procSigState[p]
+	if s == nil {
+		s = &procSignals{}
+		procSigState[p] = s
+	}
+	return s
+}
+
+// Default actions, as in signal(7).
+type sigDefault uint8
+
+const (
+	defTerm sigDefault = iota
+	defCore
+	defIgnore
+	defStop
+	defCont
+)
+
+func defaultAction(sig int) sigDefault {
+	switch sig {
+	case abi.SIGCHLD, abi.SIGURG, abi.SIGWINCH:
+		return defIgnore
+	case abi.SIGCONT:
+		return defCont
+	case abi.SIGSTOP, abi.SIGTSTP, abi.SIGTTIN, abi.SIGTTOU:
+		return defStop
+	case abi.SIGQUIT, abi.SIGILL, abi.SIGTRAP, abi.SIGABRT, abi.SIGBUS, abi.SIGFPE,
+		abi.SIGSEGV, abi.SIGXCPU, abi.SIGXFSZ, abi.SIGSYS:
+		return defCore
+	}
+	return defTerm
+}
+
+// ignored says whether sig would be discarded on arrival at t: its action is SIG_IGN,
+// or SIG_DFL with a default of doing nothing. Stopping is not emulated: the stop signals
+// are ignored.
+func (t *Task) ignored(sig int) bool {
+	if sig == abi.SIGKILL {
+		return false
+	}
+	switch h := t.p.sigactions[sig].Handler; h {
+	case abi.SIG_IGN:
+		return true
+	case abi.SIG_DFL:
+		d := defaultAction(sig)
+		return d == defIgnore || d == defStop || d == defCont
+	}
+	return false
+}
+
+// fatal says whether sig, delivered to t now, ends the process.
+func (t *Task) fatal(sig int) bool {
+	if sig == abi.SIGKILL {
+		return true
+	}
+	if t.p.sigactions[sig].Handler != abi.SIG_DFL {
+		return false
+	}
+	d := defaultAction(sig)
+	return d == defTerm || d == defCore
+}
+
+// deliverable says whether a signal is pending for t that it does not block.
+func (t *Task) deliverable() bool {
+	return (t.sigs().pending.set|t.p.sigs().pending.set)&^t.sigmask != 0
+}
+
+// queueSignal generates a signal: for thread t, or with t nil for the process (any thread
+// that does not block it takes it). Ignored signals are discarded; a fatal one ends the
+// process at once; otherwise the chosen thread is woken or stopped to take it.
+// It reports false when a real-time signal's queue is full.
+func (p *Process) queueSignal(t *Task, info abi.Siginfo) bool {
+	sig := int(info.Signo)
+	if sig <= 0 || sig >= abi.NSIG || p.exit != nil {
+		return true
+	}
+	target := t
+	if target == nil {
+		target = p.signalTarget(sig)
+		if target == nil {
+			return true
+		}
+	}
+	blocked := target.sigmask&sigBit(sig) != 0
+	if w := target.sigs().wait; w != nil && w.set&sigBit(sig) != 0 {
+		blocked = true // sigtimedwait is waiting for it: never ignored
+	}
+	if sig == abi.SIGKILL || (!blocked && target.fatal(sig)) {
+		target.kill(sig, "")
+		return true
+	}
+	if !blocked && target.ignored(sig) {
+		return true
+	}
+	if sig == abi.SIGCONT {
+		p.dropStopSignals()
+	}
+	var ok bool
+	if t != nil {
+		ok = t.sigs().pending.add(info)
+	} else {
+		ok = p.sigs().pending.add(info)
+	}
+	if ok {
+		target.signalWake()
+	}
+	return ok
+}
+
+// dropStopSignals discards pending stop signals, as a SIGCONT does.
+func (p *Process) dropStopSignals() {
+	for _, sig := range []int{abi.SIGSTOP, abi.SIGTSTP, abi.SIGTTIN, abi.SIGTTOU} {
+		p.sigs().pending.drop(sig)
+		for _, t := range p.tasks {
+			t.sigs().pending.drop(sig)
+		}
+	}
+}
+
+// signalTarget picks the thread that takes a process-directed signal: the running thread
+// if it does not block it, else the first live thread that does not, else the running
+// thread (the signal then waits in the shared set).
+func (p *Process) signalTarget(sig int) *Task {
+	if c := p.cur; c != nil && c.state != taskDead && c.sigmask&sigBit(sig) == 0 {
+		return c
+	}
+	for _, t := range p.tasks {
+		if t.state != taskDead && t.sigmask&sigBit(sig) == 0 {
+			return t
+		}
+	}
+	if p.cur != nil && p.cur.state != taskDead {
+		return p.cur
+	}
+	for _, t := range p.tasks {
+		if t.state != taskDead {
+			return t
+		}
+	}
+	return nil
+}
+
+// signalWake makes t take a newly pending signal: a thread sleeping in sigsuspend, pause
+// or sigtimedwait is woken; the running thread stops after its current system call.
+func (t *Task) signalWake() {
+	ts := t.sigs()
+	if w := ts.wait; w != nil && t.state == taskBlocked {
+		pending := ts.pending.set | t.p.sigs().pending.set
+		switch {
+		case w.set != 0 && pending&w.set != 0:
+			ts.wait = nil
+			t.complete(w.pend, 0, nil)
+		case pending&^t.sigmask&^w.set != 0:
+			ts.wait = nil
+			t.complete(w.pend, 0, unix.EINTR)
+		}
+		return
+	}
+	if t == t.p.cur && t.deliverable() {
+		t.p.stop = true
+	}
+}
+
+// dispatchSignals delivers t's deliverable pending signals before it runs again: each
+// handler gets a frame, the last one set up running first, as on Linux.
+func (t *Task) dispatchSignals() {
+	ts := t.sigs()
+	ps := t.p.sigs()
+	if (ts.pending.set|ps.pending.set)&^t.sigmask == 0 && !ts.restoreMask {
+		return
+	}
+	for range abi.NSIG {
+		if t.p.exit != nil {
+			return
+		}
+		allow := ^t.sigmask
+		var info abi.Siginfo
+		if sig := ts.pending.next(allow); sig != 0 {
+			info, _ = ts.pending.take(sig)
+		} else if sig := ps.pending.next(allow); sig != 0 {
+			info, _ = ps.pending.take(sig)
+		} else {
+			break
+		}
+		t.deliver(info)
+	}
+	if ts.restoreMask {
+		t.sigmask = ts.savedMask
+		ts.restoreMask = false
+	}
+}
+
+// deliver acts on one dequeued signal: its handler, its default action, or nothing.
+func (t *Task) deliver(info abi.Siginfo) {
+	sig := int(info.Signo)
+	if t.fatal(sig) {
+		t.kill(sig, "")
+		return
+	}
+	if t.ignored(sig) {
+		return
+	}
+	act := t.p.sigactions[sig]
+	if err := t.setupFrame(info, act, sigFault{}); err != nil {
+		t.kill(abi.SIGSEGV, fmt.Sprintf("cannot deliver %s: %v", abi.SignalName(sig), err))
+	}
+}
+
+// sigFault is what the CPU reports with a fault, for struct sigcontext.
+type sigFault struct {
+	trapno, err, cr2 uint64
+}
+
+// faultSignal acts on a signal the CPU raised in t: delivered to its handler at once, or,
+// when blocked, ignored or left to its default action, the end of the process (Linux
+// does not let a synchronous fault be blocked or ignored). The engine's rip is the
+// instruction to resume at after the handler: the faulting one, or the next for a trap.
+func (t *Task) faultSignal(sig int, code int32, addr uint64, detail string) {
+	act := t.p.sigactions[sig]
+	if t.sigmask&sigBit(sig) != 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN {
+		t.kill(sig, detail)
+		return
+	}
+	info := abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr}
+	var f sigFault
+	switch sig {
+	case abi.SIGSEGV:
+		switch code {
+		case abi.SEGV_MAPERR, abi.SEGV_ACCERR:
+			f.trapno, f.cr2 = 14, addr // page fault
+			f.err = 4                  // from user mode
+			if code == abi.SEGV_ACCERR {
+				f.err |= 1 // the page is present
+			}
+		default:
+			f.trapno = 13 // general protection
+		}
+	case abi.SIGFPE:
+		f.trapno = 0
+	case abi.SIGILL:
+		f.trapno = 6
+	case abi.SIGTRAP:
+		f.trapno = 3
+	case abi.SIGBUS:
+		f.trapno = 17
+	}
+	if err := t.setupFrame(info, act, f); err != nil {
+		t.kill(abi.SIGSEGV, fmt.Sprintf("%s; cannot deliver %s: %v", detail, abi.SignalName(sig), err))
+	}
+}
+
+// The x86-64 signal frame, as Linux's setup_rt_frame() builds it (struct rt_sigframe in
+// arch/x86/include/asm/sigframe.h, struct ucontext and struct sigcontext from the uapi
+// headers). Offsets are from the frame's start, where rsp points at handler entry.
+const (
+	framePretcode = 0   // the restorer the handler returns to
+	frameUc       = 8   // struct ucontext
+	ucFlags       = 0   // in ucontext: unsigned long
+	ucLink        = 8   // struct ucontext *
+	ucStack       = 16  // stack_t
+	ucMcontext    = 40  // struct sigcontext
+	ucSigmask     = 296 // sigset_t, the kernel's 8 bytes
+	ucontextSize  = 304
+	frameInfo     = frameUc + ucontextSize // struct siginfo
+	frameSize     = frameInfo + abi.SiginfoSize
+
+	// In struct sigcontext: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip (the
+	// order of emu.GPRs), then these.
+	scEflags     = 136
+	scCS         = 144 // cs, gs, fs, ss: 16 bits each
+	scGS         = 146
+	scFS         = 148
+	scSS         = 150
+	scErr        = 152
+	scTrapno     = 160
+	scOldmask    = 168
+	scCR2        = 176
+	scFpstate    = 184
+	sigcontextSz = 256
+
+	// uc_flags bits.
+	ucFPXstate         = 0x1
+	ucSigcontextSS     = 0x2
+	ucStrictRestoreSS  = 0x4
+	userCS             = 0x33
+	userSS             = 0x2b
+	redZone            = 128
+	fpstateAlign       = 64
+	eflagsDF           = 0x400
+	eflagsTF           = 0x100
+	eflagsRF           = 0x10000
+	eflagsUserRestored = 0x40000 | 0x800 | 0x400 | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 // AC OF DF SF ZF AF PF CF
+)
+
+// ssAutodisarm is abi.SS_AUTODISARM as the int ss_flags holds it.
+const ssAutodisarm int32 = -1 << 31
+
+// Indexes in emu.GPRs.
+const (
+	gprRDI = 8
+	gprRSI = 9
+	gprRDX = 12
+	gprRAX = 13
+	gprRSP = 15
+	gprRIP = 16
+)
+
+// onAltStack says whether sp is on t's alternate signal stack (Linux's on_sig_stack()).
+func (ts *taskSignals) onAltStack(sp uint64) bool {
+	if ts.altFlags&ssAutodisarm != 0 {
+		return false
+	}
+	return sp > ts.altSp && sp-ts.altSp <= ts.altSize
+}
+
+// altStackFlags is the ss_flags sigaltstack reports for rsp.
+func (ts *taskSignals) altStackFlags(sp uint64) int32 {
+	mode := ts.altFlags & ssAutodisarm
+	if ts.altSize == 0 {
+		return abi.SS_DISABLE | mode
+	}
+	if ts.onAltStack(sp) {
+		return abi.SS_ONSTACK | mode
+	}
+	return mode
+}
+
+// setAltStack is sigaltstack's update, also used by rt_sigreturn to restore uc_stack.
+func (ts *taskSignals) setAltStack(ss abi.StackT, sp uint64) error {
+	if ts.onAltStack(sp) {
+		return unix.EPERM
+	}
+	mode := ss.Flags &^ ssAutodisarm
+	if mode != abi.SS_DISABLE && mode != abi.SS_ONSTACK && mode != 0 {
+		return unix.EINVAL
+	}
+	if mode == abi.SS_DISABLE {
+		ts.altSp, ts.altSize, ts.altFlags = 0, 0, ss.Flags
+		return nil
+	}
+	if ss.Size < abi.MINSIGSTKSZ {
+		return unix.ENOMEM
+	}
+	ts.altSp, ts.altSize, ts.altFlags = ss.Sp, ss.Size, ss.Flags
+	return nil
+}
+
+// frameLayout says where a signal frame goes for a thread whose rsp is sp.
+type frameLayout struct {
+	frame, fpstate uint64
+	altstack       bool // the frame is on the alternate stack, newly entered
+}
+
+// layoutFrame chooses the frame's place as Linux's get_sigframe() does: below the red
+// zone, or at the top of the alternate stack for SA_ONSTACK when not already on it; the
+// FXSAVE area 64-byte aligned at the top, the frame below so that rsp+8 is 16-byte
+// aligned at handler entry.
+func (ts *taskSignals) layoutFrame(sp uint64, flags uint64) (frameLayout, error) {
+	var l frameLayout
+	onstack := ts.onAltStack(sp)
+	sp -= redZone
+	if flags&abi.SA_ONSTACK != 0 && ts.altSize != 0 && !onstack {
+		sp = ts.altSp + ts.altSize
+		l.altstack = true
+	}
+	sp -= emu.FXSaveSize
+	sp &^= fpstateAlign - 1
+	l.fpstate = sp
+	sp -= frameSize
+	sp = sp&^15 - 8
+	l.frame = sp
+	if onstack && !ts.onAltStack(sp) {
+		return l, fmt.Errorf("alternate stack overflow at %#x", sp)
+	}
+	return l, nil
+}
+
+// buildFrame encodes the frame for the interrupted registers regs (in emu.GPRs order).
+func buildFrame(b []byte, restorer uint64, regs []uint64, rflags uint64, f sigFault, oldmask uint64,
+	stack abi.StackT, fpstate uint64, info abi.Siginfo) {
+	clear(b[:frameSize])
+	le := binary.LittleEndian
+	le.PutUint64(b[framePretcode:], restorer)
+	uc := b[frameUc:]
+	le.PutUint64(uc[ucFlags:], ucSigcontextSS|ucStrictRestoreSS)
+	le.PutUint64(uc[ucLink:], 0)
+	stack.Marshal(uc[ucStack:])
+	sc := uc[ucMcontext:]
+	for i, v := range regs {
+		le.PutUint64(sc[8*i:], v)
+	}
+	le.PutUint64(sc[scEflags:], rflags)
+	le.PutUint16(sc[scCS:], userCS)
+	le.PutUint16(sc[scSS:], userSS)
+	le.PutUint64(sc[scErr:], f.err)
+	le.PutUint64(sc[scTrapno:], f.trapno)
+	le.PutUint64(sc[scOldmask:], oldmask)
+	le.PutUint64(sc[scCR2:], f.cr2)
+	le.PutUint64(sc[scFpstate:], fpstate)
+	le.PutUint64(uc[ucSigmask:], oldmask)
+	info.Marshal(b[frameInfo:])
+}
+
+// setupFrame runs t's handler for info: it saves the registers, mask and FPU state in a
+// frame on the guest's stack and enters the handler with (sig, &info, &uc).
+func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error {
+	sig := int(info.Signo)
+	if act.Flags&abi.SA_RESTORER == 0 {
+		// As Linux on x86-64: there is no way back from a handler without a restorer.
+		return fmt.Errorf("no SA_RESTORER")
+	}
+	cpu := t.cpu
+	regs := make([]uint64, len(emu.GPRs))
+	if err := cpu.Regs(emu.GPRs, regs); err != nil {
+		return err
+	}
+	rflags := cpu.Reg(emu.RFLAGS)
+	fx, err := cpu.FXSave()
+	if err != nil {
+		return err
+	}
+	ts := t.sigs()
+	rsp := regs[gprRSP]
+	l, err := ts.layoutFrame(rsp, act.Flags)
+	if err != nil {
+		return err
+	}
+	oldmask := t.sigmask
+	if ts.restoreMask {
+		oldmask = ts.savedMask
+		ts.restoreMask = false
+	}
+	stack := abi.StackT{Sp: ts.altSp, Flags: ts.altFlags, Size: ts.altSize}
+	var frame [frameSize]byte
+	buildFrame(frame[:], act.Restorer, regs, rflags, f, oldmask, stack, l.fpstate, info)
+	if err := t.p.mm.CopyOut(mm.Addr(l.fpstate), fx[:]); err != nil {
+		return fmt.Errorf("frame at %#x: %w", l.frame, err)
+	}
+	if err := t.p.mm.CopyOut(mm.Addr(l.frame), frame[:]); err != nil {
+		return fmt.Errorf("frame at %#x: %w", l.frame, err)
+	}
+	if l.altstack && ts.altFlags&ssAutodisarm != 0 {
+		ts.altSp, ts.altSize, ts.altFlags = 0, 0, abi.SS_DISABLE
+	}
+
+	entry := []emu.Reg{emu.RDI, emu.RSI, emu.RDX, emu.RAX, emu.RSP, emu.RIP, emu.RFLAGS}
+	vals := []uint64{uint64(sig), l.frame + frameInfo, l.frame + frameUc, 0, l.frame, act.Handler,
+		rflags &^ (eflagsDF | eflagsTF | eflagsRF)}
+	if err := cpu.SetRegs(entry, vals); err != nil {
+		return err
+	}
+	// The handler starts with a clean FPU, as on Linux.
+	if err := cpu.ResetFPU(); err != nil {
+		return err
+	}
+	mask := t.sigmask | act.Mask
+	if act.Flags&abi.SA_NODEFER == 0 {
+		mask |= sigBit(sig)
+	}
+	t.sigmask = mask &^ unblockable
+	if act.Flags&abi.SA_RESETHAND != 0 {
+		t.p.sigactions[sig].Handler = abi.SIG_DFL
+	}
+	return nil
+}
+
+// sysRtSigreturn implements rt_sigreturn(2): the restorer's system call after a handler
+// returns. The ucontext is at rsp (the handler's ret popped pretcode); registers, flags,
+// FPU state, mask and alternate stack come back from it, and the interrupted code resumes.
+func sysRtSigreturn(t *Task, a Args) (uint64, error) {
+	sp := t.cpu.Reg(emu.RSP)
+	var uc [ucontextSize]byte
+	if err := t.p.mm.CopyIn(mm.Addr(sp), uc[:]); err != nil {
+		t.kill(abi.SIGSEGV, fmt.Sprintf("rt_sigreturn: bad frame at %#x", sp-8))
+		return 0, nil
+	}
+	le := binary.LittleEndian
+	sc := uc[ucMcontext:]
+	regs := make([]uint64, len(emu.GPRs))
+	for i := range regs {
+		regs[i] = le.Uint64(sc[8*i:])
+	}
+	flags := le.Uint64(sc[scEflags:])
+	var fx *[emu.FXSaveSize]byte
+	if fp := le.Uint64(sc[scFpstate:]); fp != 0 {
+		fx = new([emu.FXSaveSize]byte)
+		if err := t.p.mm.CopyIn(mm.Addr(fp), fx[:]); err != nil {
+			t.kill(abi.SIGSEGV, fmt.Sprintf("rt_sigreturn: bad fpstate at %#x", fp))
+			return 0, nil
+		}
+	}
+	mask := le.Uint64(uc[ucSigmask:]) &^ unblockable
+	var stack abi.StackT
+	stack.Unmarshal(uc[ucStack:])
+	t.post(func() {
+		cpu := t.cpu
+		cur := cpu.Reg(emu.RFLAGS)
+		regs := append(regs, cur&^eflagsUserRestored|flags&eflagsUserRestored)
+		all := append(append([]emu.Reg{}, emu.GPRs...), emu.RFLAGS)
+		err := cpu.SetRegs(all, regs)
+		if err == nil {
+			if fx != nil {
+				err = cpu.FXRestore(fx)
+			} else {
+				err = cpu.ResetFPU()
+			}
+		}
+		if err != nil {
+			t.p.exitInternal(fmt.Errorf("%w: rt_sigreturn: %v", ErrInternal, err))
+			return
+		}
+		t.sigmask = mask
+		// As Linux's restore_altstack(): errors are ignored.
+		t.sigs().setAltStack(stack, regs[gprRSP])
+	})
+	return regs[gprRAX], nil
+}

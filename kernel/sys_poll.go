@@ -1,0 +1,679 @@
+package kernel
+
+import (
+	"math"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/emu"
+	"vemu/kernel/mm"
+)
+
+// Guest epoll and eventfd values (x86-64; the same on every Linux architecture).
+const (
+	epollCloexec = abi.O_CLOEXEC
+
+	// epMaxEvents is Linux's EP_MAX_EVENTS: INT_MAX / sizeof(struct epoll_event).
+	epMaxEvents = math.MaxInt32 / abi.EpollEventSize
+	// epollBatch caps the events one epoll_wait collects, so that a huge maxevents
+	// never becomes a huge host buffer. Events left over stay ready for the next call.
+	epollBatch = 1024
+
+	// nrOpen is Linux's default fs.nr_open, the ceiling of RLIMIT_NOFILE and so of
+	// poll's nfds.
+	nrOpen = 1 << 20
+
+	// fdSetBits is the width of one word of an fd_set: Linux handles them as longs.
+	fdSetBits = 64
+)
+
+func init() {
+	table[abi.SYS_POLL] = supported(sysPoll)
+	table[abi.SYS_SELECT] = supported(sysSelect)
+	table[abi.SYS_PSELECT6] = supported(sysPselect6)
+	table[abi.SYS_PPOLL] = supported(sysPpoll)
+	table[abi.SYS_EPOLL_CREATE] = supported(sysEpollCreate)
+	table[abi.SYS_EPOLL_CREATE1] = supported(sysEpollCreate1)
+	table[abi.SYS_EPOLL_CTL] = partial(sysEpollCtl, "keyed by host file: two guest fds that dup one file cannot both be added")
+	table[abi.SYS_EPOLL_WAIT] = supported(sysEpollWait)
+	table[abi.SYS_EPOLL_PWAIT] = supported(sysEpollPwait)
+	table[abi.SYS_EPOLL_PWAIT2] = supported(sysEpollPwait2)
+	table[abi.SYS_EVENTFD] = supported(sysEventfd)
+	table[abi.SYS_EVENTFD2] = supported(sysEventfd2)
+}
+
+// pollWait is how long a call may block: forever, or until a deadline on the host's
+// monotonic clock. The zero value does not block at all.
+type pollWait struct {
+	forever bool
+	d       time.Duration // as given
+	end     time.Time
+}
+
+// maxWait is the longest finite timeout; longer ones wait forever, as far as anyone can
+// tell, and never overflow a time.Time.
+const maxWait = 100 * 365 * 24 * time.Hour
+
+var pollForever = pollWait{forever: true}
+
+func pollWaitFor(d time.Duration) pollWait {
+	if d <= 0 {
+		return pollWait{}
+	}
+	if d > maxWait {
+		return pollForever
+	}
+	return pollWait{d: d, end: time.Now().Add(d)}
+}
+
+// pollMillis is the timeout of poll and epoll_wait: negative waits forever.
+func pollMillis(ms int32) pollWait {
+	if ms < 0 {
+		return pollForever
+	}
+	return pollWaitFor(time.Duration(ms) * time.Millisecond)
+}
+
+// pollTimespec is a timeout given as a (validated) timespec.
+func pollTimespec(ts abi.Timespec) pollWait {
+	if ts.Sec >= int64(maxWait/time.Second) {
+		return pollForever
+	}
+	return pollWaitFor(time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec))
+}
+
+func (w pollWait) zero() bool { return !w.forever && w.d <= 0 }
+
+// remaining is the time left before the deadline, never negative.
+func (w pollWait) remaining() time.Duration {
+	if w.zero() {
+		return 0
+	}
+	return max(time.Until(w.end), 0)
+}
+
+// hostPoll polls the host fds until one is ready or w runs out. Signals that interrupt
+// the host call (the Go runtime's own) do not end the wait.
+func hostPoll(fds []unix.PollFd, w pollWait) (int, error) {
+	for {
+		var ts *unix.Timespec
+		if !w.forever {
+			t := unix.NsecToTimespec(int64(w.remaining()))
+			ts = &t
+		}
+		n, err := unix.Ppoll(fds, ts, nil)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+// hostEpollWait waits on the host epoll instance epfd until an event arrives or w runs out.
+func hostEpollWait(epfd int, ev []unix.EpollEvent, w pollWait) (int, error) {
+	for {
+		ms := -1
+		if !w.forever {
+			r := w.remaining()
+			ms = int(min((r+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
+		}
+		n, err := unix.EpollWait(epfd, ev, ms)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n > 0 || w.forever || w.remaining() == 0 {
+			return n, err
+		}
+	}
+}
+
+// wait runs try without blocking first, on the run loop; only when it finds nothing
+// ready and w allows waiting does try run again, blocking, off the run loop. finish gets
+// try's result back on the run loop, where it may write guest memory.
+func (t *Task) waitReady(w pollWait, try func(w pollWait) (int, error), finish func(n int, err error) (uint64, error)) (uint64, error) {
+	n, err := try(pollWait{})
+	if err != nil || n > 0 || w.zero() {
+		return finish(n, err)
+	}
+	return t.blockThen(
+		func() (uint64, error) {
+			n, err := try(w)
+			return uint64(n), err
+		},
+		func(r uint64, err error) (uint64, error) { return finish(int(r), err) })
+}
+
+// hostFd returns the host fd behind guest fd, or false when fd is not open.
+func (t *Task) hostFdOf(fd int32) (int, bool) {
+	f, err := t.file(fd)
+	if err != nil {
+		return -1, false
+	}
+	return f.fd, true
+}
+
+// pollSigmask reads the temporary signal mask of ppoll, pselect6 and epoll_pwait: none
+// when addr is 0; otherwise size must be a kernel sigset_t's.
+func (t *Task) pollSigmask(addr mm.Addr, size uint64) (mask uint64, ok bool, err error) {
+	if addr == 0 {
+		return 0, false, nil
+	}
+	if size != abi.SigsetSize {
+		return 0, false, unix.EINVAL
+	}
+	var b [abi.SigsetSize]byte
+	if err := t.p.mm.CopyIn(addr, b[:]); err != nil {
+		return 0, false, err
+	}
+	return le64get(b[:]) &^ (1<<(abi.SIGKILL-1) | 1<<(abi.SIGSTOP-1)), true, nil
+}
+
+// pollSwapMask installs the temporary mask (when there is one) and returns what restores
+// the thread's own.
+func (t *Task) pollSwapMask(mask uint64, ok bool) func() {
+	if !ok {
+		return func() {}
+	}
+	old := t.sigmask
+	t.sigmask = mask
+	return func() { t.sigmask = old }
+}
+
+// putPollRemaining writes the time left back into a select, pselect6 or ppoll timeout, as
+// Linux's poll_select_finish() does: not for a zero timeout, and a failed copy is ignored.
+func (t *Task) putPollRemaining(addr mm.Addr, w pollWait, timeval bool) {
+	if addr == 0 || w.zero() || w.forever {
+		return
+	}
+	r := w.remaining()
+	var b [abi.TimespecSize]byte
+	if timeval {
+		tv := abi.Timeval{Sec: int64(r / time.Second), Usec: int64(r%time.Second) / 1000}
+		tv.Marshal(b[:])
+	} else {
+		ts := abi.Timespec{Sec: int64(r / time.Second), Nsec: int64(r % time.Second)}
+		ts.Marshal(b[:])
+	}
+	t.p.mm.CopyOut(addr, b[:])
+}
+
+// Poll event bits are the generic Linux values on the host too: only alpha, mips, sparc
+// and m68k differ, and vemu runs on none of them. So guest events and revents pass
+// through unchanged.
+
+// pollfdsToHost translates guest pollfds into host ones. A negative guest fd is ignored,
+// as Linux does; so is one that is not open, which pollfdsFromHost reports as POLLNVAL.
+func pollfdsToHost(g []abi.Pollfd, hostFd func(int32) (int, bool)) []unix.PollFd {
+	h := make([]unix.PollFd, len(g))
+	for i, p := range g {
+		h[i].Fd = -1
+		if p.Fd < 0 {
+			continue
+		}
+		if hfd, ok := hostFd(p.Fd); ok {
+			h[i] = unix.PollFd{Fd: int32(hfd), Events: p.Events}
+		}
+	}
+	return h
+}
+
+// pollfdsFromHost sets the guest revents from the host's and returns how many pollfds
+// have any, which is poll's result.
+func pollfdsFromHost(g []abi.Pollfd, h []unix.PollFd) int {
+	n := 0
+	for i := range g {
+		switch {
+		case g[i].Fd < 0:
+			g[i].Revents = 0
+		case h[i].Fd < 0:
+			g[i].Revents = abi.POLLNVAL
+		default:
+			g[i].Revents = h[i].Revents
+		}
+		if g[i].Revents != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// pollReady counts the pollfds that have events, like pollfdsFromHost without writing.
+func pollReady(g []abi.Pollfd, h []unix.PollFd) int {
+	n := 0
+	for i := range g {
+		if g[i].Fd >= 0 && (h[i].Fd < 0 || h[i].Revents != 0) {
+			n++
+		}
+	}
+	return n
+}
+
+func unmarshalPollfds(b []byte) []abi.Pollfd {
+	g := make([]abi.Pollfd, len(b)/abi.PollfdSize)
+	for i := range g {
+		g[i].Unmarshal(b[i*abi.PollfdSize:])
+	}
+	return g
+}
+
+func marshalPollfds(g []abi.Pollfd) []byte {
+	b := make([]byte, len(g)*abi.PollfdSize)
+	for i := range g {
+		g[i].Marshal(b[i*abi.PollfdSize:])
+	}
+	return b
+}
+
+// sysPoll implements poll(2).
+func sysPoll(t *Task, a Args) (uint64, error) {
+	return t.pollFds(a.Ptr(0), a.Uint(1), pollMillis(a.Int(2)), 0, func() {})
+}
+
+// sysPpoll implements ppoll(2): the timeout is a timespec, updated with the time left,
+// and the signal mask is the given one while it waits.
+func sysPpoll(t *Task, a Args) (uint64, error) {
+	w := pollForever
+	if a[2] != 0 {
+		ts, err := t.getTimespec(a.Ptr(2))
+		if err != nil {
+			return 0, err
+		}
+		w = pollTimespec(ts)
+	}
+	mask, ok, err := t.pollSigmask(a.Ptr(3), a[4])
+	if err != nil {
+		return 0, err
+	}
+	return t.pollFds(a.Ptr(0), a.Uint(1), w, a.Ptr(2), t.pollSwapMask(mask, ok))
+}
+
+// pollFds is poll and ppoll after their timeouts: restore runs when the call ends, and a
+// non-zero tsAddr receives the time left.
+func (t *Task) pollFds(addr mm.Addr, nfds uint32, w pollWait, tsAddr mm.Addr, restore func()) (uint64, error) {
+	finish := func(r uint64, err error) (uint64, error) {
+		restore()
+		t.putPollRemaining(tsAddr, w, false)
+		return r, err
+	}
+	if uint64(nfds) > t.p.rlimits[abi.RLIMIT_NOFILE].Cur || nfds > nrOpen {
+		return finish(0, unix.EINVAL)
+	}
+	raw := make([]byte, int(nfds)*abi.PollfdSize)
+	if err := t.p.mm.CopyIn(addr, raw); err != nil {
+		return finish(0, err)
+	}
+	g := unmarshalPollfds(raw)
+	h := pollfdsToHost(g, t.hostFdOf)
+	return t.waitReady(w,
+		func(w pollWait) (int, error) {
+			if _, err := hostPoll(h, w); err != nil {
+				return 0, err
+			}
+			return pollReady(g, h), nil
+		},
+		func(_ int, err error) (uint64, error) {
+			if err != nil {
+				return finish(0, err)
+			}
+			n := pollfdsFromHost(g, h)
+			if err := t.p.mm.CopyOut(addr, marshalPollfds(g)); err != nil {
+				return finish(0, err)
+			}
+			return finish(uint64(n), nil)
+		})
+}
+
+// fdSets are select's read, write and except sets, each nil when not given.
+type fdSets [3][]byte
+
+// fdSetBytes is how many bytes of each fd_set Linux reads and writes for nfds n: whole longs.
+func fdSetBytes(n int) int { return (n + fdSetBits - 1) / fdSetBits * (fdSetBits / 8) }
+
+func fdIsSet(set []byte, fd int) bool { return set != nil && set[fd/8]&(1<<(fd%8)) != 0 }
+
+// selectPollfds turns the guest fds set in any of the sets below n into host pollfds,
+// and returns with them the guest fd of each. A set bit for an fd that is not open is
+// EBADF.
+func selectPollfds(n int, in fdSets, hostFd func(int32) (int, bool)) ([]unix.PollFd, []int32, error) {
+	var h []unix.PollFd
+	var g []int32
+	for fd := range n {
+		var ev int16
+		if fdIsSet(in[0], fd) {
+			ev |= abi.POLLIN
+		}
+		if fdIsSet(in[1], fd) {
+			ev |= abi.POLLOUT
+		}
+		if fdIsSet(in[2], fd) {
+			ev |= abi.POLLPRI
+		}
+		if ev == 0 {
+			continue
+		}
+		hfd, ok := hostFd(int32(fd))
+		if !ok {
+			return nil, nil, unix.EBADF
+		}
+		h = append(h, unix.PollFd{Fd: int32(hfd), Events: ev})
+		g = append(g, int32(fd))
+	}
+	return h, g, nil
+}
+
+// What counts as ready for each set, as Linux's POLLIN_SET, POLLOUT_SET and POLLEX_SET.
+const (
+	selectInSet  = abi.POLLIN | abi.POLLRDNORM | abi.POLLRDBAND | abi.POLLHUP | abi.POLLERR
+	selectOutSet = abi.POLLOUT | abi.POLLWRNORM | abi.POLLWRBAND | abi.POLLERR
+	selectExSet  = abi.POLLPRI
+)
+
+// selectResults builds the sets select returns from the host's revents: the same shapes
+// as in, with a bit set for each ready fd that was asked about, and the count of bits.
+func selectResults(in fdSets, g []int32, h []unix.PollFd) (fdSets, int) {
+	var out fdSets
+	for i := range in {
+		if in[i] != nil {
+			out[i] = make([]byte, len(in[i]))
+		}
+	}
+	count := 0
+	masks := [3]int16{selectInSet, selectOutSet, selectExSet}
+	for j, fd := range g {
+		for i := range in {
+			if fdIsSet(in[i], int(fd)) && h[j].Revents&masks[i] != 0 {
+				out[i][fd/8] |= 1 << (fd % 8)
+				count++
+			}
+		}
+	}
+	return out, count
+}
+
+// sysSelect implements select(2): the timeout is a timeval, updated with the time left.
+func sysSelect(t *Task, a Args) (uint64, error) {
+	w := pollForever
+	if a[4] != 0 {
+		var b [abi.TimevalSize]byte
+		if err := t.p.mm.CopyIn(a.Ptr(4), b[:]); err != nil {
+			return 0, err
+		}
+		var tv abi.Timeval
+		tv.Unmarshal(b[:])
+		// As Linux: whole seconds of tv_usec move into tv_sec before validation.
+		ts := abi.Timespec{Sec: tv.Sec + tv.Usec/1e6, Nsec: tv.Usec % 1e6 * 1000}
+		if ts.Sec < 0 || ts.Nsec < 0 {
+			return 0, unix.EINVAL
+		}
+		w = pollTimespec(ts)
+	}
+	finish := func(r uint64, err error) (uint64, error) {
+		t.putPollRemaining(a.Ptr(4), w, true)
+		return r, err
+	}
+	return t.selectFds(a.Int(0), [3]mm.Addr{a.Ptr(1), a.Ptr(2), a.Ptr(3)}, w, finish)
+}
+
+// sysPselect6 implements pselect6(2): a timespec timeout, updated with the time left, and
+// a signal mask for the wait given as {sigset pointer, size}.
+func sysPselect6(t *Task, a Args) (uint64, error) {
+	var maskAddr mm.Addr
+	var maskSize uint64
+	if a[5] != 0 {
+		var b [16]byte
+		if err := t.p.mm.CopyIn(a.Ptr(5), b[:]); err != nil {
+			return 0, err
+		}
+		maskAddr, maskSize = mm.Addr(le64get(b[:])), le64get(b[8:])
+	}
+	w := pollForever
+	if a[4] != 0 {
+		ts, err := t.getTimespec(a.Ptr(4))
+		if err != nil {
+			return 0, err
+		}
+		w = pollTimespec(ts)
+	}
+	mask, ok, err := t.pollSigmask(maskAddr, maskSize)
+	if err != nil {
+		return 0, err
+	}
+	restore := t.pollSwapMask(mask, ok)
+	finish := func(r uint64, err error) (uint64, error) {
+		restore()
+		t.putPollRemaining(a.Ptr(4), w, false)
+		return r, err
+	}
+	return t.selectFds(a.Int(0), [3]mm.Addr{a.Ptr(1), a.Ptr(2), a.Ptr(3)}, w, finish)
+}
+
+// selectFds is select and pselect6 after their timeouts, waiting through host poll (so
+// that host fds above FD_SETSIZE work too).
+func (t *Task) selectFds(nfds int32, addrs [3]mm.Addr, w pollWait, finish func(uint64, error) (uint64, error)) (uint64, error) {
+	if nfds < 0 {
+		return finish(0, unix.EINVAL)
+	}
+	// As Linux, which looks no further than its fd table's capacity.
+	n := min(int(nfds), max(fdSetBits, fdSetBytes(len(t.p.files.fds))*8))
+	var in fdSets
+	for i, addr := range addrs {
+		if addr == 0 {
+			continue
+		}
+		in[i] = make([]byte, fdSetBytes(n))
+		if err := t.p.mm.CopyIn(addr, in[i]); err != nil {
+			return finish(0, err)
+		}
+	}
+	h, g, err := selectPollfds(n, in, t.hostFdOf)
+	if err != nil {
+		return finish(0, err)
+	}
+	return t.waitReady(w,
+		func(w pollWait) (int, error) {
+			if _, err := hostPoll(h, w); err != nil {
+				return 0, err
+			}
+			_, count := selectResults(in, g, h)
+			return count, nil
+		},
+		func(_ int, err error) (uint64, error) {
+			if err != nil {
+				return finish(0, err)
+			}
+			out, count := selectResults(in, g, h)
+			for i, addr := range addrs {
+				if out[i] == nil {
+					continue
+				}
+				if err := t.p.mm.CopyOut(addr, out[i]); err != nil {
+					return finish(0, err)
+				}
+			}
+			return finish(uint64(count), nil)
+		})
+}
+
+// epollEventToHost carries a guest epoll_event to the host's: the data is opaque and
+// passes through whole, in the host struct's fd and pad fields.
+func epollEventToHost(e abi.EpollEvent) unix.EpollEvent {
+	return unix.EpollEvent{Events: e.Events, Fd: int32(uint32(e.Data)), Pad: int32(uint32(e.Data >> 32))}
+}
+
+// epollEventFromHost is the inverse of epollEventToHost.
+func epollEventFromHost(h unix.EpollEvent) abi.EpollEvent {
+	return abi.EpollEvent{Events: h.Events, Data: uint64(uint32(h.Fd)) | uint64(uint32(h.Pad))<<32}
+}
+
+// marshalEpollEvents encodes host events in the guest's packed 12-byte layout.
+func marshalEpollEvents(h []unix.EpollEvent) []byte {
+	b := make([]byte, len(h)*abi.EpollEventSize)
+	for i := range h {
+		e := epollEventFromHost(h[i])
+		e.Marshal(b[i*abi.EpollEventSize:])
+	}
+	return b
+}
+
+func (t *Task) installAnonInode(hfd int, name string, flags uint32, cloexec bool) (uint64, error) {
+	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: "anon_inode:" + name, flags: flags}, cloexec, 0)
+	if err != nil {
+		unix.Close(hfd)
+		return 0, err
+	}
+	return uint64(fd), nil
+}
+
+// sysEpollCreate implements epoll_create(2): the size is only checked.
+func sysEpollCreate(t *Task, a Args) (uint64, error) {
+	if a.Int(0) <= 0 {
+		return 0, unix.EINVAL
+	}
+	return t.epollCreate(false)
+}
+
+// sysEpollCreate1 implements epoll_create1(2).
+func sysEpollCreate1(t *Task, a Args) (uint64, error) {
+	flags := a.Int(0)
+	if flags&^epollCloexec != 0 {
+		return 0, unix.EINVAL
+	}
+	return t.epollCreate(flags&epollCloexec != 0)
+}
+
+func (t *Task) epollCreate(cloexec bool) (uint64, error) {
+	hfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return 0, err
+	}
+	return t.installAnonInode(hfd, "[eventpoll]", abi.O_RDWR, cloexec)
+}
+
+// sysEpollCtl implements epoll_ctl(2) on the host epoll instance, with host fds. The
+// operations and event bits are the same numbers on every architecture, so the host
+// checks them.
+func sysEpollCtl(t *Task, a Args) (uint64, error) {
+	op := a.Int(1)
+	var ev abi.EpollEvent
+	if op != unix.EPOLL_CTL_DEL {
+		var b [abi.EpollEventSize]byte
+		if err := t.p.mm.CopyIn(a.Ptr(3), b[:]); err != nil {
+			return 0, err
+		}
+		ev.Unmarshal(b[:])
+	}
+	ep, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	f, err := t.file(a.Fd(2))
+	if err != nil {
+		return 0, err
+	}
+	hev := epollEventToHost(ev)
+	return 0, unix.EpollCtl(ep.fd, int(op), f.fd, &hev)
+}
+
+// sysEpollWait implements epoll_wait(2).
+func sysEpollWait(t *Task, a Args) (uint64, error) {
+	return t.epollWait(a.Fd(0), a.Ptr(1), a.Int(2), pollMillis(a.Int(3)), func() {})
+}
+
+// sysEpollPwait implements epoll_pwait(2).
+func sysEpollPwait(t *Task, a Args) (uint64, error) {
+	mask, ok, err := t.pollSigmask(a.Ptr(4), a[5])
+	if err != nil {
+		return 0, err
+	}
+	return t.epollWait(a.Fd(0), a.Ptr(1), a.Int(2), pollMillis(a.Int(3)), t.pollSwapMask(mask, ok))
+}
+
+// sysEpollPwait2 implements epoll_pwait2(2): a timespec timeout, not written back.
+func sysEpollPwait2(t *Task, a Args) (uint64, error) {
+	w := pollForever
+	if a[3] != 0 {
+		ts, err := t.getTimespec(a.Ptr(3))
+		if err != nil {
+			return 0, err
+		}
+		w = pollTimespec(ts)
+	}
+	mask, ok, err := t.pollSigmask(a.Ptr(4), a[5])
+	if err != nil {
+		return 0, err
+	}
+	return t.epollWait(a.Fd(0), a.Ptr(1), a.Int(2), w, t.pollSwapMask(mask, ok))
+}
+
+func (t *Task) epollWait(epfd int32, addr mm.Addr, maxevents int32, w pollWait, restore func()) (uint64, error) {
+	finish := func(r uint64, err error) (uint64, error) {
+		restore()
+		return r, err
+	}
+	if maxevents <= 0 || maxevents > epMaxEvents {
+		return finish(0, unix.EINVAL)
+	}
+	ep, err := t.file(epfd)
+	if err != nil {
+		return finish(0, err)
+	}
+	hfd := ep.fd
+	// Events taken off the host's ready list cannot be put back, so take no more than
+	// the buffer can hold. When it cannot hold one, Linux fails the copy of the first
+	// event and leaves it ready: wait for readiness only, and answer EFAULT.
+	want := min(int(maxevents), epollBatch)
+	b, err := t.p.mm.Bufs(addr, want*abi.EpollEventSize, emu.ProtWrite, nil)
+	if err != nil {
+		b = nil
+	}
+	room := int(total(b)) / abi.EpollEventSize
+	if room == 0 {
+		pfd := []unix.PollFd{{Fd: int32(hfd), Events: unix.POLLIN}}
+		return t.waitReady(w,
+			func(w pollWait) (int, error) { return hostPoll(pfd, w) },
+			func(n int, err error) (uint64, error) {
+				if err == nil && n > 0 {
+					err = unix.EFAULT
+				}
+				return finish(0, err)
+			})
+	}
+	ev := make([]unix.EpollEvent, room)
+	return t.waitReady(w,
+		func(w pollWait) (int, error) { return hostEpollWait(hfd, ev, w) },
+		func(n int, err error) (uint64, error) {
+			if err != nil {
+				return finish(0, err)
+			}
+			if err := t.p.mm.CopyOut(addr, marshalEpollEvents(ev[:n])); err != nil {
+				return finish(0, err)
+			}
+			return finish(uint64(n), nil)
+		})
+}
+
+// sysEventfd implements eventfd(2).
+func sysEventfd(t *Task, a Args) (uint64, error) { return t.eventfd(a.Uint(0), 0) }
+
+// sysEventfd2 implements eventfd2(2).
+func sysEventfd2(t *Task, a Args) (uint64, error) { return t.eventfd(a.Uint(0), a.Uint(1)) }
+
+// eventfd makes a host eventfd: reads, writes and polls of it are the host's.
+func (t *Task) eventfd(initval, flags uint32) (uint64, error) {
+	if flags&^(abi.EFD_SEMAPHORE|abi.EFD_NONBLOCK|abi.EFD_CLOEXEC) != 0 {
+		return 0, unix.EINVAL
+	}
+	hflags := unix.EFD_CLOEXEC
+	if flags&abi.EFD_NONBLOCK != 0 {
+		hflags |= unix.EFD_NONBLOCK
+	}
+	if flags&abi.EFD_SEMAPHORE != 0 {
+		hflags |= unix.EFD_SEMAPHORE
+	}
+	hfd, err := unix.Eventfd(uint(initval), hflags)
+	if err != nil {
+		return 0, err
+	}
+	return t.installAnonInode(hfd, "[eventfd]", abi.O_RDWR|flags&abi.EFD_NONBLOCK, flags&abi.EFD_CLOEXEC != 0)
+}
