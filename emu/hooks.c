@@ -129,9 +129,13 @@ uint64_t vemu_host_tsc(void) {
 // used up: deterministic preemption (installed only when asked for).
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	struct vemu_state *st = user;
-	(void)addr; (void)size;
+	(void)size;
 	if (st->quantum && ++st->blocks >= st->quantum) {
 		st->blocks = 0;
+		// A stop requested here lets this block run while rip stays at its start,
+		// so the block would run twice (measured in 2.1.1). Writing rip makes Unicorn
+		// leave the block before it runs: the stop is then exact.
+		uc_reg_write(uc, UC_X86_REG_RIP, &addr);
 		uc_emu_stop(uc);
 	}
 }

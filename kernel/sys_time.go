@@ -98,8 +98,31 @@ func sysNanosleep(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	t.p.k.clock.Sleep(time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec))
-	return 0, nil
+	return t.sleep(time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec))
+}
+
+// sleep blocks the calling thread for d of the guest's clock while the others run: a
+// goroutine sleeps for the host clock; a virtual timer, fired when no thread can run,
+// for the virtual one (so that runs repeat exactly).
+func (t *Task) sleep(d time.Duration) (uint64, error) {
+	if d <= 0 {
+		return 0, nil
+	}
+	if t.p.k.cfg.Clock == ClockVirtual {
+		r, err := t.park()
+		pend := t.pending
+		gen := t.gen + 1
+		t.p.after(d, func() {
+			if t.gen == gen && t.state == taskBlocked {
+				t.complete(pend, 0, nil)
+			}
+		})
+		return r, err
+	}
+	return t.blockOn(func() (uint64, error) {
+		time.Sleep(d)
+		return 0, nil
+	})
 }
 
 // sysClockNanosleep implements clock_nanosleep(2), relative and TIMER_ABSTIME.
@@ -124,6 +147,5 @@ func sysClockNanosleep(t *Task, a Args) (uint64, error) {
 		now, _ := t.p.k.clock.Now(clk)
 		d -= time.Duration(now.Sec)*time.Second + time.Duration(now.Nsec)
 	}
-	t.p.k.clock.Sleep(d)
-	return 0, nil
+	return t.sleep(d)
 }

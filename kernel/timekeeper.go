@@ -157,19 +157,6 @@ func (tk *Timekeeper) Res(clk int32) (abi.Timespec, error) {
 	return abi.Timespec{Nsec: 1}, nil
 }
 
-// Sleep waits d of clock clk: real time for the host clock, an instant jump for the
-// virtual one.
-func (tk *Timekeeper) Sleep(d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	if tk.kind == ClockVirtual {
-		tk.virt.Add(int64(d))
-		return
-	}
-	time.Sleep(d)
-}
-
 // attach makes the timekeeper keep p's vvar page.
 func (tk *Timekeeper) attach(p *Process) {
 	tk.mu.Lock()

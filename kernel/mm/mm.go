@@ -290,15 +290,18 @@ func (s *Space) Protect(start Addr, length uint64, prot Prot) error {
 		if v.Prot == prot {
 			continue
 		}
-		if s.cpu != nil {
-			if err := s.cpu.Protect(uint64(v.Start), v.Len(), prot); err != nil {
-				return err
-			}
-			if v.Prot&emu.ProtExec != 0 {
-				s.cpu.FlushCode(uint64(v.Start), uint64(v.End))
-			}
-		}
+		// Remap rather than uc_mem_protect: on a map_ptr region Unicorn 2.1.1 moves the
+		// pages into memory of its own, so the guest's stores would no longer reach the
+		// host memory the kernel reads (measured: thread stacks made writable by mprotect
+		// lost their contents on the next remap).
+		old := *v
+		s.cpuUnmap(&old)
 		v.Prot = prot
+		if err := s.cpuMap(v); err != nil {
+			v.Prot = old.Prot
+			s.cpuMap(v)
+			return err
+		}
 	}
 	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start <= end; i++ {
 		s.mergeAround(i)
