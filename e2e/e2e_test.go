@@ -15,8 +15,6 @@ import (
 // Reasons for cases that cannot pass until a part of vemu exists.
 const (
 	needsSignals = "abort() raises SIGABRT with rt_sigprocmask and tgkill; needs signal delivery"
-	needsThreads = "threads are created with clone(CLONE_THREAD); needs thread support"
-	needsProcs   = "a shell pipeline needs fork or vfork, execve and wait4"
 )
 
 // cmdline is one command of a case: argv[0] is a guest name in testdata/out, "./" and a guest
@@ -81,7 +79,8 @@ var cGuests = []diffCase{
 	{name: "fault-none", cmds: one("fault", "none")},
 	{name: "vdso", cmds: one("vdso")},
 	{name: "signals", cmds: one("signals"), status: 128 + 10, known: needsSignals},
-	{name: "threads", cmds: one("threads"), known: needsThreads},
+	{name: "threads", cmds: one("threads")},
+	{name: "poll", cmds: one("poll")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.
@@ -97,7 +96,7 @@ var otherGuests = []diffCase{
 	{name: "pie/hello", cmds: one("hello.pie", "pie")},
 	{name: "go/hello", cmds: one("hello.go.bin", "in.txt", "out.txt"),
 		setup: writeFiles(map[string]string{"in.txt": "a small file\nfor the go guest\n"}),
-		files: []string{"out.txt"}, known: needsThreads},
+		files: []string{"out.txt"}},
 }
 
 // busyboxCases run applets of the static busybox.
@@ -147,8 +146,11 @@ var busyboxCases = []diffCase{
 	}, setup: writeFiles(map[string]string{"src.txt": "copied around\n"}), tree: true},
 	{name: "sh-builtins", cmds: []cmdline{bb("sh", "-c", `x=3; echo "x=$x"; printf '%s\n' a b; test -f missing || echo no-file; exit 4`)},
 		status: 4},
-	{name: "sh-pipeline", cmds: []cmdline{bb("sh", "-c", "echo abc | tr a-c x-z; ls dir | wc -l")}, setup: lsTree,
-		known: needsProcs},
+	{name: "sh-pipeline", cmds: []cmdline{bb("sh", "-c", "echo abc | tr a-c x-z; ls dir | wc -l")}, setup: lsTree},
+	{name: "sh-processes", cmds: []cmdline{bb("sh", "-c",
+		`x=$(echo sub | tr a-z A-Z); echo "got $x"; (echo bg1) & (echo bg2; exit 3) & wait; `+
+			`seq 1 5 | xargs echo n:; false; echo "false: $?"; sh -c 'exit 7'; echo "child: $?"; `+
+			`seq 1 200 | sort -rn | head -3; echo done | cat | cat`)}},
 	{name: "rm-missing", cmds: []cmdline{bb("rm", "nope")}, status: 1, stderr: true},
 }
 

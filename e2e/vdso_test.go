@@ -131,3 +131,28 @@ func TestVirtualClockDeterministic(t *testing.T) {
 	assert.Equal(t, traces[0], traces[1])
 	assert.Contains(t, traces[0], "tv_sec=1709208", "the virtual wall clock starts at --start-time")
 }
+
+// TestThreadsDeterministic: with --seed and --clock=virtual, a program whose threads
+// contend for a mutex gives the same output and the same trace on every run.
+func TestThreadsDeterministic(t *testing.T) {
+	for _, libc := range []string{"glibc", "musl"} {
+		t.Run(libc, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			var outs, traces [2]string
+			for i := range 2 {
+				trace := filepath.Join(dir, "trace"+string(rune('0'+i)))
+				got := runVemu(t, invocation{prog: guest("threads." + libc),
+					flags: []string{"--seed=11", "--clock=virtual", "--strace-file=" + trace}})
+				require.Equal(t, 0, got.status, "stderr: %s", got.stderr)
+				outs[i] = string(got.stdout)
+				b, err := os.ReadFile(trace)
+				require.NoError(t, err)
+				traces[i] = string(b)
+			}
+			assert.Equal(t, outs[0], outs[1])
+			assert.Equal(t, traces[0], traces[1])
+			assert.Contains(t, traces[0], "clone(", "the program starts threads")
+		})
+	}
+}

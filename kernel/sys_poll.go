@@ -144,6 +144,10 @@ func (t *Task) waitReady(w pollWait, try func(w pollWait) (int, error), finish f
 		func(r uint64, err error) (uint64, error) { return finish(int(r), err) })
 }
 
+func finishNow(try func(w pollWait) (int, error), finish func(n int, err error) (uint64, error)) (uint64, error) {
+	return finish(try(pollWait{}))
+}
+
 // hostFd returns the host fd behind guest fd, or false when fd is not open.
 func (t *Task) hostFdOf(fd int32) (int, bool) {
 	f, err := t.file(fd)
