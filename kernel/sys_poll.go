@@ -29,21 +29,6 @@ const (
 	fdSetBits = 64
 )
 
-func init() {
-	table[abi.SYS_POLL] = supported(sysPoll)
-	table[abi.SYS_SELECT] = supported(sysSelect)
-	table[abi.SYS_PSELECT6] = supported(sysPselect6)
-	table[abi.SYS_PPOLL] = supported(sysPpoll)
-	table[abi.SYS_EPOLL_CREATE] = supported(sysEpollCreate)
-	table[abi.SYS_EPOLL_CREATE1] = supported(sysEpollCreate1)
-	table[abi.SYS_EPOLL_CTL] = partial(sysEpollCtl, "keyed by host file: two guest fds that dup one file cannot both be added")
-	table[abi.SYS_EPOLL_WAIT] = supported(sysEpollWait)
-	table[abi.SYS_EPOLL_PWAIT] = supported(sysEpollPwait)
-	table[abi.SYS_EPOLL_PWAIT2] = supported(sysEpollPwait2)
-	table[abi.SYS_EVENTFD] = supported(sysEventfd)
-	table[abi.SYS_EVENTFD2] = supported(sysEventfd2)
-}
-
 // pollWait is how long a call may block: forever, or until a deadline on the host's
 // monotonic clock. The zero value does not block at all.
 type pollWait struct {

@@ -21,12 +21,6 @@ const (
 
 const timerfdNote = "a host timerfd: it follows the host's clock, not --clock=virtual"
 
-func init() {
-	table[abi.SYS_TIMERFD_CREATE] = partial(sysTimerfdCreate, timerfdNote)
-	table[abi.SYS_TIMERFD_SETTIME] = partial(sysTimerfdSettime, timerfdNote)
-	table[abi.SYS_TIMERFD_GETTIME] = partial(sysTimerfdGettime, timerfdNote)
-}
-
 // timerfdClocks are the clocks timerfd_create accepts, as Linux's: the alarm clocks need
 // CAP_WAKE_ALARM, which the host checks.
 var timerfdClocks = map[int32]int{

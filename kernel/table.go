@@ -150,6 +150,21 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_RSEQ:              missing("ENOSYS on purpose: libcs then do without restartable sequences"),
 	abi.SYS_CLONE3:            missing("ENOSYS on purpose: glibc then falls back to clone"),
 	abi.SYS_FACCESSAT2:        supported(sysFaccessat2),
+	abi.SYS_POLL:              supported(sysPoll),
+	abi.SYS_SELECT:            supported(sysSelect),
+	abi.SYS_PSELECT6:          supported(sysPselect6),
+	abi.SYS_PPOLL:             supported(sysPpoll),
+	abi.SYS_EPOLL_CREATE:      supported(sysEpollCreate),
+	abi.SYS_EPOLL_CREATE1:     supported(sysEpollCreate1),
+	abi.SYS_EPOLL_CTL:         partial(sysEpollCtl, "keyed by host file: two guest fds that dup one file cannot both be added"),
+	abi.SYS_EPOLL_WAIT:        supported(sysEpollWait),
+	abi.SYS_EPOLL_PWAIT:       supported(sysEpollPwait),
+	abi.SYS_EPOLL_PWAIT2:      supported(sysEpollPwait2),
+	abi.SYS_EVENTFD:           supported(sysEventfd),
+	abi.SYS_EVENTFD2:          supported(sysEventfd2),
+	abi.SYS_TIMERFD_CREATE:    partial(sysTimerfdCreate, timerfdNote),
+	abi.SYS_TIMERFD_SETTIME:   partial(sysTimerfdSettime, timerfdNote),
+	abi.SYS_TIMERFD_GETTIME:   partial(sysTimerfdGettime, timerfdNote),
 }
 
 // Lookup returns the table entry and the name of system call nr.
