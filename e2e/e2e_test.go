@@ -148,7 +148,7 @@ var busyboxCases = []diffCase{
 		status: 4},
 	{name: "sh-pipeline", cmds: []cmdline{bb("sh", "-c", "echo abc | tr a-c x-z; ls dir | wc -l")}, setup: lsTree},
 	{name: "sh-processes", cmds: []cmdline{bb("sh", "-c",
-		`x=$(echo sub | tr a-z A-Z); echo "got $x"; (echo bg1) & (echo bg2; exit 3) & wait; `+
+		`x=$(echo sub | tr a-z A-Z); echo "got $x"; (echo bg1) & wait; (echo bg2; exit 3) & wait $!; echo "bg: $?"; `+
 			`seq 1 5 | xargs echo n:; false; echo "false: $?"; sh -c 'exit 7'; echo "child: $?"; `+
 			`seq 1 200 | sort -rn | head -3; echo done | cat | cat`)}},
 	{name: "rm-missing", cmds: []cmdline{bb("rm", "nope")}, status: 1, stderr: true},

@@ -116,9 +116,9 @@ type sigWait struct {
 
 // procSignals is a process's shared signal state.
 type procSignals struct {
-	pending  sigQueue
-	alarmGen uint64 // counts alarm(2) calls, so a replaced alarm does not fire
-	alarmAt  int64  // when the alarm fires, CLOCK_MONOTONIC ns; 0 if none
+	pending   sigQueue
+	real      realTimer        // ITIMER_REAL and alarm(2)
+	cpuTimers [2]abi.Itimerval // ITIMER_VIRTUAL and ITIMER_PROF, recorded only
 }
 
 // Per-thread and per-process signal state. These belong in Task and Process as fields;

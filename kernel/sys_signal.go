@@ -396,34 +396,127 @@ func sysSigaltstack(t *Task, a Args) (uint64, error) {
 	return 0, nil
 }
 
-// sysAlarm implements alarm(2): SIGALRM for the process after secs seconds; it returns the
-// seconds left of the previous alarm, rounded as Linux does.
-func sysAlarm(t *Task, a Args) (uint64, error) {
-	p := t.p
-	ps := p.sigs()
+// realTimer is ITIMER_REAL, which alarm(2) also sets: SIGALRM for the process at a time
+// on CLOCK_MONOTONIC, then every interval.
+type realTimer struct {
+	gen      uint64 // counts settings, so a replaced timer does not fire
+	at       int64  // when it fires, CLOCK_MONOTONIC ns; 0 when disarmed
+	interval int64
+}
+
+// setRealTimer arms (value > 0) or disarms ITIMER_REAL and returns the previous setting
+// as (time left, interval).
+func (p *Process) setRealTimer(value, interval time.Duration) (time.Duration, time.Duration) {
+	rt := &p.sigs().real
 	now := p.monotonicNs()
-	var left uint64
-	if ps.alarmAt != 0 {
-		rem := max(ps.alarmAt-now, 0)
-		left = uint64(rem / 1e9)
-		if frac := rem % 1e9; (left == 0 && frac > 0) || frac >= 5e8 {
-			left++
+	var left time.Duration
+	if rt.at != 0 {
+		left = time.Duration(max(rt.at-now, 1))
+	}
+	oldInterval := time.Duration(rt.interval)
+	rt.gen++
+	rt.at, rt.interval = 0, 0
+	if value > 0 {
+		rt.at, rt.interval = now+int64(value), int64(interval)
+		p.armRealTimer(rt.gen, value)
+	}
+	return left, oldInterval
+}
+
+func (p *Process) armRealTimer(gen uint64, d time.Duration) {
+	p.after(d, func() {
+		rt := &p.sigs().real
+		if rt.gen != gen || p.exit != nil {
+			return
+		}
+		if rt.interval > 0 {
+			rt.at += rt.interval
+			p.armRealTimer(gen, time.Duration(max(rt.at-p.monotonicNs(), 0)))
+		} else {
+			rt.at = 0
+		}
+		p.queueSignal(nil, abi.Siginfo{Signo: abi.SIGALRM, Code: abi.SI_KERNEL})
+	})
+}
+
+// sysAlarm implements alarm(2): it returns the seconds left of the previous alarm,
+// rounded as Linux does.
+func sysAlarm(t *Task, a Args) (uint64, error) {
+	left, _ := t.p.setRealTimer(time.Duration(a.Uint(0))*time.Second, 0)
+	secs := uint64(left / time.Second)
+	if frac := left % time.Second; (secs == 0 && frac > 0) || frac >= 500*time.Millisecond {
+		secs++
+	}
+	return secs, nil
+}
+
+func timevalDuration(tv abi.Timeval) time.Duration {
+	return time.Duration(tv.Sec)*time.Second + time.Duration(tv.Usec)*time.Microsecond
+}
+
+func durationTimeval(d time.Duration) abi.Timeval {
+	return abi.Timeval{Sec: int64(d / time.Second), Usec: int64(d%time.Second) / 1000}
+}
+
+// itimerValue is the current setting of timer which.
+func (p *Process) itimerValue(which int32) abi.Itimerval {
+	ps := p.sigs()
+	if which == abi.ITIMER_REAL {
+		var left time.Duration
+		if ps.real.at != 0 {
+			left = time.Duration(max(ps.real.at-p.monotonicNs(), 1000))
+		}
+		return abi.Itimerval{Value: durationTimeval(left), Interval: durationTimeval(time.Duration(ps.real.interval))}
+	}
+	return ps.cpuTimers[which-1]
+}
+
+// sysGetitimer implements getitimer(2).
+func sysGetitimer(t *Task, a Args) (uint64, error) {
+	which := a.Int(0)
+	if which < abi.ITIMER_REAL || which > abi.ITIMER_PROF {
+		return 0, unix.EINVAL
+	}
+	var b [abi.ItimervalSize]byte
+	v := t.p.itimerValue(which)
+	v.Marshal(b[:])
+	return 0, t.p.mm.CopyOut(a.Ptr(1), b[:])
+}
+
+// sysSetitimer implements setitimer(2). ITIMER_VIRTUAL and ITIMER_PROF are kept but never
+// fire: vemu does not account CPU time per process.
+func sysSetitimer(t *Task, a Args) (uint64, error) {
+	which := a.Int(0)
+	if which < abi.ITIMER_REAL || which > abi.ITIMER_PROF {
+		return 0, unix.EINVAL
+	}
+	var nv abi.Itimerval
+	if a[1] != 0 {
+		var b [abi.ItimervalSize]byte
+		if err := t.p.mm.CopyIn(a.Ptr(1), b[:]); err != nil {
+			return 0, err
+		}
+		nv.Unmarshal(b[:])
+		for _, tv := range []abi.Timeval{nv.Value, nv.Interval} {
+			if tv.Sec < 0 || tv.Usec < 0 || tv.Usec >= 1e6 {
+				return 0, unix.EINVAL
+			}
 		}
 	}
-	ps.alarmGen++
-	ps.alarmAt = 0
-	if secs := a.Uint(0); secs != 0 {
-		gen := ps.alarmGen
-		d := time.Duration(secs) * time.Second
-		ps.alarmAt = now + int64(d)
-		p.after(d, func() {
-			if ps.alarmGen == gen {
-				ps.alarmAt = 0
-				p.queueSignal(nil, abi.Siginfo{Signo: abi.SIGALRM, Code: abi.SI_KERNEL})
-			}
-		})
+	old := t.p.itimerValue(which)
+	if which == abi.ITIMER_REAL {
+		t.p.setRealTimer(timevalDuration(nv.Value), timevalDuration(nv.Interval))
+	} else {
+		t.p.sigs().cpuTimers[which-1] = nv
 	}
-	return left, nil
+	if a[2] != 0 {
+		var b [abi.ItimervalSize]byte
+		old.Marshal(b[:])
+		if err := t.p.mm.CopyOut(a.Ptr(2), b[:]); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
 }
 
 // monotonicNs reads the guest's CLOCK_MONOTONIC in nanoseconds.

@@ -12,3 +12,8 @@ func init() {
 	table[abi.SYS_RT_SIGSUSPEND] = supported(sysRtSigsuspend)
 	table[abi.SYS_RT_TGSIGQUEUEINFO] = supported(sysRtTgsigqueueinfo)
 }
+
+func init() {
+	table[abi.SYS_GETITIMER] = supported(sysGetitimer)
+	table[abi.SYS_SETITIMER] = supported(sysSetitimer)
+}
