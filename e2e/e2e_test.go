@@ -13,9 +13,7 @@ import (
 )
 
 // Reasons for cases that cannot pass until a part of vemu exists.
-const (
-	needsSignals = "abort() raises SIGABRT with rt_sigprocmask and tgkill; needs signal delivery"
-)
+const ()
 
 // cmdline is one command of a case: argv[0] is a guest name in testdata/out, "./" and a guest
 // name (a copy run from the working directory by a relative path), or an absolute path.
@@ -78,7 +76,8 @@ var cGuests = []diffCase{
 	{name: "tty", cmds: one("tty"), stdin: "not a terminal\n"},
 	{name: "fault-none", cmds: one("fault", "none")},
 	{name: "vdso", cmds: one("vdso")},
-	{name: "signals", cmds: one("signals"), status: 128 + 10, known: needsSignals},
+	{name: "signals", cmds: one("signals"), status: 128 + 10},
+	{name: "sigframe", cmds: one("sigframe")},
 	{name: "threads", cmds: one("threads")},
 	{name: "poll", cmds: one("poll")},
 }
@@ -390,7 +389,7 @@ var faultCases = []faultCase{
 	{arg: "trap", status: 132, stderr: []string{`killed by SIGILL`}},
 	{arg: "div", status: 136, stderr: []string{`killed by SIGFPE`}},
 	{arg: "int3", status: 133, stderr: []string{`killed by SIGTRAP`}},
-	{arg: "abort", status: 134, stderr: []string{`killed by SIGABRT`}, known: needsSignals},
+	{arg: "abort", status: 134, stderr: []string{`killed by SIGABRT`}},
 }
 
 func TestFaults(t *testing.T) {

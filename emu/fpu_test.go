@@ -12,7 +12,7 @@ import (
 // pi, 0 and the 80-bit value at data+272 on the x87 stack, then stores the guest's own
 // FXSAVE image at data+512 and halts. data is 0x7ff000, the page newEngine maps writable.
 var fxLoad = cat(
-	[]byte{0xdb, 0xe3},                               // fninit
+	[]byte{0xdb, 0xe3}, // fninit
 	[]byte{0x48, 0xc7, 0xc0, 0x00, 0xf0, 0x7f, 0x00}, // mov rax, 0x7ff000
 	[]byte{0xf3, 0x0f, 0x6f, 0x00},                   // movdqu xmm0, [rax]
 	[]byte{0xf3, 0x0f, 0x6f, 0x48, 0x10},             // movdqu xmm1, [rax+0x10] ...
@@ -134,8 +134,8 @@ func TestFXRestoreThenGuestComputes(t *testing.T) {
 	// XMM register stored back to memory.
 	code := cat(
 		[]byte{0x48, 0xc7, 0xc0, 0x00, 0xf0, 0x7f, 0x00}, // mov rax, 0x7ff000
-		[]byte{0xd8, 0xc3},                               // fadd st(0), st(3)
-		[]byte{0xdb, 0xb8, 0x00, 0x03, 0x00, 0x00},       // fstp tbyte [rax+0x300]
+		[]byte{0xd8, 0xc3},                                           // fadd st(0), st(3)
+		[]byte{0xdb, 0xb8, 0x00, 0x03, 0x00, 0x00},                   // fstp tbyte [rax+0x300]
 		[]byte{0xf3, 0x44, 0x0f, 0x7f, 0xb8, 0x10, 0x03, 0x00, 0x00}, // movdqu [rax+0x310], xmm15
 		hlt,
 	)

@@ -211,6 +211,10 @@ func (k *Kernel) load(p *Process, data []byte, img *loader.Image) error {
 	vals[len(vals)-3] = 0x202
 	vals[len(vals)-2] = 0x1f80
 	vals[len(vals)-1] = 0x37f
+	// An empty x87 stack and SSE enabled, as a new Linux process has them.
+	if err := p.cpu.ResetFPU(); err != nil {
+		return err
+	}
 	return p.cpu.SetRegs(regs, vals)
 }
 

@@ -42,6 +42,7 @@ type Process struct {
 	vtimers []vtimer // virtual-clock timeouts, fired when no thread can run
 	quantum bool     // deterministic preemption is installed
 	family
+	sig procSignals // process-wide pending signals and timers
 }
 
 // Task is a thread of a process.
@@ -66,6 +67,8 @@ type Task struct {
 
 	futexAddr uint64 // while waiting on a futex
 	futexBits uint32
+
+	sig taskSignals // pending signals, the alternate stack
 }
 
 type taskState uint8

@@ -312,6 +312,7 @@ func (p *Process) newTask(tid int) (*Task, error) {
 		return nil, err
 	}
 	t := &Task{p: p, cpu: p.cpu, tid: tid, trace: p.k.cfg.Strace != nil, ctx: ctx}
+	t.sig.altFlags = abi.SS_DISABLE
 	p.tasks = append(p.tasks, t)
 	return t, nil
 }
@@ -333,9 +334,15 @@ func (t *Task) handleEvent(ev emu.Event) {
 		if ev.Unmapped {
 			code = abi.SEGV_MAPERR
 		}
+		// The engine's rip is the start of the faulting block; a handler's frame must
+		// hold the faulting instruction itself.
+		p.cpu.SetReg(emu.RIP, ev.RIP)
 		t.faultSignal(abi.SIGSEGV, code, ev.Addr, faultDetail(p.cpu, ev))
 	case emu.Interrupt:
 		sig, at := interruptSignal(ev)
+		if sig == abi.SIGSEGV {
+			p.cpu.SetReg(emu.RIP, at) // int N: the instruction itself, as Linux reports it
+		}
 		code := int32(abi.SI_KERNEL)
 		switch sig {
 		case abi.SIGFPE:
@@ -348,6 +355,7 @@ func (t *Task) handleEvent(ev emu.Event) {
 		t.faultSignal(abi.SIGILL, abi.ILL_ILLOPN, ev.RIP, insnDetail(p.cpu, ev.RIP))
 	case emu.Halt:
 		// hlt is privileged: a general protection fault in user mode.
+		p.cpu.SetReg(emu.RIP, ev.RIP)
 		t.faultSignal(abi.SIGSEGV, abi.SI_KERNEL, 0, insnDetail(p.cpu, ev.RIP))
 	case emu.Panic:
 		p.exitInternal(fmt.Errorf("%w: %v", ErrInternal, ev.PanicValue))

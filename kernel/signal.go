@@ -3,7 +3,6 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -121,34 +120,27 @@ type procSignals struct {
 	cpuTimers [2]abi.Itimerval // ITIMER_VIRTUAL and ITIMER_PROF, recorded only
 }
 
-// Per-thread and per-process signal state. These belong in Task and Process as fields;
-// until then they are kept beside them.
-var (
-	sigStateMu   sync.Mutex
-	taskSigState = map[*Task]*taskSignals{}
-	procSigState = map[*Process]*procSignals{}
-)
+func (t *Task) sigs() *taskSignals { return &t.sig }
 
-func (t *Task) sigs() *taskSignals {
-	sigStateMu.Lock()
-	defer sigStateMu.Unlock()
-	s := taskSigState[t]
-	if s == nil {
-		s = &taskSignals{altFlags: abi.SS_DISABLE}
-		taskSigState[t] = s
+func (p *Process) sigs() *procSignals { return &p.sig }
+
+// inheritSignals sets up a new thread or process's signal state from its creator t, as
+// Linux's copy_process(): nothing pending, and the alternate stack kept except for a new
+// thread sharing the address space (CLONE_VM without CLONE_VFORK). The mask and the
+// dispositions are the caller's to copy.
+func (t *Task) inheritSignals(child *Task, sharesVM bool) {
+	ts, cs := t.sigs(), child.sigs()
+	*cs = taskSignals{altFlags: abi.SS_DISABLE}
+	if !sharesVM {
+		cs.altSp, cs.altSize, cs.altFlags = ts.altSp, ts.altSize, ts.altFlags
 	}
-	return s
 }
 
-func (p *Process) sigs() *procSignals {
-	sigStateMu.Lock()
-	defer sigStateMu.Unlock()
-	s := procSigState[p]
-	if s == nil {
-		s = &procSignals{}
-		procSigState[p] = s
-	}
-	return s
+// execSignals applies execve's rules to t's signal state: the alternate stack is gone;
+// the mask and pending signals stay. (Handlers reset to SIG_DFL are the caller's.)
+func (t *Task) execSignals() {
+	ts := t.sigs()
+	ts.altSp, ts.altSize, ts.altFlags = 0, 0, abi.SS_DISABLE
 }
 
 // Default actions, as in signal(7).

@@ -142,6 +142,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 		return 0, unix.EAGAIN
 	}
 	c.sigmask = t.sigmask
+	t.inheritSignals(c, true)
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
 		c.clearChildTID = uint64(ctid)
 	}
@@ -232,6 +233,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		return 0, unix.EAGAIN
 	}
 	ct.sigmask = t.sigmask
+	t.inheritSignals(ct, false)
 	c.cur = ct
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
 		ct.clearChildTID = uint64(ctid)
@@ -488,6 +490,7 @@ func (t *Task) execImage(data []byte, abs, path string, img *loader.Image, argv,
 		}
 	}
 	t.clearChildTID, t.robustList = 0, 0
+	t.execSignals()
 	if t.ctx != nil {
 		t.ctx.Free()
 	}
