@@ -35,11 +35,6 @@ func (e *Engine) Unmap(addr, size uint64) error {
 	return err
 }
 
-// Protect changes the permissions of [addr, addr+size), which must be exactly one region.
-func (e *Engine) Protect(addr, size uint64, prot Prot) error {
-	return ucErr("protect", C.uc_mem_protect(e.uc, C.uint64_t(addr), C.size_t(size), C.uint32_t(prot)))
-}
-
 // Regions is the number of regions mapped; Unicorn aborts the process near 4,000.
 func (e *Engine) Regions() int { return e.regions }
 

@@ -27,9 +27,8 @@ const (
 // virtualEpoch is the virtual clock's wall time when no start time is given.
 var virtualEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Virtual clock steps: what one system call and one clock read cost in guest time.
+// Virtual clock steps: what one clock read costs in guest time, and the uptime at start.
 const (
-	virtualSyscallNs = 1000
 	virtualReadNs    = 100
 	virtualBootNs    = 1_000_000_000 // MONOTONIC at start: one second of uptime
 )
@@ -74,13 +73,6 @@ func newTimekeeper(cfg Config) *Timekeeper {
 // hresClocks are the clocks the vDSO computes from its counter; coarse ones from the tick.
 func isCoarse(clk int32) bool {
 	return clk == abi.CLOCK_REALTIME_COARSE || clk == abi.CLOCK_MONOTONIC_COARSE
-}
-
-// advance moves the virtual clock by ns (no effect on the host clock).
-func (tk *Timekeeper) advance(ns int64) {
-	if tk.kind == ClockVirtual {
-		tk.virt.Add(ns)
-	}
 }
 
 // Now returns the time of clock clk, or EINVAL for a clock Linux does not know.
