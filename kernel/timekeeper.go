@@ -29,8 +29,8 @@ var virtualEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Virtual clock steps: what one clock read costs in guest time, and the uptime at start.
 const (
-	virtualReadNs    = 100
-	virtualBootNs    = 1_000_000_000 // MONOTONIC at start: one second of uptime
+	virtualReadNs = 100
+	virtualBootNs = 1_000_000_000 // MONOTONIC at start: one second of uptime
 )
 
 // Timekeeper is the one source of guest time: system calls, the vsyscall page and the
