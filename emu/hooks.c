@@ -63,7 +63,6 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *user) {
 static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	struct vemu_state *st = user;
 	(void)size;
-	st->codehook_addr_hits++;
 	vemuGoCode(st->id, addr);
 }
 

@@ -39,7 +39,6 @@ struct vemu_state {
 
 	// Counters, read by the run statistics.
 	uint64_t syscalls;
-	uint64_t codehook_addr_hits;
 
 	// Deterministic preemption: stop after quantum blocks (0: off).
 	uint64_t quantum, blocks;

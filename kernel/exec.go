@@ -66,7 +66,10 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}
 	p.initRlimits()
-	p.connect()
+	if err := p.installHooks(); err != nil {
+		p.close()
+		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
+	}
 	k.clock.attach(p)
 	return t, nil
 }

@@ -13,6 +13,7 @@ import (
 	"vemu/emu"
 	"vemu/kernel/mm"
 	"vemu/loader"
+	vdsoimage "vemu/vdso_image"
 )
 
 // procTable is the kernel's list of processes, for wait4, kill and parent links.
@@ -223,9 +224,10 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	c.ppid, c.pgid, c.sid = p.pid, p.pgid, p.sid
 	c.files = p.files.fork()
 	c.fs = p.fs.fork()
-	if v := space.Lookup(mm.Addr(p.vdso.base)); v != nil && p.vdso.base != 0 {
+	if p.vdso.base != 0 {
+		// The child's own copy of the vvar page, kept by the timekeeper once attached.
 		c.vdso = p.vdso
-		c.vdso.vvar = space.Lookup(mm.Addr(p.vdso.base) - vdsoVVarSize()).Host()[:4096]
+		c.vdso.vvar = space.Lookup(mm.Addr(p.vdso.base) - vdsoimage.VVarSize).Host()[:vdsoimage.PageSize]
 	}
 	ct, err := c.newTask(c.pid)
 	if err != nil {
@@ -238,7 +240,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
 		ct.clearChildTID = uint64(ctid)
 	}
-	if err := c.installHooks(ct); err != nil {
+	if err := c.installHooks(); err != nil {
 		c.close()
 		return 0, unix.EAGAIN
 	}
@@ -285,30 +287,17 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	return uint64(c.pid), nil
 }
 
-func vdsoVVarSize() mm.Addr {
-	img, err := theVDSO()
-	if err != nil || img == nil {
-		return 0
-	}
-	return mm.Addr(4 * mm.PageSize)
-}
-
 // entry is the SYSCALL entry, reached through a variable: the table's handlers start
 // processes whose CPUs call it, which would otherwise be an initialization cycle.
 var entry func(t *Task, s *emu.Syscall)
 
 func init() { entry = (*Task).onSyscall }
 
-// connect sends the CPU's system calls and hooked addresses to the running thread.
-func (p *Process) connect() {
-	p.cpu.OnSyscall(func(s *emu.Syscall) { entry(p.cur, s) })
-	p.cpu.OnCode(func(addr uint64) { p.cur.onCode(addr) })
-}
-
 // installHooks connects a process's CPU to its kernel: the SYSCALL entry, and the vDSO's
 // counter reads and entry points where they are hooked.
-func (p *Process) installHooks(t *Task) error {
-	p.connect()
+func (p *Process) installHooks() error {
+	p.cpu.OnSyscall(func(s *emu.Syscall) { entry(p.cur, s) })
+	p.cpu.OnCode(func(addr uint64) { p.cur.onCode(addr) })
 	for a := range p.vdso.counter {
 		if err := p.cpu.HookCode(a, a); err != nil {
 			return err
@@ -501,7 +490,10 @@ func (t *Task) execImage(data []byte, abs, path string, img *loader.Image, argv,
 		t.kill(abi.SIGSEGV, "exec: "+err.Error())
 		return
 	}
-	p.connect()
+	if err := p.installHooks(); err != nil {
+		t.kill(abi.SIGSEGV, "exec: "+err.Error())
+		return
+	}
 	cpu.SetReg(emu.RIP, p.entry)
 	k.clock.attach(p)
 	k.pt.mu.Lock()

@@ -58,14 +58,11 @@ func (k *Kernel) mapVDSO(p *Process) error {
 	p.vdso = vdsoMapping{base: uint64(base), vvar: vv.Host()[:vdsoimage.PageSize], img: img}
 
 	if k.cfg.Clock == ClockVirtual {
-		// The code's counter reads return the virtual clock: hook exactly those addresses.
+		// The code's counter reads return the virtual clock: installHooks hooks exactly
+		// those addresses.
 		p.vdso.counter = map[uint64]bool{}
 		for _, off := range img.CounterReads {
-			a := uint64(base) + off
-			p.vdso.counter[a] = true
-			if err := p.cpu.HookCode(a, a); err != nil {
-				return err
-			}
+			p.vdso.counter[uint64(base)+off] = true
 		}
 	}
 	if k.countVDSO {
@@ -80,9 +77,6 @@ func (k *Kernel) mapVDSO(p *Process) error {
 				k.stats.vdsoCalls = map[string]*atomic.Uint64{}
 			}
 			k.stats.vdsoCalls[p.vdso.entries[a]] = new(atomic.Uint64)
-			if err := p.cpu.HookCode(a, a); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
