@@ -278,17 +278,27 @@ func (p *Process) thread(tid int) *Task {
 	return nil
 }
 
-// sysTgkill implements tgkill(2) for the threads of the process.
-func sysTgkill(t *Task, a Args) (uint64, error) {
+// threadTarget reads the (tgid, tid, sig) arguments of tgkill and rt_tgsigqueueinfo: both
+// ids positive, a valid signal, and a thread group that is this process.
+func (t *Task) threadTarget(a Args) (int32, int32, error) {
 	tgid, tid, sig := a.Int(0), a.Int(1), a.Int(2)
 	if tgid <= 0 || tid <= 0 {
-		return 0, unix.EINVAL
+		return 0, 0, unix.EINVAL
 	}
 	if err := validSignal(sig); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if int(tgid) != t.p.pid {
-		return 0, unix.ESRCH
+		return 0, 0, unix.ESRCH
+	}
+	return tid, sig, nil
+}
+
+// sysTgkill implements tgkill(2) for the threads of the process.
+func sysTgkill(t *Task, a Args) (uint64, error) {
+	tid, sig, err := t.threadTarget(a)
+	if err != nil {
+		return 0, err
 	}
 	return 0, t.p.sendToThread(int(tid), t.sendInfo(sig, abi.SI_TKILL))
 }
@@ -353,15 +363,9 @@ func sysRtSigqueueinfo(t *Task, a Args) (uint64, error) {
 
 // sysRtTgsigqueueinfo implements rt_tgsigqueueinfo(2) for the threads of the process.
 func sysRtTgsigqueueinfo(t *Task, a Args) (uint64, error) {
-	tgid, tid, sig := a.Int(0), a.Int(1), a.Int(2)
-	if tgid <= 0 || tid <= 0 {
-		return 0, unix.EINVAL
-	}
-	if err := validSignal(sig); err != nil {
+	tid, sig, err := t.threadTarget(a)
+	if err != nil {
 		return 0, err
-	}
-	if int(tgid) != t.p.pid {
-		return 0, unix.ESRCH
 	}
 	info, err := t.readQueuedInfo(a.Ptr(3), sig, int(tid) == t.tid)
 	if err != nil {
