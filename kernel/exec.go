@@ -119,6 +119,8 @@ func (k *Kernel) randPages(n uint64) uint64 {
 	if k.cfg.NoASLR {
 		return 0
 	}
+	k.randMu.Lock()
+	defer k.randMu.Unlock()
 	return k.rand.Uint64N(n) * mm.PageSize
 }
 

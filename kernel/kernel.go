@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -35,13 +36,13 @@ type Config struct {
 
 // Kernel is the simulated Linux shared by the processes it runs.
 type Kernel struct {
-	cfg   Config
-	rand  *rand.Rand
-	clock *Timekeeper
-	stats Stats
+	cfg    Config
+	rand   *rand.Rand // shared by processes running in parallel: take randMu
+	randMu sync.Mutex
+	clock  *Timekeeper
+	stats  Stats
 
-	countVDSO bool
-	pt        procTable
+	pt procTable
 }
 
 // New returns a kernel for cfg.
@@ -53,7 +54,10 @@ func New(cfg Config) *Kernel {
 	if !cfg.HasSeed {
 		seed = rand.Uint64()
 	}
-	k := &Kernel{cfg: cfg, rand: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), countVDSO: cfg.Stats}
+	k := &Kernel{cfg: cfg, rand: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	if cfg.Stats {
+		k.stats.vdsoCalls = vdsoCounters()
+	}
 	k.clock = newTimekeeper(cfg)
 	return k
 }
@@ -86,3 +90,10 @@ func (e *ExecError) Unwrap() error { return e.Err }
 
 // ErrInternal wraps failures that are vemu's fault, not the guest's.
 var ErrInternal = errors.New("internal error")
+
+// random returns the next number of the kernel's random source.
+func (k *Kernel) random() uint64 {
+	k.randMu.Lock()
+	defer k.randMu.Unlock()
+	return k.rand.Uint64()
+}

@@ -42,7 +42,8 @@ type Process struct {
 	vtimers []vtimer // virtual-clock timeouts, fired when no thread can run
 	quantum bool     // deterministic preemption is installed
 	family
-	sig procSignals // process-wide pending signals and timers
+	sig    procSignals // process-wide pending signals and timers
+	counts counts      // for --stats, added to the kernel's when the process ends
 }
 
 // Task is a thread of a process.

@@ -4,23 +4,44 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"sync/atomic"
 
 	"vemu/abi"
 )
 
-// Stats counts what a run did, for `vemu run --stats`.
-type Stats struct {
+// counts are what one process did. Each process counts on its own (its goroutine is the
+// only writer, so the SYSCALL entry needs no atomics) and adds them to the kernel's Stats
+// when it ends.
+type counts struct {
 	syscalls  [abi.SyscallCount + 1]uint64 // the last slot counts unknown numbers
 	vsyscalls [3]uint64                    // gettimeofday, time, getcpu
-	vdsoCalls map[string]*atomic.Uint64
 }
 
-func (s *Stats) count(nr uint64) {
+func (c *counts) count(nr uint64) {
 	if nr >= abi.SyscallCount {
 		nr = abi.SyscallCount
 	}
-	s.syscalls[nr]++
+	c.syscalls[nr]++
+}
+
+// Stats counts what a run did, for `vemu run --stats`.
+type Stats struct {
+	mu        sync.Mutex
+	total     counts                    // of the processes that have ended
+	vdsoCalls map[string]*atomic.Uint64 // by function; fixed when the kernel starts
+}
+
+// merge adds a process's counts to the run's.
+func (s *Stats) merge(c *counts) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, n := range c.syscalls {
+		s.total.syscalls[i] += n
+	}
+	for i, n := range c.vsyscalls {
+		s.total.vsyscalls[i] += n
+	}
 }
 
 // WriteStats prints the counts gathered so far.
@@ -31,7 +52,10 @@ func (k *Kernel) WriteStats(w io.Writer) {
 	}
 	var rows []row
 	var total uint64
-	for nr, n := range k.stats.syscalls {
+	k.stats.mu.Lock()
+	c := k.stats.total
+	k.stats.mu.Unlock()
+	for nr, n := range c.syscalls {
 		if n == 0 {
 			continue
 		}
@@ -50,7 +74,7 @@ func (k *Kernel) WriteStats(w io.Writer) {
 		fmt.Fprintf(w, "  %-20s %d\n", r.name, r.n)
 	}
 	fmt.Fprintf(w, "vsyscall page calls: gettimeofday %d, time %d, getcpu %d\n",
-		k.stats.vsyscalls[0], k.stats.vsyscalls[1], k.stats.vsyscalls[2])
+		c.vsyscalls[0], c.vsyscalls[1], c.vsyscalls[2])
 	var names []string
 	for n := range k.stats.vdsoCalls {
 		names = append(names, n)

@@ -61,6 +61,7 @@ func (k *Kernel) allocPID() int {
 // exited records that p's run loop has ended: it becomes a zombie for its parent to reap.
 func (p *Process) exited() {
 	k := p.k
+	k.stats.merge(&p.counts)
 	k.pt.mu.Lock()
 	p.zombie = true
 	for _, c := range p.children {

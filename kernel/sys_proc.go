@@ -203,7 +203,7 @@ func sysGetrandom(t *Task, a Args) (uint64, error) {
 // fillRandom fills b from the kernel's random source.
 func (k *Kernel) fillRandom(b []byte) {
 	for i := 0; i < len(b); i += 8 {
-		v := k.rand.Uint64()
+		v := k.random()
 		for j := 0; j < 8 && i+j < len(b); j++ {
 			b[i+j] = byte(v >> (8 * j))
 		}

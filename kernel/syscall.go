@@ -54,7 +54,7 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 		if err == errBlocked {
 			// The thread waits; its result is traced and put in rax when it comes.
 			t.pending.nr, t.pending.args = nr, a
-			t.p.k.stats.count(nr)
+			t.p.counts.count(nr)
 			s.Stop()
 			return
 		}
@@ -72,7 +72,7 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 			}
 		}
 	}
-	t.p.k.stats.count(nr)
+	t.p.counts.count(nr)
 	s.Ret = ret
 	if t.trace {
 		t.traceCall(nr, a, ret)

@@ -152,8 +152,9 @@ func (tk *Timekeeper) Res(clk int32) (abi.Timespec, error) {
 // attach makes the timekeeper keep p's vvar page.
 func (tk *Timekeeper) attach(p *Process) {
 	tk.mu.Lock()
+	defer tk.mu.Unlock()
 	tk.procs = append(tk.procs, p)
-	tk.mu.Unlock()
+	// Under the lock: the tick goroutine publishes too, and the calibration is shared.
 	tk.update(p)
 }
 

@@ -65,21 +65,29 @@ func (k *Kernel) mapVDSO(p *Process) error {
 			p.vdso.counter[uint64(base)+off] = true
 		}
 	}
-	if k.countVDSO {
+	if k.stats.vdsoCalls != nil {
 		p.vdso.entries = map[uint64]string{}
 		for _, s := range img.Symbols {
-			if !strings.HasPrefix(s.Name, "__vdso_") {
-				continue
+			if strings.HasPrefix(s.Name, "__vdso_") {
+				p.vdso.entries[uint64(base)+s.Value] = strings.TrimPrefix(s.Name, "__vdso_")
 			}
-			a := uint64(base) + s.Value
-			p.vdso.entries[a] = strings.TrimPrefix(s.Name, "__vdso_")
-			if k.stats.vdsoCalls == nil {
-				k.stats.vdsoCalls = map[string]*atomic.Uint64{}
-			}
-			k.stats.vdsoCalls[p.vdso.entries[a]] = new(atomic.Uint64)
 		}
 	}
 	return nil
+}
+
+// vdsoCounters makes the vDSO call counters, one per function, before any process runs
+// (processes then only add to them, from their own goroutines).
+func vdsoCounters() map[string]*atomic.Uint64 {
+	m := map[string]*atomic.Uint64{}
+	if img, err := theVDSO(); err == nil {
+		for _, s := range img.Symbols {
+			if strings.HasPrefix(s.Name, "__vdso_") {
+				m[strings.TrimPrefix(s.Name, "__vdso_")] = new(atomic.Uint64)
+			}
+		}
+	}
+	return m
 }
 
 // onCode runs at the vDSO addresses hooked by mapVDSO.

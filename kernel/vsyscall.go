@@ -147,7 +147,7 @@ func (t *Task) vsyscallFault(ev emu.Event) (uint64, bool) {
 		t.traceCall(nr, Args{di, si, v[3]}, rax)
 	}
 	t.vsyscall = false
-	t.p.k.stats.vsyscalls[(ev.Addr-vsyscallBase)/0x400]++
+	t.p.counts.vsyscalls[(ev.Addr-vsyscallBase)/0x400]++
 	if err == unix.EFAULT {
 		// A bad user pointer: Linux does not emulate the return; the task gets SIGSEGV.
 		t.kill(abi.SIGSEGV, fmt.Sprintf("rip %#x: vsyscall %s with a bad pointer", ev.Addr, abi.SyscallName(nr)))
