@@ -178,9 +178,6 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 
 func le32b(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 
-// deterministic says whether runs must repeat exactly: a seed and the virtual clock.
-func (k *Kernel) deterministic() bool { return k.cfg.HasSeed && k.cfg.Clock == ClockVirtual }
-
 // threadExit ends the calling thread: CLONE_CHILD_CLEARTID's word is cleared and its
 // futex woken, as Linux's mm_release does. The last thread ends the process.
 func (t *Task) threadExit(code int) {

@@ -458,32 +458,6 @@ func (s *Space) Write(addr Addr, src []byte) error {
 	return s.access(addr, len(src), 0, func(h []byte, _ *VMA) { src = src[copy(h, src):] })
 }
 
-// Slice returns the host bytes behind [addr, addr+n) when they are one piece of memory
-// with permission want, so the kernel can read or write guest memory without copying.
-func (s *Space) Slice(addr Addr, n int, want Prot) ([]byte, error) {
-	v := s.Lookup(addr)
-	if n == 0 {
-		return nil, nil
-	}
-	if v == nil || v.Prot&want != want || addr+Addr(n) < addr {
-		return nil, errFault
-	}
-	if addr+Addr(n) <= v.End {
-		h := v.host()[addr-v.Start:]
-		if want&emu.ProtWrite != 0 && v.Prot&emu.ProtExec != 0 && s.cpu != nil {
-			s.cpu.FlushCode(uint64(addr), uint64(addr)+uint64(n))
-		}
-		return h[:n:n], nil
-	}
-	return nil, errSpan
-}
-
-// errSpan says a range crosses mappings; callers fall back to a copy.
-var errSpan = errors.New("range crosses mappings")
-
-// IsSpan reports whether err is Slice's "crosses mappings" error.
-func IsSpan(err error) bool { return err == errSpan }
-
 // CopyString reads a NUL-terminated string of at most max bytes (without the NUL) from
 // addr. EFAULT if unreadable, ENAMETOOLONG if longer than max.
 func (s *Space) CopyString(addr Addr, max int) (string, error) {

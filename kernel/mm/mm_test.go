@@ -505,8 +505,8 @@ func TestCopyFaults(t *testing.T) {
 		{"bufs-unmapped", func(s *Space) error { _, err := s.Bufs(0x1000, 8, emu.ProtRead, nil); return err }, unix.EFAULT},
 		{"bufs-write-read-only", func(s *Space) error { _, err := s.Bufs(ro0, 8, emu.ProtWrite, nil); return err }, unix.EFAULT},
 		{"bufs-above-user-space", func(s *Space) error { _, err := s.Bufs(TaskSize, 8, emu.ProtRead, nil); return err }, unix.EFAULT},
-		{"slice-unmapped", func(s *Space) error { _, err := s.Slice(0x1000, 8, emu.ProtRead); return err }, unix.EFAULT},
-		{"slice-write-read-only", func(s *Space) error { _, err := s.Slice(ro0, 8, emu.ProtWrite); return err }, unix.EFAULT},
+		{"bufs-unmapped", func(s *Space) error { _, err := s.Bufs(0x1000, 8, emu.ProtRead, nil); return err }, unix.EFAULT},
+		{"bufs-write-read-only", func(s *Space) error { _, err := s.Bufs(ro0, 8, emu.ProtWrite, nil); return err }, unix.EFAULT},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -596,15 +596,18 @@ func TestWriteIgnoresPermissions(t *testing.T) {
 	assert.Equal(t, unix.EFAULT, s.CopyOut(0xffffffffff600000, []byte{0}))
 }
 
-func TestSlice(t *testing.T) {
+func TestBufsPieces(t *testing.T) {
 	s := twoMappings(t)
-	b, err := s.Slice(at0+10, 20, emu.ProtWrite)
+	b, err := s.Bufs(at0+10, 20, emu.ProtWrite, nil)
 	require.NoError(t, err)
-	assert.Len(t, b, 20)
-	assert.Equal(t, 20, cap(b))
-	_, err = s.Slice(at0+2*pg-10, 20, emu.ProtRead)
-	assert.True(t, IsSpan(err), "a range across mappings: %v", err)
-	b, err = s.Slice(0, 0, emu.ProtRead)
+	require.Len(t, b, 1, "a range inside one mapping is one piece")
+	assert.Len(t, b[0], 20)
+	b, err = s.Bufs(at0+2*pg-10, 20, emu.ProtRead, nil)
+	require.NoError(t, err)
+	require.Len(t, b, 2, "a range across mappings is one piece per mapping")
+	assert.Len(t, b[0], 10)
+	assert.Len(t, b[1], 10)
+	b, err = s.Bufs(0, 0, emu.ProtRead, nil)
 	assert.NoError(t, err)
 	assert.Empty(t, b)
 }
