@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path"
@@ -224,17 +225,13 @@ func (t *Task) procFile(name string) ([]byte, bool) {
 	case "auxv":
 		b := make([]byte, 0, 16*(len(t.p.auxv)+1))
 		for _, a := range t.p.auxv {
-			b = le64(le64(b, a.Type), a.Val)
+			b = binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(b, a.Type), a.Val)
 		}
-		return le64(le64(b, 0), 0), true
+		return binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(b, 0), 0), true
 	case "comm":
 		return []byte(path.Base(t.p.exe) + "\n"), true
 	}
 	return nil, false
-}
-
-func le64(b []byte, v uint64) []byte {
-	return append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24), byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56))
 }
 
 // memFile makes an in-memory host file holding b, for synthetic /proc files.

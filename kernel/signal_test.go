@@ -306,7 +306,7 @@ func TestQueueAndDispatch(t *testing.T) {
 
 func putSigset(t *testing.T, task *Task, set uint64) uint64 {
 	addr := uint64(scratchRW) + 0x200
-	require.NoError(t, task.p.mm.CopyOut(mm.Addr(addr), le64(nil, set)))
+	require.NoError(t, task.p.mm.CopyOut(mm.Addr(addr), binary.LittleEndian.AppendUint64(nil, set)))
 	return addr
 }
 
@@ -384,7 +384,7 @@ func TestSigsuspendSleepsAndWakes(t *testing.T) {
 	frame := task.cpu.Reg(emu.RSP)
 	var b [8]byte
 	require.NoError(t, task.p.mm.CopyIn(mm.Addr(frame+frameUc+ucSigmask), b[:]))
-	assert.Equal(t, sigBit(abi.SIGUSR1), le64get(b[:]), "the frame keeps the mask from before sigsuspend")
+	assert.Equal(t, sigBit(abi.SIGUSR1), binary.LittleEndian.Uint64(b[:]), "the frame keeps the mask from before sigsuspend")
 	assert.Equal(t, sigBit(abi.SIGUSR1)|sigBit(abi.SIGUSR2), task.sigmask, "handler mask: temporary | sa_mask | sig")
 	assert.Equal(t, sigBit(abi.SIGUSR2), task.p.sigs().pending.set, "SIGUSR2 waits, blocked by the handler's mask")
 }

@@ -130,12 +130,12 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	p := t.p
 	tid := p.k.allocPID()
 	if flags&abi.CLONE_PARENT_SETTID != 0 {
-		if err := p.mm.CopyOut(ptid, le32b(uint32(tid))); err != nil {
+		if err := p.mm.CopyOut(ptid, binary.LittleEndian.AppendUint32(nil, uint32(tid))); err != nil {
 			return 0, err
 		}
 	}
 	if flags&abi.CLONE_CHILD_SETTID != 0 {
-		if err := p.mm.CopyOut(ctid, le32b(uint32(tid))); err != nil {
+		if err := p.mm.CopyOut(ctid, binary.LittleEndian.AppendUint32(nil, uint32(tid))); err != nil {
 			return 0, err
 		}
 	}
@@ -175,8 +175,6 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	})
 	return uint64(tid), nil
 }
-
-func le32b(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 
 // threadExit ends the calling thread: CLONE_CHILD_CLEARTID's word is cleared and its
 // futex woken, as Linux's mm_release does. The last thread ends the process.
@@ -252,10 +250,10 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	}
 	k.pt.mu.Unlock()
 	if flags&abi.CLONE_PARENT_SETTID != 0 {
-		p.mm.CopyOut(ptid, le32b(uint32(c.pid)))
+		p.mm.CopyOut(ptid, binary.LittleEndian.AppendUint32(nil, uint32(c.pid)))
 	}
 	if flags&abi.CLONE_CHILD_SETTID != 0 {
-		space.CopyOut(ctid, le32b(uint32(c.pid)))
+		space.CopyOut(ctid, binary.LittleEndian.AppendUint32(nil, uint32(c.pid)))
 	}
 	k.clock.attach(c)
 	t.post(func() {
@@ -541,7 +539,7 @@ func sysWait4(t *Task, a Args) (uint64, error) {
 	}
 	finish := func(c *Process) (uint64, error) {
 		if statusAddr != 0 {
-			if err := p.mm.CopyOut(statusAddr, le32b(uint32(waitStatus(*c.exit)))); err != nil {
+			if err := p.mm.CopyOut(statusAddr, binary.LittleEndian.AppendUint32(nil, uint32(waitStatus(*c.exit)))); err != nil {
 				return 0, err
 			}
 		}
@@ -717,7 +715,7 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 		default:
 			return 0, unix.ENOSYS
 		}
-		if err := p.mm.CopyOut(mm.Addr(addr2), le32b(nv)); err != nil {
+		if err := p.mm.CopyOut(mm.Addr(addr2), binary.LittleEndian.AppendUint32(nil, nv)); err != nil {
 			return 0, err
 		}
 		n := p.futexWake(addr, int(val), abi.FUTEX_BITSET_MATCH_ANY)

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
@@ -946,8 +947,8 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 			return 0, err
 		}
 		lk := unix.Flock_t{
-			Type: int16(le16(b[0:])), Whence: int16(le16(b[2:])),
-			Start: int64(le64get(b[8:])), Len: int64(le64get(b[16:])), Pid: int32(le32(b[24:])),
+			Type: int16(binary.LittleEndian.Uint16(b[0:])), Whence: int16(binary.LittleEndian.Uint16(b[2:])),
+			Start: int64(binary.LittleEndian.Uint64(b[8:])), Len: int64(binary.LittleEndian.Uint64(b[16:])), Pid: int32(binary.LittleEndian.Uint32(b[24:])),
 		}
 		cmd := map[int32]int{abi.F_GETLK: unix.F_GETLK, abi.F_SETLK: unix.F_SETLK, abi.F_SETLKW: unix.F_SETLKW,
 			abi.F_OFD_GETLK: unix.F_OFD_GETLK, abi.F_OFD_SETLK: unix.F_OFD_SETLK, abi.F_OFD_SETLKW: unix.F_OFD_SETLKW}[a.Int(1)]
@@ -957,8 +958,8 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 		if a.Int(1) == abi.F_GETLK || a.Int(1) == abi.F_OFD_GETLK {
 			out := make([]byte, 0, 32)
 			out = append(out, byte(lk.Type), byte(uint16(lk.Type)>>8), byte(lk.Whence), byte(uint16(lk.Whence)>>8), 0, 0, 0, 0)
-			out = le64(out, uint64(lk.Start))
-			out = le64(out, uint64(lk.Len))
+			out = binary.LittleEndian.AppendUint64(out, uint64(lk.Start))
+			out = binary.LittleEndian.AppendUint64(out, uint64(lk.Len))
 			out = append(out, byte(lk.Pid), byte(lk.Pid>>8), byte(lk.Pid>>16), byte(lk.Pid>>24), 0, 0, 0, 0)
 			return 0, t.p.mm.CopyOut(a.Ptr(2), out)
 		}
@@ -969,10 +970,6 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 	}
 	return 0, unix.EINVAL
 }
-
-func le16(b []byte) uint16    { return uint16(b[0]) | uint16(b[1])<<8 }
-func le32(b []byte) uint32    { return uint32(le16(b)) | uint32(le16(b[2:]))<<16 }
-func le64get(b []byte) uint64 { return uint64(le32(b)) | uint64(le32(b[4:]))<<32 }
 
 // sysPipe implements pipe(2).
 func sysPipe(t *Task, a Args) (uint64, error) { return t.pipe2(a.Ptr(0), 0) }

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"math"
 	"time"
 
@@ -155,7 +156,7 @@ func (t *Task) pollSigmask(addr mm.Addr, size uint64) (mask uint64, ok bool, err
 	if err := t.p.mm.CopyIn(addr, b[:]); err != nil {
 		return 0, false, err
 	}
-	return le64get(b[:]) &^ (1<<(abi.SIGKILL-1) | 1<<(abi.SIGSTOP-1)), true, nil
+	return binary.LittleEndian.Uint64(b[:]) &^ (1<<(abi.SIGKILL-1) | 1<<(abi.SIGSTOP-1)), true, nil
 }
 
 // pollSwapMask installs the temporary mask (when there is one) and returns what restores
@@ -414,7 +415,7 @@ func sysPselect6(t *Task, a Args) (uint64, error) {
 		if err := t.p.mm.CopyIn(a.Ptr(5), b[:]); err != nil {
 			return 0, err
 		}
-		maskAddr, maskSize = mm.Addr(le64get(b[:])), le64get(b[8:])
+		maskAddr, maskSize = mm.Addr(binary.LittleEndian.Uint64(b[:])), binary.LittleEndian.Uint64(b[8:])
 	}
 	w := pollForever
 	if a[4] != 0 {

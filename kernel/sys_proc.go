@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -227,7 +228,7 @@ func sysArchPrctl(t *Task, a Args) (uint64, error) {
 		if a.Int(0) == abi.ARCH_GET_GS {
 			r = emu.GSBase
 		}
-		return 0, t.p.mm.CopyOut(a.Ptr(1), le64(nil, t.cpu.Reg(r)))
+		return 0, t.p.mm.CopyOut(a.Ptr(1), binary.LittleEndian.AppendUint64(nil, t.cpu.Reg(r)))
 	case abi.ARCH_GET_CPUID:
 		return 1, nil
 	case abi.ARCH_SET_CPUID:
@@ -256,10 +257,10 @@ func sysGetRobustList(t *Task, a Args) (uint64, error) {
 	if pid := a.Int(0); pid != 0 && int(pid) != t.tid {
 		return 0, unix.ESRCH
 	}
-	if err := t.p.mm.CopyOut(a.Ptr(1), le64(nil, t.robustList)); err != nil {
+	if err := t.p.mm.CopyOut(a.Ptr(1), binary.LittleEndian.AppendUint64(nil, t.robustList)); err != nil {
 		return 0, err
 	}
-	return 0, t.p.mm.CopyOut(a.Ptr(2), le64(nil, 24))
+	return 0, t.p.mm.CopyOut(a.Ptr(2), binary.LittleEndian.AppendUint64(nil, 24))
 }
 
 // sysPrlimit64 implements prlimit64(2) for the process itself.
@@ -318,7 +319,7 @@ func sysSchedGetaffinity(t *Task, a Args) (uint64, error) {
 	}
 	var b []byte
 	for _, w := range set {
-		b = le64(b, uint64(w))
+		b = binary.LittleEndian.AppendUint64(b, uint64(w))
 	}
 	// Linux returns the size of its cpumask (nr_cpu_ids rounded up to longs).
 	n := uint64(8)

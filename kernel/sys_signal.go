@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"os"
 	"time"
 
@@ -57,7 +58,7 @@ func (t *Task) readSigset(addr mm.Addr) (uint64, error) {
 	if err := t.p.mm.CopyIn(addr, b[:]); err != nil {
 		return 0, err
 	}
-	return le64get(b[:]), nil
+	return binary.LittleEndian.Uint64(b[:]), nil
 }
 
 // setSigmask changes t's mask; signals it unblocks are delivered when the call returns.
@@ -92,7 +93,7 @@ func sysRtSigprocmask(t *Task, a Args) (uint64, error) {
 		}
 	}
 	if a[2] != 0 {
-		if err := t.p.mm.CopyOut(a.Ptr(2), le64(nil, old)); err != nil {
+		if err := t.p.mm.CopyOut(a.Ptr(2), binary.LittleEndian.AppendUint64(nil, old)); err != nil {
 			return 0, err
 		}
 	}
@@ -106,7 +107,7 @@ func sysRtSigpending(t *Task, a Args) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	set := (t.sigs().pending.set | t.p.sigs().pending.set) & t.sigmask
-	return 0, t.p.mm.CopyOut(a.Ptr(0), le64(nil, set)[:a[1]])
+	return 0, t.p.mm.CopyOut(a.Ptr(0), binary.LittleEndian.AppendUint64(nil, set)[:a[1]])
 }
 
 // sigSleep parks t until a signal it takes arrives (see signalWake), with set the signals

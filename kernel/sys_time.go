@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -71,7 +72,7 @@ func sysTime(t *Task, a Args) (uint64, error) {
 	ts, _ := t.p.k.clock.Now(abi.CLOCK_REALTIME)
 	if a[0] != 0 {
 		var b [8]byte
-		le := le64(b[:0], uint64(ts.Sec))
+		le := binary.LittleEndian.AppendUint64(b[:0], uint64(ts.Sec))
 		if err := t.p.mm.CopyOut(a.Ptr(0), le); err != nil {
 			return 0, err
 		}

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -155,5 +156,5 @@ func (t *Task) vsyscallFault(ev emu.Event) (uint64, bool) {
 	}
 	// Return to the caller: rax = result, rip = [rsp], rsp += 8.
 	t.cpu.SetRegs([]emu.Reg{emu.RAX, emu.RSP}, []uint64{rax, rsp + 8})
-	return le64get(ret[:]), true
+	return binary.LittleEndian.Uint64(ret[:]), true
 }
