@@ -45,7 +45,8 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	p := &Process{k: k, cpu: cpu, mm: mm.New(cpu), exe: abs, execFn: path, argv: argv, envp: envp,
 		wake: make(chan wakeup, 16), futexes: map[uint64][]*Task{}}
 	p.pid = k.newPID()
-	p.ppid, p.pgid, p.sid = k.parentPID(), p.pid, p.pid
+	p.ppid = k.parentPID()
+	p.pgid, p.sid = k.sessionIDs(p.pid)
 	t, err := p.newTask(p.pid)
 	if err != nil {
 		p.close()

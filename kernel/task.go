@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"golang.org/x/arch/x86/x86asm"
 
 	"vemu/abi"
@@ -88,4 +90,18 @@ func (k *Kernel) parentPID() int {
 		return 1
 	}
 	return os.Getppid()
+}
+
+// sessionIDs returns the process group and session of the first process. Unseeded, they are
+// vemu's own, as a program started by a shell would see them; that includes 0 where the session
+// leader is outside the pid namespace, as in many containers. Seeded, the process leads both.
+func (k *Kernel) sessionIDs(pid int) (pgid, sid int) {
+	if k.cfg.HasSeed {
+		return pid, pid
+	}
+	pgid, sid = unix.Getpgrp(), pid
+	if s, err := unix.Getsid(0); err == nil {
+		sid = s
+	}
+	return pgid, sid
 }
