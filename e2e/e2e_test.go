@@ -80,6 +80,8 @@ var cGuests = []diffCase{
 	{name: "sigframe", cmds: one("sigframe")},
 	{name: "threads", cmds: one("threads")},
 	{name: "poll", cmds: one("poll")},
+	{name: "intr-loop", cmds: one("intr", "loop")},
+	{name: "intr-alarm-kill", cmds: one("intr", "alarm-kill"), status: 128 + 14},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.

@@ -195,3 +195,66 @@ func TestCPUID(t *testing.T) {
 	assert.NotZero(t, d1&(1<<26), "SSE2")
 	t.Logf("vendor %q, cpuid(1).edx %#x", vendor, d1)
 }
+
+// spinLoop is "loop: inc rcx; inc rdx; jmp loop": rcx == rdx at every block boundary.
+var spinLoop = []byte{0x48, 0xff, 0xc1, 0x48, 0xff, 0xc2, 0xeb, 0xf8}
+
+func TestKickStopsAtABlockBoundary(t *testing.T) {
+	e, _ := newEngine(t, spinLoop)
+	require.NoError(t, e.EnableQuantum())
+	pc := uint64(codeAddr)
+	var last uint64
+	for i := 0; i < 50; i++ {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				e.kickMu.Lock()
+				running := e.running
+				e.kickMu.Unlock()
+				if running {
+					e.Kick()
+					return
+				}
+			}
+		}()
+		ev := e.Run(pc)
+		<-done
+		require.Equal(t, Stopped, ev.Kind, ev.String())
+		require.Equal(t, uint64(codeAddr), ev.RIP, "stopped at the loop's start")
+		rcx, rdx := e.Reg(RCX), e.Reg(RDX)
+		require.Equal(t, rcx, rdx, "a whole number of iterations ran")
+		require.GreaterOrEqual(t, rcx, last)
+		last, pc = rcx, ev.RIP
+	}
+	assert.NotZero(t, last, "the loop ran between kicks")
+}
+
+func TestKickWhileIdleStopsTheNextRun(t *testing.T) {
+	e, _ := newEngine(t, spinLoop)
+	e.Kick()
+	ev := e.Run(codeAddr)
+	assert.Equal(t, Stopped, ev.Kind)
+	assert.Equal(t, uint64(codeAddr), ev.RIP)
+	assert.Zero(t, e.Reg(RCX), "nothing ran")
+	e.Close()
+	e.Kick() // after Close: no effect, no crash
+	e.Abort()
+}
+
+func TestAbortStopsAnEngineWithoutTheBlockHook(t *testing.T) {
+	e, _ := newEngine(t, spinLoop)
+	go func() {
+		for {
+			e.kickMu.Lock()
+			running := e.running
+			e.kickMu.Unlock()
+			if running {
+				e.Abort()
+				return
+			}
+		}
+	}()
+	ev := e.Run(codeAddr)
+	assert.Equal(t, Stopped, ev.Kind, ev.String())
+}

@@ -78,6 +78,14 @@ type Engine struct {
 	regions  int
 	closed   bool
 	panicVal any
+
+	// Kick's view of the engine, which other goroutines read: whether it runs now, and
+	// whether the block hook that takes kicks is installed.
+	kickMu    sync.Mutex
+	running   bool
+	pending   bool // a kick came while not running: the next Run returns at once
+	blockHook bool
+	gone      bool // closed
 }
 
 // registry maps the ids the C hooks carry back to engines. Reads are lock-free.
@@ -162,6 +170,9 @@ func (e *Engine) Close() {
 		return
 	}
 	e.closed = true
+	e.kickMu.Lock()
+	e.gone = true
+	e.kickMu.Unlock()
 	if e.uc != nil {
 		C.uc_close(e.uc)
 	}

@@ -124,13 +124,22 @@ uint64_t vemu_host_tsc(void) {
 	return ((uint64_t)hi << 32) | lo;
 }
 
-// on_block counts translated blocks executed and stops the engine when the quantum is
-// used up: deterministic preemption (installed only when asked for).
+// on_block runs before each translated block: it stops the engine when another thread has
+// asked for it (kick) or when the quantum of blocks is used up (deterministic preemption).
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	struct vemu_state *st = user;
 	(void)size;
+	int stop = 0;
+	if (__atomic_load_n(&st->kick, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&st->kick, 0, __ATOMIC_RELAXED);
+		stop = 1;
+	}
 	if (st->quantum && ++st->blocks >= st->quantum) {
 		st->blocks = 0;
+		stop = 1;
+	}
+	if (stop) {
+		st->event = 5;
 		// A stop requested here lets this block run while rip stays at its start,
 		// so the block would run twice (measured in 2.1.1). Writing rip makes Unicorn
 		// leave the block before it runs: the stop is then exact.

@@ -22,7 +22,7 @@ struct vemu_state {
 	uint64_t id; // the engine's index in Go's registry
 
 	// The last fault or interrupt, recorded by the hooks.
-	uint32_t event;      // 0 none, 1 memory fault, 2 interrupt, 3 code hook stop
+	uint32_t event;      // 0 none, 1 memory fault, 2 interrupt, 3 code hook stop, 5 block hook stop
 	uint32_t mem_type;   // uc_mem_type of the fault
 	uint64_t fault_addr; // address accessed
 	uint64_t fault_rip;  // rip as read inside the hook
@@ -42,6 +42,9 @@ struct vemu_state {
 
 	// Deterministic preemption: stop after quantum blocks (0: off).
 	uint64_t quantum, blocks;
+
+	// Set from any thread to stop the engine at the next block boundary (see vemu_kick).
+	uint32_t kick;
 };
 
 struct vemu_state *vemu_state_new(uint64_t id);

@@ -79,9 +79,23 @@ func (ev Event) String() string {
 func (e *Engine) Run(pc uint64) Event {
 	e.st.event = 0
 	e.panicVal = nil
+	e.kickMu.Lock()
+	if e.pending {
+		e.pending = false
+		e.kickMu.Unlock()
+		return Event{Kind: Stopped, RIP: pc}
+	}
+	e.running = true
+	e.st.kick = 0 // a kick left from the last run was for messages seen since
+	e.kickMu.Unlock()
 	code := C.uc_emu_start(e.uc, C.uint64_t(pc), 0, 0, 0)
+	e.kickMu.Lock()
+	e.running = false
+	e.kickMu.Unlock()
 	rip := e.Reg(RIP)
 	switch e.st.event {
+	case 5:
+		return Event{Kind: Stopped, RIP: rip}
 	case 4:
 		return Event{Kind: Panic, RIP: rip, PanicValue: e.panicVal}
 	case 1:

@@ -44,6 +44,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	}
 	p := &Process{k: k, cpu: cpu, mm: mm.New(cpu), exe: abs, execFn: path, argv: argv, envp: envp,
 		wake: make(chan wakeup, 16), futexes: map[uint64][]*Task{}}
+	p.kick.Store(cpu)
 	p.pid = k.newPID()
 	p.ppid = k.parentPID()
 	p.pgid, p.sid = k.sessionIDs(p.pid)

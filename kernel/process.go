@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"sync/atomic"
+
 	"vemu/abi"
 	"vemu/emu"
 	"vemu/kernel/mm"
@@ -12,6 +14,7 @@ import (
 type Process struct {
 	k     *Kernel
 	cpu   *emu.Engine
+	kick  atomic.Pointer[emu.Engine] // cpu, for other goroutines to Kick
 	mm    *mm.Space
 	files *FDTable
 	fs    *fsContext

@@ -102,6 +102,19 @@ func (t *Task) complete(pend *pendingOp, r uint64, err error) {
 	t.p.updatePreempt()
 }
 
+// needHook installs the CPU's block hook, which preempts threads and lets other goroutines
+// interrupt guest code exactly (emu.Engine.Kick). It slows CPU-bound code by about a
+// quarter, so a process gets it only once it needs it: a second thread, a signal handler
+// that may have to run in the middle of a loop, or a timer on the host's clock.
+func (p *Process) needHook() {
+	if p.quantum {
+		return
+	}
+	if err := p.cpu.EnableQuantum(); err == nil {
+		p.quantum = true
+	}
+}
+
 // runnable counts the threads that can run.
 func (p *Process) runnable() int {
 	n := 0
@@ -227,10 +240,10 @@ func (p *Process) run() ExitStatus {
 			t.state = taskBlocked
 			t.gen++
 			if op.op != nil {
-				gen, wake := t.gen, p.wake
+				gen := t.gen
 				go func() {
 					r, err := op.op()
-					wake <- wakeup{t: t, gen: gen, r: r, err: err, pend: op}
+					p.send(wakeup{t: t, gen: gen, r: r, err: err, pend: op})
 				}()
 			}
 			p.updatePreempt()
@@ -301,8 +314,8 @@ func (p *Process) after(d time.Duration, fn func()) {
 		p.vtimers = append(p.vtimers, vtimer{at: p.k.clock.virt.Load() + int64(d), fn: fn})
 		return
 	}
-	wake := p.wake
-	time.AfterFunc(d, func() { wake <- wakeup{fn: fn} })
+	p.needHook()
+	time.AfterFunc(d, func() { p.send(wakeup{fn: fn}) })
 }
 
 // newTask adds a thread to p, with a context of its own.

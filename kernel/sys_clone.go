@@ -89,19 +89,23 @@ func (p *Process) exited() {
 	}
 }
 
-// send hands w to p's run loop, unless that loop has ended.
+// send hands w to p's run loop, unless that loop has ended, and kicks its CPU so that a
+// thread running guest code stops to let the loop see it.
 func (p *Process) send(w wakeup) {
 	select {
 	case p.wake <- w:
 	case <-p.done:
+		return
 	default:
 		go func() {
 			select {
 			case p.wake <- w:
+				p.kick.Load().Kick()
 			case <-p.done:
 			}
 		}()
 	}
+	p.kick.Load().Kick()
 }
 
 // sysClone implements clone(2): threads (CLONE_VM|CLONE_THREAD) share this process and
@@ -149,11 +153,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 		c.clearChildTID = uint64(ctid)
 	}
 	c.state = taskBlocked // until its registers exist
-	if !p.quantum {
-		if err := p.cpu.EnableQuantum(); err == nil {
-			p.quantum = true
-		}
-	}
+	p.needHook()
 	t.post(func() {
 		// The parent's registers after the call: copy them as the child's, with rax 0,
 		// the new stack and the new thread pointer.
@@ -216,6 +216,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	c := &Process{k: k, cpu: cpu, mm: space, exe: p.exe, execFn: p.execFn, argv: p.argv, envp: p.envp,
 		auxv: p.auxv, entry: p.entry, stackTop: p.stackTop, sigactions: p.sigactions, rlimits: p.rlimits,
 		wake: make(chan wakeup, 16), futexes: map[uint64][]*Task{}}
+	c.kick.Store(cpu)
 	c.pid = k.allocPID()
 	c.ppid, c.pgid, c.sid = p.pid, p.pgid, p.sid
 	c.files = p.files.fork()
@@ -465,6 +466,7 @@ func (t *Task) execImage(data []byte, abs, path string, img *loader.Image, argv,
 	p.mm.Close()
 	p.cpu.Close()
 	p.cpu, t.cpu = cpu, cpu
+	p.kick.Store(cpu)
 	p.mm = mm.New(cpu)
 	p.exe, p.execFn, p.argv, p.envp = abs, path, argv, envp
 	p.vdso = vdsoMapping{}

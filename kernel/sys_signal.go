@@ -41,6 +41,9 @@ func sysRtSigaction(t *Task, a Args) (uint64, error) {
 	}
 	if a[1] != 0 {
 		t.p.sigactions[sig] = act
+		if act.Handler != abi.SIG_DFL && act.Handler != abi.SIG_IGN {
+			t.p.needHook() // the handler may have to interrupt a loop
+		}
 		// As POSIX says: setting an ignoring action discards the pending instances.
 		if t.ignored(int(sig)) {
 			t.p.sigs().pending.drop(int(sig))

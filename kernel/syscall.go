@@ -77,7 +77,9 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 	if t.trace {
 		t.traceCall(nr, a, ret)
 	}
-	if t.p.stop {
+	if t.p.stop || len(t.p.wake) > 0 {
+		// Stopping lets the run loop handle messages from other goroutines; without the
+		// block hook, a system call is where a process sees them.
 		s.Stop()
 	}
 }
