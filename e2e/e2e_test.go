@@ -82,6 +82,7 @@ var cGuests = []diffCase{
 	{name: "poll", cmds: one("poll")},
 	{name: "intr-loop", cmds: one("intr", "loop")},
 	{name: "intr-alarm-kill", cmds: one("intr", "alarm-kill"), status: 128 + 14},
+	{name: "intr-calls", cmds: one("intr", "calls")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.

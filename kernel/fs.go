@@ -20,6 +20,8 @@ type File struct {
 	refs  int
 	path  string
 	flags uint32 // guest open flags, for F_GETFL of synthetic files
+
+	blockKind uint8 // whether I/O may wait (see mayBlock), found on first use
 }
 
 type fdEntry struct {

@@ -62,12 +62,16 @@ type Task struct {
 	trace    bool
 	vsyscall bool // the current call came from the vsyscall page (for the tracer)
 
-	ctx     *emu.Context // the registers while another thread runs
-	state   taskState
-	posts   []func()   // run after the current system call, outside the CPU hook
-	pending *pendingOp // a system call that blocks, set by blockThen or park
-	resume  *uint64    // rax to set when the thread runs again
-	gen     uint64     // counts blockings, so stale wakeups are ignored
+	ctx       *emu.Context // the registers while another thread runs
+	state     taskState
+	posts     []func()   // run after the current system call, outside the CPU hook
+	pending   *pendingOp // a system call that blocks, set by blockThen or park
+	blocked   *pendingOp // the call the thread is blocked in
+	intrFd    int        // eventfd for cancels + 1; 0 when not made yet
+	restart   bool       // the interrupted call runs again when the thread does
+	restartNr uint64     // its number
+	resume    *uint64    // rax to set when the thread runs again
+	gen       uint64     // counts blockings, so stale wakeups are ignored
 
 	futexAddr uint64 // while waiting on a futex
 	futexBits uint32

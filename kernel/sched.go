@@ -26,6 +26,11 @@ type pendingOp struct {
 	done func(uint64, error) (uint64, error) // runs back in the run loop, with guest memory
 	nr   uint64
 	args Args
+
+	intr        intrKind // whether and how a signal interrupts it (see intr.go)
+	undo        func()   // takes a parked call off its wait queue when interrupted
+	stop        *cancel  // tells an operation off the loop to give up
+	interrupted bool     // a signal interrupts it; the answer may still be coming
 }
 
 // wakeup is a message to the run loop from another goroutine.
@@ -82,6 +87,10 @@ func (t *Task) complete(pend *pendingOp, r uint64, err error) {
 	if t.state != taskBlocked {
 		return
 	}
+	if pend != nil && pend.interrupted && err == errInterrupted {
+		t.endInterrupted(pend)
+		return
+	}
 	if pend != nil && pend.done != nil {
 		r, err = pend.done(r, err)
 	}
@@ -99,6 +108,7 @@ func (t *Task) complete(pend *pendingOp, r uint64, err error) {
 	}
 	t.resume = &ret
 	t.state = taskRunnable
+	t.blocked = nil
 	t.p.updatePreempt()
 }
 
@@ -172,6 +182,7 @@ func (p *Process) switchTo(t *Task) error {
 		p.cpu.SetReg(emu.RAX, *t.resume)
 		t.resume = nil
 	}
+	t.applyRestart()
 	return nil
 }
 
@@ -186,6 +197,7 @@ func (p *Process) reap() {
 			if t.ctx != nil {
 				t.ctx.Free()
 			}
+			t.closeIntr()
 			continue
 		}
 		live = append(live, t)
@@ -238,6 +250,7 @@ func (p *Process) run() ExitStatus {
 		if op := t.pending; op != nil {
 			t.pending = nil
 			t.state = taskBlocked
+			t.blocked = op
 			t.gen++
 			if op.op != nil {
 				gen := t.gen
@@ -247,6 +260,10 @@ func (p *Process) run() ExitStatus {
 				}()
 			}
 			p.updatePreempt()
+			if t.deliverable() {
+				// A signal already waits (a ppoll mask let it through, say).
+				t.interruptCall()
+			}
 		}
 		p.reap()
 	}
@@ -254,6 +271,11 @@ func (p *Process) run() ExitStatus {
 		p.exit = &ExitStatus{}
 	}
 	for _, t := range p.tasks {
+		if op := t.blocked; op != nil && op.stop != nil && !op.interrupted {
+			// Let operations still waiting on the host end with the process.
+			op.interrupted = true
+			op.stop.fire()
+		}
 		t.state = taskDead
 	}
 	p.reap()

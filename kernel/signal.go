@@ -294,6 +294,10 @@ func (t *Task) signalWake() {
 		}
 		return
 	}
+	if t.state == taskBlocked && t.deliverable() {
+		t.interruptCall()
+		return
+	}
 	if t == t.p.cur && t.deliverable() {
 		t.p.stop = true
 	}

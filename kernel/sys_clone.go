@@ -565,17 +565,21 @@ func sysWait4(t *Task, a Args) (uint64, error) {
 	}
 	wakeCh := p.childWake
 	var got *Process
-	return t.blockThen(func() (uint64, error) {
+	return t.blockIntr(intrRestart, func(c *cancel) (uint64, error) {
 		for {
-			c, any := reap()
-			if c != nil {
-				got = c
+			child, any := reap()
+			if child != nil {
+				got = child
 				return 0, nil
 			}
 			if !any {
 				return 0, unix.ECHILD
 			}
-			<-wakeCh
+			select {
+			case <-wakeCh:
+			case <-c.ch:
+				return 0, errInterrupted
+			}
 		}
 	}, func(r uint64, err error) (uint64, error) {
 		if err != nil {
@@ -649,6 +653,12 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 		r, err := t.park()
 		pend := t.pending
 		pend.nr, pend.args = abi.SYS_FUTEX, a
+		// Linux restarts an untimed wait under SA_RESTART; a timed one ends with EINTR.
+		kind := intrRestart
+		if timeout >= 0 {
+			kind = intrBlock
+		}
+		t.interruptible(kind, func() { p.futexRemove(t) })
 		if timeout >= 0 {
 			gen := t.gen + 1 // the generation park will give this wait
 			p.after(timeout, func() {

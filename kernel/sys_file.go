@@ -187,7 +187,8 @@ func rw(n int, err error) (uint64, error) {
 
 // transfer moves data between the host file behind fd and the host slices b: into guest
 // memory when want is ProtWrite (reads), out of it otherwise; at off when positional.
-func (t *Task) transfer(fd int32, b [][]byte, want emu.Prot, off int64, positional bool) (uint64, error) {
+// resolve finds b again, for a read that finishes after blocking.
+func (t *Task) transfer(fd int32, b [][]byte, want emu.Prot, off int64, positional bool, resolve func() ([][]byte, error)) (uint64, error) {
 	f, err := t.file(fd)
 	if err != nil {
 		return 0, err
@@ -196,33 +197,48 @@ func (t *Task) transfer(fd int32, b [][]byte, want emu.Prot, off int64, position
 		return 0, unix.EINVAL
 	}
 	in := want == emu.ProtWrite
+	if !positional && f.mayBlock() && t.wouldBlock(f, in, total(b)) {
+		if in {
+			return t.blockingRead(f, total(b), resolve)
+		}
+		return t.blockingWrite(f, b)
+	}
+	r, err := hostTransfer(f.fd, b, in, off, positional)
+	if err == unix.EPIPE && !in {
+		t.sigpipe()
+	}
+	return r, err
+}
+
+// hostTransfer is transfer's host call.
+func hostTransfer(fd int, b [][]byte, in bool, off int64, positional bool) (uint64, error) {
 	switch {
 	case positional && in:
 		if len(b) == 0 {
-			return rw(unix.Pread(f.fd, nil, off))
+			return rw(unix.Pread(fd, nil, off))
 		}
-		return rw(unix.Preadv(f.fd, b, off))
+		return rw(unix.Preadv(fd, b, off))
 	case positional:
 		if len(b) == 0 {
-			return rw(unix.Pwrite(f.fd, nil, off))
+			return rw(unix.Pwrite(fd, nil, off))
 		}
-		return rw(unix.Pwritev(f.fd, b, off))
+		return rw(unix.Pwritev(fd, b, off))
 	case in && len(b) <= 1:
 		var p []byte
 		if len(b) == 1 {
 			p = b[0]
 		}
-		return rw(unix.Read(f.fd, p))
+		return rw(unix.Read(fd, p))
 	case in:
-		return rw(unix.Readv(f.fd, b))
+		return rw(unix.Readv(fd, b))
 	case len(b) <= 1:
 		var p []byte
 		if len(b) == 1 {
 			p = b[0]
 		}
-		return rw(unix.Write(f.fd, p))
+		return rw(unix.Write(fd, p))
 	}
-	return rw(unix.Writev(f.fd, b))
+	return rw(unix.Writev(fd, b))
 }
 
 // buffer is the I/O of read, write, pread64 and pwrite64: one guest buffer.
@@ -230,14 +246,17 @@ func (t *Task) buffer(a Args, want emu.Prot, positional bool) (uint64, error) {
 	if _, err := t.file(a.Fd(0)); err != nil {
 		return 0, err
 	}
-	var b [][]byte
-	if a[2] != 0 {
-		var err error
-		if b, err = t.bufs(a.Ptr(1), a[2], want); err != nil {
-			return 0, err
+	resolve := func() ([][]byte, error) {
+		if a[2] == 0 {
+			return nil, nil
 		}
+		return t.bufs(a.Ptr(1), a[2], want)
 	}
-	return t.transfer(a.Fd(0), b, want, a.Int64(3), positional)
+	b, err := resolve()
+	if err != nil {
+		return 0, err
+	}
+	return t.transfer(a.Fd(0), b, want, a.Int64(3), positional, resolve)
 }
 
 // vector is the I/O of readv, writev, preadv and pwritev: an iovec array.
@@ -245,11 +264,12 @@ func (t *Task) vector(a Args, want emu.Prot, positional bool) (uint64, error) {
 	if _, err := t.file(a.Fd(0)); err != nil {
 		return 0, err
 	}
-	b, err := t.iovecs(a.Ptr(1), a.Int(2), want)
+	resolve := func() ([][]byte, error) { return t.iovecs(a.Ptr(1), a.Int(2), want) }
+	b, err := resolve()
 	if err != nil {
 		return 0, err
 	}
-	return t.transfer(a.Fd(0), b, want, a.Int64(3), positional)
+	return t.transfer(a.Fd(0), b, want, a.Int64(3), positional, resolve)
 }
 
 // sysRead implements read(2): straight into guest memory.

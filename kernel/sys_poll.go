@@ -36,6 +36,7 @@ type pollWait struct {
 	forever bool
 	d       time.Duration // as given
 	end     time.Time
+	cancel  *cancel // ends the wait early with errInterrupted when fired
 }
 
 // maxWait is the longest finite timeout; longer ones wait forever, as far as anyone can
@@ -80,9 +81,22 @@ func (w pollWait) remaining() time.Duration {
 	return max(time.Until(w.end), 0)
 }
 
-// hostPoll polls the host fds until one is ready or w runs out. Signals that interrupt
-// the host call (the Go runtime's own) do not end the wait.
+// hostPoll polls the host fds until one is ready or w runs out; a cancel ends it with
+// errInterrupted. Signals that interrupt the host call (the Go runtime's own) do not end
+// the wait.
 func hostPoll(fds []unix.PollFd, w pollWait) (int, error) {
+	cfd := -1
+	if w.cancel != nil && w.cancel.fd >= 0 {
+		// Poll a copy with the cancel's eventfd at the end; the results go back to fds.
+		cfd = w.cancel.fd
+		all := append(append(make([]unix.PollFd, 0, len(fds)+1), fds...), unix.PollFd{Fd: int32(cfd), Events: unix.POLLIN})
+		defer func(fds []unix.PollFd) {
+			for i := range fds {
+				fds[i].Revents = all[i].Revents
+			}
+		}(fds)
+		fds = all
+	}
 	for {
 		var ts *unix.Timespec
 		if !w.forever {
@@ -90,15 +104,37 @@ func hostPoll(fds []unix.PollFd, w pollWait) (int, error) {
 			ts = &t
 		}
 		n, err := unix.Ppoll(fds, ts, nil)
-		if err != unix.EINTR {
-			return n, err
+		if err == unix.EINTR {
+			continue
 		}
+		if cfd >= 0 {
+			if fds[len(fds)-1].Revents != 0 {
+				return 0, errInterrupted
+			}
+			if w.cancel.stopped() {
+				return 0, errInterrupted
+			}
+		}
+		return n, err
 	}
 }
 
-// hostEpollWait waits on the host epoll instance epfd until an event arrives or w runs out.
+// hostEpollWait waits on the host epoll instance epfd until an event arrives or w runs
+// out; a cancel ends it with errInterrupted.
 func hostEpollWait(epfd int, ev []unix.EpollEvent, w pollWait) (int, error) {
 	for {
+		if w.cancel != nil {
+			// Wait for readiness with the cancel beside it, then collect without waiting.
+			n, err := hostPoll([]unix.PollFd{{Fd: int32(epfd), Events: unix.POLLIN}}, w)
+			if err != nil || n == 0 {
+				return 0, err // interrupted, failed, or timed out
+			}
+			n, err = unix.EpollWait(epfd, ev, 0)
+			if err == unix.EINTR || (err == nil && n == 0) {
+				continue // the ready event went to someone else
+			}
+			return n, err
+		}
 		ms := -1
 		if !w.forever {
 			r := w.remaining()
@@ -122,8 +158,9 @@ func (t *Task) waitReady(w pollWait, try func(w pollWait) (int, error), finish f
 	if err != nil || n > 0 || w.zero() {
 		return finish(n, err)
 	}
-	return t.blockThen(
-		func() (uint64, error) {
+	return t.blockIntr(intrNoHand,
+		func(c *cancel) (uint64, error) {
+			w.cancel = c
 			n, err := try(w)
 			return uint64(n), err
 		},

@@ -99,19 +99,38 @@ func sysNanosleep(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return t.sleep(time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec))
+	return t.sleep(time.Duration(ts.Sec)*time.Second+time.Duration(ts.Nsec), a.Ptr(1))
 }
 
 // sleep blocks the calling thread for d of the guest's clock while the others run: a
 // goroutine sleeps for the host clock; a virtual timer, fired when no thread can run,
-// for the virtual one (so that runs repeat exactly).
-func (t *Task) sleep(d time.Duration) (uint64, error) {
+// for the virtual one (so that runs repeat exactly). A handled signal ends it early with
+// EINTR, and the time left goes to rem when rem is not 0.
+func (t *Task) sleep(d time.Duration, rem mm.Addr) (uint64, error) {
 	if d <= 0 {
 		return 0, nil
 	}
-	if t.p.k.cfg.Clock == ClockVirtual {
+	clock := t.p.k.clock
+	now, _ := clock.Now(abi.CLOCK_MONOTONIC)
+	end := time.Duration(now.Sec)*time.Second + time.Duration(now.Nsec) + d
+	done := func(r uint64, err error) (uint64, error) {
+		if err == unix.EINTR && rem != 0 {
+			now, _ := clock.Now(abi.CLOCK_MONOTONIC)
+			left := max(end-(time.Duration(now.Sec)*time.Second+time.Duration(now.Nsec)), 0)
+			b := make([]byte, abi.TimespecSize)
+			ts := abi.Timespec{Sec: int64(left / time.Second), Nsec: int64(left % time.Second)}
+			ts.Marshal(b)
+			if cerr := t.p.mm.CopyOut(rem, b); cerr != nil {
+				return 0, cerr
+			}
+		}
+		return r, err
+	}
+	if clock.kind == ClockVirtual {
 		r, err := t.park()
 		pend := t.pending
+		pend.done = done
+		t.interruptible(intrBlock, nil)
 		gen := t.gen + 1
 		t.p.after(d, func() {
 			if t.gen == gen && t.state == taskBlocked {
@@ -120,10 +139,16 @@ func (t *Task) sleep(d time.Duration) (uint64, error) {
 		})
 		return r, err
 	}
-	return t.blockOn(func() (uint64, error) {
-		time.Sleep(d)
-		return 0, nil
-	})
+	return t.blockIntr(intrBlock, func(c *cancel) (uint64, error) {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			return 0, nil
+		case <-c.ch:
+			return 0, errInterrupted
+		}
+	}, done)
 }
 
 // sysClockNanosleep implements clock_nanosleep(2), relative and TIMER_ABSTIME.
@@ -147,6 +172,7 @@ func sysClockNanosleep(t *Task, a Args) (uint64, error) {
 	if flags&abi.TIMER_ABSTIME != 0 {
 		now, _ := t.p.k.clock.Now(clk)
 		d -= time.Duration(now.Sec)*time.Second + time.Duration(now.Nsec)
+		return t.sleep(d, 0)
 	}
-	return t.sleep(d)
+	return t.sleep(d, a.Ptr(3))
 }

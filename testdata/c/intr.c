@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +87,31 @@ static void alarm_kill(void)
 	alarm(1);
 	for (volatile long i = 0;; i++)
 		;
+}
+
+static int tpipe[2];
+static char tgot;
+static void *reader(void *arg)
+{
+	(void)arg;
+	read(tpipe[0], &tgot, 1);
+	return NULL;
+}
+
+/* A thread blocked reading a pipe lets the others run: here, the one that writes. */
+static void thread_read(void)
+{
+	pipe(tpipe);
+	pthread_t th;
+	pthread_create(&th, NULL, reader, NULL);
+	volatile long spin = 0;
+	for (long i = 0; i < 20000000; i++)
+		spin += i;
+	write(tpipe[1], "t", 1);
+	pthread_join(th, NULL);
+	expect("a thread blocked in read does not stop the others", tgot == 't');
+	close(tpipe[0]);
+	close(tpipe[1]);
 }
 
 static void calls(void)
@@ -197,7 +223,9 @@ int main(int argc, char **argv)
 		loop();
 	else if (!strcmp(what, "alarm-kill"))
 		alarm_kill();
-	else
+	else {
 		calls();
+		thread_read();
+	}
 	return failures != 0;
 }

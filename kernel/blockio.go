@@ -1,0 +1,134 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+)
+
+// Reads and writes that may wait (pipes, terminals, sockets in blocking mode) must not
+// hold the process's run loop: the other threads run meanwhile, and a signal interrupts
+// the wait. Such a call first asks the host whether the file is ready; when it is, the
+// transfer happens at once, straight between the file and guest memory. Otherwise the
+// wait and the transfer run on a goroutine of their own, through a private buffer:
+// guest memory may be unmapped by another thread while it waits.
+
+// maxBlockingRead bounds the buffer of a read that waited; pipes, terminals and sockets
+// return short reads anyway (a pipe holds 1 MiB at most by default).
+const maxBlockingRead = 1 << 20
+
+// pipeBuf is PIPE_BUF: a blocking write larger than this may wait for the reader even
+// when the pipe is writable.
+const pipeBuf = 4096
+
+// File kinds for mayBlock.
+const (
+	blockUnknown = iota
+	blockMay
+	blockNever
+)
+
+// mayBlock says whether reads and writes of f can wait: FIFOs, sockets and character
+// devices (terminals) can; regular files and directories cannot.
+func (f *File) mayBlock() bool {
+	if f.blockKind == blockUnknown {
+		f.blockKind = blockNever
+		var st unix.Stat_t
+		if unix.Fstat(f.fd, &st) == nil {
+			switch st.Mode & unix.S_IFMT {
+			case unix.S_IFIFO, unix.S_IFSOCK, unix.S_IFCHR:
+				f.blockKind = blockMay
+			}
+		}
+	}
+	return f.blockKind == blockMay
+}
+
+// wouldBlock says whether a read (in) or write of n bytes on f would wait: f is not ready
+// for it (or the write is larger than PIPE_BUF) and f is in blocking mode.
+func (t *Task) wouldBlock(f *File, in bool, n uint64) bool {
+	if n == 0 {
+		return false
+	}
+	ev := int16(unix.POLLIN)
+	if !in {
+		ev = unix.POLLOUT
+	}
+	fds := []unix.PollFd{{Fd: int32(f.fd), Events: ev}}
+	ready, err := unix.Ppoll(fds, &unix.Timespec{}, nil)
+	if err != nil {
+		return false // the transfer itself reports what is wrong
+	}
+	if ready > 0 && (in || n <= pipeBuf) {
+		return false
+	}
+	fl, err := unix.FcntlInt(uintptr(f.fd), unix.F_GETFL, 0)
+	return err == nil && fl&unix.O_NONBLOCK == 0
+}
+
+// blockingRead waits for f to be readable off the run loop, reads, and copies what it
+// read into the guest's buffers, found again by resolve.
+func (t *Task) blockingRead(f *File, want uint64, resolve func() ([][]byte, error)) (uint64, error) {
+	fd, err := unix.Dup(f.fd) // the guest may close its fd meanwhile
+	if err != nil {
+		return 0, err
+	}
+	var got []byte
+	return t.blockIntr(intrRestart, func(c *cancel) (uint64, error) {
+		defer unix.Close(fd)
+		if _, err := hostPoll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, pollWait{forever: true, cancel: c}); err != nil {
+			return 0, err
+		}
+		buf := make([]byte, min(want, maxBlockingRead))
+		n, err := unix.Read(fd, buf)
+		if err != nil {
+			return 0, err
+		}
+		got = buf[:n]
+		return uint64(n), nil
+	}, func(r uint64, err error) (uint64, error) {
+		if err != nil {
+			return 0, err
+		}
+		b, err := resolve()
+		if err != nil {
+			return 0, err
+		}
+		rest := got
+		for _, p := range b {
+			rest = rest[copy(p, rest):]
+		}
+		return r - uint64(len(rest)), nil
+	})
+}
+
+// blockingWrite copies the guest's data and writes it off the run loop once f is
+// writable, waiting as long as the write takes.
+func (t *Task) blockingWrite(f *File, b [][]byte) (uint64, error) {
+	fd, err := unix.Dup(f.fd)
+	if err != nil {
+		return 0, err
+	}
+	data := make([]byte, 0, total(b))
+	for _, p := range b {
+		data = append(data, p...)
+	}
+	return t.blockIntr(intrRestart, func(c *cancel) (uint64, error) {
+		defer unix.Close(fd)
+		if _, err := hostPoll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}, pollWait{forever: true, cancel: c}); err != nil {
+			return 0, err
+		}
+		return rw(unix.Write(fd, data))
+	}, func(r uint64, err error) (uint64, error) {
+		if err == unix.EPIPE {
+			t.sigpipe()
+		}
+		return r, err
+	})
+}
+
+// sigpipe sends SIGPIPE to the thread, as a write to a pipe or socket with no reader
+// does on Linux besides failing with EPIPE.
+func (t *Task) sigpipe() {
+	t.p.queueSignal(t, abi.Siginfo{Signo: abi.SIGPIPE, Code: abi.SI_USER, Pid: int32(t.p.pid), UID: uint32(unix.Getuid())})
+}

@@ -1,0 +1,163 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/emu"
+)
+
+// A system call blocked when a signal with a handler arrives for its thread is
+// interrupted, as on Linux: the handler runs, and then the call returns EINTR or, for the
+// calls Linux restarts under SA_RESTART, runs again from the start (rip back on the
+// syscall instruction, rax its number again). Which calls do what follows Linux's return
+// codes: ERESTARTSYS for I/O on pipes, terminals and sockets, wait4, futex waits without a
+// timeout; ERESTARTNOHAND for poll, select, epoll_wait, pause (never restarted once a
+// handler ran); ERESTART_RESTARTBLOCK for the sleeps (EINTR after a handler, with the
+// time left).
+
+// intrKind says whether and how a signal interrupts a blocked call: the zero value is a
+// call no signal interrupts (a vfork parent's wait, say).
+type intrKind int64
+
+const (
+	intrNever   intrKind = 0
+	intrRestart intrKind = 512 // ERESTARTSYS
+	intrNoHand  intrKind = 514 // ERESTARTNOHAND
+	intrBlock   intrKind = 516 // ERESTART_RESTARTBLOCK
+)
+
+// errInterrupted is what a blocking operation running off the run loop returns when it
+// saw its cancel before it had a result: the call ends as the signal decides.
+var errInterrupted = errors.New("blocking call interrupted")
+
+// cancel is how the run loop tells an operation running off it to give up: ch is closed,
+// and fd, a host eventfd, becomes readable for operations that wait in the host's poll.
+type cancel struct {
+	ch chan struct{}
+	fd int
+}
+
+// stopped says whether the cancel came.
+func (c *cancel) stopped() bool {
+	select {
+	case <-c.ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// fire gives the cancel.
+func (c *cancel) fire() {
+	close(c.ch)
+	if c.fd >= 0 {
+		unix.Write(c.fd, binary.LittleEndian.AppendUint64(nil, 1))
+	}
+}
+
+// interruptible makes the call being blocked (by park, blockThen or blockIntr just
+// before) one that signals interrupt: undo, run on the loop, takes the thread off
+// whatever wait queue it is on.
+func (t *Task) interruptible(kind intrKind, undo func()) {
+	t.pending.intr, t.pending.undo = kind, undo
+}
+
+// blockIntr is blockThen for an interruptible call: op runs off the run loop with a cancel
+// it must watch, and returns errInterrupted when it gives up because of it.
+func (t *Task) blockIntr(kind intrKind, op func(c *cancel) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
+	c := &cancel{ch: make(chan struct{}), fd: t.cancelFd()}
+	r, err := t.blockThen(func() (uint64, error) { return op(c) }, done)
+	t.pending.intr, t.pending.stop = kind, c
+	return r, err
+}
+
+// cancelFd returns the thread's eventfd for cancels, emptied; -1 if there is none.
+func (t *Task) cancelFd() int {
+	if t.intrFd == 0 {
+		fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+		if err != nil {
+			return -1
+		}
+		t.intrFd = fd + 1
+	}
+	fd := t.intrFd - 1
+	var b [8]byte
+	unix.Read(fd, b[:])
+	return fd
+}
+
+// closeIntr releases the thread's cancel eventfd.
+func (t *Task) closeIntr() {
+	if t.intrFd != 0 {
+		unix.Close(t.intrFd - 1)
+		t.intrFd = 0
+	}
+}
+
+// interruptCall interrupts t's blocked call, if it is interruptible and not already being
+// interrupted, for a signal that t will take.
+func (t *Task) interruptCall() {
+	op := t.blocked
+	if t.state != taskBlocked || op == nil || op.intr == intrNever || op.interrupted {
+		return
+	}
+	op.interrupted = true
+	if op.stop != nil {
+		// Off the loop: it answers, with errInterrupted or with the result it had.
+		op.stop.fire()
+		return
+	}
+	if op.undo != nil {
+		op.undo()
+	}
+	t.endInterrupted(op)
+}
+
+// endInterrupted ends a call that a signal interrupted: it restarts when it is of the
+// restartable kind and the handler of the signal about to be delivered has SA_RESTART, and
+// returns EINTR otherwise. With no signal left to take (another thread took it), the call
+// restarts, as Linux restarts it when no handler runs.
+func (t *Task) endInterrupted(op *pendingOp) {
+	sig := t.nextSignal()
+	restart := sig == 0 || (op.intr == intrRestart && t.p.sigactions[sig].Flags&abi.SA_RESTART != 0)
+	if t.trace {
+		t.traceCall(op.nr, op.args, uint64(-int64(op.intr)))
+	}
+	if op.done != nil {
+		op.done(0, unix.EINTR) // what the call must undo (a temporary mask, say)
+	}
+	t.blocked = nil
+	t.state = taskRunnable
+	if restart {
+		t.restartNr = op.nr
+		t.restart = true
+	} else {
+		ret := errnoRet(unix.EINTR)
+		t.resume = &ret
+	}
+	t.p.updatePreempt()
+}
+
+// nextSignal is the signal dispatchSignals would deliver to t first; 0 if none.
+func (t *Task) nextSignal() int {
+	allow := ^t.sigmask
+	if sig := t.sigs().pending.next(allow); sig != 0 {
+		return sig
+	}
+	return t.p.sigs().pending.next(allow)
+}
+
+// applyRestart puts the thread back on its syscall instruction with the call's number in
+// rax, when its call is to be restarted. The engine holds the thread's registers.
+func (t *Task) applyRestart() {
+	if !t.restart {
+		return
+	}
+	t.restart = false
+	t.cpu.SetReg(emu.RIP, t.cpu.Reg(emu.RIP)-2)
+	t.cpu.SetReg(emu.RAX, t.restartNr)
+}
