@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -37,6 +38,21 @@ type pollWait struct {
 	d       time.Duration // as given
 	end     time.Time
 	cancel  *cancel // ends the wait early with errInterrupted when fired
+
+	// Under the virtual clock, the deadline is on it: virt is the clock's MONOTONIC ns.
+	virt *atomic.Int64
+	vend int64
+}
+
+// onGuestClock moves a finite wait onto the virtual clock when the guest runs on it, so
+// that timeouts repeat exactly from run to run.
+func (t *Task) onGuestClock(w pollWait) pollWait {
+	if t.p.k.cfg.Clock != ClockVirtual || w.forever || w.zero() {
+		return w
+	}
+	w.virt = &t.p.k.clock.virt
+	w.vend = w.virt.Load() + int64(w.d)
+	return w
 }
 
 // maxWait is the longest finite timeout; longer ones wait forever, as far as anyone can
@@ -77,6 +93,9 @@ func (w pollWait) zero() bool { return !w.forever && w.d <= 0 }
 func (w pollWait) remaining() time.Duration {
 	if w.zero() {
 		return 0
+	}
+	if w.virt != nil {
+		return time.Duration(max(w.vend-w.virt.Load(), 0))
 	}
 	return max(time.Until(w.end), 0)
 }
@@ -158,13 +177,36 @@ func (t *Task) waitReady(w pollWait, try func(w pollWait) (int, error), finish f
 	if err != nil || n > 0 || w.zero() {
 		return finish(n, err)
 	}
-	return t.blockIntr(intrNoHand,
+	if w.virt == nil {
+		return t.blockIntr(intrNoHand,
+			func(c *cancel) (uint64, error) {
+				w.cancel = c
+				n, err := try(w)
+				return uint64(n), err
+			},
+			func(r uint64, err error) (uint64, error) { return finish(int(r), err) })
+	}
+	// On the virtual clock: the host waits without a deadline, and a virtual timer ends
+	// the wait as its timeout.
+	var timedOut atomic.Bool
+	r, err := t.blockIntr(intrNoHand,
 		func(c *cancel) (uint64, error) {
-			w.cancel = c
-			n, err := try(w)
+			n, err := try(pollWait{forever: true, cancel: c})
+			if err == errInterrupted && timedOut.Load() {
+				return 0, nil
+			}
 			return uint64(n), err
 		},
 		func(r uint64, err error) (uint64, error) { return finish(int(r), err) })
+	pend, gen := t.pending, t.gen+1
+	t.p.after(time.Duration(w.vend-w.virt.Load()), func() {
+		if t.gen == gen && t.state == taskBlocked && !pend.interrupted {
+			timedOut.Store(true)
+			pend.interrupted = true // no signal fires the cancel again
+			pend.stop.fire()
+		}
+	})
+	return r, err
 }
 
 func finishNow(try func(w pollWait) (int, error), finish func(n int, err error) (uint64, error)) (uint64, error) {
@@ -294,7 +336,7 @@ func marshalPollfds(g []abi.Pollfd) []byte {
 
 // sysPoll implements poll(2).
 func sysPoll(t *Task, a Args) (uint64, error) {
-	return t.pollFds(a.Ptr(0), a.Uint(1), pollMillis(a.Int(2)), 0, func() {})
+	return t.pollFds(a.Ptr(0), a.Uint(1), t.onGuestClock(pollMillis(a.Int(2))), 0, func() {})
 }
 
 // sysPpoll implements ppoll(2): the timeout is a timespec, updated with the time left,
@@ -306,7 +348,7 @@ func sysPpoll(t *Task, a Args) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
-		w = pollTimespec(ts)
+		w = t.onGuestClock(pollTimespec(ts))
 	}
 	mask, ok, err := t.pollSigmask(a.Ptr(3), a[4])
 	if err != nil {
@@ -433,7 +475,7 @@ func sysSelect(t *Task, a Args) (uint64, error) {
 		if ts.Sec < 0 || ts.Nsec < 0 {
 			return 0, unix.EINVAL
 		}
-		w = pollTimespec(ts)
+		w = t.onGuestClock(pollTimespec(ts))
 	}
 	finish := func(r uint64, err error) (uint64, error) {
 		t.putPollRemaining(a.Ptr(4), w, true)
@@ -460,7 +502,7 @@ func sysPselect6(t *Task, a Args) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
-		w = pollTimespec(ts)
+		w = t.onGuestClock(pollTimespec(ts))
 	}
 	mask, ok, err := t.pollSigmask(maskAddr, maskSize)
 	if err != nil {
@@ -604,7 +646,7 @@ func sysEpollCtl(t *Task, a Args) (uint64, error) {
 
 // sysEpollWait implements epoll_wait(2).
 func sysEpollWait(t *Task, a Args) (uint64, error) {
-	return t.epollWait(a.Fd(0), a.Ptr(1), a.Int(2), pollMillis(a.Int(3)), func() {})
+	return t.epollWait(a.Fd(0), a.Ptr(1), a.Int(2), t.onGuestClock(pollMillis(a.Int(3))), func() {})
 }
 
 // sysEpollPwait implements epoll_pwait(2).
@@ -613,7 +655,7 @@ func sysEpollPwait(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return t.epollWait(a.Fd(0), a.Ptr(1), a.Int(2), pollMillis(a.Int(3)), t.pollSwapMask(mask, ok))
+	return t.epollWait(a.Fd(0), a.Ptr(1), a.Int(2), t.onGuestClock(pollMillis(a.Int(3))), t.pollSwapMask(mask, ok))
 }
 
 // sysEpollPwait2 implements epoll_pwait2(2): a timespec timeout, not written back.
@@ -624,7 +666,7 @@ func sysEpollPwait2(t *Task, a Args) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
-		w = pollTimespec(ts)
+		w = t.onGuestClock(pollTimespec(ts))
 	}
 	mask, ok, err := t.pollSigmask(a.Ptr(4), a[5])
 	if err != nil {
