@@ -135,15 +135,25 @@ func TestVirtualClockDeterministic(t *testing.T) {
 // TestThreadsDeterministic: with --seed and --clock=virtual, a program whose threads
 // contend for a mutex gives the same output and the same trace on every run.
 func TestThreadsDeterministic(t *testing.T) {
-	for _, libc := range []string{"glibc", "musl"} {
-		t.Run(libc, func(t *testing.T) {
+	cases := map[string]invocation{
+		"glibc": {prog: guest("threads.glibc")},
+		"musl":  {prog: guest("threads.musl")},
+		// The Go runtime: threads parked on futexes, sysmon's sleeps, the netpoller's
+		// epoll waits on an eventfd another thread writes.
+		"go": {prog: guest("hello.go.bin"), args: []string{"in.txt", "out.txt"}},
+	}
+	for name, inv := range cases {
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
 			var outs, traces [2]string
 			for i := range 2 {
-				trace := filepath.Join(dir, "trace"+string(rune('0'+i)))
-				got := runVemu(t, invocation{prog: guest("threads." + libc),
-					flags: []string{"--seed=11", "--clock=virtual", "--strace-file=" + trace}})
+				dir := t.TempDir()
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "in.txt"), []byte("some input\n"), 0o644))
+				trace := filepath.Join(dir, "trace")
+				inv := inv
+				inv.dir = dir
+				inv.flags = []string{"--seed=11", "--clock=virtual", "--strace-file=" + trace}
+				got := runVemu(t, inv)
 				require.Equal(t, 0, got.status, "stderr: %s", got.stderr)
 				outs[i] = string(got.stdout)
 				b, err := os.ReadFile(trace)

@@ -69,16 +69,8 @@ func (t *Task) wouldBlock(f *File, in bool, n uint64) bool {
 // blockingRead waits for f to be readable off the run loop, reads, and copies what it
 // read into the guest's buffers, found again by resolve.
 func (t *Task) blockingRead(f *File, want uint64, resolve func() ([][]byte, error)) (uint64, error) {
-	fd, err := unix.Dup(f.fd) // the guest may close its fd meanwhile
-	if err != nil {
-		return 0, err
-	}
 	var got []byte
-	return t.blockIntr(intrRestart, func(c *cancel) (uint64, error) {
-		defer unix.Close(fd)
-		if _, err := hostPoll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, pollWait{forever: true, cancel: c}); err != nil {
-			return 0, err
-		}
+	read := func(fd int) (uint64, error) {
 		buf := make([]byte, min(want, maxBlockingRead))
 		n, err := unix.Read(fd, buf)
 		if err != nil {
@@ -86,7 +78,8 @@ func (t *Task) blockingRead(f *File, want uint64, resolve func() ([][]byte, erro
 		}
 		got = buf[:n]
 		return uint64(n), nil
-	}, func(r uint64, err error) (uint64, error) {
+	}
+	done := func(r uint64, err error) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
@@ -99,32 +92,47 @@ func (t *Task) blockingRead(f *File, want uint64, resolve func() ([][]byte, erro
 			rest = rest[copy(p, rest):]
 		}
 		return r - uint64(len(rest)), nil
-	})
+	}
+	ready := []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLIN}}
+	return t.waitHostFd(f, ready, read, done)
 }
 
 // blockingWrite copies the guest's data and writes it off the run loop once f is
 // writable, waiting as long as the write takes.
 func (t *Task) blockingWrite(f *File, b [][]byte) (uint64, error) {
-	fd, err := unix.Dup(f.fd)
-	if err != nil {
-		return 0, err
-	}
 	data := make([]byte, 0, total(b))
 	for _, p := range b {
 		data = append(data, p...)
 	}
-	return t.blockIntr(intrRestart, func(c *cancel) (uint64, error) {
-		defer unix.Close(fd)
-		if _, err := hostPoll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}, pollWait{forever: true, cancel: c}); err != nil {
-			return 0, err
-		}
-		return rw(unix.Write(fd, data))
-	}, func(r uint64, err error) (uint64, error) {
+	write := func(fd int) (uint64, error) { return rw(unix.Write(fd, data)) }
+	done := func(r uint64, err error) (uint64, error) {
 		if err == unix.EPIPE {
 			t.sigpipe()
 		}
 		return r, err
-	})
+	}
+	ready := []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLOUT}}
+	return t.waitHostFd(f, ready, write, done)
+}
+
+// waitHostFd blocks the thread until f is ready as ready asks, then runs transfer on it.
+func (t *Task) waitHostFd(f *File, ready []unix.PollFd, transfer func(fd int) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
+	hw := &hostWait{fds: ready, retry: func() (uint64, error) { return transfer(f.fd) }}
+	if t.p.k.repeatable() {
+		return t.blockWait(intrRestart, hw, nil, done)
+	}
+	fd, err := unix.Dup(f.fd) // the guest may close its fd meanwhile
+	if err != nil {
+		return 0, err
+	}
+	return t.blockWait(intrRestart, hw, func(c *cancel) (uint64, error) {
+		defer unix.Close(fd)
+		fds := []unix.PollFd{{Fd: int32(fd), Events: ready[0].Events}}
+		if _, err := hostPoll(fds, pollWait{forever: true, cancel: c}); err != nil {
+			return 0, err
+		}
+		return transfer(fd)
+	}, done)
 }
 
 // sigpipe sends SIGPIPE to the thread, as a write to a pipe or socket with no reader

@@ -161,3 +161,70 @@ func (t *Task) applyRestart() {
 	t.cpu.SetReg(emu.RIP, t.cpu.Reg(emu.RIP)-2)
 	t.cpu.SetReg(emu.RAX, t.restartNr)
 }
+
+// Repeatable runs. With --seed and the virtual clock, a wait on host fds must end at the
+// same point of the guest's execution on every run, so it does not run on a goroutine
+// (whose answer would arrive whenever the host delivers it): the thread stays parked
+// with the fds it waits for, and the run loop polls them, without waiting, whenever it
+// schedules. A wait that another thread of the process satisfies (an eventfd written, a
+// pipe filled) then ends at the same place each time.
+
+// errNotReady is what a parked wait's retry returns when its fds were ready but the
+// operation found nothing after all (another process took the data).
+var errNotReady = errors.New("not ready")
+
+// hostWait describes a wait on host fds for the repeatable mode: fds to poll without
+// consuming anything, and retry, which performs the operation without waiting.
+type hostWait struct {
+	fds   []unix.PollFd
+	retry func() (uint64, error)
+}
+
+// repeatable says whether runs must repeat exactly: a seed and the virtual clock.
+func (k *Kernel) repeatable() bool { return k.cfg.HasSeed && k.cfg.Clock == ClockVirtual }
+
+// blockWait is blockIntr for an operation that waits on host fds: parked with hw in
+// repeatable runs, on a goroutine otherwise.
+func (t *Task) blockWait(kind intrKind, hw *hostWait, op func(c *cancel) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
+	if !t.p.k.repeatable() {
+		return t.blockIntr(kind, op, done)
+	}
+	r, err := t.park()
+	t.pending.done, t.pending.wait = done, hw
+	t.interruptible(kind, nil)
+	return r, err
+}
+
+// pollParked ends the parked waits whose fds are ready, in thread order; it reports
+// whether any ended.
+func (p *Process) pollParked() bool {
+	ended := false
+	for _, t := range p.tasks {
+		op := t.blocked
+		if t.state != taskBlocked || op == nil || op.wait == nil {
+			continue
+		}
+		fds := append([]unix.PollFd(nil), op.wait.fds...)
+		if n, err := unix.Ppoll(fds, &unix.Timespec{}, nil); err != nil || n == 0 {
+			continue
+		}
+		r, err := op.wait.retry()
+		if err == errNotReady {
+			continue
+		}
+		t.complete(op, r, err)
+		ended = true
+	}
+	return ended
+}
+
+// parkedFds gathers the fds of all parked waits, for idle to wait on.
+func (p *Process) parkedFds() []unix.PollFd {
+	var fds []unix.PollFd
+	for _, t := range p.tasks {
+		if op := t.blocked; t.state == taskBlocked && op != nil && op.wait != nil {
+			fds = append(fds, op.wait.fds...)
+		}
+	}
+	return fds
+}

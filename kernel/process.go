@@ -3,6 +3,8 @@ package kernel
 import (
 	"sync/atomic"
 
+	"golang.org/x/sys/unix"
+
 	"vemu/abi"
 	"vemu/emu"
 	"vemu/kernel/mm"
@@ -38,12 +40,13 @@ type Process struct {
 	stop bool        // the CPU must stop: exit, or control flow the hook cannot change
 
 	// Threads: all share cpu; the one whose registers the engine holds is cur.
-	tasks   []*Task
-	cur     *Task
-	wake    chan wakeup // completions of blocking calls, timers, signals from elsewhere
-	futexes map[uint64][]*Task
-	vtimers []vtimer // virtual-clock timeouts, fired when no thread can run
-	quantum bool     // deterministic preemption is installed
+	tasks     []*Task
+	cur       *Task
+	wake      chan wakeup // completions of blocking calls, timers, signals from elsewhere
+	futexes   map[uint64][]*Task
+	vtimers   []vtimer // virtual-clock timeouts, fired when no thread can run
+	idleEvent int      // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
+	quantum   bool     // deterministic preemption is installed
 	family
 	sig    procSignals // process-wide pending signals and timers
 	counts counts      // for --stats, added to the kernel's when the process ends
@@ -99,6 +102,9 @@ func (p *Process) close() {
 	}
 	if p.cpu != nil {
 		p.cpu.Close()
+	}
+	if p.idleEvent != 0 {
+		unix.Close(p.idleEvent - 1)
 	}
 }
 

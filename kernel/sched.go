@@ -27,10 +27,11 @@ type pendingOp struct {
 	nr   uint64
 	args Args
 
-	intr        intrKind // whether and how a signal interrupts it (see intr.go)
-	undo        func()   // takes a parked call off its wait queue when interrupted
-	stop        *cancel  // tells an operation off the loop to give up
-	interrupted bool     // a signal interrupts it; the answer may still be coming
+	intr        intrKind  // whether and how a signal interrupts it (see intr.go)
+	undo        func()    // takes a parked call off its wait queue when interrupted
+	stop        *cancel   // tells an operation off the loop to give up
+	wait        *hostWait // parked on host fds, in repeatable runs
+	interrupted bool      // a signal interrupts it; the answer may still be coming
 }
 
 // wakeup is a message to the run loop from another goroutine.
@@ -218,8 +219,12 @@ func (p *Process) run() ExitStatus {
 	p.k.clock.start()
 	defer p.k.clock.detach(p)
 
+	repeatable := p.k.repeatable()
 	for p.exit == nil {
 		p.drain(false)
+		if repeatable {
+			p.pollParked()
+		}
 		t := p.pick()
 		if t == nil {
 			if len(p.tasks) == 0 {
@@ -286,6 +291,9 @@ func (p *Process) run() ExitStatus {
 // idle waits for something to wake a thread: a blocking call's end, a timer, a signal.
 // Under the virtual clock, with nothing else to wait for, time jumps to the next timeout.
 func (p *Process) idle() {
+	if p.k.repeatable() && p.pollParked() {
+		return
+	}
 	if len(p.vtimers) > 0 {
 		next := 0
 		for i, v := range p.vtimers {
@@ -301,7 +309,34 @@ func (p *Process) idle() {
 		v.fn()
 		return
 	}
+	if fds := p.parkedFds(); len(fds) > 0 {
+		// Parked waits of a repeatable run: wait for their fds on a goroutine, and for
+		// any message; whichever comes first, the loop looks at everything again.
+		c := &cancel{ch: make(chan struct{}), fd: p.idleFd()}
+		go func() {
+			hostPoll(fds, pollWait{forever: true, cancel: c})
+			p.send(wakeup{fn: func() {}})
+		}()
+		p.drain(true)
+		c.fire()
+		return
+	}
 	p.drain(true)
+}
+
+// idleFd returns the process's eventfd for ending idle's waits, emptied; -1 if none.
+func (p *Process) idleFd() int {
+	if p.idleEvent == 0 {
+		fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+		if err != nil {
+			return -1
+		}
+		p.idleEvent = fd + 1
+	}
+	fd := p.idleEvent - 1
+	var b [8]byte
+	unix.Read(fd, b[:])
+	return fd
 }
 
 // drain handles wakeups: all that are waiting, and with wait the first one to come.

@@ -100,12 +100,22 @@ func (p *Process) send(w wakeup) {
 		go func() {
 			select {
 			case p.wake <- w:
-				p.kick.Load().Kick()
+				p.kickFor()
 			case <-p.done:
 			}
 		}()
+		return
 	}
-	p.kick.Load().Kick()
+	p.kickFor()
+}
+
+// kickFor kicks p's CPU for a message just sent, except in repeatable runs: there a
+// thread running guest code sees messages when it next stops (a system call, the end
+// of its time slice), at a point that does not depend on the host's timing.
+func (p *Process) kickFor() {
+	if !p.k.repeatable() {
+		p.kick.Load().Kick()
+	}
 }
 
 // sysClone implements clone(2): threads (CLONE_VM|CLONE_THREAD) share this process and

@@ -169,42 +169,52 @@ func hostEpollWait(epfd int, ev []unix.EpollEvent, w pollWait) (int, error) {
 	}
 }
 
-// wait runs try without blocking first, on the run loop; only when it finds nothing
-// ready and w allows waiting does try run again, blocking, off the run loop. finish gets
-// try's result back on the run loop, where it may write guest memory.
-func (t *Task) waitReady(w pollWait, try func(w pollWait) (int, error), finish func(n int, err error) (uint64, error)) (uint64, error) {
+// waitReady runs try without blocking first, on the run loop; only when it finds nothing
+// ready and w allows waiting does try run again, blocking, off the run loop (or, in
+// repeatable runs, parked until fds are ready). finish gets try's result back on the run
+// loop, where it may write guest memory.
+func (t *Task) waitReady(w pollWait, fds []unix.PollFd, try func(w pollWait) (int, error), finish func(n int, err error) (uint64, error)) (uint64, error) {
 	n, err := try(pollWait{})
 	if err != nil || n > 0 || w.zero() {
 		return finish(n, err)
 	}
+	var timedOut atomic.Bool // a virtual timer ended the wait
+	hw := &hostWait{fds: fds, retry: func() (uint64, error) {
+		n, err := try(pollWait{})
+		if err == nil && n == 0 {
+			return 0, errNotReady
+		}
+		return uint64(n), err
+	}}
+	done := func(r uint64, err error) (uint64, error) { return finish(int(r), err) }
 	if w.virt == nil {
-		return t.blockIntr(intrNoHand,
-			func(c *cancel) (uint64, error) {
-				w.cancel = c
-				n, err := try(w)
-				return uint64(n), err
-			},
-			func(r uint64, err error) (uint64, error) { return finish(int(r), err) })
+		return t.blockWait(intrNoHand, hw, func(c *cancel) (uint64, error) {
+			w.cancel = c
+			n, err := try(w)
+			return uint64(n), err
+		}, done)
 	}
 	// On the virtual clock: the host waits without a deadline, and a virtual timer ends
 	// the wait as its timeout.
-	var timedOut atomic.Bool
-	r, err := t.blockIntr(intrNoHand,
-		func(c *cancel) (uint64, error) {
-			n, err := try(pollWait{forever: true, cancel: c})
-			if err == errInterrupted && timedOut.Load() {
-				return 0, nil
-			}
-			return uint64(n), err
-		},
-		func(r uint64, err error) (uint64, error) { return finish(int(r), err) })
+	r, err := t.blockWait(intrNoHand, hw, func(c *cancel) (uint64, error) {
+		n, err := try(pollWait{forever: true, cancel: c})
+		if err == errInterrupted && timedOut.Load() {
+			return 0, nil
+		}
+		return uint64(n), err
+	}, done)
 	pend, gen := t.pending, t.gen+1
 	t.p.after(time.Duration(w.vend-w.virt.Load()), func() {
-		if t.gen == gen && t.state == taskBlocked && !pend.interrupted {
-			timedOut.Store(true)
-			pend.interrupted = true // no signal fires the cancel again
-			pend.stop.fire()
+		if t.gen != gen || t.state != taskBlocked || pend.interrupted {
+			return
 		}
+		if pend.wait != nil {
+			t.complete(pend, 0, nil)
+			return
+		}
+		timedOut.Store(true)
+		pend.interrupted = true // no signal fires the cancel again
+		pend.stop.fire()
 	})
 	return r, err
 }
@@ -374,7 +384,7 @@ func (t *Task) pollFds(addr mm.Addr, nfds uint32, w pollWait, tsAddr mm.Addr, re
 	}
 	g := unmarshalPollfds(raw)
 	h := pollfdsToHost(g, t.hostFdOf)
-	return t.waitReady(w,
+	return t.waitReady(w, h,
 		func(w pollWait) (int, error) {
 			if _, err := hostPoll(h, w); err != nil {
 				return 0, err
@@ -539,7 +549,7 @@ func (t *Task) selectFds(nfds int32, addrs [3]mm.Addr, w pollWait, finish func(u
 	if err != nil {
 		return finish(0, err)
 	}
-	return t.waitReady(w,
+	return t.waitReady(w, h,
 		func(w pollWait) (int, error) {
 			if _, err := hostPoll(h, w); err != nil {
 				return 0, err
@@ -699,7 +709,7 @@ func (t *Task) epollWait(epfd int32, addr mm.Addr, maxevents int32, w pollWait, 
 	room := int(total(b)) / abi.EpollEventSize
 	if room == 0 {
 		pfd := []unix.PollFd{{Fd: int32(hfd), Events: unix.POLLIN}}
-		return t.waitReady(w,
+		return t.waitReady(w, pfd,
 			func(w pollWait) (int, error) { return hostPoll(pfd, w) },
 			func(n int, err error) (uint64, error) {
 				if err == nil && n > 0 {
@@ -709,7 +719,7 @@ func (t *Task) epollWait(epfd int32, addr mm.Addr, maxevents int32, w pollWait, 
 			})
 	}
 	ev := make([]unix.EpollEvent, room)
-	return t.waitReady(w,
+	return t.waitReady(w, []unix.PollFd{{Fd: int32(hfd), Events: unix.POLLIN}},
 		func(w pollWait) (int, error) { return hostEpollWait(hfd, ev, w) },
 		func(n int, err error) (uint64, error) {
 			if err != nil {
