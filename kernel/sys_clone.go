@@ -469,6 +469,7 @@ func (t *Task) execImage(data []byte, abs, path string, img *loader.Image, argv,
 	p.exe, p.execFn, p.argv, p.envp = abs, path, argv, envp
 	p.vdso = vdsoMapping{}
 	p.files.closeOnExec()
+	p.deleteTimers()
 	for i := range p.sigactions {
 		if p.sigactions[i].Handler != abi.SIG_IGN {
 			p.sigactions[i] = abi.Sigaction{}
