@@ -80,6 +80,7 @@ var cGuests = []diffCase{
 	{name: "sigframe", cmds: one("sigframe")},
 	{name: "threads", cmds: one("threads")},
 	{name: "poll", cmds: one("poll")},
+	{name: "timers", cmds: one("timers")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.
