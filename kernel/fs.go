@@ -19,7 +19,8 @@ type File struct {
 	fd    int
 	refs  int
 	path  string
-	flags uint32 // guest open flags, for F_GETFL of synthetic files
+	flags uint32       // guest open flags, for F_GETFL of synthetic files
+	vtfd  *virtTimerfd // a timerfd on the virtual clock; fd is its host eventfd
 }
 
 type fdEntry struct {
@@ -119,6 +120,9 @@ func (ft *FDTable) closeAll() {
 func (f *File) release() error {
 	f.refs--
 	if f.refs == 0 {
+		if f.vtfd != nil {
+			f.vtfd.release()
+		}
 		return unix.Close(f.fd)
 	}
 	return nil

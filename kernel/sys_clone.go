@@ -321,6 +321,9 @@ func (ft *FDTable) fork() *FDTable {
 				continue
 			}
 			nf = &File{fd: fd, path: e.f.path, flags: e.f.flags}
+			if e.f.vtfd != nil {
+				nf.vtfd = e.f.vtfd.hold()
+			}
 			files[e.f] = nf
 		}
 		nf.refs++

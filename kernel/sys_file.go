@@ -227,8 +227,10 @@ func (t *Task) transfer(fd int32, b [][]byte, want emu.Prot, off int64, position
 
 // buffer is the I/O of read, write, pread64 and pwrite64: one guest buffer.
 func (t *Task) buffer(a Args, want emu.Prot, positional bool) (uint64, error) {
-	if _, err := t.file(a.Fd(0)); err != nil {
+	if f, err := t.file(a.Fd(0)); err != nil {
 		return 0, err
+	} else if f.vtfd != nil {
+		return t.vtfdIO(f, a, vtfdOp(want, positional), false)
 	}
 	var b [][]byte
 	if a[2] != 0 {
@@ -242,8 +244,10 @@ func (t *Task) buffer(a Args, want emu.Prot, positional bool) (uint64, error) {
 
 // vector is the I/O of readv, writev, preadv and pwritev: an iovec array.
 func (t *Task) vector(a Args, want emu.Prot, positional bool) (uint64, error) {
-	if _, err := t.file(a.Fd(0)); err != nil {
+	if f, err := t.file(a.Fd(0)); err != nil {
 		return 0, err
+	} else if f.vtfd != nil {
+		return t.vtfdIO(f, a, vtfdOp(want, positional), true)
 	}
 	b, err := t.iovecs(a.Ptr(1), a.Int(2), want)
 	if err != nil {
