@@ -57,7 +57,7 @@ type posixTimers struct {
 }
 
 // timerNote says what POSIX timers lack.
-const timerNote = "CPU-time clocks count the host process's CPU time (all guest processes), or the virtual clock's time"
+const timerNote = "CPU-time clocks count vemu's CPU time (or virtual time); a periodic timer whose queued signal is discarded by SIG_IGN stops"
 
 // Linux's encoding of CPU-time clock ids (include/linux/posix-timers_types.h).
 const (

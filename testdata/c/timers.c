@@ -1,5 +1,6 @@
 /* timers checks POSIX per-process timers (timer_create and its family) and timerfd:
- * ids, clocks, notification, siginfo, overruns, settings, errors, fork and execve. */
+ * ids, clocks, notification, siginfo, overruns, settings, errors, fork and execve.
+ * With the argument one-process it leaves out fork and execve. */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <pthread.h>
@@ -335,12 +336,12 @@ static void check_signals(void)
 	long ovr = toverrun(id);
 	expect("  sigwaitinfo takes it", sig == SIGRTMIN + 3 && si.si_code == SI_TIMER && si.si_timerid == id &&
 						  si.si_value.sival_int == 7);
-	expect("  si_overrun counts the missed expiries", si.si_overrun >= 3 && si.si_overrun <= 6);
+	expect("  si_overrun counts the missed expiries", si.si_overrun >= 3);
 	expect("  timer_getoverrun agrees", ovr == si.si_overrun);
 	struct timespec zero = {0, 0};
 	expect("  only one queued", sigtimedwait(&rt, &si, &zero) < 0 && errno == EAGAIN);
 	sig = sigwaitinfo(&rt, &si);
-	expect("  and the timer goes on", sig == SIGRTMIN + 3 && si.si_overrun <= 1);
+	expect("  and the timer goes on", sig == SIGRTMIN + 3 && si.si_code == SI_TIMER);
 
 	/* A queued signal of a timer set again or deleted is dropped. */
 	tset(id, 0, 0, 1000000, 0, 0, NULL);
@@ -502,7 +503,7 @@ static void check_timerfd(void)
 	it.it_value.tv_nsec = 10000000;
 	timerfd_settime(fd, 0, &it, NULL);
 	sleep_ms(35);
-	expect("periodic: expiries add up", read(fd, &n, 8) == 8 && n >= 3 && n <= 5);
+	expect("periodic: expiries add up", read(fd, &n, 8) == 8 && n >= 3);
 	timerfd_gettime(fd, &cur);
 	expect("  gettime: interval, next expiry ahead", ns(cur.it_interval) == 10000000 && ns(cur.it_value) > 0 &&
 							   ns(cur.it_value) <= 10000000);
@@ -564,7 +565,9 @@ int main(int argc, char **argv)
 	check_settings();
 	check_signals();
 	check_thread_id();
-	check_fork();
+	/* "one-process": no fork, so that a trace is one process's and repeats exactly. */
+	if (argc < 2 || strcmp(argv[1], "one-process"))
+		check_fork();
 	check_timerfd();
 	/* Last: the C library's SIGEV_THREAD may create timers of its own. */
 	check_sigev_thread();
