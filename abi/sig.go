@@ -89,6 +89,9 @@ const (
 	TimesOut                    // struct tms written by the kernel
 	TimezonePtr                 // struct timezone, shown as a pointer unless NULL
 	PathOut                     // NUL-terminated path written by the kernel (getcwd)
+	SigeventPtr                 // struct sigevent read by the kernel
+	ItimerspecPtr               // struct itimerspec read by the kernel
+	ItimerspecOut               // struct itimerspec written by the kernel
 	kindCount
 )
 

@@ -36,6 +36,10 @@ type Siginfo struct {
 	CallAddr uint64
 	Syscall  int32
 	Arch     uint32
+
+	// SysPrivate is kernel-private, never in guest memory: for a signal a POSIX timer
+	// queued, which arming of the timer queued it (Linux keeps the like in si_sys_private).
+	SysPrivate uint64
 }
 
 // SiginfoSize is the size of Siginfo in guest memory.

@@ -70,6 +70,14 @@ const (
 // SigsetSize is the size of the kernel's sigset_t in bytes.
 const SigsetSize = 8
 
+// sigev_notify values (include/uapi/asm-generic/siginfo.h; x/sys/unix lacks them).
+const (
+	SIGEV_SIGNAL    = 0
+	SIGEV_NONE      = 1
+	SIGEV_THREAD    = 2
+	SIGEV_THREAD_ID = 4
+)
+
 // si_code values.
 const (
 	SI_USER    = 0

@@ -625,6 +625,35 @@ func (t *Itimerspec) Unmarshal(b []byte) {
 	t.Value.Unmarshal(b[16:])
 }
 
+// Sigevent is struct sigevent as timer_create(2) reads it: the union holds the target
+// thread for SIGEV_THREAD_ID (the C library's SIGEV_THREAD fields are never the kernel's).
+type Sigevent struct {
+	Value  uint64 // sigev_value
+	Signo  int32
+	Notify int32
+	TID    int32 // sigev_notify_thread_id
+}
+
+// SigeventSize is the size of Sigevent in guest memory, all of which the kernel reads.
+const SigeventSize = 64
+
+// Marshal encodes e into b[:SigeventSize].
+func (e *Sigevent) Marshal(b []byte) {
+	zero(b, SigeventSize)
+	put64(b, 0, e.Value)
+	put32(b, 8, uint32(e.Signo))
+	put32(b, 12, uint32(e.Notify))
+	put32(b, 16, uint32(e.TID))
+}
+
+// Unmarshal decodes e from b[:SigeventSize].
+func (e *Sigevent) Unmarshal(b []byte) {
+	e.Value = get64(b, 0)
+	e.Signo = int32(get32(b, 8))
+	e.Notify = int32(get32(b, 12))
+	e.TID = int32(get32(b, 16))
+}
+
 // Pollfd is struct pollfd.
 type Pollfd struct {
 	Fd      int32

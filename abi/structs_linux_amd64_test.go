@@ -191,6 +191,20 @@ func TestItimerLayouts(t *testing.T) {
 	checkLayout(t, "Itimerspec", ItimerspecSize, &Itimerspec{Timespec{1, 2}, Timespec{3, 4}}, hostBytes(&hs))
 }
 
+func TestSigeventLayout(t *testing.T) {
+	// x/sys/unix has no sigevent; check against the kernel's struct: sigev_value 0,
+	// sigev_signo 8, sigev_notify 12, the union (sigev_notify_thread_id first) 16, 64 bytes.
+	var h struct {
+		Value  uint64
+		Signo  int32
+		Notify int32
+		TID    int32
+		_      [11]int32
+	}
+	h.Value, h.Signo, h.Notify, h.TID = 0x1122334455667788, 34, SIGEV_THREAD_ID, 1001
+	checkLayout(t, "Sigevent", SigeventSize, &Sigevent{0x1122334455667788, 34, SIGEV_THREAD_ID, 1001}, hostBytes(&h))
+}
+
 func TestPollfdLayout(t *testing.T) {
 	h := unix.PollFd{Fd: 7, Events: unix.POLLIN | unix.POLLOUT, Revents: -1}
 	checkLayout(t, "Pollfd", PollfdSize, &Pollfd{7, POLLIN | POLLOUT, -1}, hostBytes(&h))

@@ -19,7 +19,8 @@ type File struct {
 	fd    int
 	refs  int
 	path  string
-	flags uint32 // guest open flags, for F_GETFL of synthetic files
+	flags uint32       // guest open flags, for F_GETFL of synthetic files
+	vtfd  *virtTimerfd // a timerfd on the virtual clock; fd is its host eventfd
 
 	blockKind uint8 // whether I/O may wait (see mayBlock), found on first use
 }
@@ -121,6 +122,9 @@ func (ft *FDTable) closeAll() {
 func (f *File) release() error {
 	f.refs--
 	if f.refs == 0 {
+		if f.vtfd != nil {
+			f.vtfd.release()
+		}
 		return unix.Close(f.fd)
 	}
 	return nil

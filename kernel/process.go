@@ -44,11 +44,12 @@ type Process struct {
 	cur       *Task
 	wake      chan wakeup // completions of blocking calls, timers, signals from elsewhere
 	futexes   map[uint64][]*Task
-	vtimers   []vtimer // virtual-clock timeouts, fired when no thread can run
-	idleEvent int      // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
-	quantum   bool     // deterministic preemption is installed
+	vtimers   []*vtimer // virtual-clock timeouts, fired when no thread can run
+	idleEvent int       // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
+	quantum   bool      // deterministic preemption is installed
 	family
 	sig    procSignals // process-wide pending signals and timers
+	timers posixTimers // timer_create's, not inherited by fork
 	counts counts      // for --stats, added to the kernel's when the process ends
 }
 

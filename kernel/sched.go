@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -365,14 +366,21 @@ func (p *Process) onWake(w wakeup) {
 	w.t.complete(w.pend, w.r, w.err)
 }
 
-// after runs fn in the run loop once d has passed on the guest's clock.
-func (p *Process) after(d time.Duration, fn func()) {
+// after runs fn in the run loop once d has passed on the guest's clock. Calling stop
+// before then keeps fn from running and, on the virtual clock, time from jumping to it.
+func (p *Process) after(d time.Duration, fn func()) (stop func()) {
 	if p.k.cfg.Clock == ClockVirtual {
-		p.vtimers = append(p.vtimers, vtimer{at: p.k.clock.virt.Load() + int64(d), fn: fn})
-		return
+		v := &vtimer{at: p.k.clock.virt.Load() + int64(d), fn: fn}
+		p.vtimers = append(p.vtimers, v)
+		return func() {
+			if i := slices.Index(p.vtimers, v); i >= 0 {
+				p.vtimers = slices.Delete(p.vtimers, i, i+1)
+			}
+		}
 	}
 	p.needHook()
-	time.AfterFunc(d, func() { p.send(wakeup{fn: fn}) })
+	t := time.AfterFunc(d, func() { p.send(wakeup{fn: fn}) })
+	return func() { t.Stop() }
 }
 
 // newTask adds a thread to p, with a context of its own.

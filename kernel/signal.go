@@ -324,6 +324,9 @@ func (t *Task) dispatchSignals() {
 		} else {
 			break
 		}
+		if info.SysPrivate != 0 && !t.p.timerTaken(&info) {
+			continue // its POSIX timer was set again or deleted since
+		}
 		t.deliver(info)
 	}
 	if ts.restoreMask {

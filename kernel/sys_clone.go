@@ -332,6 +332,9 @@ func (ft *FDTable) fork() *FDTable {
 				continue
 			}
 			nf = &File{fd: fd, path: e.f.path, flags: e.f.flags}
+			if e.f.vtfd != nil {
+				nf.vtfd = e.f.vtfd.hold()
+			}
 			files[e.f] = nf
 		}
 		nf.refs++
@@ -481,6 +484,7 @@ func (t *Task) execImage(data []byte, abs, path string, img *loader.Image, argv,
 	p.exe, p.execFn, p.argv, p.envp = abs, path, argv, envp
 	p.vdso = vdsoMapping{}
 	p.files.closeOnExec()
+	p.deleteTimers()
 	for i := range p.sigactions {
 		if p.sigactions[i].Handler != abi.SIG_IGN {
 			p.sigactions[i] = abi.Sigaction{}

@@ -243,8 +243,10 @@ func hostTransfer(fd int, b [][]byte, in bool, off int64, positional bool) (uint
 
 // buffer is the I/O of read, write, pread64 and pwrite64: one guest buffer.
 func (t *Task) buffer(a Args, want emu.Prot, positional bool) (uint64, error) {
-	if _, err := t.file(a.Fd(0)); err != nil {
+	if f, err := t.file(a.Fd(0)); err != nil {
 		return 0, err
+	} else if f.vtfd != nil {
+		return t.vtfdIO(f, a, vtfdOp(want, positional), false)
 	}
 	resolve := func() ([][]byte, error) {
 		if a[2] == 0 {
@@ -261,8 +263,10 @@ func (t *Task) buffer(a Args, want emu.Prot, positional bool) (uint64, error) {
 
 // vector is the I/O of readv, writev, preadv and pwritev: an iovec array.
 func (t *Task) vector(a Args, want emu.Prot, positional bool) (uint64, error) {
-	if _, err := t.file(a.Fd(0)); err != nil {
+	if f, err := t.file(a.Fd(0)); err != nil {
 		return 0, err
+	} else if f.vtfd != nil {
+		return t.vtfdIO(f, a, vtfdOp(want, positional), true)
 	}
 	resolve := func() ([][]byte, error) { return t.iovecs(a.Ptr(1), a.Int(2), want) }
 	b, err := resolve()

@@ -154,15 +154,21 @@ func sysPause(t *Task, a Args) (uint64, error) {
 }
 
 // takeSignal dequeues the first pending signal of t in set, from the thread's queue
-// first, then the process's.
+// first, then the process's; a stale POSIX timer signal is dropped on the way.
 func (t *Task) takeSignal(set uint64) (abi.Siginfo, bool) {
-	if sig := t.sigs().pending.next(set); sig != 0 {
-		return t.sigs().pending.take(sig)
+	for {
+		var info abi.Siginfo
+		if sig := t.sigs().pending.next(set); sig != 0 {
+			info, _ = t.sigs().pending.take(sig)
+		} else if sig := t.p.sigs().pending.next(set); sig != 0 {
+			info, _ = t.p.sigs().pending.take(sig)
+		} else {
+			return abi.Siginfo{}, false
+		}
+		if info.SysPrivate == 0 || t.p.timerTaken(&info) {
+			return info, true
+		}
 	}
-	if sig := t.p.sigs().pending.next(set); sig != 0 {
-		return t.p.sigs().pending.take(sig)
-	}
-	return abi.Siginfo{}, false
 }
 
 // sysRtSigtimedwait implements rt_sigtimedwait(2): it takes a pending signal of the set

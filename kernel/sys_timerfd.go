@@ -19,7 +19,7 @@ const (
 	tfdTimerCancelOn = 1 << 1
 )
 
-const timerfdNote = "a host timerfd: it follows the host's clock, not --clock=virtual"
+const timerfdNote = "under --clock=virtual, a timerfd shared with another process after fork fires on the run loop of the process that set it last"
 
 // timerfdClocks are the clocks timerfd_create accepts, as Linux's: the alarm clocks need
 // CAP_WAKE_ALARM, which the host checks.
@@ -36,6 +36,9 @@ func sysTimerfdCreate(t *Task, a Args) (uint64, error) {
 	hclk, ok := timerfdClocks[clk]
 	if !ok || flags&^(tfdCloexec|tfdNonblock) != 0 {
 		return 0, unix.EINVAL
+	}
+	if t.p.k.cfg.Clock == ClockVirtual {
+		return t.virtualTimerfd(clk, flags)
 	}
 	hflags := unix.TFD_CLOEXEC
 	if flags&tfdNonblock != 0 {
@@ -119,6 +122,13 @@ func sysTimerfdSettime(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if f.vtfd != nil {
+		old := f.vtfd.settime(t, flags&tfdTimerAbstime != 0, it)
+		if a[3] != 0 {
+			return 0, t.putItimer(a.Ptr(3), old)
+		}
+		return 0, nil
+	}
 	h := itimerspecToHost(it)
 	hflags := 0
 	if flags&tfdTimerAbstime != 0 && (it.Value.Sec != 0 || it.Value.Nsec != 0) {
@@ -168,6 +178,9 @@ func sysTimerfdGettime(t *Task, a Args) (uint64, error) {
 	f, err := t.file(a.Fd(0))
 	if err != nil {
 		return 0, err
+	}
+	if f.vtfd != nil {
+		return 0, t.putItimer(a.Ptr(1), f.vtfd.gettime(t))
 	}
 	var cur unix.ItimerSpec
 	if err := unix.TimerfdGettime(f.fd, &cur); err != nil {

@@ -241,6 +241,11 @@ var clockNames = map[uint64]string{
 
 var timerFlagNames = []bit{{abi.TIMER_ABSTIME, "TIMER_ABSTIME"}}
 
+var sigevNotifyNames = map[uint64]string{
+	abi.SIGEV_SIGNAL: "SIGEV_SIGNAL", abi.SIGEV_NONE: "SIGEV_NONE", abi.SIGEV_THREAD: "SIGEV_THREAD",
+	abi.SIGEV_THREAD_ID: "SIGEV_THREAD_ID",
+}
+
 var itimerNames = map[uint64]string{
 	abi.ITIMER_REAL: "ITIMER_REAL", abi.ITIMER_VIRTUAL: "ITIMER_VIRTUAL", abi.ITIMER_PROF: "ITIMER_PROF",
 }

@@ -254,6 +254,12 @@ func (p *printer) arg(i int, a abi.Arg) {
 		p.w(flags(uint64(uint32(v)), timerFlagNames, "0"))
 	case abi.RenameFlags:
 		p.w(flags(uint64(uint32(v)), renameNames, "0"))
+	case abi.SigeventPtr:
+		p.sigevent(v)
+	case abi.ItimerspecPtr:
+		p.itimerspec(v)
+	case abi.ItimerspecOut:
+		p.out(v, p.itimerspec)
 	case abi.StackTPtr:
 		p.stackT(v)
 	case abi.StackTOut:

@@ -108,6 +108,10 @@ func TestFormat(t *testing.T) {
 		0x3700: marshal(abi.SysinfoSize, &abi.Sysinfo{Uptime: 1, Loads: [3]uint64{2, 3, 4}, Totalram: 5, Procs: 6, MemUnit: 1}),
 		0x3800: u64s(^uint64(0) &^ (1<<(abi.SIGKILL-1) | 1<<(abi.SIGSTOP-1))),
 		0x3900: marshal(abi.TermiosSize, &abi.Termios{Oflag: 1, Cflag: 0xbf, Lflag: 0x8a3b}),
+		0x3a00: marshal(abi.SigeventSize, &abi.Sigevent{Value: 7, Signo: abi.SIGRTMIN + 2, Notify: abi.SIGEV_THREAD_ID, TID: 1001}),
+		0x3a40: marshal(abi.SigeventSize, &abi.Sigevent{Notify: abi.SIGEV_NONE}),
+		0x3b00: marshal(abi.ItimerspecSize, &abi.Itimerspec{Interval: abi.Timespec{Nsec: 5000000}, Value: abi.Timespec{Sec: 1}}),
+		0x3c00: u32s(3),
 	}
 	mem[0x2a00] = u32s(0)      // exit status 0
 	mem[0x2a10] = u32s(0x8b)   // killed by SIGSEGV with core
@@ -231,6 +235,14 @@ func TestFormat(t *testing.T) {
 			`nanosleep({tv_sec=1, tv_nsec=500000000}, {tv_sec=1, tv_nsec=500000000}) = -1 EINTR (Interrupted system call)`},
 		{"clock_gettime", Call{Nr: abi.SYS_CLOCK_GETTIME, Args: [6]uint64{abi.CLOCK_MONOTONIC, 0x2500}},
 			`clock_gettime(CLOCK_MONOTONIC, {tv_sec=1, tv_nsec=500000000}) = 0`},
+		{"timer_create", Call{Nr: abi.SYS_TIMER_CREATE, Args: [6]uint64{abi.CLOCK_MONOTONIC, 0x3a00, 0x3c00}},
+			`timer_create(CLOCK_MONOTONIC, {sigev_value={sival_int=7, sival_ptr=0x7}, sigev_signo=SIGRT_2, sigev_notify=SIGEV_THREAD_ID, sigev_notify_thread_id=1001}, [3]) = 0`},
+		{"timer_create-none", Call{Nr: abi.SYS_TIMER_CREATE, Args: [6]uint64{abi.CLOCK_REALTIME, 0x3a40, 0x3c00}, Ret: errno(22)},
+			`timer_create(CLOCK_REALTIME, {sigev_value={sival_int=0, sival_ptr=NULL}, sigev_signo=0, sigev_notify=SIGEV_NONE}, 0x3c00) = -1 EINVAL (Invalid argument)`},
+		{"timer_settime", Call{Nr: abi.SYS_TIMER_SETTIME, Args: [6]uint64{3, abi.TIMER_ABSTIME, 0x3b00, 0}},
+			`timer_settime(3, TIMER_ABSTIME, {it_interval={tv_sec=0, tv_nsec=5000000}, it_value={tv_sec=1, tv_nsec=0}}, NULL) = 0`},
+		{"timer_gettime", Call{Nr: abi.SYS_TIMER_GETTIME, Args: [6]uint64{3, 0x3b00}},
+			`timer_gettime(3, {it_interval={tv_sec=0, tv_nsec=5000000}, it_value={tv_sec=1, tv_nsec=0}}) = 0`},
 		{"clock_nanosleep", Call{Nr: abi.SYS_CLOCK_NANOSLEEP, Args: [6]uint64{abi.CLOCK_REALTIME, abi.TIMER_ABSTIME, 0x2500, 0}},
 			`clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, {tv_sec=1, tv_nsec=500000000}, NULL) = 0`},
 		{"getpid", Call{Nr: abi.SYS_GETPID, Ret: 1234}, `getpid() = 1234`},

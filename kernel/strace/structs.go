@@ -485,3 +485,37 @@ func (p *printer) termios(addr uint64) {
 	p.w("{" + speed + " " + on(t.Oflag&tcOPOST != 0, "opost") + " " + on(t.Lflag&tcISIG != 0, "isig") +
 		" " + on(t.Lflag&tcICANON != 0, "icanon") + " " + on(t.Lflag&tcECHO != 0, "echo") + " ...}")
 }
+
+func (p *printer) itimerspec(addr uint64) {
+	if b := p.struct_(addr, abi.ItimerspecSize); b != nil {
+		var it abi.Itimerspec
+		it.Unmarshal(b)
+		p.w("{it_interval=" + timespecString(it.Interval) + ", it_value=" + timespecString(it.Value) + "}")
+	}
+}
+
+// sigevent prints a struct sigevent as strace does.
+func (p *printer) sigevent(addr uint64) {
+	b := p.struct_(addr, abi.SigeventSize)
+	if b == nil {
+		return
+	}
+	var e abi.Sigevent
+	e.Unmarshal(b)
+	p.f("{sigev_value={sival_int=%d, sival_ptr=%s}, sigev_signo=", int32(e.Value), ptr(e.Value))
+	switch e.Notify {
+	case abi.SIGEV_SIGNAL, abi.SIGEV_THREAD, abi.SIGEV_THREAD_ID:
+		p.w(signal(int(e.Signo)))
+	default:
+		p.w(strconv.FormatUint(uint64(uint32(e.Signo)), 10))
+	}
+	p.w(", sigev_notify=" + enum(uint64(uint32(e.Notify)), sigevNotifyNames))
+	switch e.Notify {
+	case abi.SIGEV_THREAD_ID:
+		p.f(", sigev_notify_thread_id=%d", e.TID)
+	case abi.SIGEV_THREAD:
+		le := binary.LittleEndian
+		p.w(", sigev_notify_function=" + ptr(le.Uint64(b[16:])) + ", sigev_notify_attributes=" + ptr(le.Uint64(b[24:])))
+	}
+	p.w("}")
+}
