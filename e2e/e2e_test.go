@@ -83,6 +83,7 @@ var cGuests = []diffCase{
 	{name: "intr-loop", cmds: one("intr", "loop")},
 	{name: "intr-alarm-kill", cmds: one("intr", "alarm-kill"), status: 128 + 14},
 	{name: "intr-calls", cmds: one("intr", "calls")},
+	{name: "vfork", cmds: one("vfork")},
 	{name: "timers", cmds: one("timers")},
 }
 

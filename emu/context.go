@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -82,16 +83,31 @@ func (e *Engine) Kick() {
 // Abort stops a running engine from another goroutine with uc_emu_stop. The registers it
 // leaves are not a state the guest was in (measured in 2.1.1: a loop interrupted this way
 // and resumed computes a different result), so Abort is only for ending the process,
-// when nothing of the guest will run again. Safe from any goroutine, even after Close.
+// when nothing of the guest will run again. A stop that lands while uc_emu_start is still
+// setting up is forgotten by it, so Abort repeats until the run it aimed at has ended.
+// Safe from any goroutine, even after Close.
 func (e *Engine) Abort() {
-	e.kickMu.Lock()
-	defer e.kickMu.Unlock()
-	switch {
-	case e.gone:
-	case !e.running:
-		e.pending = true
-	default:
+	var run uint64
+	for {
+		e.kickMu.Lock()
+		switch {
+		case e.gone:
+			e.kickMu.Unlock()
+			return
+		case !e.running:
+			if run == 0 {
+				e.pending = true
+			}
+			e.kickMu.Unlock()
+			return
+		case run != 0 && e.runs != run:
+			e.kickMu.Unlock()
+			return // a later run: the one aimed at has ended
+		}
+		run = e.runs
 		C.uc_emu_stop(e.uc)
+		e.kickMu.Unlock()
+		time.Sleep(time.Millisecond)
 	}
 }
 

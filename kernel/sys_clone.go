@@ -218,7 +218,16 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	if err != nil {
 		return 0, unix.EAGAIN
 	}
-	space, err := p.mm.Fork(cpu)
+	// A vfork child runs in its parent's memory (glibc's posix_spawn has its child write
+	// an exec failure there); any other child gets a copy. A CLONE_VM child that does not
+	// suspend its parent gets a copy too: two engines cannot keep each other's atomics.
+	share := flags&abi.CLONE_VM != 0 && flags&abi.CLONE_VFORK != 0
+	var space *mm.Space
+	if share {
+		space, err = p.mm.Share(cpu)
+	} else {
+		space, err = p.mm.Fork(cpu)
+	}
 	if err != nil {
 		cpu.Close()
 		return 0, unix.ENOMEM

@@ -77,6 +77,10 @@ type Space struct {
 	// brk state: the heap is one growing mapping over a reserved backing.
 	BrkStart, Brk Addr
 	heap          *backing
+
+	// borrowed: the memory belongs to another space too (Share), so the heap's
+	// reservation is never unmapped from here.
+	borrowed bool
 }
 
 // ErrNoMem is returned when the address space or the CPU's region table is full.
@@ -91,7 +95,7 @@ func (s *Space) Close() {
 		s.release(v.back)
 	}
 	s.vmas = nil
-	if s.heap != nil && s.heap.refs == 0 && s.heap.mem != nil {
+	if s.heap != nil && s.heap.refs == 0 && s.heap.mem != nil && !s.borrowed {
 		unix.Munmap(s.heap.mem)
 		s.heap.mem = nil
 	}
@@ -662,6 +666,24 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 			nv.back = nb
 			copy(nv.host(), v.host())
 		}
+		if err := c.cpuMap(&nv); err != nil {
+			c.Close()
+			return nil, err
+		}
+		nv.back.refs++
+		c.vmas = append(c.vmas, &nv)
+	}
+	return c, nil
+}
+
+// Share maps the same memory into cpu, for a vfork child that runs in its parent's
+// memory until it execs or exits: writes either makes are the other's. The mappings
+// themselves are the child's own list, so its mmap, munmap and mprotect (which vfork
+// children have no business doing) stay its own.
+func (s *Space) Share(cpu *emu.Engine) (*Space, error) {
+	c := &Space{cpu: cpu, MmapBase: s.MmapBase, BrkStart: s.BrkStart, Brk: s.Brk, heap: s.heap, borrowed: true}
+	for _, v := range s.vmas {
+		nv := *v
 		if err := c.cpuMap(&nv); err != nil {
 			c.Close()
 			return nil, err

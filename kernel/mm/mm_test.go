@@ -778,3 +778,43 @@ func TestCPURegionsFollowVMAs(t *testing.T) {
 	assert.Empty(t, s.VMAs())
 	check("unmap all")
 }
+
+func TestShareSeesWritesBothWaysAndCloseKeepsTheParents(t *testing.T) {
+	s := newSpace(t)
+	mustMap(t, s, 0x10000, 2*PageSize, rw, "")
+	require.NoError(t, s.SetupHeap(0x100000, 16*PageSize))
+	require.Equal(t, Addr(0x102000), s.SetBrk(0x102000))
+
+	c, err := s.Share(nil)
+	require.NoError(t, err)
+	require.NoError(t, c.CopyOut(0x10010, []byte("from the child")))
+	require.NoError(t, c.CopyOut(0x100100, []byte("heap")))
+	got := make([]byte, 14)
+	require.NoError(t, s.CopyIn(0x10010, got))
+	assert.Equal(t, "from the child", string(got))
+	require.NoError(t, s.CopyIn(0x100100, got[:4]))
+	assert.Equal(t, "heap", string(got[:4]))
+
+	c.Close()
+	require.NoError(t, s.CopyOut(0x10010, []byte("still mine")), "the parent's memory outlives the child")
+	require.NoError(t, s.CopyIn(0x100100, got[:4]))
+	assert.Equal(t, "heap", string(got[:4]))
+
+	f, err := s.Fork(nil)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, f.CopyOut(0x10010, []byte("forked")))
+	require.NoError(t, s.CopyIn(0x10010, got[:6]))
+	assert.Equal(t, "still ", string(got[:6]), "a fork's writes stay its own")
+}
+
+func TestShareBeforeTheHeapGrowsKeepsItsReservation(t *testing.T) {
+	s := newSpace(t)
+	require.NoError(t, s.SetupHeap(0x100000, 16*PageSize))
+	c, err := s.Share(nil)
+	require.NoError(t, err)
+	c.Close() // must not unmap the reservation the parent grows into
+	require.NotNil(t, s.heap.mem)
+	require.Equal(t, Addr(0x101000), s.SetBrk(0x101000))
+	require.NoError(t, s.CopyOut(0x100000, []byte("grown")))
+}
