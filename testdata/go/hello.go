@@ -1,6 +1,7 @@
 //go:build ignore
 
-// Hello is a guest program: it prints a line, copies a file in upper case, and runs goroutines.
+// Hello is a guest program: it prints a line, copies a file in upper case, runs goroutines,
+// and waits on timers.
 //
 // Usage: hello.go.bin IN OUT
 package main
@@ -54,4 +55,20 @@ func main() {
 	sort.Ints(got)
 	fmt.Println("squares:", got)
 	fmt.Println("slept at least 10ms:", time.Since(start) >= 10*time.Millisecond)
+
+	never := make(chan int)
+	select {
+	case <-time.After(20 * time.Millisecond):
+		fmt.Println("time.After fired")
+	case <-never:
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	ticks := 0
+	for range tick.C {
+		if ticks++; ticks == 3 {
+			break
+		}
+	}
+	tick.Stop()
+	fmt.Println("ticks:", ticks)
 }
