@@ -1,9 +1,12 @@
-/* threads runs pthreads that share a counter under a mutex, use thread-local storage and a
- * condition variable, and return values through pthread_join. */
+/* threads runs pthreads that share a counter under a mutex and an atomic one, use
+ * thread-local storage and a condition variable, take signals sent to one thread while
+ * it waits, and return values through pthread_join. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -22,6 +25,8 @@ static void expect(const char *what, int ok)
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static long counter;
+static long atomic_counter;
+static volatile long handled_by;
 static int ready;
 static __thread long tls_value = 7;
 static long tids[NTHREADS];
@@ -39,18 +44,33 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&mu);
 		counter++;
 		pthread_mutex_unlock(&mu);
+		__atomic_fetch_add(&atomic_counter, 1, __ATOMIC_SEQ_CST);
 	}
 	return (void *)(tls_value * 100 + id);
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	handled_by = syscall(SYS_gettid);
 }
 
 int main(void)
 {
 	pthread_t th[NTHREADS];
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 	for (intptr_t i = 0; i < NTHREADS; i++)
 		if (pthread_create(&th[i], NULL, worker, (void *)i) != 0) {
 			printf("pthread_create failed\n");
 			return 1;
 		}
+	usleep(10000);
+	/* A signal for one thread, waiting in pthread_cond_wait: its handler runs there,
+	 * and the wait goes on. */
+	pthread_kill(th[3], SIGUSR1);
 	usleep(10000);
 	pthread_mutex_lock(&mu);
 	ready = 1;
@@ -64,6 +84,8 @@ int main(void)
 			returns_ok = 0;
 	}
 	expect("counter", counter == (long)NTHREADS * ITERS);
+	expect("atomic counter", atomic_counter == (long)NTHREADS * ITERS);
+	expect("pthread_kill ran the handler in that thread", handled_by == tids[3]);
 	expect("join values and thread-local storage", returns_ok);
 	expect("main thread tls untouched", tls_value == 7);
 	int distinct = 1;
