@@ -183,6 +183,14 @@ const (
 	ITIMER_PROF    = 0x2
 )
 
+// flock(2) operations.
+const (
+	LOCK_SH = 0x1
+	LOCK_EX = 0x2
+	LOCK_NB = 0x4
+	LOCK_UN = 0x8
+)
+
 // fcntl(2) commands and descriptor flags.
 const (
 	F_DUPFD         = 0x0

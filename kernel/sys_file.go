@@ -866,6 +866,15 @@ func sysFtruncate(t *Task, a Args) (uint64, error) {
 	return 0, unix.Ftruncate(f.fd, a.Int64(1))
 }
 
+// sysFallocate implements fallocate(2) with the host's, whose mode bits are Linux's.
+func sysFallocate(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Fallocate(f.fd, a.Uint(1), a.Int64(2), a.Int64(3))
+}
+
 // sysFsync implements fsync(2).
 func sysFsync(t *Task, a Args) (uint64, error) {
 	f, err := t.file(a.Fd(0))
@@ -974,8 +983,12 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 			Type: int16(binary.LittleEndian.Uint16(b[0:])), Whence: int16(binary.LittleEndian.Uint16(b[2:])),
 			Start: int64(binary.LittleEndian.Uint64(b[8:])), Len: int64(binary.LittleEndian.Uint64(b[16:])), Pid: int32(binary.LittleEndian.Uint32(b[24:])),
 		}
-		cmd := map[int32]int{abi.F_GETLK: unix.F_GETLK, abi.F_SETLK: unix.F_SETLK, abi.F_SETLKW: unix.F_SETLKW,
-			abi.F_OFD_GETLK: unix.F_OFD_GETLK, abi.F_OFD_SETLK: unix.F_OFD_SETLK, abi.F_OFD_SETLKW: unix.F_OFD_SETLKW}[a.Int(1)]
+		cmd := map[int32]int{abi.F_GETLK: unix.F_GETLK, abi.F_SETLK: unix.F_SETLK, abi.F_SETLKW: unix.F_SETLK,
+			abi.F_OFD_GETLK: unix.F_OFD_GETLK, abi.F_OFD_SETLK: unix.F_OFD_SETLK, abi.F_OFD_SETLKW: unix.F_OFD_SETLK}[a.Int(1)]
+		if c := a.Int(1); c == abi.F_SETLKW || c == abi.F_OFD_SETLKW {
+			// The waiting forms wait off the run loop, interruptibly.
+			return t.waitLock(f, func(fd int) error { l := lk; return unix.FcntlFlock(uintptr(fd), cmd, &l) })
+		}
 		if err := unix.FcntlFlock(uintptr(f.fd), cmd, &lk); err != nil {
 			return 0, err
 		}

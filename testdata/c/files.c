@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +318,25 @@ int main(int argc, char **argv)
 	printf("pipe2 cloexec=%d\n", fcntl(p[0], F_GETFD));
 	close(p[0]);
 	close(p[1]);
+
+	/* flock follows open file descriptions; fallocate reserves space. */
+	int l1 = open("locked.txt", O_RDWR | O_CREAT, 0644);
+	int l2 = open("locked.txt", O_RDWR);
+	must("flock exclusive", flock(l1, LOCK_EX | LOCK_NB));
+	expect_err("flock held elsewhere", flock(l2, LOCK_SH | LOCK_NB), EWOULDBLOCK);
+	expect_err("flock bad operation", flock(l1, 0), EINVAL);
+	must("flock unlock", flock(l1, LOCK_UN));
+	must("flock shared", flock(l2, LOCK_SH));
+	must("fallocate 10000", fallocate(l1, 0, 0, 10000));
+	fstat(l1, &st);
+	printf("size after fallocate: %ld\n", (long)st.st_size);
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
+	must("F_OFD_SETLKW", fcntl(l1, F_OFD_SETLKW, &fl));
+	fl.l_type = F_RDLCK;
+	expect_err("F_OFD_SETLK held elsewhere", fcntl(l2, F_OFD_SETLK, &fl), EAGAIN);
+	close(l1);
+	close(l2);
+	unlink("locked.txt");
 
 	list_dir(".");
 	list_dir("d");
