@@ -47,6 +47,7 @@ type Process struct {
 	vtimers   []*vtimer // virtual-clock timeouts, fired when no thread can run
 	idleEvent int       // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
 	quantum   bool      // deterministic preemption is installed
+	stopped   bool      // stopped by a stop signal: no thread runs until SIGCONT
 	family
 	sig    procSignals // process-wide pending signals and timers
 	timers posixTimers // timer_create's, not inherited by fork

@@ -129,6 +129,9 @@ func (p *Process) needHook() {
 
 // runnable counts the threads that can run.
 func (p *Process) runnable() int {
+	if p.stopped {
+		return 0
+	}
 	n := 0
 	for _, t := range p.tasks {
 		if t.state == taskRunnable {
@@ -150,8 +153,12 @@ func (p *Process) updatePreempt() {
 	}
 }
 
-// pick chooses the next thread to run: round robin from the one after the current.
+// pick chooses the next thread to run: round robin from the one after the current; none
+// while the process is stopped.
 func (p *Process) pick() *Task {
+	if p.stopped {
+		return nil
+	}
 	start := 0
 	for i, t := range p.tasks {
 		if t == p.cur {

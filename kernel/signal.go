@@ -170,10 +170,10 @@ func defaultAction(sig int) sigDefault {
 }
 
 // ignored says whether sig would be discarded on arrival at t: its action is SIG_IGN,
-// or SIG_DFL with a default of doing nothing. Stopping is not emulated: the stop signals
-// are ignored.
+// or SIG_DFL with a default of doing nothing (SIGCONT's continuing happens on arrival,
+// before this matters).
 func (t *Task) ignored(sig int) bool {
-	if sig == abi.SIGKILL {
+	if sig == abi.SIGKILL || sig == abi.SIGSTOP {
 		return false
 	}
 	switch h := t.p.sigactions[sig].Handler; h {
@@ -181,7 +181,7 @@ func (t *Task) ignored(sig int) bool {
 		return true
 	case abi.SIG_DFL:
 		d := defaultAction(sig)
-		return d == defIgnore || d == defStop || d == defCont
+		return d == defIgnore || d == defCont
 	}
 	return false
 }
@@ -212,6 +212,17 @@ func (p *Process) queueSignal(t *Task, info abi.Siginfo) bool {
 	if sig <= 0 || sig >= abi.NSIG || p.exit != nil {
 		return true
 	}
+	// Generating SIGCONT continues the process and discards pending stops; generating a
+	// stop signal discards a pending SIGCONT. Both whatever the actions and masks.
+	if sig == abi.SIGCONT {
+		p.dropStopSignals()
+		p.continueProcess()
+	} else if isStopSignal(sig) {
+		p.sigs().pending.drop(abi.SIGCONT)
+		for _, o := range p.tasks {
+			o.sigs().pending.drop(abi.SIGCONT)
+		}
+	}
 	target := t
 	if target == nil {
 		target = p.signalTarget(sig)
@@ -229,9 +240,6 @@ func (p *Process) queueSignal(t *Task, info abi.Siginfo) bool {
 	}
 	if !blocked && target.ignored(sig) {
 		return true
-	}
-	if sig == abi.SIGCONT {
-		p.dropStopSignals()
 	}
 	var ok bool
 	if t != nil {
@@ -315,6 +323,9 @@ func (t *Task) dispatchSignals() {
 		if t.p.exit != nil {
 			return
 		}
+		if t.p.stopped {
+			break // the rest wait for SIGCONT
+		}
 		allow := ^t.sigmask
 		var info abi.Siginfo
 		if sig := ts.pending.next(allow); sig != 0 {
@@ -346,6 +357,10 @@ func (t *Task) deliver(info abi.Siginfo) {
 		return
 	}
 	act := t.p.sigactions[sig]
+	if act.Handler == abi.SIG_DFL && isStopSignal(sig) {
+		t.p.stopProcess(sig)
+		return
+	}
 	if err := t.setupFrame(info, act, sigFault{}); err != nil {
 		t.kill(abi.SIGSEGV, fmt.Sprintf("cannot deliver %s: %v", abi.SignalName(sig), err))
 	}

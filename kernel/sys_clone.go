@@ -31,6 +31,7 @@ type family struct {
 	childWake chan struct{} // poked when a child exits
 	vforkDone chan struct{} // closed when a vfork child execs or exits
 	done      chan struct{} // closed when the run loop has ended
+	job       jobState      // stops and continuations for the parent's wait
 }
 
 func (k *Kernel) register(p *Process) {
