@@ -507,6 +507,17 @@ const (
 	SOCK_PACKET    = 0xa
 	SOCK_NONBLOCK  = O_NONBLOCK
 	SOCK_CLOEXEC   = O_CLOEXEC
+
+	SOL_SOCKET       = 0x1
+	SCM_RIGHTS       = 0x1
+	MSG_CTRUNC       = 0x8
+	MSG_DONTWAIT     = 0x40
+	MSG_CMSG_CLOEXEC = 0x40000000
+
+	// Sizes of struct msghdr and struct cmsghdr (x86-64); control messages are aligned
+	// to 8 bytes.
+	MsghdrSize  = 56
+	CmsghdrSize = 16
 )
 
 // prctl(2) options.

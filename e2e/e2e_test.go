@@ -87,6 +87,7 @@ var cGuests = []diffCase{
 	{name: "intr-alarm-kill", cmds: one("intr", "alarm-kill"), status: 128 + 14},
 	{name: "intr-calls", cmds: one("intr", "calls")},
 	{name: "vfork", cmds: one("vfork")},
+	{name: "sockets", cmds: one("sockets", "work"), setup: mkdirs("work")},
 	{name: "timers", cmds: one("timers")},
 }
 

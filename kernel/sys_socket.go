@@ -1,0 +1,394 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/kernel/mm"
+)
+
+// Sockets are the host's: a guest socket is a host socket, and addresses, options and
+// control messages pass through as bytes, since their layouts are the same on every
+// 64-bit Linux. What vemu translates: file descriptors passed with SCM_RIGHTS (guest fds
+// out, host fds in), relative AF_UNIX paths (the guest's working directory is not the
+// host process's), and waiting, which happens off the run loop as for pipes.
+
+// maxSockaddr bounds an address: struct sockaddr_storage's size.
+const maxSockaddr = 128
+
+// sunPathMax is the size of sockaddr_un's sun_path.
+const sunPathMax = 108
+
+// installSocket gives the guest an fd for the host socket hfd, with SOCK_NONBLOCK and
+// SOCK_CLOEXEC from flags.
+func (t *Task) installSocket(hfd int, flags int32) (uint64, error) {
+	fl := uint32(abi.O_RDWR)
+	if flags&abi.SOCK_NONBLOCK != 0 {
+		fl |= abi.O_NONBLOCK
+	}
+	name := "socket:"
+	var st unix.Stat_t
+	if unix.Fstat(hfd, &st) == nil {
+		name = fmt.Sprintf("socket:[%d]", st.Ino)
+	}
+	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: name, flags: fl, blockKind: blockMay}, flags&abi.SOCK_CLOEXEC != 0, 0)
+	if err != nil {
+		unix.Close(hfd)
+		return 0, err
+	}
+	return uint64(fd), nil
+}
+
+// sockFlags checks the flags of socket, socketpair and accept4 and returns the host's.
+func sockFlags(flags int32) (int, error) {
+	if flags&^(abi.SOCK_NONBLOCK|abi.SOCK_CLOEXEC) != 0 {
+		return 0, unix.EINVAL
+	}
+	h := unix.SOCK_CLOEXEC
+	if flags&abi.SOCK_NONBLOCK != 0 {
+		h |= unix.SOCK_NONBLOCK
+	}
+	return h, nil
+}
+
+// sysSocket implements socket(2).
+func sysSocket(t *Task, a Args) (uint64, error) {
+	typ := a.Int(1)
+	hflags, err := sockFlags(typ &^ 0xf)
+	if err != nil {
+		return 0, err
+	}
+	hfd, err := unix.Socket(int(a.Int(0)), int(typ&0xf)|hflags, int(a.Int(2)))
+	if err != nil {
+		return 0, err
+	}
+	return t.installSocket(hfd, typ&^0xf)
+}
+
+// sysSocketpair implements socketpair(2).
+func sysSocketpair(t *Task, a Args) (uint64, error) {
+	typ := a.Int(1)
+	hflags, err := sockFlags(typ &^ 0xf)
+	if err != nil {
+		return 0, err
+	}
+	fds, err := unix.Socketpair(int(a.Int(0)), int(typ&0xf)|hflags, int(a.Int(2)))
+	if err != nil {
+		return 0, err
+	}
+	var b [8]byte
+	if err := t.p.mm.CopyIn(a.Ptr(3), b[:]); err != nil { // EFAULT before any fd exists
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return 0, err
+	}
+	g0, err := t.installSocket(fds[0], typ&^0xf)
+	if err != nil {
+		unix.Close(fds[1])
+		return 0, err
+	}
+	g1, err := t.installSocket(fds[1], typ&^0xf)
+	if err != nil {
+		t.p.files.close(int32(g0))
+		return 0, err
+	}
+	binary.LittleEndian.PutUint32(b[0:], uint32(g0))
+	binary.LittleEndian.PutUint32(b[4:], uint32(g1))
+	return 0, t.p.mm.CopyOut(a.Ptr(3), b[:])
+}
+
+// socketFile returns the open file behind guest fd, which must be a socket.
+func (t *Task) socketFile(fd int32) (*File, error) {
+	f, err := t.file(fd)
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(f.fd, &st); err != nil {
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return nil, unix.ENOTSOCK
+	}
+	return f, nil
+}
+
+// readSockaddr reads an address of n bytes from the guest and makes a relative AF_UNIX
+// path relative to the guest's working directory.
+func (t *Task) readSockaddr(addr mm.Addr, n uint32) ([]byte, error) {
+	if int32(n) < 0 || n > maxSockaddr {
+		return nil, unix.EINVAL
+	}
+	b := make([]byte, n)
+	if err := t.p.mm.CopyIn(addr, b); err != nil {
+		return nil, err
+	}
+	if n > 2 && binary.LittleEndian.Uint16(b) == abi.AF_UNIX && b[2] != 0 && b[2] != '/' {
+		path := string(b[2:])
+		if i := strings.IndexByte(path, 0); i >= 0 {
+			path = path[:i]
+		}
+		full := t.unixPrefix() + path
+		if len(full) >= sunPathMax {
+			return nil, unix.ENAMETOOLONG
+		}
+		b = append(append(b[:2:2], full...), 0)
+	}
+	return b, nil
+}
+
+// unixPrefix is what reaches the guest's working directory from the host process's.
+func (t *Task) unixPrefix() string { return fmt.Sprintf("/proc/self/fd/%d/", t.p.fs.cwdFd) }
+
+// writeSockaddr gives the guest an address the host returned: at most *lenAddr bytes of
+// it, and its full length in *lenAddr, as Linux's move_addr_to_user does. A path made
+// relative by readSockaddr is shown as the guest gave it.
+func (t *Task) writeSockaddr(addr, lenAddr mm.Addr, b []byte) error {
+	if addr == 0 {
+		return nil
+	}
+	b = t.guestSockaddr(b)
+	var lb [4]byte
+	if err := t.p.mm.CopyIn(lenAddr, lb[:]); err != nil {
+		return err
+	}
+	room := int32(binary.LittleEndian.Uint32(lb[:]))
+	if room < 0 {
+		return unix.EINVAL
+	}
+	if err := t.p.mm.CopyOut(addr, b[:min(len(b), int(room))]); err != nil {
+		return err
+	}
+	binary.LittleEndian.PutUint32(lb[:], uint32(len(b)))
+	return t.p.mm.CopyOut(lenAddr, lb[:])
+}
+
+// guestSockaddr shows an address the host returned as the guest gave it: a path made
+// relative by readSockaddr loses the prefix that made it so.
+func (t *Task) guestSockaddr(b []byte) []byte {
+	if len(b) > 2 && binary.LittleEndian.Uint16(b) == abi.AF_UNIX {
+		if prefix := t.unixPrefix(); strings.HasPrefix(string(b[2:]), prefix) {
+			return append(b[:2:2], b[2+len(prefix):]...)
+		}
+	}
+	return b
+}
+
+// rawSockaddrCall runs a host call that takes (fd, address, length).
+func rawSockaddrCall(nr uintptr, fd int, sa []byte) error {
+	var p unsafe.Pointer
+	if len(sa) > 0 {
+		p = unsafe.Pointer(&sa[0])
+	}
+	_, _, e := unix.Syscall(nr, uintptr(fd), uintptr(p), uintptr(len(sa)))
+	runtime.KeepAlive(sa)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// rawNameCall runs a host call that fills an address (getsockname, getpeername, accept4)
+// and returns its result and the address.
+func rawNameCall(nr uintptr, fd int, extra uintptr) (uintptr, []byte, error) {
+	b := make([]byte, maxSockaddr)
+	n := uint32(len(b))
+	r, _, e := unix.Syscall6(nr, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&n)), extra, 0, 0)
+	runtime.KeepAlive(b)
+	if e != 0 {
+		return 0, nil, e
+	}
+	return r, b[:min(int(n), len(b))], nil
+}
+
+// sysBind implements bind(2).
+func sysBind(t *Task, a Args) (uint64, error) {
+	f, err := t.socketFile(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	sa, err := t.readSockaddr(a.Ptr(1), a.Uint(2))
+	if err != nil {
+		return 0, err
+	}
+	return 0, rawSockaddrCall(unix.SYS_BIND, f.fd, sa)
+}
+
+// sysConnect implements connect(2); a connection that takes time is waited for off the
+// run loop.
+func sysConnect(t *Task, a Args) (uint64, error) {
+	f, err := t.socketFile(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	sa, err := t.readSockaddr(a.Ptr(1), a.Uint(2))
+	if err != nil {
+		return 0, err
+	}
+	if nonblocking(f) {
+		return 0, rawSockaddrCall(unix.SYS_CONNECT, f.fd, sa)
+	}
+	fd, err := unix.Dup(f.fd)
+	if err != nil {
+		return 0, err
+	}
+	return t.blockIntr(intrRestart, func(c *cancel) (uint64, error) {
+		defer unix.Close(fd)
+		return 0, rawSockaddrCall(unix.SYS_CONNECT, fd, sa)
+	}, nil)
+}
+
+// nonblocking says whether f's open file description has O_NONBLOCK.
+func nonblocking(f *File) bool {
+	fl, err := unix.FcntlInt(uintptr(f.fd), unix.F_GETFL, 0)
+	return err == nil && fl&unix.O_NONBLOCK != 0
+}
+
+// sysListen implements listen(2).
+func sysListen(t *Task, a Args) (uint64, error) {
+	f, err := t.socketFile(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Listen(f.fd, int(a.Int(1)))
+}
+
+// sysAccept implements accept(2).
+func sysAccept(t *Task, a Args) (uint64, error) { return t.accept(a, 0) }
+
+// sysAccept4 implements accept4(2).
+func sysAccept4(t *Task, a Args) (uint64, error) { return t.accept(a, a.Int(3)) }
+
+func (t *Task) accept(a Args, flags int32) (uint64, error) {
+	f, err := t.socketFile(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	hflags, err := sockFlags(flags)
+	if err != nil {
+		return 0, err
+	}
+	var nfd int
+	var name []byte
+	try := func(fd int) (uint64, error) {
+		r, b, err := rawNameCall(unix.SYS_ACCEPT4, fd, uintptr(hflags))
+		if err != nil {
+			return 0, err
+		}
+		nfd, name = int(r), b
+		return 0, nil
+	}
+	done := func(_ uint64, err error) (uint64, error) {
+		if err != nil {
+			return 0, err
+		}
+		if a[1] != 0 {
+			if err := t.writeSockaddr(a.Ptr(1), a.Ptr(2), name); err != nil {
+				unix.Close(nfd)
+				return 0, err
+			}
+		}
+		return t.installSocket(nfd, flags)
+	}
+	if !t.wouldBlock(f, true, 1) {
+		return done(try(f.fd))
+	}
+	return t.waitHostFd(f, []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLIN}}, try, done)
+}
+
+// sysGetsockname implements getsockname(2).
+func sysGetsockname(t *Task, a Args) (uint64, error) {
+	return t.nameOf(a, unix.SYS_GETSOCKNAME)
+}
+
+// sysGetpeername implements getpeername(2).
+func sysGetpeername(t *Task, a Args) (uint64, error) {
+	return t.nameOf(a, unix.SYS_GETPEERNAME)
+}
+
+func (t *Task) nameOf(a Args, nr uintptr) (uint64, error) {
+	f, err := t.socketFile(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	_, name, err := rawNameCall(nr, f.fd, 0)
+	if err != nil {
+		return 0, err
+	}
+	if a[1] == 0 {
+		return 0, unix.EFAULT
+	}
+	return 0, t.writeSockaddr(a.Ptr(1), a.Ptr(2), name)
+}
+
+// sysShutdown implements shutdown(2).
+func sysShutdown(t *Task, a Args) (uint64, error) {
+	f, err := t.socketFile(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Shutdown(f.fd, int(a.Int(1)))
+}
+
+// maxSockopt bounds an option's value; the largest standard ones are far smaller.
+const maxSockopt = 4096
+
+// sysSetsockopt implements setsockopt(2), the value passed through as bytes.
+func sysSetsockopt(t *Task, a Args) (uint64, error) {
+	f, err := t.socketFile(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	n := a.Uint(4)
+	if int32(n) < 0 {
+		return 0, unix.EINVAL
+	}
+	b := make([]byte, min(n, maxSockopt))
+	if err := t.p.mm.CopyIn(a.Ptr(3), b); err != nil {
+		return 0, err
+	}
+	var p unsafe.Pointer
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
+	}
+	_, _, e := unix.Syscall6(unix.SYS_SETSOCKOPT, uintptr(f.fd), uintptr(a.Int(1)), uintptr(a.Int(2)), uintptr(p), uintptr(len(b)), 0)
+	runtime.KeepAlive(b)
+	if e != 0 {
+		return 0, e
+	}
+	return 0, nil
+}
+
+// sysGetsockopt implements getsockopt(2).
+func sysGetsockopt(t *Task, a Args) (uint64, error) {
+	f, err := t.socketFile(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	var lb [4]byte
+	if err := t.p.mm.CopyIn(a.Ptr(4), lb[:]); err != nil {
+		return 0, err
+	}
+	n := int32(binary.LittleEndian.Uint32(lb[:]))
+	if n < 0 {
+		return 0, unix.EINVAL
+	}
+	b := make([]byte, min(int(n), maxSockopt)+1)
+	hn := uint32(len(b) - 1)
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(f.fd), uintptr(a.Int(1)), uintptr(a.Int(2)), uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&hn)), 0)
+	runtime.KeepAlive(b)
+	if e != 0 {
+		return 0, e
+	}
+	if err := t.p.mm.CopyOut(a.Ptr(3), b[:min(int(hn), len(b)-1)]); err != nil {
+		return 0, err
+	}
+	binary.LittleEndian.PutUint32(lb[:], hn)
+	return 0, t.p.mm.CopyOut(a.Ptr(4), lb[:])
+}

@@ -1,0 +1,352 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/emu"
+	"vemu/kernel/mm"
+)
+
+// Sending and receiving on sockets: the data goes through a private buffer (a wait may
+// outlive the guest's mapping of it), the address through readSockaddr and writeSockaddr,
+// and SCM_RIGHTS file descriptors are translated between the guest's table and the host's.
+
+const (
+	msgNosignal = 0x4000 // MSG_NOSIGNAL
+	msgWaitall  = 0x100  // MSG_WAITALL
+)
+
+// msghdr is struct msghdr as the guest lays it out (x86-64).
+type msghdr struct {
+	name       mm.Addr
+	nameLen    uint32
+	iov        mm.Addr
+	iovLen     uint64
+	control    mm.Addr
+	controlLen uint64
+	flags      int32
+}
+
+func (t *Task) readMsghdr(addr mm.Addr) (msghdr, error) {
+	var b [abi.MsghdrSize]byte
+	if err := t.p.mm.CopyIn(addr, b[:]); err != nil {
+		return msghdr{}, err
+	}
+	le := binary.LittleEndian
+	return msghdr{
+		name: mm.Addr(le.Uint64(b[0:])), nameLen: le.Uint32(b[8:]),
+		iov: mm.Addr(le.Uint64(b[16:])), iovLen: le.Uint64(b[24:]),
+		control: mm.Addr(le.Uint64(b[32:])), controlLen: le.Uint64(b[40:]),
+		flags: int32(le.Uint32(b[48:])),
+	}, nil
+}
+
+// forEachCmsg calls f with each control message in b: its level, type and data.
+func forEachCmsg(b []byte, f func(level, typ int32, data []byte)) {
+	for len(b) >= abi.CmsghdrSize {
+		n := binary.LittleEndian.Uint64(b)
+		if n < abi.CmsghdrSize || n > uint64(len(b)) {
+			return
+		}
+		f(int32(binary.LittleEndian.Uint32(b[8:])), int32(binary.LittleEndian.Uint32(b[12:])), b[abi.CmsghdrSize:n])
+		step := (n + 7) &^ 7
+		if step > uint64(len(b)) {
+			return
+		}
+		b = b[step:]
+	}
+}
+
+// hostMsg performs sendmsg or recvmsg on the host with plain buffers.
+func hostMsg(nr uintptr, fd int, data, name, control []byte, flags int32) (n int, nameLen int, controlLen int, mflags int32, err error) {
+	var h unix.Msghdr
+	iov := unix.Iovec{Len: uint64(len(data))}
+	if len(data) > 0 {
+		iov.Base = &data[0]
+	}
+	h.Iov, h.Iovlen = &iov, 1
+	if len(name) > 0 {
+		h.Name, h.Namelen = &name[0], uint32(len(name))
+	}
+	if len(control) > 0 {
+		h.Control = &control[0]
+		h.SetControllen(len(control))
+	}
+	r, _, e := unix.Syscall(nr, uintptr(fd), uintptr(unsafe.Pointer(&h)), uintptr(flags))
+	runtime.KeepAlive(data)
+	runtime.KeepAlive(name)
+	runtime.KeepAlive(control)
+	if e != 0 {
+		return 0, 0, 0, 0, e
+	}
+	return int(r), int(h.Namelen), int(h.Controllen), h.Flags, nil
+}
+
+// send sends data (with an address and host control messages, when given) on f, waiting
+// off the run loop when the socket is full.
+func (t *Task) send(f *File, data, name, control []byte, flags int32) (uint64, error) {
+	do := func(fd int) (uint64, error) {
+		n, _, _, _, err := hostMsg(unix.SYS_SENDMSG, fd, data, name, control, flags|unix.MSG_NOSIGNAL)
+		return uint64(n), err
+	}
+	done := func(r uint64, err error) (uint64, error) {
+		if err == unix.EPIPE && flags&msgNosignal == 0 {
+			t.sigpipe()
+		}
+		return r, err
+	}
+	if flags&abi.MSG_DONTWAIT != 0 || !t.wouldBlock(f, false, uint64(len(data))) {
+		return done(do(f.fd))
+	}
+	return t.waitHostFd(f, []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLOUT}}, do, done)
+}
+
+// received is what a receive got, for the guest.
+type received struct {
+	data, name, control []byte
+	flags               int32
+}
+
+// recv receives up to want bytes (with the source address and up to controlCap bytes of
+// control messages) on f, waiting off the run loop when nothing is there; finish runs
+// back on the loop with what came.
+func (t *Task) recv(f *File, want uint64, controlCap uint64, flags int32, finish func(received) (uint64, error)) (uint64, error) {
+	var got received
+	do := func(fd int) (uint64, error) {
+		data := make([]byte, min(want, maxBlockingRead))
+		name := make([]byte, maxSockaddr)
+		control := make([]byte, min(controlCap, maxSockopt))
+		n, nl, cl, mf, err := hostMsg(unix.SYS_RECVMSG, fd, data, name, control, flags)
+		if err != nil {
+			return 0, err
+		}
+		got = received{data: data[:min(n, len(data))], name: name[:min(nl, len(name))], control: control[:cl], flags: mf}
+		return uint64(n), nil
+	}
+	done := func(r uint64, err error) (uint64, error) {
+		if err != nil {
+			return 0, err
+		}
+		ret, err := finish(got)
+		if err != nil {
+			return 0, err
+		}
+		if flags&unix.MSG_TRUNC != 0 {
+			return r, nil // the datagram's real length, as asked
+		}
+		return ret, nil
+	}
+	if flags&abi.MSG_DONTWAIT != 0 || (flags&msgWaitall == 0 && !t.wouldBlock(f, true, max(want, 1))) {
+		return done(do(f.fd))
+	}
+	return t.waitHostFd(f, []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLIN}}, do, done)
+}
+
+// scatter copies data into the guest buffers found by resolve and returns how much fit.
+func scatter(data []byte, resolve func() ([][]byte, error)) (uint64, error) {
+	b, err := resolve()
+	if err != nil {
+		return 0, err
+	}
+	rest := data
+	for _, p := range b {
+		rest = rest[copy(p, rest):]
+	}
+	return uint64(len(data) - len(rest)), nil
+}
+
+// sysSendto implements sendto(2) (and send(2), which libcs build on it).
+func sysSendto(t *Task, a Args) (uint64, error) {
+	f, err := t.socketFile(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	data, err := t.gather(a.Ptr(1), a[2])
+	if err != nil {
+		return 0, err
+	}
+	var name []byte
+	if a[4] != 0 {
+		if name, err = t.readSockaddr(a.Ptr(4), a.Uint(5)); err != nil {
+			return 0, err
+		}
+	}
+	return t.send(f, data, name, nil, a.Int(3))
+}
+
+// gather copies n bytes of guest memory at addr.
+func (t *Task) gather(addr mm.Addr, n uint64) ([]byte, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	b, err := t.bufs(addr, n, emu.ProtRead)
+	if err != nil {
+		return nil, err
+	}
+	data := make([]byte, 0, total(b))
+	for _, p := range b {
+		data = append(data, p...)
+	}
+	return data, nil
+}
+
+// sysRecvfrom implements recvfrom(2) (and recv(2)).
+func sysRecvfrom(t *Task, a Args) (uint64, error) {
+	f, err := t.socketFile(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	resolve := func() ([][]byte, error) {
+		if a[2] == 0 {
+			return nil, nil
+		}
+		return t.bufs(a.Ptr(1), a[2], emu.ProtWrite)
+	}
+	if _, err := resolve(); err != nil {
+		return 0, err
+	}
+	return t.recv(f, min(a[2], maxIO), 0, a.Int(3), func(r received) (uint64, error) {
+		n, err := scatter(r.data, resolve)
+		if err != nil {
+			return 0, err
+		}
+		if a[4] != 0 {
+			if err := t.writeSockaddr(a.Ptr(4), a.Ptr(5), r.name); err != nil {
+				return 0, err
+			}
+		}
+		return n, nil
+	})
+}
+
+// sysSendmsg implements sendmsg(2).
+func sysSendmsg(t *Task, a Args) (uint64, error) {
+	f, err := t.socketFile(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	m, err := t.readMsghdr(a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	if m.iovLen > 1024 {
+		return 0, unix.EMSGSIZE
+	}
+	b, err := t.iovecs(m.iov, int32(m.iovLen), emu.ProtRead)
+	if err != nil {
+		return 0, err
+	}
+	data := make([]byte, 0, total(b))
+	for _, p := range b {
+		data = append(data, p...)
+	}
+	var name []byte
+	if m.name != 0 {
+		if name, err = t.readSockaddr(m.name, m.nameLen); err != nil {
+			return 0, err
+		}
+	}
+	var control []byte
+	if m.controlLen > 0 {
+		if m.controlLen > maxSockopt {
+			return 0, unix.ENOBUFS
+		}
+		control = make([]byte, m.controlLen)
+		if err := t.p.mm.CopyIn(m.control, control); err != nil {
+			return 0, err
+		}
+		// Passed descriptors: the host's behind the guest's.
+		var bad error
+		forEachCmsg(control, func(level, typ int32, d []byte) {
+			if level != abi.SOL_SOCKET || typ != abi.SCM_RIGHTS {
+				return
+			}
+			for i := 0; i+4 <= len(d); i += 4 {
+				gf, err := t.file(int32(binary.LittleEndian.Uint32(d[i:])))
+				if err != nil {
+					bad = err
+					return
+				}
+				binary.LittleEndian.PutUint32(d[i:], uint32(gf.fd))
+			}
+		})
+		if bad != nil {
+			return 0, bad
+		}
+	}
+	return t.send(f, data, name, control, a.Int(2))
+}
+
+// sysRecvmsg implements recvmsg(2).
+func sysRecvmsg(t *Task, a Args) (uint64, error) {
+	f, err := t.socketFile(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	m, err := t.readMsghdr(a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	if m.iovLen > 1024 {
+		return 0, unix.EMSGSIZE
+	}
+	resolve := func() ([][]byte, error) { return t.iovecs(m.iov, int32(m.iovLen), emu.ProtWrite) }
+	b, err := resolve()
+	if err != nil {
+		return 0, err
+	}
+	flags := a.Int(2)
+	return t.recv(f, max(total(b), 1), m.controlLen, flags, func(r received) (uint64, error) {
+		n, err := scatter(r.data, resolve)
+		if err != nil {
+			return 0, err
+		}
+		// Received descriptors become the guest's.
+		cloexec := flags&abi.MSG_CMSG_CLOEXEC != 0
+		forEachCmsg(r.control, func(level, typ int32, d []byte) {
+			if level != abi.SOL_SOCKET || typ != abi.SCM_RIGHTS {
+				return
+			}
+			for i := 0; i+4 <= len(d); i += 4 {
+				hfd := int(binary.LittleEndian.Uint32(d[i:]))
+				unix.CloseOnExec(hfd)
+				gfd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: hostFdPath(hfd)}, cloexec, 0)
+				if err != nil {
+					unix.Close(hfd)
+					gfd = -1
+				}
+				binary.LittleEndian.PutUint32(d[i:], uint32(int32(gfd)))
+			}
+		})
+		le := binary.LittleEndian
+		var hdr [abi.MsghdrSize]byte
+		if err := t.p.mm.CopyIn(a.Ptr(1), hdr[:]); err != nil {
+			return 0, err
+		}
+		if m.name != 0 {
+			name := t.guestSockaddr(r.name)
+			if err := t.p.mm.CopyOut(m.name, name[:min(len(name), int(m.nameLen))]); err != nil {
+				return 0, err
+			}
+			le.PutUint32(hdr[8:], uint32(len(name)))
+		} else {
+			le.PutUint32(hdr[8:], 0)
+		}
+		if len(r.control) > 0 {
+			if err := t.p.mm.CopyOut(m.control, r.control); err != nil {
+				return 0, err
+			}
+		}
+		le.PutUint64(hdr[40:], uint64(len(r.control)))
+		le.PutUint32(hdr[48:], uint32(r.flags))
+		if err := t.p.mm.CopyOut(a.Ptr(1), hdr[:]); err != nil {
+			return 0, err
+		}
+		return n, nil
+	})
+}
