@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -92,6 +93,23 @@ func (e *Engine) Abort() {
 		e.pending = true
 	default:
 		C.uc_emu_stop(e.uc)
+		// uc_emu_start clears a stop request made before it has set up the run (2.1.1
+		// resets stop_request there, and uc_emu_stop does nothing while emulation_done is
+		// still set from the last run): repeat the request until this run has ended.
+		go e.abortAgain(e.runs)
+	}
+}
+
+func (e *Engine) abortAgain(run uint64) {
+	for {
+		time.Sleep(time.Millisecond)
+		e.kickMu.Lock()
+		if e.gone || !e.running || e.runs != run {
+			e.kickMu.Unlock()
+			return
+		}
+		C.uc_emu_stop(e.uc)
+		e.kickMu.Unlock()
 	}
 }
 

@@ -86,6 +86,7 @@ func (e *Engine) Run(pc uint64) Event {
 		return Event{Kind: Stopped, RIP: pc}
 	}
 	e.running = true
+	e.runs++
 	e.st.kick = 0 // a kick left from the last run was for messages seen since
 	e.kickMu.Unlock()
 	code := C.uc_emu_start(e.uc, C.uint64_t(pc), 0, 0, 0)
