@@ -55,6 +55,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	}
 	p.cur = t // the engine holds its registers
 	k.register(p)
+	p.dispositionsChanged()
 	if err := k.load(p, data, img); err != nil {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err}
