@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"os"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -232,4 +233,13 @@ func (k *Kernel) dropThread(tid int) {
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
 	delete(k.pt.tids, tid)
+}
+
+// sigpipe raises SIGPIPE in the writer when a write fails with EPIPE, as Linux's
+// pipe_write() does (a signal for the process, from itself).
+func (t *Task) sigpipe(r uint64, err error) (uint64, error) {
+	if err == unix.EPIPE {
+		t.p.queueSignal(nil, abi.Siginfo{Signo: abi.SIGPIPE, Code: abi.SI_USER, Pid: int32(t.p.pid), UID: uint32(os.Getuid())})
+	}
+	return r, err
 }

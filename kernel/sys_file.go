@@ -256,25 +256,25 @@ func (t *Task) vector(a Args, want emu.Prot, positional bool) (uint64, error) {
 func sysRead(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtWrite, false) }
 
 // sysWrite implements write(2): straight from guest memory.
-func sysWrite(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtRead, false) }
+func sysWrite(t *Task, a Args) (uint64, error) { return t.sigpipe(t.buffer(a, emu.ProtRead, false)) }
 
 // sysPread64 implements pread64(2).
 func sysPread64(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtWrite, true) }
 
 // sysPwrite64 implements pwrite64(2).
-func sysPwrite64(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtRead, true) }
+func sysPwrite64(t *Task, a Args) (uint64, error) { return t.sigpipe(t.buffer(a, emu.ProtRead, true)) }
 
 // sysReadv implements readv(2).
 func sysReadv(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtWrite, false) }
 
 // sysWritev implements writev(2).
-func sysWritev(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtRead, false) }
+func sysWritev(t *Task, a Args) (uint64, error) { return t.sigpipe(t.vector(a, emu.ProtRead, false)) }
 
 // sysPreadv implements preadv(2).
 func sysPreadv(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtWrite, true) }
 
 // sysPwritev implements pwritev(2).
-func sysPwritev(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtRead, true) }
+func sysPwritev(t *Task, a Args) (uint64, error) { return t.sigpipe(t.vector(a, emu.ProtRead, true)) }
 
 // sysLseek implements lseek(2).
 func sysLseek(t *Task, a Args) (uint64, error) {
