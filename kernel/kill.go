@@ -235,6 +235,36 @@ func (k *Kernel) dropThread(tid int) {
 	delete(k.pt.tids, tid)
 }
 
+// HostSignal forwards a signal vemu itself received to the guest, where Linux would have
+// sent it: the terminal's signals (SIGINT, SIGQUIT, SIGHUP, SIGWINCH) to the foreground
+// process group, which is the first process's group at start; the others to the first
+// process, or to that group once it is gone.
+func (k *Kernel) HostSignal(sig int) {
+	info := abi.Siginfo{Signo: int32(sig), Code: abi.SI_USER}
+	terminal := false
+	switch sig {
+	case abi.SIGINT, abi.SIGQUIT, abi.SIGHUP, abi.SIGWINCH:
+		// As the tty driver sends them (__kill_pgrp_info with SEND_SIG_PRIV).
+		info.Code = abi.SI_KERNEL
+		terminal = true
+	}
+	k.pt.mu.Lock()
+	first, fg := k.first, k.fgPgid
+	firstLive := first != nil && !first.zombie && k.pt.procs[first.pid] == first
+	k.pt.mu.Unlock()
+	if !terminal && firstLive {
+		first.signalFromOutside(0, info)
+		return
+	}
+	targets := k.group(fg)
+	if len(targets) == 0 && firstLive {
+		targets = []*Process{first}
+	}
+	for _, q := range targets {
+		q.signalFromOutside(0, info)
+	}
+}
+
 // sigpipe raises SIGPIPE in the writer when a write fails with EPIPE, as Linux's
 // pipe_write() does (a signal for the process, from itself).
 func (t *Task) sigpipe(r uint64, err error) (uint64, error) {
