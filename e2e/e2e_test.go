@@ -82,6 +82,7 @@ var cGuests = []diffCase{
 	{name: "poll", cmds: one("poll")},
 	{name: "intr-loop", cmds: one("intr", "loop")},
 	{name: "intr-alarm-kill", cmds: one("intr", "alarm-kill"), status: 128 + 14},
+	{name: "children", cmds: one("children")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.
@@ -152,6 +153,7 @@ var busyboxCases = []diffCase{
 		`x=$(echo sub | tr a-z A-Z); echo "got $x"; (echo bg1) & wait; (echo bg2; exit 3) & wait $!; echo "bg: $?"; `+
 			`seq 1 5 | xargs echo n:; false; echo "false: $?"; sh -c 'exit 7'; echo "child: $?"; `+
 			`seq 1 200 | sort -rn | head -3; echo done | cat | cat`)}},
+	{name: "sh-kill-background", cmds: []cmdline{bb("sh", "-c", `sleep 10 & kill $!; wait $!; echo $?`)}},
 	{name: "rm-missing", cmds: []cmdline{bb("rm", "nope")}, status: 1, stderr: true},
 }
 
