@@ -89,6 +89,7 @@ var cGuests = []diffCase{
 	{name: "vfork", cmds: one("vfork")},
 	{name: "sockets", cmds: one("sockets", "work"), setup: mkdirs("work")},
 	{name: "timers", cmds: one("timers")},
+	{name: "children", cmds: one("children")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.
@@ -160,6 +161,7 @@ var busyboxCases = []diffCase{
 		`x=$(echo sub | tr a-z A-Z); echo "got $x"; (echo bg1) & wait; (echo bg2; exit 3) & wait $!; echo "bg: $?"; `+
 			`seq 1 5 | xargs echo n:; false; echo "false: $?"; sh -c 'exit 7'; echo "child: $?"; `+
 			`seq 1 200 | sort -rn | head -3; echo done | cat | cat`)}},
+	{name: "sh-kill-background", cmds: []cmdline{bb("sh", "-c", `sleep 10 & kill $!; wait $!; echo $?`)}},
 	{name: "rm-missing", cmds: []cmdline{bb("rm", "nope")}, status: 1, stderr: true},
 }
 

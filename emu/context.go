@@ -83,31 +83,33 @@ func (e *Engine) Kick() {
 // Abort stops a running engine from another goroutine with uc_emu_stop. The registers it
 // leaves are not a state the guest was in (measured in 2.1.1: a loop interrupted this way
 // and resumed computes a different result), so Abort is only for ending the process,
-// when nothing of the guest will run again. A stop that lands while uc_emu_start is still
-// setting up is forgotten by it, so Abort repeats until the run it aimed at has ended.
-// Safe from any goroutine, even after Close.
+// when nothing of the guest will run again. Safe from any goroutine, even after Close.
 func (e *Engine) Abort() {
-	var run uint64
+	e.kickMu.Lock()
+	defer e.kickMu.Unlock()
+	switch {
+	case e.gone:
+	case !e.running:
+		e.pending = true
+	default:
+		C.uc_emu_stop(e.uc)
+		// uc_emu_start clears a stop request made before it has set up the run (2.1.1
+		// resets stop_request there, and uc_emu_stop does nothing while emulation_done is
+		// still set from the last run): repeat the request until this run has ended.
+		go e.abortAgain(e.runs)
+	}
+}
+
+func (e *Engine) abortAgain(run uint64) {
 	for {
+		time.Sleep(time.Millisecond)
 		e.kickMu.Lock()
-		switch {
-		case e.gone:
+		if e.gone || !e.running || e.runs != run {
 			e.kickMu.Unlock()
 			return
-		case !e.running:
-			if run == 0 {
-				e.pending = true
-			}
-			e.kickMu.Unlock()
-			return
-		case run != 0 && e.runs != run:
-			e.kickMu.Unlock()
-			return // a later run: the one aimed at has ended
 		}
-		run = e.runs
 		C.uc_emu_stop(e.uc)
 		e.kickMu.Unlock()
-		time.Sleep(time.Millisecond)
 	}
 }
 

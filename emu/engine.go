@@ -83,8 +83,8 @@ type Engine struct {
 	// whether the block hook that takes kicks is installed.
 	kickMu    sync.Mutex
 	running   bool
-	runs      uint64 // counts runs, so that Abort knows when the one it stops has ended
 	pending   bool   // a kick came while not running: the next Run returns at once
+	runs      uint64 // counts runs, so that Abort's repeats end with the run they stop
 	blockHook bool
 	gone      bool // closed
 }

@@ -55,6 +55,15 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	}
 	p.cur = t // the engine holds its registers
 	k.register(p)
+	k.pt.mu.Lock()
+	k.first, k.fgPgid = p, p.pgid
+	k.pt.mu.Unlock()
+	for _, sig := range k.cfg.Ignored {
+		if sig > 0 && sig < abi.NSIG && sig != abi.SIGKILL && sig != abi.SIGSTOP {
+			p.sigactions[sig].Handler = abi.SIG_IGN
+		}
+	}
+	p.dispositionsChanged()
 	if err := k.load(p, data, img); err != nil {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err}

@@ -29,6 +29,9 @@ type Config struct {
 	HZ int
 	// Stats counts vDSO calls by function too (other counts are always kept).
 	Stats bool
+	// Ignored are the signals the first process starts with ignored, as a program
+	// inherits SIG_IGN through execve (vemu's own ignored SIGINT, say).
+	Ignored []int
 	// Stdin, Stdout, Stderr are the host files behind guest fds 0, 1 and 2
 	// (default: vemu's own).
 	Stdin, Stdout, Stderr *os.File
@@ -43,6 +46,11 @@ type Kernel struct {
 	stats  Stats
 
 	pt procTable
+
+	// The first process, and its process group at start: the terminal's foreground group
+	// that vemu's own signals go to (guarded by pt.mu).
+	first  *Process
+	fgPgid int
 }
 
 // New returns a kernel for cfg.

@@ -52,6 +52,15 @@ type Process struct {
 	sig    procSignals // process-wide pending signals and timers
 	timers posixTimers // timer_create's, not inherited by fork
 	counts counts      // for --stats, added to the kernel's when the process ends
+
+	// For senders in other goroutines (see kill.go): the signals whose default action
+	// ends the process as its dispositions stand (fatalDisp, kept by the run loop), and
+	// of those the ones a thread would take now (fatalAny: at least one thread leaves it
+	// unblocked; fatalAll: every thread does), published before each run of the CPU and
+	// after each system call. doomed is the fatal signal a sender decided on.
+	fatalDisp          uint64
+	fatalAny, fatalAll atomic.Uint64
+	doomed             atomic.Int32
 }
 
 // Task is a thread of a process.

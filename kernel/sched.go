@@ -235,7 +235,7 @@ func (p *Process) run() ExitStatus {
 		}
 		t := p.pick()
 		if t == nil {
-			if len(p.tasks) == 0 {
+			if len(p.tasks) == 0 || p.exit != nil {
 				break
 			}
 			p.idle()
@@ -246,9 +246,10 @@ func (p *Process) run() ExitStatus {
 			break
 		}
 		t.dispatchSignals()
-		if p.exit != nil || t.state != taskRunnable {
+		if p.exit != nil || t.state != taskRunnable || p.checkDoomed() {
 			continue
 		}
+		p.publishFatal()
 		ev := p.cpu.Run(p.cpu.Reg(emu.RIP))
 		p.stop = false
 		if p.exit != nil {
@@ -357,6 +358,7 @@ func (p *Process) drain(wait bool) {
 		case w := <-p.wake:
 			p.onWake(w)
 		default:
+			p.publishFatal()
 			return
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,18 +21,23 @@ import (
 type procTable struct {
 	mu      sync.Mutex
 	procs   map[int]*Process
+	tids    map[int]*Process // threads other than main threads, by id
 	lastPID int
 }
 
-// family is a process's place in the tree, guarded by the kernel's procTable.mu.
+// family is a process's place in the tree, guarded by the kernel's procTable.mu (and so
+// are the process's pgid and sid, which its parent may change).
 type family struct {
-	parent    *Process
-	children  []*Process
-	zombie    bool
-	childWake chan struct{} // poked when a child exits
-	vforkDone chan struct{} // closed when a vfork child execs or exits
-	done      chan struct{} // closed when the run loop has ended
-	job       jobState      // stops and continuations for the parent's wait
+	parent     *Process
+	children   []*Process
+	zombie     bool
+	exitSignal int           // sent to the parent at exit: SIGCHLD for fork, clone's choice else
+	execed     bool          // the process has called execve (setpgid by its parent: EACCES)
+	reported   bool          // a zombie whose parent has taken its exit: wait may report it
+	childWake  chan struct{} // poked when a child exits
+	vforkDone  chan struct{} // closed when a vfork child execs or exits
+	done       chan struct{} // closed when the run loop has ended
+	job        jobState      // stops and continuations for the parent's wait
 }
 
 func (k *Kernel) register(p *Process) {
@@ -59,7 +65,8 @@ func (k *Kernel) allocPID() int {
 	return k.pt.lastPID
 }
 
-// exited records that p's run loop has ended: it becomes a zombie for its parent to reap.
+// exited records that p's run loop has ended: it becomes a zombie, and its parent
+// learns of it on the parent's own loop (childExited).
 func (p *Process) exited() {
 	k := p.k
 	k.stats.merge(&p.counts)
@@ -67,8 +74,16 @@ func (p *Process) exited() {
 	p.zombie = true
 	for _, c := range p.children {
 		c.parent = nil
+		if c.zombie {
+			delete(k.pt.procs, c.pid) // nobody will wait for it now
+		}
 	}
 	p.children = nil
+	for tid, q := range k.pt.tids {
+		if q == p {
+			delete(k.pt.tids, tid)
+		}
+	}
 	parent := p.parent
 	if p.vforkDone != nil {
 		close(p.vforkDone)
@@ -80,13 +95,36 @@ func (p *Process) exited() {
 	k.pt.mu.Unlock()
 	close(p.done)
 	if parent != nil {
-		select {
-		case parent.childWake <- struct{}{}:
-		default:
+		info := childInfo(p)
+		parent.send(wakeup{fn: func() { parent.childExited(p, info) }})
+	}
+}
+
+// childExited runs on p's loop when its child c has exited, as Linux's
+// do_notify_parent(): c's exit signal is generated, and c becomes a zombie that wait can
+// report, or is reaped at once when p ignores SIGCHLD or set SA_NOCLDWAIT. Taking both
+// steps on p's loop orders them as on Linux: a wait that reports c comes after the signal.
+func (p *Process) childExited(c *Process, info abi.Siginfo) {
+	k := p.k
+	act := p.sigactions[abi.SIGCHLD]
+	k.pt.mu.Lock()
+	if c.parent == p {
+		if c.exitSignal == abi.SIGCHLD && (act.Handler == abi.SIG_IGN || act.Flags&abi.SA_NOCLDWAIT != 0) {
+			p.children = slices.DeleteFunc(p.children, func(o *Process) bool { return o == c })
+			delete(k.pt.procs, c.pid)
+			c.parent = nil
+		} else {
+			c.reported = true
 		}
-		parent.send(wakeup{fn: func() {
-			parent.queueSignal(nil, abi.Siginfo{Signo: abi.SIGCHLD, Code: abi.CLD_EXITED, Pid: int32(p.pid)})
-		}})
+	}
+	k.pt.mu.Unlock()
+	if c.exitSignal != 0 {
+		info.Signo = int32(c.exitSignal)
+		p.queueSignal(nil, info)
+	}
+	select {
+	case p.childWake <- struct{}{}:
+	default:
 	}
 }
 
@@ -158,6 +196,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	if err != nil {
 		return 0, unix.EAGAIN
 	}
+	p.k.addThread(tid, p)
 	c.sigmask = t.sigmask
 	t.inheritSignals(c, true)
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
@@ -207,6 +246,7 @@ func (t *Task) threadExit(code int) {
 		}
 	}
 	t.state = taskDead
+	p.k.dropThread(t.tid)
 	p.stop = true
 	p.updatePreempt()
 }
@@ -238,7 +278,8 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		wake: make(chan wakeup, 16), futexes: map[uint64][]*Task{}}
 	c.kick.Store(cpu)
 	c.pid = k.allocPID()
-	c.ppid, c.pgid, c.sid = p.pid, p.pgid, p.sid
+	c.ppid = p.pid
+	c.exitSignal = int(flags & abi.CSIGNAL)
 	c.files = p.files.fork()
 	c.fs = p.fs.fork()
 	if p.vdso.base != 0 {
@@ -253,6 +294,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	}
 	ct.sigmask = t.sigmask
 	t.inheritSignals(ct, false)
+	c.dispositionsChanged()
 	c.cur = ct
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
 		ct.clearChildTID = uint64(ctid)
@@ -263,6 +305,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	}
 	k.register(c)
 	k.pt.mu.Lock()
+	c.pgid, c.sid = p.pgid, p.sid
 	c.parent = p
 	p.children = append(p.children, c)
 	vfork := flags&abi.CLONE_VFORK != 0
@@ -477,6 +520,7 @@ func (t *Task) execImage(data []byte, abs, path string, img *loader.Image, argv,
 	for _, o := range p.tasks {
 		if o != t {
 			o.state = taskDead
+			k.dropThread(o.tid)
 		}
 	}
 	p.reap()
@@ -500,6 +544,7 @@ func (t *Task) execImage(data []byte, abs, path string, img *loader.Image, argv,
 			p.sigactions[i] = abi.Sigaction{}
 		}
 	}
+	p.dispositionsChanged()
 	t.clearChildTID, t.robustList = 0, 0
 	t.execSignals()
 	if t.ctx != nil {
@@ -519,106 +564,12 @@ func (t *Task) execImage(data []byte, abs, path string, img *loader.Image, argv,
 	cpu.SetReg(emu.RIP, p.entry)
 	k.clock.attach(p)
 	k.pt.mu.Lock()
+	p.execed = true
 	if p.vforkDone != nil {
 		close(p.vforkDone)
 		p.vforkDone = nil
 	}
 	k.pt.mu.Unlock()
-}
-
-// sysWait4 implements wait4(2).
-func sysWait4(t *Task, a Args) (uint64, error) {
-	pid, statusAddr, options, ruAddr := a.Int(0), a.Ptr(1), a.Int(2), a.Ptr(3)
-	if uint32(options)&^uint32(abi.WNOHANG|abi.WUNTRACED|abi.WCONTINUED|abi.WALL|abi.WCLONE|abi.WNOTHREAD) != 0 {
-		return 0, unix.EINVAL
-	}
-	p, k := t.p, t.p.k
-	match := func(c *Process) bool {
-		switch {
-		case pid > 0:
-			return c.pid == int(pid)
-		case pid == -1:
-			return true
-		case pid == 0:
-			return c.pgid == p.pgid
-		default:
-			return c.pgid == int(-pid)
-		}
-	}
-	// reap returns a matching zombie (removing it), whether any child matches at all.
-	reap := func() (*Process, bool) {
-		k.pt.mu.Lock()
-		defer k.pt.mu.Unlock()
-		any := false
-		for i, c := range p.children {
-			if !match(c) {
-				continue
-			}
-			any = true
-			if c.zombie {
-				p.children = append(p.children[:i], p.children[i+1:]...)
-				delete(k.pt.procs, c.pid)
-				return c, true
-			}
-		}
-		return nil, any
-	}
-	finish := func(c *Process) (uint64, error) {
-		if statusAddr != 0 {
-			if err := p.mm.CopyOut(statusAddr, binary.LittleEndian.AppendUint32(nil, uint32(waitStatus(*c.exit)))); err != nil {
-				return 0, err
-			}
-		}
-		if ruAddr != 0 {
-			var b [abi.RusageSize]byte
-			if err := p.mm.CopyOut(ruAddr, b[:]); err != nil {
-				return 0, err
-			}
-		}
-		return uint64(c.pid), nil
-	}
-	c, any := reap()
-	if c != nil {
-		return finish(c)
-	}
-	if !any {
-		return 0, unix.ECHILD
-	}
-	if options&abi.WNOHANG != 0 {
-		return 0, nil
-	}
-	wakeCh := p.childWake
-	var got *Process
-	return t.blockIntr(intrRestart, func(c *cancel) (uint64, error) {
-		for {
-			child, any := reap()
-			if child != nil {
-				got = child
-				return 0, nil
-			}
-			if !any {
-				return 0, unix.ECHILD
-			}
-			select {
-			case <-wakeCh:
-			case <-c.ch:
-				return 0, errInterrupted
-			}
-		}
-	}, func(r uint64, err error) (uint64, error) {
-		if err != nil {
-			return 0, err
-		}
-		return finish(got)
-	})
-}
-
-// waitStatus encodes how a process ended as wait(2) reports it.
-func waitStatus(s ExitStatus) int {
-	if s.Signal != 0 {
-		return s.Signal & 0x7f
-	}
-	return (s.Code & 0xff) << 8
 }
 
 // sysFutex implements futex(2) for the threads of this process.

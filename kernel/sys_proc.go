@@ -37,29 +37,51 @@ func sysGetuid(t *Task, a Args) (uint64, error)  { return uint64(os.Getuid()), n
 func sysGeteuid(t *Task, a Args) (uint64, error) { return uint64(os.Geteuid()), nil }
 func sysGetgid(t *Task, a Args) (uint64, error)  { return uint64(os.Getgid()), nil }
 func sysGetegid(t *Task, a Args) (uint64, error) { return uint64(os.Getegid()), nil }
-func sysGetpgrp(t *Task, a Args) (uint64, error) { return uint64(t.p.pgid), nil }
+func sysGetpgrp(t *Task, a Args) (uint64, error) { return uint64(t.p.groupID()), nil }
 
-// sysGetpgid implements getpgid(2) for the process itself.
+// groupID returns the process group, which the parent may change (read under pt.mu).
+func (p *Process) groupID() int {
+	p.k.pt.mu.Lock()
+	defer p.k.pt.mu.Unlock()
+	return p.pgid
+}
+
+// idsOf returns the process group and session of process pid (0: the caller), zombies
+// included.
+func (t *Task) idsOf(pid int32) (pgid, sid int, err error) {
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	q := t.p
+	if pid != 0 {
+		if q = k.pt.procs[int(pid)]; q == nil {
+			return 0, 0, unix.ESRCH
+		}
+	}
+	return q.pgid, q.sid, nil
+}
+
+// sysGetpgid implements getpgid(2).
 func sysGetpgid(t *Task, a Args) (uint64, error) {
-	if pid := a.Int(0); pid != 0 && int(pid) != t.p.pid {
-		return 0, unix.ESRCH
-	}
-	return uint64(t.p.pgid), nil
+	pgid, _, err := t.idsOf(a.Int(0))
+	return uint64(pgid), err
 }
 
-// sysGetsid implements getsid(2) for the process itself.
+// sysGetsid implements getsid(2).
 func sysGetsid(t *Task, a Args) (uint64, error) {
-	if pid := a.Int(0); pid != 0 && int(pid) != t.p.pid {
-		return 0, unix.ESRCH
-	}
-	return uint64(t.p.sid), nil
+	_, sid, err := t.idsOf(a.Int(0))
+	return uint64(sid), err
 }
 
-// sysSetpgid implements setpgid(2) for the process itself.
+// sysSetpgid implements setpgid(2) for the caller and its children, with Linux's checks:
+// a child that has called execve cannot be moved (EACCES), nor a session leader, nor a
+// process of another session, and the group must exist in the session unless it is the
+// process's own pid (EPERM).
 func sysSetpgid(t *Task, a Args) (uint64, error) {
+	p, k := t.p, t.p.k
 	pid, pgid := int(a.Int(0)), int(a.Int(1))
 	if pid == 0 {
-		pid = t.p.pid
+		pid = p.pid
 	}
 	if pgid == 0 {
 		pgid = pid
@@ -67,23 +89,54 @@ func sysSetpgid(t *Task, a Args) (uint64, error) {
 	if pgid < 0 {
 		return 0, unix.EINVAL
 	}
-	if pid != t.p.pid {
-		return 0, unix.ESRCH
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	target := p
+	if pid != p.pid {
+		target = nil
+		for _, c := range p.children {
+			if c.pid == pid {
+				target = c
+			}
+		}
+		if target == nil {
+			return 0, unix.ESRCH
+		}
+		if target.execed {
+			return 0, unix.EACCES
+		}
 	}
-	if t.p.sid == t.p.pid {
+	if target.sid == target.pid || target.sid != p.sid {
 		return 0, unix.EPERM
 	}
-	t.p.pgid = pgid
+	if pgid != target.pid {
+		found := false
+		for _, q := range k.pt.procs {
+			if q.pgid == pgid && q.sid == p.sid {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return 0, unix.EPERM
+		}
+	}
+	target.pgid = pgid
 	return 0, nil
 }
 
 // sysSetsid implements setsid(2).
 func sysSetsid(t *Task, a Args) (uint64, error) {
-	if t.p.pgid == t.p.pid {
-		return 0, unix.EPERM
+	p, k := t.p, t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	for _, q := range k.pt.procs {
+		if q.pgid == p.pid {
+			return 0, unix.EPERM // a group leader, or its pid names a group
+		}
 	}
-	t.p.sid, t.p.pgid = t.p.pid, t.p.pid
-	return uint64(t.p.sid), nil
+	p.sid, p.pgid = p.pid, p.pid
+	return uint64(p.sid), nil
 }
 
 // sysGetresuid implements getresuid(2).

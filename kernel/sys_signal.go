@@ -41,6 +41,7 @@ func sysRtSigaction(t *Task, a Args) (uint64, error) {
 	}
 	if a[1] != 0 {
 		t.p.sigactions[sig] = act
+		t.p.dispositionsChanged()
 		if act.Handler != abi.SIG_DFL && act.Handler != abi.SIG_IGN {
 			t.p.needHook() // the handler may have to interrupt a loop
 		}
@@ -249,33 +250,18 @@ func validSignal(sig int32) error {
 	return nil
 }
 
-// sysKill implements kill(2). Other processes are reached through the kernel.
+// sysKill implements kill(2): pid > 0 a process (or the process of a thread), 0 the
+// caller's process group, -1 every process but init and the caller, < -1 the group -pid.
+// Signal 0 only checks that a process matched.
 func sysKill(t *Task, a Args) (uint64, error) {
 	pid, sig := a.Int(0), a.Int(1)
 	if err := validSignal(sig); err != nil {
 		return 0, err
 	}
-	info := t.sendInfo(sig, abi.SI_USER)
-	switch {
-	case pid == int32(t.p.pid) || pid == 0 || pid == -int32(t.p.pgid):
-		// The process itself (and, once there are more, the rest of its group).
-		if sig != 0 {
-			t.p.queueSignal(nil, info)
-		}
-		return 0, nil
-	case pid == -1:
-		// Every process but init and the caller.
-		return 0, t.p.k.signalProcess(-1, info)
-	case pid == -1<<31:
+	if pid == -1<<31 {
 		return 0, unix.ESRCH
 	}
-	return 0, t.p.k.signalProcess(int(pid), info)
-}
-
-// signalProcess sends info to process pid (a negative pid: a process group; -1: all but
-// init and the sender). Only the running process is known so far.
-func (k *Kernel) signalProcess(pid int, info abi.Siginfo) error {
-	return unix.ESRCH
+	return 0, t.p.k.kill(t.p, int(pid), t.sendInfo(sig, abi.SI_USER))
 }
 
 // thread returns the live thread of p with id tid.
@@ -289,31 +275,32 @@ func (p *Process) thread(tid int) *Task {
 }
 
 // threadTarget reads the (tgid, tid, sig) arguments of tgkill and rt_tgsigqueueinfo: both
-// ids positive, a valid signal, and a thread group that is this process.
-func (t *Task) threadTarget(a Args) (int32, int32, error) {
+// ids positive, a valid signal, and thread tid in process tgid, whose process it returns.
+func (t *Task) threadTarget(a Args) (*Process, int32, int32, error) {
 	tgid, tid, sig := a.Int(0), a.Int(1), a.Int(2)
 	if tgid <= 0 || tid <= 0 {
-		return 0, 0, unix.EINVAL
+		return nil, 0, 0, unix.EINVAL
 	}
 	if err := validSignal(sig); err != nil {
-		return 0, 0, err
+		return nil, 0, 0, err
 	}
-	if int(tgid) != t.p.pid {
-		return 0, 0, unix.ESRCH
+	q := t.p.k.threadOwner(int(tid))
+	if q == nil || q.pid != int(tgid) {
+		return nil, 0, 0, unix.ESRCH
 	}
-	return tid, sig, nil
+	return q, tid, sig, nil
 }
 
-// sysTgkill implements tgkill(2) for the threads of the process.
+// sysTgkill implements tgkill(2).
 func sysTgkill(t *Task, a Args) (uint64, error) {
-	tid, sig, err := t.threadTarget(a)
+	q, tid, sig, err := t.threadTarget(a)
 	if err != nil {
 		return 0, err
 	}
-	return 0, t.p.sendToThread(int(tid), t.sendInfo(sig, abi.SI_TKILL))
+	return 0, t.sendToThread(q, int(tid), t.sendInfo(sig, abi.SI_TKILL))
 }
 
-// sysTkill implements tkill(2) for the threads of the process.
+// sysTkill implements tkill(2).
 func sysTkill(t *Task, a Args) (uint64, error) {
 	tid, sig := a.Int(0), a.Int(1)
 	if tid <= 0 {
@@ -322,10 +309,25 @@ func sysTkill(t *Task, a Args) (uint64, error) {
 	if err := validSignal(sig); err != nil {
 		return 0, err
 	}
-	return 0, t.p.sendToThread(int(tid), t.sendInfo(sig, abi.SI_TKILL))
+	q := t.p.k.threadOwner(int(tid))
+	if q == nil {
+		return 0, unix.ESRCH
+	}
+	return 0, t.sendToThread(q, int(tid), t.sendInfo(sig, abi.SI_TKILL))
 }
 
-func (p *Process) sendToThread(tid int, info abi.Siginfo) error {
+// sendToThread sends info to thread tid of q. In the caller's own process the thread is
+// checked and a full real-time queue fails with EAGAIN; another process's thread gets it
+// through that process's loop (a thread gone meanwhile drops it).
+func (t *Task) sendToThread(q *Process, tid int, info abi.Siginfo) error {
+	if q != t.p {
+		t.p.deliverTo(q, tid, info)
+		return nil
+	}
+	return q.sendToOwnThread(tid, info)
+}
+
+func (p *Process) sendToOwnThread(tid int, info abi.Siginfo) error {
 	target := p.thread(tid)
 	if target == nil {
 		return unix.ESRCH
@@ -352,7 +354,7 @@ func (t *Task) readQueuedInfo(addr mm.Addr, sig int32, self bool) (abi.Siginfo, 
 	return info, nil
 }
 
-// sysRtSigqueueinfo implements rt_sigqueueinfo(2) for the process itself.
+// sysRtSigqueueinfo implements rt_sigqueueinfo(2): to one process, by pid.
 func sysRtSigqueueinfo(t *Task, a Args) (uint64, error) {
 	pid, sig := a.Int(0), a.Int(1)
 	if err := validSignal(sig); err != nil {
@@ -362,18 +364,28 @@ func sysRtSigqueueinfo(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if pid != int32(t.p.pid) {
-		return 0, t.p.k.signalProcess(int(pid), info)
+	if pid == int32(t.p.pid) {
+		if sig != 0 && !t.p.queueSignal(nil, info) {
+			return 0, unix.EAGAIN
+		}
+		return 0, nil
 	}
-	if sig != 0 && !t.p.queueSignal(nil, info) {
-		return 0, unix.EAGAIN
+	if pid <= 0 {
+		return 0, unix.ESRCH // one process only: no groups
+	}
+	targets, matched := t.p.k.killTargets(t.p, int(pid))
+	if !matched {
+		return 0, unix.ESRCH
+	}
+	for _, q := range targets {
+		t.p.deliverTo(q, 0, info)
 	}
 	return 0, nil
 }
 
-// sysRtTgsigqueueinfo implements rt_tgsigqueueinfo(2) for the threads of the process.
+// sysRtTgsigqueueinfo implements rt_tgsigqueueinfo(2).
 func sysRtTgsigqueueinfo(t *Task, a Args) (uint64, error) {
-	tid, sig, err := t.threadTarget(a)
+	q, tid, sig, err := t.threadTarget(a)
 	if err != nil {
 		return 0, err
 	}
@@ -381,7 +393,7 @@ func sysRtTgsigqueueinfo(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, t.p.sendToThread(int(tid), info)
+	return 0, t.sendToThread(q, int(tid), info)
 }
 
 // sysSigaltstack implements sigaltstack(2).

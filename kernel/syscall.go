@@ -55,6 +55,7 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 			// The thread waits; its result is traced and put in rax when it comes.
 			t.pending.nr, t.pending.args = nr, a
 			t.p.counts.count(nr)
+			t.p.publishFatal()
 			s.Stop()
 			return
 		}
@@ -73,6 +74,7 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 		}
 	}
 	t.p.counts.count(nr)
+	t.p.publishFatal() // the call may have changed masks or actions
 	s.Ret = ret
 	if t.trace {
 		t.traceCall(nr, a, ret)

@@ -8,8 +8,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"vemu/abi"
@@ -129,6 +132,13 @@ func cmdRun(args []string, stderr io.Writer) int {
 			return 127
 		}
 	}
+	// A program started with SIGINT or SIGHUP ignored keeps them ignored, as through
+	// execve; the Go runtime tells only these two apart (os/signal.Ignored).
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		if signal.Ignored(sig) {
+			cfg.Ignored = append(cfg.Ignored, int(sig))
+		}
+	}
 	k := kernel.New(cfg)
 	t, err := k.Exec(path, fs.Args(), os.Environ())
 	if err != nil {
@@ -140,7 +150,9 @@ func cmdRun(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vemu: %s: %v\n", prog, err)
 		return 126
 	}
+	stopForwarding := forwardSignals(k, cfg.Ignored)
 	st := t.Run()
+	stopForwarding()
 	if *stats {
 		k.WriteStats(stderr)
 	}
@@ -155,6 +167,38 @@ func cmdRun(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vemu: %s: %s\n", prog, st.Detail)
 	}
 	return st.ShellStatus()
+}
+
+// forwardSignals passes the signals vemu receives to the guest, as Linux would deliver
+// them to the program in vemu's place: Ctrl-C's SIGINT, SIGQUIT, SIGHUP and SIGWINCH to the
+// foreground process group, SIGTERM, SIGUSR1, SIGUSR2 and SIGCONT to the first process.
+// Signals in ignored stay ignored. SIGTSTP, SIGTTIN and SIGTTOU still stop vemu itself,
+// and SIGURG stays the Go runtime's. It returns a function that stops forwarding.
+func forwardSignals(k *kernel.Kernel, ignored []int) func() {
+	var sigs []os.Signal
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGWINCH,
+		syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGCONT} {
+		if !slices.Contains(ignored, int(sig)) {
+			sigs = append(sigs, sig)
+		}
+	}
+	ch := make(chan os.Signal, 16)
+	done := make(chan struct{})
+	signal.Notify(ch, sigs...)
+	go func() {
+		for {
+			select {
+			case s := <-ch:
+				k.HostSignal(int(s.(syscall.Signal)))
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+	}
 }
 
 func cmdSyscalls(w io.Writer) int {

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// signalRun starts argv, waits for it to print "ready", sends it sigs in order (a short
+// pause between them), and returns what it printed and its status as a shell shows it.
+func signalRun(t *testing.T, argv []string, sigs ...syscall.Signal) result {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = guestEnv
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(runTimeout, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	r := bufio.NewReader(out)
+	line, err := r.ReadString('\n')
+	if err != nil || line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("%v: want ready, got %q (%v); stderr: %s", argv, line, err, stderr.Bytes())
+	}
+	for i, sig := range sigs {
+		if i > 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rest, _ := io.ReadAll(r)
+	err = cmd.Wait()
+	res := result{stdout: append([]byte(line), rest...), stderr: stderr.Bytes()}
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			res.status = 128 + int(ws.Signal())
+		} else {
+			res.status = exitErr.ExitCode()
+		}
+	default:
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestHostSignals sends signals to the vemu process, as Ctrl-C or kill(1) would, and
+// checks that the guest takes them as the program does natively: a default SIGINT ends
+// it with status 130 wherever it is (a loop in user code, pause), a handler runs, an
+// ignored SIGWINCH or an inherited SIG_IGN for SIGINT leaves it running.
+func TestHostSignals(t *testing.T) {
+	sh := []string{"/bin/sh"}
+	if hasFile(busybox) {
+		sh = []string{busybox, "sh"}
+	}
+	cases := []struct {
+		name   string
+		mode   string
+		sigs   []syscall.Signal
+		status int
+		viaSh  string // run through sh -c 'SCRIPT; exec PROGRAM', for inherited dispositions
+	}{
+		{name: "sigint-spin", mode: "spin", sigs: []syscall.Signal{syscall.SIGINT}, status: 130},
+		{name: "sigint-pause", mode: "pause", sigs: []syscall.Signal{syscall.SIGINT}, status: 130},
+		{name: "sigint-handler", mode: "handler", sigs: []syscall.Signal{syscall.SIGINT}, status: 0},
+		{name: "sigterm-spin", mode: "spin", sigs: []syscall.Signal{syscall.SIGTERM}, status: 143},
+		{name: "sigusr1-pause", mode: "pause", sigs: []syscall.Signal{syscall.SIGUSR1}, status: 138},
+		{name: "sighup-spin", mode: "spin", sigs: []syscall.Signal{syscall.SIGHUP}, status: 129},
+		{name: "sigwinch-ignored", mode: "spin", sigs: []syscall.Signal{syscall.SIGWINCH, syscall.SIGTERM}, status: 143},
+		{name: "sigint-inherited-ignore", mode: "pause", sigs: []syscall.Signal{syscall.SIGINT, syscall.SIGTERM},
+			status: 143, viaSh: `trap "" INT`},
+	}
+	for _, c := range cases {
+		for _, libc := range []string{"glibc", "musl"} {
+			t.Run(c.name+"/"+libc, func(t *testing.T) {
+				t.Parallel()
+				prog := []string{guest("children." + libc), "wait-" + c.mode}
+				run := []string{vemuBin, "run"}
+				run = append(run, prog...)
+				native := prog
+				if c.viaSh != "" {
+					native = slices.Concat(sh, []string{"-c", c.viaSh + "; exec " + strings.Join(prog, " ")})
+					run = slices.Concat(sh, []string{"-c", c.viaSh + "; exec " + strings.Join(run, " ")})
+				}
+				want := signalRun(t, native, c.sigs...)
+				got := signalRun(t, run, c.sigs...)
+				if want.status != c.status {
+					t.Errorf("natively: status %d, want %d", want.status, c.status)
+				}
+				if got.status != want.status || !bytes.Equal(got.stdout, want.stdout) {
+					t.Errorf("under vemu: status %d, stdout %q; natively: status %d, stdout %q; vemu's stderr: %s",
+						got.status, got.stdout, want.status, want.stdout, got.stderr)
+				}
+				if got.status > 128 {
+					if msg := "killed by SIG"; !bytes.Contains(got.stderr, []byte(msg)) {
+						t.Errorf("vemu's stderr %q does not say %q", got.stderr, msg)
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,265 @@
+package kernel
+
+import (
+	"slices"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+)
+
+// Signals between processes. Each process runs on a goroutine of its own, so a signal for
+// another process travels as a message to its run loop (Process.send), which queues it
+// there, and a kick stops its CPU at the next block boundary to take it. A process
+// without the block hook (one thread, no handler, no timer) cannot be stopped cleanly
+// while it runs guest code: only Abort stops it, leaving registers no guest state had, so
+// a sender uses Abort only for a signal that ends the process. It knows which those are
+// from the set the target publishes (fatalAny, fatalAll): as on Linux, whose
+// complete_signal() starts the group exit when a fatal signal is generated, the decision
+// is taken when the signal is sent; the target then never runs guest code again. Any
+// other signal waits for the target's next system call or stop.
+
+// dispositionsChanged recomputes the default-fatal set that senders read. It runs on the
+// process's loop after every change of sigactions.
+func (p *Process) dispositionsChanged() {
+	fatal := sigBit(abi.SIGKILL)
+	for sig := 1; sig < abi.NSIG; sig++ {
+		if p.sigactions[sig].Handler != abi.SIG_DFL {
+			continue
+		}
+		if d := defaultAction(sig); d == defTerm || d == defCore {
+			fatal |= sigBit(sig)
+		}
+	}
+	p.fatalDisp = fatal
+	p.publishFatal()
+}
+
+// publishFatal publishes the signals that would end the process if another goroutine
+// sent them now. It runs on the process's loop whenever masks or actions may have
+// changed: after each system call, after messages, before each run of the CPU.
+func (p *Process) publishFatal() {
+	blockedAll, blockedAny := ^uint64(0), uint64(0)
+	for _, t := range p.tasks {
+		if t.state == taskDead {
+			continue
+		}
+		m := t.sigmask
+		if w := t.sig.wait; w != nil {
+			m |= w.set // sigtimedwait takes these: never fatal
+		}
+		blockedAll &= m
+		blockedAny |= m
+	}
+	anyT, allT := p.fatalDisp&^blockedAll, p.fatalDisp&^blockedAny
+	if p.fatalAny.Load() != anyT {
+		p.fatalAny.Store(anyT)
+	}
+	if p.fatalAll.Load() != allT {
+		p.fatalAll.Store(allT)
+	}
+}
+
+// checkDoomed ends the process if a sender has decided a signal kills it. The run loop
+// calls it before every run of the CPU: after an Abort, guest code must not run again.
+func (p *Process) checkDoomed() bool {
+	sig := int(p.doomed.Load())
+	if sig == 0 {
+		return false
+	}
+	if p.exit == nil {
+		p.exit = &ExitStatus{Signal: sig}
+	}
+	p.stop = true
+	return true
+}
+
+// signalFromOutside sends info to p from another goroutine: to thread tid, or to the
+// process with tid 0. A signal that kills p now dooms it at once (see above).
+func (p *Process) signalFromOutside(tid int, info abi.Siginfo) {
+	sig := int(info.Signo)
+	if sig <= 0 || sig >= abi.NSIG {
+		return
+	}
+	fatal := p.fatalAny.Load()
+	if tid != 0 {
+		fatal = p.fatalAll.Load()
+	}
+	if fatal&sigBit(sig) != 0 {
+		p.doomed.CompareAndSwap(0, int32(sig))
+		// The message ends a loop that waits for one; the abort a CPU running guest code.
+		p.send(wakeup{fn: func() { p.checkDoomed() }})
+		p.kick.Load().Abort()
+		return
+	}
+	p.send(wakeup{fn: func() {
+		if tid == 0 {
+			p.queueSignal(nil, info)
+		} else if t := p.thread(tid); t != nil {
+			p.queueSignal(t, info)
+		}
+	}})
+}
+
+// deliverTo sends info from process from (nil: from outside the guest) to q, either
+// process-directed (tid 0) or to thread tid, choosing the path by whose loop this is.
+func (from *Process) deliverTo(q *Process, tid int, info abi.Siginfo) {
+	if info.Signo == 0 {
+		return
+	}
+	if q != from {
+		q.signalFromOutside(tid, info)
+		return
+	}
+	if tid == 0 {
+		q.queueSignal(nil, info)
+	} else if t := q.thread(tid); t != nil {
+		q.queueSignal(t, info)
+	}
+}
+
+// lookupLocked finds the process with pid, or the process that has a thread with that id.
+// The caller holds pt.mu.
+func (k *Kernel) lookupLocked(id int) *Process {
+	if q := k.pt.procs[id]; q != nil {
+		return q
+	}
+	return k.pt.tids[id]
+}
+
+// killTargets returns the live processes kill(2) with pid reaches from sender (nil: from
+// outside the guest), in pid order, and whether any process matched, zombies included.
+func (k *Kernel) killTargets(sender *Process, pid int) ([]*Process, bool) {
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	var live []*Process
+	matched := false
+	add := func(q *Process) {
+		matched = true
+		if !q.zombie {
+			live = append(live, q)
+		}
+	}
+	switch {
+	case pid > 0:
+		if q := k.lookupLocked(pid); q != nil {
+			add(q)
+		}
+	case pid == -1:
+		// Every process but init and the sender (Linux's kill_something_info()).
+		for _, q := range k.pt.procs {
+			if q != sender && q.pid > 1 {
+				add(q)
+			}
+		}
+	case pid == 0 && sender == nil:
+	default:
+		pgid := -pid
+		if pid == 0 {
+			pgid = sender.pgid
+		}
+		for _, q := range k.pt.procs {
+			if q.pgid == pgid {
+				add(q)
+			}
+		}
+	}
+	byPid(live)
+	return live, matched
+}
+
+// group returns the live processes of process group pgid, in pid order.
+func (k *Kernel) group(pgid int) []*Process {
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	var live []*Process
+	for _, q := range k.pt.procs {
+		if q.pgid == pgid && !q.zombie {
+			live = append(live, q)
+		}
+	}
+	byPid(live)
+	return live
+}
+
+func byPid(ps []*Process) { slices.SortFunc(ps, func(a, b *Process) int { return a.pid - b.pid }) }
+
+// kill sends info as kill(2) with pid does from process from: ESRCH when no process
+// matched. The sender's own process, when included, gets it last.
+func (k *Kernel) kill(from *Process, pid int, info abi.Siginfo) error {
+	targets, matched := k.killTargets(from, pid)
+	if !matched {
+		return unix.ESRCH
+	}
+	self := false
+	for _, q := range targets {
+		if q == from {
+			self = true
+			continue
+		}
+		from.deliverTo(q, 0, info)
+	}
+	if self {
+		from.deliverTo(from, 0, info)
+	}
+	return nil
+}
+
+// threadOwner returns the live process with thread tid (its main thread when tid is a
+// pid), or nil.
+func (k *Kernel) threadOwner(tid int) *Process {
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	q := k.lookupLocked(tid)
+	if q == nil || q.zombie {
+		return nil
+	}
+	return q
+}
+
+// addThread and dropThread keep the kernel's map from thread ids (other than a process's
+// main thread, whose id is the pid) to processes, for tkill and kill from elsewhere.
+func (k *Kernel) addThread(tid int, p *Process) {
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	if k.pt.tids == nil {
+		k.pt.tids = map[int]*Process{}
+	}
+	k.pt.tids[tid] = p
+}
+
+func (k *Kernel) dropThread(tid int) {
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	delete(k.pt.tids, tid)
+}
+
+// HostSignal forwards a signal vemu itself received to the guest, where Linux would have
+// sent it: the terminal's signals (SIGINT, SIGQUIT, SIGHUP, SIGWINCH) to the foreground
+// process group, which is the first process's group at start; the others to the first
+// process, or to that group once it is gone.
+func (k *Kernel) HostSignal(sig int) {
+	info := abi.Siginfo{Signo: int32(sig), Code: abi.SI_USER}
+	terminal := false
+	switch sig {
+	case abi.SIGINT, abi.SIGQUIT, abi.SIGHUP, abi.SIGWINCH:
+		// As the tty driver sends them (__kill_pgrp_info with SEND_SIG_PRIV).
+		info.Code = abi.SI_KERNEL
+		terminal = true
+	}
+	k.pt.mu.Lock()
+	first, fg := k.first, k.fgPgid
+	firstLive := first != nil && !first.zombie && k.pt.procs[first.pid] == first
+	k.pt.mu.Unlock()
+	if !terminal && firstLive {
+		first.signalFromOutside(0, info)
+		return
+	}
+	targets := k.group(fg)
+	if len(targets) == 0 && firstLive {
+		targets = []*Process{first}
+	}
+	for _, q := range targets {
+		q.signalFromOutside(0, info)
+	}
+}
