@@ -90,6 +90,7 @@ var cGuests = []diffCase{
 	{name: "sockets", cmds: one("sockets", "work"), setup: mkdirs("work")},
 	{name: "timers", cmds: one("timers")},
 	{name: "children", cmds: one("children")},
+	{name: "jobctl", cmds: one("jobctl")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.

@@ -246,7 +246,7 @@ func (p *Process) run() ExitStatus {
 			break
 		}
 		t.dispatchSignals()
-		if p.exit != nil || t.state != taskRunnable || p.checkDoomed() {
+		if p.exit != nil || t.state != taskRunnable || p.stopped || p.checkDoomed() {
 			continue
 		}
 		p.publishFatal()

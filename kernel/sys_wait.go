@@ -26,34 +26,68 @@ func (w waitSpec) eligible(c *Process) bool {
 	return w.match(c)
 }
 
-// findChild returns an eligible child that has something to report (removed from the
-// tree unless WNOWAIT) and whether any child is eligible at all. Stopped and continued
-// children are never reported: vemu does not stop processes.
-func (p *Process) findChild(w waitSpec) (*Process, bool) {
+// waitEvent is what a wait reports of a child: its end, a stop or a continuation.
+type waitEvent struct {
+	c      *Process
+	code   int32 // CLD_EXITED, CLD_KILLED, CLD_STOPPED or CLD_CONTINUED
+	status int   // the exit code, or the signal
+}
+
+// findChild returns an eligible child that has something to report (an ended child is
+// removed from the tree, and a stop or continuation counts as reported, unless WNOWAIT)
+// and whether any child is eligible at all.
+func (p *Process) findChild(w waitSpec) (*waitEvent, bool) {
 	k := p.k
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
 	any := false
+	keep := w.options&abi.WNOWAIT != 0
 	for i, c := range p.children {
 		if !w.eligible(c) {
 			continue
 		}
 		any = true
-		if !c.reported || w.options&abi.WEXITED == 0 {
-			continue
+		switch {
+		case c.reported && w.options&abi.WEXITED != 0:
+			if !keep {
+				p.children = append(p.children[:i], p.children[i+1:]...)
+				delete(k.pt.procs, c.pid)
+			}
+			info := childInfo(c)
+			return &waitEvent{c: c, code: info.Code, status: int(info.Status)}, true
+		case c.zombie:
+		case c.job.stopSig != 0 && w.options&abi.WSTOPPED != 0:
+			ev := &waitEvent{c: c, code: abi.CLD_STOPPED, status: c.job.stopSig}
+			if !keep {
+				c.job.stopSig = 0
+			}
+			return ev, true
+		case c.job.continued && w.options&abi.WCONTINUED != 0:
+			if !keep {
+				c.job.continued = false
+			}
+			return &waitEvent{c: c, code: abi.CLD_CONTINUED, status: abi.SIGCONT}, true
 		}
-		if w.options&abi.WNOWAIT == 0 {
-			p.children = append(p.children[:i], p.children[i+1:]...)
-			delete(k.pt.procs, c.pid)
-		}
-		return c, true
 	}
 	return nil, any
 }
 
+// status is the event as wait4 encodes it.
+func (e *waitEvent) waitStatus() int {
+	switch e.code {
+	case abi.CLD_STOPPED:
+		return e.status<<8 | 0x7f
+	case abi.CLD_CONTINUED:
+		return 0xffff
+	case abi.CLD_EXITED:
+		return (e.status & 0xff) << 8
+	}
+	return e.status & 0x7f
+}
+
 // wait finds or waits for a child as w says and returns report's result for it; report
 // gets nil for WNOHANG with no child ready.
-func (t *Task) wait(w waitSpec, report func(c *Process) (uint64, error)) (uint64, error) {
+func (t *Task) wait(w waitSpec, report func(e *waitEvent) (uint64, error)) (uint64, error) {
 	p := t.p
 	c, any := p.findChild(w)
 	if c != nil {
@@ -66,7 +100,7 @@ func (t *Task) wait(w waitSpec, report func(c *Process) (uint64, error)) (uint64
 		return report(nil)
 	}
 	wakeCh := p.childWake
-	var got *Process
+	var got *waitEvent
 	// Interrupted by a handled signal, wait restarts under SA_RESTART (ERESTARTSYS).
 	return t.blockIntr(intrRestart, func(cn *cancel) (uint64, error) {
 		for {
@@ -130,19 +164,19 @@ func sysWait4(t *Task, a Args) (uint64, error) {
 		}
 		return c.pgid == pgid
 	}}
-	return t.wait(w, func(c *Process) (uint64, error) {
-		if c == nil {
+	return t.wait(w, func(e *waitEvent) (uint64, error) {
+		if e == nil {
 			return 0, nil
 		}
 		if statusAddr != 0 {
-			if err := p.mm.CopyOut(statusAddr, binary.LittleEndian.AppendUint32(nil, uint32(waitStatus(*c.exit)))); err != nil {
+			if err := p.mm.CopyOut(statusAddr, binary.LittleEndian.AppendUint32(nil, uint32(e.waitStatus()))); err != nil {
 				return 0, err
 			}
 		}
 		if err := t.zeroRusage(ruAddr); err != nil {
 			return 0, err
 		}
-		return uint64(c.pid), nil
+		return uint64(e.c.pid), nil
 	})
 }
 
@@ -184,11 +218,11 @@ func sysWaitid(t *Task, a Args) (uint64, error) {
 	default:
 		return 0, unix.EINVAL
 	}
-	return t.wait(waitSpec{match: match, options: options}, func(c *Process) (uint64, error) {
+	return t.wait(waitSpec{match: match, options: options}, func(e *waitEvent) (uint64, error) {
 		// As Linux: only these fields are written; all zero when nothing was ready.
 		var info abi.Siginfo
-		if c != nil {
-			info = childInfo(c)
+		if e != nil {
+			info = abi.Siginfo{Signo: abi.SIGCHLD, Code: e.code, Pid: int32(e.c.pid), UID: uint32(os.Getuid()), Status: int32(e.status)}
 		}
 		if infoAddr != 0 {
 			var b [abi.SiginfoSize]byte
@@ -217,12 +251,4 @@ func childInfo(c *Process) abi.Siginfo {
 		info.Code, info.Status = abi.CLD_KILLED, int32(c.exit.Signal)
 	}
 	return info
-}
-
-// waitStatus encodes how a process ended as wait(2) reports it.
-func waitStatus(s ExitStatus) int {
-	if s.Signal != 0 {
-		return s.Signal & 0x7f
-	}
-	return (s.Code & 0xff) << 8
 }
