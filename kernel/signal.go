@@ -117,7 +117,7 @@ type sigWait struct {
 type procSignals struct {
 	pending   sigQueue
 	real      realTimer        // ITIMER_REAL and alarm(2)
-	cpuTimers [2]abi.Itimerval // ITIMER_VIRTUAL and ITIMER_PROF, recorded only
+	cpuTimers [2]cpuItimer     // ITIMER_VIRTUAL and ITIMER_PROF
 }
 
 func (t *Task) sigs() *taskSignals { return &t.sig }

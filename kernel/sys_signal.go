@@ -494,7 +494,7 @@ func (p *Process) itimerValue(which int32) abi.Itimerval {
 		}
 		return abi.Itimerval{Value: durationTimeval(left), Interval: durationTimeval(time.Duration(ps.real.interval))}
 	}
-	return ps.cpuTimers[which-1]
+	return p.cpuItimerValue(which)
 }
 
 // sysGetitimer implements getitimer(2).
@@ -509,8 +509,7 @@ func sysGetitimer(t *Task, a Args) (uint64, error) {
 	return 0, t.p.mm.CopyOut(a.Ptr(1), b[:])
 }
 
-// sysSetitimer implements setitimer(2). ITIMER_VIRTUAL and ITIMER_PROF are kept but never
-// fire: vemu does not account CPU time per process.
+// sysSetitimer implements setitimer(2).
 func sysSetitimer(t *Task, a Args) (uint64, error) {
 	which := a.Int(0)
 	if which < abi.ITIMER_REAL || which > abi.ITIMER_PROF {
@@ -533,7 +532,7 @@ func sysSetitimer(t *Task, a Args) (uint64, error) {
 	if which == abi.ITIMER_REAL {
 		t.p.setRealTimer(timevalDuration(nv.Value), timevalDuration(nv.Interval))
 	} else {
-		t.p.sigs().cpuTimers[which-1] = nv
+		t.p.setCPUItimer(which, timevalDuration(nv.Value), timevalDuration(nv.Interval))
 	}
 	if a[2] != 0 {
 		var b [abi.ItimervalSize]byte

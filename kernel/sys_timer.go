@@ -478,3 +478,77 @@ func sysTimerDelete(t *Task, a Args) (uint64, error) {
 	delete(t.p.timers.byID, tm.id)
 	return 0, nil
 }
+
+// cpuItimer is ITIMER_VIRTUAL or ITIMER_PROF: SIGVTALRM or SIGPROF once the process has
+// used so much CPU time, then every interval. Both count on CLOCK_PROCESS_CPUTIME_ID (vemu
+// does not tell the guest's user time from the time vemu spends for it).
+type cpuItimer struct {
+	at, interval int64 // on the process CPU clock, ns; at is 0 when disarmed
+	gen          uint64
+	stop         func()
+}
+
+// cpuItimerSignal is the signal of ITIMER_VIRTUAL or ITIMER_PROF.
+func cpuItimerSignal(which int32) int32 {
+	if which == abi.ITIMER_VIRTUAL {
+		return abi.SIGVTALRM
+	}
+	return abi.SIGPROF
+}
+
+// cpuItimerValue is the current setting of ITIMER_VIRTUAL or ITIMER_PROF.
+func (p *Process) cpuItimerValue(which int32) abi.Itimerval {
+	it := &p.sigs().cpuTimers[which-1]
+	var left int64
+	if it.at != 0 {
+		left = max(it.at-p.timerNow(abi.CLOCK_PROCESS_CPUTIME_ID), 1000)
+	}
+	return abi.Itimerval{Value: durationTimeval(time.Duration(left)), Interval: durationTimeval(time.Duration(it.interval))}
+}
+
+// setCPUItimer arms (value > 0) or disarms ITIMER_VIRTUAL or ITIMER_PROF.
+func (p *Process) setCPUItimer(which int32, value, interval time.Duration) {
+	it := &p.sigs().cpuTimers[which-1]
+	it.gen++
+	if it.stop != nil {
+		it.stop()
+		it.stop = nil
+	}
+	it.at, it.interval = 0, 0
+	if value > 0 {
+		// As Linux's set_cpu_itimer(): one tick more, so that the first expiry is never
+		// early on a clock sampled at ticks.
+		tick := int64(time.Second) / int64(p.k.cfg.HZ)
+		it.at = p.timerNow(abi.CLOCK_PROCESS_CPUTIME_ID) + int64(value) + tick
+		it.interval = int64(interval)
+		p.armCPUItimer(which)
+	}
+}
+
+// armCPUItimer waits for the timer's expiry: CPU time runs no faster than the clock, so
+// the wait is at least what is left, and an early wakeup waits again.
+func (p *Process) armCPUItimer(which int32) {
+	it := &p.sigs().cpuTimers[which-1]
+	gen := it.gen
+	d := time.Duration(max(it.at-p.timerNow(abi.CLOCK_PROCESS_CPUTIME_ID), 0))
+	it.stop = p.after(min(d, maxWait), func() {
+		if it.gen != gen || it.at == 0 || p.exit != nil {
+			return
+		}
+		now := p.timerNow(abi.CLOCK_PROCESS_CPUTIME_ID)
+		if now < it.at {
+			p.armCPUItimer(which)
+			return
+		}
+		if it.interval > 0 {
+			for it.at <= now {
+				it.at = addSat(it.at, it.interval)
+			}
+			it.gen++
+			p.armCPUItimer(which)
+		} else {
+			it.at = 0
+		}
+		p.queueSignal(nil, abi.Siginfo{Signo: cpuItimerSignal(which), Code: abi.SI_KERNEL})
+	})
+}

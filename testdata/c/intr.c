@@ -89,6 +89,44 @@ static void alarm_kill(void)
 		;
 }
 
+/* ITIMER_VIRTUAL and ITIMER_PROF fire as the process uses CPU time. */
+static volatile sig_atomic_t vt_hits, prof_hits;
+static void on_vt(int sig)
+{
+	(void)sig;
+	vt_hits++;
+}
+static void on_prof(int sig)
+{
+	(void)sig;
+	prof_hits++;
+}
+
+static void cpu_timers(void)
+{
+	signal(SIGVTALRM, on_vt);
+	signal(SIGPROF, on_prof);
+	struct itimerval it = {{0, 5000}, {0, 5000}}, cur;
+	setitimer(ITIMER_VIRTUAL, &it, NULL);
+	setitimer(ITIMER_PROF, &it, NULL);
+	getitimer(ITIMER_VIRTUAL, &cur);
+	/* Linux adds a tick to the value (4 ms at HZ=250): at most 5 ms more. */
+	expect("getitimer ITIMER_VIRTUAL: armed, within a tick of its value",
+	       cur.it_interval.tv_usec == 5000 && cur.it_value.tv_sec == 0 && cur.it_value.tv_usec <= 10000);
+	volatile unsigned long x = 1;
+	for (long i = 0; i < 4000000000L && (vt_hits < 3 || prof_hits < 3); i++)
+		x = x * 6364136223846793005UL + 1;
+	struct itimerval off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_VIRTUAL, &off, NULL);
+	setitimer(ITIMER_PROF, &off, &cur);
+	expect("SIGVTALRM and SIGPROF arrived while computing", vt_hits >= 3 && prof_hits >= 3);
+	expect("the old ITIMER_PROF setting comes back", cur.it_interval.tv_usec == 5000);
+	getitimer(ITIMER_VIRTUAL, &cur);
+	expect("disarmed", cur.it_value.tv_sec == 0 && cur.it_value.tv_usec == 0);
+	signal(SIGVTALRM, SIG_DFL);
+	signal(SIGPROF, SIG_DFL);
+}
+
 static int tpipe[2];
 static char tgot;
 static void *reader(void *arg)
@@ -226,6 +264,7 @@ int main(int argc, char **argv)
 	else {
 		calls();
 		thread_read();
+		cpu_timers();
 	}
 	return failures != 0;
 }
