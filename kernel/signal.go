@@ -116,8 +116,8 @@ type sigWait struct {
 // procSignals is a process's shared signal state.
 type procSignals struct {
 	pending   sigQueue
-	real      realTimer        // ITIMER_REAL and alarm(2)
-	cpuTimers [2]cpuItimer     // ITIMER_VIRTUAL and ITIMER_PROF
+	real      realTimer    // ITIMER_REAL and alarm(2)
+	cpuTimers [2]cpuItimer // ITIMER_VIRTUAL and ITIMER_PROF
 }
 
 func (t *Task) sigs() *taskSignals { return &t.sig }
