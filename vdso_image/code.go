@@ -156,12 +156,20 @@ func genHres(a *Asm, sec, nsec Mem, fallback Label) {
 	a.Add64(RAX, R10)
 	a.AdcImm64(RDX, 0)
 	a.ShrdCL64(RAX, RDX)
-	// Carry whole seconds: rax = ns / 1e9, rdx = ns % 1e9. rdx is cleared
-	// first (the shifted value is taken as 64 bits), so div cannot fault.
-	a.Xor32(RDX, RDX)
+	// Carry whole seconds by subtraction, as Linux's __iter_div_u64_rem: ns is
+	// the base's nanoseconds (< 1e9) plus the time since the last update, so the
+	// loop runs once at most while the timekeeper ticks, and it is far cheaper
+	// than div under emulation (a helper call each time).
+	carry, carried := a.NewLabel(), a.NewLabel()
 	a.MovImm32(RCX, 1_000_000_000)
-	a.Div64(RCX)
-	a.Add64(R9, RAX)
+	a.Bind(carry)
+	a.Cmp64(RAX, RCX)
+	a.JccShort(CondB, carried)
+	a.Sub64(RAX, RCX)
+	a.AddImm64(R9, 1)
+	a.JmpShort(carry)
+	a.Bind(carried)
+	a.Mov64(RDX, RAX)
 
 	done := a.NewLabel()
 	a.Jmp(done)
