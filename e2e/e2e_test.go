@@ -107,6 +107,7 @@ var otherGuests = []diffCase{
 	{name: "go/hello", cmds: one("hello.go.bin", "in.txt", "out.txt"),
 		setup: writeFiles(map[string]string{"in.txt": "a small file\nfor the go guest\n"}),
 		files: []string{"out.txt"}},
+	{name: "go/net", cmds: one("net.go.bin")},
 	{name: "rust/threads", cmds: one("threads.rs.bin", "out.txt"), files: []string{"out.txt"}, optional: "threads.rs.bin"},
 }
 
