@@ -63,10 +63,10 @@ func (e *Engine) EnableQuantum() error {
 
 // Kick makes a running engine stop at its next block boundary, exactly, so that its run
 // loop sees a message from another goroutine; a kick while the engine is not running makes
-// its next Run return Stopped before running anything. Only the block hook can take a
-// kick while guest code runs (see EnableQuantum); without it, Kick does nothing then, and
-// the caller must find another way (a system call, Abort). Safe from any goroutine, even
-// after Close.
+// its next Run return Stopped before running anything. Only the block hook can stop guest
+// code on a kick (see EnableQuantum); without it, the next system call goes to the
+// OnSyscall function, which must stop the engine itself, or the caller must find another
+// way (Abort). Safe from any goroutine, even after Close.
 func (e *Engine) Kick() {
 	e.kickMu.Lock()
 	defer e.kickMu.Unlock()
@@ -74,8 +74,10 @@ func (e *Engine) Kick() {
 	case e.gone:
 	case !e.running:
 		e.pending = true
-	case e.blockHook:
+	default:
 		// SAFETY: st lives until Close, which cannot pass kickMu while we hold it.
+		// Without the block hook, only the SYSCALL hook reads it: a call it would
+		// answer itself goes to Go, which sees the message.
 		atomic.StoreUint32((*uint32)(unsafe.Pointer(&e.st.kick)), 1)
 	}
 }

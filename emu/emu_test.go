@@ -262,3 +262,49 @@ func TestAbortStopsAnEngineWithoutTheBlockHook(t *testing.T) {
 		require.Equal(t, Stopped, ev.Kind, ev.String())
 	}
 }
+
+func TestFastCallsAnswerInTheHook(t *testing.T) {
+	// mov eax, 39; syscall; mov eax, 39; syscall; hlt
+	code := cat([]byte{0xb8, 39, 0, 0, 0}, syscallInsn, []byte{0xb8, 39, 0, 0, 0}, syscallInsn, hlt)
+	e, _ := newEngine(t, code)
+	calls := 0
+	e.OnSyscall(func(s *Syscall) { calls++; s.Ret = 1 })
+	e.SetFast(39, 4242)
+	ev := e.Run(codeAddr)
+	require.Equal(t, Halt, ev.Kind, ev.String())
+	assert.Zero(t, calls, "answered without the OnSyscall function")
+	assert.Equal(t, uint64(4242), e.Reg(RAX))
+	assert.Equal(t, uint64(codeAddr+14), e.Reg(RCX), "rcx = return address, as for any call")
+	hits := map[int]uint64{}
+	e.TakeFastHits(func(nr int, n uint64) { hits[nr] = n })
+	assert.Equal(t, map[int]uint64{39: 2}, hits)
+	e.TakeFastHits(func(nr int, n uint64) { t.Errorf("counts were not reset: %d %d", nr, n) })
+
+	e.ClearFast(39)
+	ev = e.Run(codeAddr)
+	require.Equal(t, Halt, ev.Kind, ev.String())
+	assert.Equal(t, 2, calls, "cleared: back to the OnSyscall function")
+	assert.Equal(t, uint64(1), e.Reg(RAX))
+}
+
+func TestFastCallsYieldToAKick(t *testing.T) {
+	// loop: mov eax, 39; syscall; jmp loop
+	code := cat([]byte{0xb8, 39, 0, 0, 0}, syscallInsn, []byte{0xeb, 0xf7})
+	e, _ := newEngine(t, code)
+	e.SetFast(39, 1)
+	e.OnSyscall(func(s *Syscall) { s.Ret = 2; s.Stop() })
+	go func() {
+		for {
+			e.kickMu.Lock()
+			running := e.running
+			e.kickMu.Unlock()
+			if running {
+				e.Kick()
+				return
+			}
+		}
+	}()
+	ev := e.Run(codeAddr)
+	assert.Equal(t, Stopped, ev.Kind, ev.String())
+	assert.Equal(t, uint64(2), e.Reg(RAX), "the call after the kick went to Go, which stopped")
+}

@@ -237,3 +237,35 @@ var (
 	_ [unsafe.Sizeof(Syscall{}) - C.sizeof_struct_vemu_sys]byte
 	_ [C.sizeof_struct_vemu_sys - unsafe.Sizeof(Syscall{})]byte
 )
+
+// FastMax bounds the system call numbers SetFast takes.
+const FastMax = C.VEMU_FAST_MAX
+
+// SetFast makes the SYSCALL hook answer system call nr with val itself, without calling
+// the OnSyscall function, until ClearFast: for calls whose answer is fixed while they are
+// set (getpid). A kick waiting turns it off until the next run, so that the OnSyscall
+// function sees the message. It saves the call into Go: about 60 ns of a 120 ns getpid.
+func (e *Engine) SetFast(nr int, val uint64) {
+	if nr >= 0 && nr < FastMax {
+		e.st.fast_val[nr] = C.uint64_t(val)
+		e.st.fast_ok[nr] = 1
+	}
+}
+
+// ClearFast sends system call nr to the OnSyscall function again.
+func (e *Engine) ClearFast(nr int) {
+	if nr >= 0 && nr < FastMax {
+		e.st.fast_ok[nr] = 0
+	}
+}
+
+// TakeFastHits calls f with each system call the hook answered itself and how many times,
+// since the last TakeFastHits, and resets the counts.
+func (e *Engine) TakeFastHits(f func(nr int, n uint64)) {
+	for nr := range FastMax {
+		if n := uint64(e.st.fast_hits[nr]); n != 0 {
+			e.st.fast_hits[nr] = 0
+			f(nr, n)
+		}
+	}
+}

@@ -30,8 +30,14 @@ static void on_syscall(uc_engine *uc, void *user) {
 	st->sys.rflags = 0;
 	uc_reg_read_batch(uc, st->sys_read_ids, st->sys_read_ptrs, 9);
 	st->sys.stop = 0;
-	st->sys.ret = st->sys.nr;
-	vemuGoSyscall(st->id);
+	uint64_t nr = st->sys.nr;
+	if (nr < VEMU_FAST_MAX && st->fast_ok[nr] && !__atomic_load_n(&st->kick, __ATOMIC_RELAXED)) {
+		st->fast_hits[nr]++;
+		st->sys.ret = st->fast_val[nr];
+	} else {
+		st->sys.ret = nr;
+		vemuGoSyscall(st->id);
+	}
 	// Unicorn adds the instruction's length to rip after this hook returns;
 	// SYSCALL itself puts the return address in rcx and rflags in r11.
 	st->rcx = st->sys.rip + 2;

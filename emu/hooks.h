@@ -16,6 +16,9 @@ struct vemu_sys {
 	uint64_t stop;   // non-zero: stop the engine after this call
 };
 
+// VEMU_FAST_MAX bounds the system call numbers the SYSCALL hook may answer itself.
+#define VEMU_FAST_MAX 512
+
 // vemu_state is allocated in C memory, one per engine; Go keeps a pointer to it.
 struct vemu_state {
 	struct vemu_sys sys;
@@ -43,8 +46,15 @@ struct vemu_state {
 	// Deterministic preemption: stop after quantum blocks (0: off).
 	uint64_t quantum, blocks;
 
-	// Set from any thread to stop the engine at the next block boundary (see vemu_kick).
+	// Set from any thread when a message waits for the run loop: the block hook stops
+	// the engine on it, and the SYSCALL hook stops answering calls itself.
 	uint32_t kick;
+
+	// System calls whose answer is fixed (getpid, gettid): answered in the hook without
+	// calling Go, and counted here for the statistics.
+	uint8_t fast_ok[VEMU_FAST_MAX];
+	uint64_t fast_val[VEMU_FAST_MAX];
+	uint64_t fast_hits[VEMU_FAST_MAX];
 };
 
 struct vemu_state *vemu_state_new(uint64_t id);

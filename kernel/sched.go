@@ -127,6 +127,16 @@ func (p *Process) needHook() {
 	}
 }
 
+// setFastCalls lets the CPU answer getpid and gettid itself, for the thread it runs:
+// their answers are fixed while it does. Not when tracing: the tracer sees every call.
+func (p *Process) setFastCalls() {
+	if p.k.cfg.Strace != nil || p.cur == nil {
+		return
+	}
+	p.cpu.SetFast(abi.SYS_GETPID, uint64(p.pid))
+	p.cpu.SetFast(abi.SYS_GETTID, uint64(p.cur.tid))
+}
+
 // runnable counts the threads that can run.
 func (p *Process) runnable() int {
 	if p.stopped {
@@ -186,6 +196,7 @@ func (p *Process) switchTo(t *Task) error {
 			return err
 		}
 		p.cur = t
+		p.setFastCalls()
 	}
 	if t.resume != nil {
 		p.cpu.SetReg(emu.RAX, *t.resume)

@@ -25,6 +25,11 @@ func (c *counts) count(nr uint64) {
 	c.syscalls[nr]++
 }
 
+// takeFast adds the calls p's CPU answered itself (see fastCalls) to p's counts.
+func (p *Process) takeFast() {
+	p.cpu.TakeFastHits(func(nr int, n uint64) { p.counts.syscalls[min(nr, abi.SyscallCount)] += n })
+}
+
 // Stats counts what a run did, for `vemu run --stats`.
 type Stats struct {
 	mu        sync.Mutex

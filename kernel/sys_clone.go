@@ -69,6 +69,7 @@ func (k *Kernel) allocPID() int {
 // learns of it on the parent's own loop (childExited).
 func (p *Process) exited() {
 	k := p.k
+	p.takeFast()
 	k.stats.merge(&p.counts)
 	k.pt.mu.Lock()
 	p.zombie = true
@@ -357,6 +358,7 @@ func init() { entry = (*Task).onSyscall }
 // counter reads and entry points where they are hooked.
 func (p *Process) installHooks() error {
 	p.cpu.OnSyscall(func(s *emu.Syscall) { entry(p.cur, s) })
+	p.setFastCalls()
 	p.cpu.OnCode(func(addr uint64) { p.cur.onCode(addr) })
 	for a := range p.vdso.counter {
 		if err := p.cpu.HookCode(a, a); err != nil {
@@ -531,6 +533,7 @@ func (t *Task) execImage(data []byte, abs, path string, img *loader.Image, argv,
 		return
 	}
 	p.mm.Close()
+	p.takeFast()
 	p.cpu.Close()
 	p.cpu, t.cpu = cpu, cpu
 	p.kick.Store(cpu)

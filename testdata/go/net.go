@@ -53,7 +53,7 @@ func main() {
 	}
 	out, err := exec.Command(os.Args[0], "child").CombinedOutput()
 	fmt.Printf("child: %q %v\n", out, err)
-	err = exec.Command(os.Args[0]+".missing").Run()
+	err = exec.Command(os.Args[0] + ".missing").Run()
 	fmt.Println("missing program fails:", err != nil)
 	conn, err := net.DialTimeout("tcp", "127.0.0.1:1", time.Second)
 	fmt.Println("dial closed port:", conn == nil, err != nil)
