@@ -421,15 +421,15 @@ func (t *Task) handleEvent(ev emu.Event) {
 	switch ev.Kind {
 	case emu.Stopped:
 	case emu.Fault:
-		if next, ok := t.vsyscallFault(ev); ok {
-			p.cpu.SetReg(emu.RIP, next)
+		if t.vsyscallFault(ev) {
 			return
 		}
 		if p.exit != nil {
 			return
 		}
 		code := int32(abi.SEGV_ACCERR)
-		if ev.Unmapped {
+		if ev.Unmapped || ev.Addr&^0xfff == vsyscallBase {
+			// The vsyscall page is no user mapping to Linux: a fault there is MAPERR.
 			code = abi.SEGV_MAPERR
 		}
 		// The engine's rip is the start of the faulting block; a handler's frame must

@@ -92,11 +92,15 @@ func (k *Kernel) mapVsyscall(p *Process) error {
 
 // vsyscallFault handles an instruction fetch in the vsyscall page as Linux's
 // emulate_vsyscall() does: only the three entry points, called with a readable return
-// address on the stack, are emulated; everything else is SIGSEGV. It returns the address
-// to resume at when the call was emulated.
-func (t *Task) vsyscallFault(ev emu.Event) (uint64, bool) {
+// address on the stack, are emulated. It reports whether it dealt with the fault: the call
+// emulated (rip at the return address), or SIGSEGV raised as Linux raises it, with rip at
+// the address fetched: si_code SI_KERNEL for a misaligned entry, an unreadable return
+// address or a pointer the call could not write (force_sig()), SEGV_MAPERR at the pointer
+// for one outside user space (write_ok_or_segv()). With vsyscall=none it leaves the fault
+// to be the plain page fault it is.
+func (t *Task) vsyscallFault(ev emu.Event) bool {
 	if ev.Access != emu.Fetch || ev.Addr&^0xfff != vsyscallBase {
-		return 0, false
+		return false
 	}
 	regs := []emu.Reg{emu.RSP, emu.RDI, emu.RSI, emu.RDX, emu.RAX}
 	v := make([]uint64, len(regs))
@@ -108,21 +112,21 @@ func (t *Task) vsyscallFault(ev emu.Event) (uint64, bool) {
 			t.p.k.writeTrace(fmt.Sprintf("[vsyscall] vsyscall attempted with vsyscall=none ip:%x cs:33 sp:%x ax:%x si:%x di:%x",
 				ev.Addr, rsp, v[4], si, di))
 		}
-		t.kill(abi.SIGSEGV, faultDetail(t.cpu, ev))
-		return 0, false
+		return false
+	}
+	segv := func(code int32, addr uint64, why string) bool {
+		t.cpu.SetReg(emu.RIP, ev.Addr)
+		t.faultSignal(abi.SIGSEGV, code, addr, fmt.Sprintf("rip %#x: %s", ev.Addr, why))
+		return true
 	}
 	nr, ok := vsyscalls[ev.Addr]
 	if !ok {
-		// "misaligned vsyscall": a fetch anywhere but an entry point.
-		t.kill(abi.SIGSEGV, fmt.Sprintf("fault at %#x, rip %#x: misaligned vsyscall", ev.Addr, ev.Addr))
-		return 0, false
+		return segv(abi.SI_KERNEL, 0, "misaligned vsyscall")
 	}
 	var ret [8]byte
 	if err := t.p.mm.CopyIn(mm.Addr(rsp), ret[:]); err != nil {
-		t.kill(abi.SIGSEGV, fmt.Sprintf("fault at %#x, rip %#x: vsyscall with bad stack", rsp, ev.Addr))
-		return 0, false
+		return segv(abi.SI_KERNEL, 0, fmt.Sprintf("vsyscall with bad stack (%#x)", rsp))
 	}
-	// write_ok_or_segv(): an output pointer outside user space is SIGSEGV at that pointer.
 	var outs [][2]uint64
 	switch nr {
 	case abi.SYS_GETTIMEOFDAY:
@@ -134,8 +138,7 @@ func (t *Task) vsyscallFault(ev emu.Event) (uint64, bool) {
 	}
 	for _, o := range outs {
 		if o[0]+o[1] < o[0] || o[0]+o[1] > uint64(mm.TaskSize) {
-			t.kill(abi.SIGSEGV, fmt.Sprintf("fault at %#x, rip %#x: vsyscall output pointer outside user space", o[0], ev.Addr))
-			return 0, false
+			return segv(abi.SEGV_MAPERR, o[0], fmt.Sprintf("vsyscall output pointer %#x outside user space", o[0]))
 		}
 	}
 	t.vsyscall = true
@@ -151,10 +154,9 @@ func (t *Task) vsyscallFault(ev emu.Event) (uint64, bool) {
 	t.p.counts.vsyscalls[(ev.Addr-vsyscallBase)/0x400]++
 	if err == unix.EFAULT {
 		// A bad user pointer: Linux does not emulate the return; the task gets SIGSEGV.
-		t.kill(abi.SIGSEGV, fmt.Sprintf("rip %#x: vsyscall %s with a bad pointer", ev.Addr, abi.SyscallName(nr)))
-		return 0, false
+		return segv(abi.SI_KERNEL, 0, fmt.Sprintf("vsyscall %s with a bad pointer", abi.SyscallName(nr)))
 	}
 	// Return to the caller: rax = result, rip = [rsp], rsp += 8.
-	t.cpu.SetRegs([]emu.Reg{emu.RAX, emu.RSP}, []uint64{rax, rsp + 8})
-	return binary.LittleEndian.Uint64(ret[:]), true
+	t.cpu.SetRegs([]emu.Reg{emu.RAX, emu.RSP, emu.RIP}, []uint64{rax, rsp + 8, binary.LittleEndian.Uint64(ret[:])})
+	return true
 }

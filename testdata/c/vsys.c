@@ -2,7 +2,11 @@
  * what the kernel's vsyscall= mode allows, so runs on Linux and under vemu can be compared. */
 #define _GNU_SOURCE
 #include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <ucontext.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -19,10 +23,48 @@ typedef long (*getcpu_fn)(unsigned *, unsigned *, void *);
 
 static void say(const char *what, int ok) { printf("%s: %s\n", what, ok ? "yes" : "NO"); }
 
+/* With "handled-CASE", a SIGSEGV handler reports what the signal says instead of the
+ * process dying: si_code, si_addr and the rip of the interrupted context. */
+static sigjmp_buf jump;
+static volatile int sig_code;
+static volatile unsigned long sig_addr, sig_rip;
+
+static void on_segv(int sig, siginfo_t *si, void *ucp)
+{
+	(void)sig;
+	ucontext_t *uc = ucp;
+	sig_code = si->si_code;
+	sig_addr = (unsigned long)si->si_addr;
+	sig_rip = (unsigned long)uc->uc_mcontext.gregs[REG_RIP];
+	siglongjmp(jump, 1);
+}
+
+static int run(const char *what);
+
+static int handled(const char *what)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, NULL);
+	if (sigsetjmp(jump, 1)) {
+		printf("SIGSEGV si_code=%d si_addr=%#lx rip=%#lx\n", sig_code, sig_addr, sig_rip);
+		return 0;
+	}
+	return run(what);
+}
+
 int main(int argc, char **argv)
 {
-	const char *what = argc > 1 ? argv[1] : "calls";
 	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc > 1 && strncmp(argv[1], "handled-", 8) == 0)
+		return handled(argv[1] + 8);
+	return run(argc > 1 ? argv[1] : "calls");
+}
+
+static int run(const char *what)
+{
 	if (strcmp(what, "calls") == 0) {
 		struct timeval tv, stv;
 		struct timezone tz;
