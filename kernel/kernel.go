@@ -47,10 +47,12 @@ type Kernel struct {
 
 	pt procTable
 
-	// The first process, and its process group at start: the terminal's foreground group
-	// that vemu's own signals go to (guarded by pt.mu).
+	// The first process, and the terminal's foreground process group that vemu's own
+	// terminal signals go to: the first process's group at start, then whatever a guest
+	// set with tcsetpgrp (fgSet). Guarded by pt.mu.
 	first  *Process
 	fgPgid int
+	fgSet  bool
 }
 
 // New returns a kernel for cfg.

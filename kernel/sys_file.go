@@ -1080,6 +1080,10 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 	if !ok {
 		return 0, unix.ENOTTY
 	}
+	switch req {
+	case abi.TIOCSPGRP, abi.TIOCGPGRP:
+		return t.foreground(f, req, a.Ptr(2))
+	}
 	buf := make([]byte, d.size+8)
 	if d.in {
 		if err := t.p.mm.CopyIn(a.Ptr(2), buf[:d.size]); err != nil {

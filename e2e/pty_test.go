@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// openPty returns a new pseudo-terminal's master and the path of its slave.
+func openPty(t *testing.T) (*os.File, string) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	return m, fmt.Sprintf("/dev/pts/%d", n)
+}
+
+// interactive runs argv as a session leader on a new terminal, types each line of script
+// after the previous one has had time to run (a line "^C" is Ctrl-C), and returns what the
+// terminal showed, without its carriage returns.
+func interactive(t *testing.T, argv []string, script []string) string {
+	t.Helper()
+	m, slavePath := openPty(t)
+	defer m.Close()
+	slave, err := os.OpenFile(slavePath, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(guestEnv, "PS1=$ ", "TERM=dumb")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		slave.Close()
+		t.Fatal(err)
+	}
+	slave.Close()
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := m.Read(buf)
+			out.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	for _, line := range script {
+		if line == "^C" {
+			m.Write([]byte{3})
+		} else {
+			m.Write([]byte(line + "\n"))
+		}
+		time.Sleep(400 * time.Millisecond)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(runTimeout):
+		cmd.Process.Kill()
+		<-exited
+		t.Errorf("%v did not exit", argv)
+	}
+	m.Close()
+	<-done
+	return strings.ReplaceAll(out.String(), "\r", "")
+}
+
+// TestInteractiveShell runs busybox sh on a terminal, as a user at a prompt would, natively
+// and under vemu: job control (each command in its own process group, made the
+// terminal's foreground), Ctrl-C reaching the foreground job and not the shell, a read
+// from the terminal, a background job killed, and the exit status.
+func TestInteractiveShell(t *testing.T) {
+	if !hasFile(busybox) {
+		t.Skip("no static busybox at " + busybox)
+	}
+	t.Parallel()
+	script := []string{
+		"tty >/dev/null && echo on a tty",
+		"sleep 5",
+		"^C",
+		"echo after ctrl-c: $?",
+		"head -n 1",
+		"typed at the terminal",
+		"sleep 10 &",
+		"kill %1; wait; echo background job killed",
+		"exit 3",
+	}
+	native := interactive(t, []string{busybox, "sh", "-i"}, script)
+	emu := interactive(t, []string{vemuBin, "run", busybox, "sh", "-i"}, script)
+	for _, want := range []string{"on a tty", "after ctrl-c: 130", "typed at the terminal\ntyped at the terminal", "background job killed"} {
+		if !strings.Contains(native, want) {
+			t.Fatalf("the native run did not show %q (the host's terminal behaves otherwise):\n%s", want, native)
+		}
+	}
+	if native != emu {
+		t.Errorf("the terminal differs\nnative:\n%s\nvemu:\n%s", native, emu)
+	}
+}
