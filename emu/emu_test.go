@@ -205,19 +205,7 @@ func TestKickStopsAtABlockBoundary(t *testing.T) {
 	pc := uint64(codeAddr)
 	var last uint64
 	for i := 0; i < 50; i++ {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				e.kickMu.Lock()
-				running := e.running
-				e.kickMu.Unlock()
-				if running {
-					e.Kick()
-					return
-				}
-			}
-		}()
+		done := whenRunning(e, e.Kick)
 		ev := e.Run(pc)
 		<-done
 		require.Equal(t, Stopped, ev.Kind, ev.String())
@@ -247,17 +235,7 @@ func TestAbortStopsAnEngineWithoutTheBlockHook(t *testing.T) {
 	// Aborting as soon as the run is marked running often comes before uc_emu_start has
 	// set up the run, which forgets the request: Abort must repeat it.
 	for range 50 {
-		go func() {
-			for {
-				e.kickMu.Lock()
-				running := e.running
-				e.kickMu.Unlock()
-				if running {
-					e.Abort()
-					return
-				}
-			}
-		}()
+		whenRunning(e, e.Abort)
 		ev := e.Run(codeAddr)
 		require.Equal(t, Stopped, ev.Kind, ev.String())
 	}
@@ -293,18 +271,27 @@ func TestFastCallsYieldToAKick(t *testing.T) {
 	e, _ := newEngine(t, code)
 	e.SetFast(39, 1)
 	e.OnSyscall(func(s *Syscall) { s.Ret = 2; s.Stop() })
+	whenRunning(e, e.Kick)
+	ev := e.Run(codeAddr)
+	assert.Equal(t, Stopped, ev.Kind, ev.String())
+	assert.Equal(t, uint64(2), e.Reg(RAX), "the call after the kick went to Go, which stopped")
+}
+
+// whenRunning calls f from another goroutine as soon as e is running, and returns a
+// channel closed once it has.
+func whenRunning(e *Engine, f func()) <-chan struct{} {
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		for {
 			e.kickMu.Lock()
 			running := e.running
 			e.kickMu.Unlock()
 			if running {
-				e.Kick()
+				f()
 				return
 			}
 		}
 	}()
-	ev := e.Run(codeAddr)
-	assert.Equal(t, Stopped, ev.Kind, ev.String())
-	assert.Equal(t, uint64(2), e.Reg(RAX), "the call after the kick went to Go, which stopped")
+	return done
 }

@@ -102,10 +102,7 @@ func (t *Task) blockingRead(f *File, want uint64, resolve func() ([][]byte, erro
 // blockingWrite copies the guest's data and writes it off the run loop once f is
 // writable, waiting as long as the write takes.
 func (t *Task) blockingWrite(f *File, b [][]byte) (uint64, error) {
-	data := make([]byte, 0, total(b))
-	for _, p := range b {
-		data = append(data, p...)
-	}
+	data := flatten(b)
 	write := func(fd int) (uint64, error) { return rw(unix.Write(fd, data)) }
 	done := func(r uint64, err error) (uint64, error) {
 		if err == unix.EPIPE {
@@ -135,6 +132,15 @@ func (t *Task) waitHostFd(f *File, ready []unix.PollFd, transfer func(fd int) (u
 		}
 		return transfer(fd)
 	}, done)
+}
+
+// flatten copies host slices of guest memory into one private buffer.
+func flatten(b [][]byte) []byte {
+	data := make([]byte, 0, total(b))
+	for _, p := range b {
+		data = append(data, p...)
+	}
+	return data
 }
 
 // sigpipe sends SIGPIPE to the thread, as a write to a pipe or socket with no reader

@@ -57,28 +57,36 @@ func sockFlags(flags int32) (int, error) {
 	return h, nil
 }
 
-// sysSocket implements socket(2).
-func sysSocket(t *Task, a Args) (uint64, error) {
-	typ := a.Int(1)
+// hostSockType is the host's type argument for the guest's: the type with SOCK_CLOEXEC
+// always (vemu's own table) and SOCK_NONBLOCK as asked.
+func hostSockType(typ int32) (int, error) {
 	hflags, err := sockFlags(typ &^ 0xf)
 	if err != nil {
 		return 0, err
 	}
-	hfd, err := unix.Socket(int(a.Int(0)), int(typ&0xf)|hflags, int(a.Int(2)))
+	return int(typ&0xf) | hflags, nil
+}
+
+// sysSocket implements socket(2).
+func sysSocket(t *Task, a Args) (uint64, error) {
+	typ, err := hostSockType(a.Int(1))
 	if err != nil {
 		return 0, err
 	}
-	return t.installSocket(hfd, typ&^0xf)
+	hfd, err := unix.Socket(int(a.Int(0)), typ, int(a.Int(2)))
+	if err != nil {
+		return 0, err
+	}
+	return t.installSocket(hfd, a.Int(1)&^0xf)
 }
 
 // sysSocketpair implements socketpair(2).
 func sysSocketpair(t *Task, a Args) (uint64, error) {
-	typ := a.Int(1)
-	hflags, err := sockFlags(typ &^ 0xf)
+	typ, err := hostSockType(a.Int(1))
 	if err != nil {
 		return 0, err
 	}
-	fds, err := unix.Socketpair(int(a.Int(0)), int(typ&0xf)|hflags, int(a.Int(2)))
+	fds, err := unix.Socketpair(int(a.Int(0)), typ, int(a.Int(2)))
 	if err != nil {
 		return 0, err
 	}
@@ -88,12 +96,12 @@ func sysSocketpair(t *Task, a Args) (uint64, error) {
 		unix.Close(fds[1])
 		return 0, err
 	}
-	g0, err := t.installSocket(fds[0], typ&^0xf)
+	g0, err := t.installSocket(fds[0], a.Int(1)&^0xf)
 	if err != nil {
 		unix.Close(fds[1])
 		return 0, err
 	}
-	g1, err := t.installSocket(fds[1], typ&^0xf)
+	g1, err := t.installSocket(fds[1], a.Int(1)&^0xf)
 	if err != nil {
 		t.p.files.close(int32(g0))
 		return 0, err

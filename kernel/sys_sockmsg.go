@@ -188,11 +188,7 @@ func (t *Task) gather(addr mm.Addr, n uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := make([]byte, 0, total(b))
-	for _, p := range b {
-		data = append(data, p...)
-	}
-	return data, nil
+	return flatten(b), nil
 }
 
 // sysRecvfrom implements recvfrom(2) (and recv(2)).
@@ -224,27 +220,33 @@ func sysRecvfrom(t *Task, a Args) (uint64, error) {
 	})
 }
 
-// sysSendmsg implements sendmsg(2).
-func sysSendmsg(t *Task, a Args) (uint64, error) {
+// msgCall reads the socket and the struct msghdr of sendmsg and recvmsg.
+func (t *Task) msgCall(a Args) (*File, msghdr, error) {
 	f, err := t.socketFile(a.Fd(0))
 	if err != nil {
-		return 0, err
+		return nil, msghdr{}, err
 	}
 	m, err := t.readMsghdr(a.Ptr(1))
 	if err != nil {
-		return 0, err
+		return nil, msghdr{}, err
 	}
 	if m.iovLen > 1024 {
-		return 0, unix.EMSGSIZE
+		return nil, msghdr{}, unix.EMSGSIZE
+	}
+	return f, m, nil
+}
+
+// sysSendmsg implements sendmsg(2).
+func sysSendmsg(t *Task, a Args) (uint64, error) {
+	f, m, err := t.msgCall(a)
+	if err != nil {
+		return 0, err
 	}
 	b, err := t.iovecs(m.iov, int32(m.iovLen), emu.ProtRead)
 	if err != nil {
 		return 0, err
 	}
-	data := make([]byte, 0, total(b))
-	for _, p := range b {
-		data = append(data, p...)
-	}
+	data := flatten(b)
 	var name []byte
 	if m.name != 0 {
 		if name, err = t.readSockaddr(m.name, m.nameLen); err != nil {
@@ -284,16 +286,9 @@ func sysSendmsg(t *Task, a Args) (uint64, error) {
 
 // sysRecvmsg implements recvmsg(2).
 func sysRecvmsg(t *Task, a Args) (uint64, error) {
-	f, err := t.socketFile(a.Fd(0))
+	f, m, err := t.msgCall(a)
 	if err != nil {
 		return 0, err
-	}
-	m, err := t.readMsghdr(a.Ptr(1))
-	if err != nil {
-		return 0, err
-	}
-	if m.iovLen > 1024 {
-		return 0, unix.EMSGSIZE
 	}
 	resolve := func() ([][]byte, error) { return t.iovecs(m.iov, int32(m.iovLen), emu.ProtWrite) }
 	b, err := resolve()
