@@ -653,27 +653,42 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 		}
 		c.heap = nb
 	}
+	err := s.mapInto(c, func(v *VMA) (*backing, error) {
+		if v.Shared {
+			return v.back, nil
+		}
+		nb, err := clone(v.back)
+		if err != nil {
+			return nil, err
+		}
+		copy(nb.mem[v.off:v.off+v.Len()], v.host())
+		return nb, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// mapInto gives c (new and empty) each of s's mappings, backed by what back returns for
+// it, and maps them into c's CPU. On failure c is closed.
+func (s *Space) mapInto(c *Space, back func(v *VMA) (*backing, error)) error {
 	for _, v := range s.vmas {
 		nv := *v
-		if v.Shared {
-			nv.back = v.back
-		} else {
-			nb, err := clone(v.back)
-			if err != nil {
-				c.Close()
-				return nil, err
-			}
-			nv.back = nb
-			copy(nv.host(), v.host())
+		b, err := back(v)
+		if err != nil {
+			c.Close()
+			return err
 		}
+		nv.back = b
 		if err := c.cpuMap(&nv); err != nil {
 			c.Close()
-			return nil, err
+			return err
 		}
 		nv.back.refs++
 		c.vmas = append(c.vmas, &nv)
 	}
-	return c, nil
+	return nil
 }
 
 // Share maps the same memory into cpu, for a vfork child that runs in its parent's
@@ -682,14 +697,8 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 // children have no business doing) stay its own.
 func (s *Space) Share(cpu *emu.Engine) (*Space, error) {
 	c := &Space{cpu: cpu, MmapBase: s.MmapBase, BrkStart: s.BrkStart, Brk: s.Brk, heap: s.heap, borrowed: true}
-	for _, v := range s.vmas {
-		nv := *v
-		if err := c.cpuMap(&nv); err != nil {
-			c.Close()
-			return nil, err
-		}
-		nv.back.refs++
-		c.vmas = append(c.vmas, &nv)
+	if err := s.mapInto(c, func(v *VMA) (*backing, error) { return v.back, nil }); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
