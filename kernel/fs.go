@@ -182,9 +182,30 @@ func (t *Task) procEntry(p string) (string, bool) {
 	return "", false
 }
 
+// devFd maps /dev/fd/N, /dev/stdin, /dev/stdout and /dev/stderr, which Linux makes
+// symbolic links into /proc/self/fd, to the /proc/self entry they reach.
+func devFd(p string) string {
+	if !strings.HasPrefix(p, "/dev/") {
+		return p
+	}
+	c := path.Clean(p)
+	switch {
+	case strings.HasPrefix(c, "/dev/fd/"):
+		return "/proc/self/fd/" + c[len("/dev/fd/"):]
+	case c == "/dev/stdin":
+		return "/proc/self/fd/0"
+	case c == "/dev/stdout":
+		return "/proc/self/fd/1"
+	case c == "/dev/stderr":
+		return "/proc/self/fd/2"
+	}
+	return p
+}
+
 // resolve turns a guest (dirfd, path) into a host (dirfd, path) for the *at calls. The
-// guest's own /proc entries become the files behind them.
+// guest's own /proc entries, and the /dev links into them, become the files behind them.
 func (t *Task) resolve(dirfd int32, p string) (int, string, error) {
+	p = devFd(p)
 	if name, ok := t.procEntry(p); ok {
 		switch {
 		case name == "exe":

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,6 +99,23 @@ int main(int argc, char **argv)
 	ssize_t fl = readlink("/proc/self/fd/0", fdlink, sizeof fdlink);
 	expect("fd/0 link readable", fl > 0);
 	expect("readlink /proc/self/fd/99 fails", readlink("/proc/self/fd/99", fdlink, sizeof fdlink) < 0);
+
+	/* /dev/fd/N and /dev/std* lead to the process's own descriptors (shells' process
+	 * substitution opens /dev/fd/N). */
+	int p[2];
+	pipe(p);
+	write(p[1], "through /dev/fd", 15);
+	char path[64], got[32] = {0};
+	snprintf(path, sizeof path, "/dev/fd/%d", p[0]);
+	int fd = open(path, O_RDONLY);
+	expect("open /dev/fd/N of a pipe", fd >= 0 && read(fd, got, sizeof got) == 15 && !strcmp(got, "through /dev/fd"));
+	close(fd);
+	struct stat a, b;
+	expect("/dev/stdout is fd 1", lstat("/dev/stdout", &a) == 0 && S_ISLNK(a.st_mode) && fstatat(AT_FDCWD, "/dev/stdout", &a, 0) == 0 && fstat(1, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	snprintf(path, sizeof path, "/dev/fd/%d", 999);
+	expect("/dev/fd/999 does not exist", open(path, O_RDONLY) < 0);
+	close(p[0]);
+	close(p[1]);
 
 	printf("failures: %d\n", failures);
 	return failures ? 1 : 0;
