@@ -183,6 +183,13 @@ const (
 	ITIMER_PROF    = 0x2
 )
 
+// getpriority(2) and setpriority(2) targets.
+const (
+	PRIO_PROCESS = 0x0
+	PRIO_PGRP    = 0x1
+	PRIO_USER    = 0x2
+)
+
 // flock(2) operations.
 const (
 	LOCK_SH = 0x1

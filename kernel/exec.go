@@ -48,6 +48,9 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	p.pid = k.newPID()
 	p.ppid = k.parentPID()
 	p.pgid, p.sid = k.sessionIDs(p.pid)
+	if raw, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil {
+		p.nice = 20 - raw // vemu's own, as a program started in its place inherits
+	}
 	t, err := p.newTask(p.pid)
 	if err != nil {
 		p.close()

@@ -444,3 +444,82 @@ func baseName(p string) string {
 	}
 	return p
 }
+
+// priorityTargets returns the guest processes getpriority and setpriority address, with
+// pt.mu held: ESRCH when none. The guest's processes all run as vemu's user, so PRIO_USER
+// takes them all for that user and none for another.
+func (t *Task) priorityTargets(which, who int32) ([]*Process, error) {
+	k := t.p.k
+	var out []*Process
+	switch which {
+	case abi.PRIO_PROCESS:
+		if who == 0 {
+			return []*Process{t.p}, nil
+		}
+		if q := k.pt.procs[int(who)]; q != nil && !q.zombie {
+			out = append(out, q)
+		}
+	case abi.PRIO_PGRP:
+		pgid := int(who)
+		if who == 0 {
+			pgid = t.p.pgid
+		}
+		for _, q := range k.pt.procs {
+			if q.pgid == pgid && !q.zombie {
+				out = append(out, q)
+			}
+		}
+	case abi.PRIO_USER:
+		if who == 0 || int(who) == os.Getuid() {
+			for _, q := range k.pt.procs {
+				if !q.zombie {
+					out = append(out, q)
+				}
+			}
+		}
+	default:
+		return nil, unix.EINVAL
+	}
+	if len(out) == 0 {
+		return nil, unix.ESRCH
+	}
+	return out, nil
+}
+
+// sysGetpriority implements getpriority(2): the best (lowest) nice value of the targets,
+// returned as the system call does, as 20 - nice.
+func sysGetpriority(t *Task, a Args) (uint64, error) {
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	ps, err := t.priorityTargets(a.Int(0), a.Int(1))
+	if err != nil {
+		return 0, err
+	}
+	best := 19
+	for _, q := range ps {
+		best = min(best, q.nice)
+	}
+	return uint64(20 - best), nil
+}
+
+// sysSetpriority implements setpriority(2). The nice value is kept per process (vemu does
+// not change its own): it is what getpriority and children see. Lowering it takes
+// privilege, as on Linux without RLIMIT_NICE.
+func sysSetpriority(t *Task, a Args) (uint64, error) {
+	nice := min(max(int(a.Int(2)), -20), 19)
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	ps, err := t.priorityTargets(a.Int(0), a.Int(1))
+	if err != nil {
+		return 0, err
+	}
+	for _, q := range ps {
+		if nice < q.nice && os.Geteuid() != 0 {
+			return 0, unix.EACCES
+		}
+		q.nice = nice
+	}
+	return 0, nil
+}

@@ -2,6 +2,9 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <sys/resource.h>
+#include <errno.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +119,20 @@ int main(int argc, char **argv)
 	expect("/dev/fd/999 does not exist", open(path, O_RDONLY) < 0);
 	close(p[0]);
 	close(p[1]);
+
+	/* nice values: per process, inherited by a child. */
+	int start = getpriority(PRIO_PROCESS, 0);
+	expect("nice(3) adds 3", nice(3) == start + 3 && getpriority(PRIO_PROCESS, 0) == start + 3);
+	pid_t c = fork();
+	if (c == 0)
+		_exit(getpriority(PRIO_PROCESS, 0) == start + 3 ? 0 : 1);
+	int st;
+	waitpid(c, &st, 0);
+	expect("a child inherits it", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	errno = 0;
+	expect("setpriority of a reaped child: ESRCH", setpriority(PRIO_PROCESS, c, 1) < 0 && errno == ESRCH);
+	errno = 0;
+	expect("getpriority with a bad which: EINVAL", getpriority(7, 0) == -1 && errno == EINVAL);
 
 	printf("failures: %d\n", failures);
 	return failures ? 1 : 0;
