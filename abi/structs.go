@@ -698,3 +698,44 @@ func (e *EpollEvent) Unmarshal(b []byte) {
 	e.Events = get32(b, 0)
 	e.Data = get64(b, 4)
 }
+
+// Statfs is struct statfs (x86-64), as statfs(2) and fstatfs(2) fill it.
+type Statfs struct {
+	Type    int64
+	Bsize   int64
+	Blocks  uint64
+	Bfree   uint64
+	Bavail  uint64
+	Files   uint64
+	Ffree   uint64
+	Fsid    [2]int32
+	Namelen int64
+	Frsize  int64
+	Flags   int64
+}
+
+// StatfsSize is the size of Statfs in guest memory (with four spare longs).
+const StatfsSize = 120
+
+// Marshal encodes s into b[:StatfsSize].
+func (s *Statfs) Marshal(b []byte) {
+	zero(b, StatfsSize)
+	for i, v := range []uint64{uint64(s.Type), uint64(s.Bsize), s.Blocks, s.Bfree, s.Bavail, s.Files, s.Ffree} {
+		put64(b, 8*i, v)
+	}
+	put32(b, 56, uint32(s.Fsid[0]))
+	put32(b, 60, uint32(s.Fsid[1]))
+	put64(b, 64, uint64(s.Namelen))
+	put64(b, 72, uint64(s.Frsize))
+	put64(b, 80, uint64(s.Flags))
+}
+
+// Unmarshal decodes s from b[:StatfsSize].
+func (s *Statfs) Unmarshal(b []byte) {
+	for i, p := range []*uint64{&s.Blocks, &s.Bfree, &s.Bavail, &s.Files, &s.Ffree} {
+		*p = get64(b, 16+8*i)
+	}
+	s.Type, s.Bsize = int64(get64(b, 0)), int64(get64(b, 8))
+	s.Fsid = [2]int32{int32(get32(b, 56)), int32(get32(b, 60))}
+	s.Namelen, s.Frsize, s.Flags = int64(get64(b, 64)), int64(get64(b, 72)), int64(get64(b, 80))
+}

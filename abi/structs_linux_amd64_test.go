@@ -299,3 +299,14 @@ func TestSiginfoLayout(t *testing.T) {
 		t.Errorf("SiginfoSize = %d, host %d", SiginfoSize, unsafe.Sizeof(unix.Siginfo{}))
 	}
 }
+
+func TestStatfsLayout(t *testing.T) {
+	h := unix.Statfs_t{Type: 0xef53, Bsize: 4096, Blocks: 1 << 30, Bfree: 1 << 20, Bavail: 1 << 19, Files: 77, Ffree: 66,
+		Fsid: unix.Fsid{Val: [2]int32{-7, 9}}, Namelen: 255, Frsize: 4096, Flags: 0x1026}
+	ours := &Statfs{Type: h.Type, Bsize: h.Bsize, Blocks: h.Blocks, Bfree: h.Bfree, Bavail: h.Bavail, Files: h.Files,
+		Ffree: h.Ffree, Fsid: h.Fsid.Val, Namelen: h.Namelen, Frsize: h.Frsize, Flags: h.Flags}
+	checkLayout(t, "Statfs", StatfsSize, ours, hostBytes(&h))
+	if unsafe.Sizeof(h) != StatfsSize {
+		t.Errorf("StatfsSize = %d, host %d", StatfsSize, unsafe.Sizeof(h))
+	}
+}

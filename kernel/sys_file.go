@@ -1098,3 +1098,45 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 	}
 	return 0, nil
 }
+
+// sysStatfs implements statfs(2): the host's answer for the file system the path is on.
+func sysStatfs(t *Task, a Args) (uint64, error) {
+	p, err := t.path(a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	if p == "" {
+		return 0, unix.ENOENT
+	}
+	d, hp, err := t.resolve(abi.AT_FDCWD, p)
+	if err != nil {
+		return 0, err
+	}
+	fd, err := unix.Openat(d, hp, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	return 0, t.putStatfs(fd, a.Ptr(1))
+}
+
+// sysFstatfs implements fstatfs(2).
+func sysFstatfs(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.putStatfs(f.fd, a.Ptr(1))
+}
+
+func (t *Task) putStatfs(hostFd int, addr mm.Addr) error {
+	var h unix.Statfs_t
+	if err := unix.Fstatfs(hostFd, &h); err != nil {
+		return err
+	}
+	s := abi.Statfs{Type: h.Type, Bsize: h.Bsize, Blocks: h.Blocks, Bfree: h.Bfree, Bavail: h.Bavail, Files: h.Files,
+		Ffree: h.Ffree, Fsid: h.Fsid.Val, Namelen: h.Namelen, Frsize: h.Frsize, Flags: h.Flags}
+	var b [abi.StatfsSize]byte
+	s.Marshal(b[:])
+	return t.p.mm.CopyOut(addr, b[:])
+}

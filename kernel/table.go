@@ -79,6 +79,8 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_UNAME:             supported(sysUname),
 	abi.SYS_FCNTL:             partial(sysFcntl, "F_SETLK record locks belong to the vemu process, so guest processes do not exclude each other with them (OFD locks do)"),
 	abi.SYS_FLOCK:             supported(sysFlock),
+	abi.SYS_STATFS:            supported(sysStatfs),
+	abi.SYS_FSTATFS:           supported(sysFstatfs),
 	abi.SYS_GETPRIORITY:       partial(sysGetpriority, "nice values are kept per guest process; they do not change how vemu schedules"),
 	abi.SYS_SETPRIORITY:       partial(sysSetpriority, "nice values are kept per guest process; they do not change how vemu schedules"),
 	abi.SYS_SOCKET:            supported(sysSocket),

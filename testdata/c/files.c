@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -337,6 +338,17 @@ int main(int argc, char **argv)
 	close(l1);
 	close(l2);
 	unlink("locked.txt");
+
+	/* statfs and fstatfs: the host's file system, the same either way. */
+	struct statfs sf, sf2;
+	must("statfs .", statfs(".", &sf));
+	int here = open(".", O_RDONLY | O_DIRECTORY);
+	must("fstatfs", fstatfs(here, &sf2));
+	close(here);
+	expect("statfs and fstatfs agree", sf.f_type == sf2.f_type && sf.f_bsize == sf2.f_bsize && sf.f_blocks == sf2.f_blocks);
+	printf("statfs type %#lx namelen %ld\n", (long)sf.f_type, (long)sf.f_namelen);
+	expect_err("statfs missing", statfs("missing/dir", &sf), ENOENT);
+	expect_err("statfs bad buffer", syscall(SYS_statfs, ".", (struct statfs *)8), EFAULT);
 
 	list_dir(".");
 	list_dir("d");
