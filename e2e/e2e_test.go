@@ -91,6 +91,7 @@ var cGuests = []diffCase{
 	{name: "timers", cmds: one("timers")},
 	{name: "children", cmds: one("children")},
 	{name: "jobctl", cmds: one("jobctl")},
+	{name: "scripts", cmds: one("scripts", "work"), setup: mkdirs("work")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.

@@ -1,10 +1,14 @@
 package kernel
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -463,23 +467,70 @@ func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags
 			host = filepath.Join(hostFdPath(d), hp)
 		}
 	}
+	data, abs, img, argv, err := t.loadProgram(host, path, argv, 0)
+	if err != nil {
+		return 0, err
+	}
+	t.post(func() { t.execImage(data, abs, path, img, argv, envp) })
+	return 0, nil
+}
+
+// maxInterpDepth is how many #! interpreters may lead to one another, as Linux's
+// BINPRM_MAX_RECURSION.
+const maxInterpDepth = 4
+
+// loadProgram reads the program execve names and parses it. A script starting with #!
+// runs its interpreter instead, as Linux's binfmt_script does: argv becomes the
+// interpreter, its one optional argument, the script's path, then argv[1:]. A dynamically
+// linked program fails with ENOENT, as on Linux when its ELF interpreter is missing (which
+// vemu's guests do lack), and vemu says so on its stderr.
+func (t *Task) loadProgram(host, path string, argv []string, depth int) ([]byte, string, *loader.Image, []string, error) {
 	data, abs, err := readProgram(host)
 	if err != nil {
 		var ee *ExecError
 		if errors.As(err, &ee) && ee.Status == 127 {
-			return 0, unix.ENOENT
+			return nil, "", nil, nil, unix.ENOENT
 		}
-		if errors.As(err, &ee) && ee.Err.Error() == "is a directory" {
-			return 0, unix.EACCES
+		return nil, "", nil, nil, unix.EACCES
+	}
+	if bytes.HasPrefix(data, []byte("#!")) {
+		if depth >= maxInterpDepth {
+			return nil, "", nil, nil, unix.ELOOP
 		}
-		return 0, unix.EACCES
+		line, _, _ := bytes.Cut(data[2:min(len(data), 256)], []byte("\n"))
+		fields := strings.Fields(string(line))
+		if len(fields) == 0 {
+			return nil, "", nil, nil, unix.ENOEXEC
+		}
+		// Linux passes everything after the interpreter as one argument.
+		interp := fields[0]
+		next := []string{interp}
+		if rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(line)), interp)); rest != "" {
+			next = append(next, rest)
+		}
+		next = append(next, path)
+		if len(argv) > 1 {
+			next = append(next, argv[1:]...)
+		}
+		ihost := interp
+		if !filepath.IsAbs(ihost) {
+			ihost = filepath.Join(t.p.fs.cwd, ihost)
+		}
+		return t.loadProgram(ihost, interp, next, depth+1)
 	}
 	img, err := loader.Parse(data)
-	if err != nil {
-		return 0, unix.ENOEXEC
+	if errors.Is(err, loader.ErrDynamic) {
+		w := t.p.k.cfg.Stderr
+		if w == nil {
+			w = os.Stderr // nil means vemu's own, as for the guest's fd 2
+		}
+		fmt.Fprintf(w, "vemu: %s: dynamically linked programs are not supported (its interpreter %s is missing here)\n", path, img.Interp)
+		return nil, "", nil, nil, unix.ENOENT
 	}
-	t.post(func() { t.execImage(data, abs, path, img, argv, envp) })
-	return 0, nil
+	if err != nil {
+		return nil, "", nil, nil, unix.ENOEXEC
+	}
+	return data, abs, img, argv, nil
 }
 
 // strArray reads a NULL-terminated array of string pointers (argv, envp).
