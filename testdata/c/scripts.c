@@ -58,7 +58,7 @@ int main(int argc, char **argv)
 	char here[4096], line[4200];
 	getcwd(here, sizeof here);
 
-	put("args.sh", "#!/bin/busybox sh\necho \"argv: $0 $*\"\nexit 4\n");
+	put("args.sh", "#!/bin/busybox sh\necho \"argv: ${0##*/} $*\"\nexit 4\n");
 	snprintf(line, sizeof line, "#!%s/args.sh one two\n", here);
 	put("nested.sh", line);
 	snprintf(line, sizeof line, "#!%s/loop2.sh\n", here);
