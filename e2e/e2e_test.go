@@ -92,6 +92,7 @@ var cGuests = []diffCase{
 	{name: "children", cmds: one("children")},
 	{name: "jobctl", cmds: one("jobctl")},
 	{name: "scripts", cmds: one("scripts", "work"), setup: mkdirs("work")},
+	{name: "fileops", cmds: one("fileops", "work"), setup: mkdirs("work")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.
