@@ -183,6 +183,16 @@ const (
 	ITIMER_PROF    = 0x2
 )
 
+// Scheduling policies.
+const (
+	SCHED_OTHER    = 0x0
+	SCHED_FIFO     = 0x1
+	SCHED_RR       = 0x2
+	SCHED_BATCH    = 0x3
+	SCHED_IDLE     = 0x5
+	SCHED_DEADLINE = 0x6
+)
+
 // getpriority(2) and setpriority(2) targets.
 const (
 	PRIO_PROCESS = 0x0

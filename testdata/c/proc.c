@@ -2,6 +2,10 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/syscall.h>
+#include <sys/times.h>
+#include <sys/mman.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <sys/resource.h>
 #include <errno.h>
@@ -133,6 +137,32 @@ int main(int argc, char **argv)
 	expect("setpriority of a reaped child: ESRCH", setpriority(PRIO_PROCESS, c, 1) < 0 && errno == ESRCH);
 	errno = 0;
 	expect("getpriority with a bad which: EINVAL", getpriority(7, 0) == -1 && errno == EINVAL);
+
+	/* Scheduling policy, times, memory locking and residency. */
+	struct sched_param sp = {0};
+	/* Raw calls: musl's wrappers answer ENOSYS themselves. */
+	expect("sched_getscheduler: SCHED_OTHER", syscall(SYS_sched_getscheduler, 0) == SCHED_OTHER);
+	expect("sched_getparam: priority 0", syscall(SYS_sched_getparam, 0, &sp) == 0 && sp.sched_priority == 0);
+	expect("sched_setscheduler SCHED_OTHER 0", syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, &sp) == 0);
+	sp.sched_priority = 5;
+	errno = 0;
+	expect("SCHED_OTHER with priority 5: EINVAL", syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, &sp) < 0 && errno == EINVAL);
+	expect("priority range of SCHED_FIFO", sched_get_priority_max(SCHED_FIFO) == 99 && sched_get_priority_min(SCHED_FIFO) == 1);
+	errno = 0;
+	expect("priority range of a bad policy: EINVAL", sched_get_priority_max(42) < 0 && errno == EINVAL);
+	struct tms tm;
+	expect("times counts ticks", times(&tm) != (clock_t)-1);
+	char *page = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	page[0] = 1;
+	expect("mlock and munlock", mlock(page, 8192) == 0 && munlock(page, 8192) == 0);
+	unsigned char vec[2] = {9, 9};
+	expect("mincore", mincore(page, 8192, vec) == 0 && (vec[0] & 1));
+	expect("msync", msync(page, 8192, MS_SYNC) == 0);
+	munmap(page, 8192);
+	errno = 0;
+	expect("msync of unmapped memory: ENOMEM", msync(page, 8192, MS_SYNC) < 0 && errno == ENOMEM);
+	errno = 0;
+	expect("mlock of unmapped memory: ENOMEM", mlock(page, 4096) < 0 && errno == ENOMEM);
 
 	printf("failures: %d\n", failures);
 	return failures ? 1 : 0;
