@@ -48,6 +48,7 @@ type Process struct {
 	idleEvent int       // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
 	quantum   bool      // deterministic preemption is installed
 	stopped   bool      // stopped by a stop signal: no thread runs until SIGCONT
+	persona   uint32    // personality(2)'s value, kept and reported
 	nice      int       // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
 	family
 	sig    procSignals // process-wide pending signals and timers

@@ -310,7 +310,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	}
 	k.register(c)
 	k.pt.mu.Lock()
-	c.pgid, c.sid, c.nice = p.pgid, p.sid, p.nice
+	c.pgid, c.sid, c.nice, c.persona = p.pgid, p.sid, p.nice, p.persona
 	c.parent = p
 	p.children = append(p.children, c)
 	vfork := flags&abi.CLONE_VFORK != 0

@@ -3,6 +3,8 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
+	"runtime"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -270,4 +272,68 @@ func sysInotifyRmWatch(t *Task, a Args) (uint64, error) {
 	}
 	_, err = unix.InotifyRmWatch(f.fd, a.Uint(1))
 	return 0, err
+}
+
+// sysGetdents implements getdents(2), the old directory entry format, with the host's
+// own (the host is x86-64 Linux too, so the format is the guest's).
+func sysGetdents(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, min(a.Uint(2), 1<<20)+1)
+	r, _, e := unix.Syscall(unix.SYS_GETDENTS, uintptr(f.fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)-1))
+	runtime.KeepAlive(buf)
+	if e != 0 {
+		return 0, e
+	}
+	return uint64(r), t.p.mm.CopyOut(a.Ptr(1), buf[:r])
+}
+
+// sysUtime implements utime(2): a struct utimbuf of whole seconds, or NULL for now.
+func sysUtime(t *Task, a Args) (uint64, error) {
+	var ts []unix.Timespec
+	if a[1] != 0 {
+		var b [16]byte
+		if err := t.p.mm.CopyIn(a.Ptr(1), b[:]); err != nil {
+			return 0, err
+		}
+		ts = []unix.Timespec{{Sec: int64(binary.LittleEndian.Uint64(b[0:]))}, {Sec: int64(binary.LittleEndian.Uint64(b[8:]))}}
+	}
+	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.UtimesNanoAt(d, p, ts, 0)
+}
+
+// sysSyncfs implements syncfs(2).
+func sysSyncfs(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Syncfs(f.fd)
+}
+
+// sysSyncFileRange implements sync_file_range(2).
+func sysSyncFileRange(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.SyncFileRange(f.fd, a.Int64(1), a.Int64(2), int(a.Uint(3)))
+}
+
+// sysReadahead implements readahead(2).
+func sysReadahead(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	_, _, e := unix.Syscall(unix.SYS_READAHEAD, uintptr(f.fd), uintptr(a[1]), uintptr(a[2]))
+	if e != 0 {
+		return 0, e
+	}
+	return 0, nil
 }

@@ -523,3 +523,16 @@ func sysSetpriority(t *Task, a Args) (uint64, error) {
 	}
 	return 0, nil
 }
+
+// personalityQuery is personality(2)'s argument that only asks.
+const personalityQuery = 0xffffffff
+
+// sysPersonality implements personality(2): the persona is kept per process and inherited,
+// and reported back; vemu's guests always run as PER_LINUX whatever it says.
+func sysPersonality(t *Task, a Args) (uint64, error) {
+	old := t.p.persona
+	if p := a.Uint(0); p != personalityQuery {
+		t.p.persona = p
+	}
+	return uint64(old), nil
+}

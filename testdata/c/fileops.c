@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <utime.h>
+#include <sys/personality.h>
 #include <unistd.h>
 #include "errnames.h"
 
@@ -123,6 +125,28 @@ int main(int argc, char **argv)
 				 st.st_mtime == 1200000000 && st.st_mtim.tv_nsec == 250000000);
 	tv[0].tv_usec = 1000000;
 	expect_err("utimes with usec out of range", utimes("src.txt", tv), EINVAL);
+
+	/* Old and rare calls: getdents, utime, syncfs, sync_file_range, readahead, personality. */
+	int dir = open(".", O_RDONLY | O_DIRECTORY);
+	char dents[4096], dents64[4096];
+	long n32 = syscall(SYS_getdents, dir, dents, sizeof dents);
+	lseek(dir, 0, SEEK_SET);
+	long n64 = syscall(SYS_getdents64, dir, dents64, sizeof dents64);
+	int c32 = 0, c64 = 0;
+	for (long o = 0; o < n32; o += *(unsigned short *)(dents + o + 16))
+		c32++;
+	for (long o = 0; o < n64; o += *(unsigned short *)(dents64 + o + 16))
+		c64++;
+	expect("getdents lists as many entries as getdents64", n32 > 0 && c32 == c64);
+	expect("syncfs", syscall(SYS_syncfs, dir) == 0);
+	close(dir);
+	struct utimbuf ub = {1100000000, 1300000000};
+	expect("utime", utime("src.txt", &ub) == 0 && stat("src.txt", &st) == 0 && st.st_mtime == 1300000000);
+	fd = open("src.txt", O_RDWR);
+	expect("sync_file_range", sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) == 0);
+	expect("readahead", readahead(fd, 0, 4096) == 0);
+	close(fd);
+	expect("personality query: PER_LINUX", personality(0xffffffff) == 0);
 
 	/* inotify: a file created in a watched directory. */
 	int in_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
