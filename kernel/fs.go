@@ -23,6 +23,11 @@ type File struct {
 	vtfd  *virtTimerfd // a timerfd on the virtual clock; fd is its host eventfd
 
 	blockKind uint8 // whether I/O may wait (see mayBlock), found on first use
+
+	// fdDir is set for the guest's /proc/self/fd opened as a directory: listing it lists
+	// that process's descriptors, not vemu's; dirPos is the listing's position.
+	fdDir  *Process
+	dirPos int64
 }
 
 type fdEntry struct {
@@ -38,8 +43,8 @@ type FDTable struct {
 // maxFDs is the guest's RLIMIT_NOFILE ceiling.
 const maxFDs = 1 << 16
 
-// newFDTable gives the guest fds 0, 1 and 2 as duplicates of the host's, so the guest
-// closing them never closes vemu's own.
+// newFDTable gives the guest fds 0, 1 and 2, and those cfg.Inherit names, as duplicates
+// of the host's, so the guest closing them never closes vemu's own.
 func newFDTable(cfg Config) (*FDTable, error) {
 	ft := &FDTable{}
 	for i, f := range []*os.File{cfg.Stdin, cfg.Stdout, cfg.Stderr} {
@@ -54,6 +59,15 @@ func newFDTable(cfg Config) (*FDTable, error) {
 			continue
 		}
 		ft.fds = append(ft.fds, fdEntry{f: &File{fd: nfd, refs: 1, path: fmt.Sprintf("/dev/fd/%d", i)}})
+	}
+	for _, hfd := range cfg.Inherit {
+		nfd, err := unix.FcntlInt(uintptr(hfd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			continue
+		}
+		if err := ft.installAt(hfd, &File{fd: nfd, refs: 1, path: hostFdPath(nfd)}, false); err != nil {
+			unix.Close(nfd)
+		}
 	}
 	return ft, nil
 }
@@ -190,6 +204,8 @@ func devFd(p string) string {
 	}
 	c := path.Clean(p)
 	switch {
+	case c == "/dev/fd":
+		return "/proc/self/fd"
 	case strings.HasPrefix(c, "/dev/fd/"):
 		return "/proc/self/fd/" + c[len("/dev/fd/"):]
 	case c == "/dev/stdin":

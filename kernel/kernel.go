@@ -35,6 +35,9 @@ type Config struct {
 	// Stdin, Stdout, Stderr are the host files behind guest fds 0, 1 and 2
 	// (default: vemu's own).
 	Stdin, Stdout, Stderr *os.File
+	// Inherit are host descriptors above 2 that the first process gets under the same
+	// numbers, as a program inherits them from the shell (vemu run prog 3<file).
+	Inherit []int
 }
 
 // Kernel is the simulated Linux shared by the processes it runs.

@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"golang.org/x/sys/unix"
+	"path"
 
 	"vemu/abi"
 	"vemu/emu"
@@ -94,7 +95,11 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 			return 0, err
 		}
 	}
-	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: p, flags: flags}, flags&abi.O_CLOEXEC != 0, 0)
+	f := &File{fd: hfd, refs: 1, path: p, flags: flags}
+	if name, ok := t.procEntry(devFd(p)); ok && path.Clean(name) == "fd" {
+		f.fdDir = t.p
+	}
+	fd, err := t.p.files.install(f, flags&abi.O_CLOEXEC != 0, 0)
 	if err != nil {
 		unix.Close(hfd)
 		return 0, err
@@ -306,6 +311,24 @@ func sysLseek(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if f.fdDir != nil {
+		// A position in the listing (rewinddir, telldir and seekdir).
+		switch off := a.Int64(1); a.Int(2) {
+		case abi.SEEK_SET:
+			if off < 0 {
+				return 0, unix.EINVAL
+			}
+			f.dirPos = off
+		case abi.SEEK_CUR:
+			if f.dirPos+off < 0 {
+				return 0, unix.EINVAL
+			}
+			f.dirPos += off
+		default:
+			return 0, unix.EINVAL
+		}
+		return uint64(f.dirPos), nil
+	}
 	off, err := unix.Seek(f.fd, a.Int64(1), int(a.Int(2)))
 	return uint64(off), err
 }
@@ -492,6 +515,9 @@ func sysGetdents64(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	n := min(a.Uint(2), 1<<20)
+	if f.fdDir != nil {
+		return t.listFdDir(f, a.Ptr(1), n, true)
+	}
 	buf := make([]byte, n)
 	got, err := unix.Getdents(f.fd, buf)
 	if err != nil {

@@ -281,6 +281,9 @@ func sysGetdents(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if f.fdDir != nil {
+		return t.listFdDir(f, a.Ptr(1), min(a.Uint(2), 1<<20), false)
+	}
 	buf := make([]byte, min(a.Uint(2), 1<<20)+1)
 	r, _, e := unix.Syscall(unix.SYS_GETDENTS, uintptr(f.fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)-1))
 	runtime.KeepAlive(buf)
@@ -336,4 +339,49 @@ func sysReadahead(t *Task, a Args) (uint64, error) {
 		return 0, e
 	}
 	return 0, nil
+}
+
+// listFdDir lists the guest's /proc/self/fd from its position: ".", "..", then each open
+// descriptor, in the getdents64 format (long) or the old getdents one, as many entries as
+// fit in n bytes (EINVAL when not even one does, as Linux says).
+func (t *Task) listFdDir(f *File, addr mm.Addr, n uint32, long bool) (uint64, error) {
+	names := []string{".", ".."}
+	types := []byte{unix.DT_DIR, unix.DT_DIR}
+	for fd, e := range f.fdDir.files.fds {
+		if e.f != nil {
+			names = append(names, fmt.Sprint(fd))
+			types = append(types, unix.DT_LNK)
+		}
+	}
+	var out []byte
+	for i := int(f.dirPos); i >= 0 && i < len(names); i++ {
+		name := names[i]
+		var rec []byte
+		if long {
+			size := (19 + len(name) + 1 + 7) &^ 7
+			rec = make([]byte, size)
+			binary.LittleEndian.PutUint64(rec[0:], uint64(1000+i))
+			binary.LittleEndian.PutUint64(rec[8:], uint64(i+1))
+			binary.LittleEndian.PutUint16(rec[16:], uint16(size))
+			rec[18] = types[i]
+			copy(rec[19:], name)
+		} else {
+			size := (18 + len(name) + 2 + 7) &^ 7
+			rec = make([]byte, size)
+			binary.LittleEndian.PutUint64(rec[0:], uint64(1000+i))
+			binary.LittleEndian.PutUint64(rec[8:], uint64(i+1))
+			binary.LittleEndian.PutUint16(rec[16:], uint16(size))
+			copy(rec[18:], name)
+			rec[size-1] = types[i]
+		}
+		if len(out)+len(rec) > int(n) {
+			if len(out) == 0 {
+				return 0, unix.EINVAL
+			}
+			break
+		}
+		out = append(out, rec...)
+		f.dirPos = int64(i + 1)
+	}
+	return uint64(len(out)), t.p.mm.CopyOut(addr, out)
 }

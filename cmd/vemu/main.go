@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"vemu/abi"
 	"vemu/kernel"
 	vdsoimage "vemu/vdso_image"
@@ -27,8 +29,46 @@ const usage = `usage:
   vemu vdso dump FILE                  write the vDSO image to FILE (readelf, objdump, gdb read it)
 `
 
+// inherited are the descriptors above 2 that vemu was started with: the guest gets them,
+// as a program started in vemu's place would.
+var inherited []int
+
 func main() {
+	inherited = inheritedFds()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// inheritedFds lists the descriptors above 2 that came through execve, and marks them
+// close-on-exec for vemu.
+func inheritedFds() []int {
+	dir, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(dir)
+	var fds []int
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.Getdents(dir, buf)
+		if err != nil || n <= 0 {
+			break
+		}
+		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
+		for _, name := range names {
+			fd, err := strconv.Atoi(name)
+			if err != nil || fd <= 2 || fd == dir {
+				continue
+			}
+			// What the Go runtime opened before main (its cgroup files) is close-on-exec;
+			// what came through execve cannot be.
+			if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC != 0 {
+				continue
+			}
+			unix.CloseOnExec(fd)
+			fds = append(fds, fd)
+		}
+	}
+	return fds
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -74,7 +114,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	cfg := kernel.Config{NoASLR: *noASLR, HZ: *hz, Stats: *stats}
+	cfg := kernel.Config{NoASLR: *noASLR, HZ: *hz, Stats: *stats, Inherit: inherited}
 	var err error
 	if cfg.Vsyscall, err = kernel.ParseVsyscallMode(*vsys); err != nil {
 		fmt.Fprintf(stderr, "vemu: --vsyscall: %v\n", err)
