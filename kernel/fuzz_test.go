@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"os"
 	"testing"
 
 	"vemu/abi"
@@ -117,6 +118,16 @@ func FuzzSyscall(f *testing.F) {
 		f.Add(s[0], s[1], s[2], s[3], s[4], s[5], s[6])
 	}
 	testProgram(f)
+	// Random calls create files (open with O_CREAT, mknod, mkdir...) where the guest
+	// stands: let that be a scratch directory, not the package's.
+	wd, err := os.Getwd()
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := os.Chdir(f.TempDir()); err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { os.Chdir(wd) })
 
 	f.Fuzz(func(t *testing.T, nr, a0, a1, a2, a3, a4, a5 uint64) {
 		task := loadTestTask(t)

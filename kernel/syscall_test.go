@@ -37,7 +37,7 @@ var (
 // they only need a process with a real address space around it.
 func testProgram(tb testing.TB) string {
 	for _, name := range []string{"exit42", "hello.glibc", "hello.musl"} {
-		p := filepath.Join("..", "testdata", "out", name)
+		p, _ := filepath.Abs(filepath.Join("..", "testdata", "out", name))
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
 			return p
 		}
