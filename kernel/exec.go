@@ -48,6 +48,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	p.pid = k.newPID()
 	p.ppid = k.parentPID()
 	p.pgid, p.sid = k.sessionIDs(p.pid)
+	p.creds = hostCreds()
 	if raw, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil {
 		p.nice = 20 - raw // vemu's own, as a program started in its place inherits
 	}
@@ -197,10 +198,10 @@ func (k *Kernel) load(p *Process, data []byte, img *loader.Image) error {
 		{Type: loader.AT_BASE, Val: 0},
 		{Type: loader.AT_FLAGS, Val: 0},
 		{Type: loader.AT_ENTRY, Val: img.Entry + bias},
-		{Type: loader.AT_UID, Val: uint64(os.Getuid())},
-		{Type: loader.AT_EUID, Val: uint64(os.Geteuid())},
-		{Type: loader.AT_GID, Val: uint64(os.Getgid())},
-		{Type: loader.AT_EGID, Val: uint64(os.Getegid())},
+		{Type: loader.AT_UID, Val: uint64(p.creds.ruid)},
+		{Type: loader.AT_EUID, Val: uint64(p.creds.euid)},
+		{Type: loader.AT_GID, Val: uint64(p.creds.rgid)},
+		{Type: loader.AT_EGID, Val: uint64(p.creds.egid)},
 		{Type: loader.AT_SECURE, Val: 0},
 		{Type: loader.AT_HWCAP2, Val: hwcap2},
 	}

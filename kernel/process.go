@@ -49,6 +49,7 @@ type Process struct {
 	quantum   bool      // deterministic preemption is installed
 	stopped   bool      // stopped by a stop signal: no thread runs until SIGCONT
 	persona   uint32    // personality(2)'s value, kept and reported
+	creds     creds     // user and group ids
 	nice      int       // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
 	family
 	sig    procSignals // process-wide pending signals and timers

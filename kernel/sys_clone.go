@@ -311,6 +311,8 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	k.register(c)
 	k.pt.mu.Lock()
 	c.pgid, c.sid, c.nice, c.persona = p.pgid, p.sid, p.nice, p.persona
+	c.creds = p.creds
+	c.creds.groups = append([]uint32(nil), p.creds.groups...)
 	c.parent = p
 	p.children = append(p.children, c)
 	vfork := flags&abi.CLONE_VFORK != 0

@@ -33,10 +33,6 @@ func (t *Task) exitProcess(code int) {
 func sysGetpid(t *Task, a Args) (uint64, error)  { return uint64(t.p.pid), nil }
 func sysGetppid(t *Task, a Args) (uint64, error) { return uint64(t.p.ppid), nil }
 func sysGettid(t *Task, a Args) (uint64, error)  { return uint64(t.tid), nil }
-func sysGetuid(t *Task, a Args) (uint64, error)  { return uint64(os.Getuid()), nil }
-func sysGeteuid(t *Task, a Args) (uint64, error) { return uint64(os.Geteuid()), nil }
-func sysGetgid(t *Task, a Args) (uint64, error)  { return uint64(os.Getgid()), nil }
-func sysGetegid(t *Task, a Args) (uint64, error) { return uint64(os.Getegid()), nil }
 func sysGetpgrp(t *Task, a Args) (uint64, error) { return uint64(t.p.groupID()), nil }
 
 // groupID returns the process group, which the parent may change (read under pt.mu).
@@ -137,51 +133,6 @@ func sysSetsid(t *Task, a Args) (uint64, error) {
 	}
 	p.sid, p.pgid = p.pid, p.pid
 	return uint64(p.sid), nil
-}
-
-// sysGetresuid implements getresuid(2).
-func sysGetresuid(t *Task, a Args) (uint64, error) {
-	u, e := uint32(os.Getuid()), uint32(os.Geteuid())
-	return 0, t.putU32s([]mm.Addr{a.Ptr(0), a.Ptr(1), a.Ptr(2)}, []uint32{u, e, e})
-}
-
-// sysGetresgid implements getresgid(2).
-func sysGetresgid(t *Task, a Args) (uint64, error) {
-	g, e := uint32(os.Getgid()), uint32(os.Getegid())
-	return 0, t.putU32s([]mm.Addr{a.Ptr(0), a.Ptr(1), a.Ptr(2)}, []uint32{g, e, e})
-}
-
-func (t *Task) putU32s(addrs []mm.Addr, vals []uint32) error {
-	for i, a := range addrs {
-		v := vals[i]
-		if err := t.p.mm.CopyOut(a, []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// sysGetgroups implements getgroups(2).
-func sysGetgroups(t *Task, a Args) (uint64, error) {
-	gs, err := unix.Getgroups()
-	if err != nil {
-		return 0, err
-	}
-	n := a.Int(0)
-	if n < 0 {
-		return 0, unix.EINVAL
-	}
-	if n == 0 {
-		return uint64(len(gs)), nil
-	}
-	if int(n) < len(gs) {
-		return 0, unix.EINVAL
-	}
-	b := make([]byte, 0, 4*len(gs))
-	for _, g := range gs {
-		b = append(b, byte(g), byte(g>>8), byte(g>>16), byte(g>>24))
-	}
-	return uint64(len(gs)), t.p.mm.CopyOut(a.Ptr(1), b)
 }
 
 // sysUmask implements umask(2). The guest's umask is the host process's, so files it

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <grp.h>
 #include <sys/syscall.h>
 #include <sys/times.h>
 #include <sys/mman.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "errnames.h"
 
 static int failures;
 
@@ -163,6 +165,26 @@ int main(int argc, char **argv)
 	expect("msync of unmapped memory: ENOMEM", msync(page, 8192, MS_SYNC) < 0 && errno == ENOMEM);
 	errno = 0;
 	expect("mlock of unmapped memory: ENOMEM", mlock(page, 4096) < 0 && errno == ENOMEM);
+
+	/* Dropping privileges in a child, as a daemon does: what it can do depends on who
+	 * runs the test, so this prints rather than expects. */
+	c = fork();
+	if (c == 0) {
+		uid_t r, e, s;
+		int g = setgroups(0, NULL), gi = setgid(1000), ui = setuid(1000);
+		getresuid(&r, &e, &s);
+		printf("drop: setgroups %d setgid %d setuid %d -> uid %u/%u/%u gid %u groups %d\n", g, gi, ui,
+		       (unsigned)r, (unsigned)e, (unsigned)s, (unsigned)getgid(), getgroups(0, NULL));
+		errno = 0;
+		int back = setuid(0);
+		printf("drop: setuid(0) again %d %s\n", back, back < 0 ? errname(errno) : "");
+		errno = 0;
+		int re = setreuid(-1, 1000);
+		printf("drop: setreuid(-1, 1000) %d, euid %u\n", re, (unsigned)geteuid());
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
 
 	printf("failures: %d\n", failures);
 	return failures ? 1 : 0;
