@@ -64,15 +64,27 @@ func execute(t *testing.T, name string, args []string, inv invocation) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = inv.dir
-	cmd.Env = guestEnv
-	cmd.Stdin = bytes.NewReader(inv.stdin)
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
+	var err error
+	// A program just copied into place can be busy for a moment: another test's fork
+	// may still hold the descriptor it was written through until that child execs
+	// (ETXTBSY, golang.org/issue/22315). Starting again shortly after is the cure.
+	for try := 0; ; try++ {
+		cmd := exec.CommandContext(ctx, name, args...)
+		cmd.Dir = inv.dir
+		cmd.Env = guestEnv
+		cmd.Stdin = bytes.NewReader(inv.stdin)
+		stdout.Reset()
+		stderr.Reset()
+		cmd.Stdout = &stdout
+		cmd.Stderr = &stderr
+		cmd.WaitDelay = 5 * time.Second
+		err = cmd.Run()
+		if !errors.Is(err, syscall.ETXTBSY) || try == 20 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	res := result{stdout: stdout.Bytes(), stderr: stderr.Bytes(), timedOut: ctx.Err() != nil}
 	var exitErr *exec.ExitError
 	switch {
