@@ -93,6 +93,7 @@ var cGuests = []diffCase{
 	{name: "jobctl", cmds: one("jobctl")},
 	{name: "scripts", cmds: one("scripts", "work"), setup: mkdirs("work")},
 	{name: "fileops", cmds: one("fileops", "work"), setup: mkdirs("work")},
+	{name: "sigfd", cmds: one("sigfd")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.

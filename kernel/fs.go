@@ -28,6 +28,8 @@ type File struct {
 	// that process's descriptors, not vemu's; dirPos is the listing's position.
 	fdDir  *Process
 	dirPos int64
+
+	sigfd *signalFD // a signalfd; fd is its host eventfd
 }
 
 type fdEntry struct {
@@ -138,6 +140,9 @@ func (f *File) release() error {
 	if f.refs == 0 {
 		if f.vtfd != nil {
 			f.vtfd.release()
+		}
+		if f.sigfd != nil {
+			f.sigfd.closed = true
 		}
 		return unix.Close(f.fd)
 	}

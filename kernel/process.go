@@ -44,13 +44,14 @@ type Process struct {
 	cur       *Task
 	wake      chan wakeup // completions of blocking calls, timers, signals from elsewhere
 	futexes   map[uint64][]*Task
-	vtimers   []*vtimer // virtual-clock timeouts, fired when no thread can run
-	idleEvent int       // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
-	quantum   bool      // deterministic preemption is installed
-	stopped   bool      // stopped by a stop signal: no thread runs until SIGCONT
-	persona   uint32    // personality(2)'s value, kept and reported
-	creds     creds     // user and group ids
-	nice      int       // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
+	vtimers   []*vtimer   // virtual-clock timeouts, fired when no thread can run
+	idleEvent int         // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
+	quantum   bool        // deterministic preemption is installed
+	stopped   bool        // stopped by a stop signal: no thread runs until SIGCONT
+	persona   uint32      // personality(2)'s value, kept and reported
+	creds     creds       // user and group ids
+	signalfds []*signalFD // whose readiness follows the pending signals
+	nice      int         // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
 	family
 	sig    procSignals // process-wide pending signals and timers
 	timers posixTimers // timer_create's, not inherited by fork

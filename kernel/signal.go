@@ -248,6 +248,7 @@ func (p *Process) queueSignal(t *Task, info abi.Siginfo) bool {
 		ok = p.sigs().pending.add(info)
 	}
 	if ok {
+		p.refreshSignalfds()
 		target.signalWake()
 	}
 	return ok
@@ -344,6 +345,7 @@ func (t *Task) dispatchSignals() {
 		t.sigmask = ts.savedMask
 		ts.restoreMask = false
 	}
+	t.p.refreshSignalfds()
 }
 
 // deliver acts on one dequeued signal: its handler, its default action, or nothing.

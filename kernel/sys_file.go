@@ -252,6 +252,8 @@ func (t *Task) buffer(a Args, want emu.Prot, positional bool) (uint64, error) {
 		return 0, err
 	} else if f.vtfd != nil {
 		return t.vtfdIO(f, a, vtfdOp(want, positional), false)
+	} else if f.sigfd != nil && !positional {
+		return t.signalfdRead(f, a, want)
 	}
 	resolve := func() ([][]byte, error) {
 		if a[2] == 0 {

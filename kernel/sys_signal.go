@@ -167,6 +167,7 @@ func (t *Task) takeSignal(set uint64) (abi.Siginfo, bool) {
 			return abi.Siginfo{}, false
 		}
 		if info.SysPrivate == 0 || t.p.timerTaken(&info) {
+			t.p.refreshSignalfds()
 			return info, true
 		}
 	}

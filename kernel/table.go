@@ -79,6 +79,8 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_UNAME:                  supported(sysUname),
 	abi.SYS_FCNTL:                  partial(sysFcntl, "F_SETLK record locks belong to the vemu process, so guest processes do not exclude each other with them (OFD locks do)"),
 	abi.SYS_FLOCK:                  supported(sysFlock),
+	abi.SYS_SIGNALFD:               partial(sysSignalfd, signalfdNote),
+	abi.SYS_SIGNALFD4:              partial(sysSignalfd4, signalfdNote),
 	abi.SYS_SETUID:                 partial(sysSetuid, credsNote),
 	abi.SYS_SETGID:                 partial(sysSetgid, credsNote),
 	abi.SYS_SETREUID:               partial(sysSetreuid, credsNote),
