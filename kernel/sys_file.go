@@ -877,12 +877,7 @@ func sysTruncate(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	fd, err := unix.Openat(d, p, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer unix.Close(fd)
-	return 0, unix.Ftruncate(fd, a.Int64(1))
+	return 0, withHostFile(d, p, unix.O_WRONLY, func(fd int) error { return unix.Ftruncate(fd, a.Int64(1)) })
 }
 
 // sysFtruncate implements ftruncate(2).
@@ -1140,12 +1135,17 @@ func sysStatfs(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	fd, err := unix.Openat(d, hp, unix.O_PATH|unix.O_CLOEXEC, 0)
+	return 0, withHostFile(d, hp, unix.O_PATH, func(fd int) error { return t.putStatfs(fd, a.Ptr(1)) })
+}
+
+// withHostFile opens (dirfd, path) on the host with flags for the length of f.
+func withHostFile(dirfd int, path string, flags int, f func(fd int) error) error {
+	fd, err := unix.Openat(dirfd, path, flags|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer unix.Close(fd)
-	return 0, t.putStatfs(fd, a.Ptr(1))
+	return f(fd)
 }
 
 // sysFstatfs implements fstatfs(2).

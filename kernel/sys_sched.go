@@ -93,21 +93,17 @@ func (t *Task) setPolicy(policy int32, paramAddr mm.Addr) error {
 }
 
 // sysSchedGetPriorityMax implements sched_get_priority_max(2).
-func sysSchedGetPriorityMax(t *Task, a Args) (uint64, error) {
-	switch a.Int(0) {
-	case abi.SCHED_FIFO, abi.SCHED_RR:
-		return 99, nil
-	case abi.SCHED_OTHER, abi.SCHED_BATCH, abi.SCHED_IDLE, abi.SCHED_DEADLINE:
-		return 0, nil
-	}
-	return 0, unix.EINVAL
-}
+func sysSchedGetPriorityMax(t *Task, a Args) (uint64, error) { return priorityBound(a.Int(0), 99) }
 
 // sysSchedGetPriorityMin implements sched_get_priority_min(2).
-func sysSchedGetPriorityMin(t *Task, a Args) (uint64, error) {
-	switch a.Int(0) {
+func sysSchedGetPriorityMin(t *Task, a Args) (uint64, error) { return priorityBound(a.Int(0), 1) }
+
+// priorityBound is rt, a bound of the real-time priorities, for a real-time policy, 0 for
+// the others, and EINVAL for an unknown policy.
+func priorityBound(policy int32, rt uint64) (uint64, error) {
+	switch policy {
 	case abi.SCHED_FIFO, abi.SCHED_RR:
-		return 1, nil
+		return rt, nil
 	case abi.SCHED_OTHER, abi.SCHED_BATCH, abi.SCHED_IDLE, abi.SCHED_DEADLINE:
 		return 0, nil
 	}
