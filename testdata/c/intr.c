@@ -18,15 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static int failures;
-
-static void expect(const char *what, int ok)
-{
-	printf("%s: %s\n", what, ok ? "yes" : "NO");
-	if (!ok)
-		failures++;
-}
+#include "check.h"
 
 static volatile sig_atomic_t hits;
 static void on_alarm(int sig)

@@ -8,15 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int failures;
-
-static void expect(const char *what, int ok)
-{
-	printf("%s: %s\n", what, ok ? "yes" : "NO");
-	if (!ok)
-		failures++;
-}
+#include "check.h"
 
 static volatile sig_atomic_t codes[16], ncodes;
 static void on_chld(int sig, siginfo_t *si, void *uc)

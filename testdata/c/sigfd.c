@@ -12,15 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int failures;
-
-static void expect(const char *what, int ok)
-{
-	printf("%s: %s\n", what, ok ? "yes" : "NO");
-	if (!ok)
-		failures++;
-}
+#include "check.h"
 
 int main(void)
 {

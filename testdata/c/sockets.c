@@ -17,24 +17,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "errnames.h"
-
-static int failures;
-
-static void expect(const char *what, int ok)
-{
-	printf("%s: %s\n", what, ok ? "yes" : "NO");
-	if (!ok)
-		failures++;
-}
-
-static void expect_err(const char *what, long r, int want)
-{
-	int e = errno;
-	printf("%s: %s\n", what, r < 0 ? errname(e) : "success");
-	if (r >= 0 || e != want)
-		failures++;
-}
+#include "check.h"
 
 static void pass_fd(void)
 {

@@ -10,17 +10,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "check.h"
 
 extern char **environ;
-static int failures;
-
-static void expect(const char *what, int ok)
-{
-	printf("%s: %s\n", what, ok ? "yes" : "NO");
-	if (!ok)
-		failures++;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "child"))
