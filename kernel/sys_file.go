@@ -539,14 +539,7 @@ func sysGetcwd(t *Task, a Args) (uint64, error) {
 
 // sysChdir implements chdir(2).
 func sysChdir(t *Task, a Args) (uint64, error) {
-	p, err := t.path(a.Ptr(0))
-	if err != nil {
-		return 0, err
-	}
-	if p == "" {
-		return 0, unix.ENOENT
-	}
-	d, hp, err := t.resolve(abi.AT_FDCWD, p)
+	d, hp, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
 	if err != nil {
 		return 0, err
 	}
@@ -1124,14 +1117,7 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 
 // sysStatfs implements statfs(2): the host's answer for the file system the path is on.
 func sysStatfs(t *Task, a Args) (uint64, error) {
-	p, err := t.path(a.Ptr(0))
-	if err != nil {
-		return 0, err
-	}
-	if p == "" {
-		return 0, unix.ENOENT
-	}
-	d, hp, err := t.resolve(abi.AT_FDCWD, p)
+	d, hp, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
 	if err != nil {
 		return 0, err
 	}

@@ -54,11 +54,7 @@ func sysSendfile(t *Task, a Args) (uint64, error) {
 	}
 	n := int(min(a[3], maxIO))
 	send := func(ofd, ifd int) (uint64, error) {
-		r, err := unix.Sendfile(ofd, ifd, off, n)
-		if err == unix.EPIPE {
-			return 0, err
-		}
-		return rw(r, err)
+		return rw(unix.Sendfile(ofd, ifd, off, n))
 	}
 	done := func(r uint64, err error) (uint64, error) {
 		if err == unix.EPIPE {
