@@ -1,11 +1,14 @@
 package kernel
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -281,14 +284,209 @@ func cpuFeatures(cpu *emu.Engine) (uint64, uint64) {
 	return uint64(d), hw2
 }
 
-func (p *Process) initRlimits() {
-	for i := range p.rlimits {
-		var r unix.Rlimit
-		if unix.Getrlimit(i, &r) == nil {
-			p.rlimits[i] = abi.Rlimit{Cur: r.Cur, Max: r.Max}
-		} else {
-			p.rlimits[i] = abi.Rlimit{Cur: ^uint64(0), Max: ^uint64(0)}
+// sysExecve implements execve(2) for static programs.
+func sysExecve(t *Task, a Args) (uint64, error) {
+	return t.execveat(abi.AT_FDCWD, a.Ptr(0), a.Ptr(1), a.Ptr(2), 0)
+}
+
+// sysExecveat implements execveat(2).
+func sysExecveat(t *Task, a Args) (uint64, error) {
+	return t.execveat(a.Fd(0), a.Ptr(1), a.Ptr(2), a.Ptr(3), a.Int(4))
+}
+
+func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags int32) (uint64, error) {
+	p := t.p
+	path, err := t.path(pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	argv, err := t.strArray(argvAddr)
+	if err != nil {
+		return 0, err
+	}
+	envp, err := t.strArray(envpAddr)
+	if err != nil {
+		return 0, err
+	}
+	var host string
+	switch {
+	case path == "" && flags&abi.AT_EMPTY_PATH != 0:
+		f, err := t.file(dirfd)
+		if err != nil {
+			return 0, err
+		}
+		host = hostFdPath(f.fd)
+	case path == "":
+		return 0, unix.ENOENT
+	default:
+		d, hp, err := t.resolve(dirfd, path)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case filepath.IsAbs(hp):
+			host = hp
+		case d == p.fs.cwdFd:
+			host = filepath.Join(p.fs.cwd, hp)
+		default:
+			host = filepath.Join(hostFdPath(d), hp)
 		}
 	}
-	p.rlimits[abi.RLIMIT_STACK].Cur = stackSize
+	data, abs, img, argv, err := t.loadProgram(host, path, argv, 0)
+	if err != nil {
+		return 0, err
+	}
+	t.post(func() { t.execImage(data, abs, path, img, argv, envp) })
+	return 0, nil
+}
+
+// maxInterpDepth is how many #! interpreters may lead to one another, as Linux's
+// BINPRM_MAX_RECURSION.
+const maxInterpDepth = 4
+
+// loadProgram reads the program execve names and parses it. A script starting with #!
+// runs its interpreter instead, as Linux's binfmt_script does: argv becomes the
+// interpreter, its one optional argument, the script's path, then argv[1:]. A dynamically
+// linked program fails with ENOENT, as on Linux when its ELF interpreter is missing (which
+// vemu's guests do lack), and vemu says so on its stderr.
+func (t *Task) loadProgram(host, path string, argv []string, depth int) ([]byte, string, *loader.Image, []string, error) {
+	data, abs, err := readProgram(host)
+	if err != nil {
+		var ee *ExecError
+		if errors.As(err, &ee) && ee.Status == 127 {
+			return nil, "", nil, nil, unix.ENOENT
+		}
+		return nil, "", nil, nil, unix.EACCES
+	}
+	if bytes.HasPrefix(data, []byte("#!")) {
+		if depth >= maxInterpDepth {
+			return nil, "", nil, nil, unix.ELOOP
+		}
+		line, _, _ := bytes.Cut(data[2:min(len(data), 256)], []byte("\n"))
+		fields := strings.Fields(string(line))
+		if len(fields) == 0 {
+			return nil, "", nil, nil, unix.ENOEXEC
+		}
+		// Linux passes everything after the interpreter as one argument.
+		interp := fields[0]
+		next := []string{interp}
+		if rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(line)), interp)); rest != "" {
+			next = append(next, rest)
+		}
+		next = append(next, path)
+		if len(argv) > 1 {
+			next = append(next, argv[1:]...)
+		}
+		ihost := interp
+		if !filepath.IsAbs(ihost) {
+			ihost = filepath.Join(t.p.fs.cwd, ihost)
+		}
+		return t.loadProgram(ihost, interp, next, depth+1)
+	}
+	img, err := loader.Parse(data)
+	if errors.Is(err, loader.ErrDynamic) {
+		w := t.p.k.cfg.Stderr
+		if w == nil {
+			w = os.Stderr // nil means vemu's own, as for the guest's fd 2
+		}
+		fmt.Fprintf(w, "vemu: %s: dynamically linked programs are not supported (its interpreter %s is missing here)\n", path, img.Interp)
+		return nil, "", nil, nil, unix.ENOENT
+	}
+	if err != nil {
+		return nil, "", nil, nil, unix.ENOEXEC
+	}
+	return data, abs, img, argv, nil
+}
+
+// strArray reads a NULL-terminated array of string pointers (argv, envp).
+func (t *Task) strArray(addr mm.Addr) ([]string, error) {
+	var out []string
+	if addr == 0 {
+		return nil, nil
+	}
+	size := 0
+	for i := 0; ; i++ {
+		if i > 1<<16 {
+			return nil, unix.E2BIG
+		}
+		var b [8]byte
+		if err := t.p.mm.CopyIn(addr+mm.Addr(8*i), b[:]); err != nil {
+			return nil, err
+		}
+		ptr := binary.LittleEndian.Uint64(b[:])
+		if ptr == 0 {
+			return out, nil
+		}
+		s, err := t.p.mm.CopyString(mm.Addr(ptr), 128<<10)
+		if err != nil {
+			if err == unix.ENAMETOOLONG {
+				return nil, unix.E2BIG
+			}
+			return nil, err
+		}
+		if size += len(s) + 9; size > 2<<20 {
+			return nil, unix.E2BIG
+		}
+		out = append(out, s)
+	}
+}
+
+// execImage replaces the process's program, past the point of no return: other threads
+// end, close-on-exec files close, handled signals return to their default action.
+func (t *Task) execImage(data []byte, abs, path string, img *loader.Image, argv, envp []string) {
+	p, k := t.p, t.p.k
+	for _, o := range p.tasks {
+		if o != t {
+			o.state = taskDead
+			k.dropThread(o.tid)
+		}
+	}
+	p.reap()
+	k.clock.detach(p)
+	cpu, err := emu.New()
+	if err != nil {
+		t.kill(abi.SIGKILL, "exec: "+err.Error())
+		return
+	}
+	p.mm.Close()
+	p.takeFast()
+	p.cpu.Close()
+	p.cpu, t.cpu = cpu, cpu
+	p.kick.Store(cpu)
+	p.mm = mm.New(cpu)
+	p.exe, p.execFn, p.argv, p.envp = abs, path, argv, envp
+	p.vdso = vdsoMapping{}
+	p.files.closeOnExec()
+	p.deleteTimers()
+	for i := range p.sigactions {
+		if p.sigactions[i].Handler != abi.SIG_IGN {
+			p.sigactions[i] = abi.Sigaction{}
+		}
+	}
+	p.dispositionsChanged()
+	t.clearChildTID, t.robustList = 0, 0
+	t.execSignals()
+	if t.ctx != nil {
+		t.ctx.Free()
+	}
+	t.ctx, _ = cpu.NewContext()
+	p.cur = t
+	p.quantum = false
+	if err := k.load(p, data, img); err != nil {
+		t.kill(abi.SIGSEGV, "exec: "+err.Error())
+		return
+	}
+	if err := p.installHooks(); err != nil {
+		t.kill(abi.SIGSEGV, "exec: "+err.Error())
+		return
+	}
+	cpu.SetReg(emu.RIP, p.entry)
+	k.clock.attach(p)
+	k.pt.mu.Lock()
+	p.execed = true
+	if p.vforkDone != nil {
+		close(p.vforkDone)
+		p.vforkDone = nil
+	}
+	k.pt.mu.Unlock()
 }

@@ -1,9 +1,6 @@
 package kernel
 
 import (
-	"encoding/binary"
-	"errors"
-
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
@@ -19,61 +16,12 @@ import (
 // handler ran); ERESTART_RESTARTBLOCK for the sleeps (EINTR after a handler, with the
 // time left).
 
-// intrKind says whether and how a signal interrupts a blocked call: the zero value is a
-// call no signal interrupts (a vfork parent's wait, say).
-type intrKind int64
-
 const (
 	intrNever   intrKind = 0
 	intrRestart intrKind = 512 // ERESTARTSYS
 	intrNoHand  intrKind = 514 // ERESTARTNOHAND
 	intrBlock   intrKind = 516 // ERESTART_RESTARTBLOCK
 )
-
-// errInterrupted is what a blocking operation running off the run loop returns when it
-// saw its cancel before it had a result: the call ends as the signal decides.
-var errInterrupted = errors.New("blocking call interrupted")
-
-// cancel is how the run loop tells an operation running off it to give up: ch is closed,
-// and fd, a host eventfd, becomes readable for operations that wait in the host's poll.
-type cancel struct {
-	ch chan struct{}
-	fd int
-}
-
-// stopped says whether the cancel came.
-func (c *cancel) stopped() bool {
-	select {
-	case <-c.ch:
-		return true
-	default:
-		return false
-	}
-}
-
-// fire gives the cancel.
-func (c *cancel) fire() {
-	close(c.ch)
-	if c.fd >= 0 {
-		unix.Write(c.fd, binary.LittleEndian.AppendUint64(nil, 1))
-	}
-}
-
-// interruptible makes the call being blocked (by park, blockThen or blockIntr just
-// before) one that signals interrupt: undo, run on the loop, takes the thread off
-// whatever wait queue it is on.
-func (t *Task) interruptible(kind intrKind, undo func()) {
-	t.pending.intr, t.pending.undo = kind, undo
-}
-
-// blockIntr is blockThen for an interruptible call: op runs off the run loop with a cancel
-// it must watch, and returns errInterrupted when it gives up because of it.
-func (t *Task) blockIntr(kind intrKind, op func(c *cancel) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
-	c := &cancel{ch: make(chan struct{}), fd: t.cancelFd()}
-	r, err := t.blockThen(func() (uint64, error) { return op(c) }, done)
-	t.pending.intr, t.pending.stop = kind, c
-	return r, err
-}
 
 // cancelFd returns the thread's eventfd for cancels, emptied; -1 if there is none.
 func (t *Task) cancelFd() int {
@@ -169,31 +117,8 @@ func (t *Task) applyRestart() {
 // schedules. A wait that another thread of the process satisfies (an eventfd written, a
 // pipe filled) then ends at the same place each time.
 
-// errNotReady is what a parked wait's retry returns when its fds were ready but the
-// operation found nothing after all (another process took the data).
-var errNotReady = errors.New("not ready")
-
-// hostWait describes a wait on host fds for the repeatable mode: fds to poll without
-// consuming anything, and retry, which performs the operation without waiting.
-type hostWait struct {
-	fds   []unix.PollFd
-	retry func() (uint64, error)
-}
-
 // repeatable says whether runs must repeat exactly: a seed and the virtual clock.
 func (k *Kernel) repeatable() bool { return k.cfg.HasSeed && k.cfg.Clock == ClockVirtual }
-
-// blockWait is blockIntr for an operation that waits on host fds: parked with hw in
-// repeatable runs, on a goroutine otherwise.
-func (t *Task) blockWait(kind intrKind, hw *hostWait, op func(c *cancel) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
-	if !t.p.k.repeatable() {
-		return t.blockIntr(kind, op, done)
-	}
-	r, err := t.park()
-	t.pending.done, t.pending.wait = done, hw
-	t.interruptible(kind, nil)
-	return r, err
-}
 
 // pollParked ends the parked waits whose fds are ready, in thread order; it reports
 // whether any ended.

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"vemu/abi"
 )
 
 // Config says how the kernel behaves. The zero value is a usable default.
@@ -48,6 +50,11 @@ type Kernel struct {
 	clock  *Timekeeper
 	stats  Stats
 
+	// table is the system call table the SYSCALL entry dispatches through. Reaching it
+	// through the kernel, not the package variable, keeps the entry out of the table's
+	// initialization: the table's handlers start processes whose CPUs call the entry.
+	table *[abi.SyscallCount]Entry
+
 	pt procTable
 
 	// The first process, and the terminal's foreground process group that vemu's own
@@ -67,7 +74,7 @@ func New(cfg Config) *Kernel {
 	if !cfg.HasSeed {
 		seed = rand.Uint64()
 	}
-	k := &Kernel{cfg: cfg, rand: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	k := &Kernel{cfg: cfg, rand: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), table: &table}
 	if cfg.Stats {
 		k.stats.vdsoCalls = vdsoCounters()
 	}

@@ -118,15 +118,6 @@ func (from *Process) deliverTo(q *Process, tid int, info abi.Siginfo) {
 	}
 }
 
-// lookupLocked finds the process with pid, or the process that has a thread with that id.
-// The caller holds pt.mu.
-func (k *Kernel) lookupLocked(id int) *Process {
-	if q := k.pt.procs[id]; q != nil {
-		return q
-	}
-	return k.pt.tids[id]
-}
-
 // killTargets returns the live processes kill(2) with pid reaches from sender (nil: from
 // outside the guest), in pid order, and whether any process matched, zombies included.
 func (k *Kernel) killTargets(sender *Process, pid int) ([]*Process, bool) {
@@ -203,35 +194,6 @@ func (k *Kernel) kill(from *Process, pid int, info abi.Siginfo) error {
 		from.deliverTo(from, 0, info)
 	}
 	return nil
-}
-
-// threadOwner returns the live process with thread tid (its main thread when tid is a
-// pid), or nil.
-func (k *Kernel) threadOwner(tid int) *Process {
-	k.pt.mu.Lock()
-	defer k.pt.mu.Unlock()
-	q := k.lookupLocked(tid)
-	if q == nil || q.zombie {
-		return nil
-	}
-	return q
-}
-
-// addThread and dropThread keep the kernel's map from thread ids (other than a process's
-// main thread, whose id is the pid) to processes, for tkill and kill from elsewhere.
-func (k *Kernel) addThread(tid int, p *Process) {
-	k.pt.mu.Lock()
-	defer k.pt.mu.Unlock()
-	if k.pt.tids == nil {
-		k.pt.tids = map[int]*Process{}
-	}
-	k.pt.tids[tid] = p
-}
-
-func (k *Kernel) dropThread(tid int) {
-	k.pt.mu.Lock()
-	defer k.pt.mu.Unlock()
-	delete(k.pt.tids, tid)
 }
 
 // HostSignal forwards a signal vemu itself received to the guest, where Linux would have

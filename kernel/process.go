@@ -1,6 +1,9 @@
 package kernel
 
 import (
+	"os"
+	"slices"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -67,44 +70,6 @@ type Process struct {
 	doomed             atomic.Int32
 }
 
-// Task is a thread of a process.
-type Task struct {
-	p   *Process
-	cpu *emu.Engine
-	tid int
-
-	sigmask       uint64
-	clearChildTID uint64
-	robustList    uint64
-
-	trace    bool
-	vsyscall bool // the current call came from the vsyscall page (for the tracer)
-
-	ctx       *emu.Context // the registers while another thread runs
-	state     taskState
-	posts     []func()   // run after the current system call, outside the CPU hook
-	pending   *pendingOp // a system call that blocks, set by blockThen or park
-	blocked   *pendingOp // the call the thread is blocked in
-	intrFd    int        // eventfd for cancels + 1; 0 when not made yet
-	restart   bool       // the interrupted call runs again when the thread does
-	restartNr uint64     // its number
-	resume    *uint64    // rax to set when the thread runs again
-	gen       uint64     // counts blockings, so stale wakeups are ignored
-
-	futexAddr uint64 // while waiting on a futex
-	futexBits uint32
-
-	sig taskSignals // pending signals, the alternate stack
-}
-
-type taskState uint8
-
-const (
-	taskRunnable taskState = iota
-	taskBlocked
-	taskDead
-)
-
 func (p *Process) close() {
 	if p.files != nil {
 		p.files.closeAll()
@@ -125,3 +90,237 @@ func (p *Process) close() {
 
 // maps renders /proc/self/maps.
 func (p *Process) maps() string { return p.mm.Maps() }
+
+// lookupLocked finds the process with pid, or the process that has a thread with that id.
+// The caller holds pt.mu.
+func (k *Kernel) lookupLocked(id int) *Process {
+	if q := k.pt.procs[id]; q != nil {
+		return q
+	}
+	return k.pt.tids[id]
+}
+
+// threadOwner returns the live process with thread tid (its main thread when tid is a
+// pid), or nil.
+func (k *Kernel) threadOwner(tid int) *Process {
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	q := k.lookupLocked(tid)
+	if q == nil || q.zombie {
+		return nil
+	}
+	return q
+}
+
+// addThread and dropThread keep the kernel's map from thread ids (other than a process's
+// main thread, whose id is the pid) to processes, for tkill and kill from elsewhere.
+func (k *Kernel) addThread(tid int, p *Process) {
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	if k.pt.tids == nil {
+		k.pt.tids = map[int]*Process{}
+	}
+	k.pt.tids[tid] = p
+}
+
+func (k *Kernel) dropThread(tid int) {
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	delete(k.pt.tids, tid)
+}
+
+// procTable is the kernel's list of processes, for wait4, kill and parent links.
+type procTable struct {
+	mu      sync.Mutex
+	procs   map[int]*Process
+	tids    map[int]*Process // threads other than main threads, by id
+	lastPID int
+}
+
+// family is a process's place in the tree, guarded by the kernel's procTable.mu (and so
+// are the process's pgid and sid, which its parent may change).
+type family struct {
+	parent     *Process
+	children   []*Process
+	zombie     bool
+	exitSignal int           // sent to the parent at exit: SIGCHLD for fork, clone's choice else
+	execed     bool          // the process has called execve (setpgid by its parent: EACCES)
+	reported   bool          // a zombie whose parent has taken its exit: wait may report it
+	childWake  chan struct{} // poked when a child exits
+	vforkDone  chan struct{} // closed when a vfork child execs or exits
+	done       chan struct{} // closed when the run loop has ended
+	job        jobState      // stops and continuations for the parent's wait
+}
+
+func (k *Kernel) register(p *Process) {
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	if k.pt.procs == nil {
+		k.pt.procs = map[int]*Process{}
+	}
+	k.pt.procs[p.pid] = p
+	if p.pid > k.pt.lastPID {
+		k.pt.lastPID = p.pid
+	}
+	p.childWake = make(chan struct{}, 1)
+	p.done = make(chan struct{})
+}
+
+// allocPID returns a new pid (or tid): after the first process's, counting up.
+func (k *Kernel) allocPID() int {
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	k.pt.lastPID++
+	for k.pt.procs[k.pt.lastPID] != nil {
+		k.pt.lastPID++
+	}
+	return k.pt.lastPID
+}
+
+// exited records that p's run loop has ended: it becomes a zombie, and its parent
+// learns of it on the parent's own loop (childExited).
+func (p *Process) exited() {
+	k := p.k
+	p.takeFast()
+	k.stats.merge(&p.counts)
+	k.pt.mu.Lock()
+	p.zombie = true
+	for _, c := range p.children {
+		c.parent = nil
+		if c.zombie {
+			delete(k.pt.procs, c.pid) // nobody will wait for it now
+		}
+	}
+	p.children = nil
+	for tid, q := range k.pt.tids {
+		if q == p {
+			delete(k.pt.tids, tid)
+		}
+	}
+	parent := p.parent
+	if p.vforkDone != nil {
+		close(p.vforkDone)
+		p.vforkDone = nil
+	}
+	if parent == nil {
+		delete(k.pt.procs, p.pid)
+	}
+	k.pt.mu.Unlock()
+	close(p.done)
+	if parent != nil {
+		info := childInfo(p)
+		parent.send(wakeup{fn: func() { parent.childExited(p, info) }})
+	}
+}
+
+// childExited runs on p's loop when its child c has exited, as Linux's
+// do_notify_parent(): c's exit signal is generated, and c becomes a zombie that wait can
+// report, or is reaped at once when p ignores SIGCHLD or set SA_NOCLDWAIT. Taking both
+// steps on p's loop orders them as on Linux: a wait that reports c comes after the signal.
+func (p *Process) childExited(c *Process, info abi.Siginfo) {
+	k := p.k
+	act := p.sigactions[abi.SIGCHLD]
+	k.pt.mu.Lock()
+	if c.parent == p {
+		if c.exitSignal == abi.SIGCHLD && (act.Handler == abi.SIG_IGN || act.Flags&abi.SA_NOCLDWAIT != 0) {
+			p.children = slices.DeleteFunc(p.children, func(o *Process) bool { return o == c })
+			delete(k.pt.procs, c.pid)
+			c.parent = nil
+		} else {
+			c.reported = true
+		}
+	}
+	k.pt.mu.Unlock()
+	if c.exitSignal != 0 {
+		info.Signo = int32(c.exitSignal)
+		p.queueSignal(nil, info)
+	}
+	select {
+	case p.childWake <- struct{}{}:
+	default:
+	}
+}
+
+// send hands w to p's run loop, unless that loop has ended, and kicks its CPU so that a
+// thread running guest code stops to let the loop see it.
+func (p *Process) send(w wakeup) {
+	select {
+	case p.wake <- w:
+	case <-p.done:
+		return
+	default:
+		go func() {
+			select {
+			case p.wake <- w:
+				p.kickFor()
+			case <-p.done:
+			}
+		}()
+		return
+	}
+	p.kickFor()
+}
+
+// kickFor kicks p's CPU for a message just sent, except in repeatable runs: there a
+// thread running guest code sees messages when it next stops (a system call, the end
+// of its time slice), at a point that does not depend on the host's timing.
+func (p *Process) kickFor() {
+	if !p.k.repeatable() {
+		p.kick.Load().Kick()
+	}
+}
+
+// groupID returns the process group, which the parent may change (read under pt.mu).
+func (p *Process) groupID() int {
+	p.k.pt.mu.Lock()
+	defer p.k.pt.mu.Unlock()
+	return p.pgid
+}
+
+// thread returns the live thread of p with id tid.
+func (p *Process) thread(tid int) *Task {
+	for _, t := range p.tasks {
+		if t.tid == tid && t.state != taskDead {
+			return t
+		}
+	}
+	return nil
+}
+
+// exitInternal ends the process because of a bug in vemu, with status 125 and a message.
+func (p *Process) exitInternal(err error) {
+	if p.exit == nil {
+		p.exit = &ExitStatus{Code: 125, Detail: err.Error()}
+	}
+	p.stop = true
+}
+
+// newPID returns the pid of a new process: the host's when runs need not repeat, a fixed
+// one with a seed so that traces are identical.
+func (k *Kernel) newPID() int {
+	if k.cfg.HasSeed {
+		return 1000
+	}
+	return os.Getpid()
+}
+
+func (k *Kernel) parentPID() int {
+	if k.cfg.HasSeed {
+		return 1
+	}
+	return os.Getppid()
+}
+
+// sessionIDs returns the process group and session of the first process. Unseeded, they are
+// vemu's own, as a program started by a shell would see them; that includes 0 where the session
+// leader is outside the pid namespace, as in many containers. Seeded, the process leads both.
+func (k *Kernel) sessionIDs(pid int) (pgid, sid int) {
+	if k.cfg.HasSeed {
+		return pid, pid
+	}
+	pgid, sid = unix.Getpgrp(), pid
+	if s, err := unix.Getsid(0); err == nil {
+		sid = s
+	}
+	return pgid, sid
+}

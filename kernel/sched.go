@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -9,31 +8,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vemu/abi"
 	"vemu/emu"
 )
 
 // A thread that blocks in a system call gives the CPU to the others: its call is parked
 // (a futex wait, woken by another thread) or runs on a goroutine of its own (a read from
 // a pipe, a sleep), and its result is put in rax when it runs again.
-
-// errBlocked is what a handler returns when its call has not finished: the entry leaves
-// rax alone and the run loop parks the thread.
-var errBlocked = errors.New("system call blocked")
-
-// pendingOp is a system call waiting to finish.
-type pendingOp struct {
-	op   func() (uint64, error)              // runs off the CPU's goroutine (nil: parked)
-	done func(uint64, error) (uint64, error) // runs back in the run loop, with guest memory
-	nr   uint64
-	args Args
-
-	intr        intrKind  // whether and how a signal interrupts it (see intr.go)
-	undo        func()    // takes a parked call off its wait queue when interrupted
-	stop        *cancel   // tells an operation off the loop to give up
-	wait        *hostWait // parked on host fds, in repeatable runs
-	interrupted bool      // a signal interrupts it; the answer may still be coming
-}
 
 // wakeup is a message to the run loop from another goroutine.
 type wakeup struct {
@@ -58,62 +38,6 @@ type vtimer struct {
 // 0 of 20 with the counter). It also makes preemption repeat exactly from run to run.
 const quantumBlocks = 20000
 
-// blockOn runs op, which may block on the host, while the process's other threads run;
-// the system call returns op's result.
-func (t *Task) blockOn(op func() (uint64, error)) (uint64, error) {
-	return t.blockThen(op, nil)
-}
-
-// blockThen is blockOn with done, which runs back in the run loop with op's result (and
-// may write guest memory) and gives the call's final result.
-func (t *Task) blockThen(op func() (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
-	t.pending = &pendingOp{op: op, done: done}
-	return 0, errBlocked
-}
-
-// park blocks the thread until another thread or a timer completes its call.
-func (t *Task) park() (uint64, error) {
-	t.pending = &pendingOp{}
-	return 0, errBlocked
-}
-
-// post runs f after the current system call returns to the run loop, outside the CPU
-// hook; f may set any register, rip included.
-func (t *Task) post(f func()) {
-	t.posts = append(t.posts, f)
-	t.p.stop = true
-}
-
-// complete finishes a blocked call with r or err and makes the thread runnable.
-func (t *Task) complete(pend *pendingOp, r uint64, err error) {
-	if t.state != taskBlocked {
-		return
-	}
-	if pend != nil && pend.interrupted && err == errInterrupted {
-		t.endInterrupted(pend)
-		return
-	}
-	if pend != nil && pend.done != nil {
-		r, err = pend.done(r, err)
-	}
-	ret := r
-	if err != nil {
-		var e unix.Errno
-		if !errors.As(err, &e) {
-			t.p.exitInternal(fmt.Errorf("%w: %v", ErrInternal, err))
-			return
-		}
-		ret = errnoRet(e)
-	}
-	if t.trace && pend != nil {
-		t.traceCall(pend.nr, pend.args, ret)
-	}
-	t.resume = &ret
-	t.state = taskRunnable
-	t.blocked = nil
-	t.p.updatePreempt()
-}
-
 // needHook installs the CPU's block hook, which preempts threads and lets other goroutines
 // interrupt guest code exactly (emu.Engine.Kick). It slows CPU-bound code by about a
 // quarter, so a process gets it only once it needs it: a second thread, a signal handler
@@ -125,16 +49,6 @@ func (p *Process) needHook() {
 	if err := p.cpu.EnableQuantum(); err == nil {
 		p.quantum = true
 	}
-}
-
-// setFastCalls lets the CPU answer getpid and gettid itself, for the thread it runs:
-// their answers are fixed while it does. Not when tracing: the tracer sees every call.
-func (p *Process) setFastCalls() {
-	if p.k.cfg.Strace != nil || p.cur == nil {
-		return
-	}
-	p.cpu.SetFast(abi.SYS_GETPID, uint64(p.pid))
-	p.cpu.SetFast(abi.SYS_GETTID, uint64(p.cur.tid))
 }
 
 // runnable counts the threads that can run.
@@ -401,63 +315,4 @@ func (p *Process) after(d time.Duration, fn func()) (stop func()) {
 	p.needHook()
 	t := time.AfterFunc(d, func() { p.send(wakeup{fn: fn}) })
 	return func() { t.Stop() }
-}
-
-// newTask adds a thread to p, with a context of its own.
-func (p *Process) newTask(tid int) (*Task, error) {
-	ctx, err := p.cpu.NewContext()
-	if err != nil {
-		return nil, err
-	}
-	t := &Task{p: p, cpu: p.cpu, tid: tid, trace: p.k.cfg.Strace != nil, ctx: ctx}
-	t.sig.altFlags = abi.SS_DISABLE
-	p.tasks = append(p.tasks, t)
-	return t, nil
-}
-
-// handleEvent turns what stopped the CPU into the thread's next state.
-func (t *Task) handleEvent(ev emu.Event) {
-	p := t.p
-	switch ev.Kind {
-	case emu.Stopped:
-	case emu.Fault:
-		if t.vsyscallFault(ev) {
-			return
-		}
-		if p.exit != nil {
-			return
-		}
-		code := int32(abi.SEGV_ACCERR)
-		if ev.Unmapped || ev.Addr&^0xfff == vsyscallBase {
-			// The vsyscall page is no user mapping to Linux: a fault there is MAPERR.
-			code = abi.SEGV_MAPERR
-		}
-		// The engine's rip is the start of the faulting block; a handler's frame must
-		// hold the faulting instruction itself.
-		p.cpu.SetReg(emu.RIP, ev.RIP)
-		t.faultSignal(abi.SIGSEGV, code, ev.Addr, faultDetail(p.cpu, ev))
-	case emu.Interrupt:
-		sig, at := interruptSignal(ev)
-		if sig == abi.SIGSEGV {
-			p.cpu.SetReg(emu.RIP, at) // int N: the instruction itself, as Linux reports it
-		}
-		code := int32(abi.SI_KERNEL)
-		switch sig {
-		case abi.SIGFPE:
-			code = abi.FPE_INTDIV
-		case abi.SIGTRAP:
-			code = abi.SI_KERNEL
-		}
-		t.faultSignal(sig, code, at, insnDetail(p.cpu, at))
-	case emu.Invalid:
-		t.faultSignal(abi.SIGILL, abi.ILL_ILLOPN, ev.RIP, insnDetail(p.cpu, ev.RIP))
-	case emu.Halt:
-		// hlt is privileged: a general protection fault in user mode.
-		p.cpu.SetReg(emu.RIP, ev.RIP)
-		t.faultSignal(abi.SIGSEGV, abi.SI_KERNEL, 0, insnDetail(p.cpu, ev.RIP))
-	case emu.Panic:
-		p.exitInternal(fmt.Errorf("%w: %v", ErrInternal, ev.PanicValue))
-	default:
-		p.exitInternal(fmt.Errorf("%w: %v", ErrInternal, ev))
-	}
 }

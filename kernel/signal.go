@@ -368,49 +368,6 @@ func (t *Task) deliver(info abi.Siginfo) {
 	}
 }
 
-// sigFault is what the CPU reports with a fault, for struct sigcontext.
-type sigFault struct {
-	trapno, err, cr2 uint64
-}
-
-// faultSignal acts on a signal the CPU raised in t: delivered to its handler at once, or,
-// when blocked, ignored or left to its default action, the end of the process (Linux
-// does not let a synchronous fault be blocked or ignored). The engine's rip is the
-// instruction to resume at after the handler: the faulting one, or the next for a trap.
-func (t *Task) faultSignal(sig int, code int32, addr uint64, detail string) {
-	act := t.p.sigactions[sig]
-	if t.sigmask&sigBit(sig) != 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN {
-		t.kill(sig, detail)
-		return
-	}
-	info := abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr}
-	var f sigFault
-	switch sig {
-	case abi.SIGSEGV:
-		switch code {
-		case abi.SEGV_MAPERR, abi.SEGV_ACCERR:
-			f.trapno, f.cr2 = 14, addr // page fault
-			f.err = 4                  // from user mode
-			if code == abi.SEGV_ACCERR {
-				f.err |= 1 // the page is present
-			}
-		default:
-			f.trapno = 13 // general protection
-		}
-	case abi.SIGFPE:
-		f.trapno = 0
-	case abi.SIGILL:
-		f.trapno = 6
-	case abi.SIGTRAP:
-		f.trapno = 3
-	case abi.SIGBUS:
-		f.trapno = 17
-	}
-	if err := t.setupFrame(info, act, f); err != nil {
-		t.kill(abi.SIGSEGV, fmt.Sprintf("%s; cannot deliver %s: %v", detail, abi.SignalName(sig), err))
-	}
-}
-
 // The x86-64 signal frame, as Linux's setup_rt_frame() builds it (struct rt_sigframe in
 // arch/x86/include/asm/sigframe.h, struct ucontext and struct sigcontext from the uapi
 // headers). Offsets are from the frame's start, where rsp points at handler entry.
@@ -624,56 +581,4 @@ func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error
 		t.p.sigactions[sig].Handler = abi.SIG_DFL
 	}
 	return nil
-}
-
-// sysRtSigreturn implements rt_sigreturn(2): the restorer's system call after a handler
-// returns. The ucontext is at rsp (the handler's ret popped pretcode); registers, flags,
-// FPU state, mask and alternate stack come back from it, and the interrupted code resumes.
-func sysRtSigreturn(t *Task, a Args) (uint64, error) {
-	sp := t.cpu.Reg(emu.RSP)
-	var uc [ucontextSize]byte
-	if err := t.p.mm.CopyIn(mm.Addr(sp), uc[:]); err != nil {
-		t.kill(abi.SIGSEGV, fmt.Sprintf("rt_sigreturn: bad frame at %#x", sp-8))
-		return 0, nil
-	}
-	le := binary.LittleEndian
-	sc := uc[ucMcontext:]
-	regs := make([]uint64, len(emu.GPRs))
-	for i := range regs {
-		regs[i] = le.Uint64(sc[8*i:])
-	}
-	flags := le.Uint64(sc[scEflags:])
-	var fx *[emu.FXSaveSize]byte
-	if fp := le.Uint64(sc[scFpstate:]); fp != 0 {
-		fx = new([emu.FXSaveSize]byte)
-		if err := t.p.mm.CopyIn(mm.Addr(fp), fx[:]); err != nil {
-			t.kill(abi.SIGSEGV, fmt.Sprintf("rt_sigreturn: bad fpstate at %#x", fp))
-			return 0, nil
-		}
-	}
-	mask := le.Uint64(uc[ucSigmask:]) &^ unblockable
-	var stack abi.StackT
-	stack.Unmarshal(uc[ucStack:])
-	t.post(func() {
-		cpu := t.cpu
-		cur := cpu.Reg(emu.RFLAGS)
-		regs := append(regs, cur&^eflagsUserRestored|flags&eflagsUserRestored)
-		all := append(append([]emu.Reg{}, emu.GPRs...), emu.RFLAGS)
-		err := cpu.SetRegs(all, regs)
-		if err == nil {
-			if fx != nil {
-				err = cpu.FXRestore(fx)
-			} else {
-				err = cpu.ResetFPU()
-			}
-		}
-		if err != nil {
-			t.p.exitInternal(fmt.Errorf("%w: rt_sigreturn: %v", ErrInternal, err))
-			return
-		}
-		t.sigmask = mask
-		// As Linux's restore_altstack(): errors are ignored.
-		t.sigs().setAltStack(stack, regs[gprRSP])
-	})
-	return regs[gprRAX], nil
 }

@@ -267,3 +267,76 @@ func sysMadvise(t *Task, a Args) (uint64, error) {
 func sysBrk(t *Task, a Args) (uint64, error) {
 	return uint64(t.p.mm.SetBrk(a.Ptr(0))), nil
 }
+
+// sysMlock implements mlock(2), munlock(2) and mlock2(2): the range must be mapped; vemu
+// never pages guest memory out, so there is nothing more to do.
+func sysMlock(t *Task, a Args) (uint64, error) {
+	start := mm.PageDown(a[0])
+	end, ok := mm.PageUp(a[0] + a[1])
+	if !ok || a[0]+a[1] < a[0] {
+		return 0, unix.ENOMEM
+	}
+	if !t.p.mm.Mapped(mm.Addr(start), mm.Addr(end)) {
+		return 0, unix.ENOMEM
+	}
+	return 0, nil
+}
+
+// sysMlockall implements mlockall(2) (and munlockall(2), which takes no flags).
+func sysMlockall(t *Task, a Args) (uint64, error) {
+	flags := a.Int(0)
+	if flags == 0 || flags&^(abi.MCL_CURRENT|abi.MCL_FUTURE|abi.MCL_ONFAULT) != 0 || flags == abi.MCL_ONFAULT {
+		return 0, unix.EINVAL
+	}
+	return 0, nil
+}
+
+func sysMunlockall(t *Task, a Args) (uint64, error) { return 0, nil }
+
+// sysMsync implements msync(2): shared file mappings are written back by the host.
+func sysMsync(t *Task, a Args) (uint64, error) {
+	addr, length, flags := a[0], a[1], int(a.Int(2))
+	if addr%mm.PageSize != 0 || flags&^(abi.MS_ASYNC|abi.MS_SYNC|abi.MS_INVALIDATE) != 0 ||
+		flags&abi.MS_ASYNC != 0 && flags&abi.MS_SYNC != 0 {
+		return 0, unix.EINVAL
+	}
+	end, ok := mm.PageUp(addr + length)
+	if !ok || addr+length < addr {
+		return 0, unix.ENOMEM
+	}
+	if !t.p.mm.Mapped(mm.Addr(addr), mm.Addr(end)) {
+		return 0, unix.ENOMEM
+	}
+	for a := mm.Addr(addr); a < mm.Addr(end); {
+		v := t.p.mm.Lookup(a)
+		stop := min(v.End, mm.Addr(end))
+		if v.Shared {
+			h := v.Host()[a-v.Start : stop-v.Start]
+			if err := unix.Msync(h, flags); err != nil {
+				return 0, err
+			}
+		}
+		a = stop
+	}
+	return 0, nil
+}
+
+// sysMincore implements mincore(2): every mapped page is resident.
+func sysMincore(t *Task, a Args) (uint64, error) {
+	addr, length := a[0], a[1]
+	if addr%mm.PageSize != 0 {
+		return 0, unix.EINVAL
+	}
+	end, ok := mm.PageUp(addr + length)
+	if !ok || addr+length < addr {
+		return 0, unix.ENOMEM
+	}
+	if !t.p.mm.Mapped(mm.Addr(addr), mm.Addr(end)) {
+		return 0, unix.ENOMEM
+	}
+	vec := make([]byte, (end-addr)/mm.PageSize)
+	for i := range vec {
+		vec[i] = 1
+	}
+	return 0, t.p.mm.CopyOut(a.Ptr(2), vec)
+}

@@ -13,7 +13,7 @@ import (
 	"vemu/kernel/mm"
 )
 
-// Guest epoll and eventfd values (x86-64; the same on every Linux architecture).
+// Guest epoll values (x86-64; the same on every Linux architecture).
 const (
 	epollCloexec = abi.O_CLOEXEC
 
@@ -595,15 +595,6 @@ func marshalEpollEvents(h []unix.EpollEvent) []byte {
 	return b
 }
 
-func (t *Task) installAnonInode(hfd int, name string, flags uint32, cloexec bool) (uint64, error) {
-	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: "anon_inode:" + name, flags: flags}, cloexec, 0)
-	if err != nil {
-		unix.Close(hfd)
-		return 0, err
-	}
-	return uint64(fd), nil
-}
-
 // sysEpollCreate implements epoll_create(2): the size is only checked.
 func sysEpollCreate(t *Task, a Args) (uint64, error) {
 	if a.Int(0) <= 0 {
@@ -730,29 +721,4 @@ func (t *Task) epollWait(epfd int32, addr mm.Addr, maxevents int32, w pollWait, 
 			}
 			return finish(uint64(n), nil)
 		})
-}
-
-// sysEventfd implements eventfd(2).
-func sysEventfd(t *Task, a Args) (uint64, error) { return t.eventfd(a.Uint(0), 0) }
-
-// sysEventfd2 implements eventfd2(2).
-func sysEventfd2(t *Task, a Args) (uint64, error) { return t.eventfd(a.Uint(0), a.Uint(1)) }
-
-// eventfd makes a host eventfd: reads, writes and polls of it are the host's.
-func (t *Task) eventfd(initval, flags uint32) (uint64, error) {
-	if flags&^(abi.EFD_SEMAPHORE|abi.EFD_NONBLOCK|abi.EFD_CLOEXEC) != 0 {
-		return 0, unix.EINVAL
-	}
-	hflags := unix.EFD_CLOEXEC
-	if flags&abi.EFD_NONBLOCK != 0 {
-		hflags |= unix.EFD_NONBLOCK
-	}
-	if flags&abi.EFD_SEMAPHORE != 0 {
-		hflags |= unix.EFD_SEMAPHORE
-	}
-	hfd, err := unix.Eventfd(uint(initval), hflags)
-	if err != nil {
-		return 0, err
-	}
-	return t.installAnonInode(hfd, "[eventfd]", abi.O_RDWR|flags&abi.EFD_NONBLOCK, flags&abi.EFD_CLOEXEC != 0)
 }

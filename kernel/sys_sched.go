@@ -2,7 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
-	"time"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -10,9 +10,8 @@ import (
 	"vemu/kernel/mm"
 )
 
-// Scheduling policy, CPU time and memory locking, as far as an emulator that schedules
-// its guests itself can honour them: every guest thread runs under SCHED_OTHER, memory is
-// never paged out by vemu, and CPU time is vemu's own.
+// Scheduling policy, priority and affinity, as far as an emulator that schedules its
+// guests itself can honour them: every guest thread runs under SCHED_OTHER.
 
 // schedTarget checks the pid of the sched_* calls: 0 or a live guest thread.
 func (t *Task) schedTarget(pid int32) error {
@@ -135,99 +134,112 @@ func sysSchedSetaffinity(t *Task, a Args) (uint64, error) {
 	return 0, unix.EINVAL
 }
 
-// clkTck is the tick of times(2) and AT_CLKTCK.
-const clkTck = 100
-
-// sysTimes implements times(2): vemu's own CPU time (all guest processes run in it), and
-// the ticks since boot on the guest's clock.
-func sysTimes(t *Task, a Args) (uint64, error) {
-	now, _ := t.p.k.clock.Now(abi.CLOCK_BOOTTIME)
-	ticks := uint64(now.Sec)*clkTck + uint64(now.Nsec)/(1e9/clkTck)
-	if a[0] == 0 {
-		return ticks, nil
+// sysSchedGetaffinity implements sched_getaffinity(2): the host's CPUs.
+func sysSchedGetaffinity(t *Task, a Args) (uint64, error) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return 0, err
 	}
-	var self, children unix.Rusage
-	unix.Getrusage(unix.RUSAGE_SELF, &self)
-	unix.Getrusage(unix.RUSAGE_CHILDREN, &children)
-	tick := func(tv unix.Timeval) uint64 {
-		return uint64(time.Duration(tv.Sec)*time.Second+time.Duration(tv.Usec)*time.Microsecond) / uint64(time.Second/clkTck)
+	size := a[1]
+	if size%8 != 0 || size == 0 {
+		return 0, unix.EINVAL
 	}
 	var b []byte
-	for _, v := range []uint64{tick(self.Utime), tick(self.Stime), tick(children.Utime), tick(children.Stime)} {
-		b = binary.LittleEndian.AppendUint64(b, v)
+	for _, w := range set {
+		b = binary.LittleEndian.AppendUint64(b, uint64(w))
 	}
-	return ticks, t.p.mm.CopyOut(a.Ptr(0), b)
-}
-
-// sysMlock implements mlock(2), munlock(2) and mlock2(2): the range must be mapped; vemu
-// never pages guest memory out, so there is nothing more to do.
-func sysMlock(t *Task, a Args) (uint64, error) {
-	start := mm.PageDown(a[0])
-	end, ok := mm.PageUp(a[0] + a[1])
-	if !ok || a[0]+a[1] < a[0] {
-		return 0, unix.ENOMEM
+	// Linux returns the size of its cpumask (nr_cpu_ids rounded up to longs).
+	n := uint64(8)
+	for i := len(b) - 1; i >= 8; i-- {
+		if b[i] != 0 {
+			n = uint64(i/8+1) * 8
+			break
+		}
 	}
-	if !t.p.mm.Mapped(mm.Addr(start), mm.Addr(end)) {
-		return 0, unix.ENOMEM
-	}
-	return 0, nil
-}
-
-// sysMlockall implements mlockall(2) (and munlockall(2), which takes no flags).
-func sysMlockall(t *Task, a Args) (uint64, error) {
-	flags := a.Int(0)
-	if flags == 0 || flags&^(abi.MCL_CURRENT|abi.MCL_FUTURE|abi.MCL_ONFAULT) != 0 || flags == abi.MCL_ONFAULT {
+	if size < n {
 		return 0, unix.EINVAL
 	}
-	return 0, nil
+	return n, t.p.mm.CopyOut(a.Ptr(2), b[:n])
 }
 
-func sysMunlockall(t *Task, a Args) (uint64, error) { return 0, nil }
+// sysSchedYield implements sched_yield(2).
+func sysSchedYield(t *Task, a Args) (uint64, error) { return 0, nil }
 
-// sysMsync implements msync(2): shared file mappings are written back by the host.
-func sysMsync(t *Task, a Args) (uint64, error) {
-	addr, length, flags := a[0], a[1], int(a.Int(2))
-	if addr%mm.PageSize != 0 || flags&^(abi.MS_ASYNC|abi.MS_SYNC|abi.MS_INVALIDATE) != 0 ||
-		flags&abi.MS_ASYNC != 0 && flags&abi.MS_SYNC != 0 {
-		return 0, unix.EINVAL
-	}
-	end, ok := mm.PageUp(addr + length)
-	if !ok || addr+length < addr {
-		return 0, unix.ENOMEM
-	}
-	if !t.p.mm.Mapped(mm.Addr(addr), mm.Addr(end)) {
-		return 0, unix.ENOMEM
-	}
-	for a := mm.Addr(addr); a < mm.Addr(end); {
-		v := t.p.mm.Lookup(a)
-		stop := min(v.End, mm.Addr(end))
-		if v.Shared {
-			h := v.Host()[a-v.Start : stop-v.Start]
-			if err := unix.Msync(h, flags); err != nil {
-				return 0, err
+// priorityTargets returns the guest processes getpriority and setpriority address, with
+// pt.mu held: ESRCH when none. The guest's processes all run as vemu's user, so PRIO_USER
+// takes them all for that user and none for another.
+func (t *Task) priorityTargets(which, who int32) ([]*Process, error) {
+	k := t.p.k
+	var out []*Process
+	switch which {
+	case abi.PRIO_PROCESS:
+		if who == 0 {
+			return []*Process{t.p}, nil
+		}
+		if q := k.pt.procs[int(who)]; q != nil && !q.zombie {
+			out = append(out, q)
+		}
+	case abi.PRIO_PGRP:
+		pgid := int(who)
+		if who == 0 {
+			pgid = t.p.pgid
+		}
+		for _, q := range k.pt.procs {
+			if q.pgid == pgid && !q.zombie {
+				out = append(out, q)
 			}
 		}
-		a = stop
+	case abi.PRIO_USER:
+		if who == 0 || int(who) == os.Getuid() {
+			for _, q := range k.pt.procs {
+				if !q.zombie {
+					out = append(out, q)
+				}
+			}
+		}
+	default:
+		return nil, unix.EINVAL
 	}
-	return 0, nil
+	if len(out) == 0 {
+		return nil, unix.ESRCH
+	}
+	return out, nil
 }
 
-// sysMincore implements mincore(2): every mapped page is resident.
-func sysMincore(t *Task, a Args) (uint64, error) {
-	addr, length := a[0], a[1]
-	if addr%mm.PageSize != 0 {
-		return 0, unix.EINVAL
+// sysGetpriority implements getpriority(2): the best (lowest) nice value of the targets,
+// returned as the system call does, as 20 - nice.
+func sysGetpriority(t *Task, a Args) (uint64, error) {
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	ps, err := t.priorityTargets(a.Int(0), a.Int(1))
+	if err != nil {
+		return 0, err
 	}
-	end, ok := mm.PageUp(addr + length)
-	if !ok || addr+length < addr {
-		return 0, unix.ENOMEM
+	best := 19
+	for _, q := range ps {
+		best = min(best, q.nice)
 	}
-	if !t.p.mm.Mapped(mm.Addr(addr), mm.Addr(end)) {
-		return 0, unix.ENOMEM
+	return uint64(20 - best), nil
+}
+
+// sysSetpriority implements setpriority(2). The nice value is kept per process (vemu does
+// not change its own): it is what getpriority and children see. Lowering it takes
+// privilege, as on Linux without RLIMIT_NICE.
+func sysSetpriority(t *Task, a Args) (uint64, error) {
+	nice := min(max(int(a.Int(2)), -20), 19)
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	ps, err := t.priorityTargets(a.Int(0), a.Int(1))
+	if err != nil {
+		return 0, err
 	}
-	vec := make([]byte, (end-addr)/mm.PageSize)
-	for i := range vec {
-		vec[i] = 1
+	for _, q := range ps {
+		if nice < q.nice && os.Geteuid() != 0 {
+			return 0, unix.EACCES
+		}
+		q.nice = nice
 	}
-	return 0, t.p.mm.CopyOut(a.Ptr(2), vec)
+	return 0, nil
 }

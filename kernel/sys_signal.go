@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"time"
 
@@ -265,16 +266,6 @@ func sysKill(t *Task, a Args) (uint64, error) {
 	return 0, t.p.k.kill(t.p, int(pid), t.sendInfo(sig, abi.SI_USER))
 }
 
-// thread returns the live thread of p with id tid.
-func (p *Process) thread(tid int) *Task {
-	for _, t := range p.tasks {
-		if t.tid == tid && t.state != taskDead {
-			return t
-		}
-	}
-	return nil
-}
-
 // threadTarget reads the (tgid, tid, sig) arguments of tgkill and rt_tgsigqueueinfo: both
 // ids positive, a valid signal, and thread tid in process tgid, whose process it returns.
 func (t *Task) threadTarget(a Args) (*Process, int32, int32, error) {
@@ -423,133 +414,54 @@ func sysSigaltstack(t *Task, a Args) (uint64, error) {
 	return 0, nil
 }
 
-// realTimer is ITIMER_REAL, which alarm(2) also sets: SIGALRM for the process at a time
-// on CLOCK_MONOTONIC, then every interval.
-type realTimer struct {
-	gen      uint64 // counts settings, so a replaced timer does not fire
-	at       int64  // when it fires, CLOCK_MONOTONIC ns; 0 when disarmed
-	interval int64
-}
-
-// setRealTimer arms (value > 0) or disarms ITIMER_REAL and returns the previous setting
-// as (time left, interval).
-func (p *Process) setRealTimer(value, interval time.Duration) (time.Duration, time.Duration) {
-	rt := &p.sigs().real
-	now := p.monotonicNs()
-	var left time.Duration
-	if rt.at != 0 {
-		left = time.Duration(max(rt.at-now, 1))
+// sysRtSigreturn implements rt_sigreturn(2): the restorer's system call after a handler
+// returns. The ucontext is at rsp (the handler's ret popped pretcode); registers, flags,
+// FPU state, mask and alternate stack come back from it, and the interrupted code resumes.
+func sysRtSigreturn(t *Task, a Args) (uint64, error) {
+	sp := t.cpu.Reg(emu.RSP)
+	var uc [ucontextSize]byte
+	if err := t.p.mm.CopyIn(mm.Addr(sp), uc[:]); err != nil {
+		t.kill(abi.SIGSEGV, fmt.Sprintf("rt_sigreturn: bad frame at %#x", sp-8))
+		return 0, nil
 	}
-	oldInterval := time.Duration(rt.interval)
-	rt.gen++
-	rt.at, rt.interval = 0, 0
-	if value > 0 {
-		rt.at, rt.interval = now+int64(value), int64(interval)
-		p.armRealTimer(rt.gen, value)
+	le := binary.LittleEndian
+	sc := uc[ucMcontext:]
+	regs := make([]uint64, len(emu.GPRs))
+	for i := range regs {
+		regs[i] = le.Uint64(sc[8*i:])
 	}
-	return left, oldInterval
-}
-
-func (p *Process) armRealTimer(gen uint64, d time.Duration) {
-	p.after(d, func() {
-		rt := &p.sigs().real
-		if rt.gen != gen || p.exit != nil {
-			return
+	flags := le.Uint64(sc[scEflags:])
+	var fx *[emu.FXSaveSize]byte
+	if fp := le.Uint64(sc[scFpstate:]); fp != 0 {
+		fx = new([emu.FXSaveSize]byte)
+		if err := t.p.mm.CopyIn(mm.Addr(fp), fx[:]); err != nil {
+			t.kill(abi.SIGSEGV, fmt.Sprintf("rt_sigreturn: bad fpstate at %#x", fp))
+			return 0, nil
 		}
-		if rt.interval > 0 {
-			rt.at += rt.interval
-			p.armRealTimer(gen, time.Duration(max(rt.at-p.monotonicNs(), 0)))
-		} else {
-			rt.at = 0
-		}
-		p.queueSignal(nil, abi.Siginfo{Signo: abi.SIGALRM, Code: abi.SI_KERNEL})
-	})
-}
-
-// sysAlarm implements alarm(2): it returns the seconds left of the previous alarm,
-// rounded as Linux does.
-func sysAlarm(t *Task, a Args) (uint64, error) {
-	left, _ := t.p.setRealTimer(time.Duration(a.Uint(0))*time.Second, 0)
-	secs := uint64(left / time.Second)
-	if frac := left % time.Second; (secs == 0 && frac > 0) || frac >= 500*time.Millisecond {
-		secs++
 	}
-	return secs, nil
-}
-
-func timevalDuration(tv abi.Timeval) time.Duration {
-	return time.Duration(tv.Sec)*time.Second + time.Duration(tv.Usec)*time.Microsecond
-}
-
-func durationTimeval(d time.Duration) abi.Timeval {
-	return abi.Timeval{Sec: int64(d / time.Second), Usec: int64(d%time.Second) / 1000}
-}
-
-// itimerValue is the current setting of timer which.
-func (p *Process) itimerValue(which int32) abi.Itimerval {
-	ps := p.sigs()
-	if which == abi.ITIMER_REAL {
-		var left time.Duration
-		if ps.real.at != 0 {
-			left = time.Duration(max(ps.real.at-p.monotonicNs(), 1000))
-		}
-		return abi.Itimerval{Value: durationTimeval(left), Interval: durationTimeval(time.Duration(ps.real.interval))}
-	}
-	return p.cpuItimerValue(which)
-}
-
-// sysGetitimer implements getitimer(2).
-func sysGetitimer(t *Task, a Args) (uint64, error) {
-	which := a.Int(0)
-	if which < abi.ITIMER_REAL || which > abi.ITIMER_PROF {
-		return 0, unix.EINVAL
-	}
-	var b [abi.ItimervalSize]byte
-	v := t.p.itimerValue(which)
-	v.Marshal(b[:])
-	return 0, t.p.mm.CopyOut(a.Ptr(1), b[:])
-}
-
-// sysSetitimer implements setitimer(2).
-func sysSetitimer(t *Task, a Args) (uint64, error) {
-	which := a.Int(0)
-	if which < abi.ITIMER_REAL || which > abi.ITIMER_PROF {
-		return 0, unix.EINVAL
-	}
-	var nv abi.Itimerval
-	if a[1] != 0 {
-		var b [abi.ItimervalSize]byte
-		if err := t.p.mm.CopyIn(a.Ptr(1), b[:]); err != nil {
-			return 0, err
-		}
-		nv.Unmarshal(b[:])
-		for _, tv := range []abi.Timeval{nv.Value, nv.Interval} {
-			if tv.Sec < 0 || tv.Usec < 0 || tv.Usec >= 1e6 {
-				return 0, unix.EINVAL
+	mask := le.Uint64(uc[ucSigmask:]) &^ unblockable
+	var stack abi.StackT
+	stack.Unmarshal(uc[ucStack:])
+	t.post(func() {
+		cpu := t.cpu
+		cur := cpu.Reg(emu.RFLAGS)
+		regs := append(regs, cur&^eflagsUserRestored|flags&eflagsUserRestored)
+		all := append(append([]emu.Reg{}, emu.GPRs...), emu.RFLAGS)
+		err := cpu.SetRegs(all, regs)
+		if err == nil {
+			if fx != nil {
+				err = cpu.FXRestore(fx)
+			} else {
+				err = cpu.ResetFPU()
 			}
 		}
-	}
-	old := t.p.itimerValue(which)
-	if which == abi.ITIMER_REAL {
-		t.p.setRealTimer(timevalDuration(nv.Value), timevalDuration(nv.Interval))
-	} else {
-		t.p.setCPUItimer(which, timevalDuration(nv.Value), timevalDuration(nv.Interval))
-	}
-	if a[2] != 0 {
-		var b [abi.ItimervalSize]byte
-		old.Marshal(b[:])
-		if err := t.p.mm.CopyOut(a.Ptr(2), b[:]); err != nil {
-			return 0, err
+		if err != nil {
+			t.p.exitInternal(fmt.Errorf("%w: rt_sigreturn: %v", ErrInternal, err))
+			return
 		}
-	}
-	return 0, nil
-}
-
-// monotonicNs reads the guest's CLOCK_MONOTONIC in nanoseconds.
-func (p *Process) monotonicNs() int64 {
-	ts, err := p.k.clock.Now(abi.CLOCK_MONOTONIC)
-	if err != nil {
-		return 0
-	}
-	return ts.Sec*1e9 + ts.Nsec
+		t.sigmask = mask
+		// As Linux's restore_altstack(): errors are ignored.
+		t.sigs().setAltStack(stack, regs[gprRSP])
+	})
+	return regs[gprRAX], nil
 }

@@ -9,7 +9,6 @@ import (
 	"vemu/abi"
 	"vemu/emu"
 	"vemu/kernel/mm"
-	"vemu/kernel/strace"
 )
 
 // Args are a system call's six arguments, with typed accessors.
@@ -44,8 +43,8 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 	a := Args(s.Args)
 	var ret uint64
 	var h Handler
-	if nr < uint64(len(table)) {
-		h = table[nr].Handler
+	if tbl := t.p.k.table; nr < uint64(len(tbl)) {
+		h = tbl[nr].Handler
 	}
 	if h == nil {
 		ret = errnoRet(unix.ENOSYS)
@@ -86,33 +85,31 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 	}
 }
 
-func syscallName(nr uint64, a Args) string {
-	name := abi.SyscallName(nr)
-	if name == "" {
-		name = fmt.Sprintf("syscall_%#x", nr)
+// setFastCalls lets the CPU answer getpid and gettid itself, for the thread it runs:
+// their answers are fixed while it does. Not when tracing: the tracer sees every call.
+func (p *Process) setFastCalls() {
+	if p.k.cfg.Strace != nil || p.cur == nil {
+		return
 	}
-	return fmt.Sprintf("%s(%#x, %#x, %#x, %#x, %#x, %#x)", name, a[0], a[1], a[2], a[3], a[4], a[5])
+	p.cpu.SetFast(abi.SYS_GETPID, uint64(p.pid))
+	p.cpu.SetFast(abi.SYS_GETTID, uint64(p.cur.tid))
 }
 
-// guestMem lets the tracer read guest memory.
-type guestMem struct{ s *mm.Space }
-
-func (g guestMem) ReadAt(b []byte, addr uint64) error { return g.s.CopyIn(mm.Addr(addr), b) }
-
-func (t *Task) traceCall(nr uint64, a Args, ret uint64) {
-	c := strace.Call{Nr: nr, Args: a, Ret: int64(ret)}
-	if nr == abi.SYS_EXIT || nr == abi.SYS_EXIT_GROUP || (nr == abi.SYS_EXECVE && int64(ret) >= 0) {
-		c.NoReturn = true
+// installHooks connects a process's CPU to its kernel: the SYSCALL entry, and the vDSO's
+// counter reads and entry points where they are hooked.
+func (p *Process) installHooks() error {
+	p.cpu.OnSyscall(func(s *emu.Syscall) { p.cur.onSyscall(s) })
+	p.setFastCalls()
+	p.cpu.OnCode(func(addr uint64) { p.cur.onCode(addr) })
+	for a := range p.vdso.counter {
+		if err := p.cpu.HookCode(a, a); err != nil {
+			return err
+		}
 	}
-	line := strace.Format(c, guestMem{t.p.mm})
-	if t.vsyscall {
-		line = "[vsyscall] " + line
+	for a := range p.vdso.entries {
+		if err := p.cpu.HookCode(a, a); err != nil {
+			return err
+		}
 	}
-	t.p.k.writeTrace(line)
-}
-
-func (k *Kernel) writeTrace(line string) {
-	if k.cfg.Strace != nil {
-		k.cfg.Strace.Write([]byte(line + "\n"))
-	}
+	return nil
 }

@@ -1,24 +1,14 @@
 package kernel
 
 import (
-	"fmt"
-	"os"
+	"encoding/binary"
 
 	"golang.org/x/sys/unix"
 
-	"golang.org/x/arch/x86/x86asm"
-
 	"vemu/abi"
 	"vemu/emu"
+	"vemu/kernel/mm"
 )
-
-// exitInternal ends the process because of a bug in vemu, with status 125 and a message.
-func (p *Process) exitInternal(err error) {
-	if p.exit == nil {
-		p.exit = &ExitStatus{Code: 125, Detail: err.Error()}
-	}
-	p.stop = true
-}
 
 // kill ends the process with a fatal signal (until signals are delivered to handlers).
 func (t *Task) kill(sig int, detail string) {
@@ -29,79 +19,131 @@ func (t *Task) kill(sig int, detail string) {
 	p.stop = true
 }
 
-// interruptSignal maps a CPU exception or int N to the signal Linux sends, and the
-// address of the instruction responsible.
-func interruptSignal(ev emu.Event) (int, uint64) {
-	switch ev.Vector {
-	case 0: // divide error: rip is the div
-		return abi.SIGFPE, ev.RIP
-	case 3: // int3: rip is after it
-		return abi.SIGTRAP, ev.RIP - 1
-	case 1:
-		return abi.SIGTRAP, ev.RIP
-	case 16, 19:
-		return abi.SIGFPE, ev.RIP
-	case 17:
-		return abi.SIGBUS, ev.RIP
-	case 6:
-		return abi.SIGILL, ev.RIP
-	}
-	// int N with N not meant for user mode is a general protection fault; rip is after
-	// the two-byte instruction.
-	return abi.SIGSEGV, ev.RIP - 2
+// Task is a thread of a process.
+type Task struct {
+	p   *Process
+	cpu *emu.Engine
+	tid int
+
+	sigmask       uint64
+	clearChildTID uint64
+	robustList    uint64
+
+	trace    bool
+	vsyscall bool // the current call came from the vsyscall page (for the tracer)
+
+	ctx       *emu.Context // the registers while another thread runs
+	state     taskState
+	posts     []func()   // run after the current system call, outside the CPU hook
+	pending   *pendingOp // a system call that blocks, set by blockThen or park
+	blocked   *pendingOp // the call the thread is blocked in
+	intrFd    int        // eventfd for cancels + 1; 0 when not made yet
+	restart   bool       // the interrupted call runs again when the thread does
+	restartNr uint64     // its number
+	resume    *uint64    // rax to set when the thread runs again
+	gen       uint64     // counts blockings, so stale wakeups are ignored
+
+	futexAddr uint64 // while waiting on a futex
+	futexBits uint32
+
+	sig taskSignals // pending signals, the alternate stack
 }
 
-func faultDetail(cpu *emu.Engine, ev emu.Event) string {
-	return fmt.Sprintf("fault at %#x, %s", ev.Addr, insnDetail(cpu, ev.RIP))
-}
+type taskState uint8
 
-// insnDetail names the instruction at rip: "rip 0x401136: mov eax, dword ptr [rax]".
-func insnDetail(cpu *emu.Engine, rip uint64) string {
-	return fmt.Sprintf("rip %#x: %s", rip, disasmAt(cpu, rip))
-}
+const (
+	taskRunnable taskState = iota
+	taskBlocked
+	taskDead
+)
 
-func disasmAt(cpu *emu.Engine, rip uint64) string {
-	buf := make([]byte, 15)
-	n := len(buf)
-	for n > 0 && cpu.ReadMem(rip, buf[:n]) != nil {
-		n--
-	}
-	if n == 0 {
-		return "(unreadable)"
-	}
-	in, err := x86asm.Decode(buf[:n], 64)
+// newTask adds a thread to p, with a context of its own.
+func (p *Process) newTask(tid int) (*Task, error) {
+	ctx, err := p.cpu.NewContext()
 	if err != nil {
-		return fmt.Sprintf("(bad instruction: % x)", buf[:min(n, 4)])
+		return nil, err
 	}
-	return x86asm.IntelSyntax(in, rip, nil)
+	t := &Task{p: p, cpu: p.cpu, tid: tid, trace: p.k.cfg.Strace != nil, ctx: ctx}
+	t.sig.altFlags = abi.SS_DISABLE
+	p.tasks = append(p.tasks, t)
+	return t, nil
 }
 
-// newPID returns the pid of a new process: the host's when runs need not repeat, a fixed
-// one with a seed so that traces are identical.
-func (k *Kernel) newPID() int {
-	if k.cfg.HasSeed {
-		return 1000
+func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64, error) {
+	p := t.p
+	tid := p.k.allocPID()
+	if flags&abi.CLONE_PARENT_SETTID != 0 {
+		if err := p.mm.CopyOut(ptid, binary.LittleEndian.AppendUint32(nil, uint32(tid))); err != nil {
+			return 0, err
+		}
 	}
-	return os.Getpid()
+	if flags&abi.CLONE_CHILD_SETTID != 0 {
+		if err := p.mm.CopyOut(ctid, binary.LittleEndian.AppendUint32(nil, uint32(tid))); err != nil {
+			return 0, err
+		}
+	}
+	c, err := p.newTask(tid)
+	if err != nil {
+		return 0, unix.EAGAIN
+	}
+	p.k.addThread(tid, p)
+	c.sigmask = t.sigmask
+	t.inheritSignals(c, true)
+	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
+		c.clearChildTID = uint64(ctid)
+	}
+	c.state = taskBlocked // until its registers exist
+	p.needHook()
+	t.post(func() {
+		// The parent's registers after the call: copy them as the child's, with rax 0,
+		// the new stack and the new thread pointer.
+		cpu := p.cpu
+		var saved [3]uint64
+		regs := []emu.Reg{emu.RAX, emu.RSP, emu.FSBase}
+		cpu.Regs(regs, saved[:])
+		cpu.SetReg(emu.RAX, 0)
+		if stack != 0 {
+			cpu.SetReg(emu.RSP, stack)
+		}
+		if flags&abi.CLONE_SETTLS != 0 {
+			cpu.SetReg(emu.FSBase, tls)
+		}
+		cpu.Save(c.ctx)
+		cpu.SetRegs(regs, saved[:])
+		c.state = taskRunnable
+		p.updatePreempt()
+	})
+	return uint64(tid), nil
 }
 
-func (k *Kernel) parentPID() int {
-	if k.cfg.HasSeed {
-		return 1
+// threadExit ends the calling thread: CLONE_CHILD_CLEARTID's word is cleared and its
+// futex woken, as Linux's mm_release does. The last thread ends the process.
+func (t *Task) threadExit(code int) {
+	p := t.p
+	live := 0
+	for _, o := range p.tasks {
+		if o.state != taskDead {
+			live++
+		}
 	}
-	return os.Getppid()
+	if live <= 1 {
+		t.exitProcess(code)
+		return
+	}
+	if t.clearChildTID != 0 {
+		if p.mm.CopyOut(mm.Addr(t.clearChildTID), []byte{0, 0, 0, 0}) == nil {
+			p.futexWake(t.clearChildTID, 1, abi.FUTEX_BITSET_MATCH_ANY)
+		}
+	}
+	t.state = taskDead
+	p.k.dropThread(t.tid)
+	p.stop = true
+	p.updatePreempt()
 }
 
-// sessionIDs returns the process group and session of the first process. Unseeded, they are
-// vemu's own, as a program started by a shell would see them; that includes 0 where the session
-// leader is outside the pid namespace, as in many containers. Seeded, the process leads both.
-func (k *Kernel) sessionIDs(pid int) (pgid, sid int) {
-	if k.cfg.HasSeed {
-		return pid, pid
+func (t *Task) exitProcess(code int) {
+	if t.p.exit == nil {
+		t.p.exit = &ExitStatus{Code: code}
 	}
-	pgid, sid = unix.Getpgrp(), pid
-	if s, err := unix.Getsid(0); err == nil {
-		sid = s
-	}
-	return pgid, sid
+	t.p.stop = true
 }

@@ -69,3 +69,58 @@ func (t *Task) foreground(f *File, req uint32, addr mm.Addr) (uint64, error) {
 	k.fgPgid, k.fgSet = pgid, true
 	return 0, nil
 }
+
+// ioctlSize lists the terminal and file ioctls passed to host files, with the size of
+// the argument they read (in) or write (out).
+var ioctlSize = map[uint32]struct {
+	size    int
+	in, out bool
+	host    uint
+}{
+	abi.TCGETS:     {36, false, true, unix.TCGETS},
+	abi.TCSETS:     {36, true, false, unix.TCSETS},
+	abi.TCSETSW:    {36, true, false, unix.TCSETSW},
+	abi.TCSETSF:    {36, true, false, unix.TCSETSF},
+	abi.TIOCGWINSZ: {8, false, true, unix.TIOCGWINSZ},
+	abi.TIOCSWINSZ: {8, true, false, unix.TIOCSWINSZ},
+	abi.TIOCGPGRP:  {4, false, true, unix.TIOCGPGRP},
+	abi.TIOCSPGRP:  {4, true, false, unix.TIOCSPGRP},
+	abi.FIONREAD:   {4, false, true, unix.TIOCINQ},
+	abi.FIONBIO:    {4, true, false, 0x5421},
+}
+
+// sysIoctl implements ioctl(2) for terminal queries and a few file requests on host files;
+// anything else is ENOTTY, as for a file that does not understand the request.
+func sysIoctl(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	req := a.Uint(1)
+	switch req {
+	case abi.FIOCLEX, abi.FIONCLEX:
+		t.p.files.fds[a.Fd(0)].cloexec = req == abi.FIOCLEX
+		return 0, nil
+	}
+	d, ok := ioctlSize[req]
+	if !ok {
+		return 0, unix.ENOTTY
+	}
+	switch req {
+	case abi.TIOCSPGRP, abi.TIOCGPGRP:
+		return t.foreground(f, req, a.Ptr(2))
+	}
+	buf := make([]byte, d.size+8)
+	if d.in {
+		if err := t.p.mm.CopyIn(a.Ptr(2), buf[:d.size]); err != nil {
+			return 0, err
+		}
+	}
+	if err := hostIoctl(f.fd, d.host, buf); err != nil {
+		return 0, err
+	}
+	if d.out {
+		return 0, t.p.mm.CopyOut(a.Ptr(2), buf[:d.size])
+	}
+	return 0, nil
+}

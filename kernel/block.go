@@ -1,0 +1,155 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// intrKind says whether and how a signal interrupts a blocked call: the zero value is a
+// call no signal interrupts (a vfork parent's wait, say).
+type intrKind int64
+
+// errInterrupted is what a blocking operation running off the run loop returns when it
+// saw its cancel before it had a result: the call ends as the signal decides.
+var errInterrupted = errors.New("blocking call interrupted")
+
+// cancel is how the run loop tells an operation running off it to give up: ch is closed,
+// and fd, a host eventfd, becomes readable for operations that wait in the host's poll.
+type cancel struct {
+	ch chan struct{}
+	fd int
+}
+
+// stopped says whether the cancel came.
+func (c *cancel) stopped() bool {
+	select {
+	case <-c.ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// fire gives the cancel.
+func (c *cancel) fire() {
+	close(c.ch)
+	if c.fd >= 0 {
+		unix.Write(c.fd, binary.LittleEndian.AppendUint64(nil, 1))
+	}
+}
+
+// interruptible makes the call being blocked (by park, blockThen or blockIntr just
+// before) one that signals interrupt: undo, run on the loop, takes the thread off
+// whatever wait queue it is on.
+func (t *Task) interruptible(kind intrKind, undo func()) {
+	t.pending.intr, t.pending.undo = kind, undo
+}
+
+// blockIntr is blockThen for an interruptible call: op runs off the run loop with a cancel
+// it must watch, and returns errInterrupted when it gives up because of it.
+func (t *Task) blockIntr(kind intrKind, op func(c *cancel) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
+	c := &cancel{ch: make(chan struct{}), fd: t.cancelFd()}
+	r, err := t.blockThen(func() (uint64, error) { return op(c) }, done)
+	t.pending.intr, t.pending.stop = kind, c
+	return r, err
+}
+
+// errNotReady is what a parked wait's retry returns when its fds were ready but the
+// operation found nothing after all (another process took the data).
+var errNotReady = errors.New("not ready")
+
+// hostWait describes a wait on host fds for the repeatable mode: fds to poll without
+// consuming anything, and retry, which performs the operation without waiting.
+type hostWait struct {
+	fds   []unix.PollFd
+	retry func() (uint64, error)
+}
+
+// blockWait is blockIntr for an operation that waits on host fds: parked with hw in
+// repeatable runs, on a goroutine otherwise.
+func (t *Task) blockWait(kind intrKind, hw *hostWait, op func(c *cancel) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
+	if !t.p.k.repeatable() {
+		return t.blockIntr(kind, op, done)
+	}
+	r, err := t.park()
+	t.pending.done, t.pending.wait = done, hw
+	t.interruptible(kind, nil)
+	return r, err
+}
+
+// errBlocked is what a handler returns when its call has not finished: the entry leaves
+// rax alone and the run loop parks the thread.
+var errBlocked = errors.New("system call blocked")
+
+// pendingOp is a system call waiting to finish.
+type pendingOp struct {
+	op   func() (uint64, error)              // runs off the CPU's goroutine (nil: parked)
+	done func(uint64, error) (uint64, error) // runs back in the run loop, with guest memory
+	nr   uint64
+	args Args
+
+	intr        intrKind  // whether and how a signal interrupts it (see intr.go)
+	undo        func()    // takes a parked call off its wait queue when interrupted
+	stop        *cancel   // tells an operation off the loop to give up
+	wait        *hostWait // parked on host fds, in repeatable runs
+	interrupted bool      // a signal interrupts it; the answer may still be coming
+}
+
+// blockOn runs op, which may block on the host, while the process's other threads run;
+// the system call returns op's result.
+func (t *Task) blockOn(op func() (uint64, error)) (uint64, error) {
+	return t.blockThen(op, nil)
+}
+
+// blockThen is blockOn with done, which runs back in the run loop with op's result (and
+// may write guest memory) and gives the call's final result.
+func (t *Task) blockThen(op func() (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
+	t.pending = &pendingOp{op: op, done: done}
+	return 0, errBlocked
+}
+
+// park blocks the thread until another thread or a timer completes its call.
+func (t *Task) park() (uint64, error) {
+	t.pending = &pendingOp{}
+	return 0, errBlocked
+}
+
+// post runs f after the current system call returns to the run loop, outside the CPU
+// hook; f may set any register, rip included.
+func (t *Task) post(f func()) {
+	t.posts = append(t.posts, f)
+	t.p.stop = true
+}
+
+// complete finishes a blocked call with r or err and makes the thread runnable.
+func (t *Task) complete(pend *pendingOp, r uint64, err error) {
+	if t.state != taskBlocked {
+		return
+	}
+	if pend != nil && pend.interrupted && err == errInterrupted {
+		t.endInterrupted(pend)
+		return
+	}
+	if pend != nil && pend.done != nil {
+		r, err = pend.done(r, err)
+	}
+	ret := r
+	if err != nil {
+		var e unix.Errno
+		if !errors.As(err, &e) {
+			t.p.exitInternal(fmt.Errorf("%w: %v", ErrInternal, err))
+			return
+		}
+		ret = errnoRet(e)
+	}
+	if t.trace && pend != nil {
+		t.traceCall(pend.nr, pend.args, ret)
+	}
+	t.resume = &ret
+	t.state = taskRunnable
+	t.blocked = nil
+	t.p.updatePreempt()
+}

@@ -1,0 +1,147 @@
+package kernel
+
+import (
+	"fmt"
+
+	"golang.org/x/arch/x86/x86asm"
+
+	"vemu/abi"
+	"vemu/emu"
+)
+
+// handleEvent turns what stopped the CPU into the thread's next state.
+func (t *Task) handleEvent(ev emu.Event) {
+	p := t.p
+	switch ev.Kind {
+	case emu.Stopped:
+	case emu.Fault:
+		if t.vsyscallFault(ev) {
+			return
+		}
+		if p.exit != nil {
+			return
+		}
+		code := int32(abi.SEGV_ACCERR)
+		if ev.Unmapped || ev.Addr&^0xfff == vsyscallBase {
+			// The vsyscall page is no user mapping to Linux: a fault there is MAPERR.
+			code = abi.SEGV_MAPERR
+		}
+		// The engine's rip is the start of the faulting block; a handler's frame must
+		// hold the faulting instruction itself.
+		p.cpu.SetReg(emu.RIP, ev.RIP)
+		t.faultSignal(abi.SIGSEGV, code, ev.Addr, faultDetail(p.cpu, ev))
+	case emu.Interrupt:
+		sig, at := interruptSignal(ev)
+		if sig == abi.SIGSEGV {
+			p.cpu.SetReg(emu.RIP, at) // int N: the instruction itself, as Linux reports it
+		}
+		code := int32(abi.SI_KERNEL)
+		switch sig {
+		case abi.SIGFPE:
+			code = abi.FPE_INTDIV
+		case abi.SIGTRAP:
+			code = abi.SI_KERNEL
+		}
+		t.faultSignal(sig, code, at, insnDetail(p.cpu, at))
+	case emu.Invalid:
+		t.faultSignal(abi.SIGILL, abi.ILL_ILLOPN, ev.RIP, insnDetail(p.cpu, ev.RIP))
+	case emu.Halt:
+		// hlt is privileged: a general protection fault in user mode.
+		p.cpu.SetReg(emu.RIP, ev.RIP)
+		t.faultSignal(abi.SIGSEGV, abi.SI_KERNEL, 0, insnDetail(p.cpu, ev.RIP))
+	case emu.Panic:
+		p.exitInternal(fmt.Errorf("%w: %v", ErrInternal, ev.PanicValue))
+	default:
+		p.exitInternal(fmt.Errorf("%w: %v", ErrInternal, ev))
+	}
+}
+
+// sigFault is what the CPU reports with a fault, for struct sigcontext.
+type sigFault struct {
+	trapno, err, cr2 uint64
+}
+
+// faultSignal acts on a signal the CPU raised in t: delivered to its handler at once, or,
+// when blocked, ignored or left to its default action, the end of the process (Linux
+// does not let a synchronous fault be blocked or ignored). The engine's rip is the
+// instruction to resume at after the handler: the faulting one, or the next for a trap.
+func (t *Task) faultSignal(sig int, code int32, addr uint64, detail string) {
+	act := t.p.sigactions[sig]
+	if t.sigmask&sigBit(sig) != 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN {
+		t.kill(sig, detail)
+		return
+	}
+	info := abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr}
+	var f sigFault
+	switch sig {
+	case abi.SIGSEGV:
+		switch code {
+		case abi.SEGV_MAPERR, abi.SEGV_ACCERR:
+			f.trapno, f.cr2 = 14, addr // page fault
+			f.err = 4                  // from user mode
+			if code == abi.SEGV_ACCERR {
+				f.err |= 1 // the page is present
+			}
+		default:
+			f.trapno = 13 // general protection
+		}
+	case abi.SIGFPE:
+		f.trapno = 0
+	case abi.SIGILL:
+		f.trapno = 6
+	case abi.SIGTRAP:
+		f.trapno = 3
+	case abi.SIGBUS:
+		f.trapno = 17
+	}
+	if err := t.setupFrame(info, act, f); err != nil {
+		t.kill(abi.SIGSEGV, fmt.Sprintf("%s; cannot deliver %s: %v", detail, abi.SignalName(sig), err))
+	}
+}
+
+// interruptSignal maps a CPU exception or int N to the signal Linux sends, and the
+// address of the instruction responsible.
+func interruptSignal(ev emu.Event) (int, uint64) {
+	switch ev.Vector {
+	case 0: // divide error: rip is the div
+		return abi.SIGFPE, ev.RIP
+	case 3: // int3: rip is after it
+		return abi.SIGTRAP, ev.RIP - 1
+	case 1:
+		return abi.SIGTRAP, ev.RIP
+	case 16, 19:
+		return abi.SIGFPE, ev.RIP
+	case 17:
+		return abi.SIGBUS, ev.RIP
+	case 6:
+		return abi.SIGILL, ev.RIP
+	}
+	// int N with N not meant for user mode is a general protection fault; rip is after
+	// the two-byte instruction.
+	return abi.SIGSEGV, ev.RIP - 2
+}
+
+func faultDetail(cpu *emu.Engine, ev emu.Event) string {
+	return fmt.Sprintf("fault at %#x, %s", ev.Addr, insnDetail(cpu, ev.RIP))
+}
+
+// insnDetail names the instruction at rip: "rip 0x401136: mov eax, dword ptr [rax]".
+func insnDetail(cpu *emu.Engine, rip uint64) string {
+	return fmt.Sprintf("rip %#x: %s", rip, disasmAt(cpu, rip))
+}
+
+func disasmAt(cpu *emu.Engine, rip uint64) string {
+	buf := make([]byte, 15)
+	n := len(buf)
+	for n > 0 && cpu.ReadMem(rip, buf[:n]) != nil {
+		n--
+	}
+	if n == 0 {
+		return "(unreadable)"
+	}
+	in, err := x86asm.Decode(buf[:n], 64)
+	if err != nil {
+		return fmt.Sprintf("(bad instruction: % x)", buf[:min(n, 4)])
+	}
+	return x86asm.IntelSyntax(in, rip, nil)
+}

@@ -1,0 +1,180 @@
+package kernel
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// File is an open file description: a host file descriptor shared by the guest fds that
+// dup it.
+type File struct {
+	fd    int
+	refs  int
+	path  string
+	flags uint32       // guest open flags, for F_GETFL of synthetic files
+	vtfd  *virtTimerfd // a timerfd on the virtual clock; fd is its host eventfd
+
+	blockKind uint8 // whether I/O may wait (see mayBlock), found on first use
+
+	// fdDir is set for the guest's /proc/self/fd opened as a directory: listing it lists
+	// that process's descriptors, not vemu's; dirPos is the listing's position.
+	fdDir  *Process
+	dirPos int64
+
+	sigfd *signalFD // a signalfd; fd is its host eventfd
+}
+
+type fdEntry struct {
+	f       *File
+	cloexec bool
+}
+
+// FDTable maps guest file descriptors to open files.
+type FDTable struct {
+	fds []fdEntry
+}
+
+// maxFDs is the guest's RLIMIT_NOFILE ceiling.
+const maxFDs = 1 << 16
+
+// newFDTable gives the guest fds 0, 1 and 2, and those cfg.Inherit names, as duplicates
+// of the host's, so the guest closing them never closes vemu's own.
+func newFDTable(cfg Config) (*FDTable, error) {
+	ft := &FDTable{}
+	for i, f := range []*os.File{cfg.Stdin, cfg.Stdout, cfg.Stderr} {
+		hfd := i
+		if f != nil {
+			hfd = int(f.Fd())
+		}
+		nfd, err := unix.FcntlInt(uintptr(hfd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			// A closed host stdio stays closed for the guest too.
+			ft.fds = append(ft.fds, fdEntry{})
+			continue
+		}
+		ft.fds = append(ft.fds, fdEntry{f: &File{fd: nfd, refs: 1, path: fmt.Sprintf("/dev/fd/%d", i)}})
+	}
+	for _, hfd := range cfg.Inherit {
+		nfd, err := unix.FcntlInt(uintptr(hfd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			continue
+		}
+		if err := ft.installAt(hfd, &File{fd: nfd, refs: 1, path: hostFdPath(nfd)}, false); err != nil {
+			unix.Close(nfd)
+		}
+	}
+	return ft, nil
+}
+
+func (ft *FDTable) get(fd int32) (*File, error) {
+	if fd < 0 || int(fd) >= len(ft.fds) || ft.fds[fd].f == nil {
+		return nil, unix.EBADF
+	}
+	return ft.fds[fd].f, nil
+}
+
+// install puts f at the lowest free fd >= min.
+func (ft *FDTable) install(f *File, cloexec bool, min int) (int, error) {
+	for i := min; i < len(ft.fds); i++ {
+		if ft.fds[i].f == nil {
+			ft.fds[i] = fdEntry{f, cloexec}
+			return i, nil
+		}
+	}
+	n := max(len(ft.fds), min)
+	if n >= maxFDs {
+		return 0, unix.EMFILE
+	}
+	for len(ft.fds) <= n {
+		ft.fds = append(ft.fds, fdEntry{})
+	}
+	ft.fds[n] = fdEntry{f, cloexec}
+	return n, nil
+}
+
+// installAt puts f at fd, closing what was there (dup2).
+func (ft *FDTable) installAt(fd int, f *File, cloexec bool) error {
+	if fd < 0 || fd >= maxFDs {
+		return unix.EBADF
+	}
+	for len(ft.fds) <= fd {
+		ft.fds = append(ft.fds, fdEntry{})
+	}
+	old := ft.fds[fd].f
+	f.refs++
+	ft.fds[fd] = fdEntry{f, cloexec}
+	if old != nil {
+		old.release()
+	}
+	return nil
+}
+
+func (ft *FDTable) close(fd int32) error {
+	f, err := ft.get(fd)
+	if err != nil {
+		return err
+	}
+	ft.fds[fd] = fdEntry{}
+	return f.release()
+}
+
+func (ft *FDTable) closeAll() {
+	for i := range ft.fds {
+		if ft.fds[i].f != nil {
+			ft.fds[i].f.release()
+			ft.fds[i] = fdEntry{}
+		}
+	}
+}
+
+func (f *File) release() error {
+	f.refs--
+	if f.refs == 0 {
+		if f.vtfd != nil {
+			f.vtfd.release()
+		}
+		if f.sigfd != nil {
+			f.sigfd.closed = true
+		}
+		return unix.Close(f.fd)
+	}
+	return nil
+}
+
+func (ft *FDTable) fork() *FDTable {
+	c := &FDTable{fds: make([]fdEntry, len(ft.fds))}
+	files := map[*File]*File{}
+	for i, e := range ft.fds {
+		if e.f == nil {
+			continue
+		}
+		nf, ok := files[e.f]
+		if !ok {
+			fd, err := unix.FcntlInt(uintptr(e.f.fd), unix.F_DUPFD_CLOEXEC, 3)
+			if err != nil {
+				continue
+			}
+			nf = &File{fd: fd, path: e.f.path, flags: e.f.flags}
+			if e.f.vtfd != nil {
+				nf.vtfd = e.f.vtfd.hold()
+			}
+			files[e.f] = nf
+		}
+		nf.refs++
+		c.fds[i] = fdEntry{nf, e.cloexec}
+	}
+	return c
+}
+
+// closeOnExec closes the descriptors marked FD_CLOEXEC.
+func (ft *FDTable) closeOnExec() {
+	for i, e := range ft.fds {
+		if e.f != nil && e.cloexec {
+			ft.close(int32(i))
+		}
+	}
+}
+
+func (t *Task) file(fd int32) (*File, error) { return t.p.files.get(fd) }

@@ -1,0 +1,209 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/kernel/mm"
+)
+
+// sysFutex implements futex(2) for the threads of this process.
+func sysFutex(t *Task, a Args) (uint64, error) {
+	p := t.p
+	addr, op, val := a[0], a.Int(1), a.Uint(2)
+	cmd := op & abi.FUTEX_CMD_MASK
+	if addr%4 != 0 {
+		return 0, unix.EINVAL
+	}
+	load := func(at uint64) (uint32, error) {
+		var b [4]byte
+		if err := p.mm.CopyIn(mm.Addr(at), b[:]); err != nil {
+			return 0, err
+		}
+		return binary.LittleEndian.Uint32(b[:]), nil
+	}
+	switch cmd {
+	case abi.FUTEX_WAIT, abi.FUTEX_WAIT_BITSET:
+		bits := uint32(abi.FUTEX_BITSET_MATCH_ANY)
+		if cmd == abi.FUTEX_WAIT_BITSET {
+			if bits = a.Uint(5); bits == 0 {
+				return 0, unix.EINVAL
+			}
+		}
+		cur, err := load(addr)
+		if err != nil {
+			return 0, err
+		}
+		if cur != val {
+			return 0, unix.EAGAIN
+		}
+		var timeout time.Duration = -1
+		if a[3] != 0 {
+			ts, err := t.getTimespec(a.Ptr(3))
+			if err != nil {
+				return 0, err
+			}
+			d := time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
+			if cmd == abi.FUTEX_WAIT_BITSET {
+				// An absolute time on MONOTONIC, or REALTIME with FUTEX_CLOCK_REALTIME.
+				clk := int32(abi.CLOCK_MONOTONIC)
+				if op&abi.FUTEX_CLOCK_REALTIME != 0 {
+					clk = abi.CLOCK_REALTIME
+				}
+				now, _ := p.k.clock.Now(clk)
+				d -= time.Duration(now.Sec)*time.Second + time.Duration(now.Nsec)
+			}
+			if d <= 0 {
+				return 0, unix.ETIMEDOUT
+			}
+			timeout = d
+		}
+		t.futexAddr, t.futexBits = addr, bits
+		p.futexes[addr] = append(p.futexes[addr], t)
+		r, err := t.park()
+		pend := t.pending
+		pend.nr, pend.args = abi.SYS_FUTEX, a
+		// Linux restarts an untimed wait under SA_RESTART; a timed one ends with EINTR.
+		kind := intrRestart
+		if timeout >= 0 {
+			kind = intrBlock
+		}
+		t.interruptible(kind, func() { p.futexRemove(t) })
+		if timeout >= 0 {
+			gen := t.gen + 1 // the generation park will give this wait
+			p.after(timeout, func() {
+				if t.gen == gen && t.state == taskBlocked && t.futexAddr == addr {
+					p.futexRemove(t)
+					t.complete(pend, 0, unix.ETIMEDOUT)
+				}
+			})
+		}
+		return r, err
+	case abi.FUTEX_WAKE, abi.FUTEX_WAKE_BITSET:
+		bits := uint32(abi.FUTEX_BITSET_MATCH_ANY)
+		if cmd == abi.FUTEX_WAKE_BITSET {
+			if bits = a.Uint(5); bits == 0 {
+				return 0, unix.EINVAL
+			}
+		}
+		return uint64(p.futexWake(addr, int(val), bits)), nil
+	case abi.FUTEX_REQUEUE, abi.FUTEX_CMP_REQUEUE:
+		if cmd == abi.FUTEX_CMP_REQUEUE {
+			cur, err := load(addr)
+			if err != nil {
+				return 0, err
+			}
+			if cur != a.Uint(5) {
+				return 0, unix.EAGAIN
+			}
+		}
+		n := p.futexWake(addr, int(val), abi.FUTEX_BITSET_MATCH_ANY)
+		moved := 0
+		limit := int(a.Uint(3))
+		for _, w := range append([]*Task(nil), p.futexes[addr]...) {
+			if moved >= limit {
+				break
+			}
+			p.futexRemove(w)
+			w.futexAddr = a[4]
+			p.futexes[a[4]] = append(p.futexes[a[4]], w)
+			moved++
+		}
+		return uint64(n + moved), nil
+	case abi.FUTEX_WAKE_OP:
+		addr2 := a[4]
+		old, err := load(addr2)
+		if err != nil {
+			return 0, err
+		}
+		enc := a.Uint(5)
+		opn, cmp := (enc>>28)&7, (enc>>24)&15
+		oparg, cmparg := (enc>>12)&0xfff, enc&0xfff
+		if enc&(8<<28) != 0 {
+			oparg = 1 << (oparg & 31)
+		}
+		var nv uint32
+		switch opn {
+		case 0:
+			nv = oparg
+		case 1:
+			nv = old + oparg
+		case 2:
+			nv = old | oparg
+		case 3:
+			nv = old &^ oparg
+		case 4:
+			nv = old ^ oparg
+		default:
+			return 0, unix.ENOSYS
+		}
+		if err := p.mm.CopyOut(mm.Addr(addr2), binary.LittleEndian.AppendUint32(nil, nv)); err != nil {
+			return 0, err
+		}
+		n := p.futexWake(addr, int(val), abi.FUTEX_BITSET_MATCH_ANY)
+		o, c := int32(old), int32(cmparg)
+		var hit bool
+		switch cmp {
+		case 0:
+			hit = o == c
+		case 1:
+			hit = o != c
+		case 2:
+			hit = o < c
+		case 3:
+			hit = o <= c
+		case 4:
+			hit = o > c
+		case 5:
+			hit = o >= c
+		default:
+			return 0, unix.ENOSYS
+		}
+		if hit {
+			n += p.futexWake(addr2, int(a.Uint(3)), abi.FUTEX_BITSET_MATCH_ANY)
+		}
+		return uint64(n), nil
+	}
+	return 0, unix.ENOSYS
+}
+
+// futexWake wakes up to n threads waiting on addr whose bitset meets bits.
+func (p *Process) futexWake(addr uint64, n int, bits uint32) int {
+	woken := 0
+	for _, w := range append([]*Task(nil), p.futexes[addr]...) {
+		if woken >= n {
+			break
+		}
+		if w.futexBits&bits == 0 {
+			continue
+		}
+		p.futexRemove(w)
+		if w.state == taskBlocked {
+			w.complete(nil, 0, nil)
+			if w.trace {
+				w.traceCall(abi.SYS_FUTEX, Args{addr}, 0)
+			}
+		}
+		woken++
+	}
+	return woken
+}
+
+func (p *Process) futexRemove(t *Task) {
+	q := p.futexes[t.futexAddr]
+	for i, w := range q {
+		if w == t {
+			q = append(q[:i], q[i+1:]...)
+			break
+		}
+	}
+	if len(q) == 0 {
+		delete(p.futexes, t.futexAddr)
+	} else {
+		p.futexes[t.futexAddr] = q
+	}
+	t.futexAddr = 0
+}

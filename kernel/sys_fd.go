@@ -1,0 +1,308 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"path"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/kernel/mm"
+)
+
+// openFlagBits pairs each guest (x86-64) open flag with the host's.
+var openFlagBits = [][2]uint32{
+	{abi.O_WRONLY, unix.O_WRONLY}, {abi.O_RDWR, unix.O_RDWR}, {abi.O_CREAT, unix.O_CREAT},
+	{abi.O_EXCL, unix.O_EXCL}, {abi.O_NOCTTY, unix.O_NOCTTY}, {abi.O_TRUNC, unix.O_TRUNC},
+	{abi.O_APPEND, unix.O_APPEND}, {abi.O_NONBLOCK, unix.O_NONBLOCK}, {abi.O_DSYNC, unix.O_DSYNC},
+	{abi.O_DIRECT, unix.O_DIRECT}, {abi.O_LARGEFILE, unix.O_LARGEFILE}, {abi.O_DIRECTORY, unix.O_DIRECTORY},
+	{abi.O_NOFOLLOW, unix.O_NOFOLLOW}, {abi.O_NOATIME, unix.O_NOATIME}, {abi.O_CLOEXEC, unix.O_CLOEXEC},
+	{abi.O_SYNC, unix.O_SYNC}, {abi.O_PATH, unix.O_PATH}, {abi.O_TMPFILE, unix.O_TMPFILE},
+}
+
+// hostOpenFlags translates guest open flags to the host's; x86-64's equal the host's on
+// amd64 but not, for example, on arm64.
+func hostOpenFlags(g uint32) int {
+	var h uint32
+	for _, b := range openFlagBits {
+		if g&b[0] == b[0] {
+			h |= b[1]
+		}
+	}
+	return int(h)
+}
+
+func guestOpenFlags(h uint32) uint32 {
+	var g uint32
+	for _, b := range openFlagBits {
+		if h&b[1] == b[1] && b[1] != 0 {
+			g |= b[0]
+		}
+	}
+	return g
+}
+
+// sysOpenat implements openat(2).
+func sysOpenat(t *Task, a Args) (uint64, error) {
+	return t.openat(a.Fd(0), a.Ptr(1), a.Uint(2), a.Uint(3))
+}
+
+// sysOpen implements open(2).
+func sysOpen(t *Task, a Args) (uint64, error) {
+	return t.openat(abi.AT_FDCWD, a.Ptr(0), a.Uint(1), a.Uint(2))
+}
+
+// sysCreat implements creat(2).
+func sysCreat(t *Task, a Args) (uint64, error) {
+	return t.openat(abi.AT_FDCWD, a.Ptr(0), abi.O_CREAT|abi.O_WRONLY|abi.O_TRUNC, a.Uint(1))
+}
+
+func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64, error) {
+	p, err := t.path(pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	if p == "" {
+		return 0, unix.ENOENT
+	}
+	var hfd int
+	if name, ok := t.procEntry(p); ok {
+		if b, ok := t.procFile(name); ok {
+			if hfd, err = memFile(name, b); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if hfd == 0 {
+		d, hp, err := t.resolve(dirfd, p)
+		if err != nil {
+			return 0, err
+		}
+		hfd, err = unix.Openat(d, hp, hostOpenFlags(flags)|unix.O_CLOEXEC, mode&0o7777)
+		if err != nil {
+			return 0, err
+		}
+	}
+	f := &File{fd: hfd, refs: 1, path: p, flags: flags}
+	if name, ok := t.procEntry(devFd(p)); ok && path.Clean(name) == "fd" {
+		f.fdDir = t.p
+	}
+	fd, err := t.p.files.install(f, flags&abi.O_CLOEXEC != 0, 0)
+	if err != nil {
+		unix.Close(hfd)
+		return 0, err
+	}
+	return uint64(fd), nil
+}
+
+// sysClose implements close(2).
+func sysClose(t *Task, a Args) (uint64, error) {
+	if err := t.p.files.close(a.Fd(0)); err != nil && err != unix.EBADF {
+		// Linux frees the descriptor even when the final close reports an error.
+		return 0, err
+	} else if err == unix.EBADF {
+		return 0, err
+	}
+	return 0, nil
+}
+
+// sysDup implements dup(2).
+func sysDup(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	fd, err := t.p.files.install(f, false, 0)
+	if err != nil {
+		return 0, err
+	}
+	f.refs++
+	return uint64(fd), nil
+}
+
+// sysDup2 implements dup2(2).
+func sysDup2(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	if a.Fd(0) == a.Fd(1) {
+		return uint64(a.Fd(1)), nil
+	}
+	return uint64(a.Fd(1)), t.p.files.installAt(int(a.Fd(1)), f, false)
+}
+
+// sysDup3 implements dup3(2).
+func sysDup3(t *Task, a Args) (uint64, error) {
+	if a.Fd(0) == a.Fd(1) || a.Int(2)&^abi.O_CLOEXEC != 0 {
+		return 0, unix.EINVAL
+	}
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return uint64(a.Fd(1)), t.p.files.installAt(int(a.Fd(1)), f, a.Int(2)&abi.O_CLOEXEC != 0)
+}
+
+// sysFcntl implements fcntl(2).
+func sysFcntl(t *Task, a Args) (uint64, error) {
+	fd := a.Fd(0)
+	f, err := t.file(fd)
+	if err != nil {
+		return 0, err
+	}
+	switch a.Int(1) {
+	case abi.F_DUPFD, abi.F_DUPFD_CLOEXEC:
+		min := int(a.Int(2))
+		if min < 0 || min >= maxFDs {
+			return 0, unix.EINVAL
+		}
+		nfd, err := t.p.files.install(f, a.Int(1) == abi.F_DUPFD_CLOEXEC, min)
+		if err != nil {
+			return 0, err
+		}
+		f.refs++
+		return uint64(nfd), nil
+	case abi.F_GETFD:
+		if t.p.files.fds[fd].cloexec {
+			return abi.FD_CLOEXEC, nil
+		}
+		return 0, nil
+	case abi.F_SETFD:
+		t.p.files.fds[fd].cloexec = a[2]&abi.FD_CLOEXEC != 0
+		return 0, nil
+	case abi.F_GETFL:
+		fl, err := unix.FcntlInt(uintptr(f.fd), unix.F_GETFL, 0)
+		if err != nil {
+			return 0, err
+		}
+		return uint64(guestOpenFlags(uint32(fl)) &^ abi.O_CLOEXEC), nil
+	case abi.F_SETFL:
+		_, err := unix.FcntlInt(uintptr(f.fd), unix.F_SETFL, hostOpenFlags(a.Uint(2)))
+		return 0, err
+	case abi.F_GETLK, abi.F_SETLK, abi.F_SETLKW, abi.F_OFD_GETLK, abi.F_OFD_SETLK, abi.F_OFD_SETLKW:
+		// struct flock is the same on every 64-bit Linux: 32 bytes.
+		var b [32]byte
+		if err := t.p.mm.CopyIn(a.Ptr(2), b[:]); err != nil {
+			return 0, err
+		}
+		lk := unix.Flock_t{
+			Type: int16(binary.LittleEndian.Uint16(b[0:])), Whence: int16(binary.LittleEndian.Uint16(b[2:])),
+			Start: int64(binary.LittleEndian.Uint64(b[8:])), Len: int64(binary.LittleEndian.Uint64(b[16:])), Pid: int32(binary.LittleEndian.Uint32(b[24:])),
+		}
+		cmd := map[int32]int{abi.F_GETLK: unix.F_GETLK, abi.F_SETLK: unix.F_SETLK, abi.F_SETLKW: unix.F_SETLK,
+			abi.F_OFD_GETLK: unix.F_OFD_GETLK, abi.F_OFD_SETLK: unix.F_OFD_SETLK, abi.F_OFD_SETLKW: unix.F_OFD_SETLK}[a.Int(1)]
+		if c := a.Int(1); c == abi.F_SETLKW || c == abi.F_OFD_SETLKW {
+			// The waiting forms wait off the run loop, interruptibly.
+			return t.waitLock(f, func(fd int) error { l := lk; return unix.FcntlFlock(uintptr(fd), cmd, &l) })
+		}
+		if err := unix.FcntlFlock(uintptr(f.fd), cmd, &lk); err != nil {
+			return 0, err
+		}
+		if a.Int(1) == abi.F_GETLK || a.Int(1) == abi.F_OFD_GETLK {
+			out := make([]byte, 0, 32)
+			out = append(out, byte(lk.Type), byte(uint16(lk.Type)>>8), byte(lk.Whence), byte(uint16(lk.Whence)>>8), 0, 0, 0, 0)
+			out = binary.LittleEndian.AppendUint64(out, uint64(lk.Start))
+			out = binary.LittleEndian.AppendUint64(out, uint64(lk.Len))
+			out = append(out, byte(lk.Pid), byte(lk.Pid>>8), byte(lk.Pid>>16), byte(lk.Pid>>24), 0, 0, 0, 0)
+			return 0, t.p.mm.CopyOut(a.Ptr(2), out)
+		}
+		return 0, nil
+	case abi.F_GETPIPE_SZ, abi.F_SETPIPE_SZ, abi.F_GET_SEALS, abi.F_ADD_SEALS:
+		r, err := unix.FcntlInt(uintptr(f.fd), int(a.Int(1)), int(a.Int(2)))
+		return uint64(r), err
+	}
+	return 0, unix.EINVAL
+}
+
+// sysPipe implements pipe(2).
+func sysPipe(t *Task, a Args) (uint64, error) { return t.pipe2(a.Ptr(0), 0) }
+
+// sysPipe2 implements pipe2(2).
+func sysPipe2(t *Task, a Args) (uint64, error) { return t.pipe2(a.Ptr(0), a.Uint(1)) }
+
+func (t *Task) pipe2(addr mm.Addr, flags uint32) (uint64, error) {
+	if flags&^(abi.O_CLOEXEC|abi.O_NONBLOCK|abi.O_DIRECT) != 0 {
+		return 0, unix.EINVAL
+	}
+	var hfds [2]int
+	if err := unix.Pipe2(hfds[:], hostOpenFlags(flags&^abi.O_CLOEXEC)|unix.O_CLOEXEC); err != nil {
+		return 0, err
+	}
+	cloexec := flags&abi.O_CLOEXEC != 0
+	r, err := t.p.files.install(&File{fd: hfds[0], refs: 1, path: "pipe:"}, cloexec, 0)
+	if err != nil {
+		unix.Close(hfds[0])
+		unix.Close(hfds[1])
+		return 0, err
+	}
+	w, err := t.p.files.install(&File{fd: hfds[1], refs: 1, path: "pipe:"}, cloexec, 0)
+	if err != nil {
+		t.p.files.close(int32(r))
+		unix.Close(hfds[1])
+		return 0, err
+	}
+	b := []byte{byte(r), byte(r >> 8), byte(r >> 16), byte(r >> 24), byte(w), byte(w >> 8), byte(w >> 16), byte(w >> 24)}
+	if err := t.p.mm.CopyOut(addr, b); err != nil {
+		t.p.files.close(int32(r))
+		t.p.files.close(int32(w))
+		return 0, err
+	}
+	return 0, nil
+}
+
+// sysCloseRange implements close_range(2): the guest's descriptors first..last closed, or
+// marked close-on-exec with CLOSE_RANGE_CLOEXEC. (The table is never shared with another
+// process, so CLOSE_RANGE_UNSHARE has nothing to do.)
+func sysCloseRange(t *Task, a Args) (uint64, error) {
+	first, last, flags := a.Uint(0), a.Uint(1), a.Uint(2)
+	if flags&^(abi.CLOSE_RANGE_UNSHARE|abi.CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+		return 0, unix.EINVAL
+	}
+	ft := t.p.files
+	for fd := uint64(first); fd <= uint64(last) && fd < uint64(len(ft.fds)); fd++ {
+		if ft.fds[fd].f == nil {
+			continue
+		}
+		if flags&abi.CLOSE_RANGE_CLOEXEC != 0 {
+			ft.fds[fd].cloexec = true
+		} else {
+			ft.close(int32(fd))
+		}
+	}
+	return 0, nil
+}
+
+// sysMemfdCreate implements memfd_create(2) with a host memfd; its name shows in
+// /proc/self/fd as Linux shows it.
+func sysMemfdCreate(t *Task, a Args) (uint64, error) {
+	name, err := t.p.mm.CopyString(a.Ptr(0), 250)
+	if err != nil {
+		return 0, err
+	}
+	flags := a.Uint(1)
+	if flags&^(abi.MFD_CLOEXEC|abi.MFD_ALLOW_SEALING|abi.MFD_HUGETLB) != 0 {
+		return 0, unix.EINVAL
+	}
+	hfd, err := unix.MemfdCreate(name, int(flags&^abi.MFD_CLOEXEC)|unix.MFD_CLOEXEC)
+	if err != nil {
+		return 0, err
+	}
+	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: fmt.Sprintf("/memfd:%s (deleted)", name), flags: abi.O_RDWR},
+		flags&abi.MFD_CLOEXEC != 0, 0)
+	if err != nil {
+		unix.Close(hfd)
+		return 0, err
+	}
+	return uint64(fd), nil
+}
+
+func (t *Task) installAnonInode(hfd int, name string, flags uint32, cloexec bool) (uint64, error) {
+	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: "anon_inode:" + name, flags: flags}, cloexec, 0)
+	if err != nil {
+		unix.Close(hfd)
+		return 0, err
+	}
+	return uint64(fd), nil
+}

@@ -1,0 +1,98 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+)
+
+// sysTruncate implements truncate(2).
+func sysTruncate(t *Task, a Args) (uint64, error) {
+	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, withHostFile(d, p, unix.O_WRONLY, func(fd int) error { return unix.Ftruncate(fd, a.Int64(1)) })
+}
+
+// sysFtruncate implements ftruncate(2).
+func sysFtruncate(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Ftruncate(f.fd, a.Int64(1))
+}
+
+// sysFallocate implements fallocate(2) with the host's, whose mode bits are Linux's.
+func sysFallocate(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Fallocate(f.fd, a.Uint(1), a.Int64(2), a.Int64(3))
+}
+
+// sysFsync implements fsync(2).
+func sysFsync(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Fsync(f.fd)
+}
+
+// sysFdatasync implements fdatasync(2).
+func sysFdatasync(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Fdatasync(f.fd)
+}
+
+// sysSync implements sync(2).
+func sysSync(t *Task, a Args) (uint64, error) {
+	unix.Sync()
+	return 0, nil
+}
+
+// sysFadvise64 implements fadvise64(2): advice is passed to the host file.
+func sysFadvise64(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Fadvise(f.fd, a.Int64(1), a.Int64(2), int(a.Int(3)))
+}
+
+// sysSyncfs implements syncfs(2).
+func sysSyncfs(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Syncfs(f.fd)
+}
+
+// sysSyncFileRange implements sync_file_range(2).
+func sysSyncFileRange(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.SyncFileRange(f.fd, a.Int64(1), a.Int64(2), int(a.Uint(3)))
+}
+
+// sysReadahead implements readahead(2).
+func sysReadahead(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	_, _, e := unix.Syscall(unix.SYS_READAHEAD, uintptr(f.fd), uintptr(a[1]), uintptr(a[2]))
+	if e != 0 {
+		return 0, e
+	}
+	return 0, nil
+}

@@ -1,0 +1,427 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/kernel/mm"
+)
+
+// pathMax is PATH_MAX: the longest path a system call reads.
+const pathMax = 4096
+
+func (t *Task) path(addr mm.Addr) (string, error) {
+	if addr == 0 {
+		return "", unix.EFAULT
+	}
+	return t.p.mm.CopyString(addr, pathMax)
+}
+
+// sysGetcwd implements getcwd(2).
+func sysGetcwd(t *Task, a Args) (uint64, error) {
+	cwd := t.p.fs.cwd + "\x00"
+	if uint64(len(cwd)) > a[1] {
+		return 0, unix.ERANGE
+	}
+	return uint64(len(cwd)), t.p.mm.CopyOut(a.Ptr(0), []byte(cwd))
+}
+
+// sysChdir implements chdir(2).
+func sysChdir(t *Task, a Args) (uint64, error) {
+	d, hp, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	fd, err := unix.Openat(d, hp, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	if err := unix.Faccessat(fd, ".", unix.X_OK, 0); err != nil {
+		unix.Close(fd)
+		return 0, err
+	}
+	t.p.fs.chdirFd(fd)
+	return 0, nil
+}
+
+// sysFchdir implements fchdir(2).
+func sysFchdir(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	fd, err := unix.Openat(f.fd, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	t.p.fs.chdirFd(fd)
+	return 0, nil
+}
+
+// pathAt reads a path argument and resolves it against a dirfd argument.
+func (t *Task) pathAt(dirfd int32, addr mm.Addr) (int, string, error) {
+	p, err := t.path(addr)
+	if err != nil {
+		return 0, "", err
+	}
+	if p == "" {
+		return 0, "", unix.ENOENT
+	}
+	return t.resolve(dirfd, p)
+}
+
+// sysMkdir implements mkdir(2).
+func sysMkdir(t *Task, a Args) (uint64, error) {
+	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Mkdirat(d, p, a.Uint(1)&0o7777)
+}
+
+// sysMkdirat implements mkdirat(2).
+func sysMkdirat(t *Task, a Args) (uint64, error) {
+	d, p, err := t.pathAt(a.Fd(0), a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Mkdirat(d, p, a.Uint(2)&0o7777)
+}
+
+// sysRmdir implements rmdir(2).
+func sysRmdir(t *Task, a Args) (uint64, error) {
+	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Unlinkat(d, p, unix.AT_REMOVEDIR)
+}
+
+// sysUnlink implements unlink(2).
+func sysUnlink(t *Task, a Args) (uint64, error) {
+	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Unlinkat(d, p, 0)
+}
+
+// sysUnlinkat implements unlinkat(2).
+func sysUnlinkat(t *Task, a Args) (uint64, error) {
+	if a.Int(2)&^abi.AT_REMOVEDIR != 0 {
+		return 0, unix.EINVAL
+	}
+	d, p, err := t.pathAt(a.Fd(0), a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Unlinkat(d, p, hostAtFlags(a.Int(2)))
+}
+
+// twoPaths resolves the two (dirfd, path) pairs of rename and link.
+func (t *Task) twoPaths(d1 int32, p1 mm.Addr, d2 int32, p2 mm.Addr) (int, string, int, string, error) {
+	od, op, err := t.pathAt(d1, p1)
+	if err != nil {
+		return 0, "", 0, "", err
+	}
+	nd, np, err := t.pathAt(d2, p2)
+	return od, op, nd, np, err
+}
+
+// sysRename implements rename(2).
+func sysRename(t *Task, a Args) (uint64, error) {
+	od, op, nd, np, err := t.twoPaths(abi.AT_FDCWD, a.Ptr(0), abi.AT_FDCWD, a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Renameat(od, op, nd, np)
+}
+
+// sysRenameat implements renameat(2).
+func sysRenameat(t *Task, a Args) (uint64, error) {
+	od, op, nd, np, err := t.twoPaths(a.Fd(0), a.Ptr(1), a.Fd(2), a.Ptr(3))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Renameat(od, op, nd, np)
+}
+
+// sysRenameat2 implements renameat2(2).
+func sysRenameat2(t *Task, a Args) (uint64, error) {
+	od, op, nd, np, err := t.twoPaths(a.Fd(0), a.Ptr(1), a.Fd(2), a.Ptr(3))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Renameat2(od, op, nd, np, uint(a.Uint(4)))
+}
+
+// sysLink implements link(2).
+func sysLink(t *Task, a Args) (uint64, error) {
+	od, op, nd, np, err := t.twoPaths(abi.AT_FDCWD, a.Ptr(0), abi.AT_FDCWD, a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Linkat(od, op, nd, np, 0)
+}
+
+// sysLinkat implements linkat(2).
+func sysLinkat(t *Task, a Args) (uint64, error) {
+	od, op, nd, np, err := t.twoPaths(a.Fd(0), a.Ptr(1), a.Fd(2), a.Ptr(3))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Linkat(od, op, nd, np, hostAtFlags(a.Int(4)))
+}
+
+// sysSymlink implements symlink(2).
+func sysSymlink(t *Task, a Args) (uint64, error) {
+	return t.symlinkat(a.Ptr(0), abi.AT_FDCWD, a.Ptr(1))
+}
+
+// sysSymlinkat implements symlinkat(2).
+func sysSymlinkat(t *Task, a Args) (uint64, error) {
+	return t.symlinkat(a.Ptr(0), a.Fd(1), a.Ptr(2))
+}
+
+func (t *Task) symlinkat(target mm.Addr, dirfd int32, link mm.Addr) (uint64, error) {
+	tp, err := t.path(target)
+	if err != nil {
+		return 0, err
+	}
+	d, p, err := t.pathAt(dirfd, link)
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Symlinkat(tp, d, p)
+}
+
+// sysReadlink implements readlink(2).
+func sysReadlink(t *Task, a Args) (uint64, error) {
+	return t.readlinkat(abi.AT_FDCWD, a.Ptr(0), a.Ptr(1), a.Int(2))
+}
+
+// sysReadlinkat implements readlinkat(2).
+func sysReadlinkat(t *Task, a Args) (uint64, error) {
+	return t.readlinkat(a.Fd(0), a.Ptr(1), a.Ptr(2), a.Int(3))
+}
+
+func (t *Task) readlinkat(dirfd int32, pathAddr, buf mm.Addr, size int32) (uint64, error) {
+	if size <= 0 {
+		return 0, unix.EINVAL
+	}
+	p, err := t.path(pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	var target string
+	if name, ok := t.procEntry(p); ok && (name == "exe" || name == "cwd" || len(name) > 3 && name[:3] == "fd/") {
+		d, hp, err := t.resolve(dirfd, p)
+		if err != nil {
+			return 0, err
+		}
+		if name == "exe" || name == "cwd" {
+			target = hp
+		} else {
+			_ = d
+			b := make([]byte, pathMax)
+			n, err := unix.Readlink(hp, b)
+			if err != nil {
+				return 0, err
+			}
+			target = string(b[:n])
+		}
+	} else {
+		d, hp, err := t.resolve(dirfd, p)
+		if err != nil {
+			return 0, err
+		}
+		b := make([]byte, pathMax)
+		n, err := unix.Readlinkat(d, hp, b)
+		if err != nil {
+			return 0, err
+		}
+		target = string(b[:n])
+	}
+	out := []byte(target)
+	if len(out) > int(size) {
+		out = out[:size]
+	}
+	return uint64(len(out)), t.p.mm.CopyOut(buf, out)
+}
+
+// sysChmod implements chmod(2).
+func sysChmod(t *Task, a Args) (uint64, error) {
+	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Fchmodat(d, p, a.Uint(1)&0o7777, 0)
+}
+
+// sysFchmodat implements fchmodat(2).
+func sysFchmodat(t *Task, a Args) (uint64, error) {
+	d, p, err := t.pathAt(a.Fd(0), a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Fchmodat(d, p, a.Uint(2)&0o7777, 0)
+}
+
+// sysFchmod implements fchmod(2).
+func sysFchmod(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Fchmod(f.fd, a.Uint(1)&0o7777)
+}
+
+// sysChown implements chown(2).
+func sysChown(t *Task, a Args) (uint64, error) {
+	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Fchownat(d, p, int(a.Int(1)), int(a.Int(2)), 0)
+}
+
+// sysLchown implements lchown(2).
+func sysLchown(t *Task, a Args) (uint64, error) {
+	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Fchownat(d, p, int(a.Int(1)), int(a.Int(2)), unix.AT_SYMLINK_NOFOLLOW)
+}
+
+// sysFchownat implements fchownat(2).
+func sysFchownat(t *Task, a Args) (uint64, error) {
+	p, err := t.path(a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	if p == "" && a.Int(4)&abi.AT_EMPTY_PATH != 0 {
+		f, err := t.file(a.Fd(0))
+		if err != nil {
+			return 0, err
+		}
+		return 0, unix.Fchown(f.fd, int(a.Int(2)), int(a.Int(3)))
+	}
+	d, hp, err := t.pathAt(a.Fd(0), a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Fchownat(d, hp, int(a.Int(2)), int(a.Int(3)), hostAtFlags(a.Int(4)))
+}
+
+// sysFchown implements fchown(2).
+func sysFchown(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Fchown(f.fd, int(a.Int(1)), int(a.Int(2)))
+}
+
+// sysUtimensat implements utimensat(2).
+func sysUtimensat(t *Task, a Args) (uint64, error) {
+	var ts []unix.Timespec
+	if a[2] != 0 {
+		var b [2 * abi.TimespecSize]byte
+		if err := t.p.mm.CopyIn(a.Ptr(2), b[:]); err != nil {
+			return 0, err
+		}
+		for i := range 2 {
+			var g abi.Timespec
+			g.Unmarshal(b[i*abi.TimespecSize:])
+			ts = append(ts, unix.Timespec{Sec: g.Sec, Nsec: g.Nsec})
+		}
+	}
+	flags := hostAtFlags(a.Int(3))
+	if a[1] == 0 {
+		// A NULL path sets the times of dirfd itself.
+		f, err := t.file(a.Fd(0))
+		if err != nil {
+			return 0, err
+		}
+		return 0, unix.UtimesNanoAt(f.fd, "", ts, flags|unix.AT_EMPTY_PATH)
+	}
+	d, p, err := t.pathAt(a.Fd(0), a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.UtimesNanoAt(d, p, ts, flags)
+}
+
+// sysMknod implements mknod(2).
+func sysMknod(t *Task, a Args) (uint64, error) {
+	return t.mknodat(abi.AT_FDCWD, a.Ptr(0), a.Uint(1), a[2])
+}
+
+// sysMknodat implements mknodat(2).
+func sysMknodat(t *Task, a Args) (uint64, error) {
+	return t.mknodat(a.Fd(0), a.Ptr(1), a.Uint(2), a[3])
+}
+
+// mknodat makes FIFOs, sockets, regular files and (where the host lets vemu) devices; the
+// host applies the umask, which is vemu's (umask(2) sets it).
+func (t *Task) mknodat(dirfd int32, pathAddr mm.Addr, mode uint32, dev uint64) (uint64, error) {
+	d, p, err := t.pathAt(dirfd, pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.Mknodat(d, p, mode, int(dev))
+}
+
+// sysUtimes implements utimes(2).
+func sysUtimes(t *Task, a Args) (uint64, error) {
+	return t.utimes(abi.AT_FDCWD, a.Ptr(0), a.Ptr(1))
+}
+
+// sysFutimesat implements futimesat(2).
+func sysFutimesat(t *Task, a Args) (uint64, error) {
+	return t.utimes(a.Fd(0), a.Ptr(1), a.Ptr(2))
+}
+
+// utimes sets times given as two timevals (NULL: now).
+func (t *Task) utimes(dirfd int32, pathAddr, tvAddr mm.Addr) (uint64, error) {
+	var ts []unix.Timespec
+	if tvAddr != 0 {
+		var b [2 * abi.TimevalSize]byte
+		if err := t.p.mm.CopyIn(tvAddr, b[:]); err != nil {
+			return 0, err
+		}
+		for i := range 2 {
+			var tv abi.Timeval
+			tv.Unmarshal(b[i*abi.TimevalSize:])
+			if tv.Usec < 0 || tv.Usec >= 1e6 {
+				return 0, unix.EINVAL
+			}
+			ts = append(ts, unix.Timespec{Sec: tv.Sec, Nsec: tv.Usec * 1000})
+		}
+	}
+	d, p, err := t.pathAt(dirfd, pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.UtimesNanoAt(d, p, ts, 0)
+}
+
+// sysUtime implements utime(2): a struct utimbuf of whole seconds, or NULL for now.
+func sysUtime(t *Task, a Args) (uint64, error) {
+	var ts []unix.Timespec
+	if a[1] != 0 {
+		var b [16]byte
+		if err := t.p.mm.CopyIn(a.Ptr(1), b[:]); err != nil {
+			return 0, err
+		}
+		ts = []unix.Timespec{{Sec: int64(binary.LittleEndian.Uint64(b[0:]))}, {Sec: int64(binary.LittleEndian.Uint64(b[8:]))}}
+	}
+	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, unix.UtimesNanoAt(d, p, ts, 0)
+}

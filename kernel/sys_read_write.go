@@ -1,0 +1,324 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/emu"
+	"vemu/kernel/mm"
+)
+
+// maxIO caps one read or write, as Linux's MAX_RW_COUNT does.
+const maxIO = 0x7ffff000
+
+// bufs returns host slices for the guest buffer [addr, addr+n) with permission want.
+// A buffer the kernel writes into may end early (a short transfer); one it reads from must
+// be readable whole, or the call is EFAULT, as Linux's write to a pipe or file finds it.
+func (t *Task) bufs(addr mm.Addr, n uint64, want emu.Prot) ([][]byte, error) {
+	n = min(n, maxIO)
+	b, err := t.p.mm.Bufs(addr, int(n), want, nil)
+	if err == nil && want == emu.ProtRead && total(b) < n {
+		return nil, unix.EFAULT
+	}
+	return b, err
+}
+
+func total(b [][]byte) uint64 {
+	var n uint64
+	for _, p := range b {
+		n += uint64(len(p))
+	}
+	return n
+}
+
+// iovecs gathers the host slices behind a guest iovec array.
+func (t *Task) iovecs(addr mm.Addr, cnt int32, want emu.Prot) ([][]byte, error) {
+	if cnt < 0 || cnt > 1024 {
+		return nil, unix.EINVAL
+	}
+	raw := make([]byte, int(cnt)*abi.IovecSize)
+	if err := t.p.mm.CopyIn(addr, raw); err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	var sum uint64
+	for i := range int(cnt) {
+		var v abi.Iovec
+		v.Unmarshal(raw[i*abi.IovecSize:])
+		if v.Len == 0 {
+			continue
+		}
+		if int64(v.Len) < 0 {
+			return nil, unix.EINVAL
+		}
+		n := min(v.Len, maxIO-sum)
+		before := len(out)
+		var err error
+		out, err = t.p.mm.Bufs(mm.Addr(v.Base), int(n), want, out)
+		if err != nil {
+			if before == 0 {
+				return nil, err
+			}
+			break
+		}
+		got := total(out[before:])
+		if got < n && want == emu.ProtRead {
+			return nil, unix.EFAULT
+		}
+		sum += got
+		if got < n || sum >= maxIO {
+			break
+		}
+	}
+	return out, nil
+}
+
+func rw(n int, err error) (uint64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return uint64(n), nil
+}
+
+// transfer moves data between the host file behind fd and the host slices b: into guest
+// memory when want is ProtWrite (reads), out of it otherwise; at off when positional.
+// resolve finds b again, for a read that finishes after blocking.
+func (t *Task) transfer(fd int32, b [][]byte, want emu.Prot, off int64, positional bool, resolve func() ([][]byte, error)) (uint64, error) {
+	f, err := t.file(fd)
+	if err != nil {
+		return 0, err
+	}
+	if positional && off < 0 {
+		return 0, unix.EINVAL
+	}
+	in := want == emu.ProtWrite
+	if !positional && f.mayBlock() && t.wouldBlock(f, in, total(b)) {
+		if in {
+			return t.blockingRead(f, total(b), resolve)
+		}
+		return t.blockingWrite(f, b)
+	}
+	r, err := hostTransfer(f.fd, b, in, off, positional)
+	if err == unix.EPIPE && !in {
+		t.sigpipe()
+	}
+	return r, err
+}
+
+// hostTransfer is transfer's host call.
+func hostTransfer(fd int, b [][]byte, in bool, off int64, positional bool) (uint64, error) {
+	switch {
+	case positional && in:
+		if len(b) == 0 {
+			return rw(unix.Pread(fd, nil, off))
+		}
+		return rw(unix.Preadv(fd, b, off))
+	case positional:
+		if len(b) == 0 {
+			return rw(unix.Pwrite(fd, nil, off))
+		}
+		return rw(unix.Pwritev(fd, b, off))
+	case in && len(b) <= 1:
+		var p []byte
+		if len(b) == 1 {
+			p = b[0]
+		}
+		return rw(unix.Read(fd, p))
+	case in:
+		return rw(unix.Readv(fd, b))
+	case len(b) <= 1:
+		var p []byte
+		if len(b) == 1 {
+			p = b[0]
+		}
+		return rw(unix.Write(fd, p))
+	}
+	return rw(unix.Writev(fd, b))
+}
+
+// buffer is the I/O of read, write, pread64 and pwrite64: one guest buffer.
+func (t *Task) buffer(a Args, want emu.Prot, positional bool) (uint64, error) {
+	if f, err := t.file(a.Fd(0)); err != nil {
+		return 0, err
+	} else if f.vtfd != nil {
+		return t.vtfdIO(f, a, vtfdOp(want, positional), false)
+	} else if f.sigfd != nil && !positional {
+		return t.signalfdRead(f, a, want)
+	}
+	resolve := func() ([][]byte, error) {
+		if a[2] == 0 {
+			return nil, nil
+		}
+		return t.bufs(a.Ptr(1), a[2], want)
+	}
+	b, err := resolve()
+	if err != nil {
+		return 0, err
+	}
+	return t.transfer(a.Fd(0), b, want, a.Int64(3), positional, resolve)
+}
+
+// vector is the I/O of readv, writev, preadv and pwritev: an iovec array.
+func (t *Task) vector(a Args, want emu.Prot, positional bool) (uint64, error) {
+	if f, err := t.file(a.Fd(0)); err != nil {
+		return 0, err
+	} else if f.vtfd != nil {
+		return t.vtfdIO(f, a, vtfdOp(want, positional), true)
+	}
+	resolve := func() ([][]byte, error) { return t.iovecs(a.Ptr(1), a.Int(2), want) }
+	b, err := resolve()
+	if err != nil {
+		return 0, err
+	}
+	return t.transfer(a.Fd(0), b, want, a.Int64(3), positional, resolve)
+}
+
+// sysRead implements read(2): straight into guest memory.
+func sysRead(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtWrite, false) }
+
+// sysWrite implements write(2): straight from guest memory.
+func sysWrite(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtRead, false) }
+
+// sysPread64 implements pread64(2).
+func sysPread64(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtWrite, true) }
+
+// sysPwrite64 implements pwrite64(2).
+func sysPwrite64(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtRead, true) }
+
+// sysReadv implements readv(2).
+func sysReadv(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtWrite, false) }
+
+// sysWritev implements writev(2).
+func sysWritev(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtRead, false) }
+
+// sysPreadv implements preadv(2).
+func sysPreadv(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtWrite, true) }
+
+// sysPwritev implements pwritev(2).
+func sysPwritev(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtRead, true) }
+
+// sysLseek implements lseek(2).
+func sysLseek(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	if f.fdDir != nil {
+		// A position in the listing (rewinddir, telldir and seekdir).
+		switch off := a.Int64(1); a.Int(2) {
+		case abi.SEEK_SET:
+			if off < 0 {
+				return 0, unix.EINVAL
+			}
+			f.dirPos = off
+		case abi.SEEK_CUR:
+			if f.dirPos+off < 0 {
+				return 0, unix.EINVAL
+			}
+			f.dirPos += off
+		default:
+			return 0, unix.EINVAL
+		}
+		return uint64(f.dirPos), nil
+	}
+	off, err := unix.Seek(f.fd, a.Int64(1), int(a.Int(2)))
+	return uint64(off), err
+}
+
+// readOffset reads the loff_t at addr, when addr is not NULL.
+func (t *Task) readOffset(addr mm.Addr) (*int64, error) {
+	if addr == 0 {
+		return nil, nil
+	}
+	var b [8]byte
+	if err := t.p.mm.CopyIn(addr, b[:]); err != nil {
+		return nil, err
+	}
+	off := int64(binary.LittleEndian.Uint64(b[:]))
+	return &off, nil
+}
+
+// writeOffset writes *off back to addr, when there is one.
+func (t *Task) writeOffset(addr mm.Addr, off *int64) error {
+	if off == nil {
+		return nil
+	}
+	return t.p.mm.CopyOut(addr, binary.LittleEndian.AppendUint64(nil, uint64(*off)))
+}
+
+// sysSendfile implements sendfile(2) with the host's, between the host files. A send into
+// a pipe or socket that would wait runs off the run loop.
+func sysSendfile(t *Task, a Args) (uint64, error) {
+	out, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	in, err := t.file(a.Fd(1))
+	if err != nil {
+		return 0, err
+	}
+	off, err := t.readOffset(a.Ptr(2))
+	if err != nil {
+		return 0, err
+	}
+	n := int(min(a[3], maxIO))
+	send := func(ofd, ifd int) (uint64, error) {
+		return rw(unix.Sendfile(ofd, ifd, off, n))
+	}
+	done := func(r uint64, err error) (uint64, error) {
+		if err == unix.EPIPE {
+			t.sigpipe()
+		}
+		if err != nil {
+			return 0, err
+		}
+		return r, t.writeOffset(a.Ptr(2), off)
+	}
+	if !out.mayBlock() || !t.wouldBlock(out, false, uint64(n)) {
+		return done(send(out.fd, in.fd))
+	}
+	ofd, err := unix.Dup(out.fd)
+	if err != nil {
+		return 0, err
+	}
+	ifd, err := unix.Dup(in.fd)
+	if err != nil {
+		unix.Close(ofd)
+		return 0, err
+	}
+	return t.blockIntr(intrRestart, func(*cancel) (uint64, error) {
+		defer unix.Close(ofd)
+		defer unix.Close(ifd)
+		return send(ofd, ifd)
+	}, done)
+}
+
+// sysCopyFileRange implements copy_file_range(2) with the host's.
+func sysCopyFileRange(t *Task, a Args) (uint64, error) {
+	in, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	out, err := t.file(a.Fd(2))
+	if err != nil {
+		return 0, err
+	}
+	inOff, err := t.readOffset(a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	outOff, err := t.readOffset(a.Ptr(3))
+	if err != nil {
+		return 0, err
+	}
+	r, err := unix.CopyFileRange(in.fd, inOff, out.fd, outOff, int(min(a[4], maxIO)), int(a.Uint(5)))
+	if err != nil {
+		return 0, err
+	}
+	if err := t.writeOffset(a.Ptr(1), inOff); err != nil {
+		return 0, err
+	}
+	return uint64(r), t.writeOffset(a.Ptr(3), outOff)
+}

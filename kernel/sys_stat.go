@@ -1,0 +1,222 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/kernel/mm"
+)
+
+func statFromHost(s *unix.Stat_t) abi.Stat {
+	return abi.Stat{
+		Dev: uint64(s.Dev), Ino: uint64(s.Ino), Nlink: uint64(s.Nlink), Mode: uint32(s.Mode),
+		UID: s.Uid, GID: s.Gid, Rdev: uint64(s.Rdev), Size: s.Size, Blksize: int64(s.Blksize), Blocks: s.Blocks,
+		Atime: abi.Timespec{Sec: int64(s.Atim.Sec), Nsec: int64(s.Atim.Nsec)},
+		Mtime: abi.Timespec{Sec: int64(s.Mtim.Sec), Nsec: int64(s.Mtim.Nsec)},
+		Ctime: abi.Timespec{Sec: int64(s.Ctim.Sec), Nsec: int64(s.Ctim.Nsec)},
+	}
+}
+
+func (t *Task) putStat(addr mm.Addr, s *unix.Stat_t) error {
+	st := statFromHost(s)
+	var b [abi.StatSize]byte
+	st.Marshal(b[:])
+	return t.p.mm.CopyOut(addr, b[:])
+}
+
+// atFlagBits pairs guest AT_* flags with the host's.
+var atFlagBits = [][2]int{
+	{abi.AT_SYMLINK_NOFOLLOW, unix.AT_SYMLINK_NOFOLLOW}, {abi.AT_REMOVEDIR, unix.AT_REMOVEDIR},
+	{abi.AT_SYMLINK_FOLLOW, unix.AT_SYMLINK_FOLLOW}, {abi.AT_NO_AUTOMOUNT, unix.AT_NO_AUTOMOUNT},
+	{abi.AT_EMPTY_PATH, unix.AT_EMPTY_PATH}, {abi.AT_EACCESS, unix.AT_EACCESS},
+	{abi.AT_STATX_FORCE_SYNC, unix.AT_STATX_FORCE_SYNC}, {abi.AT_STATX_DONT_SYNC, unix.AT_STATX_DONT_SYNC},
+}
+
+func hostAtFlags(g int32) int {
+	var h int
+	for _, b := range atFlagBits {
+		if int(g)&b[0] != 0 {
+			h |= b[1]
+		}
+	}
+	return h
+}
+
+// fstatat is the one stat: by (dirfd, path) with AT flags; an empty path with
+// AT_EMPTY_PATH stats dirfd itself.
+func (t *Task) fstatat(dirfd int32, pathAddr mm.Addr, flags int32) (*unix.Stat_t, error) {
+	p, err := t.path(pathAddr)
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if p == "" {
+		if flags&abi.AT_EMPTY_PATH == 0 {
+			return nil, unix.ENOENT
+		}
+		if dirfd == abi.AT_FDCWD {
+			return &st, unix.Fstat(t.p.fs.cwdFd, &st)
+		}
+		f, err := t.file(dirfd)
+		if err != nil {
+			return nil, err
+		}
+		return &st, unix.Fstat(f.fd, &st)
+	}
+	d, hp, err := t.resolve(dirfd, p)
+	if err != nil {
+		return nil, err
+	}
+	return &st, unix.Fstatat(d, hp, &st, hostAtFlags(flags))
+}
+
+// sysStat implements stat(2).
+func sysStat(t *Task, a Args) (uint64, error) {
+	st, err := t.fstatat(abi.AT_FDCWD, a.Ptr(0), 0)
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.putStat(a.Ptr(1), st)
+}
+
+// sysLstat implements lstat(2).
+func sysLstat(t *Task, a Args) (uint64, error) {
+	st, err := t.fstatat(abi.AT_FDCWD, a.Ptr(0), abi.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.putStat(a.Ptr(1), st)
+}
+
+// sysNewfstatat implements newfstatat(2).
+func sysNewfstatat(t *Task, a Args) (uint64, error) {
+	st, err := t.fstatat(a.Fd(0), a.Ptr(1), a.Int(3))
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.putStat(a.Ptr(2), st)
+}
+
+// sysFstat implements fstat(2).
+func sysFstat(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(f.fd, &st); err != nil {
+		return 0, err
+	}
+	return 0, t.putStat(a.Ptr(1), &st)
+}
+
+// sysStatx implements statx(2).
+func sysStatx(t *Task, a Args) (uint64, error) {
+	p, err := t.path(a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	var d int
+	hp := p
+	flags := a.Int(2)
+	if p == "" && flags&abi.AT_EMPTY_PATH != 0 {
+		if a.Fd(0) == abi.AT_FDCWD {
+			d = t.p.fs.cwdFd
+		} else {
+			f, err := t.file(a.Fd(0))
+			if err != nil {
+				return 0, err
+			}
+			d = f.fd
+		}
+	} else if d, hp, err = t.resolve(a.Fd(0), p); err != nil {
+		return 0, err
+	}
+	var sx unix.Statx_t
+	if err := unix.Statx(d, hp, hostAtFlags(flags), int(a.Uint(3)), &sx); err != nil {
+		return 0, err
+	}
+	ts := func(x unix.StatxTimestamp) abi.StatxTimestamp {
+		return abi.StatxTimestamp{Sec: x.Sec, Nsec: x.Nsec}
+	}
+	out := abi.Statx{
+		Mask: sx.Mask, Blksize: sx.Blksize, Attributes: sx.Attributes, Nlink: sx.Nlink, UID: sx.Uid, GID: sx.Gid,
+		Mode: sx.Mode, Ino: sx.Ino, Size: sx.Size, Blocks: sx.Blocks, AttributesMask: sx.Attributes_mask,
+		Atime: ts(sx.Atime), Btime: ts(sx.Btime), Ctime: ts(sx.Ctime), Mtime: ts(sx.Mtime),
+		RdevMajor: sx.Rdev_major, RdevMinor: sx.Rdev_minor, DevMajor: sx.Dev_major, DevMinor: sx.Dev_minor,
+	}
+	var b [abi.StatxSize]byte
+	out.Marshal(b[:])
+	return 0, t.p.mm.CopyOut(a.Ptr(4), b[:])
+}
+
+// sysAccess implements access(2).
+func sysAccess(t *Task, a Args) (uint64, error) {
+	return t.faccessat(abi.AT_FDCWD, a.Ptr(0), a.Uint(1), 0)
+}
+
+// sysFaccessat implements faccessat(2).
+func sysFaccessat(t *Task, a Args) (uint64, error) {
+	return t.faccessat(a.Fd(0), a.Ptr(1), a.Uint(2), 0)
+}
+
+// sysFaccessat2 implements faccessat2(2).
+func sysFaccessat2(t *Task, a Args) (uint64, error) {
+	return t.faccessat(a.Fd(0), a.Ptr(1), a.Uint(2), a.Int(3))
+}
+
+func (t *Task) faccessat(dirfd int32, pathAddr mm.Addr, mode uint32, flags int32) (uint64, error) {
+	p, err := t.path(pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	if mode&^7 != 0 {
+		return 0, unix.EINVAL
+	}
+	d, hp, err := t.resolve(dirfd, p)
+	if err != nil {
+		return 0, err
+	}
+	// faccessat2 with flags; plain faccessat has none.
+	return 0, unix.Faccessat2(d, hp, mode, hostAtFlags(flags))
+}
+
+// sysStatfs implements statfs(2): the host's answer for the file system the path is on.
+func sysStatfs(t *Task, a Args) (uint64, error) {
+	d, hp, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, withHostFile(d, hp, unix.O_PATH, func(fd int) error { return t.putStatfs(fd, a.Ptr(1)) })
+}
+
+// withHostFile opens (dirfd, path) on the host with flags for the length of f.
+func withHostFile(dirfd int, path string, flags int, f func(fd int) error) error {
+	fd, err := unix.Openat(dirfd, path, flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return f(fd)
+}
+
+// sysFstatfs implements fstatfs(2).
+func sysFstatfs(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.putStatfs(f.fd, a.Ptr(1))
+}
+
+func (t *Task) putStatfs(hostFd int, addr mm.Addr) error {
+	var h unix.Statfs_t
+	if err := unix.Fstatfs(hostFd, &h); err != nil {
+		return err
+	}
+	s := abi.Statfs{Type: h.Type, Bsize: h.Bsize, Blocks: h.Blocks, Bfree: h.Bfree, Bavail: h.Bavail, Files: h.Files,
+		Ffree: h.Ffree, Fsid: h.Fsid.Val, Namelen: h.Namelen, Frsize: h.Frsize, Flags: h.Flags}
+	var b [abi.StatfsSize]byte
+	s.Marshal(b[:])
+	return t.p.mm.CopyOut(addr, b[:])
+}
