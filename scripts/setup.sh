@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh installs what vemu needs on a Debian 12 machine that has only Go and gcc:
 # libunicorn 2.1.1 (from Debian 13, pinned low so nothing else moves), musl-tools and
-# busybox-static for the test guests, and qemu-user for the benchmarks (with --bench).
+# busybox-static for the test guests, strace to compare system call classes and injection
+# with, and qemu-user for the benchmarks (with --bench).
 # It is idempotent: packages already present are left alone.
 set -euo pipefail
 
@@ -19,6 +20,7 @@ missing=()
 have_unicorn || missing+=(unicorn)
 command -v musl-gcc >/dev/null || missing+=(musl-tools)
 [ -x /bin/busybox ] || missing+=(busybox-static)
+command -v strace >/dev/null || missing+=(strace)
 if [ $want_bench = 1 ]; then
 	command -v qemu-x86_64 >/dev/null || missing+=(qemu-user)
 fi
