@@ -65,10 +65,9 @@ func (p *Process) continueProcess() {
 // notifyParent wakes the parent's waits and sends it SIGCHLD for a stop or continuation,
 // unless its SIGCHLD action has SA_NOCLDSTOP.
 func (p *Process) notifyParent(parent *Process, code int32, sig int) {
-	select {
-	case parent.childWake <- struct{}{}:
-	default:
-	}
+	p.k.pt.mu.Lock()
+	parent.wakeChildWaiters()
+	p.k.pt.mu.Unlock()
 	pid := int32(p.pid)
 	parent.send(wakeup{fn: func() {
 		if parent.sigactions[abi.SIGCHLD].Flags&abi.SA_NOCLDSTOP != 0 {

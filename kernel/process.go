@@ -146,7 +146,7 @@ type family struct {
 	exitSignal int           // sent to the parent at exit: SIGCHLD for fork, clone's choice else
 	execed     bool          // the process has called execve (setpgid by its parent: EACCES)
 	reported   bool          // a zombie whose parent has taken its exit: wait may report it
-	childWake  chan struct{} // poked when a child exits
+	childWake  chan struct{} // closed and replaced when a child changes state (wakeChildWaiters)
 	vforkDone  chan struct{} // closed when a vfork child execs or exits
 	done       chan struct{} // closed when the run loop has ended
 	job        jobState      // stops and continuations for the parent's wait
@@ -162,7 +162,7 @@ func (k *Kernel) register(p *Process) {
 	if p.pid > k.pt.lastPID {
 		k.pt.lastPID = p.pid
 	}
-	p.childWake = make(chan struct{}, 1)
+	p.childWake = make(chan struct{})
 	p.done = make(chan struct{})
 }
 
@@ -235,10 +235,16 @@ func (p *Process) childExited(c *Process, info abi.Siginfo) {
 		info.Signo = int32(c.exitSignal)
 		p.queueSignal(nil, info)
 	}
-	select {
-	case p.childWake <- struct{}{}:
-	default:
-	}
+	k.pt.mu.Lock()
+	p.wakeChildWaiters()
+	k.pt.mu.Unlock()
+}
+
+// wakeChildWaiters wakes every thread of p that waits for a child, however many there
+// are: a closed channel reaches them all. Called with pt.mu held.
+func (p *Process) wakeChildWaiters() {
+	close(p.childWake)
+	p.childWake = make(chan struct{})
 }
 
 // send hands w to p's run loop, unless that loop has ended, and kicks its CPU so that a

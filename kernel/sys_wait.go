@@ -34,12 +34,14 @@ type waitEvent struct {
 }
 
 // findChild returns an eligible child that has something to report (an ended child is
-// removed from the tree, and a stop or continuation counts as reported, unless WNOWAIT)
-// and whether any child is eligible at all.
-func (p *Process) findChild(w waitSpec) (*waitEvent, bool) {
+// removed from the tree, and a stop or continuation counts as reported, unless WNOWAIT),
+// whether any child is eligible at all, and a channel closed at the next change of a
+// child after this look.
+func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 	k := p.k
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
+	wake := p.childWake
 	any := false
 	keep := w.options&abi.WNOWAIT != 0
 	for i, c := range p.children {
@@ -54,22 +56,22 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool) {
 				delete(k.pt.procs, c.pid)
 			}
 			info := childInfo(c)
-			return &waitEvent{c: c, code: info.Code, status: int(info.Status)}, true
+			return &waitEvent{c: c, code: info.Code, status: int(info.Status)}, true, wake
 		case c.zombie:
 		case c.job.stopSig != 0 && w.options&abi.WSTOPPED != 0:
 			ev := &waitEvent{c: c, code: abi.CLD_STOPPED, status: c.job.stopSig}
 			if !keep {
 				c.job.stopSig = 0
 			}
-			return ev, true
+			return ev, true, wake
 		case c.job.continued && w.options&abi.WCONTINUED != 0:
 			if !keep {
 				c.job.continued = false
 			}
-			return &waitEvent{c: c, code: abi.CLD_CONTINUED, status: abi.SIGCONT}, true
+			return &waitEvent{c: c, code: abi.CLD_CONTINUED, status: abi.SIGCONT}, true, wake
 		}
 	}
-	return nil, any
+	return nil, any, wake
 }
 
 // status is the event as wait4 encodes it.
@@ -89,7 +91,7 @@ func (e *waitEvent) waitStatus() int {
 // gets nil for WNOHANG with no child ready.
 func (t *Task) wait(w waitSpec, report func(e *waitEvent) (uint64, error)) (uint64, error) {
 	p := t.p
-	c, any := p.findChild(w)
+	c, any, _ := p.findChild(w)
 	if c != nil {
 		return report(c)
 	}
@@ -99,12 +101,11 @@ func (t *Task) wait(w waitSpec, report func(e *waitEvent) (uint64, error)) (uint
 	if w.options&abi.WNOHANG != 0 {
 		return report(nil)
 	}
-	wakeCh := p.childWake
 	var got *waitEvent
 	// Interrupted by a handled signal, wait restarts under SA_RESTART (ERESTARTSYS).
 	return t.blockIntr(intrRestart, func(cn *cancel) (uint64, error) {
 		for {
-			c, any := p.findChild(w)
+			c, any, wakeCh := p.findChild(w)
 			if c != nil {
 				got = c
 				return 0, nil
