@@ -162,8 +162,22 @@ func sysSchedGetaffinity(t *Task, a Args) (uint64, error) {
 	return n, t.p.mm.CopyOut(a.Ptr(2), b[:n])
 }
 
-// sysSchedYield implements sched_yield(2).
-func sysSchedYield(t *Task, a Args) (uint64, error) { return 0, nil }
+// sysSchedYield implements sched_yield(2): the next runnable thread of the process gets
+// the CPU.
+func sysSchedYield(t *Task, a Args) (uint64, error) {
+	t.yield()
+	return 0, nil
+}
+
+// yield ends the calling thread's turn on the CPU after its system call when another
+// thread of the process can run: the run loop then takes the next one, round robin. The
+// threads of a process share one engine, so a thread that waits for another by spinning
+// (sched_yield, a sleep of zero) would otherwise wait for the end of its time slice.
+func (t *Task) yield() {
+	if t.p.runnable() > 1 {
+		t.p.stop = true
+	}
+}
 
 // priorityTargets returns the guest processes getpriority and setpriority address, with
 // pt.mu held: ESRCH when none. The guest's processes all run as vemu's user, so PRIO_USER

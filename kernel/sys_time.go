@@ -108,6 +108,7 @@ func sysNanosleep(t *Task, a Args) (uint64, error) {
 // EINTR, and the time left goes to rem when rem is not 0.
 func (t *Task) sleep(d time.Duration, rem mm.Addr) (uint64, error) {
 	if d <= 0 {
+		t.yield()
 		return 0, nil
 	}
 	clock := t.p.k.clock
