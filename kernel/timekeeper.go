@@ -149,13 +149,22 @@ func (tk *Timekeeper) Res(clk int32) (abi.Timespec, error) {
 	return abi.Timespec{Nsec: 1}, nil
 }
 
-// attach makes the timekeeper keep p's vvar page.
+// attach makes the timekeeper keep p's vvar page. The page gets the data every other
+// process reads now: a process started later never sees other numbers than the others.
 func (tk *Timekeeper) attach(p *Process) {
 	tk.mu.Lock()
 	defer tk.mu.Unlock()
 	tk.procs = append(tk.procs, p)
-	// Under the lock: the tick goroutine publishes too, and the calibration is shared.
-	tk.update(p)
+	if p.vdso.vvar == nil {
+		return
+	}
+	d := tk.pub.Load()
+	if d == nil || tk.kind == ClockVirtual {
+		// Under the lock: the tick goroutine publishes too, and the calibration is shared.
+		d = tk.next()
+	}
+	tk.updates.Add(1)
+	vdsoimage.Publish(p.vdso.vvar, d)
 }
 
 // start begins the ticks that keep every attached process's vvar current.
@@ -195,34 +204,33 @@ func (tk *Timekeeper) tick(stop chan struct{}) {
 			return
 		case <-t.C:
 			tk.mu.Lock()
+			d := tk.next()
 			for _, p := range tk.procs {
-				tk.update(p)
+				if p.vdso.vvar != nil {
+					tk.updates.Add(1)
+					vdsoimage.Publish(p.vdso.vvar, d)
+				}
 			}
 			tk.mu.Unlock()
 		}
 	}
 }
 
-// update publishes the current time into p's vvar page (when it has one).
-func (tk *Timekeeper) update(p *Process) {
-	if p.vdso.vvar == nil {
-		return
-	}
-	tk.updates.Add(1)
-	tk.publish(p)
-}
-
 // calibration relates the host's TSC, which the guest's rdtsc returns, to host time.
 type calibration struct {
 	tsc0  uint64
 	mono0 int64
-	last  vdsoimage.Data // what was last published, to keep clocks from going back
-	have  bool
+	last  *vdsoimage.Data // what was last published, to keep clocks from going back
+	// offsets of REALTIME, BOOTTIME and TAI from MONOTONIC, by clock id, as last
+	// published: they change only when the host's clock is set, not at each tick.
+	offsets map[int32]int64
 }
 
+// monoNow reads the host's CLOCK_MONOTONIC, which runs at the rate of REALTIME, BOOTTIME
+// and TAI (NTP's frequency corrections apply to all of them alike).
 func monoNow() int64 {
 	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC_RAW, &ts)
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return ts.Nano()
 }
 
@@ -230,15 +238,26 @@ func monoNow() int64 {
 // is used as the run goes on.
 const minCalibration = 200 * time.Microsecond
 
+// clockStep is how far a host clock's offset from MONOTONIC must move before vemu takes
+// it as the clock being set (settimeofday, an NTP step) rather than as the noise of
+// reading two clocks one after the other.
+const clockStep = int64(time.Millisecond)
+
 // virtualCounter is the counter the vDSO reads under the virtual clock: the virtual
 // MONOTONIC in nanoseconds, advanced by one read.
 func (tk *Timekeeper) virtualCounter() uint64 {
 	return uint64(tk.virt.Add(virtualReadNs))
 }
 
-// publish writes the current time into p's vvar page under the seqlock.
-// Layout and arithmetic: see vdsoimage.Data.
-func (tk *Timekeeper) publish(p *Process) {
+// next returns the vvar data for now, which every process's page then gets (called with
+// tk.mu held). Layout and arithmetic: see vdsoimage.Data.
+//
+// As on Linux, no clock goes back from one publication to the next, whichever page or
+// system call a reader used: MONOTONIC (and MONOTONIC_RAW) start where readers of the
+// last data would be at the new counter value if the host is behind that, and REALTIME,
+// BOOTTIME and TAI are MONOTONIC plus an offset that changes only when the host's clock
+// is set. The rate is measured against MONOTONIC, the rate of all of these.
+func (tk *Timekeeper) next() *vdsoimage.Data {
 	var d vdsoimage.Data
 	d.Mode = vdsoimage.ClockModeTSC
 	d.HresNs = 1
@@ -255,8 +274,7 @@ func (tk *Timekeeper) publish(p *Process) {
 		} {
 			d.SetClock(clk, uint64(ns/1e9), uint64(ns%1e9))
 		}
-		vdsoimage.Publish(p.vdso.vvar, &d)
-		return
+		return &d
 	}
 
 	c := &tk.cal
@@ -278,23 +296,42 @@ func (tk *Timekeeper) publish(p *Process) {
 		shift--
 	}
 	d.CycleLast, d.Mult, d.Shift = tsc, uint32(mult), shift
-	for _, clk := range []int32{abi.CLOCK_REALTIME, abi.CLOCK_MONOTONIC, abi.CLOCK_MONOTONIC_RAW,
-		abi.CLOCK_BOOTTIME, abi.CLOCK_TAI, abi.CLOCK_REALTIME_COARSE, abi.CLOCK_MONOTONIC_COARSE} {
+
+	// notBefore raises ns to what the last data gives clock clk at this counter value.
+	notBefore := func(clk int32, ns int64) int64 {
+		if c.last == nil {
+			return ns
+		}
+		if sec, nsec, ok := c.last.ClockTime(int(clk), tsc); ok {
+			return max(ns, int64(sec)*1e9+int64(nsec))
+		}
+		return ns
+	}
+	host := func(clk int32) int64 {
 		ts, err := tk.hostNow(clk)
 		if err != nil {
-			continue
+			return 0
 		}
-		sec, nsec := uint64(ts.Sec), uint64(ts.Nsec)
-		if c.have && clk != abi.CLOCK_REALTIME && clk != abi.CLOCK_REALTIME_COARSE && clk != abi.CLOCK_TAI {
-			// What readers computed with the old rate at this counter value must not be
-			// ahead of the new base, or MONOTONIC would step back.
-			if os, on, ok := c.last.ClockTime(int(clk), tsc); ok && (os > sec || os == sec && on > nsec) {
-				sec, nsec = os, on
-			}
-		}
-		d.SetClock(int(clk), sec, nsec)
+		return ts.Sec*1e9 + ts.Nsec
 	}
-	vdsoimage.Publish(p.vdso.vvar, &d)
-	c.last, c.have = d, true
+	monoBase := notBefore(abi.CLOCK_MONOTONIC, mono)
+	set := func(clk int32, ns int64) { d.SetClock(int(clk), uint64(ns/1e9), uint64(ns%1e9)) }
+	set(abi.CLOCK_MONOTONIC, monoBase)
+	set(abi.CLOCK_MONOTONIC_COARSE, monoBase)
+	set(abi.CLOCK_MONOTONIC_RAW, notBefore(abi.CLOCK_MONOTONIC_RAW, host(abi.CLOCK_MONOTONIC_RAW)))
+	if c.offsets == nil {
+		c.offsets = map[int32]int64{}
+	}
+	for _, clk := range []int32{abi.CLOCK_REALTIME, abi.CLOCK_BOOTTIME, abi.CLOCK_TAI} {
+		off := host(clk) - monoNow()
+		if old, ok := c.offsets[clk]; ok && off-old < clockStep && old-off < clockStep {
+			off = old
+		}
+		c.offsets[clk] = off
+		set(clk, monoBase+off)
+	}
+	set(abi.CLOCK_REALTIME_COARSE, monoBase+c.offsets[abi.CLOCK_REALTIME])
+	c.last = &d
 	tk.pub.Store(&d)
+	return &d
 }
