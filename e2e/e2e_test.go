@@ -94,6 +94,7 @@ var cGuests = []diffCase{
 	{name: "scripts", cmds: one("scripts", "work"), setup: mkdirs("work")},
 	{name: "fileops", cmds: one("fileops", "work"), setup: mkdirs("work")},
 	{name: "sigfd", cmds: one("sigfd")},
+	{name: "progress", cmds: one("progress")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.
@@ -111,6 +112,7 @@ var otherGuests = []diffCase{
 		setup: writeFiles(map[string]string{"in.txt": "a small file\nfor the go guest\n"}),
 		files: []string{"out.txt"}},
 	{name: "go/net", cmds: one("net.go.bin")},
+	{name: "go/procs", cmds: one("procs.go.bin")},
 	{name: "rust/threads", cmds: one("threads.rs.bin", "out.txt"), files: []string{"out.txt"}, optional: "threads.rs.bin"},
 }
 
