@@ -96,6 +96,9 @@ type pendingOp struct {
 	stop        *cancel   // tells an operation off the loop to give up
 	wait        *hostWait // parked on host fds, in repeatable runs
 	interrupted bool      // a signal interrupts it; the answer may still be coming
+
+	inj   *injection // tampering to finish when it returns
+	quiet bool       // an injected delay, not the guest's call: not traced
 }
 
 // blockOn runs op, which may block on the host, while the process's other threads run;
@@ -145,8 +148,11 @@ func (t *Task) complete(pend *pendingOp, r uint64, err error) {
 		}
 		ret = errnoRet(e)
 	}
-	if t.trace && pend != nil {
-		t.traceCall(pend.nr, pend.args, ret)
+	if pend != nil && !pend.quiet {
+		note := t.injectExit(pend.inj, pend.args)
+		if t.trace {
+			t.traceNote(pend.nr, pend.args, ret, note, pend.inj != nil && pend.inj.replace)
+		}
 	}
 	t.resume = &ret
 	t.state = taskRunnable

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"vemu/abi"
+	"vemu/inject"
 )
 
 // Config says how the kernel behaves. The zero value is a usable default.
@@ -40,6 +41,14 @@ type Config struct {
 	// Inherit are host descriptors above 2 that the first process gets under the same
 	// numbers, as a program inherits them from the shell (vemu run prog 3<file).
 	Inherit []int
+	// Inject tampers with system calls as strace's -e inject= and -e fault= do; of
+	// several specs naming one call, the last wins.
+	Inject []*inject.Spec
+	// InjectFunc, when set, is called at each system call's entry (after Inject's
+	// specs) and may fail it, replace its result, shorten it or send a signal.
+	InjectFunc func(Call) Action
+	// Record, when set, receives every finished system call.
+	Record func(SyscallRecord)
 }
 
 // Kernel is the simulated Linux shared by the processes it runs.
@@ -54,6 +63,9 @@ type Kernel struct {
 	// through the kernel, not the package variable, keeps the entry out of the table's
 	// initialization: the table's handlers start processes whose CPUs call the entry.
 	table *[abi.SyscallCount]Entry
+
+	inject    *inject.Rules // Config.Inject, by call
+	injecting bool          // any tampering: Inject or InjectFunc
 
 	pt procTable
 
@@ -78,6 +90,8 @@ func New(cfg Config) *Kernel {
 	if cfg.Stats {
 		k.stats.vdsoCalls = vdsoCounters()
 	}
+	k.inject = inject.NewRules(cfg.Inject...)
+	k.injecting = !k.inject.Empty() || cfg.InjectFunc != nil
 	k.clock = newTimekeeper(cfg)
 	return k
 }

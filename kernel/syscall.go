@@ -36,23 +36,38 @@ type Handler func(t *Task, a Args) (uint64, error)
 // errnoRet encodes -errno as rax.
 func errnoRet(e unix.Errno) uint64 { return uint64(-int64(e)) }
 
-// onSyscall is the SYSCALL entry: dispatch through the table, turn errors into -errno,
-// trace. It runs inside the CPU's hook.
+// onSyscall is the SYSCALL entry: tamper (inject.go), dispatch through the table, turn
+// errors into -errno, trace. It runs inside the CPU's hook.
 func (t *Task) onSyscall(s *emu.Syscall) {
 	nr := s.Nr
 	a := Args(s.Args)
+	var inj *injection
+	if h := t.injHeld; h != nil {
+		// The call again after its injected delay: decided and counted already.
+		t.injHeld = nil
+		a, inj = h.args, h.inj
+	} else if t.p.k.injecting {
+		inj = t.injectEntry(nr, &a)
+		if inj != nil && inj.delayIn > 0 {
+			t.delayThenRerun(s, nr, a, inj)
+			return
+		}
+	}
 	var ret uint64
 	var h Handler
 	if tbl := t.p.k.table; nr < uint64(len(tbl)) {
 		h = tbl[nr].Handler
 	}
-	if h == nil {
+	switch {
+	case inj != nil && inj.replace:
+		ret = inj.ret // the call does not run, as under strace
+	case h == nil:
 		ret = errnoRet(unix.ENOSYS)
-	} else {
+	default:
 		r, err := h(t, a)
 		if err == errBlocked {
 			// The thread waits; its result is traced and put in rax when it comes.
-			t.pending.nr, t.pending.args = nr, a
+			t.pending.nr, t.pending.args, t.pending.inj = nr, a, inj
 			t.p.counts.count(nr)
 			t.p.publishFatal()
 			s.Stop()
@@ -75,10 +90,15 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 	t.p.counts.count(nr)
 	t.p.publishFatal() // the call may have changed masks or actions
 	s.Ret = ret
+	note := t.injectExit(inj, a)
 	if t.trace {
-		t.traceCall(nr, a, ret)
+		t.traceNote(nr, a, ret, note, inj != nil && inj.replace)
 	}
-	if t.p.stop || len(t.p.wake) > 0 {
+	if inj != nil && inj.delayOut > 0 {
+		t.delayReturn(s, ret, inj.delayOut)
+		return
+	}
+	if t.p.stop || len(t.p.wake) > 0 || (inj != nil && inj.signal != 0) {
 		// Stopping lets the run loop handle messages from other goroutines; without the
 		// block hook, a system call is where a process sees them.
 		s.Stop()
@@ -86,9 +106,10 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 }
 
 // setFastCalls lets the CPU answer getpid and gettid itself, for the thread it runs:
-// their answers are fixed while it does. Not when tracing: the tracer sees every call.
+// their answers are fixed while it does. Not when tracing or tampering: they see every
+// call.
 func (p *Process) setFastCalls() {
-	if p.k.cfg.Strace != nil || p.cur == nil {
+	if p.k.cfg.Strace != nil || p.k.cfg.Record != nil || p.k.injecting || p.cur == nil {
 		return
 	}
 	p.cpu.SetFast(abi.SYS_GETPID, uint64(p.pid))

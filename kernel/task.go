@@ -7,6 +7,7 @@ import (
 
 	"vemu/abi"
 	"vemu/emu"
+	"vemu/inject"
 	"vemu/kernel/mm"
 )
 
@@ -47,6 +48,9 @@ type Task struct {
 	futexBits uint32
 
 	sig taskSignals // pending signals, the alternate stack
+
+	injCount inject.Counter // calls counted for Config.Inject's when=
+	injHeld  *heldCall      // the call to run again after an injected delay
 }
 
 type taskState uint8
@@ -63,7 +67,7 @@ func (p *Process) newTask(tid int) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Task{p: p, cpu: p.cpu, tid: tid, trace: p.k.cfg.Strace != nil, ctx: ctx}
+	t := &Task{p: p, cpu: p.cpu, tid: tid, trace: p.k.cfg.Strace != nil || p.k.cfg.Record != nil, ctx: ctx}
 	t.sig.altFlags = abi.SS_DISABLE
 	p.tasks = append(p.tasks, t)
 	return t, nil

@@ -21,16 +21,27 @@ type guestMem struct{ s *mm.Space }
 
 func (g guestMem) ReadAt(b []byte, addr uint64) error { return g.s.CopyIn(mm.Addr(addr), b) }
 
-func (t *Task) traceCall(nr uint64, a Args, ret uint64) {
+func (t *Task) traceCall(nr uint64, a Args, ret uint64) { t.traceNote(nr, a, ret, "", false) }
+
+// traceNote traces a finished call with note after its result (" (INJECTED)"), and
+// gives its record to Config.Record.
+func (t *Task) traceNote(nr uint64, a Args, ret uint64, note string, injected bool) {
+	k := t.p.k
+	if k.cfg.Record != nil {
+		k.cfg.Record(SyscallRecord{Pid: t.p.pid, Tid: t.tid, Nr: nr, Args: a, Ret: ret, Injected: injected})
+	}
+	if k.cfg.Strace == nil {
+		return
+	}
 	c := strace.Call{Nr: nr, Args: a, Ret: int64(ret)}
 	if nr == abi.SYS_EXIT || nr == abi.SYS_EXIT_GROUP || (nr == abi.SYS_EXECVE && int64(ret) >= 0) {
 		c.NoReturn = true
 	}
-	line := strace.Format(c, guestMem{t.p.mm})
+	line := strace.Format(c, guestMem{t.p.mm}) + note
 	if t.vsyscall {
 		line = "[vsyscall] " + line
 	}
-	t.p.k.writeTrace(line)
+	k.writeTrace(line)
 }
 
 func (k *Kernel) writeTrace(line string) {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
+	"vemu/inject"
 	"vemu/kernel"
 	vdsoimage "vemu/vdso_image"
 )
@@ -103,6 +104,16 @@ func cmdRun(args []string, stderr io.Writer) int {
 	start := fs.String("start-time", "", "wall-clock `time` (RFC 3339) the guest starts at")
 	hz := fs.Int("hz", 250, "timekeeper tick rate")
 	stats := fs.Bool("stats", false, "print system call, vsyscall, vDSO and timekeeper counts at exit")
+	type tamper struct{ flag, spec string }
+	var tampers []tamper // in the order given: of specs naming one call, the last wins
+	fs.Func("inject", "tamper with system calls as strace's -e inject=`SPEC` (repeatable)", func(v string) error {
+		tampers = append(tampers, tamper{"inject", v})
+		return nil
+	})
+	fs.Func("fault", "fail system calls as strace's -e fault=`SPEC` (repeatable)", func(v string) error {
+		tampers = append(tampers, tamper{"fault", v})
+		return nil
+	})
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: vemu run [flags] PROGRAM [ARGS...]\n\nflags (they stop at PROGRAM):\n")
 		fs.PrintDefaults()
@@ -141,6 +152,18 @@ func cmdRun(args []string, stderr io.Writer) int {
 			return 2
 		}
 		cfg.HasSeed = true
+	}
+	for _, tp := range tampers {
+		parse := inject.Parse
+		if tp.flag == "fault" {
+			parse = inject.ParseFault
+		}
+		spec, err := parse(tp.spec)
+		if err != nil {
+			fmt.Fprintf(stderr, "vemu: --%s: %v\n", tp.flag, err)
+			return 2
+		}
+		cfg.Inject = append(cfg.Inject, spec)
 	}
 	if *hz <= 0 || *hz > 10000 {
 		fmt.Fprintf(stderr, "vemu: --hz: %d: want 1 to 10000\n", *hz)

@@ -23,15 +23,29 @@ var kernelErrnos = map[int64][2]string{
 	516: {"ERESTART_RESTARTBLOCK", "Interrupted by signal"},
 }
 
+// internalErrnos are the kernel's other internal errors, which a program sees only when
+// they are injected; strerror knows no text for them.
+var internalErrnos = map[int64]string{
+	517: "EPROBE_DEFER", 518: "EOPENSTALE", 519: "ENOPARAM", 521: "EBADHANDLE", 522: "ENOTSYNC",
+	523: "EBADCOOKIE", 524: "ENOTSUPP", 525: "ETOOSMALL", 526: "ESERVERFAULT", 527: "EBADTYPE",
+	528: "EJUKEBOX", 529: "EIOCBQUEUED", 530: "ERECALLCONFLICT", 531: "ENOGRACE",
+}
+
 // errnoString formats error e as strace does: "-1 ENOENT (No such file or directory)".
 func errnoString(e int64) string {
 	if k, ok := kernelErrnos[e]; ok {
 		return "? " + k[0] + " (" + k[1] + ")"
 	}
+	if name, ok := internalErrnos[e]; ok {
+		return "-1 " + name + " (Unknown error " + strconv.FormatInt(e, 10) + ")"
+	}
 	errno := unix.Errno(e)
 	name := unix.ErrnoName(errno)
+	if errno == unix.EOPNOTSUPP {
+		name = "EOPNOTSUPP" // strace's name; ENOTSUP is its alias
+	}
 	if name == "" {
-		return "-1 " + strconv.FormatInt(e, 10)
+		return "-1 (errno " + strconv.FormatInt(e, 10) + ")"
 	}
 	return "-1 " + name + " (" + capitalize(errno.Error()) + ")"
 }
