@@ -79,7 +79,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}
-	if p.fs, err = newFSContext(); err != nil {
+	if p.fs, err = newFSContext(k.cfg.Dir); err != nil {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}

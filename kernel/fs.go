@@ -18,13 +18,18 @@ type fsContext struct {
 	cwd   string
 }
 
-func newFSContext() (*fsContext, error) {
-	fd, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+// newFSContext starts in dir, or in vemu's own working directory when dir is "".
+func newFSContext(dir string) (*fsContext, error) {
+	open := dir
+	if open == "" {
+		open = "."
+	}
+	fd, err := unix.Open(open, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open working directory: %w", err)
 	}
 	wd, err := os.Getwd()
-	if err != nil {
+	if dir != "" || err != nil {
 		wd = hostFdPath(fd)
 	}
 	return &fsContext{cwdFd: fd, cwd: wd}, nil

@@ -41,6 +41,8 @@ type Config struct {
 	// Inherit are host descriptors above 2 that the first process gets under the same
 	// numbers, as a program inherits them from the shell (vemu run prog 3<file).
 	Inherit []int
+	// Dir is the first process's working directory (default: vemu's own).
+	Dir string
 	// Inject tampers with system calls as strace's -e inject= and -e fault= do; of
 	// several specs naming one call, the last wins.
 	Inject []*inject.Spec

@@ -1,0 +1,173 @@
+package vemutest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/inject"
+	"vemu/kernel"
+)
+
+// Call is a system call at its entry, as Options.OnCall sees it.
+type Call = kernel.Call
+
+// Action is what Options.OnCall decides for a call; the zero Action lets it run.
+type Action = kernel.Action
+
+// Record is one finished system call.
+type Record = kernel.SyscallRecord
+
+// Options say how to run a program. The zero value runs it with no arguments beyond its
+// path, an empty environment, vemu's working directory and empty standard input.
+type Options struct {
+	Args  []string // argv after argv[0] (the path)
+	Env   []string // "NAME=value" entries
+	Dir   string   // working directory
+	Stdin []byte
+
+	// Seeded makes every random choice follow Seed; with VirtualClock too, runs of the
+	// same program with the same options repeat exactly.
+	Seed         uint64
+	Seeded       bool
+	VirtualClock bool
+	StartTime    time.Time           // the wall-clock time the guest starts at
+	Vsyscall     kernel.VsyscallMode // the legacy vsyscall page (default xonly)
+
+	// Inject and Fault take strace's -e inject= and -e fault= specs; of several naming
+	// one call, the last wins (Fault's after Inject's).
+	Inject, Fault []string
+	// OnCall, when set, is called at every system call's entry, after the specs.
+	OnCall func(Call) Action
+	// Strace, when set, receives the --strace lines.
+	Strace io.Writer
+}
+
+// Result is what a run did.
+type Result struct {
+	ExitCode int    // the exit code, when Signal is 0
+	Signal   int    // the signal that killed the program, or 0
+	Detail   string // for a signal caused by a fault: where and why
+	Stdout   []byte
+	Stderr   []byte
+	Calls    []Record       // every system call of every process and thread, in order
+	Counts   map[string]int // calls by name, as --stats counts them
+}
+
+// Run runs the program at path under vemu and waits for it. Cancelling ctx kills the
+// program (SIGKILL) and Run returns what it did so far with ctx's error. A program that
+// cannot start returns an error whose message says why; bad specs return an
+// *inject.Error.
+func Run(ctx context.Context, path string, opt Options) (*Result, error) {
+	cfg := kernel.Config{
+		Seed: opt.Seed, HasSeed: opt.Seeded, StartTime: opt.StartTime, Vsyscall: opt.Vsyscall,
+		Dir: opt.Dir, InjectFunc: opt.OnCall, Strace: opt.Strace,
+	}
+	if opt.VirtualClock {
+		cfg.Clock = kernel.ClockVirtual
+	}
+	for _, s := range opt.Inject {
+		spec, err := inject.Parse(s)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Inject = append(cfg.Inject, spec)
+	}
+	for _, s := range opt.Fault {
+		spec, err := inject.ParseFault(s)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Inject = append(cfg.Inject, spec)
+	}
+	res := &Result{Counts: map[string]int{}}
+	var mu sync.Mutex // processes run on goroutines of their own
+	cfg.Record = func(r Record) {
+		mu.Lock()
+		res.Calls = append(res.Calls, r)
+		mu.Unlock()
+	}
+	files, err := memFiles(opt.Stdin)
+	if err != nil {
+		return nil, err
+	}
+	defer files.close()
+	cfg.Stdin, cfg.Stdout, cfg.Stderr = files.in, files.out, files.err
+
+	abs := path
+	if opt.Dir != "" && !filepath.IsAbs(path) {
+		abs = filepath.Join(opt.Dir, path)
+	}
+	k := kernel.New(cfg)
+	t, err := k.Exec(abs, append([]string{path}, opt.Args...), opt.Env)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { k.HostSignal(abi.SIGKILL) })
+	st := t.Run()
+	stop()
+	res.ExitCode, res.Signal, res.Detail = st.Code, st.Signal, st.Detail
+	if res.Signal != 0 {
+		res.ExitCode = 0
+	}
+	if res.Stdout, err = readAll(files.out); err != nil {
+		return nil, err
+	}
+	if res.Stderr, err = readAll(files.err); err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range res.Calls {
+		res.Counts[abi.SyscallName(c.Nr)]++
+	}
+	return res, ctx.Err()
+}
+
+// stdFiles are a run's standard files: memory files, so that runs share nothing.
+type stdFiles struct{ in, out, err *os.File }
+
+func memFiles(stdin []byte) (*stdFiles, error) {
+	var f stdFiles
+	for i, p := range []**os.File{&f.in, &f.out, &f.err} {
+		fd, err := unix.MemfdCreate(fmt.Sprintf("vemu-std%d", i), unix.MFD_CLOEXEC)
+		if err != nil {
+			f.close()
+			return nil, fmt.Errorf("memfd_create: %w", err)
+		}
+		*p = os.NewFile(uintptr(fd), "memfd")
+	}
+	if _, err := f.in.Write(stdin); err != nil {
+		f.close()
+		return nil, err
+	}
+	if _, err := f.in.Seek(0, io.SeekStart); err != nil {
+		f.close()
+		return nil, err
+	}
+	return &f, nil
+}
+
+func (f *stdFiles) close() {
+	for _, x := range []*os.File{f.in, f.out, f.err} {
+		if x != nil {
+			x.Close()
+		}
+	}
+}
+
+func readAll(f *os.File) ([]byte, error) {
+	b, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<40))
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return b, err
+}
