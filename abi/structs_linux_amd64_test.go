@@ -4,6 +4,8 @@ package abi
 
 import (
 	"bytes"
+	"reflect"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -308,5 +310,23 @@ func TestStatfsLayout(t *testing.T) {
 	checkLayout(t, "Statfs", StatfsSize, ours, hostBytes(&h))
 	if unsafe.Sizeof(h) != StatfsSize {
 		t.Errorf("StatfsSize = %d, host %d", StatfsSize, unsafe.Sizeof(h))
+	}
+}
+
+func TestUserRegsLayout(t *testing.T) {
+	// Field for field in the order of x/sys/unix's PtraceRegs, which mirrors the C struct.
+	var h unix.PtraceRegs
+	hv, ov := reflect.ValueOf(&h).Elem(), reflect.ValueOf(&UserRegs{}).Elem()
+	if hv.NumField() != ov.NumField() {
+		t.Fatalf("UserRegs has %d fields, PtraceRegs %d", ov.NumField(), hv.NumField())
+	}
+	for i := range hv.NumField() {
+		hn, on := hv.Type().Field(i).Name, ov.Type().Field(i).Name
+		if !strings.EqualFold(strings.ReplaceAll(hn, "_", ""), on) {
+			t.Errorf("field %d: UserRegs.%s, PtraceRegs.%s", i, on, hn)
+		}
+	}
+	if unsafe.Sizeof(h) != UserRegsSize || unsafe.Sizeof(UserRegs{}) != UserRegsSize {
+		t.Errorf("UserRegsSize = %d, host %d", UserRegsSize, unsafe.Sizeof(h))
 	}
 }
