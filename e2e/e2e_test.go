@@ -95,6 +95,7 @@ var cGuests = []diffCase{
 	{name: "fileops", cmds: one("fileops", "work"), setup: mkdirs("work")},
 	{name: "sigfd", cmds: one("sigfd")},
 	{name: "progress", cmds: one("progress")},
+	{name: "forkfds", cmds: one("forkfds", "work"), setup: mkdirs("work")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.

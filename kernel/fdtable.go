@@ -8,22 +8,23 @@ import (
 )
 
 // File is an open file description: a host file descriptor shared by the guest fds that
-// dup it.
+// dup it, and the kind of file it is (ops; nil is a plain host file).
 type File struct {
 	fd    int
 	refs  int
 	path  string
-	flags uint32       // guest open flags, for F_GETFL of synthetic files
-	vtfd  *virtTimerfd // a timerfd on the virtual clock; fd is its host eventfd
+	flags uint32  // guest open flags, for F_GETFL of synthetic files
+	ops   fileOps // what this kind of file does differently from a host file
 
 	blockKind uint8 // whether I/O may wait (see mayBlock), found on first use
+}
 
-	// fdDir is set for the guest's /proc/self/fd opened as a directory: listing it lists
-	// that process's descriptors, not vemu's; dirPos is the listing's position.
-	fdDir  *Process
-	dirPos int64
-
-	sigfd *signalFD // a signalfd; fd is its host eventfd
+// kind is the file's behaviour: its own kind's, or a host file's.
+func (f *File) kind() fileOps {
+	if f.ops == nil {
+		return hostFile{}
+	}
+	return f.ops
 }
 
 type fdEntry struct {
@@ -132,18 +133,13 @@ func (ft *FDTable) closeAll() {
 func (f *File) release() error {
 	f.refs--
 	if f.refs == 0 {
-		if f.vtfd != nil {
-			f.vtfd.release()
-		}
-		if f.sigfd != nil {
-			f.sigfd.closed = true
-		}
+		f.kind().release()
 		return unix.Close(f.fd)
 	}
 	return nil
 }
 
-func (ft *FDTable) fork() *FDTable {
+func (ft *FDTable) fork(child *Process) *FDTable {
 	c := &FDTable{fds: make([]fdEntry, len(ft.fds))}
 	files := map[*File]*File{}
 	for i, e := range ft.fds {
@@ -152,13 +148,9 @@ func (ft *FDTable) fork() *FDTable {
 		}
 		nf, ok := files[e.f]
 		if !ok {
-			fd, err := unix.FcntlInt(uintptr(e.f.fd), unix.F_DUPFD_CLOEXEC, 3)
-			if err != nil {
+			var err error
+			if nf, err = e.f.kind().fork(e.f, child); err != nil {
 				continue
-			}
-			nf = &File{fd: fd, path: e.f.path, flags: e.f.flags}
-			if e.f.vtfd != nil {
-				nf.vtfd = e.f.vtfd.hold()
 			}
 			files[e.f] = nf
 		}

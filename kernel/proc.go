@@ -94,17 +94,17 @@ func memFile(name string, b []byte) (int, error) {
 // listFdDir lists the guest's /proc/self/fd from its position: ".", "..", then each open
 // descriptor, in the getdents64 format (long) or the old getdents one, as many entries as
 // fit in n bytes (EINVAL when not even one does, as Linux says).
-func (t *Task) listFdDir(f *File, addr mm.Addr, n uint32, long bool) (uint64, error) {
+func (t *Task) listFdDir(d *procFdDir, addr mm.Addr, n uint32, long bool) (uint64, error) {
 	names := []string{".", ".."}
 	types := []byte{unix.DT_DIR, unix.DT_DIR}
-	for fd, e := range f.fdDir.files.fds {
+	for fd, e := range d.p.files.fds {
 		if e.f != nil {
 			names = append(names, fmt.Sprint(fd))
 			types = append(types, unix.DT_LNK)
 		}
 	}
 	var out []byte
-	for i := int(f.dirPos); i >= 0 && i < len(names); i++ {
+	for i := int(d.pos); i >= 0 && i < len(names); i++ {
 		name := names[i]
 		var rec []byte
 		if long {
@@ -131,7 +131,7 @@ func (t *Task) listFdDir(f *File, addr mm.Addr, n uint32, long bool) (uint64, er
 			break
 		}
 		out = append(out, rec...)
-		f.dirPos = int64(i + 1)
+		d.pos = int64(i + 1)
 	}
 	return uint64(len(out)), t.p.mm.CopyOut(addr, out)
 }

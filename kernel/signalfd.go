@@ -2,11 +2,11 @@ package kernel
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
-	"vemu/emu"
 )
 
 // signalfd: the signals of a mask, taken from the reading thread's queues by read(2) as
@@ -20,10 +20,13 @@ const signalfdNote = "readiness for poll and epoll follows the signals pending f
 // signalfdSiginfoSize is the size of struct signalfd_siginfo.
 const signalfdSiginfoSize = 128
 
-// signalFD is the state of one signalfd.
+// signalFD is one process's signalfd. The mask belongs to the open file, which a forked
+// child shares: the child gets a signalFD of its own, whose eventfd follows the child's
+// pending signals, with the same mask.
 type signalFD struct {
-	mask   uint64
-	evfd   int  // the host eventfd behind the File
+	hostFile
+	mask   *atomic.Uint64
+	evfd   int  // the host eventfd behind the File, always non-blocking
 	closed bool // its last descriptor is closed
 }
 
@@ -51,10 +54,11 @@ func (t *Task) signalfd(fd int32, a Args, flags int32) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
-		if f.sigfd == nil {
+		s, ok := f.ops.(*signalFD)
+		if !ok {
 			return 0, unix.EINVAL
 		}
-		f.sigfd.mask = mask
+		s.mask.Store(mask)
 		t.p.refreshSignalfds()
 		return uint64(fd), nil
 	}
@@ -62,8 +66,9 @@ func (t *Task) signalfd(fd int32, a Args, flags int32) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	s := &signalFD{mask: mask, evfd: hfd}
-	f := &File{fd: hfd, refs: 1, path: "anon_inode:[signalfd]", flags: abi.O_RDWR | uint32(flags&abi.O_NONBLOCK), sigfd: s}
+	s := &signalFD{mask: new(atomic.Uint64), evfd: hfd}
+	s.mask.Store(mask)
+	f := &File{fd: hfd, refs: 1, path: "anon_inode:[signalfd]", flags: abi.O_RDWR | uint32(flags&abi.O_NONBLOCK), ops: s}
 	gfd, err := t.p.files.install(f, flags&abi.O_CLOEXEC != 0, 0)
 	if err != nil {
 		unix.Close(hfd)
@@ -93,27 +98,35 @@ func (p *Process) refreshSignalfds() {
 		live = append(live, s)
 		var b [8]byte
 		unix.Read(s.evfd, b[:]) // empty it
-		if pending&s.mask != 0 {
+		if pending&s.mask.Load() != 0 {
 			unix.Write(s.evfd, binary.LittleEndian.AppendUint64(nil, 1))
 		}
 	}
 	p.signalfds = live
 }
 
-// signalfdRead is read(2) on a signalfd: as many pending signals of its mask as there is
-// room for, waiting for one unless the file is non-blocking.
-func (t *Task) signalfdRead(f *File, a Args, want emu.Prot) (uint64, error) {
-	if want != emu.ProtWrite {
+// io is read(2) on a signalfd: as many pending signals of its mask as there is room for,
+// waiting for one unless the file is non-blocking. Writes are EINVAL, and positional
+// reads ESPIPE, as Linux's signalfd has neither.
+func (s *signalFD) io(t *Task, f *File, r ioReq) (uint64, error) {
+	switch {
+	case r.positional:
+		return 0, unix.ESPIPE
+	case !r.in:
 		return 0, unix.EINVAL
 	}
-	n := a[2] / signalfdSiginfoSize
+	addr, size, err := r.first(t)
+	if err != nil {
+		return 0, err
+	}
+	n := size / signalfdSiginfoSize
 	if n == 0 {
 		return 0, unix.EINVAL
 	}
 	take := func() (uint64, error) {
 		var out []byte
 		for uint64(len(out)) < n*signalfdSiginfoSize {
-			info, ok := t.takeSignal(f.sigfd.mask)
+			info, ok := t.takeSignal(s.mask.Load())
 			if !ok {
 				break
 			}
@@ -123,12 +136,12 @@ func (t *Task) signalfdRead(f *File, a Args, want emu.Prot) (uint64, error) {
 		if len(out) == 0 {
 			return 0, unix.EAGAIN
 		}
-		return uint64(len(out)), t.p.mm.CopyOut(a.Ptr(1), out)
+		return uint64(len(out)), t.p.mm.CopyOut(addr, out)
 	}
 	if r, err := take(); err != unix.EAGAIN || f.flags&abi.O_NONBLOCK != 0 {
 		return r, err
 	}
-	_, r, err := t.sigSleep(f.sigfd.mask, func(_ uint64, err error) (uint64, error) {
+	_, ret, err := t.sigSleep(s.mask.Load(), func(_ uint64, err error) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
@@ -138,8 +151,30 @@ func (t *Task) signalfdRead(f *File, a Args, want emu.Prot) (uint64, error) {
 		}
 		return r, err
 	})
-	return r, err
+	return ret, err
 }
+
+// getfl and setfl keep O_NONBLOCK in f.flags: the host eventfd stays non-blocking,
+// since refreshSignalfds empties it.
+func (s *signalFD) getfl(f *File) (uint32, error) { return f.flags &^ abi.O_CLOEXEC, nil }
+
+func (s *signalFD) setfl(f *File, flags uint32) error {
+	f.flags = f.flags&^abi.O_NONBLOCK | flags&abi.O_NONBLOCK
+	return nil
+}
+
+// fork gives the child a signalFD of its own (see signalFD).
+func (s *signalFD) fork(f *File, child *Process) (*File, error) {
+	hfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	cs := &signalFD{mask: s.mask, evfd: hfd}
+	child.signalfds = append(child.signalfds, cs)
+	return &File{fd: hfd, path: f.path, flags: f.flags, ops: cs}, nil
+}
+
+func (s *signalFD) release() { s.closed = true }
 
 // signalfdRecord is struct signalfd_siginfo for info.
 func signalfdRecord(info abi.Siginfo) []byte {

@@ -62,7 +62,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	c.pid = k.allocPID()
 	c.ppid = p.pid
 	c.exitSignal = int(flags & abi.CSIGNAL)
-	c.files = p.files.fork()
+	c.files = p.files.fork(c)
 	c.fs = p.fs.fork()
 	if p.vdso.base != 0 {
 		// The child's own copy of the vvar page, kept by the timekeeper once attached.

@@ -86,7 +86,7 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 	}
 	f := &File{fd: hfd, refs: 1, path: p, flags: flags}
 	if name, ok := t.procEntry(devFd(p)); ok && path.Clean(name) == "fd" {
-		f.fdDir = t.p
+		f.ops = &procFdDir{p: t.p}
 	}
 	fd, err := t.p.files.install(f, flags&abi.O_CLOEXEC != 0, 0)
 	if err != nil {
@@ -173,14 +173,10 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 		t.p.files.fds[fd].cloexec = a[2]&abi.FD_CLOEXEC != 0
 		return 0, nil
 	case abi.F_GETFL:
-		fl, err := unix.FcntlInt(uintptr(f.fd), unix.F_GETFL, 0)
-		if err != nil {
-			return 0, err
-		}
-		return uint64(guestOpenFlags(uint32(fl)) &^ abi.O_CLOEXEC), nil
+		fl, err := f.kind().getfl(f)
+		return uint64(fl), err
 	case abi.F_SETFL:
-		_, err := unix.FcntlInt(uintptr(f.fd), unix.F_SETFL, hostOpenFlags(a.Uint(2)))
-		return 0, err
+		return 0, f.kind().setfl(f, a.Uint(2))
 	case abi.F_GETLK, abi.F_SETLK, abi.F_SETLKW, abi.F_OFD_GETLK, abi.F_OFD_SETLK, abi.F_OFD_SETLKW:
 		// struct flock is the same on every 64-bit Linux: 32 bytes.
 		var b [32]byte

@@ -85,11 +85,7 @@ func rw(n int, err error) (uint64, error) {
 // transfer moves data between the host file behind fd and the host slices b: into guest
 // memory when want is ProtWrite (reads), out of it otherwise; at off when positional.
 // resolve finds b again, for a read that finishes after blocking.
-func (t *Task) transfer(fd int32, b [][]byte, want emu.Prot, off int64, positional bool, resolve func() ([][]byte, error)) (uint64, error) {
-	f, err := t.file(fd)
-	if err != nil {
-		return 0, err
-	}
+func (t *Task) transfer(f *File, b [][]byte, want emu.Prot, off int64, positional bool, resolve func() ([][]byte, error)) (uint64, error) {
 	if positional && off < 0 {
 		return 0, unix.EINVAL
 	}
@@ -138,66 +134,38 @@ func hostTransfer(fd int, b [][]byte, in bool, off int64, positional bool) (uint
 	return rw(unix.Writev(fd, b))
 }
 
-// buffer is the I/O of read, write, pread64 and pwrite64: one guest buffer.
-func (t *Task) buffer(a Args, want emu.Prot, positional bool) (uint64, error) {
-	if f, err := t.file(a.Fd(0)); err != nil {
-		return 0, err
-	} else if f.vtfd != nil {
-		return t.vtfdIO(f, a, vtfdOp(want, positional), false)
-	} else if f.sigfd != nil && !positional {
-		return t.signalfdRead(f, a, want)
-	}
-	resolve := func() ([][]byte, error) {
-		if a[2] == 0 {
-			return nil, nil
-		}
-		return t.bufs(a.Ptr(1), a[2], want)
-	}
-	b, err := resolve()
+// rwCall is the path of the read and write calls: the file's kind does the transfer.
+func (t *Task) rwCall(a Args, in, vector, positional bool) (uint64, error) {
+	f, err := t.file(a.Fd(0))
 	if err != nil {
 		return 0, err
 	}
-	return t.transfer(a.Fd(0), b, want, a.Int64(3), positional, resolve)
-}
-
-// vector is the I/O of readv, writev, preadv and pwritev: an iovec array.
-func (t *Task) vector(a Args, want emu.Prot, positional bool) (uint64, error) {
-	if f, err := t.file(a.Fd(0)); err != nil {
-		return 0, err
-	} else if f.vtfd != nil {
-		return t.vtfdIO(f, a, vtfdOp(want, positional), true)
-	}
-	resolve := func() ([][]byte, error) { return t.iovecs(a.Ptr(1), a.Int(2), want) }
-	b, err := resolve()
-	if err != nil {
-		return 0, err
-	}
-	return t.transfer(a.Fd(0), b, want, a.Int64(3), positional, resolve)
+	return f.kind().io(t, f, ioReq{a: a, in: in, vector: vector, positional: positional})
 }
 
 // sysRead implements read(2): straight into guest memory.
-func sysRead(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtWrite, false) }
+func sysRead(t *Task, a Args) (uint64, error) { return t.rwCall(a, true, false, false) }
 
 // sysWrite implements write(2): straight from guest memory.
-func sysWrite(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtRead, false) }
+func sysWrite(t *Task, a Args) (uint64, error) { return t.rwCall(a, false, false, false) }
 
 // sysPread64 implements pread64(2).
-func sysPread64(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtWrite, true) }
+func sysPread64(t *Task, a Args) (uint64, error) { return t.rwCall(a, true, false, true) }
 
 // sysPwrite64 implements pwrite64(2).
-func sysPwrite64(t *Task, a Args) (uint64, error) { return t.buffer(a, emu.ProtRead, true) }
+func sysPwrite64(t *Task, a Args) (uint64, error) { return t.rwCall(a, false, false, true) }
 
 // sysReadv implements readv(2).
-func sysReadv(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtWrite, false) }
+func sysReadv(t *Task, a Args) (uint64, error) { return t.rwCall(a, true, true, false) }
 
 // sysWritev implements writev(2).
-func sysWritev(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtRead, false) }
+func sysWritev(t *Task, a Args) (uint64, error) { return t.rwCall(a, false, true, false) }
 
 // sysPreadv implements preadv(2).
-func sysPreadv(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtWrite, true) }
+func sysPreadv(t *Task, a Args) (uint64, error) { return t.rwCall(a, true, true, true) }
 
 // sysPwritev implements pwritev(2).
-func sysPwritev(t *Task, a Args) (uint64, error) { return t.vector(a, emu.ProtRead, true) }
+func sysPwritev(t *Task, a Args) (uint64, error) { return t.rwCall(a, false, true, true) }
 
 // sysLseek implements lseek(2).
 func sysLseek(t *Task, a Args) (uint64, error) {
@@ -205,26 +173,7 @@ func sysLseek(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if f.fdDir != nil {
-		// A position in the listing (rewinddir, telldir and seekdir).
-		switch off := a.Int64(1); a.Int(2) {
-		case abi.SEEK_SET:
-			if off < 0 {
-				return 0, unix.EINVAL
-			}
-			f.dirPos = off
-		case abi.SEEK_CUR:
-			if f.dirPos+off < 0 {
-				return 0, unix.EINVAL
-			}
-			f.dirPos += off
-		default:
-			return 0, unix.EINVAL
-		}
-		return uint64(f.dirPos), nil
-	}
-	off, err := unix.Seek(f.fd, a.Int64(1), int(a.Int(2)))
-	return uint64(off), err
+	return f.kind().seek(f, a.Int64(1), a.Int(2))
 }
 
 // readOffset reads the loff_t at addr, when addr is not NULL.

@@ -122,8 +122,8 @@ func sysTimerfdSettime(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if f.vtfd != nil {
-		old := f.vtfd.settime(t, flags&tfdTimerAbstime != 0, it)
+	if v, ok := f.ops.(*virtTimerfd); ok {
+		old := v.settime(t, flags&tfdTimerAbstime != 0, it)
 		if a[3] != 0 {
 			return 0, t.putItimer(a.Ptr(3), old)
 		}
@@ -179,8 +179,8 @@ func sysTimerfdGettime(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if f.vtfd != nil {
-		return 0, t.putItimer(a.Ptr(1), f.vtfd.gettime(t))
+	if v, ok := f.ops.(*virtTimerfd); ok {
+		return 0, t.putItimer(a.Ptr(1), v.gettime(t))
 	}
 	var cur unix.ItimerSpec
 	if err := unix.TimerfdGettime(f.fd, &cur); err != nil {

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
-	"vemu/emu"
 	"vemu/kernel/mm"
 )
 
@@ -24,6 +23,7 @@ import (
 // virtTimerfd is the state of one virtual timerfd, shared by the guest fds (and, after
 // fork, the processes) that refer to it.
 type virtTimerfd struct {
+	hostFile            // for what the host eventfd answers: seek, getdents, flags
 	mu       sync.Mutex // processes sharing it after fork run in parallel
 	efd      int        // the host eventfd, non-zero exactly while ticks > 0
 	refs     int        // the Files that hold it
@@ -71,7 +71,7 @@ func (t *Task) virtualTimerfd(clk int32, flags int32) (uint64, error) {
 	}
 	v := &virtTimerfd{efd: efd, refs: 1, clock: clk}
 	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: "anon_inode:[timerfd]",
-		flags: abi.O_RDWR | uint32(flags&abi.TFD_NONBLOCK), vtfd: v}, flags&abi.TFD_CLOEXEC != 0, 0)
+		flags: abi.O_RDWR | uint32(flags&abi.TFD_NONBLOCK), ops: v}, flags&abi.TFD_CLOEXEC != 0, 0)
 	if err != nil {
 		unix.Close(hfd)
 		unix.Close(efd)
@@ -234,11 +234,10 @@ func (v *virtTimerfd) gettime(t *Task) abi.Itimerspec {
 
 // vtfdRead is read(2) of a virtual timerfd into the guest buffer at addr: the count of
 // expirations since the last read, waiting for one unless the fd is non-blocking.
-func (t *Task) vtfdRead(f *File, addr mm.Addr, n uint64) (uint64, error) {
+func (t *Task) vtfdRead(v *virtTimerfd, f *File, addr mm.Addr, n uint64) (uint64, error) {
 	if n < 8 {
 		return 0, unix.EINVAL
 	}
-	v := f.vtfd
 	take := func() (uint64, bool, error) {
 		v.mu.Lock()
 		defer v.mu.Unlock()
@@ -289,44 +288,28 @@ func (t *Task) vtfdRead(f *File, addr mm.Addr, n uint64) (uint64, error) {
 	return r, err
 }
 
-// vtfdIO is the I/O of read, readv, write and their positional forms on a virtual
-// timerfd: only reads, of at least 8 bytes, into the first buffer.
-func (t *Task) vtfdIO(f *File, a Args, want int, vector bool) (uint64, error) {
-	switch want {
-	case vtfdPositional:
+// io is the I/O of read, readv, write and their positional forms on a virtual timerfd:
+// only reads, of at least 8 bytes, into the first buffer.
+func (v *virtTimerfd) io(t *Task, f *File, r ioReq) (uint64, error) {
+	switch {
+	case r.positional:
 		return 0, unix.ESPIPE
-	case vtfdWrite:
+	case !r.in:
 		return 0, unix.EINVAL
 	}
-	addr, n := a.Ptr(1), a[2]
-	if vector {
-		if a.Int(2) <= 0 {
-			return 0, unix.EINVAL
-		}
-		var b [abi.IovecSize]byte
-		if err := t.p.mm.CopyIn(a.Ptr(1), b[:]); err != nil {
-			return 0, err
-		}
-		var iov abi.Iovec
-		iov.Unmarshal(b[:])
-		addr, n = mm.Addr(iov.Base), iov.Len
+	addr, n, err := r.first(t)
+	if err != nil {
+		return 0, err
 	}
-	return t.vtfdRead(f, addr, n)
+	return t.vtfdRead(v, f, addr, n)
 }
 
-// What a transfer on a virtual timerfd asks for.
-const (
-	vtfdReadOp = iota
-	vtfdWrite
-	vtfdPositional
-)
-
-func vtfdOp(want emu.Prot, positional bool) int {
-	switch {
-	case positional:
-		return vtfdPositional
-	case want == emu.ProtWrite:
-		return vtfdReadOp
+// fork shares the timer with the child, as the open file is shared on Linux.
+func (v *virtTimerfd) fork(f *File, child *Process) (*File, error) {
+	nf, err := v.hostFile.fork(f, child)
+	if err != nil {
+		return nil, err
 	}
-	return vtfdWrite
+	nf.ops = v.hold()
+	return nf, nil
 }
