@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -36,7 +38,38 @@ var inherited []int
 
 func main() {
 	inherited = inheritedFds()
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	code, sig := run(os.Args[1:], os.Stdout, os.Stderr)
+	if sig != 0 {
+		dieBy(sig)
+	}
+	os.Exit(code)
+}
+
+// dieBy ends vemu by signal sig, as its guest ended, so that vemu's parent sees what a
+// parent of the program would: the signal's default action restored and the signal
+// raised on this thread, with core dumps off for vemu itself (a core of vemu would
+// describe the emulator, not the guest). Should the signal not end the process, vemu
+// exits with 128+sig, as a shell would report it.
+func dieBy(sig int) {
+	runtime.LockOSThread()
+	unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	signal.Reset(syscall.Signal(sig))
+	// The Go runtime keeps handlers for signals os/signal does not hand over (SIGSEGV,
+	// SIGPIPE...): replace the handler with SIG_DFL directly.
+	var act [4]uint64 // struct kernel_sigaction: handler SIG_DFL, no flags, no mask
+	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+	set := uint64(1) << (sig - 1)
+	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
+	unix.Tgkill(unix.Getpid(), unix.Gettid(), syscall.Signal(sig))
+	time.Sleep(100 * time.Millisecond) // a signal sent to oneself arrives before this ends
+	os.Exit(128 + sig)
+}
+
+// shellReports says whether a shell prints a line for a program killed by sig: bash
+// says nothing for SIGINT (the user pressed Ctrl-C) and SIGPIPE (a reader went away).
+func shellReports(sig int) bool {
+	return sig != abi.SIGINT && sig != abi.SIGPIPE
 }
 
 // inheritedFds lists the descriptors above 2 that came through execve, and marks them
@@ -72,27 +105,30 @@ func inheritedFds() []int {
 	return fds
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// run runs the command in args and returns vemu's exit status, or the signal vemu must
+// die by (the one that killed the guest).
+func run(args []string, stdout, stderr io.Writer) (code, sig int) {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return 2
+		return 2, 0
 	}
 	switch args[0] {
 	case "run":
 		return cmdRun(args[1:], stderr)
 	case "syscalls":
-		return cmdSyscalls(stdout)
+		return cmdSyscalls(stdout), 0
 	case "vdso":
-		return cmdVDSO(args[1:], stdout, stderr)
+		return cmdVDSO(args[1:], stdout, stderr), 0
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
-		return 0
+		return 0, 0
 	}
 	fmt.Fprintf(stderr, "vemu: unknown command %q\n%s", args[0], usage)
-	return 2
+	return 2, 0
 }
 
-func cmdRun(args []string, stderr io.Writer) int {
+// cmdRun runs a guest; it returns vemu's exit status, or the signal that killed the guest.
+func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 	fs := flag.NewFlagSet("vemu run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	strace := fs.Bool("strace", false, "print each system call to stderr, as strace does")
@@ -119,17 +155,17 @@ func cmdRun(args []string, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return 2, 0
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return 2
+		return 2, 0
 	}
 	cfg := kernel.Config{NoASLR: *noASLR, HZ: *hz, Stats: *stats, Inherit: inherited}
 	var err error
 	if cfg.Vsyscall, err = kernel.ParseVsyscallMode(*vsys); err != nil {
 		fmt.Fprintf(stderr, "vemu: --vsyscall: %v\n", err)
-		return 2
+		return 2, 0
 	}
 	switch *clock {
 	case "host":
@@ -138,18 +174,18 @@ func cmdRun(args []string, stderr io.Writer) int {
 		cfg.Clock = kernel.ClockVirtual
 	default:
 		fmt.Fprintf(stderr, "vemu: --clock: %q: want host or virtual\n", *clock)
-		return 2
+		return 2, 0
 	}
 	if *start != "" {
 		if cfg.StartTime, err = time.Parse(time.RFC3339, *start); err != nil {
 			fmt.Fprintf(stderr, "vemu: --start-time: %v\n", err)
-			return 2
+			return 2, 0
 		}
 	}
 	if *seed != "" {
 		if cfg.Seed, err = strconv.ParseUint(*seed, 0, 64); err != nil {
 			fmt.Fprintf(stderr, "vemu: --seed: %q is not a number\n", *seed)
-			return 2
+			return 2, 0
 		}
 		cfg.HasSeed = true
 	}
@@ -161,20 +197,20 @@ func cmdRun(args []string, stderr io.Writer) int {
 		spec, err := parse(tp.spec)
 		if err != nil {
 			fmt.Fprintf(stderr, "vemu: --%s: %v\n", tp.flag, err)
-			return 2
+			return 2, 0
 		}
 		cfg.Inject = append(cfg.Inject, spec)
 	}
 	if *hz <= 0 || *hz > 10000 {
 		fmt.Fprintf(stderr, "vemu: --hz: %d: want 1 to 10000\n", *hz)
-		return 2
+		return 2, 0
 	}
 	switch {
 	case *straceFile != "":
 		f, err := os.Create(*straceFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "vemu: --strace-file: %v\n", err)
-			return 2
+			return 2, 0
 		}
 		defer f.Close()
 		cfg.Strace = f
@@ -192,7 +228,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 			path = prog
 		} else {
 			fmt.Fprintf(stderr, "vemu: %s: command not found\n", prog)
-			return 127
+			return 127, 0
 		}
 	}
 	// A program started with SIGINT or SIGHUP ignored keeps them ignored, as through
@@ -208,10 +244,10 @@ func cmdRun(args []string, stderr io.Writer) int {
 		var ee *kernel.ExecError
 		if errors.As(err, &ee) {
 			fmt.Fprintf(stderr, "vemu: %s: %v\n", prog, ee.Err)
-			return ee.Status
+			return ee.Status, 0
 		}
 		fmt.Fprintf(stderr, "vemu: %s: %v\n", prog, err)
-		return 126
+		return 126, 0
 	}
 	stopForwarding := forwardSignals(k, cfg.Ignored)
 	st := t.Run()
@@ -221,15 +257,22 @@ func cmdRun(args []string, stderr io.Writer) int {
 	}
 	switch {
 	case st.Signal != 0:
-		msg := "killed by " + abi.SignalName(st.Signal)
+		// A shell's line, and the trace's record of the end whatever the signal.
+		msg := fmt.Sprintf("vemu: %s: killed by %s", prog, abi.SignalName(st.Signal))
 		if st.Detail != "" {
 			msg += " (" + st.Detail + ")"
 		}
-		fmt.Fprintf(stderr, "vemu: %s: %s\n", prog, msg)
+		if cfg.Strace != nil {
+			fmt.Fprintln(cfg.Strace, msg)
+		}
+		if shellReports(st.Signal) && cfg.Strace != stderr {
+			fmt.Fprintln(stderr, msg)
+		}
+		return 0, st.Signal
 	case st.Detail != "":
 		fmt.Fprintf(stderr, "vemu: %s: %s\n", prog, st.Detail)
 	}
-	return st.ShellStatus()
+	return st.Code, 0
 }
 
 // forwardSignals passes the signals vemu receives to the guest, as Linux would deliver
