@@ -385,11 +385,11 @@ func (t *Task) loadProgram(host, path string, argv []string, depth int) ([]byte,
 	}
 	img, err := loader.Parse(data)
 	if errors.Is(err, loader.ErrDynamic) {
-		w := t.p.k.cfg.Stderr
-		if w == nil {
-			w = os.Stderr // nil means vemu's own, as for the guest's fd 2
+		// The guest sees ENOENT and may handle it; why is said in the trace, where a
+		// user looking for the cause of that ENOENT reads.
+		if w := t.p.k.cfg.Strace; w != nil {
+			fmt.Fprintf(w, "vemu: %s: dynamically linked programs are not supported (its interpreter %s is missing here)\n", path, img.Interp)
 		}
-		fmt.Fprintf(w, "vemu: %s: dynamically linked programs are not supported (its interpreter %s is missing here)\n", path, img.Interp)
 		return nil, "", nil, nil, unix.ENOENT
 	}
 	if err != nil {
