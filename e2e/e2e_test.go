@@ -259,6 +259,9 @@ func runDiff(t *testing.T, c diffCase) {
 			}
 			p.add("%s", msg)
 		}
+		if n.signal != v.signal {
+			p.add("%s: killed by signal: native %d, vemu %d (0: exited)", what, n.signal, v.signal)
+		}
 		if i == last && n.status != c.status {
 			p.add("%s: native status %d, the case expects %d (the test or the host is wrong)\nnative stderr:\n%s",
 				what, n.status, c.status, n.stderr)
@@ -427,8 +430,8 @@ func TestFaults(t *testing.T) {
 				if n.status != c.status {
 					p.add("native: %s, want %d (the test or the host is wrong)", n, c.status)
 				}
-				if v.status != c.status {
-					p.add("vemu: %s, want %d\nstderr:\n%s", v, c.status, v.stderr)
+				if v.status != c.status || v.signal != n.signal {
+					p.add("vemu: %s (signal %d), want %d (signal %d)\nstderr:\n%s", v, v.signal, c.status, n.signal, v.stderr)
 				}
 				p.compareOutput("stdout", n.stdout, v.stdout)
 				if !oneLine(v.stderr) {

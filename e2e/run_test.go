@@ -30,10 +30,12 @@ type invocation struct {
 	flags []string // vemu flags before PROGRAM; ignored natively
 }
 
-// result is what a run produced. status is as a shell shows it: the exit code, or 128+signal.
+// result is what a run produced. status is as a shell shows it: the exit code, or 128+signal;
+// signal is the signal that killed the process, 0 when it exited (with 128+n, say).
 type result struct {
 	stdout, stderr []byte
 	status         int
+	signal         int
 	timedOut       bool
 }
 
@@ -94,6 +96,7 @@ func execute(t *testing.T, name string, args []string, inv invocation) result {
 		switch {
 		case ok && ws.Signaled():
 			res.status = 128 + int(ws.Signal())
+			res.signal = int(ws.Signal())
 		default:
 			res.status = exitErr.ExitCode()
 		}
