@@ -295,3 +295,74 @@ func whenRunning(e *Engine, f func()) <-chan struct{} {
 	}()
 	return done
 }
+
+// The CPU runs at privilege level 3: every privileged or I/O instruction raises a general
+// protection fault at the instruction, which stays repeatable (no double fault), and the
+// engine survives all of them (a move to DR7 at level 0 crashed the process).
+func TestUserMode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		code []byte
+		at   uint64 // offset of the faulting instruction
+	}{
+		{"cli", []byte{0x90, 0xfa}, 1},
+		{"sti", []byte{0xfb}, 0},
+		{"mov-cr0", []byte{0x0f, 0x20, 0xc0}, 0},
+		{"mov-to-cr3", []byte{0x31, 0xc0, 0x0f, 0x22, 0xd8}, 2},
+		{"mov-to-dr7", []byte{0xb8, 0x01, 0x04, 0, 0, 0x0f, 0x23, 0xf8}, 5},
+		{"mov-dr6", []byte{0x0f, 0x21, 0xf0}, 0},
+		{"rdmsr", []byte{0xb9, 0x80, 0, 0, 0xc0, 0x0f, 0x32}, 5},
+		{"wrmsr", []byte{0x0f, 0x30}, 0},
+		{"lgdt", []byte{0x0f, 0x01, 0x14, 0x24}, 0},
+		{"invlpg", []byte{0x0f, 0x01, 0x3c, 0x24}, 0},
+		{"wbinvd", []byte{0x0f, 0x09}, 0},
+		{"clts", []byte{0x0f, 0x06}, 0},
+		{"swapgs", []byte{0x0f, 0x01, 0xf8}, 0},
+		{"in", []byte{0x90, 0xe4, 0x80}, 1},
+		{"out-dx", []byte{0x66, 0xba, 0xf8, 0x03, 0xee}, 4},
+		{"int-0x0d", []byte{0xcd, 0x0d}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := newEngine(t, cat(tc.code, hlt))
+			assert.Equal(t, uint64(0x33), e.Reg(CS), "Linux's user code selector")
+			for range 3 {
+				ev := e.Run(codeAddr)
+				require.Equal(t, Interrupt, ev.Kind, ev.String())
+				assert.Equal(t, uint32(13), ev.Vector)
+				if tc.name == "int-0x0d" {
+					assert.True(t, ev.Int)
+					assert.Equal(t, uint64(codeAddr+2), ev.RIP, "rip after int N")
+					continue
+				}
+				assert.False(t, ev.Int)
+				assert.Equal(t, codeAddr+tc.at, ev.RIP)
+			}
+		})
+	}
+}
+
+// Exceptions in a row are each reported as themselves: Unicorn keeps the last exception
+// in flight, which would make the second a double fault.
+func TestExceptionsRepeat(t *testing.T) {
+	// xor ecx, ecx; xor edx, edx; div ecx
+	e, _ := newEngine(t, []byte{0x31, 0xc9, 0x31, 0xd2, 0xf7, 0xf1})
+	for range 5 {
+		ev := e.Run(codeAddr)
+		require.Equal(t, Interrupt, ev.Kind, ev.String())
+		assert.Equal(t, uint32(0), ev.Vector)
+		assert.False(t, ev.Int)
+		ev = e.Run(0x100000) // unmapped: a fetch fault between the divide errors
+		require.Equal(t, Fault, ev.Kind, ev.String())
+	}
+}
+
+// BenchmarkNew measures opening an engine, with the switch to user mode.
+func BenchmarkNew(b *testing.B) {
+	for range b.N {
+		e, err := New()
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.Close()
+	}
+}

@@ -134,8 +134,10 @@ func lookup(id C.uint64_t) *Engine {
 	return (*p)[id]
 }
 
-// New opens an engine in 64-bit mode with the virtual TLB (so that addresses above 2^48,
-// such as the vsyscall page, can be mapped) and the default FPU and SSE control state.
+// New opens an engine in 64-bit mode at privilege level 3 (user mode: privileged and I/O
+// instructions raise a general protection fault, vector 13), with the virtual TLB (so that
+// addresses above 2^48, such as the vsyscall page, can be mapped) and the default FPU and
+// SSE control state.
 func New() (*Engine, error) {
 	e := &Engine{}
 	// SAFETY: uc_open writes the engine pointer into e.uc, a Go field passed for the
@@ -153,6 +155,7 @@ func New() (*Engine, error) {
 		op string
 		f  func() C.uc_err
 	}{
+		{"user mode", func() C.uc_err { return C.vemu_user_mode(e.uc, e.st) }},
 		{"tlb mode", func() C.uc_err { return C.vemu_tlb_virtual(e.uc) }},
 		{"hooks", func() C.uc_err { return C.vemu_install_hooks(e.uc, e.st) }},
 		{"exits", func() C.uc_err { return C.vemu_exits_none(e.uc) }},
@@ -178,6 +181,9 @@ func (e *Engine) Close() {
 		C.uc_close(e.uc)
 	}
 	if e.st != nil {
+		if e.st.scratch != nil {
+			C.uc_context_free(e.st.scratch)
+		}
 		C.free(unsafe.Pointer(e.st))
 	}
 	unregister(e.id)

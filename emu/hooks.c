@@ -50,6 +50,7 @@ static bool on_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int s
 			   int64_t value, void *user) {
 	struct vemu_state *st = user;
 	(void)value;
+	if (st->event == 6) return false; // a port I/O fault came first in this block
 	st->event = 1;
 	st->mem_type = type;
 	st->fault_addr = addr;
@@ -60,10 +61,40 @@ static bool on_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int s
 
 static void on_intr(uc_engine *uc, uint32_t intno, void *user) {
 	struct vemu_state *st = user;
+	if (st->event == 6) {
+		// A port I/O fault came first in this block (see io_fault).
+		uc_emu_stop(uc);
+		return;
+	}
 	st->event = 2;
 	st->intno = intno;
 	uc_reg_read(uc, UC_X86_REG_RIP, &st->intr_rip);
 	uc_emu_stop(uc);
+}
+
+// Port I/O: Unicorn never checks the I/O permission (its TSS check does nothing), so at
+// privilege level 3 in and out still run; Linux gives a general protection fault. These
+// hooks make the access do nothing and stop the engine with event 6. The hooks cannot
+// stop the instruction's translated block where it is: the instructions after it in the
+// block still run, and rip here is the block's start, from which Go finds the instruction.
+static void io_fault(uc_engine *uc, struct vemu_state *st) {
+	st->event = 6;
+	uc_reg_read(uc, UC_X86_REG_RIP, &st->fault_rip);
+	uc_emu_stop(uc);
+}
+
+static uint32_t on_in(uc_engine *uc, uint32_t port, int size, void *user) {
+	struct vemu_state *st = user;
+	uint64_t rax = 0;
+	(void)port; (void)size;
+	uc_reg_read(uc, UC_X86_REG_RAX, &rax);
+	io_fault(uc, st);
+	return (uint32_t)rax; // in writes al, ax or eax: leave them as they were
+}
+
+static void on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user) {
+	(void)port; (void)size; (void)value;
+	io_fault(uc, user);
 }
 
 static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
@@ -91,11 +122,133 @@ uc_err vemu_install_hooks(uc_engine *uc, struct vemu_state *st) {
 	if (err) return err;
 	err = uc_hook_add(uc, &h, UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_PROT, (void *)on_mem_invalid, st, 1, 0);
 	if (err) return err;
+	err = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)on_in, st, 1, 0, UC_X86_INS_IN);
+	if (err) return err;
+	err = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)on_out, st, 1, 0, UC_X86_INS_OUT);
+	if (err) return err;
 	return uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)on_intr, st, 1, 0);
 }
 
 uc_err vemu_hook_code_range(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, uc_hook *hh) {
 	return uc_hook_add(uc, hh, UC_HOOK_CODE, (void *)on_code, st, begin, end);
+}
+
+// The CPU's "exception in flight" (QEMU's old_exception, which decides whether a second
+// exception becomes a double fault) is reset only when QEMU delivers an exception through
+// the IDT itself; Unicorn hands exceptions to the interrupt hook instead and never resets
+// it. So after one general protection fault, divide error or page fault, the next one
+// arrives as a double fault (vector 8), and the one after stops the CPU for good. No API
+// reaches that field: vemu finds it in the saved CPU context by watching it take the
+// values -1, 0 and 13 (below), and resets it after every exception (vemu_clear_exception).
+static void stop_on_intr(uc_engine *uc, uint32_t intno, void *user);
+
+static int find_old_exception(uc_engine *uc, int *off) {
+	// 0x10: xor ecx, ecx; div ecx (divide error)
+	// 0x20: mov eax, 0x123; mov ds, eax (general protection: no such descriptor)
+	static const uint8_t code[] = {
+		[0x10] = 0x31, 0xc9, 0xf7, 0xf1, 0xf4,
+		[0x20] = 0xb8, 0x23, 0x01, 0x00, 0x00, 0x8e, 0xd8, 0xf4,
+	};
+	const uint64_t page = 0x1000;
+	size_t size = uc_context_size(uc);
+	uc_context *ctx[3] = {0};
+	uc_hook h = 0;
+	int found = 0;
+	uc_err err = uc_mem_map(uc, page, 0x1000, UC_PROT_READ | UC_PROT_EXEC);
+	if (err) return err;
+	if ((err = uc_mem_write(uc, page, code, sizeof code))) goto out;
+	if ((err = uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)stop_on_intr, NULL, 1, 0))) goto out;
+	for (int i = 0; i < 3; i++)
+		if ((err = uc_context_alloc(uc, &ctx[i]))) goto out;
+	if ((err = uc_context_save(uc, ctx[0]))) goto out;
+	if ((err = uc_emu_start(uc, page + 0x10, 0, 0, 0)) || (err = uc_context_save(uc, ctx[1])) ||
+	    (err = uc_context_restore(uc, ctx[0])) ||
+	    (err = uc_emu_start(uc, page + 0x20, 0, 0, 0)) || (err = uc_context_save(uc, ctx[2])) ||
+	    (err = uc_context_restore(uc, ctx[0])))
+		goto out;
+	const char *a = (const char *)ctx[0], *b = (const char *)ctx[1], *c = (const char *)ctx[2];
+	for (size_t i = 0; i + 4 <= size; i += 4) {
+		int32_t va, vb, vc;
+		memcpy(&va, a + i, 4);
+		memcpy(&vb, b + i, 4);
+		memcpy(&vc, c + i, 4);
+		if (va == -1 && vb == 0 && vc == 13) {
+			*off = (int)i;
+			found++;
+		}
+	}
+	if (found != 1) err = UC_ERR_EXCEPTION;
+out:
+	if (h) uc_hook_del(uc, h);
+	for (int i = 0; i < 3; i++)
+		if (ctx[i]) uc_context_free(ctx[i]);
+	uc_mem_unmap(uc, page, 0x1000);
+	uc_ctl_remove_cache(uc, page, page + 0x1000);
+	return err;
+}
+
+static void stop_on_intr(uc_engine *uc, uint32_t intno, void *user) {
+	(void)intno; (void)user;
+	uc_emu_stop(uc);
+}
+
+uc_err vemu_clear_exception(uc_engine *uc, struct vemu_state *st) {
+	uc_err err = uc_context_save(uc, st->scratch);
+	if (err) return err;
+	int32_t none = -1;
+	memcpy((char *)st->scratch + st->old_exception_off, &none, 4);
+	return uc_context_restore(uc, st->scratch);
+}
+
+// vemu_user_mode puts the CPU at privilege level 3, where Linux runs programs: the
+// translator then raises a general protection fault (vector 13) for every privileged or
+// I/O instruction (hlt, cli, in, out, moves to and from control and debug registers,
+// rdmsr, lgdt...) instead of executing it. No register write sets the privilege level,
+// so the CPU leaves ring 0 the way Linux does, with a sysretq, here from a scratch page
+// to an unmapped address (the run stops on the fetch there). It loads CS 0x33 and SS
+// 0x2b, Linux's user selectors. Call it on a new engine before anything is mapped and
+// before the hooks and the TLB mode are set.
+uc_err vemu_user_mode(uc_engine *uc, struct vemu_state *st) {
+	static const uint8_t sysretq[] = {0x48, 0x0f, 0x07};
+	const uint64_t page = 0x1000;
+	// The field's place is the library's: found once, on the first engine.
+	static int found_off = -1;
+	int off = __atomic_load_n(&found_off, __ATOMIC_ACQUIRE);
+	uc_err err;
+	if (off < 0) {
+		if ((err = find_old_exception(uc, &off))) return err;
+		__atomic_store_n(&found_off, off, __ATOMIC_RELEASE);
+	}
+	st->old_exception_off = off;
+	if ((err = uc_context_alloc(uc, &st->scratch))) return err;
+	if ((err = uc_mem_map(uc, page, 0x1000, UC_PROT_READ | UC_PROT_EXEC))) return err;
+	uc_x86_msr efer = {0xc0000080, 0}, star = {0xc0000081, 0};
+	uint64_t rcx = page + 0x1000, r11 = 0x202, cs = 0, zero = 0;
+	if ((err = uc_mem_write(uc, page, sysretq, sizeof sysretq)) ||
+	    (err = uc_reg_read(uc, UC_X86_REG_MSR, &efer))) goto out;
+	efer.value |= 1; // SCE, as Linux sets it: sysret is then a privileged instruction, not #UD
+	star.value = (uint64_t)0x23 << 48; // sysret selectors: CS 0x23+16, SS 0x23+8, RPL 3
+	if ((err = uc_reg_write(uc, UC_X86_REG_MSR, &efer)) ||
+	    (err = uc_reg_write(uc, UC_X86_REG_MSR, &star)) ||
+	    (err = uc_reg_write(uc, UC_X86_REG_RCX, &rcx)) ||
+	    (err = uc_reg_write(uc, UC_X86_REG_R11, &r11))) goto out;
+	err = uc_emu_start(uc, page, 0, 0, 0);
+	if (err != UC_ERR_FETCH_UNMAPPED) {
+		if (!err) err = UC_ERR_EXCEPTION;
+		goto out;
+	}
+	err = uc_reg_read(uc, UC_X86_REG_CS, &cs);
+	if (!err && cs != 0x33) err = UC_ERR_EXCEPTION;
+	star.value = 0;
+	uc_reg_write(uc, UC_X86_REG_MSR, &star);
+	uc_reg_write(uc, UC_X86_REG_RCX, &zero);
+	uc_reg_write(uc, UC_X86_REG_R11, &zero);
+	uc_reg_write(uc, UC_X86_REG_RIP, &zero);
+	if (!err) err = vemu_clear_exception(uc, st);
+out:
+	uc_mem_unmap(uc, page, 0x1000);
+	uc_ctl_remove_cache(uc, page, page + 0x1000);
+	return err;
 }
 
 uc_err vemu_tlb_virtual(uc_engine *uc) { return uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL); }

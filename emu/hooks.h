@@ -25,7 +25,7 @@ struct vemu_state {
 	uint64_t id; // the engine's index in Go's registry
 
 	// The last fault or interrupt, recorded by the hooks.
-	uint32_t event;      // 0 none, 1 memory fault, 2 interrupt, 3 code hook stop, 5 block hook stop
+	uint32_t event;      // 0 none, 1 memory fault, 2 interrupt, 3 code hook stop, 5 block hook stop, 6 port I/O
 	uint32_t mem_type;   // uc_mem_type of the fault
 	uint64_t fault_addr; // address accessed
 	uint64_t fault_rip;  // rip as read inside the hook
@@ -55,10 +55,17 @@ struct vemu_state {
 	uint8_t fast_ok[VEMU_FAST_MAX];
 	uint64_t fast_val[VEMU_FAST_MAX];
 	uint64_t fast_hits[VEMU_FAST_MAX];
+
+	// A context to reset the CPU's exception in flight after each exception, and where
+	// that field lies in it (see vemu_clear_exception).
+	uc_context *scratch;
+	int old_exception_off;
 };
 
 struct vemu_state *vemu_state_new(uint64_t id);
 uc_err vemu_install_hooks(uc_engine *uc, struct vemu_state *st);
+uc_err vemu_user_mode(uc_engine *uc, struct vemu_state *st);
+uc_err vemu_clear_exception(uc_engine *uc, struct vemu_state *st);
 uc_err vemu_tlb_virtual(uc_engine *uc);
 uc_err vemu_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end);
 uc_err vemu_exits_none(uc_engine *uc);

@@ -121,3 +121,27 @@ func (e *Engine) preciseRIP(start, addr uint64) uint64 {
 	}
 	return start
 }
+
+// findIO returns the first port I/O instruction at or after start in its block (start
+// itself when none is found).
+func (e *Engine) findIO(start uint64) uint64 {
+	pc := start
+	var buf [16]byte
+	for range maxBlockInsns {
+		n := len(buf)
+		for n > 0 && e.ReadMem(pc, buf[:n]) != nil {
+			n--
+		}
+		in, err := x86asm.Decode(buf[:n], 64)
+		if err != nil {
+			return start
+		}
+		switch in.Op {
+		case x86asm.IN, x86asm.OUT, x86asm.INSB, x86asm.INSW, x86asm.INSD,
+			x86asm.OUTSB, x86asm.OUTSW, x86asm.OUTSD:
+			return pc
+		}
+		pc += uint64(in.Len)
+	}
+	return start
+}

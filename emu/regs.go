@@ -36,6 +36,7 @@ const (
 	FPCW   Reg = C.UC_X86_REG_FPCW
 	FPSW   Reg = C.UC_X86_REG_FPSW
 	FPTAG  Reg = C.UC_X86_REG_FPTAG
+	CS     Reg = C.UC_X86_REG_CS
 )
 
 // GPRs lists the general registers in the order of Linux's struct sigcontext from r8 on:

@@ -53,6 +53,7 @@ type Event struct {
 	Access     Access // Fault
 	Unmapped   bool   // Fault: nothing mapped there (else a protection fault)
 	Vector     uint32 // Interrupt
+	Int        bool   // Interrupt: raised by an int N or int3 instruction; RIP is after it
 	PanicValue any    // Panic
 	Err        error  // Failed
 }
@@ -93,6 +94,10 @@ func (e *Engine) Run(pc uint64) Event {
 	e.kickMu.Lock()
 	e.running = false
 	e.kickMu.Unlock()
+	if e.st.event == 1 || e.st.event == 2 || e.st.event == 6 {
+		// Let the next exception be a first one again (see vemu_clear_exception).
+		C.vemu_clear_exception(e.uc, e.st)
+	}
 	rip := e.Reg(RIP)
 	switch e.st.event {
 	case 5:
@@ -120,7 +125,10 @@ func (e *Engine) Run(pc uint64) Event {
 		}
 		return ev
 	case 2:
-		return Event{Kind: Interrupt, RIP: uint64(e.st.intr_rip), Vector: uint32(e.st.intno)}
+		return e.interrupt(uint64(e.st.intr_rip), uint32(e.st.intno))
+	case 6:
+		// Port I/O in user mode: a general protection fault at the in or out.
+		return Event{Kind: Interrupt, RIP: e.findIO(uint64(e.st.fault_rip)), Vector: 13}
 	}
 	switch code {
 	case C.UC_ERR_OK:
@@ -132,6 +140,26 @@ func (e *Engine) Run(pc uint64) Event {
 		return Event{Kind: Invalid, RIP: rip}
 	}
 	return Event{Kind: Failed, RIP: rip, Err: ucErr("run", code)}
+}
+
+// interrupt describes an interrupt the hook saw. Unicorn reports an exception (divide
+// error, general protection...) with rip at the faulting instruction and an int N with rip
+// after it, and says nothing else that tells them apart: the bytes before rip do. (Only
+// code that faults right after the bytes of an int N with the same vector, never run,
+// reads as that int N.) The CPU runs at privilege level 3, so hlt raises a general
+// protection fault; it is reported as Halt.
+func (e *Engine) interrupt(rip uint64, vector uint32) Event {
+	ev := Event{Kind: Interrupt, RIP: rip, Vector: vector}
+	var b [2]byte
+	switch {
+	case vector == 3 && rip >= 1 && e.ReadMem(rip-1, b[:1]) == nil && b[0] == 0xcc:
+		ev.Int = true
+	case rip >= 2 && e.ReadMem(rip-2, b[:]) == nil && b[0] == 0xcd && uint32(b[1]) == vector:
+		ev.Int = true
+	case vector == 13 && e.ReadMem(rip, b[:1]) == nil && b[0] == 0xf4:
+		return Event{Kind: Halt, RIP: rip}
+	}
+	return ev
 }
 
 // isHalt says whether the instruction before rip is hlt: Unicorn stops there without an error.

@@ -31,18 +31,18 @@ func (t *Task) handleEvent(ev emu.Event) {
 		p.cpu.SetReg(emu.RIP, ev.RIP)
 		t.faultSignal(abi.SIGSEGV, code, ev.Addr, faultDetail(p.cpu, ev))
 	case emu.Interrupt:
-		sig, at := interruptSignal(ev)
-		if sig == abi.SIGSEGV {
-			p.cpu.SetReg(emu.RIP, at) // int N: the instruction itself, as Linux reports it
-		}
-		code := int32(abi.SI_KERNEL)
+		sig, at, errCode := interruptSignal(ev)
+		code, addr := int32(abi.SI_KERNEL), at
 		switch sig {
 		case abi.SIGFPE:
 			code = abi.FPE_INTDIV
-		case abi.SIGTRAP:
-			code = abi.SI_KERNEL
+		case abi.SIGSEGV:
+			// A general protection fault: the instruction itself, and no address,
+			// as Linux's do_general_protection reports it.
+			p.cpu.SetReg(emu.RIP, at)
+			addr = 0
 		}
-		t.faultSignal(sig, code, at, insnDetail(p.cpu, at))
+		t.faultSignalErr(sig, code, addr, errCode, insnDetail(p.cpu, at))
 	case emu.Invalid:
 		t.faultSignal(abi.SIGILL, abi.ILL_ILLOPN, ev.RIP, insnDetail(p.cpu, ev.RIP))
 	case emu.Halt:
@@ -66,6 +66,11 @@ type sigFault struct {
 // does not let a synchronous fault be blocked or ignored). The engine's rip is the
 // instruction to resume at after the handler: the faulting one, or the next for a trap.
 func (t *Task) faultSignal(sig int, code int32, addr uint64, detail string) {
+	t.faultSignalErr(sig, code, addr, 0, detail)
+}
+
+// faultSignalErr is faultSignal with the error code the CPU pushed, for the frame.
+func (t *Task) faultSignalErr(sig int, code int32, addr, errCode uint64, detail string) {
 	act := t.p.sigactions[sig]
 	if t.sigmask&sigBit(sig) != 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN {
 		t.kill(sig, detail)
@@ -83,7 +88,7 @@ func (t *Task) faultSignal(sig int, code int32, addr uint64, detail string) {
 				f.err |= 1 // the page is present
 			}
 		default:
-			f.trapno = 13 // general protection
+			f.trapno, f.err = 13, errCode // general protection
 		}
 	case abi.SIGFPE:
 		f.trapno = 0
@@ -99,26 +104,38 @@ func (t *Task) faultSignal(sig int, code int32, addr uint64, detail string) {
 	}
 }
 
-// interruptSignal maps a CPU exception or int N to the signal Linux sends, and the
-// address of the instruction responsible.
-func interruptSignal(ev emu.Event) (int, uint64) {
+// interruptSignal maps a CPU exception or int N to the signal Linux sends, the address
+// of the instruction responsible, and the error code the CPU pushed.
+func interruptSignal(ev emu.Event) (sig int, at uint64, errCode uint64) {
+	if ev.Int {
+		// int3, and int N for the gates Linux opens to user mode (3 and 4); any other
+		// int N is a general protection fault naming the gate: the error code is the
+		// vector's IDT selector, rip the instruction itself.
+		switch {
+		case ev.Vector == 3 && ev.RIP >= 1:
+			return abi.SIGTRAP, ev.RIP - 1, 0
+		case ev.Vector == 3:
+			return abi.SIGTRAP, ev.RIP - 2, 0
+		case ev.Vector == 4:
+			return abi.SIGSEGV, ev.RIP - 2, 0
+		}
+		return abi.SIGSEGV, ev.RIP - 2, uint64(ev.Vector)<<3 | 2
+	}
 	switch ev.Vector {
 	case 0: // divide error: rip is the div
-		return abi.SIGFPE, ev.RIP
-	case 3: // int3: rip is after it
-		return abi.SIGTRAP, ev.RIP - 1
-	case 1:
-		return abi.SIGTRAP, ev.RIP
+		return abi.SIGFPE, ev.RIP, 0
+	case 1, 3:
+		return abi.SIGTRAP, ev.RIP, 0
 	case 16, 19:
-		return abi.SIGFPE, ev.RIP
+		return abi.SIGFPE, ev.RIP, 0
 	case 17:
-		return abi.SIGBUS, ev.RIP
+		return abi.SIGBUS, ev.RIP, 0
 	case 6:
-		return abi.SIGILL, ev.RIP
+		return abi.SIGILL, ev.RIP, 0
 	}
-	// int N with N not meant for user mode is a general protection fault; rip is after
-	// the two-byte instruction.
-	return abi.SIGSEGV, ev.RIP - 2
+	// A general protection fault (a privileged or I/O instruction in user mode) and
+	// anything else: rip is the instruction.
+	return abi.SIGSEGV, ev.RIP, 0
 }
 
 func faultDetail(cpu *emu.Engine, ev emu.Event) string {

@@ -1,0 +1,27 @@
+package e2e
+
+import "testing"
+
+// hardenGuests are the C programs that play a hostile or careless guest: each must get
+// what Linux gives it, and vemu must survive it.
+var hardenGuests = []diffCase{
+	{name: "priv", cmds: one("priv")},
+}
+
+func TestHardenDiff(t *testing.T) {
+	for _, c := range hardenGuests {
+		for _, libc := range []string{"glibc", "musl"} {
+			c := c
+			c.name = c.name + "/" + libc
+			cmds := make([]cmdline, len(c.cmds))
+			for i, cmd := range c.cmds {
+				cmds[i] = append(cmdline{cmd[0] + "." + libc}, cmd[1:]...)
+			}
+			c.cmds = cmds
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				runDiff(t, c)
+			})
+		}
+	}
+}
