@@ -8,6 +8,34 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Blocking: how a system call waits.
+//
+// A handler runs inside the CPU's SYSCALL hook, on the process's run loop: it may read
+// and write guest memory and the process's state, but it must not wait, since every
+// thread of the process (and the signals sent to it) would wait with it. A call that has
+// to wait says how, and returns what that function returns (0, errBlocked); the entry
+// then stops the CPU, the run loop runs the other threads, and the call's result reaches
+// the thread's rax when it is done:
+//
+//	blockOn(op)                   op waits off the run loop, on a goroutine; no signal
+//	blockThen(op, done)           interrupts it (a vfork parent). done, if any, runs back
+//	                              on the run loop with op's result and may touch guest
+//	                              memory; op must not.
+//	blockIntr(kind, op, done)     the same, for a wait a signal interrupts: op watches
+//	                              its cancel and returns errInterrupted when it gives up.
+//	blockWait(kind, hw, op, done) a wait on host fds (pipes, sockets, poll): blockIntr,
+//	                              except in repeatable runs (--seed with the virtual
+//	                              clock), where the thread parks and the run loop polls
+//	                              hw's fds, so the wait ends at the same point every run.
+//	park()                        the thread waits until something on the run loop (a
+//	                              futex wake, a timer, a signal) calls complete; follow
+//	                              it with interruptible(kind, undo) when a signal may
+//	                              end the wait.
+//
+// post(f) is not a wait: f runs when the call has returned, outside the hook, where it
+// may change any register (rip included) or start another process's goroutine.
+// Interrupted calls end as Linux's return codes say (intr.go).
+
 // intrKind says whether and how a signal interrupts a blocked call: the zero value is a
 // call no signal interrupts (a vfork parent's wait, say).
 type intrKind int64

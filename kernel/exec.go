@@ -45,22 +45,16 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	if err != nil {
 		return nil, &ExecError{Path: path, Status: 126, Err: fmt.Errorf("%w: %v", ErrInternal, err), Internal: true}
 	}
-	p := &Process{k: k, cpu: cpu, mm: mm.New(cpu), exe: abs, execFn: path, argv: argv, envp: envp,
-		wake: make(chan wakeup, 16), futexes: map[uint64][]*Task{}}
-	p.kick.Store(cpu)
-	p.pid = k.newPID()
+	p, t, err := k.newProcess(cpu, mm.New(cpu), k.newPID(), program{exe: abs, execFn: path, argv: argv, envp: envp})
+	if err != nil {
+		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
+	}
 	p.ppid = k.parentPID()
 	p.pgid, p.sid = k.sessionIDs(p.pid)
 	p.creds = hostCreds()
 	if raw, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil {
 		p.nice = 20 - raw // vemu's own, as a program started in its place inherits
 	}
-	t, err := p.newTask(p.pid)
-	if err != nil {
-		p.close()
-		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
-	}
-	p.cur = t // the engine holds its registers
 	k.register(p)
 	k.pt.mu.Lock()
 	k.first, k.fgPgid = p, p.pgid

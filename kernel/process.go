@@ -14,6 +14,34 @@ import (
 	"vemu/loader"
 )
 
+// program is what exec gives a process and fork copies: which program it runs, and how
+// it was started.
+type program struct {
+	exe      string   // absolute host path of the program (/proc/self/exe)
+	execFn   string   // the path as given to exec (AT_EXECFN)
+	argv     []string // for /proc/self/cmdline
+	envp     []string
+	auxv     []loader.Aux
+	entry    uint64
+	stackTop uint64
+}
+
+// newProcess makes a process around an engine and its address space, with one thread
+// whose tid is pid and whose registers the engine holds: what exec's first process and
+// fork's children build alike. On error it closes the engine and the space.
+func (k *Kernel) newProcess(cpu *emu.Engine, space *mm.Space, pid int, prog program) (*Process, *Task, error) {
+	p := &Process{k: k, cpu: cpu, mm: space, pid: pid, program: prog,
+		wake: make(chan wakeup, 16), futexes: map[uint64][]*Task{}}
+	p.kick.Store(cpu)
+	t, err := p.newTask(pid)
+	if err != nil {
+		p.close()
+		return nil, nil, err
+	}
+	p.cur = t
+	return p, t, nil
+}
+
 // Process is a guest process: an address space, open files and signal dispositions,
 // shared by its threads.
 type Process struct {
@@ -26,13 +54,7 @@ type Process struct {
 
 	pid, ppid, pgid, sid int
 
-	exe      string   // absolute host path of the program (/proc/self/exe)
-	execFn   string   // the path as given to exec (AT_EXECFN)
-	argv     []string // for /proc/self/cmdline
-	envp     []string
-	auxv     []loader.Aux
-	entry    uint64
-	stackTop uint64
+	program
 
 	sigactions [abi.NSIG]abi.Sigaction
 	rlimits    [abi.RLIM_NLIMITS]abi.Rlimit

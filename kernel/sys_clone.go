@@ -27,8 +27,8 @@ func sysClone(t *Task, a Args) (uint64, error) {
 // sysFork implements fork(2).
 func sysFork(t *Task, a Args) (uint64, error) { return t.fork(uint64(abi.SIGCHLD), 0, 0, 0, 0) }
 
-// sysVfork implements vfork(2): a copy of the process (vemu does not share the memory),
-// and the parent waits until the child execs or exits, as with vfork.
+// sysVfork implements vfork(2): the child runs in its parent's memory, and the parent
+// waits until the child execs or exits.
 func sysVfork(t *Task, a Args) (uint64, error) {
 	return t.fork(abi.CLONE_VM|abi.CLONE_VFORK|uint64(abi.SIGCHLD), 0, 0, 0, 0)
 }
@@ -55,11 +55,11 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		cpu.Close()
 		return 0, unix.ENOMEM
 	}
-	c := &Process{k: k, cpu: cpu, mm: space, exe: p.exe, execFn: p.execFn, argv: p.argv, envp: p.envp,
-		auxv: p.auxv, entry: p.entry, stackTop: p.stackTop, sigactions: p.sigactions, rlimits: p.rlimits,
-		wake: make(chan wakeup, 16), futexes: map[uint64][]*Task{}}
-	c.kick.Store(cpu)
-	c.pid = k.allocPID()
+	c, ct, err := k.newProcess(cpu, space, k.allocPID(), p.program)
+	if err != nil {
+		return 0, unix.EAGAIN
+	}
+	c.sigactions, c.rlimits = p.sigactions, p.rlimits
 	c.ppid = p.pid
 	c.exitSignal = int(flags & abi.CSIGNAL)
 	c.files = p.files.fork(c)
@@ -69,15 +69,9 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		c.vdso = p.vdso
 		c.vdso.vvar = space.Lookup(mm.Addr(p.vdso.base) - vdsoimage.VVarSize).Host()[:vdsoimage.PageSize]
 	}
-	ct, err := c.newTask(c.pid)
-	if err != nil {
-		c.close()
-		return 0, unix.EAGAIN
-	}
 	ct.sigmask = t.sigmask
 	t.inheritSignals(ct, false)
 	c.dispositionsChanged()
-	c.cur = ct
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
 		ct.clearChildTID = uint64(ctid)
 	}
