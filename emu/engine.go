@@ -214,7 +214,7 @@ func vemuGoSyscall(id C.uint64_t) {
 		// A panic cannot unwind through the C frames of the hook: stop the engine and
 		// hand the panic to Run, which returns it as an event.
 		if r := recover(); r != nil {
-			e.st.event = 4
+			e.st.event = C.VEMU_EV_PANIC
 			e.panicVal = r
 			s.stop = 1
 		}
@@ -227,7 +227,7 @@ func vemuGoCode(id C.uint64_t, addr C.uint64_t) {
 	e := lookup(id)
 	defer func() {
 		if r := recover(); r != nil {
-			e.st.event = 4
+			e.st.event = C.VEMU_EV_PANIC
 			e.panicVal = r
 			C.uc_emu_stop(e.uc)
 		}

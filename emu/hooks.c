@@ -50,8 +50,8 @@ static bool on_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int s
 			   int64_t value, void *user) {
 	struct vemu_state *st = user;
 	(void)value;
-	if (st->event == 6) return false; // a port I/O fault came first in this block
-	st->event = 1;
+	if (st->event == VEMU_EV_PORTIO) return false; // a port I/O fault came first in this block
+	st->event = VEMU_EV_FAULT;
 	st->mem_type = type;
 	st->fault_addr = addr;
 	st->fault_size = size;
@@ -61,12 +61,12 @@ static bool on_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int s
 
 static void on_intr(uc_engine *uc, uint32_t intno, void *user) {
 	struct vemu_state *st = user;
-	if (st->event == 6) {
+	if (st->event == VEMU_EV_PORTIO) {
 		// A port I/O fault came first in this block (see io_fault).
 		uc_emu_stop(uc);
 		return;
 	}
-	st->event = 2;
+	st->event = VEMU_EV_INTR;
 	st->intno = intno;
 	uc_reg_read(uc, UC_X86_REG_RIP, &st->intr_rip);
 	uc_emu_stop(uc);
@@ -74,11 +74,11 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *user) {
 
 // Port I/O: Unicorn never checks the I/O permission (its TSS check does nothing), so at
 // privilege level 3 in and out still run; Linux gives a general protection fault. These
-// hooks make the access do nothing and stop the engine with event 6. The hooks cannot
+// hooks make the access do nothing and stop the engine with VEMU_EV_PORTIO. The hooks cannot
 // stop the instruction's translated block where it is: the instructions after it in the
 // block still run, and rip here is the block's start, from which Go finds the instruction.
 static void io_fault(uc_engine *uc, struct vemu_state *st) {
-	st->event = 6;
+	st->event = VEMU_EV_PORTIO;
 	uc_reg_read(uc, UC_X86_REG_RIP, &st->fault_rip);
 	uc_emu_stop(uc);
 }
@@ -298,7 +298,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 		stop = 1;
 	}
 	if (stop) {
-		st->event = 5;
+		st->event = VEMU_EV_BLOCK;
 		// A stop requested here lets this block run while rip stays at its start,
 		// so the block would run twice (measured in 2.1.1). Writing rip makes Unicorn
 		// leave the block before it runs: the stop is then exact.

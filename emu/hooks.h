@@ -17,6 +17,17 @@ struct vemu_sys {
 };
 
 // VEMU_FAST_MAX bounds the system call numbers the SYSCALL hook may answer itself.
+// vemu_event is what a hook records in vemu_state.event before it stops the engine; the
+// run loop in run.go turns it into an Event.
+enum vemu_event {
+	VEMU_EV_NONE = 0,
+	VEMU_EV_FAULT = 1,  // a memory fault: fault_addr, fault_rip, mem_type
+	VEMU_EV_INTR = 2,   // an interrupt or exception: intno, intr_rip
+	VEMU_EV_PANIC = 4,  // a Go callback panicked (set from Go)
+	VEMU_EV_BLOCK = 5,  // the block hook stopped the engine (a kick or the quantum)
+	VEMU_EV_PORTIO = 6, // in or out in user mode: a general protection fault
+};
+
 #define VEMU_FAST_MAX 512
 
 // vemu_state is allocated in C memory, one per engine; Go keeps a pointer to it.
@@ -25,7 +36,7 @@ struct vemu_state {
 	uint64_t id; // the engine's index in Go's registry
 
 	// The last fault or interrupt, recorded by the hooks.
-	uint32_t event;      // 0 none, 1 memory fault, 2 interrupt, 3 code hook stop, 5 block hook stop, 6 port I/O
+	uint32_t event;      // what stopped the engine: an enum vemu_event
 	uint32_t mem_type;   // uc_mem_type of the fault
 	uint64_t fault_addr; // address accessed
 	uint64_t fault_rip;  // rip as read inside the hook

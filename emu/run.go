@@ -78,7 +78,7 @@ func (ev Event) String() string {
 
 // Run executes from pc until a hook stops the engine or the guest faults.
 func (e *Engine) Run(pc uint64) Event {
-	e.st.event = 0
+	e.st.event = C.VEMU_EV_NONE
 	e.panicVal = nil
 	e.kickMu.Lock()
 	if e.pending {
@@ -94,17 +94,17 @@ func (e *Engine) Run(pc uint64) Event {
 	e.kickMu.Lock()
 	e.running = false
 	e.kickMu.Unlock()
-	if e.st.event == 1 || e.st.event == 2 || e.st.event == 6 {
+	if ev := e.st.event; ev == C.VEMU_EV_FAULT || ev == C.VEMU_EV_INTR || ev == C.VEMU_EV_PORTIO {
 		// Let the next exception be a first one again (see vemu_clear_exception).
 		C.vemu_clear_exception(e.uc, e.st)
 	}
 	rip := e.Reg(RIP)
 	switch e.st.event {
-	case 5:
+	case C.VEMU_EV_BLOCK:
 		return Event{Kind: Stopped, RIP: rip}
-	case 4:
+	case C.VEMU_EV_PANIC:
 		return Event{Kind: Panic, RIP: rip, PanicValue: e.panicVal}
-	case 1:
+	case C.VEMU_EV_FAULT:
 		ev := Event{Kind: Fault, RIP: uint64(e.st.fault_rip), Addr: uint64(e.st.fault_addr)}
 		switch e.st.mem_type {
 		case C.UC_MEM_READ_UNMAPPED, C.UC_MEM_READ_PROT:
@@ -124,9 +124,9 @@ func (e *Engine) Run(pc uint64) Event {
 			ev.RIP = e.preciseRIP(ev.RIP, ev.Addr)
 		}
 		return ev
-	case 2:
+	case C.VEMU_EV_INTR:
 		return e.interrupt(uint64(e.st.intr_rip), uint32(e.st.intno))
-	case 6:
+	case C.VEMU_EV_PORTIO:
 		// Port I/O in user mode: a general protection fault at the in or out.
 		return Event{Kind: Interrupt, RIP: e.findIO(uint64(e.st.fault_rip)), Vector: 13}
 	}
