@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -39,10 +41,106 @@ func PageUp(a uint64) (uint64, bool) {
 // Prot is a set of PROT_* permissions.
 type Prot = emu.Prot
 
-// backing is host memory behind one or more mappings.
+// backing is host memory behind one or more mappings: a range of an arena (the guest's
+// private and anonymous memory), or a host mapping of a file (shared file mappings).
 type backing struct {
 	mem  []byte
 	refs int
+	ar   *arena // nil for a host file mapping
+	aoff uint64 // offset of mem in ar
+}
+
+// arena is an in-memory file (memfd) whose ranges back a space's anonymous and private
+// memory, mapped shared into vemu. A page exists on the host only once something touched
+// it, and the file says which do (SEEK_DATA): a fork copies those and nothing else, and
+// mincore answers from them, so what the guest reserved but never touched costs nothing.
+type arena struct {
+	fd   int
+	size uint64 // the file's size: ranges are handed out at its end
+	refs int    // backings in the arena, plus one while it is a space's current arena
+}
+
+// arenaMax is the size at which a space starts a new arena (offsets are never reused).
+const arenaMax = 1 << 60
+
+func newArena() (*arena, error) {
+	fd, err := unix.MemfdCreate("vemu-guest", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, ErrNoMem
+	}
+	return &arena{fd: fd, refs: 1}, nil
+}
+
+func (a *arena) unref() {
+	a.refs--
+	if a.refs == 0 {
+		unix.Close(a.fd)
+		a.fd = -1
+	}
+}
+
+// alloc hands out n fresh zero bytes (a multiple of the page size), mapped into vemu.
+func (a *arena) alloc(n uint64) (*backing, error) {
+	if n == 0 || n > arenaMax-a.size {
+		return nil, ErrNoMem
+	}
+	if err := unix.Ftruncate(a.fd, int64(a.size+n)); err != nil {
+		return nil, ErrNoMem
+	}
+	mem, err := unix.Mmap(a.fd, int64(a.size), int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_NORESERVE)
+	if err != nil {
+		return nil, ErrNoMem
+	}
+	b := &backing{mem: mem, ar: a, aoff: a.size}
+	a.size += n
+	a.refs++
+	return b, nil
+}
+
+// free releases b's host memory.
+func (b *backing) free() {
+	if b.mem == nil {
+		return
+	}
+	if b.ar != nil {
+		b.discard(0, uint64(len(b.mem)))
+		b.ar.unref()
+	}
+	unix.Munmap(b.mem)
+	b.mem = nil
+}
+
+// discard gives the host pages of b's [off, off+n) back: they read as zero afterwards.
+func (b *backing) discard(off, n uint64) {
+	if b.ar == nil || n == 0 {
+		return
+	}
+	unix.Fallocate(b.ar.fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, int64(b.aoff+off), int64(n))
+}
+
+// extents calls f for each range of b's [off, off+n) that holds pages on the host (the
+// rest reads as zero), with offsets relative to b, in order. f returns false to stop.
+func (b *backing) extents(off, n uint64, f func(lo, hi uint64) bool) {
+	if b.ar == nil {
+		f(off, off+n)
+		return
+	}
+	end := b.aoff + off + n
+	for at := b.aoff + off; at < end; {
+		d, err := unix.Seek(b.ar.fd, int64(at), unix.SEEK_DATA)
+		if err != nil || uint64(d) >= end {
+			return
+		}
+		h, err := unix.Seek(b.ar.fd, d, unix.SEEK_HOLE)
+		if err != nil {
+			h = int64(end)
+		}
+		hi := min(uint64(h), end)
+		if !f(uint64(d)-b.aoff, hi-b.aoff) {
+			return
+		}
+		at = hi
+	}
 }
 
 // VMA is one mapping: a page-aligned range with one permission and one backing.
@@ -71,6 +169,7 @@ func (v *VMA) Len() uint64 { return uint64(v.End - v.Start) }
 type Space struct {
 	cpu  *emu.Engine
 	vmas []*VMA // sorted, non-overlapping
+	ar   *arena // where new private memory comes from (nil until the first)
 
 	// MmapBase is where top-down mmap placement starts.
 	MmapBase Addr
@@ -82,6 +181,24 @@ type Space struct {
 	// reservation is never unmapped from here.
 	borrowed bool
 }
+
+// Overcommits reports whether a private writable mapping of n bytes is more than Linux's
+// heuristic overcommit would grant (vm.overcommit_memory 0: no single mapping larger
+// than the host's RAM and swap together); such a request fails with ENOMEM.
+func Overcommits(n uint64) bool {
+	commitOnce.Do(func() {
+		var si unix.Sysinfo_t
+		if unix.Sysinfo(&si) == nil {
+			commitLimit = (uint64(si.Totalram) + uint64(si.Totalswap)) * uint64(max(si.Unit, 1))
+		}
+	})
+	return commitLimit != 0 && n > commitLimit
+}
+
+var (
+	commitOnce  sync.Once
+	commitLimit uint64
+)
 
 // ErrNoMem is returned when the address space or the CPU's region table is full.
 var ErrNoMem = errors.New("out of address space")
@@ -95,26 +212,36 @@ func (s *Space) Close() {
 		s.release(v.back)
 	}
 	s.vmas = nil
-	if s.heap != nil && s.heap.refs == 0 && s.heap.mem != nil && !s.borrowed {
-		unix.Munmap(s.heap.mem)
-		s.heap.mem = nil
+	if s.heap != nil && s.heap.refs == 0 && !s.borrowed {
+		s.heap.free()
+	}
+	if s.ar != nil {
+		s.ar.unref()
+		s.ar = nil
 	}
 }
 
 func (s *Space) release(b *backing) {
 	b.refs--
 	if b.refs == 0 && b != s.heap {
-		unix.Munmap(b.mem)
-		b.mem = nil
+		b.free()
 	}
 }
 
-func allocHost(n uint64) (*backing, error) {
-	mem, err := unix.Mmap(-1, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
-	if err != nil {
-		return nil, ErrNoMem
+// allocHost returns n bytes of fresh zeroed memory, reserved but not committed.
+func (s *Space) allocHost(n uint64) (*backing, error) {
+	if s.ar != nil && n > arenaMax-s.ar.size {
+		s.ar.unref()
+		s.ar = nil
 	}
-	return &backing{mem: mem}, nil
+	if s.ar == nil {
+		a, err := newArena()
+		if err != nil {
+			return nil, err
+		}
+		s.ar = a
+	}
+	return s.ar.alloc(n)
 }
 
 // find returns the index of the first VMA whose End is above a.
@@ -240,20 +367,24 @@ func (s *Space) Map(start Addr, length uint64, prot Prot, name string) (*VMA, er
 	if !s.Free(start, start+Addr(length)) {
 		return nil, unix.EEXIST
 	}
-	b, err := allocHost(length)
+	b, err := s.allocHost(length)
 	if err != nil {
 		return nil, err
 	}
 	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: b}
 	if err := s.insert(v); err != nil {
-		unix.Munmap(b.mem)
+		b.free()
 		return nil, err
 	}
 	return v, nil
 }
 
 // Unmap removes every mapping in [start, start+length).
-func (s *Space) Unmap(start Addr, length uint64) error {
+func (s *Space) Unmap(start Addr, length uint64) error { return s.unmap(start, length, true) }
+
+// unmap removes every mapping in [start, start+length); with discard, the host pages of
+// private memory go back to the host at once (the rest of a backing may still be mapped).
+func (s *Space) unmap(start Addr, length uint64, discard bool) error {
 	end := start + Addr(length)
 	if err := s.split(start); err != nil {
 		return err
@@ -266,9 +397,9 @@ func (s *Space) Unmap(start Addr, length uint64) error {
 	for j < len(s.vmas) && s.vmas[j].Start < end {
 		v := s.vmas[j]
 		s.cpuUnmap(v)
-		if v.back == s.heap && s.heap != nil {
-			// Give the pages back to the host; the reservation stays.
-			unix.Madvise(v.host(), unix.MADV_DONTNEED)
+		if discard && !v.Shared && !s.borrowed {
+			// A vfork child's memory is its parent's: only the parent gives it back.
+			v.back.discard(v.off, v.Len())
 		}
 		s.release(v.back)
 		j++
@@ -359,7 +490,7 @@ func (s *Space) FindFree(length uint64, top Addr) (Addr, error) {
 
 // SetupHeap reserves host memory for the heap at start (brk's first value).
 func (s *Space) SetupHeap(start Addr, reserve uint64) error {
-	b, err := allocHost(reserve)
+	b, err := s.allocHost(reserve)
 	if err != nil {
 		return err
 	}
@@ -577,6 +708,45 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 	return v, nil
 }
 
+// Resident writes into vec one byte per page of [start, start+len(vec)*PageSize), which
+// must be mapped: 1 where the page holds memory on the host, as mincore(2) reports it.
+func (s *Space) Resident(start Addr, vec []byte) {
+	clear(vec)
+	end := start + Addr(len(vec))*PageSize
+	for a := start; a < end; {
+		v := s.Lookup(a)
+		if v == nil {
+			return
+		}
+		stop := min(end, v.End)
+		off := v.off + uint64(a-v.Start)
+		v.back.extents(off, uint64(stop-a), func(lo, hi uint64) bool {
+			// Inside an extent, the host says which pages are in memory.
+			out := vec[(uint64(a-start)+lo-off)/PageSize:][:(hi-lo)/PageSize]
+			if err := mincore(v.back.mem[lo:hi], out); err != nil {
+				for i := range out {
+					out[i] = 1
+				}
+			}
+			for i := range out {
+				out[i] &= 1
+			}
+			return true
+		})
+		a = stop
+	}
+}
+
+// mincore asks the host which pages of mem (vemu's own mapping) are in memory.
+func mincore(mem, vec []byte) error {
+	// SAFETY: mem is a live host mapping and vec holds one byte per page of it.
+	_, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&mem[0])), uintptr(len(mem)), uintptr(unsafe.Pointer(&vec[0])))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
 // Discard drops the contents of private pages in [start, start+length): they read back
 // as zero (MADV_DONTNEED).
 func (s *Space) Discard(start Addr, length uint64) {
@@ -588,7 +758,7 @@ func (s *Space) Discard(start Addr, length uint64) {
 		}
 		stop := min(end, v.End)
 		if !v.Shared {
-			unix.Madvise(v.host()[a-v.Start:stop-v.Start], unix.MADV_DONTNEED)
+			v.back.discard(v.off+uint64(a-v.Start), uint64(stop-a))
 		}
 		a = stop
 	}
@@ -609,29 +779,95 @@ func (s *Space) Grow(old Addr, oldSize, newSize uint64) error {
 	return nil
 }
 
-// Relocate moves [old, old+oldSize) to [to, to+newSize) (to must be free), copying the
-// contents and leaving the rest of a larger new range zero.
+// Relocate moves [old, old+oldSize) to [to, to+newSize) (to must be free), leaving the
+// rest of a larger new range zero. A move that does not grow moves the memory itself; one
+// that grows copies into one new mapping (as Linux shows it) only the pages the guest
+// touched.
 func (s *Space) Relocate(old Addr, oldSize uint64, to Addr, newSize uint64) error {
 	first := s.Lookup(old)
 	if first == nil {
 		return unix.EFAULT
 	}
-	nv, err := s.Map(to, newSize, first.Prot, first.Name)
-	if err != nil {
-		return err
-	}
-	nv.Dev, nv.Ino, nv.FileOff = first.Dev, first.Ino, first.FileOff+uint64(old-first.Start)
 	n := min(oldSize, newSize)
-	dst := nv.host()
-	if err := s.access(old, int(n), 0, func(h []byte, _ *VMA) { dst = dst[copy(dst, h):] }); err != nil {
-		s.Unmap(to, newSize)
+	if !s.Mapped(old, old+Addr(n)) {
+		return unix.EFAULT
+	}
+	if !s.Free(to, to+Addr(newSize)) {
+		return unix.EEXIST
+	}
+	if newSize > n {
+		nv, err := s.Map(to, newSize, first.Prot, first.Name)
+		if err != nil {
+			return err
+		}
+		nv.Dev, nv.Ino, nv.FileOff, nv.Shared = first.Dev, first.Ino, first.FileOff+uint64(old-first.Start), first.Shared
+		for a := old; a < old+Addr(n); {
+			v := s.Lookup(a)
+			stop := min(old+Addr(n), v.End)
+			voff := v.off + uint64(a-v.Start)
+			v.back.extents(voff, uint64(stop-a), func(lo, hi uint64) bool {
+				d := nv.off + uint64(a-old) + (lo - voff)
+				copy(nv.back.mem[d:d+(hi-lo)], v.back.mem[lo:hi])
+				return true
+			})
+			a = stop
+		}
+		return s.Unmap(old, oldSize)
+	}
+	if err := s.split(old); err != nil {
 		return err
 	}
-	return s.Unmap(old, oldSize)
+	if err := s.split(old + Addr(n)); err != nil {
+		return err
+	}
+	var moved []*VMA
+	var heapParts [][2]uint64 // heap offsets whose pages were copied away
+	for i := s.find(old); i < len(s.vmas) && s.vmas[i].Start < old+Addr(n); i++ {
+		nv := *s.vmas[i]
+		nv.Start = to + (nv.Start - old)
+		nv.End = to + (nv.End - old)
+		if nv.back == s.heap {
+			// brk hands the heap's offsets out again: heap pages move by copy.
+			nb, err := s.allocHost(nv.Len())
+			if err != nil {
+				s.unmapAll(moved)
+				return err
+			}
+			src := nv.back
+			src.extents(nv.off, nv.Len(), func(lo, hi uint64) bool {
+				copy(nb.mem[lo-nv.off:hi-nv.off], src.mem[lo:hi])
+				return true
+			})
+			heapParts = append(heapParts, [2]uint64{nv.off, nv.Len()})
+			nv.back, nv.off = nb, 0
+		}
+		if err := s.insert(&nv); err != nil {
+			if nv.back.refs == 0 && nv.back != s.heap {
+				nv.back.free()
+			}
+			s.unmapAll(moved)
+			return err
+		}
+		moved = append(moved, &VMA{Start: nv.Start, End: nv.End})
+		i = s.find(old + (nv.End - to) - 1)
+	}
+	s.unmap(old, n, false)
+	for _, h := range heapParts {
+		s.heap.discard(h[0], h[1])
+	}
+	return s.unmap(old+Addr(n), oldSize-n, true)
+}
+
+// unmapAll undoes a partial move.
+func (s *Space) unmapAll(moved []*VMA) {
+	for _, m := range moved {
+		s.unmap(m.Start, m.Len(), false)
+	}
 }
 
 // Fork copies the address space for a child process whose CPU is cpu: private memory is
-// copied, shared memory (MAP_SHARED) stays shared, as fork(2) leaves it.
+// copied, shared memory (MAP_SHARED) stays shared, as fork(2) leaves it. Only the pages
+// that exist on the host are copied: memory the parent never touched costs nothing.
 func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 	c := &Space{cpu: cpu, MmapBase: s.MmapBase, BrkStart: s.BrkStart, Brk: s.Brk}
 	copies := map[*backing]*backing{}
@@ -639,7 +875,7 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 		if nb, ok := copies[b]; ok {
 			return nb, nil
 		}
-		nb, err := allocHost(uint64(len(b.mem)))
+		nb, err := c.allocHost(uint64(len(b.mem)))
 		if err != nil {
 			return nil, err
 		}
@@ -649,6 +885,7 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 	if s.heap != nil {
 		nb, err := clone(s.heap)
 		if err != nil {
+			c.Close()
 			return nil, err
 		}
 		c.heap = nb
@@ -661,7 +898,10 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 		if err != nil {
 			return nil, err
 		}
-		copy(nb.mem[v.off:v.off+v.Len()], v.host())
+		v.back.extents(v.off, v.Len(), func(lo, hi uint64) bool {
+			copy(nb.mem[lo:hi], v.back.mem[lo:hi])
+			return true
+		})
 		return nb, nil
 	})
 	if err != nil {

@@ -818,3 +818,93 @@ func TestShareBeforeTheHeapGrowsKeepsItsReservation(t *testing.T) {
 	require.Equal(t, Addr(0x101000), s.SetBrk(0x101000))
 	require.NoError(t, s.CopyOut(0x100000, []byte("grown")))
 }
+
+// hostBytes is how much of v's memory exists on the host.
+func hostBytes(v *VMA) uint64 {
+	var n uint64
+	v.back.extents(v.off, v.Len(), func(lo, hi uint64) bool { n += hi - lo; return true })
+	return n
+}
+
+func TestForkCopiesOnlyTouchedPages(t *testing.T) {
+	s := newSpace(t)
+	const size = 1 << 30
+	v := mustMap(t, s, at0, size, rw, "")
+	mustMap(t, s, at0+size, 1<<30, 0, "") // a reservation
+	require.NoError(t, s.CopyOut(at0+5*pg+7, []byte("five")))
+	require.NoError(t, s.CopyOut(at0+size-3, []byte("end")))
+	assert.Equal(t, uint64(2*pg), hostBytes(v))
+
+	c, err := s.Fork(nil)
+	require.NoError(t, err)
+	defer c.Close()
+	cv := c.Lookup(at0)
+	require.NotNil(t, cv)
+	assert.NotSame(t, v.back, cv.back)
+	assert.Equal(t, uint64(2*pg), hostBytes(cv), "only the touched pages are copied")
+	assert.Zero(t, hostBytes(c.Lookup(at0+size)))
+	got := make([]byte, 4)
+	require.NoError(t, c.CopyIn(at0+5*pg+7, got))
+	assert.Equal(t, "five", string(got))
+	require.NoError(t, c.CopyIn(at0+size-3, got[:3]))
+	assert.Equal(t, "end", string(got[:3]))
+
+	// Writes after the fork stay on their side.
+	require.NoError(t, c.CopyOut(at0+5*pg+7, []byte("kid!")))
+	require.NoError(t, s.CopyIn(at0+5*pg+7, got))
+	assert.Equal(t, "five", string(got))
+}
+
+func TestUnmapGivesPagesBack(t *testing.T) {
+	s := newSpace(t)
+	v := mustMap(t, s, at0, 8*pg, rw, "")
+	require.NoError(t, s.CopyOut(at0, bytes.Repeat([]byte{1}, 8*pg)))
+	back := v.back
+	require.NoError(t, s.Unmap(at0+2*pg, 4*pg))
+	var n uint64
+	back.extents(0, 8*pg, func(lo, hi uint64) bool { n += hi - lo; return true })
+	assert.Equal(t, uint64(4*pg), n, "the unmapped middle is gone from the host")
+}
+
+func TestResident(t *testing.T) {
+	s := newSpace(t)
+	mustMap(t, s, at0, 8*pg, rw, "")
+	require.NoError(t, s.CopyOut(at0+3*pg, []byte{1}))
+	require.NoError(t, s.CopyOut(at0+6*pg, []byte{1}))
+	vec := make([]byte, 8)
+	s.Resident(at0, vec)
+	assert.Equal(t, []byte{0, 0, 0, 1, 0, 0, 1, 0}, vec)
+}
+
+func TestRelocateMovesWithoutCopying(t *testing.T) {
+	s := newSpace(t)
+	v := mustMap(t, s, at0, 1<<30, rw, "")
+	back := v.back
+	require.NoError(t, s.CopyOut(at0+pg, []byte("moved")))
+	to := Addr(0x200000000)
+	require.NoError(t, s.Relocate(at0, 1<<30, to, 1<<30))
+	nv := s.Lookup(to)
+	require.NotNil(t, nv)
+	assert.Same(t, back, nv.back)
+	assert.Equal(t, uint64(pg), hostBytes(nv))
+	assert.Nil(t, s.Lookup(at0))
+	got := make([]byte, 5)
+	require.NoError(t, s.CopyIn(to+pg, got))
+	assert.Equal(t, "moved", string(got))
+}
+
+func TestHeapMovesByCopy(t *testing.T) {
+	s := newSpace(t)
+	require.NoError(t, s.SetupHeap(0x100000, 64*pg))
+	require.Equal(t, Addr(0x102000), s.SetBrk(0x102000))
+	require.NoError(t, s.CopyOut(0x100000, []byte("heap")))
+	require.NoError(t, s.Relocate(0x100000, 2*pg, 0x40000000, 2*pg))
+	require.Equal(t, Addr(0x102000), s.SetBrk(0x102000), "the break is where it was")
+	require.Equal(t, Addr(0x100000), s.SetBrk(0x100000))
+	require.Equal(t, Addr(0x102000), s.SetBrk(0x102000))
+	got := make([]byte, 4)
+	require.NoError(t, s.CopyIn(0x40000000, got))
+	assert.Equal(t, "heap", string(got), "the moved pages are not the heap's any more")
+	require.NoError(t, s.CopyIn(0x100000, got))
+	assert.Equal(t, []byte{0, 0, 0, 0}, got)
+}
