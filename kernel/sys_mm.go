@@ -38,6 +38,7 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	anon := flags&abi.MAP_ANONYMOUS != 0
+	zero := false // a private mapping of /dev/zero
 	var f *File
 	var st unix.Stat_t
 	if !anon {
@@ -58,8 +59,24 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 		if typ != abi.MAP_PRIVATE && prot&abi.PROT_WRITE != 0 && acc&unix.O_ACCMODE != unix.O_RDWR {
 			return 0, unix.EACCES
 		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFREG, unix.S_IFBLK:
+		case unix.S_IFCHR:
+			// As Linux's mmap_zero(): a private mapping of /dev/zero is anonymous memory
+			// (nothing to read in); other character devices vemu passes through have no
+			// mmap of their own here.
+			if st.Rdev != unix.Mkdev(1, 5) {
+				return 0, unix.ENODEV
+			}
+			zero = typ == abi.MAP_PRIVATE
+		default:
+			return 0, unix.ENODEV
+		}
 	}
 
+	if typ == abi.MAP_PRIVATE && prot&abi.PROT_WRITE != 0 && flags&abi.MAP_NORESERVE == 0 && mm.Overcommits(size) {
+		return 0, unix.ENOMEM
+	}
 	fixed := flags&(abi.MAP_FIXED|abi.MAP_FIXED_NOREPLACE) != 0
 	var start mm.Addr
 	switch {
@@ -114,7 +131,7 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 	v.Shared = typ != abi.MAP_PRIVATE
 	if !anon {
 		v.Dev, v.Ino, v.FileOff = uint64(st.Dev), uint64(st.Ino), off
-		if typ == abi.MAP_PRIVATE {
+		if typ == abi.MAP_PRIVATE && !zero {
 			// Copy the file's bytes in; past the end of the file stays zero.
 			if err := s.Fill(v, func(b []byte) error {
 				for done := 0; done < len(b); {
@@ -321,22 +338,33 @@ func sysMsync(t *Task, a Args) (uint64, error) {
 	return 0, nil
 }
 
-// sysMincore implements mincore(2): every mapped page is resident.
+// sysMincore implements mincore(2): a page is resident where the guest's memory exists
+// on the host. The vector is written a piece at a time, as Linux does, so a short one
+// faults (EFAULT) before vemu has done work for the whole range.
 func sysMincore(t *Task, a Args) (uint64, error) {
 	addr, length := a[0], a[1]
 	if addr%mm.PageSize != 0 {
 		return 0, unix.EINVAL
 	}
 	end, ok := mm.PageUp(addr + length)
-	if !ok || addr+length < addr {
+	if !ok || addr+length < addr || end > uint64(mm.TaskSize) {
 		return 0, unix.ENOMEM
 	}
-	if !t.p.mm.Mapped(mm.Addr(addr), mm.Addr(end)) {
-		return 0, unix.ENOMEM
+	const chunk = mm.PageSize // vector bytes per piece
+	var vec [chunk]byte
+	out := a.Ptr(2)
+	for at := addr; at < end; {
+		n := min((end-at)/mm.PageSize, chunk)
+		stop := at + n*mm.PageSize
+		if !t.p.mm.Mapped(mm.Addr(at), mm.Addr(stop)) {
+			return 0, unix.ENOMEM
+		}
+		t.p.mm.Resident(mm.Addr(at), vec[:n])
+		if err := t.p.mm.CopyOut(out, vec[:n]); err != nil {
+			return 0, err
+		}
+		out += mm.Addr(n)
+		at = stop
 	}
-	vec := make([]byte, (end-addr)/mm.PageSize)
-	for i := range vec {
-		vec[i] = 1
-	}
-	return 0, t.p.mm.CopyOut(a.Ptr(2), vec)
+	return 0, nil
 }
