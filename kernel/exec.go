@@ -27,17 +27,18 @@ const (
 	pieBase      = 0x555555554000 // ELF_ET_DYN_BASE
 	brkRandMax   = 0x2000000      // bytes of brk randomization
 	heapReserve  = 4 << 30        // host memory reserved for brk
-	maxExecSize  = 1 << 30        // largest program file we load
 )
 
 // Exec starts the static program at path with argv and envp in a new process. The
 // returned task is ready to Run.
 func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
-	data, abs, err := readProgram(path)
+	prog, err := readProgram(path)
 	if err != nil {
 		return nil, err
 	}
-	img, err := loader.Parse(data)
+	defer prog.close()
+	abs := prog.abs
+	img, err := prog.parse()
 	if err != nil {
 		return nil, &ExecError{Path: path, Status: 126, Err: err}
 	}
@@ -65,7 +66,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 		}
 	}
 	p.dispositionsChanged()
-	if err := k.load(p, data, img); err != nil {
+	if err := k.load(p, prog, img); err != nil {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err}
 	}
@@ -86,8 +87,27 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	return t, nil
 }
 
-// readProgram reads the program file, telling "not found" (127) from "not runnable" (126).
-func readProgram(path string) ([]byte, string, error) {
+// program is an executable file opened for loading. Only what loading needs is read
+// from it (headers, the segments' file bytes), never the whole file.
+type program struct {
+	f    *os.File
+	size int64
+	abs  string // the absolute path, symbolic links resolved
+}
+
+func (pr *program) close() { pr.f.Close() }
+
+// head returns up to n bytes from the start of the file.
+func (pr *program) head(n int) []byte {
+	b := make([]byte, min(int64(n), pr.size))
+	k, _ := pr.f.ReadAt(b, 0)
+	return b[:k]
+}
+
+func (pr *program) parse() (*loader.Image, error) { return loader.ParseFile(pr.f, pr.size) }
+
+// readProgram opens the program file, telling "not found" (127) from "not runnable" (126).
+func readProgram(path string) (*program, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		status := 126
@@ -97,23 +117,25 @@ func readProgram(path string) ([]byte, string, error) {
 		} else if errors.Is(err, fs.ErrPermission) {
 			err = errors.New("permission denied")
 		}
-		return nil, "", &ExecError{Path: path, Status: status, Err: err}
+		return nil, &ExecError{Path: path, Status: status, Err: err}
 	}
 	if fi.IsDir() {
-		return nil, "", &ExecError{Path: path, Status: 126, Err: errors.New("is a directory")}
+		return nil, &ExecError{Path: path, Status: 126, Err: errors.New("is a directory")}
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, "", &ExecError{Path: path, Status: 126, Err: errors.New("not a regular file")}
-	}
-	if fi.Size() > maxExecSize {
-		return nil, "", &ExecError{Path: path, Status: 126, Err: fmt.Errorf("file too large (%d bytes)", fi.Size())}
+		return nil, &ExecError{Path: path, Status: 126, Err: errors.New("not a regular file")}
 	}
 	if unix.Access(path, unix.X_OK) != nil {
-		return nil, "", &ExecError{Path: path, Status: 126, Err: errors.New("permission denied")}
+		return nil, &ExecError{Path: path, Status: 126, Err: errors.New("permission denied")}
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, "", &ExecError{Path: path, Status: 126, Err: err}
+		return nil, &ExecError{Path: path, Status: 126, Err: err}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, &ExecError{Path: path, Status: 126, Err: err}
 	}
 	abs, err := filepath.Abs(path)
 	if err == nil {
@@ -121,7 +143,7 @@ func readProgram(path string) ([]byte, string, error) {
 			abs = r
 		}
 	}
-	return data, abs, nil
+	return &program{f: f, size: st.Size(), abs: abs}, nil
 }
 
 func toEmuProt(p loader.Prot) emu.Prot { return emu.Prot(p) }
@@ -138,20 +160,17 @@ func (k *Kernel) randPages(n uint64) uint64 {
 
 // load maps the program, the heap, the stack, the vsyscall page and the vDSO, builds the
 // initial stack and sets the registers a new process starts with.
-func (k *Kernel) load(p *Process, data []byte, img *loader.Image) error {
+func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 	var bias uint64
 	if img.PIE {
 		bias = pieBase + k.randPages(mmapRandMax)
 	}
 	var ino, dev uint64
-	if st, err := os.Stat(p.exe); err == nil {
-		if sys, ok := st.Sys().(*unix.Stat_t); ok {
-			ino, dev = sys.Ino, sys.Dev
-		} else if sys, ok := st.Sys().(interface{ Ino() uint64 }); ok {
-			ino = sys.Ino()
-		}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(prog.f.Fd()), &st); err == nil {
+		ino, dev = st.Ino, st.Dev
 	}
-	if err := mapSegments(p.mm, data, img, bias, p.exe, dev, ino); err != nil {
+	if err := mapSegments(p.mm, prog.f, img, bias, p.exe, dev, ino); err != nil {
 		return err
 	}
 
@@ -237,7 +256,7 @@ func (k *Kernel) load(p *Process, data []byte, img *loader.Image) error {
 
 // mapSegments maps each PT_LOAD with its permissions, copies its file bytes and leaves its
 // bss zero. Two segments may share a page at a boundary; that page gets both permissions.
-func mapSegments(s *mm.Space, data []byte, img *loader.Image, bias uint64, name string, dev, ino uint64) error {
+func mapSegments(s *mm.Space, f *os.File, img *loader.Image, bias uint64, name string, dev, ino uint64) error {
 	for _, seg := range img.Segments {
 		start := mm.PageDown(seg.Vaddr + bias)
 		end, _ := mm.PageUp(seg.Vaddr + bias + seg.Memsz)
@@ -249,6 +268,10 @@ func mapSegments(s *mm.Space, data []byte, img *loader.Image, bias uint64, name 
 			}
 			start += mm.PageSize
 		}
+		if end > start && prot&emu.ProtWrite != 0 && mm.Overcommits(end-start) {
+			// As Linux, whose accounting refuses the segment (the exec then fails).
+			return fmt.Errorf("program header %d: map %#x-%#x: %w", seg.Index, start, end, unix.ENOMEM)
+		}
 		if end > start {
 			v, err := s.Map(mm.Addr(start), end-start, prot, name)
 			if err != nil {
@@ -257,8 +280,19 @@ func mapSegments(s *mm.Space, data []byte, img *loader.Image, bias uint64, name 
 			v.Dev, v.Ino = dev, ino
 			v.FileOff = mm.PageDown(seg.Off) + (start - mm.PageDown(seg.Vaddr+bias))
 		}
-		if err := s.Write(mm.Addr(seg.Vaddr+bias), data[seg.Off:seg.Off+seg.Filesz]); err != nil {
+		// The file's bytes go straight into the mapping; a file that shrank since it
+		// was parsed leaves the rest zero.
+		bufs, err := s.Bufs(mm.Addr(seg.Vaddr+bias), int(seg.Filesz), 0, nil)
+		if err != nil && seg.Filesz > 0 {
 			return fmt.Errorf("program header %d: %w", seg.Index, err)
+		}
+		off := int64(seg.Off)
+		for _, b := range bufs {
+			n, _ := f.ReadAt(b, off)
+			if n < len(b) {
+				break
+			}
+			off += int64(n)
 		}
 	}
 	return nil
@@ -326,11 +360,11 @@ func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags
 			host = filepath.Join(hostFdPath(d), hp)
 		}
 	}
-	data, abs, img, argv, err := t.loadProgram(host, path, argv, 0)
+	prog, img, argv, err := t.loadProgram(host, path, argv, 0)
 	if err != nil {
 		return 0, err
 	}
-	t.post(func() { t.execImage(data, abs, path, img, argv, envp) })
+	t.post(func() { t.execImage(prog, path, img, argv, envp) })
 	return 0, nil
 }
 
@@ -343,23 +377,24 @@ const maxInterpDepth = 4
 // interpreter, its one optional argument, the script's path, then argv[1:]. A dynamically
 // linked program fails with ENOENT, as on Linux when its ELF interpreter is missing (which
 // vemu's guests do lack), and vemu says so on its stderr.
-func (t *Task) loadProgram(host, path string, argv []string, depth int) ([]byte, string, *loader.Image, []string, error) {
-	data, abs, err := readProgram(host)
+func (t *Task) loadProgram(host, path string, argv []string, depth int) (*program, *loader.Image, []string, error) {
+	prog, err := readProgram(host)
 	if err != nil {
 		var ee *ExecError
 		if errors.As(err, &ee) && ee.Status == 127 {
-			return nil, "", nil, nil, unix.ENOENT
+			return nil, nil, nil, unix.ENOENT
 		}
-		return nil, "", nil, nil, unix.EACCES
+		return nil, nil, nil, unix.EACCES
 	}
-	if bytes.HasPrefix(data, []byte("#!")) {
+	if head := prog.head(256); bytes.HasPrefix(head, []byte("#!")) {
+		prog.close()
 		if depth >= maxInterpDepth {
-			return nil, "", nil, nil, unix.ELOOP
+			return nil, nil, nil, unix.ELOOP
 		}
-		line, _, _ := bytes.Cut(data[2:min(len(data), 256)], []byte("\n"))
+		line, _, _ := bytes.Cut(head[2:], []byte("\n"))
 		fields := strings.Fields(string(line))
 		if len(fields) == 0 {
-			return nil, "", nil, nil, unix.ENOEXEC
+			return nil, nil, nil, unix.ENOEXEC
 		}
 		// Linux passes everything after the interpreter as one argument.
 		interp := fields[0]
@@ -377,19 +412,22 @@ func (t *Task) loadProgram(host, path string, argv []string, depth int) ([]byte,
 		}
 		return t.loadProgram(ihost, interp, next, depth+1)
 	}
-	img, err := loader.Parse(data)
+	img, err := prog.parse()
+	if err != nil {
+		prog.close()
+	}
 	if errors.Is(err, loader.ErrDynamic) {
 		// The guest sees ENOENT and may handle it; why is said in the trace, where a
 		// user looking for the cause of that ENOENT reads.
 		if w := t.p.k.cfg.Strace; w != nil {
 			fmt.Fprintf(w, "vemu: %s: dynamically linked programs are not supported (its interpreter %s is missing here)\n", path, img.Interp)
 		}
-		return nil, "", nil, nil, unix.ENOENT
+		return nil, nil, nil, unix.ENOENT
 	}
 	if err != nil {
-		return nil, "", nil, nil, unix.ENOEXEC
+		return nil, nil, nil, unix.ENOEXEC
 	}
-	return data, abs, img, argv, nil
+	return prog, img, argv, nil
 }
 
 // strArray reads a NULL-terminated array of string pointers (argv, envp).
@@ -427,8 +465,9 @@ func (t *Task) strArray(addr mm.Addr) ([]string, error) {
 
 // execImage replaces the process's program, past the point of no return: other threads
 // end, close-on-exec files close, handled signals return to their default action.
-func (t *Task) execImage(data []byte, abs, path string, img *loader.Image, argv, envp []string) {
-	p, k := t.p, t.p.k
+func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, envp []string) {
+	defer prog.close()
+	p, k, abs := t.p, t.p.k, prog.abs
 	for _, o := range p.tasks {
 		if o != t {
 			o.state = taskDead
@@ -466,7 +505,7 @@ func (t *Task) execImage(data []byte, abs, path string, img *loader.Image, argv,
 	t.ctx, _ = cpu.NewContext()
 	p.cur = t
 	p.quantum = false
-	if err := k.load(p, data, img); err != nil {
+	if err := k.load(p, prog, img); err != nil {
 		t.kill(abi.SIGSEGV, "exec: "+err.Error())
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -147,9 +148,21 @@ type phdr struct {
 // *FormatError; a file that is well formed but asks for an interpreter yields
 // the Image (with Interp set) and an error wrapping ErrDynamic.
 func Parse(data []byte) (*Image, error) {
-	if err := checkIdent(data); err != nil {
+	return ParseFile(bytes.NewReader(data), int64(len(data)))
+}
+
+// ParseFile is Parse for a file of size bytes read through r: it reads the ELF
+// header, the program headers and the interpreter's name, and nothing else, so
+// a large file costs no more than a small one. A read error is returned as is.
+func ParseFile(r io.ReaderAt, fileSize int64) (*Image, error) {
+	head := make([]byte, min(max(fileSize, 0), ehdrSize))
+	if err := readAt(r, head, 0); err != nil {
 		return nil, err
 	}
+	if err := checkIdent(head, fileSize); err != nil {
+		return nil, err
+	}
+	data := head
 	le := binary.LittleEndian
 	if v := le.Uint32(data[offVersion:]); v != uint32(elf.EV_CURRENT) {
 		return nil, ferr(offVersion, "ELF header: e_version %d, want EV_CURRENT (1)", v)
@@ -180,10 +193,14 @@ func Parse(data []byte) (*Image, error) {
 		return nil, ferr(offPhnum, "ELF header: e_phnum %d is absurd (more than %d)", phnum, maxPhnum)
 	}
 	phoff := le.Uint64(data[offPhoff:])
-	size := uint64(len(data))
+	size := uint64(fileSize)
 	if phoff > size || phnum*phdrSize > size-phoff {
 		return nil, ferr(offPhoff, "ELF header: program header table [%#x, +%#x) is outside the file (%#x bytes)",
 			phoff, phnum*phdrSize, size)
+	}
+	phdrs := make([]byte, phnum*phdrSize)
+	if err := readAt(r, phdrs, int64(phoff)); err != nil {
+		return nil, err
 	}
 
 	img := &Image{
@@ -205,7 +222,7 @@ func Parse(data []byte) (*Image, error) {
 	)
 	for i := 0; i < int(phnum); i++ {
 		at := int64(phoff) + int64(i)*phdrSize
-		p := readPhdr(data[at:])
+		p := readPhdr(phdrs[i*phdrSize:])
 		where := fmt.Sprintf("program header %d", i)
 		switch p.typ {
 		case elf.PT_LOAD:
@@ -252,7 +269,10 @@ func Parse(data []byte) (*Image, error) {
 			if p.filesz > pathMax {
 				return nil, ferr(at, "%s: PT_INTERP path is %#x bytes, longer than PATH_MAX", where, p.filesz)
 			}
-			s := data[p.off : p.off+p.filesz]
+			s := make([]byte, p.filesz)
+			if err := readAt(r, s, int64(p.off)); err != nil {
+				return nil, err
+			}
 			if j := bytes.IndexByte(s, 0); j >= 0 {
 				s = s[:j]
 			}
@@ -323,17 +343,30 @@ func Parse(data []byte) (*Image, error) {
 	return img, nil
 }
 
-// checkIdent checks the ELF identification and that the header is complete.
-func checkIdent(data []byte) error {
+// readAt fills b from r at off.
+func readAt(r io.ReaderAt, b []byte, off int64) error {
+	n, err := r.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("read at %#x: %w", off, err)
+}
+
+// checkIdent checks the ELF identification and that the header is complete; data is
+// the start of a file of size bytes.
+func checkIdent(data []byte, size int64) error {
 	if !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
-		if len(data) == 0 {
+		if size == 0 {
 			return &FormatError{Off: 0, Msg: "not an ELF file: the file is empty", Err: ErrNotELF}
 		}
 		n := min(len(data), 4)
 		return &FormatError{Off: 0, Msg: fmt.Sprintf("not an ELF file: bad magic %q", data[:n]), Err: ErrNotELF}
 	}
-	if len(data) < ehdrSize {
-		return ferr(int64(len(data)), "truncated ELF header: file is %d bytes, the header needs %d", len(data), ehdrSize)
+	if size < ehdrSize {
+		return ferr(size, "truncated ELF header: file is %d bytes, the header needs %d", size, ehdrSize)
 	}
 	switch c := elf.Class(data[offClass]); c {
 	case elf.ELFCLASS64:
