@@ -1,0 +1,162 @@
+/* memcost: address-space operations whose cost must follow what the program touches, not
+ * what it reserves, and fork's copy-on-write semantics.
+ *   memcost cow               parent and child each see only their own writes after fork
+ *   memcost protnone-fork     2 GiB PROT_NONE reservation, then fork
+ *   memcost devzero-fork      2 GiB private mapping of /dev/zero, one page touched, fork
+ *   memcost mincore-huge      mincore over 16 TiB with a one-page vector (EFAULT)
+ *   memcost mremap-big        a 1 GiB mapping with two pages touched moved and grown */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "check.h"
+
+#define PAGE 4096UL
+
+static int wait_child(pid_t pid)
+{
+	int st;
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* cow writes to the heap, the stack, an anonymous mapping, a private file mapping and a
+ * shared mapping, forks, and checks that each side sees its own writes to private memory
+ * and both see writes to shared memory. */
+static void cow(void)
+{
+	static char data[PAGE] = "data";
+	char stack[64] = "stack";
+	char *heap = malloc(100000);
+	strcpy(heap, "heap");
+	char *anon = mmap(0, 64 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *shared = mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char path[] = "/tmp/memcost.XXXXXX";
+	int fd = mkstemp(path);
+	expect("temporary file", fd >= 0);
+	unlink(path);
+	expect("file written", write(fd, "file", 4) == 4 && ftruncate(fd, PAGE) == 0);
+	char *file = mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	expect("mappings", anon != MAP_FAILED && shared != MAP_FAILED && file != MAP_FAILED);
+	strcpy(anon + 10 * PAGE, "anon");
+	strcpy(shared, "shared");
+
+	int pipefd[2];
+	expect("pipe", pipe(pipefd) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int bad = 0;
+		bad += strcmp(data, "data") != 0;
+		bad += strcmp(stack, "stack") != 0;
+		bad += strcmp(heap, "heap") != 0;
+		bad += strcmp(anon + 10 * PAGE, "anon") != 0;
+		bad += memcmp(file, "file", 4) != 0;
+		strcpy(data, "child");
+		strcpy(stack, "child");
+		strcpy(heap, "child");
+		strcpy(anon + 10 * PAGE, "child");
+		strcpy(anon + 20 * PAGE, "child"); /* a page the parent never touched */
+		memcpy(file, "chld", 4);
+		strcpy(shared, "from the child");
+		char c;
+		read(pipefd[0], &c, 1); /* the parent has written its own values */
+		bad += strcmp(data, "child") != 0;
+		bad += strcmp(heap, "child") != 0;
+		bad += strcmp(anon + 10 * PAGE, "child") != 0;
+		bad += strcmp(anon + 30 * PAGE, "") != 0;
+		bad += memcmp(file, "chld", 4) != 0;
+		_exit(bad);
+	}
+	/* The parent writes its own values while the child is alive. */
+	strcpy(data, "parent");
+	strcpy(heap, "parent");
+	strcpy(anon + 10 * PAGE, "parent");
+	strcpy(anon + 30 * PAGE, "parent");
+	memcpy(file, "prnt", 4);
+	write(pipefd[1], "x", 1);
+	expect("child saw the memory as at fork, then its own writes", wait_child(pid) == 0);
+	expect("parent keeps its data", strcmp(data, "parent") == 0);
+	expect("parent keeps its stack", strcmp(stack, "stack") == 0);
+	expect("parent keeps its heap", strcmp(heap, "parent") == 0);
+	expect("parent keeps its anonymous page", strcmp(anon + 10 * PAGE, "parent") == 0);
+	expect("a page only the child wrote is still zero here", anon[20 * PAGE] == 0);
+	expect("parent keeps its private file page", memcmp(file, "prnt", 4) == 0);
+	expect("shared memory has the child's write", strcmp(shared, "from the child") == 0);
+	char buf[4];
+	expect("the file itself is untouched", pread(fd, buf, 4, 0) == 4 && memcmp(buf, "file", 4) == 0);
+
+	/* A grandchild sees the child's memory, not the parent's. */
+	pid = fork();
+	if (pid == 0) {
+		strcpy(heap, "second");
+		pid_t g = fork();
+		if (g == 0)
+			_exit(strcmp(heap, "second") != 0);
+		_exit(wait_child(g));
+	}
+	expect("a grandchild copies its parent's memory", wait_child(pid) == 0 && strcmp(heap, "parent") == 0);
+}
+
+static void fork_and_wait(const char *what)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	expect(what, pid > 0 && wait_child(pid) == 0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	if (!strcmp(mode, "cow")) {
+		cow();
+	} else if (!strcmp(mode, "protnone-fork")) {
+		char *p = mmap(0, 2UL << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		expect("2 GiB reserved", p != MAP_FAILED);
+		fork_and_wait("fork with a 2 GiB reservation");
+	} else if (!strcmp(mode, "devzero-fork")) {
+		int fd = open("/dev/zero", O_RDWR);
+		char *p = mmap(0, 2UL << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		expect("2 GiB of /dev/zero mapped", p != MAP_FAILED);
+		expect("it reads as zero", p[12345] == 0 && p[(2UL << 30) - 1] == 0);
+		p[PAGE] = 7;
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(p[PAGE] != 7 || p[2 * PAGE] != 0);
+		expect("the child sees the touched page", wait_child(pid) == 0);
+	} else if (!strcmp(mode, "mincore-huge")) {
+		size_t big = 16UL << 40;
+		char *p = mmap(0, big, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		expect("16 TiB reserved", p != MAP_FAILED);
+		unsigned char *vec = mmap(0, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		munmap(vec + PAGE, PAGE);
+		expect_err("mincore with a short vector", mincore(p, big, vec), EFAULT);
+		char *q = mmap(0, 8 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		q[3 * PAGE] = 1;
+		expect("mincore of 8 pages", mincore(q, 8 * PAGE, vec) == 0);
+		expect("the touched page is resident", vec[3] == 1);
+		expect("an untouched one is not", vec[5] == 0);
+	} else if (!strcmp(mode, "mremap-big")) {
+		size_t n = 1UL << 30;
+		char *p = mmap(0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p[0] = 1;
+		p[n - 1] = 2;
+		char *q = mremap(p, n, 2 * n, MREMAP_MAYMOVE);
+		expect("grown by moving", q != MAP_FAILED);
+		expect("contents moved", q[0] == 1 && q[n - 1] == 2 && q[n] == 0 && q[2 * n - 1] == 0);
+		char *r = mremap(q, 2 * n, n, MREMAP_MAYMOVE | MREMAP_FIXED, (char *)q + 4 * n);
+		expect("moved without growing", r == q + 4 * n);
+		expect("contents moved again", r[0] == 1 && r[n - 1] == 2);
+		fork_and_wait("fork after the moves");
+	} else {
+		printf("usage: memcost cow|protnone-fork|devzero-fork|mincore-huge|mremap-big\n");
+		return 2;
+	}
+	return failures != 0;
+}
