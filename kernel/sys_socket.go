@@ -190,6 +190,8 @@ func (t *Task) guestSockaddr(b []byte) []byte {
 
 // rawSockaddrCall runs a host call that takes (fd, address, length).
 func rawSockaddrCall(nr uintptr, fd int, sa []byte) error {
+	// SAFETY: p points into sa, live Go memory of len(sa) bytes that the host only reads;
+	// KeepAlive holds sa until the call returns.
 	var p unsafe.Pointer
 	if len(sa) > 0 {
 		p = unsafe.Pointer(&sa[0])
@@ -207,6 +209,8 @@ func rawSockaddrCall(nr uintptr, fd int, sa []byte) error {
 func rawNameCall(nr uintptr, fd int, extra uintptr) (uintptr, []byte, error) {
 	b := make([]byte, maxSockaddr)
 	n := uint32(len(b))
+	// SAFETY: b and n are live Go memory; the host writes at most n (= len(b)) bytes into b
+	// and the address's length into n. KeepAlive holds b until the call returns.
 	r, _, e := unix.Syscall6(nr, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&n)), extra, 0, 0)
 	runtime.KeepAlive(b)
 	if e != 0 {
@@ -361,6 +365,8 @@ func sysSetsockopt(t *Task, a Args) (uint64, error) {
 	if err := t.p.mm.CopyIn(a.Ptr(3), b); err != nil {
 		return 0, err
 	}
+	// SAFETY: p points into b, live Go memory of len(b) bytes that the host only reads;
+	// KeepAlive holds b until the call returns.
 	var p unsafe.Pointer
 	if len(b) > 0 {
 		p = unsafe.Pointer(&b[0])
@@ -389,6 +395,8 @@ func sysGetsockopt(t *Task, a Args) (uint64, error) {
 	}
 	b := make([]byte, min(int(n), maxSockopt)+1)
 	hn := uint32(len(b) - 1)
+	// SAFETY: b is live Go memory of len(b)-1 >= hn bytes (the +1 keeps &b[0] valid for a
+	// zero length); the host writes at most hn bytes into b and the length into hn.
 	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(f.fd), uintptr(a.Int(1)), uintptr(a.Int(2)), uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&hn)), 0)
 	runtime.KeepAlive(b)
 	if e != 0 {

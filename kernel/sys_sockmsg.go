@@ -77,6 +77,9 @@ func hostMsg(nr uintptr, fd int, data, name, control []byte, flags int32) (n int
 		h.Control = &control[0]
 		h.SetControllen(len(control))
 	}
+	// SAFETY: h and the iovec it points to are live Go values, and every pointer in them is
+	// to a live Go slice of the length given beside it (data, name, control); KeepAlive
+	// holds the slices until the call returns.
 	r, _, e := unix.Syscall(nr, uintptr(fd), uintptr(unsafe.Pointer(&h)), uintptr(flags))
 	runtime.KeepAlive(data)
 	runtime.KeepAlive(name)

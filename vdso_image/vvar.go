@@ -202,6 +202,7 @@ func checkPage(page []byte) {
 	if len(page) < PageSize {
 		panic(fmt.Sprintf("vdsoimage: vvar page is %d bytes, want at least %d", len(page), PageSize))
 	}
+	// SAFETY: the pointer is only turned into a number to test its alignment.
 	if uintptr(unsafe.Pointer(&page[0]))%8 != 0 {
 		panic("vdsoimage: vvar page is not 8-byte aligned")
 	}

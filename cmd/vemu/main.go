@@ -58,6 +58,8 @@ func dieBy(sig int) {
 	// The Go runtime keeps handlers for signals os/signal does not hand over (SIGSEGV,
 	// SIGPIPE...): replace the handler with SIG_DFL directly.
 	var act [4]uint64 // struct kernel_sigaction: handler SIG_DFL, no flags, no mask
+	// SAFETY: act and set are live Go values of the sizes the host reads (a 32-byte
+	// struct kernel_sigaction, an 8-byte sigset); no old value is asked for.
 	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
 	set := uint64(1) << (sig - 1)
 	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
