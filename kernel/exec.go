@@ -46,7 +46,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	if err != nil {
 		return nil, &ExecError{Path: path, Status: 126, Err: fmt.Errorf("%w: %v", ErrInternal, err), Internal: true}
 	}
-	p, t, err := k.newProcess(cpu, mm.New(cpu), k.newPID(), program{exe: abs, execFn: path, argv: argv, envp: envp})
+	p, t, err := k.newProcess(cpu, mm.New(cpu), k.newPID(), execInfo{exe: abs, execFn: path, argv: argv, envp: envp})
 	if err != nil {
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}

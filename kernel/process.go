@@ -14,9 +14,9 @@ import (
 	"vemu/loader"
 )
 
-// program is what exec gives a process and fork copies: which program it runs, and how
+// execInfo is what exec gives a process and fork copies: which program it runs, and how
 // it was started.
-type program struct {
+type execInfo struct {
 	exe      string   // absolute host path of the program (/proc/self/exe)
 	execFn   string   // the path as given to exec (AT_EXECFN)
 	argv     []string // for /proc/self/cmdline
@@ -29,8 +29,8 @@ type program struct {
 // newProcess makes a process around an engine and its address space, with one thread
 // whose tid is pid and whose registers the engine holds: what exec's first process and
 // fork's children build alike. On error it closes the engine and the space.
-func (k *Kernel) newProcess(cpu *emu.Engine, space *mm.Space, pid int, prog program) (*Process, *Task, error) {
-	p := &Process{k: k, cpu: cpu, mm: space, pid: pid, program: prog,
+func (k *Kernel) newProcess(cpu *emu.Engine, space *mm.Space, pid int, prog execInfo) (*Process, *Task, error) {
+	p := &Process{k: k, cpu: cpu, mm: space, pid: pid, execInfo: prog,
 		wake: make(chan wakeup, 16), futexes: map[uint64][]*Task{}}
 	p.kick.Store(cpu)
 	t, err := p.newTask(pid)
@@ -54,7 +54,7 @@ type Process struct {
 
 	pid, ppid, pgid, sid int
 
-	program
+	execInfo
 
 	sigactions [abi.NSIG]abi.Sigaction
 	rlimits    [abi.RLIM_NLIMITS]abi.Rlimit

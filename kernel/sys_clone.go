@@ -55,7 +55,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		cpu.Close()
 		return 0, unix.ENOMEM
 	}
-	c, ct, err := k.newProcess(cpu, space, k.allocPID(), p.program)
+	c, ct, err := k.newProcess(cpu, space, k.allocPID(), p.execInfo)
 	if err != nil {
 		return 0, unix.EAGAIN
 	}
