@@ -136,9 +136,24 @@ func lookup(id C.uint64_t) *Engine {
 
 // New opens an engine in 64-bit mode at privilege level 3 (user mode: privileged and I/O
 // instructions raise a general protection fault, vector 13), with the virtual TLB (so that
-// addresses above 2^48, such as the vsyscall page, can be mapped) and the default FPU and
-// SSE control state.
+// addresses above 2^48, such as the vsyscall page, can be mapped), the default FPU and SSE
+// control state, and the CPU model whose features vemu advertises (see Info).
 func New() (*Engine, error) {
+	e, err := open(cpuModel)
+	if err != nil {
+		return nil, err
+	}
+	model.once.Do(func() { initModel(e) })
+	if model.err != nil {
+		e.Close()
+		return nil, model.err
+	}
+	e.setCPUIDLeaves()
+	return e, nil
+}
+
+// open opens an engine emulating the Unicorn CPU model cpu, with CPUID answered by the model.
+func open(cpu int) (*Engine, error) {
 	e := &Engine{}
 	// SAFETY: uc_open writes the engine pointer into e.uc, a Go field passed for the
 	// duration of the call only.
@@ -155,6 +170,7 @@ func New() (*Engine, error) {
 		op string
 		f  func() C.uc_err
 	}{
+		{"cpu model", func() C.uc_err { return C.vemu_set_cpu_model(e.uc, C.int(cpu)) }},
 		{"user mode", func() C.uc_err { return C.vemu_user_mode(e.uc, e.st) }},
 		{"tlb mode", func() C.uc_err { return C.vemu_tlb_virtual(e.uc) }},
 		{"hooks", func() C.uc_err { return C.vemu_install_hooks(e.uc, e.st) }},
@@ -164,6 +180,10 @@ func New() (*Engine, error) {
 			e.Close()
 			return nil, err
 		}
+	}
+	if err := e.SetReg(CR4, e.Reg(CR4)|cr4OSFXSR|cr4OSXMMEXCPT|cr4FSGSBASE); err != nil {
+		e.Close()
+		return nil, err
 	}
 	return e, nil
 }

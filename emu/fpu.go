@@ -30,8 +30,15 @@ func (e *Engine) FXRestore(img *[FXSaveSize]byte) error {
 // include MXCSR and the XMM registers, as under Linux; Unicorn starts with it clear.
 const CR4 Reg = C.UC_X86_REG_CR4
 
-// cr4OSFXSR is CR4.OSFXSR.
-const cr4OSFXSR = 1 << 9
+// CR4 bits that Linux sets for user programs: FXSAVE and FXRSTOR include the SSE state
+// (OSFXSR), unmasked SIMD floating-point exceptions are #XM rather than #UD (OSXMMEXCPT),
+// and rdfsbase and its family may be used (FSGSBASE; the engine drops it on a model
+// without the instructions).
+const (
+	cr4OSFXSR     = 1 << 9
+	cr4OSXMMEXCPT = 1 << 10
+	cr4FSGSBASE   = 1 << 16
+)
 
 // ResetFPU puts the x87 and SSE units in the state a new Linux process starts with: FCW
 // 0x37f, an empty x87 stack, MXCSR 0x1f80, zero XMM registers, and CR4.OSFXSR set.

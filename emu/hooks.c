@@ -114,8 +114,31 @@ static bool on_tlb_fill(uc_engine *uc, uint64_t addr, uc_mem_type type, uc_tlb_e
 	return true;
 }
 
+// on_cpuid answers CPUID for the leaves in st->cpuid and lets the model answer the others.
+// It returns 1 when it has written the result (Unicorn then skips the instruction).
+static int on_cpuid(uc_engine *uc, void *user) {
+	struct vemu_state *st = user;
+	uint64_t rax, rcx;
+	st->cpuid_calls++;
+	uc_reg_read(uc, UC_X86_REG_RAX, &rax);
+	uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+	for (uint32_t i = 0; i < st->ncpuid && i < VEMU_CPUID_MAX; i++) {
+		struct vemu_cpuid_leaf *l = &st->cpuid[i];
+		if (l->leaf != (uint32_t)rax || (!l->any_sub && l->sub != (uint32_t)rcx)) continue;
+		// CPUID writes the 32-bit registers, which clears the upper halves.
+		uint64_t v[4] = {l->r[0], l->r[1], l->r[2], l->r[3]};
+		int ids[4] = {UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX};
+		void *ptrs[4] = {&v[0], &v[1], &v[2], &v[3]};
+		uc_reg_write_batch(uc, ids, ptrs, 4);
+		return 1;
+	}
+	return 0;
+}
+
 uc_err vemu_install_hooks(uc_engine *uc, struct vemu_state *st) {
 	uc_hook h;
+	uc_err errc = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)on_cpuid, st, 1, 0, UC_X86_INS_CPUID);
+	if (errc) return errc;
 	uc_err err0 = uc_hook_add(uc, &h, UC_HOOK_TLB_FILL, (void *)on_tlb_fill, st, 1, 0);
 	if (err0) return err0;
 	uc_err err = uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)on_syscall, st, 1, 0, UC_X86_INS_SYSCALL);
@@ -252,6 +275,9 @@ out:
 }
 
 uc_err vemu_tlb_virtual(uc_engine *uc) { return uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL); }
+
+// vemu_set_cpu_model must come before anything else touches the engine's CPU.
+uc_err vemu_set_cpu_model(uc_engine *uc, int model) { return uc_ctl_set_cpu_model(uc, model); }
 
 uc_err vemu_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end) {
 	return uc_ctl_remove_cache(uc, begin, end);

@@ -30,6 +30,16 @@ enum vemu_event {
 
 #define VEMU_FAST_MAX 512
 
+// vemu_cpuid_leaf is one answer of the CPUID hook, given instead of the model's: r holds
+// eax, ebx, ecx and edx for leaf (and sub, unless any_sub).
+struct vemu_cpuid_leaf {
+	uint32_t leaf, sub, any_sub, pad;
+	uint32_t r[4];
+};
+
+// VEMU_CPUID_MAX bounds the leaves the CPUID hook answers itself.
+#define VEMU_CPUID_MAX 4
+
 // vemu_state is allocated in C memory, one per engine; Go keeps a pointer to it.
 struct vemu_state {
 	struct vemu_sys sys;
@@ -71,6 +81,12 @@ struct vemu_state {
 	// that field lies in it (see vemu_clear_exception).
 	uc_context *scratch;
 	int old_exception_off;
+
+	// CPUID leaves answered by the hook (the model's with features masked); the others
+	// reach the model. cpuid_calls counts the guest's CPUID instructions.
+	uint32_t ncpuid;
+	struct vemu_cpuid_leaf cpuid[VEMU_CPUID_MAX];
+	uint64_t cpuid_calls;
 };
 
 struct vemu_state *vemu_state_new(uint64_t id);
@@ -78,6 +94,7 @@ uc_err vemu_install_hooks(uc_engine *uc, struct vemu_state *st);
 uc_err vemu_user_mode(uc_engine *uc, struct vemu_state *st);
 uc_err vemu_clear_exception(uc_engine *uc, struct vemu_state *st);
 uc_err vemu_tlb_virtual(uc_engine *uc);
+uc_err vemu_set_cpu_model(uc_engine *uc, int model);
 uc_err vemu_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end);
 uc_err vemu_exits_none(uc_engine *uc);
 uc_err vemu_hook_code_range(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, uc_hook *hh);
