@@ -199,13 +199,13 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 		return err
 	}
 
-	hwcap, hwcap2 := cpuFeatures(p.cpu)
+	cpu := p.cpu.Info()
 	var random [16]byte
 	k.fillRandom(random[:])
 	auxv := []loader.Aux{
 		{Type: loader.AT_SYSINFO_EHDR, Val: p.vdso.base},
 		{Type: loader.AT_MINSIGSTKSZ, Val: abi.MINSIGSTKSZ},
-		{Type: loader.AT_HWCAP, Val: hwcap},
+		{Type: loader.AT_HWCAP, Val: cpu.HWCap},
 		{Type: loader.AT_PAGESZ, Val: mm.PageSize},
 		{Type: loader.AT_CLKTCK, Val: 100},
 		{Type: loader.AT_PHDR, Val: img.PhdrAddr + bias},
@@ -219,7 +219,7 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 		{Type: loader.AT_GID, Val: uint64(p.creds.rgid)},
 		{Type: loader.AT_EGID, Val: uint64(p.creds.egid)},
 		{Type: loader.AT_SECURE, Val: 0},
-		{Type: loader.AT_HWCAP2, Val: hwcap2},
+		{Type: loader.AT_HWCAP2, Val: cpu.HWCap2},
 	}
 	if p.vdso.base == 0 {
 		auxv = auxv[1:]
@@ -296,20 +296,6 @@ func mapSegments(s *mm.Space, f *os.File, img *loader.Image, bias uint64, name s
 		}
 	}
 	return nil
-}
-
-// cpuFeatures returns AT_HWCAP and AT_HWCAP2 for the emulated CPU: CPUID(1).EDX, and
-// HWCAP2_FSGSBASE when CPUID(7).EBX says the instructions exist.
-func cpuFeatures(cpu *emu.Engine) (uint64, uint64) {
-	_, _, _, d, err := cpu.CPUID(1, 0)
-	if err != nil {
-		return 0, 0
-	}
-	var hw2 uint64
-	if _, b, _, _, err := cpu.CPUID(7, 0); err == nil && b&1 != 0 {
-		hw2 |= 2
-	}
-	return uint64(d), hw2
 }
 
 // sysExecve implements execve(2) for static programs.

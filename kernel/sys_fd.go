@@ -74,6 +74,14 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 			}
 		}
 	}
+	if b, ok := t.systemFile(p); ok && hfd == 0 {
+		if flags&abi.O_ACCMODE != abi.O_RDONLY {
+			return 0, unix.EACCES // read-only files, as on Linux
+		}
+		if hfd, err = memFile(path.Base(p), b); err != nil {
+			return 0, err
+		}
+	}
 	if hfd == 0 {
 		d, hp, err := t.resolve(dirfd, p)
 		if err != nil {
