@@ -118,6 +118,7 @@ var otherGuests = []diffCase{
 		setup: writeFiles(map[string]string{"in.txt": "a small file\nfor the go guest\n"}),
 		files: []string{"out.txt"}},
 	{name: "go/net", cmds: one("net.go.bin")},
+	{name: "go/cpufeat", cmds: one("cpufeat.go.bin")},
 	{name: "go/procs", cmds: one("procs.go.bin")},
 	{name: "rust/threads", cmds: one("threads.rs.bin", "out.txt"), files: []string{"out.txt"}, optional: "threads.rs.bin"},
 }
