@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -368,39 +367,9 @@ func (t *Task) deliver(info abi.Siginfo) {
 	}
 }
 
-// The x86-64 signal frame, as Linux's setup_rt_frame() builds it (struct rt_sigframe in
-// arch/x86/include/asm/sigframe.h, struct ucontext and struct sigcontext from the uapi
-// headers). Offsets are from the frame's start, where rsp points at handler entry.
+// The signal frame's layout is abi.RtSigframe's; these are the values vemu puts in it
+// and the rules it follows.
 const (
-	framePretcode = 0   // the restorer the handler returns to
-	frameUc       = 8   // struct ucontext
-	ucFlags       = 0   // in ucontext: unsigned long
-	ucLink        = 8   // struct ucontext *
-	ucStack       = 16  // stack_t
-	ucMcontext    = 40  // struct sigcontext
-	ucSigmask     = 296 // sigset_t, the kernel's 8 bytes
-	ucontextSize  = 304
-	frameInfo     = frameUc + ucontextSize // struct siginfo
-	frameSize     = frameInfo + abi.SiginfoSize
-
-	// In struct sigcontext: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip (the
-	// order of emu.GPRs), then these.
-	scEflags     = 136
-	scCS         = 144 // cs, gs, fs, ss: 16 bits each
-	scGS         = 146
-	scFS         = 148
-	scSS         = 150
-	scErr        = 152
-	scTrapno     = 160
-	scOldmask    = 168
-	scCR2        = 176
-	scFpstate    = 184
-	sigcontextSz = 256
-
-	// uc_flags bits.
-	ucFPXstate         = 0x1
-	ucSigcontextSS     = 0x2
-	ucStrictRestoreSS  = 0x4
 	userCS             = 0x33
 	userSS             = 0x2b
 	redZone            = 128
@@ -416,12 +385,12 @@ const ssAutodisarm int32 = -1 << 31
 
 // Indexes in emu.GPRs.
 const (
-	gprRDI = 8
-	gprRSI = 9
-	gprRDX = 12
-	gprRAX = 13
-	gprRSP = 15
-	gprRIP = 16
+	gprRDI = abi.SCRDI
+	gprRSI = abi.SCRSI
+	gprRDX = abi.SCRDX
+	gprRAX = abi.SCRAX
+	gprRSP = abi.SCRSP
+	gprRIP = abi.SCRIP
 )
 
 // onAltStack says whether sp is on t's alternate signal stack (Linux's on_sig_stack()).
@@ -485,7 +454,7 @@ func (ts *taskSignals) layoutFrame(sp uint64, flags uint64) (frameLayout, error)
 	sp -= emu.FXSaveSize
 	sp &^= fpstateAlign - 1
 	l.fpstate = sp
-	sp -= frameSize
+	sp -= abi.RtSigframeSize
 	sp = sp&^15 - 8
 	l.frame = sp
 	if onstack && !ts.onAltStack(sp) {
@@ -494,30 +463,20 @@ func (ts *taskSignals) layoutFrame(sp uint64, flags uint64) (frameLayout, error)
 	return l, nil
 }
 
-// buildFrame encodes the frame for the interrupted registers regs (in emu.GPRs order).
-func buildFrame(b []byte, restorer uint64, regs []uint64, rflags uint64, f sigFault, oldmask uint64,
-	stack abi.StackT, fpstate uint64, info abi.Siginfo) {
-	clear(b[:frameSize])
-	le := binary.LittleEndian
-	le.PutUint64(b[framePretcode:], restorer)
-	uc := b[frameUc:]
-	le.PutUint64(uc[ucFlags:], ucSigcontextSS|ucStrictRestoreSS)
-	le.PutUint64(uc[ucLink:], 0)
-	stack.Marshal(uc[ucStack:])
-	sc := uc[ucMcontext:]
-	for i, v := range regs {
-		le.PutUint64(sc[8*i:], v)
-	}
-	le.PutUint64(sc[scEflags:], rflags)
-	le.PutUint16(sc[scCS:], userCS)
-	le.PutUint16(sc[scSS:], userSS)
-	le.PutUint64(sc[scErr:], f.err)
-	le.PutUint64(sc[scTrapno:], f.trapno)
-	le.PutUint64(sc[scOldmask:], oldmask)
-	le.PutUint64(sc[scCR2:], f.cr2)
-	le.PutUint64(sc[scFpstate:], fpstate)
-	le.PutUint64(uc[ucSigmask:], oldmask)
-	info.Marshal(b[frameInfo:])
+// buildFrame makes the frame for the interrupted registers regs (in emu.GPRs order,
+// which is struct sigcontext's).
+func buildFrame(restorer uint64, regs []uint64, rflags uint64, f sigFault, oldmask uint64,
+	stack abi.StackT, fpstate uint64, info abi.Siginfo) abi.RtSigframe {
+	fr := abi.RtSigframe{Pretcode: restorer, Info: info}
+	fr.Uc.Flags = abi.UC_SIGCONTEXT_SS | abi.UC_STRICT_RESTORE_SS
+	fr.Uc.Stack = stack
+	fr.Uc.Sigmask = oldmask
+	sc := &fr.Uc.Mcontext
+	copy(sc.Regs[:], regs)
+	sc.Eflags, sc.CS, sc.SS = rflags, userCS, userSS
+	sc.Err, sc.Trapno, sc.CR2 = f.err, f.trapno, f.cr2
+	sc.Oldmask, sc.Fpstate = oldmask, fpstate
+	return fr
 }
 
 // setupFrame runs t's handler for info: it saves the registers, mask and FPU state in a
@@ -550,8 +509,9 @@ func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error
 		ts.restoreMask = false
 	}
 	stack := abi.StackT{Sp: ts.altSp, Flags: ts.altFlags, Size: ts.altSize}
-	var frame [frameSize]byte
-	buildFrame(frame[:], act.Restorer, regs, rflags, f, oldmask, stack, l.fpstate, info)
+	var frame [abi.RtSigframeSize]byte
+	fr := buildFrame(act.Restorer, regs, rflags, f, oldmask, stack, l.fpstate, info)
+	fr.Marshal(frame[:])
 	if err := t.p.mm.CopyOut(mm.Addr(l.fpstate), fx[:]); err != nil {
 		return fmt.Errorf("frame at %#x: %w", l.frame, err)
 	}
@@ -563,7 +523,7 @@ func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error
 	}
 
 	entry := []emu.Reg{emu.RDI, emu.RSI, emu.RDX, emu.RAX, emu.RSP, emu.RIP, emu.RFLAGS}
-	vals := []uint64{uint64(sig), l.frame + frameInfo, l.frame + frameUc, 0, l.frame, act.Handler,
+	vals := []uint64{uint64(sig), l.frame + abi.RtSigframeInfoOffset, l.frame + abi.RtSigframeUcOffset, 0, l.frame, act.Handler,
 		rflags &^ (eflagsDF | eflagsTF | eflagsRF)}
 	if err := cpu.SetRegs(entry, vals); err != nil {
 		return err

@@ -44,68 +44,38 @@ func callSig(t *Task, nr uint64, args ...uint64) int64 {
 	return int64(r)
 }
 
-// The frame as Linux lays it out on x86-64; the glibc register indexes (REG_R8 = 0 ...
-// REG_CR2 = 22, then the fpregs pointer) read the same sigcontext.
-func TestSigframeLayout(t *testing.T) {
-	for _, c := range []struct {
-		name      string
-		got, want int
-	}{
-		{"sizeof(struct sigcontext)", sigcontextSz, 256},
-		{"offsetof(struct ucontext, uc_stack)", ucStack, 16},
-		{"offsetof(struct ucontext, uc_mcontext)", ucMcontext, 40},
-		{"offsetof(struct ucontext, uc_sigmask)", ucSigmask, 296},
-		{"sizeof(struct ucontext)", ucontextSize, 304},
-		{"offsetof(struct rt_sigframe, uc)", frameUc, 8},
-		{"offsetof(struct rt_sigframe, info)", frameInfo, 312},
-		{"sizeof(struct rt_sigframe)", frameSize, 440},
-		{"REG_RIP", 8 * gprRIP, 8 * 16},
-		{"REG_RSP", 8 * gprRSP, 8 * 15},
-		{"REG_RAX", 8 * gprRAX, 8 * 13},
-		{"REG_EFL", scEflags, 8 * 17},
-		{"REG_CSGSFS", scCS, 8 * 18},
-		{"REG_ERR", scErr, 8 * 19},
-		{"REG_TRAPNO", scTrapno, 8 * 20},
-		{"REG_OLDMASK", scOldmask, 8 * 21},
-		{"REG_CR2", scCR2, 8 * 22},
-		{"fpregs", scFpstate, 8 * 23},
-	} {
-		assert.Equal(t, c.want, c.got, c.name)
-	}
-	assert.Equal(t, len(emu.GPRs), 17, "r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip")
-}
-
 func TestBuildFrame(t *testing.T) {
 	regs := make([]uint64, len(emu.GPRs))
 	for i := range regs {
 		regs[i] = 0x1000 + uint64(i)
 	}
 	info := abi.Siginfo{Signo: abi.SIGSEGV, Code: abi.SEGV_ACCERR, Addr: 0xdead000}
-	var b [frameSize]byte
+	var b [abi.RtSigframeSize]byte
 	stack := abi.StackT{Sp: 0x7000, Flags: abi.SS_DISABLE, Size: 0}
-	buildFrame(b[:], 0x401000, regs, 0x246, sigFault{trapno: 14, err: 5, cr2: 0xdead000}, 0x400, stack, 0x7fff0040, info)
+	fr := buildFrame(0x401000, regs, 0x246, sigFault{trapno: 14, err: 5, cr2: 0xdead000}, 0x400, stack, 0x7fff0040, info)
+	fr.Marshal(b[:])
 	le := binary.LittleEndian
-	sc := b[frameUc+ucMcontext:]
-	assert.Equal(t, uint64(0x401000), le.Uint64(b[framePretcode:]), "pretcode")
-	assert.Equal(t, uint64(ucSigcontextSS|ucStrictRestoreSS), le.Uint64(b[frameUc+ucFlags:]), "uc_flags")
-	assert.Equal(t, uint64(0x7000), le.Uint64(b[frameUc+ucStack:]), "uc_stack.ss_sp")
-	assert.Equal(t, uint32(abi.SS_DISABLE), le.Uint32(b[frameUc+ucStack+8:]), "uc_stack.ss_flags")
+	sc := b[abi.RtSigframeUcOffset+abi.UcontextMcontextOffset:]
+	assert.Equal(t, uint64(0x401000), le.Uint64(b[0:]), "pretcode")
+	assert.Equal(t, uint64(abi.UC_SIGCONTEXT_SS|abi.UC_STRICT_RESTORE_SS), le.Uint64(b[abi.RtSigframeUcOffset+0:]), "uc_flags")
+	assert.Equal(t, uint64(0x7000), le.Uint64(b[abi.RtSigframeUcOffset+abi.UcontextStackOffset:]), "uc_stack.ss_sp")
+	assert.Equal(t, uint32(abi.SS_DISABLE), le.Uint32(b[abi.RtSigframeUcOffset+abi.UcontextStackOffset+8:]), "uc_stack.ss_flags")
 	for i := range regs {
 		assert.Equal(t, regs[i], le.Uint64(sc[8*i:]), "gregs[%d]", i)
 	}
-	assert.Equal(t, uint64(0x246), le.Uint64(sc[scEflags:]))
-	assert.Equal(t, uint16(0x33), le.Uint16(sc[scCS:]), "cs")
-	assert.Equal(t, uint16(0x2b), le.Uint16(sc[scSS:]), "ss")
-	assert.Equal(t, uint64(5), le.Uint64(sc[scErr:]))
-	assert.Equal(t, uint64(14), le.Uint64(sc[scTrapno:]))
-	assert.Equal(t, uint64(0x400), le.Uint64(sc[scOldmask:]))
-	assert.Equal(t, uint64(0xdead000), le.Uint64(sc[scCR2:]))
-	assert.Equal(t, uint64(0x7fff0040), le.Uint64(sc[scFpstate:]))
-	assert.Equal(t, uint64(0x400), le.Uint64(b[frameUc+ucSigmask:]), "uc_sigmask")
+	assert.Equal(t, uint64(0x246), le.Uint64(sc[abi.SigcontextEflagsOffset:]))
+	assert.Equal(t, uint16(0x33), le.Uint16(sc[abi.SigcontextCSOffset:]), "cs")
+	assert.Equal(t, uint16(0x2b), le.Uint16(sc[abi.SigcontextCSOffset+6:]), "ss")
+	assert.Equal(t, uint64(5), le.Uint64(sc[abi.SigcontextErrOffset:]))
+	assert.Equal(t, uint64(14), le.Uint64(sc[abi.SigcontextTrapnoOffset:]))
+	assert.Equal(t, uint64(0x400), le.Uint64(sc[abi.SigcontextOldmaskOffset:]))
+	assert.Equal(t, uint64(0xdead000), le.Uint64(sc[abi.SigcontextCR2Offset:]))
+	assert.Equal(t, uint64(0x7fff0040), le.Uint64(sc[abi.SigcontextFpstateOffset:]))
+	assert.Equal(t, uint64(0x400), le.Uint64(b[abi.RtSigframeUcOffset+abi.UcontextSigmaskOffset:]), "uc_sigmask")
 	var got abi.Siginfo
-	got.Unmarshal(b[frameInfo:])
+	got.Unmarshal(b[abi.RtSigframeInfoOffset:])
 	assert.Equal(t, info, got)
-	assert.Equal(t, uint64(0xdead000), le.Uint64(b[frameInfo+16:]), "si_addr")
+	assert.Equal(t, uint64(0xdead000), le.Uint64(b[abi.RtSigframeInfoOffset+16:]), "si_addr")
 }
 
 func TestLayoutFrame(t *testing.T) {
@@ -139,7 +109,7 @@ func TestLayoutFrame(t *testing.T) {
 			assert.Equal(t, c.wantAlt, l.altstack)
 			assert.Zero(t, (l.frame+8)%16, "rsp+8 is 16-byte aligned at handler entry")
 			assert.Zero(t, l.fpstate%64, "fpstate is 64-byte aligned")
-			assert.LessOrEqual(t, l.frame+frameSize, l.fpstate, "frame below fpstate")
+			assert.LessOrEqual(t, l.frame+abi.RtSigframeSize, l.fpstate, "frame below fpstate")
 			if c.wantAlt {
 				assert.LessOrEqual(t, l.fpstate+emu.FXSaveSize, c.alt.Sp+c.alt.Size)
 				assert.Greater(t, l.frame, c.alt.Sp)
@@ -223,24 +193,24 @@ func TestFaultSignalFrameAndSigreturn(t *testing.T) {
 	assert.Zero(t, (frame+8)%16)
 	assert.Equal(t, uint64(0x401000), cpu.Reg(emu.RIP), "at the handler")
 	assert.Equal(t, uint64(abi.SIGSEGV), cpu.Reg(emu.RDI))
-	assert.Equal(t, frame+frameInfo, cpu.Reg(emu.RSI))
-	assert.Equal(t, frame+frameUc, cpu.Reg(emu.RDX))
+	assert.Equal(t, frame+abi.RtSigframeInfoOffset, cpu.Reg(emu.RSI))
+	assert.Equal(t, frame+abi.RtSigframeUcOffset, cpu.Reg(emu.RDX))
 	assert.Equal(t, sigBit(abi.SIGUSR1)|sigBit(abi.SIGUSR2)|sigBit(abi.SIGSEGV), task.sigmask, "mask | sa_mask | sig")
 
-	var b [frameSize]byte
+	var b [abi.RtSigframeSize]byte
 	require.NoError(t, task.p.mm.CopyIn(mm.Addr(frame), b[:]))
 	le := binary.LittleEndian
 	assert.Equal(t, uint64(0x402000), le.Uint64(b[0:]), "pretcode is the restorer")
 	var info abi.Siginfo
-	info.Unmarshal(b[frameInfo:])
+	info.Unmarshal(b[abi.RtSigframeInfoOffset:])
 	assert.Equal(t, abi.Siginfo{Signo: abi.SIGSEGV, Code: abi.SEGV_MAPERR, Addr: 0x10}, info)
-	sc := b[frameUc+ucMcontext:]
+	sc := b[abi.RtSigframeUcOffset+abi.UcontextMcontextOffset:]
 	assert.Equal(t, uint64(0x401234), le.Uint64(sc[8*gprRIP:]))
 	assert.Equal(t, rsp, le.Uint64(sc[8*gprRSP:]))
-	assert.Equal(t, uint64(14), le.Uint64(sc[scTrapno:]))
-	assert.Equal(t, uint64(0x10), le.Uint64(sc[scCR2:]))
-	assert.Equal(t, sigBit(abi.SIGUSR1), le.Uint64(b[frameUc+ucSigmask:]))
-	fp := le.Uint64(sc[scFpstate:])
+	assert.Equal(t, uint64(14), le.Uint64(sc[abi.SigcontextTrapnoOffset:]))
+	assert.Equal(t, uint64(0x10), le.Uint64(sc[abi.SigcontextCR2Offset:]))
+	assert.Equal(t, sigBit(abi.SIGUSR1), le.Uint64(b[abi.RtSigframeUcOffset+abi.UcontextSigmaskOffset:]))
+	fp := le.Uint64(sc[abi.SigcontextFpstateOffset:])
 	assert.Zero(t, fp%64)
 	assert.Greater(t, fp, frame)
 
@@ -383,7 +353,7 @@ func TestSigsuspendSleepsAndWakes(t *testing.T) {
 	assert.Equal(t, uint64(0x401000), task.cpu.Reg(emu.RIP), "in the SIGUSR1 handler")
 	frame := task.cpu.Reg(emu.RSP)
 	var b [8]byte
-	require.NoError(t, task.p.mm.CopyIn(mm.Addr(frame+frameUc+ucSigmask), b[:]))
+	require.NoError(t, task.p.mm.CopyIn(mm.Addr(frame+abi.RtSigframeUcOffset+abi.UcontextSigmaskOffset), b[:]))
 	assert.Equal(t, sigBit(abi.SIGUSR1), binary.LittleEndian.Uint64(b[:]), "the frame keeps the mask from before sigsuspend")
 	assert.Equal(t, sigBit(abi.SIGUSR1)|sigBit(abi.SIGUSR2), task.sigmask, "handler mask: temporary | sa_mask | sig")
 	assert.Equal(t, sigBit(abi.SIGUSR2), task.p.sigs().pending.set, "SIGUSR2 waits, blocked by the handler's mask")

@@ -419,29 +419,25 @@ func sysSigaltstack(t *Task, a Args) (uint64, error) {
 // FPU state, mask and alternate stack come back from it, and the interrupted code resumes.
 func sysRtSigreturn(t *Task, a Args) (uint64, error) {
 	sp := t.cpu.Reg(emu.RSP)
-	var uc [ucontextSize]byte
-	if err := t.p.mm.CopyIn(mm.Addr(sp), uc[:]); err != nil {
+	var b [abi.UcontextSize]byte
+	if err := t.p.mm.CopyIn(mm.Addr(sp), b[:]); err != nil {
 		t.kill(abi.SIGSEGV, fmt.Sprintf("rt_sigreturn: bad frame at %#x", sp-8))
 		return 0, nil
 	}
-	le := binary.LittleEndian
-	sc := uc[ucMcontext:]
-	regs := make([]uint64, len(emu.GPRs))
-	for i := range regs {
-		regs[i] = le.Uint64(sc[8*i:])
-	}
-	flags := le.Uint64(sc[scEflags:])
+	var uc abi.Ucontext
+	uc.Unmarshal(b[:])
+	regs := uc.Mcontext.Regs[:]
+	flags := uc.Mcontext.Eflags
 	var fx *[emu.FXSaveSize]byte
-	if fp := le.Uint64(sc[scFpstate:]); fp != 0 {
+	if fp := uc.Mcontext.Fpstate; fp != 0 {
 		fx = new([emu.FXSaveSize]byte)
 		if err := t.p.mm.CopyIn(mm.Addr(fp), fx[:]); err != nil {
 			t.kill(abi.SIGSEGV, fmt.Sprintf("rt_sigreturn: bad fpstate at %#x", fp))
 			return 0, nil
 		}
 	}
-	mask := le.Uint64(uc[ucSigmask:]) &^ unblockable
-	var stack abi.StackT
-	stack.Unmarshal(uc[ucStack:])
+	mask := uc.Sigmask &^ unblockable
+	stack := uc.Stack
 	t.post(func() {
 		cpu := t.cpu
 		cur := cpu.Reg(emu.RFLAGS)
