@@ -39,6 +39,7 @@ type diffCase struct {
 	// optional names a guest in testdata/out that is built only where its toolchain is
 	// installed (rustc); without it the case is skipped.
 	optional string
+	flags    []string // vemu flags before the program; ignored natively
 }
 
 func one(args ...string) []cmdline { return []cmdline{args} }
@@ -322,7 +323,7 @@ func runSide(t *testing.T, c diffCase, name string, run func(*testing.T, invocat
 		case !filepath.IsAbs(prog):
 			prog = guest(prog)
 		}
-		s.results = append(s.results, run(t, invocation{prog: prog, args: cmd[1:], dir: dir, stdin: []byte(c.stdin)}))
+		s.results = append(s.results, run(t, invocation{prog: prog, args: cmd[1:], dir: dir, stdin: []byte(c.stdin), flags: c.flags}))
 	}
 	s.files = map[string][]byte{}
 	for _, f := range c.files {

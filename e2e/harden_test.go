@@ -6,6 +6,9 @@ import "testing"
 // what Linux gives it, and vemu must survive it.
 var hardenGuests = []diffCase{
 	{name: "priv", cmds: one("priv")},
+	{name: "vvarunmap", cmds: one("vvarunmap")},
+	{name: "shmfork", cmds: one("shmfork")},
+	{name: "vvarunmap-virtual", cmds: one("vvarunmap"), flags: []string{"--clock=virtual", "--seed=1"}},
 }
 
 func TestHardenDiff(t *testing.T) {

@@ -65,9 +65,14 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	c.files = p.files.fork(c)
 	c.fs = p.fs.fork()
 	if p.vdso.base != 0 {
-		// The child's own copy of the vvar page, kept by the timekeeper once attached.
+		// The child's own copy of the vvar page, kept by the timekeeper once attached
+		// (unless the parent unmapped it).
 		c.vdso = p.vdso
-		c.vdso.vvar = space.Lookup(mm.Addr(p.vdso.base) - vdsoimage.VVarSize).Host()[:vdsoimage.PageSize]
+		c.vdso.vvar = nil
+		if v := space.Lookup(mm.Addr(p.vdso.base) - vdsoimage.VVarSize); p.vdso.vvar != nil && v != nil {
+			c.vdso.vvar = v.Host()[:vdsoimage.PageSize]
+		}
+		c.watchVDSO()
 	}
 	ct.sigmask = t.sigmask
 	t.inheritSignals(ct, false)

@@ -167,6 +167,13 @@ func (tk *Timekeeper) attach(p *Process) {
 	vdsoimage.Publish(p.vdso.vvar, d)
 }
 
+// dropVVar stops keeping p's vvar page: the guest is unmapping it.
+func (tk *Timekeeper) dropVVar(p *Process) {
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	p.vdso.vvar = nil
+}
+
 // start begins the ticks that keep every attached process's vvar current.
 func (tk *Timekeeper) start() {
 	tk.mu.Lock()

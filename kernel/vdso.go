@@ -56,6 +56,7 @@ func (k *Kernel) mapVDSO(p *Process) error {
 	}
 	copy(code.Host(), img.Bytes)
 	p.vdso = vdsoMapping{base: uint64(base), vvar: vv.Host()[:vdsoimage.PageSize], img: img}
+	p.watchVDSO()
 
 	if k.cfg.Clock == ClockVirtual {
 		// The code's counter reads return the virtual clock: installHooks hooks exactly
@@ -74,6 +75,29 @@ func (k *Kernel) mapVDSO(p *Process) error {
 		}
 	}
 	return nil
+}
+
+// watchVDSO makes p's address space report when the guest unmaps its vvar or vDSO pages
+// (munmap, or mmap or mremap over them), which Linux allows.
+func (p *Process) watchVDSO() {
+	p.mm.OnUnmap = func(start, end mm.Addr) { p.vdsoUnmapping(uint64(start), uint64(end)) }
+}
+
+// vdsoUnmapping forgets the vvar page or the vDSO when [start, end) covers them, before
+// their memory goes: the timekeeper stops writing the page (the system calls keep the
+// time), and the vDSO's hooked addresses no longer act on whatever is mapped there next.
+func (p *Process) vdsoUnmapping(start, end uint64) {
+	v := &p.vdso
+	if v.base == 0 {
+		return
+	}
+	vvar := v.base - vdsoimage.VVarSize
+	if v.vvar != nil && start < vvar+vdsoimage.PageSize && vvar < end {
+		p.k.clock.dropVVar(p)
+	}
+	if start < v.base+uint64(len(v.img.Bytes)) && v.base < end {
+		v.counter, v.entries = nil, nil
+	}
 }
 
 // vdsoCounters makes the vDSO call counters, one per function, before any process runs

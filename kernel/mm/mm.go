@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -45,9 +46,9 @@ type Prot = emu.Prot
 // private and anonymous memory), or a host mapping of a file (shared file mappings).
 type backing struct {
 	mem  []byte
-	refs int
-	ar   *arena // nil for a host file mapping
-	aoff uint64 // offset of mem in ar
+	refs atomic.Int32 // mappings holding it, in any process (see release)
+	ar   *arena       // nil for a host file mapping
+	aoff uint64       // offset of mem in ar
 }
 
 // arena is an in-memory file (memfd) whose ranges back a space's anonymous and private
@@ -56,8 +57,8 @@ type backing struct {
 // mincore answers from them, so what the guest reserved but never touched costs nothing.
 type arena struct {
 	fd   int
-	size uint64 // the file's size: ranges are handed out at its end
-	refs int    // backings in the arena, plus one while it is a space's current arena
+	size uint64       // the file's size: ranges are handed out at its end
+	refs atomic.Int32 // backings in the arena, plus one while it is a space's current arena
 }
 
 // arenaMax is the size at which a space starts a new arena (offsets are never reused).
@@ -68,12 +69,13 @@ func newArena() (*arena, error) {
 	if err != nil {
 		return nil, ErrNoMem
 	}
-	return &arena{fd: fd, refs: 1}, nil
+	a := &arena{fd: fd}
+	a.refs.Store(1)
+	return a, nil
 }
 
 func (a *arena) unref() {
-	a.refs--
-	if a.refs == 0 {
+	if a.refs.Add(-1) == 0 {
 		unix.Close(a.fd)
 		a.fd = -1
 	}
@@ -93,7 +95,7 @@ func (a *arena) alloc(n uint64) (*backing, error) {
 	}
 	b := &backing{mem: mem, ar: a, aoff: a.size}
 	a.size += n
-	a.refs++
+	a.refs.Add(1)
 	return b, nil
 }
 
@@ -180,6 +182,10 @@ type Space struct {
 	// borrowed: the memory belongs to another space too (Share), so the heap's
 	// reservation is never unmapped from here.
 	borrowed bool
+
+	// OnUnmap, when set, is told of every range about to be unmapped, before its
+	// memory goes (whatever the call: munmap, mmap over it, mremap...).
+	OnUnmap func(start, end Addr)
 }
 
 // Overcommits reports whether a private writable mapping of n bytes is more than Linux's
@@ -212,7 +218,7 @@ func (s *Space) Close() {
 		s.release(v.back)
 	}
 	s.vmas = nil
-	if s.heap != nil && s.heap.refs == 0 && !s.borrowed {
+	if s.heap != nil && s.heap.refs.Load() == 0 && !s.borrowed {
 		s.heap.free()
 	}
 	if s.ar != nil {
@@ -221,9 +227,11 @@ func (s *Space) Close() {
 	}
 }
 
+// release drops one mapping's hold on b. A MAP_SHARED backing (and the arena it lies in)
+// is held by mappings of several processes, each changed from its own goroutine: the
+// counts are atomic, and only the release that takes one to zero frees.
 func (s *Space) release(b *backing) {
-	b.refs--
-	if b.refs == 0 && b != s.heap {
+	if b.refs.Add(-1) == 0 && b != s.heap {
 		b.free()
 	}
 }
@@ -288,7 +296,7 @@ func (s *Space) insert(v *VMA) error {
 	if err := s.cpuMap(v); err != nil {
 		return err
 	}
-	v.back.refs++
+	v.back.refs.Add(1)
 	i := s.find(v.Start)
 	s.vmas = append(s.vmas, nil)
 	copy(s.vmas[i+1:], s.vmas[i:])
@@ -320,7 +328,7 @@ func (s *Space) mergeAround(i int) {
 			s.cpuMap(b)
 			continue
 		}
-		b.back.refs--
+		b.back.refs.Add(-1)
 		*a = m
 		s.vmas = append(s.vmas[:j+1], s.vmas[j+2:]...)
 	}
@@ -350,7 +358,7 @@ func (s *Space) split(a Addr) error {
 		s.cpuMap(v)
 		return err
 	}
-	v.back.refs++
+	v.back.refs.Add(1)
 	*v = lo
 	s.vmas = append(s.vmas, nil)
 	copy(s.vmas[i+2:], s.vmas[i+1:])
@@ -386,6 +394,9 @@ func (s *Space) Unmap(start Addr, length uint64) error { return s.unmap(start, l
 // private memory go back to the host at once (the rest of a backing may still be mapped).
 func (s *Space) unmap(start Addr, length uint64, discard bool) error {
 	end := start + Addr(length)
+	if s.OnUnmap != nil {
+		s.OnUnmap(start, end)
+	}
 	if err := s.split(start); err != nil {
 		return err
 	}
@@ -842,7 +853,7 @@ func (s *Space) Relocate(old Addr, oldSize uint64, to Addr, newSize uint64) erro
 			nv.back, nv.off = nb, 0
 		}
 		if err := s.insert(&nv); err != nil {
-			if nv.back.refs == 0 && nv.back != s.heap {
+			if nv.back.refs.Load() == 0 && nv.back != s.heap {
 				nv.back.free()
 			}
 			s.unmapAll(moved)
@@ -925,7 +936,7 @@ func (s *Space) mapInto(c *Space, back func(v *VMA) (*backing, error)) error {
 			c.Close()
 			return err
 		}
-		nv.back.refs++
+		nv.back.refs.Add(1)
 		c.vmas = append(c.vmas, &nv)
 	}
 	return nil
