@@ -13,14 +13,14 @@ import (
 // sysFutex implements futex(2) for the threads of this process.
 func sysFutex(t *Task, a Args) (uint64, error) {
 	p := t.p
-	addr, op, val := a[0], a.Int(1), a.Uint(2)
+	addr, op, val := a.Ptr(0), a.Int(1), a.Uint(2)
 	cmd := op & abi.FUTEX_CMD_MASK
 	if addr%4 != 0 {
 		return 0, unix.EINVAL
 	}
-	load := func(at uint64) (uint32, error) {
+	load := func(at mm.Addr) (uint32, error) {
 		var b [4]byte
-		if err := p.mm.CopyIn(mm.Addr(at), b[:]); err != nil {
+		if err := p.mm.CopyIn(at, b[:]); err != nil {
 			return 0, err
 		}
 		return binary.LittleEndian.Uint32(b[:]), nil
@@ -108,13 +108,13 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 				break
 			}
 			p.futexRemove(w)
-			w.futexAddr = a[4]
-			p.futexes[a[4]] = append(p.futexes[a[4]], w)
+			w.futexAddr = a.Ptr(4)
+			p.futexes[a.Ptr(4)] = append(p.futexes[a.Ptr(4)], w)
 			moved++
 		}
 		return uint64(n + moved), nil
 	case abi.FUTEX_WAKE_OP:
-		addr2 := a[4]
+		addr2 := a.Ptr(4)
 		old, err := load(addr2)
 		if err != nil {
 			return 0, err
@@ -171,7 +171,7 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 }
 
 // futexWake wakes up to n threads waiting on addr whose bitset meets bits.
-func (p *Process) futexWake(addr uint64, n int, bits uint32) int {
+func (p *Process) futexWake(addr mm.Addr, n int, bits uint32) int {
 	woken := 0
 	for _, w := range append([]*Task(nil), p.futexes[addr]...) {
 		if woken >= n {
@@ -184,7 +184,7 @@ func (p *Process) futexWake(addr uint64, n int, bits uint32) int {
 		if w.state == taskBlocked {
 			w.complete(nil, 0, nil)
 			if w.trace {
-				w.traceCall(abi.SYS_FUTEX, Args{addr}, 0)
+				w.traceCall(abi.SYS_FUTEX, Args{uint64(addr)}, 0)
 			}
 		}
 		woken++

@@ -31,7 +31,7 @@ type execInfo struct {
 // fork's children build alike. On error it closes the engine and the space.
 func (k *Kernel) newProcess(cpu *emu.Engine, space *mm.Space, pid int, prog execInfo) (*Process, *Task, error) {
 	p := &Process{k: k, cpu: cpu, mm: space, pid: pid, execInfo: prog,
-		wake: make(chan wakeup, 16), futexes: map[uint64][]*Task{}}
+		wake: make(chan wakeup, 16), futexes: map[mm.Addr][]*Task{}}
 	p.kick.Store(cpu)
 	t, err := p.newTask(pid)
 	if err != nil {
@@ -68,7 +68,7 @@ type Process struct {
 	tasks     []*Task
 	cur       *Task
 	wake      chan wakeup // completions of blocking calls, timers, signals from elsewhere
-	futexes   map[uint64][]*Task
+	futexes   map[mm.Addr][]*Task
 	vtimers   []*vtimer   // virtual-clock timeouts, fired when no thread can run
 	idleEvent int         // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
 	quantum   bool        // deterministic preemption is installed

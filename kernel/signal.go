@@ -435,7 +435,7 @@ func (ts *taskSignals) setAltStack(ss abi.StackT, sp uint64) error {
 
 // frameLayout says where a signal frame goes for a thread whose rsp is sp.
 type frameLayout struct {
-	frame, fpstate uint64
+	frame, fpstate mm.Addr
 	altstack       bool // the frame is on the alternate stack, newly entered
 }
 
@@ -453,10 +453,10 @@ func (ts *taskSignals) layoutFrame(sp uint64, flags uint64) (frameLayout, error)
 	}
 	sp -= emu.FXSaveSize
 	sp &^= fpstateAlign - 1
-	l.fpstate = sp
+	l.fpstate = mm.Addr(sp)
 	sp -= abi.RtSigframeSize
 	sp = sp&^15 - 8
-	l.frame = sp
+	l.frame = mm.Addr(sp)
 	if onstack && !ts.onAltStack(sp) {
 		return l, fmt.Errorf("alternate stack overflow at %#x", sp)
 	}
@@ -510,12 +510,12 @@ func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error
 	}
 	stack := abi.StackT{Sp: ts.altSp, Flags: ts.altFlags, Size: ts.altSize}
 	var frame [abi.RtSigframeSize]byte
-	fr := buildFrame(act.Restorer, regs, rflags, f, oldmask, stack, l.fpstate, info)
+	fr := buildFrame(act.Restorer, regs, rflags, f, oldmask, stack, uint64(l.fpstate), info)
 	fr.Marshal(frame[:])
-	if err := t.p.mm.CopyOut(mm.Addr(l.fpstate), fx[:]); err != nil {
+	if err := t.p.mm.CopyOut(l.fpstate, fx[:]); err != nil {
 		return fmt.Errorf("frame at %#x: %w", l.frame, err)
 	}
-	if err := t.p.mm.CopyOut(mm.Addr(l.frame), frame[:]); err != nil {
+	if err := t.p.mm.CopyOut(l.frame, frame[:]); err != nil {
 		return fmt.Errorf("frame at %#x: %w", l.frame, err)
 	}
 	if l.altstack && ts.altFlags&ssAutodisarm != 0 {
@@ -523,7 +523,8 @@ func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error
 	}
 
 	entry := []emu.Reg{emu.RDI, emu.RSI, emu.RDX, emu.RAX, emu.RSP, emu.RIP, emu.RFLAGS}
-	vals := []uint64{uint64(sig), l.frame + abi.RtSigframeInfoOffset, l.frame + abi.RtSigframeUcOffset, 0, l.frame, act.Handler,
+	sp := uint64(l.frame)
+	vals := []uint64{uint64(sig), sp + abi.RtSigframeInfoOffset, sp + abi.RtSigframeUcOffset, 0, sp, act.Handler,
 		rflags &^ (eflagsDF | eflagsTF | eflagsRF)}
 	if err := cpu.SetRegs(entry, vals); err != nil {
 		return err

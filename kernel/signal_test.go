@@ -111,10 +111,10 @@ func TestLayoutFrame(t *testing.T) {
 			assert.Zero(t, l.fpstate%64, "fpstate is 64-byte aligned")
 			assert.LessOrEqual(t, l.frame+abi.RtSigframeSize, l.fpstate, "frame below fpstate")
 			if c.wantAlt {
-				assert.LessOrEqual(t, l.fpstate+emu.FXSaveSize, c.alt.Sp+c.alt.Size)
-				assert.Greater(t, l.frame, c.alt.Sp)
+				assert.LessOrEqual(t, l.fpstate+emu.FXSaveSize, mm.Addr(c.alt.Sp+c.alt.Size))
+				assert.Greater(t, l.frame, mm.Addr(c.alt.Sp))
 			} else {
-				assert.LessOrEqual(t, l.fpstate+emu.FXSaveSize, c.rsp-redZone, "below the red zone")
+				assert.LessOrEqual(t, l.fpstate+emu.FXSaveSize, mm.Addr(c.rsp-redZone), "below the red zone")
 			}
 		})
 	}

@@ -78,7 +78,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	t.inheritSignals(ct, false)
 	c.dispositionsChanged()
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
-		ct.clearChildTID = uint64(ctid)
+		ct.clearChildTID = ctid
 	}
 	if err := c.installHooks(); err != nil {
 		c.close()

@@ -85,11 +85,12 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 			return 0, unix.EINVAL
 		}
 		start = mm.Addr(addr)
-		if uint64(start)+size > uint64(mm.TaskSize) || uint64(start)+size < uint64(start) || start < mm.MinAddr {
+		end, ok := start.RangeEnd(size)
+		if !ok || start < mm.MinAddr {
 			return 0, unix.ENOMEM
 		}
 		if flags&abi.MAP_FIXED_NOREPLACE != 0 && flags&abi.MAP_FIXED == 0 {
-			if !s.Free(start, start+mm.Addr(size)) {
+			if !s.Free(start, end) {
 				return 0, unix.EEXIST
 			}
 		} else if err := s.Unmap(start, size); err != nil {
@@ -97,8 +98,8 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 		}
 	default:
 		// A free, aligned hint is honoured; otherwise top-down from the mmap base.
-		hint := mm.Addr(mm.PageDown(addr))
-		if hint >= mm.MinAddr && uint64(hint) <= uint64(mm.TaskSize)-size && s.Free(hint, hint+mm.Addr(size)) {
+		hint := mm.Addr(addr).PageDown()
+		if end, ok := hint.RangeEnd(size); ok && hint >= mm.MinAddr && s.Free(hint, end) {
 			start = hint
 		} else {
 			var err error
@@ -156,14 +157,15 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 
 // sysMunmap implements munmap(2).
 func sysMunmap(t *Task, a Args) (uint64, error) {
-	if a[0]%mm.PageSize != 0 || a[1] == 0 {
+	addr := a.Ptr(0)
+	if !addr.PageAligned() || a[1] == 0 {
 		return 0, unix.EINVAL
 	}
 	size, ok := mm.PageUp(a[1])
-	if !ok || a[0]+size > uint64(mm.TaskSize) || a[0]+size < a[0] {
+	if _, in := addr.RangeEnd(size); !ok || !in {
 		return 0, unix.EINVAL
 	}
-	if err := t.p.mm.Unmap(a.Ptr(0), size); err != nil {
+	if err := t.p.mm.Unmap(addr, size); err != nil {
 		return 0, unix.ENOMEM
 	}
 	return 0, nil
@@ -171,11 +173,11 @@ func sysMunmap(t *Task, a Args) (uint64, error) {
 
 // sysMprotect implements mprotect(2).
 func sysMprotect(t *Task, a Args) (uint64, error) {
-	if a[0]%mm.PageSize != 0 || a.Uint(2)&^(7|abi.PROT_GROWSDOWN|abi.PROT_GROWSUP) != 0 {
+	if !a.Ptr(0).PageAligned() || a.Uint(2)&^(7|abi.PROT_GROWSDOWN|abi.PROT_GROWSUP) != 0 {
 		return 0, unix.EINVAL
 	}
 	size, ok := mm.PageUp(a[1])
-	if !ok || a[0]+size < a[0] {
+	if _, nowrap := a.Ptr(0).AddLength(size); !ok || !nowrap {
 		return 0, unix.ENOMEM
 	}
 	if size == 0 {
@@ -260,17 +262,18 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 // sysMadvise implements madvise(2). MADV_DONTNEED and MADV_FREE on private memory drop
 // the pages, so they read back as zero as on Linux; other advice is accepted and ignored.
 func sysMadvise(t *Task, a Args) (uint64, error) {
-	if a[0]%mm.PageSize != 0 {
+	if !a.Ptr(0).PageAligned() {
 		return 0, unix.EINVAL
 	}
 	size, ok := mm.PageUp(a[1])
-	if !ok {
+	end, nowrap := a.Ptr(0).AddLength(size)
+	if !ok || !nowrap {
 		return 0, unix.EINVAL
 	}
 	if size == 0 {
 		return 0, nil
 	}
-	if !t.p.mm.Mapped(a.Ptr(0), a.Ptr(0)+mm.Addr(size)) {
+	if !t.p.mm.Mapped(a.Ptr(0), end) {
 		return 0, unix.ENOMEM
 	}
 	switch a.Int(2) {
@@ -288,12 +291,12 @@ func sysBrk(t *Task, a Args) (uint64, error) {
 // sysMlock implements mlock(2), munlock(2) and mlock2(2): the range must be mapped; vemu
 // never pages guest memory out, so there is nothing more to do.
 func sysMlock(t *Task, a Args) (uint64, error) {
-	start := mm.PageDown(a[0])
-	end, ok := mm.PageUp(a[0] + a[1])
-	if !ok || a[0]+a[1] < a[0] {
+	last, ok := a.Ptr(0).AddLength(a[1])
+	end, up := last.PageUp()
+	if !ok || !up {
 		return 0, unix.ENOMEM
 	}
-	if !t.p.mm.Mapped(mm.Addr(start), mm.Addr(end)) {
+	if !t.p.mm.Mapped(a.Ptr(0).PageDown(), end) {
 		return 0, unix.ENOMEM
 	}
 	return 0, nil
@@ -312,21 +315,22 @@ func sysMunlockall(t *Task, a Args) (uint64, error) { return 0, nil }
 
 // sysMsync implements msync(2): shared file mappings are written back by the host.
 func sysMsync(t *Task, a Args) (uint64, error) {
-	addr, length, flags := a[0], a[1], int(a.Int(2))
-	if addr%mm.PageSize != 0 || flags&^(abi.MS_ASYNC|abi.MS_SYNC|abi.MS_INVALIDATE) != 0 ||
+	addr, flags := a.Ptr(0), int(a.Int(2))
+	if !addr.PageAligned() || flags&^(abi.MS_ASYNC|abi.MS_SYNC|abi.MS_INVALIDATE) != 0 ||
 		flags&abi.MS_ASYNC != 0 && flags&abi.MS_SYNC != 0 {
 		return 0, unix.EINVAL
 	}
-	end, ok := mm.PageUp(addr + length)
-	if !ok || addr+length < addr {
+	last, ok := addr.AddLength(a[1])
+	end, up := last.PageUp()
+	if !ok || !up {
 		return 0, unix.ENOMEM
 	}
-	if !t.p.mm.Mapped(mm.Addr(addr), mm.Addr(end)) {
+	if !t.p.mm.Mapped(addr, end) {
 		return 0, unix.ENOMEM
 	}
-	for a := mm.Addr(addr); a < mm.Addr(end); {
+	for a := addr; a < end; {
 		v := t.p.mm.Lookup(a)
-		stop := min(v.End, mm.Addr(end))
+		stop := min(v.End, end)
 		if v.Shared {
 			h := v.Host()[a-v.Start : stop-v.Start]
 			if err := unix.Msync(h, flags); err != nil {
@@ -342,24 +346,25 @@ func sysMsync(t *Task, a Args) (uint64, error) {
 // on the host. The vector is written a piece at a time, as Linux does, so a short one
 // faults (EFAULT) before vemu has done work for the whole range.
 func sysMincore(t *Task, a Args) (uint64, error) {
-	addr, length := a[0], a[1]
-	if addr%mm.PageSize != 0 {
+	addr := a.Ptr(0)
+	if !addr.PageAligned() {
 		return 0, unix.EINVAL
 	}
-	end, ok := mm.PageUp(addr + length)
-	if !ok || addr+length < addr || end > uint64(mm.TaskSize) {
+	last, ok := addr.RangeEnd(a[1])
+	end, up := last.PageUp()
+	if !ok || !up {
 		return 0, unix.ENOMEM
 	}
 	const chunk = mm.PageSize // vector bytes per piece
 	var vec [chunk]byte
 	out := a.Ptr(2)
 	for at := addr; at < end; {
-		n := min((end-at)/mm.PageSize, chunk)
-		stop := at + n*mm.PageSize
-		if !t.p.mm.Mapped(mm.Addr(at), mm.Addr(stop)) {
+		n := min(uint64(end-at)/mm.PageSize, chunk)
+		stop := at + mm.Addr(n*mm.PageSize)
+		if !t.p.mm.Mapped(at, stop) {
 			return 0, unix.ENOMEM
 		}
-		t.p.mm.Resident(mm.Addr(at), vec[:n])
+		t.p.mm.Resident(at, vec[:n])
 		if err := t.p.mm.CopyOut(out, vec[:n]); err != nil {
 			return 0, err
 		}

@@ -154,7 +154,7 @@ func sysArchPrctl(t *Task, a Args) (uint64, error) {
 
 // sysSetTidAddress implements set_tid_address(2).
 func sysSetTidAddress(t *Task, a Args) (uint64, error) {
-	t.clearChildTID = a[0]
+	t.clearChildTID = a.Ptr(0)
 	return uint64(t.tid), nil
 }
 
@@ -163,7 +163,7 @@ func sysSetRobustList(t *Task, a Args) (uint64, error) {
 	if a[1] != 24 {
 		return 0, unix.EINVAL
 	}
-	t.robustList = a[0]
+	t.robustList = a.Ptr(0)
 	return 0, nil
 }
 
@@ -172,7 +172,7 @@ func sysGetRobustList(t *Task, a Args) (uint64, error) {
 	if pid := a.Int(0); pid != 0 && int(pid) != t.tid {
 		return 0, unix.ESRCH
 	}
-	if err := t.p.mm.CopyOut(a.Ptr(1), binary.LittleEndian.AppendUint64(nil, t.robustList)); err != nil {
+	if err := t.p.mm.CopyOut(a.Ptr(1), binary.LittleEndian.AppendUint64(nil, uint64(t.robustList))); err != nil {
 		return 0, err
 	}
 	return 0, t.p.mm.CopyOut(a.Ptr(2), binary.LittleEndian.AppendUint64(nil, 24))

@@ -27,8 +27,8 @@ type Task struct {
 	tid int
 
 	sigmask       uint64
-	clearChildTID uint64
-	robustList    uint64
+	clearChildTID mm.Addr
+	robustList    mm.Addr
 
 	trace    bool
 	vsyscall bool // the current call came from the vsyscall page (for the tracer)
@@ -44,7 +44,7 @@ type Task struct {
 	resume    *uint64    // rax to set when the thread runs again
 	gen       uint64     // counts blockings, so stale wakeups are ignored
 
-	futexAddr uint64 // while waiting on a futex
+	futexAddr mm.Addr // while waiting on a futex
 	futexBits uint32
 
 	sig taskSignals // pending signals, the alternate stack
@@ -94,7 +94,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	c.sigmask = t.sigmask
 	t.inheritSignals(c, true)
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
-		c.clearChildTID = uint64(ctid)
+		c.clearChildTID = ctid
 	}
 	c.state = taskBlocked // until its registers exist
 	p.needHook()
@@ -135,7 +135,7 @@ func (t *Task) threadExit(code int) {
 		return
 	}
 	if t.clearChildTID != 0 {
-		if p.mm.CopyOut(mm.Addr(t.clearChildTID), []byte{0, 0, 0, 0}) == nil {
+		if p.mm.CopyOut(t.clearChildTID, []byte{0, 0, 0, 0}) == nil {
 			p.futexWake(t.clearChildTID, 1, abi.FUTEX_BITSET_MATCH_ANY)
 		}
 	}
