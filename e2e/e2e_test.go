@@ -72,6 +72,7 @@ var cGuests = []diffCase{
 	{name: "memcost-devzero-fork", cmds: one("memcost", "devzero-fork")},
 	{name: "memcost-mincore-huge", cmds: one("memcost", "mincore-huge")},
 	{name: "memcost-mremap-big", cmds: one("memcost", "mremap-big")},
+	{name: "memcost-protnone", cmds: one("memcost", "protnone")},
 	{name: "env", cmds: one("env", "a", "b c", "")},
 	{name: "time", cmds: one("time")},
 	{name: "text", cmds: one("text"), stdin: sampleText},

@@ -7,6 +7,7 @@ import (
 
 	"vemu/abi"
 	"vemu/emu"
+	"vemu/kernel/mm"
 )
 
 // handleEvent turns what stopped the CPU into the thread's next state.
@@ -21,9 +22,11 @@ func (t *Task) handleEvent(ev emu.Event) {
 		if p.exit != nil {
 			return
 		}
+		// As Linux: ACCERR where a mapping lacks the access, MAPERR where there is none
+		// (the CPU is not given mappings without access). The vsyscall page is no user
+		// mapping to Linux: a fault there is MAPERR.
 		code := int32(abi.SEGV_ACCERR)
-		if ev.Unmapped || ev.Addr&^0xfff == vsyscallBase {
-			// The vsyscall page is no user mapping to Linux: a fault there is MAPERR.
+		if p.mm.Lookup(mm.Addr(ev.Addr)) == nil || ev.Addr&^0xfff == vsyscallBase {
 			code = abi.SEGV_MAPERR
 		}
 		// The engine's rip is the start of the faulting block; a handler's frame must

@@ -275,8 +275,12 @@ func (s *Space) Free(start, end Addr) bool {
 	return i == len(s.vmas) || s.vmas[i].Start >= end
 }
 
+// cpuMap gives v to the CPU. A mapping without access (a reservation, a guard page) is
+// not given at all: the CPU faults there as it would on a protection fault, and the
+// kernel tells the two apart from its own list. Unicorn's cost per region grows with the
+// number of regions, and it aborts near 4,000 of them.
 func (s *Space) cpuMap(v *VMA) error {
-	if s.cpu == nil {
+	if s.cpu == nil || v.Prot == 0 {
 		return nil
 	}
 	if s.cpu.Regions() >= maxRegions {
@@ -286,7 +290,7 @@ func (s *Space) cpuMap(v *VMA) error {
 }
 
 func (s *Space) cpuUnmap(v *VMA) {
-	if s.cpu != nil {
+	if s.cpu != nil && v.Prot != 0 {
 		s.cpu.Unmap(uint64(v.Start), v.Len())
 	}
 }

@@ -4,10 +4,14 @@
  *   memcost protnone-fork     2 GiB PROT_NONE reservation, then fork
  *   memcost devzero-fork      2 GiB private mapping of /dev/zero, one page touched, fork
  *   memcost mincore-huge      mincore over 16 TiB with a one-page vector (EFAULT)
- *   memcost mremap-big        a 1 GiB mapping with two pages touched moved and grown */
+ *   memcost mremap-big        a 1 GiB mapping with two pages touched moved and grown
+ *   memcost protnone          faults in a PROT_NONE page (SEGV_ACCERR) and in a hole
+ *                             (SEGV_MAPERR); contents survive a round trip through it */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +107,49 @@ static void cow(void)
 	expect("a grandchild copies its parent's memory", wait_child(pid) == 0 && strcmp(heap, "parent") == 0);
 }
 
+static sigjmp_buf fault_jmp;
+static volatile int fault_code;
+static void *volatile fault_addr;
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	fault_code = si->si_code;
+	fault_addr = si->si_addr;
+	siglongjmp(fault_jmp, 1);
+}
+
+/* touch writes to p and returns the si_code of the fault it caused, or 0. */
+static int touch(char *p)
+{
+	fault_code = 0;
+	fault_addr = 0;
+	if (sigsetjmp(fault_jmp, 1) == 0)
+		*(volatile char *)p = 1;
+	return fault_code;
+}
+
+static void protnone(void)
+{
+	struct sigaction sa = {.sa_sigaction = on_segv, .sa_flags = SA_SIGINFO};
+	sigaction(SIGSEGV, &sa, 0);
+	char *p = mmap(0, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	strcpy(p + PAGE, "kept");
+	expect("mprotect NONE", mprotect(p + PAGE, 2 * PAGE, PROT_NONE) == 0);
+	expect("a store there is SEGV_ACCERR", touch(p + PAGE + 8) == SEGV_ACCERR && fault_addr == p + PAGE + 8);
+	expect("the page after it too", touch(p + 2 * PAGE) == SEGV_ACCERR);
+	expect("the pages around it are fine", touch(p) == 0 && touch(p + 3 * PAGE) == 0);
+	expect("munmap the last page", munmap(p + 3 * PAGE, PAGE) == 0);
+	expect("a store in the hole is SEGV_MAPERR", touch(p + 3 * PAGE) == SEGV_MAPERR);
+	expect("mprotect back", mprotect(p + PAGE, 2 * PAGE, PROT_READ | PROT_WRITE) == 0);
+	expect("the contents survived", strcmp(p + PAGE, "kept") == 0);
+	char *r = mmap(0, 1UL << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	expect("a reservation faults with SEGV_ACCERR", touch(r + (1UL << 29)) == SEGV_ACCERR);
+	expect("part of it made writable", mprotect(r + PAGE, PAGE, PROT_READ | PROT_WRITE) == 0 && touch(r + PAGE) == 0);
+	signal(SIGSEGV, SIG_DFL);
+}
+
 static void fork_and_wait(const char *what)
 {
 	pid_t pid = fork();
@@ -154,8 +201,10 @@ int main(int argc, char **argv)
 		expect("moved without growing", r == q + 4 * n);
 		expect("contents moved again", r[0] == 1 && r[n - 1] == 2);
 		fork_and_wait("fork after the moves");
+	} else if (!strcmp(mode, "protnone")) {
+		protnone();
 	} else {
-		printf("usage: memcost cow|protnone-fork|devzero-fork|mincore-huge|mremap-big\n");
+		printf("usage: memcost cow|protnone-fork|devzero-fork|mincore-huge|mremap-big|protnone\n");
 		return 2;
 	}
 	return failures != 0;
