@@ -71,6 +71,8 @@ type Kernel struct {
 
 	pt procTable
 
+	frozen frozenCache // files that private mappings share, see frozen.go
+
 	// The first process, and the terminal's foreground process group that vemu's own
 	// terminal signals go to: the first process's group at start, then whatever a guest
 	// set with tcsetpgrp (fgSet). Guarded by pt.mu.

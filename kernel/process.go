@@ -157,6 +157,7 @@ type procTable struct {
 	procs   map[int]*Process
 	tids    map[int]*Process // threads other than main threads, by id
 	lastPID int
+	live    int // processes whose run loop has not ended
 }
 
 // family is a process's place in the tree, guarded by the kernel's procTable.mu (and so
@@ -181,6 +182,7 @@ func (k *Kernel) register(p *Process) {
 		k.pt.procs = map[int]*Process{}
 	}
 	k.pt.procs[p.pid] = p
+	k.pt.live++
 	if p.pid > k.pt.lastPID {
 		k.pt.lastPID = p.pid
 	}
@@ -207,6 +209,10 @@ func (p *Process) exited() {
 	k.stats.merge(&p.counts)
 	k.pt.mu.Lock()
 	p.zombie = true
+	if k.pt.live--; k.pt.live == 0 {
+		// No process is left to map a frozen file again.
+		k.frozen.release()
+	}
 	for _, c := range p.children {
 		c.parent = nil
 		if c.zombie {

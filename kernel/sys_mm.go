@@ -19,7 +19,8 @@ func cpuProt(p uint32) emu.Prot {
 }
 
 // sysMmap implements mmap(2): anonymous and file mappings, private and shared, with
-// MAP_FIXED and MAP_FIXED_NOREPLACE. A private file mapping is a copy of the file's bytes.
+// MAP_FIXED and MAP_FIXED_NOREPLACE. A private mapping of a regular file maps a frozen copy
+// of it (see frozen.go) where that is worth it, and copies the file's bytes otherwise.
 func sysMmap(t *Task, a Args) (uint64, error) {
 	addr, length, prot, flags, fd, off := a[0], a[1], a.Uint(2), a.Uint(3), a.Fd(4), a[5]
 	s := t.p.mm
@@ -118,6 +119,35 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 	}
 	var v *mm.VMA
 	var err error
+	if !anon && typ == abi.MAP_PRIVATE && !zero && st.Mode&unix.S_IFMT == unix.S_IFREG {
+		// Programs and libraries: the pages of a frozen copy of the file, shared with
+		// every process that maps it until one writes them.
+		if fz, fsize := t.p.k.frozenFor(f.fd, size); fz != nil {
+			defer fz.Unref()
+			if int64(off) < fsize {
+				in, _ := mm.PageUp(uint64(fsize) - off)
+				in = min(in, size)
+				v, err = s.MapFrozen(start, in, cpuProt(prot), fz, int64(off), name)
+				if err == nil && in < size {
+					// Past the end of the file: zero pages (Linux would send SIGBUS).
+					var tail *mm.VMA
+					if tail, err = s.Map(start+mm.Addr(in), size-in, cpuProt(prot), name); err != nil {
+						s.Unmap(start, in)
+					} else {
+						tail.Dev, tail.Ino, tail.FileOff = uint64(st.Dev), uint64(st.Ino), off+in
+					}
+				}
+				if err != nil {
+					if err == mm.ErrNoMem {
+						return 0, unix.ENOMEM
+					}
+					return 0, err
+				}
+				v.Dev, v.Ino, v.FileOff = uint64(st.Dev), uint64(st.Ino), off
+				return uint64(start), nil
+			}
+		}
+	}
 	if !anon && typ != abi.MAP_PRIVATE {
 		v, err = s.MapShared(start, size, cpuProt(prot), f.fd, int64(off), prot&abi.PROT_WRITE != 0, name)
 	} else {

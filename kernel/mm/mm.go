@@ -43,12 +43,44 @@ func PageUp(a uint64) (uint64, bool) {
 type Prot = emu.Prot
 
 // backing is host memory behind one or more mappings: a range of an arena (the guest's
-// private and anonymous memory), or a host mapping of a file (shared file mappings).
+// private and anonymous memory), a host mapping of a file (shared file mappings), or a
+// private host mapping of a frozen file (libraries and programs).
 type backing struct {
 	mem  []byte
 	refs atomic.Int32 // mappings holding it, in any process (see release)
 	ar   *arena       // nil for a host file mapping
 	aoff uint64       // offset of mem in ar
+	// frozen is the file behind a private host mapping at foff, or nil. Until a write
+	// may have reached the mapping (written), its pages are the file's, so a fork maps
+	// the file again instead of copying them.
+	frozen  *Frozen
+	foff    int64
+	written bool
+}
+
+// Frozen is a host file whose contents never change (a sealed memfd), counted by its
+// users. Private mappings of it share its pages on the host until one writes them.
+type Frozen struct {
+	fd   int
+	refs atomic.Int32
+}
+
+// NewFrozen takes fd, which must never shrink (a memfd sealed against it): a mapping
+// past its end would fault in vemu itself. The caller holds the one reference.
+func NewFrozen(fd int) *Frozen {
+	f := &Frozen{fd: fd}
+	f.refs.Store(1)
+	return f
+}
+
+// Ref adds a reference.
+func (f *Frozen) Ref() { f.refs.Add(1) }
+
+// Unref drops a reference; the last closes the file (mappings keep its pages).
+func (f *Frozen) Unref() {
+	if f.refs.Add(-1) == 0 {
+		unix.Close(f.fd)
+	}
 }
 
 // arena is an in-memory file (memfd) whose ranges back a space's anonymous and private
@@ -110,10 +142,27 @@ func (b *backing) free() {
 	}
 	unix.Munmap(b.mem)
 	b.mem = nil
+	if b.frozen != nil {
+		b.frozen.Unref()
+		b.frozen = nil
+	}
+}
+
+// wrote records that a write may have reached b's memory. Only frozen-file backings,
+// which belong to one process (or a vfork child that runs while it waits), keep it.
+func (b *backing) wrote() {
+	if b.frozen != nil {
+		b.written = true
+	}
 }
 
 // discard gives the host pages of b's [off, off+n) back: they read as zero afterwards.
 func (b *backing) discard(off, n uint64) {
+	if b.frozen != nil && n > 0 {
+		// A private file mapping reads the file's bytes again, as on Linux.
+		unix.Madvise(b.mem[off:off+n], unix.MADV_DONTNEED)
+		return
+	}
 	if b.ar == nil || n == 0 {
 		return
 	}
@@ -285,6 +334,9 @@ func (s *Space) cpuMap(v *VMA) error {
 	}
 	if s.cpu.Regions() >= maxRegions {
 		return ErrNoMem
+	}
+	if v.Prot&emu.ProtWrite != 0 {
+		v.back.wrote()
 	}
 	return s.cpu.MapHost(uint64(v.Start), v.host(), v.Prot)
 }
@@ -605,7 +657,10 @@ func (s *Space) Write(addr Addr, src []byte) error {
 	if len(src) == 0 {
 		return nil
 	}
-	return s.access(addr, len(src), 0, func(h []byte, _ *VMA) { src = src[copy(h, src):] })
+	return s.access(addr, len(src), 0, func(h []byte, v *VMA) {
+		v.back.wrote()
+		src = src[copy(h, src):]
+	})
 }
 
 // CopyString reads a NUL-terminated string of at most max bytes (without the NUL) from
@@ -685,6 +740,9 @@ func (s *Space) Bufs(addr Addr, n int, want Prot, dst [][]byte) ([][]byte, error
 			break
 		}
 		stop := min(end, v.End)
+		if want&emu.ProtWrite != 0 || want == 0 {
+			v.back.wrote()
+		}
 		if want&emu.ProtWrite != 0 && v.Prot&emu.ProtExec != 0 && s.cpu != nil {
 			s.cpu.FlushCode(uint64(a), uint64(stop))
 		}
@@ -699,10 +757,41 @@ func (s *Space) Bufs(addr Addr, n int, want Prot, dst [][]byte) ([][]byte, error
 }
 
 // Host returns the host memory behind v, for the kernel's own use.
-func (v *VMA) Host() []byte { return v.host() }
+func (v *VMA) Host() []byte {
+	v.back.wrote()
+	return v.host()
+}
 
 // Fill lets f write the initial contents of v's memory (a file's bytes).
-func (s *Space) Fill(v *VMA, f func([]byte) error) error { return f(v.host()) }
+func (s *Space) Fill(v *VMA, f func([]byte) error) error {
+	v.back.wrote()
+	return f(v.host())
+}
+
+// MapFrozen maps [start, start+length) privately onto f at off (page-aligned, and the
+// range inside the file). The pages are the file's, shared with every other mapping of
+// it, until written. The range must be free.
+func (s *Space) MapFrozen(start Addr, length uint64, prot Prot, f *Frozen, off int64, name string) (*VMA, error) {
+	b, err := mapFrozen(f, off, length)
+	if err != nil {
+		return nil, err
+	}
+	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: b}
+	if err := s.insert(v); err != nil {
+		b.free()
+		return nil, err
+	}
+	return v, nil
+}
+
+func mapFrozen(f *Frozen, off int64, length uint64) (*backing, error) {
+	mem, err := unix.Mmap(f.fd, off, int(length), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+	if err != nil {
+		return nil, ErrNoMem
+	}
+	f.Ref()
+	return &backing{mem: mem, frozen: f, foff: off}, nil
+}
 
 // MapShared maps [start, start+length) onto the host file fd at off, shared: stores reach
 // the file. The range must be free.
@@ -908,6 +997,18 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 	err := s.mapInto(c, func(v *VMA) (*backing, error) {
 		if v.Shared {
 			return v.back, nil
+		}
+		if b := v.back; b.frozen != nil && !b.written {
+			// Still the file's pages: map the file again rather than copy them.
+			if nb, ok := copies[b]; ok {
+				return nb, nil
+			}
+			nb, err := mapFrozen(b.frozen, b.foff, uint64(len(b.mem)))
+			if err != nil {
+				return nil, err
+			}
+			copies[b] = nb
+			return nb, nil
 		}
 		nb, err := clone(v.back)
 		if err != nil {
