@@ -78,23 +78,3 @@ func TestKilledReport(t *testing.T) {
 		})
 	}
 }
-
-// TestDynamicExecWarning checks that a guest executing a dynamically linked program, which
-// fails with ENOENT as where its interpreter is missing, hears nothing from vemu on its
-// stderr (it may handle the failure itself); --strace says why.
-func TestDynamicExecWarning(t *testing.T) {
-	if !hasFile(busybox) {
-		t.Skip("no static busybox at " + busybox)
-	}
-	t.Parallel()
-	inv := invocation{prog: busybox, args: []string{"sh", "-c", guest("hello.dynamic") + " 2>/dev/null; echo $?"}, dir: t.TempDir()}
-	v := runVemu(t, inv)
-	if string(v.stdout) != "127\n" || len(v.stderr) > 0 {
-		t.Errorf("stdout %q, stderr %q; want 127 and nothing", v.stdout, v.stderr)
-	}
-	inv.flags = []string{"--strace"}
-	v = runVemu(t, inv)
-	if !strings.Contains(string(v.stderr), "dynamically linked programs are not supported") {
-		t.Errorf("--strace output does not say why the exec failed:\n%s", tail(v.stderr, 1000))
-	}
-}

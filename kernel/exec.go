@@ -29,8 +29,8 @@ const (
 	heapReserve  = 4 << 30        // host memory reserved for brk
 )
 
-// Exec starts the static program at path with argv and envp in a new process. The
-// returned task is ready to Run.
+// Exec starts the program at path with argv and envp in a new process, with its ELF
+// interpreter if it names one. The returned task is ready to Run.
 func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	prog, err := readProgram(path)
 	if err != nil {
@@ -41,6 +41,15 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	img, err := prog.parse()
 	if err != nil {
 		return nil, &ExecError{Path: path, Status: 126, Err: err}
+	}
+	if img.Interp != "" {
+		if err := prog.openInterp(img.Interp, k.cfg.Dir); err != nil {
+			status := 126
+			if err == unix.ENOENT {
+				status = 127
+			}
+			return nil, &ExecError{Path: path, Status: status, Err: fmt.Errorf("interpreter %s: %w", img.Interp, interpError(err))}
+		}
 	}
 	cpu, err := emu.New()
 	if err != nil {
@@ -93,9 +102,55 @@ type program struct {
 	f    *os.File
 	size int64
 	abs  string // the absolute path, symbolic links resolved
+	// interp is the ELF interpreter the program names (PT_INTERP), opened and parsed.
+	interp    *program
+	interpImg *loader.Image
 }
 
-func (pr *program) close() { pr.f.Close() }
+func (pr *program) close() {
+	pr.f.Close()
+	if pr.interp != nil {
+		pr.interp.close()
+	}
+}
+
+// openInterp opens and parses the ELF interpreter at path (relative to dir, vemu's own
+// working directory when ""), as Linux's load_elf_binary() does: a file that is missing
+// is ENOENT, one that cannot be run EACCES, and one that is not a valid ELF file ELIBBAD.
+// The interpreter's own PT_INTERP is ignored.
+func (pr *program) openInterp(path, dir string) error {
+	if !filepath.IsAbs(path) && dir != "" {
+		path = filepath.Join(dir, path)
+	}
+	ip, err := readProgram(path)
+	if err != nil {
+		var ee *ExecError
+		if errors.As(err, &ee) && ee.Status == 127 {
+			return unix.ENOENT
+		}
+		return unix.EACCES
+	}
+	img, err := ip.parse()
+	if err != nil {
+		ip.close()
+		return unix.ELIBBAD
+	}
+	pr.interp, pr.interpImg = ip, img
+	return nil
+}
+
+// interpError says what an interpreter's errno means.
+func interpError(err error) error {
+	switch err {
+	case unix.ENOENT:
+		return errors.New("no such file or directory")
+	case unix.ELIBBAD:
+		return errors.New("not a valid ELF interpreter")
+	case unix.EACCES:
+		return errors.New("permission denied")
+	}
+	return err
+}
 
 // head returns up to n bytes from the start of the file.
 func (pr *program) head(n int) []byte {
@@ -161,27 +216,38 @@ func (k *Kernel) randPages(n uint64) uint64 {
 // load maps the program, the heap, the stack, the vsyscall page and the vDSO, builds the
 // initial stack and sets the registers a new process starts with.
 func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
+	// The stack at the top of user space, and the mmap area below it.
+	top := uint64(mm.TaskSize) - k.randPages(stackRandMax)
+	p.mm.MmapBase = mm.Addr(top - stackSize - mmapGap - k.randPages(mmapRandMax))
+
+	// As Linux's load_elf_binary(): a PIE with an interpreter goes at ELF_ET_DYN_BASE
+	// and a random distance; one without (a static PIE, or ld.so run as a program)
+	// where mmap would put it, and its heap at ELF_ET_DYN_BASE.
 	var bias uint64
+	brk := img.High
 	if img.PIE {
-		bias = pieBase + k.randPages(mmapRandMax)
+		if prog.interp != nil {
+			bias = pieBase + k.randPages(mmapRandMax)
+			brk += bias
+		} else {
+			at, err := p.mm.FindFree(img.High-img.Low, p.mm.MmapBase)
+			if err != nil {
+				return fmt.Errorf("place program: %w", err)
+			}
+			bias = uint64(at) - img.Low
+			brk = pieBase
+		}
 	}
-	var ino, dev uint64
-	var st unix.Stat_t
-	if err := unix.Fstat(int(prog.f.Fd()), &st); err == nil {
-		ino, dev = st.Ino, st.Dev
-	}
-	if err := mapSegments(p.mm, prog.f, img, bias, p.exe, dev, ino); err != nil {
+	if err := k.mapSegments(p.mm, prog, img, bias, p.exe); err != nil {
 		return err
 	}
 
 	// The heap starts after the highest segment, at a random distance.
-	brk := img.High + bias + k.randPages(brkRandMax/mm.PageSize)
+	brk += k.randPages(brkRandMax / mm.PageSize)
 	if err := p.mm.SetupHeap(mm.Addr(brk), heapReserve); err != nil {
 		return err
 	}
 
-	// The stack at the top of user space, and the mmap area below it.
-	top := uint64(mm.TaskSize) - k.randPages(stackRandMax)
 	prot := emu.ProtRead | emu.ProtWrite
 	if img.ExecStack {
 		prot |= emu.ProtExec
@@ -190,7 +256,25 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 		return fmt.Errorf("map stack: %w", err)
 	}
 	p.stackTop = top
-	p.mm.MmapBase = mm.Addr(top - stackSize - mmapGap - k.randPages(mmapRandMax))
+
+	// As Linux: the interpreter goes where mmap would put it (below the mmap base), and
+	// the process starts in it; it finds the program through AT_PHDR and AT_ENTRY.
+	entry, interpBase := img.Entry+bias, uint64(0)
+	if ip := prog.interp; ip != nil {
+		ii := prog.interpImg
+		var ibias uint64
+		if ii.PIE {
+			at, err := p.mm.FindFree(ii.High-ii.Low, p.mm.MmapBase)
+			if err != nil {
+				return fmt.Errorf("place interpreter: %w", err)
+			}
+			ibias = uint64(at) - ii.Low
+		}
+		if err := k.mapSegments(p.mm, ip, ii, ibias, ip.abs); err != nil {
+			return fmt.Errorf("interpreter %s: %w", ip.abs, err)
+		}
+		entry, interpBase = ii.Entry+ibias, ibias
+	}
 
 	if err := k.mapVsyscall(p); err != nil {
 		return err
@@ -211,7 +295,7 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 		{Type: loader.AT_PHDR, Val: img.PhdrAddr + bias},
 		{Type: loader.AT_PHENT, Val: img.Phent},
 		{Type: loader.AT_PHNUM, Val: img.Phnum},
-		{Type: loader.AT_BASE, Val: 0},
+		{Type: loader.AT_BASE, Val: interpBase},
 		{Type: loader.AT_FLAGS, Val: 0},
 		{Type: loader.AT_ENTRY, Val: img.Entry + bias},
 		{Type: loader.AT_UID, Val: uint64(p.creds.ruid)},
@@ -235,7 +319,7 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 		return fmt.Errorf("initial stack: %w", err)
 	}
 	p.auxv = auxv
-	p.entry = img.Entry + bias
+	p.entry = entry
 
 	// As ELF_PLAT_INIT: every general register zero, rsp at argc; the default FPU and
 	// SSE control words.
@@ -254,23 +338,58 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 	return p.cpu.SetRegs(regs, vals)
 }
 
-// mapSegments maps each PT_LOAD with its permissions, copies its file bytes and leaves its
-// bss zero. Two segments may share a page at a boundary; that page gets both permissions.
-func mapSegments(s *mm.Space, f *os.File, img *loader.Image, bias uint64, name string, dev, ino uint64) error {
+// mapSegments maps each PT_LOAD of prog with its permissions, its file bytes and its bss
+// zero. The file's pages come from a frozen copy of it (shared with every process that
+// runs it, see frozen.go) when the segment's pages line up with the file's; otherwise
+// they are copied in. Two segments may share a page at a boundary; that page gets both
+// permissions.
+func (k *Kernel) mapSegments(s *mm.Space, prog *program, img *loader.Image, bias uint64, name string) error {
+	var dev, ino uint64
+	var st unix.Stat_t
+	if err := unix.Fstat(int(prog.f.Fd()), &st); err == nil {
+		ino, dev = st.Ino, st.Dev
+	}
+	fz, fsize := k.frozenFor(int(prog.f.Fd()), uint64(prog.size))
+	if fz != nil {
+		defer fz.Unref()
+	}
 	for _, seg := range img.Segments {
 		start := mm.PageDown(seg.Vaddr + bias)
 		end, _ := mm.PageUp(seg.Vaddr + bias + seg.Memsz)
 		prot := toEmuProt(seg.Prot)
 		// Skip a first page already mapped by the previous segment, widening its permissions.
+		shared := false
 		if v := s.Lookup(mm.Addr(start)); v != nil {
 			if err := s.Protect(mm.Addr(start), mm.PageSize, v.Prot|prot); err != nil {
 				return fmt.Errorf("program header %d: %w", seg.Index, err)
 			}
 			start += mm.PageSize
+			shared = true
 		}
 		if end > start && prot&emu.ProtWrite != 0 && mm.Overcommits(end-start) {
 			// As Linux, whose accounting refuses the segment (the exec then fails).
 			return fmt.Errorf("program header %d: map %#x-%#x: %w", seg.Index, start, end, unix.ENOMEM)
+		}
+		fileEnd, _ := mm.PageUp(seg.Vaddr + bias + seg.Filesz)
+		if fz != nil && !shared && seg.Filesz > 0 && (seg.Vaddr+bias)%mm.PageSize == seg.Off%mm.PageSize &&
+			seg.Off+seg.Filesz <= uint64(fsize) {
+			v, err := s.MapFrozen(mm.Addr(start), fileEnd-start, prot, fz, int64(mm.PageDown(seg.Off)), name)
+			if err != nil {
+				return fmt.Errorf("program header %d: map %#x-%#x: %w", seg.Index, start, fileEnd, err)
+			}
+			v.Dev, v.Ino, v.FileOff = dev, ino, mm.PageDown(seg.Off)
+			// The rest of the last file page is bss: zero, as Linux's padzero().
+			if tail := fileEnd - (seg.Vaddr + bias + seg.Filesz); tail > 0 && tail < mm.PageSize {
+				if err := s.Write(mm.Addr(seg.Vaddr+bias+seg.Filesz), make([]byte, tail)); err != nil {
+					return fmt.Errorf("program header %d: %w", seg.Index, err)
+				}
+			}
+			if end > fileEnd {
+				if _, err := s.Map(mm.Addr(fileEnd), end-fileEnd, prot, ""); err != nil {
+					return fmt.Errorf("program header %d: map %#x-%#x: %w", seg.Index, fileEnd, end, err)
+				}
+			}
+			continue
 		}
 		if end > start {
 			v, err := s.Map(mm.Addr(start), end-start, prot, name)
@@ -288,7 +407,7 @@ func mapSegments(s *mm.Space, f *os.File, img *loader.Image, bias uint64, name s
 		}
 		off := int64(seg.Off)
 		for _, b := range bufs {
-			n, _ := f.ReadAt(b, off)
+			n, _ := prog.f.ReadAt(b, off)
 			if n < len(b) {
 				break
 			}
@@ -298,7 +417,7 @@ func mapSegments(s *mm.Space, f *os.File, img *loader.Image, bias uint64, name s
 	return nil
 }
 
-// sysExecve implements execve(2) for static programs.
+// sysExecve implements execve(2).
 func sysExecve(t *Task, a Args) (uint64, error) {
 	return t.execveat(abi.AT_FDCWD, a.Ptr(0), a.Ptr(1), a.Ptr(2), 0)
 }
@@ -361,8 +480,7 @@ const maxInterpDepth = 4
 // loadProgram reads the program execve names and parses it. A script starting with #!
 // runs its interpreter instead, as Linux's binfmt_script does: argv becomes the
 // interpreter, its one optional argument, the script's path, then argv[1:]. A dynamically
-// linked program fails with ENOENT, as on Linux when its ELF interpreter is missing (which
-// vemu's guests do lack), and vemu says so on its stderr.
+// linked program brings its ELF interpreter.
 func (t *Task) loadProgram(host, path string, argv []string, depth int) (*program, *loader.Image, []string, error) {
 	prog, err := readProgram(host)
 	if err != nil {
@@ -402,16 +520,18 @@ func (t *Task) loadProgram(host, path string, argv []string, depth int) (*progra
 	if err != nil {
 		prog.close()
 	}
-	if errors.Is(err, loader.ErrDynamic) {
-		// The guest sees ENOENT and may handle it; why is said in the trace, where a
-		// user looking for the cause of that ENOENT reads.
-		if w := t.p.k.cfg.Strace; w != nil {
-			fmt.Fprintf(w, "vemu: %s: dynamically linked programs are not supported (its interpreter %s is missing here)\n", path, img.Interp)
-		}
-		return nil, nil, nil, unix.ENOENT
-	}
 	if err != nil {
 		return nil, nil, nil, unix.ENOEXEC
+	}
+	if img.Interp != "" {
+		if err := prog.openInterp(img.Interp, t.p.fs.cwd); err != nil {
+			prog.close()
+			if w := t.p.k.cfg.Strace; w != nil {
+				// Why the exec failed, where a user looking for the cause reads.
+				fmt.Fprintf(w, "vemu: %s: interpreter %s: %v\n", path, img.Interp, interpError(err))
+			}
+			return nil, nil, nil, err
+		}
 	}
 	return prog, img, argv, nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 )
 
 // Prot is a set of segment permissions.
@@ -62,8 +61,9 @@ type Image struct {
 	PhdrAddr uint64
 	Phent    uint64
 	Phnum    uint64
-	// Interp is the PT_INTERP path, cut at its first NUL. Parse sets it only
-	// alongside an error wrapping ErrDynamic.
+	// Interp is the PT_INTERP path, cut at its first NUL, or "" for a static
+	// program. The kernel loads that interpreter beside the program and starts
+	// it instead; an interpreter's own PT_INTERP is ignored, as by Linux.
 	Interp string
 	// ExecStack is what Linux (5.8 and later) gives an x86-64 process: an
 	// executable stack only when PT_GNU_STACK has PF_X. A file without
@@ -82,7 +82,7 @@ type Image struct {
 type FormatError struct {
 	Off int64
 	Msg string
-	// Err is the sentinel the error wraps (ErrNotELF, ErrDynamic), or nil.
+	// Err is the sentinel the error wraps (ErrNotELF), or nil.
 	Err error
 }
 
@@ -90,17 +90,12 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("%s (offset %#x)", e.Msg, e.Off)
 }
 
-// Unwrap returns Err, so that errors.Is(err, ErrDynamic) works.
+// Unwrap returns Err, so that errors.Is(err, ErrNotELF) works.
 func (e *FormatError) Unwrap() error { return e.Err }
 
-var (
-	// ErrNotELF is wrapped by Parse's error when the file does not start with
-	// the ELF magic.
-	ErrNotELF = errors.New("not an ELF file")
-	// ErrDynamic is wrapped by Parse's error when the file needs an
-	// interpreter (PT_INTERP).
-	ErrDynamic = errors.New("dynamically linked")
-)
+// ErrNotELF is wrapped by Parse's error when the file does not start with the ELF
+// magic.
+var ErrNotELF = errors.New("not an ELF file")
 
 const (
 	pageSize = 4096
@@ -143,10 +138,9 @@ type phdr struct {
 	align  uint64
 }
 
-// Parse validates a static x86-64 ELF executable and returns its load plan.
-// Section headers are neither read nor required. A malformed file yields a
-// *FormatError; a file that is well formed but asks for an interpreter yields
-// the Image (with Interp set) and an error wrapping ErrDynamic.
+// Parse validates an x86-64 ELF executable or shared object (an ELF interpreter)
+// and returns its load plan. Section headers are neither read nor required. A
+// malformed file yields a *FormatError.
 func Parse(data []byte) (*Image, error) {
 	return ParseFile(bytes.NewReader(data), int64(len(data)))
 }
@@ -210,9 +204,7 @@ func ParseFile(r io.ReaderAt, fileSize int64) (*Image, error) {
 		Phnum: phnum,
 	}
 	var (
-		interp    string
 		hasInterp bool
-		interpAt  int64
 		phdrVaddr uint64
 		hasPhdr   bool
 		total     uint64
@@ -276,8 +268,11 @@ func ParseFile(r io.ReaderAt, fileSize int64) (*Image, error) {
 			if j := bytes.IndexByte(s, 0); j >= 0 {
 				s = s[:j]
 			}
+			if len(s) == 0 {
+				return nil, ferr(at, "%s: PT_INTERP path is empty", where)
+			}
 			if !hasInterp { // as Linux, the first one counts
-				interp, hasInterp, interpAt = string(s), true, at
+				img.Interp, hasInterp = string(s), true
 			}
 		case elf.PT_PHDR:
 			phdrVaddr, hasPhdr = p.vaddr, true
@@ -330,15 +325,6 @@ func ParseFile(r io.ReaderAt, fileSize int64) (*Image, error) {
 	}
 	if img.PhdrAddr == 0 && hasPhdr {
 		img.PhdrAddr = phdrVaddr
-	}
-
-	if hasInterp {
-		img.Interp = interp
-		return img, &FormatError{
-			Off: interpAt,
-			Msg: fmt.Sprintf("dynamically linked (interpreter %s): only static executables are supported", quoteIfOdd(interp)),
-			Err: ErrDynamic,
-		}
 	}
 	return img, nil
 }
@@ -440,16 +426,3 @@ func pageDown(a uint64) uint64 { return a &^ (pageSize - 1) }
 
 // pageUp rounds a up to a page boundary; callers keep a at or below userEnd.
 func pageUp(a uint64) uint64 { return (a + pageSize - 1) &^ (pageSize - 1) }
-
-// quoteIfOdd returns s as is when it is a plain path, else Go-quoted.
-func quoteIfOdd(s string) string {
-	if s == "" {
-		return `""`
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
-			return strconv.Quote(s)
-		}
-	}
-	return s
-}

@@ -1,4 +1,5 @@
-// Command vemu runs static x86-64 Linux programs on an emulated CPU with a simulated kernel.
+// Command vemu runs x86-64 Linux programs, static and dynamically linked, on an emulated
+// CPU with a simulated kernel.
 package main
 
 import (
@@ -26,7 +27,7 @@ import (
 )
 
 const usage = `usage:
-  vemu run [flags] PROGRAM [ARGS...]   run a static x86-64 Linux program
+  vemu run [flags] PROGRAM [ARGS...]   run an x86-64 Linux program
   vemu syscalls                        list the system call table and what is supported
   vemu vdso [--disasm]                 show the synthesized vDSO: symbols, vvar layout, code
   vemu vdso dump FILE                  write the vDSO image to FILE (readelf, objdump, gdb read it)
