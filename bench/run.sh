@@ -103,19 +103,20 @@ measure() {
 	printf '%s\n' "${vals[@]}" | median
 }
 
-# startup RUNNER -> "ms kib" medians over $hello_runs start-ups of hello, or "fail fail".
+# startup RUNNER PROGRAM -> "ms kib" medians over $hello_runs start-ups of PROGRAM, or
+# "fail fail".
 startup() {
-	local runner=$1 pre o
+	local runner=$1 prog=$2 pre o
 	if [ "$runner" = qemu ] && [ $have_qemu = 0 ]; then
 		echo "n/a n/a"
 		return
 	fi
 	pre=$(prefix "$runner")
 	# shellcheck disable=SC2086
-	if o=$(timeout "$limit" "$out/spawn" "$hello_runs" $pre "$out/hello" 2>"$out/last.err"); then
+	if o=$(timeout "$limit" "$out/spawn" "$hello_runs" $pre "$prog" 2>"$out/last.err"); then
 		echo "$o"
 	else
-		log "$runner hello failed: $(head -c 300 "$out/last.err" | tr '\n' ' ')"
+		log "$runner $prog failed: $(head -c 300 "$out/last.err" | tr '\n' ' ')"
 		echo "fail fail"
 	fi
 }
@@ -172,16 +173,23 @@ bench "gettimeofday, vsyscall page" ns 1 "$out/vdso" vsys $n_vsys
 bench "gettimeofday, raw syscall" ns 1 "$out/vdso" gtod $n_gtod
 bench "cpu loop ($n_cpu rounds)" ms 1 "$out/cpu" $n_cpu
 
-declare -A ms kib
-for r in native vemu qemu; do
-	log "hello start-up: $r"
-	read -r ms[$r] kib[$r] < <(startup "$r")
-	if is_number "${kib[$r]}"; then
-		kib[$r]=$(awk -v k="${kib[$r]}" 'BEGIN{printf "%.3f", k / 1024}')
-	fi
-done
-row "hello start-up (median of $hello_runs)" ms 2 "${ms[native]}" "${ms[vemu]}" "${ms[qemu]}"
-row "hello peak RSS (median of $hello_runs)" MiB 2 "${kib[native]}" "${kib[vemu]}" "${kib[qemu]}"
+# startups LABEL PROGRAM: rows for start-up time and peak RSS of PROGRAM.
+startups() {
+	local label=$1 prog=$2 r
+	local -A ms kib
+	for r in native vemu qemu; do
+		log "$label start-up: $r"
+		read -r ms[$r] kib[$r] < <(startup "$r" "$prog")
+		if is_number "${kib[$r]}"; then
+			kib[$r]=$(awk -v k="${kib[$r]}" 'BEGIN{printf "%.3f", k / 1024}')
+		fi
+	done
+	row "$label start-up (median of $hello_runs)" ms 2 "${ms[native]}" "${ms[vemu]}" "${ms[qemu]}"
+	row "$label peak RSS (median of $hello_runs)" MiB 2 "${kib[native]}" "${kib[vemu]}" "${kib[qemu]}"
+}
+startups hello "$out/hello"
+# A dynamically linked program: ld.so, libc.so.6 and the program mapped from files.
+startups "/bin/true (dynamic)" /bin/true
 
 cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 qemu_version=n/a

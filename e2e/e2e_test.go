@@ -68,6 +68,7 @@ var cGuests = []diffCase{
 	{name: "files", cmds: one("files", "work"), setup: mkdirs("work"), tree: true},
 	{name: "mem", cmds: one("mem")},
 	{name: "memcost-cow", cmds: one("memcost", "cow")},
+	{name: "mapfile-cow", cmds: one("mapfile", "cow", "work"), setup: mkdirs("work")},
 	{name: "memcost-protnone-fork", cmds: one("memcost", "protnone-fork")},
 	{name: "memcost-devzero-fork", cmds: one("memcost", "devzero-fork")},
 	{name: "memcost-mincore-huge", cmds: one("memcost", "mincore-huge")},
@@ -530,8 +531,8 @@ var loadErrorCases = []loadErrorCase{
 			mustWrite(t, p, data, 0o755)
 			return p
 		}},
-	{name: "dynamic", status: 126, message: `dynamic`,
-		prog: func(t *testing.T, dir string) string { return guest("hello.dynamic") }},
+	{name: "missing-interpreter", status: 127, message: `nointerp: interpreter /lib64/ld-linux-x86-64.so.9: no such file`,
+		prog: missingInterp},
 	{name: "directory", status: 126, message: `adir`,
 		prog: func(t *testing.T, dir string) string {
 			p := filepath.Join(dir, "adir")
