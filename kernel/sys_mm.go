@@ -243,7 +243,7 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	v := s.Lookup(old)
-	if v == nil || uint64(v.End) < uint64(old)+oldSize {
+	if v == nil || uint64(s.MappingEnd(old)) < uint64(old)+oldSize {
 		return 0, unix.EFAULT
 	}
 	if flags&abi.MREMAP_FIXED == 0 && newSize <= oldSize {

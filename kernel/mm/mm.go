@@ -365,29 +365,61 @@ func (s *Space) insert(v *VMA) error {
 // next offset, same permissions and name. Fewer regions keep the CPU fast and far from
 // its region limit (brk growth would otherwise add one per call).
 func (s *Space) mergeAround(i int) {
-	for _, j := range []int{i, i - 1} {
-		if j < 0 || j+1 >= len(s.vmas) {
-			continue
-		}
-		a, b := s.vmas[j], s.vmas[j+1]
-		if a.End != b.Start || a.back != b.back || a.off+a.Len() != b.off || a.Prot != b.Prot ||
-			a.Name != b.Name || a.Shared != b.Shared || a.Ino != b.Ino {
-			continue
-		}
-		s.cpuUnmap(a)
-		s.cpuUnmap(b)
-		m := *a
-		m.End = b.End
-		if err := s.cpuMap(&m); err != nil {
-			// Keep them apart: map both back as they were.
-			s.cpuMap(a)
-			s.cpuMap(b)
-			continue
-		}
-		b.back.refs.Add(-1)
-		*a = m
-		s.vmas = append(s.vmas[:j+1], s.vmas[j+2:]...)
+	if i+1 < len(s.vmas) {
+		s.merge(i)
 	}
+	for j := i - 1; j >= 0 && j+1 < len(s.vmas) && s.merge(j); j-- {
+	}
+}
+
+// MappingEnd returns the end of the mapping that contains a, as the guest sees it (pieces
+// kept apart for the CPU included), or 0.
+func (s *Space) MappingEnd(a Addr) Addr {
+	i := s.find(a)
+	if i == len(s.vmas) || s.vmas[i].Start > a {
+		return 0
+	}
+	for i+1 < len(s.vmas) && continues(s.vmas[i], s.vmas[i+1]) {
+		i++
+	}
+	return s.vmas[i].End
+}
+
+// continues reports whether b continues a: adjacent, the same backing at the next offset,
+// and alike in everything else.
+func continues(a, b *VMA) bool {
+	return a.End == b.Start && a.back == b.back && a.off+a.Len() == b.off && a.Prot == b.Prot &&
+		a.Name == b.Name && a.Shared == b.Shared && a.Ino == b.Ino && a.MapsPerm == b.MapsPerm
+}
+
+// merge joins the VMAs at j and j+1 if the second continues the first, and reports
+// whether it did. Joining costs the CPU time in proportion to both sizes (Unicorn flushes
+// a region page by page when it is unmapped), so heap pieces join only while the one on
+// the left is at most twice the size of the one on the right: a heap grown by n equal
+// steps then costs O(n log n) and keeps O(log n) pieces, where joining each step into the
+// whole heap cost O(n^2). /proc/self/maps shows the pieces as one mapping either way.
+func (s *Space) merge(j int) bool {
+	a, b := s.vmas[j], s.vmas[j+1]
+	if !continues(a, b) {
+		return false
+	}
+	if a.back == s.heap && s.cpu != nil && a.Len() > 2*b.Len() {
+		return false
+	}
+	s.cpuUnmap(a)
+	s.cpuUnmap(b)
+	m := *a
+	m.End = b.End
+	if err := s.cpuMap(&m); err != nil {
+		// Keep them apart: map both back as they were.
+		s.cpuMap(a)
+		s.cpuMap(b)
+		return false
+	}
+	b.back.refs.Add(-1)
+	*a = m
+	s.vmas = append(s.vmas[:j+1], s.vmas[j+2:]...)
+	return true
 }
 
 // split makes a a VMA boundary (if a lies inside a VMA).
@@ -694,7 +726,17 @@ func (s *Space) CopyString(addr Addr, max int) (string, error) {
 // Maps renders the address space as /proc/self/maps does.
 func (s *Space) Maps() string {
 	var sb strings.Builder
-	for _, v := range s.vmas {
+	for i := 0; i < len(s.vmas); i++ {
+		v := s.vmas[i]
+		if i+1 < len(s.vmas) && continues(v, s.vmas[i+1]) {
+			// Pieces kept apart for the CPU's sake are one mapping to the guest.
+			m := *v
+			for i+1 < len(s.vmas) && continues(&m, s.vmas[i+1]) {
+				m.End = s.vmas[i+1].End
+				i++
+			}
+			v = &m
+		}
 		perm := []byte("---p")
 		if v.Prot&emu.ProtRead != 0 {
 			perm[0] = 'r'

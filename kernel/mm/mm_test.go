@@ -908,3 +908,23 @@ func TestHeapMovesByCopy(t *testing.T) {
 	require.NoError(t, s.CopyIn(0x100000, got))
 	assert.Equal(t, []byte{0, 0, 0, 0}, got)
 }
+
+func TestHeapGrowthKeepsFewPiecesAndShowsOne(t *testing.T) {
+	cpu, err := emu.New()
+	require.NoError(t, err)
+	defer cpu.Close()
+	s := New(cpu)
+	defer s.Close()
+	require.NoError(t, s.SetupHeap(0x1000000, 1<<30))
+	step := Addr(33 * pg)
+	for i := 1; i <= 4000; i++ {
+		want := 0x1000000 + Addr(i)*step
+		require.Equal(t, want, s.SetBrk(want))
+	}
+	assert.Less(t, len(s.VMAs()), 40, "heap pieces join as they grow")
+	assert.Equal(t, len(s.VMAs()), cpu.Regions())
+	maps := s.Maps()
+	assert.Equal(t, 1, strings.Count(maps, "[heap]"), maps)
+	assert.Equal(t, 0x1000000+4000*step, s.MappingEnd(0x1000000))
+	require.NoError(t, s.CopyOut(0x1000000+4000*step-8, []byte("the end!")))
+}
