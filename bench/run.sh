@@ -20,6 +20,11 @@ n_vdso=5000000
 n_sys_clock=300000
 n_vsys=200000
 n_gtod=300000
+n_threads=500     # threads alive at once
+n_mprotect=1000   # pages of alternating permissions
+n_sbrk=4000       # heap growths of 132 KiB
+n_mutex=20000     # increments per thread, 64 threads
+n_go=400          # Go jobs over 8 goroutines, GOMAXPROCS=4
 
 log() { echo "bench: $*" >&2; }
 
@@ -36,9 +41,10 @@ log "building vemu"
 go build -o "$out/vemu" ./cmd/vemu
 
 log "building guests"
-for g in syscall cpu hello vdso; do
-	gcc -static -O2 -o "$out/$g" "bench/guests/$g.c"
+for g in syscall cpu hello vdso cliffs mutex; do
+	gcc -static -O2 -pthread -o "$out/$g" "bench/guests/$g.c"
 done
+CGO_ENABLED=0 go build -o "$out/gothreads" ./bench/guests/gothreads
 gcc -O2 -o "$out/spawn" bench/tools/spawn.c
 
 # runner NAME -> the command prefix for that column.
@@ -172,6 +178,11 @@ bench "clock_gettime, raw syscall" ns 1 "$out/vdso" sys $n_sys_clock
 bench "gettimeofday, vsyscall page" ns 1 "$out/vdso" vsys $n_vsys
 bench "gettimeofday, raw syscall" ns 1 "$out/vdso" gtod $n_gtod
 bench "cpu loop ($n_cpu rounds)" ms 1 "$out/cpu" $n_cpu
+bench "$n_threads threads alive at once" ms 1 "$out/cliffs" threads $n_threads
+bench "mprotect $n_mprotect pages alternately" ms 1 "$out/cliffs" mprotect $n_mprotect
+bench "sbrk 132 KiB x $n_sbrk" ms 1 "$out/cliffs" sbrk $n_sbrk
+bench "64 threads: mutex+atomic x $n_mutex" ms 1 "$out/mutex" 64 $n_mutex
+bench "Go, GOMAXPROCS=4, $n_go jobs" ms 1 "$out/gothreads" $n_go
 
 # startups LABEL PROGRAM: rows for start-up time and peak RSS of PROGRAM.
 startups() {
