@@ -2,8 +2,14 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // addrLines returns the lines of the aslr guest's output that hold addresses.
@@ -88,4 +94,32 @@ func TestVirtualClock(t *testing.T) {
 			p.report(t, "")
 		})
 	}
+}
+
+// TestBusyDeterministic: goroutines that spin in guest code without system calls or
+// clock reads, more of them than the runtime's processors, end only when the runtime
+// preempts them (sysmon's SIGURG). Under --seed and --clock=virtual the clock advances
+// with the code run, so the preemption comes, the run ends as natively, and at the same
+// points in every run: the traces are identical.
+func TestBusyDeterministic(t *testing.T) {
+	t.Parallel()
+	inv := invocation{prog: guest("busy.go.bin"), dir: t.TempDir()}
+	native := runNative(t, inv)
+	var outs, traces [2]string
+	for i := range 2 {
+		trace := filepath.Join(inv.dir, fmt.Sprintf("trace%d", i))
+		run := inv
+		run.flags = []string{"--seed=5", "--clock=virtual", "--strace-file=" + trace}
+		got := runVemu(t, run)
+		require.False(t, got.timedOut, "the busy program did not end under the virtual clock")
+		require.Equal(t, native.status, got.status, "stderr: %s", tail(got.stderr, 2000))
+		outs[i] = string(got.stdout)
+		b, err := os.ReadFile(trace)
+		require.NoError(t, err)
+		traces[i] = string(b)
+	}
+	assert.Equal(t, string(native.stdout), outs[0])
+	assert.Equal(t, outs[0], outs[1])
+	assert.Equal(t, traces[0], traces[1], "two seeded runs of a busy program")
+	assert.Contains(t, traces[0], "SIGURG) = 0", "the runtime preempted a spinning goroutine")
 }

@@ -115,6 +115,11 @@ func (e *Engine) abortAgain(run uint64) {
 	}
 }
 
+// BlocksRun is how many translated blocks the engine has run since the block hook was
+// installed (0 without it): a count of the guest's progress that repeats exactly from
+// run to run, unlike the host's time.
+func (e *Engine) BlocksRun() uint64 { return uint64(e.st.ran) }
+
 // SetQuantum sets how many blocks run before the engine stops (0: never).
 func (e *Engine) SetQuantum(n uint64) {
 	e.st.quantum = C.uint64_t(n)

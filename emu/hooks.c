@@ -330,7 +330,9 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 		// leave the block before it runs: the stop is then exact.
 		uc_reg_write(uc, UC_X86_REG_RIP, &addr);
 		uc_emu_stop(uc);
+		return;
 	}
+	st->ran++;
 }
 
 uc_err vemu_hook_quantum(uc_engine *uc, struct vemu_state *st) {

@@ -66,6 +66,9 @@ struct vemu_state {
 
 	// Deterministic preemption: stop after quantum blocks (0: off).
 	uint64_t quantum, blocks;
+	// Blocks run while the block hook is installed (a stopped block is not counted:
+	// it runs when the engine resumes). The virtual clock advances with it.
+	uint64_t ran;
 
 	// Set from any thread when a message waits for the run loop: the block hook stops
 	// the engine on it, and the SYSCALL hook stops answering calls itself.

@@ -69,7 +69,7 @@ type Process struct {
 	cur       *Task
 	wake      chan wakeup // completions of blocking calls, timers, signals from elsewhere
 	futexes   map[mm.Addr][]*Task
-	vtimers   []*vtimer   // virtual-clock timeouts, fired when no thread can run
+	vtimers   []*vtimer   // virtual-clock timeouts (see advanceVirtual and idle)
 	idleEvent int         // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
 	quantum   bool        // deterministic preemption is installed
 	stopped   bool        // stopped by a stop signal: no thread runs until SIGCONT
@@ -77,6 +77,9 @@ type Process struct {
 	creds     creds       // user and group ids
 	signalfds []*signalFD // whose readiness follows the pending signals
 	nice      int         // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
+
+	blocksSeen uint64 // the CPU's blocks run that the virtual clock has counted
+
 	family
 	sig    procSignals // process-wide pending signals and timers
 	timers posixTimers // timer_create's, not inherited by fork

@@ -65,15 +65,59 @@ func (p *Process) runnable() int {
 	return n
 }
 
-// updatePreempt turns time slicing on when more than one thread can run.
+// updatePreempt turns time slicing on when more than one thread can run, and under the
+// virtual clock also while a timeout waits: time then advances with the blocks the
+// running thread executes (virtualBlockNs each), and the run loop fires the timeout when
+// it is due, so that a thread spinning in guest code lets a sleeper wake (the Go
+// runtime's sysmon, which preempts busy goroutines) instead of freezing time.
 func (p *Process) updatePreempt() {
+	timed := p.k.cfg.Clock == ClockVirtual && len(p.vtimers) > 0
+	if timed {
+		p.needHook()
+	}
 	if !p.quantum {
 		return
 	}
-	if p.runnable() > 1 {
+	if n := p.runnable(); n > 1 || timed && n > 0 {
 		p.cpu.SetQuantum(quantumBlocks)
 	} else {
 		p.cpu.SetQuantum(0)
+	}
+}
+
+// virtualBlockNs is the guest time one translated block takes on the virtual clock: a
+// block is a few instructions, a few nanoseconds on a host CPU. A quantum is then 100 µs.
+const virtualBlockNs = 5
+
+// advanceVirtual moves the virtual clock by the blocks run since it was last called,
+// then fires the timeouts that are due, earliest first.
+func (p *Process) advanceVirtual() {
+	if p.k.cfg.Clock != ClockVirtual {
+		return
+	}
+	if n := p.cpu.BlocksRun(); n > p.blocksSeen {
+		p.k.clock.virt.Add(int64(n-p.blocksSeen) * virtualBlockNs)
+		p.blocksSeen = n
+	}
+	fired := false
+	for len(p.vtimers) > 0 {
+		now := p.k.clock.virt.Load()
+		next := 0
+		for i, v := range p.vtimers {
+			if v.at < p.vtimers[next].at {
+				next = i
+			}
+		}
+		v := p.vtimers[next]
+		if v.at > now {
+			break
+		}
+		p.vtimers = slices.Delete(p.vtimers, next, next+1)
+		v.fn()
+		fired = true
+	}
+	if fired {
+		p.updatePreempt()
 	}
 }
 
@@ -204,6 +248,9 @@ func (p *Process) run() ExitStatus {
 				t.interruptCall()
 			}
 		}
+		// After the event and a blocking call's set-up: a timeout that fires now finds
+		// its thread blocked.
+		p.advanceVirtual()
 		p.reap()
 	}
 	if p.exit == nil {
@@ -241,6 +288,7 @@ func (p *Process) idle() {
 			p.k.clock.virt.Add(v.at - now)
 		}
 		v.fn()
+		p.updatePreempt()
 		return
 	}
 	if fds := p.parkedFds(); len(fds) > 0 {
@@ -306,9 +354,11 @@ func (p *Process) after(d time.Duration, fn func()) (stop func()) {
 	if p.k.cfg.Clock == ClockVirtual {
 		v := &vtimer{at: p.k.clock.virt.Load() + int64(d), fn: fn}
 		p.vtimers = append(p.vtimers, v)
+		p.updatePreempt()
 		return func() {
 			if i := slices.Index(p.vtimers, v); i >= 0 {
 				p.vtimers = slices.Delete(p.vtimers, i, i+1)
+				p.updatePreempt()
 			}
 		}
 	}
