@@ -213,15 +213,14 @@ func (k *Kernel) HostSignal(sig int) {
 	first, fg := k.first, k.fgPgid
 	firstLive := first != nil && !first.zombie && k.pt.procs[first.pid] == first
 	k.pt.mu.Unlock()
-	if !terminal && firstLive {
-		first.signalFromOutside(0, info)
-		return
-	}
 	targets := k.group(fg)
-	if len(targets) == 0 && firstLive {
+	if !terminal && firstLive || len(targets) == 0 && firstLive {
 		targets = []*Process{first}
 	}
 	for _, q := range targets {
 		q.signalFromOutside(0, info)
+		// A host signal comes at a point no run repeats: even in repeatable runs, where
+		// messages wait for a thread to stop, stop one spinning in guest code for it.
+		q.kick.Load().Kick()
 	}
 }
