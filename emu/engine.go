@@ -76,6 +76,8 @@ type Engine struct {
 	sys      SyscallFunc
 	code     CodeFunc
 	regions  int
+	rangeCap int  // capacity of st.regions
+	across   bool // fetchAcross runs the engine
 	closed   bool
 	panicVal any
 
@@ -204,6 +206,7 @@ func (e *Engine) Close() {
 		if e.st.scratch != nil {
 			C.uc_context_free(e.st.scratch)
 		}
+		C.free(unsafe.Pointer(e.st.regions))
 		C.free(unsafe.Pointer(e.st))
 	}
 	unregister(e.id)

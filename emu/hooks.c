@@ -24,6 +24,22 @@ struct vemu_state *vemu_state_new(uint64_t id) {
 	return st;
 }
 
+// enter_run and leave_run bracket the time the engine runs guest code, when the TLB fill
+// hook may refuse an access (see struct vemu_state); a hook calls leave_run before it calls
+// Go, which may map and unmap memory.
+static void enter_run(uc_engine *uc, struct vemu_state *st) {
+	if (st->flush_grant) {
+		st->flush_grant = 0;
+		uc_ctl_flush_tlb(uc);
+	}
+	st->running = 1;
+}
+
+static void leave_run(uc_engine *uc, struct vemu_state *st) {
+	(void)uc;
+	st->running = 0;
+}
+
 static void on_syscall(uc_engine *uc, void *user) {
 	struct vemu_state *st = user;
 	st->syscalls++;
@@ -36,7 +52,9 @@ static void on_syscall(uc_engine *uc, void *user) {
 		st->sys.ret = st->fast_val[nr];
 	} else {
 		st->sys.ret = nr;
+		leave_run(uc, st);
 		vemuGoSyscall(st->id);
+		enter_run(uc, st);
 	}
 	// Unicorn adds the instruction's length to rip after this hook returns;
 	// SYSCALL itself puts the return address in rcx and rflags in r11.
@@ -100,18 +118,49 @@ static void on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void 
 static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	struct vemu_state *st = user;
 	(void)size;
+	leave_run(uc, st);
 	vemuGoCode(st->id, addr);
+	enter_run(uc, st);
 }
 
 // on_tlb_fill maps every virtual page to the same physical address: the guest's address
-// space is flat, and permissions come from the mapped regions. Virtual TLB mode lets
-// addresses above 2^48 (the vsyscall page) be mapped; without a fill hook every access in
-// that mode takes the slow path (measured: 40x slower loads and stores).
+// space is flat. Virtual TLB mode lets addresses above 2^48 (the vsyscall page) be mapped;
+// without a fill hook every access in that mode takes the slow path (measured: 40x slower
+// loads and stores). The hook grants a page the permissions of its mapped range, and
+// refuses an access the range does not allow (or a page nothing maps): Unicorn then leaves
+// the translated code through its exception path, which restores rip and the lazily kept
+// flags of the faulting instruction exactly, wherever it sits in a chain of blocks. (Were
+// the hook to grant every access, Unicorn's own checks would stop the engine after the
+// access with rip at the start of the chain.) It runs on TLB misses only.
 static bool on_tlb_fill(uc_engine *uc, uint64_t addr, uc_mem_type type, uc_tlb_entry *r, void *user) {
-	(void)uc; (void)type; (void)user;
-	r->paddr = addr & ~(uint64_t)0xfff;
-	r->perms = UC_PROT_ALL;
-	return true;
+	struct vemu_state *st = user;
+	(void)uc;
+	uint64_t need = UC_PROT_READ;
+	if (type == UC_MEM_WRITE) need = UC_PROT_WRITE;
+	if (type == UC_MEM_FETCH) need = UC_PROT_EXEC;
+	uint64_t lo = 0, hi = st->nregions;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (st->regions[mid].end <= addr) lo = mid + 1;
+		else hi = mid;
+	}
+	uint64_t perms = 0;
+	if (lo < st->nregions && st->regions[lo].begin <= addr) perms = st->regions[lo].perms;
+	if (perms & need) {
+		r->paddr = addr & ~(uint64_t)0xfff;
+		r->perms = (uc_prot)perms;
+		return true;
+	}
+	if (!st->running) {
+		r->paddr = addr & ~(uint64_t)0xfff;
+		r->perms = (uc_prot)(perms | need);
+		st->flush_grant = 1;
+		return true;
+	}
+	st->tlb_fault = 1;
+	st->tlb_type = type;
+	st->tlb_page = addr & ~(uint64_t)0xfff;
+	return false;
 }
 
 // on_cpuid answers CPUID for the leaves in st->cpuid and lets the model answer the others.
@@ -287,6 +336,28 @@ uc_err vemu_exits_none(uc_engine *uc) {
 	uc_err err = uc_ctl_exits_enable(uc);
 	if (err) return err;
 	return uc_ctl_set_exits(uc, NULL, 0);
+}
+
+uc_err vemu_unmap(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint64_t size) {
+	uint32_t before = st->flush_grant;
+	uc_err err = uc_mem_unmap(uc, addr, size);
+	// Unicorn empties the TLB entries of the region's pages after dropping its code (the
+	// lookup that made the grant), so a grant made on the way is gone with them.
+	if (!err) st->flush_grant = before;
+	return err;
+}
+
+uc_err vemu_run(uc_engine *uc, struct vemu_state *st, uint64_t pc) {
+	enter_run(uc, st);
+	uc_err err = uc_emu_start(uc, pc, 0, 0, 0);
+	leave_run(uc, st);
+	return err;
+}
+
+// vemu_exit_at makes the engine stop before the instruction at addr (and nowhere else).
+uc_err vemu_exit_at(uc_engine *uc, uint64_t addr) {
+	uint64_t exits[1] = {addr};
+	return uc_ctl_set_exits(uc, exits, 1);
 }
 
 uc_err vemu_reg_read_n(uc_engine *uc, int *ids, uint64_t *vals, int n) {

@@ -40,6 +40,12 @@ struct vemu_cpuid_leaf {
 // VEMU_CPUID_MAX bounds the leaves the CPUID hook answers itself.
 #define VEMU_CPUID_MAX 4
 
+// vemu_region is one mapped guest range [begin, end) and its UC_PROT_* permissions.
+struct vemu_region {
+	uint64_t begin, end;
+	uint64_t perms;
+};
+
 // vemu_state is allocated in C memory, one per engine; Go keeps a pointer to it.
 struct vemu_state {
 	struct vemu_sys sys;
@@ -53,6 +59,25 @@ struct vemu_state {
 	int32_t fault_size;
 	uint32_t intno;
 	uint64_t intr_rip;
+
+	// The guest's mapped ranges, sorted and disjoint, kept by Go (mem.go). The TLB fill
+	// hook gives a page only the access its range allows, so that any other access stops
+	// the engine through Unicorn's exact exception path.
+	struct vemu_region *regions;
+	uint64_t nregions;
+
+	// The access the TLB fill hook refused last: its page and uc_mem_type.
+	uint32_t tlb_fault; // non-zero: a refusal since the run started
+	uint32_t tlb_type;
+	uint64_t tlb_page;
+
+	// running is set while the engine runs guest code: during uc_emu_start (vemu_run),
+	// except while a hook calls Go. Otherwise the fill hook never refuses: Unicorn looks
+	// pages up through the TLB outside guest code too (uc_ctl_remove_cache and uc_mem_unmap
+	// find the code to drop as a fetch of the first page), and a refusal there would unwind
+	// the wrong frames. It grants the access instead and sets flush_grant; the TLB is
+	// emptied before guest code runs again.
+	uint32_t running, flush_grant;
 
 	// Syscall register ids and value pointers for the batch calls.
 	int sys_read_ids[9];
@@ -100,6 +125,9 @@ uc_err vemu_tlb_virtual(uc_engine *uc);
 uc_err vemu_set_cpu_model(uc_engine *uc, int model);
 uc_err vemu_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end);
 uc_err vemu_exits_none(uc_engine *uc);
+uc_err vemu_exit_at(uc_engine *uc, uint64_t addr);
+uc_err vemu_run(uc_engine *uc, struct vemu_state *st, uint64_t pc);
+uc_err vemu_unmap(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint64_t size);
 uc_err vemu_hook_code_range(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, uc_hook *hh);
 uc_err vemu_reg_read_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
 uc_err vemu_reg_write_n(uc_engine *uc, int *ids, uint64_t *vals, int n);

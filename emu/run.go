@@ -79,6 +79,7 @@ func (ev Event) String() string {
 // Run executes from pc until a hook stops the engine or the guest faults.
 func (e *Engine) Run(pc uint64) Event {
 	e.st.event = C.VEMU_EV_NONE
+	e.st.tlb_fault = 0
 	e.panicVal = nil
 	e.kickMu.Lock()
 	if e.pending {
@@ -90,10 +91,15 @@ func (e *Engine) Run(pc uint64) Event {
 	e.runs++
 	e.st.kick = 0 // a kick left from the last run was for messages seen since
 	e.kickMu.Unlock()
-	code := C.uc_emu_start(e.uc, C.uint64_t(pc), 0, 0, 0)
+	code := C.vemu_run(e.uc, e.st, C.uint64_t(pc))
 	e.kickMu.Lock()
 	e.running = false
 	e.kickMu.Unlock()
+	return e.event(code)
+}
+
+// event turns how uc_emu_start ended into an Event.
+func (e *Engine) event(code C.uc_err) Event {
 	if ev := e.st.event; ev == C.VEMU_EV_FAULT || ev == C.VEMU_EV_INTR || ev == C.VEMU_EV_PORTIO {
 		// Let the next exception be a first one again (see vemu_clear_exception).
 		C.vemu_clear_exception(e.uc, e.st)
@@ -105,6 +111,9 @@ func (e *Engine) Run(pc uint64) Event {
 	case C.VEMU_EV_PANIC:
 		return Event{Kind: Panic, RIP: rip, PanicValue: e.panicVal}
 	case C.VEMU_EV_FAULT:
+		// Unicorn's own check of an access the TLB fill hook granted: not expected while
+		// the hook's ranges match the mapped regions. Its rip is that of the start of a
+		// chain of blocks, not of the instruction.
 		ev := Event{Kind: Fault, RIP: uint64(e.st.fault_rip), Addr: uint64(e.st.fault_addr)}
 		switch e.st.mem_type {
 		case C.UC_MEM_READ_UNMAPPED, C.UC_MEM_READ_PROT:
@@ -120,8 +129,6 @@ func (e *Engine) Run(pc uint64) Event {
 		}
 		if ev.Access == Fetch {
 			ev.RIP = ev.Addr
-		} else {
-			ev.RIP = e.preciseRIP(ev.RIP, ev.Addr)
 		}
 		return ev
 	case C.VEMU_EV_INTR:
@@ -138,6 +145,10 @@ func (e *Engine) Run(pc uint64) Event {
 		return Event{Kind: Stopped, RIP: rip}
 	case C.UC_ERR_INSN_INVALID:
 		return Event{Kind: Invalid, RIP: rip}
+	case C.UC_ERR_EXCEPTION:
+		if e.st.tlb_fault != 0 {
+			return e.refused(rip)
+		}
 	}
 	return Event{Kind: Failed, RIP: rip, Err: ucErr("run", code)}
 }
@@ -159,6 +170,28 @@ func (e *Engine) interrupt(rip uint64, vector uint32) Event {
 	case vector == 13 && e.ReadMem(rip, b[:1]) == nil && b[0] == 0xf4:
 		return Event{Kind: Halt, RIP: rip}
 	}
+	return ev
+}
+
+// refused reports the access the TLB fill hook refused; rip is the faulting instruction,
+// or for a fetch the start of the block whose translation reached the page.
+func (e *Engine) refused(rip uint64) Event {
+	page := uint64(e.st.tlb_page)
+	ev := Event{Kind: Fault, RIP: rip, Unmapped: !e.mapped(page)}
+	switch e.st.tlb_type {
+	case C.UC_MEM_WRITE:
+		ev.Access = Write
+	case C.UC_MEM_FETCH:
+		ev.Access = Fetch
+	}
+	if ev.Access == Fetch {
+		if rip&^(PageSize-1) == page {
+			ev.Addr = rip
+			return ev
+		}
+		return e.fetchAcross(rip, page)
+	}
+	ev.Addr = e.faultAddr(rip, page, ev.Access)
 	return ev
 }
 
