@@ -104,6 +104,13 @@ var cGuests = []diffCase{
 	{name: "sigfd", cmds: one("sigfd")},
 	{name: "progress", cmds: one("progress")},
 	{name: "forkfds", cmds: one("forkfds", "work"), setup: mkdirs("work")},
+	{name: "segv-loop", cmds: one("segv", "loop")},
+	{name: "segv-resume", cmds: one("segv", "resume")},
+	{name: "segv-cross", cmds: one("segv", "cross")},
+	{name: "segv-rep", cmds: one("segv", "rep")},
+	{name: "segv-stack", cmds: one("segv", "stack")},
+	{name: "segv-nested", cmds: one("segv", "nested")},
+	{name: "segv-vdso", cmds: one("segv", "vdso")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.
@@ -123,6 +130,7 @@ var otherGuests = []diffCase{
 	{name: "go/net", cmds: one("net.go.bin")},
 	{name: "go/cpufeat", cmds: one("cpufeat.go.bin")},
 	{name: "go/procs", cmds: one("procs.go.bin")},
+	{name: "go/nilfault", cmds: one("nilfault.go.bin")},
 	{name: "rust/threads", cmds: one("threads.rs.bin", "out.txt"), files: []string{"out.txt"}, optional: "threads.rs.bin"},
 }
 
