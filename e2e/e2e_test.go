@@ -111,6 +111,7 @@ var cGuests = []diffCase{
 	{name: "segv-stack", cmds: one("segv", "stack")},
 	{name: "segv-nested", cmds: one("segv", "nested")},
 	{name: "segv-vdso", cmds: one("segv", "vdso")},
+	{name: "segv-fetch", cmds: one("segv", "fetch")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.

@@ -29,10 +29,17 @@ func (t *Task) handleEvent(ev emu.Event) {
 		if p.mm.Lookup(mm.Addr(ev.Addr)) == nil || ev.Addr&^0xfff == vsyscallBase {
 			code = abi.SEGV_MAPERR
 		}
-		// The engine's rip is the start of the faulting block; a handler's frame must
-		// hold the faulting instruction itself.
+		// A handler's frame must hold the faulting instruction itself (the engine stands
+		// there already unless Unicorn's own check reported the fault).
 		p.cpu.SetReg(emu.RIP, ev.RIP)
-		t.faultSignal(abi.SIGSEGV, code, ev.Addr, faultDetail(p.cpu, ev))
+		var pf uint64
+		switch ev.Access {
+		case emu.Write:
+			pf = pfWrite
+		case emu.Fetch:
+			pf = pfInstr
+		}
+		t.faultSignalErr(abi.SIGSEGV, code, ev.Addr, pf, faultDetail(p.cpu, ev))
 	case emu.Interrupt:
 		sig, at, errCode := interruptSignal(ev)
 		code, addr := int32(abi.SI_KERNEL), at
@@ -72,7 +79,15 @@ func (t *Task) faultSignal(sig int, code int32, addr uint64, detail string) {
 	t.faultSignalErr(sig, code, addr, 0, detail)
 }
 
-// faultSignalErr is faultSignal with the error code the CPU pushed, for the frame.
+// Bits of a page fault's error code that the access decides; faultSignalErr adds the
+// others (user, present).
+const (
+	pfWrite = 2
+	pfInstr = 16
+)
+
+// faultSignalErr is faultSignal with the error code the CPU pushed, for the frame (for a
+// page fault, pfWrite or pfInstr).
 func (t *Task) faultSignalErr(sig int, code int32, addr, errCode uint64, detail string) {
 	act := t.p.sigactions[sig]
 	if t.sigmask&sigBit(sig) != 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN {
@@ -86,7 +101,7 @@ func (t *Task) faultSignalErr(sig int, code int32, addr, errCode uint64, detail 
 		switch code {
 		case abi.SEGV_MAPERR, abi.SEGV_ACCERR:
 			f.trapno, f.cr2 = 14, addr // page fault
-			f.err = 4                  // from user mode
+			f.err = 4 | errCode        // from user mode
 			if code == abi.SEGV_ACCERR {
 				f.err |= 1 // the page is present
 			}

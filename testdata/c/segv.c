@@ -139,7 +139,7 @@ static volatile int resume; /* the handler makes the page writable and returns *
 static volatile int faults;
 
 struct seen {
-	uintptr_t rip, addr, rcx, rdi, rsi, rax, flags;
+	uintptr_t rip, addr, rcx, rdi, rsi, rax, flags, err;
 	int code;
 } seen;
 
@@ -157,6 +157,9 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
 	seen.rax = uc->uc_mcontext.gregs[REG_RAX];
 	/* carry, parity, adjust, zero, sign, overflow */
 	seen.flags = uc->uc_mcontext.gregs[REG_EFL] & 0x8d5;
+	/* The page fault's error code: of its bits only write (2) and fetch (16) do not
+	   depend on the state of the page tables. */
+	seen.err = uc->uc_mcontext.gregs[REG_ERR] & 0x12;
 	if (resume) {
 		mprotect(bad, PAGE, PROT_READ | PROT_WRITE);
 		mprotect(ro, PAGE, PROT_READ | PROT_WRITE);
@@ -179,8 +182,8 @@ static void report(const char *what, const char *label)
 {
 	char addr[64];
 	where(addr, sizeof addr, seen.addr);
-	printf("%s: rip %+ld from label, addr %s, code %d\n", what,
-	       (long)(seen.rip - (uintptr_t)label), addr, seen.code);
+	printf("%s: rip %+ld from label, addr %s, code %d, error %#lx\n", what,
+	       (long)(seen.rip - (uintptr_t)label), addr, seen.code, (unsigned long)seen.err);
 }
 
 static void protect(void)
@@ -402,10 +405,50 @@ static void case_vdso(void)
 	}
 }
 
+/* Fetches: a call to a page without execute permission, and code that runs off the end
+   of its page onto one it may not execute: the instructions before the one that crosses
+   run, and the fault names that one and the first byte of the next page. */
+static void case_fetch(void)
+{
+	if (sigsetjmp(jump, 1) == 0) {
+		((void (*)(void))area)();
+		printf("no fault\n");
+	} else {
+		report("fetch-data", area);
+	}
+	if (sigsetjmp(jump, 1) == 0) {
+		((void (*)(void))(bad + 64))();
+		printf("no fault\n");
+	} else {
+		report("fetch-none", bad + 64);
+	}
+	char *code = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (code == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	/* mov $1,%eax; inc %rax; mov $0x12345678,%ebx (its immediate on the next page); ret */
+	static const unsigned char insns[] = {0xb8, 1, 0, 0, 0, 0x48, 0xff, 0xc0, 0xbb, 0x78, 0x56, 0x34, 0x12, 0xc3};
+	char *start = code + PAGE - 10;
+	memcpy(start, insns, sizeof insns);
+	if (mprotect(code + PAGE, PAGE, PROT_READ) != 0) {
+		perror("mprotect");
+		exit(1);
+	}
+	if (sigsetjmp(jump, 1) == 0) {
+		((void (*)(void))start)();
+		printf("no fault\n");
+	} else {
+		report("fetch-across", start + 8);
+		printf("fetch-across: addr - page %ld, rax %ld\n", (long)(seen.addr - (uintptr_t)(code + PAGE)),
+		       (long)seen.rax);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: segv loop|resume|cross|rep|stack|nested|vdso\n");
+		fprintf(stderr, "usage: segv loop|resume|cross|rep|stack|nested|vdso|fetch\n");
 		return 2;
 	}
 	area = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -440,6 +483,8 @@ int main(int argc, char **argv)
 		case_nested();
 	else if (strcmp(c, "vdso") == 0)
 		case_vdso();
+	else if (strcmp(c, "fetch") == 0)
+		case_fetch();
 	else {
 		fprintf(stderr, "segv: unknown case %s\n", c);
 		return 2;
