@@ -255,3 +255,34 @@ func BenchmarkPages(b *testing.B) {
 		b.Fatal(ev)
 	}
 }
+
+// BenchmarkFault is one run that ends in a data fault inside a chain of blocks, the
+// cost a fault pays on top of a run (compare BenchmarkHaltRun).
+func BenchmarkFault(b *testing.B) {
+	// loop: add rcx,8; mov rax,[rdi+rcx]; jmp loop
+	e, _ := newEngine(b, []byte{0x48, 0x83, 0xc1, 0x08, 0x48, 0x8b, 0x04, 0x0f, 0xeb, 0xf6})
+	mem, err := unix.Mmap(-1, 0, PageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	require.NoError(b, err)
+	defer unix.Munmap(mem)
+	require.NoError(b, e.MapHost(dataAddr, mem, ProtRead|ProtWrite))
+	e.SetReg(RDI, dataAddr)
+	for b.Loop() {
+		e.SetReg(RCX, PageSize-64)
+		if ev := e.Run(codeAddr); ev.Kind != Fault || ev.RIP != codeAddr+4 {
+			b.Fatal(ev)
+		}
+	}
+}
+
+// BenchmarkHaltRun is a run of a few blocks that ends at hlt.
+func BenchmarkHaltRun(b *testing.B) {
+	// loop: add rcx,8; cmp rcx,rsi; jne loop; hlt
+	e, _ := newEngine(b, []byte{0x48, 0x83, 0xc1, 0x08, 0x48, 0x39, 0xf1, 0x75, 0xf7, 0xf4})
+	e.SetReg(RSI, PageSize)
+	for b.Loop() {
+		e.SetReg(RCX, PageSize-64)
+		if ev := e.Run(codeAddr); ev.Kind != Halt {
+			b.Fatal(ev)
+		}
+	}
+}
