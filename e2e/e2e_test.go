@@ -112,6 +112,7 @@ var cGuests = []diffCase{
 	{name: "segv-nested", cmds: one("segv", "nested")},
 	{name: "segv-vdso", cmds: one("segv", "vdso")},
 	{name: "segv-fetch", cmds: one("segv", "fetch")},
+	{name: "exitfiles", cmds: one("exitfiles")},
 }
 
 // otherGuests are the assembly and Go guests and the static-pie build.

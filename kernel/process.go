@@ -96,12 +96,7 @@ type Process struct {
 }
 
 func (p *Process) close() {
-	if p.files != nil {
-		p.files.closeAll()
-	}
-	if p.fs != nil {
-		p.fs.close()
-	}
+	p.closeFiles()
 	if p.mm != nil {
 		p.mm.Close()
 	}
@@ -110,6 +105,21 @@ func (p *Process) close() {
 	}
 	if p.idleEvent != 0 {
 		unix.Close(p.idleEvent - 1)
+	}
+}
+
+// closeFiles closes the process's descriptors and working directory. An exiting process
+// does it before its parent can learn of the exit, as Linux's do_exit() runs exit_files()
+// before exit_notify(): a parent that waited for the last other holder of a pipe's read
+// end then finds the pipe without readers.
+func (p *Process) closeFiles() {
+	if p.files != nil {
+		p.files.closeAll()
+		p.files = nil
+	}
+	if p.fs != nil {
+		p.fs.close()
+		p.fs = nil
 	}
 }
 

@@ -265,6 +265,7 @@ func (p *Process) run() ExitStatus {
 		t.state = taskDead
 	}
 	p.reap()
+	p.closeFiles()
 	p.exited()
 	return *p.exit
 }
