@@ -17,6 +17,8 @@ type File struct {
 	ops   fileOps // what this kind of file does differently from a host file
 
 	blockKind uint8 // whether I/O may wait (see mayBlock), found on first use
+
+	epolls []*epollEntries // epoll instances with entries for this file (see epoll.go)
 }
 
 // kind is the file's behaviour: its own kind's, or a host file's.
@@ -133,6 +135,9 @@ func (ft *FDTable) closeAll() {
 func (f *File) release() error {
 	f.refs--
 	if f.refs == 0 {
+		for _, st := range f.epolls {
+			st.forget(f)
+		}
 		f.kind().release()
 		return unix.Close(f.fd)
 	}

@@ -617,12 +617,17 @@ func (t *Task) epollCreate(cloexec bool) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return t.installAnonInode(hfd, "[eventpoll]", abi.O_RDWR, cloexec)
+	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: "anon_inode:[eventpoll]", flags: abi.O_RDWR, ops: newEpollFile()}, cloexec, 0)
+	if err != nil {
+		unix.Close(hfd)
+		return 0, err
+	}
+	return uint64(fd), nil
 }
 
-// sysEpollCtl implements epoll_ctl(2) on the host epoll instance, with host fds. The
-// operations and event bits are the same numbers on every architecture, so the host
-// checks them.
+// sysEpollCtl implements epoll_ctl(2) on the host epoll instance, each entry under a host
+// descriptor of its own (see epollFile). The operations and event bits are the same
+// numbers on every architecture, so the host checks them.
 func sysEpollCtl(t *Task, a Args) (uint64, error) {
 	op := a.Int(1)
 	var ev abi.EpollEvent
@@ -642,6 +647,9 @@ func sysEpollCtl(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	hev := epollEventToHost(ev)
+	if e, ok := ep.ops.(*epollFile); ok && f != ep {
+		return 0, e.ctl(ep, op, a.Fd(2), f, &hev)
+	}
 	return 0, unix.EpollCtl(ep.fd, int(op), f.fd, &hev)
 }
 

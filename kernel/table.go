@@ -245,7 +245,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_PPOLL:                  supported(sysPpoll),
 	abi.SYS_EPOLL_CREATE:           supported(sysEpollCreate),
 	abi.SYS_EPOLL_CREATE1:          supported(sysEpollCreate1),
-	abi.SYS_EPOLL_CTL:              partial(sysEpollCtl, "keyed by host file: two guest fds that dup one file cannot both be added"),
+	abi.SYS_EPOLL_CTL:              supported(sysEpollCtl),
 	abi.SYS_EPOLL_WAIT:             supported(sysEpollWait),
 	abi.SYS_EPOLL_PWAIT:            supported(sysEpollPwait),
 	abi.SYS_EPOLL_PWAIT2:           supported(sysEpollPwait2),

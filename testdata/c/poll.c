@@ -382,6 +382,75 @@ static void timerfds(void)
 	close(fd);
 }
 
+/* sorted_data prints the data of n events in ascending order (the kernel's order among
+ * entries that became ready together is its own business). */
+static void sorted_data(const char *what, int n, struct epoll_event *ev)
+{
+	unsigned long long d[8];
+	for (int i = 0; i < n && i < 8; i++) {
+		d[i] = ev[i].data.u64;
+		for (int j = i; j > 0 && d[j - 1] > d[j]; j--) {
+			unsigned long long x = d[j];
+			d[j] = d[j - 1];
+			d[j - 1] = x;
+		}
+	}
+	printf("%s: %d:", what, n);
+	for (int i = 0; i < n && i < 8; i++)
+		printf(" %llu", d[i]);
+	printf("\n");
+}
+
+/* epoll_dups: Linux keys an entry on the file and the descriptor number, so two
+ * descriptors of one file are two entries, each with its own data; closing one
+ * descriptor leaves its entry while the file stays open, and closing the last removes
+ * them all (and releases the file: a pipe's reader sees the end). */
+static void epoll_dups(void)
+{
+	int p[2];
+	pipe(p);
+	int d = dup(p[0]);
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1}, out[8];
+	result("epoll dup: add fd", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+	ev.data.u64 = 2;
+	result("epoll dup: add its dup", epoll_ctl(ep, EPOLL_CTL_ADD, d, &ev));
+	result("epoll dup: add the dup again", epoll_ctl(ep, EPOLL_CTL_ADD, d, &ev));
+	ev.data.u64 = 3;
+	result("epoll dup: mod the dup", epoll_ctl(ep, EPOLL_CTL_MOD, d, &ev));
+	sorted_data("epoll dup: nothing ready", epoll_wait(ep, out, 8, 0), out);
+	write(p[1], "x", 1);
+	sorted_data("epoll dup: both ready", epoll_wait(ep, out, 8, 0), out);
+	close(p[0]);
+	sorted_data("epoll dup: closed fd's entry stays", epoll_wait(ep, out, 8, 0), out);
+	result("epoll dup: del closed fd", epoll_ctl(ep, EPOLL_CTL_DEL, p[0], &ev));
+	result("epoll dup: del the dup", epoll_ctl(ep, EPOLL_CTL_DEL, d, &ev));
+	result("epoll dup: del the dup again", epoll_ctl(ep, EPOLL_CTL_DEL, d, &ev));
+	sorted_data("epoll dup: one left", epoll_wait(ep, out, 8, 0), out);
+	ev.data.u64 = 4;
+	result("epoll dup: add the dup back", epoll_ctl(ep, EPOLL_CTL_ADD, d, &ev));
+	sorted_data("epoll dup: two again", epoll_wait(ep, out, 8, 0), out);
+	close(d);
+	sorted_data("epoll dup: file closed, none", epoll_wait(ep, out, 8, 0), out);
+
+	/* Both descriptors of a pipe's write end in the instance, then closed: the
+	 * reader sees the end of the file. */
+	int q[2];
+	pipe(q);
+	int wd = dup(q[1]);
+	ev.events = EPOLLOUT;
+	epoll_ctl(ep, EPOLL_CTL_ADD, q[1], &ev);
+	epoll_ctl(ep, EPOLL_CTL_ADD, wd, &ev);
+	close(q[1]);
+	close(wd);
+	fcntl(q[0], F_SETFL, O_NONBLOCK);
+	char c;
+	result("epoll dup: reader after the writer's fds closed", read(q[0], &c, 1));
+	close(q[0]);
+	close(p[1]);
+	close(ep);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -389,6 +458,7 @@ int main(void)
 	ppoll_pipes();
 	select_pipes();
 	epoll_pipes();
+	epoll_dups();
 	eventfds();
 	timerfds();
 	printf("failures: %d\n", failures);

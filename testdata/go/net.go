@@ -57,4 +57,47 @@ func main() {
 	fmt.Println("missing program fails:", err != nil)
 	conn, err := net.DialTimeout("tcp", "127.0.0.1:1", time.Second)
 	fmt.Println("dial closed port:", conn == nil, err != nil)
+	fileListener()
+}
+
+// fileListener serves through a listener made from another one's file (a second
+// descriptor of one socket in the netpoller's epoll) while the first still serves.
+func fileListener() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println("listen:", err)
+		return
+	}
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		fmt.Println("file:", err)
+		return
+	}
+	ln2, err := net.FileListener(f)
+	fmt.Println("listener from a file:", err)
+	if err != nil {
+		return
+	}
+	f.Close()
+	accepted := make(chan string, 2)
+	for i, l := range []net.Listener{ln, ln2} {
+		go func() {
+			c, err := l.Accept()
+			if err == nil {
+				c.Close()
+			}
+			accepted <- fmt.Sprint("listener ", i, " accepted: ", err == nil)
+		}()
+	}
+	for range 2 {
+		if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+			defer c.Close()
+		}
+	}
+	got := []string{<-accepted, <-accepted}
+	if got[0] > got[1] {
+		got[0], got[1] = got[1], got[0]
+	}
+	fmt.Println(got[0])
+	fmt.Println(got[1])
 }
