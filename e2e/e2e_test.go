@@ -103,6 +103,7 @@ var cGuests = []diffCase{
 	{name: "fileops", cmds: one("fileops", "work"), setup: mkdirs("work")},
 	{name: "sigfd", cmds: one("sigfd")},
 	{name: "progress", cmds: one("progress")},
+	{name: "cwd", cmds: one("cwd", "work"), setup: mkdirs("work"), tree: true},
 	{name: "forkfds", cmds: one("forkfds", "work"), setup: mkdirs("work")},
 	{name: "segv-loop", cmds: one("segv", "loop")},
 	{name: "segv-resume", cmds: one("segv", "resume")},

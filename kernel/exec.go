@@ -460,7 +460,7 @@ func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags
 		case filepath.IsAbs(hp):
 			host = hp
 		case d == p.fs.cwdFd:
-			host = filepath.Join(p.fs.cwd, hp)
+			host = filepath.Join(p.fs.dir(), hp)
 		default:
 			host = filepath.Join(hostFdPath(d), hp)
 		}
@@ -512,7 +512,7 @@ func (t *Task) loadProgram(host, path string, argv []string, depth int) (*progra
 		}
 		ihost := interp
 		if !filepath.IsAbs(ihost) {
-			ihost = filepath.Join(t.p.fs.cwd, ihost)
+			ihost = filepath.Join(t.p.fs.dir(), ihost)
 		}
 		return t.loadProgram(ihost, interp, next, depth+1)
 	}
@@ -524,7 +524,7 @@ func (t *Task) loadProgram(host, path string, argv []string, depth int) (*progra
 		return nil, nil, nil, unix.ENOEXEC
 	}
 	if img.Interp != "" {
-		if err := prog.openInterp(img.Interp, t.p.fs.cwd); err != nil {
+		if err := prog.openInterp(img.Interp, t.p.fs.dir()); err != nil {
 			prog.close()
 			if w := t.p.k.cfg.Strace; w != nil {
 				// Why the exec failed, where a user looking for the cause reads.

@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"fmt"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -13,9 +12,10 @@ import (
 )
 
 // fsContext is the process's view of the file system: its working directory, held open.
+// Its path is never remembered: it is asked of the host each time (dir, getcwd), so that
+// renames of the directory or of its parents show, as Linux's d_path shows them.
 type fsContext struct {
 	cwdFd int
-	cwd   string
 }
 
 // newFSContext starts in dir, or in vemu's own working directory when dir is "".
@@ -28,11 +28,7 @@ func newFSContext(dir string) (*fsContext, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open working directory: %w", err)
 	}
-	wd, err := os.Getwd()
-	if dir != "" || err != nil {
-		wd = hostFdPath(fd)
-	}
-	return &fsContext{cwdFd: fd, cwd: wd}, nil
+	return &fsContext{cwdFd: fd}, nil
 }
 
 func (c *fsContext) close() { unix.Close(c.cwdFd) }
@@ -41,7 +37,32 @@ func (c *fsContext) close() { unix.Close(c.cwdFd) }
 func (c *fsContext) chdirFd(fd int) {
 	unix.Close(c.cwdFd)
 	c.cwdFd = fd
-	c.cwd = hostFdPath(fd)
+}
+
+// dir is the working directory's host path now, as /proc/PID/cwd shows it (with
+// " (deleted)" once it is removed).
+func (c *fsContext) dir() string { return hostFdPath(c.cwdFd) }
+
+// getcwd is the working directory's path as getcwd(2) gives it: the host's d_path of the
+// directory held open, ENOENT once the directory is removed, ENAMETOOLONG when the path
+// does not fit a page.
+func (c *fsContext) getcwd() (string, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(c.cwdFd, &st); err != nil {
+		return "", err
+	}
+	if st.Nlink == 0 {
+		return "", unix.ENOENT
+	}
+	buf := make([]byte, pathMax)
+	n, err := unix.Readlink("/proc/self/fd/"+strconv.Itoa(c.cwdFd), buf)
+	if err != nil {
+		return "", err // ENAMETOOLONG: the host's d_path did not fit its page
+	}
+	if n >= len(buf) {
+		return "", unix.ENAMETOOLONG
+	}
+	return string(buf[:n]), nil
 }
 
 // hostFdPath names what a host fd refers to, as the host's /proc does.
@@ -63,7 +84,7 @@ func (t *Task) resolve(dirfd int32, p string) (int, string, error) {
 		case name == "exe":
 			return unix.AT_FDCWD, t.p.exe, nil
 		case name == "cwd":
-			return unix.AT_FDCWD, t.p.fs.cwd, nil
+			return unix.AT_FDCWD, t.p.fs.dir(), nil
 		case strings.HasPrefix(name, "fd/"):
 			n, err := strconv.Atoi(name[3:])
 			if err != nil {
@@ -94,5 +115,5 @@ func (c *fsContext) fork() *fsContext {
 	if err != nil {
 		fd, _ = unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
 	}
-	return &fsContext{cwdFd: fd, cwd: c.cwd}
+	return &fsContext{cwdFd: fd}
 }

@@ -21,7 +21,11 @@ func (t *Task) path(addr mm.Addr) (string, error) {
 
 // sysGetcwd implements getcwd(2).
 func sysGetcwd(t *Task, a Args) (uint64, error) {
-	cwd := t.p.fs.cwd + "\x00"
+	cwd, err := t.p.fs.getcwd()
+	if err != nil {
+		return 0, err
+	}
+	cwd += "\x00"
 	if uint64(len(cwd)) > a[1] {
 		return 0, unix.ERANGE
 	}
