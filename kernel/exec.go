@@ -83,6 +83,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}
+	p.files.dropped = p.fileDropped
 	if p.fs, err = newFSContext(k.cfg.Dir); err != nil {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}

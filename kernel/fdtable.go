@@ -37,6 +37,16 @@ type fdEntry struct {
 // FDTable maps guest file descriptors to open files.
 type FDTable struct {
 	fds []fdEntry
+	// dropped, when set, runs each time a descriptor stops naming its file (see
+	// Process.fileDropped).
+	dropped func(f *File)
+}
+
+// drop runs ft.dropped for f.
+func (ft *FDTable) drop(f *File) {
+	if ft.dropped != nil {
+		ft.dropped(f)
+	}
 }
 
 // maxFDs is the guest's RLIMIT_NOFILE ceiling.
@@ -109,6 +119,7 @@ func (ft *FDTable) installAt(fd int, f *File, cloexec bool) error {
 	f.refs++
 	ft.fds[fd] = fdEntry{f, cloexec}
 	if old != nil {
+		ft.drop(old)
 		old.release()
 	}
 	return nil
@@ -120,12 +131,14 @@ func (ft *FDTable) close(fd int32) error {
 		return err
 	}
 	ft.fds[fd] = fdEntry{}
+	ft.drop(f)
 	return f.release()
 }
 
 func (ft *FDTable) closeAll() {
 	for i := range ft.fds {
 		if ft.fds[i].f != nil {
+			ft.drop(ft.fds[i].f)
 			ft.fds[i].f.release()
 			ft.fds[i] = fdEntry{}
 		}

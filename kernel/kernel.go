@@ -69,7 +69,8 @@ type Kernel struct {
 	inject    *inject.Rules // Config.Inject, by call
 	injecting bool          // any tampering: Inject or InjectFunc
 
-	pt procTable
+	pt    procTable
+	locks *recordLocks // every guest process's record locks
 
 	frozen frozenCache // files that private mappings share, see frozen.go
 
@@ -97,6 +98,7 @@ func New(cfg Config) *Kernel {
 	k.inject = inject.NewRules(cfg.Inject...)
 	k.injecting = !k.inject.Empty() || cfg.InjectFunc != nil
 	k.clock = newTimekeeper(cfg)
+	k.locks = newRecordLocks()
 	return k
 }
 

@@ -113,6 +113,7 @@ func (p *Process) close() {
 // before exit_notify(): a parent that waited for the last other holder of a pipe's read
 // end then finds the pipe without readers.
 func (p *Process) closeFiles() {
+	p.k.locks.releaseOwner(p.pid)
 	if p.files != nil {
 		p.files.closeAll()
 		p.files = nil

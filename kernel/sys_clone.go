@@ -63,6 +63,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	c.ppid = p.pid
 	c.exitSignal = int(flags & abi.CSIGNAL)
 	c.files = p.files.fork(c)
+	c.files.dropped = c.fileDropped
 	c.fs = p.fs.fork()
 	if p.vdso.base != 0 {
 		// The child's own copy of the vvar page, kept by the timekeeper once attached

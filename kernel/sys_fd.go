@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"fmt"
 	"path"
 
@@ -186,33 +185,7 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 	case abi.F_SETFL:
 		return 0, f.kind().setfl(f, a.Uint(2))
 	case abi.F_GETLK, abi.F_SETLK, abi.F_SETLKW, abi.F_OFD_GETLK, abi.F_OFD_SETLK, abi.F_OFD_SETLKW:
-		// struct flock is the same on every 64-bit Linux: 32 bytes.
-		var b [32]byte
-		if err := t.p.mm.CopyIn(a.Ptr(2), b[:]); err != nil {
-			return 0, err
-		}
-		lk := unix.Flock_t{
-			Type: int16(binary.LittleEndian.Uint16(b[0:])), Whence: int16(binary.LittleEndian.Uint16(b[2:])),
-			Start: int64(binary.LittleEndian.Uint64(b[8:])), Len: int64(binary.LittleEndian.Uint64(b[16:])), Pid: int32(binary.LittleEndian.Uint32(b[24:])),
-		}
-		cmd := map[int32]int{abi.F_GETLK: unix.F_GETLK, abi.F_SETLK: unix.F_SETLK, abi.F_SETLKW: unix.F_SETLK,
-			abi.F_OFD_GETLK: unix.F_OFD_GETLK, abi.F_OFD_SETLK: unix.F_OFD_SETLK, abi.F_OFD_SETLKW: unix.F_OFD_SETLK}[a.Int(1)]
-		if c := a.Int(1); c == abi.F_SETLKW || c == abi.F_OFD_SETLKW {
-			// The waiting forms wait off the run loop, interruptibly.
-			return t.waitLock(f, func(fd int) error { l := lk; return unix.FcntlFlock(uintptr(fd), cmd, &l) })
-		}
-		if err := unix.FcntlFlock(uintptr(f.fd), cmd, &lk); err != nil {
-			return 0, err
-		}
-		if a.Int(1) == abi.F_GETLK || a.Int(1) == abi.F_OFD_GETLK {
-			out := make([]byte, 0, 32)
-			out = append(out, byte(lk.Type), byte(uint16(lk.Type)>>8), byte(lk.Whence), byte(uint16(lk.Whence)>>8), 0, 0, 0, 0)
-			out = binary.LittleEndian.AppendUint64(out, uint64(lk.Start))
-			out = binary.LittleEndian.AppendUint64(out, uint64(lk.Len))
-			out = append(out, byte(lk.Pid), byte(lk.Pid>>8), byte(lk.Pid>>16), byte(lk.Pid>>24), 0, 0, 0, 0)
-			return 0, t.p.mm.CopyOut(a.Ptr(2), out)
-		}
-		return 0, nil
+		return t.fcntlLock(f, a.Int(1), a.Ptr(2))
 	case abi.F_GETPIPE_SZ, abi.F_SETPIPE_SZ, abi.F_GET_SEALS, abi.F_ADD_SEALS:
 		r, err := unix.FcntlInt(uintptr(f.fd), int(a.Int(1)), int(a.Int(2)))
 		return uint64(r), err

@@ -33,6 +33,7 @@ static const char *errname(int e)
 	case EROFS: return "EROFS";
 	case EPIPE: return "EPIPE";
 	case ERANGE: return "ERANGE";
+	case EDEADLK: return "EDEADLK";
 	case ENAMETOOLONG: return "ENAMETOOLONG";
 	case ENOSYS: return "ENOSYS";
 	case ENOTEMPTY: return "ENOTEMPTY";
