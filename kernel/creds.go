@@ -7,15 +7,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// creds are a guest process's user and group ids. They start as vemu's own and follow
-// Linux's rules for changing them (setuid(2) and its family: anything for a process whose
-// effective uid is 0, else only among the ids it already has), so that a program that
-// drops privileges sees them dropped. They are bookkeeping: the host checks every file
-// access as vemu's own user.
+// creds are a guest process's user and group ids and capabilities. They start as vemu's
+// own and follow Linux's rules for changing them (setuid(2) and its family: anything with
+// CAP_SETUID or CAP_SETGID, else only among the ids the process already has; capabilities
+// dropped and raised with uid 0 as Linux does), so that a program that drops privileges
+// sees them dropped. The fields another process reads (capget) change under pt.mu.
 type creds struct {
 	ruid, euid, suid, fsuid uint32
 	rgid, egid, sgid, fsgid uint32
 	groups                  []uint32
+	caps                    caps
 }
 
 // credsNote is what the table says of the calls that change ids.
@@ -26,6 +27,7 @@ func hostCreds() creds {
 	u, e := uint32(os.Getuid()), uint32(os.Geteuid())
 	g, eg := uint32(os.Getgid()), uint32(os.Getegid())
 	c := creds{ruid: u, euid: e, suid: e, fsuid: e, rgid: g, egid: eg, sgid: eg, fsgid: eg}
+	c.caps, _ = hostCapsOnce()
 	if gs, err := unix.Getgroups(); err == nil {
 		for _, g := range gs {
 			c.groups = append(c.groups, uint32(g))
@@ -34,9 +36,29 @@ func hostCreds() creds {
 	return c
 }
 
-// privileged says whether the process may set any id (CAP_SETUID and CAP_SETGID, which
-// root has).
-func (c *creds) privileged() bool { return c.euid == 0 }
+// privileged says whether the process may set any id of the kind ids points at:
+// CAP_SETUID for user ids, CAP_SETGID for group ids.
+func (c *creds) privileged(ids *[4]*uint32) bool {
+	if ids[0] == &c.ruid {
+		return c.capable(capSetuid)
+	}
+	return c.capable(capSetgid)
+}
+
+// changeUids runs f, which changes user ids, and then adjusts the capability sets as
+// Linux does, under the lock that capget of another process reads them under.
+func (t *Task) changeUids(f func(c *creds) error) error {
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	c := &t.p.creds
+	old := *c
+	if err := f(c); err != nil {
+		return err
+	}
+	c.fixSetuid(old)
+	return nil
+}
 
 // noChange is the -1 that leaves an id as it is.
 const noChange = ^uint32(0)
@@ -44,7 +66,7 @@ const noChange = ^uint32(0)
 // setres sets real, effective and saved ids (of users or groups) as setresuid(2) does:
 // an unprivileged process may only choose among its current three.
 func (c *creds) setres(r, e, s uint32, ids *[4]*uint32) error {
-	if !c.privileged() {
+	if !c.privileged(ids) {
 		cur := [3]uint32{*ids[0], *ids[1], *ids[2]}
 		for _, v := range []uint32{r, e, s} {
 			if v != noChange && v != cur[0] && v != cur[1] && v != cur[2] {
@@ -99,14 +121,16 @@ func (t *Task) putU32s(a Args, vals ...uint32) error {
 // sysSetuid implements setuid(2): all three ids when privileged, else the effective one
 // to the real or saved id.
 func sysSetuid(t *Task, a Args) (uint64, error) {
-	c, id := &t.p.creds, a.Uint(0)
+	id := a.Uint(0)
 	if id == noChange {
 		return 0, unix.EINVAL
 	}
-	if c.privileged() {
-		return 0, c.setres(id, id, id, c.uids())
-	}
-	return 0, c.setres(noChange, id, noChange, c.uids())
+	return 0, t.changeUids(func(c *creds) error {
+		if c.privileged(c.uids()) {
+			return c.setres(id, id, id, c.uids())
+		}
+		return c.setres(noChange, id, noChange, c.uids())
+	})
 }
 
 // sysSetgid implements setgid(2).
@@ -115,7 +139,7 @@ func sysSetgid(t *Task, a Args) (uint64, error) {
 	if id == noChange {
 		return 0, unix.EINVAL
 	}
-	if c.privileged() {
+	if c.privileged(c.gids()) {
 		return 0, c.setres(id, id, id, c.gids())
 	}
 	return 0, c.setres(noChange, id, noChange, c.gids())
@@ -124,8 +148,7 @@ func sysSetgid(t *Task, a Args) (uint64, error) {
 // sysSetreuid implements setreuid(2): the saved id follows the effective one when the
 // real id is set or the effective one differs from the old real id.
 func sysSetreuid(t *Task, a Args) (uint64, error) {
-	c := &t.p.creds
-	return 0, c.setre(a.Uint(0), a.Uint(1), c.uids())
+	return 0, t.changeUids(func(c *creds) error { return c.setre(a.Uint(0), a.Uint(1), c.uids()) })
 }
 
 // sysSetregid implements setregid(2).
@@ -136,7 +159,7 @@ func sysSetregid(t *Task, a Args) (uint64, error) {
 
 func (c *creds) setre(r, e uint32, ids *[4]*uint32) error {
 	oldReal := *ids[0]
-	if !c.privileged() {
+	if !c.privileged(ids) {
 		if r != noChange && r != *ids[0] && r != *ids[1] {
 			return unix.EPERM
 		}
@@ -157,8 +180,7 @@ func (c *creds) setre(r, e uint32, ids *[4]*uint32) error {
 
 // sysSetresuid implements setresuid(2).
 func sysSetresuid(t *Task, a Args) (uint64, error) {
-	c := &t.p.creds
-	return 0, c.setres(a.Uint(0), a.Uint(1), a.Uint(2), c.uids())
+	return 0, t.changeUids(func(c *creds) error { return c.setres(a.Uint(0), a.Uint(1), a.Uint(2), c.uids()) })
 }
 
 // sysSetresgid implements setresgid(2).
@@ -170,8 +192,13 @@ func sysSetresgid(t *Task, a Args) (uint64, error) {
 // sysSetfsuid implements setfsuid(2): it returns the old id, and changes it only to one
 // of the process's ids (any, when privileged).
 func sysSetfsuid(t *Task, a Args) (uint64, error) {
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
 	c := &t.p.creds
-	return uint64(c.setfs(a.Uint(0), c.uids())), nil
+	old := c.setfs(a.Uint(0), c.uids())
+	c.fixSetfsuid(old)
+	return uint64(old), nil
 }
 
 // sysSetfsgid implements setfsgid(2).
@@ -182,7 +209,7 @@ func sysSetfsgid(t *Task, a Args) (uint64, error) {
 
 func (c *creds) setfs(id uint32, ids *[4]*uint32) uint32 {
 	old := *ids[3]
-	if id != noChange && (c.privileged() || id == *ids[0] || id == *ids[1] || id == *ids[2] || id == *ids[3]) {
+	if id != noChange && (c.privileged(ids) || id == *ids[0] || id == *ids[1] || id == *ids[2] || id == *ids[3]) {
 		*ids[3] = id
 	}
 	return old
@@ -218,7 +245,7 @@ func sysSetgroups(t *Task, a Args) (uint64, error) {
 	if n < 0 || n > ngroupsMax {
 		return 0, unix.EINVAL
 	}
-	if !c.privileged() {
+	if !c.capable(capSetgid) {
 		return 0, unix.EPERM
 	}
 	b := make([]byte, 4*int(n))

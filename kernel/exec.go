@@ -604,6 +604,9 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 		}
 	}
 	p.dispositionsChanged()
+	k.pt.mu.Lock()
+	p.creds.execCaps()
+	k.pt.mu.Unlock()
 	t.clearChildTID, t.robustList = 0, 0
 	t.execSignals()
 	if t.ctx != nil {

@@ -200,6 +200,12 @@ func sysPrctl(t *Task, a Args) (uint64, error) {
 		return 0, nil
 	case abi.PR_GET_NO_NEW_PRIVS:
 		return 0, nil
+	case abi.PR_GET_KEEPCAPS, abi.PR_SET_KEEPCAPS, abi.PR_CAPBSET_READ, abi.PR_CAPBSET_DROP,
+		abi.PR_GET_SECUREBITS, abi.PR_SET_SECUREBITS, abi.PR_CAP_AMBIENT:
+		k := t.p.k
+		k.pt.mu.Lock()
+		defer k.pt.mu.Unlock()
+		return t.prctlCaps(a)
 	}
 	return 0, unix.EINVAL
 }

@@ -1,0 +1,28 @@
+package e2e
+
+import "testing"
+
+// conformGuests check system calls against Linux's answers, each as a C program run
+// natively and under vemu with both libcs. Those that change credentials need root and
+// say "skipped" otherwise, natively and under vemu alike.
+var conformGuests = []diffCase{
+	{name: "caps", cmds: one("caps")},
+}
+
+func TestConformDiff(t *testing.T) {
+	for _, c := range conformGuests {
+		for _, libc := range []string{"glibc", "musl"} {
+			c := c
+			c.name = c.name + "/" + libc
+			cmds := make([]cmdline, len(c.cmds))
+			for i, cmd := range c.cmds {
+				cmds[i] = append(cmdline{cmd[0] + "." + libc}, cmd[1:]...)
+			}
+			c.cmds = cmds
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				runDiff(t, c)
+			})
+		}
+	}
+}
