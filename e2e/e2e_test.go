@@ -74,6 +74,7 @@ var cGuests = []diffCase{
 	{name: "memcost-mincore-huge", cmds: one("memcost", "mincore-huge")},
 	{name: "memcost-mremap-big", cmds: one("memcost", "mremap-big")},
 	{name: "memcost-protnone", cmds: one("memcost", "protnone")},
+	{name: "memcost-children", cmds: one("memcost", "children", "20")},
 	{name: "env", cmds: one("env", "a", "b c", "")},
 	{name: "time", cmds: one("time")},
 	{name: "text", cmds: one("text"), stdin: sampleText},

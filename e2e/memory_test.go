@@ -13,7 +13,8 @@ import (
 )
 
 // peakLimitKiB bounds vemu's peak RSS in TestPeakMemory: each case once cost gigabytes
-// (the guest reserved or mapped them without touching them); vemu alone needs ~15 MiB.
+// (the guest reserved or mapped them without touching them), or 260 MiB for 50 children;
+// vemu alone needs ~15 MiB.
 const peakLimitKiB = 200 << 10
 
 // runPeak runs vemu on argv and returns its exit status and peak RSS in KiB.
@@ -66,6 +67,8 @@ func TestPeakMemory(t *testing.T) {
 		{"mincore-huge", []string{guest("memcost.glibc"), "mincore-huge"}, 0},
 		{"mremap-big", []string{guest("memcost.musl"), "mremap-big"}, 0},
 		{"big-file", []string{big}, 0},
+		// Each guest process is an engine of its own: ~1.7 MiB each (5 MiB once).
+		{"50-children", []string{guest("memcost.glibc"), "children", "50"}, 0},
 		// Linux refuses the segment (ENOMEM); vemu says so and exits 126.
 		{"huge-bss", []string{huge}, 126},
 	}

@@ -5,6 +5,7 @@
  *   memcost devzero-fork      2 GiB private mapping of /dev/zero, one page touched, fork
  *   memcost mincore-huge      mincore over 16 TiB with a one-page vector (EFAULT)
  *   memcost mremap-big        a 1 GiB mapping with two pages touched moved and grown
+ *   memcost children N        N children alive at once, each waiting on a pipe
  *   memcost protnone          faults in a PROT_NONE page (SEGV_ACCERR) and in a hole
  *                             (SEGV_MAPERR); contents survive a round trip through it */
 #define _GNU_SOURCE
@@ -201,6 +202,23 @@ int main(int argc, char **argv)
 		expect("moved without growing", r == q + 4 * n);
 		expect("contents moved again", r[0] == 1 && r[n - 1] == 2);
 		fork_and_wait("fork after the moves");
+	} else if (!strcmp(mode, "children")) {
+		int n = argc > 2 ? atoi(argv[2]) : 10, fds[2], started = 0, ended = 0;
+		expect("pipe", pipe(fds) == 0);
+		for (int i = 0; i < n; i++) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				char c;
+				close(fds[1]);
+				_exit(read(fds[0], &c, 1) != 0); /* end of file once the parent closes */
+			}
+			started += pid > 0;
+		}
+		close(fds[1]);
+		int st;
+		while (wait(&st) > 0)
+			ended += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+		expect("all children started and ended", started == n && ended == n);
 	} else if (!strcmp(mode, "protnone")) {
 		protnone();
 	} else {
