@@ -8,6 +8,9 @@ var hardenGuests = []diffCase{
 	{name: "priv", cmds: one("priv")},
 	{name: "vvarunmap", cmds: one("vvarunmap")},
 	{name: "shmfork", cmds: one("shmfork")},
+	{name: "procself", cmds: one("procself")},
+	{name: "procself-seed", cmds: one("procself"), flags: []string{"--seed=3"}},
+	{name: "shmfile", cmds: one("shmfile", "work"), setup: mkdirs("work")},
 	{name: "vvarunmap-virtual", cmds: one("vvarunmap"), flags: []string{"--clock=virtual", "--seed=1"}},
 }
 

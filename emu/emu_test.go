@@ -366,3 +366,20 @@ func BenchmarkNew(b *testing.B) {
 		e.Close()
 	}
 }
+
+// A page without access stays without access after a faulting store: the TLB entry the
+// store filled must not let a later load through.
+func TestNoAccessAfterFault(t *testing.T) {
+	// mov rax, 0x500010; mov [rax], al; mov al, [rax]; hlt
+	e, _ := newEngine(t, []byte{0x48, 0xc7, 0xc0, 0x10, 0x00, 0x50, 0x00, 0x88, 0x00, 0x8a, 0x00, 0xf4})
+	page, err := unix.Mmap(-1, 0, PageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	require.NoError(t, err)
+	t.Cleanup(func() { unix.Munmap(page) })
+	require.NoError(t, e.MapHost(0x500000, page, ProtNone))
+	ev := e.Run(codeAddr)
+	require.Equal(t, Fault, ev.Kind, ev.String())
+	assert.Equal(t, Write, ev.Access)
+	ev = e.Run(codeAddr + 9) // the load
+	require.Equal(t, Fault, ev.Kind, ev.String())
+	assert.Equal(t, Read, ev.Access)
+}

@@ -22,6 +22,12 @@ func (t *Task) handleEvent(ev emu.Event) {
 		if p.exit != nil {
 			return
 		}
+		if v := p.mm.Lookup(mm.Addr(ev.Addr)); v != nil && v.Bus {
+			// A shared file mapping past the end of its file.
+			p.cpu.SetReg(emu.RIP, ev.RIP)
+			t.faultSignal(abi.SIGBUS, abi.BUS_ADRERR, ev.Addr, faultDetail(p.cpu, ev))
+			return
+		}
 		// As Linux: ACCERR where a mapping lacks the access, MAPERR where there is none
 		// (the CPU is not given mappings without access). The vsyscall page is no user
 		// mapping to Linux: a fault there is MAPERR.

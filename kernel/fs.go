@@ -79,8 +79,20 @@ func hostFdPath(fd int) string {
 // guest's own /proc entries, and the /dev links into them, become the files behind them.
 func (t *Task) resolve(dirfd int32, p string) (int, string, error) {
 	p = devFd(p)
+	if dirfd != abi.AT_FDCWD && !path.IsAbs(p) {
+		// Relative to the guest's /proc/self/fd: its own descriptors.
+		if f, err := t.p.files.get(dirfd); err == nil {
+			if _, ok := f.ops.(*procFdDir); ok {
+				p = "/proc/self/fd/" + p
+			}
+		}
+	}
 	if name, ok := t.procEntry(p); ok {
 		switch {
+		case path.Clean("/"+name) == "/fd":
+			// The directory itself: its listing is the guest's (procFdDir), and the
+			// host directory behind it is one that leads nowhere of vemu's.
+			return unix.AT_FDCWD, "/", nil
 		case name == "exe":
 			return unix.AT_FDCWD, t.p.exe, nil
 		case name == "cwd":
@@ -98,6 +110,9 @@ func (t *Task) resolve(dirfd int32, p string) (int, string, error) {
 		}
 	}
 	if path.IsAbs(p) {
+		if vemuProcPath(p) {
+			return 0, "", unix.ENOENT // vemu's own /proc entries (procguard.go)
+		}
 		return unix.AT_FDCWD, p, nil
 	}
 	if dirfd == abi.AT_FDCWD {

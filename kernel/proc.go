@@ -69,6 +69,10 @@ func (t *Task) procFile(name string) ([]byte, bool) {
 		return binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(b, 0), 0), true
 	case "comm":
 		return []byte(path.Base(t.p.exe) + "\n"), true
+	case "mem":
+		return nil, true // an empty memfd under the procMem kind (procmem.go)
+	case "status", "stat", "statm", "limits":
+		return t.procInfo(name), true
 	}
 	return nil, false
 }

@@ -90,10 +90,15 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 		if err != nil {
 			return 0, err
 		}
+		if hfd, err = guardProcFd(hfd); err != nil {
+			return 0, err
+		}
 	}
 	f := &File{fd: hfd, refs: 1, path: p, flags: flags}
 	if name, ok := t.procEntry(devFd(p)); ok && path.Clean(name) == "fd" {
 		f.ops = &procFdDir{p: t.p}
+	} else if ok && path.Clean(name) == "mem" {
+		f.ops = &procMem{p: t.p}
 	}
 	fd, err := t.p.files.install(f, flags&abi.O_CLOEXEC != 0, 0)
 	if err != nil {

@@ -149,7 +149,10 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 		}
 	}
 	if !anon && typ != abi.MAP_PRIVATE {
-		v, err = s.MapShared(start, size, cpuProt(prot), f.fd, int64(off), prot&abi.PROT_WRITE != 0, name)
+		// The host mapping is writable whenever the file is open for writing, so that
+		// mprotect can make it writable later, as Linux allows.
+		acc, _ := unix.FcntlInt(uintptr(f.fd), unix.F_GETFL, 0)
+		v, err = s.MapShared(start, size, cpuProt(prot), f.fd, int64(off), acc&unix.O_ACCMODE == unix.O_RDWR, name)
 	} else {
 		v, err = s.Map(start, size, cpuProt(prot), name)
 	}
@@ -214,7 +217,7 @@ func sysMprotect(t *Task, a Args) (uint64, error) {
 		return 0, nil
 	}
 	if err := t.p.mm.Protect(a.Ptr(0), size, cpuProt(a.Uint(2)&7)); err != nil {
-		if err == unix.ENOMEM {
+		if err == unix.ENOMEM || err == unix.EACCES {
 			return 0, err
 		}
 		return 0, unix.ENOMEM

@@ -42,6 +42,9 @@ func sysChdir(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if fd, err = guardProcFd(fd); err != nil {
+		return 0, err
+	}
 	if err := unix.Faccessat(fd, ".", unix.X_OK, 0); err != nil {
 		unix.Close(fd)
 		return 0, err

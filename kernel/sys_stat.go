@@ -196,6 +196,9 @@ func withHostFile(dirfd int, path string, flags int, f func(fd int) error) error
 	if err != nil {
 		return err
 	}
+	if fd, err = guardProcFd(fd); err != nil {
+		return err
+	}
 	defer unix.Close(fd)
 	return f(fd)
 }

@@ -50,6 +50,9 @@ type backing struct {
 	refs atomic.Int32 // mappings holding it, in any process (see release)
 	ar   *arena       // nil for a host file mapping
 	aoff uint64       // offset of mem in ar
+	// hostRO: a host file mapping without write access (its file was not opened for
+	// writing): the guest may never make it writable.
+	hostRO bool
 	// frozen is the file behind a private host mapping at foff, or nil. Until a write
 	// may have reached the mapping (written), its pages are the file's, so a fork maps
 	// the file again instead of copying them.
@@ -207,6 +210,10 @@ type VMA struct {
 	MapsPerm string
 	back     *backing
 	off      uint64 // offset of Start in back.mem
+	// Bus marks the part of a shared file mapping past the end of its file: the CPU
+	// maps it without access and the kernel never touches it (the host would raise
+	// SIGBUS in vemu); the guest's access is a SIGBUS, as on Linux.
+	Bus bool
 	// noCPU mappings exist for the kernel only (for example the vsyscall page in the
 	// "none" mode is absent, but xonly's is mapped without access).
 }
@@ -335,10 +342,14 @@ func (s *Space) cpuMap(v *VMA) error {
 	if s.cpu.Regions() >= maxRegions {
 		return ErrNoMem
 	}
-	if v.Prot&emu.ProtWrite != 0 {
+	prot := v.Prot
+	if v.Bus {
+		prot = 0
+	}
+	if prot&emu.ProtWrite != 0 {
 		v.back.wrote()
 	}
-	return s.cpu.MapHost(uint64(v.Start), v.host(), v.Prot)
+	return s.cpu.MapHost(uint64(v.Start), v.host(), prot)
 }
 
 func (s *Space) cpuUnmap(v *VMA) {
@@ -389,7 +400,7 @@ func (s *Space) MappingEnd(a Addr) Addr {
 // and alike in everything else.
 func continues(a, b *VMA) bool {
 	return a.End == b.Start && a.back == b.back && a.off+a.Len() == b.off && a.Prot == b.Prot &&
-		a.Name == b.Name && a.Shared == b.Shared && a.Ino == b.Ino && a.MapsPerm == b.MapsPerm
+		a.Name == b.Name && a.Shared == b.Shared && a.Ino == b.Ino && a.MapsPerm == b.MapsPerm && a.Bus == b.Bus
 }
 
 // merge joins the VMAs at j and j+1 if the second continues the first, and reports
@@ -520,6 +531,13 @@ func (s *Space) Protect(start Addr, length uint64, prot Prot) error {
 		return err
 	}
 	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
+		if v := s.vmas[i]; v.back.hostRO && prot&emu.ProtWrite != 0 {
+			// Linux: a shared mapping of a file not open for writing never becomes
+			// writable (EACCES), and the host mapping behind it could not be written.
+			return unix.EACCES
+		}
+	}
+	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
 		v := s.vmas[i]
 		if v.Prot == prot {
 			continue
@@ -646,7 +664,7 @@ func (s *Space) access(addr Addr, n int, want Prot, f func(host []byte, v *VMA))
 	}
 	for a := addr; a < end; {
 		v := s.Lookup(a)
-		if v == nil || v.Prot&want != want {
+		if v == nil || v.Prot&want != want || v.Bus {
 			return errFault
 		}
 		stop := min(end, v.End)
@@ -846,9 +864,30 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 	if err != nil {
 		return nil, err
 	}
-	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: &backing{mem: mem}, Shared: true}
+	b := &backing{mem: mem, hostRO: !writable}
+	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: b, Shared: true}
+	// Pages wholly past the end of the file would raise SIGBUS in vemu if touched.
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+		eof, _ := PageUp(uint64(max(st.Size, 0)))
+		if eof <= uint64(off) {
+			v.Bus = true
+		} else if inFile := eof - uint64(off); inFile < length {
+			tail := &VMA{Start: start + Addr(inFile), End: v.End, Prot: prot, Name: name, back: b,
+				off: inFile, Shared: true, Bus: true}
+			v.End = tail.Start
+			if err := s.insert(tail); err != nil {
+				unix.Munmap(mem)
+				return nil, err
+			}
+		}
+	}
 	if err := s.insert(v); err != nil {
-		unix.Munmap(mem)
+		if s.Lookup(v.End) != nil && s.Lookup(v.End).back == b {
+			s.unmap(v.End, length-v.Len(), false)
+		} else {
+			unix.Munmap(mem)
+		}
 		return nil, err
 	}
 	return v, nil

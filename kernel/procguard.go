@@ -1,0 +1,119 @@
+package kernel
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// The host's /proc describes vemu, not the guest: /proc/<vemu's pid>/mem is vemu's own
+// memory, its environ, fd and status are vemu's. The guest's /proc/self entries are
+// answered by the kernel (procEntry, procFile); every other way to reach vemu's entries
+// (the host's pid, a thread of vemu, /proc/thread-self, a symbolic link or a directory
+// descriptor into them) is refused here, as if the entry did not exist.
+
+var procHost struct {
+	once sync.Once
+	dev  uint64 // the device of the host's /proc
+	ok   bool
+}
+
+func procDev() (uint64, bool) {
+	procHost.once.Do(func() {
+		var st unix.Stat_t
+		if unix.Stat("/proc/self", &st) == nil {
+			procHost.dev, procHost.ok = st.Dev, true
+		}
+	})
+	return procHost.dev, procHost.ok
+}
+
+// isVemuID reports whether n is vemu's pid or one of its threads' ids on the host.
+func isVemuID(n int) bool {
+	if n == os.Getpid() {
+		return true
+	}
+	return unix.Access("/proc/self/task/"+strconv.Itoa(n), unix.F_OK) == nil
+}
+
+// vemuProcPath reports whether a host path names vemu's own entries in the host's /proc:
+// /proc/self, /proc/thread-self, /proc/<vemu pid or tid>, or anything below them.
+func vemuProcPath(p string) bool {
+	rest, ok := strings.CutPrefix(cleanAbs(p), "/proc/")
+	if !ok {
+		return false
+	}
+	head, tail, _ := strings.Cut(rest, "/")
+	if tail == "net" || strings.HasPrefix(tail, "net/") {
+		return false // the network namespace's files, as in isVemuProcFd
+	}
+	switch head {
+	case "self", "thread-self":
+		return true
+	}
+	n, err := strconv.Atoi(head)
+	return err == nil && isVemuID(n)
+}
+
+// cleanAbs cleans p lexically ("//proc/./self" is "/proc/self").
+func cleanAbs(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		return p
+	}
+	parts := strings.Split(p, "/")
+	out := make([]string, 0, len(parts))
+	for _, s := range parts {
+		switch s {
+		case "", ".":
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	return "/" + strings.Join(out, "/")
+}
+
+// isVemuProcFd reports whether the host descriptor fd, just opened for the guest, is one
+// of vemu's own /proc entries (however the path reached it).
+func isVemuProcFd(fd int) bool {
+	dev, ok := procDev()
+	if !ok {
+		return false
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return true // cannot tell: refuse
+	}
+	if st.Dev != dev {
+		return false
+	}
+	// The host names procfs files by their real pid: /proc/1234/mem.
+	p := hostFdPath(fd)
+	if p == "" {
+		return true
+	}
+	parts := strings.Split(p, "/")
+	for i, c := range parts {
+		if n, err := strconv.Atoi(c); err == nil {
+			// The network namespace's files (/proc/net is /proc/self/net) say nothing
+			// of vemu.
+			return isVemuID(n) && !(i+1 < len(parts) && parts[i+1] == "net")
+		}
+	}
+	return false
+}
+
+// guardProcFd closes fd and fails with ENOENT when it is one of vemu's /proc entries.
+func guardProcFd(fd int) (int, error) {
+	if isVemuProcFd(fd) {
+		unix.Close(fd)
+		return -1, unix.ENOENT
+	}
+	return fd, nil
+}

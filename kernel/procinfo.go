@@ -1,0 +1,112 @@
+package kernel
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"vemu/abi"
+)
+
+// procInfo renders the guest's /proc/self/{status,stat,statm,limits} from the guest's own
+// state, in Linux's formats (fs/proc/array.c and base.c): never vemu's host process.
+// Numbers vemu does not keep (page faults, CPU times, scheduling) read as zero.
+func (t *Task) procInfo(name string) []byte {
+	p := t.p
+	comm := path.Base(p.exe)
+	if len(comm) > 15 {
+		comm = comm[:15]
+	}
+	var vsize, rss uint64
+	for _, v := range p.mm.VMAs() {
+		vsize += v.Len()
+	}
+	rss = vsize // an upper bound; vemu does not count resident pages per process
+	threads := 0
+	for _, o := range p.tasks {
+		if o.state != taskDead {
+			threads++
+		}
+	}
+	var ignored, caught uint64
+	for sig := 1; sig < abi.NSIG; sig++ {
+		switch p.sigactions[sig].Handler {
+		case abi.SIG_DFL:
+		case abi.SIG_IGN:
+			ignored |= sigBit(sig)
+		default:
+			caught |= sigBit(sig)
+		}
+	}
+	const page = 4096
+	switch name {
+	case "stat":
+		// pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+		// cmajflt utime stime cutime cstime priority nice num_threads itrealvalue
+		// starttime vsize rss rsslim startcode endcode startstack kstkesp kstkeip signal
+		// blocked sigignore sigcatch wchan nswap cnswap exit_signal processor rt_priority
+		// policy delayacct_blkio_ticks guest_time cguest_time start_data end_data
+		// start_brk arg_start arg_end env_start env_end exit_code
+		return []byte(fmt.Sprintf("%d (%s) R %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d %d 0 0 %d %d %d 0 0 %d 0 0 %d %d %d %d 0 0 0 %d 0 0 0 0 0 0 0 0 %d 0 0 0 0 0\n",
+			p.pid, comm, p.ppid, p.pgid, p.sid, p.nice, threads, vsize, rss/page,
+			p.rlimits[abi.RLIMIT_RSS].Cur, p.stackTop, p.sig.pending.set, t.sigmask, ignored, caught,
+			p.exitSignal, uint64(p.mm.BrkStart)))
+	case "statm":
+		return []byte(fmt.Sprintf("%d %d 0 0 0 0 0\n", vsize/page, rss/page))
+	case "limits":
+		return []byte(limitsText(p.rlimits))
+	}
+	c := p.creds
+	var groups []string
+	for _, g := range c.groups {
+		groups = append(groups, fmt.Sprint(g))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Name:\t%s\nUmask:\t0022\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n",
+		comm, p.pid, t.tid, p.ppid)
+	fmt.Fprintf(&b, "Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t%d\nGroups:\t%s \n",
+		c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, max(64, len(p.files.fds)), strings.Join(groups, " "))
+	fmt.Fprintf(&b, "VmPeak:\t%8d kB\nVmSize:\t%8d kB\nVmRSS:\t%8d kB\nThreads:\t%d\n", vsize/1024, vsize/1024, rss/1024, threads)
+	fmt.Fprintf(&b, "SigQ:\t0/%d\nSigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n",
+		p.rlimits[abi.RLIMIT_SIGPENDING].Cur, t.sig.pending.set, p.sig.pending.set, t.sigmask, ignored, caught)
+	b.WriteString("CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n")
+	b.WriteString("NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n")
+	return []byte(b.String())
+}
+
+// limitsText renders /proc/self/limits.
+func limitsText(r [abi.RLIM_NLIMITS]abi.Rlimit) string {
+	rows := []struct {
+		name, unit string
+		res        int
+	}{
+		{"Max cpu time", "seconds", abi.RLIMIT_CPU},
+		{"Max file size", "bytes", abi.RLIMIT_FSIZE},
+		{"Max data size", "bytes", abi.RLIMIT_DATA},
+		{"Max stack size", "bytes", abi.RLIMIT_STACK},
+		{"Max core file size", "bytes", abi.RLIMIT_CORE},
+		{"Max resident set", "bytes", abi.RLIMIT_RSS},
+		{"Max processes", "processes", abi.RLIMIT_NPROC},
+		{"Max open files", "files", abi.RLIMIT_NOFILE},
+		{"Max locked memory", "bytes", abi.RLIMIT_MEMLOCK},
+		{"Max address space", "bytes", abi.RLIMIT_AS},
+		{"Max file locks", "locks", abi.RLIMIT_LOCKS},
+		{"Max pending signals", "signals", abi.RLIMIT_SIGPENDING},
+		{"Max msgqueue size", "bytes", abi.RLIMIT_MSGQUEUE},
+		{"Max nice priority", "", abi.RLIMIT_NICE},
+		{"Max realtime priority", "", abi.RLIMIT_RTPRIO},
+		{"Max realtime timeout", "us", abi.RLIMIT_RTTIME},
+	}
+	val := func(v uint64) string {
+		if v == ^uint64(0) {
+			return "unlimited"
+		}
+		return fmt.Sprint(v)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-25s %-20s %-20s %-10s\n", "Limit", "Soft Limit", "Hard Limit", "Units")
+	for _, row := range rows {
+		fmt.Fprintf(&b, "%-25s %-20s %-20s %-10s\n", row.name, val(r[row.res].Cur), val(r[row.res].Max), row.unit)
+	}
+	return b.String()
+}

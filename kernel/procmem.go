@@ -1,0 +1,94 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/kernel/mm"
+)
+
+// procMem is the guest's /proc/self/mem: the opening process's memory, read and written
+// at guest addresses (the file position, or pread's and pwrite's offset), as Linux's
+// mem_rw() does: whatever the mappings' permissions (a debugger's way to plant a
+// breakpoint in read-only code), EIO when not even the first byte is mapped, a short
+// count when the range runs into an unmapped page. The host descriptor is an empty memfd,
+// for fstat and poll. A forked child's copy reads the child's memory: the parent's
+// address space belongs to the parent's goroutine.
+type procMem struct {
+	hostFile
+	p   *Process
+	pos uint64
+}
+
+// maxMemIO bounds one transfer's staging buffer, as Linux copies a page at a time.
+const maxMemIO = 1 << 20
+
+func (m *procMem) io(t *Task, f *File, r ioReq) (uint64, error) {
+	addr := m.pos
+	if r.positional {
+		addr = uint64(r.a[3])
+	}
+	bufs, err := r.bufs(t)
+	if err != nil {
+		return 0, err
+	}
+	var done uint64
+	for _, b := range bufs {
+		for len(b) > 0 {
+			chunk := b[:min(len(b), maxMemIO)]
+			// Stage through a buffer of our own: the guest's buffer may overlap the
+			// memory it reads or writes.
+			tmp := make([]byte, len(chunk))
+			var n int
+			if r.in {
+				n = m.p.mm.Peek(mm.Addr(addr+done), tmp)
+				copy(chunk, tmp[:n])
+			} else {
+				copy(tmp, chunk)
+				n = m.p.mm.Poke(mm.Addr(addr+done), tmp)
+			}
+			done += uint64(n)
+			if n < len(chunk) {
+				return m.finish(r, done)
+			}
+			b = b[n:]
+		}
+	}
+	return m.finish(r, done)
+}
+
+func (m *procMem) finish(r ioReq, done uint64) (uint64, error) {
+	if done == 0 && (r.vector || r.a[2] != 0) {
+		return 0, unix.EIO
+	}
+	if !r.positional {
+		m.pos += done
+	}
+	return done, nil
+}
+
+// seek sets the address of the next read or write: every address is a valid position.
+func (m *procMem) seek(f *File, off int64, whence int32) (uint64, error) {
+	switch whence {
+	case abi.SEEK_SET:
+		m.pos = uint64(off)
+	case abi.SEEK_CUR:
+		m.pos += uint64(off)
+	default:
+		return 0, unix.EINVAL
+	}
+	return m.pos, nil
+}
+
+func (m *procMem) readdir(t *Task, f *File, addr mm.Addr, n uint32, long bool) (uint64, error) {
+	return 0, unix.ENOTDIR
+}
+
+func (m *procMem) fork(f *File, child *Process) (*File, error) {
+	nf, err := m.hostFile.fork(f, child)
+	if err != nil {
+		return nil, err
+	}
+	nf.ops = &procMem{p: child, pos: m.pos}
+	return nf, nil
+}
