@@ -89,6 +89,7 @@ type Engine struct {
 	across   bool // fetchAcross runs the engine
 	closed   bool
 	panicVal any
+	dbg      debugState
 
 	// Kick's view of the engine, which other goroutines read: whether it runs now, and
 	// whether the block hook that takes kicks is installed.

@@ -410,3 +410,89 @@ uc_err vemu_hook_quantum(uc_engine *uc, struct vemu_state *st) {
 	uc_hook h;
 	return uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)on_block, st, 1, 0);
 }
+
+// dbg_stop stops the engine before the instruction at addr runs: writing rip makes
+// Unicorn leave the block before it does (as in on_block).
+static void dbg_stop(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint32_t kind) {
+	st->event = VEMU_EV_DEBUG;
+	st->dbg_kind = kind;
+	uc_reg_write(uc, UC_X86_REG_RIP, &addr);
+	uc_emu_stop(uc);
+}
+
+// on_break is a breakpoint: a code hook bounded to one address, so that the guest's
+// code bytes stay as they are.
+static void on_break(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
+	struct vemu_state *st = user;
+	(void)size;
+	if (st->event == VEMU_EV_DEBUG) return; // another hook at this address stopped already
+	if (st->dbg_skip_on) {
+		// The run resumes from this breakpoint: its instruction runs once.
+		st->dbg_skip_on = 0;
+		if (st->dbg_skip == addr) return;
+	}
+	st->dbg_addr = addr;
+	dbg_stop(uc, st, addr, 1);
+}
+
+// on_watch notes an access to a watched range; the engine stops before the next
+// instruction, as a CPU's data breakpoint traps after the access.
+static void on_watch(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user) {
+	struct vemu_state *st = user;
+	(void)uc; (void)size; (void)value;
+	if (st->watch_hit) return;
+	st->watch_hit = 1;
+	st->dbg_addr = addr;
+	st->dbg_write = type == UC_MEM_WRITE;
+}
+
+// on_trace runs before every instruction while a step or a watchpoint needs it.
+static void on_trace(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
+	struct vemu_state *st = user;
+	(void)size;
+	if (st->event == VEMU_EV_DEBUG) return;
+	if (st->dbg_skip_on) {
+		// The first instruction of a run belongs to a breakpoint's own hook.
+		if (st->dbg_skip != addr) st->dbg_skip_on = 0;
+	}
+	if (st->watch_hit) {
+		st->watch_hit = 0;
+		dbg_stop(uc, st, addr, 2);
+		return;
+	}
+	if (st->step == 1) {
+		st->step = 2;
+		return;
+	}
+	if (st->step == 2) {
+		st->step = 0;
+		dbg_stop(uc, st, addr, 3);
+	}
+}
+
+uc_err vemu_hook_break(uc_engine *uc, struct vemu_state *st, uint64_t addr, uc_hook *hh) {
+	return uc_hook_add(uc, hh, UC_HOOK_CODE, (void *)on_break, st, addr, addr);
+}
+
+uc_err vemu_hook_watch(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, int write, int read, uc_hook *hh) {
+	int type = (write ? UC_HOOK_MEM_WRITE : 0) | (read ? UC_HOOK_MEM_READ : 0);
+	return uc_hook_add(uc, hh, type, (void *)on_watch, st, begin, end);
+}
+
+uc_err vemu_hook_trace(uc_engine *uc, struct vemu_state *st, uc_hook *hh) {
+	return uc_hook_add(uc, hh, UC_HOOK_CODE, (void *)on_trace, st, 1, 0);
+}
+
+// vemu_flush_exec drops the code translated from every executable region: Unicorn
+// decides at translation which hooks a block calls, and a whole-cache flush
+// (uc_ctl_flush_tb) was measured at 13 s for its first call.
+uc_err vemu_flush_exec(uc_engine *uc) {
+	uc_mem_region *r;
+	uint32_t n;
+	uc_err err = uc_mem_regions(uc, &r, &n);
+	if (err) return err;
+	for (uint32_t i = 0; i < n; i++)
+		if (r[i].perms & UC_PROT_EXEC) uc_ctl_remove_cache(uc, r[i].begin, r[i].end + 1);
+	uc_free(r);
+	return UC_ERR_OK;
+}

@@ -26,6 +26,7 @@ enum vemu_event {
 	VEMU_EV_PANIC = 4,  // a Go callback panicked (set from Go)
 	VEMU_EV_BLOCK = 5,  // the block hook stopped the engine (a kick or the quantum)
 	VEMU_EV_PORTIO = 6, // in or out in user mode: a general protection fault
+	VEMU_EV_DEBUG = 7,  // a breakpoint, watchpoint or step: dbg_kind, dbg_addr
 };
 
 #define VEMU_FAST_MAX 512
@@ -115,6 +116,18 @@ struct vemu_state {
 	uint32_t ncpuid;
 	struct vemu_cpuid_leaf cpuid[VEMU_CPUID_MAX];
 	uint64_t cpuid_calls;
+
+	// Debugging (debug.go). A stop for the debugger is VEMU_EV_DEBUG, with dbg_kind saying
+	// why: 1 a breakpoint at dbg_addr, 2 a watchpoint that dbg_addr was accessed
+	// through (dbg_write: by a store), 3 a single step done.
+	uint32_t dbg_kind;
+	uint32_t dbg_write;
+	uint64_t dbg_addr;
+	uint64_t dbg_skip;    // a breakpoint here does not stop the first instruction run
+	uint32_t dbg_skip_on;
+	uint32_t watch_hit;   // a watched access happened: stop before the next instruction
+	uint32_t step;        // 1: the instruction being stepped has yet to start, 2: it has
+	uint32_t trace_on;    // the per-instruction hook is installed
 };
 
 struct vemu_state *vemu_state_new(uint64_t id);
@@ -133,5 +146,9 @@ uc_err vemu_reg_read_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
 uc_err vemu_reg_write_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
 uint64_t vemu_host_tsc(void);
 uc_err vemu_hook_quantum(uc_engine *uc, struct vemu_state *st);
+uc_err vemu_hook_break(uc_engine *uc, struct vemu_state *st, uint64_t addr, uc_hook *hh);
+uc_err vemu_hook_watch(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, int write, int read, uc_hook *hh);
+uc_err vemu_hook_trace(uc_engine *uc, struct vemu_state *st, uc_hook *hh);
+uc_err vemu_flush_exec(uc_engine *uc);
 
 #endif

@@ -22,9 +22,10 @@ const (
 	Halt                       // hlt at RIP
 	Panic                      // a Go hook panicked: PanicValue
 	Failed                     // any other engine error: Err
+	Debug                      // a breakpoint, watchpoint or single step: Reason, Addr, Access
 )
 
-var kindNames = [...]string{"stopped", "fault", "interrupt", "invalid instruction", "halt", "panic", "failed"}
+var kindNames = [...]string{"stopped", "fault", "interrupt", "invalid instruction", "halt", "panic", "failed", "debug"}
 
 func (k EventKind) String() string {
 	if int(k) < len(kindNames) {
@@ -56,6 +57,7 @@ type Event struct {
 	Int        bool   // Interrupt: raised by an int N or int3 instruction; RIP is after it
 	PanicValue any    // Panic
 	Err        error  // Failed
+	Reason     DebugReason
 }
 
 func (ev Event) String() string {
@@ -72,6 +74,8 @@ func (ev Event) String() string {
 		return fmt.Sprintf("panic: %v", ev.PanicValue)
 	case Failed:
 		return fmt.Sprintf("failed: %v, rip %#x", ev.Err, ev.RIP)
+	case Debug:
+		return fmt.Sprintf("debug stop %d at %#x, rip %#x", ev.Reason, ev.Addr, ev.RIP)
 	}
 	return fmt.Sprintf("%s, rip %#x", ev.Kind, ev.RIP)
 }
@@ -91,6 +95,7 @@ func (e *Engine) Run(pc uint64) Event {
 	e.runs++
 	e.st.kick = 0 // a kick left from the last run was for messages seen since
 	e.kickMu.Unlock()
+	e.prepareDebug(pc)
 	code := C.vemu_run(e.uc, e.st, C.uint64_t(pc))
 	e.kickMu.Lock()
 	e.running = false
@@ -106,6 +111,8 @@ func (e *Engine) event(code C.uc_err) Event {
 	}
 	rip := e.Reg(RIP)
 	switch e.st.event {
+	case C.VEMU_EV_DEBUG:
+		return e.debugEvent(rip)
 	case C.VEMU_EV_BLOCK:
 		return Event{Kind: Stopped, RIP: rip}
 	case C.VEMU_EV_PANIC:

@@ -1,0 +1,95 @@
+package emu
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// loopCode: inc rax; inc rbx; mov [rsp-8], rax; cmp rax, 5; jne codeAddr; hlt
+var loopCode = []byte{
+	0x48, 0xff, 0xc0, // 0: inc rax
+	0x48, 0xff, 0xc3, // 3: inc rbx
+	0x48, 0x89, 0x44, 0x24, 0xf8, // 6: mov [rsp-8], rax
+	0x48, 0x83, 0xf8, 0x05, // 11: cmp rax, 5
+	0x75, 0xef, // 15: jne 0
+	0xf4, // 17: hlt
+}
+
+func TestBreakpoint(t *testing.T) {
+	e, mem := newEngine(t, loopCode)
+	// Run once without breakpoints, so that the loop is translated already.
+	ev := e.Run(codeAddr)
+	require.Equal(t, Halt, ev.Kind, ev.String())
+	require.NoError(t, e.SetReg(RAX, 0))
+	require.NoError(t, e.SetReg(RBX, 0))
+
+	require.NoError(t, e.AddBreak(codeAddr+3))
+	pc := uint64(codeAddr)
+	for i := 1; i <= 5; i++ {
+		ev = e.Run(pc)
+		require.Equal(t, Debug, ev.Kind, ev.String())
+		assert.Equal(t, BreakHit, ev.Reason)
+		assert.Equal(t, uint64(codeAddr+3), ev.RIP)
+		assert.Equal(t, uint64(i), e.Reg(RAX), "the instruction before ran")
+		assert.Equal(t, uint64(i-1), e.Reg(RBX), "the one at the breakpoint did not")
+		pc = ev.RIP
+	}
+	assert.Equal(t, byte(0x48), mem[3], "code bytes unchanged")
+	e.RemoveBreak(codeAddr + 3)
+	ev = e.Run(pc)
+	assert.Equal(t, Halt, ev.Kind, ev.String())
+	assert.Equal(t, uint64(5), e.Reg(RBX))
+}
+
+func TestStep(t *testing.T) {
+	e, _ := newEngine(t, loopCode)
+	require.Equal(t, Halt, e.Run(codeAddr).Kind)
+	require.NoError(t, e.SetReg(RAX, 0))
+	require.NoError(t, e.AddBreak(codeAddr+6))
+	require.NoError(t, e.SetStep(true))
+	want := []uint64{3, 6, 11, 15, 0, 3}
+	pc := uint64(codeAddr)
+	for _, w := range want {
+		ev := e.Run(pc)
+		require.Equal(t, Debug, ev.Kind, ev.String())
+		if w == 6 {
+			assert.Equal(t, BreakHit, ev.Reason, "a step onto a breakpoint")
+		} else {
+			assert.Equal(t, StepDone, ev.Reason)
+		}
+		assert.Equal(t, codeAddr+w, ev.RIP)
+		pc = ev.RIP
+	}
+	require.NoError(t, e.SetStep(false))
+	ev := e.Run(pc)
+	assert.Equal(t, BreakHit, ev.Reason, ev.String())
+	assert.Equal(t, uint64(codeAddr+6), ev.RIP)
+}
+
+func TestWatch(t *testing.T) {
+	e, _ := newEngine(t, loopCode)
+	require.Equal(t, Halt, e.Run(codeAddr).Kind)
+	require.NoError(t, e.SetReg(RAX, 0))
+	require.NoError(t, e.AddWatch(0x800000-8, 8, true, false))
+	pc := uint64(codeAddr)
+	for i := 1; i <= 5; i++ {
+		ev := e.Run(pc)
+		require.Equal(t, Debug, ev.Kind, ev.String())
+		assert.Equal(t, WatchHit, ev.Reason)
+		assert.Equal(t, Write, ev.Access)
+		assert.Equal(t, uint64(0x800000-8), ev.Addr)
+		assert.Equal(t, uint64(codeAddr+11), ev.RIP, "stops after the store")
+		var b [1]byte
+		require.NoError(t, e.ReadMem(0x800000-8, b[:]))
+		assert.Equal(t, byte(i), b[0])
+		pc = ev.RIP
+	}
+	e.RemoveWatch(0x800000-8, 8, true, false)
+	assert.Equal(t, Halt, e.Run(pc).Kind)
+	// A watch elsewhere never fires.
+	require.NoError(t, e.AddWatch(0x7ff000, 8, true, true))
+	require.NoError(t, e.SetReg(RAX, 0))
+	assert.Equal(t, Halt, e.Run(codeAddr).Kind)
+}
