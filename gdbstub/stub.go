@@ -52,9 +52,10 @@ func Serve(conn io.ReadWriter, t Target, first Stop) error {
 		in := s.next()
 		switch in.kind {
 		case inEOF:
-			if !s.gone {
-				t.Detach()
+			if s.gone {
+				return nil
 			}
+			t.Detach()
 			return ErrDisconnected
 		case inBad:
 			if !s.noAck {

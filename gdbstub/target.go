@@ -1,6 +1,9 @@
 package gdbstub
 
-import "vemu/abi"
+import (
+	"vemu/abi"
+	"vemu/kernel"
+)
 
 // Target is the debugged process as the stub drives it. Every method but Interrupt is
 // called from the stub's goroutine; between Resume and the Stop that follows it, only
@@ -54,57 +57,39 @@ type Target interface {
 	Detach()
 }
 
-// BreakKind is the kind of a breakpoint, numbered as in the Z packets.
-type BreakKind int
-
-// Breakpoints and watchpoints.
-const (
-	SoftwareBreak BreakKind = iota // Z0
-	HardwareBreak                  // Z1
-	WriteWatch                     // Z2: watch
-	ReadWatch                      // Z3: rwatch
-	AccessWatch                    // Z4: awatch
+// The stub speaks of stops, actions and breakpoints in the kernel's own terms.
+type (
+	BreakKind  = kernel.BreakKind
+	ActionKind = kernel.ResumeKind
+	Action     = kernel.DebugAction
+	StopKind   = kernel.StopKind
+	Stop       = kernel.DebugStop
 )
 
-// ActionKind is what a thread does when the process resumes.
-type ActionKind int
+// Breakpoints and watchpoints, numbered as in the Z packets.
+const (
+	SoftwareBreak = kernel.SoftwareBreak // Z0
+	HardwareBreak = kernel.HardwareBreak // Z1
+	WriteWatch    = kernel.WriteWatch    // Z2: watch
+	ReadWatch     = kernel.ReadWatch     // Z3: rwatch
+	AccessWatch   = kernel.AccessWatch   // Z4: awatch
+)
 
 // Resume actions.
 const (
-	Continue ActionKind = iota
-	Step
+	Continue = kernel.Continue
+	Step     = kernel.Step
 )
-
-// Action is one vCont action: Tid -1 for every thread.
-type Action struct {
-	Kind   ActionKind
-	Tid    int
-	Signal int // delivered to the thread as it resumes; 0 for none
-}
-
-// StopKind says why the process stopped.
-type StopKind int
 
 // Stop reasons.
 const (
-	Signalled     StopKind = iota // a signal (SIGTRAP for breakpoints, steps, watchpoints)
-	SyscallEntry                  // a caught system call starts
-	SyscallReturn                 // a caught system call returns
-	Exec                          // the process ran execve: a new program
-	Exited                        // the process exited with Code
-	Killed                        // the process was ended by Signal
+	Signalled     = kernel.Signalled
+	SyscallEntry  = kernel.SyscallEntry
+	SyscallReturn = kernel.SyscallReturn
+	Exec          = kernel.Exec
+	Exited        = kernel.Exited
+	Killed        = kernel.Killed
 )
 
-// Stop is one stop of the process.
-type Stop struct {
-	Kind   StopKind
-	Tid    int
-	Signal int    // Signalled, Killed
-	Code   int    // Exited
-	Nr     uint64 // SyscallEntry, SyscallReturn: the call's number
-
-	// For a SIGTRAP: which breakpoint or watchpoint was hit.
-	Break     BreakKind
-	BreakHit  bool
-	WatchAddr uint64 // for a watchpoint: the address accessed
-}
+// The kernel's debugging interface is a Target.
+var _ Target = (*kernel.Debugger)(nil)

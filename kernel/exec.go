@@ -624,6 +624,9 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 		return
 	}
 	cpu.SetReg(emu.RIP, p.entry)
+	if d := p.dbg; d != nil {
+		d.execed(t)
+	}
 	k.clock.attach(p)
 	k.pt.mu.Lock()
 	p.execed = true

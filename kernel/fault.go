@@ -15,6 +15,10 @@ func (t *Task) handleEvent(ev emu.Event) {
 	p := t.p
 	switch ev.Kind {
 	case emu.Stopped:
+	case emu.Debug:
+		if d := p.dbg; d != nil {
+			d.onDebug(t, ev)
+		}
 	case emu.Fault:
 		if t.vsyscallFault(ev) {
 			return
@@ -95,6 +99,16 @@ const (
 // faultSignalErr is faultSignal with the error code the CPU pushed, for the frame (for a
 // page fault, pfWrite or pfInstr).
 func (t *Task) faultSignalErr(sig int, code int32, addr, errCode uint64, detail string) {
+	if d := t.p.dbg; d != nil {
+		info, ok := d.signalStop(t, abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr})
+		if !ok || t.p.exit != nil {
+			return // the debugger discarded it: the instruction runs again
+		}
+		if int(info.Signo) != sig {
+			t.deliverNow(info)
+			return
+		}
+	}
 	act := t.p.sigactions[sig]
 	if t.sigmask&sigBit(sig) != 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN {
 		t.kill(sig, detail)

@@ -61,6 +61,8 @@ type Process struct {
 
 	vdso vdsoMapping
 
+	dbg *Debugger // the debugger's view, when the process is debugged (see debug.go)
+
 	exit *ExitStatus // set once the process has exited
 	stop bool        // the CPU must stop: exit, or control flow the hook cannot change
 

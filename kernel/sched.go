@@ -127,6 +127,11 @@ func (p *Process) pick() *Task {
 	if p.stopped {
 		return nil
 	}
+	if d := p.dbg; d != nil {
+		if t, none := d.pick(); t != nil || none {
+			return t
+		}
+	}
 	start := 0
 	for i, t := range p.tasks {
 		if t == p.cur {
@@ -197,10 +202,16 @@ func (p *Process) run() ExitStatus {
 	defer p.k.clock.detach(p)
 
 	repeatable := p.k.repeatable()
+	if d := p.dbg; d != nil {
+		d.hold(d.first, false) // the debugger knows this stop: Exec made it
+	}
 	for p.exit == nil {
 		p.drain(false)
 		if repeatable {
 			p.pollParked()
+		}
+		if d := p.dbg; d != nil && d.idleStop() {
+			continue
 		}
 		t := p.pick()
 		if t == nil {
@@ -218,11 +229,17 @@ func (p *Process) run() ExitStatus {
 		if p.exit != nil || t.state != taskRunnable || p.stopped || p.checkDoomed() {
 			continue
 		}
+		if d := p.dbg; d != nil && d.beforeRun(t) {
+			continue
+		}
 		p.publishFatal()
 		ev := p.cpu.Run(p.cpu.Reg(emu.RIP))
 		p.stop = false
 		if p.exit != nil {
 			break
+		}
+		if d := p.dbg; d != nil {
+			d.afterRun(t, ev)
 		}
 		t.handleEvent(ev)
 		for len(t.posts) > 0 {
@@ -266,6 +283,9 @@ func (p *Process) run() ExitStatus {
 	}
 	p.reap()
 	p.closeFiles()
+	if d := p.dbg; d != nil {
+		d.exit(*p.exit)
+	}
 	p.exited()
 	return *p.exit
 }

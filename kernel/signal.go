@@ -349,6 +349,17 @@ func (t *Task) dispatchSignals() {
 
 // deliver acts on one dequeued signal: its handler, its default action, or nothing.
 func (t *Task) deliver(info abi.Siginfo) {
+	if d := t.p.dbg; d != nil && info.Signo != abi.SIGKILL {
+		var ok bool
+		if info, ok = d.signalStop(t, info); !ok || t.p.exit != nil {
+			return
+		}
+	}
+	t.deliverNow(info)
+}
+
+// deliverNow is deliver past the debugger's stop.
+func (t *Task) deliverNow(info abi.Siginfo) {
 	sig := int(info.Signo)
 	if t.fatal(sig) {
 		t.kill(sig, "")

@@ -41,6 +41,21 @@ func errnoRet(e unix.Errno) uint64 { return uint64(-int64(e)) }
 func (t *Task) onSyscall(s *emu.Syscall) {
 	nr := s.Nr
 	a := Args(s.Args)
+	d := t.p.dbg
+	if d != nil {
+		if d.catching(nr) {
+			if d.syscallEntry(t, s) {
+				return
+			}
+			defer func() {
+				if t.p.dbg == d && nr != abi.SYS_EXIT && nr != abi.SYS_EXIT_GROUP {
+					d.syscallDone(t, s, nr)
+				}
+			}()
+		} else {
+			d.task(t).entered = false
+		}
+	}
 	var inj *injection
 	if h := t.injHeld; h != nil {
 		// The call again after its injected delay: decided and counted already.
@@ -109,7 +124,7 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 // their answers are fixed while it does. Not when tracing or tampering: they see every
 // call.
 func (p *Process) setFastCalls() {
-	if p.k.cfg.Strace != nil || p.k.cfg.Record != nil || p.k.injecting || p.cur == nil {
+	if p.k.cfg.Strace != nil || p.k.cfg.Record != nil || p.k.injecting || p.cur == nil || p.dbg != nil {
 		return
 	}
 	p.cpu.SetFast(abi.SYS_GETPID, uint64(p.pid))

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -19,6 +20,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"vemu/gdbstub"
 
 	"vemu/abi"
 	"vemu/inject"
@@ -143,6 +146,9 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 	start := fs.String("start-time", "", "wall-clock `time` (RFC 3339) the guest starts at")
 	hz := fs.Int("hz", 250, "timekeeper tick rate")
 	stats := fs.Bool("stats", false, "print system call, vsyscall, vDSO and timekeeper counts at exit")
+	var gdbAddr string
+	fs.StringVar(&gdbAddr, "gdb", "", "wait for gdb on `[HOST:]PORT` (default host 127.0.0.1) before the first instruction")
+	fs.StringVar(&gdbAddr, "g", "", "the same as --gdb, as qemu-user spells it")
 	type tamper struct{ flag, spec string }
 	var tampers []tamper // in the order given: of specs naming one call, the last wins
 	fs.Func("inject", "tamper with system calls as strace's -e inject=`SPEC` (repeatable)", func(v string) error {
@@ -241,6 +247,14 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 			cfg.Ignored = append(cfg.Ignored, int(sig))
 		}
 	}
+	var ln net.Listener
+	if gdbAddr != "" {
+		if ln, err = listenGDB(gdbAddr); err != nil {
+			fmt.Fprintf(stderr, "vemu: --gdb: %v\n", err)
+			return 2
+		}
+		defer ln.Close()
+	}
 	k := kernel.New(cfg)
 	t, err := k.Exec(path, fs.Args(), os.Environ())
 	if err != nil {
@@ -252,9 +266,20 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 		fmt.Fprintf(stderr, "vemu: %s: %v\n", prog, err)
 		return 126, 0
 	}
+	var session chan struct{}
+	if ln != nil {
+		session = serveGDB(ln, k.Debug(t), stderr)
+	}
 	stopForwarding := forwardSignals(k, cfg.Ignored)
 	st := t.Run()
 	stopForwarding()
+	if session != nil {
+		// Let gdb hear how the process ended before vemu exits.
+		select {
+		case <-session:
+		case <-time.After(5 * time.Second):
+		}
+	}
 	if *stats {
 		k.WriteStats(stderr)
 	}
@@ -276,6 +301,44 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 		fmt.Fprintf(stderr, "vemu: %s: %s\n", prog, st.Detail)
 	}
 	return st.Code, 0
+}
+
+// listenGDB listens for gdb's connection on [HOST:]PORT; the host defaults to the
+// loopback address, so that the guest's debugger is not offered to the network.
+func listenGDB(addr string) (net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host, port = "127.0.0.1", addr
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return nil, fmt.Errorf("%q: want [HOST:]PORT", addr)
+	}
+	return net.Listen("tcp", net.JoinHostPort(host, port))
+}
+
+// serveGDB waits for gdb on ln and serves it the debugged process; the returned channel
+// closes when the session ends.
+func serveGDB(ln net.Listener, d *kernel.Debugger, stderr io.Writer) chan struct{} {
+	fmt.Fprintf(stderr, "vemu: waiting for gdb on %s\n", ln.Addr())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		conn, err := ln.Accept()
+		ln.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "vemu: --gdb: %v\n", err)
+			d.Detach()
+			return
+		}
+		defer conn.Close()
+		if err := gdbstub.Serve(conn, d, d.FirstStop()); err == gdbstub.ErrDisconnected {
+			fmt.Fprintf(stderr, "vemu: gdb disconnected; the program runs on\n")
+		}
+	}()
+	return done
 }
 
 // forwardSignals passes the signals vemu receives to the guest, as Linux would deliver

@@ -1,0 +1,787 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/emu"
+	"vemu/kernel/mm"
+)
+
+// The debugging interface: a debugger (the gdb stub) stops and resumes the first
+// process, reads and writes its threads' registers and its memory, and sets breakpoints,
+// watchpoints and system call catches. The process's own goroutine does all of it: while
+// the process is stopped, its run loop serves the debugger's requests (hold), so that
+// the engine is only ever driven from one goroutine. Stops follow ptrace's: before the
+// first instruction, at each signal before it is delivered (the debugger decides whether
+// it is), at breakpoints, watchpoints and steps, at caught system calls' entry and
+// return, and after an exec. A forked child is not debugged.
+
+// BreakKind is the kind of a breakpoint, numbered as in gdb's Z packets.
+type BreakKind int
+
+// Breakpoints and watchpoints.
+const (
+	SoftwareBreak BreakKind = iota
+	HardwareBreak
+	WriteWatch
+	ReadWatch
+	AccessWatch
+)
+
+// ResumeKind is what a thread does when the process resumes.
+type ResumeKind int
+
+// Resume kinds.
+const (
+	Continue ResumeKind = iota
+	Step
+)
+
+// DebugAction says how one thread resumes: Tid -1 for every thread.
+type DebugAction struct {
+	Kind   ResumeKind
+	Tid    int
+	Signal int // delivered as the thread resumes; 0 for none
+}
+
+// StopKind says why a debugged process stopped.
+type StopKind int
+
+// Stop reasons.
+const (
+	Signalled     StopKind = iota // a signal (SIGTRAP for breakpoints, steps and watchpoints)
+	SyscallEntry                  // a caught system call starts
+	SyscallReturn                 // a caught system call returns
+	Exec                          // the process ran a new program
+	Exited                        // the process exited with Code
+	Killed                        // the process was ended by Signal
+)
+
+// DebugStop is one stop of the debugged process.
+type DebugStop struct {
+	Kind   StopKind
+	Tid    int
+	Signal int    // Signalled, Killed
+	Code   int    // Exited
+	Nr     uint64 // SyscallEntry, SyscallReturn
+
+	// For a SIGTRAP: the breakpoint or watchpoint hit.
+	Break     BreakKind
+	BreakHit  bool
+	WatchAddr uint64
+}
+
+// ErrNotStopped is returned by requests made while the process runs or after it ended.
+var ErrNotStopped = errors.New("the debugged process is not stopped")
+
+// errNoThread is returned for a thread the process does not have.
+var errNoThread = errors.New("no such thread")
+
+type debugCtl int
+
+const (
+	ctlInterrupt debugCtl = iota
+	ctlKill
+	ctlDetach
+)
+
+// Debugger debugs one process; its methods are safe from the debugger's goroutine.
+type Debugger struct {
+	p     *Process
+	pid   int
+	first DebugStop
+	reqs  chan func()
+	ctl   chan debugCtl
+	stops chan DebugStop
+	gone  chan struct{} // closed when the process has ended
+
+	// Owned by the process's goroutine.
+	breaks   map[uint64]map[BreakKind]int
+	watches  []debugWatch
+	catchAll bool
+	catchNrs map[uint64]bool
+	tasks    map[*Task]*debugTask
+	stepTid  int  // the thread to step on the next run
+	only     bool // only stepTid may run
+	release  bool // hold returns: the debugger resumed or went away
+	intr     bool // stop at the next chance, as by SIGINT
+	detached bool
+	actions  []DebugAction
+	siginfo  map[int]abi.Siginfo // of each thread's last stop
+	sigStop  *Task               // the thread in a signal-delivery stop
+	sys      *sysOverlay         // the thread stopped at a system call
+}
+
+// debugTask is a thread's debugging state.
+type debugTask struct {
+	entered   bool   // the call at rip was reported at entry: run it this time
+	retNr     uint64 // with retPending: the call whose return to report
+	retPend   bool
+	execPend  bool
+	stepPend  bool // a step ended: report it before the thread runs again
+	handlerPn bool // a step delivered a signal to a handler: stop at its entry
+}
+
+type debugWatch struct {
+	addr, size uint64
+	kind       BreakKind
+}
+
+// sysOverlay is what ptrace shows of a thread stopped at a system call that the
+// engine's registers do not: rax -ENOSYS at entry, orig_rax, rip after the instruction.
+type sysOverlay struct {
+	t     *Task
+	nr    uint64
+	entry bool
+}
+
+// Debug makes the process t belongs to (the first one, just made by Exec) debugged:
+// it stops before its first instruction until the debugger resumes it.
+func (k *Kernel) Debug(t *Task) *Debugger {
+	p := t.p
+	d := &Debugger{p: p, pid: p.pid, reqs: make(chan func()), ctl: make(chan debugCtl, 8),
+		stops: make(chan DebugStop, 1), gone: make(chan struct{}),
+		breaks: map[uint64]map[BreakKind]int{}, tasks: map[*Task]*debugTask{}, siginfo: map[int]abi.Siginfo{},
+		first: DebugStop{Kind: Signalled, Signal: abi.SIGTRAP, Tid: t.tid}}
+	d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SI_USER}
+	p.dbg = d
+	// Every system call must reach the entry, for catches.
+	p.cpu.ClearFast(abi.SYS_GETPID)
+	p.cpu.ClearFast(abi.SYS_GETTID)
+	// Interrupting guest code needs the block hook (see Engine.Kick).
+	p.needHook()
+	return d
+}
+
+// FirstStop is the stop the process is in before its first instruction.
+func (d *Debugger) FirstStop() DebugStop { return d.first }
+
+// Pid is the debugged process's id.
+func (d *Debugger) Pid() int { return d.pid }
+
+// call runs f in the process's goroutine while the process is stopped.
+func (d *Debugger) call(f func() error) error {
+	done := make(chan error, 1)
+	select {
+	case d.reqs <- func() { done <- f() }:
+		return <-done
+	case <-d.gone:
+		return ErrNotStopped
+	}
+}
+
+func (d *Debugger) task(t *Task) *debugTask {
+	dt := d.tasks[t]
+	if dt == nil {
+		dt = &debugTask{}
+		d.tasks[t] = dt
+	}
+	return dt
+}
+
+// Threads lists the live threads, the first one first.
+func (d *Debugger) Threads() []int {
+	var tids []int
+	d.call(func() error {
+		for _, t := range d.p.tasks {
+			if t.state != taskDead {
+				tids = append(tids, t.tid)
+			}
+		}
+		return nil
+	})
+	return tids
+}
+
+// onThread runs f with thread tid's registers in the engine.
+func (d *Debugger) onThread(tid int, write bool, f func(cpu *emu.Engine) error) error {
+	return d.call(func() error {
+		p := d.p
+		t := p.thread(tid)
+		if t == nil {
+			return errNoThread
+		}
+		if t == p.cur {
+			return f(p.cpu)
+		}
+		if p.cur != nil {
+			if err := p.cpu.Save(p.cur.ctx); err != nil {
+				return err
+			}
+		}
+		if err := p.cpu.Restore(t.ctx); err != nil {
+			return err
+		}
+		err := f(p.cpu)
+		if write && err == nil {
+			err = p.cpu.Save(t.ctx)
+		}
+		if p.cur != nil {
+			if rerr := p.cpu.Restore(p.cur.ctx); err == nil {
+				err = rerr
+			}
+		}
+		return err
+	})
+}
+
+// userRegs lists the engine registers in UserRegs order, where it has them.
+func userRegs(r *abi.UserRegs) ([]emu.Reg, []*uint64) {
+	return []emu.Reg{emu.R15, emu.R14, emu.R13, emu.R12, emu.RBP, emu.RBX, emu.R11, emu.R10, emu.R9, emu.R8,
+			emu.RAX, emu.RCX, emu.RDX, emu.RSI, emu.RDI, emu.RIP, emu.RFLAGS, emu.RSP, emu.FSBase, emu.GSBase},
+		[]*uint64{&r.R15, &r.R14, &r.R13, &r.R12, &r.Rbp, &r.Rbx, &r.R11, &r.R10, &r.R9, &r.R8,
+			&r.Rax, &r.Rcx, &r.Rdx, &r.Rsi, &r.Rdi, &r.Rip, &r.Eflags, &r.Rsp, &r.FsBase, &r.GsBase}
+}
+
+// Regs reads a thread's general registers as ptrace shows them.
+func (d *Debugger) Regs(tid int) (abi.UserRegs, error) {
+	var r abi.UserRegs
+	err := d.onThread(tid, false, func(cpu *emu.Engine) error {
+		ids, ptrs := userRegs(&r)
+		vals := make([]uint64, len(ids))
+		if err := cpu.Regs(ids, vals); err != nil {
+			return err
+		}
+		for i, p := range ptrs {
+			*p = vals[i]
+		}
+		r.Eflags &= 0xffffffff
+		r.Cs, r.Ss = abi.UserCS, abi.UserDS
+		r.OrigRax = ^uint64(0)
+		if o := d.sys; o != nil && o.t.tid == tid {
+			r.OrigRax = o.nr
+			if o.entry {
+				r.Rip += 2
+				r.Rax = errnoRet(unix.ENOSYS) // as Linux shows it at entry
+			}
+		}
+		return nil
+	})
+	return r, err
+}
+
+// SetRegs writes a thread's general registers; selectors and orig_rax stay as they are.
+func (d *Debugger) SetRegs(tid int, r *abi.UserRegs) error {
+	w := *r
+	return d.onThread(tid, true, func(cpu *emu.Engine) error {
+		if o := d.sys; o != nil && o.t.tid == tid && o.entry {
+			w.Rip -= 2
+			w.Rax = o.nr // the call still to run
+		}
+		ids, ptrs := userRegs(&w)
+		vals := make([]uint64, len(ids))
+		for i, p := range ptrs {
+			vals[i] = *p
+		}
+		return cpu.SetRegs(ids, vals)
+	})
+}
+
+// FPRegs reads a thread's x87 and SSE state as an FXSAVE image.
+func (d *Debugger) FPRegs(tid int) ([abi.FXSaveSize]byte, error) {
+	var img [abi.FXSaveSize]byte
+	err := d.onThread(tid, false, func(cpu *emu.Engine) error {
+		var err error
+		img, err = cpu.FXSave()
+		return err
+	})
+	return img, err
+}
+
+// SetFPRegs writes a thread's x87 and SSE state from an FXSAVE image.
+func (d *Debugger) SetFPRegs(tid int, img *[abi.FXSaveSize]byte) error {
+	return d.onThread(tid, true, func(cpu *emu.Engine) error { return cpu.FXRestore(img) })
+}
+
+// ReadMemory copies memory the process can read, up to the first page it cannot.
+func (d *Debugger) ReadMemory(addr uint64, b []byte) (int, error) {
+	n := 0
+	err := d.call(func() error {
+		for n < len(b) {
+			a := addr + uint64(n)
+			chunk := min(len(b)-n, int(mm.PageSize-a%mm.PageSize))
+			if err := d.p.mm.CopyIn(mm.Addr(a), b[n:n+chunk]); err != nil {
+				return err
+			}
+			n += chunk
+		}
+		return nil
+	})
+	return n, err
+}
+
+// WriteMemory writes guest memory whatever its protection, as ptrace's POKEDATA does,
+// and drops code translated from it.
+func (d *Debugger) WriteMemory(addr uint64, b []byte) (int, error) {
+	n := 0
+	err := d.call(func() error {
+		if addr+uint64(len(b)) < addr || addr+uint64(len(b)) > uint64(mm.TaskSize) || !d.p.mm.Mapped(mm.Addr(addr), mm.Addr(addr+uint64(len(b)))) {
+			return errors.New("unmapped")
+		}
+		if err := d.p.mm.Write(mm.Addr(addr), b); err != nil {
+			return err
+		}
+		d.p.cpu.FlushCode(addr, addr+uint64(len(b)))
+		n = len(b)
+		return nil
+	})
+	return n, err
+}
+
+// AddBreak sets a breakpoint (at an executable address) or a watchpoint.
+func (d *Debugger) AddBreak(kind BreakKind, addr uint64, size int) error {
+	return d.call(func() error {
+		p := d.p
+		switch kind {
+		case SoftwareBreak, HardwareBreak:
+			v := p.mm.Lookup(mm.Addr(addr))
+			if v == nil || v.Prot&emu.ProtExec == 0 {
+				return errors.New("no code there")
+			}
+			if len(d.breaks[addr]) == 0 {
+				if err := p.cpu.AddBreak(addr); err != nil {
+					return err
+				}
+				d.breaks[addr] = map[BreakKind]int{}
+			}
+			d.breaks[addr][kind]++
+		case WriteWatch, ReadWatch, AccessWatch:
+			if size <= 0 || addr+uint64(size) < addr {
+				return errors.New("bad watch range")
+			}
+			if err := p.cpu.AddWatch(addr, uint64(size), kind != ReadWatch, kind != WriteWatch); err != nil {
+				return err
+			}
+			d.watches = append(d.watches, debugWatch{addr, uint64(size), kind})
+		default:
+			return errors.New("unknown breakpoint kind")
+		}
+		return nil
+	})
+}
+
+// RemoveBreak clears what AddBreak set with the same arguments.
+func (d *Debugger) RemoveBreak(kind BreakKind, addr uint64, size int) error {
+	return d.call(func() error {
+		p := d.p
+		switch kind {
+		case SoftwareBreak, HardwareBreak:
+			m := d.breaks[addr]
+			if m[kind] == 0 {
+				return nil
+			}
+			if m[kind]--; m[kind] == 0 {
+				delete(m, kind)
+			}
+			if len(m) == 0 {
+				delete(d.breaks, addr)
+				p.cpu.RemoveBreak(addr)
+			}
+		default:
+			for i, w := range d.watches {
+				if w == (debugWatch{addr, uint64(size), kind}) {
+					d.watches = append(d.watches[:i], d.watches[i+1:]...)
+					p.cpu.RemoveWatch(addr, uint64(size), kind != ReadWatch, kind != WriteWatch)
+					break
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// CatchSyscalls stops at the entry and return of the calls nrs, or of all with all.
+func (d *Debugger) CatchSyscalls(all bool, nrs []uint64) {
+	d.call(func() error {
+		d.catchAll = all
+		d.catchNrs = nil
+		if len(nrs) > 0 {
+			d.catchNrs = map[uint64]bool{}
+			for _, nr := range nrs {
+				d.catchNrs[nr] = true
+			}
+		}
+		return nil
+	})
+}
+
+func (d *Debugger) catching(nr uint64) bool { return d.catchAll || d.catchNrs[nr] }
+
+// Resume lets the process run as the actions say.
+func (d *Debugger) Resume(acts []DebugAction) error {
+	return d.call(func() error {
+		d.actions = acts
+		d.stepTid, d.only = 0, false
+		all := false
+		for _, a := range acts {
+			if a.Tid == -1 {
+				all = true
+			}
+		}
+		for _, a := range acts {
+			t := d.p.thread(a.Tid)
+			if a.Tid == -1 && a.Kind == Step {
+				t = d.p.cur
+			}
+			if t == nil {
+				continue
+			}
+			if a.Kind == Step && d.stepTid == 0 {
+				d.stepTid, d.only = t.tid, !all
+			}
+			if a.Signal != 0 && t != d.sigStop {
+				// Not a signal-delivery stop: the signal is sent to the thread.
+				d.p.queueSignal(t, abi.Siginfo{Signo: int32(a.Signal), Code: abi.SI_USER, Pid: int32(d.pid)})
+			}
+		}
+		d.release = true
+		return nil
+	})
+}
+
+// actionFor returns the action for thread t.
+func (d *Debugger) actionFor(t *Task) (DebugAction, bool) {
+	for _, a := range d.actions {
+		if a.Tid == t.tid || a.Tid == -1 {
+			return a, true
+		}
+	}
+	return DebugAction{}, false
+}
+
+// Stops delivers the process's stops after Resume.
+func (d *Debugger) Stops() <-chan DebugStop { return d.stops }
+
+// Interrupt stops the running process as soon as it can, as SIGINT from a terminal.
+func (d *Debugger) Interrupt() { d.control(ctlInterrupt) }
+
+// Kill ends the process with SIGKILL.
+func (d *Debugger) Kill() { d.control(ctlKill) }
+
+// Detach removes every breakpoint and catch and lets the process run on.
+func (d *Debugger) Detach() { d.control(ctlDetach) }
+
+func (d *Debugger) control(c debugCtl) {
+	select {
+	case d.ctl <- c:
+	case <-d.gone:
+		return
+	}
+	// Wake the run loop: idle waits on its messages, guest code stops at a block.
+	d.p.send(wakeup{fn: func() {}})
+	d.p.kick.Load().Kick()
+}
+
+// Siginfo is the siginfo of the signal thread tid last stopped with.
+func (d *Debugger) Siginfo(tid int) ([]byte, bool) {
+	var b []byte
+	err := d.call(func() error {
+		info, ok := d.siginfo[tid]
+		if !ok {
+			return errNoThread
+		}
+		b = make([]byte, abi.SiginfoSize)
+		info.Marshal(b)
+		return nil
+	})
+	return b, err == nil
+}
+
+// Auxv is the auxiliary vector, as /proc/PID/auxv has it.
+func (d *Debugger) Auxv() []byte {
+	var b []byte
+	d.call(func() error {
+		for _, a := range d.p.auxv {
+			b = binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(b, a.Type), a.Val)
+		}
+		b = binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(b, 0), 0)
+		return nil
+	})
+	return b
+}
+
+// ExecFile is the host path of the program the process runs.
+func (d *Debugger) ExecFile() string {
+	var s string
+	d.call(func() error { s = d.p.exe; return nil })
+	return s
+}
+
+// takeControl acts on the debugger's control messages; it runs in the process's goroutine.
+func (d *Debugger) takeControl() {
+	for {
+		select {
+		case c := <-d.ctl:
+			switch c {
+			case ctlInterrupt:
+				d.intr = true
+			case ctlKill:
+				p := d.p
+				if p.exit == nil {
+					p.exit = &ExitStatus{Signal: abi.SIGKILL}
+				}
+				p.stop = true
+				d.detach()
+			case ctlDetach:
+				d.detach()
+			}
+		default:
+			return
+		}
+	}
+}
+
+// detach forgets every breakpoint, watchpoint and catch; the process runs on alone.
+func (d *Debugger) detach() {
+	p := d.p
+	for addr := range d.breaks {
+		p.cpu.RemoveBreak(addr)
+	}
+	for _, w := range d.watches {
+		p.cpu.RemoveWatch(w.addr, w.size, w.kind != ReadWatch, w.kind != WriteWatch)
+	}
+	p.cpu.SetStep(false)
+	d.breaks, d.watches = map[uint64]map[BreakKind]int{}, nil
+	d.catchAll, d.catchNrs = false, nil
+	d.detached, d.release = true, true
+	if p.dbg == d {
+		p.dbg = nil
+	}
+}
+
+// hold reports st (unless it is the stop the debugger already knows) and serves the
+// debugger's requests until it resumes the process, detaches or kills it.
+func (d *Debugger) hold(st DebugStop, report bool) {
+	p := d.p
+	p.cpu.SetStep(false)
+	if report {
+		select {
+		case d.stops <- st:
+		default: // nobody waits for stops any more
+		}
+	}
+	d.release, d.intr = false, false
+	for !d.release && !d.detached {
+		select {
+		case f := <-d.reqs:
+			f()
+		case c := <-d.ctl:
+			d.ctl <- c
+			d.takeControl()
+		case <-p.done:
+			d.release = true
+		}
+		if p.doomed.Load() != 0 {
+			break // killed from outside: the run loop ends the process
+		}
+	}
+	d.sys, d.sigStop = nil, nil
+}
+
+// stopTrap stops t with SIGTRAP and the si_code of why.
+func (d *Debugger) stopTrap(t *Task, code int32, st DebugStop) {
+	d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: code}
+	st.Kind, st.Tid, st.Signal = Signalled, t.tid, abi.SIGTRAP
+	d.hold(st, true)
+}
+
+// signalStop is a signal-delivery stop: the debugger sees info before t gets it, and
+// says on resuming which signal t gets instead (ok false: none).
+func (d *Debugger) signalStop(t *Task, info abi.Siginfo) (abi.Siginfo, bool) {
+	d.siginfo[t.tid] = info
+	d.sigStop = t
+	d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: int(info.Signo)}, true)
+	if d.detached {
+		return info, true
+	}
+	a, _ := d.actionFor(t)
+	switch {
+	case a.Signal == 0:
+		return info, false
+	case a.Signal != int(info.Signo):
+		info = abi.Siginfo{Signo: int32(a.Signal), Code: abi.SI_USER, Pid: int32(d.pid)}
+	}
+	if a.Kind == Step {
+		// As under ptrace: a step that delivers a signal stops at its handler's entry.
+		d.task(t).handlerPn = true
+	}
+	return info, true
+}
+
+// beforeRun reports what waits to be reported about t, about to run; true when it
+// stopped (the run loop then looks at everything again).
+func (d *Debugger) beforeRun(t *Task) bool {
+	d.takeControl()
+	if d.p.dbg != d {
+		return false
+	}
+	dt := d.task(t)
+	switch {
+	case d.intr:
+		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGINT, Code: abi.SI_KERNEL}
+		d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGINT}, true)
+	case dt.execPend:
+		dt.execPend = false
+		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SI_USER}
+		d.hold(DebugStop{Kind: Exec, Tid: t.tid}, true)
+	case dt.retPend:
+		dt.retPend = false
+		d.sys = &sysOverlay{t: t, nr: dt.retNr}
+		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | 0x80}
+		d.hold(DebugStop{Kind: SyscallReturn, Tid: t.tid, Nr: dt.retNr}, true)
+	case dt.stepPend || dt.handlerPn:
+		dt.stepPend, dt.handlerPn = false, false
+		d.stopTrap(t, abi.TRAP_TRACE, DebugStop{})
+	default:
+		if d.stepTid == t.tid {
+			t.p.cpu.SetStep(true)
+		}
+		return false
+	}
+	return true
+}
+
+// idleStop takes an interrupt while no thread can run: the stop names the current
+// thread, or the first.
+func (d *Debugger) idleStop() bool {
+	d.takeControl()
+	if d.p.dbg != d || !d.intr || len(d.p.tasks) == 0 {
+		return false
+	}
+	t := d.p.cur
+	if t == nil {
+		t = d.p.tasks[0]
+	}
+	d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGINT, Code: abi.SI_KERNEL}
+	d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGINT}, true)
+	return true
+}
+
+// pick is the thread the debugger wants run next, if it wants one: a thread with a
+// stop to report, or the one being stepped. none says no thread may run.
+func (d *Debugger) pick() (t *Task, none bool) {
+	for _, o := range d.p.tasks {
+		if dt := d.tasks[o]; dt != nil && o.state == taskRunnable && (dt.execPend || dt.retPend || dt.stepPend || dt.handlerPn) {
+			return o, false
+		}
+	}
+	if d.stepTid != 0 {
+		if o := d.p.thread(d.stepTid); o != nil && o.state == taskRunnable {
+			return o, false
+		}
+		return nil, d.only
+	}
+	return nil, false
+}
+
+// afterRun looks at what a run of t did while it was being stepped.
+func (d *Debugger) afterRun(t *Task, ev emu.Event) {
+	if d.stepTid != t.tid {
+		return
+	}
+	if (ev.Kind == emu.Debug && ev.Reason != emu.WatchHit) || (ev.Kind == emu.Stopped && d.p.cpu.Stepped()) {
+		// The instruction ran (a system call may still wait: the stop comes when the
+		// thread runs again, with its result).
+		d.task(t).stepPend = true
+		d.stepTid, d.only = 0, false
+	}
+}
+
+// onDebug handles a breakpoint or watchpoint hit.
+func (d *Debugger) onDebug(t *Task, ev emu.Event) {
+	if d.stepTid == t.tid && ev.Reason != emu.WatchHit {
+		return // afterRun reports the step
+	}
+	switch ev.Reason {
+	case emu.BreakHit:
+		kind := SoftwareBreak
+		if m := d.breaks[ev.Addr]; m[SoftwareBreak] == 0 && m[HardwareBreak] > 0 {
+			kind = HardwareBreak
+		}
+		code := int32(abi.SI_KERNEL)
+		if kind == HardwareBreak {
+			code = trapHWBkpt
+		}
+		d.stopTrap(t, code, DebugStop{BreakHit: true, Break: kind})
+	case emu.WatchHit:
+		st := DebugStop{BreakHit: true, Break: WriteWatch, WatchAddr: ev.Addr}
+		for _, w := range d.watches {
+			if ev.Addr+8 > w.addr && ev.Addr < w.addr+w.size {
+				if ev.Access == emu.Write && w.kind == ReadWatch {
+					continue
+				}
+				if ev.Access == emu.Read && w.kind == WriteWatch {
+					continue
+				}
+				st.Break = w.kind
+				st.WatchAddr = max(ev.Addr, w.addr)
+				break
+			}
+		}
+		d.stepTid, d.only = 0, false
+		d.stopTrap(t, trapHWBkpt, st)
+	case emu.StepDone:
+	}
+}
+
+// trapHWBkpt is si_code TRAP_HWBKPT.
+const trapHWBkpt = 4
+
+// syscallEntry is called by the SYSCALL entry for a caught call: the first time it
+// reports the entry (the instruction runs again after the stop, without a second one);
+// it returns true when the call must not run now.
+func (d *Debugger) syscallEntry(t *Task, s *emu.Syscall) bool {
+	dt := d.task(t)
+	if dt.entered {
+		dt.entered = false
+		return false
+	}
+	dt.entered = true
+	nr, rip := s.Nr, s.RIP
+	s.Ret = nr // rax keeps the number for the call's second start
+	s.Stop()
+	t.post(func() {
+		t.p.cpu.SetReg(emu.RIP, rip)
+		d.sys = &sysOverlay{t: t, nr: nr, entry: true}
+		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | 0x80}
+		d.hold(DebugStop{Kind: SyscallEntry, Tid: t.tid, Nr: nr}, true)
+		if d.detached {
+			dt.entered = true // it runs now without the debugger
+		}
+	})
+	return true
+}
+
+// syscallDone notes a caught call's end; the stop comes before t runs again.
+func (d *Debugger) syscallDone(t *Task, s *emu.Syscall, nr uint64) {
+	dt := d.task(t)
+	dt.retPend, dt.retNr = true, nr
+	s.Stop()
+}
+
+// execed notes an exec: the new program has a new engine, without breakpoints.
+func (d *Debugger) execed(t *Task) {
+	d.breaks, d.watches = map[uint64]map[BreakKind]int{}, nil
+	dt := d.task(t)
+	dt.execPend, dt.retPend = true, false
+	t.p.needHook()
+}
+
+// exit reports the end of the process.
+func (d *Debugger) exit(st ExitStatus) {
+	stop := DebugStop{Kind: Exited, Code: st.Code}
+	if st.Signal != 0 {
+		stop = DebugStop{Kind: Killed, Signal: st.Signal}
+	}
+	if !d.detached {
+		select {
+		case d.stops <- stop:
+		default:
+		}
+	}
+	close(d.gone)
+}
