@@ -38,6 +38,17 @@ type session struct {
 	last       Stop
 	gone       bool // the process exited or was killed
 	execEvents bool // gdb asked for exec stop replies
+	multi      bool // thread ids are pPID.TID (gdb then knows the real pid)
+	files      map[int]*vfile
+	nextFile   int
+}
+
+// threadID spells a thread id for gdb.
+func (s *session) threadID(tid int) string {
+	if s.multi {
+		return fmt.Sprintf("p%x.%x", s.t.Pid(), tid)
+	}
+	return strconv.FormatInt(int64(tid), 16)
 }
 
 // Serve speaks the remote protocol on conn for t until gdb detaches, kills the process,
@@ -47,6 +58,7 @@ type session struct {
 func Serve(conn io.ReadWriter, t Target, first Stop) error {
 	s := &session{t: t, w: conn, in: make(chan input, 16), done: make(chan struct{}), last: first}
 	defer close(s.done)
+	defer s.closeFiles()
 	go s.reader(bufio.NewReader(conn))
 	for {
 		in := s.next()
@@ -207,12 +219,16 @@ func (s *session) query(p string) error {
 	name, args, _ := strings.Cut(p, ":")
 	switch name {
 	case "qSupported":
+		multi := ""
 		for _, f := range strings.Split(args, ";") {
-			if f == "exec-events+" {
+			switch f {
+			case "exec-events+":
 				s.execEvents = true
+			case "multiprocess+":
+				s.multi, multi = true, ";multiprocess+"
 			}
 		}
-		return s.reply("PacketSize=" + strconv.FormatInt(PacketSize, 16) +
+		return s.reply("PacketSize=" + strconv.FormatInt(PacketSize, 16) + multi +
 			";QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+" +
 			";qXfer:threads:read+;qXfer:siginfo:read+;QCatchSyscalls+;swbreak+;hwbreak+" +
 			";vContSupported+;exec-events+")
@@ -225,14 +241,14 @@ func (s *session) query(p string) error {
 	case "qAttached":
 		return s.reply("0")
 	case "qC":
-		return s.reply("QC" + strconv.FormatInt(int64(s.currentTid()), 16))
+		return s.reply("QC" + s.threadID(s.currentTid()))
 	case "qfThreadInfo":
 		if s.gone {
 			return s.reply("l")
 		}
 		var ids []string
 		for _, tid := range s.t.Threads() {
-			ids = append(ids, strconv.FormatInt(int64(tid), 16))
+			ids = append(ids, s.threadID(tid))
 		}
 		return s.reply("m" + strings.Join(ids, ","))
 	case "qsThreadInfo":
@@ -298,7 +314,7 @@ func (s *session) threadsXML() []byte {
 	var b bytes.Buffer
 	b.WriteString("<?xml version=\"1.0\"?>\n<threads>\n")
 	for _, tid := range s.t.Threads() {
-		fmt.Fprintf(&b, "<thread id=\"%x\" core=\"0\"/>\n", tid)
+		fmt.Fprintf(&b, "<thread id=\"%s\" core=\"0\"/>\n", s.threadID(tid))
 	}
 	b.WriteString("</threads>\n")
 	return b.Bytes()
@@ -343,6 +359,8 @@ func (s *session) vPacket(p string) (bool, error) {
 			return false, s.reply(errBadPacket)
 		}
 		return s.resume(acts)
+	case strings.HasPrefix(p, "vFile:"):
+		return false, s.vFile(p[len("vFile:"):])
 	case p == "vKill" || strings.HasPrefix(p, "vKill;"):
 		if !s.gone {
 			s.t.Kill()
@@ -469,10 +487,15 @@ func (s *session) resume(acts []Action) (bool, error) {
 // stopReply encodes a stop as the protocol's T, W or X reply.
 func (s *session) stopReply(st Stop) string {
 	switch st.Kind {
-	case Exited:
-		return fmt.Sprintf("W%02x", st.Code&0xff)
-	case Killed:
-		return fmt.Sprintf("X%02x", toGDB(st.Signal)&0xff)
+	case Exited, Killed:
+		r := fmt.Sprintf("W%02x", st.Code&0xff)
+		if st.Kind == Killed {
+			r = fmt.Sprintf("X%02x", toGDB(st.Signal)&0xff)
+		}
+		if s.multi {
+			r += fmt.Sprintf(";process:%x", s.t.Pid())
+		}
+		return r
 	}
 	var b strings.Builder
 	sig := toGDB(st.Signal)
@@ -506,7 +529,7 @@ func (s *session) stopReply(st Stop) string {
 		}
 	}
 	if st.Tid != 0 {
-		fmt.Fprintf(&b, "thread:%x;", st.Tid)
+		fmt.Fprintf(&b, "thread:%s;", s.threadID(st.Tid))
 	}
 	return b.String()
 }
@@ -537,10 +560,10 @@ func parseTid(x string) (int, bool) {
 		return -1, true
 	}
 	if strings.HasPrefix(x, "p") {
-		// Multiprocess form pPID.TID, in case gdb uses it.
+		// Multiprocess form pPID.TID; pPID alone is every thread.
 		_, t, ok := strings.Cut(x, ".")
 		if !ok {
-			return 0, false
+			return -1, true
 		}
 		x = t
 		if x == "-1" {

@@ -165,6 +165,7 @@ func (f *fake) Auxv() []byte {
 	return []byte{33, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 }
 func (f *fake) ExecFile() string { return "/bin/prog" }
+func (f *fake) Maps() string     { return "00400000-00401000 r-xp 00000000 00:00 0 /bin/prog\n" }
 func (f *fake) Kill()            { f.killed = true }
 func (f *fake) Detach()          { f.detached = true }
 
@@ -261,9 +262,11 @@ func TestSessionHandshake(t *testing.T) {
 	}
 	c.want("QStartNoAckMode", "OK")
 	c.noAck = true
-	c.want("?", "T05thread:64;")
-	c.want("qC", "QC64")
-	c.want("qfThreadInfo", "m64,65")
+	c.want("?", "T05thread:p64.64;")
+	c.want("qC", "QCp64.64")
+	c.want("qfThreadInfo", "mp64.64,p64.65")
+	c.want("Hgp64.65", "OK")
+	c.want("Hgp64.0", "OK")
 	c.want("qsThreadInfo", "l")
 	c.want("qAttached", "0")
 	c.want("vMustReplyEmpty", "")
@@ -296,12 +299,28 @@ func TestSessionHandshake(t *testing.T) {
 	if r := c.ask("qXfer:auxv:read::0,100"); len(r) != 33 || r[1] != '!' {
 		t.Errorf("auxv: %q", r)
 	}
-	c.want("qXfer:threads:read::0,fff", "l<?xml version=\"1.0\"?>\n<threads>\n<thread id=\"64\" core=\"0\"/>\n<thread id=\"65\" core=\"0\"/>\n</threads>\n")
+	c.want("qXfer:threads:read::0,fff", "l<?xml version=\"1.0\"?>\n<threads>\n<thread id=\"p64.64\" core=\"0\"/>\n<thread id=\"p64.65\" core=\"0\"/>\n</threads>\n")
 	si := c.ask("qXfer:siginfo:read::0,200")
 	if len(si) != 1+abi.SiginfoSize || si[1] != 11 {
 		t.Errorf("siginfo: %q", si)
 	}
 	c.want("qXfer:unknown:read::0,10", "")
+	// Files: the guest's maps, and host files read-only.
+	hexName := func(s string) string { return hex.EncodeToString([]byte(s)) }
+	c.want("vFile:setfs:0", "F0")
+	c.want("vFile:open:"+hexName("/proc/100/task/100/maps")+",0,0", "F1")
+	c.want("vFile:pread:1,8,0", "F8;00400000")
+	c.want("vFile:pread:1,100,1000", "F0;")
+	c.want("vFile:close:1", "F0")
+	c.want("vFile:close:1", "F-1,9")
+	c.want("vFile:pread:7,8,0", "F-1,9")
+	c.want("vFile:open:"+hexName("/etc/hostname")+",1,0", "F-1,d")
+	c.want("vFile:open:"+hexName("/no/such/file")+",0,0", "F-1,2")
+	c.want("vFile:open:"+hexName("/proc")+",0,0", "F-1,1")
+	c.want("vFile:open:zz,0,0", "F-1,16")
+	c.want("vFile:unlink:"+hexName("/tmp/x"), "")
+	c.want("vKill;64", "OK")
+	c.want("?", "X09;process:64")
 	c.want("qXfer:features:read:target.xml:zz", errBadPacket)
 }
 

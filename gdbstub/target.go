@@ -50,6 +50,8 @@ type Target interface {
 	Auxv() []byte
 	// ExecFile is the host path of the program the process runs.
 	ExecFile() string
+	// Maps is the process's memory map as /proc/PID/maps shows it.
+	Maps() string
 
 	// Kill ends the process with SIGKILL; Detach removes every breakpoint and catch and
 	// lets it run on without the debugger. Either is the last call the stub makes.

@@ -511,6 +511,13 @@ func (d *Debugger) ExecFile() string {
 	return s
 }
 
+// Maps is the process's memory map, as /proc/PID/maps shows it.
+func (d *Debugger) Maps() string {
+	var s string
+	d.call(func() error { s = d.p.maps(); return nil })
+	return s
+}
+
 // takeControl acts on the debugger's control messages; it runs in the process's goroutine.
 func (d *Debugger) takeControl() {
 	for {
@@ -557,7 +564,6 @@ func (d *Debugger) detach() {
 // debugger's requests until it resumes the process, detaches or kills it.
 func (d *Debugger) hold(st DebugStop, report bool) {
 	p := d.p
-	p.cpu.SetStep(false)
 	if report {
 		select {
 		case d.stops <- st:
@@ -629,7 +635,8 @@ func (d *Debugger) beforeRun(t *Task) bool {
 		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SI_USER}
 		d.hold(DebugStop{Kind: Exec, Tid: t.tid}, true)
 	case dt.retPend:
-		dt.retPend = false
+		// A step over the call ends with its return stop, as under ptrace.
+		dt.retPend, dt.stepPend = false, false
 		d.sys = &sysOverlay{t: t, nr: dt.retNr}
 		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | 0x80}
 		d.hold(DebugStop{Kind: SyscallReturn, Tid: t.tid, Nr: dt.retNr}, true)
@@ -637,9 +644,9 @@ func (d *Debugger) beforeRun(t *Task) bool {
 		dt.stepPend, dt.handlerPn = false, false
 		d.stopTrap(t, abi.TRAP_TRACE, DebugStop{})
 	default:
-		if d.stepTid == t.tid {
-			t.p.cpu.SetStep(true)
-		}
+		// The per-instruction hook stays between steps: installing it costs a flush of
+		// the translated code.
+		t.p.cpu.SetStep(d.stepTid == t.tid)
 		return false
 	}
 	return true
@@ -678,17 +685,33 @@ func (d *Debugger) pick() (t *Task, none bool) {
 	return nil, false
 }
 
-// afterRun looks at what a run of t did while it was being stepped.
-func (d *Debugger) afterRun(t *Task, ev emu.Event) {
+// afterRun looks at what a run of t did while it was being stepped; false means the
+// event belongs to the next instruction and must not be acted on now.
+func (d *Debugger) afterRun(t *Task, ev emu.Event) bool {
 	if d.stepTid != t.tid {
-		return
+		return true
 	}
-	if (ev.Kind == emu.Debug && ev.Reason != emu.WatchHit) || (ev.Kind == emu.Stopped && d.p.cpu.Stepped()) {
+	stepped := d.p.cpu.Stepped()
+	switch {
+	case ev.Kind == emu.Fault && ev.Access == emu.Fetch && stepped:
+		// A jump or call to code that cannot be fetched completed: as under ptrace, the
+		// step ends at its target; the fault comes with the next instruction. (From
+		// there, a step into the vsyscall page is emulated and then runs the next
+		// instruction, as Linux does.)
+		d.p.cpu.SetReg(emu.RIP, ev.Addr)
+		d.stepDone(t)
+		return false
+	case (ev.Kind == emu.Debug && ev.Reason != emu.WatchHit) || (ev.Kind == emu.Stopped && stepped):
 		// The instruction ran (a system call may still wait: the stop comes when the
 		// thread runs again, with its result).
-		d.task(t).stepPend = true
-		d.stepTid, d.only = 0, false
+		d.stepDone(t)
 	}
+	return true
+}
+
+func (d *Debugger) stepDone(t *Task) {
+	d.task(t).stepPend = true
+	d.stepTid, d.only = 0, false
 }
 
 // onDebug handles a breakpoint or watchpoint hit.

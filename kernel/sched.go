@@ -238,10 +238,9 @@ func (p *Process) run() ExitStatus {
 		if p.exit != nil {
 			break
 		}
-		if d := p.dbg; d != nil {
-			d.afterRun(t, ev)
+		if d := p.dbg; d == nil || d.afterRun(t, ev) {
+			t.handleEvent(ev)
 		}
-		t.handleEvent(ev)
 		for len(t.posts) > 0 {
 			f := t.posts[0]
 			t.posts = t.posts[1:]
