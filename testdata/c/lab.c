@@ -30,6 +30,12 @@ volatile int *volatile bad = (volatile int *)16; /* a page nothing is mapped at 
 
 __attribute__((noinline)) void tick(void) { counter++; }
 
+/* vsys_gtod calls gettimeofday at its fixed address in the vsyscall page. */
+__attribute__((noinline)) long vsys_gtod(struct timeval *tv)
+{
+	return ((long (*)(struct timeval *, void *))VSYS_GTOD)(tv, NULL);
+}
+
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
@@ -89,7 +95,7 @@ int main(int argc, char **argv)
 		puts("recovered");
 	} else if (strcmp(mode, "vsyscall") == 0) {
 		struct timeval tv = {0};
-		long r = ((long (*)(struct timeval *, void *))VSYS_GTOD)(&tv, NULL);
+		long r = vsys_gtod(&tv);
 		printf("vsyscall gettimeofday: %ld, %s\n", r, tv.tv_sec > 0 ? "a time" : "no time");
 	} else if (strcmp(mode, "spin") == 0) {
 		for (;;)
