@@ -8,7 +8,9 @@
  *   exec      runs itself again without arguments
  *   cost      prints the cost in ns of clock_gettime through the vDSO, as a system
  *             call, and gettimeofday through the vsyscall page
- *   maps      prints the [vdso] and [vsyscall] lines of /proc/self/maps */
+ *   maps      prints the [vdso] and [vsyscall] lines of /proc/self/maps
+ *   clocks    reads a clock the vDSO answers and one it passes to the system call,
+ *             and prints the wall-clock and monotonic times */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <setjmp.h>
@@ -122,6 +124,13 @@ int main(int argc, char **argv)
 		return 1;
 	} else if (strcmp(mode, "cost") == 0) {
 		cost();
+	} else if (strcmp(mode, "clocks") == 0) {
+		struct timespec mono, cpu, real;
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+		clock_gettime(CLOCK_REALTIME, &real);
+		printf("realtime %lld\n", (long long)real.tv_sec);
+		printf("monotonic %lld.%09ld\n", (long long)mono.tv_sec, mono.tv_nsec);
 	} else if (strcmp(mode, "maps") == 0) {
 		FILE *f = fopen("/proc/self/maps", "r");
 		char line[256];
