@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -120,7 +121,16 @@ func (s *vemuSession) wait(t *testing.T) int {
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("vemu did not end; stderr:\n%s", s.stderr.String())
 	}
-	return s.cmd.ProcessState.ExitCode()
+	return shellStatus(s.cmd.ProcessState)
+}
+
+// shellStatus is a finished process's status as a shell reports it: vemu ends by the
+// signal that ended its guest.
+func shellStatus(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
 }
 
 // gdbVemu runs cmds in gdb attached to vemu run --gdb, and returns gdb's output, what

@@ -251,7 +251,7 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 	if gdbAddr != "" {
 		if ln, err = listenGDB(gdbAddr); err != nil {
 			fmt.Fprintf(stderr, "vemu: --gdb: %v\n", err)
-			return 2
+			return 2, 0
 		}
 		defer ln.Close()
 	}
