@@ -115,6 +115,7 @@ var cGuests = []diffCase{
 	{name: "segv-nested", cmds: one("segv", "nested")},
 	{name: "segv-vdso", cmds: one("segv", "vdso")},
 	{name: "segv-fetch", cmds: one("segv", "fetch")},
+	{name: "segv-kernel", cmds: one("segv", "kernel")},
 	{name: "exitfiles", cmds: one("exitfiles")},
 }
 

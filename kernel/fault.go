@@ -42,6 +42,11 @@ func (t *Task) handleEvent(ev emu.Event) {
 		// A handler's frame must hold the faulting instruction itself (the engine stands
 		// there already unless Unicorn's own check reported the fault).
 		p.cpu.SetReg(emu.RIP, ev.RIP)
+		if ev.Addr >= 1<<47 && ev.Addr < 0xffff800000000000 {
+			// A non-canonical address: a general protection fault, which names no address.
+			t.faultSignal(abi.SIGSEGV, abi.SI_KERNEL, 0, faultDetail(p.cpu, ev))
+			return
+		}
 		var pf uint64
 		switch ev.Access {
 		case emu.Write:
@@ -122,8 +127,10 @@ func (t *Task) faultSignalErr(sig int, code int32, addr, errCode uint64, detail 
 		case abi.SEGV_MAPERR, abi.SEGV_ACCERR:
 			f.trapno, f.cr2 = 14, addr // page fault
 			f.err = 4 | errCode        // from user mode
-			if code == abi.SEGV_ACCERR {
-				f.err |= 1 // the page is present
+			// The page is present; Linux says so of every address above the user range too,
+			// not to tell how the kernel's half is mapped.
+			if code == abi.SEGV_ACCERR || addr >= uint64(mm.TaskSize) {
+				f.err |= 1
 			}
 		default:
 			f.trapno, f.err = 13, errCode // general protection

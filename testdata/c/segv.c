@@ -139,7 +139,7 @@ static volatile int resume; /* the handler makes the page writable and returns *
 static volatile int faults;
 
 struct seen {
-	uintptr_t rip, addr, rcx, rdi, rsi, rax, flags, err;
+	uintptr_t rip, addr, rcx, rdi, rsi, rax, flags, err, fullerr, trapno;
 	int code;
 } seen;
 
@@ -160,6 +160,8 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
 	/* The page fault's error code: of its bits only write (2) and fetch (16) do not
 	   depend on the state of the page tables. */
 	seen.err = uc->uc_mcontext.gregs[REG_ERR] & 0x12;
+	seen.fullerr = uc->uc_mcontext.gregs[REG_ERR];
+	seen.trapno = uc->uc_mcontext.gregs[REG_TRAPNO];
 	if (resume) {
 		mprotect(bad, PAGE, PROT_READ | PROT_WRITE);
 		mprotect(ro, PAGE, PROT_READ | PROT_WRITE);
@@ -445,10 +447,29 @@ static void case_fetch(void)
 	}
 }
 
+/* Loads from the kernel's half of the address space (a page fault that Linux reports as
+   a protection fault) and from a non-canonical address (a general protection fault, with
+   no address). */
+static void case_kernel(void)
+{
+	static const uintptr_t addrs[] = {0xffff800000000000UL, 0xffffffff81000000UL, 0x8000000000000000UL,
+					  0x0000800000000000UL};
+	for (int i = 0; i < 4; i++) {
+		if (sigsetjmp(jump, 1) == 0) {
+			load8((void *)addrs[i]);
+			printf("no fault\n");
+		} else {
+			report("kernel", load8_insn);
+			printf("kernel: %#lx: addr %#lx, trap %lu, error %#lx\n", (unsigned long)addrs[i],
+			       (unsigned long)seen.addr, (unsigned long)seen.trapno, (unsigned long)seen.fullerr);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: segv loop|resume|cross|rep|stack|nested|vdso|fetch\n");
+		fprintf(stderr, "usage: segv loop|resume|cross|rep|stack|nested|vdso|fetch|kernel\n");
 		return 2;
 	}
 	area = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -485,6 +506,8 @@ int main(int argc, char **argv)
 		case_vdso();
 	else if (strcmp(c, "fetch") == 0)
 		case_fetch();
+	else if (strcmp(c, "kernel") == 0)
+		case_kernel();
 	else {
 		fprintf(stderr, "segv: unknown case %s\n", c);
 		return 2;
