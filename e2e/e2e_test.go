@@ -106,6 +106,7 @@ var cGuests = []diffCase{
 	{name: "progress", cmds: one("progress")},
 	{name: "cwd", cmds: one("cwd", "work"), setup: mkdirs("work"), tree: true},
 	{name: "locks", cmds: one("locks", "work"), setup: mkdirs("work")},
+	{name: "splice", cmds: one("splice", "work"), setup: mkdirs("work"), tree: true},
 	{name: "forkfds", cmds: one("forkfds", "work"), setup: mkdirs("work")},
 	{name: "segv-loop", cmds: one("segv", "loop")},
 	{name: "segv-resume", cmds: one("segv", "resume")},

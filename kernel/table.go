@@ -115,6 +115,8 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_MINCORE:                partial(sysMincore, "every mapped page reads as resident"),
 	abi.SYS_SENDFILE:               supported(sysSendfile),
 	abi.SYS_COPY_FILE_RANGE:        supported(sysCopyFileRange),
+	abi.SYS_SPLICE:                 supported(sysSplice),
+	abi.SYS_TEE:                    supported(sysTee),
 	abi.SYS_MKNOD:                  supported(sysMknod),
 	abi.SYS_MKNODAT:                supported(sysMknodat),
 	abi.SYS_FADVISE64:              supported(sysFadvise64),
