@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -32,8 +33,20 @@ const (
 // Exec starts the program at path with argv and envp in a new process, with its ELF
 // interpreter if it names one. The returned task is ready to Run.
 func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
-	prog, err := readProgram(path)
+	if err := k.openRoot(); err != nil {
+		return nil, &ExecError{Path: path, Status: 126, Err: err}
+	}
+	h, err := k.firstLookup(path)
 	if err != nil {
+		return nil, &ExecError{Path: path, Status: 127, Err: errors.New("no such file or directory")}
+	}
+	prog, err := readProgram(h.full())
+	h.close()
+	if err != nil {
+		var ee *ExecError
+		if errors.As(err, &ee) {
+			ee.Path = path
+		}
 		return nil, err
 	}
 	defer prog.close()
@@ -43,7 +56,12 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 		return nil, &ExecError{Path: path, Status: 126, Err: err}
 	}
 	if img.Interp != "" {
-		if err := prog.openInterp(img.Interp, k.cfg.Dir); err != nil {
+		var err error = unix.ENOENT
+		if h, lerr := k.firstLookup(img.Interp); lerr == nil {
+			err = prog.openInterp(h.full())
+			h.close()
+		}
+		if err != nil {
 			status := 126
 			if err == unix.ENOENT {
 				status = 127
@@ -84,7 +102,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}
 	p.files.dropped = p.fileDropped
-	if p.fs, err = newFSContext(k.cfg.Dir); err != nil {
+	if p.fs, err = newFSContext(k.cfg.Dir, k.root); err != nil {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}
@@ -115,14 +133,11 @@ func (pr *program) close() {
 	}
 }
 
-// openInterp opens and parses the ELF interpreter at path (relative to dir, vemu's own
-// working directory when ""), as Linux's load_elf_binary() does: a file that is missing
-// is ENOENT, one that cannot be run EACCES, and one that is not a valid ELF file ELIBBAD.
-// The interpreter's own PT_INTERP is ignored.
-func (pr *program) openInterp(path, dir string) error {
-	if !filepath.IsAbs(path) && dir != "" {
-		path = filepath.Join(dir, path)
-	}
+// openInterp opens and parses the ELF interpreter at the host path path, as Linux's
+// load_elf_binary() does: a file that is missing is ENOENT, one that cannot be run
+// EACCES, and one that is not a valid ELF file ELIBBAD. The interpreter's own PT_INTERP
+// is ignored.
+func (pr *program) openInterp(path string) error {
 	ip, err := readProgram(path)
 	if err != nil {
 		var ee *ExecError
@@ -239,7 +254,7 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 			brk = pieBase
 		}
 	}
-	if err := k.mapSegments(p.mm, prog, img, bias, p.exe); err != nil {
+	if err := k.mapSegments(p.mm, prog, img, bias, k.guestPath(p.exe)); err != nil {
 		return err
 	}
 
@@ -271,7 +286,7 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 			}
 			ibias = uint64(at) - ii.Low
 		}
-		if err := k.mapSegments(p.mm, ip, ii, ibias, ip.abs); err != nil {
+		if err := k.mapSegments(p.mm, ip, ii, ibias, k.guestPath(ip.abs)); err != nil {
 			return fmt.Errorf("interpreter %s: %w", ip.abs, err)
 		}
 		entry, interpBase = ii.Entry+ibias, ibias
@@ -429,7 +444,6 @@ func sysExecveat(t *Task, a Args) (uint64, error) {
 }
 
 func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags int32) (uint64, error) {
-	p := t.p
 	path, err := t.path(pathAddr)
 	if err != nil {
 		return 0, err
@@ -449,22 +463,16 @@ func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags
 		if err != nil {
 			return 0, err
 		}
-		host = hostFdPath(f.fd)
+		host = "/proc/self/fd/" + strconv.Itoa(f.fd)
 	case path == "":
 		return 0, unix.ENOENT
 	default:
-		d, hp, err := t.resolve(dirfd, path)
+		h, err := t.lookup(dirfd, path, true)
 		if err != nil {
 			return 0, err
 		}
-		switch {
-		case filepath.IsAbs(hp):
-			host = hp
-		case d == p.fs.cwdFd:
-			host = filepath.Join(p.fs.dir(), hp)
-		default:
-			host = filepath.Join(hostFdPath(d), hp)
-		}
+		defer h.close()
+		host = h.full()
 	}
 	prog, img, argv, err := t.loadProgram(host, path, argv, 0)
 	if err != nil {
@@ -511,11 +519,12 @@ func (t *Task) loadProgram(host, path string, argv []string, depth int) (*progra
 		if len(argv) > 1 {
 			next = append(next, argv[1:]...)
 		}
-		ihost := interp
-		if !filepath.IsAbs(ihost) {
-			ihost = filepath.Join(t.p.fs.dir(), ihost)
+		h, err := t.lookup(abi.AT_FDCWD, interp, true)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-		return t.loadProgram(ihost, interp, next, depth+1)
+		defer h.close()
+		return t.loadProgram(h.full(), interp, next, depth+1)
 	}
 	img, err := prog.parse()
 	if err != nil {
@@ -525,7 +534,12 @@ func (t *Task) loadProgram(host, path string, argv []string, depth int) (*progra
 		return nil, nil, nil, unix.ENOEXEC
 	}
 	if img.Interp != "" {
-		if err := prog.openInterp(img.Interp, t.p.fs.dir()); err != nil {
+		var err error = unix.ENOENT
+		if h, lerr := t.lookup(abi.AT_FDCWD, img.Interp, true); lerr == nil {
+			err = prog.openInterp(h.full())
+			h.close()
+		}
+		if err != nil {
 			prog.close()
 			if w := t.p.k.cfg.Strace; w != nil {
 				// Why the exec failed, where a user looking for the cause reads.

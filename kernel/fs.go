@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -11,15 +12,382 @@ import (
 	"vemu/abi"
 )
 
+// The guest's view of files goes through one resolver: lookup (and openPath for open). It
+// turns a guest path and dirfd into a host (dirfd, path) that host *at calls take. Without
+// a root the host's files are the guest's, seen from the guest's working directory, with
+// the guest's own /proc/self entries; with Config.Prefix (qemu's -L) an absolute path
+// that exists under the prefix is taken there first. With Config.Root the guest's / is the
+// root directory: every lookup is made by openat2 with RESOLVE_IN_ROOT from the root's
+// descriptor, so ".." stops at the root and symbolic links, absolute or climbing, resolve
+// inside it, whatever the guest renames or swaps meanwhile. A lookup that follows its
+// last component yields the file itself, held open and named by its /proc/self/fd magic
+// link (which a host call follows without looking the path up again); one that does not
+// yields the directory holding the last component, held open, and the component's name,
+// which a host call without a follow flag never follows.
+
+// fsRoot is the directory the guest sees as /.
+type fsRoot struct {
+	fd   int    // O_PATH descriptor of the directory
+	host string // its canonical host path
+}
+
+// openRoot opens dir as the guest's root.
+func openRoot(dir string) (*fsRoot, error) {
+	abs, err := filepath.Abs(dir)
+	if err == nil {
+		abs, err = filepath.EvalSymlinks(abs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("root %s: %w", dir, err)
+	}
+	fd, err := unix.Open(abs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("root %s: %w", dir, err)
+	}
+	return &fsRoot{fd: fd, host: abs}, nil
+}
+
+// openRoot opens Config.Root, once.
+func (k *Kernel) openRoot() error {
+	if k.cfg.Root == "" || k.root != nil {
+		return nil
+	}
+	r, err := openRoot(k.cfg.Root)
+	if err != nil {
+		return err
+	}
+	k.root = r
+	return nil
+}
+
+// LookPath finds a program name in the directories of pathEnv (a PATH value) as a
+// shell would, inside the root when there is one, and returns its path as the guest
+// sees it.
+func (k *Kernel) LookPath(name, pathEnv string) (string, error) {
+	if err := k.openRoot(); err != nil {
+		return "", err
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + name
+		h, err := k.firstLookup(p)
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		ok := unix.Stat(h.full(), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && unix.Access(h.full(), unix.X_OK) == nil
+		h.close()
+		if ok {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: command not found", name)
+}
+
+// inRoot is the resolution every lookup inside the root uses.
+const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
+
+// open opens the guest path gp (absolute, inside the root) with the host's openat2.
+func (r *fsRoot) open(gp string, flags int, mode uint32) (int, error) {
+	how := unix.OpenHow{Flags: uint64(flags) | unix.O_CLOEXEC, Resolve: inRoot}
+	if flags&(unix.O_CREAT|unix.O_TMPFILE) != 0 {
+		how.Mode = uint64(mode)
+	}
+	for try := 0; ; try++ {
+		fd, err := unix.Openat2(r.fd, gp, &how)
+		if (err == unix.EAGAIN || err == unix.EINTR) && try < 1000 {
+			// A rename elsewhere raced the lookup; openat2 asks to try again. A guest
+			// renaming without pause gets the EAGAIN after a while, not a hung thread.
+			continue
+		}
+		return fd, err
+	}
+}
+
+// guest shows a host path as the guest sees it: inside the root, the path from the
+// root; a path outside it as the host names it (as Linux's /proc shows a file outside a
+// chroot), and ok false.
+func (r *fsRoot) guest(host string) (string, bool) {
+	if r == nil {
+		return host, true
+	}
+	if host == r.host {
+		return "/", true
+	}
+	if r.host == "/" {
+		return host, strings.HasPrefix(host, "/")
+	}
+	if strings.HasPrefix(host, r.host+"/") {
+		return host[len(r.host):], true
+	}
+	return host, false
+}
+
+// guestPath shows a host path (of a file vemu opened for the guest) as the guest sees it.
+func (k *Kernel) guestPath(host string) string {
+	g, _ := k.root.guest(host)
+	return g
+}
+
+// hostPath is a resolved path: what a host *at call takes, and a descriptor the lookup
+// opened that close releases.
+type hostPath struct {
+	dir  int    // host directory descriptor, or AT_FDCWD
+	name string // path relative to dir, or absolute
+	own  int    // descriptor to close, or -1
+}
+
+func (h hostPath) close() {
+	if h.own >= 0 {
+		unix.Close(h.own)
+	}
+}
+
+// full names the resolved file with one string, for host calls that take no dirfd.
+func (h hostPath) full() string {
+	if h.dir == unix.AT_FDCWD || path.IsAbs(h.name) {
+		return h.name
+	}
+	return "/proc/self/fd/" + strconv.Itoa(h.dir) + "/" + h.name
+}
+
+// magic names the open host descriptor fd by its /proc/self/fd link.
+func magic(fd int) hostPath {
+	return hostPath{dir: unix.AT_FDCWD, name: "/proc/self/fd/" + strconv.Itoa(fd), own: fd}
+}
+
+// lookup resolves the guest path p against dirfd (AT_FDCWD: the working directory).
+// With follow, a symbolic link in the last component is followed, as by stat; without,
+// it is not, as by lstat, unlink or rename. The caller closes the result.
+func (t *Task) lookup(dirfd int32, p string, follow bool) (hostPath, error) {
+	k := t.p.k
+	p, h, err := t.procAlias(dirfd, p)
+	if h != nil || err != nil {
+		return *h, err
+	}
+	if k.root == nil {
+		if path.IsAbs(p) {
+			if pre := k.cfg.Prefix; pre != "" {
+				var st unix.Stat_t
+				if unix.Lstat(pre+p, &st) == nil {
+					return hostPath{dir: unix.AT_FDCWD, name: pre + p, own: -1}, nil
+				}
+			}
+			return hostPath{dir: unix.AT_FDCWD, name: p, own: -1}, nil
+		}
+		if dirfd == abi.AT_FDCWD {
+			return hostPath{dir: t.p.fs.cwdFd, name: p, own: -1}, nil
+		}
+		f, err := t.p.files.get(dirfd)
+		if err != nil {
+			return hostPath{}, err
+		}
+		return hostPath{dir: f.fd, name: p, own: -1}, nil
+	}
+	gp, err := t.guestAbs(dirfd, p)
+	if err != nil {
+		return hostPath{}, err
+	}
+	return t.lookupRoot(gp, follow)
+}
+
+// procAlias turns the guest's own /proc/self entries (and the /dev links into them) into
+// what they stand for: the file behind a descriptor or the working directory, held open
+// (h), or, inside a root, the path of the program or of the root.
+func (t *Task) procAlias(dirfd int32, p string) (string, *hostPath, error) {
+	k := t.p.k
+	p = devFd(p)
+	if dirfd != abi.AT_FDCWD && !path.IsAbs(p) {
+		// Relative to the guest's /proc/self/fd: its own descriptors.
+		if f, err := t.p.files.get(dirfd); err == nil {
+			if _, ok := f.ops.(*procFdDir); ok {
+				p = "/proc/self/fd/" + p
+			}
+		}
+	}
+	name, ok := t.procEntry(p)
+	if !ok {
+		if k.root == nil && path.IsAbs(p) && vemuProcPath(p) {
+			return p, &hostPath{own: -1}, unix.ENOENT // vemu's own /proc entries (procguard.go)
+		}
+		return p, nil, nil
+	}
+	switch {
+	case path.Clean("/"+name) == "/fd":
+		// The directory itself: its listing is the guest's (procFdDir), and the host
+		// directory behind it is one that leads nowhere of vemu's (inside a root, the root).
+		if k.root != nil {
+			return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/fd/" + strconv.Itoa(k.root.fd), own: -1}, nil
+		}
+		return p, &hostPath{dir: unix.AT_FDCWD, name: "/", own: -1}, nil
+	case name == "exe":
+		if k.root == nil {
+			return p, &hostPath{dir: unix.AT_FDCWD, name: t.p.exe, own: -1}, nil
+		}
+		return k.guestPath(t.p.exe), nil, nil
+	case name == "cwd":
+		if k.root == nil {
+			return p, &hostPath{dir: unix.AT_FDCWD, name: t.p.fs.dir(), own: -1}, nil
+		}
+		fd, err := unix.Openat(t.p.fs.cwdFd, ".", unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return p, &hostPath{own: -1}, err
+		}
+		h := magic(fd)
+		return p, &h, nil
+	case strings.HasPrefix(name, "fd/"):
+		n, err := strconv.Atoi(name[3:])
+		if err != nil {
+			return p, &hostPath{own: -1}, unix.ENOENT
+		}
+		f, err := t.p.files.get(int32(n))
+		if err != nil {
+			return p, &hostPath{own: -1}, unix.ENOENT
+		}
+		return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/fd/" + strconv.Itoa(f.fd), own: -1}, nil
+	case k.root != nil && (name == "root" || strings.HasPrefix(name, "root/")):
+		// The guest's root is its /.
+		return "/" + strings.TrimPrefix(name, "root"), nil, nil
+	case k.root != nil:
+		// Inside a root only the entries vemu makes for the guest exist (vemu's own
+		// /proc has links out of the root: task/N/root, map_files...). Their host
+		// counterparts answer stat; their contents are the guest's (procFile).
+		switch name {
+		case "", "maps", "cmdline", "environ", "auxv", "comm", "mem", "status", "stat", "statm", "limits":
+			return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/" + name, own: -1}, nil
+		}
+		return p, &hostPath{own: -1}, unix.ENOENT
+	}
+	return p, nil, nil
+}
+
+// guestAbs makes p absolute in the guest's view: relative to the guest path of dirfd.
+func (t *Task) guestAbs(dirfd int32, p string) (string, error) {
+	if path.IsAbs(p) {
+		return p, nil
+	}
+	hfd := t.p.fs.cwdFd
+	if dirfd != abi.AT_FDCWD {
+		f, err := t.p.files.get(dirfd)
+		if err != nil {
+			return "", err
+		}
+		hfd = f.fd
+	}
+	dir, ok := t.p.k.root.guest(hostFdPath(hfd))
+	if !ok || strings.HasSuffix(dir, " (deleted)") {
+		// A directory outside the root, or gone: nothing in the root is relative to it.
+		return "", unix.ENOENT
+	}
+	return strings.TrimSuffix(dir, "/") + "/" + p, nil
+}
+
+// lookupRoot resolves the absolute guest path gp inside the root.
+func (t *Task) lookupRoot(gp string, follow bool) (hostPath, error) {
+	r := t.p.k.root
+	if follow {
+		fd, err := r.open(gp, unix.O_PATH, 0)
+		if err != nil {
+			return hostPath{}, err
+		}
+		return magic(fd), nil
+	}
+	trimmed := strings.TrimRight(gp, "/")
+	dir, last := "/", trimmed
+	if i := strings.LastIndexByte(trimmed, '/'); i >= 0 {
+		dir, last = trimmed[:i+1], trimmed[i+1:]
+	}
+	if last == "" || last == "." || last == ".." {
+		fd, err := r.open(gp, unix.O_PATH, 0)
+		if err != nil {
+			return hostPath{}, err
+		}
+		return hostPath{dir: fd, name: ".", own: fd}, nil
+	}
+	fd, err := r.open(dir, unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return hostPath{}, err
+	}
+	if len(trimmed) < len(gp) {
+		// A trailing slash follows a symbolic link, as on Linux.
+		var st unix.Stat_t
+		if unix.Fstatat(fd, last, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			unix.Close(fd)
+			return t.lookupRoot(gp, true)
+		}
+	}
+	return hostPath{dir: fd, name: last, own: fd}, nil
+}
+
+// firstLookup resolves the first program's path, and its interpreter's, before any
+// process exists: inside the root from the working directory the guest will start in,
+// or on the host (with Config.Prefix) from vemu's.
+func (k *Kernel) firstLookup(p string) (hostPath, error) {
+	if k.root == nil {
+		if pre := k.cfg.Prefix; pre != "" && path.IsAbs(p) {
+			var st unix.Stat_t
+			if unix.Lstat(pre+p, &st) == nil {
+				return hostPath{dir: unix.AT_FDCWD, name: pre + p, own: -1}, nil
+			}
+		}
+		if k.cfg.Dir != "" && !path.IsAbs(p) {
+			p = filepath.Join(k.cfg.Dir, p)
+		}
+		return hostPath{dir: unix.AT_FDCWD, name: p, own: -1}, nil
+	}
+	if !path.IsAbs(p) {
+		c, err := newFSContext(k.cfg.Dir, k.root)
+		if err != nil {
+			return hostPath{}, err
+		}
+		p = strings.TrimSuffix(c.guestDir(), "/") + "/" + p
+		c.close()
+	}
+	fd, err := k.root.open(p, unix.O_PATH, 0)
+	if err != nil {
+		return hostPath{}, err
+	}
+	return magic(fd), nil
+}
+
+// openPath opens the guest path p against dirfd with host open flags, inside the root
+// when there is one.
+func (t *Task) openPath(dirfd int32, p string, flags int, mode uint32) (int, error) {
+	q, h, err := t.procAlias(dirfd, p)
+	if err != nil {
+		return -1, err
+	}
+	if h == nil && t.p.k.root != nil {
+		gp, err := t.guestAbs(dirfd, q)
+		if err != nil {
+			return -1, err
+		}
+		return t.p.k.root.open(gp, flags, mode)
+	}
+	if h == nil {
+		hp, err := t.lookup(dirfd, q, true)
+		if err != nil {
+			return -1, err
+		}
+		h = &hp
+	}
+	defer h.close()
+	return unix.Openat(h.dir, h.name, flags|unix.O_CLOEXEC, mode)
+}
+
 // fsContext is the process's view of the file system: its working directory, held open.
 // Its path is never remembered: it is asked of the host each time (dir, getcwd), so that
 // renames of the directory or of its parents show, as Linux's d_path shows them.
 type fsContext struct {
 	cwdFd int
+	root  *fsRoot // the kernel's, or nil
 }
 
-// newFSContext starts in dir, or in vemu's own working directory when dir is "".
-func newFSContext(dir string) (*fsContext, error) {
+// newFSContext starts in dir, or in vemu's own working directory when dir is "". Inside
+// a root, a directory outside it starts at the root instead, as chroot(1) does.
+func newFSContext(dir string, root *fsRoot) (*fsContext, error) {
 	open := dir
 	if open == "" {
 		open = "."
@@ -28,7 +396,17 @@ func newFSContext(dir string) (*fsContext, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open working directory: %w", err)
 	}
-	return &fsContext{cwdFd: fd}, nil
+	if root != nil {
+		g, ok := root.guest(hostFdPath(fd))
+		unix.Close(fd)
+		if !ok {
+			g = "/"
+		}
+		if fd, err = root.open(g, unix.O_PATH|unix.O_DIRECTORY, 0); err != nil {
+			return nil, fmt.Errorf("open working directory: %w", err)
+		}
+	}
+	return &fsContext{cwdFd: fd, root: root}, nil
 }
 
 func (c *fsContext) close() { unix.Close(c.cwdFd) }
@@ -43,9 +421,12 @@ func (c *fsContext) chdirFd(fd int) {
 // " (deleted)" once it is removed).
 func (c *fsContext) dir() string { return hostFdPath(c.cwdFd) }
 
+// guestDir is the working directory's path as the guest sees it.
+func (c *fsContext) guestDir() string { return c.root.guestOr(c.dir()) }
+
 // getcwd is the working directory's path as getcwd(2) gives it: the host's d_path of the
-// directory held open, ENOENT once the directory is removed, ENAMETOOLONG when the path
-// does not fit a page.
+// directory held open (inside the root, the path from the root), ENOENT once the
+// directory is removed, ENAMETOOLONG when the path does not fit a page.
 func (c *fsContext) getcwd() (string, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(c.cwdFd, &st); err != nil {
@@ -62,7 +443,20 @@ func (c *fsContext) getcwd() (string, error) {
 	if n >= len(buf) {
 		return "", unix.ENAMETOOLONG
 	}
-	return string(buf[:n]), nil
+	return c.root.guestOr(string(buf[:n])), nil
+}
+
+// guestOr shows a host path inside the root as the guest sees it, and one outside it
+// (where only the host can have put a directory) as Linux's getcwd does.
+func (r *fsRoot) guestOr(host string) string {
+	if r == nil {
+		return host
+	}
+	g, ok := r.guest(host)
+	if !ok {
+		return "(unreachable)" + host
+	}
+	return g
 }
 
 // hostFdPath names what a host fd refers to, as the host's /proc does.
@@ -75,60 +469,10 @@ func hostFdPath(fd int) string {
 	return string(buf[:n])
 }
 
-// resolve turns a guest (dirfd, path) into a host (dirfd, path) for the *at calls. The
-// guest's own /proc entries, and the /dev links into them, become the files behind them.
-func (t *Task) resolve(dirfd int32, p string) (int, string, error) {
-	p = devFd(p)
-	if dirfd != abi.AT_FDCWD && !path.IsAbs(p) {
-		// Relative to the guest's /proc/self/fd: its own descriptors.
-		if f, err := t.p.files.get(dirfd); err == nil {
-			if _, ok := f.ops.(*procFdDir); ok {
-				p = "/proc/self/fd/" + p
-			}
-		}
-	}
-	if name, ok := t.procEntry(p); ok {
-		switch {
-		case path.Clean("/"+name) == "/fd":
-			// The directory itself: its listing is the guest's (procFdDir), and the
-			// host directory behind it is one that leads nowhere of vemu's.
-			return unix.AT_FDCWD, "/", nil
-		case name == "exe":
-			return unix.AT_FDCWD, t.p.exe, nil
-		case name == "cwd":
-			return unix.AT_FDCWD, t.p.fs.dir(), nil
-		case strings.HasPrefix(name, "fd/"):
-			n, err := strconv.Atoi(name[3:])
-			if err != nil {
-				return 0, "", unix.ENOENT
-			}
-			f, err := t.p.files.get(int32(n))
-			if err != nil {
-				return 0, "", unix.ENOENT
-			}
-			return unix.AT_FDCWD, "/proc/self/fd/" + strconv.Itoa(f.fd), nil
-		}
-	}
-	if path.IsAbs(p) {
-		if vemuProcPath(p) {
-			return 0, "", unix.ENOENT // vemu's own /proc entries (procguard.go)
-		}
-		return unix.AT_FDCWD, p, nil
-	}
-	if dirfd == abi.AT_FDCWD {
-		return t.p.fs.cwdFd, p, nil
-	}
-	f, err := t.p.files.get(dirfd)
-	if err != nil {
-		return 0, "", err
-	}
-	return f.fd, p, nil
-}
-
 func (c *fsContext) fork() *fsContext {
 	fd, err := unix.FcntlInt(uintptr(c.cwdFd), unix.F_DUPFD_CLOEXEC, 3)
 	if err != nil {
 		fd, _ = unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
 	}
-	return &fsContext{cwdFd: fd}
+	return &fsContext{cwdFd: fd, root: c.root}
 }

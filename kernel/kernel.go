@@ -43,6 +43,12 @@ type Config struct {
 	Inherit []int
 	// Dir is the first process's working directory (default: vemu's own).
 	Dir string
+	// Root, when set, is the directory the guest sees as /, confined to it as by
+	// openat2's RESOLVE_IN_ROOT (see fs.go). The program's path is inside it.
+	Root string
+	// Prefix, when set, is searched first for absolute paths (the interpreter's too),
+	// falling back to the host's, as qemu-user's -L. It confines nothing.
+	Prefix string
 	// Inject tampers with system calls as strace's -e inject= and -e fault= do; of
 	// several specs naming one call, the last wins.
 	Inject []*inject.Spec
@@ -73,6 +79,7 @@ type Kernel struct {
 	locks *recordLocks // every guest process's record locks
 
 	frozen frozenCache // files that private mappings share, see frozen.go
+	root   *fsRoot     // Config.Root, opened by the first Exec
 
 	// The first process, and the terminal's foreground process group that vemu's own
 	// terminal signals go to: the first process's group at start, then whatever a guest

@@ -82,12 +82,7 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 		}
 	}
 	if hfd == 0 {
-		d, hp, err := t.resolve(dirfd, p)
-		if err != nil {
-			return 0, err
-		}
-		hfd, err = unix.Openat(d, hp, hostOpenFlags(flags)|unix.O_CLOEXEC, mode&0o7777)
-		if err != nil {
+		if hfd, err = t.openPath(dirfd, p, hostOpenFlags(flags), mode&0o7777); err != nil {
 			return 0, err
 		}
 		if hfd, err = guardProcFd(hfd); err != nil {

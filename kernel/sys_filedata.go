@@ -8,11 +8,12 @@ import (
 
 // sysTruncate implements truncate(2).
 func sysTruncate(t *Task, a Args) (uint64, error) {
-	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), true)
 	if err != nil {
 		return 0, err
 	}
-	return 0, withHostFile(d, p, unix.O_WRONLY, func(fd int) error { return unix.Ftruncate(fd, a.Int64(1)) })
+	defer h.close()
+	return 0, withHostFile(h.dir, h.name, unix.O_WRONLY, func(fd int) error { return unix.Ftruncate(fd, a.Int64(1)) })
 }
 
 // sysFtruncate implements ftruncate(2).

@@ -114,7 +114,7 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 	if f != nil {
 		name = f.path
 		if p := hostFdPath(f.fd); p != "" {
-			name = p
+			name = t.p.k.guestPath(p)
 		}
 	}
 	var v *mm.VMA

@@ -34,14 +34,12 @@ func sysInotifyAddWatch(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(1))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(1), a.Uint(2)&unix.IN_DONT_FOLLOW == 0)
 	if err != nil {
 		return 0, err
 	}
-	if d != unix.AT_FDCWD {
-		p = hostFdPath(d) + "/" + p
-	}
-	wd, err := unix.InotifyAddWatch(f.fd, p, a.Uint(2))
+	defer h.close()
+	wd, err := unix.InotifyAddWatch(f.fd, h.full(), a.Uint(2))
 	return uint64(wd), err
 }
 

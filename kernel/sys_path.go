@@ -34,11 +34,12 @@ func sysGetcwd(t *Task, a Args) (uint64, error) {
 
 // sysChdir implements chdir(2).
 func sysChdir(t *Task, a Args) (uint64, error) {
-	d, hp, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), true)
 	if err != nil {
 		return 0, err
 	}
-	fd, err := unix.Openat(d, hp, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	defer h.close()
+	fd, err := unix.Openat(h.dir, h.name, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -67,52 +68,56 @@ func sysFchdir(t *Task, a Args) (uint64, error) {
 	return 0, nil
 }
 
-// pathAt reads a path argument and resolves it against a dirfd argument.
-func (t *Task) pathAt(dirfd int32, addr mm.Addr) (int, string, error) {
+// pathAt reads a path argument and resolves it against a dirfd argument (see lookup).
+func (t *Task) pathAt(dirfd int32, addr mm.Addr, follow bool) (hostPath, error) {
 	p, err := t.path(addr)
 	if err != nil {
-		return 0, "", err
+		return hostPath{}, err
 	}
 	if p == "" {
-		return 0, "", unix.ENOENT
+		return hostPath{}, unix.ENOENT
 	}
-	return t.resolve(dirfd, p)
+	return t.lookup(dirfd, p, follow)
 }
 
 // sysMkdir implements mkdir(2).
 func sysMkdir(t *Task, a Args) (uint64, error) {
-	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), false)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Mkdirat(d, p, a.Uint(1)&0o7777)
+	defer h.close()
+	return 0, unix.Mkdirat(h.dir, h.name, a.Uint(1)&0o7777)
 }
 
 // sysMkdirat implements mkdirat(2).
 func sysMkdirat(t *Task, a Args) (uint64, error) {
-	d, p, err := t.pathAt(a.Fd(0), a.Ptr(1))
+	h, err := t.pathAt(a.Fd(0), a.Ptr(1), false)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Mkdirat(d, p, a.Uint(2)&0o7777)
+	defer h.close()
+	return 0, unix.Mkdirat(h.dir, h.name, a.Uint(2)&0o7777)
 }
 
 // sysRmdir implements rmdir(2).
 func sysRmdir(t *Task, a Args) (uint64, error) {
-	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), false)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Unlinkat(d, p, unix.AT_REMOVEDIR)
+	defer h.close()
+	return 0, unix.Unlinkat(h.dir, h.name, unix.AT_REMOVEDIR)
 }
 
 // sysUnlink implements unlink(2).
 func sysUnlink(t *Task, a Args) (uint64, error) {
-	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), false)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Unlinkat(d, p, 0)
+	defer h.close()
+	return 0, unix.Unlinkat(h.dir, h.name, 0)
 }
 
 // sysUnlinkat implements unlinkat(2).
@@ -120,66 +125,83 @@ func sysUnlinkat(t *Task, a Args) (uint64, error) {
 	if a.Int(2)&^abi.AT_REMOVEDIR != 0 {
 		return 0, unix.EINVAL
 	}
-	d, p, err := t.pathAt(a.Fd(0), a.Ptr(1))
+	h, err := t.pathAt(a.Fd(0), a.Ptr(1), false)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Unlinkat(d, p, hostAtFlags(a.Int(2)))
+	defer h.close()
+	return 0, unix.Unlinkat(h.dir, h.name, hostAtFlags(a.Int(2)))
 }
 
-// twoPaths resolves the two (dirfd, path) pairs of rename and link.
-func (t *Task) twoPaths(d1 int32, p1 mm.Addr, d2 int32, p2 mm.Addr) (int, string, int, string, error) {
-	od, op, err := t.pathAt(d1, p1)
+// twoPaths resolves the two (dirfd, path) pairs of rename and link, neither following
+// its last component unless follow1 says the first does. The caller closes both.
+func (t *Task) twoPaths(d1 int32, p1 mm.Addr, d2 int32, p2 mm.Addr, follow1 bool) (hostPath, hostPath, error) {
+	o, err := t.pathAt(d1, p1, follow1)
 	if err != nil {
-		return 0, "", 0, "", err
+		return hostPath{}, hostPath{}, err
 	}
-	nd, np, err := t.pathAt(d2, p2)
-	return od, op, nd, np, err
+	n, err := t.pathAt(d2, p2, false)
+	if err != nil {
+		o.close()
+		return hostPath{}, hostPath{}, err
+	}
+	return o, n, nil
 }
 
 // sysRename implements rename(2).
 func sysRename(t *Task, a Args) (uint64, error) {
-	od, op, nd, np, err := t.twoPaths(abi.AT_FDCWD, a.Ptr(0), abi.AT_FDCWD, a.Ptr(1))
+	o, n, err := t.twoPaths(abi.AT_FDCWD, a.Ptr(0), abi.AT_FDCWD, a.Ptr(1), false)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Renameat(od, op, nd, np)
+	defer o.close()
+	defer n.close()
+	return 0, unix.Renameat(o.dir, o.name, n.dir, n.name)
 }
 
 // sysRenameat implements renameat(2).
 func sysRenameat(t *Task, a Args) (uint64, error) {
-	od, op, nd, np, err := t.twoPaths(a.Fd(0), a.Ptr(1), a.Fd(2), a.Ptr(3))
+	o, n, err := t.twoPaths(a.Fd(0), a.Ptr(1), a.Fd(2), a.Ptr(3), false)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Renameat(od, op, nd, np)
+	defer o.close()
+	defer n.close()
+	return 0, unix.Renameat(o.dir, o.name, n.dir, n.name)
 }
 
 // sysRenameat2 implements renameat2(2).
 func sysRenameat2(t *Task, a Args) (uint64, error) {
-	od, op, nd, np, err := t.twoPaths(a.Fd(0), a.Ptr(1), a.Fd(2), a.Ptr(3))
+	o, n, err := t.twoPaths(a.Fd(0), a.Ptr(1), a.Fd(2), a.Ptr(3), false)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Renameat2(od, op, nd, np, uint(a.Uint(4)))
+	defer o.close()
+	defer n.close()
+	return 0, unix.Renameat2(o.dir, o.name, n.dir, n.name, uint(a.Uint(4)))
 }
 
 // sysLink implements link(2).
 func sysLink(t *Task, a Args) (uint64, error) {
-	od, op, nd, np, err := t.twoPaths(abi.AT_FDCWD, a.Ptr(0), abi.AT_FDCWD, a.Ptr(1))
+	o, n, err := t.twoPaths(abi.AT_FDCWD, a.Ptr(0), abi.AT_FDCWD, a.Ptr(1), false)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Linkat(od, op, nd, np, 0)
+	defer o.close()
+	defer n.close()
+	return 0, unix.Linkat(o.dir, o.name, n.dir, n.name, 0)
 }
 
 // sysLinkat implements linkat(2).
 func sysLinkat(t *Task, a Args) (uint64, error) {
-	od, op, nd, np, err := t.twoPaths(a.Fd(0), a.Ptr(1), a.Fd(2), a.Ptr(3))
+	follow := a.Int(4)&abi.AT_SYMLINK_FOLLOW != 0
+	o, n, err := t.twoPaths(a.Fd(0), a.Ptr(1), a.Fd(2), a.Ptr(3), follow)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Linkat(od, op, nd, np, hostAtFlags(a.Int(4)))
+	defer o.close()
+	defer n.close()
+	return 0, unix.Linkat(o.dir, o.name, n.dir, n.name, hostAtFlags(a.Int(4)))
 }
 
 // sysSymlink implements symlink(2).
@@ -197,11 +219,12 @@ func (t *Task) symlinkat(target mm.Addr, dirfd int32, link mm.Addr) (uint64, err
 	if err != nil {
 		return 0, err
 	}
-	d, p, err := t.pathAt(dirfd, link)
+	h, err := t.pathAt(dirfd, link, false)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Symlinkat(tp, d, p)
+	defer h.close()
+	return 0, unix.Symlinkat(tp, h.dir, h.name)
 }
 
 // sysReadlink implements readlink(2).
@@ -223,29 +246,34 @@ func (t *Task) readlinkat(dirfd int32, pathAddr, buf mm.Addr, size int32) (uint6
 		return 0, err
 	}
 	var target string
-	if name, ok := t.procEntry(p); ok && (name == "exe" || name == "cwd" || len(name) > 3 && name[:3] == "fd/") {
-		d, hp, err := t.resolve(dirfd, p)
-		if err != nil {
-			return 0, err
-		}
-		if name == "exe" || name == "cwd" {
-			target = hp
-		} else {
-			_ = d
-			b := make([]byte, pathMax)
-			n, err := unix.Readlink(hp, b)
+	if name, ok := t.procEntry(devFd(p)); ok && (name == "exe" || name == "cwd" || len(name) > 3 && name[:3] == "fd/") {
+		// The guest's own links: what they stand for, as the guest names it.
+		switch {
+		case name == "exe":
+			target = t.p.k.guestPath(t.p.exe)
+		case name == "cwd":
+			target = t.p.fs.guestDir()
+		default:
+			h, err := t.lookup(dirfd, p, false)
 			if err != nil {
 				return 0, err
 			}
-			target = string(b[:n])
+			defer h.close()
+			b := make([]byte, pathMax)
+			n, err := unix.Readlink(h.name, b)
+			if err != nil {
+				return 0, err
+			}
+			target = t.p.k.guestPath(string(b[:n]))
 		}
 	} else {
-		d, hp, err := t.resolve(dirfd, p)
+		h, err := t.lookup(dirfd, p, false)
 		if err != nil {
 			return 0, err
 		}
+		defer h.close()
 		b := make([]byte, pathMax)
-		n, err := unix.Readlinkat(d, hp, b)
+		n, err := unix.Readlinkat(h.dir, h.name, b)
 		if err != nil {
 			return 0, err
 		}
@@ -260,20 +288,22 @@ func (t *Task) readlinkat(dirfd int32, pathAddr, buf mm.Addr, size int32) (uint6
 
 // sysChmod implements chmod(2).
 func sysChmod(t *Task, a Args) (uint64, error) {
-	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), true)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Fchmodat(d, p, a.Uint(1)&0o7777, 0)
+	defer h.close()
+	return 0, unix.Fchmodat(h.dir, h.name, a.Uint(1)&0o7777, 0)
 }
 
 // sysFchmodat implements fchmodat(2).
 func sysFchmodat(t *Task, a Args) (uint64, error) {
-	d, p, err := t.pathAt(a.Fd(0), a.Ptr(1))
+	h, err := t.pathAt(a.Fd(0), a.Ptr(1), true)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Fchmodat(d, p, a.Uint(2)&0o7777, 0)
+	defer h.close()
+	return 0, unix.Fchmodat(h.dir, h.name, a.Uint(2)&0o7777, 0)
 }
 
 // sysFchmod implements fchmod(2).
@@ -287,20 +317,22 @@ func sysFchmod(t *Task, a Args) (uint64, error) {
 
 // sysChown implements chown(2).
 func sysChown(t *Task, a Args) (uint64, error) {
-	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), true)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Fchownat(d, p, int(a.Int(1)), int(a.Int(2)), 0)
+	defer h.close()
+	return 0, unix.Fchownat(h.dir, h.name, int(a.Int(1)), int(a.Int(2)), 0)
 }
 
 // sysLchown implements lchown(2).
 func sysLchown(t *Task, a Args) (uint64, error) {
-	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), false)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Fchownat(d, p, int(a.Int(1)), int(a.Int(2)), unix.AT_SYMLINK_NOFOLLOW)
+	defer h.close()
+	return 0, unix.Fchownat(h.dir, h.name, int(a.Int(1)), int(a.Int(2)), unix.AT_SYMLINK_NOFOLLOW)
 }
 
 // sysFchownat implements fchownat(2).
@@ -316,11 +348,12 @@ func sysFchownat(t *Task, a Args) (uint64, error) {
 		}
 		return 0, unix.Fchown(f.fd, int(a.Int(2)), int(a.Int(3)))
 	}
-	d, hp, err := t.pathAt(a.Fd(0), a.Ptr(1))
+	h, err := t.pathAt(a.Fd(0), a.Ptr(1), a.Int(4)&abi.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Fchownat(d, hp, int(a.Int(2)), int(a.Int(3)), hostAtFlags(a.Int(4)))
+	defer h.close()
+	return 0, unix.Fchownat(h.dir, h.name, int(a.Int(2)), int(a.Int(3)), hostAtFlags(a.Int(4)))
 }
 
 // sysFchown implements fchown(2).
@@ -355,11 +388,12 @@ func sysUtimensat(t *Task, a Args) (uint64, error) {
 		}
 		return 0, unix.UtimesNanoAt(f.fd, "", ts, flags|unix.AT_EMPTY_PATH)
 	}
-	d, p, err := t.pathAt(a.Fd(0), a.Ptr(1))
+	h, err := t.pathAt(a.Fd(0), a.Ptr(1), a.Int(3)&abi.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.UtimesNanoAt(d, p, ts, flags)
+	defer h.close()
+	return 0, unix.UtimesNanoAt(h.dir, h.name, ts, flags)
 }
 
 // sysMknod implements mknod(2).
@@ -375,11 +409,12 @@ func sysMknodat(t *Task, a Args) (uint64, error) {
 // mknodat makes FIFOs, sockets, regular files and (where the host lets vemu) devices; the
 // host applies the umask, which is vemu's (umask(2) sets it).
 func (t *Task) mknodat(dirfd int32, pathAddr mm.Addr, mode uint32, dev uint64) (uint64, error) {
-	d, p, err := t.pathAt(dirfd, pathAddr)
+	h, err := t.pathAt(dirfd, pathAddr, false)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Mknodat(d, p, mode, int(dev))
+	defer h.close()
+	return 0, unix.Mknodat(h.dir, h.name, mode, int(dev))
 }
 
 // sysUtimes implements utimes(2).
@@ -409,11 +444,12 @@ func (t *Task) utimes(dirfd int32, pathAddr, tvAddr mm.Addr) (uint64, error) {
 			ts = append(ts, unix.Timespec{Sec: tv.Sec, Nsec: tv.Usec * 1000})
 		}
 	}
-	d, p, err := t.pathAt(dirfd, pathAddr)
+	h, err := t.pathAt(dirfd, pathAddr, true)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.UtimesNanoAt(d, p, ts, 0)
+	defer h.close()
+	return 0, unix.UtimesNanoAt(h.dir, h.name, ts, 0)
 }
 
 // sysUtime implements utime(2): a struct utimbuf of whole seconds, or NULL for now.
@@ -426,9 +462,10 @@ func sysUtime(t *Task, a Args) (uint64, error) {
 		}
 		ts = []unix.Timespec{{Sec: int64(binary.LittleEndian.Uint64(b[0:]))}, {Sec: int64(binary.LittleEndian.Uint64(b[8:]))}}
 	}
-	d, p, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), true)
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.UtimesNanoAt(d, p, ts, 0)
+	defer h.close()
+	return 0, unix.UtimesNanoAt(h.dir, h.name, ts, 0)
 }

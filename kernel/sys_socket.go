@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
+	"regexp"
 	"runtime"
 	"strings"
 	"unsafe"
@@ -128,16 +129,40 @@ func (t *Task) socketFile(fd int32) (*File, error) {
 }
 
 // readSockaddr reads an address of n bytes from the guest and makes a relative AF_UNIX
-// path relative to the guest's working directory.
-func (t *Task) readSockaddr(addr mm.Addr, n uint32) ([]byte, error) {
+// path relative to the guest's working directory. Inside a root, an AF_UNIX path is
+// resolved there (following its last component unless bind creates it), and named
+// through /proc/self/fd until release.
+func (t *Task) readSockaddr(addr mm.Addr, n uint32, bind bool) ([]byte, func(), error) {
 	if int32(n) < 0 || n > maxSockaddr {
-		return nil, unix.EINVAL
+		return nil, nil, unix.EINVAL
 	}
 	b := make([]byte, n)
 	if err := t.p.mm.CopyIn(addr, b); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if n > 2 && binary.LittleEndian.Uint16(b) == abi.AF_UNIX && b[2] != 0 && b[2] != '/' {
+	if n > 2 && binary.LittleEndian.Uint16(b) == abi.AF_UNIX && b[2] != 0 && t.p.k.root != nil {
+		path := string(b[2:])
+		if i := strings.IndexByte(path, 0); i >= 0 {
+			path = path[:i]
+		}
+		h, err := t.lookup(abi.AT_FDCWD, path, !bind)
+		if err != nil {
+			return nil, nil, err
+		}
+		full := h.full()
+		if len(full) >= sunPathMax {
+			h.close()
+			return nil, nil, unix.ENAMETOOLONG
+		}
+		return append(append(b[:2:2], full...), 0), h.close, nil
+	}
+	b, err := t.relSockaddr(b)
+	return b, func() {}, err
+}
+
+// relSockaddr makes a relative AF_UNIX path relative to the guest's working directory.
+func (t *Task) relSockaddr(b []byte) ([]byte, error) {
+	if len(b) > 2 && binary.LittleEndian.Uint16(b) == abi.AF_UNIX && b[2] != 0 && b[2] != '/' {
 		path := string(b[2:])
 		if i := strings.IndexByte(path, 0); i >= 0 {
 			path = path[:i]
@@ -150,6 +175,9 @@ func (t *Task) readSockaddr(addr mm.Addr, n uint32) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// procFdPrefix is how readSockaddr names a directory inside the root.
+var procFdPrefix = regexp.MustCompile(`^/proc/self/fd/[0-9]+/?`)
 
 // unixPrefix is what reaches the guest's working directory from the host process's.
 func (t *Task) unixPrefix() string { return fmt.Sprintf("/proc/self/fd/%d/", t.p.fs.cwdFd) }
@@ -180,6 +208,12 @@ func (t *Task) writeSockaddr(addr, lenAddr mm.Addr, b []byte) error {
 // guestSockaddr shows an address the host returned as the guest gave it: a path made
 // relative by readSockaddr loses the prefix that made it so.
 func (t *Task) guestSockaddr(b []byte) []byte {
+	if len(b) > 2 && binary.LittleEndian.Uint16(b) == abi.AF_UNIX && t.p.k.root != nil {
+		// Inside a root the path was named through a descriptor: the name is what is left.
+		if m := procFdPrefix.FindIndex(b[2:]); m != nil {
+			return append(b[:2:2], b[2+m[1]:]...)
+		}
+	}
 	if len(b) > 2 && binary.LittleEndian.Uint16(b) == abi.AF_UNIX {
 		if prefix := t.unixPrefix(); strings.HasPrefix(string(b[2:]), prefix) {
 			return append(b[:2:2], b[2+len(prefix):]...)
@@ -225,10 +259,11 @@ func sysBind(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	sa, err := t.readSockaddr(a.Ptr(1), a.Uint(2))
+	sa, release, err := t.readSockaddr(a.Ptr(1), a.Uint(2), true)
 	if err != nil {
 		return 0, err
 	}
+	defer release()
 	return 0, rawSockaddrCall(unix.SYS_BIND, f.fd, sa)
 }
 
@@ -239,19 +274,22 @@ func sysConnect(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	sa, err := t.readSockaddr(a.Ptr(1), a.Uint(2))
+	sa, release, err := t.readSockaddr(a.Ptr(1), a.Uint(2), false)
 	if err != nil {
 		return 0, err
 	}
 	if nonblocking(f) {
+		defer release()
 		return 0, rawSockaddrCall(unix.SYS_CONNECT, f.fd, sa)
 	}
 	fd, err := unix.Dup(f.fd)
 	if err != nil {
+		release()
 		return 0, err
 	}
 	return t.blockIntr(intrRestart, func(c *cancel) (uint64, error) {
 		defer unix.Close(fd)
+		defer release()
 		return 0, rawSockaddrCall(unix.SYS_CONNECT, fd, sa)
 	}, nil)
 }

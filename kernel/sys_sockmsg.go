@@ -175,9 +175,11 @@ func sysSendto(t *Task, a Args) (uint64, error) {
 	}
 	var name []byte
 	if a[4] != 0 {
-		if name, err = t.readSockaddr(a.Ptr(4), a.Uint(5)); err != nil {
+		var release func()
+		if name, release, err = t.readSockaddr(a.Ptr(4), a.Uint(5), false); err != nil {
 			return 0, err
 		}
+		defer release()
 	}
 	return t.send(f, data, name, nil, a.Int(3))
 }
@@ -252,9 +254,11 @@ func sysSendmsg(t *Task, a Args) (uint64, error) {
 	data := flatten(b)
 	var name []byte
 	if m.name != 0 {
-		if name, err = t.readSockaddr(m.name, m.nameLen); err != nil {
+		var release func()
+		if name, release, err = t.readSockaddr(m.name, m.nameLen, false); err != nil {
 			return 0, err
 		}
+		defer release()
 	}
 	var control []byte
 	if m.controlLen > 0 {

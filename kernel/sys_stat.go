@@ -63,11 +63,12 @@ func (t *Task) fstatat(dirfd int32, pathAddr mm.Addr, flags int32) (*unix.Stat_t
 		}
 		return &st, unix.Fstat(f.fd, &st)
 	}
-	d, hp, err := t.resolve(dirfd, p)
+	h, err := t.lookup(dirfd, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return nil, err
 	}
-	return &st, unix.Fstatat(d, hp, &st, hostAtFlags(flags))
+	defer h.close()
+	return &st, unix.Fstatat(h.dir, h.name, &st, hostAtFlags(flags))
 }
 
 // sysStat implements stat(2).
@@ -129,8 +130,13 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 			}
 			d = f.fd
 		}
-	} else if d, hp, err = t.resolve(a.Fd(0), p); err != nil {
-		return 0, err
+	} else {
+		h, err := t.lookup(a.Fd(0), p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
+		if err != nil {
+			return 0, err
+		}
+		defer h.close()
+		d, hp = h.dir, h.name
 	}
 	var sx unix.Statx_t
 	if err := unix.Statx(d, hp, hostAtFlags(flags), int(a.Uint(3)), &sx); err != nil {
@@ -173,21 +179,23 @@ func (t *Task) faccessat(dirfd int32, pathAddr mm.Addr, mode uint32, flags int32
 	if mode&^7 != 0 {
 		return 0, unix.EINVAL
 	}
-	d, hp, err := t.resolve(dirfd, p)
+	h, err := t.lookup(dirfd, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return 0, err
 	}
+	defer h.close()
 	// faccessat2 with flags; plain faccessat has none.
-	return 0, unix.Faccessat2(d, hp, mode, hostAtFlags(flags))
+	return 0, unix.Faccessat2(h.dir, h.name, mode, hostAtFlags(flags))
 }
 
 // sysStatfs implements statfs(2): the host's answer for the file system the path is on.
 func sysStatfs(t *Task, a Args) (uint64, error) {
-	d, hp, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), true)
 	if err != nil {
 		return 0, err
 	}
-	return 0, withHostFile(d, hp, unix.O_PATH, func(fd int) error { return t.putStatfs(fd, a.Ptr(1)) })
+	defer h.close()
+	return 0, withHostFile(h.dir, h.name, unix.O_PATH, func(fd int) error { return t.putStatfs(fd, a.Ptr(1)) })
 }
 
 // withHostFile opens (dirfd, path) on the host with flags for the length of f.

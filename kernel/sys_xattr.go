@@ -1,8 +1,6 @@
 package kernel
 
 import (
-	"strconv"
-
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
@@ -49,24 +47,14 @@ func sysFlistxattr(t *Task, a Args) (uint64, error) {
 	return t.xattrList(a.Ptr(1), a[2], func(buf []byte) (int, error) { return unix.Flistxattr(f.fd, buf) })
 }
 
-// xattrPath resolves the path of the path-taking calls to a name the host's xattr calls,
-// which have no dirfd, accept.
-func (t *Task) xattrPath(addr mm.Addr) (string, error) {
-	d, p, err := t.pathAt(abi.AT_FDCWD, addr)
-	if err != nil {
-		return "", err
-	}
-	if len(p) > 0 && p[0] == '/' || d == unix.AT_FDCWD {
-		return p, nil
-	}
-	return "/proc/self/fd/" + strconv.Itoa(d) + "/" + p, nil
-}
-
 func (t *Task) getxattr(a Args, follow bool) (uint64, error) {
-	path, err := t.xattrPath(a.Ptr(0))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), follow)
 	if err != nil {
 		return 0, err
 	}
+	defer h.close()
+	// The host's xattr calls take no dirfd: the path is named through /proc/self/fd.
+	path := h.full()
 	return t.xattrValue(a.Ptr(1), a.Ptr(2), a[3], func(name string, buf []byte) (int, error) {
 		if follow {
 			return unix.Getxattr(path, name, buf)
@@ -76,10 +64,12 @@ func (t *Task) getxattr(a Args, follow bool) (uint64, error) {
 }
 
 func (t *Task) listxattr(a Args, follow bool) (uint64, error) {
-	path, err := t.xattrPath(a.Ptr(0))
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), follow)
 	if err != nil {
 		return 0, err
 	}
+	defer h.close()
+	path := h.full()
 	return t.xattrList(a.Ptr(1), a[2], func(buf []byte) (int, error) {
 		if follow {
 			return unix.Listxattr(path, buf)

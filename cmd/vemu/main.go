@@ -140,6 +140,8 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 	strace := fs.Bool("strace", false, "print each system call to stderr, as strace does")
 	straceFile := fs.String("strace-file", "", "write the system call trace to `PATH` instead")
 	seed := fs.String("seed", "", "make every random choice reproducible from `N`")
+	root := fs.String("root", "", "confine the guest to `DIR`, its / (PROGRAM is a path inside it)")
+	prefix := fs.String("L", "", "look for the ELF interpreter and absolute paths under `DIR` first, as qemu-user's -L (no confinement)")
 	noASLR := fs.Bool("no-aslr", false, "place the stack, heap, mmap area and vDSO at fixed addresses")
 	vsys := fs.String("vsyscall", "xonly", "vsyscall page `mode`: xonly, emulate or none")
 	clock := fs.String("clock", "host", "clock `source`: host or virtual (deterministic)")
@@ -170,7 +172,11 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 		fs.Usage()
 		return 2, 0
 	}
-	cfg := kernel.Config{NoASLR: *noASLR, HZ: *hz, Stats: *stats, Inherit: inherited}
+	cfg := kernel.Config{NoASLR: *noASLR, HZ: *hz, Stats: *stats, Inherit: inherited, Root: *root, Prefix: strings.TrimRight(*prefix, "/")}
+	if *root != "" && *prefix != "" {
+		fmt.Fprintf(stderr, "vemu: --root and -L cannot be used together\n")
+		return 2, 0
+	}
 	var err error
 	if cfg.Vsyscall, err = kernel.ParseVsyscallMode(*vsys); err != nil {
 		fmt.Fprintf(stderr, "vemu: --vsyscall: %v\n", err)
@@ -227,9 +233,25 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 		cfg.Strace = stderr
 	}
 
+	// A program started with SIGINT or SIGHUP ignored keeps them ignored, as through
+	// execve; the Go runtime tells only these two apart (os/signal.Ignored).
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		if signal.Ignored(sig) {
+			cfg.Ignored = append(cfg.Ignored, int(sig))
+		}
+	}
+	k := kernel.New(cfg)
 	prog := fs.Arg(0)
 	path := prog
-	if !strings.Contains(prog, "/") {
+	if !strings.Contains(prog, "/") && *root != "" {
+		// Inside the root, PATH names the root's directories.
+		p, err := k.LookPath(prog, os.Getenv("PATH"))
+		if err != nil {
+			fmt.Fprintf(stderr, "vemu: %v\n", err)
+			return 127, 0
+		}
+		path = p
+	} else if !strings.Contains(prog, "/") {
 		// As a shell does: a bare name is looked up in PATH.
 		if p, err := exec.LookPath(prog); err == nil {
 			path = p
@@ -240,13 +262,6 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 			return 127, 0
 		}
 	}
-	// A program started with SIGINT or SIGHUP ignored keeps them ignored, as through
-	// execve; the Go runtime tells only these two apart (os/signal.Ignored).
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
-		if signal.Ignored(sig) {
-			cfg.Ignored = append(cfg.Ignored, int(sig))
-		}
-	}
 	var ln net.Listener
 	if gdbAddr != "" {
 		if ln, err = listenGDB(gdbAddr); err != nil {
@@ -255,7 +270,6 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 		}
 		defer ln.Close()
 	}
-	k := kernel.New(cfg)
 	t, err := k.Exec(path, fs.Args(), os.Environ())
 	if err != nil {
 		var ee *kernel.ExecError
