@@ -204,3 +204,27 @@ func TestPrefixL(t *testing.T) {
 		t.Errorf("status %d, stdout %q, want %q; stderr:\n%s", v.status, v.stdout, want, v.stderr)
 	}
 }
+
+// TestRootSockets runs the sockets guest (Unix sockets bound, connected and sent to by
+// path, relative and absolute) inside a root, against its native run.
+func TestRootSockets(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "root")
+	copyFile(t, guest("sockets.glibc"), filepath.Join(root, "sockets"), 0o755)
+	mustWrite(t, filepath.Join(root, "dev", "null"), nil, 0o666)
+	if err := os.Mkdir(filepath.Join(root, "work"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ndir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(ndir, "work"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	n := runNative(t, invocation{prog: guest("sockets.glibc"), args: []string{"work"}, dir: ndir})
+	v := runVemu(t, invocation{prog: "/sockets", args: []string{"work"}, dir: root, flags: []string{"--root=" + root}})
+	var p problems
+	if n.status != v.status {
+		p.add("status: native %d, vemu %d\nstderr:\n%s", n.status, v.status, v.stderr)
+	}
+	p.compareOutput("stdout", n.stdout, v.stdout)
+	p.report(t, "")
+}

@@ -131,8 +131,8 @@ func (t *Task) socketFile(fd int32) (*File, error) {
 // readSockaddr reads an address of n bytes from the guest and makes a relative AF_UNIX
 // path relative to the guest's working directory. Inside a root, an AF_UNIX path is
 // resolved there (following its last component unless bind creates it), and named
-// through /proc/self/fd until release.
-func (t *Task) readSockaddr(addr mm.Addr, n uint32, bind bool) ([]byte, func(), error) {
+// through /proc/self/fd while the returned hold keeps the descriptor open.
+func (t *Task) readSockaddr(addr mm.Addr, n uint32, bind bool) ([]byte, *heldFd, error) {
 	if int32(n) < 0 || n > maxSockaddr {
 		return nil, nil, unix.EINVAL
 	}
@@ -154,10 +154,31 @@ func (t *Task) readSockaddr(addr mm.Addr, n uint32, bind bool) ([]byte, func(), 
 			h.close()
 			return nil, nil, unix.ENAMETOOLONG
 		}
-		return append(append(b[:2:2], full...), 0), h.close, nil
+		return append(append(b[:2:2], full...), 0), holdFd(h.own), nil
 	}
 	b, err := t.relSockaddr(b)
-	return b, func() {}, err
+	return b, nil, err
+}
+
+// heldFd keeps a host descriptor open until released, or, should the call holding it be
+// abandoned (its process killed while it waits), until the garbage collector finds it
+// unreachable.
+type heldFd struct{ fd int }
+
+func holdFd(fd int) *heldFd {
+	h := &heldFd{fd: fd}
+	runtime.SetFinalizer(h, func(h *heldFd) { unix.Close(h.fd) })
+	return h
+}
+
+// release closes the descriptor now; a nil hold has nothing to close.
+func (h *heldFd) release() {
+	if h == nil || h.fd < 0 {
+		return
+	}
+	runtime.SetFinalizer(h, nil)
+	unix.Close(h.fd)
+	h.fd = -1
 }
 
 // relSockaddr makes a relative AF_UNIX path relative to the guest's working directory.
@@ -259,11 +280,11 @@ func sysBind(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	sa, release, err := t.readSockaddr(a.Ptr(1), a.Uint(2), true)
+	sa, hold, err := t.readSockaddr(a.Ptr(1), a.Uint(2), true)
 	if err != nil {
 		return 0, err
 	}
-	defer release()
+	defer hold.release()
 	return 0, rawSockaddrCall(unix.SYS_BIND, f.fd, sa)
 }
 
@@ -274,22 +295,22 @@ func sysConnect(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	sa, release, err := t.readSockaddr(a.Ptr(1), a.Uint(2), false)
+	sa, hold, err := t.readSockaddr(a.Ptr(1), a.Uint(2), false)
 	if err != nil {
 		return 0, err
 	}
 	if nonblocking(f) {
-		defer release()
+		defer hold.release()
 		return 0, rawSockaddrCall(unix.SYS_CONNECT, f.fd, sa)
 	}
 	fd, err := unix.Dup(f.fd)
 	if err != nil {
-		release()
+		hold.release()
 		return 0, err
 	}
 	return t.blockIntr(intrRestart, func(c *cancel) (uint64, error) {
 		defer unix.Close(fd)
-		defer release()
+		defer hold.release()
 		return 0, rawSockaddrCall(unix.SYS_CONNECT, fd, sa)
 	}, nil)
 }

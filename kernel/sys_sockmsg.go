@@ -92,12 +92,14 @@ func hostMsg(nr uintptr, fd int, data, name, control []byte, flags int32) (n int
 
 // send sends data (with an address and host control messages, when given) on f, waiting
 // off the run loop when the socket is full.
-func (t *Task) send(f *File, data, name, control []byte, flags int32) (uint64, error) {
+func (t *Task) send(f *File, data, name, control []byte, flags int32, hold *heldFd) (uint64, error) {
 	do := func(fd int) (uint64, error) {
 		n, _, _, _, err := hostMsg(unix.SYS_SENDMSG, fd, data, name, control, flags|unix.MSG_NOSIGNAL)
+		runtime.KeepAlive(hold) // name may be a /proc/self/fd path through it
 		return uint64(n), err
 	}
 	done := func(r uint64, err error) (uint64, error) {
+		hold.release()
 		if err == unix.EPIPE && flags&msgNosignal == 0 {
 			t.sigpipe()
 		}
@@ -174,14 +176,13 @@ func sysSendto(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	var name []byte
+	var hold *heldFd
 	if a[4] != 0 {
-		var release func()
-		if name, release, err = t.readSockaddr(a.Ptr(4), a.Uint(5), false); err != nil {
+		if name, hold, err = t.readSockaddr(a.Ptr(4), a.Uint(5), false); err != nil {
 			return 0, err
 		}
-		defer release()
 	}
-	return t.send(f, data, name, nil, a.Int(3))
+	return t.send(f, data, name, nil, a.Int(3), hold)
 }
 
 // gather copies n bytes of guest memory at addr.
@@ -252,14 +253,6 @@ func sysSendmsg(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	data := flatten(b)
-	var name []byte
-	if m.name != 0 {
-		var release func()
-		if name, release, err = t.readSockaddr(m.name, m.nameLen, false); err != nil {
-			return 0, err
-		}
-		defer release()
-	}
 	var control []byte
 	if m.controlLen > 0 {
 		if m.controlLen > maxSockopt {
@@ -288,7 +281,15 @@ func sysSendmsg(t *Task, a Args) (uint64, error) {
 			return 0, bad
 		}
 	}
-	return t.send(f, data, name, control, a.Int(2))
+	// The address last: inside a root it holds a descriptor until the send is done.
+	var name []byte
+	var hold *heldFd
+	if m.name != 0 {
+		if name, hold, err = t.readSockaddr(m.name, m.nameLen, false); err != nil {
+			return 0, err
+		}
+	}
+	return t.send(f, data, name, control, a.Int(2), hold)
 }
 
 // sysRecvmsg implements recvmsg(2).
