@@ -205,11 +205,17 @@ func TestGDBWatch(t *testing.T) {
 	for _, libc := range libcs {
 		t.Run(libc, func(t *testing.T) {
 			prog := guest("lab." + libc)
-			cmds := []string{"break main", "continue", "watch counter", "continue", "continue", "p counter",
+			// The program has no debugging information: the global is named by address.
+			const v = "*(long *)&counter"
+			cmds := []string{"hbreak tick", "continue", "p $pc == tick", "delete", "awatch " + v, "continue", "continue",
+				"delete", "rwatch " + v, "continue", "delete", "watch " + v, "continue", "continue", "p " + v,
 				"delete", "continue"}
 			native := gdbNative(t, prog, nil, cmds...)
 			vemu, _, _ := gdbVemu(t, nil, prog, nil, cmds...)
-			sameLines(t, "watchpoint", native, vemu, `(atchpoint|Old value|New value|^\$\d+ = |exited)`)
+			sameLines(t, "watchpoints", native, vemu, `(atchpoint|Old value|New value|^Value|^0x.* in tick|^\$\d+ = |exited)`)
+			if !strings.Contains(vemu, "Old value = 1\nNew value = 2") || !strings.Contains(vemu, "Breakpoint 1, ") {
+				t.Errorf("no watchpoint or hardware breakpoint hit:\n%s", vemu)
+			}
 		})
 	}
 }
@@ -257,12 +263,13 @@ func TestGDBSignal(t *testing.T) {
 	for _, libc := range libcs {
 		t.Run(libc, func(t *testing.T) {
 			prog := guest("lab." + libc)
+			// A step delivers the signal and stops at the handler's first instruction.
 			cmds := []string{"continue", "p $_siginfo.si_signo", "p $_siginfo.si_code",
-				"p $_siginfo._sifields._sigfault.si_addr", "continue"}
+				"p $_siginfo._sifields._sigfault.si_addr", "stepi", "info symbol $pc", "p $rdi", "continue"}
 			args := []string{"segv"}
 			native := gdbNative(t, prog, args, cmds...)
 			vemu, s, status := gdbVemu(t, nil, prog, args, cmds...)
-			sameLines(t, "the signal", native, vemu, `(received signal|^\$\d+ = |exited)`)
+			sameLines(t, "the signal", native, vemu, `(received signal|^\$\d+ = |^on_segv in|exited)`)
 			// The program's own handler ran when gdb passed the signal on.
 			if !strings.Contains(s.stdout.String(), "handler: si_addr 0x10\nrecovered") || status != 0 {
 				t.Errorf("status %d, output %q", status, s.stdout.String())
@@ -274,9 +281,11 @@ func TestGDBSignal(t *testing.T) {
 func TestGDBThreads(t *testing.T) {
 	needGDB(t)
 	prog := guest("lab.glibc")
-	cmds := []string{"break adder", "continue", "p $_thread", "thread 1", "bt 1", "delete", "continue"}
+	// With the scheduler locked, a step moves only the current thread (vCont;s:TID).
+	cmds := []string{"break adder", "continue", "p $_thread", "thread 1", "bt 1", "delete",
+		"set scheduler-locking step", "thread 2", "stepi", "p $_thread", "continue"}
 	vemu, s, status := gdbVemu(t, nil, prog, []string{"threads"}, cmds...)
-	if !strings.Contains(vemu, "in adder") || !strings.Contains(vemu, "$1 = 2") || !strings.Contains(vemu, "[Switching to thread 1") && !strings.Contains(vemu, "#0 ") {
+	if !strings.Contains(vemu, "in adder") || !strings.Contains(vemu, "$1 = 2") || !strings.Contains(vemu, "$2 = 2") || !strings.Contains(vemu, "[Switching to thread 1") && !strings.Contains(vemu, "#0 ") {
 		t.Errorf("threads session:\n%s", vemu)
 	}
 	if status != 0 || !strings.Contains(s.stdout.String(), "counter 2003") {

@@ -93,3 +93,44 @@ func TestWatch(t *testing.T) {
 	require.NoError(t, e.SetReg(RAX, 0))
 	assert.Equal(t, Halt, e.Run(codeAddr).Kind)
 }
+
+// spinCode: inc rax; cmp rax, rdi; jne 0; hlt — a loop of rdi rounds.
+var spinCode = []byte{0x48, 0xff, 0xc0, 0x48, 0x39, 0xf8, 0x75, 0xf8, 0xf4}
+
+// BenchmarkStep measures one single step: a run of one instruction.
+func BenchmarkStep(b *testing.B) {
+	e, _ := newEngine(b, spinCode)
+	require.NoError(b, e.SetReg(RDI, 1<<62))
+	require.NoError(b, e.SetStep(true))
+	pc := uint64(codeAddr)
+	for b.Loop() {
+		ev := e.Run(pc)
+		if ev.Kind != Debug {
+			b.Fatal(ev)
+		}
+		pc = ev.RIP
+	}
+}
+
+// BenchmarkLoopWatched measures guest code while a watchpoint elsewhere is set: every
+// instruction then goes through the per-instruction hook. Compare BenchmarkLoopPlain.
+func BenchmarkLoopWatched(b *testing.B) { benchLoop(b, true) }
+
+// BenchmarkLoopPlain is the same loop without a watchpoint.
+func BenchmarkLoopPlain(b *testing.B) { benchLoop(b, false) }
+
+func benchLoop(b *testing.B, watched bool) {
+	e, _ := newEngine(b, spinCode)
+	if watched {
+		require.NoError(b, e.AddWatch(0x7ff000, 8, true, true))
+	}
+	const rounds = 1 << 20
+	for b.Loop() {
+		require.NoError(b, e.SetReg(RAX, 0))
+		require.NoError(b, e.SetReg(RDI, rounds))
+		if ev := e.Run(codeAddr); ev.Kind != Halt {
+			b.Fatal(ev)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(3*rounds), "ns/insn")
+}
