@@ -36,6 +36,7 @@ bench: build
 fuzz: setup
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 60s ./loader
 	$(GO) test -run XXX -fuzz FuzzSyscall -fuzztime 60s ./kernel
+	$(GO) test -run XXX -fuzz FuzzHandle -fuzztime 60s ./gdbstub
 
 clean:
 	rm -rf vemu testdata/out bench/out

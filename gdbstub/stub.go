@@ -358,6 +358,11 @@ func (s *session) vPacket(p string) (bool, error) {
 		if !ok {
 			return false, s.reply(errBadPacket)
 		}
+		for _, a := range acts {
+			if a.Tid != -1 && !s.gone && !s.alive(a.Tid) {
+				return false, s.reply(errThread)
+			}
+		}
 		return s.resume(acts)
 	case strings.HasPrefix(p, "vFile:"):
 		return false, s.vFile(p[len("vFile:"):])
