@@ -456,6 +456,14 @@ func TestGDBBadInput(t *testing.T) {
 			t.Errorf("status %d, output %q, stderr %q", status, s.stdout.String(), s.stderr.String())
 		}
 	})
+	t.Run("sigterm-before-gdb", func(t *testing.T) {
+		// Waiting for gdb, vemu still ends on SIGTERM.
+		s := startVemuGDB(t, nil, prog)
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		if status := s.wait(t); status != 143 {
+			t.Errorf("status %d, stderr %q", status, s.stderr.String())
+		}
+	})
 	t.Run("disconnect-mid-run", func(t *testing.T) {
 		s := startVemuGDB(t, nil, prog, "spin")
 		c, err := net.Dial("tcp", s.addr)

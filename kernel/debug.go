@@ -571,13 +571,22 @@ func (d *Debugger) hold(st DebugStop, report bool) {
 		}
 	}
 	d.release, d.intr = false, false
+	// A fatal signal from outside (SIGTERM to vemu) still ends a stopped process: say
+	// which would, for the senders.
+	p.publishFatal()
 	for !d.release && !d.detached {
 		select {
 		case f := <-d.reqs:
 			f()
 		case c := <-d.ctl:
-			d.ctl <- c
-			d.takeControl()
+			if c != ctlInterrupt { // already stopped
+				d.ctl <- c
+				d.takeControl()
+			}
+		case w := <-p.wake:
+			// Messages from other goroutines still arrive (a blocked call's end, a
+			// signal from outside): taken now, acted on when the process runs.
+			p.onWake(w)
 		case <-p.done:
 			d.release = true
 		}

@@ -288,7 +288,9 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 	st := t.Run()
 	stopForwarding()
 	if session != nil {
-		// Let gdb hear how the process ended before vemu exits.
+		// Let gdb hear how the process ended before vemu exits; stop waiting for one
+		// that never came.
+		ln.Close()
 		select {
 		case <-session:
 		case <-time.After(5 * time.Second):
@@ -343,8 +345,7 @@ func serveGDB(ln net.Listener, d *kernel.Debugger, stderr io.Writer) chan struct
 		conn, err := ln.Accept()
 		ln.Close()
 		if err != nil {
-			fmt.Fprintf(stderr, "vemu: --gdb: %v\n", err)
-			d.Detach()
+			d.Detach() // the process ended (SIGTERM, say) before gdb came
 			return
 		}
 		defer conn.Close()
