@@ -198,6 +198,11 @@ func TestGDBGoGuest(t *testing.T) {
 	native := gdbNative(t, prog, nil, cmds...)
 	vemu, _, _ := gdbVemu(t, nil, prog, nil, cmds...)
 	sameLines(t, "Go main", native, vemu, `(^#0|^main\.main in section|^\$\d+ = |exited)`)
+	// The Go runtime's own system call path, caught at the first write.
+	cmds = []string{"catch syscall write", "continue", "p $rdi", "p $rdx", "bt 1", "delete", "continue"}
+	native = gdbNative(t, prog, nil, cmds...)
+	vemu, _, _ = gdbVemu(t, nil, prog, nil, cmds...)
+	sameLines(t, "Go's write", native, vemu, `(Catchpoint|^#0|^\$\d+ = |exited)`)
 }
 
 func TestGDBWatch(t *testing.T) {

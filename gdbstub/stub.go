@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -313,8 +315,15 @@ func (s *session) xfer(args string) error {
 func (s *session) threadsXML() []byte {
 	var b bytes.Buffer
 	b.WriteString("<?xml version=\"1.0\"?>\n<threads>\n")
+	// Threads are named as Linux's comm: the program's file name, cut to 15 bytes.
+	name := path.Base(s.t.ExecFile())
+	if len(name) > 15 {
+		name = name[:15]
+	}
+	var esc bytes.Buffer
+	xml.EscapeText(&esc, []byte(name))
 	for _, tid := range s.t.Threads() {
-		fmt.Fprintf(&b, "<thread id=\"%s\" core=\"0\"/>\n", s.threadID(tid))
+		fmt.Fprintf(&b, "<thread id=\"%s\" core=\"0\" name=\"%s\"/>\n", s.threadID(tid), esc.String())
 	}
 	b.WriteString("</threads>\n")
 	return b.Bytes()

@@ -299,7 +299,7 @@ func TestSessionHandshake(t *testing.T) {
 	if r := c.ask("qXfer:auxv:read::0,100"); len(r) != 33 || r[1] != '!' {
 		t.Errorf("auxv: %q", r)
 	}
-	c.want("qXfer:threads:read::0,fff", "l<?xml version=\"1.0\"?>\n<threads>\n<thread id=\"p64.64\" core=\"0\"/>\n<thread id=\"p64.65\" core=\"0\"/>\n</threads>\n")
+	c.want("qXfer:threads:read::0,fff", "l<?xml version=\"1.0\"?>\n<threads>\n<thread id=\"p64.64\" core=\"0\" name=\"prog\"/>\n<thread id=\"p64.65\" core=\"0\" name=\"prog\"/>\n</threads>\n")
 	si := c.ask("qXfer:siginfo:read::0,200")
 	if len(si) != 1+abi.SiginfoSize || si[1] != 11 {
 		t.Errorf("siginfo: %q", si)
