@@ -52,9 +52,13 @@ func (e *Engine) EnableQuantum() error {
 	if e.blockHook {
 		return nil
 	}
-	if err := ucErr("hook block", C.vemu_hook_quantum(e.uc, e.st)); err != nil {
-		return err
+	if !e.blockInstalled {
+		if err := ucErr("hook block", C.vemu_hook_quantum(e.uc, e.st)); err != nil {
+			return err
+		}
+		e.blockInstalled = true
 	}
+	e.st.block_on = 1
 	e.kickMu.Lock()
 	e.blockHook = true
 	e.kickMu.Unlock()

@@ -99,6 +99,9 @@ type Engine struct {
 	runs      uint64 // counts runs, so that Abort's repeats end with the run they stop
 	blockHook bool
 	gone      bool // closed
+
+	blockInstalled bool               // the block hook is in the engine (see Renew)
+	hooked         map[[2]uint64]bool // ranges given to HookCode
 }
 
 // registry maps the ids the C hooks carry back to engines. Reads are lock-free.
@@ -230,9 +233,45 @@ func (e *Engine) OnSyscall(f SyscallFunc) { e.sys = f }
 func (e *Engine) OnCode(f CodeFunc) { e.code = f }
 
 // HookCode calls the OnCode function before every instruction in [begin, end].
+// A range already hooked is not hooked twice.
 func (e *Engine) HookCode(begin, end uint64) error {
+	if e.hooked[[2]uint64{begin, end}] {
+		return nil
+	}
 	var h C.uc_hook
-	return ucErr("hook code", C.vemu_hook_code_range(e.uc, e.st, C.uint64_t(begin), C.uint64_t(end), &h))
+	if err := ucErr("hook code", C.vemu_hook_code_range(e.uc, e.st, C.uint64_t(begin), C.uint64_t(end), &h)); err != nil {
+		return err
+	}
+	if e.hooked == nil {
+		e.hooked = map[[2]uint64]bool{}
+	}
+	e.hooked[[2]uint64{begin, end}] = true
+	return nil
+}
+
+// Renew hands the engine, with its mappings, hooks and translated code, to a new user:
+// the returned Engine is the same CPU with the state of a run (preemption, kicks, the
+// calls the SYSCALL hook answers, counters) as a new engine has it, and e becomes a
+// closed handle, so that a Kick or Abort a goroutine still holds for the old user does
+// nothing to the new one. Registers and memory are the caller's to set.
+func (e *Engine) Renew() *Engine {
+	e.kickMu.Lock()
+	e.gone, e.closed = true, true
+	e.kickMu.Unlock()
+	n := &Engine{uc: e.uc, st: e.st, id: e.id, regions: e.regions,
+		blockInstalled: e.blockInstalled, hooked: e.hooked}
+	st := e.st
+	st.event, st.quantum, st.blocks, st.ran, st.block_on, st.kick = 0, 0, 0, 0, 0, 0
+	st.syscalls, st.cpuid_calls = 0, 0
+	for i := range st.fast_ok {
+		st.fast_ok[i], st.fast_hits[i] = 0, 0
+	}
+	registryMu.Lock()
+	next := append([]*Engine(nil), *registry.Load()...)
+	next[e.id] = n
+	registry.Store(&next)
+	registryMu.Unlock()
+	return n
 }
 
 // SyscallCount is the number of SYSCALL instructions the engine has executed.

@@ -385,6 +385,7 @@ uint64_t vemu_host_tsc(void) {
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	struct vemu_state *st = user;
 	(void)size;
+	if (!st->block_on) return;
 	int stop = 0;
 	if (__atomic_load_n(&st->kick, __ATOMIC_RELAXED)) {
 		__atomic_store_n(&st->kick, 0, __ATOMIC_RELAXED);

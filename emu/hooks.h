@@ -90,8 +90,10 @@ struct vemu_state {
 	// Counters, read by the run statistics.
 	uint64_t syscalls;
 
-	// Deterministic preemption: stop after quantum blocks (0: off).
+	// Deterministic preemption: stop after quantum blocks (0: off). The block hook does
+	// nothing while block_on is 0 (an engine used again keeps the hook it once needed).
 	uint64_t quantum, blocks;
+	uint32_t block_on;
 	// Blocks run while the block hook is installed (a stopped block is not counted:
 	// it runs when the engine resumes). The virtual clock advances with it.
 	uint64_t ran;
