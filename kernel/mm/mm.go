@@ -151,10 +151,11 @@ func (b *backing) free() {
 	}
 }
 
-// wrote records that a write may have reached b's memory. Only frozen-file backings,
-// which belong to one process (or a vfork child that runs while it waits), keep it.
+// wrote records that a write may have reached b's memory. Private backings belong to
+// one process (or a vfork child that runs while it waits): frozen-file ones keep it for
+// Fork, and every one for Retire.
 func (b *backing) wrote() {
-	if b.frozen != nil {
+	if !b.written {
 		b.written = true
 	}
 }
@@ -214,6 +215,8 @@ type VMA struct {
 	// maps it without access and the kernel never touches it (the host would raise
 	// SIGBUS in vemu); the guest's access is a SIGBUS, as on Linux.
 	Bus bool
+	// origin is the mapping of an Image's space this one was made from (see Start).
+	origin *VMA
 	// noCPU mappings exist for the kernel only (for example the vsyscall page in the
 	// "none" mode is absent, but xonly's is mapped without access).
 }
@@ -1139,3 +1142,148 @@ func (s *Space) Share(cpu *emu.Engine) (*Space, error) {
 	}
 	return c, nil
 }
+
+// Start makes a space for cpu with a copy of s's mappings, as Fork does, except that
+// kept mappings (returned by an earlier Retire of a space started from s on the same
+// CPU) are taken as they are: they are still in the CPU, with the code translated from
+// them. s is an image's space that never runs.
+func (s *Space) Start(cpu *emu.Engine, kept []*VMA) (*Space, error) {
+	c := &Space{cpu: cpu, MmapBase: s.MmapBase, BrkStart: s.BrkStart, Brk: s.Brk}
+	byOrigin := map[*VMA]*VMA{}
+	for _, k := range kept {
+		byOrigin[k.origin] = k
+	}
+	if s.heap != nil {
+		nb, err := c.allocHost(uint64(len(s.heap.mem)))
+		if err != nil {
+			c.releaseKept(kept)
+			return nil, err
+		}
+		c.heap = nb
+	}
+	copies := map[*backing]*backing{}
+	for _, v := range s.vmas {
+		if k := byOrigin[v]; k != nil {
+			c.vmas = append(c.vmas, k)
+			delete(byOrigin, v)
+			continue
+		}
+		nv := *v
+		nv.origin = v
+		b := copies[v.back]
+		switch {
+		case b != nil:
+		case v.back == s.heap:
+			b = c.heap
+		case v.Shared:
+			b = v.back
+		case v.back.frozen != nil && !v.back.written:
+			nb, err := mapFrozen(v.back.frozen, v.back.foff, uint64(len(v.back.mem)))
+			if err != nil {
+				c.abandon(kept)
+				return nil, err
+			}
+			b = nb
+		default:
+			nb, err := c.allocHost(uint64(len(v.back.mem)))
+			if err != nil {
+				c.abandon(kept)
+				return nil, err
+			}
+			b = nb
+		}
+		copies[v.back] = b
+		if b != v.back && b.frozen == nil {
+			v.back.extents(v.off, v.Len(), func(lo, hi uint64) bool {
+				copy(b.mem[lo:hi], v.back.mem[lo:hi])
+				return true
+			})
+		}
+		nv.back = b
+		if err := c.cpuMap(&nv); err != nil {
+			if b.refs.Load() == 0 && b != c.heap {
+				b.free()
+			}
+			c.abandon(kept)
+			return nil, err
+		}
+		b.refs.Add(1)
+		c.vmas = append(c.vmas, &nv)
+	}
+	if len(byOrigin) != 0 {
+		// A kept mapping of another image: not this space's to take.
+		c.abandon(kept)
+		return nil, errors.New("mm: kept mappings are not the image's")
+	}
+	return c, nil
+}
+
+// abandon undoes a Start that failed: mappings it made are unmapped and freed, and kept
+// ones too (their CPU must not run them again without an image that knows them).
+func (c *Space) abandon(kept []*VMA) {
+	isKept := map[*VMA]bool{}
+	for _, k := range kept {
+		isKept[k] = true
+	}
+	for _, v := range c.vmas {
+		if !isKept[v] {
+			c.cpuUnmap(v)
+			c.release(v.back)
+		}
+	}
+	c.vmas = nil
+	c.releaseKept(kept)
+	c.Close()
+}
+
+// releaseKept unmaps and frees kept mappings that will not be used.
+func (c *Space) releaseKept(kept []*VMA) {
+	for _, k := range kept {
+		c.cpuUnmap(k)
+		c.release(k.back)
+	}
+}
+
+// Retire ends a space started from an image whose CPU will start the image again: the
+// mappings still laid out as the image's (same range and permissions, private) stay in
+// the CPU and are returned, for Start to take. Those never writable nor written since
+// the start are kept as they are, with the code translated from them; writable ones that
+// are not executable (the stack, data) get the image's bytes back, which costs what the
+// run touched rather than unmapping and mapping again (Unicorn's unmap flushes its TLB
+// page by page). Every other mapping is unmapped from the CPU, its translated code
+// dropped, and released as Close does.
+func (s *Space) Retire() []*VMA {
+	var kept []*VMA
+	for _, v := range s.vmas {
+		o := v.origin
+		same := o != nil && !v.Shared && v.Prot != 0 && v.Start == o.Start && v.End == o.End &&
+			v.Prot == o.Prot && v.off == o.off
+		switch {
+		case same && v.Prot&emu.ProtWrite == 0 && !v.back.written:
+			kept = append(kept, v)
+			continue
+		case same && v.Prot&emu.ProtExec == 0 && v.back != s.heap &&
+			len(v.back.mem) == len(o.back.mem):
+			// Zero what the run touched, in place: giving the pages back to the host
+			// would cost more (page frees, TLB shootdowns) than it saves.
+			v.back.extents(v.off, v.Len(), func(lo, hi uint64) bool {
+				clear(v.back.mem[lo:hi])
+				return true
+			})
+			o.back.extents(o.off, o.Len(), func(lo, hi uint64) bool {
+				copy(v.back.mem[lo:hi], o.back.mem[lo:hi])
+				return true
+			})
+			kept = append(kept, v)
+			continue
+		}
+		s.cpuUnmap(v)
+		s.release(v.back)
+	}
+	s.vmas = nil
+	s.Close()
+	return kept
+}
+
+// Adopt makes kept mappings (from Retire) the empty space's own, so that Close releases them.
+func (s *Space) Adopt(kept []*VMA) { s.vmas = append(s.vmas, kept...) }
