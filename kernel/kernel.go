@@ -63,6 +63,7 @@ type Config struct {
 type Kernel struct {
 	cfg    Config
 	rand   *rand.Rand // shared by processes running in parallel: take randMu
+	pcg    *rand.PCG  // rand's source, whose state an Image copies
 	randMu sync.Mutex
 	clock  *Timekeeper
 	stats  Stats
@@ -98,7 +99,8 @@ func New(cfg Config) *Kernel {
 	if !cfg.HasSeed {
 		seed = rand.Uint64()
 	}
-	k := &Kernel{cfg: cfg, rand: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), table: &table}
+	pcg := rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
+	k := &Kernel{cfg: cfg, pcg: pcg, rand: rand.New(pcg), table: &table}
 	if cfg.Stats {
 		k.stats.vdsoCalls = vdsoCounters()
 	}

@@ -82,6 +82,10 @@ type Process struct {
 
 	blocksSeen uint64 // the CPU's blocks run that the virtual clock has counted
 
+	// recycle, for a process an Image started, hands its CPU back to the image at the
+	// end instead of closing it; it reports whether it did.
+	recycle func() bool
+
 	family
 	sig    procSignals // process-wide pending signals and timers
 	timers posixTimers // timer_create's, not inherited by fork
@@ -99,11 +103,15 @@ type Process struct {
 
 func (p *Process) close() {
 	p.closeFiles()
-	if p.mm != nil {
-		p.mm.Close()
-	}
-	if p.cpu != nil {
-		p.cpu.Close()
+	if p.recycle != nil && p.recycle() {
+		// The CPU and the mappings an Image can use again went back to it.
+	} else {
+		if p.mm != nil {
+			p.mm.Close()
+		}
+		if p.cpu != nil {
+			p.cpu.Close()
+		}
 	}
 	if p.idleEvent != 0 {
 		unix.Close(p.idleEvent - 1)
