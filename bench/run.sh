@@ -202,6 +202,14 @@ startups hello "$out/hello"
 # A dynamically linked program: ld.so, libc.so.6 and the program mapped from files.
 startups "/bin/true (dynamic)" /bin/true
 
+# Repeated runs in-process (vemutest.Prepared: a snapshot after exec, restored for each
+# run on an engine that keeps the code it translated) against fork+exec+wait natively.
+log "repeated runs: go test -bench RepeatedRun ./vemutest"
+rr=$(go test -run '^$' -bench '^BenchmarkRepeatedRun$' -benchtime "${REPEAT_RUNS:-2000}x" ./vemutest 2>"$out/last.err" |
+	grep '^BenchmarkRepeatedRun' || true)
+metric() { printf '%s\n' "$rr" | awk -v m="$1" '{for (i = 2; i <= NF; i++) if ($i == m) print $(i-1)}'; }
+row "hello, repeated runs (higher: better)" run/s 0 "$(metric native-runs/s)" "$(metric runs/s)" n/a
+
 cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 qemu_version=n/a
 [ $have_qemu = 1 ] && qemu_version=$(qemu-x86_64 --version | head -n 1)

@@ -51,3 +51,27 @@ func ExampleOptions_onCall() {
 	// Output:
 	// exit 0, 54 writes
 }
+
+// Prepare a program once and run it many times, each run with its own input and tampering.
+func ExamplePrepare() {
+	pr, err := vemutest.Prepare("/bin/busybox", vemutest.Options{Args: []string{"wc", "-l"}, Seeded: true, VirtualClock: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pr.Close()
+	for _, in := range []vemutest.Input{
+		{Stdin: []byte("one\ntwo\n")},
+		{Stdin: []byte("one\n"), Inject: []string{"read:error=EIO"}},
+	} {
+		res, err := pr.Run(context.Background(), in)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("exit %d: %s", res.ExitCode, res.Stdout)
+	}
+	// Output:
+	// exit 0: 2
+	// exit 1: 0
+}

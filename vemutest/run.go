@@ -67,21 +67,84 @@ type Result struct {
 // cannot start returns an error whose message says why; bad specs return an
 // *inject.Error.
 func Run(ctx context.Context, path string, opt Options) (*Result, error) {
+	cfg := opt.config()
+	abs := path
+	if opt.Dir != "" && !filepath.IsAbs(path) {
+		abs = filepath.Join(opt.Dir, path)
+	}
+	return run(ctx, cfg, opt.input(), func(cfg kernel.Config) (*kernel.Kernel, *kernel.Task, error) {
+		k := kernel.New(cfg)
+		t, err := k.Exec(abs, append([]string{path}, opt.Args...), opt.Env)
+		return k, t, err
+	})
+}
+
+// Input is what may change from one run of a Prepared program to the next.
+type Input struct {
+	Stdin         []byte
+	Inject, Fault []string
+	OnCall        func(Call) Action
+	Strace        io.Writer
+}
+
+// Prepared is a program loaded once and run many times: each Run starts from a copy of
+// the state its exec left (memory, registers, descriptors), and reuses the CPUs of
+// earlier runs with the code they translated where the guest could not change it, so
+// repeated runs cost a fraction of a fresh start. Runs may go on in parallel.
+type Prepared struct {
+	img *kernel.Image
+}
+
+// Prepare loads the program at path for repeated runs under opt. opt's Stdin, Inject,
+// Fault, OnCall and Strace are not used: each Run takes them from its Input. Without
+// Seeded every run starts from the same layout, chosen here at random.
+func Prepare(path string, opt Options) (*Prepared, error) {
+	cfg := opt.config()
+	abs := path
+	if opt.Dir != "" && !filepath.IsAbs(path) {
+		abs = filepath.Join(opt.Dir, path)
+	}
+	img, err := kernel.Prepare(cfg, abs, append([]string{path}, opt.Args...), opt.Env)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{img: img}, nil
+}
+
+// Run runs the prepared program once, as the package's Run does.
+func (pr *Prepared) Run(ctx context.Context, in Input) (*Result, error) {
+	return run(ctx, kernel.Config{}, in, pr.img.Start)
+}
+
+// Close releases the program and the CPUs kept for it.
+func (pr *Prepared) Close() { pr.img.Close() }
+
+func (opt Options) config() kernel.Config {
 	cfg := kernel.Config{
 		Seed: opt.Seed, HasSeed: opt.Seeded, StartTime: opt.StartTime, Vsyscall: opt.Vsyscall,
-		Dir: opt.Dir, InjectFunc: opt.OnCall, Strace: opt.Strace,
+		Dir: opt.Dir,
 	}
 	if opt.VirtualClock {
 		cfg.Clock = kernel.ClockVirtual
 	}
-	for _, s := range opt.Inject {
+	return cfg
+}
+
+func (opt Options) input() Input {
+	return Input{Stdin: opt.Stdin, Inject: opt.Inject, Fault: opt.Fault, OnCall: opt.OnCall, Strace: opt.Strace}
+}
+
+// run starts a run with start, for cfg and in, and collects its result.
+func run(ctx context.Context, cfg kernel.Config, in Input, start func(kernel.Config) (*kernel.Kernel, *kernel.Task, error)) (*Result, error) {
+	cfg.InjectFunc, cfg.Strace = in.OnCall, in.Strace
+	for _, s := range in.Inject {
 		spec, err := inject.Parse(s)
 		if err != nil {
 			return nil, err
 		}
 		cfg.Inject = append(cfg.Inject, spec)
 	}
-	for _, s := range opt.Fault {
+	for _, s := range in.Fault {
 		spec, err := inject.ParseFault(s)
 		if err != nil {
 			return nil, err
@@ -95,19 +158,14 @@ func Run(ctx context.Context, path string, opt Options) (*Result, error) {
 		res.Calls = append(res.Calls, r)
 		mu.Unlock()
 	}
-	files, err := memFiles(opt.Stdin)
+	files, err := memFiles(in.Stdin)
 	if err != nil {
 		return nil, err
 	}
 	defer files.close()
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = files.in, files.out, files.err
 
-	abs := path
-	if opt.Dir != "" && !filepath.IsAbs(path) {
-		abs = filepath.Join(opt.Dir, path)
-	}
-	k := kernel.New(cfg)
-	t, err := k.Exec(abs, append([]string{path}, opt.Args...), opt.Env)
+	k, t, err := start(cfg)
 	if err != nil {
 		return nil, err
 	}
