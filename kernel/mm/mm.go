@@ -3,7 +3,9 @@ package mm
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,7 +126,7 @@ func (a *arena) alloc(n uint64) (*backing, error) {
 	if err := unix.Ftruncate(a.fd, int64(a.size+n)); err != nil {
 		return nil, ErrNoMem
 	}
-	mem, err := unix.Mmap(a.fd, int64(a.size), int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_NORESERVE)
+	mem, err := hostMmap(a.fd, int64(a.size), int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_NORESERVE)
 	if err != nil {
 		return nil, ErrNoMem
 	}
@@ -132,6 +134,47 @@ func (a *arena) alloc(n uint64) (*backing, error) {
 	a.size += n
 	a.refs.Add(1)
 	return b, nil
+}
+
+// hostMaps counts the host mappings behind guest memory, in every process of the run: the
+// host allows vemu vm.max_map_count of them in all (65,530 by default), and the Go
+// runtime dies when it cannot map its own memory. Guest memory therefore gets what the
+// host allows less a margin for vemu itself, and a guest asking for more gets ENOMEM.
+var (
+	hostMaps     atomic.Int64
+	hostMapLimit = sync.OnceValue(func() int64 {
+		limit := int64(65530)
+		if b, err := os.ReadFile("/proc/sys/vm/max_map_count"); err == nil {
+			if v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
+				limit = v
+			}
+		}
+		return max(limit-hostMapMargin, limit/2)
+	})
+)
+
+// hostMapMargin is what vemu keeps for its own mappings (Go's heap and stacks, Unicorn's
+// translation buffers and tables, the vDSO...).
+const hostMapMargin = 16384
+
+// hostMmap maps host memory for the guest, within the run's budget of host mappings.
+func hostMmap(fd int, off int64, n int, prot, flags int) ([]byte, error) {
+	if hostMaps.Add(1) > hostMapLimit() {
+		hostMaps.Add(-1)
+		return nil, ErrNoMem
+	}
+	mem, err := unix.Mmap(fd, off, n, prot, flags)
+	if err != nil {
+		hostMaps.Add(-1)
+		return nil, err
+	}
+	return mem, nil
+}
+
+func hostMunmap(mem []byte) {
+	if unix.Munmap(mem) == nil {
+		hostMaps.Add(-1)
+	}
 }
 
 // free releases b's host memory.
@@ -143,7 +186,7 @@ func (b *backing) free() {
 		b.discard(0, uint64(len(b.mem)))
 		b.ar.unref()
 	}
-	unix.Munmap(b.mem)
+	hostMunmap(b.mem)
 	b.mem = nil
 	if b.frozen != nil {
 		b.frozen.Unref()
@@ -234,6 +277,12 @@ type Space struct {
 
 	// MmapBase is where top-down mmap placement starts.
 	MmapBase Addr
+	// The memory of top-down searches, as Linux's free_area_cache once was: the last
+	// search from ffBase ended at ffTop, and no free range between ffTop and ffBase is
+	// larger than ffHole. A search for more starts at ffTop, so n mmap calls cost O(n)
+	// steps in all instead of O(n^2).
+	ffBase, ffTop Addr
+	ffHole        uint64
 	// brk state: the heap is one growing mapping over a reserved backing.
 	BrkStart, Brk Addr
 	heap          *backing
@@ -518,6 +567,9 @@ func (s *Space) unmap(start Addr, length uint64, discard bool) error {
 		j++
 	}
 	s.vmas = append(s.vmas[:i], s.vmas[j:]...)
+	if j > i {
+		s.freed(start, end)
+	}
 	return nil
 }
 
@@ -583,9 +635,20 @@ func (s *Space) FindFree(length uint64, top Addr) (Addr, error) {
 		return 0, unix.ENOMEM
 	}
 	hi := top
-	i := s.find(top)
+	if top == s.ffBase && s.ffTop != 0 && s.ffTop <= top && length > s.ffHole {
+		hi = s.ffTop // nothing above it fits
+	} else {
+		s.ffBase, s.ffTop, s.ffHole = top, 0, 0
+	}
+	found := func(a Addr) (Addr, error) {
+		// The range itself may yet stay free (the caller may fail to map it): the next
+		// search starts above it.
+		s.ffBase, s.ffTop = top, a+Addr(length)
+		return a, nil
+	}
+	i := s.find(hi)
 	if i < len(s.vmas) && s.vmas[i].Start < hi {
-		// A mapping straddles top: the free space ends where it starts.
+		// A mapping straddles the start: the free space ends where it starts.
 		hi = s.vmas[i].Start
 	}
 	for i--; ; i-- {
@@ -593,8 +656,11 @@ func (s *Space) FindFree(length uint64, top Addr) (Addr, error) {
 		if i >= 0 {
 			lo = s.vmas[i].End
 		}
-		if hi >= lo && uint64(hi-lo) >= length {
-			return hi - Addr(length), nil
+		if hi >= lo {
+			if uint64(hi-lo) >= length {
+				return found(hi - Addr(length))
+			}
+			s.ffHole = max(s.ffHole, uint64(hi-lo))
 		}
 		if i < 0 {
 			return 0, unix.ENOMEM
@@ -605,6 +671,23 @@ func (s *Space) FindFree(length uint64, top Addr) (Addr, error) {
 		if hi < MinAddr {
 			return 0, unix.ENOMEM
 		}
+	}
+}
+
+// freed tells the top-down search memory that [start, end) became free.
+func (s *Space) freed(start, end Addr) {
+	if s.ffTop == 0 || end <= s.ffTop {
+		return
+	}
+	lo, hi := MinAddr, TaskSize
+	if i := s.find(start); i > 0 {
+		lo = min(s.vmas[i-1].End, start)
+	}
+	if i := s.find(end); i < len(s.vmas) {
+		hi = max(s.vmas[i].Start, end)
+	}
+	if hi > lo {
+		s.ffHole = max(s.ffHole, uint64(hi-lo))
 	}
 }
 
@@ -848,7 +931,7 @@ func (s *Space) MapFrozen(start Addr, length uint64, prot Prot, f *Frozen, off i
 }
 
 func mapFrozen(f *Frozen, off int64, length uint64) (*backing, error) {
-	mem, err := unix.Mmap(f.fd, off, int(length), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+	mem, err := hostMmap(f.fd, off, int(length), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
 	if err != nil {
 		return nil, ErrNoMem
 	}
@@ -863,7 +946,7 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 	if writable {
 		hp |= unix.PROT_WRITE
 	}
-	mem, err := unix.Mmap(fd, off, int(length), hp, unix.MAP_SHARED)
+	mem, err := hostMmap(fd, off, int(length), hp, unix.MAP_SHARED)
 	if err != nil {
 		return nil, err
 	}
@@ -880,7 +963,7 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 				off: inFile, Shared: true, Bus: true}
 			v.End = tail.Start
 			if err := s.insert(tail); err != nil {
-				unix.Munmap(mem)
+				hostMunmap(mem)
 				return nil, err
 			}
 		}
@@ -889,7 +972,7 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 		if s.Lookup(v.End) != nil && s.Lookup(v.End).back == b {
 			s.unmap(v.End, length-v.Len(), false)
 		} else {
-			unix.Munmap(mem)
+			hostMunmap(mem)
 		}
 		return nil, err
 	}

@@ -928,3 +928,29 @@ func TestHeapGrowthKeepsFewPiecesAndShowsOne(t *testing.T) {
 	assert.Equal(t, 0x1000000+4000*step, s.MappingEnd(0x1000000))
 	require.NoError(t, s.CopyOut(0x1000000+4000*step-8, []byte("the end!")))
 }
+
+func TestFindFreeRemembersAndSeesHoles(t *testing.T) {
+	s := newSpace(t)
+	top := Addr(0x40000000)
+	var got []Addr
+	for i := 0; i < 100; i++ {
+		a, err := s.FindFree(2*pg, top)
+		require.NoError(t, err)
+		mustMap(t, s, a, 2*pg, 0, "")
+		require.NoError(t, s.Unmap(a+pg, pg)) // one-page holes: too small for the next
+		got = append(got, a)
+	}
+	assert.Equal(t, top-2*pg, got[0])
+	assert.Equal(t, got[98]-2*pg, got[99], "each search goes on below the last")
+
+	// A hole opened above the last result is found again.
+	require.NoError(t, s.Unmap(got[10], pg))
+	require.NoError(t, s.Unmap(got[11], pg))
+	a, err := s.FindFree(2*pg, top)
+	require.NoError(t, err)
+	assert.Equal(t, got[10], a, "the top of the hole the two freed pages joined")
+	// A request that fits a skipped hole searches from the top again.
+	a, err = s.FindFree(pg, top)
+	require.NoError(t, err)
+	assert.Equal(t, got[0]+pg, a)
+}

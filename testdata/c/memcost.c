@@ -6,6 +6,8 @@
  *   memcost mincore-huge      mincore over 16 TiB with a one-page vector (EFAULT)
  *   memcost mremap-big        a 1 GiB mapping with two pages touched moved and grown
  *   memcost children N        N children alive at once, each waiting on a pipe
+ *   memcost many-maps N       up to N separate one-page mappings (vemu may refuse some
+ *                             with ENOMEM), all unmapped again, then a new one
  *   memcost protnone          faults in a PROT_NONE page (SEGV_ACCERR) and in a hole
  *                             (SEGV_MAPERR); contents survive a round trip through it */
 #define _GNU_SOURCE
@@ -219,6 +221,23 @@ int main(int argc, char **argv)
 		while (wait(&st) > 0)
 			ended += WIFEXITED(st) && WEXITSTATUS(st) == 0;
 		expect("all children started and ended", started == n && ended == n);
+	} else if (!strcmp(mode, "many-maps")) {
+		long n = argc > 2 ? atol(argv[2]) : 1000, made = 0;
+		char **maps = calloc(n, sizeof *maps);
+		for (; made < n; made++) {
+			/* Every other page stays free, so that no two mappings join. */
+			maps[made] = mmap(0, 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (maps[made] == MAP_FAILED)
+				break;
+			munmap(maps[made] + PAGE, PAGE);
+		}
+		expect("mappings made until the first refusal", made == n || errno == ENOMEM);
+		int bad = 0;
+		for (long i = 0; i < made; i++)
+			bad += munmap(maps[i], PAGE) != 0;
+		expect("all unmapped", bad == 0);
+		char *p = mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		expect("a new mapping works", p != MAP_FAILED && (p[0] = 1) == 1);
 	} else if (!strcmp(mode, "protnone")) {
 		protnone();
 	} else {
