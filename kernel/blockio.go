@@ -63,7 +63,15 @@ func (t *Task) wouldBlock(f *File, in bool, n uint64) bool {
 		return false
 	}
 	fl, err := unix.FcntlInt(uintptr(f.fd), unix.F_GETFL, 0)
-	return err == nil && fl&unix.O_NONBLOCK == 0
+	if err != nil {
+		return false
+	}
+	// A read of a descriptor open for writing only (a pipe's write end), or a write of
+	// one open for reading only, is EBADF at once: the transfer itself says so.
+	if acc := fl & unix.O_ACCMODE; in && acc == unix.O_WRONLY || !in && acc == unix.O_RDONLY {
+		return false
+	}
+	return fl&unix.O_NONBLOCK == 0
 }
 
 // blockingRead waits for f to be readable off the run loop, reads, and copies what it

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"strconv"
+
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
@@ -13,7 +15,22 @@ func sysTruncate(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	defer h.close()
-	return 0, withHostFile(h.dir, h.name, unix.O_WRONLY, func(fd int) error { return unix.Ftruncate(fd, a.Int64(1)) })
+	// Look before opening for writing: opening a FIFO to write waits for a reader, where
+	// Linux's truncate answers EINVAL at once (EISDIR for a directory).
+	return 0, withHostFile(h.dir, h.name, unix.O_PATH, func(fd int) error {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return err
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFREG:
+		case unix.S_IFDIR:
+			return unix.EISDIR
+		default:
+			return unix.EINVAL
+		}
+		return unix.Truncate("/proc/self/fd/"+strconv.Itoa(fd), a.Int64(1))
+	})
 }
 
 // sysFtruncate implements ftruncate(2).

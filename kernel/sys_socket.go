@@ -367,10 +367,18 @@ func (t *Task) accept(a Args, flags int32) (uint64, error) {
 		}
 		return t.installSocket(nfd, flags)
 	}
-	if !t.wouldBlock(f, true, 1) {
+	if !t.wouldBlock(f, true, 1) || !listening(f.fd) {
+		// A socket that does not listen (a datagram socket: EOPNOTSUPP; a stream
+		// socket before listen: EINVAL) has nothing to wait for: the host says why.
 		return done(try(f.fd))
 	}
 	return t.waitHostFd(f, []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLIN}}, try, done)
+}
+
+// listening reports whether the host socket fd accepts connections.
+func listening(fd int) bool {
+	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	return err != nil || v != 0
 }
 
 // sysGetsockname implements getsockname(2).
