@@ -444,6 +444,9 @@ func sysExecveat(t *Task, a Args) (uint64, error) {
 }
 
 func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags int32) (uint64, error) {
+	if flags&^(abi.AT_EMPTY_PATH|abi.AT_SYMLINK_NOFOLLOW) != 0 {
+		return 0, unix.EINVAL
+	}
 	path, err := t.path(pathAddr)
 	if err != nil {
 		return 0, err
@@ -467,6 +470,19 @@ func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags
 	case path == "":
 		return 0, unix.ENOENT
 	default:
+		if flags&abi.AT_SYMLINK_NOFOLLOW != 0 {
+			// As Linux: a symbolic link as the last component is ELOOP.
+			h, err := t.lookup(dirfd, path, false)
+			if err != nil {
+				return 0, err
+			}
+			var st unix.Stat_t
+			err = unix.Fstatat(h.dir, h.name, &st, unix.AT_SYMLINK_NOFOLLOW)
+			h.close()
+			if err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				return 0, unix.ELOOP
+			}
+		}
 		h, err := t.lookup(dirfd, path, true)
 		if err != nil {
 			return 0, err
