@@ -33,6 +33,9 @@ type Options struct {
 	Env   []string // "NAME=value" entries
 	Dir   string   // working directory
 	Stdin []byte
+	// Root, when set, is the directory the guest sees as / and cannot leave (vemu run
+	// --root); the program's path is then a path inside it.
+	Root string
 
 	// Seeded makes every random choice follow Seed; with VirtualClock too, runs of the
 	// same program with the same options repeat exactly.
@@ -122,7 +125,7 @@ func (pr *Prepared) Close() { pr.img.Close() }
 func (opt Options) config() kernel.Config {
 	cfg := kernel.Config{
 		Seed: opt.Seed, HasSeed: opt.Seeded, StartTime: opt.StartTime, Vsyscall: opt.Vsyscall,
-		Dir: opt.Dir,
+		Dir: opt.Dir, Root: opt.Root,
 	}
 	if opt.VirtualClock {
 		cfg.Clock = kernel.ClockVirtual
