@@ -7,6 +7,12 @@ import "testing"
 // say "skipped" otherwise, natively and under vemu alike.
 var conformGuests = []diffCase{
 	{name: "caps", cmds: one("caps")},
+	{name: "calls", cmds: one("calls")},
+}
+
+// conformOther are the Go guests of the same kind.
+var conformOther = []diffCase{
+	{name: "go/splicecopy", cmds: one("splicecopy.go.bin", ".")},
 }
 
 func TestConformDiff(t *testing.T) {
@@ -24,5 +30,11 @@ func TestConformDiff(t *testing.T) {
 				runDiff(t, c)
 			})
 		}
+	}
+	for _, c := range conformOther {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			runDiff(t, c)
+		})
 	}
 }

@@ -23,6 +23,8 @@ const (
 	capSetgid         = 6
 	capSetuid         = 7
 	capSetpcap        = 8
+	capSysAdmin       = 21
+	capSysNice        = 23
 	capLinuxImmutable = 9
 	capMknod          = 27
 	capMacOverride    = 32

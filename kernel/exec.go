@@ -637,6 +637,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	k.pt.mu.Lock()
 	p.creds.execCaps()
 	k.pt.mu.Unlock()
+	p.membarrier = 0
 	t.clearChildTID, t.robustList = 0, 0
 	t.execSignals()
 	if t.ctx != nil {

@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,6 +38,9 @@ type fdEntry struct {
 // FDTable maps guest file descriptors to open files.
 type FDTable struct {
 	fds []fdEntry
+	// mu guards fds against the owner's changes for readers in other processes' goroutines
+	// (kcmp); the owner itself reads without it.
+	mu sync.Mutex
 	// dropped, when set, runs each time a descriptor stops naming its file (see
 	// Process.fileDropped).
 	dropped func(f *File)
@@ -90,6 +94,8 @@ func (ft *FDTable) get(fd int32) (*File, error) {
 
 // install puts f at the lowest free fd >= min.
 func (ft *FDTable) install(f *File, cloexec bool, min int) (int, error) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
 	for i := min; i < len(ft.fds); i++ {
 		if ft.fds[i].f == nil {
 			ft.fds[i] = fdEntry{f, cloexec}
@@ -112,12 +118,14 @@ func (ft *FDTable) installAt(fd int, f *File, cloexec bool) error {
 	if fd < 0 || fd >= maxFDs {
 		return unix.EBADF
 	}
+	ft.mu.Lock()
 	for len(ft.fds) <= fd {
 		ft.fds = append(ft.fds, fdEntry{})
 	}
 	old := ft.fds[fd].f
 	f.refs++
 	ft.fds[fd] = fdEntry{f, cloexec}
+	ft.mu.Unlock()
 	if old != nil {
 		ft.drop(old)
 		old.release()
@@ -130,19 +138,34 @@ func (ft *FDTable) close(fd int32) error {
 	if err != nil {
 		return err
 	}
+	ft.mu.Lock()
 	ft.fds[fd] = fdEntry{}
+	ft.mu.Unlock()
 	ft.drop(f)
 	return f.release()
 }
 
 func (ft *FDTable) closeAll() {
 	for i := range ft.fds {
-		if ft.fds[i].f != nil {
-			ft.drop(ft.fds[i].f)
-			ft.fds[i].f.release()
+		if f := ft.fds[i].f; f != nil {
+			ft.mu.Lock()
 			ft.fds[i] = fdEntry{}
+			ft.mu.Unlock()
+			ft.drop(f)
+			f.release()
 		}
 	}
+}
+
+// dupHost gives a duplicate of the host descriptor behind fd, for a reader in another
+// process's goroutine; the caller closes it.
+func (ft *FDTable) dupHost(fd int32) (int, error) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if fd < 0 || int(fd) >= len(ft.fds) || ft.fds[fd].f == nil {
+		return -1, unix.EBADF
+	}
+	return unix.FcntlInt(uintptr(ft.fds[fd].f.fd), unix.F_DUPFD_CLOEXEC, 0)
 }
 
 func (f *File) release() error {

@@ -23,8 +23,14 @@ func fuzzTame(nr uint64, a [6]uint64) (uint64, [6]uint64) {
 		abi.SYS_UNLINK, abi.SYS_UNLINKAT, abi.SYS_RMDIR, abi.SYS_RENAME, abi.SYS_RENAMEAT, abi.SYS_RENAMEAT2,
 		abi.SYS_TRUNCATE, abi.SYS_FTRUNCATE, abi.SYS_CHMOD, abi.SYS_FCHMOD, abi.SYS_FCHMODAT,
 		abi.SYS_CHOWN, abi.SYS_FCHOWN, abi.SYS_LCHOWN, abi.SYS_FCHOWNAT, abi.SYS_LINK, abi.SYS_LINKAT,
-		abi.SYS_SYMLINK, abi.SYS_SYMLINKAT, abi.SYS_MKDIR, abi.SYS_MKDIRAT, abi.SYS_CREAT, abi.SYS_UTIMENSAT:
+		abi.SYS_SYMLINK, abi.SYS_SYMLINKAT, abi.SYS_MKDIR, abi.SYS_MKDIRAT, abi.SYS_CREAT, abi.SYS_UTIMENSAT,
+		abi.SYS_SETXATTR, abi.SYS_LSETXATTR, abi.SYS_FSETXATTR, abi.SYS_REMOVEXATTR, abi.SYS_LREMOVEXATTR,
+		abi.SYS_FREMOVEXATTR, abi.SYS_FCHMODAT2, abi.SYS_OPENAT2:
 		return abi.SYS_GETPID, a
+	case abi.SYS_SPLICE, abi.SYS_TEE, abi.SYS_VMSPLICE, abi.SYS_PREADV2, abi.SYS_RECVMMSG:
+		if int32(a[0]) == 0 {
+			return abi.SYS_GETPID, a
+		}
 	case abi.SYS_OPEN:
 		a[1] = fuzzOpenFlags(a[1])
 	case abi.SYS_OPENAT:
@@ -76,6 +82,20 @@ func FuzzSyscall(f *testing.F) {
 	)
 	seeds := [][7]uint64{
 		{abi.SYS_GETPID},
+		{abi.SYS_CAPGET, rw, rw + 8},
+		{abi.SYS_CAPGET, ro, 0},
+		{abi.SYS_CAPSET, rw, rw + 8},
+		{abi.SYS_GETXATTR, ro, ro, rw, 1 << 20},
+		{abi.SYS_LISTXATTR, ro, rw, 1 << 40},
+		{abi.SYS_SPLICE, 1, 0, 2, rw, 1 << 30, 0},
+		{abi.SYS_SENDMMSG, 1, rw, 1 << 20, 0},
+		{abi.SYS_KCMP, 1, 1, 0, 1, 2},
+		{abi.SYS_MEMBARRIER, 0x10},
+		{abi.SYS_SCHED_GETATTR, 0, rw, 4096, 0},
+		{abi.SYS_SCHED_SETATTR, 0, rw, 0},
+		{abi.SYS_UNSHARE, 0x400},
+		{abi.SYS_NAME_TO_HANDLE_AT, fdcwd, ro, rw, rw + 256, 0},
+		{abi.SYS_PREADV2, 1, rw, 4, none, 0, 8},
 		{abi.SYS_WRITE, 1, rw, 16},
 		{abi.SYS_WRITE, 1, uint64(scratchEnd) - 8, 4096},
 		{abi.SYS_READ, 3, rw, 16},

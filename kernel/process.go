@@ -67,18 +67,20 @@ type Process struct {
 	stop bool        // the CPU must stop: exit, or control flow the hook cannot change
 
 	// Threads: all share cpu; the one whose registers the engine holds is cur.
-	tasks     []*Task
-	cur       *Task
-	wake      chan wakeup // completions of blocking calls, timers, signals from elsewhere
-	futexes   map[mm.Addr][]*Task
-	vtimers   []*vtimer   // virtual-clock timeouts (see advanceVirtual and idle)
-	idleEvent int         // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
-	quantum   bool        // deterministic preemption is installed
-	stopped   bool        // stopped by a stop signal: no thread runs until SIGCONT
-	persona   uint32      // personality(2)'s value, kept and reported
-	creds     creds       // user and group ids
-	signalfds []*signalFD // whose readiness follows the pending signals
-	nice      int         // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
+	tasks      []*Task
+	cur        *Task
+	wake       chan wakeup // completions of blocking calls, timers, signals from elsewhere
+	futexes    map[mm.Addr][]*Task
+	vtimers    []*vtimer   // virtual-clock timeouts (see advanceVirtual and idle)
+	idleEvent  int         // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
+	quantum    bool        // deterministic preemption is installed
+	stopped    bool        // stopped by a stop signal: no thread runs until SIGCONT
+	persona    uint32      // personality(2)'s value, kept and reported
+	creds      creds       // user and group ids
+	signalfds  []*signalFD // whose readiness follows the pending signals
+	nice       int         // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
+	ioprio     uint16      // ioprio_set's value, guarded by pt.mu
+	membarrier uint32      // membarrier(2) registrations
 
 	blocksSeen uint64 // the CPU's blocks run that the virtual clock has counted
 

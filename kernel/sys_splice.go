@@ -4,13 +4,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// spliceNonblock is SPLICE_F_NONBLOCK: the call does not wait for the pipe.
+// splice(2), tee(2) and vmsplice(2) go to the host's pipes, sockets and files. As for
+// read and write, the call runs on the run loop when its files are ready; when one is not
+// and may block, the call waits off the run loop until both are.
+
+// spliceFlagsAll is Linux's SPLICE_F_ALL: MOVE, NONBLOCK, MORE, GIFT.
+const spliceFlagsAll = 0xf
+
+// spliceNonblock is SPLICE_F_NONBLOCK.
 const spliceNonblock = 0x2
 
-// sysSplice implements splice(2) with the host's, between the host descriptors behind
-// the guest's, as sendfile does: at once when neither side has to wait (or the guest
-// asked not to), else on a goroutine of its own while the process's other threads run.
+// sysSplice implements splice(2).
 func sysSplice(t *Task, a Args) (uint64, error) {
+	flags := a.Uint(5)
+	if flags&^spliceFlagsAll != 0 {
+		return 0, unix.EINVAL
+	}
 	in, err := t.file(a.Fd(0))
 	if err != nil {
 		return 0, err
@@ -27,11 +36,17 @@ func sysSplice(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	inPipe, outPipe := isPipe(in), isPipe(out)
+	switch {
+	case !inPipe && !outPipe:
+		return 0, unix.EINVAL
+	case inPipe && inOff != nil || outPipe && outOff != nil:
+		return 0, unix.ESPIPE
+	}
 	n := int(min(a[4], maxIO))
-	flags := int(a.Uint(5))
-	move := func(ifd, ofd int) (uint64, error) {
-		r, err := unix.Splice(ifd, inOff, ofd, outOff, n, flags)
-		return rw(int(r), err)
+	call := func(ifd, ofd int, extra int) (uint64, error) {
+		r, err := unix.Splice(ifd, inOff, ofd, outOff, n, int(flags)|extra)
+		return uint64(r), err
 	}
 	done := func(r uint64, err error) (uint64, error) {
 		if err == unix.EPIPE {
@@ -45,15 +60,15 @@ func sysSplice(t *Task, a Args) (uint64, error) {
 		}
 		return r, t.writeOffset(a.Ptr(3), outOff)
 	}
-	waits := func(f *File, reading bool) bool { return f.mayBlock() && t.wouldBlock(f, reading, uint64(n)) }
-	if flags&spliceNonblock != 0 || !waits(in, true) && !waits(out, false) {
-		return done(move(in.fd, out.fd))
-	}
-	return t.dupsFor(in, out, move, done)
+	return t.pipeTransfer(in, out, n, flags, call, done)
 }
 
-// sysTee implements tee(2) with the host's, between two pipes.
+// sysTee implements tee(2).
 func sysTee(t *Task, a Args) (uint64, error) {
+	flags := a.Uint(3)
+	if flags&^spliceFlagsAll != 0 {
+		return 0, unix.EINVAL
+	}
 	in, err := t.file(a.Fd(0))
 	if err != nil {
 		return 0, err
@@ -62,21 +77,32 @@ func sysTee(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if !isPipe(in) || !isPipe(out) {
+		return 0, unix.EINVAL
+	}
 	n := int(min(a[2], maxIO))
-	flags := int(a.Uint(3))
-	move := func(ifd, ofd int) (uint64, error) {
-		r, err := unix.Tee(ifd, ofd, n, flags)
-		return rw(int(r), err)
+	call := func(ifd, ofd int, extra int) (uint64, error) {
+		r, err := unix.Tee(ifd, ofd, n, int(flags)|extra)
+		return uint64(r), err
 	}
-	if flags&spliceNonblock != 0 || !(in.mayBlock() && t.wouldBlock(in, true, uint64(n))) && !(out.mayBlock() && t.wouldBlock(out, false, uint64(n))) {
-		return move(in.fd, out.fd)
-	}
-	return t.dupsFor(in, out, move, nil)
+	return t.pipeTransfer(in, out, n, flags, call, nil)
 }
 
-// dupsFor runs move on duplicates of in's and out's host descriptors on a goroutine of
-// its own (the guest may close its descriptors meanwhile), and done with its result.
-func (t *Task) dupsFor(in, out *File, move func(ifd, ofd int) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
+// pipeTransfer runs call at once when in and out are ready (or never block), fails with
+// EAGAIN when one that is not ready is non-blocking (or the call asked SPLICE_F_NONBLOCK),
+// and otherwise waits for both off the run loop, interruptibly.
+func (t *Task) pipeTransfer(in, out *File, n int, flags uint32, call func(ifd, ofd int, extra int) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
+	if done == nil {
+		done = func(r uint64, err error) (uint64, error) { return r, err }
+	}
+	inWait := in.mayBlock() && t.wouldBlock(in, true, uint64(n))
+	outWait := out.mayBlock() && t.wouldBlock(out, false, uint64(n))
+	if !inWait && !outWait {
+		return done(call(in.fd, out.fd, 0))
+	}
+	if flags&spliceNonblock != 0 || inWait && nonblocking(in) || outWait && nonblocking(out) {
+		return 0, unix.EAGAIN
+	}
 	ifd, err := unix.Dup(in.fd)
 	if err != nil {
 		return 0, err
@@ -86,9 +112,70 @@ func (t *Task) dupsFor(in, out *File, move func(ifd, ofd int) (uint64, error), d
 		unix.Close(ifd)
 		return 0, err
 	}
-	return t.blockIntr(intrRestart, func(*cancel) (uint64, error) {
+	return t.blockIntr(intrRestart, func(c *cancel) (uint64, error) {
 		defer unix.Close(ifd)
 		defer unix.Close(ofd)
-		return move(ifd, ofd)
+		for {
+			var fds []unix.PollFd
+			if inWait {
+				fds = append(fds, unix.PollFd{Fd: int32(ifd), Events: unix.POLLIN})
+			}
+			if outWait {
+				fds = append(fds, unix.PollFd{Fd: int32(ofd), Events: unix.POLLOUT})
+			}
+			if _, err := hostPoll(fds, pollWait{forever: true, cancel: c}); err != nil {
+				return 0, err
+			}
+			ready := true
+			for _, p := range fds {
+				ready = ready && p.Revents != 0
+			}
+			if !ready {
+				continue
+			}
+			r, err := call(ifd, ofd, spliceNonblock)
+			if err != unix.EAGAIN {
+				return r, err
+			}
+		}
 	}, done)
+}
+
+// sysVmsplice implements vmsplice(2) as Linux does today for user memory: a copy, as
+// writev into a pipe's write end or readv from its read end.
+func sysVmsplice(t *Task, a Args) (uint64, error) {
+	if a.Uint(3)&^spliceFlagsAll != 0 {
+		return 0, unix.EINVAL
+	}
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	if !isPipe(f) {
+		return 0, unix.EBADF
+	}
+	fl, err := unix.FcntlInt(uintptr(f.fd), unix.F_GETFL, 0)
+	if err != nil {
+		return 0, err
+	}
+	rw := Args{a[0], a[1], a[2]}
+	switch fl & unix.O_ACCMODE {
+	case unix.O_WRONLY:
+		if a.Uint(3)&spliceNonblock != 0 && t.wouldBlock(f, false, 1) {
+			return 0, unix.EAGAIN
+		}
+		return sysWritev(t, rw)
+	case unix.O_RDONLY:
+		if a.Uint(3)&spliceNonblock != 0 && t.wouldBlock(f, true, 1) {
+			return 0, unix.EAGAIN
+		}
+		return sysReadv(t, rw)
+	}
+	return 0, unix.EBADF
+}
+
+// isPipe says whether f is a pipe (or FIFO).
+func isPipe(f *File) bool {
+	var st unix.Stat_t
+	return unix.Fstat(f.fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO
 }

@@ -1,124 +1,236 @@
 package kernel
 
 import (
+	"strings"
+
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
 	"vemu/kernel/mm"
 )
 
-// Limits of extended attributes, as Linux's XATTR_NAME_MAX, XATTR_SIZE_MAX and
-// XATTR_LIST_MAX.
-const (
-	xattrNameMax = 255
-	xattrSizeMax = 64 << 10
-	xattrListMax = 64 << 10
-)
+// Extended attributes go to the host's file. Names outside the user namespace (trusted,
+// security, system) are the host's own business: only a guest with CAP_SYS_ADMIN may set
+// or remove them, and reading a trusted one without it finds nothing, as on Linux.
 
-// sysGetxattr implements getxattr(2).
-func sysGetxattr(t *Task, a Args) (uint64, error) { return t.getxattr(a, true) }
+// xattrSizeMax is Linux's XATTR_SIZE_MAX and XATTR_LIST_MAX.
+const xattrSizeMax = 65536
 
-// sysLgetxattr implements lgetxattr(2).
-func sysLgetxattr(t *Task, a Args) (uint64, error) { return t.getxattr(a, false) }
+// xattrNameMax is Linux's XATTR_NAME_MAX.
+const xattrNameMax = 255
 
-// sysFgetxattr implements fgetxattr(2).
+// xattrTarget is the host file an xattr call works on: a resolved path (held by h until
+// close), or an open fd.
+type xattrTarget struct {
+	h      hostPath
+	path   string
+	fd     int
+	follow bool
+}
+
+// xattrPath resolves the guest path at addr; the host's xattr calls take no dirfd, so
+// the path is named as one string (through /proc/self/fd when relative).
+func (t *Task) xattrPath(addr mm.Addr, follow bool) (xattrTarget, error) {
+	h, err := t.pathAt(abi.AT_FDCWD, addr, follow)
+	if err != nil {
+		return xattrTarget{h: hostPath{own: -1}}, err
+	}
+	return xattrTarget{h: h, path: h.full(), fd: -1, follow: follow}, nil
+}
+
+func (t *Task) xattrFd(fd int32) (xattrTarget, error) {
+	f, err := t.file(fd)
+	if err != nil {
+		return xattrTarget{h: hostPath{own: -1}}, err
+	}
+	return xattrTarget{h: hostPath{own: -1}, fd: f.fd}, nil
+}
+
+// xattrName reads an attribute name: empty or longer than XATTR_NAME_MAX is ERANGE.
+func (t *Task) xattrName(addr mm.Addr) (string, error) {
+	name, err := t.p.mm.CopyString(addr, xattrNameMax+1)
+	if err == unix.ENAMETOOLONG || err == nil && (name == "" || len(name) > xattrNameMax) {
+		return "", unix.ERANGE
+	}
+	return name, err
+}
+
+// privilegedXattr says whether name is outside the namespaces any owner may use.
+func privilegedXattr(name string) bool {
+	return !strings.HasPrefix(name, "user.") && !strings.HasPrefix(name, "system.posix_acl_")
+}
+
+func (x xattrTarget) get(name string, buf []byte) (int, error) {
+	switch {
+	case x.fd >= 0:
+		return unix.Fgetxattr(x.fd, name, buf)
+	case x.follow:
+		return unix.Getxattr(x.path, name, buf)
+	}
+	return unix.Lgetxattr(x.path, name, buf)
+}
+
+func (x xattrTarget) set(name string, val []byte, flags int) error {
+	switch {
+	case x.fd >= 0:
+		return unix.Fsetxattr(x.fd, name, val, flags)
+	case x.follow:
+		return unix.Setxattr(x.path, name, val, flags)
+	}
+	return unix.Lsetxattr(x.path, name, val, flags)
+}
+
+func (x xattrTarget) list(buf []byte) (int, error) {
+	switch {
+	case x.fd >= 0:
+		return unix.Flistxattr(x.fd, buf)
+	case x.follow:
+		return unix.Listxattr(x.path, buf)
+	}
+	return unix.Llistxattr(x.path, buf)
+}
+
+func (x xattrTarget) remove(name string) error {
+	switch {
+	case x.fd >= 0:
+		return unix.Fremovexattr(x.fd, name)
+	case x.follow:
+		return unix.Removexattr(x.path, name)
+	}
+	return unix.Lremovexattr(x.path, name)
+}
+
+func (t *Task) getxattr(x xattrTarget, err error, a Args) (uint64, error) {
+	defer x.h.close()
+	if err != nil {
+		return 0, err
+	}
+	name, err := t.xattrName(a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	if strings.HasPrefix(name, "trusted.") && !t.p.creds.capable(capSysAdmin) {
+		return 0, unix.ENODATA
+	}
+	size := a[3]
+	if size > xattrSizeMax {
+		size = xattrSizeMax
+	}
+	buf := make([]byte, size)
+	n, err := x.get(name, buf)
+	if err != nil {
+		return 0, err
+	}
+	if size == 0 {
+		return uint64(n), nil
+	}
+	return uint64(n), t.p.mm.CopyOut(a.Ptr(2), buf[:n])
+}
+
+func (t *Task) setxattr(x xattrTarget, err error, a Args) (uint64, error) {
+	defer x.h.close()
+	if err != nil {
+		return 0, err
+	}
+	flags := int(a.Int(4))
+	if flags&^(unix.XATTR_CREATE|unix.XATTR_REPLACE) != 0 {
+		return 0, unix.EINVAL
+	}
+	name, err := t.xattrName(a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	if a[3] > xattrSizeMax {
+		return 0, unix.E2BIG
+	}
+	val := make([]byte, a[3])
+	if err := t.p.mm.CopyIn(a.Ptr(2), val); err != nil {
+		return 0, err
+	}
+	if privilegedXattr(name) && !t.p.creds.capable(capSysAdmin) {
+		return 0, unix.EPERM
+	}
+	return 0, x.set(name, val, flags)
+}
+
+func (t *Task) listxattr(x xattrTarget, err error, a Args) (uint64, error) {
+	defer x.h.close()
+	if err != nil {
+		return 0, err
+	}
+	size := min(a[2], xattrSizeMax)
+	buf := make([]byte, size)
+	n, err := x.list(buf)
+	if err != nil {
+		return 0, err
+	}
+	if size == 0 {
+		return uint64(n), nil
+	}
+	return uint64(n), t.p.mm.CopyOut(a.Ptr(1), buf[:n])
+}
+
+func (t *Task) removexattr(x xattrTarget, err error, a Args) (uint64, error) {
+	defer x.h.close()
+	if err != nil {
+		return 0, err
+	}
+	name, err := t.xattrName(a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	if privilegedXattr(name) && !t.p.creds.capable(capSysAdmin) {
+		return 0, unix.EPERM
+	}
+	return 0, x.remove(name)
+}
+
+// The xattr family: path (following symlinks), l (not following), f (open file).
+func sysGetxattr(t *Task, a Args) (uint64, error) {
+	x, err := t.xattrPath(a.Ptr(0), true)
+	return t.getxattr(x, err, a)
+}
+func sysLgetxattr(t *Task, a Args) (uint64, error) {
+	x, err := t.xattrPath(a.Ptr(0), false)
+	return t.getxattr(x, err, a)
+}
 func sysFgetxattr(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	return t.xattrValue(a.Ptr(1), a.Ptr(2), a[3], func(name string, buf []byte) (int, error) {
-		return unix.Fgetxattr(f.fd, name, buf)
-	})
+	x, err := t.xattrFd(a.Fd(0))
+	return t.getxattr(x, err, a)
 }
-
-// sysListxattr implements listxattr(2).
-func sysListxattr(t *Task, a Args) (uint64, error) { return t.listxattr(a, true) }
-
-// sysLlistxattr implements llistxattr(2).
-func sysLlistxattr(t *Task, a Args) (uint64, error) { return t.listxattr(a, false) }
-
-// sysFlistxattr implements flistxattr(2).
+func sysSetxattr(t *Task, a Args) (uint64, error) {
+	x, err := t.xattrPath(a.Ptr(0), true)
+	return t.setxattr(x, err, a)
+}
+func sysLsetxattr(t *Task, a Args) (uint64, error) {
+	x, err := t.xattrPath(a.Ptr(0), false)
+	return t.setxattr(x, err, a)
+}
+func sysFsetxattr(t *Task, a Args) (uint64, error) {
+	x, err := t.xattrFd(a.Fd(0))
+	return t.setxattr(x, err, a)
+}
+func sysListxattr(t *Task, a Args) (uint64, error) {
+	x, err := t.xattrPath(a.Ptr(0), true)
+	return t.listxattr(x, err, a)
+}
+func sysLlistxattr(t *Task, a Args) (uint64, error) {
+	x, err := t.xattrPath(a.Ptr(0), false)
+	return t.listxattr(x, err, a)
+}
 func sysFlistxattr(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	return t.xattrList(a.Ptr(1), a[2], func(buf []byte) (int, error) { return unix.Flistxattr(f.fd, buf) })
+	x, err := t.xattrFd(a.Fd(0))
+	return t.listxattr(x, err, a)
 }
-
-func (t *Task) getxattr(a Args, follow bool) (uint64, error) {
-	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), follow)
-	if err != nil {
-		return 0, err
-	}
-	defer h.close()
-	// The host's xattr calls take no dirfd: the path is named through /proc/self/fd.
-	path := h.full()
-	return t.xattrValue(a.Ptr(1), a.Ptr(2), a[3], func(name string, buf []byte) (int, error) {
-		if follow {
-			return unix.Getxattr(path, name, buf)
-		}
-		return unix.Lgetxattr(path, name, buf)
-	})
+func sysRemovexattr(t *Task, a Args) (uint64, error) {
+	x, err := t.xattrPath(a.Ptr(0), true)
+	return t.removexattr(x, err, a)
 }
-
-func (t *Task) listxattr(a Args, follow bool) (uint64, error) {
-	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), follow)
-	if err != nil {
-		return 0, err
-	}
-	defer h.close()
-	path := h.full()
-	return t.xattrList(a.Ptr(1), a[2], func(buf []byte) (int, error) {
-		if follow {
-			return unix.Listxattr(path, buf)
-		}
-		return unix.Llistxattr(path, buf)
-	})
+func sysLremovexattr(t *Task, a Args) (uint64, error) {
+	x, err := t.xattrPath(a.Ptr(0), false)
+	return t.removexattr(x, err, a)
 }
-
-// xattrValue reads the attribute named at nameAddr through get into the guest's buffer of
-// size bytes (size 0 asks for the value's length), as Linux's getxattr().
-func (t *Task) xattrValue(nameAddr, buf mm.Addr, size uint64, get func(string, []byte) (int, error)) (uint64, error) {
-	name, err := t.p.mm.CopyString(nameAddr, xattrNameMax+1)
-	if err == unix.ENAMETOOLONG || err == nil && name == "" {
-		return 0, unix.ERANGE
-	}
-	if err != nil {
-		return 0, err
-	}
-	var b []byte
-	if size > 0 {
-		b = make([]byte, min(size, xattrSizeMax))
-	}
-	n, err := get(name, b)
-	if err != nil {
-		return 0, err
-	}
-	if size > 0 {
-		if err := t.p.mm.CopyOut(buf, b[:n]); err != nil {
-			return 0, err
-		}
-	}
-	return uint64(n), nil
-}
-
-// xattrList lists the attribute names through list into the guest's buffer of size bytes
-// (size 0 asks for the list's length).
-func (t *Task) xattrList(buf mm.Addr, size uint64, list func([]byte) (int, error)) (uint64, error) {
-	var b []byte
-	if size > 0 {
-		b = make([]byte, min(size, xattrListMax))
-	}
-	n, err := list(b)
-	if err != nil {
-		return 0, err
-	}
-	if size > 0 {
-		if err := t.p.mm.CopyOut(buf, b[:n]); err != nil {
-			return 0, err
-		}
-	}
-	return uint64(n), nil
+func sysFremovexattr(t *Task, a Args) (uint64, error) {
+	x, err := t.xattrFd(a.Fd(0))
+	return t.removexattr(x, err, a)
 }

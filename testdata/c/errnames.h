@@ -21,6 +21,9 @@ static const char *errname(int e)
 	case EFAULT: return "EFAULT";
 	case EBUSY: return "EBUSY";
 	case EEXIST: return "EEXIST";
+	case E2BIG: return "E2BIG";
+	case ENODATA: return "ENODATA";
+	case EOVERFLOW: return "EOVERFLOW";
 	case EXDEV: return "EXDEV";
 	case ENOTDIR: return "ENOTDIR";
 	case EISDIR: return "EISDIR";

@@ -1,0 +1,209 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/kernel/mm"
+)
+
+// System administration: calls that change the host (mounts, modules, clocks, the host
+// name, swap, reboot, kernel keys, the kernel log) are refused as Linux refuses them to a
+// process without the capability in a container, after the argument checks Linux makes
+// first. The guest never reaches the host's state through them.
+
+// adminNote is what the table says of the calls answered this way.
+const adminNote = "refused with EPERM, as to an unprivileged process in a container"
+
+// sysDenied answers EPERM.
+func sysDenied(t *Task, a Args) (uint64, error) { return 0, unix.EPERM }
+
+// sysUmount2 implements umount2(2)'s checks: unknown flags are EINVAL, a path that does
+// not resolve gives its error, anything else EPERM.
+func sysUmount2(t *Task, a Args) (uint64, error) {
+	const valid = unix.MNT_FORCE | unix.MNT_DETACH | unix.MNT_EXPIRE | unix.UMOUNT_NOFOLLOW
+	if a.Int(1)&^valid != 0 {
+		return 0, unix.EINVAL
+	}
+	follow := a.Int(1)&unix.UMOUNT_NOFOLLOW == 0
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), follow)
+	if err != nil {
+		return 0, err
+	}
+	defer h.close()
+	var st unix.Stat_t
+	flags := 0
+	if !follow {
+		flags = unix.AT_SYMLINK_NOFOLLOW
+	}
+	if err := unix.Fstatat(h.dir, h.name, &st, flags); err != nil {
+		return 0, err
+	}
+	return 0, unix.EPERM
+}
+
+// sysSwapon implements swapon(2)'s checks.
+func sysSwapon(t *Task, a Args) (uint64, error) {
+	const valid = 0x7fff | 0x8000 | 0x10000 | 0x20000 | 0x40000 // priority, PREFER, DISCARD*
+	if a.Int(1)&^valid != 0 {
+		return 0, unix.EINVAL
+	}
+	return 0, unix.EPERM
+}
+
+// sysSyslog implements syslog(2): every action reads or changes the host's kernel log,
+// which an unprivileged process may not; an unknown action is refused alike, as Linux
+// checks permission first.
+func sysSyslog(t *Task, a Args) (uint64, error) { return 0, unix.EPERM }
+
+// sysReboot implements reboot(2)'s answer: EPERM before the magic numbers are looked at.
+func sysReboot(t *Task, a Args) (uint64, error) { return 0, unix.EPERM }
+
+// sysAdjtimex implements adjtimex(2): reading the host clock's state (modes 0) is
+// allowed; any change takes CAP_SYS_TIME.
+func sysAdjtimex(t *Task, a Args) (uint64, error) {
+	return t.adjtime(a.Ptr(0))
+}
+
+// sysClockAdjtime implements clock_adjtime(2) as adjtimex for CLOCK_REALTIME.
+func sysClockAdjtime(t *Task, a Args) (uint64, error) {
+	switch a.Int(0) {
+	case unix.CLOCK_REALTIME:
+		return t.adjtime(a.Ptr(1))
+	case unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_TAI,
+		unix.CLOCK_REALTIME_COARSE, unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_PROCESS_CPUTIME_ID,
+		unix.CLOCK_THREAD_CPUTIME_ID:
+		return 0, unix.EOPNOTSUPP
+	}
+	return 0, unix.EINVAL
+}
+
+func (t *Task) adjtime(addr mm.Addr) (uint64, error) {
+	var tx unix.Timex
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&tx)), unsafe.Sizeof(tx))
+	if err := t.p.mm.CopyIn(addr, buf); err != nil {
+		return 0, err
+	}
+	if tx.Modes != 0 {
+		return 0, unix.EPERM
+	}
+	state, err := unix.Adjtimex(&tx)
+	if err != nil {
+		return 0, err
+	}
+	return uint64(state), t.p.mm.CopyOut(addr, buf)
+}
+
+// sysSettimeofday implements settimeofday(2)'s checks: a bad pointer is EFAULT, a bad
+// time EINVAL, anything else EPERM.
+func sysSettimeofday(t *Task, a Args) (uint64, error) {
+	if a[0] != 0 {
+		var tv [16]byte
+		if err := t.p.mm.CopyIn(a.Ptr(0), tv[:]); err != nil {
+			return 0, err
+		}
+		if usec := int64(binary.LittleEndian.Uint64(tv[8:])); usec < 0 || usec >= 1e6 || int64(binary.LittleEndian.Uint64(tv[:])) < 0 {
+			return 0, unix.EINVAL
+		}
+	}
+	if a[1] != 0 {
+		var tz [8]byte
+		if err := t.p.mm.CopyIn(a.Ptr(1), tz[:]); err != nil {
+			return 0, err
+		}
+	}
+	return 0, unix.EPERM
+}
+
+// sysClockSettime implements clock_settime(2)'s checks.
+func sysClockSettime(t *Task, a Args) (uint64, error) {
+	var ts [16]byte
+	if err := t.p.mm.CopyIn(a.Ptr(1), ts[:]); err != nil {
+		return 0, err
+	}
+	switch a.Int(0) {
+	case unix.CLOCK_REALTIME:
+		if ns := int64(binary.LittleEndian.Uint64(ts[8:])); ns < 0 || ns >= 1e9 || int64(binary.LittleEndian.Uint64(ts[:])) < 0 {
+			return 0, unix.EINVAL
+		}
+		return 0, unix.EPERM
+	}
+	return 0, unix.EINVAL
+}
+
+// sysUstat implements ustat(2) with the host's answer for the device.
+func sysUstat(t *Task, a Args) (uint64, error) {
+	var u unix.Ustat_t
+	if err := unix.Ustat(int(a.Uint(0)), &u); err != nil {
+		return 0, err
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&u)), unsafe.Sizeof(u))
+	return 0, t.p.mm.CopyOut(a.Ptr(1), b)
+}
+
+// sysSysfs implements sysfs(2) with the host's list of file system types.
+func sysSysfs(t *Task, a Args) (uint64, error) {
+	switch a.Int(0) {
+	case 1:
+		name, err := t.p.mm.CopyString(a.Ptr(1), 256)
+		if err != nil {
+			if err == unix.ENAMETOOLONG {
+				return 0, unix.EINVAL
+			}
+			return 0, err
+		}
+		p, err := unix.BytePtrFromString(name)
+		if err != nil {
+			return 0, unix.EINVAL
+		}
+		r, _, e := unix.Syscall(unix.SYS_SYSFS, 1, uintptr(unsafe.Pointer(p)), 0)
+		if e != 0 {
+			return 0, e
+		}
+		return uint64(r), nil
+	case 2:
+		var buf [256]byte
+		// SAFETY: the host writes one file system name, at most a few dozen bytes, into buf.
+		_, _, e := unix.Syscall(unix.SYS_SYSFS, 2, uintptr(a.Uint(1)), uintptr(unsafe.Pointer(&buf[0])))
+		if e != 0 {
+			return 0, e
+		}
+		n := 0
+		for n < len(buf)-1 && buf[n] != 0 {
+			n++
+		}
+		return 0, t.p.mm.CopyOut(a.Ptr(2), buf[:n+1])
+	case 3:
+		r, _, e := unix.Syscall(unix.SYS_SYSFS, 3, 0, 0)
+		if e != 0 {
+			return 0, e
+		}
+		return uint64(r), nil
+	}
+	return 0, unix.EINVAL
+}
+
+// sysUserfaultfd implements userfaultfd(2)'s answer with vm.unprivileged_userfaultfd at
+// 0: EPERM, which Linux checks before the flags.
+func sysUserfaultfd(t *Task, a Args) (uint64, error) { return 0, unix.EPERM }
+
+// sysSetns implements setns(2)'s answer: a descriptor that is not open is EBADF, one
+// that is not a namespace EINVAL, a namespace EPERM.
+func sysSetns(t *Task, a Args) (uint64, error) {
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	var st unix.Statfs_t
+	if unix.Fstatfs(f.fd, &st) == nil && st.Type == unix.NSFS_MAGIC {
+		return 0, unix.EPERM
+	}
+	return 0, unix.EINVAL
+}
+
+// sysKeys answers the key management calls: vemu gives the guest no access to the host's
+// keyrings, as a container's seccomp profile does not.
+func sysKeys(t *Task, a Args) (uint64, error) { return 0, unix.EPERM }

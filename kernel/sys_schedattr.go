@@ -1,0 +1,293 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+)
+
+// struct sched_attr sizes: the first published layout, and the one with utilization
+// clamps that Linux has now.
+const (
+	schedAttrSizeVer0 = 48
+	schedAttrSize     = 56
+	pageSize          = 4096
+)
+
+// sched_attr's sched_flags that Linux knows (SCHED_FLAG_ALL).
+const schedFlagAll = 0x7f
+
+// sysSchedGetattr implements sched_getattr(2): SCHED_OTHER with the process's nice value,
+// and no utilization clamps (as Linux without CONFIG_UCLAMP_TASK).
+func sysSchedGetattr(t *Task, a Args) (uint64, error) {
+	size := a.Uint(2)
+	if a[1] == 0 || a.Int(0) < 0 || size < schedAttrSizeVer0 || size > pageSize || a.Uint(3) != 0 {
+		return 0, unix.EINVAL
+	}
+	if err := t.schedTarget(a.Int(0)); err != nil {
+		return 0, err
+	}
+	n := min(size, schedAttrSize)
+	b := make([]byte, schedAttrSize)
+	binary.LittleEndian.PutUint32(b[0:], n)
+	binary.LittleEndian.PutUint32(b[4:], abi.SCHED_OTHER)
+	binary.LittleEndian.PutUint32(b[16:], uint32(int32(t.niceOf(a.Int(0)))))
+	return 0, t.p.mm.CopyOut(a.Ptr(1), b[:n])
+}
+
+// niceOf is the nice value of the process with thread pid (0: the caller).
+func (t *Task) niceOf(pid int32) int {
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	if pid != 0 {
+		if q := k.lookupLocked(int(pid)); q != nil {
+			return q.nice
+		}
+	}
+	return t.p.nice
+}
+
+// sysSchedSetattr implements sched_setattr(2) for the normal policies: the nice value
+// is kept as setpriority keeps it; real-time and deadline policies are EPERM.
+func sysSchedSetattr(t *Task, a Args) (uint64, error) {
+	if a[1] == 0 || a.Int(0) < 0 || a.Uint(2) != 0 {
+		return 0, unix.EINVAL
+	}
+	var sz [4]byte
+	if err := t.p.mm.CopyIn(a.Ptr(1), sz[:]); err != nil {
+		return 0, err
+	}
+	size := binary.LittleEndian.Uint32(sz[:])
+	if size == 0 {
+		size = schedAttrSizeVer0
+	}
+	tooBig := func() (uint64, error) {
+		t.p.mm.CopyOut(a.Ptr(1), binary.LittleEndian.AppendUint32(nil, schedAttrSize))
+		return 0, unix.E2BIG
+	}
+	if size < schedAttrSizeVer0 || size > pageSize {
+		return tooBig()
+	}
+	b := make([]byte, size)
+	if err := t.p.mm.CopyIn(a.Ptr(1), b); err != nil {
+		return 0, err
+	}
+	for _, c := range b[min(size, schedAttrSize):] {
+		if c != 0 {
+			return tooBig()
+		}
+	}
+	if len(b) < schedAttrSize {
+		b = append(b, make([]byte, schedAttrSize-len(b))...)
+	}
+	policy := int32(binary.LittleEndian.Uint32(b[4:]))
+	flags := binary.LittleEndian.Uint64(b[8:])
+	nice := int32(binary.LittleEndian.Uint32(b[16:]))
+	prio := binary.LittleEndian.Uint32(b[20:])
+	if flags&^schedFlagAll != 0 {
+		return 0, unix.EINVAL
+	}
+	if err := t.schedTarget(a.Int(0)); err != nil {
+		return 0, err
+	}
+	const keepPolicy = 0x08 // SCHED_FLAG_KEEP_POLICY
+	if flags&keepPolicy != 0 {
+		policy = abi.SCHED_OTHER
+	}
+	switch policy {
+	case abi.SCHED_OTHER, abi.SCHED_BATCH, abi.SCHED_IDLE:
+		if prio != 0 {
+			return 0, unix.EINVAL
+		}
+	case abi.SCHED_FIFO, abi.SCHED_RR:
+		if prio < 1 || prio > 99 {
+			return 0, unix.EINVAL
+		}
+		return 0, unix.EPERM
+	case abi.SCHED_DEADLINE:
+		return 0, unix.EPERM
+	default:
+		return 0, unix.EINVAL
+	}
+	if flags&0x10 != 0 { // SCHED_FLAG_KEEP_PARAMS
+		return 0, nil
+	}
+	nice = min(max(nice, -20), 19)
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	q := t.p
+	if pid := a.Int(0); pid != 0 {
+		if q = k.lookupLocked(int(pid)); q == nil {
+			return 0, unix.ESRCH
+		}
+	}
+	if int(nice) < q.nice && !t.p.creds.capable(capSysNice) {
+		return 0, unix.EPERM
+	}
+	q.nice = int(nice)
+	return 0, nil
+}
+
+// I/O priorities (ioprio_get, ioprio_set): the class in the top bits, the level below.
+const (
+	ioprioClassShift = 13
+	ioprioClassNone  = 0
+	ioprioClassRT    = 1
+	ioprioClassBE    = 2
+	ioprioClassIdle  = 3
+	ioprioWhoProcess = 1
+	ioprioWhoPgrp    = 2
+	ioprioWhoUser    = 3
+)
+
+// ioprioTargets are the processes which and who name; the caller holds pt.mu.
+func (t *Task) ioprioTargets(which, who int32) ([]*Process, error) {
+	k := t.p.k
+	var ps []*Process
+	switch which {
+	case ioprioWhoProcess:
+		if who == 0 {
+			return []*Process{t.p}, nil
+		}
+		if q := k.lookupLocked(int(who)); q != nil && !q.zombie {
+			ps = append(ps, q)
+		}
+	case ioprioWhoPgrp:
+		g := int(who)
+		if g == 0 {
+			g = t.p.pgid
+		}
+		for _, q := range k.pt.procs {
+			if q.pgid == g && !q.zombie {
+				ps = append(ps, q)
+			}
+		}
+	case ioprioWhoUser:
+		u := uint32(who)
+		if who == 0 {
+			u = t.p.creds.ruid
+		}
+		for _, q := range k.pt.procs {
+			if q.creds.ruid == u && !q.zombie {
+				ps = append(ps, q)
+			}
+		}
+	default:
+		return nil, unix.EINVAL
+	}
+	if len(ps) == 0 {
+		return nil, unix.ESRCH
+	}
+	return ps, nil
+}
+
+// sysIoprioGet implements ioprio_get(2): the I/O priority kept per process (a process
+// that never set one has none: class 0), the best one for a group.
+func sysIoprioGet(t *Task, a Args) (uint64, error) {
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	ps, err := t.ioprioTargets(a.Int(0), a.Int(1))
+	if err != nil {
+		return 0, err
+	}
+	best := -1
+	for _, q := range ps {
+		v := int(q.ioprio)
+		if v == 0 {
+			v = ioprioClassBE<<ioprioClassShift | 4 // what a group member without one counts as
+			if len(ps) == 1 {
+				v = 0
+			}
+		}
+		if best < 0 || v < best {
+			best = v
+		}
+	}
+	return uint64(best), nil
+}
+
+// sysIoprioSet implements ioprio_set(2) with Linux's checks: the real-time class takes
+// CAP_SYS_ADMIN, levels are 0..7, an unknown class is EINVAL. vemu keeps the value; it
+// changes nothing on the host.
+func sysIoprioSet(t *Task, a Args) (uint64, error) {
+	v := a.Uint(2)
+	class, level := v>>ioprioClassShift, v&0x7
+	hints := v >> 3 & 0x3ff
+	switch class {
+	case ioprioClassRT:
+		if !t.p.creds.capable(capSysAdmin) && !t.p.creds.capable(capSysNice) {
+			return 0, unix.EPERM
+		}
+	case ioprioClassBE, ioprioClassIdle:
+	case ioprioClassNone:
+		if level != 0 {
+			return 0, unix.EINVAL
+		}
+	default:
+		return 0, unix.EINVAL
+	}
+	if hints > 7 { // IOPRIO_HINT_DEV_DURATION_LIMIT_1..7
+		return 0, unix.EINVAL
+	}
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	ps, err := t.ioprioTargets(a.Int(0), a.Int(1))
+	if err != nil {
+		return 0, err
+	}
+	for _, q := range ps {
+		q.ioprio = uint16(v)
+	}
+	return 0, nil
+}
+
+// membarrier(2) commands vemu answers; a process's threads share one CPU, so every
+// barrier is already there once the call is made.
+const (
+	membarrierGetRegistrations = 0x200
+	membarrierFlagCPU          = 0x1
+	membarrierSupported        = abi.MEMBARRIER_CMD_GLOBAL | abi.MEMBARRIER_CMD_GLOBAL_EXPEDITED |
+		abi.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED | abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED |
+		abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED | abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE |
+		abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE | abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ |
+		abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ | membarrierGetRegistrations
+)
+
+// sysMembarrier implements membarrier(2): registrations are kept per process (not
+// inherited by fork, dropped at exec), and the private expedited commands need theirs.
+func sysMembarrier(t *Task, a Args) (uint64, error) {
+	cmd, flags := a.Int(0), a.Uint(1)
+	if cmd == abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ {
+		if flags&^membarrierFlagCPU != 0 {
+			return 0, unix.EINVAL
+		}
+	} else if flags != 0 {
+		return 0, unix.EINVAL
+	}
+	p := t.p
+	switch cmd {
+	case abi.MEMBARRIER_CMD_QUERY:
+		return membarrierSupported, nil
+	case abi.MEMBARRIER_CMD_GLOBAL, abi.MEMBARRIER_CMD_GLOBAL_EXPEDITED:
+		return 0, nil
+	case abi.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+		abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ:
+		p.membarrier |= uint32(cmd)
+		return 0, nil
+	case abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED, abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE,
+		abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ:
+		if p.membarrier&(uint32(cmd)<<1) == 0 {
+			return 0, unix.EPERM
+		}
+		return 0, nil
+	case membarrierGetRegistrations:
+		return uint64(p.membarrier), nil
+	}
+	return 0, unix.EINVAL
+}
