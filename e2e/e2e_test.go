@@ -69,6 +69,7 @@ var cGuests = []diffCase{
 	{name: "mem", cmds: one("mem")},
 	{name: "memcost-cow", cmds: one("memcost", "cow")},
 	{name: "mapfile-cow", cmds: one("mapfile", "cow", "work"), setup: mkdirs("work")},
+	{name: "mapfile-poke", cmds: one("mapfile", "poke", "work"), setup: mkdirs("work")},
 	{name: "execat", cmds: one("execat", "work", "/bin/true"), setup: mkdirs("work")},
 	{name: "memcost-protnone-fork", cmds: one("memcost", "protnone-fork")},
 	{name: "memcost-devzero-fork", cmds: one("memcost", "devzero-fork")},

@@ -34,6 +34,7 @@ func (s *Space) Poke(addr Addr, src []byte) int {
 		if v == nil || v.Bus || v.back.hostRO {
 			break
 		}
+		v.back.wrote() // a frozen file's pages written here are no longer the file's
 		k := copy(v.host()[a-v.Start:], src[n:])
 		if s.cpu != nil {
 			s.cpu.FlushCode(uint64(a), uint64(a)+uint64(k))

@@ -2,6 +2,8 @@
    cow:   writes to a private mapping stay private, survive a fork only in the writer,
           and MADV_DONTNEED reads the file again; a mapping past the end of the file
           reads zero in its last page.
+   poke:  a write through /proc/self/mem to a read-only private mapping shows in it and
+          in a child forked after.
    trunc: maps a file privately and truncates it, then reads what is left of it and
           the pages past the new end (Linux sends SIGBUS there; vemu must not crash). */
 #include <fcntl.h>
@@ -71,6 +73,29 @@ static void cow(const char *dir)
 	close(fd);
 }
 
+static void poke(const char *dir)
+{
+	int fd = make_file(dir, "poke.bin", 2 * 4096);
+	char *m = mmap(NULL, 2 * 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	must(m != MAP_FAILED, "mmap");
+	int mem = open("/proc/self/mem", O_RDWR);
+	must(mem >= 0, "open /proc/self/mem");
+	must(pwrite(mem, "PQ", 2, (off_t)(unsigned long)(m + 4096)) == 2, "pwrite /proc/self/mem");
+	printf("after the poke: %c%c\n", m[4096], m[4097]);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		printf("the child sees: %c%c\n", m[4096], m[4097]);
+		fflush(stdout);
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	char b[2];
+	must(pread(fd, b, 2, 4096) == 2, "pread");
+	printf("the file keeps: %c%c\n", b[0], b[1]);
+}
+
 static void trunc_(const char *dir)
 {
 	int fd = make_file(dir, "trunc.bin", 4 * 4096);
@@ -87,11 +112,13 @@ static void trunc_(const char *dir)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: mapfile cow|trunc DIR\n");
+		fprintf(stderr, "usage: mapfile cow|poke|trunc DIR\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "cow"))
 		cow(argv[2]);
+	else if (!strcmp(argv[1], "poke"))
+		poke(argv[2]);
 	else if (!strcmp(argv[1], "trunc"))
 		trunc_(argv[2]);
 	else
