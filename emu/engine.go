@@ -217,6 +217,7 @@ func (e *Engine) Close() {
 		C.uc_close(e.uc)
 	}
 	if e.st != nil {
+		C.vemu_cover_free(e.st)
 		if e.st.scratch != nil {
 			C.uc_context_free(e.st.scratch)
 		}
@@ -263,6 +264,7 @@ func (e *Engine) Renew() *Engine {
 	st := e.st
 	st.event, st.quantum, st.blocks, st.ran, st.block_on, st.kick = 0, 0, 0, 0, 0, 0
 	st.syscalls, st.cpuid_calls = 0, 0
+	C.vemu_cover_reset(st)
 	for i := range st.fast_ok {
 		st.fast_ok[i], st.fast_hits[i] = 0, 0
 	}

@@ -380,12 +380,99 @@ uint64_t vemu_host_tsc(void) {
 	return ((uint64_t)hi << 32) | lo;
 }
 
+// cover_set_grow doubles the block set; on failure coverage of new blocks stops (the
+// edges go on).
+static int cover_set_grow(struct vemu_state *st) {
+	uint64_t cap = st->cover_cap ? st->cover_cap * 2 : 4096;
+	uint64_t *addr = calloc(cap, sizeof *addr);
+	uint32_t *size = calloc(cap, sizeof *size);
+	if (addr == NULL || size == NULL) {
+		free(addr);
+		free(size);
+		return -1;
+	}
+	for (uint64_t i = 0; i < st->cover_cap; i++) {
+		uint64_t a = st->cover_addr[i];
+		if (a == 0) continue;
+		uint64_t j = (a * 0x9e3779b97f4a7c15ULL) >> 20 & (cap - 1);
+		while (addr[j] != 0) j = (j + 1) & (cap - 1);
+		addr[j] = a;
+		size[j] = st->cover_size[i];
+	}
+	free(st->cover_addr);
+	free(st->cover_size);
+	st->cover_addr = addr;
+	st->cover_size = size;
+	st->cover_cap = cap;
+	return 0;
+}
+
+// cover records the block at addr: its edge from the previous block, as AFL's QEMU mode
+// hashes them, and the block itself.
+static void cover(struct vemu_state *st, uint64_t addr, uint32_t size) {
+	uint64_t cur = ((addr >> 4) ^ (addr << 8)) & (VEMU_COVER_SIZE - 1);
+	uint8_t *hit = &st->cover_map[cur ^ st->cover_prev];
+	if (*hit != 255) (*hit)++;
+	st->cover_prev = cur >> 1;
+	// A loop's blocks are in the set already: a direct-mapped cache of the last block
+	// seen at each of a few slots saves the set's probe (and its cache misses).
+	uint64_t *seen = &st->cover_seen[(addr ^ (addr >> 8)) & 255];
+	if (*seen == addr || st->cover_addr == NULL || addr == 0) return;
+	*seen = addr;
+	uint64_t mask = st->cover_cap - 1;
+	uint64_t i = (addr * 0x9e3779b97f4a7c15ULL) >> 20 & mask;
+	while (st->cover_addr[i] != 0) {
+		if (st->cover_addr[i] == addr) return;
+		i = (i + 1) & mask;
+	}
+	st->cover_addr[i] = addr;
+	st->cover_size[i] = size;
+	if (++st->cover_len * 2 > st->cover_cap && cover_set_grow(st) != 0) {
+		free(st->cover_addr);
+		free(st->cover_size);
+		st->cover_addr = NULL;
+		st->cover_size = NULL;
+	}
+}
+
+int vemu_cover_alloc(struct vemu_state *st) {
+	if (st->cover_map == NULL) {
+		st->cover_map = calloc(VEMU_COVER_SIZE, 1);
+		if (st->cover_map == NULL) return -1;
+	}
+	if (st->cover_addr == NULL) {
+		st->cover_cap = st->cover_len = 0;
+		if (cover_set_grow(st) != 0) return -1;
+	}
+	memset(st->cover_seen, 0, sizeof st->cover_seen);
+	return 0;
+}
+
+void vemu_cover_reset(struct vemu_state *st) {
+	st->cover_on = 0;
+	st->cover_prev = 0;
+	if (st->cover_map) memset(st->cover_map, 0, VEMU_COVER_SIZE);
+	if (st->cover_addr) {
+		memset(st->cover_addr, 0, st->cover_cap * sizeof *st->cover_addr);
+		st->cover_len = 0;
+	}
+	memset(st->cover_seen, 0, sizeof st->cover_seen);
+}
+
+void vemu_cover_free(struct vemu_state *st) {
+	free(st->cover_map);
+	free(st->cover_addr);
+	free(st->cover_size);
+	st->cover_map = NULL;
+	st->cover_addr = NULL;
+	st->cover_size = NULL;
+}
+
 // on_block runs before each translated block: it stops the engine when another thread has
 // asked for it (kick) or when the quantum of blocks is used up (deterministic preemption).
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	struct vemu_state *st = user;
-	(void)size;
-	if (!st->block_on) return;
+	if (!st->block_on) goto run;
 	int stop = 0;
 	if (__atomic_load_n(&st->kick, __ATOMIC_RELAXED)) {
 		__atomic_store_n(&st->kick, 0, __ATOMIC_RELAXED);
@@ -405,6 +492,9 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 		return;
 	}
 	st->ran++;
+run:
+	// Only a block that runs now is covered: a stopped one runs when the engine resumes.
+	if (st->cover_on) cover(st, addr, size);
 }
 
 uc_err vemu_hook_quantum(uc_engine *uc, struct vemu_state *st) {

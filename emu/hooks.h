@@ -98,6 +98,17 @@ struct vemu_state {
 	// it runs when the engine resumes). The virtual clock advances with it.
 	uint64_t ran;
 
+	// Coverage of the guest's code while cover_on: AFL-style edges (a hash of the previous
+	// and the current block's addresses counts into cover_map, VEMU_COVER_SIZE bytes), and
+	// the set of blocks run (cover_addr, open addressing, 0 is empty; cover_size beside).
+	uint32_t cover_on;
+	uint64_t cover_prev;
+	uint8_t *cover_map;
+	uint64_t *cover_addr;
+	uint32_t *cover_size;
+	uint64_t cover_cap, cover_len;
+	uint64_t cover_seen[256]; // blocks recently put in the set, by a hash of the address
+
 	// Set from any thread when a message waits for the run loop: the block hook stops
 	// the engine on it, and the SYSCALL hook stops answering calls itself.
 	uint32_t kick;
@@ -148,6 +159,11 @@ uc_err vemu_reg_read_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
 uc_err vemu_reg_write_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
 uint64_t vemu_host_tsc(void);
 uc_err vemu_hook_quantum(uc_engine *uc, struct vemu_state *st);
+
+#define VEMU_COVER_SIZE 65536
+int vemu_cover_alloc(struct vemu_state *st);
+void vemu_cover_reset(struct vemu_state *st);
+void vemu_cover_free(struct vemu_state *st);
 uc_err vemu_hook_break(uc_engine *uc, struct vemu_state *st, uint64_t addr, uc_hook *hh);
 uc_err vemu_hook_watch(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, int write, int read, uc_hook *hh);
 uc_err vemu_hook_trace(uc_engine *uc, struct vemu_state *st, uc_hook *hh);
