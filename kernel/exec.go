@@ -618,6 +618,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 		t.kill(abi.SIGKILL, "exec: "+err.Error())
 		return
 	}
+	p.collectCoverage()
 	p.mm.Close()
 	p.takeFast()
 	p.cpu.Close()

@@ -57,6 +57,8 @@ type Config struct {
 	InjectFunc func(Call) Action
 	// Record, when set, receives every finished system call.
 	Record func(SyscallRecord)
+	// Coverage records the guest code every process runs (Kernel.Coverage).
+	Coverage bool
 }
 
 // Kernel is the simulated Linux shared by the processes it runs.
@@ -77,6 +79,7 @@ type Kernel struct {
 	injecting bool          // any tampering: Inject or InjectFunc
 
 	pt    procTable
+	cover coverage     // Config.Coverage's records, from the processes that ended
 	locks *recordLocks // every guest process's record locks
 
 	frozen frozenCache // files that private mappings share, see frozen.go

@@ -105,6 +105,7 @@ type Process struct {
 
 func (p *Process) close() {
 	p.closeFiles()
+	p.collectCoverage()
 	if p.recycle != nil && p.recycle() {
 		// The CPU and the mappings an Image can use again went back to it.
 	} else {

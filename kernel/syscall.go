@@ -147,5 +147,8 @@ func (p *Process) installHooks() error {
 			return err
 		}
 	}
+	if p.k.cfg.Coverage {
+		return p.cpu.EnableCoverage()
+	}
 	return nil
 }

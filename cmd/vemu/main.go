@@ -148,6 +148,7 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 	start := fs.String("start-time", "", "wall-clock `time` (RFC 3339) the guest starts at")
 	hz := fs.Int("hz", 250, "timekeeper tick rate")
 	stats := fs.Bool("stats", false, "print system call, vsyscall, vDSO and timekeeper counts at exit")
+	coverFile := fs.String("cover", "", "write the basic blocks the guest ran to `FILE`, in drcov format (Lighthouse, bncov)")
 	var gdbAddr string
 	fs.StringVar(&gdbAddr, "gdb", "", "wait for gdb on `[HOST:]PORT` (default host 127.0.0.1) before the first instruction")
 	fs.StringVar(&gdbAddr, "g", "", "the same as --gdb, as qemu-user spells it")
@@ -176,6 +177,16 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 	if *root != "" && *prefix != "" {
 		fmt.Fprintf(stderr, "vemu: --root and -L cannot be used together\n")
 		return 2, 0
+	}
+	var cover *os.File
+	if *coverFile != "" {
+		f, err := os.Create(*coverFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "vemu: --cover: %v\n", err)
+			return 2, 0
+		}
+		defer f.Close()
+		cover, cfg.Coverage = f, true
 	}
 	var err error
 	if cfg.Vsyscall, err = kernel.ParseVsyscallMode(*vsys); err != nil {
@@ -298,6 +309,11 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 	}
 	if *stats {
 		k.WriteStats(stderr)
+	}
+	if cover != nil {
+		if err := k.Coverage().WriteDrcov(cover); err != nil {
+			fmt.Fprintf(stderr, "vemu: --cover: %v\n", err)
+		}
 	}
 	switch {
 	case st.Signal != 0:
