@@ -53,6 +53,7 @@ prefix() {
 	native) echo "" ;;
 	vemu) echo "$out/vemu run" ;;
 	qemu) echo "qemu-x86_64" ;;
+	vemucover) echo "$out/vemu run --cover=$out/cover.drcov" ;;
 	esac
 }
 
@@ -202,6 +203,15 @@ startups hello "$out/hello"
 # A dynamically linked program: ld.so, libc.so.6 and the program mapped from files.
 startups "/bin/true (dynamic)" /bin/true
 
+# The cost of guest coverage (--cover: AFL-style edges and the blocks run, from a block
+# hook in C): the CPU loop, whose blocks are short, is the worst case. The "native"
+# column is vemu without coverage here.
+log "cpu loop, coverage: vemu, vemu --cover"
+plain=$(measure vemu "$out/cpu" $n_cpu)
+covered=$(measure vemucover "$out/cpu" $n_cpu)
+rm -f "$out"/check.*
+row "cpu loop: vemu, then --cover" ms 1 "$plain" "$covered" n/a
+
 # Repeated runs in-process (vemutest.Prepared: a snapshot after exec, restored for each
 # run on an engine that keeps the code it translated) against fork+exec+wait natively.
 log "repeated runs: go test -bench RepeatedRun ./vemutest"
@@ -209,6 +219,7 @@ rr=$(go test -run '^$' -bench '^BenchmarkRepeatedRun$' -benchtime "${REPEAT_RUNS
 	grep '^BenchmarkRepeatedRun' || true)
 metric() { printf '%s\n' "$rr" | awk -v m="$1" '{for (i = 2; i <= NF; i++) if ($i == m) print $(i-1)}'; }
 row "hello, repeated runs (higher: better)" run/s 0 "$(metric native-runs/s)" "$(metric runs/s)" n/a
+row "hello, repeated runs: vemu, then covered" run/s 0 "$(metric runs/s)" "$(metric covered-runs/s)" n/a
 
 cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 qemu_version=n/a

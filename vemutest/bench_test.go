@@ -32,7 +32,8 @@ func nativeRun(b *testing.B, path string, devnull *os.File) {
 }
 
 // BenchmarkRepeatedRun runs the static hello world in-process, b.N times, and natively
-// with fork, exec and wait as many times, and reports both rates.
+// with fork, exec and wait as many times, and reports both rates; then in-process with
+// coverage on (covered-runs/s).
 func BenchmarkRepeatedRun(b *testing.B) {
 	requireGuest(b, helloGuest)
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
@@ -60,9 +61,24 @@ func BenchmarkRepeatedRun(b *testing.B) {
 		nativeRun(b, helloGuest, devnull)
 	}
 	native := time.Since(start)
+	// Coverage on, as while fuzzing: the cost of the block hook and the edge map.
+	cpr, err := vemutest.Prepare(helloGuest, vemutest.Options{Seeded: true, VirtualClock: true, Coverage: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cpr.Close()
+	start = time.Now()
+	for range b.N {
+		res, err := cpr.Run(ctx, vemutest.Input{})
+		if err != nil || res.ExitCode != 0 || res.Coverage == nil {
+			b.Fatalf("covered run: %v %+v", err, res)
+		}
+	}
+	covered := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/vemu.Seconds(), "runs/s")
 	b.ReportMetric(float64(b.N)/native.Seconds(), "native-runs/s")
+	b.ReportMetric(float64(b.N)/covered.Seconds(), "covered-runs/s")
 }
 
 // requireGuest skips when a test guest is not built.

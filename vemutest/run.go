@@ -52,7 +52,15 @@ type Options struct {
 	OnCall func(Call) Action
 	// Strace, when set, receives the --strace lines.
 	Strace io.Writer
+	// Coverage records the guest code the run covers into Result.Coverage: AFL-style
+	// edge counters and the basic blocks run, from a hook in C on every block.
+	Coverage bool
 }
+
+// Coverage is the guest code a run covered: Edges (emu.CoverSize counters, indexed by a
+// hash of two consecutive blocks' addresses, as AFL counts them), and the blocks run in
+// each file mapped; WriteDrcov writes them for coverage tools.
+type Coverage = kernel.Coverage
 
 // Result is what a run did.
 type Result struct {
@@ -63,6 +71,7 @@ type Result struct {
 	Stderr   []byte
 	Calls    []Record       // every system call of every process and thread, in order
 	Counts   map[string]int // calls by name, as --stats counts them
+	Coverage *Coverage      // with Options.Coverage
 }
 
 // Run runs the program at path under vemu and waits for it. Cancelling ctx kills the
@@ -125,7 +134,7 @@ func (pr *Prepared) Close() { pr.img.Close() }
 func (opt Options) config() kernel.Config {
 	cfg := kernel.Config{
 		Seed: opt.Seed, HasSeed: opt.Seeded, StartTime: opt.StartTime, Vsyscall: opt.Vsyscall,
-		Dir: opt.Dir, Root: opt.Root,
+		Dir: opt.Dir, Root: opt.Root, Coverage: opt.Coverage,
 	}
 	if opt.VirtualClock {
 		cfg.Clock = kernel.ClockVirtual
@@ -176,6 +185,7 @@ func run(ctx context.Context, cfg kernel.Config, in Input, start func(kernel.Con
 	st := t.Run()
 	stop()
 	res.ExitCode, res.Signal, res.Detail = st.Code, st.Signal, st.Detail
+	res.Coverage = k.Coverage()
 	if res.Signal != 0 {
 		res.ExitCode = 0
 	}
