@@ -8,6 +8,7 @@ import "testing"
 var conformGuests = []diffCase{
 	{name: "caps", cmds: one("caps")},
 	{name: "calls", cmds: one("calls")},
+	{name: "pidfd", cmds: one("pidfd")},
 }
 
 // conformOther are the Go guests of the same kind.

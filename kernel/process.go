@@ -81,6 +81,7 @@ type Process struct {
 	nice       int         // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
 	ioprio     uint16      // ioprio_set's value, guarded by pt.mu
 	membarrier uint32      // membarrier(2) registrations
+	exitEvent  int         // eventfd + 1 written at exit, behind pidfds; 0 when not made; pt.mu
 
 	blocksSeen uint64 // the CPU's blocks run that the virtual clock has counted
 
@@ -236,6 +237,12 @@ func (p *Process) exited() {
 	k.stats.merge(&p.counts)
 	k.pt.mu.Lock()
 	p.zombie = true
+	if p.exitEvent != 0 {
+		// The pidfds hold duplicates: they stay readable.
+		p.signalExitEvent()
+		unix.Close(p.exitEvent - 1)
+		p.exitEvent = 0
+	}
 	if k.pt.live--; k.pt.live == 0 {
 		// No process is left to map a frozen file again.
 		k.frozen.release()

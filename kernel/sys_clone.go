@@ -15,13 +15,134 @@ import (
 // its CPU; anything else is a new process with a copy of the address space.
 func sysClone(t *Task, a Args) (uint64, error) {
 	flags, stack, ptid, ctid, tls := a[0], a[1], a.Ptr(2), a.Ptr(3), a[4]
-	if flags&abi.CLONE_THREAD != 0 {
-		if flags&abi.CLONE_VM == 0 || flags&abi.CLONE_SIGHAND == 0 {
-			return 0, unix.EINVAL
-		}
-		return t.newThread(flags, stack, ptid, ctid, tls)
+	if flags&abi.CLONE_PIDFD != 0 && flags&(abi.CLONE_PARENT_SETTID|abi.CLONE_DETACHED) != 0 {
+		return 0, unix.EINVAL // the pidfd goes where the parent's tid would
 	}
-	return t.fork(flags, stack, ptid, ctid, tls)
+	return t.clone(flags&0xffffffff, stack, ptid, ctid, tls, ptid)
+}
+
+// clone checks flags as Linux's copy_process() does and makes the thread or process;
+// with CLONE_PIDFD, a pidfd for the child is stored at pidfdAddr.
+func (t *Task) clone(flags, stack uint64, ptid, ctid mm.Addr, tls uint64, pidfdAddr mm.Addr) (uint64, error) {
+	switch {
+	case flags&(abi.CLONE_NEWNS|abi.CLONE_FS) == abi.CLONE_NEWNS|abi.CLONE_FS,
+		flags&(abi.CLONE_NEWUSER|abi.CLONE_FS) == abi.CLONE_NEWUSER|abi.CLONE_FS,
+		flags&abi.CLONE_THREAD != 0 && flags&abi.CLONE_SIGHAND == 0,
+		flags&abi.CLONE_SIGHAND != 0 && flags&abi.CLONE_VM == 0,
+		flags&abi.CLONE_PIDFD != 0 && flags&abi.CLONE_THREAD != 0,
+		flags&abi.CLONE_CLEAR_SIGHAND != 0 && flags&abi.CLONE_SIGHAND != 0:
+		return 0, unix.EINVAL
+	case flags&namespaceFlags != 0:
+		return 0, unix.EPERM
+	}
+	var r uint64
+	var err error
+	if flags&abi.CLONE_THREAD != 0 {
+		r, err = t.newThread(flags, stack, ptid, ctid, tls)
+	} else {
+		r, err = t.fork(flags, stack, ptid, ctid, tls)
+		if flags&abi.CLONE_CLEAR_SIGHAND != 0 && (err == nil || err == errBlocked) {
+			// The child has not run yet (it starts after the call): its handlers go back
+			// to the default; ignored signals stay ignored.
+			k := t.p.k
+			k.pt.mu.Lock()
+			c := t.p.children[len(t.p.children)-1]
+			k.pt.mu.Unlock()
+			for i := range c.sigactions {
+				if c.sigactions[i].Handler != abi.SIG_IGN {
+					c.sigactions[i] = abi.Sigaction{}
+				}
+			}
+			c.dispositionsChanged()
+		}
+	}
+	if flags&abi.CLONE_PIDFD == 0 {
+		return r, err
+	}
+	withPidfd := func(pid uint64, err error) (uint64, error) {
+		if err != nil {
+			return pid, err
+		}
+		k := t.p.k
+		k.pt.mu.Lock()
+		q := k.pt.procs[int(pid)]
+		k.pt.mu.Unlock()
+		if q == nil {
+			return pid, nil
+		}
+		fd, err := t.openPidfd(q, 0)
+		if err != nil {
+			return pid, nil
+		}
+		if err := t.p.mm.CopyOut(pidfdAddr, binary.LittleEndian.AppendUint32(nil, uint32(fd))); err != nil {
+			t.p.files.close(int32(fd))
+		}
+		return pid, nil
+	}
+	if err == errBlocked {
+		prev := t.pending.done
+		t.pending.done = func(r uint64, err error) (uint64, error) {
+			if prev != nil {
+				r, err = prev(r, err)
+			}
+			return withPidfd(r, err)
+		}
+		return 0, errBlocked
+	}
+	return withPidfd(r, err)
+}
+
+// clone_args sizes: the first layout, and the one with set_tid and cgroup.
+const (
+	cloneArgsSizeVer0 = 64
+	cloneArgsSize     = 88
+)
+
+// sysClone3 implements clone3(2) through clone's paths: struct clone_args checked as
+// Linux checks it (the exit signal in its own field, a stack given with its size);
+// choosing the child's pid (set_tid) takes privilege vemu does not give, and
+// CLONE_INTO_CGROUP names a host cgroup the guest cannot enter.
+func sysClone3(t *Task, a Args) (uint64, error) {
+	size := a[1]
+	if size < cloneArgsSizeVer0 {
+		return 0, unix.EINVAL
+	}
+	if size > pageSize {
+		return 0, unix.E2BIG
+	}
+	b := make([]byte, size)
+	if err := t.p.mm.CopyIn(a.Ptr(0), b); err != nil {
+		return 0, err
+	}
+	for _, c := range b[min(size, cloneArgsSize):] {
+		if c != 0 {
+			return 0, unix.E2BIG
+		}
+	}
+	if len(b) < cloneArgsSize {
+		b = append(b, make([]byte, cloneArgsSize-len(b))...)
+	}
+	field := func(i int) uint64 { return binary.LittleEndian.Uint64(b[8*i:]) }
+	flags, pidfd, childTid, parentTid := field(0), field(1), field(2), field(3)
+	exitSignal, stack, stackSize, tls := field(4), field(5), field(6), field(7)
+	setTid, setTidSize := field(8), field(9)
+	const valid = 0xffffffff&^abi.CSIGNAL&^abi.CLONE_DETACHED | abi.CLONE_CLEAR_SIGHAND | abi.CLONE_INTO_CGROUP
+	switch {
+	case flags&^uint64(valid) != 0,
+		exitSignal&^uint64(abi.CSIGNAL) != 0,
+		stack == 0 && stackSize != 0 || stack != 0 && stackSize == 0,
+		setTidSize > 32, setTid == 0 && setTidSize != 0, setTid != 0 && setTidSize == 0,
+		flags&(abi.CLONE_THREAD|abi.CLONE_PARENT) != 0 && exitSignal != 0:
+		return 0, unix.EINVAL
+	case setTidSize != 0:
+		return 0, unix.EPERM
+	case flags&abi.CLONE_INTO_CGROUP != 0:
+		return 0, unix.EBADF
+	}
+	if stack != 0 {
+		stack += stackSize // clone3 gives the lowest address; the stack grows down from the end
+	}
+	return t.clone(flags|exitSignal, stack, mm.Addr(parentTid), mm.Addr(childTid), tls, mm.Addr(pidfd))
 }
 
 // sysFork implements fork(2).

@@ -181,8 +181,7 @@ func sysWait4(t *Task, a Args) (uint64, error) {
 	})
 }
 
-// sysWaitid implements waitid(2). P_PIDFD fails with EBADF, as for a descriptor that is
-// not a pidfd: vemu has no pidfds.
+// sysWaitid implements waitid(2).
 func sysWaitid(t *Task, a Args) (uint64, error) {
 	idtype, id, infoAddr, ruAddr := a.Int(0), a.Int(1), a.Ptr(2), a.Ptr(4)
 	options := a.Uint(3)
@@ -215,7 +214,11 @@ func sysWaitid(t *Task, a Args) (uint64, error) {
 		if id < 0 {
 			return 0, unix.EINVAL
 		}
-		return 0, unix.EBADF
+		q, err := t.pidfdProcess(id)
+		if err != nil {
+			return 0, err
+		}
+		match = func(c *Process) bool { return c == q }
 	default:
 		return 0, unix.EINVAL
 	}
