@@ -574,7 +574,7 @@ func (d *Debugger) hold(st DebugStop, report bool) {
 	// A fatal signal from outside (SIGTERM to vemu) still ends a stopped process: say
 	// which would, for the senders.
 	p.publishFatal()
-	for !d.release && !d.detached {
+	for !d.release && !d.detached && p.exit == nil {
 		select {
 		case f := <-d.reqs:
 			f()
@@ -585,7 +585,8 @@ func (d *Debugger) hold(st DebugStop, report bool) {
 			}
 		case w := <-p.wake:
 			// Messages from other goroutines still arrive (a blocked call's end, a
-			// signal from outside): taken now, acted on when the process runs.
+			// signal from outside): taken now, acted on when the process runs; but a
+			// signal that ends the process ends it now, stopped or not.
 			p.onWake(w)
 		case <-p.done:
 			d.release = true
