@@ -394,8 +394,9 @@ func (k *Kernel) mapSegments(s *mm.Space, prog *program, img *loader.Image, bias
 				return fmt.Errorf("program header %d: map %#x-%#x: %w", seg.Index, start, fileEnd, err)
 			}
 			v.Dev, v.Ino, v.FileOff = dev, ino, mm.PageDown(seg.Off)
-			// The rest of the last file page is bss: zero, as Linux's padzero().
-			if tail := fileEnd - (seg.Vaddr + bias + seg.Filesz); tail > 0 && tail < mm.PageSize {
+			// Where a bss follows, the rest of the last file page is zero, as Linux's
+			// padzero() makes it; a segment without one shows the file's bytes there.
+			if tail := fileEnd - (seg.Vaddr + bias + seg.Filesz); seg.Memsz > seg.Filesz && tail > 0 && tail < mm.PageSize {
 				if err := s.Write(mm.Addr(seg.Vaddr+bias+seg.Filesz), make([]byte, tail)); err != nil {
 					return fmt.Errorf("program header %d: %w", seg.Index, err)
 				}
