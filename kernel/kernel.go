@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"vemu/abi"
@@ -78,9 +79,10 @@ type Kernel struct {
 	inject    *inject.Rules // Config.Inject, by call
 	injecting bool          // any tampering: Inject or InjectFunc
 
-	pt    procTable
-	cover coverage     // Config.Coverage's records, from the processes that ended
-	locks *recordLocks // every guest process's record locks
+	pt      procTable
+	cover   coverage     // Config.Coverage's records, from the processes that ended
+	killing atomic.Bool  // KillAll was called: new processes are doomed at birth
+	locks   *recordLocks // every guest process's record locks
 
 	frozen frozenCache // files that private mappings share, see frozen.go
 	root   *fsRoot     // Config.Root, opened by the first Exec

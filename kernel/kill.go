@@ -224,3 +224,23 @@ func (k *Kernel) HostSignal(sig int) {
 		q.kick.Load().Kick()
 	}
 }
+
+// KillAll ends every process of the kernel with SIGKILL, those a fork makes meanwhile
+// too: what a test does with a run it gives up on, or with the processes a program left
+// running when it ended.
+func (k *Kernel) KillAll() {
+	k.killing.Store(true)
+	k.pt.mu.Lock()
+	var all []*Process
+	for _, p := range k.pt.procs {
+		if !p.zombie {
+			all = append(all, p)
+		}
+	}
+	k.pt.mu.Unlock()
+	byPid(all)
+	info := abi.Siginfo{Signo: abi.SIGKILL, Code: abi.SI_KERNEL}
+	for _, p := range all {
+		p.signalFromOutside(0, info)
+	}
+}

@@ -216,6 +216,9 @@ func (k *Kernel) register(p *Process) {
 	}
 	p.childWake = make(chan struct{})
 	p.done = make(chan struct{})
+	if k.killing.Load() {
+		p.doomed.CompareAndSwap(0, abi.SIGKILL) // born after KillAll: it never runs
+	}
 }
 
 // allocPID returns a new pid (or tid): after the first process's, counting up.
