@@ -75,7 +75,8 @@ type Result struct {
 }
 
 // Run runs the program at path under vemu and waits for it. Cancelling ctx kills the
-// program (SIGKILL) and Run returns what it did so far with ctx's error. A program that
+// program and every process it started (SIGKILL), and Run returns what it did so far
+// with ctx's error. Processes the program leaves running when it ends are killed too. A program that
 // cannot start returns an error whose message says why; bad specs return an
 // *inject.Error.
 func Run(ctx context.Context, path string, opt Options) (*Result, error) {
@@ -181,9 +182,11 @@ func run(ctx context.Context, cfg kernel.Config, in Input, start func(kernel.Con
 	if err != nil {
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { k.HostSignal(abi.SIGKILL) })
+	stop := context.AfterFunc(ctx, k.KillAll)
 	st := t.Run()
 	stop()
+	// The run ends with its program: processes it left running end with it.
+	k.KillAll()
 	res.ExitCode, res.Signal, res.Detail = st.Code, st.Signal, st.Detail
 	res.Coverage = k.Coverage()
 	if res.Signal != 0 {
