@@ -16,8 +16,12 @@ import (
 // copy them. A host file is not mapped directly: a guest that truncated it would make
 // vemu's own access to the lost pages fault.
 const (
-	frozenMaxFile  = 256 << 20 // larger files are copied into each mapping
-	frozenMaxTotal = 512 << 20 // bytes of frozen copies kept for later mappings
+	frozenMaxFile    = 256 << 20 // larger files are copied into each mapping
+	frozenMaxTotal   = 512 << 20 // bytes of frozen copies kept for later mappings
+	frozenMaxEntries = 1024      // frozen copies kept for later mappings
+	// frozenMaxOpen bounds the frozen copies alive at once (each mapped one holds a
+	// descriptor of vemu's): past it, mappings copy the file's bytes as before.
+	frozenMaxOpen = 4096
 )
 
 // frozenKey names one version of a file: a change to it changes its ctime.
@@ -73,6 +77,9 @@ func (k *Kernel) frozenFor(fd int, mapLen uint64) (*mm.Frozen, int64) {
 	}
 	c.mu.Unlock()
 
+	if mm.FrozenOpen() >= frozenMaxOpen {
+		return nil, 0
+	}
 	f := freeze(fd, st.Size)
 	if f == nil {
 		return nil, 0
@@ -88,7 +95,7 @@ func (k *Kernel) frozenFor(fd int, mapLen uint64) (*mm.Frozen, int64) {
 	f.Ref() // the cache's reference
 	c.byKey[key] = c.lru.PushFront(&frozenEntry{key: key, f: f, size: st.Size})
 	c.total += st.Size
-	for c.total > frozenMaxTotal && c.lru.Len() > 1 {
+	for (c.total > frozenMaxTotal || c.lru.Len() > frozenMaxEntries) && c.lru.Len() > 1 {
 		e := c.lru.Remove(c.lru.Back()).(*frozenEntry)
 		delete(c.byKey, e.key)
 		c.total -= e.size

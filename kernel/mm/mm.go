@@ -75,8 +75,15 @@ type Frozen struct {
 func NewFrozen(fd int) *Frozen {
 	f := &Frozen{fd: fd}
 	f.refs.Store(1)
+	frozenOpen.Add(1)
 	return f
 }
+
+// frozenOpen counts the Frozen files open in this process (each holds a descriptor).
+var frozenOpen atomic.Int64
+
+// FrozenOpen is how many frozen files hold a descriptor now, in every space of the process.
+func FrozenOpen() int64 { return frozenOpen.Load() }
 
 // Ref adds a reference.
 func (f *Frozen) Ref() { f.refs.Add(1) }
@@ -85,6 +92,7 @@ func (f *Frozen) Ref() { f.refs.Add(1) }
 func (f *Frozen) Unref() {
 	if f.refs.Add(-1) == 0 {
 		unix.Close(f.fd)
+		frozenOpen.Add(-1)
 	}
 }
 
