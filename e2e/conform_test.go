@@ -9,6 +9,7 @@ var conformGuests = []diffCase{
 	{name: "caps", cmds: one("caps")},
 	{name: "calls", cmds: one("calls")},
 	{name: "pidfd", cmds: one("pidfd")},
+	{name: "sysvipc", cmds: one("sysvipc")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -640,6 +640,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	p.creds.execCaps()
 	k.pt.mu.Unlock()
 	p.membarrier = 0
+	p.shmDetachAll()
 	t.clearChildTID, t.robustList = 0, 0
 	t.execSignals()
 	if t.ctx != nil {

@@ -25,7 +25,8 @@ func fuzzTame(nr uint64, a [6]uint64) (uint64, [6]uint64) {
 		abi.SYS_CHOWN, abi.SYS_FCHOWN, abi.SYS_LCHOWN, abi.SYS_FCHOWNAT, abi.SYS_LINK, abi.SYS_LINKAT,
 		abi.SYS_SYMLINK, abi.SYS_SYMLINKAT, abi.SYS_MKDIR, abi.SYS_MKDIRAT, abi.SYS_CREAT, abi.SYS_UTIMENSAT,
 		abi.SYS_SETXATTR, abi.SYS_LSETXATTR, abi.SYS_FSETXATTR, abi.SYS_REMOVEXATTR, abi.SYS_LREMOVEXATTR,
-		abi.SYS_FREMOVEXATTR, abi.SYS_FCHMODAT2, abi.SYS_OPENAT2:
+		abi.SYS_FREMOVEXATTR, abi.SYS_FCHMODAT2, abi.SYS_OPENAT2,
+		abi.SYS_SEMOP, abi.SYS_SEMTIMEDOP, abi.SYS_MSGSND, abi.SYS_MSGRCV:
 		return abi.SYS_GETPID, a
 	case abi.SYS_SPLICE, abi.SYS_TEE, abi.SYS_VMSPLICE, abi.SYS_PREADV2, abi.SYS_RECVMMSG:
 		if int32(a[0]) == 0 {
@@ -83,6 +84,13 @@ func FuzzSyscall(f *testing.F) {
 	seeds := [][7]uint64{
 		{abi.SYS_GETPID},
 		{abi.SYS_CAPGET, rw, rw + 8},
+		{abi.SYS_SHMGET, 0, 1 << 20, 0o1600},
+		{abi.SYS_SHMAT, 0, 0, 0},
+		{abi.SYS_SHMCTL, 0, 2, rw},
+		{abi.SYS_SEMGET, 0, 4, 0o1600},
+		{abi.SYS_SEMCTL, 0, 0, 13, rw},
+		{abi.SYS_MSGGET, 0, 0o1600},
+		{abi.SYS_MSGCTL, 0, 2, ro},
 		{abi.SYS_CAPGET, ro, 0},
 		{abi.SYS_CAPSET, rw, rw + 8},
 		{abi.SYS_GETXATTR, ro, ro, rw, 1 << 20},

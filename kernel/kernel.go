@@ -64,12 +64,15 @@ type Config struct {
 
 // Kernel is the simulated Linux shared by the processes it runs.
 type Kernel struct {
-	cfg    Config
-	rand   *rand.Rand // shared by processes running in parallel: take randMu
-	pcg    *rand.PCG  // rand's source, whose state an Image copies
-	randMu sync.Mutex
-	clock  *Timekeeper
-	stats  Stats
+	cfg Config
+
+	ipcOnce sync.Once
+	sysv    *sysvIPC   // System V IPC objects, made on first use
+	rand    *rand.Rand // shared by processes running in parallel: take randMu
+	pcg     *rand.PCG  // rand's source, whose state an Image copies
+	randMu  sync.Mutex
+	clock   *Timekeeper
+	stats   Stats
 
 	// table is the system call table the SYSCALL entry dispatches through. Reaching it
 	// through the kernel, not the package variable, keeps the entry out of the table's

@@ -71,17 +71,18 @@ type Process struct {
 	cur        *Task
 	wake       chan wakeup // completions of blocking calls, timers, signals from elsewhere
 	futexes    map[mm.Addr][]*Task
-	vtimers    []*vtimer   // virtual-clock timeouts (see advanceVirtual and idle)
-	idleEvent  int         // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
-	quantum    bool        // deterministic preemption is installed
-	stopped    bool        // stopped by a stop signal: no thread runs until SIGCONT
-	persona    uint32      // personality(2)'s value, kept and reported
-	creds      creds       // user and group ids
-	signalfds  []*signalFD // whose readiness follows the pending signals
-	nice       int         // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
-	ioprio     uint16      // ioprio_set's value, guarded by pt.mu
-	membarrier uint32      // membarrier(2) registrations
-	exitEvent  int         // eventfd + 1 written at exit, behind pidfds; 0 when not made; pt.mu
+	vtimers    []*vtimer             // virtual-clock timeouts (see advanceVirtual and idle)
+	idleEvent  int                   // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
+	quantum    bool                  // deterministic preemption is installed
+	stopped    bool                  // stopped by a stop signal: no thread runs until SIGCONT
+	persona    uint32                // personality(2)'s value, kept and reported
+	creds      creds                 // user and group ids
+	signalfds  []*signalFD           // whose readiness follows the pending signals
+	nice       int                   // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
+	ioprio     uint16                // ioprio_set's value, guarded by pt.mu
+	membarrier uint32                // membarrier(2) registrations
+	shm        map[mm.Addr]shmAttach // shmat's attachments, guarded by the IPC lock
+	exitEvent  int                   // eventfd + 1 written at exit, behind pidfds; 0 when not made; pt.mu
 
 	blocksSeen uint64 // the CPU's blocks run that the virtual clock has counted
 
@@ -238,6 +239,8 @@ func (p *Process) exited() {
 	k := p.k
 	p.takeFast()
 	k.stats.merge(&p.counts)
+	p.shmDetachAll()
+	p.semExit()
 	k.pt.mu.Lock()
 	p.zombie = true
 	if p.exitEvent != 0 {

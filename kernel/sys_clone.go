@@ -184,6 +184,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	c.ppid = p.pid
 	c.exitSignal = int(flags & abi.CSIGNAL)
 	c.files = p.files.fork(c)
+	c.shmForked(p)
 	c.files.dropped = c.fileDropped
 	c.fs = p.fs.fork()
 	if p.vdso.base != 0 {

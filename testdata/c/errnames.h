@@ -23,6 +23,8 @@ static const char *errname(int e)
 	case EEXIST: return "EEXIST";
 	case E2BIG: return "E2BIG";
 	case ENODATA: return "ENODATA";
+	case ENOMSG: return "ENOMSG";
+	case EIDRM: return "EIDRM";
 	case EOVERFLOW: return "EOVERFLOW";
 	case EXDEV: return "EXDEV";
 	case ENOTDIR: return "ENOTDIR";
