@@ -10,6 +10,7 @@ var conformGuests = []diffCase{
 	{name: "calls", cmds: one("calls")},
 	{name: "pidfd", cmds: one("pidfd")},
 	{name: "sysvipc", cmds: one("sysvipc")},
+	{name: "pshared", cmds: one("pshared")},
 }
 
 // conformOther are the Go guests of the same kind.

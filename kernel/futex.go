@@ -25,6 +25,15 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 		}
 		return binary.LittleEndian.Uint32(b[:]), nil
 	}
+	// A futex in a MAP_SHARED mapping, without FUTEX_PRIVATE_FLAG, is the kernel's:
+	// waiters in other processes wake too.
+	key, shared := t.sharedFutexKey(op, addr)
+	wake := func(at mm.Addr, n int, bits uint32) int {
+		if shared {
+			return t.sharedWake(t.sharedKeyAt(at), n, bits)
+		}
+		return p.futexWake(at, n, bits)
+	}
 	switch cmd {
 	case abi.FUTEX_WAIT, abi.FUTEX_WAIT_BITSET:
 		bits := uint32(abi.FUTEX_BITSET_MATCH_ANY)
@@ -61,6 +70,9 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 			}
 			timeout = d
 		}
+		if shared {
+			return t.sharedWait(a, key, val, bits, timeout)
+		}
 		t.futexAddr, t.futexBits = addr, bits
 		p.futexes[addr] = append(p.futexes[addr], t)
 		r, err := t.park()
@@ -89,7 +101,7 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 				return 0, unix.EINVAL
 			}
 		}
-		return uint64(p.futexWake(addr, int(val), bits)), nil
+		return uint64(wake(addr, int(val), bits)), nil
 	case abi.FUTEX_REQUEUE, abi.FUTEX_CMP_REQUEUE:
 		if cmd == abi.FUTEX_CMP_REQUEUE {
 			cur, err := load(addr)
@@ -100,9 +112,12 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 				return 0, unix.EAGAIN
 			}
 		}
-		n := p.futexWake(addr, int(val), abi.FUTEX_BITSET_MATCH_ANY)
+		n := wake(addr, int(val), abi.FUTEX_BITSET_MATCH_ANY)
 		moved := 0
 		limit := int(a.Uint(3))
+		if shared {
+			return uint64(n + t.sharedRequeue(key, t.sharedKeyAt(a.Ptr(4)), limit)), nil
+		}
 		for _, w := range append([]*Task(nil), p.futexes[addr]...) {
 			if moved >= limit {
 				break
@@ -143,7 +158,7 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 		if err := p.mm.CopyOut(mm.Addr(addr2), binary.LittleEndian.AppendUint32(nil, nv)); err != nil {
 			return 0, err
 		}
-		n := p.futexWake(addr, int(val), abi.FUTEX_BITSET_MATCH_ANY)
+		n := wake(addr, int(val), abi.FUTEX_BITSET_MATCH_ANY)
 		o, c := int32(old), int32(cmparg)
 		var hit bool
 		switch cmp {
@@ -163,7 +178,7 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 			return 0, unix.ENOSYS
 		}
 		if hit {
-			n += p.futexWake(addr2, int(a.Uint(3)), abi.FUTEX_BITSET_MATCH_ANY)
+			n += wake(addr2, int(a.Uint(3)), abi.FUTEX_BITSET_MATCH_ANY)
 		}
 		return uint64(n), nil
 	}

@@ -397,6 +397,10 @@ func sysShmat(t *Task, a Args) (uint64, error) {
 		return 0, unix.ENOMEM
 	}
 	v.Shared = true
+	var st unix.Stat_t
+	if unix.Fstat(seg.fd, &st) == nil {
+		v.Dev, v.Ino = uint64(st.Dev), uint64(st.Ino) // a shared futex in it is keyed so
+	}
 	if t.p.shm == nil {
 		t.p.shm = map[mm.Addr]shmAttach{}
 	}

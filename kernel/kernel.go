@@ -67,9 +67,11 @@ type Kernel struct {
 	cfg Config
 
 	ipcOnce sync.Once
-	sysv    *sysvIPC   // System V IPC objects, made on first use
-	rand    *rand.Rand // shared by processes running in parallel: take randMu
-	pcg     *rand.PCG  // rand's source, whose state an Image copies
+	sysv    *sysvIPC // System V IPC objects, made on first use
+	sfOnce  sync.Once
+	sfutex  *sharedFutexes // waiters on shared futexes, made on first use
+	rand    *rand.Rand     // shared by processes running in parallel: take randMu
+	pcg     *rand.PCG      // rand's source, whose state an Image copies
 	randMu  sync.Mutex
 	clock   *Timekeeper
 	stats   Stats

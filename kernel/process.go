@@ -241,6 +241,7 @@ func (p *Process) exited() {
 	k.stats.merge(&p.counts)
 	p.shmDetachAll()
 	p.semExit()
+	p.dropSharedFutexes()
 	k.pt.mu.Lock()
 	p.zombie = true
 	if p.exitEvent != 0 {

@@ -279,7 +279,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_CLOCK_NANOSLEEP:        supported(sysClockNanosleep),
 	abi.SYS_EXIT_GROUP:             supported(sysExitGroup),
 	abi.SYS_WAITID:                 partial(sysWaitid, "rusage is zero"),
-	abi.SYS_FUTEX:                  partial(sysFutex, "private to a process: MAP_SHARED futexes do not wake other processes"),
+	abi.SYS_FUTEX:                  partial(sysFutex, "the priority-inheritance operations are ENOSYS"),
 	abi.SYS_EXECVEAT:               supported(sysExecveat),
 	abi.SYS_TGKILL:                 supported(sysTgkill),
 	abi.SYS_OPENAT:                 supported(sysOpenat),
