@@ -11,6 +11,7 @@ var conformGuests = []diffCase{
 	{name: "pidfd", cmds: one("pidfd")},
 	{name: "sysvipc", cmds: one("sysvipc")},
 	{name: "pshared", cmds: one("pshared")},
+	{name: "procvm", cmds: one("procvm")},
 }
 
 // conformOther are the Go guests of the same kind.

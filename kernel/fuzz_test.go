@@ -84,6 +84,8 @@ func FuzzSyscall(f *testing.F) {
 	seeds := [][7]uint64{
 		{abi.SYS_GETPID},
 		{abi.SYS_CAPGET, rw, rw + 8},
+		{abi.SYS_PROCESS_VM_READV, 0, rw, 2, rw + 32, 2, 0},
+		{abi.SYS_PROCESS_VM_WRITEV, 0, rw, 1 << 20, ro, 1, 0},
 		{abi.SYS_SHMGET, 0, 1 << 20, 0o1600},
 		{abi.SYS_SHMAT, 0, 0, 0},
 		{abi.SYS_SHMCTL, 0, 2, rw},

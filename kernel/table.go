@@ -163,6 +163,8 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_MSGSND:                 partial(sysMsgsnd, ipcNote),
 	abi.SYS_MSGRCV:                 partial(sysMsgrcv, ipcNote),
 	abi.SYS_MSGCTL:                 partial(sysMsgctl, ipcNote),
+	abi.SYS_PROCESS_VM_READV:       supported(sysProcessVMReadv),
+	abi.SYS_PROCESS_VM_WRITEV:      supported(sysProcessVMWritev),
 	abi.SYS_CAPGET:                 supported(sysCapget),
 	abi.SYS_CAPSET:                 supported(sysCapset),
 	abi.SYS_GETDENTS:               supported(sysGetdents),
