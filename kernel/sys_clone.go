@@ -210,6 +210,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	k.register(c)
 	k.pt.mu.Lock()
 	c.pgid, c.sid, c.nice, c.persona, c.ioprio = p.pgid, p.sid, p.nice, p.persona, p.ioprio
+	c.timerSlack = p.timerSlack
 	c.creds = p.creds
 	c.creds.groups = append([]uint32(nil), p.creds.groups...)
 	c.parent = p

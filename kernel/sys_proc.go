@@ -200,6 +200,16 @@ func sysPrctl(t *Task, a Args) (uint64, error) {
 		return 0, nil
 	case abi.PR_GET_NO_NEW_PRIVS:
 		return 0, nil
+	case abi.PR_GET_TIMERSLACK:
+		return t.p.slack(), nil
+	case abi.PR_SET_TIMERSLACK:
+		// As Linux: 0 (or a negative value) goes back to the default.
+		if int64(a[1]) <= 0 {
+			t.p.timerSlack = 0
+		} else {
+			t.p.timerSlack = a[1]
+		}
+		return 0, nil
 	case abi.PR_GET_KEEPCAPS, abi.PR_SET_KEEPCAPS, abi.PR_CAPBSET_READ, abi.PR_CAPBSET_DROP,
 		abi.PR_GET_SECUREBITS, abi.PR_SET_SECUREBITS, abi.PR_CAP_AMBIENT:
 		k := t.p.k
@@ -230,4 +240,16 @@ func sysPersonality(t *Task, a Args) (uint64, error) {
 		t.p.persona = p
 	}
 	return uint64(old), nil
+}
+
+// defaultTimerSlack is Linux's default timer slack, 50 µs.
+const defaultTimerSlack = 50000
+
+// slack is the process's timer slack (PR_GET_TIMERSLACK): kept and inherited, it does
+// not change how vemu's timers fire.
+func (p *Process) slack() uint64 {
+	if p.timerSlack == 0 {
+		return defaultTimerSlack
+	}
+	return p.timerSlack
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -361,6 +362,18 @@ static void scheds(void)
 	at.size = sizeof at;
 	at.policy = 77;
 	expect_err("sched_setattr bad policy", sys(SYS_sched_setattr, 0, &at, 0), EINVAL);
+
+	printf("timer slack: %ld\n", (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+	expect("PR_SET_TIMERSLACK", prctl(PR_SET_TIMERSLACK, 123456, 0, 0, 0) == 0);
+	expect("PR_GET_TIMERSLACK", prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 123456);
+	fflush(stdout);
+	if (fork() == 0)
+		_exit(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 123456 ? 0 : 1);
+	int st;
+	wait(&st);
+	expect("a child inherits the slack", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	expect("PR_SET_TIMERSLACK 0", prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0) == 0);
+	printf("timer slack after reset: %ld\n", (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
 
 	long v = sys(SYS_ioprio_get, 1, 0);
 	printf("ioprio_get: %#lx\n", v);
