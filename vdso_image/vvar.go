@@ -240,13 +240,30 @@ func load64(page []byte, off int) uint64 {
 // bytes, 8-byte aligned (a mapped page always is). Only one goroutine may
 // publish into a page at a time.
 func Publish(page []byte, d *Data) {
+	Begin(page)
+	Finish(page, d)
+}
+
+// Begin opens a write section in page: readers wait until Finish closes it. A writer
+// that publishes one Data into several pages opens them all before it computes the data
+// and closes them after, as one seqlock over every page: no reader can then use the old
+// data after another reader has used the new. A section left open stays open.
+func Begin(page []byte) {
+	checkPage(page)
+	if seq := load32(page, VVarSeq); seq&1 == 0 {
+		store32(page, VVarSeq, seq+1)
+	}
+}
+
+// Finish writes d into page, whose write section Begin opened, and closes the section.
+func Finish(page []byte, d *Data) {
 	checkPage(page)
 	seq := load32(page, VVarSeq)
-	if seq&1 != 0 {
-		// A writer stopped half-way; start a fresh write section.
+	if seq&1 == 0 {
+		// Not opened: open it now, so that readers never see a torn field.
 		seq++
+		store32(page, VVarSeq, seq)
 	}
-	store32(page, VVarSeq, seq+1)
 	store32(page, VVarClockMode, uint32(d.Mode))
 	store64(page, VVarCycleLast, d.CycleLast)
 	store32(page, VVarMult, d.Mult)
@@ -261,7 +278,7 @@ func Publish(page []byte, d *Data) {
 		store64(page, VVarBaseSec(clk), d.Clocks[clk].Sec)
 		store64(page, VVarBaseNsec(clk), d.Clocks[clk].Nsec)
 	}
-	store32(page, VVarSeq, seq+2)
+	store32(page, VVarSeq, seq+1)
 }
 
 // Read returns the data in the vvar page, read under the seqlock as the

@@ -80,11 +80,43 @@ func TestPublishRead(t *testing.T) {
 	}
 
 	// A writer that stopped half-way leaves an odd sequence; the next
-	// publish still ends even.
+	// publish takes that section over and still ends even.
 	store32(p, VVarSeq, 7)
 	Publish(p, d)
-	if s := Seq(p); s != 10 {
-		t.Errorf("sequence after publishing over 7 = %d, want 10", s)
+	if s := Seq(p); s != 8 {
+		t.Errorf("sequence after publishing over 7 = %d, want 8", s)
+	}
+}
+
+// Begin opens every page before the data exists; readers wait until Finish closes each.
+func TestBeginFinishAcrossPages(t *testing.T) {
+	pages := [][]byte{make([]byte, PageSize), make([]byte, PageSize)}
+	var d Data
+	d.Mult, d.Shift = 1, 0
+	for _, p := range pages {
+		Publish(p, &d)
+	}
+	for _, p := range pages {
+		Begin(p)
+		if Seq(p)&1 == 0 {
+			t.Fatal("Begin left the section closed")
+		}
+	}
+	Begin(pages[0]) // already open: stays open, once
+	if s := Seq(pages[0]); s != 3 {
+		t.Errorf("sequence after opening twice = %d, want 3", s)
+	}
+	d.CycleLast = 42
+	done := make(chan Data)
+	go func() { done <- Read(pages[1]) }() // waits for the section to close
+	for _, p := range pages {
+		Finish(p, &d)
+		if s := Seq(p); s != 4 {
+			t.Errorf("sequence after Finish = %d, want 4", s)
+		}
+	}
+	if got := <-done; got.CycleLast != 42 {
+		t.Errorf("a reader during the section read CycleLast %d, want the new 42", got.CycleLast)
 	}
 }
 
