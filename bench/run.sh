@@ -3,7 +3,9 @@
 # one table (also written to bench/out/results.txt). Run from the repository root:
 #   bash bench/run.sh
 # Environment: BENCH_REPS (default 3) repetitions of each loop benchmark, median reported;
-# HELLO_RUNS (default 30) start-ups of the hello guest, median reported.
+# HELLO_RUNS (default 30) start-ups of the hello guest, median reported; BENCH_GZIP_REPS
+# (default 1) repetitions of the gzip row, the longest; BENCH_PIN_CPU (default 1) the CPU
+# the pinned rows run on.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,6 +27,15 @@ n_mprotect=1000   # pages of alternating permissions
 n_sbrk=4000       # heap growths of 132 KiB
 n_mutex=20000     # increments per thread, 64 threads
 n_go=400          # Go jobs over 8 goroutines, GOMAXPROCS=4
+gzip_reps=${BENCH_GZIP_REPS:-1}
+pin_cpu=${BENCH_PIN_CPU:-1}
+# Memory-heavy rows: buffers far larger than the emulators' TLBs and the host's caches.
+mem_mib=64        # the SHA-256 buffer, the pointer-chase array and the busybox input
+n_sieve=33554432  # bytes of the sieve
+copy_mib=32       # memcpy: two buffers of copy_mib MiB, copied n_copy times
+n_copy=8
+n_set=16          # memset of copy_mib MiB, n_set times
+n_chase=1000000   # dependent loads through the mem_mib array
 
 log() { echo "bench: $*" >&2; }
 
@@ -41,11 +52,20 @@ log "building vemu"
 go build -o "$out/vemu" ./cmd/vemu
 
 log "building guests"
-for g in syscall cpu hello vdso cliffs mutex; do
+for g in syscall cpu hello vdso cliffs mutex mem; do
 	gcc -static -O2 -pthread -o "$out/$g" "bench/guests/$g.c"
 done
 CGO_ENABLED=0 go build -o "$out/gothreads" ./bench/guests/gothreads
 gcc -O2 -o "$out/spawn" bench/tools/spawn.c
+gcc -O2 -o "$out/cputime" bench/tools/cputime.c
+busybox=$(command -v busybox || true)
+if [ -n "$busybox" ]; then
+	busybox=$(readlink -f "$busybox")
+	if [ ! -s "$out/input.txt" ] || [ "$(stat -c %s "$out/input.txt")" != $((mem_mib << 20)) ]; then
+		log "writing the $mem_mib MiB input of the busybox rows"
+		"$out/mem" gen "$out/input.txt" $mem_mib
+	fi
+fi
 
 # runner NAME -> the command prefix for that column.
 prefix() {
@@ -66,6 +86,10 @@ median() {
 		if (NR % 2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2 }'
 }
 
+# wrap: a command put before every measured command (taskset for the pinned rows, the
+# cputime tool for the rows timed from outside).
+wrap=()
+
 # measure RUNNER GUEST ARGS... -> median over $reps of the first field the guest prints,
 # "n/a" if the guest says so, or "fail". A second field (a checksum) is saved in
 # $out/check.RUNNER; it must be the same in every repetition.
@@ -81,7 +105,7 @@ measure() {
 	pre=$(prefix "$runner")
 	for ((i = 0; i < reps; i++)); do
 		# shellcheck disable=SC2086
-		if ! o=$(timeout "$limit" $pre "$@" 2>"$out/last.err"); then
+		if ! o=$(timeout "$limit" "${wrap[@]}" $pre "$@" 2>"$out/last.err"); then
 			log "$runner $* failed: $(head -c 300 "$out/last.err" | tr '\n' ' ')"
 			echo fail
 			return
@@ -147,9 +171,9 @@ fmt() {
 rows=()
 # row LABEL UNIT DECIMALS NATIVE VEMU QEMU
 row() {
-	rows+=("$(printf '%-34s %-5s %11s %11s %11s %12s %12s' "$1" "$2" \
+	rows+=("$(printf '%-44s %-5s %10s %10s %10s %11s %11s %9s' "$1" "$2" \
 		"$(fmt "$4" "$3")" "$(fmt "$5" "$3")" "$(fmt "$6" "$3")" \
-		"$(ratio "$5" "$4")" "$(ratio "$6" "$4")")")
+		"$(ratio "$5" "$4")" "$(ratio "$6" "$4")" "$(ratio "$5" "$6")")")
 }
 
 # bench LABEL UNIT DECIMALS GUEST ARGS...
@@ -174,7 +198,13 @@ bench() {
 }
 
 bench "getpid, raw syscall" ns 1 "$out/syscall" $n_syscall
+wrap=(taskset -c "$pin_cpu")
+bench "getpid, raw syscall (pinned)" ns 1 "$out/syscall" $n_syscall
+wrap=()
 bench "clock_gettime, libc (vDSO)" ns 1 "$out/vdso" vdso $n_vdso
+wrap=(taskset -c "$pin_cpu")
+bench "clock_gettime, libc (vDSO) (pinned)" ns 1 "$out/vdso" vdso $n_vdso
+wrap=()
 bench "clock_gettime, raw syscall" ns 1 "$out/vdso" sys $n_sys_clock
 bench "gettimeofday, vsyscall page" ns 1 "$out/vdso" vsys $n_vsys
 bench "gettimeofday, raw syscall" ns 1 "$out/vdso" gtod $n_gtod
@@ -184,6 +214,24 @@ bench "mprotect $n_mprotect pages alternately" ms 1 "$out/cliffs" mprotect $n_mp
 bench "sbrk 132 KiB x $n_sbrk" ms 1 "$out/cliffs" sbrk $n_sbrk
 bench "64 threads: mutex+atomic x $n_mutex" ms 1 "$out/mutex" 64 $n_mutex
 bench "Go, GOMAXPROCS=4, $n_go jobs" ms 1 "$out/gothreads" $n_go
+
+# Memory-heavy work, timed from outside as CPU time (user + system of the whole process:
+# translation, the emulator's threads and start-up included), which a loaded machine
+# disturbs far less than wall time.
+wrap=("$out/cputime")
+bench "SHA-256 of $mem_mib MiB (cpu)" ms 0 "$out/mem" sha256 $mem_mib
+bench "sieve of $n_sieve bytes (cpu)" ms 0 "$out/mem" sieve $n_sieve
+bench "memcpy $copy_mib MiB x $n_copy (cpu)" ms 0 "$out/mem" memcpy $copy_mib $n_copy
+bench "memset $copy_mib MiB x $n_set (cpu)" ms 0 "$out/mem" memset $copy_mib $n_set
+bench "pointer chase, $mem_mib MiB x $n_chase (cpu)" ms 0 "$out/mem" chase $mem_mib $n_chase
+if [ -n "$busybox" ]; then
+	bench "busybox sha256sum $mem_mib MiB (cpu)" ms 0 "$busybox" sha256sum "$out/input.txt"
+	saved_reps=$reps
+	reps=$gzip_reps
+	bench "busybox gzip $mem_mib MiB (cpu)" ms 0 "$busybox" gzip -c "$out/input.txt"
+	reps=$saved_reps
+fi
+wrap=()
 
 # startups LABEL PROGRAM: rows for start-up time and peak RSS of PROGRAM.
 startups() {
@@ -230,6 +278,6 @@ qemu_version=n/a
 	echo "tools:   $(go version | awk '{print $3}'), $(gcc --version | head -n 1), $qemu_version"
 	echo "loops: median of $reps runs; per-call times and cpu ms are measured by the guest itself"
 	echo
-	printf '%-34s %-5s %11s %11s %11s %12s %12s\n' benchmark unit native vemu qemu vemu/native qemu/native
+	printf '%-44s %-5s %10s %10s %10s %11s %11s %9s\n' benchmark unit native vemu qemu vemu/native qemu/native vemu/qemu
 	printf '%s\n' "${rows[@]}"
 } | tee "$out/results.txt"
