@@ -30,6 +30,11 @@ enum vemu_event {
 };
 
 #define VEMU_FAST_MAX 512
+// VEMU_TLB_GROW is the number of TLB fills after which the fill hook empties the TLB, so
+// that QEMU resizes it to what the program uses, at most VEMU_TLB_GROWS times in a row
+// (see on_tlb_fill).
+#define VEMU_TLB_GROW 65536
+#define VEMU_TLB_GROWS 5
 
 // vemu_cpuid_leaf is one answer of the CPUID hook, given instead of the model's: r holds
 // eax, ebx, ecx and edx for leaf (and sub, unless any_sub).
@@ -79,6 +84,8 @@ struct vemu_state {
 	// the wrong frames. It grants the access instead and sets flush_grant; the TLB is
 	// emptied before guest code runs again.
 	uint32_t running, flush_grant;
+	uint64_t fills; // TLB fills since the fill hook last emptied the TLB
+	uint64_t grows; // times it did so since the TLB was last emptied for another reason
 
 	// Syscall register ids and value pointers for the batch calls.
 	int sys_read_ids[9];

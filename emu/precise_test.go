@@ -286,3 +286,45 @@ func BenchmarkHaltRun(b *testing.B) {
 		}
 	}
 }
+
+// TestStoresWhileTheTLBGrows stores across page boundaries over 16 MiB, round after
+// round, so that the fill hook empties the TLB many times in the middle of stores that
+// span two pages; every store must land, and a fault after it must still be exact.
+func TestStoresWhileTheTLBGrows(t *testing.T) {
+	const pages, rounds = 4096, 40
+	// outer: xor ecx,ecx
+	// inner: mov rax,rcx; shl rax,12; mov rdx,rcx; xor rdx,rbx; mov [rdi+rax+0xffc],rdx
+	//        inc rcx; cmp rcx,rsi; jne inner; dec rbx; jnz outer
+	//        mov [r8],rdx; hlt
+	code := []byte{
+		0x31, 0xc9,
+		0x48, 0x89, 0xc8, 0x48, 0xc1, 0xe0, 0x0c, 0x48, 0x89, 0xca, 0x48, 0x31, 0xda,
+		0x48, 0x89, 0x94, 0x07, 0xfc, 0x0f, 0x00, 0x00,
+		0x48, 0xff, 0xc1, 0x48, 0x39, 0xf1, 0x75, 0xe3, 0x48, 0xff, 0xcb, 0x75, 0xdc,
+		0x49, 0x89, 0x10, 0xf4,
+	}
+	const store = codeAddr + 0x24
+	e, _ := newEngine(t, code)
+	mem, err := unix.Mmap(-1, 0, (pages+1)*PageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	require.NoError(t, err)
+	t.Cleanup(func() { unix.Munmap(mem) })
+	const base = 0x10000000
+	require.NoError(t, e.MapHost(base, mem, ProtRead|ProtWrite))
+	unmapped := uint64(base + (pages+1)*PageSize)
+	require.NoError(t, e.SetReg(RDI, base))
+	require.NoError(t, e.SetReg(RSI, pages))
+	require.NoError(t, e.SetReg(RBX, rounds))
+	require.NoError(t, e.SetReg(R8, unmapped))
+	ev := e.Run(codeAddr)
+	require.Equal(t, Fault, ev.Kind, ev.String())
+	assert.Equal(t, Write, ev.Access)
+	assert.Equal(t, unmapped, ev.Addr)
+	assert.Equal(t, uint64(store), ev.RIP)
+	assert.Equal(t, uint64((pages-1)^1), e.Reg(RDX))
+	for i := range pages {
+		got := binary.LittleEndian.Uint64(mem[i*PageSize+PageSize-4:])
+		if got != uint64(i^1) {
+			t.Fatalf("page %d: %#x, want %#x", i, got, i^1)
+		}
+	}
+}
