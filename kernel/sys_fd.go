@@ -82,6 +82,10 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 		}
 	}
 	if hfd == 0 {
+		if h, ok := t.fifoAt(dirfd, p, flags); ok {
+			defer h.close()
+			return t.openFifo(h.dir, h.name, flags, mode, func(hfd int) (uint64, error) { return t.installOpened(hfd, p, flags) })
+		}
 		if hfd, err = t.openPath(dirfd, p, hostOpenFlags(flags), mode&0o7777); err != nil {
 			return 0, err
 		}
@@ -89,6 +93,11 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 			return 0, err
 		}
 	}
+	return t.installOpened(hfd, p, flags)
+}
+
+// installOpened gives the guest a descriptor for host descriptor hfd, opened as p.
+func (t *Task) installOpened(hfd int, p string, flags uint32) (uint64, error) {
 	f := &File{fd: hfd, refs: 1, path: p, flags: flags}
 	if name, ok := t.procEntry(devFd(p)); ok && path.Clean(name) == "fd" {
 		f.ops = &procFdDir{p: t.p}

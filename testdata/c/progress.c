@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -172,6 +174,52 @@ static void clocks_across_processes(void)
 	expect("three processes: the wall clock never goes back", back == 0 && bad == 0);
 }
 
+static const char *fifo_path;
+
+static void *fifo_reader(void *arg)
+{
+	int *got = arg;
+	int fd = open(fifo_path, O_RDONLY); /* waits for the writer: the other thread */
+	char c = 0;
+	read(fd, &c, 1);
+	*got = c;
+	close(fd);
+	return NULL;
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+/* A thread waiting in the open of a named pipe lets the other thread open its other
+ * end; a handled signal ends such a wait with EINTR. */
+static void fifo_open(void)
+{
+	char dir[] = "/tmp/progress-XXXXXX";
+	static char path[64];
+	if (!mkdtemp(dir))
+		return;
+	snprintf(path, sizeof path, "%s/fifo", dir);
+	fifo_path = path;
+	mkfifo(path, 0600);
+	int got = 0;
+	pthread_t th;
+	pthread_create(&th, NULL, fifo_reader, &got);
+	usleep(20000);
+	int fd = open(path, O_WRONLY);
+	write(fd, "z", 1);
+	close(fd);
+	pthread_join(th, NULL);
+	expect("two threads open the ends of a named pipe", got == 'z');
+	struct sigaction sa = {.sa_handler = on_alarm};
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = {.it_value = {0, 50000}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	fd = open(path, O_RDONLY);
+	expect_err("a signal ends the wait for a writer", fd, EINTR);
+	signal(SIGALRM, SIG_DFL);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	alarm(60);
@@ -187,6 +235,7 @@ int main(int argc, char **argv)
 	printf("ping-pong with nanosleep(0): %d rounds\n", ROUNDS);
 	two_waiters(0);
 	two_waiters(1);
+	fifo_open();
 	clocks_across_processes();
 	return failures != 0;
 }
