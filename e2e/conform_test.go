@@ -12,6 +12,7 @@ var conformGuests = []diffCase{
 	{name: "sysvipc", cmds: one("sysvipc")},
 	{name: "pshared", cmds: one("pshared")},
 	{name: "procvm", cmds: one("procvm")},
+	{name: "fsperm", cmds: one("fsperm")},
 }
 
 // conformOther are the Go guests of the same kind.

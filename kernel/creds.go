@@ -20,7 +20,7 @@ type creds struct {
 }
 
 // credsNote is what the table says of the calls that change ids.
-const credsNote = "ids are kept per guest process under Linux's rules, but the host checks file access as vemu's user"
+const credsNote = "ids are kept per guest process under Linux's rules; the host checks file access with the guest's fsuid, fsgid, groups and capabilities (any ids only when vemu is root)"
 
 // hostCreds are vemu's own ids.
 func hostCreds() creds {

@@ -196,7 +196,7 @@ func readProgram(path string) (*program, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, &ExecError{Path: path, Status: 126, Err: errors.New("not a regular file")}
 	}
-	if unix.Access(path, unix.X_OK) != nil {
+	if unix.Faccessat2(unix.AT_FDCWD, path, unix.X_OK, unix.AT_EACCESS) != nil {
 		return nil, &ExecError{Path: path, Status: 126, Err: errors.New("permission denied")}
 	}
 	f, err := os.Open(path)

@@ -4,8 +4,12 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -475,4 +479,131 @@ func (c *fsContext) fork() *fsContext {
 		fd, _ = unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
 	}
 	return &fsContext{cwdFd: fd, root: c.root}
+}
+
+// Host calls act with the guest's credentials. Linux keeps credentials per thread, and a
+// process's handlers all run on its run loop's OS thread (locked to it), so that thread's
+// filesystem uid and gid, supplementary groups and effective capabilities are set to the
+// guest's before a call runs (actAs, from the SYSCALL entry): the host kernel then checks
+// every path, mode, owner, sticky directory and capability as it would for the guest, and
+// creates files with the guest's ids. The ids are set with raw system calls, which change
+// only the calling thread; the Go runtime never starts threads from a locked one. A call
+// that waits off the run loop runs on a thread of its own set the same way (runAs). When
+// vemu is not privileged the guest cannot take ids other than vemu's, and nothing changes.
+
+// fileCreds are the credentials the host checks file access with.
+type fileCreds struct {
+	fsuid, fsgid uint32
+	groups       []uint32
+	eff          uint64 // effective capabilities
+}
+
+// equal compares two sets of credentials. A process's group list is replaced by
+// setgroups, never changed in place, so the same list is recognised without reading it.
+func (a *fileCreds) equal(b *fileCreds) bool {
+	if a.fsuid != b.fsuid || a.fsgid != b.fsgid || a.eff != b.eff || len(a.groups) != len(b.groups) {
+		return false
+	}
+	return len(a.groups) == 0 || &a.groups[0] == &b.groups[0] || slices.Equal(a.groups, b.groups)
+}
+
+// file are the credentials c's file accesses use.
+func (c *creds) file() fileCreds {
+	return fileCreds{fsuid: c.fsuid, fsgid: c.fsgid, groups: c.groups, eff: c.caps.eff}
+}
+
+// access are the credentials access(2) checks with, as Linux's access_override_creds():
+// the real ids, and uid 0's permitted capabilities or none for another uid.
+func (c *creds) access() fileCreds {
+	fc := fileCreds{fsuid: c.ruid, fsgid: c.rgid, groups: c.groups, eff: c.caps.eff}
+	if c.caps.secure&secNoSetuidFixup == 0 {
+		fc.eff = 0
+		if c.ruid == 0 {
+			fc.eff = c.caps.prm
+		}
+	}
+	return fc
+}
+
+// hostFileCreds are vemu's own, which every thread starts with.
+var hostFileCreds = sync.OnceValue(func() fileCreds {
+	c := hostCreds()
+	return c.file()
+})
+
+// actAs makes the run loop's thread act with fc for the host calls that follow. What
+// could not be set stays as the host had it (the guest of an unprivileged vemu has no
+// other ids to take), and is not tried again at each call.
+func (p *Process) actAs(fc fileCreds) error {
+	if p.onThread.equal(&fc) {
+		return nil
+	}
+	err := setThreadCreds(&p.onThread, &fc)
+	p.onThread = fc
+	return err
+}
+
+// runAs runs op on a thread acting with fc; op runs where it is called when fc are vemu's.
+func runAs(fc fileCreds, op func() (uint64, error)) (uint64, error) {
+	host := hostFileCreds()
+	if fc.equal(&host) {
+		return op()
+	}
+	runtime.LockOSThread()
+	if err := setThreadCreds(&host, &fc); err != nil {
+		setThreadCreds(&fc, &host)
+		return 0, unix.EPERM // the thread ends with this goroutine, whatever it holds
+	}
+	r, err := op()
+	if setThreadCreds(&fc, &host) == nil {
+		runtime.UnlockOSThread()
+	}
+	return r, err
+}
+
+// setThreadCreds changes the calling thread's credentials from cur to fc: the effective
+// capabilities are first raised to vemu's permitted ones, which setting ids needs.
+func setThreadCreds(cur, fc *fileCreds) error {
+	hc, _ := hostCapsOnce()
+	var first error
+	keep := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
+	keep(capsetThread(hc.prm, hc))
+	if !slices.Equal(cur.groups, fc.groups) {
+		gs := fc.groups
+		var p unsafe.Pointer
+		if len(gs) > 0 {
+			p = unsafe.Pointer(&gs[0])
+		}
+		// SAFETY: gs is a live []uint32 of len(gs) gid_t values for the call's length.
+		if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gs)), uintptr(p), 0); e != 0 {
+			keep(e)
+		}
+	}
+	// setfsuid and setfsgid answer the old id whether or not they changed it; asking
+	// with -1 tells which.
+	unix.RawSyscall(unix.SYS_SETFSGID, uintptr(fc.fsgid), 0, 0)
+	if g, _, _ := unix.RawSyscall(unix.SYS_SETFSGID, ^uintptr(0), 0, 0); uint32(g) != fc.fsgid {
+		keep(unix.EPERM)
+	}
+	unix.RawSyscall(unix.SYS_SETFSUID, uintptr(fc.fsuid), 0, 0)
+	if u, _, _ := unix.RawSyscall(unix.SYS_SETFSUID, ^uintptr(0), 0, 0); uint32(u) != fc.fsuid {
+		keep(unix.EPERM)
+	}
+	keep(capsetThread(fc.eff&hc.prm, hc))
+	return first
+}
+
+// capsetThread sets the calling thread's effective capabilities to eff, keeping vemu's
+// permitted and inheritable sets.
+func capsetThread(eff uint64, hc caps) error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var d [2]unix.CapUserData
+	for i := range d {
+		d[i] = unix.CapUserData{Effective: uint32(eff >> (32 * i)), Permitted: uint32(hc.prm >> (32 * i)), Inheritable: uint32(hc.inh >> (32 * i))}
+	}
+	return unix.Capset(&hdr, &d[0])
 }

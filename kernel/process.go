@@ -77,6 +77,7 @@ type Process struct {
 	stopped    bool                  // stopped by a stop signal: no thread runs until SIGCONT
 	persona    uint32                // personality(2)'s value, kept and reported
 	creds      creds                 // user and group ids
+	onThread   fileCreds             // what the run loop's thread acts with now (fs.go)
 	signalfds  []*signalFD           // whose readiness follows the pending signals
 	nice       int                   // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
 	ioprio     uint16                // ioprio_set's value, guarded by pt.mu

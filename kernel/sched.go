@@ -196,8 +196,15 @@ func (t *Task) Run() ExitStatus {
 func (p *Process) run() ExitStatus {
 	// Unicorn keeps per-thread state while an engine runs: stay on one OS thread.
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	p.onThread = hostFileCreds()
+	defer func() {
+		// The thread goes back to the runtime as vemu's, or ends with the goroutine.
+		if p.actAs(hostFileCreds()) == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
 	defer p.close()
+	defer p.actAs(hostFileCreds()) // vemu's own work at the end is vemu's
 	p.k.clock.start()
 	defer p.k.clock.detach(p)
 
@@ -253,8 +260,9 @@ func (p *Process) run() ExitStatus {
 			t.gen++
 			if op.op != nil {
 				gen := t.gen
+				fc := p.creds.file()
 				go func() {
-					r, err := op.op()
+					r, err := runAs(fc, op.op)
 					p.send(wakeup{t: t, gen: gen, r: r, err: err, pend: op})
 				}()
 			}

@@ -46,7 +46,7 @@ func sysChdir(t *Task, a Args) (uint64, error) {
 	if fd, err = guardProcFd(fd); err != nil {
 		return 0, err
 	}
-	if err := unix.Faccessat(fd, ".", unix.X_OK, 0); err != nil {
+	if err := unix.Faccessat2(fd, ".", unix.X_OK, unix.AT_EACCESS); err != nil {
 		unix.Close(fd)
 		return 0, err
 	}

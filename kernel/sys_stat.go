@@ -184,8 +184,12 @@ func (t *Task) faccessat(dirfd int32, pathAddr mm.Addr, mode uint32, flags int32
 		return 0, err
 	}
 	defer h.close()
-	// faccessat2 with flags; plain faccessat has none.
-	return 0, unix.Faccessat2(h.dir, h.name, mode, hostAtFlags(flags))
+	if flags&abi.AT_EACCESS == 0 {
+		// Checked with the real ids; the next call's entry acts as the guest again.
+		t.p.actAs(t.p.creds.access())
+	}
+	// The host checks with the ids its thread acts with: always AT_EACCESS.
+	return 0, unix.Faccessat2(h.dir, h.name, mode, hostAtFlags(flags)|unix.AT_EACCESS)
 }
 
 // sysStatfs implements statfs(2): the host's answer for the file system the path is on.

@@ -79,6 +79,7 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 	case h == nil:
 		ret = errnoRet(unix.ENOSYS)
 	default:
+		t.p.actAs(t.p.creds.file())
 		r, err := h(t, a)
 		if err == errBlocked {
 			// The thread waits; its result is traced and put in rax when it comes.
