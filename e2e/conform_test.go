@@ -20,26 +20,4 @@ var conformOther = []diffCase{
 	{name: "go/splicecopy", cmds: one("splicecopy.go.bin", ".")},
 }
 
-func TestConformDiff(t *testing.T) {
-	for _, c := range conformGuests {
-		for _, libc := range []string{"glibc", "musl"} {
-			c := c
-			c.name = c.name + "/" + libc
-			cmds := make([]cmdline, len(c.cmds))
-			for i, cmd := range c.cmds {
-				cmds[i] = append(cmdline{cmd[0] + "." + libc}, cmd[1:]...)
-			}
-			c.cmds = cmds
-			t.Run(c.name, func(t *testing.T) {
-				t.Parallel()
-				runDiff(t, c)
-			})
-		}
-	}
-	for _, c := range conformOther {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			runDiff(t, c)
-		})
-	}
-}
+func TestConformDiff(t *testing.T) { runGuests(t, conformGuests, conformOther) }

@@ -210,8 +210,12 @@ Zebra
 the lazy dog
 last line without newline`
 
-func TestGuestsDiff(t *testing.T) {
-	for _, c := range cGuests {
+func TestGuestsDiff(t *testing.T) { runGuests(t, cGuests, otherGuests) }
+
+// runGuests compares each case with its native run: the C guests once per libc (their
+// commands' programs get .glibc or .musl), the others as they are.
+func runGuests(t *testing.T, cCases, others []diffCase) {
+	for _, c := range cCases {
 		for _, libc := range []string{"glibc", "musl"} {
 			c := c
 			c.name = c.name + "/" + libc
@@ -226,7 +230,7 @@ func TestGuestsDiff(t *testing.T) {
 			})
 		}
 	}
-	for _, c := range otherGuests {
+	for _, c := range others {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			runDiff(t, c)

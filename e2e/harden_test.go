@@ -15,20 +15,4 @@ var hardenGuests = []diffCase{
 	{name: "vvarunmap-virtual", cmds: one("vvarunmap"), flags: []string{"--clock=virtual", "--seed=1"}},
 }
 
-func TestHardenDiff(t *testing.T) {
-	for _, c := range hardenGuests {
-		for _, libc := range []string{"glibc", "musl"} {
-			c := c
-			c.name = c.name + "/" + libc
-			cmds := make([]cmdline, len(c.cmds))
-			for i, cmd := range c.cmds {
-				cmds[i] = append(cmdline{cmd[0] + "." + libc}, cmd[1:]...)
-			}
-			c.cmds = cmds
-			t.Run(c.name, func(t *testing.T) {
-				t.Parallel()
-				runDiff(t, c)
-			})
-		}
-	}
-}
+func TestHardenDiff(t *testing.T) { runGuests(t, hardenGuests, nil) }
