@@ -244,21 +244,25 @@ func sysSendfile(t *Task, a Args) (uint64, error) {
 	}, done)
 }
 
+// fileRangeArgs reads the arguments copy_file_range and splice share: fd_in, off_in,
+// fd_out and off_out (each offset a pointer, NULL for none).
+func (t *Task) fileRangeArgs(a Args) (in *File, inOff *int64, out *File, outOff *int64, err error) {
+	if in, err = t.file(a.Fd(0)); err != nil {
+		return
+	}
+	if out, err = t.file(a.Fd(2)); err != nil {
+		return
+	}
+	if inOff, err = t.readOffset(a.Ptr(1)); err != nil {
+		return
+	}
+	outOff, err = t.readOffset(a.Ptr(3))
+	return
+}
+
 // sysCopyFileRange implements copy_file_range(2) with the host's.
 func sysCopyFileRange(t *Task, a Args) (uint64, error) {
-	in, err := t.file(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	out, err := t.file(a.Fd(2))
-	if err != nil {
-		return 0, err
-	}
-	inOff, err := t.readOffset(a.Ptr(1))
-	if err != nil {
-		return 0, err
-	}
-	outOff, err := t.readOffset(a.Ptr(3))
+	in, inOff, out, outOff, err := t.fileRangeArgs(a)
 	if err != nil {
 		return 0, err
 	}

@@ -20,19 +20,7 @@ func sysSplice(t *Task, a Args) (uint64, error) {
 	if flags&^spliceFlagsAll != 0 {
 		return 0, unix.EINVAL
 	}
-	in, err := t.file(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	out, err := t.file(a.Fd(2))
-	if err != nil {
-		return 0, err
-	}
-	inOff, err := t.readOffset(a.Ptr(1))
-	if err != nil {
-		return 0, err
-	}
-	outOff, err := t.readOffset(a.Ptr(3))
+	in, inOff, out, outOff, err := t.fileRangeArgs(a)
 	if err != nil {
 		return 0, err
 	}
