@@ -82,6 +82,7 @@ type Process struct {
 	nice       int                   // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
 	ioprio     uint16                // ioprio_set's value, guarded by pt.mu
 	timerSlack uint64                // PR_SET_TIMERSLACK's value; 0 is the default
+	lastFork   *Process              // the child the last fork or clone made, for clone's own steps
 	membarrier uint32                // membarrier(2) registrations
 	shm        map[mm.Addr]shmAttach // shmat's attachments, guarded by the IPC lock
 	exitEvent  int                   // eventfd + 1 written at exit, behind pidfds; 0 when not made; pt.mu

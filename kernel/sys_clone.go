@@ -44,10 +44,8 @@ func (t *Task) clone(flags, stack uint64, ptid, ctid mm.Addr, tls uint64, pidfdA
 		if flags&abi.CLONE_CLEAR_SIGHAND != 0 && (err == nil || err == errBlocked) {
 			// The child has not run yet (it starts after the call): its handlers go back
 			// to the default; ignored signals stay ignored.
-			k := t.p.k
-			k.pt.mu.Lock()
-			c := t.p.children[len(t.p.children)-1]
-			k.pt.mu.Unlock()
+			c := t.p.lastFork
+			t.p.lastFork = nil
 			for i := range c.sigactions {
 				if c.sigactions[i].Handler != abi.SIG_IGN {
 					c.sigactions[i] = abi.Sigaction{}
@@ -213,8 +211,19 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	c.timerSlack = p.timerSlack
 	c.creds = p.creds
 	c.creds.groups = append([]uint32(nil), p.creds.groups...)
-	c.parent = p
-	p.children = append(p.children, c)
+	if flags&abi.CLONE_CLEAR_SIGHAND != 0 {
+		p.lastFork = c
+	}
+	parent := p
+	if flags&abi.CLONE_PARENT != 0 {
+		// A sibling: the caller's parent waits for it and gets the caller's exit signal,
+		// as Linux's copy_process(). The first process's parent is outside vemu.
+		parent, c.ppid, c.exitSignal = p.parent, p.ppid, p.exitSignal
+	}
+	c.parent = parent
+	if parent != nil {
+		parent.children = append(parent.children, c)
+	}
 	vfork := flags&abi.CLONE_VFORK != 0
 	if vfork {
 		c.vforkDone = make(chan struct{})

@@ -146,5 +146,24 @@ int main(void)
 	expect("pidfd_open of itself, not readable", fd >= 0 && !readable(fd, 0));
 	expect_err("waitid(P_PIDFD) of itself", waitid(P_PIDFD, fd, &si, WEXITED), ECHILD);
 	close(fd);
+
+	/* CLONE_PARENT: the child's child is a sibling, which this process waits for. */
+	pid_t top = getpid();
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		fflush(stdout);
+		long g = syscall(SYS_clone, CLONE_PARENT, 0, 0, 0, 0);
+		if (g == 0)
+			_exit(getppid() == top ? 5 : 6); /* getppid names this process */
+		_exit(g > 0 ? 4 : 1);
+	}
+	pid_t first = wait(&st);
+	int st2;
+	pid_t second = wait(&st2);
+	expect("CLONE_PARENT: both children are ours", first > 0 && second > 0 && first != second);
+	expect("and both exit codes come here", WIFEXITED(st) && WIFEXITED(st2) &&
+						     WEXITSTATUS(st) + WEXITSTATUS(st2) == 9);
+	expect_err("no more children", wait(&st), ECHILD);
 	return failures;
 }
