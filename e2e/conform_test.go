@@ -13,6 +13,7 @@ var conformGuests = []diffCase{
 	{name: "pshared", cmds: one("pshared")},
 	{name: "procvm", cmds: one("procvm")},
 	{name: "fsperm", cmds: one("fsperm")},
+	{name: "procpid", cmds: one("procpid")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -627,6 +627,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	p.kick.Store(cpu)
 	p.mm = mm.New(cpu)
 	p.exe, p.execFn, p.argv, p.envp = abs, path, argv, envp
+	p.publishExec()
 	p.vdso = vdsoMapping{}
 	p.files.closeOnExec()
 	p.deleteTimers()

@@ -33,6 +33,7 @@ func (k *Kernel) newProcess(cpu *emu.Engine, space *mm.Space, pid int, prog exec
 	p := &Process{k: k, cpu: cpu, mm: space, pid: pid, execInfo: prog,
 		wake: make(chan wakeup, 16), futexes: map[mm.Addr][]*Task{}}
 	p.kick.Store(cpu)
+	p.publishExec()
 	t, err := p.newTask(pid)
 	if err != nil {
 		p.close()
@@ -71,21 +72,23 @@ type Process struct {
 	cur        *Task
 	wake       chan wakeup // completions of blocking calls, timers, signals from elsewhere
 	futexes    map[mm.Addr][]*Task
-	vtimers    []*vtimer             // virtual-clock timeouts (see advanceVirtual and idle)
-	idleEvent  int                   // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
-	quantum    bool                  // deterministic preemption is installed
-	stopped    bool                  // stopped by a stop signal: no thread runs until SIGCONT
-	persona    uint32                // personality(2)'s value, kept and reported
-	creds      creds                 // user and group ids
-	onThread   fileCreds             // what the run loop's thread acts with now (fs.go)
-	signalfds  []*signalFD           // whose readiness follows the pending signals
-	nice       int                   // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
-	ioprio     uint16                // ioprio_set's value, guarded by pt.mu
-	timerSlack uint64                // PR_SET_TIMERSLACK's value; 0 is the default
-	lastFork   *Process              // the child the last fork or clone made, for clone's own steps
-	membarrier uint32                // membarrier(2) registrations
-	shm        map[mm.Addr]shmAttach // shmat's attachments, guarded by the IPC lock
-	exitEvent  int                   // eventfd + 1 written at exit, behind pidfds; 0 when not made; pt.mu
+	vtimers    []*vtimer               // virtual-clock timeouts (see advanceVirtual and idle)
+	idleEvent  int                     // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
+	quantum    bool                    // deterministic preemption is installed
+	stopped    bool                    // stopped by a stop signal: no thread runs until SIGCONT
+	persona    uint32                  // personality(2)'s value, kept and reported
+	creds      creds                   // user and group ids
+	onThread   fileCreds               // what the run loop's thread acts with now (fs.go)
+	signalfds  []*signalFD             // whose readiness follows the pending signals
+	nice       int                     // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
+	ioprio     uint16                  // ioprio_set's value, guarded by pt.mu
+	timerSlack uint64                  // PR_SET_TIMERSLACK's value; 0 is the default
+	pubState   atomic.Uint32           // 'S' or 'T' while the run loop is idle, else 0 (procother.go)
+	pubExec    atomic.Pointer[execPub] // the program, for other processes' /proc reads
+	lastFork   *Process                // the child the last fork or clone made, for clone's own steps
+	membarrier uint32                  // membarrier(2) registrations
+	shm        map[mm.Addr]shmAttach   // shmat's attachments, guarded by the IPC lock
+	exitEvent  int                     // eventfd + 1 written at exit, behind pidfds; 0 when not made; pt.mu
 
 	blocksSeen uint64 // the CPU's blocks run that the virtual clock has counted
 

@@ -69,7 +69,8 @@ func (t *Task) procInfo(name string) []byte {
 	fmt.Fprintf(&b, "VmPeak:\t%8d kB\nVmSize:\t%8d kB\nVmRSS:\t%8d kB\nThreads:\t%d\n", vsize/1024, vsize/1024, rss/1024, threads)
 	fmt.Fprintf(&b, "SigQ:\t0/%d\nSigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n",
 		p.rlimits[abi.RLIMIT_SIGPENDING].Cur, t.sig.pending.set, p.sig.pending.set, t.sigmask, ignored, caught)
-	b.WriteString("CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n")
+	x := c.caps
+	fmt.Fprintf(&b, "CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\nCapAmb:\t%016x\n", x.inh, x.prm, x.eff, x.bnd, x.amb)
 	b.WriteString("NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n")
 	return []byte(b.String())
 }

@@ -300,6 +300,12 @@ func (p *Process) run() ExitStatus {
 // idle waits for something to wake a thread: a blocking call's end, a timer, a signal.
 // Under the virtual clock, with nothing else to wait for, time jumps to the next timeout.
 func (p *Process) idle() {
+	st := uint32('S')
+	if p.stopped {
+		st = 'T'
+	}
+	p.pubState.Store(st)
+	defer p.pubState.Store(0)
 	if p.k.repeatable() && p.pollParked() {
 		return
 	}

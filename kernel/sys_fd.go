@@ -66,7 +66,11 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 		return 0, unix.ENOENT
 	}
 	var hfd int
-	if name, ok := t.procEntry(p); ok {
+	if b, ok := t.otherProcFile(p); ok {
+		if hfd, err = memFile(path.Base(p), b); err != nil {
+			return 0, err
+		}
+	} else if name, ok := t.procEntry(p); ok {
 		if b, ok := t.procFile(name); ok {
 			if hfd, err = memFile(name, b); err != nil {
 				return 0, err

@@ -1,0 +1,85 @@
+package kernel
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// Other guest processes' /proc/PID/{stat,status,cmdline,comm}: what a parent reads to
+// learn a child's state. Another process's state belongs to its run loop, so these
+// render what it publishes (its program and arguments at exec, its run state as its loop
+// goes idle or runs) and the ids kept under pt.mu.
+
+// execPub is what a process publishes of its program for other processes' /proc reads.
+type execPub struct {
+	comm    string
+	cmdline []byte
+}
+
+// publishExec records p's program, at its start and at each exec.
+func (p *Process) publishExec() {
+	comm := path.Base(p.exe)
+	if len(comm) > 15 {
+		comm = comm[:15]
+	}
+	p.pubExec.Store(&execPub{comm: comm, cmdline: []byte(strings.Join(p.argv, "\x00") + "\x00")})
+}
+
+// runState is the state letter another process sees: Z once exited, T stopped, S
+// waiting with no thread runnable, R otherwise.
+func (p *Process) runStateLocked() (byte, string) {
+	switch {
+	case p.zombie:
+		return 'Z', "zombie"
+	}
+	switch byte(p.pubState.Load()) {
+	case 'T':
+		return 'T', "stopped"
+	case 'S':
+		return 'S', "sleeping"
+	}
+	return 'R', "running"
+}
+
+// otherProcFile renders /proc/PID/NAME for a guest process other than the caller's.
+func (t *Task) otherProcFile(p string) ([]byte, bool) {
+	if !strings.HasPrefix(p, "/proc/") {
+		return nil, false
+	}
+	head, name, ok := strings.Cut(path.Clean(p)[len("/proc/"):], "/")
+	pid, err := strconv.Atoi(head)
+	if !ok || err != nil || pid <= 0 {
+		return nil, false
+	}
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	q := k.pt.procs[pid]
+	if q == nil || q == t.p {
+		return nil, false
+	}
+	pub := q.pubExec.Load()
+	if pub == nil {
+		return nil, false
+	}
+	st, word := q.runStateLocked()
+	switch name {
+	case "comm":
+		return []byte(pub.comm + "\n"), true
+	case "cmdline":
+		if q.zombie {
+			return nil, true
+		}
+		return pub.cmdline, true
+	case "stat":
+		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+			q.pid, pub.comm, st, q.ppid, q.pgid, q.sid, q.nice, q.exitSignal)), true
+	case "status":
+		c := &q.creds
+		return []byte(fmt.Sprintf("Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\nUid:\t%d\t%d\t%d\t%d\n",
+			pub.comm, st, word, q.pid, q.pid, q.ppid, c.ruid, c.euid, c.suid, c.fsuid)), true
+	}
+	return nil, false
+}
