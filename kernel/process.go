@@ -68,27 +68,29 @@ type Process struct {
 	stop bool        // the CPU must stop: exit, or control flow the hook cannot change
 
 	// Threads: all share cpu; the one whose registers the engine holds is cur.
-	tasks      []*Task
-	cur        *Task
-	wake       chan wakeup // completions of blocking calls, timers, signals from elsewhere
-	futexes    map[mm.Addr][]*Task
-	vtimers    []*vtimer               // virtual-clock timeouts (see advanceVirtual and idle)
-	idleEvent  int                     // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
-	quantum    bool                    // deterministic preemption is installed
-	stopped    bool                    // stopped by a stop signal: no thread runs until SIGCONT
-	persona    uint32                  // personality(2)'s value, kept and reported
-	creds      creds                   // user and group ids
-	onThread   fileCreds               // what the run loop's thread acts with now (fs.go)
-	signalfds  []*signalFD             // whose readiness follows the pending signals
-	nice       int                     // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
-	ioprio     uint16                  // ioprio_set's value, guarded by pt.mu
-	timerSlack uint64                  // PR_SET_TIMERSLACK's value; 0 is the default
-	pubState   atomic.Uint32           // 'S' or 'T' while the run loop is idle, else 0 (procother.go)
-	pubExec    atomic.Pointer[execPub] // the program, for other processes' /proc reads
-	lastFork   *Process                // the child the last fork or clone made, for clone's own steps
-	membarrier uint32                  // membarrier(2) registrations
-	shm        map[mm.Addr]shmAttach   // shmat's attachments, guarded by the IPC lock
-	exitEvent  int                     // eventfd + 1 written at exit, behind pidfds; 0 when not made; pt.mu
+	tasks       []*Task
+	cur         *Task
+	wake        chan wakeup // completions of blocking calls, timers, signals from elsewhere
+	futexes     map[mm.Addr][]*Task
+	vtimers     []*vtimer               // virtual-clock timeouts (see advanceVirtual and idle)
+	idleEvent   int                     // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
+	quantum     bool                    // deterministic preemption is installed
+	stopped     bool                    // stopped by a stop signal: no thread runs until SIGCONT
+	persona     uint32                  // personality(2)'s value, kept and reported
+	creds       creds                   // user and group ids
+	onThread    fileCreds               // what the run loop's thread acts with now (fs.go)
+	signalfds   []*signalFD             // whose readiness follows the pending signals
+	nice        int                     // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
+	ioprio      uint16                  // ioprio_set's value, guarded by pt.mu
+	policy      int32                   // sched_setscheduler's policy, guarded by pt.mu
+	resetOnFork bool                    // SCHED_RESET_ON_FORK
+	timerSlack  uint64                  // PR_SET_TIMERSLACK's value; 0 is the default
+	pubState    atomic.Uint32           // 'S' or 'T' while the run loop is idle, else 0 (procother.go)
+	pubExec     atomic.Pointer[execPub] // the program, for other processes' /proc reads
+	lastFork    *Process                // the child the last fork or clone made, for clone's own steps
+	membarrier  uint32                  // membarrier(2) registrations
+	shm         map[mm.Addr]shmAttach   // shmat's attachments, guarded by the IPC lock
+	exitEvent   int                     // eventfd + 1 written at exit, behind pidfds; 0 when not made; pt.mu
 
 	blocksSeen uint64 // the CPU's blocks run that the virtual clock has counted
 

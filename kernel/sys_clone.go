@@ -209,6 +209,11 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	k.pt.mu.Lock()
 	c.pgid, c.sid, c.nice, c.persona, c.ioprio = p.pgid, p.sid, p.nice, p.persona, p.ioprio
 	c.timerSlack = p.timerSlack
+	if c.policy = p.policy; p.resetOnFork {
+		// As Linux's sched_fork(): the child does not keep a nice value below 0 (nor a
+		// real-time policy, which vemu never gives), and does not reset its own children.
+		c.nice = max(p.nice, 0)
+	}
 	c.creds = p.creds
 	c.creds.groups = append([]uint32(nil), p.creds.groups...)
 	if flags&abi.CLONE_CLEAR_SIGHAND != 0 {

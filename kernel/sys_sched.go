@@ -33,14 +33,44 @@ func (t *Task) schedTarget(pid int32) error {
 	return unix.ESRCH
 }
 
-// sysSchedGetscheduler implements sched_getscheduler(2): always SCHED_OTHER.
-func sysSchedGetscheduler(t *Task, a Args) (uint64, error) {
-	return abi.SCHED_OTHER, t.schedTarget(a.Int(0))
+// schedResetOnFork is SCHED_RESET_ON_FORK, or-ed into a policy.
+const schedResetOnFork = 0x40000000
+
+// schedProcess is the live process with thread pid (0: the caller), under pt.mu.
+func (t *Task) schedProcessLocked(pid int32) (*Process, error) {
+	if pid == 0 {
+		return t.p, nil
+	}
+	q := t.p.k.lookupLocked(int(pid))
+	if q == nil || q.zombie {
+		return nil, unix.ESRCH
+	}
+	return q, nil
 }
 
-// sysSchedGetparam implements sched_getparam(2): priority 0, as for SCHED_OTHER.
+// sysSchedGetscheduler implements sched_getscheduler(2): the policy kept per process,
+// with SCHED_RESET_ON_FORK.
+func sysSchedGetscheduler(t *Task, a Args) (uint64, error) {
+	if a.Int(0) < 0 {
+		return 0, unix.EINVAL
+	}
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	q, err := t.schedProcessLocked(a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	r := uint64(q.policy)
+	if q.resetOnFork {
+		r |= schedResetOnFork
+	}
+	return r, nil
+}
+
+// sysSchedGetparam implements sched_getparam(2): priority 0, as for the normal policies.
 func sysSchedGetparam(t *Task, a Args) (uint64, error) {
-	if a[1] == 0 {
+	if a[1] == 0 || a.Int(0) < 0 {
 		return 0, unix.EINVAL
 	}
 	if err := t.schedTarget(a.Int(0)); err != nil {
@@ -49,26 +79,23 @@ func sysSchedGetparam(t *Task, a Args) (uint64, error) {
 	return 0, t.p.mm.CopyOut(a.Ptr(1), []byte{0, 0, 0, 0})
 }
 
-// sysSchedSetscheduler implements sched_setscheduler(2): the normal policies (OTHER,
-// BATCH, IDLE, priority 0) are accepted; real-time ones are refused with EPERM, as for a
-// process without CAP_SYS_NICE, since vemu cannot give them.
+// sysSchedSetscheduler implements sched_setscheduler(2) with Linux's order of checks:
+// the normal policies (OTHER, BATCH, IDLE, priority 0) are kept per process; real-time
+// ones are refused with EPERM, as for a process without CAP_SYS_NICE, since vemu cannot
+// give them.
 func sysSchedSetscheduler(t *Task, a Args) (uint64, error) {
-	if err := t.schedTarget(a.Int(0)); err != nil {
-		return 0, err
+	if a.Int(1) < 0 {
+		return 0, unix.EINVAL
 	}
-	return 0, t.setPolicy(a.Int(1)&^0x40000000 /* SCHED_RESET_ON_FORK */, a.Ptr(2))
+	return 0, t.setPolicy(a.Int(0), a.Int(1), a.Ptr(2))
 }
 
-// sysSchedSetparam implements sched_setparam(2) for SCHED_OTHER: priority 0 only.
-func sysSchedSetparam(t *Task, a Args) (uint64, error) {
-	if err := t.schedTarget(a.Int(0)); err != nil {
-		return 0, err
-	}
-	return 0, t.setPolicy(abi.SCHED_OTHER, a.Ptr(1))
-}
+// sysSchedSetparam implements sched_setparam(2): the priority for the process's policy.
+func sysSchedSetparam(t *Task, a Args) (uint64, error) { return 0, t.setPolicy(a.Int(0), -1, a.Ptr(1)) }
 
-func (t *Task) setPolicy(policy int32, paramAddr mm.Addr) error {
-	if paramAddr == 0 {
+// setPolicy is Linux's do_sched_setscheduler(): policy -1 keeps the current one.
+func (t *Task) setPolicy(pid, policy int32, paramAddr mm.Addr) error {
+	if paramAddr == 0 || pid < 0 {
 		return unix.EINVAL
 	}
 	var b [4]byte
@@ -76,11 +103,26 @@ func (t *Task) setPolicy(policy int32, paramAddr mm.Addr) error {
 		return err
 	}
 	prio := int32(binary.LittleEndian.Uint32(b[:]))
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	q, err := t.schedProcessLocked(pid)
+	if err != nil {
+		return err
+	}
+	reset := q.resetOnFork
+	if policy >= 0 {
+		reset = policy&schedResetOnFork != 0
+		policy &^= schedResetOnFork
+	} else {
+		policy = q.policy
+	}
 	switch policy {
 	case abi.SCHED_OTHER, abi.SCHED_BATCH, abi.SCHED_IDLE:
 		if prio != 0 {
 			return unix.EINVAL
 		}
+		q.policy, q.resetOnFork = policy, reset
 		return nil
 	case abi.SCHED_FIFO, abi.SCHED_RR:
 		if prio < 1 || prio > 99 {

@@ -32,7 +32,20 @@ func sysSchedGetattr(t *Task, a Args) (uint64, error) {
 	n := min(size, schedAttrSize)
 	b := make([]byte, schedAttrSize)
 	binary.LittleEndian.PutUint32(b[0:], n)
-	binary.LittleEndian.PutUint32(b[4:], abi.SCHED_OTHER)
+	k := t.p.k
+	k.pt.mu.Lock()
+	q, err := t.schedProcessLocked(a.Int(0))
+	var policy int32
+	var reset uint64
+	if err == nil {
+		policy = q.policy
+		if q.resetOnFork {
+			reset = 1
+		}
+	}
+	k.pt.mu.Unlock()
+	binary.LittleEndian.PutUint32(b[4:], uint32(policy))
+	binary.LittleEndian.PutUint64(b[8:], reset)
 	binary.LittleEndian.PutUint32(b[16:], uint32(int32(t.niceOf(a.Int(0)))))
 	return 0, t.p.mm.CopyOut(a.Ptr(1), b[:n])
 }
@@ -129,6 +142,9 @@ func sysSchedSetattr(t *Task, a Args) (uint64, error) {
 		return 0, unix.EPERM
 	}
 	q.nice = int(nice)
+	if flags&keepPolicy == 0 {
+		q.policy, q.resetOnFork = policy, flags&1 != 0 // SCHED_FLAG_RESET_ON_FORK
+	}
 	return 0, nil
 }
 

@@ -375,6 +375,27 @@ static void scheds(void)
 	expect("PR_SET_TIMERSLACK 0", prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0) == 0);
 	printf("timer slack after reset: %ld\n", (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
 
+	struct sched_param sp = {0};
+	/* Raw calls: musl's wrappers of the scheduler calls answer ENOSYS themselves. */
+	expect("SCHED_BATCH", sys(SYS_sched_setscheduler, 0, SCHED_BATCH, &sp) == 0 &&
+				      sys(SYS_sched_getscheduler, 0) == SCHED_BATCH);
+	expect("SCHED_IDLE with SCHED_RESET_ON_FORK", sys(SYS_sched_setscheduler, 0, SCHED_IDLE | SCHED_RESET_ON_FORK, &sp) == 0 &&
+							      sys(SYS_sched_getscheduler, 0) == (SCHED_IDLE | SCHED_RESET_ON_FORK));
+	fflush(stdout);
+	if (fork() == 0)
+		_exit(sys(SYS_sched_getscheduler, 0));
+	wait(&st);
+	expect("the child keeps SCHED_IDLE, without the reset flag", WIFEXITED(st) && WEXITSTATUS(st) == SCHED_IDLE);
+	sp.sched_priority = 1;
+	expect_err("sched_setparam priority 1 under SCHED_IDLE", sys(SYS_sched_setparam, 0, &sp), EINVAL);
+	expect_err("sched_setscheduler negative policy, bad pid", sys(SYS_sched_setscheduler, -1, -1, &sp), EINVAL);
+	expect_err("sched_setscheduler NULL param", sys(SYS_sched_setscheduler, 0, SCHED_OTHER, NULL), EINVAL);
+	expect_err("sched_setscheduler bad param pointer, no such pid", sys(SYS_sched_setscheduler, 99999999, SCHED_OTHER, 8), EFAULT);
+	expect_err("sched_getparam no such pid", sys(SYS_sched_getparam, 99999999, &sp), ESRCH);
+	sp.sched_priority = 0;
+	expect("back to SCHED_OTHER", sys(SYS_sched_setscheduler, 0, SCHED_OTHER, &sp) == 0 &&
+					      sys(SYS_sched_getscheduler, 0) == SCHED_OTHER);
+
 	long v = sys(SYS_ioprio_get, 1, 0);
 	printf("ioprio_get: %#lx\n", v);
 	expect("ioprio_set BE 3", sys(SYS_ioprio_set, 1, 0, 2 << 13 | 3) == 0);
