@@ -14,6 +14,7 @@ var conformGuests = []diffCase{
 	{name: "procvm", cmds: one("procvm")},
 	{name: "fsperm", cmds: one("fsperm")},
 	{name: "procpid", cmds: one("procpid")},
+	{name: "frameless", cmds: one("frameless")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -374,8 +374,23 @@ func (t *Task) deliverNow(info abi.Siginfo) {
 		return
 	}
 	if err := t.setupFrame(info, act, sigFault{}); err != nil {
-		t.kill(abi.SIGSEGV, fmt.Sprintf("cannot deliver %s: %v", abi.SignalName(sig), err))
+		t.forceSigsegv(sig, err)
 	}
+}
+
+// forceSigsegv is Linux's force_sigsegv() after a signal frame could not be written: a
+// SIGSEGV the thread cannot take (it was the signal being delivered, or SIGSEGV is
+// blocked or ignored) ends the process with its default action; otherwise SIGSEGV goes
+// to its handler, which may run on an alternate stack.
+func (t *Task) forceSigsegv(sig int, err error) {
+	act := t.p.sigactions[abi.SIGSEGV]
+	if sig == abi.SIGSEGV || act.Handler == abi.SIG_IGN || act.Handler == abi.SIG_DFL || t.sigmask&sigBit(abi.SIGSEGV) != 0 {
+		t.p.sigactions[abi.SIGSEGV] = abi.Sigaction{}
+		t.p.dispositionsChanged()
+		t.kill(abi.SIGSEGV, fmt.Sprintf("cannot deliver %s: %v", abi.SignalName(sig), err))
+		return
+	}
+	t.deliverNow(abi.Siginfo{Signo: abi.SIGSEGV, Code: abi.SI_KERNEL})
 }
 
 // The signal frame's layout is abi.RtSigframe's; these are the values vemu puts in it
