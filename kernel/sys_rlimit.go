@@ -97,15 +97,25 @@ func sysTimes(t *Task, a Args) (uint64, error) {
 	if a[0] == 0 {
 		return ticks, nil
 	}
-	var self, children unix.Rusage
-	unix.Getrusage(unix.RUSAGE_SELF, &self)
-	unix.Getrusage(unix.RUSAGE_CHILDREN, &children)
-	tick := func(tv unix.Timeval) uint64 {
-		return uint64(time.Duration(tv.Sec)*time.Second+time.Duration(tv.Usec)*time.Microsecond) / uint64(time.Second/clkTck)
-	}
+	// The process's CPU time is its run loop thread's (vemu cannot tell user from system
+	// time there: all of it is user time); its children's is what wait collected.
+	k := t.p.k
+	k.pt.mu.Lock()
+	children := t.p.childCPU
+	k.pt.mu.Unlock()
+	tick := func(ns int64) uint64 { return uint64(ns) / uint64(time.Second/clkTck) }
 	var b []byte
-	for _, v := range []uint64{tick(self.Utime), tick(self.Stime), tick(children.Utime), tick(children.Stime)} {
+	for _, v := range []uint64{tick(threadCPU()), 0, tick(children), 0} {
 		b = binary.LittleEndian.AppendUint64(b, v)
 	}
 	return ticks, t.p.mm.CopyOut(a.Ptr(0), b)
+}
+
+// threadCPU is the CPU time of the calling OS thread, in ns: a process's, on its run loop.
+func threadCPU() int64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return ts.Nano()
 }

@@ -54,6 +54,7 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 			if !keep {
 				p.children = append(p.children[:i], p.children[i+1:]...)
 				delete(k.pt.procs, c.pid)
+				p.childCPU += c.cpuNs + c.childCPU // as Linux's wait_task_zombie()
 			}
 			info := childInfo(c)
 			return &waitEvent{c: c, code: info.Code, status: int(info.Status)}, true, wake

@@ -180,7 +180,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_SCHED_GET_PRIORITY_MAX: supported(sysSchedGetPriorityMax),
 	abi.SYS_SCHED_GET_PRIORITY_MIN: supported(sysSchedGetPriorityMin),
 	abi.SYS_SCHED_SETAFFINITY:      partial(sysSchedSetaffinity, "checked and accepted; a process's threads share one host thread"),
-	abi.SYS_TIMES:                  partial(sysTimes, "vemu's own CPU time, shared by all guest processes"),
+	abi.SYS_TIMES:                  partial(sysTimes, "the CPU time of the process's run loop, all counted as user time; children's once waited for"),
 	abi.SYS_MLOCK:                  partial(sysMlock, "checks the range; vemu never pages guest memory out"),
 	abi.SYS_MUNLOCK:                partial(sysMlock, "checks the range; vemu never pages guest memory out"),
 	abi.SYS_MLOCK2:                 partial(sysMlock, "checks the range; vemu never pages guest memory out"),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/times.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,6 +83,34 @@ int main(int argc, char **argv)
 	int ws;
 	waitpid(pid, &ws, 0);
 	expect("killed by SIGKILL", WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
+
+	/* times(): a child's CPU time counts once it has been waited for. */
+	struct tms before, after;
+	times(&before);
+	int pfd[2];
+	pipe(pfd);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		volatile unsigned long x = 0;
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+		do {
+			for (int i = 0; i < 1000000; i++)
+				x += i;
+			clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+		} while ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 300);
+		write(pfd[1], "d", 1);
+		_exit(0);
+	}
+	char ch;
+	read(pfd[0], &ch, 1);
+	usleep(20000);
+	times(&after);
+	expect("tms_cutime before the wait", after.tms_cutime == before.tms_cutime);
+	waitpid(pid, &ws, 0);
+	times(&after);
+	expect("tms_cutime after the wait", after.tms_cutime + after.tms_cstime - before.tms_cutime - before.tms_cstime >= 20);
 
 	slurp("/proc/self/status", buf, sizeof buf);
 	char *cap = strstr(buf, "CapEff:\t");
