@@ -1,5 +1,6 @@
-// C halves of the engine's hooks. The hot one, the SYSCALL hook, reads the syscall
-// registers in one batch, calls Go once, and writes rax, rcx and r11 in one batch.
+// C halves of the engine's hooks. The hot one, the SYSCALL hook, reads the number, rip
+// and the flags in one batch, answers the calls it may itself (getpid, gettid), reads the
+// arguments and calls Go once for the others, and writes rax, rcx and r11 in one batch.
 #include <stdlib.h>
 #include <string.h>
 #include "hooks.h"
@@ -9,13 +10,15 @@ struct vemu_state *vemu_state_new(uint64_t id) {
 	struct vemu_state *st = calloc(1, sizeof *st);
 	if (st == NULL) return NULL;
 	st->id = id;
-	int rd[9] = {UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX, UC_X86_REG_R10,
-		     UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_RIP, UC_X86_REG_EFLAGS};
+	// What every call needs first (the number, and what rcx and r11 get), then the
+	// arguments, which only calls answered in Go read.
+	int rd[9] = {UC_X86_REG_RAX, UC_X86_REG_RIP, UC_X86_REG_EFLAGS, UC_X86_REG_RDI, UC_X86_REG_RSI,
+		     UC_X86_REG_RDX, UC_X86_REG_R10, UC_X86_REG_R8, UC_X86_REG_R9};
 	memcpy(st->sys_read_ids, rd, sizeof rd);
 	st->sys_read_ptrs[0] = &st->sys.nr;
-	for (int i = 0; i < 6; i++) st->sys_read_ptrs[1 + i] = &st->sys.args[i];
-	st->sys_read_ptrs[7] = &st->sys.rip;
-	st->sys_read_ptrs[8] = &st->sys.rflags;
+	st->sys_read_ptrs[1] = &st->sys.rip;
+	st->sys_read_ptrs[2] = &st->sys.rflags;
+	for (int i = 0; i < 6; i++) st->sys_read_ptrs[3 + i] = &st->sys.args[i];
 	int wr[3] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_R11};
 	memcpy(st->sys_write_ids, wr, sizeof wr);
 	st->sys_write_ptrs[0] = &st->sys.ret;
@@ -45,13 +48,14 @@ static void on_syscall(uc_engine *uc, void *user) {
 	struct vemu_state *st = user;
 	st->syscalls++;
 	st->sys.rflags = 0;
-	uc_reg_read_batch(uc, st->sys_read_ids, st->sys_read_ptrs, 9);
+	uc_reg_read_batch(uc, st->sys_read_ids, st->sys_read_ptrs, 3);
 	st->sys.stop = 0;
 	uint64_t nr = st->sys.nr;
 	if (nr < VEMU_FAST_MAX && st->fast_ok[nr] && !__atomic_load_n(&st->kick, __ATOMIC_RELAXED)) {
 		st->fast_hits[nr]++;
 		st->sys.ret = st->fast_val[nr];
 	} else {
+		uc_reg_read_batch(uc, st->sys_read_ids + 3, st->sys_read_ptrs + 3, 6);
 		st->sys.ret = nr;
 		leave_run(uc, st);
 		vemuGoSyscall(st->id);
