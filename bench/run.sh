@@ -205,6 +205,29 @@ bench "clock_gettime, libc (vDSO)" ns 1 "$out/vdso" vdso $n_vdso
 wrap=(taskset -c "$pin_cpu")
 bench "clock_gettime, libc (vDSO) (pinned)" ns 1 "$out/vdso" vdso $n_vdso
 wrap=()
+# percall LABEL GUEST ARGS... -- N: CPU time of one call, from the CPU time of whole runs
+# of N and 5N calls (cputime -q), so that start-up and exit cancel out.
+percall() {
+	local label=$1 r a b
+	shift
+	local args=("${@:1:$#-2}") n=${!#}
+	local -A res
+	wrap=("$out/cputime" -q)
+	for r in native vemu qemu; do
+		log "$label: $r"
+		a=$(measure "$r" "${args[@]}" "$n")
+		b=$(measure "$r" "${args[@]}" $((5 * n)))
+		if is_number "$a" && is_number "$b"; then
+			res[$r]=$(awk -v a="$a" -v b="$b" -v n="$n" 'BEGIN{printf "%.3f", (b - a) * 1e6 / (4 * n)}')
+		else
+			res[$r]=$b
+		fi
+	done
+	wrap=()
+	row "$label" ns 1 "${res[native]}" "${res[vemu]}" "${res[qemu]}"
+}
+percall "getpid, raw syscall (cpu per call)" "$out/syscall" -- $n_syscall
+percall "clock_gettime, libc (vDSO) (cpu per call)" "$out/vdso" vdso -- $n_vdso
 bench "clock_gettime, raw syscall" ns 1 "$out/vdso" sys $n_sys_clock
 bench "gettimeofday, vsyscall page" ns 1 "$out/vdso" vsys $n_vsys
 bench "gettimeofday, raw syscall" ns 1 "$out/vdso" gtod $n_gtod
