@@ -4,8 +4,8 @@
 
    The program's segments, a stack and each mmap are plain uc_mem_map regions (all
    readable, writable and executable); a SYSCALL hook answers the few calls a static glibc
-   program or busybox makes for computing and file I/O (brk, mmap, open, read, write, exit
-   and those of start-up), and fails the others with ENOSYS. Nothing else is hooked.
+   program or busybox makes for computing and file I/O (brk, mmap, open, read, write,
+   fstat, dup, exit and those of start-up), and fails the others with ENOSYS. Nothing else is hooked.
    Options:
      --tlb=cpu|virtual  Unicorn's TLB mode (default cpu); virtual adds an identity TLB
                         fill hook that grants every page, as vemu's mode needs
@@ -13,6 +13,7 @@
                         QEMU's dynamic TLB grow (0: never, the default)
      --model=N          Unicorn's x86 CPU model number (default: Unicorn's own)
    Build: gcc -O2 -o ucfloor ucfloor.c -l:libunicorn.a -lm -lpthread */
+#define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <unicorn/unicorn.h>
@@ -116,9 +118,27 @@ static void on_syscall(uc_engine *u, void *user)
 	case 1: /* write */
 		ret = io(1, (int)a[0], a[1], a[2]);
 		break;
-	case 3: /* close */
-		ret = a[0] > 2 && close((int)a[0]) == 0 ? 0 : -EBADF;
+	case 3: /* close: the standard descriptors stay open for ucfloor itself */
+		ret = a[0] <= 2 || close((int)a[0]) == 0 ? 0 : -EBADF;
 		break;
+	case 5: /* fstat */
+	case 262: { /* newfstatat */
+		struct stat sb;
+		int r;
+		if (nr == 5) {
+			r = fstat((int)a[0], &sb);
+		} else {
+			if ((ret = (int64_t)guest_string(a[1], path, sizeof path)) != 0)
+				break;
+			r = fstatat((int)a[0] == -100 ? AT_FDCWD : (int)a[0], path, &sb,
+				    (int)a[3] & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+		}
+		if (r != 0)
+			ret = -errno;
+		else /* the host's struct stat is the guest's: both x86-64 Linux */
+			ret = uc_mem_write(u, nr == 5 ? a[1] : a[2], &sb, sizeof sb) ? -EFAULT : 0;
+		break;
+	}
 	case 8: /* lseek */
 		ret = lseek((int)a[0], (off_t)a[1], (int)a[2]);
 		if (ret < 0)
@@ -149,6 +169,15 @@ static void on_syscall(uc_engine *u, void *user)
 			brk_cur = a[0];
 		}
 		ret = (int64_t)brk_cur;
+		break;
+	case 32: /* dup */
+	case 33: /* dup2 */
+	case 292: /* dup3 */
+		ret = nr == 32 ? dup((int)a[0]) : dup3((int)a[0], (int)a[1], nr == 292 ? (int)a[2] : 0);
+		if (nr == 33 && a[0] == a[1])
+			ret = fcntl((int)a[0], F_GETFD) < 0 ? -1 : (int64_t)a[0];
+		if (ret < 0)
+			ret = -errno;
 		break;
 	case 16: /* ioctl */
 		ret = -ENOTTY;
