@@ -168,6 +168,23 @@ func BenchmarkSyscallRoundTrip(b *testing.B) {
 	}
 }
 
+// BenchmarkFastSyscall measures one SYSCALL answered in the C hook itself (SetFast), as
+// getpid is: the same loop as BenchmarkSyscallRoundTrip. bench/tools/ucfloor runs the
+// same round trip on libunicorn with nothing else around it.
+func BenchmarkFastSyscall(b *testing.B) {
+	// loop: mov eax, 39; syscall; dec rbx; jnz loop; hlt
+	code := []byte{0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x48, 0xff, 0xcb, 0x75, 0xf4, 0xf4}
+	e, _ := newEngine(b, code)
+	e.OnSyscall(func(s *Syscall) { b.Error("called Go") })
+	e.SetFast(39, 7)
+	e.SetReg(RBX, uint64(b.N))
+	b.ResetTimer()
+	ev := e.Run(codeAddr)
+	if ev.Kind != Halt {
+		b.Fatal(ev)
+	}
+}
+
 // BenchmarkLoop runs a load/store/ALU loop: the cost of plain guest code.
 func BenchmarkLoop(b *testing.B) {
 	// loop: mov rax,[rsp-8]; add rax,rbx; mov [rsp-8],rax; xor rax,rcx; dec rbx; jnz loop; hlt
@@ -253,6 +270,7 @@ func TestFastCallsAnswerInTheHook(t *testing.T) {
 	assert.Zero(t, calls, "answered without the OnSyscall function")
 	assert.Equal(t, uint64(4242), e.Reg(RAX))
 	assert.Equal(t, uint64(codeAddr+14), e.Reg(RCX), "rcx = return address, as for any call")
+	assert.Equal(t, e.Reg(RFLAGS)&0x3c7fd7, e.Reg(R11), "r11 = the flags at the call")
 	hits := map[int]uint64{}
 	e.TakeFastHits(func(nr int, n uint64) { hits[nr] = n })
 	assert.Equal(t, map[int]uint64{39: 2}, hits)
