@@ -197,7 +197,12 @@ func TestGDBGoGuest(t *testing.T) {
 	cmds := []string{"break main.main", "continue", "bt 1", "info symbol $pc", "p $rip == main.main", "continue"}
 	native := gdbNative(t, prog, nil, cmds...)
 	vemu, _, _ := gdbVemu(t, nil, prog, nil, cmds...)
-	sameLines(t, "Go main", native, vemu, `(^#0|^main\.main in section|^\$\d+ = |exited)`)
+	// Native gdb sometimes ends a Go program's session without its "exited" line (on a
+	// loaded machine): the stops are compared, and vemu's own end is checked on its own.
+	sameLines(t, "Go main", native, vemu, `(^#0|^main\.main in section|^\$\d+ = )`)
+	if !strings.Contains(vemu, "exited with code") {
+		t.Errorf("the Go program's end did not reach gdb:\n%s", vemu)
+	}
 	// The Go runtime's own system call path, caught at the first write.
 	cmds = []string{"catch syscall write", "continue", "p $rdi", "p $rdx", "bt 1", "delete", "continue"}
 	native = gdbNative(t, prog, nil, cmds...)
