@@ -21,10 +21,13 @@
 #include "check.h"
 
 static volatile sig_atomic_t hits;
+static int tell_fd = -1; /* when set, the handler writes a byte there */
 static void on_alarm(int sig)
 {
 	(void)sig;
 	hits++;
+	if (tell_fd >= 0)
+		write(tell_fd, "!", 1);
 }
 
 static void handle(int sig, int flags)
@@ -162,16 +165,24 @@ static void calls(void)
 	 * writer is a child that writes after the signal. */
 	handle(SIGALRM, SA_RESTART);
 	hits = 0;
+	int tell[2];
+	pipe(tell);
 	pid_t pid = fork();
 	if (pid == 0) {
-		usleep(100000);
+		/* Writes only once the handler has run, however slow the machine. */
+		char t;
+		read(tell[0], &t, 1);
 		write(p[1], "z", 1);
 		_exit(0);
 	}
+	tell_fd = tell[1];
 	once(20000);
 	n = read(p[0], &c, 1);
+	tell_fd = -1;
 	expect("read restarted under SA_RESTART", n == 1 && c == 'z' && hits == 1);
 	waitpid(pid, NULL, 0);
+	close(tell[0]);
+	close(tell[1]);
 
 	/* nanosleep: EINTR with the time left, whatever SA_RESTART says. */
 	hits = 0;
