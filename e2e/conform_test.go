@@ -15,6 +15,7 @@ var conformGuests = []diffCase{
 	{name: "fsperm", cmds: one("fsperm")},
 	{name: "procpid", cmds: one("procpid")},
 	{name: "frameless", cmds: one("frameless")},
+	{name: "limits", cmds: one("limits")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -25,6 +25,7 @@ const (
 	capSetpcap        = 8
 	capSysAdmin       = 21
 	capSysNice        = 23
+	capSysResource    = 24
 	capLinuxImmutable = 9
 	capMknod          = 27
 	capMacOverride    = 32

@@ -102,6 +102,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}
 	p.files.dropped = p.fileDropped
+	p.files.nofile = &p.rlimits[abi.RLIMIT_NOFILE]
 	if p.fs, err = newFSContext(k.cfg.Dir, k.root); err != nil {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}

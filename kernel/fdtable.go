@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"vemu/abi"
 )
 
 // File is an open file description: a host file descriptor shared by the guest fds that
@@ -44,6 +46,18 @@ type FDTable struct {
 	// dropped, when set, runs each time a descriptor stops naming its file (see
 	// Process.fileDropped).
 	dropped func(f *File)
+	// nofile is the RLIMIT_NOFILE of the process the table was made for (a table that
+	// CLONE_FILES shares follows its first owner's); nil: maxFDs alone.
+	nofile *abi.Rlimit
+}
+
+// limit is the number of descriptors the table may hold: RLIMIT_NOFILE's soft limit,
+// within maxFDs.
+func (ft *FDTable) limit() int {
+	if ft.nofile == nil {
+		return maxFDs
+	}
+	return int(min(ft.nofile.Cur, maxFDs))
 }
 
 // drop runs ft.dropped for f.
@@ -96,14 +110,15 @@ func (ft *FDTable) get(fd int32) (*File, error) {
 func (ft *FDTable) install(f *File, cloexec bool, min int) (int, error) {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
-	for i := min; i < len(ft.fds); i++ {
+	lim := ft.limit()
+	for i := min; i < len(ft.fds) && i < lim; i++ {
 		if ft.fds[i].f == nil {
 			ft.fds[i] = fdEntry{f, cloexec}
 			return i, nil
 		}
 	}
 	n := max(len(ft.fds), min)
-	if n >= maxFDs {
+	if n >= lim {
 		return 0, unix.EMFILE
 	}
 	for len(ft.fds) <= n {
@@ -113,9 +128,26 @@ func (ft *FDTable) install(f *File, cloexec bool, min int) (int, error) {
 	return n, nil
 }
 
+// full says whether no descriptor is free below the limit: what Linux checks first
+// when a call will make one (accept takes no connection then).
+func (ft *FDTable) full() bool {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	lim := ft.limit()
+	if len(ft.fds) < lim {
+		return false
+	}
+	for i := 0; i < lim; i++ {
+		if ft.fds[i].f == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // installAt puts f at fd, closing what was there (dup2).
 func (ft *FDTable) installAt(fd int, f *File, cloexec bool) error {
-	if fd < 0 || fd >= maxFDs {
+	if fd < 0 || fd >= ft.limit() {
 		return unix.EBADF
 	}
 	ft.mu.Lock()
@@ -181,7 +213,7 @@ func (f *File) release() error {
 }
 
 func (ft *FDTable) fork(child *Process) *FDTable {
-	c := &FDTable{fds: make([]fdEntry, len(ft.fds))}
+	c := &FDTable{fds: make([]fdEntry, len(ft.fds)), nofile: &child.rlimits[abi.RLIMIT_NOFILE]}
 	files := map[*File]*File{}
 	for i, e := range ft.fds {
 		if e.f == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 
+	"vemu/abi"
 	"vemu/emu"
 	"vemu/kernel/mm"
 	vdsoimage "vemu/vdso_image"
@@ -183,6 +184,7 @@ func (img *Image) Start(cfg Config) (*Kernel, *Task, error) {
 		return internal(err)
 	}
 	p.files.dropped = p.fileDropped
+	p.files.nofile = &p.rlimits[abi.RLIMIT_NOFILE]
 	if p.fs, err = newFSContext(k.cfg.Dir, k.root); err != nil {
 		p.close()
 		return internal(err)

@@ -79,6 +79,7 @@ type Process struct {
 	persona     uint32                  // personality(2)'s value, kept and reported
 	creds       creds                   // user and group ids
 	onThread    fileCreds               // what the run loop's thread acts with now (fs.go)
+	sigQueued   sigCount                // siginfo queued in its queues and its threads'
 	signalfds   []*signalFD             // whose readiness follows the pending signals
 	nice        int                     // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
 	ioprio      uint16                  // ioprio_set's value, guarded by pt.mu

@@ -180,6 +180,7 @@ func (p *Process) reap() {
 			if t.ctx != nil {
 				t.ctx.Free()
 			}
+			t.sigs().pending.discard(p.queued())
 			t.closeIntr()
 			continue
 		}

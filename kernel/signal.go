@@ -25,39 +25,78 @@ const unblockable = 1<<(abi.SIGKILL-1) | 1<<(abi.SIGSTOP-1)
 const syncSignals = 1<<(abi.SIGSEGV-1) | 1<<(abi.SIGBUS-1) | 1<<(abi.SIGILL-1) |
 	1<<(abi.SIGTRAP-1) | 1<<(abi.SIGFPE-1) | 1<<(abi.SIGSYS-1)
 
-// maxQueuedRT bounds the queued instances of real-time signals per queue (Linux bounds
-// them by RLIMIT_SIGPENDING); sigqueue beyond it fails with EAGAIN.
-const maxQueuedRT = 1024
+// maxQueued bounds the siginfo a process keeps queued whatever its RLIMIT_SIGPENDING, so
+// that a guest that raised the limit cannot grow vemu's memory without end: beyond it,
+// signals are still generated but their siginfo is lost, as beyond the limit.
+const maxQueued = 1 << 16
 
 // sigQueue is a set of pending signals with their siginfo: one instance of a standard
-// signal at most, queued instances of real-time ones.
+// signal at most, queued instances of real-time ones. A signal pending without a queued
+// siginfo (its queue was full when it came) reads as a kill(2)'s with no sender, as on
+// Linux.
 type sigQueue struct {
 	set   uint64
 	infos [abi.NSIG][]abi.Siginfo
 }
 
-// add queues info. It reports false when the queue is full; a standard signal already
-// pending is merged and counts as queued.
-func (q *sigQueue) add(info abi.Siginfo) bool {
+// sigCount counts the siginfo queued in a process's queues, the thread ones included,
+// against its RLIMIT_SIGPENDING (Linux counts per user; vemu per process).
+type sigCount struct {
+	n     int
+	limit uint64
+}
+
+// add queues info, as Linux's __send_signal_locked(): over the limit, a real-time signal
+// sent other than by kill(2) is refused (false: EAGAIN), any other one is pending without
+// its siginfo; a standard signal already pending is merged. Standard signals from
+// kill(2) or the kernel, and timers' (their siginfo is preallocated), are queued whatever
+// the limit.
+func (q *sigQueue) add(info abi.Siginfo, c *sigCount) bool {
 	sig := int(info.Signo)
 	if q.set&sigBit(sig) != 0 && sig < abi.SIGRTMIN {
 		return true
 	}
-	if len(q.infos[sig]) >= maxQueuedRT {
-		return false
+	override := sig < abi.SIGRTMIN && info.Code >= 0 || info.Code == abi.SI_TIMER
+	if c.n >= maxQueued || !override && uint64(c.n) >= c.limit {
+		if sig >= abi.SIGRTMIN && info.Code != abi.SI_USER {
+			return false
+		}
+		q.set |= sigBit(sig)
+		return true
 	}
 	q.infos[sig] = append(q.infos[sig], info)
 	q.set |= sigBit(sig)
+	c.n++
 	return true
 }
 
+// queued is the count of p's queued siginfo, with its limit as it is now.
+func (p *Process) queued() *sigCount {
+	p.sigQueued.limit = p.rlimits[abi.RLIMIT_SIGPENDING].Cur
+	return &p.sigQueued
+}
+
+// discard empties q, as at a thread's exit.
+func (q *sigQueue) discard(c *sigCount) {
+	for sig := range q.infos {
+		c.n -= len(q.infos[sig])
+		q.infos[sig] = nil
+	}
+	q.set = 0
+}
+
 // take dequeues the first instance of sig.
-func (q *sigQueue) take(sig int) (abi.Siginfo, bool) {
+func (q *sigQueue) take(sig int, c *sigCount) (abi.Siginfo, bool) {
 	if q.set&sigBit(sig) == 0 {
 		return abi.Siginfo{}, false
 	}
+	if len(q.infos[sig]) == 0 {
+		q.set &^= sigBit(sig)
+		return abi.Siginfo{Signo: int32(sig), Code: abi.SI_USER}, true
+	}
 	info := q.infos[sig][0]
 	q.infos[sig] = q.infos[sig][1:]
+	c.n--
 	if len(q.infos[sig]) == 0 {
 		q.infos[sig] = nil
 		q.set &^= sigBit(sig)
@@ -66,7 +105,8 @@ func (q *sigQueue) take(sig int) (abi.Siginfo, bool) {
 }
 
 // drop discards every instance of sig.
-func (q *sigQueue) drop(sig int) {
+func (q *sigQueue) drop(sig int, c *sigCount) {
+	c.n -= len(q.infos[sig])
 	q.infos[sig] = nil
 	q.set &^= sigBit(sig)
 }
@@ -217,9 +257,9 @@ func (p *Process) queueSignal(t *Task, info abi.Siginfo) bool {
 		p.dropStopSignals()
 		p.continueProcess()
 	} else if isStopSignal(sig) {
-		p.sigs().pending.drop(abi.SIGCONT)
+		p.sigs().pending.drop(abi.SIGCONT, p.queued())
 		for _, o := range p.tasks {
-			o.sigs().pending.drop(abi.SIGCONT)
+			o.sigs().pending.drop(abi.SIGCONT, p.queued())
 		}
 	}
 	target := t
@@ -242,9 +282,9 @@ func (p *Process) queueSignal(t *Task, info abi.Siginfo) bool {
 	}
 	var ok bool
 	if t != nil {
-		ok = t.sigs().pending.add(info)
+		ok = t.sigs().pending.add(info, p.queued())
 	} else {
-		ok = p.sigs().pending.add(info)
+		ok = p.sigs().pending.add(info, p.queued())
 	}
 	if ok {
 		p.refreshSignalfds()
@@ -256,9 +296,9 @@ func (p *Process) queueSignal(t *Task, info abi.Siginfo) bool {
 // dropStopSignals discards pending stop signals, as a SIGCONT does.
 func (p *Process) dropStopSignals() {
 	for _, sig := range []int{abi.SIGSTOP, abi.SIGTSTP, abi.SIGTTIN, abi.SIGTTOU} {
-		p.sigs().pending.drop(sig)
+		p.sigs().pending.drop(sig, p.queued())
 		for _, t := range p.tasks {
-			t.sigs().pending.drop(sig)
+			t.sigs().pending.drop(sig, p.queued())
 		}
 	}
 }
@@ -329,9 +369,9 @@ func (t *Task) dispatchSignals() {
 		allow := ^t.sigmask
 		var info abi.Siginfo
 		if sig := ts.pending.next(allow); sig != 0 {
-			info, _ = ts.pending.take(sig)
+			info, _ = ts.pending.take(sig, t.p.queued())
 		} else if sig := ps.pending.next(allow); sig != 0 {
-			info, _ = ps.pending.take(sig)
+			info, _ = ps.pending.take(sig, t.p.queued())
 		} else {
 			break
 		}

@@ -135,26 +135,52 @@ func TestSetAltStack(t *testing.T) {
 
 func TestSigQueue(t *testing.T) {
 	var q sigQueue
-	assert.True(t, q.add(abi.Siginfo{Signo: abi.SIGUSR1, Pid: 1}))
-	assert.True(t, q.add(abi.Siginfo{Signo: abi.SIGUSR1, Pid: 2}), "merged")
+	c := &sigCount{limit: 100}
+	assert.True(t, q.add(abi.Siginfo{Signo: abi.SIGUSR1, Pid: 1}, c))
+	assert.True(t, q.add(abi.Siginfo{Signo: abi.SIGUSR1, Pid: 2}, c), "merged")
 	for i := range 3 {
-		assert.True(t, q.add(abi.Siginfo{Signo: abi.SIGRTMIN + 2, Code: abi.SI_QUEUE, Value: uint64(i)}))
+		assert.True(t, q.add(abi.Siginfo{Signo: abi.SIGRTMIN + 2, Code: abi.SI_QUEUE, Value: uint64(i)}, c))
 	}
-	assert.True(t, q.add(abi.Siginfo{Signo: abi.SIGSEGV}))
+	assert.True(t, q.add(abi.Siginfo{Signo: abi.SIGSEGV}, c))
+	assert.Equal(t, 5, c.n)
 	assert.Equal(t, abi.SIGSEGV, q.next(^uint64(0)), "synchronous signals first")
 	assert.Equal(t, abi.SIGUSR1, q.next(^sigBit(abi.SIGSEGV)))
 	assert.Equal(t, 0, q.next(0))
-	info, ok := q.take(abi.SIGUSR1)
+	info, ok := q.take(abi.SIGUSR1, c)
 	require.True(t, ok)
 	assert.Equal(t, int32(1), info.Pid, "the first instance stays; later ones merge into it")
-	_, ok = q.take(abi.SIGUSR1)
+	_, ok = q.take(abi.SIGUSR1, c)
 	assert.False(t, ok, "standard signals do not queue")
 	for i := range 3 {
-		info, ok := q.take(abi.SIGRTMIN + 2)
+		info, ok := q.take(abi.SIGRTMIN+2, c)
 		require.True(t, ok)
 		assert.Equal(t, uint64(i), info.Value, "real-time signals queue in order")
 	}
 	assert.Equal(t, sigBit(abi.SIGSEGV), q.set)
+	assert.Equal(t, 1, c.n)
+}
+
+func TestSigQueueLimit(t *testing.T) {
+	var q sigQueue
+	c := &sigCount{limit: 2}
+	rt := abi.SIGRTMIN + 1
+	for i := range 2 {
+		assert.True(t, q.add(abi.Siginfo{Signo: int32(rt), Code: abi.SI_QUEUE, Value: uint64(i)}, c))
+	}
+	assert.False(t, q.add(abi.Siginfo{Signo: int32(rt), Code: abi.SI_QUEUE}, c), "sigqueue over the limit")
+	assert.False(t, q.add(abi.Siginfo{Signo: int32(rt), Code: abi.SI_TKILL}, c), "tgkill over the limit")
+	assert.True(t, q.add(abi.Siginfo{Signo: int32(rt), Code: abi.SI_USER, Pid: 9}, c), "kill is never refused")
+	assert.True(t, q.add(abi.Siginfo{Signo: abi.SIGUSR1, Code: abi.SI_TKILL, Pid: 9}, c), "a standard signal loses its siginfo")
+	assert.True(t, q.add(abi.Siginfo{Signo: abi.SIGUSR2, Code: abi.SI_USER, Pid: 9}, c), "kill of a standard signal queues")
+	assert.Equal(t, 3, c.n)
+	info, ok := q.take(abi.SIGUSR1, c)
+	require.True(t, ok)
+	assert.Equal(t, abi.Siginfo{Signo: abi.SIGUSR1, Code: abi.SI_USER}, info, "pending without siginfo")
+	q.drop(rt, c)
+	assert.Equal(t, 1, c.n)
+	q.discard(c)
+	assert.Equal(t, 0, c.n)
+	assert.Zero(t, q.set)
 }
 
 // sigTask is a loaded process with handlers for SIGSEGV and SIGUSR1 at made-up addresses.

@@ -175,7 +175,7 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 	switch a.Int(1) {
 	case abi.F_DUPFD, abi.F_DUPFD_CLOEXEC:
 		min := int(a.Int(2))
-		if min < 0 || min >= maxFDs {
+		if min < 0 || min >= t.p.files.limit() {
 			return 0, unix.EINVAL
 		}
 		nfd, err := t.p.files.install(f, a.Int(1) == abi.F_DUPFD_CLOEXEC, min)

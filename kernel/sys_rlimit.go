@@ -3,6 +3,9 @@ package kernel
 import (
 	"encoding/binary"
 	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,49 +26,150 @@ func (p *Process) initRlimits() {
 	p.rlimits[abi.RLIMIT_STACK].Cur = stackSize
 }
 
-// sysPrlimit64 implements prlimit64(2) for the process itself.
+// sysPrlimit64 implements prlimit64(2): of the process itself, or of another guest
+// process when the caller's real, effective and saved ids all match its real ids (users
+// and groups alike), or with CAP_SYS_RESOURCE, as Linux's check_prlimit_permission().
 func sysPrlimit64(t *Task, a Args) (uint64, error) {
-	if pid := a.Int(0); pid != 0 && int(pid) != t.p.pid {
-		return 0, unix.ESRCH
-	}
-	return t.rlimit(a.Uint(1), a.Ptr(2), a.Ptr(3))
-}
-
-// sysGetrlimit implements getrlimit(2).
-func sysGetrlimit(t *Task, a Args) (uint64, error) { return t.rlimit(a.Uint(0), 0, a.Ptr(1)) }
-
-// sysSetrlimit implements setrlimit(2).
-func sysSetrlimit(t *Task, a Args) (uint64, error) { return t.rlimit(a.Uint(0), a.Ptr(1), 0) }
-
-func (t *Task) rlimit(res uint32, newAddr, oldAddr mm.Addr) (uint64, error) {
+	res := a.Uint(1)
 	if res >= abi.RLIM_NLIMITS {
 		return 0, unix.EINVAL
 	}
-	cur := t.p.rlimits[res]
-	if newAddr != 0 {
-		var b [abi.RlimitSize]byte
-		if err := t.p.mm.CopyIn(newAddr, b[:]); err != nil {
-			return 0, err
-		}
-		var n abi.Rlimit
-		n.Unmarshal(b[:])
-		if n.Cur > n.Max {
-			return 0, unix.EINVAL
-		}
-		if n.Max > cur.Max && os.Geteuid() != 0 {
-			return 0, unix.EPERM
-		}
-		defer func() { t.p.rlimits[res] = n }()
+	n, err := t.readRlimit(a.Ptr(2))
+	if err != nil {
+		return 0, err
 	}
-	if oldAddr != 0 {
-		var b [abi.RlimitSize]byte
-		cur.Marshal(b[:])
-		if err := t.p.mm.CopyOut(oldAddr, b[:]); err != nil {
-			return 0, err
+	pid := int(a.Int(0))
+	if pid < 0 {
+		return 0, unix.ESRCH
+	}
+	q := t.p
+	if pid != 0 {
+		// A thread's id names its process, as on Linux.
+		if q = t.p.k.threadOwner(pid); q == nil {
+			return 0, unix.ESRCH
 		}
 	}
-	return 0, nil
+	if q == t.p {
+		return 0, t.rlimitOf(t.p, res, n, a.Ptr(3))
+	}
+	c, qc := &t.p.creds, &q.creds
+	same := c.ruid == qc.ruid && c.ruid == qc.euid && c.ruid == qc.suid &&
+		c.rgid == qc.rgid && c.rgid == qc.egid && c.rgid == qc.sgid
+	if !same && !c.capable(capSysResource) {
+		return 0, unix.EPERM
+	}
+	// The limits are the other process's own state: they change on its run loop.
+	privileged := c.capable(capSysResource)
+	var old abi.Rlimit
+	r, err := t.blockThen(func() (uint64, error) {
+		ch := make(chan error, 1)
+		q.send(wakeup{fn: func() {
+			var err error
+			old, err = q.setRlimit(res, n, privileged)
+			ch <- err
+		}})
+		select {
+		case err := <-ch:
+			return 0, err
+		case <-q.done:
+			return 0, unix.ESRCH
+		}
+	}, func(r uint64, err error) (uint64, error) {
+		if err != nil {
+			return 0, err
+		}
+		return 0, t.writeRlimit(a.Ptr(3), old)
+	})
+	return r, err
 }
+
+// sysGetrlimit implements getrlimit(2).
+func sysGetrlimit(t *Task, a Args) (uint64, error) {
+	if a.Uint(0) >= abi.RLIM_NLIMITS {
+		return 0, unix.EINVAL
+	}
+	return 0, t.rlimitOf(t.p, a.Uint(0), nil, a.Ptr(1))
+}
+
+// sysSetrlimit implements setrlimit(2).
+func sysSetrlimit(t *Task, a Args) (uint64, error) {
+	if a.Uint(0) >= abi.RLIM_NLIMITS {
+		return 0, unix.EINVAL
+	}
+	n, err := t.readRlimit(a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	if n == nil {
+		return 0, unix.EFAULT
+	}
+	return 0, t.rlimitOf(t.p, a.Uint(0), n, 0)
+}
+
+// readRlimit reads a struct rlimit; nil for a null pointer.
+func (t *Task) readRlimit(addr mm.Addr) (*abi.Rlimit, error) {
+	if addr == 0 {
+		return nil, nil
+	}
+	var b [abi.RlimitSize]byte
+	if err := t.p.mm.CopyIn(addr, b[:]); err != nil {
+		return nil, err
+	}
+	var n abi.Rlimit
+	n.Unmarshal(b[:])
+	return &n, nil
+}
+
+// writeRlimit writes r at addr unless addr is null.
+func (t *Task) writeRlimit(addr mm.Addr, r abi.Rlimit) error {
+	if addr == 0 {
+		return nil
+	}
+	var b [abi.RlimitSize]byte
+	r.Marshal(b[:])
+	return t.p.mm.CopyOut(addr, b[:])
+}
+
+// rlimitOf sets q's limit res to n (unless nil) and writes the old one at oldAddr.
+func (t *Task) rlimitOf(q *Process, res uint32, n *abi.Rlimit, oldAddr mm.Addr) error {
+	old, err := q.setRlimit(res, n, t.p.creds.capable(capSysResource))
+	if err != nil {
+		return err
+	}
+	return t.writeRlimit(oldAddr, old)
+}
+
+// setRlimit sets limit res to n (unless nil) as Linux's do_prlimit(): the soft limit
+// within the hard one (EINVAL), RLIMIT_NOFILE within fs.nr_open and a hard limit raised
+// only with CAP_SYS_RESOURCE (EPERM). It returns the limit as it was. It runs on p's
+// run loop.
+func (p *Process) setRlimit(res uint32, n *abi.Rlimit, privileged bool) (abi.Rlimit, error) {
+	cur := p.rlimits[res]
+	if n == nil {
+		return cur, nil
+	}
+	if n.Cur > n.Max {
+		return cur, unix.EINVAL
+	}
+	if res == abi.RLIMIT_NOFILE && n.Max > hostNrOpen() {
+		return cur, unix.EPERM
+	}
+	if n.Max > cur.Max && !privileged {
+		return cur, unix.EPERM
+	}
+	p.rlimits[res] = *n
+	return cur, nil
+}
+
+// hostNrOpen is the host's fs.nr_open, the ceiling of RLIMIT_NOFILE.
+var hostNrOpen = sync.OnceValue(func() uint64 {
+	if b, err := os.ReadFile("/proc/sys/fs/nr_open"); err == nil {
+		if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil {
+			return n
+		}
+	}
+	return nrOpen
+})
 
 // sysGetrusage implements getrusage(2) with the host process's figures.
 func sysGetrusage(t *Task, a Args) (uint64, error) {

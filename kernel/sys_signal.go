@@ -48,9 +48,9 @@ func sysRtSigaction(t *Task, a Args) (uint64, error) {
 		}
 		// As POSIX says: setting an ignoring action discards the pending instances.
 		if t.ignored(int(sig)) {
-			t.p.sigs().pending.drop(int(sig))
+			t.p.sigs().pending.drop(int(sig), t.p.queued())
 			for _, o := range t.p.tasks {
-				o.sigs().pending.drop(int(sig))
+				o.sigs().pending.drop(int(sig), t.p.queued())
 			}
 		}
 	}
@@ -161,9 +161,9 @@ func (t *Task) takeSignal(set uint64) (abi.Siginfo, bool) {
 	for {
 		var info abi.Siginfo
 		if sig := t.sigs().pending.next(set); sig != 0 {
-			info, _ = t.sigs().pending.take(sig)
+			info, _ = t.sigs().pending.take(sig, t.p.queued())
 		} else if sig := t.p.sigs().pending.next(set); sig != 0 {
-			info, _ = t.p.sigs().pending.take(sig)
+			info, _ = t.p.sigs().pending.take(sig, t.p.queued())
 		} else {
 			return abi.Siginfo{}, false
 		}

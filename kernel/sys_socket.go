@@ -345,6 +345,9 @@ func (t *Task) accept(a Args, flags int32) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if t.p.files.full() {
+		return 0, unix.EMFILE // before a connection is taken, as Linux
+	}
 	var nfd int
 	var name []byte
 	try := func(fd int) (uint64, error) {

@@ -308,7 +308,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_PIPE2:                  supported(sysPipe2),
 	abi.SYS_PREADV:                 supported(sysPreadv),
 	abi.SYS_PWRITEV:                supported(sysPwritev),
-	abi.SYS_PRLIMIT64:              partial(sysPrlimit64, "only the process itself"),
+	abi.SYS_PRLIMIT64:              supported(sysPrlimit64),
 	abi.SYS_GETCPU:                 supported(sysGetcpu),
 	abi.SYS_RENAMEAT2:              supported(sysRenameat2),
 	abi.SYS_GETRANDOM:              supported(sysGetrandom),
