@@ -1,6 +1,10 @@
 package e2e
 
-import "testing"
+import (
+	"bytes"
+	"syscall"
+	"testing"
+)
 
 // hardenGuests are the C programs that play a hostile or careless guest: each must get
 // what Linux gives it, and vemu must survive it.
@@ -16,3 +20,53 @@ var hardenGuests = []diffCase{
 }
 
 func TestHardenDiff(t *testing.T) { runGuests(t, hardenGuests, nil) }
+
+// TestHardenWaits runs waits.c's checks: FIFO opens that wait for their peer (another
+// thread of the process included), empty eventfd and inotify reads, each interrupted by a
+// signal with EINTR or a restart, natively and under vemu; and a thread that sleeps while
+// another spins under the virtual clock.
+func TestHardenWaits(t *testing.T) {
+	for _, libc := range []string{"glibc", "musl"} {
+		for _, c := range []diffCase{
+			{name: "checks", cmds: one("waits."+libc, "checks", "work"), setup: mkdirs("work")},
+			{name: "sleepspin-virtual", cmds: one("waits."+libc, "sleepspin"), flags: []string{"--seed=1", "--clock=virtual"}},
+			{name: "checks-seed", cmds: one("waits."+libc, "checks", "work"), setup: mkdirs("work"), flags: []string{"--seed=4"}},
+		} {
+			c.name += "/" + libc
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				runDiff(t, c)
+			})
+		}
+	}
+}
+
+// TestHardenSigtermInWait sends SIGTERM to vemu while every thread of its guest waits in
+// the host (a FIFO open without a peer, an empty eventfd or inotify read): vemu must end
+// as the program does natively, killed by SIGTERM, and not hang.
+func TestHardenSigtermInWait(t *testing.T) {
+	for _, kind := range []string{"fifo-read", "fifo-write", "eventfd", "inotify", "threads"} {
+		for _, libc := range []string{"glibc", "musl"} {
+			for _, flags := range [][]string{nil, {"--seed=2", "--clock=virtual"}} {
+				name := kind + "/" + libc
+				if flags != nil {
+					name += "/virtual"
+				}
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					prog := []string{guest("waits." + libc), "block-" + kind, t.TempDir()}
+					want := signalRun(t, prog, syscall.SIGTERM)
+					run := append(append([]string{vemuBin, "run"}, flags...), prog[0], prog[1], t.TempDir())
+					got := signalRun(t, run, syscall.SIGTERM)
+					if want.signal != int(syscall.SIGTERM) {
+						t.Errorf("natively: status %d, want death by SIGTERM", want.status)
+					}
+					if got.signal != want.signal || !bytes.Equal(got.stdout, want.stdout) {
+						t.Errorf("under vemu: status %d, stdout %q; natively: status %d, stdout %q; vemu's stderr: %s",
+							got.status, got.stdout, want.status, want.stdout, got.stderr)
+					}
+				})
+			}
+		}
+	}
+}

@@ -44,11 +44,21 @@ func (f *File) mayBlock() bool {
 	return f.blockKind == blockMay
 }
 
+// counter says whether f is an eventfd or a timerfd of the host, whose reads and writes
+// move one 8-byte counter: a shorter one fails with EINVAL without waiting.
+func (f *File) counter() bool {
+	return f.path == "anon_inode:[eventfd]" || f.path == "anon_inode:[timerfd]"
+}
+
+// unwritable says whether f is a timerfd of the host, which has no write: it fails with
+// EINVAL, though the file never polls writable.
+func (f *File) unwritable() bool { return f.path == "anon_inode:[timerfd]" }
+
 // wouldBlock says whether a read (in) or write of n bytes on f would wait: f is not ready
 // for it (or the write is larger than PIPE_BUF) and f is in blocking mode.
 func (t *Task) wouldBlock(f *File, in bool, n uint64) bool {
-	if n == 0 {
-		return false
+	if n == 0 || n < 8 && f.counter() || !in && f.unwritable() {
+		return false // EINVAL at once
 	}
 	ev := int16(unix.POLLIN)
 	if !in {

@@ -289,7 +289,8 @@ func sysMemfdCreate(t *Task, a Args) (uint64, error) {
 }
 
 func (t *Task) installAnonInode(hfd int, name string, flags uint32, cloexec bool) (uint64, error) {
-	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: "anon_inode:" + name, flags: flags}, cloexec, 0)
+	// Reads of eventfd, inotify and timerfd descriptors wait for an event.
+	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: "anon_inode:" + name, flags: flags, blockKind: blockMay}, cloexec, 0)
 	if err != nil {
 		unix.Close(hfd)
 		return 0, err

@@ -11,6 +11,7 @@ static const char *errname(int e)
 	case EPERM: return "EPERM";
 	case ENOENT: return "ENOENT";
 	case ESRCH: return "ESRCH";
+	case ENXIO: return "ENXIO";
 	case ECHILD: return "ECHILD";
 	case EINTR: return "EINTR";
 	case EIO: return "EIO";
