@@ -16,6 +16,7 @@ var hardenGuests = []diffCase{
 	{name: "procself-seed", cmds: one("procself"), flags: []string{"--seed=3"}},
 	{name: "shmfile", cmds: one("shmfile", "work"), setup: mkdirs("work")},
 	{name: "quickerr", cmds: one("quickerr", "work"), setup: mkdirs("work")},
+	{name: "execargs", cmds: one("execargs")},
 	{name: "vvarunmap-virtual", cmds: one("vvarunmap"), flags: []string{"--clock=virtual", "--seed=1"}},
 }
 

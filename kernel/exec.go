@@ -93,6 +93,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 		}
 	}
 	p.dispositionsChanged()
+	p.initRlimits() // the stack's room for arguments follows RLIMIT_STACK
 	if err := k.load(p, prog, img); err != nil {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err}
@@ -107,7 +108,6 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}
-	p.initRlimits()
 	if err := p.installHooks(); err != nil {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
@@ -327,7 +327,7 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 	}
 	b, sp, err := loader.Stack(loader.StackSpec{
 		Top: top, Argv: p.argv, Envp: p.envp, ExecFn: p.execFn, Platform: "x86_64",
-		Random: random, Auxv: auxv,
+		Random: random, Auxv: auxv, ArgLimit: p.argLimit(),
 	})
 	if err != nil {
 		return err
@@ -453,11 +453,12 @@ func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags
 	if err != nil {
 		return 0, err
 	}
-	argv, err := t.strArray(argvAddr)
+	room := t.p.argLimit()
+	argv, err := t.strArray(argvAddr, &room)
 	if err != nil {
 		return 0, err
 	}
-	envp, err := t.strArray(envpAddr)
+	envp, err := t.strArray(envpAddr, &room)
 	if err != nil {
 		return 0, err
 	}
@@ -495,6 +496,11 @@ func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags
 	prog, img, argv, err := t.loadProgram(host, path, argv, 0)
 	if err != nil {
 		return 0, err
+	}
+	// Before the point of no return, as the arguments a script's interpreter adds.
+	if err := loader.CheckArgs(path, argv, envp, t.p.argLimit()); err != nil {
+		prog.close()
+		return 0, unix.E2BIG
 	}
 	t.post(func() { t.execImage(prog, path, img, argv, envp) })
 	return 0, nil
@@ -569,17 +575,15 @@ func (t *Task) loadProgram(host, path string, argv []string, depth int) (*progra
 	return prog, img, argv, nil
 }
 
-// strArray reads a NULL-terminated array of string pointers (argv, envp).
-func (t *Task) strArray(addr mm.Addr) ([]string, error) {
+// strArray reads a NULL-terminated array of string pointers (argv, envp), taking each
+// string and its pointer from room; E2BIG when they do not fit, or a string is longer
+// than Linux's MAX_ARG_STRLEN.
+func (t *Task) strArray(addr mm.Addr, room *uint64) ([]string, error) {
 	var out []string
 	if addr == 0 {
 		return nil, nil
 	}
-	size := 0
 	for i := 0; ; i++ {
-		if i > 1<<16 {
-			return nil, unix.E2BIG
-		}
 		var b [8]byte
 		if err := t.p.mm.CopyIn(addr+mm.Addr(8*i), b[:]); err != nil {
 			return nil, err
@@ -588,18 +592,25 @@ func (t *Task) strArray(addr mm.Addr) ([]string, error) {
 		if ptr == 0 {
 			return out, nil
 		}
-		s, err := t.p.mm.CopyString(mm.Addr(ptr), 128<<10)
+		s, err := t.p.mm.CopyString(mm.Addr(ptr), loader.MaxArgStrlen)
 		if err != nil {
 			if err == unix.ENAMETOOLONG {
 				return nil, unix.E2BIG
 			}
 			return nil, err
 		}
-		if size += len(s) + 9; size > 2<<20 {
+		n := uint64(len(s)) + 1 + 8
+		if n > *room || len(s)+1 > loader.MaxArgStrlen {
 			return nil, unix.E2BIG
 		}
+		*room -= n
 		out = append(out, s)
 	}
+}
+
+// argLimit is the room execve gives the arguments under the process's stack rlimit.
+func (p *Process) argLimit() uint64 {
+	return loader.ArgLimit(p.rlimits[abi.RLIMIT_STACK].Cur)
 }
 
 // execImage replaces the process's program, past the point of no return: other threads

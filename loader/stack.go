@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -44,12 +45,58 @@ const (
 var ErrArgListTooLong = errors.New("argument list too long")
 
 const (
-	// maxArgStrlen is Linux's MAX_ARG_STRLEN: one string, with its NUL.
-	maxArgStrlen = 32 * pageSize
-	// maxArgTotal bounds strings plus pointers, as Linux does with a quarter
-	// of an 8 MiB stack rlimit.
-	maxArgTotal = 2 << 20
+	// MaxArgStrlen is Linux's MAX_ARG_STRLEN: one string, with its NUL.
+	MaxArgStrlen = 32 * pageSize
+	// argMax is Linux's ARG_MAX, the least room strings ever get.
+	argMax = 32 * pageSize
+	// stkLim is Linux's _STK_LIM, the default stack rlimit.
+	stkLim = 8 << 20
 )
+
+// ArgLimit is the room Linux's execve gives the strings of argv, envp and the file name
+// with the argv and envp pointers, under a stack rlimit of stackLimit (as
+// bprm_stack_limits): a quarter of the rlimit, at most three quarters of _STK_LIM, and
+// never less than ARG_MAX.
+func ArgLimit(stackLimit uint64) uint64 {
+	return max(min(stkLim/4*3, stackLimit/4), argMax)
+}
+
+// CheckArgs says whether execfn, argv and envp fit in limit as Linux's execve counts
+// them: each string with its NUL at most MaxArgStrlen; all the strings, and a pointer for
+// each of argv (one at least) and envp, at most limit. Its error wraps
+// ErrArgListTooLong.
+func CheckArgs(execFn string, argv, envp []string, limit uint64) error {
+	ptrs := (uint64(max(len(argv), 1)) + uint64(len(envp))) * 8
+	if ptrs >= limit {
+		return fmt.Errorf("stack: %d pointers exceed %d bytes: %w", len(argv)+len(envp), limit, ErrArgListTooLong)
+	}
+	room := limit - ptrs
+	add := func(what string, i int, v string) error {
+		n := uint64(len(v)) + 1
+		if n > MaxArgStrlen {
+			return fmt.Errorf("stack: %s[%d] is %d bytes, more than %d: %w", what, i, n, MaxArgStrlen, ErrArgListTooLong)
+		}
+		if n > room {
+			return fmt.Errorf("stack: strings and pointers exceed %d bytes at %s[%d]: %w", limit, what, i, ErrArgListTooLong)
+		}
+		room -= n
+		return nil
+	}
+	if err := add("execfn", 0, execFn); err != nil {
+		return err
+	}
+	for i, e := range envp {
+		if err := add("envp", i, e); err != nil {
+			return err
+		}
+	}
+	for i, a := range argv {
+		if err := add("argv", i, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // StackSpec says what goes on the initial stack.
 type StackSpec struct {
@@ -62,6 +109,9 @@ type StackSpec struct {
 	// Auxv are the entries in order, without AT_RANDOM, AT_PLATFORM,
 	// AT_EXECFN and AT_NULL, which Stack appends in that order.
 	Auxv []Aux
+	// ArgLimit bounds the strings and pointers as CheckArgs does; 0 means ArgLimit of
+	// the default 8 MiB stack rlimit.
+	ArgLimit uint64
 }
 
 // Stack lays out the initial stack as Linux's create_elf_tables() does, from
@@ -71,41 +121,29 @@ type StackSpec struct {
 // and argc at sp, which is 16-byte aligned. The returned bytes belong at
 // [sp, Top).
 func Stack(s StackSpec) (b []byte, sp uint64, err error) {
-	total := uint64(0)
-	addStr := func(what string, v string) error {
-		if strings.IndexByte(v, 0) >= 0 {
-			return fmt.Errorf("stack: %s contains a NUL byte", what)
+	for _, l := range []struct {
+		what string
+		v    []string
+	}{{"execfn", []string{s.ExecFn}}, {"platform", []string{s.Platform}}, {"argv", s.Argv}, {"envp", s.Envp}} {
+		for i, v := range l.v {
+			if strings.IndexByte(v, 0) >= 0 {
+				return nil, 0, fmt.Errorf("stack: %s[%d] contains a NUL byte", l.what, i)
+			}
 		}
-		n := uint64(len(v)) + 1
-		if n > maxArgStrlen {
-			return fmt.Errorf("stack: %s is %d bytes, more than %d: %w", what, n, maxArgStrlen, ErrArgListTooLong)
-		}
-		total += n
-		if total > maxArgTotal {
-			return fmt.Errorf("stack: strings exceed %d bytes at %s: %w", maxArgTotal, what, ErrArgListTooLong)
-		}
-		return nil
 	}
-	if err := addStr("execfn", s.ExecFn); err != nil {
+	limit := s.ArgLimit
+	if limit == 0 {
+		limit = ArgLimit(stkLim)
+	}
+	if err := CheckArgs(s.ExecFn, s.Argv, s.Envp, limit); err != nil {
 		return nil, 0, err
 	}
-	for i, a := range s.Argv {
-		if err := addStr(fmt.Sprintf("argv[%d]", i), a); err != nil {
-			return nil, 0, err
-		}
+	if len(s.Platform) > 64 {
+		return nil, 0, fmt.Errorf("stack: platform %q is too long", s.Platform)
 	}
-	for i, e := range s.Envp {
-		if err := addStr(fmt.Sprintf("envp[%d]", i), e); err != nil {
-			return nil, 0, err
-		}
-	}
-	if err := addStr("platform", s.Platform); err != nil {
-		return nil, 0, err
-	}
-	ptrs := uint64(len(s.Argv)) + uint64(len(s.Envp)) + 3
-	if total+ptrs*8 > maxArgTotal {
-		return nil, 0, fmt.Errorf("stack: %d strings and their pointers exceed %d bytes: %w",
-			len(s.Argv)+len(s.Envp), maxArgTotal, ErrArgListTooLong)
+	total := uint64(len(s.ExecFn)+len(s.Platform)) + 2
+	for _, v := range slices.Concat(s.Argv, s.Envp) {
+		total += uint64(len(v)) + 1
 	}
 	for i, a := range s.Auxv {
 		switch a.Type {
@@ -125,7 +163,7 @@ func Stack(s StackSpec) (b []byte, sp uint64, err error) {
 	}
 	items := uint64(len(s.Argv)+1) + uint64(len(s.Envp)+1) + 1 + 2*nAux
 	// strings + zero word + alignment + platform + random + alignment + items:
-	// bounded by maxArgTotal plus small change, so no overflow below.
+	// bounded by the limit (at most 6 MiB) plus small change, so no overflow below.
 	worst := total + 8 + 15 + 16 + 15 + items*8
 	if s.Top < worst {
 		return nil, 0, fmt.Errorf("stack: top %#x is too low for %#x bytes", s.Top, worst)

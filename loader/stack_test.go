@@ -175,7 +175,7 @@ func TestStackShapes(t *testing.T) {
 }
 
 func TestStackErrors(t *testing.T) {
-	long := strings.Repeat("x", maxArgStrlen)
+	long := strings.Repeat("x", MaxArgStrlen)
 	for _, c := range []struct {
 		name    string
 		spec    StackSpec
@@ -185,7 +185,7 @@ func TestStackErrors(t *testing.T) {
 		{"nul-in-argv", StackSpec{Top: 1 << 30, Argv: []string{"a", "b\x00c"}}, "argv[1] contains a NUL byte", false},
 		{"nul-in-envp", StackSpec{Top: 1 << 30, Envp: []string{"\x00"}}, "envp[0] contains a NUL byte", false},
 		{"string-too-long", StackSpec{Top: 1 << 30, Argv: []string{long}}, "argv[0] is 131073 bytes", true},
-		{"strings-too-long", StackSpec{Top: 1 << 30, Envp: strings.Fields(strings.Repeat(long[1:]+" ", 17))}, "strings exceed 2097152 bytes at envp[15]", true},
+		{"strings-too-long", StackSpec{Top: 1 << 30, Envp: strings.Fields(strings.Repeat(long[1:]+" ", 17))}, "strings and pointers exceed 2097152 bytes at envp[15]", true},
 		{"pointers-too-many", StackSpec{Top: 1 << 30, Argv: make([]string, 300000)}, "argument list too long", true},
 		{"aux-null", StackSpec{Top: 1 << 30, Auxv: []Aux{{AT_PAGESZ, 4096}, {AT_NULL, 0}}}, "auxv[1] has type 0", false},
 		{"aux-random", StackSpec{Top: 1 << 30, Auxv: []Aux{{AT_RANDOM, 1}}}, "auxv[0] has type 25", false},
@@ -275,4 +275,28 @@ func TestStackMatchesLinux(t *testing.T) {
 	assert.Equal(t, real[:d.auxvOff], b[:d.auxvOff], "argc, argv and envp")
 	assert.Equal(t, hex.Dump(real[auxEnd:]), hex.Dump(b[auxEnd:]), "random bytes, platform and strings")
 	assert.ElementsMatch(t, rd.auxv, d.auxv, "auxv")
+}
+
+func TestArgLimit(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		stack uint64
+		want  uint64
+	}{
+		{"default", 8 << 20, 2 << 20},
+		{"small", 64 << 10, 128 << 10},
+		{"large", 64 << 20, 6 << 20},
+		{"unlimited", ^uint64(0), 6 << 20},
+	} {
+		t.Run(c.name, func(t *testing.T) { assert.Equal(t, c.want, ArgLimit(c.stack)) })
+	}
+	// 100,000 one-letter arguments fit under the default rlimit, as on Linux.
+	many := make([]string, 100000)
+	for i := range many {
+		many[i] = "x"
+	}
+	assert.NoError(t, CheckArgs("/bin/prog", many, nil, ArgLimit(8<<20)))
+	assert.ErrorIs(t, CheckArgs("/bin/prog", many, nil, ArgLimit(1<<20)), ErrArgListTooLong)
+	assert.NoError(t, CheckArgs("p", []string{strings.Repeat("y", MaxArgStrlen-1)}, nil, ArgLimit(8<<20)))
+	assert.ErrorIs(t, CheckArgs("p", []string{strings.Repeat("y", MaxArgStrlen)}, nil, ArgLimit(8<<20)), ErrArgListTooLong)
 }
