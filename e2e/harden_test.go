@@ -71,3 +71,36 @@ func TestHardenSigtermInWait(t *testing.T) {
 		}
 	}
 }
+
+// TestHardenStartTime: a --start-time that no Linux clock can be set to (before 1970,
+// past TIME_SETTOD_SEC_MAX in 2232) is a clear error with status 2; the bounds run.
+func TestHardenStartTime(t *testing.T) {
+	for _, c := range []struct {
+		start string
+		ok    bool
+	}{
+		{"1970-01-01T00:00:00Z", true},
+		{"2232-04-18T23:47:15Z", true},
+		{"1969-12-31T23:59:59Z", false},
+		{"2232-04-18T23:47:16Z", false},
+		{"9999-12-31T00:00:00Z", false},
+		{"0001-01-01T00:00:00Z", false},
+	} {
+		for _, clock := range []string{"host", "virtual"} {
+			t.Run(c.start+"/"+clock, func(t *testing.T) {
+				t.Parallel()
+				got := runVemu(t, invocation{prog: guest("hello.glibc"), dir: t.TempDir(),
+					flags: []string{"--start-time=" + c.start, "--clock=" + clock}})
+				if c.ok {
+					if got.status != 0 {
+						t.Errorf("status %d, stderr %s", got.status, got.stderr)
+					}
+					return
+				}
+				if got.status != 2 || !bytes.Contains(got.stderr, []byte("outside the times a Linux clock can be set to")) {
+					t.Errorf("status %d, stderr %q: want 2 and the bounds", got.status, got.stderr)
+				}
+			})
+		}
+	}
+}

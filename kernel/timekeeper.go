@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -52,6 +54,22 @@ type Timekeeper struct {
 	// gen is odd while a publication is under way: the system calls' readers of pub wait
 	// for it, as the vDSO's wait for the pages' sequence counts (see tick).
 	gen atomic.Uint64
+}
+
+// maxSettodSec is Linux's TIME_SETTOD_SEC_MAX: the last second a clock may be set to,
+// 30 years of uptime short of where its 64-bit nanoseconds (KTIME_SEC_MAX) overflow.
+const maxSettodSec int64 = math.MaxInt64/1_000_000_000 - 30*31536000
+
+// CheckStartTime says whether t can start the guest's clocks: Linux lets a clock be set
+// neither before 1970 nor past TIME_SETTOD_SEC_MAX (in the year 2232), which leaves room
+// for the nanoseconds vemu's clocks count in.
+func CheckStartTime(t time.Time) error {
+	if sec := t.Unix(); sec < 0 || sec >= maxSettodSec {
+		return fmt.Errorf("%s is outside the times a Linux clock can be set to (%s to %s)",
+			t.Format(time.RFC3339), time.Unix(0, 0).UTC().Format(time.RFC3339),
+			time.Unix(maxSettodSec-1, 0).UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 func newTimekeeper(cfg Config) *Timekeeper {

@@ -3,7 +3,10 @@ package kernel
 import (
 	"math"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
@@ -74,4 +77,34 @@ func TestTimerIDs(t *testing.T) {
 	if a, b := pt.allocID(), pt.allocID(); a != math.MaxInt32 || b != 0 {
 		t.Errorf("ids at the wrap %d %d, want %d 0", a, b, math.MaxInt32)
 	}
+}
+
+func TestCheckStartTime(t *testing.T) {
+	last := time.Unix(maxSettodSec-1, 0)
+	for _, c := range []struct {
+		name string
+		t    time.Time
+		ok   bool
+	}{
+		{"epoch", time.Unix(0, 0), true},
+		{"before-epoch", time.Unix(-1, 0), false},
+		{"year-1", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{"last", last, true},
+		{"past-last", last.Add(time.Second), false},
+		{"year-9999", time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := CheckStartTime(c.t)
+			if c.ok {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, "outside the times a Linux clock can be set to")
+			}
+		})
+	}
+	// The last time allowed is what the guest reads, as far as its clocks go.
+	tk := newTimekeeper(Config{Clock: ClockVirtual, StartTime: last})
+	ts, err := tk.Now(abi.CLOCK_TAI)
+	require.NoError(t, err)
+	assert.Equal(t, last.Unix()+37, ts.Sec)
 }

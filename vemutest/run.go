@@ -81,6 +81,11 @@ type Result struct {
 // *inject.Error.
 func Run(ctx context.Context, path string, opt Options) (*Result, error) {
 	cfg := opt.config()
+	if !opt.StartTime.IsZero() {
+		if err := kernel.CheckStartTime(opt.StartTime); err != nil {
+			return nil, fmt.Errorf("start time: %w", err)
+		}
+	}
 	abs := path
 	if opt.Dir != "" && !filepath.IsAbs(path) {
 		abs = filepath.Join(opt.Dir, path)
@@ -113,6 +118,11 @@ type Prepared struct {
 // Seeded every run starts from the same layout, chosen here at random.
 func Prepare(path string, opt Options) (*Prepared, error) {
 	cfg := opt.config()
+	if !opt.StartTime.IsZero() {
+		if err := kernel.CheckStartTime(opt.StartTime); err != nil {
+			return nil, fmt.Errorf("start time: %w", err)
+		}
+	}
 	abs := path
 	if opt.Dir != "" && !filepath.IsAbs(path) {
 		abs = filepath.Join(opt.Dir, path)

@@ -207,6 +207,10 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 			fmt.Fprintf(stderr, "vemu: --start-time: %v\n", err)
 			return 2, 0
 		}
+		if err := kernel.CheckStartTime(cfg.StartTime); err != nil {
+			fmt.Fprintf(stderr, "vemu: --start-time: %v\n", err)
+			return 2, 0
+		}
 	}
 	if *seed != "" {
 		if cfg.Seed, err = strconv.ParseUint(*seed, 0, 64); err != nil {
