@@ -48,6 +48,15 @@ func TestVsyscallModes(t *testing.T) {
 			"xonly": {139, ""}, "none": {139, ""},
 			"emulate": {0, "first byte 0x48\ntime entry holds mov $201,%rax; syscall; ret: yes\n"},
 		},
+		"call-then-read": {
+			"xonly": {139, ""}, "none": {139, ""},
+			"emulate": {0, "first byte 0x48\ntime entry holds mov $201,%rax; syscall; ret: yes\n"},
+		},
+		"handled-call-then-read": {
+			"xonly":   {0, "~^SIGSEGV si_code=1 si_addr=0xffffffffff600000 rip=0x[0-9a-f]+\n$"},
+			"none":    {0, "SIGSEGV si_code=1 si_addr=0xffffffffff600000 rip=0xffffffffff600000\n"},
+			"emulate": {0, "first byte 0x48\ntime entry holds mov $201,%rax; syscall; ret: yes\n"},
+		},
 		"misaligned":       {"xonly": {139, ""}, "emulate": {139, ""}, "none": {139, ""}},
 		"kernel-pointer":   {"xonly": {139, ""}, "emulate": {139, ""}, "none": {139, ""}},
 		"unmapped-pointer": {"xonly": {139, ""}, "emulate": {139, ""}, "none": {139, ""}},
