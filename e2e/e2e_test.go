@@ -530,10 +530,16 @@ var loadErrorCases = []loadErrorCase{
 			mustWrite(t, p, []byte("echo this is not an ELF file\n"), 0o755)
 			return p
 		}},
-	{name: "shebang-script", status: 126, message: `shebang\.sh`,
+	{name: "shebang-no-interpreter", status: 126, message: `shebang\.sh: exec format error`,
 		prog: func(t *testing.T, dir string) string {
 			p := filepath.Join(dir, "shebang.sh")
-			mustWrite(t, p, []byte("#!/bin/sh\necho hi\n"), 0o755)
+			mustWrite(t, p, []byte("#!\necho hi\n"), 0o755)
+			return p
+		}},
+	{name: "shebang-missing-interpreter", status: 127, message: `shebang\.sh: interpreter .*/missing: no such file`,
+		prog: func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "shebang.sh")
+			mustWrite(t, p, []byte("#!"+filepath.Join(dir, "missing")+"\necho hi\n"), 0o755)
 			return p
 		}},
 	{name: "empty-file", status: 126, message: `empty`,

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 )
@@ -102,5 +105,87 @@ func TestHardenStartTime(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestHardenScript runs #! scripts from the command line as Linux's execve runs them:
+// the interpreter, its one optional argument, the script's path, then the arguments; a
+// script may name another script; a missing interpreter is status 127.
+func TestHardenScript(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	scripts := map[string]string{
+		"sh.sh":     "#!/bin/sh -e\necho \"$0 $#: $*\"\nexit 3\n",
+		"guest.sh":  "#!" + guest("hello.musl") + "  one  two \n",
+		"nested.sh": "#!" + filepath.Join(dir, "guest.sh") + "\n",
+		"none.sh":   "#!" + filepath.Join(dir, "missing") + "\n",
+	}
+	for name, text := range scripts {
+		mustWrite(t, filepath.Join(dir, name), []byte(text), 0o755)
+	}
+	for _, name := range []string{"sh.sh", "guest.sh", "nested.sh"} {
+		inv := invocation{prog: filepath.Join(dir, name), args: []string{"a", "b c"}, dir: dir}
+		want, got := runNative(t, inv), runVemu(t, inv)
+		if got.status != want.status || !bytes.Equal(got.stdout, want.stdout) {
+			t.Errorf("%s: under vemu status %d, stdout %q; natively %d, %q; vemu's stderr: %s",
+				name, got.status, got.stdout, want.status, want.stdout, got.stderr)
+		}
+	}
+	got := runVemu(t, invocation{prog: filepath.Join(dir, "none.sh"), dir: dir})
+	if got.status != 127 || !bytes.Contains(got.stderr, []byte("interpreter")) {
+		t.Errorf("a missing interpreter: status %d, stderr %q; want 127 and the interpreter named", got.status, got.stderr)
+	}
+}
+
+// TestHardenExecOnly runs a program of mode 0111. Linux runs it for anyone who may
+// execute it, since the kernel reads it; vemu must read it itself, which it may as root
+// (there it runs as natively), and as another user it says why it cannot.
+func TestHardenExecOnly(t *testing.T) {
+	t.Parallel()
+	dir, err := os.MkdirTemp("", "vemu-execonly-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	data, err := os.ReadFile(guest("hello.glibc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := filepath.Join(dir, "prog")
+	mustWrite(t, prog, data, 0o111)
+	inv := invocation{prog: prog, args: []string{"x"}, dir: dir}
+	want := runNative(t, inv)
+	if os.Geteuid() != 0 {
+		got := runVemu(t, inv)
+		if got.status != 126 || !bytes.Contains(got.stderr, []byte("may be executed but not read")) {
+			t.Errorf("status %d, stderr %q: want 126 and why", got.status, got.stderr)
+		}
+		return
+	}
+	got := runVemu(t, inv)
+	if got.status != want.status || !bytes.Equal(got.stdout, want.stdout) {
+		t.Errorf("as root: status %d, stdout %q; natively %d, %q; stderr %s", got.status, got.stdout, want.status, want.stdout, got.stderr)
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("no setpriv to run as another user")
+	}
+	// As nobody: vemu and the program in a directory nobody can reach.
+	vemu := filepath.Join(dir, "vemu")
+	if data, err = os.ReadFile(vemuBin); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, vemu, data, 0o755)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	as := []string{"--reuid=65534", "--regid=65534", "--clear-groups"}
+	want = execute(t, setpriv, append(as, prog, "x"), inv)
+	if want.status != 0 || !bytes.Contains(want.stdout, []byte("hello")) {
+		t.Fatalf("natively as nobody: status %d, stdout %q, stderr %q", want.status, want.stdout, want.stderr)
+	}
+	got = execute(t, setpriv, append(as, vemu, "run", prog, "x"), inv)
+	if got.status != 126 || !bytes.Contains(got.stderr, []byte("may be executed but not read")) {
+		t.Errorf("as nobody: status %d, stderr %q: want 126 and why", got.status, got.stderr)
 	}
 }

@@ -42,6 +42,31 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	}
 	prog, err := readProgram(h.full())
 	h.close()
+	// A script runs its interpreter, as through Linux's execve.
+	for depth, script := 0, path; err == nil && bytes.HasPrefix(prog.head(2), []byte("#!")); depth++ {
+		head := prog.head(256)
+		prog.close()
+		interp, next, serr := scriptArgs(head, script, argv)
+		switch {
+		case serr != nil:
+			return nil, &ExecError{Path: path, Status: 126, Err: errors.New("exec format error")}
+		case depth >= maxInterpDepth:
+			return nil, &ExecError{Path: path, Status: 126, Err: errors.New("too many levels of #! interpreters")}
+		}
+		ih, lerr := k.firstLookup(interp)
+		if lerr != nil {
+			return nil, &ExecError{Path: path, Status: 127, Err: fmt.Errorf("interpreter %s: no such file or directory", interp)}
+		}
+		prog, err = readProgram(ih.full())
+		ih.close()
+		if err != nil {
+			var ee *ExecError
+			if errors.As(err, &ee) {
+				ee.Err = fmt.Errorf("interpreter %s: %w", interp, ee.Err)
+			}
+		}
+		argv, script = next, interp
+	}
 	if err != nil {
 		var ee *ExecError
 		if errors.As(err, &ee) {
@@ -201,6 +226,11 @@ func readProgram(path string) (*program, error) {
 		return nil, &ExecError{Path: path, Status: 126, Err: errors.New("permission denied")}
 	}
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrPermission) {
+		// Linux's execve needs only execute permission: the kernel reads the file. vemu
+		// must read it itself, which only a privileged vemu may do here.
+		return nil, &ExecError{Path: path, Status: 126, Err: errors.New("permission denied: the program may be executed but not read, and vemu must read it to run it")}
+	}
 	if err != nil {
 		return nil, &ExecError{Path: path, Status: 126, Err: err}
 	}
@@ -506,6 +536,28 @@ func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags
 	return 0, nil
 }
 
+// scriptArgs reads the #! line at the start of head, the first bytes of the script at
+// path, as Linux's binfmt_script does: the interpreter, then argv becomes the
+// interpreter, its one optional argument (everything after it on the line), the script's
+// path, and argv[1:]. ENOEXEC when the line names no interpreter.
+func scriptArgs(head []byte, path string, argv []string) (string, []string, error) {
+	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
+	fields := strings.Fields(string(line))
+	if len(fields) == 0 {
+		return "", nil, unix.ENOEXEC
+	}
+	interp := fields[0]
+	next := []string{interp}
+	if rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(line)), interp)); rest != "" {
+		next = append(next, rest)
+	}
+	next = append(next, path)
+	if len(argv) > 1 {
+		next = append(next, argv[1:]...)
+	}
+	return interp, next, nil
+}
+
 // maxInterpDepth is how many #! interpreters may lead to one another, as Linux's
 // BINPRM_MAX_RECURSION.
 const maxInterpDepth = 4
@@ -528,20 +580,9 @@ func (t *Task) loadProgram(host, path string, argv []string, depth int) (*progra
 		if depth >= maxInterpDepth {
 			return nil, nil, nil, unix.ELOOP
 		}
-		line, _, _ := bytes.Cut(head[2:], []byte("\n"))
-		fields := strings.Fields(string(line))
-		if len(fields) == 0 {
-			return nil, nil, nil, unix.ENOEXEC
-		}
-		// Linux passes everything after the interpreter as one argument.
-		interp := fields[0]
-		next := []string{interp}
-		if rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(line)), interp)); rest != "" {
-			next = append(next, rest)
-		}
-		next = append(next, path)
-		if len(argv) > 1 {
-			next = append(next, argv[1:]...)
+		interp, next, err := scriptArgs(head, path, argv)
+		if err != nil {
+			return nil, nil, nil, err
 		}
 		h, err := t.lookup(abi.AT_FDCWD, interp, true)
 		if err != nil {
