@@ -20,6 +20,8 @@ var hardenGuests = []diffCase{
 	{name: "shmfile", cmds: one("shmfile", "work"), setup: mkdirs("work")},
 	{name: "quickerr", cmds: one("quickerr", "work"), setup: mkdirs("work")},
 	{name: "execargs", cmds: one("execargs")},
+	{name: "fsize", cmds: one("fsize", "work"), setup: mkdirs("work")},
+	{name: "fsize-default", cmds: one("fsize", "work", "default"), setup: mkdirs("work"), status: 128 + 25},
 	{name: "vvarunmap-virtual", cmds: one("vvarunmap"), flags: []string{"--clock=virtual", "--seed=1"}},
 }
 
@@ -187,5 +189,24 @@ func TestHardenExecOnly(t *testing.T) {
 	got = execute(t, setpriv, append(as, vemu, "run", prog, "x"), inv)
 	if got.status != 126 || !bytes.Contains(got.stderr, []byte("may be executed but not read")) {
 		t.Errorf("as nobody: status %d, stderr %q: want 126 and why", got.status, got.stderr)
+	}
+}
+
+// TestHardenHostFsize starts vemu under a soft RLIMIT_FSIZE of one block: the program
+// inherits it as natively, while vemu's own files (guest memory lives in memfds) are not
+// bound by it.
+func TestHardenHostFsize(t *testing.T) {
+	for _, name := range []string{"mem.glibc", "fsize.musl"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			inv := invocation{prog: "/bin/sh", dir: dir}
+			want := execute(t, "/bin/sh", []string{"-c", `ulimit -S -f 1; exec "$@"`, "sh", guest(name), dir}, inv)
+			got := execute(t, "/bin/sh", []string{"-c", `ulimit -S -f 1; exec "$@"`, "sh", vemuBin, "run", guest(name), dir}, inv)
+			if want.status != 0 || got.status != want.status || !bytes.Equal(got.stdout, want.stdout) {
+				t.Errorf("under vemu: status %d, stdout %q; natively %d, %q; vemu's stderr: %s",
+					got.status, got.stdout, want.status, want.stdout, got.stderr)
+			}
+		})
 	}
 }

@@ -29,6 +29,9 @@ func sysTruncate(t *Task, a Args) (uint64, error) {
 		default:
 			return unix.EINVAL
 		}
+		if err := t.growCheck(&st, a.Int64(1)); err != nil {
+			return err
+		}
 		return unix.Truncate("/proc/self/fd/"+strconv.Itoa(fd), a.Int64(1))
 	})
 }
@@ -39,7 +42,24 @@ func sysFtruncate(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	var st unix.Stat_t
+	if unix.Fstat(f.fd, &st) == nil {
+		if err := t.growCheck(&st, a.Int64(1)); err != nil {
+			return 0, err
+		}
+	}
 	return 0, unix.Ftruncate(f.fd, a.Int64(1))
+}
+
+// growCheck applies RLIMIT_FSIZE to a truncate of the regular file st describes to size,
+// as Linux's inode_newsize_ok: growing it past the limit is SIGXFSZ and EFBIG.
+func (t *Task) growCheck(st *unix.Stat_t, size int64) error {
+	limit := t.p.rlimits[abi.RLIMIT_FSIZE].Cur
+	if limit == abi.RLIM_INFINITY || st.Mode&unix.S_IFMT != unix.S_IFREG || size <= st.Size || size < 0 || uint64(size) <= limit {
+		return nil
+	}
+	_, err := t.fileSizeCheck(size, 1)
+	return err
 }
 
 // sysFallocate implements fallocate(2) with the host's, whose mode bits are Linux's.

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"io"
 
 	"golang.org/x/sys/unix"
 
@@ -96,11 +97,51 @@ func (t *Task) transfer(f *File, b [][]byte, want emu.Prot, off int64, positiona
 		}
 		return t.blockingWrite(f, b)
 	}
+	if !in && t.p.rlimits[abi.RLIMIT_FSIZE].Cur != abi.RLIM_INFINITY {
+		var err error
+		if b, err = t.fileSizeLimit(f, b, off, positional); err != nil {
+			return 0, err
+		}
+	}
 	r, err := hostTransfer(f.fd, b, in, off, positional)
 	if err == unix.EPIPE && !in {
 		t.sigpipe()
 	}
 	return r, err
+}
+
+// fileSizeLimit cuts a write to a regular file to what RLIMIT_FSIZE lets it write from
+// where it writes (off, the file's offset, or its end under O_APPEND).
+func (t *Task) fileSizeLimit(f *File, b [][]byte, off int64, positional bool) ([][]byte, error) {
+	var st unix.Stat_t
+	if unix.Fstat(f.fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return b, nil
+	}
+	pos := off
+	switch {
+	case positional:
+	case f.flags&abi.O_APPEND != 0:
+		pos = st.Size
+	default:
+		var err error
+		if pos, err = unix.Seek(f.fd, 0, io.SeekCurrent); err != nil {
+			return b, nil
+		}
+	}
+	n, err := t.fileSizeCheck(pos, total(b))
+	if err != nil || n == total(b) {
+		return b, err
+	}
+	var cut [][]byte
+	for _, p := range b {
+		if n == 0 {
+			break
+		}
+		p = p[:min(uint64(len(p)), n)]
+		cut = append(cut, p)
+		n -= uint64(len(p))
+	}
+	return cut, nil
 }
 
 // hostTransfer is transfer's host call.

@@ -14,16 +14,53 @@ import (
 	"vemu/kernel/mm"
 )
 
-func (p *Process) initRlimits() {
-	for i := range p.rlimits {
-		var r unix.Rlimit
-		if unix.Getrlimit(i, &r) == nil {
-			p.rlimits[i] = abi.Rlimit{Cur: r.Cur, Max: r.Max}
-		} else {
-			p.rlimits[i] = abi.Rlimit{Cur: ^uint64(0), Max: ^uint64(0)}
+// hostLimits are vemu's own resource limits as it started, which a program started in
+// its place inherits.
+var hostLimits struct {
+	once sync.Once
+	lim  [abi.RLIM_NLIMITS]abi.Rlimit
+}
+
+// startLimits records vemu's limits for the guest, then raises vemu's own soft limit on
+// file size to the hard one: guest memory lives in files of vemu's (memfds), and a
+// guest's RLIMIT_FSIZE is the guest's to enforce (with SIGXFSZ to the guest, not to
+// vemu). The Go runtime has already raised RLIMIT_NOFILE the same way, for the
+// descriptors of every guest process at once.
+func startLimits() {
+	hostLimits.once.Do(func() {
+		for i := range hostLimits.lim {
+			var r unix.Rlimit
+			if unix.Getrlimit(i, &r) == nil {
+				hostLimits.lim[i] = abi.Rlimit{Cur: r.Cur, Max: r.Max}
+			} else {
+				hostLimits.lim[i] = abi.Rlimit{Cur: ^uint64(0), Max: ^uint64(0)}
+			}
 		}
-	}
+		if r := hostLimits.lim[abi.RLIMIT_FSIZE]; r.Cur != r.Max {
+			unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: r.Max, Max: r.Max})
+		}
+	})
+}
+
+func (p *Process) initRlimits() {
+	startLimits()
+	p.rlimits = hostLimits.lim
 	p.rlimits[abi.RLIMIT_STACK].Cur = stackSize
+}
+
+// fileSizeCheck applies RLIMIT_FSIZE to a write of n bytes at pos of a regular file, as
+// Linux's generic_write_check_limits: the count that may be written, or, at or past the
+// limit, SIGXFSZ to the process and EFBIG.
+func (t *Task) fileSizeCheck(pos int64, n uint64) (uint64, error) {
+	limit := t.p.rlimits[abi.RLIMIT_FSIZE].Cur
+	if limit == abi.RLIM_INFINITY || n == 0 {
+		return n, nil
+	}
+	if pos < 0 || uint64(pos) >= limit {
+		t.p.queueSignal(nil, abi.Siginfo{Signo: abi.SIGXFSZ, Code: abi.SI_USER, Pid: int32(t.p.pid), UID: uint32(t.p.creds.ruid)})
+		return 0, unix.EFBIG
+	}
+	return min(n, limit-uint64(pos)), nil
 }
 
 // sysPrlimit64 implements prlimit64(2): of the process itself, or of another guest
