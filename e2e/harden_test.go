@@ -20,6 +20,7 @@ var hardenGuests = []diffCase{
 	{name: "shmfile", cmds: one("shmfile", "work"), setup: mkdirs("work")},
 	{name: "quickerr", cmds: one("quickerr", "work"), setup: mkdirs("work")},
 	{name: "execargs", cmds: one("execargs")},
+	{name: "nofile", cmds: one("nofile")},
 	{name: "fsize", cmds: one("fsize", "work"), setup: mkdirs("work")},
 	{name: "fsize-default", cmds: one("fsize", "work", "default"), setup: mkdirs("work"), status: 128 + 25},
 	{name: "vvarunmap-virtual", cmds: one("vvarunmap"), flags: []string{"--clock=virtual", "--seed=1"}},
@@ -206,6 +207,29 @@ func TestHardenHostFsize(t *testing.T) {
 			if want.status != 0 || got.status != want.status || !bytes.Equal(got.stdout, want.stdout) {
 				t.Errorf("under vemu: status %d, stdout %q; natively %d, %q; vemu's stderr: %s",
 					got.status, got.stdout, want.status, want.stdout, got.stderr)
+			}
+		})
+	}
+}
+
+// TestHardenHostNofile fills the descriptor table under a host limit of 200, then forks.
+// Natively the child shares the parent's open files; under vemu each guest process holds
+// host descriptors of its own, so the fork may fail (EMFILE), but a child must never run
+// without its stdout.
+func TestHardenHostNofile(t *testing.T) {
+	for _, libc := range []string{"glibc", "musl"} {
+		t.Run(libc, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			inv := invocation{prog: "/bin/sh", dir: dir}
+			prog := guest("nofile." + libc)
+			want := execute(t, "/bin/sh", []string{"-c", `ulimit -n 200; exec "$@"`, "sh", prog, "hostlimit"}, inv)
+			got := execute(t, "/bin/sh", []string{"-c", `ulimit -n 200; exec "$@"`, "sh", vemuBin, "run", prog, "hostlimit"}, inv)
+			if want.status != 0 || string(want.stdout) != "child wrote\nchild status 0\n" {
+				t.Fatalf("natively: status %d, stdout %q", want.status, want.stdout)
+			}
+			if got.status != 0 || !bytes.Equal(got.stdout, want.stdout) && string(got.stdout) != "fork failed: EMFILE\n" {
+				t.Errorf("under vemu: status %d, stdout %q; stderr %s", got.status, got.stdout, got.stderr)
 			}
 		})
 	}

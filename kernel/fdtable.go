@@ -212,7 +212,7 @@ func (f *File) release() error {
 	return nil
 }
 
-func (ft *FDTable) fork(child *Process) *FDTable {
+func (ft *FDTable) fork(child *Process) (*FDTable, error) {
 	c := &FDTable{fds: make([]fdEntry, len(ft.fds)), nofile: &child.rlimits[abi.RLIMIT_NOFILE]}
 	files := map[*File]*File{}
 	for i, e := range ft.fds {
@@ -223,14 +223,17 @@ func (ft *FDTable) fork(child *Process) *FDTable {
 		if !ok {
 			var err error
 			if nf, err = e.f.kind().fork(e.f, child); err != nil {
-				continue
+				// Each open file needs a host descriptor of the child's own: with none
+				// left, the fork fails (the child closes what it has) rather than give a
+				// child without its stdout.
+				return c, err
 			}
 			files[e.f] = nf
 		}
 		nf.refs++
 		c.fds[i] = fdEntry{nf, e.cloexec}
 	}
-	return c
+	return c, nil
 }
 
 // closeOnExec closes the descriptors marked FD_CLOEXEC.

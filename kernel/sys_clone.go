@@ -181,7 +181,14 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	c.sigactions, c.rlimits = p.sigactions, p.rlimits
 	c.ppid = p.pid
 	c.exitSignal = int(flags & abi.CSIGNAL)
-	c.files = p.files.fork(c)
+	c.files, err = p.files.fork(c)
+	if err != nil {
+		// No host descriptor left for the child's copy of a file: Linux's fork fails
+		// when it cannot copy the table (copy_files).
+		c.files.dropped = nil
+		c.close()
+		return 0, unix.EMFILE
+	}
 	c.shmForked(p)
 	c.files.dropped = c.fileDropped
 	c.fs = p.fs.fork()
