@@ -21,6 +21,7 @@ var hardenGuests = []diffCase{
 	{name: "quickerr", cmds: one("quickerr", "work"), setup: mkdirs("work")},
 	{name: "execargs", cmds: one("execargs")},
 	{name: "nofile", cmds: one("nofile")},
+	{name: "int80", cmds: one("int80", "work"), setup: mkdirs("work")},
 	{name: "fsize", cmds: one("fsize", "work"), setup: mkdirs("work")},
 	{name: "fsize-default", cmds: one("fsize", "work", "default"), setup: mkdirs("work"), status: 128 + 25},
 	{name: "vvarunmap-virtual", cmds: one("vvarunmap"), flags: []string{"--clock=virtual", "--seed=1"}},

@@ -127,6 +127,7 @@ type pendingOp struct {
 
 	inj   *injection // tampering to finish when it returns
 	quiet bool       // an injected delay, not the guest's call: not traced
+	i386  uint64     // an int $0x80 call: its i386 number + 1, for a restart
 }
 
 // blockOn runs op, which may block on the host, while the process's other threads run;

@@ -56,6 +56,10 @@ func (t *Task) handleEvent(ev emu.Event) {
 		}
 		t.faultSignalErr(abi.SIGSEGV, code, ev.Addr, pf, faultDetail(p.cpu, ev))
 	case emu.Interrupt:
+		if ev.Int && ev.Vector == 0x80 {
+			t.int80(ev.RIP)
+			return
+		}
 		sig, at, errCode := interruptSignal(ev)
 		code, addr := int32(abi.SI_KERNEL), at
 		switch sig {

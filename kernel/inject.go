@@ -151,6 +151,9 @@ func (t *Task) delayThenRerun(s *emu.Syscall, nr uint64, a Args, inj *injection)
 	pend.nr, pend.args, pend.quiet = nr, a, true
 	pend.done = func(uint64, error) (uint64, error) {
 		t.restart, t.restartNr = true, nr
+		if pend.i386 != 0 {
+			t.restartNr = pend.i386 - 1 // an int $0x80 call runs again as one
+		}
 		t.injHeld = &heldCall{args: a, inj: inj}
 		return nr, nil
 	}

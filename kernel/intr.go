@@ -82,6 +82,9 @@ func (t *Task) endInterrupted(op *pendingOp) {
 	t.state = taskRunnable
 	if restart {
 		t.restartNr = op.nr
+		if op.i386 != 0 {
+			t.restartNr = op.i386 - 1
+		}
 		t.restart = true
 	} else {
 		ret := errnoRet(unix.EINTR)
