@@ -235,3 +235,46 @@ func TestHardenHostNofile(t *testing.T) {
 		})
 	}
 }
+
+// TestHardenNproc runs a fork bomb and a thread bomb as an unprivileged user under
+// `ulimit -u 60`: natively the limit refuses one with EAGAIN; under vemu the guest must
+// get EAGAIN too (its RLIMIT_NPROC, or what the host's leaves vemu room for), never
+// vemu's own death when the host refuses it a thread.
+func TestHardenNproc(t *testing.T) {
+	setpriv, err := exec.LookPath("setpriv")
+	if os.Geteuid() != 0 || err != nil || !hasFile("/bin/bash") {
+		t.Skip("needs root, setpriv and bash to run as nobody under a task limit")
+	}
+	dir, err := os.MkdirTemp("", "vemu-nproc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{vemuBin, guest("nproc.glibc"), guest("nproc.musl")} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, filepath.Join(dir, filepath.Base(name)), data, 0o755)
+	}
+	as := []string{"--reuid=65534", "--regid=65534", "--clear-groups", "/bin/bash", "-c", `ulimit -u 60; exec "$@"`, "bash"}
+	for _, libc := range []string{"glibc", "musl"} {
+		for _, mode := range []string{"fork", "thread"} {
+			t.Run(libc+"/"+mode, func(t *testing.T) {
+				prog := filepath.Join(dir, "nproc."+libc)
+				inv := invocation{dir: dir}
+				want := execute(t, setpriv, append(as, prog, mode), inv)
+				got := execute(t, setpriv, append(as, filepath.Join(dir, "vemu"), "run", prog, mode), inv)
+				if want.status != 0 {
+					t.Fatalf("natively: status %d, stdout %q, stderr %q", want.status, want.stdout, want.stderr)
+				}
+				if got.status != 0 || !bytes.Equal(got.stdout, want.stdout) {
+					t.Errorf("under vemu: status %d, stdout %q; natively %q; vemu's stderr: %.500s", got.status, got.stdout, want.stdout, got.stderr)
+				}
+			})
+		}
+	}
+}

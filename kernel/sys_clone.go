@@ -156,6 +156,9 @@ func sysVfork(t *Task, a Args) (uint64, error) {
 // signal dispositions; the child returns 0 from the call.
 func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64, error) {
 	p, k := t.p, t.p.k
+	if err := t.taskRoom(); err != nil {
+		return 0, err
+	}
 	cpu, err := emu.New()
 	if err != nil {
 		return 0, unix.EAGAIN

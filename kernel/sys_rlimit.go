@@ -21,11 +21,12 @@ var hostLimits struct {
 	lim  [abi.RLIM_NLIMITS]abi.Rlimit
 }
 
-// startLimits records vemu's limits for the guest, then raises vemu's own soft limit on
-// file size to the hard one: guest memory lives in files of vemu's (memfds), and a
-// guest's RLIMIT_FSIZE is the guest's to enforce (with SIGXFSZ to the guest, not to
-// vemu). The Go runtime has already raised RLIMIT_NOFILE the same way, for the
-// descriptors of every guest process at once.
+// startLimits records vemu's limits for the guest, then raises vemu's own soft limits
+// on file size and on tasks to the hard ones: guest memory lives in files of vemu's
+// (memfds), and a guest's RLIMIT_FSIZE is the guest's to enforce (with SIGXFSZ to the
+// guest, not to vemu); its RLIMIT_NPROC too (nproc.go), while vemu's threads need room.
+// The Go runtime has already raised RLIMIT_NOFILE the same way, for the descriptors of
+// every guest process at once.
 func startLimits() {
 	hostLimits.once.Do(func() {
 		for i := range hostLimits.lim {
@@ -36,8 +37,10 @@ func startLimits() {
 				hostLimits.lim[i] = abi.Rlimit{Cur: ^uint64(0), Max: ^uint64(0)}
 			}
 		}
-		if r := hostLimits.lim[abi.RLIMIT_FSIZE]; r.Cur != r.Max {
-			unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: r.Max, Max: r.Max})
+		for _, res := range []int{abi.RLIMIT_FSIZE, abi.RLIMIT_NPROC} {
+			if r := hostLimits.lim[res]; r.Cur != r.Max {
+				unix.Setrlimit(res, &unix.Rlimit{Cur: r.Max, Max: r.Max})
+			}
 		}
 	})
 }

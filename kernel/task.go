@@ -75,6 +75,9 @@ func (p *Process) newTask(tid int) (*Task, error) {
 
 func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64, error) {
 	p := t.p
+	if err := t.taskRoom(); err != nil {
+		return 0, err
+	}
 	tid := p.k.allocPID()
 	if flags&abi.CLONE_PARENT_SETTID != 0 {
 		if err := p.mm.CopyOut(ptid, binary.LittleEndian.AppendUint32(nil, uint32(tid))); err != nil {
