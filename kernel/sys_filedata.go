@@ -68,6 +68,15 @@ func sysFallocate(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if a.Uint(1)&unix.FALLOC_FL_KEEP_SIZE == 0 && a.Int64(2) >= 0 && a.Int64(3) > 0 {
+		// Growing the file past RLIMIT_FSIZE, as a truncate would.
+		var st unix.Stat_t
+		if unix.Fstat(f.fd, &st) == nil {
+			if err := t.growCheck(&st, a.Int64(2)+a.Int64(3)); err != nil {
+				return 0, err
+			}
+		}
+	}
 	return 0, unix.Fallocate(f.fd, a.Uint(1), a.Int64(2), a.Int64(3))
 }
 

@@ -113,22 +113,11 @@ func (t *Task) transfer(f *File, b [][]byte, want emu.Prot, off int64, positiona
 // fileSizeLimit cuts a write to a regular file to what RLIMIT_FSIZE lets it write from
 // where it writes (off, the file's offset, or its end under O_APPEND).
 func (t *Task) fileSizeLimit(f *File, b [][]byte, off int64, positional bool) ([][]byte, error) {
-	var st unix.Stat_t
-	if unix.Fstat(f.fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return b, nil
+	var at *int64
+	if positional {
+		at = &off
 	}
-	pos := off
-	switch {
-	case positional:
-	case f.flags&abi.O_APPEND != 0:
-		pos = st.Size
-	default:
-		var err error
-		if pos, err = unix.Seek(f.fd, 0, io.SeekCurrent); err != nil {
-			return b, nil
-		}
-	}
-	n, err := t.fileSizeCheck(pos, total(b))
+	n, err := t.writeRoom(f, at, total(b))
 	if err != nil || n == total(b) {
 		return b, err
 	}
@@ -142,6 +131,31 @@ func (t *Task) fileSizeLimit(f *File, b [][]byte, off int64, positional bool) ([
 		n -= uint64(len(p))
 	}
 	return cut, nil
+}
+
+// writeRoom is how much of n bytes RLIMIT_FSIZE lets a write put in f at *off (nil: the
+// file's offset, or its end under O_APPEND); n for what is not a regular file.
+func (t *Task) writeRoom(f *File, off *int64, n uint64) (uint64, error) {
+	if t.p.rlimits[abi.RLIMIT_FSIZE].Cur == abi.RLIM_INFINITY {
+		return n, nil
+	}
+	var st unix.Stat_t
+	if unix.Fstat(f.fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return n, nil
+	}
+	var pos int64
+	switch {
+	case off != nil:
+		pos = *off
+	case f.flags&abi.O_APPEND != 0:
+		pos = st.Size
+	default:
+		var err error
+		if pos, err = unix.Seek(f.fd, 0, io.SeekCurrent); err != nil {
+			return n, nil
+		}
+	}
+	return t.fileSizeCheck(pos, n)
 }
 
 // hostTransfer is transfer's host call.
@@ -253,7 +267,11 @@ func sysSendfile(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := int(min(a[3], maxIO))
+	room, err := t.writeRoom(out, nil, min(a[3], maxIO))
+	if err != nil {
+		return 0, err
+	}
+	n := int(room)
 	send := func(ofd, ifd int) (uint64, error) {
 		return rw(unix.Sendfile(ofd, ifd, off, n))
 	}
@@ -307,7 +325,11 @@ func sysCopyFileRange(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	r, err := unix.CopyFileRange(in.fd, inOff, out.fd, outOff, int(min(a[4], maxIO)), int(a.Uint(5)))
+	room, err := t.writeRoom(out, outOff, min(a[4], maxIO))
+	if err != nil {
+		return 0, err
+	}
+	r, err := unix.CopyFileRange(in.fd, inOff, out.fd, outOff, int(room), int(a.Uint(5)))
 	if err != nil {
 		return 0, err
 	}

@@ -31,7 +31,11 @@ func sysSplice(t *Task, a Args) (uint64, error) {
 	case inPipe && inOff != nil || outPipe && outOff != nil:
 		return 0, unix.ESPIPE
 	}
-	n := int(min(a[4], maxIO))
+	room, err := t.writeRoom(out, outOff, min(a[4], maxIO))
+	if err != nil {
+		return 0, err
+	}
+	n := int(room)
 	call := func(ifd, ofd int, extra int) (uint64, error) {
 		r, err := unix.Splice(ifd, inOff, ofd, outOff, n, int(flags)|extra)
 		return uint64(r), err

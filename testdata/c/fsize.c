@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -52,6 +53,11 @@ int main(int argc, char **argv)
 	sa.sa_sigaction = on_xfsz;
 	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGXFSZ, &sa, NULL);
+	char src[600];
+	snprintf(src, sizeof src, "%s.src", path);
+	int in = open(src, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	write(in, "abcdefghijklmnopqrst", 20);
+	unlink(src);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	struct rlimit old;
 	getrlimit(RLIMIT_FSIZE, &old);
@@ -75,6 +81,14 @@ int main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	long ign = write(app, "x", 1);
 	int ign_errno = errno, total = caught;
+	lseek(fd, 8, SEEK_SET);
+	off_t from = 0;
+	long sf = sendfile(fd, in, &from, 20);
+	loff_t inoff = 0, outoff = 5;
+	long cfr = copy_file_range(in, &inoff, fd, &outoff, 20, 0);
+	long fa = fallocate(fd, 0, 0, 20);
+	int fa_errno = errno;
+	long fa_keep = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 20);
 	limit(old.rlim_cur);
 
 	expect("a write is cut at the limit", cut == 10);
@@ -94,6 +108,11 @@ int main(int argc, char **argv)
 	errno = ign_errno;
 	expect_err("with SIGXFSZ ignored, EFBIG alone", ign, EFBIG);
 	expect("one SIGXFSZ for each refusal while handled", total == 3);
+	expect("sendfile across the limit is cut", sf == 2);
+	expect("copy_file_range across the limit is cut", cfr == 5);
+	errno = fa_errno;
+	expect_err("fallocate growing past the limit", fa, EFBIG);
+	expect("fallocate keeping the size", fa_keep == 0 || errno == EOPNOTSUPP);
 	struct stat st;
 	fstat(fd, &st);
 	expect("the file ends at the limit", st.st_size == 10);
