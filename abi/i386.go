@@ -12,8 +12,8 @@ type I386Call struct {
 
 // I386Syscalls are the i386 system calls that int $0x80 runs, by i386 number: those whose
 // arguments are integers, strings, byte buffers or int arrays, laid out alike in both
-// ABIs. The others (structures with longs or pointers in them, mmap2's page offset,
-// the 16-bit uid calls) answer ENOSYS.
+// ABIs, and mmap2, whose offset counts pages. The others (structures with longs or
+// pointers in them, the 16-bit uid calls) answer ENOSYS.
 var I386Syscalls = map[uint32]I386Call{
 	1:   {"SYS_EXIT", SYS_EXIT, 0},
 	2:   {"SYS_FORK", SYS_FORK, 0},
@@ -48,6 +48,7 @@ var I386Syscalls = map[uint32]I386Call{
 	133: {"SYS_FCHDIR", SYS_FCHDIR, 0},
 	158: {"SYS_SCHED_YIELD", SYS_SCHED_YIELD, 0},
 	183: {"SYS_GETCWD", SYS_GETCWD, 0},
+	192: {"SYS_MMAP2", SYS_MMAP, 1 << 4}, // its offset is in pages
 	199: {"SYS_GETUID32", SYS_GETUID, 0},
 	200: {"SYS_GETGID32", SYS_GETGID, 0},
 	201: {"SYS_GETEUID32", SYS_GETEUID, 0},

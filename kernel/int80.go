@@ -14,6 +14,13 @@ import (
 // tracing, tampering and blocking of the SYSCALL entry); the others answer ENOSYS. The
 // engine's rip is past the instruction, which is as long as syscall, so a restarted
 // call goes back to it with its i386 number.
+// i386Mmap2 is mmap2's i386 number; i386TaskTop is Linux's IA32_PAGE_OFFSET, the top of
+// a 32-bit address space.
+const (
+	i386Mmap2   = 192
+	i386TaskTop = 0xffffe000
+)
+
 func (t *Task) int80(rip uint64) {
 	regs := []emu.Reg{emu.RAX, emu.RBX, emu.RCX, emu.RDX, emu.RSI, emu.RDI, emu.RBP, emu.RFLAGS}
 	v := make([]uint64, len(regs))
@@ -34,6 +41,13 @@ func (t *Task) int80(rip uint64) {
 		if c.Signed&(1<<i) != 0 {
 			a[i] = uint64(int64(int32(w)))
 		}
+	}
+	if nr == i386Mmap2 {
+		// Pages, not bytes; and the mapping must be one a 32-bit pointer reaches, as
+		// Linux places a compat call's mappings below the 32-bit task size.
+		a[5] <<= 12
+		t.mmapTop = i386TaskTop
+		defer func() { t.mmapTop = 0 }()
 	}
 	s := emu.Syscall{Nr: c.Amd64, Args: a, RIP: rip - 2, RFlags: v[7]}
 	t.onSyscall(&s)

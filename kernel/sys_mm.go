@@ -21,6 +21,9 @@ func cpuProt(p uint32) emu.Prot {
 // sysMmap implements mmap(2): anonymous and file mappings, private and shared, with
 // MAP_FIXED and MAP_FIXED_NOREPLACE. A private mapping of a regular file maps a frozen copy
 // of it (see frozen.go) where that is worth it, and copies the file's bytes otherwise.
+// map32BitTop bounds the mappings MAP_32BIT asks for: below 2 GiB, as on x86-64 Linux.
+const map32BitTop mm.Addr = 0x80000000
+
 func sysMmap(t *Task, a Args) (uint64, error) {
 	addr, length, prot, flags, fd, off := a[0], a[1], a.Uint(2), a.Uint(3), a.Fd(4), a[5]
 	s := t.p.mm
@@ -104,7 +107,14 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 			start = hint
 		} else {
 			var err error
-			if start, err = s.FindFree(size, s.MmapBase); err != nil {
+			top := s.MmapBase
+			switch {
+			case t.mmapTop != 0:
+				top = min(top, t.mmapTop)
+			case flags&abi.MAP_32BIT != 0:
+				top = min(top, map32BitTop) // as Linux's: within the first 2 GiB
+			}
+			if start, err = s.FindFree(size, top); err != nil {
 				return 0, err
 			}
 		}

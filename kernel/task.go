@@ -41,6 +41,7 @@ type Task struct {
 	intrFd    int        // eventfd for cancels + 1; 0 when not made yet
 	restart   bool       // the interrupted call runs again when the thread does
 	restartNr uint64     // its number
+	mmapTop   mm.Addr    // while an i386 mmap2 runs: its mappings go below this
 	resume    *uint64    // rax to set when the thread runs again
 	gen       uint64     // counts blockings, so stale wakeups are ignored
 

@@ -23,6 +23,18 @@ static long int80(long nr, long a, long b, long c)
 	return r;
 }
 
+/* syscall6_80 passes six arguments, the sixth in ebp. */
+static long syscall6_80(long nr, long a, long b, long c, long d, long e, long f)
+{
+	long r;
+	register long rsi __asm__("rsi") = d, rdi __asm__("rdi") = e, r8 __asm__("r8") = f;
+	__asm__ volatile("push %%rbp; mov %%r8, %%rbp; int $0x80; pop %%rbp"
+			 : "=a"(r)
+			 : "a"(nr), "b"(a), "c"(b), "d"(c), "r"(rsi), "r"(rdi), "r"(r8)
+			 : "memory");
+	return r;
+}
+
 /* err80 turns a raw result into -1 and errno, as libc does. */
 static long err80(long r)
 {
@@ -73,6 +85,19 @@ int main(int argc, char **argv)
 	expect_err("close it again", err80(int80(6, fd, 0, 0)), EBADF);
 	expect("unlink (10)", int80(10, (long)path, 0, 0) == 0);
 	expect("brk (45) as the x86-64 call", int80(45, 0, 0, 0) == syscall(SYS_brk, 0));
+	/* mmap2 (192): the offset counts pages, and the mapping is below 4 GiB. */
+	long m = (long)syscall6_80(192, 0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	expect("mmap2 maps below 4 GiB", m > 0 && m < 0x100000000L);
+	if (m > 0)
+		*(volatile char *)m = 1;
+	fd = int80(5, (long)path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	static char page[8192];
+	memset(page + 4096, 'p', 4096);
+	write(fd, page, sizeof page);
+	m = syscall6_80(192, 0, 4096, PROT_READ, MAP_PRIVATE, fd, 1);
+	expect("mmap2 of a file at page 1", m > 0 && m < 0x100000000L && *(char *)m == 'p');
+	close(fd);
+	unlink(path);
 	/* A pointer above 4 GiB loses its high half. */
 	char *high = mmap((void *)0x100000000000UL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	memcpy(high, "high\n", 5);
