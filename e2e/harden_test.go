@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -39,6 +40,7 @@ func TestHardenWaits(t *testing.T) {
 			{name: "checks", cmds: one("waits."+libc, "checks", "work"), setup: mkdirs("work")},
 			{name: "sleepspin-virtual", cmds: one("waits."+libc, "sleepspin"), flags: []string{"--seed=1", "--clock=virtual"}},
 			{name: "checks-seed", cmds: one("waits."+libc, "checks", "work"), setup: mkdirs("work"), flags: []string{"--seed=4"}},
+			{name: "checks-root", cmds: one("waits."+libc, "checks", "work"), setup: mkdirs("work"), flags: []string{"--root=/"}},
 		} {
 			c.name += "/" + libc
 			t.Run(c.name, func(t *testing.T) {
@@ -55,10 +57,10 @@ func TestHardenWaits(t *testing.T) {
 func TestHardenSigtermInWait(t *testing.T) {
 	for _, kind := range []string{"fifo-read", "fifo-write", "eventfd", "inotify", "threads"} {
 		for _, libc := range []string{"glibc", "musl"} {
-			for _, flags := range [][]string{nil, {"--seed=2", "--clock=virtual"}} {
+			for _, flags := range [][]string{nil, {"--seed=2", "--clock=virtual"}, {"--root=/"}} {
 				name := kind + "/" + libc
 				if flags != nil {
-					name += "/virtual"
+					name += "/" + strings.TrimLeft(strings.SplitN(flags[len(flags)-1], "=", 2)[0], "-")
 				}
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,11 +24,24 @@ func isFifo(d int, hp string, flags uint32) bool {
 }
 
 // fifoAt returns where the guest's (dirfd, p) is on the host when opening it with flags
-// would wait for the other end of a named pipe. Not under a confining root, where opens
-// go through the root's own resolution.
+// would wait for the other end of a named pipe. Under a confining root, which resolves
+// paths itself, it is an O_PATH descriptor of the FIFO (name ""), which is no reader
+// or writer.
 func (t *Task) fifoAt(dirfd int32, p string, flags uint32) (hostPath, bool) {
-	if t.p.k.root != nil || flags&(abi.O_NONBLOCK|abi.O_PATH) != 0 || flags&abi.O_ACCMODE == abi.O_RDWR {
+	if flags&(abi.O_NONBLOCK|abi.O_PATH) != 0 || flags&abi.O_ACCMODE == abi.O_RDWR {
 		return hostPath{}, false
+	}
+	if t.p.k.root != nil {
+		fd, err := t.openPath(dirfd, p, unix.O_PATH|hostOpenFlags(flags)&unix.O_NOFOLLOW, 0)
+		if err != nil {
+			return hostPath{}, false
+		}
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+			unix.Close(fd)
+			return hostPath{}, false
+		}
+		return hostPath{dir: fd, own: fd}, true
 	}
 	h, err := t.lookup(dirfd, p, flags&abi.O_NOFOLLOW == 0)
 	if err != nil {
@@ -52,6 +66,11 @@ func (t *Task) openFifo(d int, hp string, flags, mode uint32, install func(hfd i
 			return 0, err
 		}
 	}
+	at, name := dir, hp
+	if hp == "" {
+		// An O_PATH descriptor of the FIFO itself: reopened through its magic link.
+		at, name = unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(dir)
+	}
 	other := unix.O_RDONLY
 	if flags&abi.O_ACCMODE == abi.O_RDONLY {
 		other = unix.O_WRONLY
@@ -70,7 +89,7 @@ func (t *Task) openFifo(d int, hp string, flags, mode uint32, install func(hfd i
 			case <-c.ch:
 				// Open the other end until the waiting open is released.
 				for {
-					if fd, err := unix.Openat(dir, hp, other|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
+					if fd, err := unix.Openat(at, name, other|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
 						unix.Close(fd)
 					}
 					select {
@@ -82,7 +101,7 @@ func (t *Task) openFifo(d int, hp string, flags, mode uint32, install func(hfd i
 				}
 			}
 		}()
-		fd, err := unix.Openat(dir, hp, hostOpenFlags(flags)|unix.O_CLOEXEC, mode&0o7777)
+		fd, err := unix.Openat(at, name, hostOpenFlags(flags)|unix.O_CLOEXEC, mode&0o7777)
 		close(done)
 		if <-cancelled {
 			if err == nil {
