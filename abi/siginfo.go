@@ -62,7 +62,7 @@ const (
 // Layout returns the union member in use, chosen from the signal and code as
 // Linux's siginfo_layout() does.
 func (s *Siginfo) Layout() SiginfoLayout {
-	if s.Code > SI_USER && s.Code < SI_KERNEL && s.Signo < SIGRTMIN {
+	if s.Code > SI_USER && s.Code < SI_KERNEL {
 		switch s.Signo {
 		case SIGCHLD:
 			return SILChild
@@ -72,6 +72,9 @@ func (s *Siginfo) Layout() SiginfoLayout {
 			return SILPoll
 		case SIGSYS:
 			return SILSys
+		}
+		if s.Code <= NSIGPOLL {
+			return SILPoll // another signal chosen by F_SETSIG, with a POLL_* code
 		}
 		return SILKill
 	}

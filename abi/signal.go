@@ -87,7 +87,16 @@ const (
 	SI_MESGQ   = -3
 	SI_ASYNCIO = -4
 	SI_SIGIO   = -5
-	SI_TKILL   = -6
+
+	// si_code of SIGIO and of F_SETSIG's signal (Linux's POLL_*), and how many.
+	POLL_IN  = 1
+	POLL_OUT = 2
+	POLL_MSG = 3
+	POLL_ERR = 4
+	POLL_PRI = 5
+	POLL_HUP = 6
+	NSIGPOLL = 6
+	SI_TKILL = -6
 
 	ILL_ILLOPC = 1
 	ILL_ILLOPN = 2

@@ -16,6 +16,7 @@ var conformGuests = []diffCase{
 	{name: "procpid", cmds: one("procpid")},
 	{name: "frameless", cmds: one("frameless")},
 	{name: "limits", cmds: one("limits")},
+	{name: "sigio", cmds: one("sigio")},
 }
 
 // conformOther are the Go guests of the same kind.

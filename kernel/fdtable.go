@@ -22,6 +22,7 @@ type File struct {
 	blockKind uint8 // whether I/O may wait (see mayBlock), found on first use
 
 	epolls []*epollEntries // epoll instances with entries for this file (see epoll.go)
+	own    *fown           // owner and signal for O_ASYNC (sigio.go); guarded by asyncMu
 }
 
 // kind is the file's behaviour: its own kind's, or a host file's.
@@ -205,6 +206,12 @@ func (f *File) release() error {
 	if f.refs == 0 {
 		for _, st := range f.epolls {
 			st.forget(f)
+		}
+		asyncMu.Lock()
+		o := f.own
+		asyncMu.Unlock()
+		if o != nil && o.k != nil {
+			o.k.unwatchAsync(f)
 		}
 		f.kind().release()
 		return unix.Close(f.fd)

@@ -66,6 +66,8 @@ type Config struct {
 type Kernel struct {
 	cfg Config
 
+	sigio sigioWatch // O_ASYNC files (sigio.go)
+
 	ipcOnce sync.Once
 	sysv    *sysvIPC // System V IPC objects, made on first use
 	sfOnce  sync.Once

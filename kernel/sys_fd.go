@@ -194,9 +194,17 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 		return 0, nil
 	case abi.F_GETFL:
 		fl, err := f.kind().getfl(f)
-		return uint64(fl), err
+		return uint64(fl | f.asyncFlag()), err
 	case abi.F_SETFL:
-		return 0, f.kind().setfl(f, a.Uint(2))
+		// O_ASYNC is vemu's to act on (sigio.go), never the host's.
+		fl := a.Uint(2)
+		if err := f.kind().setfl(f, fl&^abi.O_ASYNC); err != nil {
+			return 0, err
+		}
+		t.setAsync(f, fd, fl&abi.O_ASYNC != 0)
+		return 0, nil
+	case abi.F_GETOWN, abi.F_SETOWN, abi.F_GETOWN_EX, abi.F_SETOWN_EX, abi.F_GETSIG, abi.F_SETSIG:
+		return t.fcntlOwn(f, a.Int(1), a[2])
 	case abi.F_GETLK, abi.F_SETLK, abi.F_SETLKW, abi.F_OFD_GETLK, abi.F_OFD_SETLK, abi.F_OFD_SETLKW:
 		return t.fcntlLock(f, a.Int(1), a.Ptr(2))
 	case abi.F_GETPIPE_SZ, abi.F_SETPIPE_SZ, abi.F_GET_SEALS, abi.F_ADD_SEALS:

@@ -77,7 +77,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_WAIT4:                  partial(sysWait4, "rusage is zero"),
 	abi.SYS_KILL:                   partial(sysKill, "guest processes only"),
 	abi.SYS_UNAME:                  supported(sysUname),
-	abi.SYS_FCNTL:                  partial(sysFcntl, "F_SETOWN, F_GETOWN, F_SETSIG, F_GETSIG, leases and F_NOTIFY fail with EINVAL"),
+	abi.SYS_FCNTL:                  partial(sysFcntl, "leases and F_NOTIFY fail with EINVAL; an owner set for O_ASYNC is not inherited by fork"),
 	abi.SYS_FLOCK:                  supported(sysFlock),
 	abi.SYS_SIGNALFD:               partial(sysSignalfd, signalfdNote),
 	abi.SYS_SIGNALFD4:              partial(sysSignalfd4, signalfdNote),
