@@ -17,6 +17,7 @@ var conformGuests = []diffCase{
 	{name: "frameless", cmds: one("frameless")},
 	{name: "limits", cmds: one("limits")},
 	{name: "sigio", cmds: one("sigio")},
+	{name: "getcpu", cmds: one("getcpu")},
 }
 
 // conformOther are the Go guests of the same kind.

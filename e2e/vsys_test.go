@@ -53,8 +53,8 @@ func TestVsyscallModes(t *testing.T) {
 			"emulate": {0, "first byte 0x48\ntime entry holds mov $201,%rax; syscall; ret: yes\n"},
 		},
 		"handled-call-then-read": {
-			"xonly":   {0, "~^SIGSEGV si_code=1 si_addr=0xffffffffff600000 rip=0x[0-9a-f]+\n$"},
-			"none":    {0, "SIGSEGV si_code=1 si_addr=0xffffffffff600000 rip=0xffffffffff600000\n"},
+			"xonly":   {0, "~^SIGSEGV si_code=1 si_addr=0xffffffffff600000 rip=0x[0-9a-f]+ trap=14 err=0x5\n$"},
+			"none":    {0, "SIGSEGV si_code=1 si_addr=0xffffffffff600000 rip=0xffffffffff600000 trap=14 err=0x15\n"},
 			"emulate": {0, "first byte 0x48\ntime entry holds mov $201,%rax; syscall; ret: yes\n"},
 		},
 		"misaligned":       {"xonly": {139, ""}, "emulate": {139, ""}, "none": {139, ""}},
@@ -63,24 +63,24 @@ func TestVsyscallModes(t *testing.T) {
 		// The same with a SIGSEGV handler, which prints what the signal says: si_code
 		// (1 SEGV_MAPERR, 128 SI_KERNEL), si_addr, and the rip it interrupted.
 		"handled-read": {
-			"xonly":   {0, "~^SIGSEGV si_code=1 si_addr=0xffffffffff600000 rip=0x[0-9a-f]+\n$"},
-			"none":    {0, "~^SIGSEGV si_code=1 si_addr=0xffffffffff600000 rip=0x[0-9a-f]+\n$"},
+			"xonly":   {0, "~^SIGSEGV si_code=1 si_addr=0xffffffffff600000 rip=0x[0-9a-f]+ trap=14 err=0x5\n$"},
+			"none":    {0, "~^SIGSEGV si_code=1 si_addr=0xffffffffff600000 rip=0x[0-9a-f]+ trap=14 err=0x5\n$"},
 			"emulate": {0, "first byte 0x48\ntime entry holds mov $201,%rax; syscall; ret: yes\n"},
 		},
 		"handled-misaligned": {
-			"xonly":   {0, "SIGSEGV si_code=128 si_addr=0 rip=0xffffffffff600010\n"},
-			"emulate": {0, "SIGSEGV si_code=128 si_addr=0 rip=0xffffffffff600010\n"},
-			"none":    {0, "SIGSEGV si_code=1 si_addr=0xffffffffff600010 rip=0xffffffffff600010\n"},
+			"xonly":   {0, "SIGSEGV si_code=128 si_addr=0 rip=0xffffffffff600010 trap=0 err=0\n"},
+			"emulate": {0, "SIGSEGV si_code=128 si_addr=0 rip=0xffffffffff600010 trap=0 err=0\n"},
+			"none":    {0, "SIGSEGV si_code=1 si_addr=0xffffffffff600010 rip=0xffffffffff600010 trap=14 err=0x15\n"},
 		},
 		"handled-kernel-pointer": {
-			"xonly":   {0, "SIGSEGV si_code=1 si_addr=0xffff880000000000 rip=0xffffffffff600000\n"},
-			"emulate": {0, "SIGSEGV si_code=1 si_addr=0xffff880000000000 rip=0xffffffffff600000\n"},
-			"none":    {0, "SIGSEGV si_code=1 si_addr=0xffffffffff600000 rip=0xffffffffff600000\n"},
+			"xonly":   {0, "SIGSEGV si_code=1 si_addr=0xffff880000000000 rip=0xffffffffff600000 trap=14 err=0x6\n"},
+			"emulate": {0, "SIGSEGV si_code=1 si_addr=0xffff880000000000 rip=0xffffffffff600000 trap=14 err=0x6\n"},
+			"none":    {0, "SIGSEGV si_code=1 si_addr=0xffffffffff600000 rip=0xffffffffff600000 trap=14 err=0x15\n"},
 		},
 		"handled-unmapped-pointer": {
-			"xonly":   {0, "SIGSEGV si_code=128 si_addr=0 rip=0xffffffffff600400\n"},
-			"emulate": {0, "SIGSEGV si_code=128 si_addr=0 rip=0xffffffffff600400\n"},
-			"none":    {0, "SIGSEGV si_code=1 si_addr=0xffffffffff600400 rip=0xffffffffff600400\n"},
+			"xonly":   {0, "SIGSEGV si_code=128 si_addr=0 rip=0xffffffffff600400 trap=0 err=0\n"},
+			"emulate": {0, "SIGSEGV si_code=128 si_addr=0 rip=0xffffffffff600400 trap=0 err=0\n"},
+			"none":    {0, "SIGSEGV si_code=1 si_addr=0xffffffffff600400 rip=0xffffffffff600400 trap=14 err=0x15\n"},
 		},
 	}
 	host := hostVsyscallMode(t)

@@ -108,22 +108,6 @@ const (
 // faultSignalErr is faultSignal with the error code the CPU pushed, for the frame (for a
 // page fault, pfWrite or pfInstr).
 func (t *Task) faultSignalErr(sig int, code int32, addr, errCode uint64, detail string) {
-	if d := t.p.dbg; d != nil {
-		info, ok := d.signalStop(t, abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr})
-		if !ok || t.p.exit != nil {
-			return // the debugger discarded it: the instruction runs again
-		}
-		if int(info.Signo) != sig {
-			t.deliverNow(info)
-			return
-		}
-	}
-	act := t.p.sigactions[sig]
-	if t.sigmask&sigBit(sig) != 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN {
-		t.kill(sig, detail)
-		return
-	}
-	info := abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr}
 	var f sigFault
 	switch sig {
 	case abi.SIGSEGV:
@@ -148,6 +132,30 @@ func (t *Task) faultSignalErr(sig int, code int32, addr, errCode uint64, detail 
 	case abi.SIGBUS:
 		f.trapno = 17
 	}
+	t.lastFault = f
+	t.faultSignalFrame(sig, code, addr, f, detail)
+}
+
+// faultSignalFrame is faultSignal with what the frame's sigcontext says of the fault (as
+// Linux's thread trap_nr, error_code and cr2, which a signal the kernel forces without a
+// fault of its own leaves as the last fault set them).
+func (t *Task) faultSignalFrame(sig int, code int32, addr uint64, f sigFault, detail string) {
+	if d := t.p.dbg; d != nil {
+		info, ok := d.signalStop(t, abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr})
+		if !ok || t.p.exit != nil {
+			return // the debugger discarded it: the instruction runs again
+		}
+		if int(info.Signo) != sig {
+			t.deliverNow(info)
+			return
+		}
+	}
+	act := t.p.sigactions[sig]
+	if t.sigmask&sigBit(sig) != 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN {
+		t.kill(sig, detail)
+		return
+	}
+	info := abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr}
 	if err := t.setupFrame(info, act, f); err != nil {
 		t.kill(abi.SIGSEGV, fmt.Sprintf("%s; cannot deliver %s: %v", detail, abi.SignalName(sig), err))
 	}

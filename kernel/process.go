@@ -78,6 +78,7 @@ type Process struct {
 	stopped     bool                    // stopped by a stop signal: no thread runs until SIGCONT
 	persona     uint32                  // personality(2)'s value, kept and reported
 	creds       creds                   // user and group ids
+	vvarCPU     uint32                  // the CPU the vvar page reports; the timekeeper's mu
 	onThread    fileCreds               // what the run loop's thread acts with now (fs.go)
 	sigQueued   sigCount                // siginfo queued in its queues and its threads'
 	signalfds   []*signalFD             // whose readiness follows the pending signals

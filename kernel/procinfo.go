@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"golang.org/x/sys/unix"
 	"path"
 	"strings"
 
@@ -47,10 +48,10 @@ func (t *Task) procInfo(name string) []byte {
 		// blocked sigignore sigcatch wchan nswap cnswap exit_signal processor rt_priority
 		// policy delayacct_blkio_ticks guest_time cguest_time start_data end_data
 		// start_brk arg_start arg_end env_start env_end exit_code
-		return []byte(fmt.Sprintf("%d (%s) R %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d %d 0 0 %d %d %d 0 0 %d 0 0 %d %d %d %d 0 0 0 %d 0 0 0 0 0 0 0 0 %d 0 0 0 0 0\n",
+		return []byte(fmt.Sprintf("%d (%s) R %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d %d 0 0 %d %d %d 0 0 %d 0 0 %d %d %d %d 0 0 0 %d %d 0 0 0 0 0 0 0 %d 0 0 0 0 0\n",
 			p.pid, comm, p.ppid, p.pgid, p.sid, p.nice, threads, vsize, rss/page,
 			p.rlimits[abi.RLIMIT_RSS].Cur, p.stackTop, p.sig.pending.set, t.sigmask, ignored, caught,
-			p.exitSignal, uint64(p.mm.BrkStart)))
+			p.exitSignal, t.cpuNum, uint64(p.mm.BrkStart)))
 	case "statm":
 		return []byte(fmt.Sprintf("%d %d 0 0 0 0 0\n", vsize/page, rss/page))
 	case "limits":
@@ -67,11 +68,13 @@ func (t *Task) procInfo(name string) []byte {
 	fmt.Fprintf(&b, "Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t%d\nGroups:\t%s \n",
 		c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, max(64, len(p.files.fds)), strings.Join(groups, " "))
 	fmt.Fprintf(&b, "VmPeak:\t%8d kB\nVmSize:\t%8d kB\nVmRSS:\t%8d kB\nThreads:\t%d\n", vsize/1024, vsize/1024, rss/1024, threads)
-	fmt.Fprintf(&b, "SigQ:\t0/%d\nSigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n",
-		p.rlimits[abi.RLIMIT_SIGPENDING].Cur, t.sig.pending.set, p.sig.pending.set, t.sigmask, ignored, caught)
+	fmt.Fprintf(&b, "SigQ:\t%d/%d\nSigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n",
+		p.sigQueued.n, p.rlimits[abi.RLIMIT_SIGPENDING].Cur, t.sig.pending.set, p.sig.pending.set, t.sigmask, ignored, caught)
 	x := c.caps
 	fmt.Fprintf(&b, "CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\nCapAmb:\t%016x\n", x.inh, x.prm, x.eff, x.bnd, x.amb)
-	b.WriteString("NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n")
+	b.WriteString("NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n")
+	mask, list := cpuMaskText(t.mask())
+	fmt.Fprintf(&b, "Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n", mask, list)
 	return []byte(b.String())
 }
 
@@ -110,4 +113,47 @@ func limitsText(r [abi.RLIM_NLIMITS]abi.Rlimit) string {
 		fmt.Fprintf(&b, "%-25s %-20s %-20s %-10s\n", row.name, val(r[row.res].Cur), val(r[row.res].Max), row.unit)
 	}
 	return b.String()
+}
+
+// cpuMaskText shows a CPU set as /proc's status does: hexadecimal words of 32 CPUs, the
+// highest first, as wide as the CPUs vemu may use need; and a list of ranges.
+func cpuMaskText(set unix.CPUSet) (string, string) {
+	top := 0 // the highest CPU vemu may use, which sets the width, or of set
+	host := hostAffinity()
+	for i := 0; i < len(set)*64; i++ {
+		if set.IsSet(i) || host.IsSet(i) {
+			top = i
+		}
+	}
+	var words []string
+	for w := top / 32; w >= 0; w-- {
+		var v uint32
+		for b := 0; b < 32; b++ {
+			if set.IsSet(w*32 + b) {
+				v |= 1 << b
+			}
+		}
+		if w == top/32 {
+			words = append(words, fmt.Sprintf("%0*x", top%32/4+1, v))
+		} else {
+			words = append(words, fmt.Sprintf("%08x", v))
+		}
+	}
+	var ranges []string
+	for i := 0; i <= top; i++ {
+		if !set.IsSet(i) {
+			continue
+		}
+		j := i
+		for j+1 <= top && set.IsSet(j+1) {
+			j++
+		}
+		if j == i {
+			ranges = append(ranges, fmt.Sprint(i))
+		} else {
+			ranges = append(ranges, fmt.Sprintf("%d-%d", i, j))
+		}
+		i = j
+	}
+	return strings.Join(words, ","), strings.Join(ranges, ",")
 }

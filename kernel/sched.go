@@ -160,6 +160,7 @@ func (p *Process) switchTo(t *Task) error {
 		}
 		p.cur = t
 		p.setFastCalls()
+		t.publishCPU()
 	}
 	if t.resume != nil {
 		p.cpu.SetReg(emu.RAX, *t.resume)

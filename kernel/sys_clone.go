@@ -206,6 +206,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		c.watchVDSO()
 	}
 	ct.sigmask = t.sigmask
+	ct.affinity, ct.cpuNum = t.affinity, t.cpuNum
 	t.inheritSignals(ct, false)
 	c.dispositionsChanged()
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {

@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -151,8 +152,58 @@ func priorityBound(policy int32, rt uint64) (uint64, error) {
 	return 0, unix.EINVAL
 }
 
-// sysSchedSetaffinity implements sched_setaffinity(2): the mask must name an existing
-// CPU, and is then accepted; vemu runs each process's threads on one host thread.
+// Each thread has an affinity mask of its own, vemu's by default, and reports as its CPU
+// (getcpu, the vDSO's and the vsyscall page's, /proc's stat) the first CPU of it: a thread
+// pinned to CPU 1 runs, as far as it can tell, on CPU 1. All of a process's threads run
+// on one host thread, wherever the host puts it.
+
+// hostAffinity is vemu's own affinity mask.
+var hostAffinity = sync.OnceValue(func() unix.CPUSet {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil || set.Count() == 0 {
+		set.Zero()
+		set.Set(0)
+	}
+	return set
+})
+
+// firstCPU is the lowest CPU of set.
+func firstCPU(set unix.CPUSet) uint32 {
+	for i := 0; i < len(set)*64; i++ {
+		if set.IsSet(i) {
+			return uint32(i)
+		}
+	}
+	return 0
+}
+
+// mask is t's affinity mask.
+func (t *Task) mask() unix.CPUSet {
+	if t.affinity != nil {
+		return *t.affinity
+	}
+	return hostAffinity()
+}
+
+// publishCPU makes the vvar page report t's CPU, when it runs.
+func (t *Task) publishCPU() {
+	if t.p.cur == t && t.p.vvarCPU != t.cpuNum {
+		t.p.k.clock.setCPU(t.p, t.cpuNum)
+	}
+}
+
+// affinityTarget is the thread of the caller's process that pid names (0: the caller),
+// or nil for a thread of another process, which schedTarget found.
+func (t *Task) affinityTarget(pid int32) *Task {
+	if pid == 0 {
+		return t
+	}
+	return t.p.thread(int(pid))
+}
+
+// sysSchedSetaffinity implements sched_setaffinity(2): the mask, within the CPUs vemu
+// may use, must name one of them (EINVAL); it becomes the thread's. Another process's
+// threads accept it unchanged.
 func sysSchedSetaffinity(t *Task, a Args) (uint64, error) {
 	if err := t.schedTarget(a.Int(0)); err != nil {
 		return 0, err
@@ -162,24 +213,31 @@ func sysSchedSetaffinity(t *Task, a Args) (uint64, error) {
 	if err := t.p.mm.CopyIn(a.Ptr(2), b); err != nil {
 		return 0, err
 	}
-	var host unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &host); err != nil {
-		return 0, err
-	}
+	host := hostAffinity()
+	var set unix.CPUSet
 	for i, v := range b {
 		for bit := range 8 {
 			if v&(1<<bit) != 0 && host.IsSet(i*8+bit) {
-				return 0, nil
+				set.Set(i*8 + bit)
 			}
 		}
 	}
-	return 0, unix.EINVAL
+	if set.Count() == 0 {
+		return 0, unix.EINVAL
+	}
+	if q := t.affinityTarget(a.Int(0)); q != nil {
+		q.affinity, q.cpuNum = &set, firstCPU(set)
+		q.publishCPU()
+	}
+	return 0, nil
 }
 
-// sysSchedGetaffinity implements sched_getaffinity(2): the host's CPUs.
+// sysSchedGetaffinity implements sched_getaffinity(2): the thread's mask.
 func sysSchedGetaffinity(t *Task, a Args) (uint64, error) {
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
+	set := hostAffinity()
+	if q := t.affinityTarget(a.Int(0)); q != nil {
+		set = q.mask()
+	} else if err := t.schedTarget(a.Int(0)); err != nil {
 		return 0, err
 	}
 	size := a[1]

@@ -80,14 +80,18 @@ func sysTime(t *Task, a Args) (uint64, error) {
 	return uint64(ts.Sec), nil
 }
 
-// sysGetcpu implements getcpu(2): the emulated machine runs guests on CPU 0 of node 0.
+// sysGetcpu implements getcpu(2): the thread's CPU (see sys_sched.go), on node 0.
 func sysGetcpu(t *Task, a Args) (uint64, error) {
-	zero := []byte{0, 0, 0, 0}
-	for _, p := range []mm.Addr{a.Ptr(0), a.Ptr(1)} {
-		if p != 0 {
-			if err := t.p.mm.CopyOut(p, zero); err != nil {
-				return 0, err
-			}
+	for i, p := range []mm.Addr{a.Ptr(0), a.Ptr(1)} {
+		if p == 0 {
+			continue
+		}
+		v := []byte{0, 0, 0, 0}
+		if i == 0 {
+			v = binary.LittleEndian.AppendUint32(nil, t.cpuNum)
+		}
+		if err := t.p.mm.CopyOut(p, v); err != nil {
+			return 0, err
 		}
 	}
 	return 0, nil

@@ -179,7 +179,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_SCHED_SETPARAM:         partial(sysSchedSetparam, "priority 0 only, as under the normal policies"),
 	abi.SYS_SCHED_GET_PRIORITY_MAX: supported(sysSchedGetPriorityMax),
 	abi.SYS_SCHED_GET_PRIORITY_MIN: supported(sysSchedGetPriorityMin),
-	abi.SYS_SCHED_SETAFFINITY:      partial(sysSchedSetaffinity, "checked and accepted; a process's threads share one host thread"),
+	abi.SYS_SCHED_SETAFFINITY:      partial(sysSchedSetaffinity, "kept per thread and shown by getcpu; a process's threads share one host thread, and another process's threads accept the mask unchanged"),
 	abi.SYS_TIMES:                  partial(sysTimes, "the CPU time of the process's run loop, all counted as user time; children's once waited for"),
 	abi.SYS_MLOCK:                  partial(sysMlock, "checks the range; vemu never pages guest memory out"),
 	abi.SYS_MUNLOCK:                partial(sysMlock, "checks the range; vemu never pages guest memory out"),

@@ -27,6 +27,9 @@ type Task struct {
 	tid int
 
 	sigmask       uint64
+	affinity      *unix.CPUSet // sched_setaffinity's mask; nil: vemu's own
+	cpuNum        uint32       // the CPU getcpu reports: the first of the mask
+	lastFault     sigFault     // what the last fault's frame said (Linux's thread fields)
 	clearChildTID mm.Addr
 	robustList    mm.Addr
 
@@ -68,7 +71,7 @@ func (p *Process) newTask(tid int) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Task{p: p, cpu: p.cpu, tid: tid, trace: p.k.cfg.Strace != nil || p.k.cfg.Record != nil, ctx: ctx}
+	t := &Task{p: p, cpu: p.cpu, tid: tid, trace: p.k.cfg.Strace != nil || p.k.cfg.Record != nil, ctx: ctx, cpuNum: firstCPU(hostAffinity())}
 	t.sig.altFlags = abi.SS_DISABLE
 	p.tasks = append(p.tasks, t)
 	return t, nil
@@ -96,6 +99,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	}
 	p.k.addThread(tid, p)
 	c.sigmask = t.sigmask
+	c.affinity, c.cpuNum = t.affinity, t.cpuNum
 	t.inheritSignals(c, true)
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
 		c.clearChildTID = ctid

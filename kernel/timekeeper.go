@@ -201,7 +201,20 @@ func (tk *Timekeeper) attach(p *Process) {
 		d = tk.next()
 	}
 	tk.updates.Add(1)
-	vdsoimage.Publish(p.vdso.vvar, d)
+	dd := *d
+	dd.CPU = p.vvarCPU
+	vdsoimage.Publish(p.vdso.vvar, &dd)
+}
+
+// setCPU makes p's vvar page report cpu, the CPU of the thread that runs now, under the
+// lock the ticks publish under, so that a tick never writes an older number back.
+func (tk *Timekeeper) setCPU(p *Process, cpu uint32) {
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	p.vvarCPU = cpu
+	if p.vdso.vvar != nil {
+		vdsoimage.SetCPU(p.vdso.vvar, cpu, 0)
+	}
 }
 
 // dropVVar stops keeping p's vvar page: the guest is unmapping it.
@@ -265,17 +278,21 @@ func (tk *Timekeeper) tick(stop chan struct{}) {
 // writer was slowed down).
 func (tk *Timekeeper) publishAll() {
 	pages := make([][]byte, 0, len(tk.procs))
+	cpus := make([]uint32, 0, len(tk.procs))
 	for _, p := range tk.procs {
 		if p.vdso.vvar != nil {
 			pages = append(pages, p.vdso.vvar)
+			cpus = append(cpus, p.vvarCPU)
 			vdsoimage.Begin(p.vdso.vvar)
 		}
 	}
 	tk.gen.Add(1)
 	d := tk.next()
-	for _, page := range pages {
+	for i, page := range pages {
 		tk.updates.Add(1)
-		vdsoimage.Finish(page, d)
+		dd := *d
+		dd.CPU = cpus[i] // each process's own: the CPU of its running thread
+		vdsoimage.Finish(page, &dd)
 	}
 	tk.gen.Add(1)
 }

@@ -116,7 +116,14 @@ func (t *Task) vsyscallFault(ev emu.Event) bool {
 	}
 	segv := func(code int32, addr uint64, why string) bool {
 		t.cpu.SetReg(emu.RIP, ev.Addr)
-		t.faultSignal(abi.SIGSEGV, code, addr, fmt.Sprintf("rip %#x: %s", ev.Addr, why))
+		// As Linux: force_sig() leaves the frame's trap number and error code as the
+		// last fault set them; write_ok_or_segv() sets them to a user write's page fault.
+		f := t.lastFault
+		if code == abi.SEGV_MAPERR {
+			f = sigFault{trapno: 14, err: 4 | pfWrite, cr2: addr}
+			t.lastFault = f
+		}
+		t.faultSignalFrame(abi.SIGSEGV, code, addr, f, fmt.Sprintf("rip %#x: %s", ev.Addr, why))
 		return true
 	}
 	nr, ok := vsyscalls[ev.Addr]

@@ -244,6 +244,14 @@ func Publish(page []byte, d *Data) {
 	Finish(page, d)
 }
 
+// SetCPU writes the CPU and node getcpu reports, outside any write section: a reader
+// takes both with one 8-byte load, and the writer's next Finish must carry the same.
+func SetCPU(page []byte, cpu, node uint32) {
+	checkPage(page)
+	store32(page, VVarCPU, cpu)
+	store32(page, VVarNode, node)
+}
+
 // Begin opens a write section in page: readers wait until Finish closes it. A writer
 // that publishes one Data into several pages opens them all before it computes the data
 // and closes them after, as one seqlock over every page: no reader can then use the old

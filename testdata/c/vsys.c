@@ -24,10 +24,11 @@ typedef long (*getcpu_fn)(unsigned *, unsigned *, void *);
 static void say(const char *what, int ok) { printf("%s: %s\n", what, ok ? "yes" : "NO"); }
 
 /* With "handled-CASE", a SIGSEGV handler reports what the signal says instead of the
- * process dying: si_code, si_addr and the rip of the interrupted context. */
+ * process dying: si_code, si_addr, the rip of the interrupted context, and the trap
+ * number and error code of its sigcontext. */
 static sigjmp_buf jump;
 static volatile int sig_code;
-static volatile unsigned long sig_addr, sig_rip;
+static volatile unsigned long sig_addr, sig_rip, sig_trap, sig_err;
 
 static void on_segv(int sig, siginfo_t *si, void *ucp)
 {
@@ -36,6 +37,8 @@ static void on_segv(int sig, siginfo_t *si, void *ucp)
 	sig_code = si->si_code;
 	sig_addr = (unsigned long)si->si_addr;
 	sig_rip = (unsigned long)uc->uc_mcontext.gregs[REG_RIP];
+	sig_trap = (unsigned long)uc->uc_mcontext.gregs[REG_TRAPNO];
+	sig_err = (unsigned long)uc->uc_mcontext.gregs[REG_ERR];
 	siglongjmp(jump, 1);
 }
 
@@ -49,7 +52,8 @@ static int handled(const char *what)
 	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGSEGV, &sa, NULL);
 	if (sigsetjmp(jump, 1)) {
-		printf("SIGSEGV si_code=%d si_addr=%#lx rip=%#lx\n", sig_code, sig_addr, sig_rip);
+		printf("SIGSEGV si_code=%d si_addr=%#lx rip=%#lx trap=%lu err=%#lx\n", sig_code, sig_addr, sig_rip,
+		       sig_trap, sig_err);
 		return 0;
 	}
 	return run(what);
