@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,8 +26,18 @@ func TestRandomSyscalls(t *testing.T) {
 				t.Parallel()
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
-				cmd := exec.CommandContext(ctx, vemuBin, "run", "--seed="+fmt.Sprint(seed), guest("syzrand."+libc), fmt.Sprint(seed), "100000")
-				cmd.Dir = t.TempDir()
+				// Inside a root of its own: random paths and modes reach only its copy of
+				// itself (as root, an unconfined run once chmod-ed the host's / and /tmp).
+				dir := t.TempDir()
+				prog, err := os.ReadFile(guest("syzrand." + libc))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "syzrand"), prog, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				cmd := exec.CommandContext(ctx, vemuBin, "run", "--root="+dir, "--seed="+fmt.Sprint(seed), "/syzrand", fmt.Sprint(seed), "100000")
+				cmd.Dir = dir
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr
 				// Blocked for good (a random call may wait forever, as on Linux): SIGTERM.
@@ -33,7 +45,7 @@ func TestRandomSyscalls(t *testing.T) {
 				cmd.WaitDelay = 20 * time.Second
 				timer := time.AfterFunc(90*time.Second, cancel)
 				defer timer.Stop()
-				err := cmd.Run()
+				err = cmd.Run()
 				ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 				switch {
 				case ws.Exited() && ws.ExitStatus() == 125:
