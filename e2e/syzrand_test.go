@@ -26,20 +26,43 @@ func TestRandomSyscalls(t *testing.T) {
 				t.Parallel()
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
-				// Inside a root of its own: random paths and modes reach only its copy of
-				// itself (as root, an unconfined run once chmod-ed the host's / and /tmp).
-				dir := t.TempDir()
-				prog, err := os.ReadFile(guest("syzrand." + libc))
+				// Inside a root of its own, and never as root: random paths and modes reach
+				// only its copy of itself, and descriptors vemu inherits (a test runner's
+				// stray ones included) stay the host's files, which root could change.
+				dir, err := os.MkdirTemp("", "syzrand")
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(filepath.Join(dir, "syzrand"), prog, 0o755); err != nil {
+				t.Cleanup(func() { os.RemoveAll(dir) })
+				if err := os.Chmod(dir, 0o755); err != nil {
 					t.Fatal(err)
 				}
-				cmd := exec.CommandContext(ctx, vemuBin, "run", "--root="+dir, "--seed="+fmt.Sprint(seed), "/syzrand", fmt.Sprint(seed), "100000")
+				for src, dst := range map[string]string{guest("syzrand." + libc): "syzrand", vemuBin: "vemu"} {
+					b, err := os.ReadFile(src)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(filepath.Join(dir, dst), b, 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				args := []string{filepath.Join(dir, "vemu"), "run", "--root=" + dir, "--seed=" + fmt.Sprint(seed), "/syzrand", fmt.Sprint(seed), "100000"}
+				if os.Geteuid() == 0 {
+					sp, err := exec.LookPath("setpriv")
+					if err != nil {
+						t.Skip("as root, the random calls run only as an unprivileged user, and there is no setpriv")
+					}
+					args = append([]string{sp, "--reuid=65534", "--regid=65534", "--clear-groups", "--"}, args...)
+				}
+				cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 				cmd.Dir = dir
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr
+				// Standard input an empty pipe, not the host's /dev/null: descriptors vemu
+				// inherits stay the host's files, and a random fchmod(0, ...) or fchown(0,
+				// ...) by root would change /dev/null for the whole machine.
+				cmd.Stdin = strings.NewReader("")
+				cmd.Stdout = new(bytes.Buffer)
 				// Blocked for good (a random call may wait forever, as on Linux): SIGTERM.
 				cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 				cmd.WaitDelay = 20 * time.Second
