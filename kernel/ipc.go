@@ -1015,6 +1015,14 @@ func sysMsgsnd(t *Task, a Args) (uint64, error) {
 	if flg&ipcNowait != 0 {
 		return 0, unix.EAGAIN
 	}
+	return t.waitMsgQueue(ipc, try, ch, nil)
+}
+
+// waitMsgQueue is how msgsnd and msgrcv wait: off the run loop, interruptibly, until
+// try, run under ipc.mu, succeeds or fails; each failed try gives the channel its queue
+// closes at its next change, and ch is the first one.
+func (t *Task) waitMsgQueue(ipc *sysvIPC, try func() (bool, chan struct{}, error), ch chan struct{},
+	done func(uint64, error) (uint64, error)) (uint64, error) {
 	return t.blockIntr(intrNoHand, func(c *cancel) (uint64, error) {
 		for {
 			select {
@@ -1023,13 +1031,14 @@ func sysMsgsnd(t *Task, a Args) (uint64, error) {
 				return 0, errInterrupted
 			}
 			ipc.mu.Lock()
-			ok, ch, err = try()
+			ok, next, err := try()
 			ipc.mu.Unlock()
 			if ok || err != nil {
 				return 0, err
 			}
+			ch = next
 		}
-	}, nil)
+	}, done)
 }
 
 // sysMsgrcv implements msgrcv(2).
@@ -1117,21 +1126,7 @@ func sysMsgrcv(t *Task, a Args) (uint64, error) {
 	if flg&ipcNowait != 0 {
 		return 0, unix.ENOMSG
 	}
-	return t.blockIntr(intrNoHand, func(c *cancel) (uint64, error) {
-		for {
-			select {
-			case <-ch:
-			case <-c.ch:
-				return 0, errInterrupted
-			}
-			ipc.mu.Lock()
-			ok, ch, err = try()
-			ipc.mu.Unlock()
-			if ok || err != nil {
-				return 0, err
-			}
-		}
-	}, done)
+	return t.waitMsgQueue(ipc, try, ch, done)
 }
 
 // sysMsgctl implements msgctl(2).
