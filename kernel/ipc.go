@@ -397,6 +397,7 @@ func sysShmat(t *Task, a Args) (uint64, error) {
 		return 0, unix.ENOMEM
 	}
 	v.Shared = true
+	t.shareMemoryLater() // other processes may attach the segment (sharedcpu.go)
 	var st unix.Stat_t
 	if unix.Fstat(seg.fd, &st) == nil {
 		v.Dev, v.Ino = uint64(st.Dev), uint64(st.Ino) // a shared futex in it is keyed so

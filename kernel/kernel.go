@@ -90,6 +90,7 @@ type Kernel struct {
 	cover   coverage     // Config.Coverage's records, from the processes that ended
 	killing atomic.Bool  // KillAll was called: new processes are doomed at birth
 	locks   *recordLocks // every guest process's record locks
+	shared  sharedCPU    // held by a process sharing memory while it runs (sharedcpu.go)
 
 	frozen frozenCache // files that private mappings share, see frozen.go
 	root   *fsRoot     // Config.Root, opened by the first Exec
@@ -120,6 +121,7 @@ func New(cfg Config) *Kernel {
 	k.injecting = !k.inject.Empty() || cfg.InjectFunc != nil
 	k.clock = newTimekeeper(cfg)
 	k.locks = newRecordLocks()
+	k.shared = newSharedCPU()
 	return k
 }
 

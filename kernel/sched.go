@@ -78,7 +78,7 @@ func (p *Process) updatePreempt() {
 	if !p.quantum {
 		return
 	}
-	if n := p.runnable(); n > 1 || timed && n > 0 {
+	if n := p.runnable(); n > 1 || (timed || p.sharesMem) && n > 0 {
 		p.cpu.SetQuantum(quantumBlocks)
 	} else {
 		p.cpu.SetQuantum(0)
@@ -241,8 +241,14 @@ func (p *Process) run() ExitStatus {
 		if d := p.dbg; d != nil && d.beforeRun(t) {
 			continue
 		}
+		if p.sharesMem && !p.takeCPU() {
+			continue
+		}
 		p.publishFatal()
 		ev := p.cpu.Run(p.cpu.Reg(emu.RIP))
+		if p.sharesMem {
+			p.releaseCPU()
+		}
 		p.stop = false
 		if p.exit != nil {
 			break

@@ -216,6 +216,11 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		c.close()
 		return 0, unix.EAGAIN
 	}
+	if p.sharesMem || p.mm.HasShared() {
+		// Shared anonymous memory is now in two processes (sharedcpu.go).
+		c.shareMemory()
+		t.shareMemoryLater()
+	}
 	k.register(c)
 	k.pt.mu.Lock()
 	c.pgid, c.sid, c.nice, c.persona, c.ioprio = p.pgid, p.sid, p.nice, p.persona, p.ioprio

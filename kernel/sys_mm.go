@@ -162,7 +162,12 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 		// The host mapping is writable whenever the file is open for writing, so that
 		// mprotect can make it writable later, as Linux allows.
 		acc, _ := unix.FcntlInt(uintptr(f.fd), unix.F_GETFL, 0)
-		v, err = s.MapShared(start, size, cpuProt(prot), f.fd, int64(off), acc&unix.O_ACCMODE == unix.O_RDWR, name)
+		writable := acc&unix.O_ACCMODE == unix.O_RDWR
+		v, err = s.MapShared(start, size, cpuProt(prot), f.fd, int64(off), writable, name)
+		if err == nil && writable {
+			// Another process may map the file too (sharedcpu.go).
+			t.shareMemoryLater()
+		}
 	} else {
 		v, err = s.Map(start, size, cpuProt(prot), name)
 	}

@@ -385,6 +385,16 @@ func (s *Space) Lookup(a Addr) *VMA {
 // VMAs returns the mappings in address order. The caller must not modify them.
 func (s *Space) VMAs() []*VMA { return s.vmas }
 
+// HasShared reports whether any mapping is MAP_SHARED.
+func (s *Space) HasShared() bool {
+	for _, v := range s.vmas {
+		if v.Shared {
+			return true
+		}
+	}
+	return false
+}
+
 // Free reports whether [start, end) overlaps no mapping.
 func (s *Space) Free(start, end Addr) bool {
 	i := s.find(start)

@@ -79,12 +79,45 @@ static int run(const char *what, struct shared *s)
 	return s->count == 2 * ROUNDS && got == 50;
 }
 
+/* Atomic read-modify-writes of two processes on one word lose nothing: an atomic add,
+ * and a plain increment under a compare-and-swap spinlock. */
+#define ADDS 300000
+
+static void add(long *counter, long *plain, int *lock)
+{
+	for (int i = 0; i < ADDS; i++) {
+		__atomic_fetch_add(counter, 1, __ATOMIC_SEQ_CST);
+		int free = 0;
+		while (!__atomic_compare_exchange_n(lock, &free, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			free = 0;
+		++*(volatile long *)plain;
+		__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+	}
+}
+
+static int atomics(long *mem)
+{
+	mem[0] = mem[1] = mem[2] = 0;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		add(&mem[0], &mem[1], (int *)&mem[2]);
+		_exit(0);
+	}
+	add(&mem[0], &mem[1], (int *)&mem[2]);
+	int st;
+	waitpid(pid, &st, 0);
+	printf("atomics: added %ld and %ld of %d\n", mem[0], mem[1], 2 * ADDS);
+	return mem[0] == 2 * ADDS && mem[1] == 2 * ADDS;
+}
+
 static long futex(uint32_t *w, int op, uint32_t val) { return syscall(SYS_futex, w, op, val, NULL, NULL, 0); }
 
 int main(void)
 {
 	struct shared *anon = mmap(NULL, sizeof *anon, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	expect("anonymous shared memory", run("anonymous", anon));
+	expect("atomic updates by two processes are atomic", atomics((long *)anon));
 
 	char path[] = "/tmp/pshared.XXXXXX";
 	int fd = mkstemp(path);
