@@ -18,6 +18,7 @@ var conformGuests = []diffCase{
 	{name: "limits", cmds: one("limits")},
 	{name: "sigio", cmds: one("sigio")},
 	{name: "getcpu", cmds: one("getcpu")},
+	{name: "faccess", cmds: one("faccess")},
 }
 
 // conformOther are the Go guests of the same kind.

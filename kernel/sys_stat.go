@@ -172,12 +172,13 @@ func sysFaccessat2(t *Task, a Args) (uint64, error) {
 }
 
 func (t *Task) faccessat(dirfd int32, pathAddr mm.Addr, mode uint32, flags int32) (uint64, error) {
+	// As Linux's do_faccessat(): the mode and the flags first, then the path.
+	if mode&^7 != 0 || flags&^(abi.AT_EACCESS|abi.AT_SYMLINK_NOFOLLOW|abi.AT_EMPTY_PATH) != 0 {
+		return 0, unix.EINVAL
+	}
 	p, err := t.path(pathAddr)
 	if err != nil {
 		return 0, err
-	}
-	if mode&^7 != 0 {
-		return 0, unix.EINVAL
 	}
 	h, err := t.lookup(dirfd, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
