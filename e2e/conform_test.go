@@ -19,6 +19,7 @@ var conformGuests = []diffCase{
 	{name: "sigio", cmds: one("sigio")},
 	{name: "getcpu", cmds: one("getcpu")},
 	{name: "faccess", cmds: one("faccess")},
+	{name: "mqueue", cmds: one("mqueue")},
 }
 
 // conformOther are the Go guests of the same kind.

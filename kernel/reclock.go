@@ -590,5 +590,11 @@ func (t *Task) fcntlLock(f *File, cmd int32, addr mm.Addr) (uint64, error) {
 }
 
 // fileDropped runs when one of p's descriptors stops naming f (close, dup2 over it, exec,
-// exit): p's record locks on the file go, as on Linux.
-func (p *Process) fileDropped(f *File) { p.k.locks.closed(p.pid, f.fd) }
+// exit): p's record locks on the file go, and a queue's notification registered by p,
+// as on Linux.
+func (p *Process) fileDropped(f *File) {
+	p.k.locks.closed(p.pid, f.fd)
+	if m, ok := f.ops.(*mqFile); ok {
+		m.flush(p)
+	}
+}

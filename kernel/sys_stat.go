@@ -61,7 +61,13 @@ func (t *Task) fstatat(dirfd int32, pathAddr mm.Addr, flags int32) (*unix.Stat_t
 		if err != nil {
 			return nil, err
 		}
-		return &st, unix.Fstat(f.fd, &st)
+		if err := unix.Fstat(f.fd, &st); err != nil {
+			return nil, err
+		}
+		if m, ok := f.ops.(*mqFile); ok {
+			m.mqStat(&st)
+		}
+		return &st, nil
 	}
 	h, err := t.lookup(dirfd, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
@@ -108,6 +114,9 @@ func sysFstat(t *Task, a Args) (uint64, error) {
 	if err := unix.Fstat(f.fd, &st); err != nil {
 		return 0, err
 	}
+	if m, ok := f.ops.(*mqFile); ok {
+		m.mqStat(&st)
+	}
 	return 0, t.putStat(a.Ptr(1), &st)
 }
 
@@ -118,6 +127,7 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	var d int
+	var mq *mqFile
 	hp := p
 	flags := a.Int(2)
 	if p == "" && flags&abi.AT_EMPTY_PATH != 0 {
@@ -129,6 +139,7 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 				return 0, err
 			}
 			d = f.fd
+			mq, _ = f.ops.(*mqFile)
 		}
 	} else {
 		h, err := t.lookup(a.Fd(0), p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
@@ -141,6 +152,11 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 	var sx unix.Statx_t
 	if err := unix.Statx(d, hp, hostAtFlags(flags), int(a.Uint(3)), &sx); err != nil {
 		return 0, err
+	}
+	if mq != nil {
+		var st unix.Stat_t
+		mq.mqStat(&st)
+		sx.Mode, sx.Uid, sx.Gid, sx.Size, sx.Nlink = uint16(st.Mode), st.Uid, st.Gid, uint64(st.Size), uint32(st.Nlink)
 	}
 	ts := func(x unix.StatxTimestamp) abi.StatxTimestamp {
 		return abi.StatxTimestamp{Sec: x.Sec, Nsec: x.Nsec}

@@ -45,6 +45,9 @@ static const char *errname(int e)
 	case ENOTEMPTY: return "ENOTEMPTY";
 	case ELOOP: return "ELOOP";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case EMSGSIZE: return "EMSGSIZE";
+	case ENOTSOCK: return "ENOTSOCK";
 	default: {
 		static char buf[32];
 		snprintf(buf, sizeof buf, "errno%d", e);
