@@ -22,8 +22,8 @@ n_vdso=5000000
 n_sys_clock=300000
 n_vsys=200000
 n_gtod=300000
-n_threads=500     # threads alive at once
-n_mprotect=1000   # pages of alternating permissions
+n_threads=1000    # threads alive at once
+n_mprotect=2000   # pages of alternating permissions
 n_sbrk=4000       # heap growths of 132 KiB
 n_mutex=20000     # increments per thread, 64 threads
 n_go=400          # Go jobs over 8 goroutines, GOMAXPROCS=4

@@ -121,6 +121,8 @@ var cGuests = []diffCase{
 	{name: "segv-vdso", cmds: one("segv", "vdso")},
 	{name: "segv-fetch", cmds: one("segv", "fetch")},
 	{name: "segv-kernel", cmds: one("segv", "kernel")},
+	{name: "segv-noexec", cmds: one("segv", "noexec")},
+	{name: "segv-alternate", cmds: one("segv", "alternate")},
 	{name: "exitfiles", cmds: one("exitfiles")},
 }
 

@@ -133,7 +133,7 @@ func (e *Engine) updateTrace() error {
 }
 
 // flushAll drops all translated code.
-func (e *Engine) flushAll() { C.vemu_flush_exec(e.uc) }
+func (e *Engine) flushAll() { C.vemu_flush_exec(e.uc, e.st) }
 
 // prepareDebug arms the per-run debugging state before a run from pc.
 func (e *Engine) prepareDebug(pc uint64) {

@@ -79,17 +79,17 @@ type CodeFunc func(addr uint64)
 
 // Engine is one x86-64 CPU and its address space. One goroutine drives an engine at a time.
 type Engine struct {
-	uc       *C.uc_engine
-	st       *C.struct_vemu_state
-	id       int
-	sys      SyscallFunc
-	code     CodeFunc
-	regions  int
-	rangeCap int  // capacity of st.regions
-	across   bool // fetchAcross runs the engine
-	closed   bool
-	panicVal any
-	dbg      debugState
+	uc        *C.uc_engine
+	st        *C.struct_vemu_state
+	id        int
+	sys       SyscallFunc
+	code      CodeFunc
+	ucRegions []ucRegion // Unicorn's regions, sorted (see mem.go)
+	rangeCap  int        // capacity of st.regions
+	across    bool       // fetchAcross runs the engine
+	closed    bool
+	panicVal  any
+	dbg       debugState
 
 	// Kick's view of the engine, which other goroutines read: whether it runs now, and
 	// whether the block hook that takes kicks is installed.
@@ -259,7 +259,7 @@ func (e *Engine) Renew() *Engine {
 	e.kickMu.Lock()
 	e.gone, e.closed = true, true
 	e.kickMu.Unlock()
-	n := &Engine{uc: e.uc, st: e.st, id: e.id, regions: e.regions,
+	n := &Engine{uc: e.uc, st: e.st, id: e.id, ucRegions: e.ucRegions, rangeCap: e.rangeCap,
 		blockInstalled: e.blockInstalled, hooked: e.hooked}
 	st := e.st
 	st.event, st.quantum, st.blocks, st.ran, st.block_on, st.kick = 0, 0, 0, 0, 0, 0

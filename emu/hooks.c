@@ -360,6 +360,12 @@ uc_err vemu_exits_none(uc_engine *uc) {
 	return uc_ctl_set_exits(uc, NULL, 0);
 }
 
+// vemu_map_ptr maps host memory at host for guest [addr, addr+size) with every permission:
+// the TLB fill hook decides what the guest may do there.
+uc_err vemu_map_ptr(uc_engine *uc, uint64_t addr, uint64_t size, uintptr_t host) {
+	return uc_mem_map_ptr(uc, addr, size, UC_PROT_ALL, (void *)host);
+}
+
 uc_err vemu_unmap(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint64_t size) {
 	uint32_t before = st->flush_grant;
 	uc_err err = uc_mem_unmap(uc, addr, size);
@@ -596,16 +602,12 @@ uc_err vemu_hook_trace(uc_engine *uc, struct vemu_state *st, uc_hook *hh) {
 	return uc_hook_add(uc, hh, UC_HOOK_CODE, (void *)on_trace, st, 1, 0);
 }
 
-// vemu_flush_exec drops the code translated from every executable region: Unicorn
+// vemu_flush_exec drops the code translated from every executable range: Unicorn
 // decides at translation which hooks a block calls, and a whole-cache flush
 // (uc_ctl_flush_tb) was measured at 13 s for its first call.
-uc_err vemu_flush_exec(uc_engine *uc) {
-	uc_mem_region *r;
-	uint32_t n;
-	uc_err err = uc_mem_regions(uc, &r, &n);
-	if (err) return err;
-	for (uint32_t i = 0; i < n; i++)
-		if (r[i].perms & UC_PROT_EXEC) uc_ctl_remove_cache(uc, r[i].begin, r[i].end + 1);
-	uc_free(r);
+uc_err vemu_flush_exec(uc_engine *uc, struct vemu_state *st) {
+	for (uint64_t i = 0; i < st->nregions; i++)
+		if (st->regions[i].perms & UC_PROT_EXEC)
+			uc_ctl_remove_cache(uc, st->regions[i].begin, st->regions[i].end);
 	return UC_ERR_OK;
 }

@@ -66,9 +66,10 @@ struct vemu_state {
 	uint32_t intno;
 	uint64_t intr_rip;
 
-	// The guest's mapped ranges, sorted and disjoint, kept by Go (mem.go). The TLB fill
-	// hook gives a page only the access its range allows, so that any other access stops
-	// the engine through Unicorn's exact exception path.
+	// The guest's permission table: mapped ranges, sorted and disjoint, kept by Go
+	// (mem.go). Unicorn's regions carry every permission; the TLB fill hook gives a page
+	// only the access its range allows, so that any other access stops the engine
+	// through Unicorn's exact exception path.
 	struct vemu_region *regions;
 	uint64_t nregions;
 
@@ -160,6 +161,7 @@ uc_err vemu_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end);
 uc_err vemu_exits_none(uc_engine *uc);
 uc_err vemu_exit_at(uc_engine *uc, uint64_t addr);
 uc_err vemu_run(uc_engine *uc, struct vemu_state *st, uint64_t pc);
+uc_err vemu_map_ptr(uc_engine *uc, uint64_t addr, uint64_t size, uintptr_t host);
 uc_err vemu_unmap(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint64_t size);
 uc_err vemu_hook_code_range(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, uc_hook *hh);
 uc_err vemu_reg_read_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
@@ -174,6 +176,6 @@ void vemu_cover_free(struct vemu_state *st);
 uc_err vemu_hook_break(uc_engine *uc, struct vemu_state *st, uint64_t addr, uc_hook *hh);
 uc_err vemu_hook_watch(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, int write, int read, uc_hook *hh);
 uc_err vemu_hook_trace(uc_engine *uc, struct vemu_state *st, uc_hook *hh);
-uc_err vemu_flush_exec(uc_engine *uc);
+uc_err vemu_flush_exec(uc_engine *uc, struct vemu_state *st);
 
 #endif

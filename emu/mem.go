@@ -5,53 +5,239 @@ package emu
 */
 import "C"
 
-import "unsafe"
+import (
+	"errors"
+	"sort"
+	"unsafe"
+)
 
-// MapHost maps guest addresses [addr, addr+len(mem)) onto the host memory mem, so that the
-// guest's loads and stores and Go's reads and writes of mem see each other at once.
-// mem must not be Go heap memory (use unix.Mmap) and must stay mapped until Unmap.
-// addr and len(mem) must be page-aligned.
+// Guest memory is given to the CPU in two layers. Unicorn's regions say which host memory
+// lies behind a guest range (uc_mem_map_ptr, with every permission); the permission table
+// (st.regions in C memory, sorted and disjoint) says what the guest may do there, and the
+// TLB fill hook grants each page from it. Changing a permission, or unmapping part of a
+// region, then changes the table and empties the TLB before guest code runs again, where
+// a region operation would cost time growing with the region's size and with the number
+// of regions (Unicorn flushes an unmapped region page by page and rebuilds its address
+// space at every map). A region goes only when no table entry is left in it, or when a
+// mapping of other host memory takes its place.
+
+// MaxRegions bounds the Unicorn regions of an engine: Unicorn aborts the process near
+// 4,000. A mapping that would need one more fails with ErrRegions.
+const MaxRegions = 3500
+
+// ErrRegions is returned when a mapping would need more Unicorn regions than MaxRegions.
+var ErrRegions = errors.New("emu: too many memory regions")
+
+// noEntry is what permsAt returns for an address without a table entry.
+const noEntry Prot = 1 << 31
+
+// ucRegion is one Unicorn region: guest [begin, end) onto host memory from host.
+type ucRegion struct {
+	begin, end uint64
+	host       uintptr
+}
+
+// MapHost maps guest addresses [addr, addr+len(mem)) onto the host memory mem with prot, so
+// that the guest's loads and stores and Go's reads and writes of mem see each other at
+// once. mem must not be Go heap memory (use unix.Mmap) and must stay mapped until Unmap.
+// addr and len(mem) must be page-aligned. What the range held before is replaced.
 func (e *Engine) MapHost(addr uint64, mem []byte, prot Prot) error {
-	if len(mem) == 0 || addr%PageSize != 0 || len(mem)%PageSize != 0 {
+	return e.MapHostIn(addr, mem, addr, addr+uint64(len(mem)), prot)
+}
+
+// MapHostIn maps [begin, end) with prot onto the host memory mem holds for guest
+// addresses [base, base+len(mem)), which must contain it, as MapHost does. The rest of mem
+// (host memory that continues the mapping for guest addresses nothing else maps yet, or
+// that other mappings of the same memory hold) may be given to the CPU too, without
+// access until mapped, so that mappings there need no region of their own. All bounds
+// must be page-aligned. What [begin, end) held before is replaced.
+func (e *Engine) MapHostIn(base uint64, mem []byte, begin, end uint64, prot Prot) error {
+	top := base + uint64(len(mem))
+	if begin >= end || begin < base || end > top || top < base || base%PageSize != 0 ||
+		begin%PageSize != 0 || end%PageSize != 0 || len(mem)%PageSize != 0 {
 		return &Error{Op: "map", Msg: "unaligned or empty mapping"}
 	}
-	// SAFETY: mem is host memory outside the Go heap (the caller's contract), so the
-	// garbage collector never moves or frees it while Unicorn holds the pointer.
-	err := ucErr("map", C.uc_mem_map_ptr(e.uc, C.uint64_t(addr), C.size_t(len(mem)), C.uint32_t(prot), unsafe.Pointer(&mem[0])))
-	if err == nil {
-		e.regions++
-		e.addRange(addr, addr+uint64(len(mem)), prot)
+	// SAFETY: mem is host memory outside the Go heap (the caller's contract): its address
+	// stays valid while it is mapped.
+	host := uintptr(unsafe.Pointer(&mem[0]))
+	if !e.covered(begin, end, host+uintptr(begin-base)) {
+		if err := e.makeRegion(base, top, begin, end, host); err != nil {
+			return err
+		}
 	}
-	return err
+	e.setPerms(begin, end, prot, true)
+	return nil
 }
 
-// Unmap removes the mapping of [addr, addr+size), which must be exactly one earlier MapHost
-// region, and drops code translated from it.
+// Covered says whether [addr, addr+len(mem)) is given to the CPU onto mem already, so
+// that MapHost there changes permissions only.
+func (e *Engine) Covered(addr uint64, mem []byte) bool {
+	if len(mem) == 0 {
+		return false
+	}
+	// SAFETY: only the address of mem's host memory is taken.
+	return e.covered(addr, addr+uint64(len(mem)), uintptr(unsafe.Pointer(&mem[0])))
+}
+
+// Protect sets the permissions of [addr, addr+size) if the range lies in memory given
+// to the CPU (by MapHost, possibly for other permissions before), and reports whether
+// it did. With ProtNone the memory stays given, without access.
+func (e *Engine) Protect(addr, size uint64, prot Prot) bool {
+	end := addr + size
+	if size == 0 || end < addr || !e.inRegions(addr, end) {
+		return false
+	}
+	e.setPerms(addr, end, prot, true)
+	return true
+}
+
+// Unmap removes any mapping in [addr, addr+size), and drops code translated from it.
 func (e *Engine) Unmap(addr, size uint64) error {
-	// Only executable pages can hold translated code. Drop it while the pages are still
-	// mapped: Unicorn finds the code through the TLB, which would refuse an unmapped page.
-	if e.executable(addr, addr+size) {
-		e.FlushCode(addr, addr+size)
+	end := addr + size
+	if size == 0 || end < addr {
+		return &Error{Op: "unmap", Msg: "empty or wrapping range"}
 	}
-	err := ucErr("unmap", C.vemu_unmap(e.uc, e.st, C.uint64_t(addr), C.uint64_t(size)))
-	if err == nil {
-		e.regions--
-		e.removeRange(addr, addr+size)
+	e.setPerms(addr, end, 0, false)
+	// Regions left without any table entry go.
+	i := e.regionAt(addr)
+	for i < len(e.ucRegions) && e.ucRegions[i].begin < end {
+		r := e.ucRegions[i]
+		if e.anyEntry(r.begin, r.end) {
+			i++
+			continue
+		}
+		if err := e.dropRegion(i); err != nil {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
-// Regions is the number of regions mapped; Unicorn aborts the process near 4,000.
-func (e *Engine) Regions() int { return e.regions }
+// Regions is the number of Unicorn regions mapped; Unicorn aborts the process near 4,000.
+func (e *Engine) Regions() int { return len(e.ucRegions) }
+
+// ProtRanges calls f with each range the guest may access, in address order, with its
+// permissions (adjacent ranges with the same permissions may come apart).
+func (e *Engine) ProtRanges(f func(begin, end uint64, prot Prot)) {
+	for _, r := range e.ranges() {
+		if r.perms != 0 {
+			f(uint64(r.begin), uint64(r.end), Prot(r.perms))
+		}
+	}
+}
 
 // FlushCode drops translated code for [begin, end), as needed after Go writes code bytes.
 func (e *Engine) FlushCode(begin, end uint64) {
 	C.vemu_remove_cache(e.uc, C.uint64_t(begin), C.uint64_t(end))
 }
 
-// The TLB fill hook looks pages up in a copy of the mapped ranges kept in C memory
-// (st.regions), sorted by address. Unicorn refuses overlapping maps, so the ranges are
-// disjoint.
+// regionAt returns the index of the first Unicorn region whose end is above a.
+func (e *Engine) regionAt(a uint64) int {
+	return sort.Search(len(e.ucRegions), func(i int) bool { return e.ucRegions[i].end > a })
+}
+
+// covered says whether one region maps [begin, end) onto host memory from host.
+func (e *Engine) covered(begin, end uint64, host uintptr) bool {
+	i := e.regionAt(begin)
+	if i == len(e.ucRegions) {
+		return false
+	}
+	r := e.ucRegions[i]
+	return r.begin <= begin && end <= r.end && r.host+uintptr(begin-r.begin) == host
+}
+
+// inRegions says whether regions map every page of [begin, end).
+func (e *Engine) inRegions(begin, end uint64) bool {
+	for i := e.regionAt(begin); begin < end; i++ {
+		if i == len(e.ucRegions) || e.ucRegions[i].begin > begin {
+			return false
+		}
+		begin = e.ucRegions[i].end
+	}
+	return true
+}
+
+// makeRegion gives the CPU a region onto the host memory from host for guest addresses
+// [base, top), covering at least [begin, end) and as much of the rest as no other region
+// holds. Regions in [begin, end) are other host memory whose mappings there are gone:
+// they are cut out first.
+func (e *Engine) makeRegion(base, top, begin, end uint64, host uintptr) error {
+	for {
+		i := e.regionAt(begin)
+		if i == len(e.ucRegions) || e.ucRegions[i].begin >= end {
+			break
+		}
+		if err := e.cutRegion(i, begin, end); err != nil {
+			return err
+		}
+	}
+	if len(e.ucRegions) >= MaxRegions {
+		return ErrRegions
+	}
+	lo, hi := base, top
+	i := e.regionAt(begin)
+	if i < len(e.ucRegions) {
+		hi = min(hi, e.ucRegions[i].begin)
+	}
+	if i > 0 {
+		lo = max(lo, e.ucRegions[i-1].end)
+	}
+	return e.mapRegion(ucRegion{begin: lo, end: hi, host: host + uintptr(lo-base)})
+}
+
+// mapRegion maps r into Unicorn and records it.
+func (e *Engine) mapRegion(r ucRegion) error {
+	// The host address goes to C as a number: it is memory outside the Go heap.
+	err := ucErr("map", C.vemu_map_ptr(e.uc, C.uint64_t(r.begin), C.uint64_t(r.end-r.begin), C.uintptr_t(r.host)))
+	if err != nil {
+		return err
+	}
+	i := e.regionAt(r.begin)
+	e.ucRegions = append(e.ucRegions, ucRegion{})
+	copy(e.ucRegions[i+1:], e.ucRegions[i:])
+	e.ucRegions[i] = r
+	return nil
+}
+
+// dropRegion unmaps region i, which holds no table entry (so no translated code: code
+// is dropped when its pages lose their entry).
+func (e *Engine) dropRegion(i int) error {
+	r := e.ucRegions[i]
+	e.st.flush_grant = 1
+	if err := ucErr("unmap", C.vemu_unmap(e.uc, e.st, C.uint64_t(r.begin), C.uint64_t(r.end-r.begin))); err != nil {
+		return err
+	}
+	e.ucRegions = append(e.ucRegions[:i], e.ucRegions[i+1:]...)
+	return nil
+}
+
+// cutRegion removes [begin, end) from region i: the table entries there are dropped and
+// the region is mapped again as the pieces on either side that still hold entries.
+func (e *Engine) cutRegion(i int, begin, end uint64) error {
+	r := e.ucRegions[i]
+	e.setPerms(max(begin, r.begin), min(end, r.end), 0, false)
+	if err := e.dropRegion(i); err != nil {
+		return err
+	}
+	for _, p := range []ucRegion{{r.begin, min(begin, r.end), r.host}, {max(end, r.begin), r.end, 0}} {
+		if p.begin >= p.end {
+			continue
+		}
+		lo, hi, ok := e.entrySpan(p.begin, p.end)
+		if !ok {
+			continue
+		}
+		q := ucRegion{begin: lo, end: hi, host: r.host + uintptr(lo-r.begin)}
+		if err := e.mapRegion(q); err != nil {
+			// The pages lose their access rather than their host memory.
+			e.setPerms(lo, hi, 0, false)
+			return err
+		}
+	}
+	return nil
+}
+
+// The permission table in C memory, looked up by the TLB fill hook (a binary search).
 
 // ranges returns the table, in place.
 func (e *Engine) ranges() []C.struct_vemu_region {
@@ -79,63 +265,101 @@ func (e *Engine) growRanges(n int) bool {
 	return true
 }
 
+// entryAt returns the index of the first table entry whose end is above a.
+func (e *Engine) entryAt(a uint64) int {
+	r := e.ranges()
+	return sort.Search(len(r), func(i int) bool { return uint64(r[i].end) > a })
+}
+
+// anyEntry says whether a table entry overlaps [begin, end).
+func (e *Engine) anyEntry(begin, end uint64) bool {
+	r := e.ranges()
+	i := e.entryAt(begin)
+	return i < len(r) && uint64(r[i].begin) < end
+}
+
+// entrySpan returns the smallest range holding every table entry's part in [begin, end).
+func (e *Engine) entrySpan(begin, end uint64) (lo, hi uint64, ok bool) {
+	r := e.ranges()
+	i := e.entryAt(begin)
+	if i == len(r) || uint64(r[i].begin) >= end {
+		return 0, 0, false
+	}
+	j := e.entryAt(end - 1)
+	if j == len(r) || uint64(r[j].begin) >= end {
+		j--
+	}
+	return max(begin, uint64(r[i].begin)), min(end, uint64(r[j].end)), true
+}
+
 // executable says whether a range mapped executable overlaps [begin, end).
 func (e *Engine) executable(begin, end uint64) bool {
-	for _, r := range e.ranges() {
-		if uint64(r.begin) < end && begin < uint64(r.end) && Prot(r.perms)&ProtExec != 0 {
+	r := e.ranges()
+	for i := e.entryAt(begin); i < len(r) && uint64(r[i].begin) < end; i++ {
+		if Prot(r[i].perms)&ProtExec != 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// addRange records the mapping of [begin, end) with prot.
-func (e *Engine) addRange(begin, end uint64, prot Prot) {
-	if !e.growRanges(1) {
-		// Without a record the fill hook refuses the pages: the guest faults there, as it
-		// would if the map had failed.
-		return
-	}
+// setPerms makes [begin, end) one table entry with prot (keep) or no entry (!keep). Pages
+// that lose a permission leave the TLB before guest code runs again, and those that lose
+// execution lose the code translated from them.
+func (e *Engine) setPerms(begin, end uint64, prot Prot, keep bool) {
 	r := e.ranges()
-	i := 0
-	for i < len(r) && uint64(r[i].begin) < begin {
-		i++
-	}
-	r = r[:len(r)+1]
-	copy(r[i+1:], r[i:])
-	r[i] = C.struct_vemu_region{begin: C.uint64_t(begin), end: C.uint64_t(end), perms: C.uint64_t(prot)}
-	e.st.nregions++
-}
-
-// removeRange forgets [begin, end), cutting the ranges that overlap it.
-func (e *Engine) removeRange(begin, end uint64) {
-	r := e.ranges()
-	i := 0
-	for i < len(r) && uint64(r[i].end) <= begin {
-		i++
-	}
+	i := e.entryAt(begin)
 	j := i
-	var keep []C.struct_vemu_region
-	for j < len(r) && uint64(r[j].begin) < end {
-		if uint64(r[j].begin) < begin {
-			left := r[j]
-			left.end = C.uint64_t(begin)
-			keep = append(keep, left)
+	lost := false
+	for ; j < len(r) && uint64(r[j].begin) < end; j++ {
+		old := Prot(r[j].perms)
+		if old&^prot != 0 || !keep {
+			lost = true
 		}
-		if uint64(r[j].end) > end {
-			right := r[j]
-			right.begin = C.uint64_t(end)
-			keep = append(keep, right)
+		if old&ProtExec != 0 && (prot&ProtExec == 0 || !keep) {
+			e.FlushCode(max(begin, uint64(r[j].begin)), min(end, uint64(r[j].end)))
 		}
-		j++
 	}
-	if len(keep) > j-i && !e.growRanges(len(keep)-(j-i)) {
-		return
+	if lost {
+		// Unicorn has no call that empties the TLB of a few pages: the whole TLB goes
+		// (0.2-1.7 us) before guest code runs again.
+		e.st.flush_grant = 1
+	}
+	// Entries [i, j) overlap the range: their parts outside it stay.
+	var repl [3]C.struct_vemu_region
+	n := 0
+	if i < j && uint64(r[i].begin) < begin {
+		repl[n] = r[i]
+		repl[n].end = C.uint64_t(begin)
+		n++
+	}
+	if keep {
+		repl[n] = C.struct_vemu_region{begin: C.uint64_t(begin), end: C.uint64_t(end), perms: C.uint64_t(prot)}
+		n++
+	}
+	if i < j && uint64(r[j-1].end) > end {
+		repl[n] = r[j-1]
+		repl[n].begin = C.uint64_t(end)
+		n++
+	}
+	if grow := n - (j - i); grow > 0 && !e.growRanges(grow) {
+		// Without room the overlapping entries go whole: the guest faults there, as if
+		// the map had failed; nothing is granted that was not.
+		n = 0
 	}
 	r = e.ranges()
-	n := len(r) - (j - i) + len(keep)
-	full := r[:max(n, len(r))]
-	copy(full[i+len(keep):], r[j:])
-	copy(full[i:], keep)
-	e.st.nregions = C.uint64_t(n)
+	total := len(r) - (j - i) + n
+	full := unsafe.Slice(e.st.regions, e.rangeCap)[:max(total, len(r))]
+	copy(full[i+n:], r[j:])
+	copy(full[i:], repl[:n])
+	full = full[:total]
+	// Join neighbours with the same permissions, around what changed.
+	for k := min(i+n, total-1) - 1; k >= max(i-1, 0); k-- {
+		if full[k].end == full[k+1].begin && full[k].perms == full[k+1].perms {
+			full[k].end = full[k+1].end
+			copy(full[k+1:], full[k+2:])
+			full = full[:len(full)-1]
+		}
+	}
+	e.st.nregions = C.uint64_t(len(full))
 }

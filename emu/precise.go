@@ -266,14 +266,18 @@ func (e *Engine) fetchAcross(rip, page uint64) Event {
 	return e.event(code)
 }
 
-// mapped says whether page belongs to a mapped range.
+// mapped says whether page belongs to a mapped range (with or without access).
 func (e *Engine) mapped(page uint64) bool {
-	for _, r := range e.ranges() {
-		if uint64(r.begin) <= page && page < uint64(r.end) {
-			return true
-		}
+	return e.permsAt(page) != noEntry
+}
+
+// permsAt returns the permissions of the table entry holding a, or -1 without one.
+func (e *Engine) permsAt(a uint64) Prot {
+	r := e.ranges()
+	if i := e.entryAt(a); i < len(r) && uint64(r[i].begin) <= a {
+		return Prot(r[i].perms)
 	}
-	return false
+	return noEntry
 }
 
 // findIO returns the first port I/O instruction at or after start in its block (start

@@ -217,20 +217,39 @@ func TestRanges(t *testing.T) {
 		}
 		return out
 	}
-	e.addRange(0x5000, 0x9000, ProtRead)
-	e.addRange(0x1000, 0x2000, ProtWrite)
-	e.addRange(0x20000, 0x30000, ProtExec)
+	e.setPerms(0x5000, 0x9000, ProtRead, true)
+	e.setPerms(0x1000, 0x2000, ProtWrite, true)
+	e.setPerms(0x20000, 0x30000, ProtExec, true)
 	assert.Equal(t, []r{{0x1000, 0x2000, ProtWrite}, {0x5000, 0x9000, ProtRead}, {0x20000, 0x30000, ProtExec}}, get())
-	e.removeRange(0x6000, 0x7000) // splits
+	e.setPerms(0x6000, 0x7000, 0, false) // splits
 	assert.Equal(t, []r{{0x1000, 0x2000, ProtWrite}, {0x5000, 0x6000, ProtRead}, {0x7000, 0x9000, ProtRead}, {0x20000, 0x30000, ProtExec}}, get())
-	e.removeRange(0x1000, 0x5800) // one whole, the start of the next
+	e.setPerms(0x1000, 0x5800, 0, false) // one whole, the start of the next
 	assert.Equal(t, []r{{0x5800, 0x6000, ProtRead}, {0x7000, 0x9000, ProtRead}, {0x20000, 0x30000, ProtExec}}, get())
-	e.removeRange(0, 1<<40)
+	e.setPerms(0x6000, 0x7000, ProtRead, true) // fills the hole: one entry again
+	assert.Equal(t, []r{{0x5800, 0x9000, ProtRead}, {0x20000, 0x30000, ProtExec}}, get())
+	e.setPerms(0x7000, 0x8000, ProtWrite, true) // inside one entry
+	assert.Equal(t, []r{{0x5800, 0x7000, ProtRead}, {0x7000, 0x8000, ProtWrite}, {0x8000, 0x9000, ProtRead}, {0x20000, 0x30000, ProtExec}}, get())
+	e.setPerms(0x6000, 0x21000, ProtNone, true) // across several, kept without access
+	assert.Equal(t, []r{{0x5800, 0x6000, ProtRead}, {0x6000, 0x21000, ProtNone}, {0x21000, 0x30000, ProtExec}}, get())
+	assert.True(t, e.mapped(0x7000))
+	e.setPerms(0, 1<<40, 0, false)
 	assert.Empty(t, get())
 	for i := range 100 {
-		e.addRange(uint64(i)*0x2000, uint64(i)*0x2000+0x1000, ProtRead)
+		e.setPerms(uint64(i)*0x2000, uint64(i)*0x2000+0x1000, ProtRead, true)
 	}
 	assert.Len(t, get(), 100)
+	for i := range 100 { // alternate permissions: every other page joins nothing
+		e.setPerms(uint64(i)*0x2000+0x1000, uint64(i)*0x2000+0x2000, ProtWrite, true)
+	}
+	assert.Len(t, get(), 200)
+	for i := range 100 {
+		e.setPerms(uint64(i)*0x2000+0x1000, uint64(i)*0x2000+0x2000, ProtRead, true)
+	}
+	assert.Equal(t, []r{{0, 200 * 0x1000, ProtRead}}, get())
+	e.setPerms(0, 1<<40, 0, false)
+	for i := range 100 {
+		e.setPerms(uint64(i)*0x2000, uint64(i)*0x2000+0x1000, ProtRead, true)
+	}
 	assert.True(t, e.mapped(0x2000*50))
 	assert.False(t, e.mapped(0x2000*50+0x1000))
 }

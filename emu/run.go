@@ -217,5 +217,11 @@ func (e *Engine) ReadMem(addr uint64, b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
+	// Unicorn's regions may hold pages the guest has no access to (see mem.go).
+	for a, end := addr, addr+uint64(len(b)); a < end; a = (a | (PageSize - 1)) + 1 {
+		if p := e.permsAt(a); p == noEntry || p == ProtNone {
+			return &Error{Op: "mem read", Msg: "unmapped"}
+		}
+	}
 	return ucErr("mem read", C.uc_mem_read(e.uc, C.uint64_t(addr), unsafe.Pointer(&b[0]), C.size_t(len(b))))
 }

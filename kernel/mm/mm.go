@@ -28,8 +28,6 @@ const (
 	TaskSize Addr = 0x7ffffffff000
 	// MinAddr is the lowest address mmap hands out (vm.mmap_min_addr).
 	MinAddr Addr = 0x10000
-	// maxRegions keeps the CPU's region count well below the point where Unicorn aborts.
-	maxRegions = 3500
 )
 
 // PageDown rounds a down to a page boundary.
@@ -403,14 +401,18 @@ func (s *Space) Free(start, end Addr) bool {
 
 // cpuMap gives v to the CPU. A mapping without access (a reservation, a guard page) is
 // not given at all: the CPU faults there as it would on a protection fault, and the
-// kernel tells the two apart from its own list. Unicorn's cost per region grows with the
-// number of regions, and it aborts near 4,000 of them.
-func (s *Space) cpuMap(v *VMA) error {
+// kernel tells the two apart from its own list. The CPU keeps host memory in regions
+// apart from permissions (see emu's MapHostIn): a mapping whose memory a region already
+// holds costs a change of permissions only, and a new region takes in the memory around
+// the mapping that continues it (the rest of the heap's reservation, or the pieces next
+// to it of one mapping split by mprotect), so that later mappings there need none.
+func (s *Space) cpuMap(v *VMA) error { return s.cpuMapFrom(v, s.vmas) }
+
+// cpuMapFrom is cpuMap for a VMA of the space being built from list (v's own list, or the
+// list a new space copies): v's pieces there tell which memory around it continues it.
+func (s *Space) cpuMapFrom(v *VMA, list []*VMA) error {
 	if s.cpu == nil || v.Prot == 0 {
 		return nil
-	}
-	if s.cpu.Regions() >= maxRegions {
-		return ErrNoMem
 	}
 	prot := v.Prot
 	if v.Bus {
@@ -419,11 +421,96 @@ func (s *Space) cpuMap(v *VMA) error {
 	if prot&emu.ProtWrite != 0 {
 		v.back.wrote()
 	}
-	return s.cpu.MapHost(uint64(v.Start), v.host(), prot)
+	mem := v.host()
+	if s.cpu.Covered(uint64(v.Start), mem) {
+		return s.cpu.MapHost(uint64(v.Start), mem, prot)
+	}
+	lo, hi := s.cpuSpan(v, list)
+	mem = v.back.mem[v.off-uint64(v.Start-lo) : v.off+uint64(hi-v.Start)]
+	err := s.cpu.MapHostIn(uint64(lo), mem, uint64(v.Start), uint64(v.End), prot)
+	if errors.Is(err, emu.ErrRegions) {
+		return ErrNoMem
+	}
+	return err
 }
 
+// cpuSpan returns the guest range around v whose memory continues v's in its backing:
+// VMAs of list next to it that continue it (whatever their permissions), and for the
+// heap, free addresses after it up to as much again as the heap holds below (so that n
+// growths of the break make O(log n) regions).
+func (s *Space) cpuSpan(v *VMA, list []*VMA) (lo, hi Addr) {
+	lo, hi = v.Start, v.End
+	i := sort.Search(len(list), func(i int) bool { return list[i].End > v.Start })
+	if i < len(list) && list[i].Start == v.Start {
+		linear := func(a, b *VMA) bool {
+			return a.End == b.Start && a.back == b.back && a.off+a.Len() == b.off
+		}
+		for j := i; j > 0 && linear(list[j-1], list[j]); j-- {
+			lo = list[j-1].Start
+		}
+		for j := i; j+1 < len(list) && linear(list[j], list[j+1]); j++ {
+			hi = list[j+1].End
+		}
+	}
+	if v.back == s.heap && v.back != nil {
+		room := uint64(len(v.back.mem)) - (v.off + uint64(hi-v.Start))
+		want := max(uint64(hi-v.Start), v.off, heapStep) // the heap doubles
+		next := TaskSize
+		if j := sort.Search(len(list), func(j int) bool { return list[j].End > hi }); j < len(list) {
+			next = list[j].Start
+		}
+		if next >= hi {
+			hi += Addr(min(room, want, uint64(next-hi)))
+		}
+	}
+	return lo, hi
+}
+
+// heapStep is the least a new region of the heap takes in beyond the break.
+const heapStep = 64 << 10
+
+// CheckCPU reports the first difference between what the CPU lets the guest access and
+// the mappings (their permissions, none in the parts of shared file mappings past the
+// end of their file), or nil.
+func (s *Space) CheckCPU() error {
+	if s.cpu == nil {
+		return nil
+	}
+	type span struct {
+		start, end Addr
+		prot       Prot
+	}
+	add := func(l []span, x span) []span {
+		if n := len(l); n > 0 && l[n-1].end == x.start && l[n-1].prot == x.prot {
+			l[n-1].end = x.end
+			return l
+		}
+		return append(l, x)
+	}
+	var want, got []span
+	for _, v := range s.vmas {
+		if v.Prot != 0 && !v.Bus {
+			want = add(want, span{v.Start, v.End, v.Prot})
+		}
+	}
+	s.cpu.ProtRanges(func(b, e uint64, p Prot) { got = add(got, span{Addr(b), Addr(e), p}) })
+	for i := range max(len(want), len(got)) {
+		switch {
+		case i >= len(got):
+			return fmt.Errorf("the CPU gives no access to %#x-%#x (%v)", want[i].start, want[i].end, want[i].prot)
+		case i >= len(want):
+			return fmt.Errorf("the CPU gives access to %#x-%#x (%v) outside the mappings", got[i].start, got[i].end, got[i].prot)
+		case want[i] != got[i]:
+			return fmt.Errorf("the CPU gives %#x-%#x (%v) where the mapping is %#x-%#x (%v)",
+				got[i].start, got[i].end, got[i].prot, want[i].start, want[i].end, want[i].prot)
+		}
+	}
+	return nil
+}
+
+// cpuUnmap takes v's range from the CPU (its permissions, and regions left without any).
 func (s *Space) cpuUnmap(v *VMA) {
-	if s.cpu != nil && v.Prot != 0 {
+	if s.cpu != nil {
 		s.cpu.Unmap(uint64(v.Start), v.Len())
 	}
 }
@@ -443,8 +530,8 @@ func (s *Space) insert(v *VMA) error {
 }
 
 // mergeAround joins the VMA at i with neighbours that continue it: same backing at the
-// next offset, same permissions and name. Fewer regions keep the CPU fast and far from
-// its region limit (brk growth would otherwise add one per call).
+// next offset, same permissions and name, so that the list stays as short as the guest's
+// view of it (brk growth would otherwise add one per call).
 func (s *Space) mergeAround(i int) {
 	if i+1 < len(s.vmas) {
 		s.merge(i)
@@ -474,31 +561,14 @@ func continues(a, b *VMA) bool {
 }
 
 // merge joins the VMAs at j and j+1 if the second continues the first, and reports
-// whether it did. Joining costs the CPU time in proportion to both sizes (Unicorn flushes
-// a region page by page when it is unmapped), so heap pieces join only while the one on
-// the left is at most twice the size of the one on the right: a heap grown by n equal
-// steps then costs O(n log n) and keeps O(log n) pieces, where joining each step into the
-// whole heap cost O(n^2). /proc/self/maps shows the pieces as one mapping either way.
+// whether it did. The CPU is not involved: its regions and permissions do not follow VMAs.
 func (s *Space) merge(j int) bool {
 	a, b := s.vmas[j], s.vmas[j+1]
 	if !continues(a, b) {
 		return false
 	}
-	if a.back == s.heap && s.cpu != nil && a.Len() > 2*b.Len() {
-		return false
-	}
-	s.cpuUnmap(a)
-	s.cpuUnmap(b)
-	m := *a
-	m.End = b.End
-	if err := s.cpuMap(&m); err != nil {
-		// Keep them apart: map both back as they were.
-		s.cpuMap(a)
-		s.cpuMap(b)
-		return false
-	}
 	b.back.refs.Add(-1)
-	*a = m
+	a.End = b.End
 	s.vmas = append(s.vmas[:j+1], s.vmas[j+2:]...)
 	return true
 }
@@ -516,16 +586,6 @@ func (s *Space) split(a Addr) error {
 	hi.off += uint64(a - v.Start)
 	if v.FileOff != 0 || v.Ino != 0 {
 		hi.FileOff += uint64(a - v.Start)
-	}
-	s.cpuUnmap(v)
-	if err := s.cpuMap(&lo); err != nil {
-		s.cpuMap(v)
-		return err
-	}
-	if err := s.cpuMap(&hi); err != nil {
-		s.cpuUnmap(&lo)
-		s.cpuMap(v)
-		return err
 	}
 	v.back.refs.Add(1)
 	*v = lo
@@ -615,16 +675,20 @@ func (s *Space) Protect(start Addr, length uint64, prot Prot) error {
 		if v.Prot == prot {
 			continue
 		}
-		// Remap rather than uc_mem_protect: on a map_ptr region Unicorn 2.1.1 moves the
-		// pages into memory of its own, so the guest's stores would no longer reach the
-		// host memory the kernel reads (measured: thread stacks made writable by mprotect
-		// lost their contents on the next remap).
-		old := *v
-		s.cpuUnmap(&old)
+		// The CPU's permission table changes, never a region's own permissions: on a
+		// map_ptr region uc_mem_protect moves the pages into memory of Unicorn's own, so
+		// the guest's stores would no longer reach the host memory the kernel reads.
+		old := v.Prot
 		v.Prot = prot
+		if prot == 0 {
+			// The memory stays given to the CPU, without access, for the next change.
+			if s.cpu != nil && !s.cpu.Protect(uint64(v.Start), v.Len(), 0) {
+				s.cpuUnmap(v)
+			}
+			continue
+		}
 		if err := s.cpuMap(v); err != nil {
-			v.Prot = old.Prot
-			s.cpuMap(v)
+			v.Prot = old
 			return err
 		}
 	}
@@ -851,7 +915,7 @@ func (s *Space) Maps() string {
 	for i := 0; i < len(s.vmas); i++ {
 		v := s.vmas[i]
 		if i+1 < len(s.vmas) && continues(v, s.vmas[i+1]) {
-			// Pieces kept apart for the CPU's sake are one mapping to the guest.
+			// Pieces that continue each other are one mapping to the guest.
 			m := *v
 			for i+1 < len(s.vmas) && continues(&m, s.vmas[i+1]) {
 				m.End = s.vmas[i+1].End
@@ -1222,7 +1286,7 @@ func (s *Space) mapInto(c *Space, back func(v *VMA) (*backing, error)) error {
 			return err
 		}
 		nv.back = b
-		if err := c.cpuMap(&nv); err != nil {
+		if err := c.cpuMapFrom(&nv, s.vmas); err != nil {
 			c.Close()
 			return err
 		}
@@ -1301,7 +1365,7 @@ func (s *Space) Start(cpu *emu.Engine, kept []*VMA) (*Space, error) {
 			})
 		}
 		nv.back = b
-		if err := c.cpuMap(&nv); err != nil {
+		if err := c.cpuMapFrom(&nv, s.vmas); err != nil {
 			if b.refs.Load() == 0 && b != c.heap {
 				b.free()
 			}

@@ -447,6 +447,120 @@ static void case_fetch(void)
 	}
 }
 
+/* Code that ran, then lost execute permission: a call to it must fault at its first
+   instruction (the code translated from it must not run again), and run again once the
+   permission is back. Then a page made writable and rewritten runs its new code. */
+static void case_noexec(void)
+{
+	unsigned char *code = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (code == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	/* mov $7,%eax; ret, on each page */
+	static const unsigned char insns[] = {0xb8, 7, 0, 0, 0, 0xc3};
+	memcpy(code, insns, sizeof insns);
+	memcpy(code + PAGE, insns, sizeof insns);
+	int (*f)(void) = (int (*)(void))code, (*g)(void) = (int (*)(void))(code + PAGE);
+	printf("noexec: first call %d %d\n", f(), g());
+	if (mprotect(code, PAGE, PROT_READ) != 0) {
+		perror("mprotect");
+		exit(1);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (sigsetjmp(jump, 1) == 0) {
+			printf("no fault: %d\n", f());
+		} else {
+			printf("noexec: rip %+ld from code, addr %+ld from code, code %d, error %#lx\n",
+			       (long)(seen.rip - (uintptr_t)code), (long)(seen.addr - (uintptr_t)code), seen.code,
+			       (unsigned long)seen.err);
+		}
+	}
+	printf("noexec: the next page still runs %d\n", g());
+	if (mprotect(code, PAGE, PROT_READ | PROT_WRITE) != 0) {
+		perror("mprotect");
+		exit(1);
+	}
+	code[1] = 9;
+	if (mprotect(code, PAGE, PROT_READ | PROT_EXEC) != 0) {
+		perror("mprotect");
+		exit(1);
+	}
+	printf("noexec: rewritten %d\n", f());
+	if (sigsetjmp(jump, 1) == 0) {
+		code[1] = 11;
+		printf("no fault\n");
+	} else {
+		printf("noexec: store to code: addr %+ld from code, code %d, error %#lx\n",
+		       (long)(seen.addr - (uintptr_t)code), seen.code, (unsigned long)seen.err);
+	}
+	munmap(code, 2 * PAGE);
+	if (sigsetjmp(jump, 1) == 0) {
+		printf("no fault: %d\n", g());
+	} else {
+		printf("noexec: unmapped: rip %+ld from code, code %d\n", (long)(seen.rip - (uintptr_t)code),
+		       seen.code);
+	}
+}
+
+/* Every other page of a mapping made read-only, one mprotect each: a store to each of
+   them faults at its exact address (SEGV_ACCERR), stores to the others succeed; a page
+   unmapped in the middle faults as unmapped (SEGV_MAPERR) and a new mapping there works. */
+static void case_alternate(void)
+{
+	enum { N = 64 };
+	char *p = mmap(NULL, N * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	for (int i = 0; i < N; i++)
+		p[i * PAGE] = (char)i; /* every page in the TLB as writable */
+	for (int i = 0; i < N; i += 2)
+		if (mprotect(p + i * PAGE, PAGE, PROT_READ) != 0) {
+			perror("mprotect");
+			exit(1);
+		}
+	int ok = 0, accerr = 0, wrong = 0;
+	for (int i = 0; i < N; i++) {
+		volatile char *q = p + i * PAGE + 100 + i;
+		if (sigsetjmp(jump, 1) == 0) {
+			*q = 1;
+			ok += i % 2 == 1;
+			wrong += i % 2 == 0;
+		} else if (i % 2 == 0 && seen.addr == (uintptr_t)q && seen.code == SEGV_ACCERR) {
+			accerr++;
+		} else {
+			wrong++;
+		}
+	}
+	long sum = 0;
+	for (int i = 0; i < N; i += 2)
+		sum += p[i * PAGE]; /* still readable, contents kept */
+	printf("alternate: %d stores, %d protection faults, %d wrong, sum %ld\n", ok, accerr, wrong, sum);
+	if (mprotect(p, N * PAGE, PROT_READ | PROT_WRITE) != 0 || munmap(p + 10 * PAGE, PAGE) != 0) {
+		perror("mprotect/munmap");
+		exit(1);
+	}
+	p[9 * PAGE] = p[11 * PAGE] = 1;
+	if (sigsetjmp(jump, 1) == 0) {
+		p[10 * PAGE + 5] = 1;
+		printf("no fault\n");
+	} else {
+		printf("alternate: hole: addr %+ld from it, code %d\n", (long)(seen.addr - (uintptr_t)(p + 10 * PAGE)),
+		       seen.code);
+	}
+	char *n = mmap(p + 10 * PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (n != p + 10 * PAGE) {
+		perror("mmap");
+		exit(1);
+	}
+	n[5] = 42;
+	p[12 * PAGE] = 3;
+	printf("alternate: new page %d, neighbours %d %d %d\n", n[5], p[9 * PAGE], p[11 * PAGE], p[12 * PAGE]);
+	munmap(p, N * PAGE);
+}
+
 /* Loads from the kernel's half of the address space (a page fault that Linux reports as
    a protection fault) and from a non-canonical address (a general protection fault, with
    no address). */
@@ -508,6 +622,10 @@ int main(int argc, char **argv)
 		case_fetch();
 	else if (strcmp(c, "kernel") == 0)
 		case_kernel();
+	else if (strcmp(c, "noexec") == 0)
+		case_noexec();
+	else if (strcmp(c, "alternate") == 0)
+		case_alternate();
 	else {
 		fprintf(stderr, "segv: unknown case %s\n", c);
 		return 2;
