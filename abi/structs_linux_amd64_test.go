@@ -330,3 +330,21 @@ func TestUserRegsLayout(t *testing.T) {
 		t.Errorf("UserRegsSize = %d, host %d", UserRegsSize, unsafe.Sizeof(h))
 	}
 }
+
+func TestUserRegsMarshal(t *testing.T) {
+	// Each field a distinct value: Marshal must put it where the host's struct has it.
+	var h unix.PtraceRegs
+	hv := reflect.ValueOf(&h).Elem()
+	for i := range hv.NumField() {
+		hv.Field(i).SetUint(uint64(i+1) * 0x0101010101)
+	}
+	var r UserRegs
+	r.Unmarshal(hostBytes(&h))
+	b := r.Marshal()
+	if string(b) != string(hostBytes(&h)) {
+		t.Errorf("Marshal:\n got % x\nwant % x", b, hostBytes(&h))
+	}
+	if r.OrigRax != h.Orig_rax || r.Rip != h.Rip || r.Gs != h.Gs || len(r.Fields()) != hv.NumField() {
+		t.Errorf("Unmarshal: %+v from %+v", r, h)
+	}
+}

@@ -20,6 +20,7 @@ var conformGuests = []diffCase{
 	{name: "getcpu", cmds: one("getcpu")},
 	{name: "faccess", cmds: one("faccess")},
 	{name: "mqueue", cmds: one("mqueue")},
+	{name: "ptrace", cmds: one("ptrace")},
 }
 
 // conformOther are the Go guests of the same kind.

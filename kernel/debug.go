@@ -18,7 +18,8 @@ import (
 // the engine is only ever driven from one goroutine. Stops follow ptrace's: before the
 // first instruction, at each signal before it is delivered (the debugger decides whether
 // it is), at breakpoints, watchpoints and steps, at caught system calls' entry and
-// return, and after an exec. A forked child is not debugged.
+// return, and after an exec. A forked child is not debugged. A guest process that traces
+// another with ptrace(2) drives the same stops (ptrace.go).
 
 // BreakKind is the kind of a breakpoint, numbered as in gdb's Z packets.
 type BreakKind int
@@ -68,6 +69,7 @@ type DebugStop struct {
 	Signal int    // Signalled, Killed
 	Code   int    // Exited
 	Nr     uint64 // SyscallEntry, SyscallReturn
+	Event  int    // for a tracer: the PTRACE_EVENT_* of the stop, 0 for none
 
 	// For a SIGTRAP: the breakpoint or watchpoint hit.
 	Break     BreakKind
@@ -114,6 +116,8 @@ type Debugger struct {
 	siginfo  map[int]abi.Siginfo // of each thread's last stop
 	sigStop  *Task               // the thread in a signal-delivery stop
 	sys      *sysOverlay         // the thread stopped at a system call
+	pt       *ptraceLink         // the guest tracer's link, when ptrace made this (ptrace.go)
+	left     chan struct{}       // closed at detach
 }
 
 // debugTask is a thread's debugging state.
@@ -122,8 +126,9 @@ type debugTask struct {
 	retNr     uint64 // with retPending: the call whose return to report
 	retPend   bool
 	execPend  bool
-	stepPend  bool // a step ended: report it before the thread runs again
-	handlerPn bool // a step delivered a signal to a handler: stop at its entry
+	stepPend  bool   // a step ended: report it before the thread runs again
+	handlerPn bool   // a step delivered a signal to a handler: stop at its entry
+	entryRax  uint64 // rax a tracer left at the entry stop: a skipped call's result
 }
 
 type debugWatch struct {
@@ -142,12 +147,20 @@ type sysOverlay struct {
 // Debug makes the process t belongs to (the first one, just made by Exec) debugged:
 // it stops before its first instruction until the debugger resumes it.
 func (k *Kernel) Debug(t *Task) *Debugger {
-	p := t.p
-	d := &Debugger{p: p, pid: p.pid, reqs: make(chan func()), ctl: make(chan debugCtl, 8),
-		stops: make(chan DebugStop, 1), gone: make(chan struct{}),
-		breaks: map[uint64]map[BreakKind]int{}, tasks: map[*Task]*debugTask{}, siginfo: map[int]abi.Siginfo{},
-		first: DebugStop{Kind: Signalled, Signal: abi.SIGTRAP, Tid: t.tid}}
+	d := newDebugger(t.p)
+	d.first = DebugStop{Kind: Signalled, Signal: abi.SIGTRAP, Tid: t.tid}
 	d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SI_USER}
+	k.pt.mu.Lock()
+	t.p.gdb = true
+	k.pt.mu.Unlock()
+	return d
+}
+
+// newDebugger makes p debugged, on p's run loop (or before it runs).
+func newDebugger(p *Process) *Debugger {
+	d := &Debugger{p: p, pid: p.pid, reqs: make(chan func()), ctl: make(chan debugCtl, 8),
+		stops: make(chan DebugStop, 1), gone: make(chan struct{}), left: make(chan struct{}),
+		breaks: map[uint64]map[BreakKind]int{}, tasks: map[*Task]*debugTask{}, siginfo: map[int]abi.Siginfo{}}
 	p.dbg = d
 	// Every system call must reach the entry, for catches.
 	p.cpu.ClearFast(abi.SYS_GETPID)
@@ -170,6 +183,8 @@ func (d *Debugger) call(f func() error) error {
 	case d.reqs <- func() { done <- f() }:
 		return <-done
 	case <-d.gone:
+		return ErrNotStopped
+	case <-d.left:
 		return ErrNotStopped
 	}
 }
@@ -199,34 +214,37 @@ func (d *Debugger) Threads() []int {
 
 // onThread runs f with thread tid's registers in the engine.
 func (d *Debugger) onThread(tid int, write bool, f func(cpu *emu.Engine) error) error {
-	return d.call(func() error {
-		p := d.p
-		t := p.thread(tid)
-		if t == nil {
-			return errNoThread
-		}
-		if t == p.cur {
-			return f(p.cpu)
-		}
-		if p.cur != nil {
-			if err := p.cpu.Save(p.cur.ctx); err != nil {
-				return err
-			}
-		}
-		if err := p.cpu.Restore(t.ctx); err != nil {
+	return d.call(func() error { return d.onThreadNow(tid, write, f) })
+}
+
+// onThreadNow is onThread on the process's goroutine.
+func (d *Debugger) onThreadNow(tid int, write bool, f func(cpu *emu.Engine) error) error {
+	p := d.p
+	t := p.thread(tid)
+	if t == nil {
+		return errNoThread
+	}
+	if t == p.cur {
+		return f(p.cpu)
+	}
+	if p.cur != nil {
+		if err := p.cpu.Save(p.cur.ctx); err != nil {
 			return err
 		}
-		err := f(p.cpu)
-		if write && err == nil {
-			err = p.cpu.Save(t.ctx)
-		}
-		if p.cur != nil {
-			if rerr := p.cpu.Restore(p.cur.ctx); err == nil {
-				err = rerr
-			}
-		}
+	}
+	if err := p.cpu.Restore(t.ctx); err != nil {
 		return err
-	})
+	}
+	err := f(p.cpu)
+	if write && err == nil {
+		err = p.cpu.Save(t.ctx)
+	}
+	if p.cur != nil {
+		if rerr := p.cpu.Restore(p.cur.ctx); err == nil {
+			err = rerr
+		}
+	}
+	return err
 }
 
 // userRegs lists the engine registers in UserRegs order, where it has them.
@@ -240,7 +258,18 @@ func userRegs(r *abi.UserRegs) ([]emu.Reg, []*uint64) {
 // Regs reads a thread's general registers as ptrace shows them.
 func (d *Debugger) Regs(tid int) (abi.UserRegs, error) {
 	var r abi.UserRegs
-	err := d.onThread(tid, false, func(cpu *emu.Engine) error {
+	err := d.call(func() error {
+		var err error
+		r, err = d.regsNow(tid)
+		return err
+	})
+	return r, err
+}
+
+// regsNow is Regs on the process's goroutine.
+func (d *Debugger) regsNow(tid int) (abi.UserRegs, error) {
+	var r abi.UserRegs
+	err := d.onThreadNow(tid, false, func(cpu *emu.Engine) error {
 		ids, ptrs := userRegs(&r)
 		vals := make([]uint64, len(ids))
 		if err := cpu.Regs(ids, vals); err != nil {
@@ -269,6 +298,12 @@ func (d *Debugger) SetRegs(tid int, r *abi.UserRegs) error {
 	w := *r
 	return d.onThread(tid, true, func(cpu *emu.Engine) error {
 		if o := d.sys; o != nil && o.t.tid == tid && o.entry {
+			if d.pt != nil {
+				// A tracer chooses the call by orig_rax; rax is the result of one it
+				// skips (orig_rax -1 or any number without a call).
+				o.nr = w.OrigRax
+				d.task(o.t).entryRax = w.Rax
+			}
 			w.Rip -= 2
 			w.Rax = o.nr // the call still to run
 		}
@@ -414,33 +449,38 @@ func (d *Debugger) catching(nr uint64) bool { return d.catchAll || d.catchNrs[nr
 // Resume lets the process run as the actions say.
 func (d *Debugger) Resume(acts []DebugAction) error {
 	return d.call(func() error {
-		d.actions = acts
-		d.stepTid, d.only = 0, false
-		all := false
-		for _, a := range acts {
-			if a.Tid == -1 {
-				all = true
-			}
-		}
-		for _, a := range acts {
-			t := d.p.thread(a.Tid)
-			if a.Tid == -1 && a.Kind == Step {
-				t = d.p.cur
-			}
-			if t == nil {
-				continue
-			}
-			if a.Kind == Step && d.stepTid == 0 {
-				d.stepTid, d.only = t.tid, !all
-			}
-			if a.Signal != 0 && t != d.sigStop {
-				// Not a signal-delivery stop: the signal is sent to the thread.
-				d.p.queueSignal(t, abi.Siginfo{Signo: int32(a.Signal), Code: abi.SI_USER, Pid: int32(d.pid)})
-			}
-		}
-		d.release = true
+		d.resume(acts)
 		return nil
 	})
+}
+
+// resume is Resume on the process's goroutine.
+func (d *Debugger) resume(acts []DebugAction) {
+	d.actions = acts
+	d.stepTid, d.only = 0, false
+	all := false
+	for _, a := range acts {
+		if a.Tid == -1 {
+			all = true
+		}
+	}
+	for _, a := range acts {
+		t := d.p.thread(a.Tid)
+		if a.Tid == -1 && a.Kind == Step {
+			t = d.p.cur
+		}
+		if t == nil {
+			continue
+		}
+		if a.Kind == Step && d.stepTid == 0 {
+			d.stepTid, d.only = t.tid, !all
+		}
+		if a.Signal != 0 && t != d.sigStop {
+			// Not a signal-delivery stop: the signal is sent to the thread.
+			d.p.queueSignal(t, abi.Siginfo{Signo: int32(a.Signal), Code: abi.SI_USER, Pid: int32(d.pid)})
+		}
+	}
+	d.release = true
 }
 
 // actionFor returns the action for thread t.
@@ -557,6 +597,21 @@ func (d *Debugger) detach() {
 	d.detached, d.release = true, true
 	if p.dbg == d {
 		p.dbg = nil
+		if d.pt == nil {
+			p.k.pt.mu.Lock()
+			p.gdb = false
+			p.k.pt.mu.Unlock()
+		}
+		p.setFastCalls()
+		p.publishFatal()
+	}
+	if d.pt != nil {
+		d.pt.unlink()
+	}
+	select {
+	case <-d.left:
+	default:
+		close(d.left)
 	}
 }
 
@@ -571,8 +626,12 @@ func (d *Debugger) hold(st DebugStop, report bool) {
 		}
 	}
 	d.release, d.intr = false, false
+	if d.pt != nil {
+		d.pt.stopped(st)
+		defer d.pt.resumed()
+	}
 	// A fatal signal from outside (SIGTERM to vemu) still ends a stopped process: say
-	// which would, for the senders.
+	// which would, for the senders (a guest tracer's tracee: SIGKILL only).
 	p.publishFatal()
 	for !d.release && !d.detached && p.exit == nil {
 		select {
@@ -612,14 +671,23 @@ func (d *Debugger) signalStop(t *Task, info abi.Siginfo) (abi.Siginfo, bool) {
 	d.sigStop = t
 	d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: int(info.Signo)}, true)
 	if d.detached {
-		return info, true
+		// gdb's detach passes the signal on; a tracer's PTRACE_DETACH queued its choice.
+		return info, d.pt == nil
+	}
+	sender := d.pid
+	if d.pt != nil {
+		// PTRACE_SETSIGINFO may have changed what the thread gets.
+		if si, ok := d.siginfo[t.tid]; ok {
+			info = si
+		}
+		sender = d.pt.tracerPid
 	}
 	a, _ := d.actionFor(t)
 	switch {
 	case a.Signal == 0:
 		return info, false
 	case a.Signal != int(info.Signo):
-		info = abi.Siginfo{Signo: int32(a.Signal), Code: abi.SI_USER, Pid: int32(d.pid)}
+		info = abi.Siginfo{Signo: int32(a.Signal), Code: abi.SI_USER, Pid: int32(sender)}
 	}
 	if a.Kind == Step {
 		// As under ptrace: a step that delivers a signal stops at its handler's entry.
@@ -638,17 +706,19 @@ func (d *Debugger) beforeRun(t *Task) bool {
 	dt := d.task(t)
 	switch {
 	case d.intr:
-		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGINT, Code: abi.SI_KERNEL}
-		d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGINT}, true)
+		d.interruptStop(t)
 	case dt.execPend:
 		dt.execPend = false
 		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SI_USER}
-		d.hold(DebugStop{Kind: Exec, Tid: t.tid}, true)
+		if d.pt != nil {
+			d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_EXEC<<8, Pid: int32(t.p.pid)}
+		}
+		d.hold(DebugStop{Kind: Exec, Tid: t.tid, Event: abi.PTRACE_EVENT_EXEC}, true)
 	case dt.retPend:
 		// A step over the call ends with its return stop, as under ptrace.
 		dt.retPend, dt.stepPend = false, false
 		d.sys = &sysOverlay{t: t, nr: dt.retNr}
-		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | 0x80}
+		d.siginfo[t.tid] = d.syscallSiginfo(t)
 		d.hold(DebugStop{Kind: SyscallReturn, Tid: t.tid, Nr: dt.retNr}, true)
 	case dt.stepPend || dt.handlerPn:
 		dt.stepPend, dt.handlerPn = false, false
@@ -673,9 +743,20 @@ func (d *Debugger) idleStop() bool {
 	if t == nil {
 		t = d.p.tasks[0]
 	}
+	d.interruptStop(t)
+	return true
+}
+
+// interruptStop is the stop an interrupt asked for: SIGINT for gdb, a tracer's
+// PTRACE_INTERRUPT's PTRACE_EVENT_STOP.
+func (d *Debugger) interruptStop(t *Task) {
+	if d.pt != nil {
+		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_STOP<<8, Pid: int32(t.p.pid)}
+		d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_STOP}, true)
+		return
+	}
 	d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGINT, Code: abi.SI_KERNEL}
 	d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGINT}, true)
-	return true
 }
 
 // pick is the thread the debugger wants run next, if it wants one: a thread with a
@@ -764,29 +845,33 @@ func (d *Debugger) onDebug(t *Task, ev emu.Event) {
 // trapHWBkpt is si_code TRAP_HWBKPT.
 const trapHWBkpt = 4
 
-// syscallEntry is called by the SYSCALL entry for a caught call: the first time it
-// reports the entry (the instruction runs again after the stop, without a second one);
-// it returns true when the call must not run now.
-func (d *Debugger) syscallEntry(t *Task, s *emu.Syscall) bool {
+// syscallEntry is called by the SYSCALL entry for a caught call: it reports the entry,
+// and the instruction runs again after the stop (onSyscall then lets it run).
+func (d *Debugger) syscallEntry(t *Task, s *emu.Syscall) {
 	dt := d.task(t)
-	if dt.entered {
-		dt.entered = false
-		return false
-	}
 	dt.entered = true
+	dt.entryRax = errnoRet(unix.ENOSYS)
 	nr, rip := s.Nr, s.RIP
 	s.Ret = nr // rax keeps the number for the call's second start
 	s.Stop()
 	t.post(func() {
 		t.p.cpu.SetReg(emu.RIP, rip)
 		d.sys = &sysOverlay{t: t, nr: nr, entry: true}
-		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | 0x80}
+		d.siginfo[t.tid] = d.syscallSiginfo(t)
 		d.hold(DebugStop{Kind: SyscallEntry, Tid: t.tid, Nr: nr}, true)
 		if d.detached {
 			dt.entered = true // it runs now without the debugger
 		}
 	})
-	return true
+}
+
+// syscallSiginfo is the siginfo of a system call stop: SIGTRAP with si_code SIGTRAP|0x80
+// (for a tracer, only with PTRACE_O_TRACESYSGOOD), from the thread itself.
+func (d *Debugger) syscallSiginfo(t *Task) abi.Siginfo {
+	if d.pt != nil {
+		return abi.Siginfo{Signo: abi.SIGTRAP, Code: int32(d.pt.syscallCode()), Pid: int32(t.p.pid), UID: t.p.creds.ruid}
+	}
+	return abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | 0x80}
 }
 
 // syscallDone notes a caught call's end; the stop comes before t runs again.
@@ -800,8 +885,12 @@ func (d *Debugger) syscallDone(t *Task, s *emu.Syscall, nr uint64) {
 func (d *Debugger) execed(t *Task) {
 	d.breaks, d.watches = map[uint64]map[BreakKind]int{}, nil
 	dt := d.task(t)
-	dt.execPend, dt.retPend = true, false
+	dt.retPend = false
 	t.p.needHook()
+	if d.pt != nil && !d.pt.execEvent(t) {
+		return // a SIGTRAP instead, or nothing (ptrace.go)
+	}
+	dt.execPend = true
 }
 
 // exit reports the end of the process.
@@ -810,7 +899,7 @@ func (d *Debugger) exit(st ExitStatus) {
 	if st.Signal != 0 {
 		stop = DebugStop{Kind: Killed, Signal: st.Signal}
 	}
-	if !d.detached {
+	if !d.detached && d.pt == nil {
 		select {
 		case d.stops <- stop:
 		default:

@@ -51,7 +51,19 @@ func (p *Process) publishFatal() {
 		blockedAll &= m
 		blockedAny |= m
 	}
-	anyT, allT := p.fatalDisp&^blockedAll, p.fatalDisp&^blockedAny
+	fatal := p.fatalDisp
+	if d := p.dbg; d != nil && d.pt != nil {
+		// A tracee stops at a signal before it acts: only SIGKILL ends it at once.
+		// A signal from the host still ends it as its dispositions say, so that a
+		// SIGTERM to vemu is never left to a tracer that does not act on it.
+		if h := fatal &^ blockedAll; p.fatalHost.Load() != h {
+			p.fatalHost.Store(h)
+		}
+		fatal &= sigBit(abi.SIGKILL)
+	} else if p.fatalHost.Load() != 0 {
+		p.fatalHost.Store(0)
+	}
+	anyT, allT := fatal&^blockedAll, fatal&^blockedAny
 	if p.fatalAny.Load() != anyT {
 		p.fatalAny.Store(anyT)
 	}
@@ -77,6 +89,11 @@ func (p *Process) checkDoomed() bool {
 // signalFromOutside sends info to p from another goroutine: to thread tid, or to the
 // process with tid 0. A signal that kills p now dooms it at once (see above).
 func (p *Process) signalFromOutside(tid int, info abi.Siginfo) {
+	p.signalFrom(tid, info, false)
+}
+
+// signalFrom is signalFromOutside, for a signal from the host when host is set.
+func (p *Process) signalFrom(tid int, info abi.Siginfo, host bool) {
 	sig := int(info.Signo)
 	if sig <= 0 || sig >= abi.NSIG {
 		return
@@ -84,6 +101,9 @@ func (p *Process) signalFromOutside(tid int, info abi.Siginfo) {
 	fatal := p.fatalAny.Load()
 	if tid != 0 {
 		fatal = p.fatalAll.Load()
+	}
+	if host {
+		fatal |= p.fatalHost.Load()
 	}
 	if fatal&sigBit(sig) != 0 {
 		p.doomed.CompareAndSwap(0, int32(sig))
@@ -218,7 +238,7 @@ func (k *Kernel) HostSignal(sig int) {
 		targets = []*Process{first}
 	}
 	for _, q := range targets {
-		q.signalFromOutside(0, info)
+		q.signalFrom(0, info, true)
 		// A host signal comes at a point no run repeats: even in repeatable runs, where
 		// messages wait for a thread to stop, stop one spinning in guest code for it.
 		q.kick.Load().Kick()

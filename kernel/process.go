@@ -115,6 +115,7 @@ type Process struct {
 	// after each system call. doomed is the fatal signal a sender decided on.
 	fatalDisp          uint64
 	fatalAny, fatalAll atomic.Uint64
+	fatalHost          atomic.Uint64 // of a tracee: what a signal from the host ends it with
 	doomed             atomic.Int32
 }
 
@@ -215,6 +216,9 @@ type family struct {
 	vforkDone  chan struct{} // closed when a vfork child execs or exits
 	done       chan struct{} // closed when the run loop has ended
 	job        jobState      // stops and continuations for the parent's wait
+	ptrace     *ptraceLink   // the tracer's link, while a guest process traces this one
+	tracees    []*Process    // the processes this one traces (ptrace.go)
+	gdb        bool          // debugged by the gdb stub: no guest tracer may attach
 }
 
 func (k *Kernel) register(p *Process) {
@@ -279,6 +283,8 @@ func (p *Process) exited() {
 			delete(k.pt.tids, tid)
 		}
 	}
+	letGo := p.tracerExitedLocked()
+	tracer := p.traceeExitedLocked()
 	parent := p.parent
 	if p.vforkDone != nil {
 		close(p.vforkDone)
@@ -289,6 +295,13 @@ func (p *Process) exited() {
 	}
 	k.pt.mu.Unlock()
 	close(p.done)
+	for _, f := range letGo {
+		f()
+	}
+	if tracer != nil {
+		info := childInfo(p)
+		tracer.send(wakeup{fn: func() { tracer.queueSignal(nil, info) }})
+	}
 	if parent != nil {
 		info := childInfo(p)
 		parent.send(wakeup{fn: func() { parent.childExited(p, info) }})

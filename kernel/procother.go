@@ -37,6 +37,8 @@ func (p *Process) runStateLocked() (byte, string) {
 	switch byte(p.pubState.Load()) {
 	case 'T':
 		return 'T', "stopped"
+	case 't':
+		return 't', "tracing stop"
 	case 'S':
 		return 'S', "sleeping"
 	}
@@ -78,8 +80,8 @@ func (t *Task) otherProcFile(p string) ([]byte, bool) {
 			q.pid, pub.comm, st, q.ppid, q.pgid, q.sid, q.nice, q.exitSignal)), true
 	case "status":
 		c := &q.creds
-		return []byte(fmt.Sprintf("Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\nUid:\t%d\t%d\t%d\t%d\n",
-			pub.comm, st, word, q.pid, q.pid, q.ppid, c.ruid, c.euid, c.suid, c.fsuid)), true
+		return []byte(fmt.Sprintf("Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\n",
+			pub.comm, st, word, q.pid, q.pid, q.ppid, q.tracerPidLocked(), c.ruid, c.euid, c.suid, c.fsuid)), true
 	}
 	return nil, false
 }

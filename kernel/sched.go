@@ -288,6 +288,9 @@ func (p *Process) run() ExitStatus {
 	if p.exit == nil {
 		p.exit = &ExitStatus{}
 	}
+	if d := p.dbg; d != nil && d.pt != nil {
+		d.exitEvent()
+	}
 	for _, t := range p.tasks {
 		if op := t.blocked; op != nil && op.stop != nil && !op.interrupted {
 			// Let operations still waiting on the host end with the process.

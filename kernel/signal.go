@@ -273,11 +273,14 @@ func (p *Process) queueSignal(t *Task, info abi.Siginfo) bool {
 	if w := target.sigs().wait; w != nil && w.set&sigBit(sig) != 0 {
 		blocked = true // sigtimedwait is waiting for it: never ignored
 	}
-	if sig == abi.SIGKILL || (!blocked && target.fatal(sig)) {
+	// A tracee's tracer hears of every signal but SIGKILL first, ignored ones too (as
+	// Linux's sig_ignored() and complete_signal() for a ptraced task).
+	traced := p.dbg != nil && p.dbg.pt != nil
+	if sig == abi.SIGKILL || (!blocked && !traced && target.fatal(sig)) {
 		target.kill(sig, "")
 		return true
 	}
-	if !blocked && target.ignored(sig) {
+	if !blocked && !traced && target.ignored(sig) {
 		return true
 	}
 	var ok bool
@@ -394,6 +397,12 @@ func (t *Task) deliver(info abi.Siginfo) {
 		if info, ok = d.signalStop(t, info); !ok || t.p.exit != nil {
 			return
 		}
+		if d.pt != nil && t.sigmask&sigBit(int(info.Signo)) != 0 {
+			// A tracer's signal the thread blocks waits as any other, as Linux
+			// requeues it.
+			t.p.queueSignal(t, info)
+			return
+		}
 	}
 	t.deliverNow(info)
 }
@@ -410,6 +419,10 @@ func (t *Task) deliverNow(info abi.Siginfo) {
 	}
 	act := t.p.sigactions[sig]
 	if act.Handler == abi.SIG_DFL && isStopSignal(sig) {
+		if d := t.p.dbg; d != nil && d.pt != nil {
+			d.groupStop(t, sig)
+			return
+		}
 		t.p.stopProcess(sig)
 		return
 	}

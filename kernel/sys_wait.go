@@ -29,8 +29,17 @@ func (w waitSpec) eligible(c *Process) bool {
 // waitEvent is what a wait reports of a child: its end, a stop or a continuation.
 type waitEvent struct {
 	c      *Process
-	code   int32 // CLD_EXITED, CLD_KILLED, CLD_STOPPED or CLD_CONTINUED
-	status int   // the exit code, or the signal
+	code   int32 // CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_TRAPPED or CLD_CONTINUED
+	status int   // the exit code, or the signal (a ptrace stop's: signal | event<<8)
+	tid    int   // the thread a ptrace stop is of; 0: the process
+}
+
+// id is the pid (or a traced thread's tid) that wait returns.
+func (e *waitEvent) id() int {
+	if e.tid != 0 {
+		return e.tid
+	}
+	return e.c.pid
 }
 
 // findChild returns an eligible child that has something to report (an ended child is
@@ -59,6 +68,8 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 			info := childInfo(c)
 			return &waitEvent{c: c, code: info.Code, status: int(info.Status)}, true, wake
 		case c.zombie:
+		case c.ptrace != nil && c.ptrace.tracer == p && c.ptrace.status != 0:
+			return p.traceStop(c, keep), true, wake
 		case c.job.stopSig != 0 && w.options&abi.WSTOPPED != 0:
 			ev := &waitEvent{c: c, code: abi.CLD_STOPPED, status: c.job.stopSig}
 			if !keep {
@@ -72,13 +83,41 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 			return &waitEvent{c: c, code: abi.CLD_CONTINUED, status: abi.SIGCONT}, true, wake
 		}
 	}
+	// Tracees other than children: their ptrace stops and their end, whatever the
+	// options ask of children (as Linux's ptrace_stop and exit notifications).
+	for _, c := range p.tracees {
+		l := c.ptrace
+		if c.parent == p || l == nil || l.tracer != p || !w.match(c) {
+			continue
+		}
+		any = true
+		switch {
+		case l.exited && w.options&abi.WEXITED != 0:
+			if !keep {
+				l.unlinkLocked()
+			}
+			return &waitEvent{c: c, code: l.exitInfo.Code, status: int(l.exitInfo.Status)}, true, wake
+		case l.status != 0:
+			return p.traceStop(c, keep), true, wake
+		}
+	}
 	return nil, any, wake
+}
+
+// traceStop reports tracee c's ptrace stop. Called with pt.mu held.
+func (p *Process) traceStop(c *Process, keep bool) *waitEvent {
+	l := c.ptrace
+	ev := &waitEvent{c: c, code: abi.CLD_TRAPPED, status: l.status, tid: l.stopTid}
+	if !keep {
+		l.status = 0
+	}
+	return ev
 }
 
 // status is the event as wait4 encodes it.
 func (e *waitEvent) waitStatus() int {
 	switch e.code {
-	case abi.CLD_STOPPED:
+	case abi.CLD_STOPPED, abi.CLD_TRAPPED:
 		return e.status<<8 | 0x7f
 	case abi.CLD_CONTINUED:
 		return 0xffff
@@ -178,7 +217,7 @@ func sysWait4(t *Task, a Args) (uint64, error) {
 		if err := t.zeroRusage(ruAddr); err != nil {
 			return 0, err
 		}
-		return uint64(e.c.pid), nil
+		return uint64(e.id()), nil
 	})
 }
 
@@ -227,7 +266,7 @@ func sysWaitid(t *Task, a Args) (uint64, error) {
 		// As Linux: only these fields are written; all zero when nothing was ready.
 		var info abi.Siginfo
 		if e != nil {
-			info = abi.Siginfo{Signo: abi.SIGCHLD, Code: e.code, Pid: int32(e.c.pid), UID: uint32(os.Getuid()), Status: int32(e.status)}
+			info = abi.Siginfo{Signo: abi.SIGCHLD, Code: e.code, Pid: int32(e.id()), UID: uint32(os.Getuid()), Status: int32(e.status)}
 		}
 		if infoAddr != 0 {
 			var b [abi.SiginfoSize]byte

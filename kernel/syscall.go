@@ -43,18 +43,32 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 	a := Args(s.Args)
 	d := t.p.dbg
 	if d != nil {
-		if d.catching(nr) {
-			if d.syscallEntry(t, s) {
-				return
-			}
-			defer func() {
-				if t.p.dbg == d && nr != abi.SYS_EXIT && nr != abi.SYS_EXIT_GROUP {
+		dt := d.task(t)
+		switch {
+		case dt.entered:
+			// The call again after its entry stop: it runs now.
+			dt.entered = false
+			if tbl := t.p.k.table; nr >= uint64(len(tbl)) {
+				// No such call (a tracer's orig_rax -1): skipped, with the result
+				// the tracer left in rax at the entry stop.
+				s.Ret = dt.entryRax
+				t.p.counts.count(nr)
+				if d.catching(nr) {
 					d.syscallDone(t, s, nr)
 				}
-			}()
-		} else {
-			d.task(t).entered = false
+				return
+			}
+		case d.catching(nr):
+			d.syscallEntry(t, s)
+			return
 		}
+		defer func() {
+			// A tracer that resumed with PTRACE_CONT from the entry stop asked for no
+			// exit stop.
+			if t.p.dbg == d && d.catching(nr) && nr != abi.SYS_EXIT && nr != abi.SYS_EXIT_GROUP {
+				d.syscallDone(t, s, nr)
+			}
+		}()
 	}
 	var inj *injection
 	if h := t.injHeld; h != nil {

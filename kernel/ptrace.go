@@ -1,0 +1,714 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+	"vemu/kernel/mm"
+)
+
+// ptrace(2) between guest processes. A tracee is a process debugged as the gdb stub
+// debugs one (debug.go): its own run loop stops it at signals, system calls, exec and
+// steps, and while it is stopped serves the requests its tracer sends (hold), so that
+// only that loop ever drives its engine. The tracer's call sends each request to the
+// tracee's loop and waits for the answer, which comes at once: requests other than
+// PTRACE_KILL and PTRACE_INTERRUPT are made only of a stopped tracee, and a stopped
+// tracee's loop does nothing but answer them. A tracer learns of stops through wait4 and
+// waitid, as of its children's, and through SIGCHLD.
+//
+// A stop stops the whole tracee process, all its threads, where Linux stops only the
+// thread that stops: a traced process with several threads is traced as a unit.
+
+// ptraceLink ties a tracee to its tracer.
+type ptraceLink struct {
+	tracee    *Process
+	tracer    *Process
+	tracerPid int
+	seized    bool
+	options   atomic.Uint32
+
+	// Owned by the tracee's loop.
+	d         *Debugger
+	debugRegs [8]uint64
+	eventMsg  uint64
+	noSignal  bool // the stop is an event or group stop: a restart's signal is ignored
+
+	// Guarded by the kernel's pt.mu.
+	inStop   bool        // the tracee is in a ptrace stop (hold)
+	status   int         // that stop's exit code, until a wait reports it; 0: none
+	stopTid  int         // the thread that stopped
+	exited   bool        // a tracee that is not the tracer's child ended: wait reports it
+	exitInfo abi.Siginfo // how it ended
+}
+
+// syscallCode is the exit code of a system call stop.
+func (l *ptraceLink) syscallCode() int {
+	if l.options.Load()&abi.PTRACE_O_TRACESYSGOOD != 0 {
+		return abi.SIGTRAP | 0x80
+	}
+	return abi.SIGTRAP
+}
+
+// stopped publishes a stop of the tracee for the tracer's wait, on the tracee's loop.
+func (l *ptraceLink) stopped(st DebugStop) {
+	code := st.Signal | st.Event<<8
+	l.noSignal = st.Event != 0
+	switch st.Kind {
+	case SyscallEntry, SyscallReturn:
+		code = l.syscallCode()
+	case Exec:
+		code, l.noSignal = abi.SIGTRAP|abi.PTRACE_EVENT_EXEC<<8, true
+	}
+	q := l.tracee
+	k := q.k
+	q.pubState.Store('t')
+	k.pt.mu.Lock()
+	if q.ptrace != l {
+		k.pt.mu.Unlock()
+		return
+	}
+	l.inStop, l.status, l.stopTid = true, code, st.Tid
+	tracer := l.tracer
+	tracer.wakeChildWaiters()
+	k.pt.mu.Unlock()
+	pid := int32(q.pid)
+	tracer.send(wakeup{fn: func() {
+		// As Linux's do_notify_parent_cldstop() for a tracer.
+		if tracer.sigactions[abi.SIGCHLD].Flags&abi.SA_NOCLDSTOP == 0 {
+			tracer.queueSignal(nil, abi.Siginfo{Signo: abi.SIGCHLD, Code: abi.CLD_TRAPPED, Pid: pid, Status: int32(code & 0x7f)})
+		}
+	}})
+}
+
+// resumed ends the stop stopped published.
+func (l *ptraceLink) resumed() {
+	q := l.tracee
+	q.pubState.Store(0)
+	q.k.pt.mu.Lock()
+	l.inStop, l.status = false, 0
+	q.k.pt.mu.Unlock()
+}
+
+// unlink ends the tracing relation; the tracee's loop detaches its debugger itself.
+func (l *ptraceLink) unlink() {
+	k := l.tracee.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	l.unlinkLocked()
+}
+
+func (l *ptraceLink) unlinkLocked() {
+	q := l.tracee
+	if q.ptrace == l {
+		q.ptrace = nil
+	}
+	tr := l.tracer
+	for i, o := range tr.tracees {
+		if o == q {
+			tr.tracees = append(tr.tracees[:i:i], tr.tracees[i+1:]...)
+			break
+		}
+	}
+	l.inStop, l.status = false, 0
+}
+
+// execEvent decides what an exec of a traced thread reports: true for a
+// PTRACE_EVENT_EXEC stop (PTRACE_O_TRACEEXEC); else a tracee attached with
+// PTRACE_TRACEME or PTRACE_ATTACH gets a SIGTRAP, as Linux sends one.
+func (l *ptraceLink) execEvent(t *Task) bool {
+	l.eventMsg = uint64(t.tid)
+	if l.options.Load()&abi.PTRACE_O_TRACEEXEC != 0 {
+		return true
+	}
+	if !l.seized {
+		t.p.queueSignal(t, abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SI_USER, Pid: int32(t.p.pid), UID: t.p.creds.ruid})
+	}
+	return false
+}
+
+// groupStop is a stop signal's default action in a tracee: the tracer sees it as a
+// stop (with PTRACE_EVENT_STOP when it seized the tracee) and decides when it ends.
+func (d *Debugger) groupStop(t *Task, sig int) {
+	st := DebugStop{Kind: Signalled, Tid: t.tid, Signal: sig}
+	if d.pt.seized {
+		st.Event = abi.PTRACE_EVENT_STOP
+	}
+	d.siginfo[t.tid] = abi.Siginfo{Signo: int32(sig), Code: abi.SI_USER}
+	d.hold(st, true)
+	d.pt.noSignal = true
+}
+
+// exitEvent is PTRACE_EVENT_EXIT's stop, before the process's threads are gone: the
+// tracer may still read them. Not after SIGKILL, as on Linux.
+func (d *Debugger) exitEvent() {
+	p := d.p
+	l := d.pt
+	if l == nil || l.options.Load()&abi.PTRACE_O_TRACEEXIT == 0 || p.exit.Signal == abi.SIGKILL || p.doomed.Load() != 0 || len(p.tasks) == 0 {
+		return
+	}
+	t := p.cur
+	if t == nil || t.state == taskDead {
+		t = p.tasks[0]
+	}
+	st := *p.exit
+	l.eventMsg = uint64(waitStatusOf(st))
+	d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_EXIT<<8, Pid: int32(p.pid)}
+	p.exit = nil // hold serves requests while the process has not ended
+	d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_EXIT}, true)
+	if p.exit == nil || p.exit.Signal != abi.SIGKILL {
+		p.exit = &st
+	}
+}
+
+// waitStatusOf is how wait4 encodes an exit.
+func waitStatusOf(st ExitStatus) int {
+	if st.Signal != 0 {
+		return st.Signal & 0x7f
+	}
+	return (st.Code & 0xff) << 8
+}
+
+// tracerExited lets p's tracees go when p ends: each is detached and runs on, or is
+// killed when its tracer asked for PTRACE_O_EXITKILL. Called with pt.mu held.
+func (p *Process) tracerExitedLocked() []func() {
+	var after []func()
+	for _, q := range p.tracees {
+		l := q.ptrace
+		if l == nil || l.tracer != p {
+			continue
+		}
+		if q.ptrace == l {
+			q.ptrace = nil
+		}
+		l.inStop, l.status = false, 0
+		if l.options.Load()&abi.PTRACE_O_EXITKILL != 0 {
+			after = append(after, func() { q.signalFromOutside(0, abi.Siginfo{Signo: abi.SIGKILL, Code: abi.SI_USER, Pid: int32(p.pid)}) })
+			continue
+		}
+		after = append(after, func() {
+			q.send(wakeup{fn: func() {
+				if d := q.dbg; d != nil && d.pt == l {
+					d.detach()
+				}
+			}})
+		})
+	}
+	p.tracees = nil
+	return after
+}
+
+// traceeExitedLocked notes the end of traced p: a tracer that is not its parent learns
+// of it through its own wait. Called with pt.mu held; returns the tracer to notify.
+func (p *Process) traceeExitedLocked() *Process {
+	l := p.ptrace
+	if l == nil {
+		return nil
+	}
+	if l.tracer == p.parent || l.tracer.zombie {
+		l.unlinkLocked()
+		return nil
+	}
+	l.inStop, l.status = false, 0
+	l.exited, l.exitInfo = true, childInfo(p)
+	l.tracer.wakeChildWaiters()
+	return l.tracer
+}
+
+// tracerPidLocked is /proc/PID/status's TracerPid. Called with pt.mu held.
+func (p *Process) tracerPidLocked() int {
+	if l := p.ptrace; l != nil {
+		return l.tracerPid
+	}
+	return 0
+}
+
+// tracerPid is tracerPidLocked for a caller without pt.mu.
+func (p *Process) tracerPid() int {
+	p.k.pt.mu.Lock()
+	defer p.k.pt.mu.Unlock()
+	return p.tracerPidLocked()
+}
+
+// sysPtrace implements ptrace(2) between guest processes.
+func sysPtrace(t *Task, a Args) (uint64, error) {
+	req, pid, addr, data := a.Int64(0), a.Int(1), a[2], a[3]
+	switch req {
+	case abi.PTRACE_TRACEME:
+		return 0, t.ptraceTraceme()
+	case abi.PTRACE_ATTACH, abi.PTRACE_SEIZE:
+		return 0, t.ptraceAttach(req == abi.PTRACE_SEIZE, pid, addr, data)
+	}
+	l, err := t.tracee(pid, req == abi.PTRACE_KILL || req == abi.PTRACE_INTERRUPT)
+	if err != nil {
+		return 0, err
+	}
+	q, tid := l.tracee, int(pid)
+	switch req {
+	case abi.PTRACE_KILL:
+		q.signalFromOutside(0, abi.Siginfo{Signo: abi.SIGKILL, Code: abi.SI_USER, Pid: int32(t.p.pid), UID: t.p.creds.ruid})
+		return 0, nil
+	case abi.PTRACE_INTERRUPT:
+		if !l.seized {
+			return 0, unix.EIO
+		}
+		q.send(wakeup{fn: func() {
+			if d := q.dbg; d != nil && d.pt == l {
+				d.intr = true
+			}
+		}})
+		q.kick.Load().Kick()
+		return 0, nil
+	}
+	d := l.d
+	if d == nil {
+		return 0, unix.ESRCH
+	}
+	switch req {
+	case abi.PTRACE_PEEKTEXT, abi.PTRACE_PEEKDATA:
+		var b [8]byte
+		if n, _ := d.ReadMemory(addr, b[:]); n != len(b) {
+			return 0, unix.EIO
+		}
+		return 0, t.p.mm.CopyOut(mm.Addr(data), b[:])
+	case abi.PTRACE_POKETEXT, abi.PTRACE_POKEDATA:
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], data)
+		if n, _ := d.WriteMemory(addr, b[:]); n != len(b) {
+			return 0, unix.EIO
+		}
+		return 0, nil
+	case abi.PTRACE_PEEKUSR:
+		v, err := l.peekUser(tid, addr)
+		if err != nil {
+			return 0, err
+		}
+		return 0, t.p.mm.CopyOut(mm.Addr(data), binary.LittleEndian.AppendUint64(nil, v))
+	case abi.PTRACE_POKEUSR:
+		return 0, l.pokeUser(tid, addr, data)
+	case abi.PTRACE_GETREGS:
+		r, err := d.Regs(tid)
+		if err != nil {
+			return 0, unix.ESRCH
+		}
+		return 0, t.p.mm.CopyOut(mm.Addr(data), r.Marshal())
+	case abi.PTRACE_SETREGS:
+		var b [abi.UserRegsSize]byte
+		if err := t.p.mm.CopyIn(mm.Addr(data), b[:]); err != nil {
+			return 0, err
+		}
+		return 0, l.setRegs(tid, b[:])
+	case abi.PTRACE_GETFPREGS:
+		img, err := d.FPRegs(tid)
+		if err != nil {
+			return 0, unix.ESRCH
+		}
+		return 0, t.p.mm.CopyOut(mm.Addr(data), img[:])
+	case abi.PTRACE_SETFPREGS:
+		var img [abi.FXSaveSize]byte
+		if err := t.p.mm.CopyIn(mm.Addr(data), img[:]); err != nil {
+			return 0, err
+		}
+		if d.SetFPRegs(tid, &img) != nil {
+			return 0, unix.ESRCH
+		}
+		return 0, nil
+	case abi.PTRACE_GETREGSET, abi.PTRACE_SETREGSET:
+		return 0, t.ptraceRegset(l, tid, req == abi.PTRACE_SETREGSET, addr, mm.Addr(data))
+	case abi.PTRACE_CONT, abi.PTRACE_SYSCALL, abi.PTRACE_SINGLESTEP:
+		if data >= abi.NSIG {
+			return 0, unix.EIO
+		}
+		kind := Continue
+		if req == abi.PTRACE_SINGLESTEP {
+			kind = Step
+		}
+		return 0, l.resume(tid, kind, int(data), req == abi.PTRACE_SYSCALL)
+	case abi.PTRACE_DETACH:
+		if data >= abi.NSIG {
+			return 0, unix.EIO
+		}
+		return 0, l.detach(int(data))
+	case abi.PTRACE_SETOPTIONS:
+		if data&^abi.PTRACE_O_MASK != 0 {
+			return 0, unix.EINVAL
+		}
+		if data&ptraceUnsupported != 0 {
+			return 0, unix.EINVAL
+		}
+		l.options.Store(uint32(data))
+		return 0, nil
+	case abi.PTRACE_GETEVENTMSG:
+		var msg uint64
+		if d.call(func() error { msg = l.eventMsg; return nil }) != nil {
+			return 0, unix.ESRCH
+		}
+		return 0, t.p.mm.CopyOut(mm.Addr(data), binary.LittleEndian.AppendUint64(nil, msg))
+	case abi.PTRACE_GETSIGINFO:
+		b, ok := d.Siginfo(tid)
+		if !ok {
+			return 0, unix.EINVAL
+		}
+		return 0, t.p.mm.CopyOut(mm.Addr(data), b)
+	case abi.PTRACE_SETSIGINFO:
+		var b [abi.SiginfoSize]byte
+		if err := t.p.mm.CopyIn(mm.Addr(data), b[:]); err != nil {
+			return 0, err
+		}
+		var info abi.Siginfo
+		info.Unmarshal(b[:])
+		return 0, ptraceErr(d.call(func() error {
+			if _, ok := d.siginfo[tid]; !ok {
+				return unix.EINVAL
+			}
+			d.siginfo[tid] = info
+			return nil
+		}))
+	case abi.PTRACE_GET_SYSCALL_INFO:
+		return t.ptraceSyscallInfo(l, tid, addr, mm.Addr(data))
+	}
+	return 0, unix.EIO
+}
+
+// ptraceUnsupported are the options vemu does not implement yet: following forks,
+// vforks and clones, and seccomp stops.
+const ptraceUnsupported = abi.PTRACE_O_TRACEFORK | abi.PTRACE_O_TRACEVFORK | abi.PTRACE_O_TRACECLONE |
+	abi.PTRACE_O_TRACEVFORKDONE | abi.PTRACE_O_TRACESECCOMP | abi.PTRACE_O_SUSPEND_SECCOMP
+
+// ptraceErr maps a request's failure to the errno: an Errno stays, the tracee gone
+// or running is ESRCH.
+func ptraceErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if e, ok := err.(unix.Errno); ok {
+		return e
+	}
+	return unix.ESRCH
+}
+
+// tracee finds the tracee with thread id pid that the caller traces, stopped unless
+// any says the request does not need it: else ESRCH, as Linux's ptrace_check_attach().
+func (t *Task) tracee(pid int32, any bool) (*ptraceLink, error) {
+	if pid <= 0 {
+		return nil, unix.ESRCH
+	}
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	q := k.lookupLocked(int(pid))
+	if q == nil || q.zombie || q.ptrace == nil || q.ptrace.tracer != t.p {
+		return nil, unix.ESRCH
+	}
+	l := q.ptrace
+	if !any && !l.inStop {
+		return nil, unix.ESRCH
+	}
+	return l, nil
+}
+
+// ptraceTraceme implements PTRACE_TRACEME: the parent traces the caller.
+func (t *Task) ptraceTraceme() error {
+	p := t.p
+	k := p.k
+	k.pt.mu.Lock()
+	parent := p.parent
+	if p.ptrace != nil || p.gdb || parent == nil || parent.zombie {
+		// A parent outside vemu (the first process's) cannot trace it.
+		k.pt.mu.Unlock()
+		return unix.EPERM
+	}
+	l := &ptraceLink{tracee: p, tracer: parent, tracerPid: parent.pid}
+	p.ptrace = l
+	parent.tracees = append(parent.tracees, p)
+	k.pt.mu.Unlock()
+	l.install()
+	return nil
+}
+
+// install makes the tracee debugged through l, on its loop.
+func (l *ptraceLink) install() {
+	q := l.tracee
+	d := newDebugger(q)
+	d.pt, l.d = l, d
+	q.publishFatal()
+}
+
+// ptraceAttach implements PTRACE_ATTACH and PTRACE_SEIZE, with Linux's
+// ptrace_attach() checks: not the caller's own process, not a traced one, and the
+// caller's real ids equal to the target's (all of them) or CAP_SYS_PTRACE.
+func (t *Task) ptraceAttach(seize bool, pid int32, addr, data uint64) error {
+	if seize {
+		if addr != 0 {
+			return unix.EIO
+		}
+		if data&^abi.PTRACE_O_MASK != 0 || data&ptraceUnsupported != 0 {
+			return unix.EINVAL
+		}
+	}
+	if pid <= 0 {
+		return unix.ESRCH
+	}
+	p := t.p
+	k := p.k
+	k.pt.mu.Lock()
+	q := k.lookupLocked(int(pid))
+	if q == nil || q.zombie {
+		k.pt.mu.Unlock()
+		return unix.ESRCH
+	}
+	c, o := &p.creds, &q.creds
+	same := c.ruid == o.ruid && c.ruid == o.euid && c.ruid == o.suid && c.rgid == o.rgid && c.rgid == o.egid && c.rgid == o.sgid
+	switch {
+	case q == p, q.ptrace != nil, q.gdb:
+		k.pt.mu.Unlock()
+		return unix.EPERM
+	case !same && !c.capable(capSysPtrace):
+		k.pt.mu.Unlock()
+		return unix.EPERM
+	}
+	l := &ptraceLink{tracee: q, tracer: p, tracerPid: p.pid, seized: seize}
+	if seize {
+		l.options.Store(uint32(data))
+	}
+	q.ptrace = l
+	p.tracees = append(p.tracees, q)
+	k.pt.mu.Unlock()
+	from := int32(p.pid)
+	q.send(wakeup{fn: func() {
+		k.pt.mu.Lock()
+		ok := q.ptrace == l
+		k.pt.mu.Unlock()
+		if !ok || q.exit != nil {
+			return
+		}
+		l.install()
+		if !seize {
+			q.queueSignal(nil, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL, Pid: from})
+		}
+	}})
+	return nil
+}
+
+// resume restarts a stopped tracee: PTRACE_CONT, PTRACE_SYSCALL (stop at the next
+// system call's entry and exit) and PTRACE_SINGLESTEP, with sig delivered at a
+// signal-delivery stop, sent at a system call stop, ignored at an event stop.
+func (l *ptraceLink) resume(tid int, kind ResumeKind, sig int, syscalls bool) error {
+	d := l.d
+	return ptraceErr(d.call(func() error {
+		if l.noSignal {
+			sig = 0
+		}
+		d.catchAll = syscalls
+		d.resume([]DebugAction{{Kind: kind, Tid: tid, Signal: sig}})
+		return nil
+	}))
+}
+
+// detach implements PTRACE_DETACH: the tracee runs on untraced, with sig delivered as
+// from a signal-delivery stop (or sent, from any other stop).
+func (l *ptraceLink) detach(sig int) error {
+	d := l.d
+	return ptraceErr(d.call(func() error {
+		t := d.sigStop
+		if l.noSignal {
+			sig = 0
+		}
+		d.detach()
+		if sig != 0 {
+			info := abi.Siginfo{Signo: int32(sig), Code: abi.SI_USER, Pid: int32(l.tracerPid)}
+			if t != nil {
+				if si, ok := d.siginfo[t.tid]; ok && int(si.Signo) == sig {
+					info = si
+				}
+				d.p.queueSignal(t, info)
+			} else {
+				d.p.queueSignal(nil, info)
+			}
+		}
+		return nil
+	}))
+}
+
+// userRegsOffset reports whether off addresses a register of struct user_regs_struct.
+func userRegField(r *abi.UserRegs, off uint64) *uint64 {
+	f := r.Fields()
+	if off%8 != 0 || off/8 >= uint64(len(f)) {
+		return nil
+	}
+	return f[off/8]
+}
+
+// peekUser implements PTRACE_PEEKUSR: a register, a debug register, or 0 for the rest
+// of struct user, as Linux.
+func (l *ptraceLink) peekUser(tid int, off uint64) (uint64, error) {
+	if off%8 != 0 || off >= abi.UserSize {
+		return 0, unix.EIO
+	}
+	d := l.d
+	switch {
+	case off < abi.UserRegsSize:
+		r, err := d.Regs(tid)
+		if err != nil {
+			return 0, unix.ESRCH
+		}
+		return *userRegField(&r, off), nil
+	case off >= abi.UserDebugRegOffset && off < abi.UserDebugRegOffset+8*8:
+		var v uint64
+		err := d.call(func() error { v = l.debugRegs[(off-abi.UserDebugRegOffset)/8]; return nil })
+		return v, ptraceErr(err)
+	}
+	return 0, nil
+}
+
+// pokeUser implements PTRACE_POKEUSR for the registers and the debug address
+// registers; enabling a debug register in DR7 is not supported (EIO).
+func (l *ptraceLink) pokeUser(tid int, off, v uint64) error {
+	if off%8 != 0 || off >= abi.UserSize {
+		return unix.EIO
+	}
+	d := l.d
+	switch {
+	case off < abi.UserRegsSize:
+		r, err := d.Regs(tid)
+		if err != nil {
+			return unix.ESRCH
+		}
+		*userRegField(&r, off) = v
+		return l.setRegsChecked(tid, &r)
+	case off >= abi.UserDebugRegOffset && off < abi.UserDebugRegOffset+8*8:
+		n := (off - abi.UserDebugRegOffset) / 8
+		switch {
+		case n == 4 || n == 5:
+			return unix.EIO
+		case n < 4 && v >= uint64(mm.TaskSize)-7:
+			return unix.EIO
+		case n == 7 && v&0xff != 0:
+			return unix.EIO // hardware breakpoints through DR7: not supported
+		}
+		return ptraceErr(d.call(func() error { l.debugRegs[n] = v; return nil }))
+	}
+	return unix.EIO
+}
+
+// setRegs writes a user_regs_struct image.
+func (l *ptraceLink) setRegs(tid int, b []byte) error {
+	var r abi.UserRegs
+	r.Unmarshal(b)
+	return l.setRegsChecked(tid, &r)
+}
+
+// setRegsChecked writes registers with Linux's putreg() checks: segment bases inside
+// user space; only the flags a program may change.
+func (l *ptraceLink) setRegsChecked(tid int, r *abi.UserRegs) error {
+	if r.FsBase >= uint64(mm.TaskSize) || r.GsBase >= uint64(mm.TaskSize) {
+		return unix.EIO
+	}
+	cur, err := l.d.Regs(tid)
+	if err != nil {
+		return unix.ESRCH
+	}
+	const userFlags = 0x40000 | 0x200000 | eflagsUserRestored | eflagsTF | 0x100
+	r.Eflags = cur.Eflags&^userFlags | r.Eflags&userFlags
+	return ptraceErr(l.d.SetRegs(tid, r))
+}
+
+// ptraceRegset implements PTRACE_GETREGSET and PTRACE_SETREGSET for NT_PRSTATUS and
+// NT_PRFPREG: iov says where, and how much; the length written back is what was copied.
+func (t *Task) ptraceRegset(l *ptraceLink, tid int, set bool, note uint64, iovAddr mm.Addr) error {
+	var iov [16]byte
+	if err := t.p.mm.CopyIn(iovAddr, iov[:]); err != nil {
+		return err
+	}
+	base, n := mm.Addr(binary.LittleEndian.Uint64(iov[:8])), binary.LittleEndian.Uint64(iov[8:])
+	d := l.d
+	var img []byte
+	switch note {
+	case abi.NT_PRSTATUS:
+		r, err := d.Regs(tid)
+		if err != nil {
+			return unix.ESRCH
+		}
+		img = r.Marshal()
+	case abi.NT_PRFPREG:
+		fx, err := d.FPRegs(tid)
+		if err != nil {
+			return unix.ESRCH
+		}
+		img = fx[:]
+	default:
+		return unix.EINVAL
+	}
+	n = min(n, uint64(len(img)))
+	if set {
+		if note == abi.NT_PRSTATUS && n%8 != 0 {
+			return unix.EINVAL
+		}
+		if err := t.p.mm.CopyIn(base, img[:n]); err != nil {
+			return err
+		}
+		if note == abi.NT_PRSTATUS {
+			if err := l.setRegs(tid, img); err != nil {
+				return err
+			}
+		} else if d.SetFPRegs(tid, (*[abi.FXSaveSize]byte)(img)) != nil {
+			return unix.ESRCH
+		}
+	} else if err := t.p.mm.CopyOut(base, img[:n]); err != nil {
+		return err
+	}
+	binary.LittleEndian.PutUint64(iov[8:], n)
+	return t.p.mm.CopyOut(iovAddr+8, iov[8:])
+}
+
+// ptraceSyscallInfo implements PTRACE_GET_SYSCALL_INFO: what the tracee's system call
+// stop is about, as struct ptrace_syscall_info; the result is the size of the whole
+// answer, of which size bytes are written.
+func (t *Task) ptraceSyscallInfo(l *ptraceLink, tid int, size uint64, addr mm.Addr) (uint64, error) {
+	d := l.d
+	var b []byte
+	err := d.call(func() error {
+		r, err := d.regsNow(tid)
+		if err != nil {
+			return err
+		}
+		op := abi.PTRACE_SYSCALL_INFO_NONE
+		if si, ok := d.siginfo[tid]; ok && si.Signo == abi.SIGTRAP && si.Code == abi.SIGTRAP|0x80 && d.sys != nil {
+			op = abi.PTRACE_SYSCALL_INFO_EXIT
+			if d.sys.entry {
+				op = abi.PTRACE_SYSCALL_INFO_ENTRY
+			}
+		}
+		b = make([]byte, 24, 80)
+		b[0] = byte(op)
+		binary.LittleEndian.PutUint32(b[4:], abi.AUDIT_ARCH_X86_64)
+		binary.LittleEndian.PutUint64(b[8:], r.Rip)
+		binary.LittleEndian.PutUint64(b[16:], r.Rsp)
+		switch op {
+		case abi.PTRACE_SYSCALL_INFO_ENTRY:
+			b = binary.LittleEndian.AppendUint64(b, r.OrigRax)
+			for _, v := range []uint64{r.Rdi, r.Rsi, r.Rdx, r.R10, r.R8, r.R9} {
+				b = binary.LittleEndian.AppendUint64(b, v)
+			}
+		case abi.PTRACE_SYSCALL_INFO_EXIT:
+			b = binary.LittleEndian.AppendUint64(b, r.Rax)
+			isErr := byte(0)
+			if r.Rax >= errnoRet(4095) {
+				isErr = 1
+			}
+			b = append(b, isErr)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, ptraceErr(err)
+	}
+	if n := min(size, uint64(len(b))); n > 0 {
+		if err := t.p.mm.CopyOut(addr, b[:n]); err != nil {
+			return 0, err
+		}
+	}
+	return uint64(len(b)), nil
+}
