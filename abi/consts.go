@@ -611,6 +611,39 @@ const (
 	SECCOMP_GET_NOTIF_SIZES  = 0x3
 )
 
+// seccomp filter flags, return actions and the architectures struct seccomp_data names.
+const (
+	SECCOMP_FILTER_FLAG_TSYNC              = 0x1
+	SECCOMP_FILTER_FLAG_LOG                = 0x2
+	SECCOMP_FILTER_FLAG_SPEC_ALLOW         = 0x4
+	SECCOMP_FILTER_FLAG_NEW_LISTENER       = 0x8
+	SECCOMP_FILTER_FLAG_TSYNC_ESRCH        = 0x10
+	SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV = 0x20
+
+	SECCOMP_RET_KILL_PROCESS = 0x80000000
+	SECCOMP_RET_KILL_THREAD  = 0x0
+	SECCOMP_RET_TRAP         = 0x30000
+	SECCOMP_RET_ERRNO        = 0x50000
+	SECCOMP_RET_USER_NOTIF   = 0x7fc00000
+	SECCOMP_RET_TRACE        = 0x7ff00000
+	SECCOMP_RET_LOG          = 0x7ffc0000
+	SECCOMP_RET_ALLOW        = 0x7fff0000
+	SECCOMP_RET_ACTION_FULL  = 0xffff0000
+	SECCOMP_RET_DATA         = 0xffff
+
+	SECCOMP_MODE_DISABLED = 0
+	SECCOMP_MODE_STRICT   = 1
+	SECCOMP_MODE_FILTER   = 2
+
+	AUDIT_ARCH_I386 = 0x40000003
+
+	BPF_MAXINSNS = 0x1000
+	BPF_MEMWORDS = 0x10
+
+	// SYS_SECCOMP is SIGSYS's si_code for a seccomp TRAP.
+	SYS_SECCOMP_CODE = 1
+)
+
 // Alternate signal stack flags.
 const (
 	SS_ONSTACK    = 0x1

@@ -21,6 +21,7 @@ var conformGuests = []diffCase{
 	{name: "faccess", cmds: one("faccess")},
 	{name: "mqueue", cmds: one("mqueue")},
 	{name: "ptrace", cmds: one("ptrace")},
+	{name: "seccomp", cmds: one("seccomp")},
 }
 
 // conformOther are the Go guests of the same kind.

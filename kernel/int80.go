@@ -30,6 +30,22 @@ func (t *Task) int80(rip uint64) {
 	}
 	nr := uint32(v[0])
 	c, ok := abi.I386Syscalls[nr]
+	if t.seccomp.mode != 0 {
+		// The filters see the i386 number and arch, whatever vemu implements of it.
+		sc := seccompCall{nr: nr, arch: abi.AUDIT_ARCH_I386, ip: rip, args: [6]uint64(v[1:7]), rax: uint64(nr)}
+		run, rax, what := t.seccompEnter(&sc)
+		if !run {
+			t.cpu.SetReg(emu.RAX, rax)
+			if ok {
+				t.p.counts.count(c.Amd64)
+				if t.trace {
+					t.traceSeccomp(c.Amd64, Args(sc.args), rax, what)
+				}
+			}
+			return
+		}
+		t.seccompPassed = ok
+	}
 	if !ok {
 		t.cpu.SetReg(emu.RAX, errnoRet(unix.ENOSYS))
 		return

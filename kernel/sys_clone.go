@@ -207,6 +207,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	}
 	ct.sigmask = t.sigmask
 	ct.affinity, ct.cpuNum = t.affinity, t.cpuNum
+	ct.seccomp = t.seccomp
 	t.inheritSignals(ct, false)
 	c.dispositionsChanged()
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {

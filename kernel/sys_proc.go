@@ -196,10 +196,34 @@ func sysPrctl(t *Task, a Args) (uint64, error) {
 		return 0, t.p.mm.CopyOut(a.Ptr(1), append(n, 0))
 	case abi.PR_GET_DUMPABLE:
 		return 1, nil
-	case abi.PR_SET_DUMPABLE, abi.PR_SET_PDEATHSIG, abi.PR_SET_NO_NEW_PRIVS, abi.PR_SET_VMA:
+	case abi.PR_SET_DUMPABLE, abi.PR_SET_PDEATHSIG, abi.PR_SET_VMA:
+		return 0, nil
+	case abi.PR_SET_NO_NEW_PRIVS:
+		// Once set, for good: inherited by clone and fork, kept across execve.
+		if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, unix.EINVAL
+		}
+		t.seccomp.nnp = true
 		return 0, nil
 	case abi.PR_GET_NO_NEW_PRIVS:
+		if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, unix.EINVAL
+		}
+		if t.seccomp.nnp {
+			return 1, nil
+		}
 		return 0, nil
+	case abi.PR_GET_SECCOMP:
+		return uint64(t.seccomp.mode), nil
+	case abi.PR_SET_SECCOMP:
+		// As Linux's prctl_set_seccomp(): strict mode ignores the filter argument.
+		switch a[1] {
+		case abi.SECCOMP_MODE_STRICT:
+			return t.doSeccomp(abi.SECCOMP_SET_MODE_STRICT, 0, 0)
+		case abi.SECCOMP_MODE_FILTER:
+			return t.doSeccomp(abi.SECCOMP_SET_MODE_FILTER, 0, a.Ptr(2))
+		}
+		return 0, unix.EINVAL
 	case abi.PR_GET_TIMERSLACK:
 		return t.p.slack(), nil
 	case abi.PR_SET_TIMERSLACK:

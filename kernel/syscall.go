@@ -70,6 +70,11 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 			}
 		}()
 	}
+	if t.seccompPassed {
+		t.seccompPassed = false
+	} else if t.seccomp.mode != 0 && t.injHeld == nil && !t.seccompSyscall(s, a) {
+		return
+	}
 	var inj *injection
 	if h := t.injHeld; h != nil {
 		// The call again after its injected delay: decided and counted already.
@@ -137,9 +142,14 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 
 // setFastCalls lets the CPU answer getpid and gettid itself, for the thread it runs:
 // their answers are fixed while it does. Not when tracing or tampering: they see every
-// call.
+// call; nor for a thread with a seccomp mode, whose filters see every call.
 func (p *Process) setFastCalls() {
 	if p.k.cfg.Strace != nil || p.k.cfg.Record != nil || p.k.injecting || p.cur == nil || p.dbg != nil {
+		return
+	}
+	if p.cur.seccomp.mode != 0 {
+		p.cpu.ClearFast(abi.SYS_GETPID)
+		p.cpu.ClearFast(abi.SYS_GETTID)
 		return
 	}
 	p.cpu.SetFast(abi.SYS_GETPID, uint64(p.pid))

@@ -48,6 +48,9 @@ type Task struct {
 	resume    *uint64    // rax to set when the thread runs again
 	gen       uint64     // counts blockings, so stale wakeups are ignored
 
+	seccomp       seccompState // seccomp mode, filters and no_new_privs (seccomp.go)
+	seccompPassed bool         // int $0x80 ran the filters before the call's own entry
+
 	futexAddr mm.Addr // while waiting on a futex
 	futexBits uint32
 
@@ -100,6 +103,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	p.k.addThread(tid, p)
 	c.sigmask = t.sigmask
 	c.affinity, c.cpuNum = t.affinity, t.cpuNum
+	c.seccomp = t.seccomp
 	t.inheritSignals(c, true)
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
 		c.clearChildTID = ctid

@@ -44,6 +44,22 @@ func (t *Task) traceNote(nr uint64, a Args, ret uint64, note string, injected bo
 	k.writeTrace(line)
 }
 
+// traceEnd traces a call that did not return to its caller, with a note on why.
+func (t *Task) traceEnd(nr uint64, a Args, rax uint64, note string) {
+	k := t.p.k
+	if k.cfg.Record != nil {
+		k.cfg.Record(SyscallRecord{Pid: t.p.pid, Tid: t.tid, Nr: nr, Args: a, Ret: rax})
+	}
+	if k.cfg.Strace == nil {
+		return
+	}
+	line := strace.Format(strace.Call{Nr: nr, Args: a, NoReturn: true}, guestMem{t.p.mm}) + note
+	if t.vsyscall {
+		line = "[vsyscall] " + line
+	}
+	k.writeTrace(line)
+}
+
 func (k *Kernel) writeTrace(line string) {
 	if k.cfg.Strace != nil {
 		k.cfg.Strace.Write([]byte(line + "\n"))

@@ -148,6 +148,26 @@ func (t *Task) vsyscallFault(ev emu.Event) bool {
 			return segv(abi.SEGV_MAPERR, o[0], fmt.Sprintf("vsyscall output pointer %#x outside user space", o[0]))
 		}
 	}
+	if t.seccomp.mode != 0 {
+		// As Linux's emulate_vsyscall(): the filters see the call at the entry point;
+		// one they do not let run returns to the caller with rax as they left it.
+		regs := []emu.Reg{emu.R10, emu.R8, emu.R9}
+		more := make([]uint64, len(regs))
+		t.cpu.Regs(regs, more)
+		sc := seccompCall{nr: uint32(nr), arch: abi.AUDIT_ARCH_X86_64, ip: ev.Addr,
+			args: [6]uint64{di, si, v[3], more[0], more[1], more[2]}, rax: nr}
+		run, rax, what := t.seccompEnter(&sc)
+		if !run {
+			t.vsyscall = true
+			if t.trace {
+				t.traceSeccomp(nr, Args(sc.args), rax, what)
+			}
+			t.vsyscall = false
+			t.p.counts.count(nr)
+			t.cpu.SetRegs([]emu.Reg{emu.RAX, emu.RSP, emu.RIP}, []uint64{rax, rsp + 8, binary.LittleEndian.Uint64(ret[:])})
+			return true
+		}
+	}
 	t.vsyscall = true
 	r, err := vsyscallHandler(nr)(t, Args{di, si, v[3]})
 	rax := r
