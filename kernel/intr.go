@@ -71,7 +71,12 @@ func (t *Task) interruptCall() {
 // restarts, as Linux restarts it when no handler runs.
 func (t *Task) endInterrupted(op *pendingOp) {
 	sig := t.nextSignal()
-	restart := sig == 0 || (op.intr == intrRestart && t.p.sigactions[sig].Flags&abi.SA_RESTART != 0)
+	act := t.p.sigactions[sig]
+	// No handler will run (a stop signal's default action, or a tracer that will see
+	// an ignored one): the call restarts, as Linux restarts ERESTARTSYS and
+	// ERESTARTNOHAND when no handler runs.
+	noHandler := sig != 0 && (act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN) && op.intr != intrBlock
+	restart := sig == 0 || noHandler || (op.intr == intrRestart && act.Flags&abi.SA_RESTART != 0)
 	if t.trace {
 		t.traceCall(op.nr, op.args, uint64(-int64(op.intr)))
 	}

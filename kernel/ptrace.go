@@ -372,10 +372,93 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 	return 0, unix.EIO
 }
 
-// ptraceUnsupported are the options vemu does not implement yet: following forks,
-// vforks and clones, and seccomp stops.
-const ptraceUnsupported = abi.PTRACE_O_TRACEFORK | abi.PTRACE_O_TRACEVFORK | abi.PTRACE_O_TRACECLONE |
-	abi.PTRACE_O_TRACEVFORKDONE | abi.PTRACE_O_TRACESECCOMP | abi.PTRACE_O_SUSPEND_SECCOMP
+// ptraceUnsupported are the options vemu does not implement yet: the stop after a
+// vfork child released its parent, and seccomp stops.
+const ptraceUnsupported = abi.PTRACE_O_TRACEVFORKDONE | abi.PTRACE_O_TRACESECCOMP | abi.PTRACE_O_SUSPEND_SECCOMP
+
+// cloneEvent is the ptrace event a clone with flags reports, as Linux's kernel_clone()
+// picks it, and whether the tracer asked for it (0 when the caller is not traced).
+func (p *Process) cloneEvent(flags uint64) (event int, enabled bool) {
+	d := p.dbg
+	if d == nil || d.pt == nil || flags&abi.CLONE_UNTRACED != 0 {
+		return 0, false
+	}
+	opt := uint32(abi.PTRACE_O_TRACEFORK)
+	event = abi.PTRACE_EVENT_FORK
+	switch {
+	case flags&abi.CLONE_VFORK != 0:
+		opt, event = abi.PTRACE_O_TRACEVFORK, abi.PTRACE_EVENT_VFORK
+	case flags&abi.CSIGNAL != abi.SIGCHLD:
+		opt, event = abi.PTRACE_O_TRACECLONE, abi.PTRACE_EVENT_CLONE
+	}
+	return event, d.pt.options.Load()&opt != 0
+}
+
+// traceChild makes new child c traced by p's tracer, before c first runs, when the
+// tracer follows this kind of clone or CLONE_PTRACE asks for it; c then stops first
+// thing (SIGSTOP, or PTRACE_EVENT_STOP when the tracer seized p). Then p stops with
+// the event, naming c, once the call has returned.
+func (t *Task) traceChild(c *Process, flags uint64) {
+	p := t.p
+	event, enabled := p.cloneEvent(flags)
+	if !enabled && (event == 0 || flags&abi.CLONE_PTRACE == 0) {
+		return
+	}
+	l := p.dbg.pt
+	k := p.k
+	k.pt.mu.Lock()
+	tracer := l.tracer
+	if p.ptrace != l || tracer.zombie || c.ptrace != nil {
+		k.pt.mu.Unlock()
+		return
+	}
+	cl := &ptraceLink{tracee: c, tracer: tracer, tracerPid: l.tracerPid, seized: l.seized}
+	cl.options.Store(l.options.Load())
+	c.ptrace = cl
+	tracer.tracees = append(tracer.tracees, c)
+	k.pt.mu.Unlock()
+	cl.install()
+	if cl.seized {
+		cl.d.intr = true
+	} else {
+		c.queueSignal(nil, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL})
+	}
+	if enabled {
+		t.cloneEventStop(event, uint64(c.pid))
+	}
+}
+
+// cloneEventStop stops t with a fork, vfork or clone event once its call has returned
+// (before the exit stop of PTRACE_SYSCALL, as on Linux).
+func (t *Task) cloneEventStop(event int, id uint64) {
+	t.post(func() {
+		d := t.p.dbg
+		if d == nil || d.pt == nil || t.p.exit != nil {
+			return
+		}
+		d.pt.eventMsg = id
+		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: int32(abi.SIGTRAP | event<<8), Pid: int32(t.p.pid)}
+		d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: event}, true)
+	})
+}
+
+// traceThread is traceChild for a new thread c of a traced process: with
+// PTRACE_O_TRACECLONE the caller stops with the event and c with SIGSTOP.
+func (t *Task) traceThread(c *Task, flags uint64) {
+	event, enabled := t.p.cloneEvent(flags)
+	if !enabled || event != abi.PTRACE_EVENT_CLONE {
+		return
+	}
+	t.post(func() {
+		// After the post that gives c its registers.
+		if d := t.p.dbg; d != nil && d.pt != nil && d.pt.seized {
+			d.intr = true
+		} else if d != nil && d.pt != nil && c.state != taskDead {
+			t.p.queueSignal(c, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL})
+		}
+	})
+	t.cloneEventStop(event, uint64(c.tid))
+}
 
 // ptraceErr maps a request's failure to the errno: an Errno stays, the tracee gone
 // or running is ESRCH.

@@ -211,7 +211,7 @@ func (p *Process) run() ExitStatus {
 	defer p.k.clock.detach(p)
 
 	repeatable := p.k.repeatable()
-	if d := p.dbg; d != nil {
+	if d := p.dbg; d != nil && d.pt == nil {
 		d.hold(d.first, false) // the debugger knows this stop: Exec made it
 	}
 	for p.exit == nil {

@@ -258,6 +258,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		space.CopyOut(ctid, binary.LittleEndian.AppendUint32(nil, uint32(c.pid)))
 	}
 	k.clock.attach(c)
+	t.traceChild(c, flags)
 	t.post(func() {
 		// The child starts with the parent's registers after the call, rax 0.
 		regs := append([]emu.Reg{}, emu.GPRs...)

@@ -129,6 +129,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 		c.state = taskRunnable
 		p.updatePreempt()
 	})
+	t.traceThread(c, flags)
 	return uint64(tid), nil
 }
 

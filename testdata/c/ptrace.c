@@ -4,6 +4,7 @@
  * signals, attaches to a running child, and checks the errors Linux gives. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -390,6 +391,87 @@ static void tracer_exits(void)
 	}
 }
 
+static void *thread_main(void *arg)
+{
+	(void)arg;
+	syscall(SYS_getppid);
+	return 0;
+}
+
+/* follow_child is a traced child that makes a child with fork, one with vfork and a
+ * thread; its status tells what it saw of them. */
+static void follow_child(void)
+{
+	ptrace(PTRACE_TRACEME, 0, 0, 0);
+	raise(SIGSTOP);
+	int st, ok = 0;
+	pid_t a = fork();
+	if (a == 0)
+		_exit(4);
+	if (waitpid(a, &st, 0) == a && WIFEXITED(st) && WEXITSTATUS(st) == 4)
+		ok++;
+	pid_t b = vfork();
+	if (b == 0)
+		_exit(6);
+	if (waitpid(b, &st, 0) == b && WIFEXITED(st) && WEXITSTATUS(st) == 6)
+		ok++;
+	pthread_t th;
+	if (pthread_create(&th, 0, thread_main, 0) == 0 && pthread_join(th, 0) == 0)
+		ok++;
+	_exit(ok);
+}
+
+/* follow traces a child with PTRACE_O_TRACEFORK, TRACEVFORK and TRACECLONE: each new
+ * child or thread is traced from its first instruction, stopping with SIGSTOP, and the
+ * child stops with the event, whose message is the new id. */
+static void follow(void)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		follow_child();
+	wait_for(pid);
+	expect("setoptions TRACEFORK|TRACEVFORK|TRACECLONE",
+	       ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE) == 0);
+	ptrace(PTRACE_CONT, pid, 0, 0);
+	int events[8] = {0}, new_stops = 0, new_exits = 0, msgs_ok = 0, st, main_status = -1;
+	pid_t news[8];
+	int nnew = 0;
+	pid_t w;
+	while ((w = waitpid(-1, &st, __WALL)) > 0) {
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			if (w == pid) {
+				main_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+				break;
+			}
+			new_exits++;
+			continue;
+		}
+		int event = st >> 16;
+		if (event) {
+			unsigned long msg = 0;
+			ptrace(PTRACE_GETEVENTMSG, w, 0, &msg);
+			if (event < 8)
+				events[event]++;
+			if (w == pid && msg > 0 && nnew < 8)
+				news[nnew++] = msg;
+			msgs_ok += w == pid && msg > 0;
+		} else if (WSTOPSIG(st) == SIGSTOP && w != pid) {
+			new_stops++;
+		}
+		ptrace(PTRACE_CONT, w, 0, 0);
+	}
+	int known = 0;
+	for (int i = 0; i < nnew; i++)
+		known += news[i] != pid;
+	printf("fork events %d, vfork events %d, clone events %d, messages %d (%d new ids), first stops of the new %d\n",
+	       events[PTRACE_EVENT_FORK], events[PTRACE_EVENT_VFORK], events[PTRACE_EVENT_CLONE], msgs_ok, known, new_stops);
+	if (main_status != 3)
+		printf("traced child status %d\n", main_status);
+	expect("the traced child saw its children and thread end well", main_status == 3);
+	(void)new_exits;
+}
+
 /* many_tracees traces n children at once, each stopping twice. */
 static void many_tracees(int n)
 {
@@ -464,6 +546,7 @@ int main(int argc, char **argv)
 	step();
 	attach();
 	tracer_exits();
+	follow();
 	many_tracees(60);
 	return failures != 0;
 }
