@@ -695,6 +695,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	k.pt.mu.Unlock()
 	p.membarrier = 0
 	p.shmDetachAll()
+	p.aioExit(false)
 	t.clearChildTID, t.robustList = 0, 0
 	t.execSignals()
 	if t.ctx != nil {

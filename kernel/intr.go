@@ -148,7 +148,7 @@ func (p *Process) pollParked() bool {
 		t.complete(op, r, err)
 		ended = true
 	}
-	return ended
+	return p.aioPollParked() || ended
 }
 
 // parkedFds gathers the fds of all parked waits, for idle to wait on.
@@ -159,5 +159,5 @@ func (p *Process) parkedFds() []unix.PollFd {
 			fds = append(fds, op.wait.fds...)
 		}
 	}
-	return fds
+	return append(fds, p.aioParkedFds()...)
 }

@@ -70,6 +70,8 @@ type Kernel struct {
 
 	ipcOnce sync.Once
 	sysv    *sysvIPC // System V IPC objects, made on first use
+	aioOnce sync.Once
+	aioLim  *aioLimits // aio-nr, made on first use
 	mqOnce  sync.Once
 	mq      *mqTable // POSIX message queues, made on first use
 	sfOnce  sync.Once

@@ -95,6 +95,7 @@ type Process struct {
 	lastFork    *Process                // the child the last fork or clone made, for clone's own steps
 	membarrier  uint32                  // membarrier(2) registrations
 	shm         map[mm.Addr]shmAttach   // shmat's attachments, guarded by the IPC lock
+	aio         map[mm.Addr]*aioCtx     // io_setup's contexts, by ring address
 	exitEvent   int                     // eventfd + 1 written at exit, behind pidfds; 0 when not made; pt.mu
 
 	blocksSeen uint64 // the CPU's blocks run that the virtual clock has counted
@@ -259,6 +260,7 @@ func (p *Process) exited() {
 	p.shmDetachAll()
 	p.semExit()
 	p.dropSharedFutexes()
+	p.aioExit(false)
 	k.pt.mu.Lock()
 	p.zombie = true
 	if p.exitEvent != 0 {

@@ -48,6 +48,7 @@ static const char *errname(int e)
 	case ETIMEDOUT: return "ETIMEDOUT";
 	case EMSGSIZE: return "EMSGSIZE";
 	case ENOTSOCK: return "ENOTSOCK";
+	case EINPROGRESS: return "EINPROGRESS";
 	default: {
 		static char buf[32];
 		snprintf(buf, sizeof buf, "errno%d", e);
