@@ -50,6 +50,8 @@ type backing struct {
 	refs atomic.Int32 // mappings holding it, in any process (see release)
 	ar   *arena       // nil for a host file mapping
 	aoff uint64       // offset of mem in ar
+	// carved: mem lies in ar's reservation, at host offset aoff in it.
+	carved bool
 	// hostRO: a host file mapping without write access (its file was not opened for
 	// writing): the guest may never make it writable.
 	hostRO bool
@@ -98,14 +100,29 @@ func (f *Frozen) Unref() {
 // memory, mapped shared into vemu. A page exists on the host only once something touched
 // it, and the file says which do (SEEK_DATA): a fork copies those and nothing else, and
 // mincore answers from them, so what the guest reserved but never touched costs nothing.
+//
+// Ranges of up to carveMax bytes are carved from a reservation of host address space,
+// from its top down, at the file offset of their place in it: mappings the guest makes
+// one below the other (mmap places them top-down: thread stacks, malloc's arenas) then
+// lie one below the other on the host too, so that one CPU region can hold many of them
+// (see cpuSpan). Host addresses there are never handed out twice; a freed range is
+// reserved again.
 type arena struct {
 	fd   int
-	size uint64       // the file's size: ranges are handed out at its end
+	size uint64       // the file's size: larger ranges are handed out at its end
 	refs atomic.Int32 // backings in the arena, plus one while it is a space's current arena
+	res  []byte       // the reservation (nil without one), at file offsets [0, len(res))
+	low  uint64       // res[low:] is handed out: the next carved range ends at low
 }
 
 // arenaMax is the size at which a space starts a new arena (offsets are never reused).
 const arenaMax = 1 << 60
+
+// arenaRes is the host address space an arena reserves; ranges up to carveMax come from it.
+const (
+	arenaRes = 32 << 30
+	carveMax = arenaRes / 4
+)
 
 func newArena() (*arena, error) {
 	fd, err := unix.MemfdCreate("vemu-guest", unix.MFD_CLOEXEC)
@@ -114,6 +131,24 @@ func newArena() (*arena, error) {
 	}
 	a := &arena{fd: fd}
 	a.refs.Store(1)
+	if hostMaps.Add(1) > hostMapLimit() {
+		hostMaps.Add(-1)
+		return a, nil
+	}
+	p, err := unix.MmapPtr(-1, 0, nil, arenaRes, unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	if err != nil {
+		hostMaps.Add(-1)
+		return a, nil // no reservation: every range is a host mapping of its own
+	}
+	if unix.Ftruncate(fd, arenaRes) != nil {
+		unix.MunmapPtr(p, arenaRes)
+		hostMaps.Add(-1)
+		return a, nil
+	}
+	// SAFETY: p is a host mapping of arenaRes bytes outside the Go heap, unmapped only
+	// when the arena goes (unref), after every range carved from it.
+	a.res = unsafe.Slice((*byte)(p), arenaRes)
+	a.low, a.size = arenaRes, arenaRes
 	return a, nil
 }
 
@@ -121,6 +156,11 @@ func (a *arena) unref() {
 	if a.refs.Add(-1) == 0 {
 		unix.Close(a.fd)
 		a.fd = -1
+		if a.res != nil {
+			unix.MunmapPtr(unsafe.Pointer(&a.res[0]), uintptr(len(a.res)))
+			hostMaps.Add(-1)
+			a.res = nil
+		}
 	}
 }
 
@@ -128,6 +168,11 @@ func (a *arena) unref() {
 func (a *arena) alloc(n uint64) (*backing, error) {
 	if n == 0 || n > arenaMax-a.size {
 		return nil, ErrNoMem
+	}
+	if a.res != nil && n <= carveMax && n <= a.low {
+		if b := a.carve(n); b != nil {
+			return b, nil
+		}
 	}
 	if err := unix.Ftruncate(a.fd, int64(a.size+n)); err != nil {
 		return nil, ErrNoMem
@@ -140,6 +185,31 @@ func (a *arena) alloc(n uint64) (*backing, error) {
 	a.size += n
 	a.refs.Add(1)
 	return b, nil
+}
+
+// carve hands out the n bytes of the reservation below the last ones, or nil.
+func (a *arena) carve(n uint64) *backing {
+	off := a.low - n
+	if hostMaps.Add(1) > hostMapLimit() {
+		hostMaps.Add(-1)
+		return nil
+	}
+	if _, err := unix.MmapPtr(a.fd, int64(off), unsafe.Pointer(&a.res[off]), uintptr(n),
+		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_NORESERVE|unix.MAP_FIXED); err != nil {
+		hostMaps.Add(-1)
+		return nil
+	}
+	a.low = off
+	a.refs.Add(1)
+	return &backing{mem: a.res[off : off+n : off+n], ar: a, aoff: off, carved: true}
+}
+
+// uncarve gives a carved range's host memory back to the reservation.
+func (a *arena) uncarve(mem []byte) {
+	// SAFETY: mem lies in the reservation, which stays mapped while the arena lives.
+	unix.MmapPtr(-1, 0, unsafe.Pointer(&mem[0]), uintptr(len(mem)), unix.PROT_NONE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE|unix.MAP_FIXED)
+	hostMaps.Add(-1)
 }
 
 // hostMaps counts the host mappings behind guest memory, in every process of the run: the
@@ -190,9 +260,15 @@ func (b *backing) free() {
 	}
 	if b.ar != nil {
 		b.discard(0, uint64(len(b.mem)))
+		if b.carved {
+			b.ar.uncarve(b.mem)
+		} else {
+			hostMunmap(b.mem)
+		}
 		b.ar.unref()
+	} else {
+		hostMunmap(b.mem)
 	}
-	hostMunmap(b.mem)
 	b.mem = nil
 	if b.frozen != nil {
 		b.frozen.Unref()
@@ -426,7 +502,12 @@ func (s *Space) cpuMapFrom(v *VMA, list []*VMA) error {
 		return s.cpu.MapHost(uint64(v.Start), mem, prot)
 	}
 	lo, hi := s.cpuSpan(v, list)
-	mem = v.back.mem[v.off-uint64(v.Start-lo) : v.off+uint64(hi-v.Start)]
+	if b := v.back; b.carved {
+		at := b.aoff + v.off // v's place in the reservation
+		mem = b.ar.res[at-uint64(v.Start-lo) : at+uint64(hi-v.Start)]
+	} else {
+		mem = b.mem[v.off-uint64(v.Start-lo) : v.off+uint64(hi-v.Start)]
+	}
 	err := s.cpu.MapHostIn(uint64(lo), mem, uint64(v.Start), uint64(v.End), prot)
 	if errors.Is(err, emu.ErrRegions) {
 		return ErrNoMem
@@ -434,26 +515,28 @@ func (s *Space) cpuMapFrom(v *VMA, list []*VMA) error {
 	return err
 }
 
-// cpuSpan returns the guest range around v whose memory continues v's in its backing:
-// VMAs of list next to it that continue it (whatever their permissions), and for the
-// heap, free addresses after it up to as much again as the heap holds below (so that n
-// growths of the break make O(log n) regions).
+// cpuSpan returns the guest range around v whose host memory continues v's: VMAs of list
+// next to it whose memory continues it (whatever their permissions), then free addresses
+// around those whose host memory is reserved for what continues it: for the heap, after
+// it, up to as much again as the heap holds below (so that n growths of the break make
+// O(log n) regions); for memory carved from an arena's reservation, below it (where the
+// next mappings go, top-down, and their memory too), as much again as the run holds.
 func (s *Space) cpuSpan(v *VMA, list []*VMA) (lo, hi Addr) {
 	lo, hi = v.Start, v.End
 	i := sort.Search(len(list), func(i int) bool { return list[i].End > v.Start })
+	first := i
 	if i < len(list) && list[i].Start == v.Start {
-		linear := func(a, b *VMA) bool {
-			return a.End == b.Start && a.back == b.back && a.off+a.Len() == b.off
+		for j := i; j > 0 && hostLinear(list[j-1], list[j]); j-- {
+			lo, first = list[j-1].Start, j-1
 		}
-		for j := i; j > 0 && linear(list[j-1], list[j]); j-- {
-			lo = list[j-1].Start
-		}
-		for j := i; j+1 < len(list) && linear(list[j], list[j+1]); j++ {
+		for j := i; j+1 < len(list) && hostLinear(list[j], list[j+1]); j++ {
 			hi = list[j+1].End
 		}
 	}
-	if v.back == s.heap && v.back != nil {
-		room := uint64(len(v.back.mem)) - (v.off + uint64(hi-v.Start))
+	b := v.back
+	switch {
+	case b == s.heap && b != nil:
+		room := uint64(len(b.mem)) - (v.off + uint64(hi-v.Start))
 		want := max(uint64(hi-v.Start), v.off, heapStep) // the heap doubles
 		next := TaskSize
 		if j := sort.Search(len(list), func(j int) bool { return list[j].End > hi }); j < len(list) {
@@ -462,8 +545,31 @@ func (s *Space) cpuSpan(v *VMA, list []*VMA) (lo, hi Addr) {
 		if next >= hi {
 			hi += Addr(min(room, want, uint64(next-hi)))
 		}
+	case b.carved:
+		room := b.aoff + v.off - uint64(v.Start-lo) // reserved host memory below the run
+		prev := MinAddr
+		if first > 0 && first <= len(list) && list[first-1].End <= lo {
+			prev = list[first-1].End
+		} else if first > 0 {
+			prev = lo
+		}
+		if lo >= prev {
+			lo -= Addr(min(room, max(uint64(hi-lo), heapStep), uint64(lo-prev)))
+		}
 	}
 	return lo, hi
+}
+
+// hostLinear reports whether b's host memory continues a's, with b right after a.
+func hostLinear(a, b *VMA) bool {
+	if a.End != b.Start {
+		return false
+	}
+	if a.back == b.back {
+		return a.off+a.Len() == b.off
+	}
+	return a.back.carved && b.back.carved && a.back.ar == b.back.ar &&
+		a.back.aoff+a.off+a.Len() == b.back.aoff+b.off
 }
 
 // heapStep is the least a new region of the heap takes in beyond the break.
@@ -1242,6 +1348,16 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 			return nil, err
 		}
 		c.heap = nb
+	}
+	// The copies are carved top-down, as mmap placed the originals, so that the child's
+	// memory lies on the host as the parent's does and its CPU needs as few regions.
+	for i := len(s.vmas) - 1; i >= 0; i-- {
+		if b := s.vmas[i].back; !s.vmas[i].Shared && (b.frozen == nil || b.written) {
+			if _, err := clone(b); err != nil {
+				c.Close()
+				return nil, err
+			}
+		}
 	}
 	err := s.mapInto(c, func(v *VMA) (*backing, error) {
 		if v.Shared {

@@ -1027,3 +1027,51 @@ func TestMapInsideTheHeapsReach(t *testing.T) {
 		assert.Equal(t, want, string(got))
 	}
 }
+
+// Mappings made one below the other (thread stacks: a guard page, then the stack made
+// writable) lie one below the other on the host too: the CPU holds them in few regions,
+// and so does a forked child's.
+func TestStacksShareRegions(t *testing.T) {
+	cpu, err := emu.New()
+	require.NoError(t, err)
+	defer cpu.Close()
+	s := New(cpu)
+	defer s.Close()
+	const n, size = 1000, 17 * pg
+	var stacks []Addr
+	for i := 0; i < n; i++ {
+		a, err := s.FindFree(size, 0x7f0000000000)
+		require.NoError(t, err)
+		mustMap(t, s, a, size, 0, "")
+		require.NoError(t, s.Protect(a+pg, size-pg, rw))
+		require.NoError(t, s.CopyOut(a+pg, []byte{byte(i)}))
+		stacks = append(stacks, a)
+	}
+	require.NoError(t, s.CheckCPU())
+	assert.Less(t, cpu.Regions(), 30, "one region per stack would be %d", n)
+	got := make([]byte, 1)
+	for i, a := range stacks {
+		require.NoError(t, cpu.ReadMem(uint64(a+pg), got))
+		require.Equal(t, byte(i), got[0])
+		require.Error(t, cpu.ReadMem(uint64(a), got), "a guard page")
+	}
+
+	ccpu, err := emu.New()
+	require.NoError(t, err)
+	defer ccpu.Close()
+	c, err := s.Fork(ccpu)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.CheckCPU())
+	assert.Less(t, ccpu.Regions(), 30)
+	for i, a := range stacks {
+		require.NoError(t, ccpu.ReadMem(uint64(a+pg), got))
+		require.Equal(t, byte(i), got[0])
+	}
+
+	for _, a := range stacks {
+		require.NoError(t, s.Unmap(a, size))
+	}
+	require.NoError(t, s.CheckCPU())
+	assert.Equal(t, 0, cpu.Regions())
+}
