@@ -23,6 +23,7 @@ var conformGuests = []diffCase{
 	{name: "aio", cmds: one("aio")},
 	{name: "ptrace", cmds: one("ptrace")},
 	{name: "seccomp", cmds: one("seccomp")},
+	{name: "proctask", cmds: one("proctask")},
 }
 
 // conformOther are the Go guests of the same kind.

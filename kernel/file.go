@@ -140,13 +140,17 @@ func (hostFile) fork(f *File, child *Process) (*File, error) {
 
 func (hostFile) release() {}
 
-// procFdDir is the guest's /proc/self/fd opened as a directory: listing it lists the
-// opening process's descriptors, not vemu's. The host descriptor is a directory, which
-// answers read(2) with EISDIR as the real one does.
+// procFdDir is a directory of the guest's own /proc opened as such: /proc/self/fd,
+// /proc/self/task, or the directory of the process or of one of its threads. Listing it
+// lists the opening process's descriptors, threads or entries, not vemu's. The host
+// descriptor is a directory, which answers read(2) with EISDIR as the real one does.
 type procFdDir struct {
 	hostFile
 	p   *Process
 	pos int64 // the listing's position, in entries
+	// dir is the directory's path below /proc, as the guest names its entries: "self/fd",
+	// "self/task", "self" or "self/task/TID".
+	dir string
 }
 
 // seek moves in the listing (rewinddir, telldir and seekdir).
@@ -179,6 +183,6 @@ func (d *procFdDir) fork(f *File, child *Process) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	nf.ops = &procFdDir{p: child, pos: d.pos}
+	nf.ops = &procFdDir{p: child, pos: d.pos, dir: d.dir}
 	return nf, nil
 }

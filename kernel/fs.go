@@ -204,10 +204,10 @@ func (t *Task) procAlias(dirfd int32, p string) (string, *hostPath, error) {
 	k := t.p.k
 	p = devFd(p)
 	if dirfd != abi.AT_FDCWD && !path.IsAbs(p) {
-		// Relative to the guest's /proc/self/fd: its own descriptors.
+		// Relative to a directory of the guest's /proc: its own entries.
 		if f, err := t.p.files.get(dirfd); err == nil {
-			if _, ok := f.ops.(*procFdDir); ok {
-				p = "/proc/self/fd/" + p
+			if d, ok := f.ops.(*procFdDir); ok {
+				p = "/proc/" + d.dir + "/" + p
 			}
 		}
 	}
@@ -219,7 +219,7 @@ func (t *Task) procAlias(dirfd int32, p string) (string, *hostPath, error) {
 		return p, nil, nil
 	}
 	switch {
-	case path.Clean("/"+name) == "/fd":
+	case t.isProcDir(p):
 		// The directory itself: its listing is the guest's (procFdDir), and the host
 		// directory behind it is one that leads nowhere of vemu's (inside a root, the root).
 		if k.root != nil {

@@ -9,22 +9,54 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"vemu/abi"
 	"vemu/kernel/mm"
 )
 
-// procEntry recognizes the guest's own /proc/self/NAME (also /proc/thread-self and
-// /proc/PID with the guest's pid) and returns NAME.
+// procEntry recognizes the guest's own /proc entries (see procTarget) and returns the
+// entry's name below the directory of the process or thread.
 func (t *Task) procEntry(p string) (string, bool) {
+	_, name, ok := t.procTarget(p)
+	return name, ok
+}
+
+// procTarget resolves a path in the guest's own /proc to the thread whose view it is and
+// the entry's name: /proc/self/NAME and /proc/PID/NAME are the process's (its main
+// thread's view, as on Linux), /proc/thread-self/NAME the caller's, and /proc/TID/NAME,
+// /proc/self/task/TID/NAME and /proc/PID/task/TID/NAME those of any live thread of the
+// caller's process. A task/TID of no such thread keeps its "task/" prefix in name, which
+// nothing answers.
+func (t *Task) procTarget(p string) (*Task, string, bool) {
 	if !strings.HasPrefix(p, "/proc/") {
-		return "", false
+		return nil, "", false
 	}
 	rest := path.Clean(p)[len("/proc/"):]
 	head, tail, _ := strings.Cut(rest, "/")
+	who := t
 	switch head {
-	case "self", "thread-self", strconv.Itoa(t.p.pid):
-		return tail, true
+	case "self", strconv.Itoa(t.p.pid):
+		if m := t.p.thread(t.p.pid); m != nil {
+			who = m
+		}
+	case "thread-self":
+	default:
+		n, err := strconv.Atoi(head)
+		if err != nil {
+			return nil, "", false
+		}
+		if who = t.p.thread(n); who == nil {
+			return nil, "", false
+		}
 	}
-	return "", false
+	if sub, ok := strings.CutPrefix(tail, "task/"); ok {
+		id, below, _ := strings.Cut(sub, "/")
+		n, err := strconv.Atoi(id)
+		if err != nil || t.p.thread(n) == nil {
+			return who, tail, true
+		}
+		return t.p.thread(n), below, true
+	}
+	return who, tail, true
 }
 
 // devFd maps /dev/fd/N, /dev/stdin, /dev/stdout and /dev/stderr, which Linux makes
@@ -68,7 +100,7 @@ func (t *Task) procFile(name string) ([]byte, bool) {
 		}
 		return binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(b, 0), 0), true
 	case "comm":
-		return []byte(path.Base(t.p.exe) + "\n"), true
+		return []byte(t.commName() + "\n"), true
 	case "mem":
 		return nil, true // an empty memfd under the procMem kind (procmem.go)
 	case "status", "stat", "statm", "limits":
@@ -77,8 +109,9 @@ func (t *Task) procFile(name string) ([]byte, bool) {
 	return nil, false
 }
 
-// memFile makes an in-memory host file holding b, for synthetic /proc files.
-func memFile(name string, b []byte) (int, error) {
+// memFile makes an in-memory host file holding b, for synthetic /proc files, open for
+// the guest's access mode acc (O_RDONLY, O_WRONLY or O_RDWR), which F_GETFL reports.
+func memFile(name string, b []byte, acc uint32) (int, error) {
 	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
 	if err != nil {
 		return 0, err
@@ -91,20 +124,85 @@ func memFile(name string, b []byte) (int, error) {
 		}
 		b = b[n:]
 	}
-	unix.Seek(fd, 0, 0)
-	return fd, nil
+	if acc == abi.O_RDWR {
+		unix.Seek(fd, 0, 0)
+		return fd, nil
+	}
+	mode := unix.O_RDONLY
+	if acc == abi.O_WRONLY {
+		mode = unix.O_WRONLY
+	}
+	ro, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), mode|unix.O_CLOEXEC, 0)
+	unix.Close(fd)
+	if err != nil {
+		return 0, err
+	}
+	return ro, nil
 }
 
-// listFdDir lists the guest's /proc/self/fd from its position: ".", "..", then each open
-// descriptor, in the getdents64 format (long) or the old getdents one, as many entries as
-// fit in n bytes (EINVAL when not even one does, as Linux says).
+// procDirOf says whether p names a directory of the guest's own /proc that vemu lists
+// (procFdDir), and returns its path below /proc.
+func (t *Task) procDirOf(p string) (string, bool) {
+	who, name, ok := t.procTarget(p)
+	if !ok {
+		return "", false
+	}
+	switch name = path.Clean("/" + name); {
+	case name == "/fd":
+		return "self/fd", true
+	case name == "/task":
+		return "self/task", true
+	case name == "/" && who.tid == t.p.pid:
+		return "self", true
+	case name == "/":
+		return "self/task/" + strconv.Itoa(who.tid), true
+	}
+	return "", false
+}
+
+func (t *Task) isProcDir(p string) bool {
+	_, ok := t.procDirOf(p)
+	return ok
+}
+
+// procSelfNames are the entries of the guest's /proc/self and /proc/self/task/TID.
+var procSelfNames = []string{"auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "limits", "maps", "mem", "stat", "statm", "status", "task"}
+
+// listFdDir lists a directory of the guest's /proc from its position: ".", "..", then
+// its entries, in the getdents64 format (long) or the old getdents one, as many entries
+// as fit in n bytes (EINVAL when not even one does, as Linux says).
 func (t *Task) listFdDir(d *procFdDir, addr mm.Addr, n uint32, long bool) (uint64, error) {
 	names := []string{".", ".."}
 	types := []byte{unix.DT_DIR, unix.DT_DIR}
-	for fd, e := range d.p.files.fds {
-		if e.f != nil {
-			names = append(names, fmt.Sprint(fd))
-			types = append(types, unix.DT_LNK)
+	switch {
+	case d.dir == "self/fd":
+		for fd, e := range d.p.files.fds {
+			if e.f != nil {
+				names = append(names, fmt.Sprint(fd))
+				types = append(types, unix.DT_LNK)
+			}
+		}
+	case d.dir == "self/task":
+		for _, o := range d.p.tasks {
+			if o.state != taskDead {
+				names = append(names, strconv.Itoa(o.tid))
+				types = append(types, unix.DT_DIR)
+			}
+		}
+	default:
+		for _, name := range procSelfNames {
+			if name == "task" && d.dir != "self" {
+				continue
+			}
+			typ := byte(unix.DT_REG)
+			switch name {
+			case "fd", "task":
+				typ = unix.DT_DIR
+			case "cwd", "exe":
+				typ = unix.DT_LNK
+			}
+			names = append(names, name)
+			types = append(types, typ)
 		}
 	}
 	var out []byte

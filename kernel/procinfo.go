@@ -3,7 +3,6 @@ package kernel
 import (
 	"fmt"
 	"golang.org/x/sys/unix"
-	"path"
 	"strings"
 
 	"vemu/abi"
@@ -14,10 +13,7 @@ import (
 // Numbers vemu does not keep (page faults, CPU times, scheduling) read as zero.
 func (t *Task) procInfo(name string) []byte {
 	p := t.p
-	comm := path.Base(p.exe)
-	if len(comm) > 15 {
-		comm = comm[:15]
-	}
+	comm := t.commName()
 	var vsize, rss uint64
 	for _, v := range p.mm.VMAs() {
 		vsize += v.Len()
@@ -40,6 +36,12 @@ func (t *Task) procInfo(name string) []byte {
 		}
 	}
 	const page = 4096
+	// A thread waiting in a system call sleeps; the reader itself, and any thread
+	// that can run, is running.
+	state, stateWord := 'R', "running"
+	if t.state == taskBlocked {
+		state, stateWord = 'S', "sleeping"
+	}
 	switch name {
 	case "stat":
 		// pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
@@ -48,8 +50,8 @@ func (t *Task) procInfo(name string) []byte {
 		// blocked sigignore sigcatch wchan nswap cnswap exit_signal processor rt_priority
 		// policy delayacct_blkio_ticks guest_time cguest_time start_data end_data
 		// start_brk arg_start arg_end env_start env_end exit_code
-		return []byte(fmt.Sprintf("%d (%s) R %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d %d 0 0 %d %d %d 0 0 %d 0 0 %d %d %d %d 0 0 0 %d %d 0 0 0 0 0 0 0 %d 0 0 0 0 0\n",
-			p.pid, comm, p.ppid, p.pgid, p.sid, p.nice, threads, vsize, rss/page,
+		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d %d 0 0 %d %d %d 0 0 %d 0 0 %d %d %d %d 0 0 0 %d %d 0 0 0 0 0 0 0 %d 0 0 0 0 0\n",
+			t.tid, comm, state, p.ppid, p.pgid, p.sid, p.nice, threads, vsize, rss/page,
 			p.rlimits[abi.RLIMIT_RSS].Cur, p.stackTop, p.sig.pending.set, t.sigmask, ignored, caught,
 			p.exitSignal, t.cpuNum, uint64(p.mm.BrkStart)))
 	case "statm":
@@ -63,8 +65,8 @@ func (t *Task) procInfo(name string) []byte {
 		groups = append(groups, fmt.Sprint(g))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Name:\t%s\nUmask:\t0022\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\n",
-		comm, p.pid, t.tid, p.ppid, p.tracerPid())
+	fmt.Fprintf(&b, "Name:\t%s\nUmask:\t0022\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\n",
+		comm, state, stateWord, p.pid, t.tid, p.ppid, p.tracerPid())
 	fmt.Fprintf(&b, "Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t%d\nGroups:\t%s \n",
 		c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, max(64, len(p.files.fds)), strings.Join(groups, " "))
 	fmt.Fprintf(&b, "VmPeak:\t%8d kB\nVmSize:\t%8d kB\nVmRSS:\t%8d kB\nThreads:\t%d\n", vsize/1024, vsize/1024, rss/1024, threads)

@@ -205,7 +205,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		}
 		c.watchVDSO()
 	}
-	ct.sigmask = t.sigmask
+	ct.sigmask, ct.comm, ct.named = t.sigmask, t.comm, t.named
 	ct.affinity, ct.cpuNum = t.affinity, t.cpuNum
 	ct.seccomp = t.seccomp
 	t.inheritSignals(ct, false)

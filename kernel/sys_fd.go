@@ -67,12 +67,12 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 	}
 	var hfd int
 	if b, ok := t.otherProcFile(p); ok {
-		if hfd, err = memFile(path.Base(p), b); err != nil {
+		if hfd, err = memFile(path.Base(p), b, flags&abi.O_ACCMODE); err != nil {
 			return 0, err
 		}
-	} else if name, ok := t.procEntry(p); ok {
-		if b, ok := t.procFile(name); ok {
-			if hfd, err = memFile(name, b); err != nil {
+	} else if who, name, ok := t.procTarget(p); ok {
+		if b, ok := who.procFile(name); ok {
+			if hfd, err = memFile(name, b, flags&abi.O_ACCMODE); err != nil {
 				return 0, err
 			}
 		}
@@ -81,7 +81,7 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 		if flags&abi.O_ACCMODE != abi.O_RDONLY {
 			return 0, unix.EACCES // read-only files, as on Linux
 		}
-		if hfd, err = memFile(path.Base(p), b); err != nil {
+		if hfd, err = memFile(path.Base(p), b, flags&abi.O_ACCMODE); err != nil {
 			return 0, err
 		}
 	}
@@ -103,9 +103,9 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 // installOpened gives the guest a descriptor for host descriptor hfd, opened as p.
 func (t *Task) installOpened(hfd int, p string, flags uint32) (uint64, error) {
 	f := &File{fd: hfd, refs: 1, path: p, flags: flags}
-	if name, ok := t.procEntry(devFd(p)); ok && path.Clean(name) == "fd" {
-		f.ops = &procFdDir{p: t.p}
-	} else if ok && path.Clean(name) == "mem" {
+	if dir, ok := t.procDirOf(devFd(p)); ok {
+		f.ops = &procFdDir{p: t.p, dir: dir}
+	} else if name, ok := t.procEntry(devFd(p)); ok && path.Clean(name) == "mem" {
 		f.ops = &procMem{p: t.p}
 	}
 	fd, err := t.p.files.install(f, flags&abi.O_CLOEXEC != 0, 0)

@@ -182,18 +182,22 @@ func sysGetRobustList(t *Task, a Args) (uint64, error) {
 func sysPrctl(t *Task, a Args) (uint64, error) {
 	switch a.Int(0) {
 	case abi.PR_SET_NAME:
-		name, err := t.p.mm.CopyString(a.Ptr(1), 4096)
-		if err != nil && err != unix.ENAMETOOLONG {
-			return 0, err
+		// As Linux: at most 15 bytes are read, whatever follows them.
+		var name []byte
+		for i := 0; i < taskCommLen-1; i++ {
+			var c [1]byte
+			if err := t.p.mm.CopyIn(a.Ptr(1)+mm.Addr(i), c[:]); err != nil {
+				return 0, err
+			}
+			if c[0] == 0 {
+				break
+			}
+			name = append(name, c[0])
 		}
-		_ = name
+		t.setComm(string(name))
 		return 0, nil
 	case abi.PR_GET_NAME:
-		n := []byte(baseName(t.p.exe))
-		if len(n) > 15 {
-			n = n[:15]
-		}
-		return 0, t.p.mm.CopyOut(a.Ptr(1), append(n, 0))
+		return 0, t.p.mm.CopyOut(a.Ptr(1), append([]byte(t.commName()), 0))
 	case abi.PR_GET_DUMPABLE:
 		return 1, nil
 	case abi.PR_SET_DUMPABLE, abi.PR_SET_PDEATHSIG, abi.PR_SET_VMA:
@@ -242,6 +246,33 @@ func sysPrctl(t *Task, a Args) (uint64, error) {
 		return t.prctlCaps(a)
 	}
 	return 0, unix.EINVAL
+}
+
+// taskCommLen is Linux's TASK_COMM_LEN: a thread's name is at most 15 bytes and a NUL.
+const taskCommLen = 16
+
+// commName is the thread's name: what PR_SET_NAME set, or its program's base name.
+func (t *Task) commName() string {
+	if t.named {
+		return t.comm
+	}
+	n := baseName(t.p.exe)
+	if len(n) > taskCommLen-1 {
+		n = n[:taskCommLen-1]
+	}
+	return n
+}
+
+// setComm names the thread; the main thread's name is the process's, which other
+// processes read in /proc/PID/comm and stat.
+func (t *Task) setComm(name string) {
+	t.comm, t.named = name, true
+	if t.tid != t.p.pid {
+		return
+	}
+	if pub := t.p.pubExec.Load(); pub != nil {
+		t.p.pubExec.Store(&execPub{comm: t.commName(), cmdline: pub.cmdline})
+	}
 }
 
 func baseName(p string) string {

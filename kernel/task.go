@@ -25,6 +25,10 @@ type Task struct {
 	p   *Process
 	cpu *emu.Engine
 	tid int
+	// comm is the thread's name (prctl PR_SET_NAME, /proc/.../comm) once named is set;
+	// before, the program's, as exec names every process.
+	comm  string
+	named bool
 
 	sigmask       uint64
 	affinity      *unix.CPUSet // sched_setaffinity's mask; nil: vemu's own
@@ -101,7 +105,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 		return 0, unix.EAGAIN
 	}
 	p.k.addThread(tid, p)
-	c.sigmask = t.sigmask
+	c.sigmask, c.comm, c.named = t.sigmask, t.comm, t.named
 	c.affinity, c.cpuNum = t.affinity, t.cpuNum
 	c.seccomp = t.seccomp
 	t.inheritSignals(c, true)
