@@ -24,6 +24,7 @@ var conformGuests = []diffCase{
 	{name: "ptrace", cmds: one("ptrace")},
 	{name: "seccomp", cmds: one("seccomp")},
 	{name: "proctask", cmds: one("proctask")},
+	{name: "clonevm", cmds: one("clonevm")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -30,7 +30,12 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 	key, shared := t.sharedFutexKey(op, addr)
 	wake := func(at mm.Addr, n int, bits uint32) int {
 		if shared {
-			return t.sharedWake(t.sharedKeyAt(at), n, bits)
+			woken := t.sharedWake(t.sharedKeyAt(at), n, bits)
+			if p.vmShared && woken < n {
+				// Threads that waited before the process came to share its memory.
+				woken += p.futexWake(at, n-woken, bits)
+			}
+			return woken
 		}
 		return p.futexWake(at, n, bits)
 	}

@@ -76,6 +76,7 @@ type Process struct {
 	idleEvent   int                     // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
 	quantum     bool                    // deterministic preemption is installed
 	sharesMem   bool                    // runs only holding the kernel's shared CPU (sharedcpu.go)
+	vmShared    bool                    // runs in memory of another process's (CLONE_VM): its futexes are all shared
 	stopped     bool                    // stopped by a stop signal: no thread runs until SIGCONT
 	persona     uint32                  // personality(2)'s value, kept and reported
 	creds       creds                   // user and group ids

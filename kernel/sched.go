@@ -78,7 +78,7 @@ func (p *Process) updatePreempt() {
 	if !p.quantum {
 		return
 	}
-	if n := p.runnable(); n > 1 || (timed || p.sharesMem) && n > 0 {
+	if n := p.runnable(); n > 1 || timed && n > 0 || p.sharesMem {
 		p.cpu.SetQuantum(quantumBlocks)
 	} else {
 		p.cpu.SetQuantum(0)

@@ -42,6 +42,11 @@ type sharedFutexes struct {
 
 // sharedFutexKey says whether the futex at addr is shared, and its key.
 func (t *Task) sharedFutexKey(op int32, addr mm.Addr) (futexKey, bool) {
+	if t.p.vmShared {
+		// Processes in one memory (CLONE_VM) share even "private" futexes: Linux keys
+		// those by the memory, which is theirs together.
+		return t.sharedKeyAt(addr), true
+	}
 	if op&abi.FUTEX_PRIVATE_FLAG != 0 {
 		return futexKey{}, false
 	}

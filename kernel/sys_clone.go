@@ -163,10 +163,13 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	if err != nil {
 		return 0, unix.EAGAIN
 	}
-	// A vfork child runs in its parent's memory (glibc's posix_spawn has its child write
-	// an exec failure there); any other child gets a copy. A CLONE_VM child that does not
-	// suspend its parent gets a copy too: two engines cannot keep each other's atomics.
-	share := flags&abi.CLONE_VM != 0 && flags&abi.CLONE_VFORK != 0
+	// A CLONE_VM child runs in its parent's memory: a vfork child while its parent waits
+	// (glibc's posix_spawn has it write an exec failure there), any other alongside its
+	// parent, both then running one at a time (sharedcpu.go) so that their atomics are
+	// atomic. The memory is shared as mapped at the call; mappings either makes later
+	// are its own. Any other child gets a copy.
+	share := flags&abi.CLONE_VM != 0
+	alongside := share && flags&abi.CLONE_VFORK == 0
 	var space *mm.Space
 	if share {
 		space, err = p.mm.Share(cpu)
@@ -217,10 +220,13 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		c.close()
 		return 0, unix.EAGAIN
 	}
-	if p.sharesMem || p.mm.HasShared() {
-		// Shared anonymous memory is now in two processes (sharedcpu.go).
+	if alongside || p.sharesMem || p.mm.HasShared() {
+		// Shared memory is now in two processes (sharedcpu.go).
 		c.shareMemory()
 		t.shareMemoryLater()
+	}
+	if alongside || p.vmShared {
+		c.vmShared, p.vmShared = true, true
 	}
 	k.register(c)
 	k.pt.mu.Lock()

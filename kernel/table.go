@@ -69,7 +69,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_DUP2:                   supported(sysDup2),
 	abi.SYS_NANOSLEEP:              supported(sysNanosleep),
 	abi.SYS_GETPID:                 supported(sysGetpid),
-	abi.SYS_CLONE:                  partial(sysClone, "CLONE_VM without CLONE_THREAD or CLONE_VFORK gives the child a copy of the address space: guest atomics are atomic only within one engine"),
+	abi.SYS_CLONE:                  partial(sysClone, "CLONE_VM without CLONE_THREAD shares the memory mapped at the call (later mappings are each process's own); CLONE_FILES, CLONE_FS and CLONE_SIGHAND without CLONE_THREAD give copies"),
 	abi.SYS_FORK:                   supported(sysFork),
 	abi.SYS_VFORK:                  supported(sysVfork),
 	abi.SYS_EXECVE:                 supported(sysExecve),

@@ -60,7 +60,7 @@ type backing struct {
 	// the file again instead of copying them.
 	frozen  *Frozen
 	foff    int64
-	written bool
+	written atomic.Bool
 }
 
 // Frozen is a host file whose contents never change (a sealed memfd), counted by its
@@ -280,8 +280,8 @@ func (b *backing) free() {
 // one process (or a vfork child that runs while it waits): frozen-file ones keep it for
 // Fork, and every one for Retire.
 func (b *backing) wrote() {
-	if !b.written {
-		b.written = true
+	if !b.written.Load() {
+		b.written.Store(true)
 	}
 }
 
@@ -1363,7 +1363,7 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 		if v.Shared {
 			return v.back, nil
 		}
-		if b := v.back; b.frozen != nil && !b.written {
+		if b := v.back; b.frozen != nil && !b.written.Load() {
 			// Still the file's pages: map the file again rather than copy them.
 			if nb, ok := copies[b]; ok {
 				return nb, nil
@@ -1412,10 +1412,10 @@ func (s *Space) mapInto(c *Space, back func(v *VMA) (*backing, error)) error {
 	return nil
 }
 
-// Share maps the same memory into cpu, for a vfork child that runs in its parent's
-// memory until it execs or exits: writes either makes are the other's. The mappings
-// themselves are the child's own list, so its mmap, munmap and mprotect (which vfork
-// children have no business doing) stay its own.
+// Share maps the same memory into cpu, for a CLONE_VM child that runs in its parent's
+// memory (a vfork child until it execs or exits, or one alongside its parent): writes
+// either makes are the other's. The mappings themselves are the child's own list, so
+// mmap, munmap and mprotect made later by either stay its own.
 func (s *Space) Share(cpu *emu.Engine) (*Space, error) {
 	c := &Space{cpu: cpu, MmapBase: s.MmapBase, BrkStart: s.BrkStart, Brk: s.Brk, heap: s.heap, borrowed: true}
 	if err := s.mapInto(c, func(v *VMA) (*backing, error) { return v.back, nil }); err != nil {
@@ -1458,7 +1458,7 @@ func (s *Space) Start(cpu *emu.Engine, kept []*VMA) (*Space, error) {
 			b = c.heap
 		case v.Shared:
 			b = v.back
-		case v.back.frozen != nil && !v.back.written:
+		case v.back.frozen != nil && !v.back.written.Load():
 			nb, err := mapFrozen(v.back.frozen, v.back.foff, uint64(len(v.back.mem)))
 			if err != nil {
 				c.abandon(kept)
@@ -1540,7 +1540,7 @@ func (s *Space) Retire() []*VMA {
 		same := o != nil && !v.Shared && v.Prot != 0 && v.Start == o.Start && v.End == o.End &&
 			v.Prot == o.Prot && v.off == o.off
 		switch {
-		case same && v.Prot&emu.ProtWrite == 0 && !v.back.written:
+		case same && v.Prot&emu.ProtWrite == 0 && !v.back.written.Load():
 			kept = append(kept, v)
 			continue
 		case same && v.Prot&emu.ProtExec == 0 && v.back != s.heap &&
