@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,8 +34,10 @@ func openPty(t *testing.T) (*os.File, string) {
 }
 
 // interactive runs argv as a session leader on a new terminal, types each line of script
-// after the previous one has had time to run (a line "^C" is Ctrl-C), and returns what the
-// terminal showed, without its carriage returns.
+// (a line "^C" is Ctrl-C), and returns what the terminal showed, without its carriage
+// returns. A line that starts with "$ " is a command: it is typed once the shell has shown
+// one more prompt than before (whatever the machine's load); any other line is typed
+// to the command running then, after it has had time to start.
 func interactive(t *testing.T, argv []string, script []string) string {
 	t.Helper()
 	m, slavePath := openPty(t)
@@ -52,28 +55,47 @@ func interactive(t *testing.T, argv []string, script []string) string {
 		t.Skipf("cannot start %s on its own terminal here: %v", argv[0], err)
 	}
 	slave.Close()
-	var out bytes.Buffer
+	var (
+		mu  sync.Mutex
+		out bytes.Buffer
+	)
+	prompts := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count("\n"+strings.ReplaceAll(out.String(), "\r", ""), "\n$ ")
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		buf := make([]byte, 4096)
 		for {
 			n, err := m.Read(buf)
+			mu.Lock()
 			out.Write(buf[:n])
+			mu.Unlock()
 			if err != nil {
 				return
 			}
 		}
 	}()
-	time.Sleep(500 * time.Millisecond)
+	seen := 0
 	for _, line := range script {
+		if cmdLine, ok := strings.CutPrefix(line, "$ "); ok {
+			for deadline := time.Now().Add(runTimeout); prompts() <= seen && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
+			seen = prompts()
+			m.Write([]byte(cmdLine + "\n"))
+			continue
+		}
+		time.Sleep(400 * time.Millisecond)
 		if line == "^C" {
 			m.Write([]byte{3})
 		} else {
 			m.Write([]byte(line + "\n"))
 		}
-		time.Sleep(400 * time.Millisecond)
 	}
+	time.Sleep(400 * time.Millisecond)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	select {
@@ -85,6 +107,8 @@ func interactive(t *testing.T, argv []string, script []string) string {
 	}
 	m.Close()
 	<-done
+	mu.Lock()
+	defer mu.Unlock()
 	// busybox's line editing asks the terminal where the cursor is (ESC [6n) only when no
 	// typed-ahead input waits at the prompt: that depends on how fast the shell got back
 	// to it, on a loaded machine too, not on what is under test.
@@ -101,15 +125,15 @@ func TestInteractiveShell(t *testing.T) {
 	}
 	t.Parallel()
 	script := []string{
-		"tty >/dev/null && echo on a tty",
-		"sleep 5",
+		"$ tty >/dev/null && echo on a tty",
+		"$ sleep 5",
 		"^C",
-		"echo after ctrl-c: $?",
-		"head -n 1",
+		"$ echo after ctrl-c: $?",
+		"$ head -n 1",
 		"typed at the terminal",
-		"sleep 10 &",
-		"kill %1; wait; echo background job killed",
-		"exit 3",
+		"$ sleep 10 &",
+		"$ kill %1; wait; echo background job killed",
+		"$ exit 3",
 	}
 	native := interactive(t, []string{busybox, "sh", "-i"}, script)
 	emu := interactive(t, []string{vemuBin, "run", busybox, "sh", "-i"}, script)
