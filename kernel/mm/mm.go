@@ -1352,7 +1352,7 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 	// The copies are carved top-down, as mmap placed the originals, so that the child's
 	// memory lies on the host as the parent's does and its CPU needs as few regions.
 	for i := len(s.vmas) - 1; i >= 0; i-- {
-		if b := s.vmas[i].back; !s.vmas[i].Shared && (b.frozen == nil || b.written) {
+		if b := s.vmas[i].back; !s.vmas[i].Shared && (b.frozen == nil || b.written.Load()) {
 			if _, err := clone(b); err != nil {
 				c.Close()
 				return nil, err
