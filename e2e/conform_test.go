@@ -25,6 +25,7 @@ var conformGuests = []diffCase{
 	{name: "seccomp", cmds: one("seccomp")},
 	{name: "proctask", cmds: one("proctask")},
 	{name: "clonevm", cmds: one("clonevm")},
+	{name: "refused", cmds: one("refused")},
 }
 
 // conformOther are the Go guests of the same kind.

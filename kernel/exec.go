@@ -694,6 +694,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	p.creds.execCaps()
 	k.pt.mu.Unlock()
 	p.membarrier = 0
+	p.pkeyTaken = false
 	p.shmDetachAll()
 	p.aioExit(false)
 	t.clearChildTID, t.robustList = 0, 0

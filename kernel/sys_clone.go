@@ -232,6 +232,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	k.pt.mu.Lock()
 	c.pgid, c.sid, c.nice, c.persona, c.ioprio = p.pgid, p.sid, p.nice, p.persona, p.ioprio
 	c.timerSlack = p.timerSlack
+	c.pkeyTaken = p.pkeyTaken
 	if c.policy = p.policy; p.resetOnFork {
 		// As Linux's sched_fork(): the child does not keep a nice value below 0 (nor a
 		// real-time policy, which vemu never gives), and does not reset its own children.

@@ -217,6 +217,14 @@ func sysPrctl(t *Task, a Args) (uint64, error) {
 			return 1, nil
 		}
 		return 0, nil
+	case abi.PR_GET_TSC:
+		// rdtsc is always allowed: vemu cannot make it fault cheaply (see PR_SET_TSC).
+		return 0, t.p.mm.CopyOut(a.Ptr(1), binary.LittleEndian.AppendUint32(nil, abi.PR_TSC_ENABLE))
+	case abi.PR_SET_TSC:
+		if a[1] == abi.PR_TSC_ENABLE {
+			return 0, nil
+		}
+		return 0, unix.EINVAL // PR_TSC_SIGSEGV, as on a CPU that cannot trap rdtsc
 	case abi.PR_GET_SECCOMP:
 		return uint64(t.seccomp.mode), nil
 	case abi.PR_SET_SECCOMP:

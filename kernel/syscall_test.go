@@ -186,7 +186,7 @@ func TestSyscallErrors(t *testing.T) {
 		{"open-null-path", abi.SYS_OPEN, []uint64{0, 0, 0}, neg(unix.EFAULT)},
 		{"access-null-path", abi.SYS_ACCESS, []uint64{0, 0}, neg(unix.EFAULT)},
 		{"unknown-1000", 1000, nil, neg(unix.ENOSYS)},
-		{"unknown-335", 335, nil, neg(unix.ENOSYS)},
+		{"unknown-uselib", 134, nil, neg(unix.ENOSYS)},
 		{"unknown-table-size", abi.SyscallCount, nil, neg(unix.ENOSYS)},
 		{"unknown-huge", 1 << 63, nil, neg(unix.ENOSYS)},
 		{"unknown-all-ones", ^uint64(0), nil, neg(unix.ENOSYS)},
