@@ -128,6 +128,8 @@ func (t *Task) systemFile(p string) ([]byte, bool) {
 	switch path.Clean(p) {
 	case "/proc/cpuinfo":
 		return cpuinfo(t.p.cpu.Info(), guestCPUs()), true
+	case "/proc/sys/kernel/core_pattern":
+		return []byte(corePattern), true
 	case "/sys/devices/system/cpu/online", "/sys/devices/system/cpu/possible", "/sys/devices/system/cpu/present":
 		return []byte(cpuList(guestCPUs()) + "\n"), true
 	}

@@ -693,6 +693,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	k.pt.mu.Lock()
 	p.creds.execCaps()
 	k.pt.mu.Unlock()
+	p.execDumpable()
 	p.membarrier = 0
 	p.pkeyTaken = false
 	p.shmDetachAll()

@@ -151,11 +151,11 @@ func (t *Task) faultSignalFrame(sig int, code int32, addr uint64, f sigFault, de
 		}
 	}
 	act := t.p.sigactions[sig]
+	info := abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr}
 	if t.sigmask&sigBit(sig) != 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN {
-		t.kill(sig, detail)
+		t.killWith(info, detail)
 		return
 	}
-	info := abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr}
 	if err := t.setupFrame(info, act, f); err != nil {
 		t.kill(abi.SIGSEGV, fmt.Sprintf("%s; cannot deliver %s: %v", detail, abi.SignalName(sig), err))
 	}

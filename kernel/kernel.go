@@ -134,6 +134,7 @@ type ExitStatus struct {
 	Code   int    // exit code (when Signal is 0)
 	Signal int    // the signal that killed it, or 0
 	Detail string // for a signal caused by a fault: where and why
+	Core   bool   // the signal dumped core (WCOREDUMP): a core file was written
 }
 
 // ShellStatus is the status a shell reports: the code, or 128+signal.

@@ -81,6 +81,11 @@ func (p *Process) checkDoomed() bool {
 	}
 	if p.exit == nil {
 		p.exit = &ExitStatus{Signal: sig}
+		p.coreTask = p.cur
+		p.coreInfo = abi.Siginfo{Signo: int32(sig), Code: abi.SI_KERNEL}
+		if info := p.doomInfo.Load(); info != nil && int(info.Signo) == sig {
+			p.coreInfo = *info
+		}
 	}
 	p.stop = true
 	return true
@@ -102,11 +107,16 @@ func (p *Process) signalFrom(tid int, info abi.Siginfo, host bool) {
 	if tid != 0 {
 		fatal = p.fatalAll.Load()
 	}
+	if sig == abi.SIGKILL && p.dumping.Load() {
+		p.dumpStop.Store(true) // as on Linux, SIGKILL ends a dump in progress
+	}
 	if host {
 		fatal |= p.fatalHost.Load()
 	}
 	if fatal&sigBit(sig) != 0 {
-		p.doomed.CompareAndSwap(0, int32(sig))
+		if p.doomed.CompareAndSwap(0, int32(sig)) {
+			p.doomInfo.Store(&info)
+		}
 		// The message ends a loop that waits for one; the abort a CPU running guest code.
 		p.send(wakeup{fn: func() { p.checkDoomed() }})
 		p.kick.Load().Abort()
@@ -238,6 +248,10 @@ func (k *Kernel) HostSignal(sig int) {
 		targets = []*Process{first}
 	}
 	for _, q := range targets {
+		if q.dumping.Load() && defaultAction(sig) != defIgnore {
+			// Linux would finish the dump; vemu's user asked vemu to end.
+			q.dumpStop.Store(true)
+		}
 		q.signalFrom(0, info, true)
 		// A host signal comes at a point no run repeats: even in repeatable runs, where
 		// messages wait for a thread to stop, stop one spinning in guest code for it.

@@ -120,6 +120,16 @@ type Process struct {
 	fatalAny, fatalAll atomic.Uint64
 	fatalHost          atomic.Uint64 // of a tracee: what a signal from the host ends it with
 	doomed             atomic.Int32
+	doomInfo           atomic.Pointer[abi.Siginfo] // the siginfo of doomed's signal
+
+	// Core dumps (coredump.go): the thread and the siginfo of the signal that ended the
+	// process; whether it may dump (PR_SET_DUMPABLE, credential changes); and, for
+	// other goroutines, whether it is dumping now and whether a signal ends the dump.
+	coreTask    *Task
+	coreInfo    abi.Siginfo
+	notDumpable bool
+	dumping     atomic.Bool
+	dumpStop    atomic.Bool
 }
 
 func (p *Process) close() {

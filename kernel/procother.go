@@ -76,8 +76,13 @@ func (t *Task) otherProcFile(p string) ([]byte, bool) {
 		}
 		return pub.cmdline, true
 	case "stat":
-		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-			q.pid, pub.comm, st, q.ppid, q.pgid, q.sid, q.nice, q.exitSignal)), true
+		// exit_code (the last field) is the status wait would report, once exited.
+		exitCode := 0
+		if q.zombie && q.exit != nil {
+			exitCode = q.exit.WaitStatus()
+		}
+		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 %d\n",
+			q.pid, pub.comm, st, q.ppid, q.pgid, q.sid, q.nice, q.exitSignal, exitCode)), true
 	case "status":
 		c := &q.creds
 		return []byte(fmt.Sprintf("Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\n",

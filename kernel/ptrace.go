@@ -154,21 +154,13 @@ func (d *Debugger) exitEvent() {
 		t = p.tasks[0]
 	}
 	st := *p.exit
-	l.eventMsg = uint64(waitStatusOf(st))
+	l.eventMsg = uint64(st.WaitStatus())
 	d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_EXIT<<8, Pid: int32(p.pid)}
 	p.exit = nil // hold serves requests while the process has not ended
 	d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_EXIT}, true)
 	if p.exit == nil || p.exit.Signal != abi.SIGKILL {
 		p.exit = &st
 	}
-}
-
-// waitStatusOf is how wait4 encodes an exit.
-func waitStatusOf(st ExitStatus) int {
-	if st.Signal != 0 {
-		return st.Signal & 0x7f
-	}
-	return (st.Code & 0xff) << 8
 }
 
 // tracerExited lets p's tracees go when p ends: each is detached and runs on, or is

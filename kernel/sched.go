@@ -288,6 +288,9 @@ func (p *Process) run() ExitStatus {
 	if p.exit == nil {
 		p.exit = &ExitStatus{}
 	}
+	if p.exit.Signal != 0 {
+		p.exit.Core = p.dumpCore()
+	}
 	if d := p.dbg; d != nil && d.pt != nil {
 		d.exitEvent()
 	}

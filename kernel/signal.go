@@ -277,7 +277,7 @@ func (p *Process) queueSignal(t *Task, info abi.Siginfo) bool {
 	// Linux's sig_ignored() and complete_signal() for a ptraced task).
 	traced := p.dbg != nil && p.dbg.pt != nil
 	if sig == abi.SIGKILL || (!blocked && !traced && target.fatal(sig)) {
-		target.kill(sig, "")
+		target.killWith(info, "")
 		return true
 	}
 	if !blocked && !traced && target.ignored(sig) {
@@ -411,7 +411,7 @@ func (t *Task) deliver(info abi.Siginfo) {
 func (t *Task) deliverNow(info abi.Siginfo) {
 	sig := int(info.Signo)
 	if t.fatal(sig) {
-		t.kill(sig, "")
+		t.killWith(info, "")
 		return
 	}
 	if t.ignored(sig) {

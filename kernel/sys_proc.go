@@ -199,8 +199,18 @@ func sysPrctl(t *Task, a Args) (uint64, error) {
 	case abi.PR_GET_NAME:
 		return 0, t.p.mm.CopyOut(a.Ptr(1), append([]byte(t.commName()), 0))
 	case abi.PR_GET_DUMPABLE:
+		if t.p.notDumpable {
+			return 0, nil
+		}
 		return 1, nil
-	case abi.PR_SET_DUMPABLE, abi.PR_SET_PDEATHSIG, abi.PR_SET_VMA:
+	case abi.PR_SET_DUMPABLE:
+		// As Linux: 0 or 1 (SUID_DUMP_USER); 2 only through fs.suid_dumpable.
+		if a[1] > 1 {
+			return 0, unix.EINVAL
+		}
+		t.p.notDumpable = a[1] == 0
+		return 0, nil
+	case abi.PR_SET_PDEATHSIG, abi.PR_SET_VMA:
 		return 0, nil
 	case abi.PR_SET_NO_NEW_PRIVS:
 		// Once set, for good: inherited by clone and fork, kept across execve.

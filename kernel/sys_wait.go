@@ -29,7 +29,7 @@ func (w waitSpec) eligible(c *Process) bool {
 // waitEvent is what a wait reports of a child: its end, a stop or a continuation.
 type waitEvent struct {
 	c      *Process
-	code   int32 // CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_TRAPPED or CLD_CONTINUED
+	code   int32 // CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_TRAPPED or CLD_CONTINUED
 	status int   // the exit code, or the signal (a ptrace stop's: signal | event<<8)
 	tid    int   // the thread a ptrace stop is of; 0: the process
 }
@@ -123,6 +123,8 @@ func (e *waitEvent) waitStatus() int {
 		return 0xffff
 	case abi.CLD_EXITED:
 		return (e.status & 0xff) << 8
+	case abi.CLD_DUMPED:
+		return e.status&0x7f | 0x80
 	}
 	return e.status & 0x7f
 }
@@ -286,13 +288,27 @@ func sysWaitid(t *Task, a Args) (uint64, error) {
 }
 
 // childInfo is the siginfo that reports how child c ended, as SIGCHLD and waitid give
-// it. No core is ever dumped, so a core signal is CLD_KILLED as on a system with
-// RLIMIT_CORE 0.
+// it: CLD_DUMPED when its signal wrote a core file.
 func childInfo(c *Process) abi.Siginfo {
 	info := abi.Siginfo{Signo: abi.SIGCHLD, Code: abi.CLD_EXITED, Pid: int32(c.pid), UID: uint32(os.Getuid()),
 		Status: int32(c.exit.Code & 0xff)}
 	if c.exit.Signal != 0 {
 		info.Code, info.Status = abi.CLD_KILLED, int32(c.exit.Signal)
+		if c.exit.Core {
+			info.Code = abi.CLD_DUMPED
+		}
 	}
 	return info
+}
+
+// WaitStatus is the status wait(2) reports for an ended process.
+func (s ExitStatus) WaitStatus() int {
+	if s.Signal != 0 {
+		st := s.Signal & 0x7f
+		if s.Core {
+			st |= 0x80
+		}
+		return st
+	}
+	return (s.Code & 0xff) << 8
 }

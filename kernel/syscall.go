@@ -99,7 +99,11 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 		ret = errnoRet(unix.ENOSYS)
 	default:
 		t.p.actAs(t.p.creds.file())
+		before := t.p.creds.dumpKey()
 		r, err := h(t, a)
+		if after := t.p.creds.dumpKey(); after != before && nr != abi.SYS_EXECVE && nr != abi.SYS_EXECVEAT {
+			t.p.credsChanged(before, after)
+		}
 		if err == errBlocked {
 			// The thread waits; its result is traced and put in rax when it comes.
 			t.pending.nr, t.pending.args, t.pending.inj = nr, a, inj

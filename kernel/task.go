@@ -16,8 +16,20 @@ func (t *Task) kill(sig int, detail string) {
 	p := t.p
 	if p.exit == nil {
 		p.exit = &ExitStatus{Signal: sig, Detail: detail}
+		p.coreTask = t
+		if int(p.coreInfo.Signo) != sig {
+			p.coreInfo = abi.Siginfo{Signo: int32(sig), Code: abi.SI_KERNEL}
+		}
 	}
 	p.stop = true
+}
+
+// killWith is kill for a signal whose siginfo is known (for the core file's NT_SIGINFO).
+func (t *Task) killWith(info abi.Siginfo, detail string) {
+	if t.p.exit == nil {
+		t.p.coreInfo = info
+	}
+	t.kill(int(info.Signo), detail)
 }
 
 // Task is a thread of a process.

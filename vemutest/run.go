@@ -67,6 +67,7 @@ type Result struct {
 	ExitCode int    // the exit code, when Signal is 0
 	Signal   int    // the signal that killed the program, or 0
 	Detail   string // for a signal caused by a fault: where and why
+	Core     bool   // the signal dumped core: a core file was written (RLIMIT_CORE allowed it)
 	Stdout   []byte
 	Stderr   []byte
 	Calls    []Record       // every system call of every process and thread, in order
@@ -197,7 +198,7 @@ func run(ctx context.Context, cfg kernel.Config, in Input, start func(kernel.Con
 	stop()
 	// The run ends with its program: processes it left running end with it.
 	k.KillAll()
-	res.ExitCode, res.Signal, res.Detail = st.Code, st.Signal, st.Detail
+	res.ExitCode, res.Signal, res.Detail, res.Core = st.Code, st.Signal, st.Detail, st.Core
 	res.Coverage = k.Coverage()
 	if res.Signal != 0 {
 		res.ExitCode = 0

@@ -323,6 +323,9 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 	case st.Signal != 0:
 		// A shell's line, and the trace's record of the end whatever the signal.
 		msg := fmt.Sprintf("vemu: %s: killed by %s", prog, abi.SignalName(st.Signal))
+		if st.Core {
+			msg += " (core dumped)"
+		}
 		if st.Detail != "" {
 			msg += " (" + st.Detail + ")"
 		}
