@@ -71,6 +71,8 @@ func (p *Process) dumpCore() bool {
 	if limit < mm.PageSize { // Linux's min_coredump for ELF
 		return false
 	}
+	p.dumping.Store(true) // from here a signal that ends vemu ends the dump
+	defer p.dumping.Store(false)
 	p.actAs(p.creds.file())
 	name := "core"
 	if coreUsesPid() {
@@ -89,8 +91,6 @@ func (p *Process) dumpCore() bool {
 	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 1 || st.Mode&0o677 != 0o600 {
 		return false // Linux: "cannot preserve file permissions"
 	}
-	p.dumping.Store(true)
-	defer p.dumping.Store(false)
 	w := &coreWriter{fd: fd, limit: limit, stop: func() bool { return p.dumpStop.Load() }}
 	p.writeCore(w)
 	return !w.stopped

@@ -2,10 +2,11 @@
  * wait's WCOREDUMP, waitid's si_code, a zombie's /proc/PID/stat exit_code, and the core
  * file (present, owner, mode, ELF core type) as RLIMIT_CORE and the working directory
  * allow. Linux writes the file as /proc/sys/kernel/core_pattern says; the checks assume
- * the plain pattern "core" with core_uses_pid 0, and say so when the host differs.
+ * the plain pattern "core" (core.PID with core_uses_pid), and say so when the host differs.
  *
  *   coredump status DIR     the checks above, each child in a directory of its own in DIR
  *   coredump crash          set RLIMIT_CORE to its hard limit, then crash in crash_here
+ *   coredump plain          crash in crash_here with the RLIMIT_CORE it started with
  *   coredump threads N      start N threads that block, then crash in crash_here
  *   coredump reserve        reserve 16 TiB without access and 4 GiB with, touch a page of
  *                           each writable one, raise RLIMIT_CORE, crash
@@ -117,11 +118,14 @@ static const char *codename(int code)
 }
 
 /* describe prints what a core file in dir looks like. */
-static void describe(const char *dir, rlim_t limit)
+static void describe(const char *dir, pid_t pid, rlim_t limit)
 {
 	char path[512];
-	snprintf(path, sizeof path, "%s/core", dir);
 	struct stat st;
+	/* core, or core.PID where kernel.core_uses_pid is set */
+	snprintf(path, sizeof path, "%s/core.%d", dir, pid);
+	if (lstat(path, &st) != 0)
+		snprintf(path, sizeof path, "%s/core", dir);
 	if (lstat(path, &st) != 0) {
 		printf("  core file: none\n");
 		return;
@@ -186,7 +190,7 @@ static void run(const char *what, const char *dir, rlim_t limit, int flags, uid_
 		       WCOREDUMP(status) ? 1 : 0);
 	else
 		printf("  wait: exited %d\n", WEXITSTATUS(status));
-	describe(dir, limit);
+	describe(dir, pid, limit);
 }
 
 static char *subdir(const char *base, const char *name)
@@ -304,6 +308,8 @@ int main(int argc, char **argv)
 		setcore(RLIM_INFINITY);
 		crash_here(3);
 	}
+	if (argc >= 2 && strcmp(argv[1], "plain") == 0)
+		crash_here(7);
 	if (argc >= 3 && strcmp(argv[1], "threads") == 0) {
 		setcore(RLIM_INFINITY);
 		int n = atoi(argv[2]);
@@ -345,6 +351,6 @@ int main(int argc, char **argv)
 		printf("touched\n");
 		crash_here(6);
 	}
-	fprintf(stderr, "usage: coredump status DIR | crash | threads N | reserve | big MIB\n");
+	fprintf(stderr, "usage: coredump status DIR | crash | plain | threads N | reserve | big MIB\n");
 	return 2;
 }
