@@ -120,8 +120,9 @@ func (t *Task) seccompEnter(c *seccompCall) (run bool, rax uint64, what string) 
 		t.seccompKillThread(abi.SIGSYS, fmt.Sprintf("seccomp: system call %d", c.nr))
 		return false, c.rax, "killed"
 	}
-	// KILL_PROCESS, and any action Linux does not know.
-	t.kill(abi.SIGSYS, fmt.Sprintf("seccomp: system call %d", c.nr))
+	// KILL_PROCESS, and any action Linux does not know (its core file tells the call).
+	t.killWith(abi.Siginfo{Signo: abi.SIGSYS, Code: abi.SYS_SECCOMP_CODE, Errno: int32(data),
+		CallAddr: c.ip, Syscall: int32(c.nr), Arch: c.arch}, fmt.Sprintf("seccomp: system call %d", c.nr))
 	return false, c.rax, "killed"
 }
 
