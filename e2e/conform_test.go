@@ -21,6 +21,7 @@ var conformGuests = []diffCase{
 	{name: "faccess", cmds: one("faccess")},
 	{name: "mqueue", cmds: one("mqueue")},
 	{name: "aio", cmds: one("aio")},
+	{name: "futex2", cmds: one("futex2")},
 	{name: "ptrace", cmds: one("ptrace")},
 	{name: "seccomp", cmds: one("seccomp")},
 	{name: "proctask", cmds: one("proctask")},

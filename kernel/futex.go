@@ -11,7 +11,11 @@ import (
 )
 
 // sysFutex implements futex(2) for the threads of this process.
-func sysFutex(t *Task, a Args) (uint64, error) {
+func sysFutex(t *Task, a Args) (uint64, error) { return t.futex(a, abi.SYS_FUTEX, false) }
+
+// futex is futex(2)'s operations, for the futex2 calls too: nr is the call a wait
+// restarts, and restart says that a timed wait restarts after a handler as well.
+func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 	p := t.p
 	addr, op, val := a.Ptr(0), a.Int(1), a.Uint(2)
 	cmd := op & abi.FUTEX_CMD_MASK
@@ -37,7 +41,12 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 			}
 			return woken
 		}
-		return p.futexWake(at, n, bits)
+		// futex_waitv's waiters on a private futex are in the kernel-wide table.
+		woken := p.futexWake(at, n, bits)
+		if woken < n {
+			woken += t.sharedWake(t.privateFutexKey(at), n-woken, bits)
+		}
+		return woken
 	}
 	switch cmd {
 	case abi.FUTEX_WAIT, abi.FUTEX_WAIT_BITSET:
@@ -76,16 +85,17 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 			timeout = d
 		}
 		if shared {
-			return t.sharedWait(a, key, val, bits, timeout)
+			return t.sharedWait(a, key, val, bits, timeout, nr, restart)
 		}
 		t.futexAddr, t.futexBits = addr, bits
 		p.futexes[addr] = append(p.futexes[addr], t)
 		r, err := t.park()
 		pend := t.pending
-		pend.nr, pend.args = abi.SYS_FUTEX, a
-		// Linux restarts an untimed wait under SA_RESTART; a timed one ends with EINTR.
+		pend.nr, pend.args = nr, a
+		// Linux restarts an untimed wait under SA_RESTART; a timed one ends with EINTR
+		// (futex_wait(2)'s too is restarted).
 		kind := intrRestart
-		if timeout >= 0 {
+		if timeout >= 0 && !restart {
 			kind = intrBlock
 		}
 		t.interruptible(kind, func() { p.futexRemove(t) })
@@ -131,6 +141,9 @@ func sysFutex(t *Task, a Args) (uint64, error) {
 			w.futexAddr = a.Ptr(4)
 			p.futexes[a.Ptr(4)] = append(p.futexes[a.Ptr(4)], w)
 			moved++
+		}
+		if moved < limit {
+			moved += t.sharedRequeue(t.privateFutexKey(addr), t.privateFutexKey(a.Ptr(4)), limit-moved)
 		}
 		return uint64(n + moved), nil
 	case abi.FUTEX_WAKE_OP:

@@ -32,6 +32,12 @@ type sharedWaiter struct {
 	gen  uint64
 	bits uint32
 	key  futexKey
+
+	// futex_waitv: the waiter's index, which its wake returns, and all its waiters
+	// (taken once one of them is woken).
+	idx   uint64
+	group []*sharedWaiter
+	taken bool
 }
 
 // sharedFutexes is the kernel's table of shared futex waiters.
@@ -93,10 +99,23 @@ func (sf *sharedFutexes) remove(w *sharedWaiter) bool {
 	return false
 }
 
+// removeGroup takes w and the other waiters of its futex_waitv off their queues.
+func (sf *sharedFutexes) removeGroup(w *sharedWaiter) {
+	if w.group == nil {
+		w.taken = true
+		sf.remove(w)
+		return
+	}
+	for _, m := range w.group {
+		m.taken = true
+		sf.remove(m)
+	}
+}
+
 // sharedWait is FUTEX_WAIT on a shared futex: the value is checked again under the
 // table's lock, which every waker takes, so a store and wake in another process between
 // the first check and the wait is not lost.
-func (t *Task) sharedWait(a Args, key futexKey, val, bits uint32, timeout time.Duration) (uint64, error) {
+func (t *Task) sharedWait(a Args, key futexKey, val, bits uint32, timeout time.Duration, nr uint64, restart bool) (uint64, error) {
 	p := t.p
 	sf := p.k.sharedFutexTable()
 	sf.mu.Lock()
@@ -114,9 +133,9 @@ func (t *Task) sharedWait(a Args, key futexKey, val, bits uint32, timeout time.D
 	sf.q[key] = append(sf.q[key], w)
 	sf.mu.Unlock()
 	pend := t.pending
-	pend.nr, pend.args = abi.SYS_FUTEX, a
+	pend.nr, pend.args = nr, a
 	kind := intrRestart
-	if timeout >= 0 {
+	if timeout >= 0 && !restart {
 		kind = intrBlock
 	}
 	t.interruptible(kind, func() {
@@ -146,21 +165,21 @@ func (t *Task) sharedWake(key futexKey, n int, bits uint32) int {
 		if len(woken) >= n {
 			break
 		}
-		if w.bits&bits == 0 {
+		if w.bits&bits == 0 || w.taken {
 			continue
 		}
-		sf.remove(w)
+		sf.removeGroup(w)
 		woken = append(woken, w)
 	}
 	sf.mu.Unlock()
 	for _, w := range woken {
 		if w.t.p == t.p {
 			if w.t.gen == w.gen && w.t.state == taskBlocked {
-				w.t.complete(w.pend, 0, nil)
+				w.t.complete(w.pend, w.idx, nil)
 			}
 			continue
 		}
-		w.t.p.send(wakeup{t: w.t, gen: w.gen, pend: w.pend})
+		w.t.p.send(wakeup{t: w.t, gen: w.gen, pend: w.pend, r: w.idx})
 	}
 	return len(woken)
 }
