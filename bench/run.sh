@@ -25,6 +25,7 @@ n_gtod=300000
 n_threads=1000    # threads alive at once
 n_mprotect=2000   # pages of alternating permissions
 n_sbrk=4000       # heap growths of 132 KiB
+n_maps=40000      # one-page mappings alive at once (the host allows vemu ~49,000)
 n_mutex=20000     # increments per thread, 64 threads
 n_go=400          # Go jobs over 8 goroutines, GOMAXPROCS=4
 gzip_reps=${BENCH_GZIP_REPS:-1}
@@ -38,6 +39,9 @@ n_set=16          # memset of copy_mib MiB, n_set times
 n_chase=1000000   # dependent loads through the mem_mib array
 
 log() { echo "bench: $*" >&2; }
+
+# wanted LABEL: whether the row LABEL runs (BENCH_ONLY).
+wanted() { [ -z "${BENCH_ONLY:-}" ] || [[ $1 =~ $BENCH_ONLY ]]; }
 
 mkdir -p "$out"
 
@@ -180,6 +184,7 @@ row() {
 bench() {
 	local label=$1 unit=$2 dec=$3 r
 	shift 3
+	wanted "$label" || return 0
 	local -A res
 	for r in native vemu qemu; do
 		log "$label: $r"
@@ -210,6 +215,7 @@ wrap=()
 percall() {
 	local label=$1 r a b
 	shift
+	wanted "$label" || return 0
 	local args=("${@:1:$#-2}") n=${!#}
 	local -A res
 	wrap=("$out/cputime" -q)
@@ -235,6 +241,7 @@ bench "cpu loop ($n_cpu rounds)" ms 1 "$out/cpu" $n_cpu
 bench "$n_threads threads alive at once" ms 1 "$out/cliffs" threads $n_threads
 bench "mprotect $n_mprotect pages alternately" ms 1 "$out/cliffs" mprotect $n_mprotect
 bench "sbrk 132 KiB x $n_sbrk" ms 1 "$out/cliffs" sbrk $n_sbrk
+bench "$n_maps one-page mappings" ms 1 "$out/cliffs" maps $n_maps
 bench "64 threads: mutex+atomic x $n_mutex" ms 1 "$out/mutex" 64 $n_mutex
 bench "Go, GOMAXPROCS=4, $n_go jobs" ms 1 "$out/gothreads" $n_go
 
@@ -259,6 +266,7 @@ wrap=()
 # startups LABEL PROGRAM: rows for start-up time and peak RSS of PROGRAM.
 startups() {
 	local label=$1 prog=$2 r
+	wanted "$label start-up" || return 0
 	local -A ms kib
 	for r in native vemu qemu; do
 		log "$label start-up: $r"
@@ -277,20 +285,24 @@ startups "/bin/true (dynamic)" /bin/true
 # The cost of guest coverage (--cover: AFL-style edges and the blocks run, from a block
 # hook in C): the CPU loop, whose blocks are short, is the worst case. The "native"
 # column is vemu without coverage here.
-log "cpu loop, coverage: vemu, vemu --cover"
-plain=$(measure vemu "$out/cpu" $n_cpu)
-covered=$(measure vemucover "$out/cpu" $n_cpu)
-rm -f "$out"/check.*
-row "cpu loop: vemu, then --cover" ms 1 "$plain" "$covered" n/a
+if wanted "cpu loop: vemu, then --cover"; then
+	log "cpu loop, coverage: vemu, vemu --cover"
+	plain=$(measure vemu "$out/cpu" $n_cpu)
+	covered=$(measure vemucover "$out/cpu" $n_cpu)
+	rm -f "$out"/check.*
+	row "cpu loop: vemu, then --cover" ms 1 "$plain" "$covered" n/a
+fi
 
 # Repeated runs in-process (vemutest.Prepared: a snapshot after exec, restored for each
 # run on an engine that keeps the code it translated) against fork+exec+wait natively.
-log "repeated runs: go test -bench RepeatedRun ./vemutest"
-rr=$(go test -run '^$' -bench '^BenchmarkRepeatedRun$' -benchtime "${REPEAT_RUNS:-2000}x" ./vemutest 2>"$out/last.err" |
-	grep '^BenchmarkRepeatedRun' || true)
-metric() { printf '%s\n' "$rr" | awk -v m="$1" '{for (i = 2; i <= NF; i++) if ($i == m) print $(i-1)}'; }
-row "hello, repeated runs (higher: better)" run/s 0 "$(metric native-runs/s)" "$(metric runs/s)" n/a
-row "hello, repeated runs: vemu, then covered" run/s 0 "$(metric runs/s)" "$(metric covered-runs/s)" n/a
+if wanted "hello, repeated runs"; then
+	log "repeated runs: go test -bench RepeatedRun ./vemutest"
+	rr=$(go test -run '^$' -bench '^BenchmarkRepeatedRun$' -benchtime "${REPEAT_RUNS:-2000}x" ./vemutest 2>"$out/last.err" |
+		grep '^BenchmarkRepeatedRun' || true)
+	metric() { printf '%s\n' "$rr" | awk -v m="$1" '{for (i = 2; i <= NF; i++) if ($i == m) print $(i-1)}'; }
+	row "hello, repeated runs (higher: better)" run/s 0 "$(metric native-runs/s)" "$(metric runs/s)" n/a
+	row "hello, repeated runs: vemu, then covered" run/s 0 "$(metric runs/s)" "$(metric covered-runs/s)" n/a
+fi
 
 cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 qemu_version=n/a

@@ -79,6 +79,20 @@ func (e *Engine) Covered(addr uint64, mem []byte) bool {
 	return e.covered(addr, addr+uint64(len(mem)), uintptr(unsafe.Pointer(&mem[0])))
 }
 
+// RegionSize returns the size of the region that maps addr onto mem's first byte, or 0.
+func (e *Engine) RegionSize(addr uint64, mem []byte) uint64 {
+	if len(mem) == 0 {
+		return 0
+	}
+	i := e.regionAt(addr)
+	// SAFETY: only the address of mem's host memory is taken.
+	if i < len(e.ucRegions) && e.ucRegions[i].begin <= addr &&
+		e.ucRegions[i].host+uintptr(addr-e.ucRegions[i].begin) == uintptr(unsafe.Pointer(&mem[0])) {
+		return e.ucRegions[i].end - e.ucRegions[i].begin
+	}
+	return 0
+}
+
 // Protect sets the permissions of [addr, addr+size) if the range lies in memory given
 // to the CPU (by MapHost, possibly for other permissions before), and reports whether
 // it did. With ProtNone the memory stays given, without access.

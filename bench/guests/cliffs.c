@@ -2,7 +2,9 @@
    prints elapsed milliseconds.
      threads N    start N threads that all stay alive, then join them
      mprotect N   map N pages and make every other one read-only, one call each
-     sbrk N       grow the heap N times by 132 KiB, touching each new piece */
+     sbrk N       grow the heap N times by 132 KiB, touching each new piece
+     maps N       make N one-page mappings that do not join (a free page beside each),
+                  touch each, then unmap them */
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -62,8 +64,23 @@ int main(int argc, char **argv)
 			}
 			p[0] = 1;
 		}
+	} else if (!strcmp(mode, "maps")) {
+		char **m = calloc(n, sizeof *m);
+		for (long i = 0; i < n; i++) {
+			m[i] = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (m[i] == MAP_FAILED || munmap(m[i] + 4096, 4096) != 0) {
+				printf("fail mmap\n");
+				return 1;
+			}
+			m[i][0] = 1;
+		}
+		for (long i = 0; i < n; i++)
+			if (munmap(m[i], 4096) != 0) {
+				printf("fail munmap\n");
+				return 1;
+			}
 	} else {
-		printf("usage: cliffs threads|mprotect|sbrk N\n");
+		printf("usage: cliffs threads|mprotect|sbrk|maps N\n");
 		return 2;
 	}
 	printf("%.1f\n", (bench_now_ns() - t0) / 1e6);

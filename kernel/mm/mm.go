@@ -504,6 +504,14 @@ func (s *Space) cpuMapFrom(v *VMA, list []*VMA) error {
 	lo, hi := s.cpuSpan(v, list)
 	if b := v.back; b.carved {
 		at := b.aoff + v.off // v's place in the reservation
+		if top := at + uint64(hi-v.Start); top < uint64(len(b.ar.res)) {
+			// Below a region of memory that continues this run: as much again as it
+			// holds, so that mappings made one below the other make O(log n) regions
+			// even where holes between them cut the run short.
+			more := s.cpu.RegionSize(uint64(hi), b.ar.res[top:])
+			more = min(more, at-uint64(v.Start-lo), uint64(lo-s.freeBelow(lo, list)))
+			lo -= Addr(more)
+		}
 		mem = b.ar.res[at-uint64(v.Start-lo) : at+uint64(hi-v.Start)]
 	} else {
 		mem = b.mem[v.off-uint64(v.Start-lo) : v.off+uint64(hi-v.Start)]
@@ -524,10 +532,9 @@ func (s *Space) cpuMapFrom(v *VMA, list []*VMA) error {
 func (s *Space) cpuSpan(v *VMA, list []*VMA) (lo, hi Addr) {
 	lo, hi = v.Start, v.End
 	i := sort.Search(len(list), func(i int) bool { return list[i].End > v.Start })
-	first := i
 	if i < len(list) && list[i].Start == v.Start {
 		for j := i; j > 0 && hostLinear(list[j-1], list[j]); j-- {
-			lo, first = list[j-1].Start, j-1
+			lo = list[j-1].Start
 		}
 		for j := i; j+1 < len(list) && hostLinear(list[j], list[j+1]); j++ {
 			hi = list[j+1].End
@@ -547,17 +554,23 @@ func (s *Space) cpuSpan(v *VMA, list []*VMA) (lo, hi Addr) {
 		}
 	case b.carved:
 		room := b.aoff + v.off - uint64(v.Start-lo) // reserved host memory below the run
-		prev := MinAddr
-		if first > 0 && first <= len(list) && list[first-1].End <= lo {
-			prev = list[first-1].End
-		} else if first > 0 {
-			prev = lo
-		}
-		if lo >= prev {
-			lo -= Addr(min(room, max(uint64(hi-lo), heapStep), uint64(lo-prev)))
-		}
+		lo -= Addr(min(room, max(uint64(hi-lo), heapStep), uint64(lo-s.freeBelow(lo, list))))
 	}
 	return lo, hi
+}
+
+// freeBelow returns where the free guest addresses below a (a VMA start or free) begin.
+func (s *Space) freeBelow(a Addr, list []*VMA) Addr {
+	j := sort.Search(len(list), func(j int) bool { return list[j].End > a-1 })
+	switch {
+	case a == 0:
+		return 0
+	case j < len(list) && list[j].Start < a:
+		return a // a is inside a mapping
+	case j > 0:
+		return max(list[j-1].End, MinAddr)
+	}
+	return min(MinAddr, a)
 }
 
 // hostLinear reports whether b's host memory continues a's, with b right after a.
