@@ -27,6 +27,7 @@ var conformGuests = []diffCase{
 	{name: "proctask", cmds: one("proctask")},
 	{name: "clonevm", cmds: one("clonevm")},
 	{name: "refused", cmds: one("refused")},
+	{name: "orphans", cmds: one("orphans")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -232,6 +232,10 @@ type family struct {
 	ptrace     *ptraceLink   // the tracer's link, while a guest process traces this one
 	tracees    []*Process    // the processes this one traces (ptrace.go)
 	gdb        bool          // debugged by the gdb stub: no guest tracer may attach
+	// pdeathsig is the signal the process gets when its parent dies (PR_SET_PDEATHSIG);
+	// subreaper makes it the parent of its orphaned descendants (PR_SET_CHILD_SUBREAPER).
+	pdeathsig int
+	subreaper bool
 }
 
 func (k *Kernel) register(p *Process) {
@@ -285,11 +289,28 @@ func (p *Process) exited() {
 		// No process is left to map a frozen file again.
 		k.frozen.release()
 	}
+	// The children are orphans now: their new parent is the nearest living subreaper
+	// among p's ancestors, or else init, outside the guest, as on Linux (which also
+	// makes their exit signal SIGCHLD). A child that asked for a signal at its parent's
+	// death gets it.
+	sub := p.parent
+	for sub != nil && (!sub.subreaper || sub.zombie) {
+		sub = sub.parent
+	}
+	type orphan struct {
+		c   *Process
+		sig int
+	}
+	var orphans []orphan
 	for _, c := range p.children {
-		c.parent = nil
-		if c.zombie {
+		c.parent, c.ppid, c.exitSignal = sub, 1, abi.SIGCHLD
+		if sub != nil {
+			c.ppid = sub.pid
+			sub.children = append(sub.children, c)
+		} else if c.zombie {
 			delete(k.pt.procs, c.pid) // nobody will wait for it now
 		}
+		orphans = append(orphans, orphan{c, c.pdeathsig})
 	}
 	p.children = nil
 	for tid, q := range k.pt.tids {
@@ -307,7 +328,20 @@ func (p *Process) exited() {
 	if parent == nil {
 		delete(k.pt.procs, p.pid)
 	}
+	if sub != nil && len(orphans) > 0 {
+		sub.wakeChildWaiters()
+	}
 	k.pt.mu.Unlock()
+	for _, o := range orphans {
+		switch {
+		case o.c.zombie && sub != nil:
+			// An exited child not yet waited for is the subreaper's to reap.
+			c, info := o.c, childInfo(o.c)
+			sub.send(wakeup{fn: func() { sub.childExited(c, info) }})
+		case !o.c.zombie && o.sig != 0:
+			p.deliverTo(o.c, 0, abi.Siginfo{Signo: int32(o.sig), Code: abi.SI_USER, Pid: int32(p.pid), UID: p.creds.ruid})
+		}
+	}
 	close(p.done)
 	for _, f := range letGo {
 		f()

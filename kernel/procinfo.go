@@ -42,6 +42,9 @@ func (t *Task) procInfo(name string) []byte {
 	if t.state == taskBlocked {
 		state, stateWord = 'S', "sleeping"
 	}
+	p.k.pt.mu.Lock()
+	ppid, pgid, sid, nice := p.ppid, p.pgid, p.sid, p.nice // another process may change them
+	p.k.pt.mu.Unlock()
 	switch name {
 	case "stat":
 		// pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
@@ -51,7 +54,7 @@ func (t *Task) procInfo(name string) []byte {
 		// policy delayacct_blkio_ticks guest_time cguest_time start_data end_data
 		// start_brk arg_start arg_end env_start env_end exit_code
 		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d %d 0 0 %d %d %d 0 0 %d 0 0 %d %d %d %d 0 0 0 %d %d 0 0 0 0 0 0 0 %d 0 0 0 0 0\n",
-			t.tid, comm, state, p.ppid, p.pgid, p.sid, p.nice, threads, vsize, rss/page,
+			t.tid, comm, state, ppid, pgid, sid, nice, threads, vsize, rss/page,
 			p.rlimits[abi.RLIMIT_RSS].Cur, p.stackTop, p.sig.pending.set, t.sigmask, ignored, caught,
 			p.exitSignal, t.cpuNum, uint64(p.mm.BrkStart)))
 	case "statm":
@@ -66,7 +69,7 @@ func (t *Task) procInfo(name string) []byte {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Name:\t%s\nUmask:\t0022\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\n",
-		comm, state, stateWord, p.pid, t.tid, p.ppid, p.tracerPid())
+		comm, state, stateWord, p.pid, t.tid, ppid, p.tracerPid())
 	fmt.Fprintf(&b, "Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t%d\nGroups:\t%s \n",
 		c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, max(64, len(p.files.fds)), strings.Join(groups, " "))
 	fmt.Fprintf(&b, "VmPeak:\t%8d kB\nVmSize:\t%8d kB\nVmRSS:\t%8d kB\nThreads:\t%d\n", vsize/1024, vsize/1024, rss/1024, threads)

@@ -22,8 +22,13 @@ func sysExitGroup(t *Task, a Args) (uint64, error) {
 	return 0, nil
 }
 
-func sysGetpid(t *Task, a Args) (uint64, error)  { return uint64(t.p.pid), nil }
-func sysGetppid(t *Task, a Args) (uint64, error) { return uint64(t.p.ppid), nil }
+func sysGetpid(t *Task, a Args) (uint64, error) { return uint64(t.p.pid), nil }
+func sysGetppid(t *Task, a Args) (uint64, error) {
+	// The parent may die meanwhile: its exit gives its children another (under pt.mu).
+	t.p.k.pt.mu.Lock()
+	defer t.p.k.pt.mu.Unlock()
+	return uint64(t.p.ppid), nil
+}
 func sysGettid(t *Task, a Args) (uint64, error)  { return uint64(t.tid), nil }
 func sysGetpgrp(t *Task, a Args) (uint64, error) { return uint64(t.p.groupID()), nil }
 
@@ -210,7 +215,37 @@ func sysPrctl(t *Task, a Args) (uint64, error) {
 		}
 		t.p.notDumpable = a[1] == 0
 		return 0, nil
-	case abi.PR_SET_PDEATHSIG, abi.PR_SET_VMA:
+	case abi.PR_SET_PDEATHSIG:
+		if a[1] >= abi.NSIG {
+			return 0, unix.EINVAL
+		}
+		k := t.p.k
+		k.pt.mu.Lock()
+		t.p.pdeathsig = int(a[1])
+		k.pt.mu.Unlock()
+		return 0, nil
+	case abi.PR_GET_PDEATHSIG:
+		k := t.p.k
+		k.pt.mu.Lock()
+		sig := t.p.pdeathsig
+		k.pt.mu.Unlock()
+		return 0, t.p.mm.CopyOut(a.Ptr(1), binary.LittleEndian.AppendUint32(nil, uint32(sig)))
+	case abi.PR_SET_CHILD_SUBREAPER:
+		k := t.p.k
+		k.pt.mu.Lock()
+		t.p.subreaper = a[1] != 0
+		k.pt.mu.Unlock()
+		return 0, nil
+	case abi.PR_GET_CHILD_SUBREAPER:
+		k := t.p.k
+		k.pt.mu.Lock()
+		v := uint32(0)
+		if t.p.subreaper {
+			v = 1
+		}
+		k.pt.mu.Unlock()
+		return 0, t.p.mm.CopyOut(a.Ptr(1), binary.LittleEndian.AppendUint32(nil, v))
+	case abi.PR_SET_VMA:
 		return 0, nil
 	case abi.PR_SET_NO_NEW_PRIVS:
 		// Once set, for good: inherited by clone and fork, kept across execve.

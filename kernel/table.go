@@ -279,7 +279,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_GETSID:                  supported(sysGetsid),
 	abi.SYS_SIGALTSTACK:             supported(sysSigaltstack),
 	abi.SYS_ARCH_PRCTL:              partial(sysArchPrctl, "ARCH_SET_CPUID is not supported"),
-	abi.SYS_PRCTL:                   partial(sysPrctl, "PR_SET_NAME, PR_GET_NAME, PR_*_DUMPABLE, PR_*_NO_NEW_PRIVS, PR_SET_PDEATHSIG, PR_SET_VMA, PR_*_TIMERSLACK, PR_*_SECCOMP, capabilities and securebits"),
+	abi.SYS_PRCTL:                   partial(sysPrctl, "PR_*_NAME (per thread), PR_*_DUMPABLE, PR_*_NO_NEW_PRIVS, PR_*_PDEATHSIG (at the parent process's death, not its creating thread's), PR_*_CHILD_SUBREAPER, PR_*_TIMERSLACK, PR_*_SECCOMP, capabilities and securebits; PR_SET_VMA is accepted and ignored"),
 	abi.SYS_SETRLIMIT:               supported(sysSetrlimit),
 	abi.SYS_SYNC:                    supported(sysSync),
 	abi.SYS_GETTID:                  supported(sysGettid),
