@@ -28,6 +28,7 @@ var conformGuests = []diffCase{
 	{name: "clonevm", cmds: one("clonevm")},
 	{name: "refused", cmds: one("refused")},
 	{name: "orphans", cmds: one("orphans")},
+	{name: "rusage", cmds: one("rusage")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -89,8 +89,8 @@ type Process struct {
 	ioprio      uint16                  // ioprio_set's value, guarded by pt.mu
 	policy      int32                   // sched_setscheduler's policy, guarded by pt.mu
 	resetOnFork bool                    // SCHED_RESET_ON_FORK
-	cpuNs       int64                   // CPU time of the run loop's thread, at exit
-	childCPU    int64                   // CPU time of the children waited for, and theirs; pt.mu
+	used        usage                   // what the run loop's thread used, at exit
+	childUsed   usage                   // what the children waited for used, and theirs; pt.mu
 	timerSlack  uint64                  // PR_SET_TIMERSLACK's value; 0 is the default
 	pubState    atomic.Uint32           // 'S' or 'T' while the run loop is idle, else 0 (procother.go)
 	pubExec     atomic.Pointer[execPub] // the program, for other processes' /proc reads

@@ -307,7 +307,7 @@ func (p *Process) run() ExitStatus {
 	if d := p.dbg; d != nil {
 		d.exit(*p.exit)
 	}
-	p.cpuNs = threadCPU() // this goroutine's OS thread ran the process
+	p.used = threadUsage() // this goroutine's OS thread ran the process
 	p.exited()
 	return *p.exit
 }

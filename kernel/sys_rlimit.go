@@ -213,21 +213,65 @@ var hostNrOpen = sync.OnceValue(func() uint64 {
 
 // sysGetrusage implements getrusage(2) with the host process's figures.
 func sysGetrusage(t *Task, a Args) (uint64, error) {
-	who := a.Int(0)
-	if who != abi.RUSAGE_SELF && who != abi.RUSAGE_CHILDREN && who != abi.RUSAGE_THREAD {
+	var u usage
+	switch a.Int(0) {
+	case abi.RUSAGE_SELF, abi.RUSAGE_THREAD:
+		// The process's threads all run on its run loop's host thread, this one.
+		u = threadUsage()
+	case abi.RUSAGE_CHILDREN:
+		k := t.p.k
+		k.pt.mu.Lock()
+		u = t.p.childUsed
+		k.pt.mu.Unlock()
+	default:
 		return 0, unix.EINVAL
 	}
+	return 0, t.putRusage(a.Ptr(1), u)
+}
+
+// usage is a process's use of resources, as struct rusage reports it. The CPU times and
+// counts are those of the process's run loop thread, where all its threads run; the
+// maximum resident set is vemu's own (Linux's is per process, which vemu does not know).
+type usage struct {
+	utime, stime                  time.Duration
+	maxrss                        int64 // KiB
+	minflt, majflt, nvcsw, nivcsw int64
+}
+
+// threadUsage is the calling host thread's usage.
+func threadUsage() usage {
 	var h unix.Rusage
-	if who != abi.RUSAGE_CHILDREN {
-		unix.Getrusage(unix.RUSAGE_SELF, &h)
+	if unix.Getrusage(unix.RUSAGE_THREAD, &h) != nil {
+		return usage{}
 	}
-	r := abi.Rusage{
-		Utime: abi.Timeval{Sec: h.Utime.Sec, Usec: h.Utime.Usec}, Stime: abi.Timeval{Sec: h.Stime.Sec, Usec: h.Stime.Usec},
-		Maxrss: h.Maxrss, Minflt: h.Minflt, Majflt: h.Majflt, Nvcsw: h.Nvcsw, Nivcsw: h.Nivcsw,
+	return usage{utime: time.Duration(h.Utime.Nano()), stime: time.Duration(h.Stime.Nano()), maxrss: h.Maxrss,
+		minflt: h.Minflt, majflt: h.Majflt, nvcsw: h.Nvcsw, nivcsw: h.Nivcsw}
+}
+
+// add counts o's use in u, as a parent collects a child's when it waits for it.
+func (u *usage) add(o usage) {
+	u.utime += o.utime
+	u.stime += o.stime
+	u.maxrss = max(u.maxrss, o.maxrss)
+	u.minflt += o.minflt
+	u.majflt += o.majflt
+	u.nvcsw += o.nvcsw
+	u.nivcsw += o.nivcsw
+}
+
+// putRusage writes u as a struct rusage at addr, unless addr is NULL.
+func (t *Task) putRusage(addr mm.Addr, u usage) error {
+	if addr == 0 {
+		return nil
 	}
+	tv := func(d time.Duration) abi.Timeval {
+		return abi.Timeval{Sec: int64(d / time.Second), Usec: int64(d % time.Second / time.Microsecond)}
+	}
+	r := abi.Rusage{Utime: tv(u.utime), Stime: tv(u.stime), Maxrss: u.maxrss, Minflt: u.minflt, Majflt: u.majflt,
+		Nvcsw: u.nvcsw, Nivcsw: u.nivcsw}
 	var b [abi.RusageSize]byte
 	r.Marshal(b[:])
-	return 0, t.p.mm.CopyOut(a.Ptr(1), b[:])
+	return t.p.mm.CopyOut(addr, b[:])
 }
 
 // clkTck is the tick of times(2) and AT_CLKTCK.
@@ -241,15 +285,16 @@ func sysTimes(t *Task, a Args) (uint64, error) {
 	if a[0] == 0 {
 		return ticks, nil
 	}
-	// The process's CPU time is its run loop thread's (vemu cannot tell user from system
-	// time there: all of it is user time); its children's is what wait collected.
+	// The process's CPU time is its run loop thread's; its children's is what wait
+	// collected.
 	k := t.p.k
 	k.pt.mu.Lock()
-	children := t.p.childCPU
+	children := t.p.childUsed
 	k.pt.mu.Unlock()
-	tick := func(ns int64) uint64 { return uint64(ns) / uint64(time.Second/clkTck) }
+	self := threadUsage()
+	tick := func(d time.Duration) uint64 { return uint64(d / (time.Second / clkTck)) }
 	var b []byte
-	for _, v := range []uint64{tick(threadCPU()), 0, tick(children), 0} {
+	for _, v := range []uint64{tick(self.utime), tick(self.stime), tick(children.utime), tick(children.stime)} {
 		b = binary.LittleEndian.AppendUint64(b, v)
 	}
 	return ticks, t.p.mm.CopyOut(a.Ptr(0), b)

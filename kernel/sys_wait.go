@@ -7,7 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
-	"vemu/kernel/mm"
 )
 
 // waitSpec says which children a wait call takes, and how.
@@ -32,6 +31,7 @@ type waitEvent struct {
 	code   int32 // CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_TRAPPED or CLD_CONTINUED
 	status int   // the exit code, or the signal (a ptrace stop's: signal | event<<8)
 	tid    int   // the thread a ptrace stop is of; 0: the process
+	used   usage // an ended child's use of resources, with its own children's
 }
 
 // id is the pid (or a traced thread's tid) that wait returns.
@@ -63,10 +63,14 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 			if !keep {
 				p.children = append(p.children[:i], p.children[i+1:]...)
 				delete(k.pt.procs, c.pid)
-				p.childCPU += c.cpuNs + c.childCPU // as Linux's wait_task_zombie()
+			}
+			used := c.used
+			used.add(c.childUsed)
+			if !keep {
+				p.childUsed.add(used) // as Linux's wait_task_zombie()
 			}
 			info := childInfo(c)
-			return &waitEvent{c: c, code: info.Code, status: int(info.Status)}, true, wake
+			return &waitEvent{c: c, code: info.Code, status: int(info.Status), used: used}, true, wake
 		case c.zombie:
 		case c.ptrace != nil && c.ptrace.tracer == p && c.ptrace.status != 0:
 			return p.traceStop(c, keep), true, wake
@@ -169,16 +173,6 @@ func (t *Task) wait(w waitSpec, report func(e *waitEvent) (uint64, error)) (uint
 	})
 }
 
-// zeroRusage writes an all-zero struct rusage at addr, when addr is not NULL: vemu does
-// not account children's resources.
-func (t *Task) zeroRusage(addr mm.Addr) error {
-	if addr == 0 {
-		return nil
-	}
-	var b [abi.RusageSize]byte
-	return t.p.mm.CopyOut(addr, b[:])
-}
-
 // sysWait4 implements wait4(2): pid > 0 a child, -1 any, 0 the caller's process group,
 // < -1 the group -pid.
 func sysWait4(t *Task, a Args) (uint64, error) {
@@ -216,7 +210,9 @@ func sysWait4(t *Task, a Args) (uint64, error) {
 				return 0, err
 			}
 		}
-		if err := t.zeroRusage(ruAddr); err != nil {
+		// A stopped or continued child's own use is not known here: zero, as an ended one's
+		// is exact.
+		if err := t.putRusage(ruAddr, e.used); err != nil {
 			return 0, err
 		}
 		return uint64(e.id()), nil
@@ -280,7 +276,11 @@ func sysWaitid(t *Task, a Args) (uint64, error) {
 				return 0, err
 			}
 		}
-		if err := t.zeroRusage(ruAddr); err != nil {
+		var used usage
+		if e != nil {
+			used = e.used
+		}
+		if err := t.putRusage(ruAddr, used); err != nil {
 			return 0, err
 		}
 		return 0, nil
