@@ -27,7 +27,7 @@ static void numbers(void)
 	errno = 0;
 	want("syscall 1000", syscall(1000), ENOSYS);
 	errno = 0;
-	want("syscall 335", syscall(335), ENOSYS);
+	want("syscall 400", syscall(400), ENOSYS);
 	errno = 0;
 	want("syscall 100000", syscall(100000), ENOSYS);
 	errno = 0;
