@@ -22,6 +22,7 @@ var conformGuests = []diffCase{
 	{name: "mqueue", cmds: one("mqueue")},
 	{name: "aio", cmds: one("aio")},
 	{name: "futex2", cmds: one("futex2")},
+	{name: "procmm", cmds: one("procmm")},
 	{name: "ptrace", cmds: one("ptrace")},
 	{name: "seccomp", cmds: one("seccomp")},
 	{name: "proctask", cmds: one("proctask")},
