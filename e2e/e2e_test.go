@@ -78,6 +78,7 @@ var cGuests = []diffCase{
 	{name: "memcost-mincore-huge", cmds: one("memcost", "mincore-huge")},
 	{name: "memcost-mremap-big", cmds: one("memcost", "mremap-big")},
 	{name: "memcost-protnone", cmds: one("memcost", "protnone")},
+	{name: "memcost-map-count", cmds: one("memcost", "map-count")},
 	{name: "memcost-children", cmds: one("memcost", "children", "20")},
 	{name: "env", cmds: one("env", "a", "b c", "")},
 	{name: "time", cmds: one("time")},

@@ -219,13 +219,19 @@ func (a *arena) uncarve(mem []byte) {
 var (
 	hostMaps     atomic.Int64
 	hostMapLimit = sync.OnceValue(func() int64 {
+		limit := maxMapCount()
+		return max(limit-hostMapMargin, limit/2)
+	})
+	// maxMapCount is vm.max_map_count, which also bounds the mappings of one process:
+	// past it, a call that would add one fails with ENOMEM, as on Linux.
+	maxMapCount = sync.OnceValue(func() int64 {
 		limit := int64(65530)
 		if b, err := os.ReadFile("/proc/sys/vm/max_map_count"); err == nil {
-			if v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
+			if v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && v > 0 {
 				limit = v
 			}
 		}
-		return max(limit-hostMapMargin, limit/2)
+		return limit
 	})
 )
 
@@ -636,6 +642,9 @@ func (s *Space) cpuUnmap(v *VMA) {
 
 // insert adds v (whose range must be free) and maps it.
 func (s *Space) insert(v *VMA) error {
+	if int64(len(s.vmas)) > maxMapCount() {
+		return ErrNoMem
+	}
 	if err := s.cpuMap(v); err != nil {
 		return err
 	}
@@ -697,6 +706,10 @@ func (s *Space) split(a Addr) error {
 	i := s.find(a)
 	if i == len(s.vmas) || s.vmas[i].Start >= a {
 		return nil
+	}
+	if int64(len(s.vmas)) >= maxMapCount() {
+		// As Linux's split_vma: the permission table and the list stay bounded.
+		return unix.ENOMEM
 	}
 	v := s.vmas[i]
 	lo, hi := *v, *v

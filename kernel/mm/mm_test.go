@@ -1085,3 +1085,23 @@ func TestStacksShareRegions(t *testing.T) {
 	require.NoError(t, s.CheckCPU())
 	assert.Less(t, cpu.Regions(), 30)
 }
+
+// Splits stop at vm.max_map_count mappings, as on Linux: ENOMEM, and nothing changes
+// past it (the list and the CPU's table stay bounded).
+func TestMapCountLimit(t *testing.T) {
+	cpu, err := emu.New()
+	require.NoError(t, err)
+	defer cpu.Close()
+	s := New(cpu)
+	defer s.Close()
+	limit := int(maxMapCount())
+	n := limit + 10
+	mustMap(t, s, at0, uint64(2*n)*pg, rw, "")
+	var fail error
+	for i := 0; i < 2*n && fail == nil; i += 2 {
+		fail = s.Protect(at0+Addr(i)*pg, pg, ro)
+	}
+	assert.Equal(t, unix.ENOMEM, fail)
+	assert.LessOrEqual(t, len(s.VMAs()), limit+1)
+	require.NoError(t, s.CheckCPU())
+}

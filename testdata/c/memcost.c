@@ -8,6 +8,8 @@
  *   memcost children N        N children alive at once, each waiting on a pipe
  *   memcost many-maps N       up to N separate one-page mappings (vemu may refuse some
  *                             with ENOMEM), all unmapped again, then a new one
+ *   memcost map-count         mprotect of every other page of a large mapping until the
+ *                             process has vm.max_map_count mappings (ENOMEM, as Linux)
  *   memcost protnone          faults in a PROT_NONE page (SEGV_ACCERR) and in a hole
  *                             (SEGV_MAPERR); contents survive a round trip through it */
 #define _GNU_SOURCE
@@ -238,6 +240,18 @@ int main(int argc, char **argv)
 		expect("all unmapped", bad == 0);
 		char *p = mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		expect("a new mapping works", p != MAP_FAILED && (p[0] = 1) == 1);
+	} else if (!strcmp(mode, "map-count")) {
+		long n = 70000, i;
+		char *p = mmap(0, 2 * n * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		expect("mapped", p != MAP_FAILED);
+		for (i = 0; i < 2 * n; i += 2)
+			if (mprotect(p + i * PAGE, PAGE, PROT_READ) != 0)
+				break;
+		int err = errno;
+		printf("mprotect calls before the limit: %ld\n", i / 2);
+		expect("the limit is ENOMEM", i < 2 * n && err == ENOMEM);
+		p[PAGE] = 1;
+		expect("munmap of the whole works", munmap(p, 2 * n * PAGE) == 0);
 	} else if (!strcmp(mode, "protnone")) {
 		protnone();
 	} else {
