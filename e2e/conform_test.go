@@ -23,6 +23,7 @@ var conformGuests = []diffCase{
 	{name: "aio", cmds: one("aio")},
 	{name: "futex2", cmds: one("futex2")},
 	{name: "procmm", cmds: one("procmm")},
+	{name: "mseal", cmds: one("mseal")},
 	{name: "ptrace", cmds: one("ptrace")},
 	{name: "seccomp", cmds: one("seccomp")},
 	{name: "proctask", cmds: one("proctask")},

@@ -379,6 +379,9 @@ func sysShmat(t *Task, a Args) (uint64, error) {
 			if flg&shmRemap == 0 {
 				return 0, unix.EINVAL
 			}
+			if s.Sealed(addr, end) {
+				return 0, unix.EPERM
+			}
 			if err := s.Unmap(addr, size); err != nil {
 				return 0, err
 			}

@@ -97,6 +97,8 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 			if !s.Free(start, end) {
 				return 0, unix.EEXIST
 			}
+		} else if s.Sealed(start, end) {
+			return 0, unix.EPERM
 		} else if err := s.Unmap(start, size); err != nil {
 			return 0, err
 		}
@@ -210,8 +212,12 @@ func sysMunmap(t *Task, a Args) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	size, ok := mm.PageUp(a[1])
-	if _, in := addr.RangeEnd(size); !ok || !in {
+	end, in := addr.RangeEnd(size)
+	if !ok || !in {
 		return 0, unix.EINVAL
+	}
+	if t.p.mm.Sealed(addr, end) {
+		return 0, unix.EPERM
 	}
 	if err := t.p.mm.Unmap(addr, size); err != nil {
 		return 0, unix.ENOMEM
@@ -230,6 +236,9 @@ func sysMprotect(t *Task, a Args) (uint64, error) {
 	}
 	if size == 0 {
 		return 0, nil
+	}
+	if t.p.mm.Sealed(a.Ptr(0), a.Ptr(0)+mm.Addr(size)) {
+		return 0, unix.EPERM
 	}
 	if err := t.p.mm.Protect(a.Ptr(0), size, cpuProt(a.Uint(2)&7)); err != nil {
 		if err == unix.ENOMEM || err == unix.EACCES {
@@ -264,6 +273,9 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	if v == nil || uint64(s.MappingEnd(old)) < uint64(old)+oldSize {
 		return 0, unix.EFAULT
 	}
+	if s.Sealed(old, old+mm.Addr(oldSize)) {
+		return 0, unix.EPERM
+	}
 	if flags&abi.MREMAP_FIXED == 0 && newSize <= oldSize {
 		if newSize < oldSize {
 			if err := s.Unmap(old+mm.Addr(newSize), oldSize-newSize); err != nil {
@@ -291,6 +303,9 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 			uint64(to)+newSize > uint64(mm.TaskSize) || uint64(to)+newSize < uint64(to) {
 			// As Linux: the new range may not overlap the old one, nor leave user space.
 			return 0, unix.EINVAL
+		}
+		if s.Sealed(to, to+mm.Addr(newSize)) {
+			return 0, unix.EPERM
 		}
 		if err := s.Unmap(to, newSize); err != nil {
 			return 0, err
@@ -323,6 +338,9 @@ func sysMadvise(t *Task, a Args) (uint64, error) {
 	}
 	if !t.p.mm.Mapped(a.Ptr(0), end) {
 		return 0, unix.ENOMEM
+	}
+	if t.madviseSealed(a.Ptr(0), end, a.Int(2)) {
+		return 0, unix.EPERM
 	}
 	switch a.Int(2) {
 	case abi.MADV_DONTNEED:
@@ -420,4 +438,43 @@ func sysMincore(t *Task, a Args) (uint64, error) {
 		at = stop
 	}
 	return 0, nil
+}
+
+// madviseSealed says whether advice that discards memory meets sealed, read-only, private
+// anonymous memory in [start, end), which Linux's can_madvise_modify() refuses: its
+// contents could otherwise change.
+func (t *Task) madviseSealed(start, end mm.Addr, advice int32) bool {
+	switch advice {
+	case abi.MADV_DONTNEED, abi.MADV_FREE, abi.MADV_DONTNEED_LOCKED, abi.MADV_REMOVE, abi.MADV_DONTFORK,
+		abi.MADV_WIPEONFORK:
+	default:
+		return false
+	}
+	for a := start; a < end; {
+		v := t.p.mm.Lookup(a)
+		if v == nil {
+			return false
+		}
+		if v.Sealed && !v.Shared && v.Ino == 0 && v.Prot&emu.ProtWrite == 0 {
+			return true
+		}
+		a = v.End
+	}
+	return false
+}
+
+// sysMseal implements mseal(2).
+func sysMseal(t *Task, a Args) (uint64, error) {
+	if a[2] != 0 || !a.Ptr(0).PageAligned() {
+		return 0, unix.EINVAL
+	}
+	size, ok := mm.PageUp(a[1])
+	end, nowrap := a.Ptr(0).AddLength(size)
+	if !ok || !nowrap {
+		return 0, unix.EINVAL
+	}
+	if size == 0 {
+		return 0, nil
+	}
+	return 0, t.p.mm.Seal(a.Ptr(0), end)
 }

@@ -65,6 +65,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_SCHED_YIELD:             supported(sysSchedYield),
 	abi.SYS_MREMAP:                  partial(sysMremap, "MREMAP_DONTUNMAP is not supported"),
 	abi.SYS_MADVISE:                 partial(sysMadvise, "MADV_DONTNEED drops pages; other advice is accepted and ignored"),
+	abi.SYS_MSEAL:                   supported(sysMseal),
 	abi.SYS_DUP:                     supported(sysDup),
 	abi.SYS_DUP2:                    supported(sysDup2),
 	abi.SYS_NANOSLEEP:               supported(sysNanosleep),

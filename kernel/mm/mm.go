@@ -346,6 +346,9 @@ type VMA struct {
 	// maps it without access and the kernel never touches it (the host would raise
 	// SIGBUS in vemu); the guest's access is a SIGBUS, as on Linux.
 	Bus bool
+	// Sealed mappings (mseal) can no longer be unmapped, moved, resized or
+	// reprotected; fork passes the seal on.
+	Sealed bool
 	// origin is the mapping of an Image's space this one was made from (see Start).
 	origin *VMA
 	// noCPU mappings exist for the kernel only (for example the vsyscall page in the
@@ -685,7 +688,8 @@ func (s *Space) MappingEnd(a Addr) Addr {
 // and alike in everything else.
 func continues(a, b *VMA) bool {
 	return a.End == b.Start && a.back == b.back && a.off+a.Len() == b.off && a.Prot == b.Prot &&
-		a.Name == b.Name && a.Shared == b.Shared && a.Ino == b.Ino && a.MapsPerm == b.MapsPerm && a.Bus == b.Bus
+		a.Name == b.Name && a.Shared == b.Shared && a.Ino == b.Ino && a.MapsPerm == b.MapsPerm && a.Bus == b.Bus &&
+		a.Sealed == b.Sealed
 }
 
 // merge joins the VMAs at j and j+1 if the second continues the first, and reports
@@ -840,6 +844,34 @@ func (s *Space) Mapped(start, end Addr) bool {
 		a = v.End
 	}
 	return true
+}
+
+// Sealed says whether any mapping in [start, end) is sealed.
+func (s *Space) Sealed(start, end Addr) bool {
+	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
+		if s.vmas[i].Sealed {
+			return true
+		}
+	}
+	return false
+}
+
+// Seal seals [start, end), which must be mapped throughout (ENOMEM otherwise), as
+// Linux's mseal(2).
+func (s *Space) Seal(start, end Addr) error {
+	if !s.Mapped(start, end) {
+		return unix.ENOMEM
+	}
+	if err := s.split(start); err != nil {
+		return err
+	}
+	if err := s.split(end); err != nil {
+		return err
+	}
+	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
+		s.vmas[i].Sealed = true
+	}
+	return nil
 }
 
 // FindFree returns the highest free, page-aligned range of length bytes below top and at
