@@ -31,6 +31,7 @@ var conformGuests = []diffCase{
 	{name: "refused", cmds: one("refused")},
 	{name: "orphans", cmds: one("orphans")},
 	{name: "rusage", cmds: one("rusage")},
+	{name: "mempolicy", cmds: one("mempolicy")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -696,6 +696,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	p.execDumpable()
 	p.membarrier = 0
 	p.pkeyTaken = false
+	p.mpolRanges = nil
 	p.shmDetachAll()
 	p.aioExit(false)
 	t.clearChildTID, t.robustList = 0, 0

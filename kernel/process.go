@@ -76,6 +76,7 @@ type Process struct {
 	idleEvent   int                     // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
 	quantum     bool                    // deterministic preemption is installed
 	pkeyTaken   bool                    // pkey_alloc took key 0 for good (sys_absent.go)
+	mpolRanges  []mpolRange             // mbind's policies, sorted (sys_mempolicy.go)
 	sharesMem   bool                    // runs only holding the kernel's shared CPU (sharedcpu.go)
 	vmShared    bool                    // runs in memory of another process's (CLONE_VM): its futexes are all shared
 	stopped     bool                    // stopped by a stop signal: no thread runs until SIGCONT

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"golang.org/x/sys/unix"
 
@@ -210,7 +211,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	}
 	ct.sigmask, ct.comm, ct.named = t.sigmask, t.comm, t.named
 	ct.affinity, ct.cpuNum = t.affinity, t.cpuNum
-	ct.seccomp = t.seccomp
+	ct.seccomp, ct.mempolicy = t.seccomp, t.mempolicy
 	t.inheritSignals(ct, false)
 	c.dispositionsChanged()
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
@@ -233,6 +234,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	c.pgid, c.sid, c.nice, c.persona, c.ioprio = p.pgid, p.sid, p.nice, p.persona, p.ioprio
 	c.timerSlack = p.timerSlack
 	c.pkeyTaken = p.pkeyTaken
+	c.mpolRanges = slices.Clone(p.mpolRanges)
 	if c.policy = p.policy; p.resetOnFork {
 		// As Linux's sched_fork(): the child does not keep a nice value below 0 (nor a
 		// real-time policy, which vemu never gives), and does not reset its own children.

@@ -357,6 +357,12 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_LSM_LIST_MODULES:        supported(sysLsmListModules),
 	abi.SYS_UPROBE:                  supported(sysUprobe), // vemu places no uprobe trampolines
 	abi.SYS_URETPROBE:               supported(sysUretprobe),
+	abi.SYS_MBIND:                   partial(sysMbind, "one NUMA node; a policy stays with its range after munmap"),
+	abi.SYS_SET_MEMPOLICY:           supported(sysSetMempolicy), // one NUMA node, as every policy here
+	abi.SYS_GET_MEMPOLICY:           supported(sysGetMempolicy),
+	abi.SYS_MIGRATE_PAGES:           supported(sysMigratePages),
+	abi.SYS_MOVE_PAGES:              partial(sysMovePages, "every mapped page reads as on node 0, never -ENOENT"),
+	abi.SYS_SET_MEMPOLICY_HOME_NODE: supported(sysSetMempolicyHomeNode),
 	abi.SYS_SECCOMP:                 partial(sysSeccomp, "SECCOMP_FILTER_FLAG_NEW_LISTENER is EINVAL: no listener for SECCOMP_RET_USER_NOTIF, which answers ENOSYS as without one; SECCOMP_RET_LOG allows without logging"),
 	abi.SYS_STATX:                   supported(sysStatx),
 	abi.SYS_RSEQ:                    missing("ENOSYS on purpose: libcs then do without restartable sequences"),

@@ -66,6 +66,7 @@ type Task struct {
 
 	seccomp       seccompState // seccomp mode, filters and no_new_privs (seccomp.go)
 	seccompPassed bool         // int $0x80 ran the filters before the call's own entry
+	mempolicy     *mempolicy   // set_mempolicy's; nil: the default (sys_mempolicy.go)
 
 	futexAddr mm.Addr // while waiting on a futex
 	futexBits uint32
@@ -119,7 +120,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	p.k.addThread(tid, p)
 	c.sigmask, c.comm, c.named = t.sigmask, t.comm, t.named
 	c.affinity, c.cpuNum = t.affinity, t.cpuNum
-	c.seccomp = t.seccomp
+	c.seccomp, c.mempolicy = t.seccomp, t.mempolicy
 	t.inheritSignals(c, true)
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
 		c.clearChildTID = ctid
