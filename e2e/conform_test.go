@@ -32,6 +32,7 @@ var conformGuests = []diffCase{
 	{name: "orphans", cmds: one("orphans")},
 	{name: "rusage", cmds: one("rusage")},
 	{name: "mempolicy", cmds: one("mempolicy")},
+	{name: "xattrat", cmds: one("xattrat", "work"), setup: mkdirs("work")},
 }
 
 // conformOther are the Go guests of the same kind.

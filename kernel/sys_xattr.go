@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -233,4 +234,95 @@ func sysLremovexattr(t *Task, a Args) (uint64, error) {
 func sysFremovexattr(t *Task, a Args) (uint64, error) {
 	x, err := t.xattrFd(a.Fd(0))
 	return t.removexattr(x, err, a)
+}
+
+// xattrArgsSize is struct xattr_args's first size: value, size, flags.
+const xattrArgsSize = 16
+
+// xattrAt resolves the target of the *xattrat calls: dirfd and path as the other *at
+// calls, AT_SYMLINK_NOFOLLOW, and AT_EMPTY_PATH with an empty or null path for dirfd
+// itself.
+func (t *Task) xattrAt(dirfd int32, addr mm.Addr, atFlags uint32) (xattrTarget, error) {
+	none := xattrTarget{h: hostPath{own: -1}}
+	if atFlags&^(abi.AT_SYMLINK_NOFOLLOW|abi.AT_EMPTY_PATH) != 0 {
+		return none, unix.EINVAL
+	}
+	follow := atFlags&abi.AT_SYMLINK_NOFOLLOW == 0
+	p := ""
+	if addr != 0 || atFlags&abi.AT_EMPTY_PATH == 0 {
+		var err error
+		if p, err = t.path(addr); err != nil {
+			return none, err
+		}
+	}
+	if p == "" {
+		if atFlags&abi.AT_EMPTY_PATH == 0 {
+			return none, unix.ENOENT
+		}
+		if dirfd != abi.AT_FDCWD {
+			return t.xattrFd(dirfd)
+		}
+		p = "."
+	}
+	h, err := t.lookup(dirfd, p, follow)
+	if err != nil {
+		return none, err
+	}
+	return xattrTarget{h: h, path: h.full(), fd: -1, follow: follow}, nil
+}
+
+// xattrArgs reads a struct xattr_args of usize bytes: at least its first version, at
+// most a page, zeros past what this kernel knows.
+func (t *Task) xattrArgs(addr mm.Addr, usize uint64) (value mm.Addr, size uint64, flags uint32, err error) {
+	switch {
+	case usize < xattrArgsSize:
+		return 0, 0, 0, unix.EINVAL
+	case usize > pageSize:
+		return 0, 0, 0, unix.E2BIG
+	}
+	b := make([]byte, usize)
+	if err := t.p.mm.CopyIn(addr, b); err != nil {
+		return 0, 0, 0, err
+	}
+	for _, c := range b[xattrArgsSize:] {
+		if c != 0 {
+			return 0, 0, 0, unix.E2BIG
+		}
+	}
+	return mm.Addr(binary.LittleEndian.Uint64(b)), uint64(binary.LittleEndian.Uint32(b[8:])), binary.LittleEndian.Uint32(b[12:]), nil
+}
+
+// sysSetxattrat implements setxattrat(2).
+func sysSetxattrat(t *Task, a Args) (uint64, error) {
+	value, size, flags, err := t.xattrArgs(a.Ptr(4), a[5])
+	if err != nil {
+		return 0, err
+	}
+	x, err := t.xattrAt(a.Int(0), a.Ptr(1), a.Uint(2))
+	return t.setxattr(x, err, Args{0, a[3], uint64(value), size, uint64(flags)})
+}
+
+// sysGetxattrat implements getxattrat(2): its struct xattr_args takes no flags.
+func sysGetxattrat(t *Task, a Args) (uint64, error) {
+	value, size, flags, err := t.xattrArgs(a.Ptr(4), a[5])
+	if err != nil {
+		return 0, err
+	}
+	if flags != 0 {
+		return 0, unix.EINVAL
+	}
+	x, err := t.xattrAt(a.Int(0), a.Ptr(1), a.Uint(2))
+	return t.getxattr(x, err, Args{0, a[3], uint64(value), size})
+}
+
+// sysListxattrat implements listxattrat(2).
+func sysListxattrat(t *Task, a Args) (uint64, error) {
+	x, err := t.xattrAt(a.Int(0), a.Ptr(1), a.Uint(2))
+	return t.listxattr(x, err, Args{0, a[3], a[4]})
+}
+
+// sysRemovexattrat implements removexattrat(2).
+func sysRemovexattrat(t *Task, a Args) (uint64, error) {
+	x, err := t.xattrAt(a.Int(0), a.Ptr(1), a.Uint(2))
+	return t.removexattr(x, err, Args{0, a[3]})
 }
