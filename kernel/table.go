@@ -367,6 +367,8 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_GETXATTRAT:              supported(sysGetxattrat),
 	abi.SYS_LISTXATTRAT:             supported(sysListxattrat),
 	abi.SYS_REMOVEXATTRAT:           supported(sysRemovexattrat),
+	abi.SYS_FILE_GETATTR:            supported(sysFileGetattr),
+	abi.SYS_FILE_SETATTR:            supported(sysFileSetattr),
 	abi.SYS_SECCOMP:                 partial(sysSeccomp, "SECCOMP_FILTER_FLAG_NEW_LISTENER is EINVAL: no listener for SECCOMP_RET_USER_NOTIF, which answers ENOSYS as without one; SECCOMP_RET_LOG allows without logging"),
 	abi.SYS_STATX:                   supported(sysStatx),
 	abi.SYS_RSEQ:                    missing("ENOSYS on purpose: libcs then do without restartable sequences"),
