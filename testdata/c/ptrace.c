@@ -472,6 +472,53 @@ static void follow(void)
 	(void)new_exits;
 }
 
+/* blocked: a tracee's read waits for the tracer's write; its exit stop comes with the
+ * bytes read. Also waitid's view of a ptrace stop, and reads at addresses no process
+ * has. */
+static void blocked(void)
+{
+	int p[2];
+	pipe(p);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char buf[8];
+		ptrace(PTRACE_TRACEME, 0, 0, 0);
+		raise(SIGSTOP);
+		_exit(read(p[0], buf, sizeof buf));
+	}
+	siginfo_t si = {0};
+	expect("waitid sees the stop", waitid(P_PID, pid, &si, WEXITED | WSTOPPED | WNOWAIT) == 0 && si.si_pid == pid &&
+					       si.si_code == CLD_TRAPPED && si.si_status == SIGSTOP);
+	expect("and leaves it for wait4", WIFSTOPPED(wait_for(pid)));
+	long w;
+	expect_err("peekdata at the top of the address space", pt(PTRACE_PEEKDATA, pid, -8UL, (unsigned long)&w), EIO);
+	expect_err("peekdata above user space", pt(PTRACE_PEEKDATA, pid, 0x800000000000UL, (unsigned long)&w), EIO);
+	expect_err("pokedata above user space", pt(PTRACE_POKEDATA, pid, 0x7ffffffffffcUL, 0), EIO);
+	ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD);
+	struct user_regs_struct r;
+	int st;
+	do {
+		ptrace(PTRACE_SYSCALL, pid, 0, 0);
+		st = wait_for(pid);
+		ptrace(PTRACE_GETREGS, pid, 0, &r);
+	} while (WIFSTOPPED(st) && r.orig_rax != SYS_read);
+	expect("entry stop of the read", WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80) && r.rdx == 8);
+	ptrace(PTRACE_SYSCALL, pid, 0, 0);
+	usleep(20000);
+	write(p[1], "abc", 3);
+	st = wait_for(pid);
+	ptrace(PTRACE_GETREGS, pid, 0, &r);
+	expect("exit stop of the read, with the bytes read", WIFSTOPPED(st) && r.orig_rax == SYS_read && r.rax == 3);
+	r.rax = 7;
+	ptrace(PTRACE_SETREGS, pid, 0, &r);
+	ptrace(PTRACE_CONT, pid, 0, 0);
+	st = wait_for(pid);
+	expect("the read returned what the tracer said", WIFEXITED(st) && WEXITSTATUS(st) == 7);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* many_tracees traces n children at once, each stopping twice. */
 static void many_tracees(int n)
 {
@@ -547,6 +594,7 @@ int main(int argc, char **argv)
 	attach();
 	tracer_exits();
 	follow();
+	blocked();
 	many_tracees(60);
 	return failures != 0;
 }
