@@ -1,8 +1,16 @@
 package e2e
 
 import (
+	"bytes"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestPtraceHostSignal sends SIGTERM to vemu while guest processes trace each other:
@@ -20,5 +28,58 @@ func TestPtraceHostSignal(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestStraceUnderVemu runs the host's strace (a dynamically linked tracer nobody here
+// wrote) under vemu on guests, following threads and children with -f, and compares
+// with strace run natively: the guest's output and status, strace's status, and which
+// system calls it saw (how often a wait or futex call repeats depends on timing).
+func TestStraceUnderVemu(t *testing.T) {
+	const strace = "/usr/bin/strace"
+	if !hasFile(strace) {
+		t.Skip("no strace on this host")
+	}
+	for _, g := range []string{"hello.glibc", "threads.musl", "vfork.glibc"} {
+		t.Run(g, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			run := func(argv ...string) ([]byte, int, string) {
+				trace := filepath.Join(dir, "trace")
+				cmd := exec.Command(argv[0], append(argv[1:], "-f", "-qq", "-o", trace, guest(g))...)
+				cmd.Env = guestEnv
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				timer := time.AfterFunc(runTimeout, func() { cmd.Process.Kill() })
+				out, err := cmd.Output()
+				timer.Stop()
+				status := 0
+				if ee, ok := err.(*exec.ExitError); ok {
+					status = ee.ExitCode()
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := os.ReadFile(trace)
+				names := map[string]bool{}
+				for _, line := range strings.Split(string(b), "\n") {
+					_, line, _ = strings.Cut(line, " ") // the pid
+					line = strings.TrimSpace(line)
+					name, _, ok := strings.Cut(line, "(")
+					if ok && !strings.HasPrefix(line, "<...") && name != "rseq" {
+						names[name] = true
+					}
+				}
+				list := slices.Sorted(maps.Keys(names))
+				return out, status, strings.Join(list, " ") + "; stderr: " + stderr.String()
+			}
+			wantOut, wantStatus, wantCalls := run(strace)
+			gotOut, gotStatus, gotCalls := run(vemuBin, "run", strace)
+			if !bytes.Equal(gotOut, wantOut) || gotStatus != wantStatus {
+				t.Errorf("under vemu: status %d, output %q; natively: status %d, output %q", gotStatus, gotOut, wantStatus, wantOut)
+			}
+			if gotCalls != wantCalls {
+				t.Errorf("calls seen:\nunder vemu %s\nnatively   %s", gotCalls, wantCalls)
+			}
+		})
 	}
 }

@@ -885,7 +885,9 @@ func (d *Debugger) syscallDone(t *Task, s *emu.Syscall, nr uint64) {
 func (d *Debugger) execed(t *Task) {
 	d.breaks, d.watches = map[uint64]map[BreakKind]int{}, nil
 	dt := d.task(t)
-	dt.retPend = false
+	if d.pt == nil {
+		dt.retPend = false
+	}
 	t.p.needHook()
 	if d.pt != nil && !d.pt.execEvent(t) {
 		return // a SIGTRAP instead, or nothing (ptrace.go)

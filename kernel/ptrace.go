@@ -37,11 +37,33 @@ type ptraceLink struct {
 	noSignal  bool // the stop is an event or group stop: a restart's signal is ignored
 
 	// Guarded by the kernel's pt.mu.
-	inStop   bool        // the tracee is in a ptrace stop (hold)
-	status   int         // that stop's exit code, until a wait reports it; 0: none
-	stopTid  int         // the thread that stopped
-	exited   bool        // a tracee that is not the tracer's child ended: wait reports it
-	exitInfo abi.Siginfo // how it ended
+	threads     map[int]bool // threads other than the first the tracer was told of (clone events)
+	threadExits []threadExit // their ends, for the tracer's wait
+	inStop      bool         // the tracee is in a ptrace stop (hold)
+	status      int          // that stop's exit code, until a wait reports it; 0: none
+	stopTid     int          // the thread that stopped
+	exited      bool         // a tracee that is not the tracer's child ended: wait reports it
+	exitInfo    abi.Siginfo  // how it ended
+}
+
+// threadExit is the end of a traced thread, as wait4 reports it to the tracer.
+type threadExit struct {
+	tid, status int
+}
+
+// threadGone notes the end of thread tid of p (status as wait4 encodes it): a tracer that
+// was told of the thread hears of its end, as Linux reports a traced thread's exit.
+func (p *Process) threadGone(tid, status int) {
+	k := p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	l := p.ptrace
+	if l == nil || !l.threads[tid] {
+		return
+	}
+	delete(l.threads, tid)
+	l.threadExits = append(l.threadExits, threadExit{tid, status})
+	l.tracer.wakeChildWaiters()
 }
 
 // syscallCode is the exit code of a system call stop.
@@ -199,9 +221,20 @@ func (p *Process) traceeExitedLocked() *Process {
 	if l == nil {
 		return nil
 	}
-	if l.tracer == p.parent || l.tracer.zombie {
+	// Its other threads the tracer knows end with it, reported before it.
+	for tid := range l.threads {
+		l.threadExits = append(l.threadExits, threadExit{tid, waitStatusOf(*p.exit)})
+	}
+	l.threads = nil
+	if len(l.threadExits) > 0 {
+		l.tracer.wakeChildWaiters()
+	}
+	if (l.tracer == p.parent || l.tracer.zombie) && len(l.threadExits) == 0 {
 		l.unlinkLocked()
 		return nil
+	}
+	if l.tracer == p.parent {
+		return nil // the parent's wait reports the process after the threads
 	}
 	l.inStop, l.status = false, 0
 	l.exited, l.exitInfo = true, childInfo(p)
@@ -441,6 +474,15 @@ func (t *Task) traceThread(c *Task, flags uint64) {
 	if !enabled || event != abi.PTRACE_EVENT_CLONE {
 		return
 	}
+	k := t.p.k
+	k.pt.mu.Lock()
+	if l := t.p.ptrace; l != nil {
+		if l.threads == nil {
+			l.threads = map[int]bool{}
+		}
+		l.threads[c.tid] = true
+	}
+	k.pt.mu.Unlock()
 	t.post(func() {
 		// After the post that gives c its registers.
 		if d := t.p.dbg; d != nil && d.pt != nil && d.pt.seized {

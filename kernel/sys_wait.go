@@ -59,6 +59,8 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 		}
 		any = true
 		switch {
+		case c.ptrace != nil && c.ptrace.tracer == p && len(c.ptrace.threadExits) > 0 && w.options&(abi.WALL|abi.WCLONE) != 0:
+			return p.threadEnd(c, keep), true, wake
 		case c.reported && w.options&abi.WEXITED != 0:
 			if !keep {
 				p.children = append(p.children[:i], p.children[i+1:]...)
@@ -96,6 +98,8 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 		}
 		any = true
 		switch {
+		case len(l.threadExits) > 0 && w.options&(abi.WALL|abi.WCLONE) != 0:
+			return p.threadEnd(c, keep), true, wake
 		case l.exited && w.options&abi.WEXITED != 0:
 			if !keep {
 				l.unlinkLocked()
@@ -106,6 +110,23 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 		}
 	}
 	return nil, any, wake
+}
+
+// threadEnd reports the end of a thread of tracee c. Called with pt.mu held.
+func (p *Process) threadEnd(c *Process, keep bool) *waitEvent {
+	l := c.ptrace
+	e := l.threadExits[0]
+	if !keep {
+		l.threadExits = l.threadExits[1:]
+		if len(l.threadExits) == 0 && c.zombie && !l.exited {
+			l.unlinkLocked() // the parent reports the process itself
+		}
+	}
+	ev := &waitEvent{c: c, code: abi.CLD_EXITED, status: e.status >> 8 & 0xff, tid: e.tid}
+	if e.status&0x7f != 0 {
+		ev.code, ev.status = abi.CLD_KILLED, e.status&0x7f
+	}
+	return ev
 }
 
 // traceStop reports tracee c's ptrace stop. Called with pt.mu held.

@@ -171,6 +171,7 @@ func (t *Task) threadExit(code int) {
 	}
 	t.state = taskDead
 	p.k.dropThread(t.tid)
+	p.threadGone(t.tid, (code&0xff)<<8)
 	p.stop = true
 	p.updatePreempt()
 }
