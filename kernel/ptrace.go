@@ -223,7 +223,7 @@ func (p *Process) traceeExitedLocked() *Process {
 	}
 	// Its other threads the tracer knows end with it, reported before it.
 	for tid := range l.threads {
-		l.threadExits = append(l.threadExits, threadExit{tid, waitStatusOf(*p.exit)})
+		l.threadExits = append(l.threadExits, threadExit{tid, p.exit.WaitStatus()})
 	}
 	l.threads = nil
 	if len(l.threadExits) > 0 {
