@@ -567,13 +567,20 @@ __attribute__((noreturn)) static void stopped_pair(void)
 __attribute__((noreturn)) static void stopped_parent(void)
 {
 	pid_t parent = getpid();
+	int p[2];
+	pipe(p);
 	if (fork() == 0) {
+		/* Not before the parent is past fork, which blocks every signal for a while
+		 * in musl: a stop there would leave SIGTERM blocked. */
+		char c;
+		read(p[0], &c, 1);
 		ptrace(PTRACE_ATTACH, parent, 0, 0);
 		wait_for(parent);
 		say("ready\n");
 		for (;;)
 			pause();
 	}
+	write(p[1], "g", 1);
 	for (;;)
 		pause();
 }
