@@ -129,6 +129,8 @@ type debugTask struct {
 	stepPend  bool   // a step ended: report it before the thread runs again
 	handlerPn bool   // a step delivered a signal to a handler: stop at its entry
 	entryRax  uint64 // rax a tracer left at the entry stop: a skipped call's result
+	vforkPend bool   // a vfork child released the thread: PTRACE_EVENT_VFORK_DONE
+	vforkPid  int
 }
 
 type debugWatch struct {
@@ -714,6 +716,12 @@ func (d *Debugger) beforeRun(t *Task) bool {
 			d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_EXEC<<8, Pid: int32(t.p.pid)}
 		}
 		d.hold(DebugStop{Kind: Exec, Tid: t.tid, Event: abi.PTRACE_EVENT_EXEC}, true)
+	case dt.vforkPend:
+		// Before the vfork's exit stop, as Linux's kernel_clone() reports it.
+		dt.vforkPend = false
+		d.pt.eventMsg = uint64(dt.vforkPid)
+		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_VFORK_DONE<<8, Pid: int32(t.p.pid)}
+		d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_VFORK_DONE}, true)
 	case dt.retPend:
 		// A step over the call ends with its return stop, as under ptrace.
 		dt.retPend, dt.stepPend = false, false
@@ -763,7 +771,7 @@ func (d *Debugger) interruptStop(t *Task) {
 // stop to report, or the one being stepped. none says no thread may run.
 func (d *Debugger) pick() (t *Task, none bool) {
 	for _, o := range d.p.tasks {
-		if dt := d.tasks[o]; dt != nil && o.state == taskRunnable && (dt.execPend || dt.retPend || dt.stepPend || dt.handlerPn) {
+		if dt := d.tasks[o]; dt != nil && o.state == taskRunnable && (dt.execPend || dt.vforkPend || dt.retPend || dt.stepPend || dt.handlerPn) {
 			return o, false
 		}
 	}

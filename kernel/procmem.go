@@ -16,8 +16,37 @@ import (
 // address space belongs to the parent's goroutine.
 type procMem struct {
 	hostFile
-	p   *Process
-	pos uint64
+	p      *Process
+	pos    uint64
+	remote bool // another process's (/proc/PID/mem): reached on its own loop
+}
+
+// peek and poke reach m's process's memory: on its loop when it is another process's
+// (which must answer: a stopped tracee does at once); 0 bytes once it has ended.
+func (m *procMem) peek(addr uint64, b []byte) int {
+	if !m.remote {
+		return m.p.mm.Peek(mm.Addr(addr), b)
+	}
+	n := 0
+	onLoop(m.p, func() {
+		if m.p.exit == nil {
+			n = m.p.mm.Peek(mm.Addr(addr), b)
+		}
+	})
+	return n
+}
+
+func (m *procMem) poke(addr uint64, b []byte) int {
+	if !m.remote {
+		return m.p.mm.Poke(mm.Addr(addr), b)
+	}
+	n := 0
+	onLoop(m.p, func() {
+		if m.p.exit == nil {
+			n = m.p.mm.Poke(mm.Addr(addr), b)
+		}
+	})
+	return n
 }
 
 // maxMemIO bounds one transfer's staging buffer, as Linux copies a page at a time.
@@ -41,11 +70,11 @@ func (m *procMem) io(t *Task, f *File, r ioReq) (uint64, error) {
 			tmp := make([]byte, len(chunk))
 			var n int
 			if r.in {
-				n = m.p.mm.Peek(mm.Addr(addr+done), tmp)
+				n = m.peek(addr+done, tmp)
 				copy(chunk, tmp[:n])
 			} else {
 				copy(tmp, chunk)
-				n = m.p.mm.Poke(mm.Addr(addr+done), tmp)
+				n = m.poke(addr+done, tmp)
 			}
 			done += uint64(n)
 			if n < len(chunk) {
@@ -89,6 +118,10 @@ func (m *procMem) fork(f *File, child *Process) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	nf.ops = &procMem{p: child, pos: m.pos}
+	if m.remote {
+		nf.ops = &procMem{p: m.p, pos: m.pos, remote: true}
+	} else {
+		nf.ops = &procMem{p: child, pos: m.pos}
+	}
 	return nf, nil
 }

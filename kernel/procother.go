@@ -45,6 +45,42 @@ func (p *Process) runStateLocked() (byte, string) {
 	return 'R', "running"
 }
 
+// otherProcMem finds the guest process whose /proc/PID/mem p names, other than the
+// caller's, and checks the caller may reach its memory (as ptrace may attach: the same
+// ids, or CAP_SYS_PTRACE).
+func (t *Task) otherProcMem(p string) (*Process, bool, error) {
+	rest, ok := strings.CutPrefix(path.Clean(p), "/proc/")
+	if !ok {
+		return nil, false, nil
+	}
+	head, name, ok := strings.Cut(rest, "/")
+	pid, err := strconv.Atoi(head)
+	if !ok || err != nil || pid <= 0 || pid == t.p.pid {
+		return nil, false, nil
+	}
+	k := t.p.k
+	k.pt.mu.Lock()
+	q := k.pt.procs[pid]
+	k.pt.mu.Unlock()
+	if q == nil {
+		return nil, false, nil
+	}
+	if task, ok := strings.CutPrefix(name, "task/"); ok {
+		// /proc/PID/task/TID/mem: the same memory, for a thread of the process.
+		tid, rest, ok := strings.Cut(task, "/")
+		n, err := strconv.Atoi(tid)
+		if !ok || err != nil || k.threadOwner(n) != q {
+			return nil, false, nil
+		}
+		name = rest
+	}
+	if name != "mem" {
+		return nil, false, nil
+	}
+	q, err = t.vmTarget(int32(pid))
+	return q, true, err
+}
+
 // otherProcFile renders /proc/PID/NAME for a guest process other than the caller's.
 func (t *Task) otherProcFile(p string) ([]byte, bool) {
 	if !strings.HasPrefix(p, "/proc/") {

@@ -399,7 +399,7 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 
 // ptraceUnsupported are the options vemu does not implement yet: the stop after a
 // vfork child released its parent, and seccomp stops.
-const ptraceUnsupported = abi.PTRACE_O_TRACEVFORKDONE | abi.PTRACE_O_TRACESECCOMP | abi.PTRACE_O_SUSPEND_SECCOMP
+const ptraceUnsupported = abi.PTRACE_O_TRACESECCOMP | abi.PTRACE_O_SUSPEND_SECCOMP
 
 // cloneEvent is the ptrace event a clone with flags reports, as Linux's kernel_clone()
 // picks it, and whether the tracer asked for it (0 when the caller is not traced).
@@ -465,6 +465,17 @@ func (t *Task) cloneEventStop(event int, id uint64) {
 		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: int32(abi.SIGTRAP | event<<8), Pid: int32(t.p.pid)}
 		d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: event}, true)
 	})
+}
+
+// vforkDone notes that t's vfork child c released it: with PTRACE_O_TRACEVFORKDONE, t
+// stops with PTRACE_EVENT_VFORK_DONE before it runs again.
+func (t *Task) vforkDone(pid int) {
+	d := t.p.dbg
+	if d == nil || d.pt == nil || d.pt.options.Load()&abi.PTRACE_O_TRACEVFORKDONE == 0 {
+		return
+	}
+	dt := d.task(t)
+	dt.vforkPend, dt.vforkPid = true, pid
 }
 
 // traceThread is traceChild for a new thread c of a traced process: with

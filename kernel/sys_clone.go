@@ -288,9 +288,12 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	if vfork {
 		done := c.vforkDone
 		pid := uint64(c.pid)
-		return t.blockOn(func() (uint64, error) {
+		return t.blockThen(func() (uint64, error) {
 			<-done
 			return pid, nil
+		}, func(r uint64, err error) (uint64, error) {
+			t.vforkDone(int(pid))
+			return r, err
 		})
 	}
 	return uint64(c.pid), nil

@@ -66,7 +66,22 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 		return 0, unix.ENOENT
 	}
 	var hfd int
-	if b, ok := t.otherProcFile(p); ok {
+	if q, ok, err := t.otherProcMem(p); ok {
+		// Another guest process's memory, as a debugger reads it.
+		if err != nil {
+			return 0, err
+		}
+		if hfd, err = memFile("mem", nil, flags&abi.O_ACCMODE); err != nil {
+			return 0, err
+		}
+		f := &File{fd: hfd, refs: 1, path: p, flags: flags, ops: &procMem{p: q, remote: true}}
+		fd, err := t.p.files.install(f, flags&abi.O_CLOEXEC != 0, 0)
+		if err != nil {
+			unix.Close(hfd)
+			return 0, err
+		}
+		return uint64(fd), nil
+	} else if b, ok := t.otherProcFile(p); ok {
 		if hfd, err = memFile(path.Base(p), b, flags&abi.O_ACCMODE); err != nil {
 			return 0, err
 		}

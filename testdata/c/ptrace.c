@@ -106,7 +106,17 @@ static void main_trace(void)
 	expect("peekdata reads the child's variable", v == 42 && errno == 0);
 	long word = 0;
 	expect("raw peekdata stores the word", pt(PTRACE_PEEKDATA, pid, (unsigned long)&target, (unsigned long)&word) == 0 && word == 42);
-	expect("pokedata", pt(PTRACE_POKEDATA, pid, (unsigned long)&target, 1234) == 0);
+	/* A debugger's other way in: /proc/PID/mem (and a thread's), positioned by address. */
+	char mempath[64];
+	snprintf(mempath, sizeof mempath, "/proc/%d/task/%d/mem", pid, pid);
+	int mfd = open(mempath, O_RDWR);
+	long mv = 0;
+	expect("/proc/PID/task/TID/mem reads the child's variable", mfd >= 0 && pread(mfd, &mv, 8, (off_t)&target) == 8 && mv == 42);
+	mv = 1000;
+	expect("and writes it", pwrite(mfd, &mv, 8, (off_t)&target) == 8);
+	expect_err("an unmapped address", pread(mfd, &mv, 8, 0), EIO);
+	close(mfd);
+	expect("pokedata", pt(PTRACE_POKEDATA, pid, (unsigned long)&target, pt(PTRACE_PEEKDATA, pid, (unsigned long)&target, (unsigned long)&mv) == 0 ? mv + 234 : 0) == 0);
 	expect_err("peekdata at 0", pt(PTRACE_PEEKDATA, pid, 0, (unsigned long)&word), EIO);
 	expect_err("pokedata at 0", pt(PTRACE_POKEDATA, pid, 0, 0), EIO);
 	expect_err("peekdata into a bad buffer", pt(PTRACE_PEEKDATA, pid, (unsigned long)&target, 8), EFAULT);
@@ -431,8 +441,8 @@ static void follow(void)
 	if (pid == 0)
 		follow_child();
 	wait_for(pid);
-	expect("setoptions TRACEFORK|TRACEVFORK|TRACECLONE",
-	       ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE) == 0);
+	expect("setoptions TRACEFORK|TRACEVFORK|TRACECLONE|TRACEVFORKDONE",
+	       ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEVFORKDONE) == 0);
 	ptrace(PTRACE_CONT, pid, 0, 0);
 	int events[8] = {0}, new_stops = 0, new_exits = 0, msgs_ok = 0, st, main_status = -1;
 	pid_t news[8];
@@ -464,8 +474,9 @@ static void follow(void)
 	int known = 0;
 	for (int i = 0; i < nnew; i++)
 		known += news[i] != pid;
-	printf("fork events %d, vfork events %d, clone events %d, messages %d (%d new ids), first stops of the new %d\n",
-	       events[PTRACE_EVENT_FORK], events[PTRACE_EVENT_VFORK], events[PTRACE_EVENT_CLONE], msgs_ok, known, new_stops);
+	printf("fork events %d, vfork events %d, vfork-done events %d, clone events %d, messages %d (%d new ids), first stops of the new %d\n",
+	       events[PTRACE_EVENT_FORK], events[PTRACE_EVENT_VFORK], events[PTRACE_EVENT_VFORK_DONE], events[PTRACE_EVENT_CLONE], msgs_ok,
+	       known, new_stops);
 	if (main_status != 3)
 		printf("traced child status %d\n", main_status);
 	expect("the traced child saw its children and thread end well", main_status == 3);
