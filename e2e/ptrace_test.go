@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -81,5 +82,33 @@ func TestStraceUnderVemu(t *testing.T) {
 				t.Errorf("calls seen:\nunder vemu %s\nnatively   %s", gotCalls, wantCalls)
 			}
 		})
+	}
+}
+
+// TestGdbUnderVemu runs the host's gdb (dynamically linked, starting its program
+// through the shell) under vemu as a guest debugger of a guest: a breakpoint, a
+// backtrace, registers, disassembly and the run to the end read as natively.
+func TestGdbUnderVemu(t *testing.T) {
+	const gdb = "/usr/bin/gdb"
+	if !hasFile(gdb) {
+		t.Skip("no gdb on this host")
+	}
+	args := []string{"-batch", "-nx", "-ex", "break write", "-ex", "run", "-ex", "bt", "-ex", "info registers rip",
+		"-ex", "x/2i $pc", "-ex", "continue", guest("hello.glibc")}
+	run := func(argv ...string) string {
+		cmd := exec.Command(argv[0], append(argv[1:], args...)...)
+		cmd.Env = guestEnv
+		timer := time.AfterFunc(runTimeout, func() { cmd.Process.Kill() })
+		out, err := cmd.CombinedOutput()
+		timer.Stop()
+		if err != nil {
+			t.Errorf("%v: %v", argv, err)
+		}
+		// The inferior's pid differs.
+		return regexp.MustCompile(`process \d+`).ReplaceAllString(string(out), "process N")
+	}
+	want := run(gdb)
+	if got := run(vemuBin, "run", gdb); got != want {
+		t.Errorf("under vemu:\n%s\nnatively:\n%s", got, want)
 	}
 }

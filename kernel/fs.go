@@ -211,6 +211,10 @@ func (t *Task) procAlias(dirfd int32, p string) (string, *hostPath, error) {
 			}
 		}
 	}
+	if ns, ok := t.otherProcNs(p); ok && k.root == nil {
+		// Every guest process lives in vemu's namespaces.
+		return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/ns/" + ns, own: -1}, nil
+	}
 	name, ok := t.procEntry(p)
 	if !ok {
 		if k.root == nil && path.IsAbs(p) && vemuProcPath(p) {

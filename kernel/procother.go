@@ -81,6 +81,28 @@ func (t *Task) otherProcMem(p string) (*Process, bool, error) {
 	return q, true, err
 }
 
+// otherProcNs names the namespace that /proc/PID/ns/NAME (or a thread's) is, for a
+// live guest process other than the caller's.
+func (t *Task) otherProcNs(p string) (string, bool) {
+	rest, ok := strings.CutPrefix(path.Clean(p), "/proc/")
+	if !ok {
+		return "", false
+	}
+	head, name, _ := strings.Cut(rest, "/")
+	pid, err := strconv.Atoi(head)
+	if err != nil || pid <= 0 || pid == t.p.pid {
+		return "", false
+	}
+	if task, ok := strings.CutPrefix(name, "task/"); ok {
+		_, name, _ = strings.Cut(task, "/")
+	}
+	ns, ok := strings.CutPrefix(name, "ns/")
+	if !ok || ns == "" || strings.Contains(ns, "/") || t.p.k.threadOwner(pid) == nil {
+		return "", false
+	}
+	return ns, true
+}
+
 // otherProcFile renders /proc/PID/NAME for a guest process other than the caller's.
 func (t *Task) otherProcFile(p string) ([]byte, bool) {
 	if !strings.HasPrefix(p, "/proc/") {
