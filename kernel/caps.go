@@ -24,6 +24,7 @@ const (
 	capSetuid         = 7
 	capSetpcap        = 8
 	capSysAdmin       = 21
+	capLease          = 28
 	capSysNice        = 23
 	capSysResource    = 24
 	capLinuxImmutable = 9

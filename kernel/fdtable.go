@@ -23,6 +23,8 @@ type File struct {
 
 	epolls []*epollEntries // epoll instances with entries for this file (see epoll.go)
 	own    *fown           // owner and signal for O_ASYNC (sigio.go); guarded by asyncMu
+	desc   *openDesc       // a regular file's open description, for leases (lease.go)
+	k      *Kernel         // the kernel desc belongs to
 }
 
 // kind is the file's behaviour: its own kind's, or a host file's.
@@ -214,6 +216,9 @@ func (f *File) release() error {
 			o.k.unwatchAsync(f)
 		}
 		f.kind().release()
+		if f.desc != nil {
+			f.k.leases.released(f.desc, f)
+		}
 		return unix.Close(f.fd)
 	}
 	return nil

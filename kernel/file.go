@@ -135,7 +135,11 @@ func (hostFile) fork(f *File, child *Process) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &File{fd: fd, path: f.path, flags: f.flags, blockKind: f.blockKind, ops: f.ops}, nil
+	nf := &File{fd: fd, path: f.path, flags: f.flags, blockKind: f.blockKind, ops: f.ops, desc: f.desc, k: f.k}
+	if f.desc != nil {
+		f.k.leases.copied(f.desc)
+	}
+	return nf, nil
 }
 
 func (hostFile) release() {}

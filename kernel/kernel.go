@@ -94,6 +94,7 @@ type Kernel struct {
 	cover   coverage     // Config.Coverage's records, from the processes that ended
 	killing atomic.Bool  // KillAll was called: new processes are doomed at birth
 	locks   *recordLocks // every guest process's record locks
+	leases  leaseTable   // open descriptions of regular files and their leases (lease.go)
 	shared  sharedCPU    // held by a process sharing memory while it runs (sharedcpu.go)
 
 	frozen frozenCache // files that private mappings share, see frozen.go

@@ -281,10 +281,14 @@ func (k *Kernel) sigioLoop(ep, wake int) {
 	}
 }
 
+// pollMsg is POLLMSG, in si_band of a lease break.
+const pollMsg = 0x400
+
 // sigioBand is si_band for each POLL_* code, as Linux's band_table.
 var sigioBand = [...]int64{
 	abi.POLL_IN:  abi.POLLIN | abi.POLLRDNORM,
 	abi.POLL_OUT: abi.POLLOUT | abi.POLLWRNORM | abi.POLLWRBAND,
+	abi.POLL_MSG: abi.POLLIN | abi.POLLRDNORM | pollMsg,
 }
 
 // sendSigio sends o's signal to its owner, as Linux's send_sigio(): to each process of a

@@ -105,11 +105,30 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 			defer h.close()
 			return t.openFifo(h.dir, h.name, flags, mode, func(hfd int) (uint64, error) { return t.installOpened(hfd, p, flags) })
 		}
-		if hfd, err = t.openPath(dirfd, p, hostOpenFlags(flags), mode&0o7777); err != nil {
+		hflags := hostOpenFlags(flags)
+		leases := t.p.k.leases.any()
+		if leases && flags&abi.O_ACCMODE != abi.O_RDONLY {
+			hflags &^= unix.O_TRUNC // truncated once the leases are broken
+		}
+		if hfd, err = t.openPath(dirfd, p, hflags, mode&0o7777); err != nil {
 			return 0, err
 		}
 		if hfd, err = guardProcFd(hfd); err != nil {
 			return 0, err
+		}
+		if leases {
+			return t.waitLeases(hfd, flags, func() (uint64, error) {
+				if hflags != hostOpenFlags(flags) {
+					var st unix.Stat_t
+					if unix.Fstat(hfd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+						if err := unix.Ftruncate(hfd, 0); err != nil {
+							unix.Close(hfd)
+							return 0, err
+						}
+					}
+				}
+				return t.installOpened(hfd, p, flags)
+			})
 		}
 	}
 	return t.installOpened(hfd, p, flags)
@@ -117,7 +136,8 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 
 // installOpened gives the guest a descriptor for host descriptor hfd, opened as p.
 func (t *Task) installOpened(hfd int, p string, flags uint32) (uint64, error) {
-	f := &File{fd: hfd, refs: 1, path: p, flags: flags}
+	f := &File{fd: hfd, refs: 1, path: p, flags: flags, k: t.p.k}
+	t.p.k.leases.register(f, flags)
 	if dir, ok := t.procDirOf(devFd(p)); ok {
 		f.ops = &procFdDir{p: t.p, dir: dir}
 	} else if name, ok := t.procEntry(devFd(p)); ok && path.Clean(name) == "mem" {
@@ -125,7 +145,8 @@ func (t *Task) installOpened(hfd int, p string, flags uint32) (uint64, error) {
 	}
 	fd, err := t.p.files.install(f, flags&abi.O_CLOEXEC != 0, 0)
 	if err != nil {
-		unix.Close(hfd)
+		f.refs = 1
+		f.release()
 		return 0, err
 	}
 	return uint64(fd), nil
@@ -222,6 +243,8 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 		return t.fcntlOwn(f, a.Int(1), a[2])
 	case abi.F_GETLK, abi.F_SETLK, abi.F_SETLKW, abi.F_OFD_GETLK, abi.F_OFD_SETLK, abi.F_OFD_SETLKW:
 		return t.fcntlLock(f, a.Int(1), a.Ptr(2))
+	case abi.F_SETLEASE, abi.F_GETLEASE:
+		return t.fcntlLease(f, fd, a.Int(1), a.Int(2))
 	case abi.F_GETPIPE_SZ, abi.F_SETPIPE_SZ, abi.F_GET_SEALS, abi.F_ADD_SEALS:
 		r, err := unix.FcntlInt(uintptr(f.fd), int(a.Int(1)), int(a.Int(2)))
 		return uint64(r), err

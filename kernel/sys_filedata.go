@@ -17,7 +17,7 @@ func sysTruncate(t *Task, a Args) (uint64, error) {
 	defer h.close()
 	// Look before opening for writing: opening a FIFO to write waits for a reader, where
 	// Linux's truncate answers EINVAL at once (EISDIR for a directory).
-	return 0, withHostFile(h.dir, h.name, unix.O_PATH, func(fd int) error {
+	trunc := func(fd int) error {
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
 			return err
@@ -33,7 +33,22 @@ func sysTruncate(t *Task, a Args) (uint64, error) {
 			return err
 		}
 		return unix.Truncate("/proc/self/fd/"+strconv.Itoa(fd), a.Int64(1))
-	})
+	}
+	if t.p.k.leases.any() {
+		// A truncate breaks leases as an open for writing does, and waits for them.
+		fd, err := unix.Openat(h.dir, h.name, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return 0, err
+		}
+		if fd, err = guardProcFd(fd); err != nil {
+			return 0, err
+		}
+		return t.waitLeases(fd, abi.O_WRONLY, func() (uint64, error) {
+			defer unix.Close(fd)
+			return 0, trunc(fd)
+		})
+	}
+	return 0, withHostFile(h.dir, h.name, unix.O_PATH, trunc)
 }
 
 // sysFtruncate implements ftruncate(2).

@@ -79,12 +79,20 @@ func sysOpenat2(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: p, flags: flags}, flags&abi.O_CLOEXEC != 0, 0)
-	if err != nil {
-		unix.Close(hfd)
-		return 0, err
+	install := func() (uint64, error) {
+		f := &File{fd: hfd, refs: 1, path: p, flags: flags, k: t.p.k}
+		t.p.k.leases.register(f, flags)
+		fd, err := t.p.files.install(f, flags&abi.O_CLOEXEC != 0, 0)
+		if err != nil {
+			f.release()
+			return 0, err
+		}
+		return uint64(fd), nil
 	}
-	return uint64(fd), nil
+	if t.p.k.leases.any() {
+		return t.waitLeases(hfd, flags, install)
+	}
+	return install()
 }
 
 // knownOpenFlags are the open flags vemu knows, all Linux's (O_ACCMODE's 3 included).
