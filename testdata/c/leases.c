@@ -1,6 +1,6 @@
 /* leases checks fcntl's F_SETLEASE and F_GETLEASE in directory argv[1]: when a read or
- * write lease is granted, F_GETLEASE through the description and its duplicates, a lease
- * going with its description, and a lease break: another process's conflicting open
+ * write lease is granted (EACCES for another user, as root), F_GETLEASE through the
+ * description and its duplicates, a lease going with its description, and a lease break: another process's conflicting open
  * sends the holder SIGIO (or F_SETSIG's signal, with si_fd and POLL_MSG), F_GETLEASE
  * answers what the lease must go down to, the opener (or truncate) waits until the holder releases or
  * downgrades it, an O_NONBLOCK opener gets EWOULDBLOCK, and a signal ends the wait. */
@@ -96,6 +96,24 @@ static void granting(void)
 		close(p[0]);
 		close(p[1]);
 	}
+}
+
+/* non_owner: a process that is not the file's owner and lacks CAP_LEASE gets EACCES
+ * (root only: it drops to another user, after opening the file as root). */
+static void non_owner(void)
+{
+	if (geteuid() != 0) {
+		printf("lease as another user: skipped\n");
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		int r = open("f", O_RDONLY);
+		if (r < 0 || setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(2);
+		_exit(fcntl(r, F_SETLEASE, F_RDLCK) < 0 && errno == EACCES ? 0 : 1);
+	}
+	expect("lease as another user without CAP_LEASE: EACCES", reap(pid) == 0);
 }
 
 static void breaking(void)
@@ -225,6 +243,7 @@ int main(int argc, char **argv)
 		return hold();
 	setvbuf(stdout, NULL, _IONBF, 0);
 	granting();
+	non_owner();
 	breaking();
 	unlink("f");
 	return failures != 0;
