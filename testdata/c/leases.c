@@ -1,9 +1,11 @@
 /* leases checks fcntl's F_SETLEASE and F_GETLEASE in directory argv[1]: when a read or
  * write lease is granted (EACCES for another user, as root), F_GETLEASE through the
- * description and its duplicates, a lease going with its description, and a lease break: another process's conflicting open
- * sends the holder SIGIO (or F_SETSIG's signal, with si_fd and POLL_MSG), F_GETLEASE
- * answers what the lease must go down to, the opener (or truncate) waits until the holder releases or
- * downgrades it, an O_NONBLOCK opener gets EWOULDBLOCK, and a signal ends the wait. */
+ * description and its duplicates, a lease going with its description, and a lease
+ * break: another process's conflicting open sends the holder SIGIO (or F_SETSIG's
+ * signal, with si_fd and POLL_MSG), F_GETLEASE answers what the lease must go down to,
+ * the opener (or truncate) waits until the holder releases or downgrades it, an
+ * O_NONBLOCK opener gets EWOULDBLOCK, and a signal ends the wait. With "hold" after
+ * the directory, it leaves a child waiting in its open and waits for a signal. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
