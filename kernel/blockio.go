@@ -29,19 +29,40 @@ const (
 )
 
 // mayBlock says whether reads and writes of f can wait: FIFOs, sockets and character
-// devices (terminals) can; regular files and directories cannot.
+// devices (terminals) can; regular files, directories and the memory devices that never
+// wait (memDeviceNeverWaits) cannot.
 func (f *File) mayBlock() bool {
 	if f.blockKind == blockUnknown {
 		f.blockKind = blockNever
 		var st unix.Stat_t
 		if unix.Fstat(f.fd, &st) == nil {
 			switch st.Mode & unix.S_IFMT {
-			case unix.S_IFIFO, unix.S_IFSOCK, unix.S_IFCHR:
+			case unix.S_IFIFO, unix.S_IFSOCK:
 				f.blockKind = blockMay
+			case unix.S_IFCHR:
+				if !memDeviceNeverWaits(st.Rdev) {
+					f.blockKind = blockMay
+				}
 			}
 		}
 	}
 	return f.blockKind == blockMay
+}
+
+// memDeviceNeverWaits says whether the character device rdev is one of Linux's memory
+// devices (major 1) whose reads and writes of any size complete at once: /dev/null,
+// /dev/zero, /dev/full, /dev/random and /dev/urandom. A large write to one of them is
+// not a pipe's write that may wait for room, so it need not leave the run loop, and a
+// splice(2) into /dev/null with SPLICE_F_NONBLOCK succeeds as on Linux.
+func memDeviceNeverWaits(rdev uint64) bool {
+	if unix.Major(rdev) != 1 {
+		return false
+	}
+	switch unix.Minor(rdev) {
+	case 3, 5, 7, 8, 9: // null, zero, full, random, urandom
+		return true
+	}
+	return false
 }
 
 // counter says whether f is an eventfd or a timerfd of the host, whose reads and writes

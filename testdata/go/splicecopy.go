@@ -2,7 +2,9 @@
 
 // Splicecopy copies from a TCP connection and from a Unix socket into files with
 // io.Copy, which Go does with splice(2) through a pipe, and reads the files back; then
-// it copies between two files (copy_file_range) and from a pipe.
+// it copies between two files (copy_file_range), from a pipe, and from a TCP connection
+// into /dev/null (splice with SPLICE_F_NONBLOCK from the pipe in between, larger than
+// PIPE_BUF).
 //
 // Usage: splicecopy.go.bin DIR
 package main
@@ -62,6 +64,7 @@ func main() {
 	data := payload(1<<20 + 123)
 	copyFrom("tcp", "127.0.0.1:0", filepath.Join(dir, "tcp.out"), data)
 	copyFrom("unix", filepath.Join(dir, "sock"), filepath.Join(dir, "unix.out"), data[:300000])
+	copyFrom("tcp", "127.0.0.1:0", os.DevNull, data)
 
 	src, _ := os.Open(filepath.Join(dir, "tcp.out"))
 	dst, _ := os.Create(filepath.Join(dir, "file.out"))
