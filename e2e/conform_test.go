@@ -31,6 +31,7 @@ var conformGuests = []diffCase{
 	{name: "refused", cmds: one("refused")},
 	{name: "orphans", cmds: one("orphans")},
 	{name: "rusage", cmds: one("rusage")},
+	{name: "stopcont", cmds: one("stopcont")},
 	{name: "mempolicy", cmds: one("mempolicy")},
 	{name: "xattrat", cmds: one("xattrat", "work"), setup: mkdirs("work")},
 	{name: "fileattr", cmds: one("fileattr", "work"), setup: mkdirs("work")},

@@ -128,6 +128,10 @@ type pendingOp struct {
 	inj   *injection // tampering to finish when it returns
 	quiet bool       // an injected delay, not the guest's call: not traced
 	i386  uint64     // an int $0x80 call: its i386 number + 1, for a restart
+	// resume, for a call of the intrBlock kind, carries it on where it stopped (the
+	// sleeps: for the time left) when a signal no handler takes interrupts it: the
+	// thread then runs restart_syscall, as on Linux.
+	resume func(t *Task) (uint64, error)
 }
 
 // blockOn runs op, which may block on the host, while the process's other threads run;

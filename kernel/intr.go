@@ -77,6 +77,10 @@ func (t *Task) endInterrupted(op *pendingOp) {
 	// ERESTARTNOHAND when no handler runs.
 	noHandler := sig != 0 && (act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN) && op.intr != intrBlock
 	restart := sig == 0 || noHandler || (op.intr == intrRestart && act.Flags&abi.SA_RESTART != 0)
+	// ERESTART_RESTARTBLOCK with no handler to run: restart_syscall carries the call on
+	// (a sleep, for the time it had left), where restarting it would start it over.
+	carryOn := op.intr == intrBlock && op.resume != nil && op.i386 == 0 &&
+		(sig == 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN)
 	if t.trace {
 		t.traceCall(op.nr, op.args, uint64(-int64(op.intr)))
 	}
@@ -85,7 +89,11 @@ func (t *Task) endInterrupted(op *pendingOp) {
 	}
 	t.blocked = nil
 	t.state = taskRunnable
-	if restart {
+	if carryOn {
+		t.restartBlock = op.resume
+		t.restartNr = abi.SYS_RESTART_SYSCALL
+		t.restart = true
+	} else if restart {
 		t.restartNr = op.nr
 		if op.i386 != 0 {
 			t.restartNr = op.i386 - 1

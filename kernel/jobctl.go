@@ -15,8 +15,12 @@ import (
 // CLD_CONTINUED) and through wait4's WUNTRACED and WCONTINUED.
 //
 // The first process has no parent inside vemu: the shell that started vemu is its parent.
-// Stopping it stops vemu itself, so that the shell sees the job stop, and the shell's
-// SIGCONT resumes it.
+// When it stops itself (raise, kill(0, SIGTSTP) as a full-screen program does for Ctrl-Z)
+// or a stop comes from outside the guest, vemu stops itself, so that the shell sees the
+// job stop, and the shell's SIGCONT resumes it — under the vemu command only
+// (Config.JobControl): a library caller's process is never stopped. A stop sent by
+// another guest process stops the first process inside vemu, as any other: stopping vemu
+// would freeze the sender too, which may be the one to send SIGCONT.
 
 // jobState is what a parent's wait can learn of a child's stops, guarded by the kernel's
 // procTable.mu.
@@ -25,23 +29,30 @@ type jobState struct {
 	continued bool // a continuation not yet reported by wait
 }
 
-// stopProcess stops p on sig's default action.
-func (p *Process) stopProcess(sig int) {
+// stopProcess stops p on info's default action.
+func (p *Process) stopProcess(info abi.Siginfo) {
 	k := p.k
+	sig := int(info.Signo)
+	sender := 0 // the kernel, the terminal or the host
+	if info.Code <= 0 {
+		sender = int(info.Pid) // kill, tgkill, sigqueue
+	}
 	k.pt.mu.Lock()
-	parent := p.parent
+	parent, first := p.parent, k.first == p
 	if parent != nil {
 		p.job = jobState{stopSig: sig}
 	}
 	k.pt.mu.Unlock()
-	if parent == nil {
+	if parent == nil && first && k.cfg.JobControl && (sender == 0 || sender == p.pid) {
 		// Stop vemu: the shell gets its job back, and its SIGCONT resumes us here.
 		unix.Kill(os.Getpid(), unix.SIGSTOP)
 		return
 	}
 	p.stopped = true
 	p.updatePreempt()
-	p.notifyParent(parent, abi.CLD_STOPPED, sig)
+	if parent != nil {
+		p.notifyParent(parent, abi.CLD_STOPPED, sig)
+	}
 }
 
 // continueProcess resumes a stopped p: a SIGCONT was generated for it, whatever its

@@ -60,6 +60,9 @@ type Config struct {
 	Record func(SyscallRecord)
 	// Coverage records the guest code every process runs (Kernel.Coverage).
 	Coverage bool
+	// JobControl lets the first process's own stops stop vemu's host process, so that
+	// the shell that started vemu sees its job stop (the vemu command sets it).
+	JobControl bool
 }
 
 // Kernel is the simulated Linux shared by the processes it runs.

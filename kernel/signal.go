@@ -339,6 +339,10 @@ func (t *Task) signalWake() {
 		case w.set != 0 && pending&w.set != 0:
 			ts.wait = nil
 			t.complete(w.pend, 0, nil)
+		case pending&^t.sigmask&^w.set != 0 && w.pend.intr != intrNever:
+			// pause and sigsuspend (ERESTARTNOHAND): EINTR once a handler runs; a
+			// signal no handler takes (a stop) has the call start again after it.
+			t.interruptCall()
 		case pending&^t.sigmask&^w.set != 0:
 			ts.wait = nil
 			t.complete(w.pend, 0, unix.EINTR)
@@ -423,7 +427,7 @@ func (t *Task) deliverNow(info abi.Siginfo) {
 			d.groupStop(t, sig)
 			return
 		}
-		t.p.stopProcess(sig)
+		t.p.stopProcess(info)
 		return
 	}
 	if err := t.setupFrame(info, act, sigFault{}); err != nil {

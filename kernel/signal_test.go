@@ -365,7 +365,7 @@ func TestSigsuspendSleepsAndWakes(t *testing.T) {
 	assert.Equal(t, sigBit(abi.SIGUSR2), task.sigmask, "with the temporary mask")
 	// What the run loop does with a blocked call.
 	require.NotNil(t, task.pending)
-	task.pending = nil
+	task.blocked, task.pending = task.pending, nil
 	task.state = taskBlocked
 
 	task.p.queueSignal(nil, abi.Siginfo{Signo: abi.SIGUSR2, Code: abi.SI_USER})

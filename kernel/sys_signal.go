@@ -135,13 +135,18 @@ func sysRtSigsuspend(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	ts := t.sigs()
-	ts.savedMask, ts.restoreMask = t.sigmask, true
+	if !ts.restoreMask {
+		// A restarted call (a stop came, no handler ran) keeps the mask saved first.
+		ts.savedMask = t.sigmask
+	}
+	ts.restoreMask = true
 	t.sigmask = mask &^ unblockable
 	if t.deliverable() {
 		t.p.stop = true
 		return 0, unix.EINTR
 	}
 	_, r, err := t.sigSleep(0, nil)
+	t.interruptible(intrNoHand, func() { t.sigs().wait = nil })
 	return r, err
 }
 
@@ -152,6 +157,7 @@ func sysPause(t *Task, a Args) (uint64, error) {
 		return 0, unix.EINTR
 	}
 	_, r, err := t.sigSleep(0, nil)
+	t.interruptible(intrNoHand, func() { t.sigs().wait = nil })
 	return r, err
 }
 
@@ -418,6 +424,7 @@ func sysSigaltstack(t *Task, a Args) (uint64, error) {
 // returns. The ucontext is at rsp (the handler's ret popped pretcode); registers, flags,
 // FPU state, mask and alternate stack come back from it, and the interrupted code resumes.
 func sysRtSigreturn(t *Task, a Args) (uint64, error) {
+	t.restartBlock = nil // as Linux's restore_sigcontext: a handler ran, nothing carries on
 	sp := t.cpu.Reg(emu.RSP)
 	var b [abi.UcontextSize]byte
 	if err := t.p.mm.CopyIn(mm.Addr(sp), b[:]); err != nil {

@@ -131,10 +131,15 @@ func (t *Task) sleep(d time.Duration, rem mm.Addr) (uint64, error) {
 		}
 		return r, err
 	}
+	// The rest of the sleep, for restart_syscall (Linux's hrtimer_nanosleep_restart).
+	resume := func(t *Task) (uint64, error) {
+		now, _ := clock.Now(abi.CLOCK_MONOTONIC)
+		return t.sleep(end-(time.Duration(now.Sec)*time.Second+time.Duration(now.Nsec)), rem)
+	}
 	if clock.kind == ClockVirtual {
 		r, err := t.park()
 		pend := t.pending
-		pend.done = done
+		pend.done, pend.resume = done, resume
 		t.interruptible(intrBlock, nil)
 		gen := t.gen + 1
 		t.p.after(d, func() {
@@ -144,7 +149,7 @@ func (t *Task) sleep(d time.Duration, rem mm.Addr) (uint64, error) {
 		})
 		return r, err
 	}
-	return t.blockIntr(intrBlock, func(c *cancel) (uint64, error) {
+	r, err := t.blockIntr(intrBlock, func(c *cancel) (uint64, error) {
 		timer := time.NewTimer(d)
 		defer timer.Stop()
 		select {
@@ -154,6 +159,22 @@ func (t *Task) sleep(d time.Duration, rem mm.Addr) (uint64, error) {
 			return 0, errInterrupted
 		}
 	}, done)
+	if t.pending != nil {
+		t.pending.resume = resume
+	}
+	return r, err
+}
+
+// sysRestartSyscall implements restart_syscall(2): the rest of the call a signal that
+// ran no handler interrupted; EINTR when there is none, as Linux's
+// do_no_restart_syscall.
+func sysRestartSyscall(t *Task, a Args) (uint64, error) {
+	f := t.restartBlock
+	t.restartBlock = nil
+	if f == nil {
+		return 0, unix.EINTR
+	}
+	return f(t)
 }
 
 // sysClockNanosleep implements clock_nanosleep(2), relative and TIMER_ABSTIME.

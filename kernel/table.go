@@ -292,6 +292,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_SCHED_GETAFFINITY:       supported(sysSchedGetaffinity),
 	abi.SYS_GETDENTS64:              supported(sysGetdents64),
 	abi.SYS_SET_TID_ADDRESS:         supported(sysSetTidAddress),
+	abi.SYS_RESTART_SYSCALL:         supported(sysRestartSyscall),
 	abi.SYS_TIMER_CREATE:            partial(sysTimerCreate, timerNote),
 	abi.SYS_TIMER_SETTIME:           partial(sysTimerSettime, timerNote),
 	abi.SYS_TIMER_GETTIME:           partial(sysTimerGettime, timerNote),

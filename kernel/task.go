@@ -60,9 +60,11 @@ type Task struct {
 	intrFd    int        // eventfd for cancels + 1; 0 when not made yet
 	restart   bool       // the interrupted call runs again when the thread does
 	restartNr uint64     // its number
-	mmapTop   mm.Addr    // while an i386 mmap2 runs: its mappings go below this
-	resume    *uint64    // rax to set when the thread runs again
-	gen       uint64     // counts blockings, so stale wakeups are ignored
+	// restartBlock is what restart_syscall runs: the rest of an interrupted sleep.
+	restartBlock func(t *Task) (uint64, error)
+	mmapTop      mm.Addr // while an i386 mmap2 runs: its mappings go below this
+	resume       *uint64 // rax to set when the thread runs again
+	gen          uint64  // counts blockings, so stale wakeups are ignored
 
 	seccomp       seccompState // seccomp mode, filters and no_new_privs (seccomp.go)
 	seccompPassed bool         // int $0x80 ran the filters before the call's own entry

@@ -173,7 +173,8 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 		fs.Usage()
 		return 2, 0
 	}
-	cfg := kernel.Config{NoASLR: *noASLR, HZ: *hz, Stats: *stats, Inherit: inherited, Root: *root, Prefix: strings.TrimRight(*prefix, "/")}
+	cfg := kernel.Config{NoASLR: *noASLR, HZ: *hz, Stats: *stats, Inherit: inherited, Root: *root, Prefix: strings.TrimRight(*prefix, "/"),
+		JobControl: true}
 	if *root != "" && *prefix != "" {
 		fmt.Fprintf(stderr, "vemu: --root and -L cannot be used together\n")
 		return 2, 0
