@@ -450,11 +450,13 @@ static void follow(void)
 	pid_t w;
 	while ((w = waitpid(-1, &st, __WALL)) > 0) {
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			if (w == pid) {
+			/* Every report is collected, to ECHILD: vemu may report a grandchild's end
+			 * to this tracer after the traced child's own (Linux holds the child's wait
+			 * for the grandchild until its tracer has seen that end). */
+			if (w == pid)
 				main_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-				break;
-			}
-			new_exits++;
+			else
+				new_exits++;
 			continue;
 		}
 		int event = st >> 16;
