@@ -170,7 +170,7 @@ func (p *Process) coreThreads() []threadState {
 	var out []threadState
 	for _, t := range order {
 		ts := threadState{t: t}
-		err := p.onThreadRegs(t, func(cpu *emu.Engine) error {
+		err := p.onThreadRegs(t, false, func(cpu *emu.Engine) error {
 			r, err := readUserRegs(cpu)
 			if err != nil {
 				return err
@@ -192,8 +192,8 @@ func (p *Process) coreThreads() []threadState {
 }
 
 // onThreadRegs runs f with t's registers in the engine, putting back the current
-// thread's afterwards.
-func (p *Process) onThreadRegs(t *Task, f func(cpu *emu.Engine) error) error {
+// thread's afterwards; with write, what f changed becomes t's.
+func (p *Process) onThreadRegs(t *Task, write bool, f func(cpu *emu.Engine) error) error {
 	if t == p.cur {
 		return f(p.cpu)
 	}
@@ -209,6 +209,9 @@ func (p *Process) onThreadRegs(t *Task, f func(cpu *emu.Engine) error) error {
 		return err
 	}
 	err := f(p.cpu)
+	if write && err == nil {
+		err = p.cpu.Save(t.ctx)
+	}
 	if p.cur != nil {
 		if rerr := p.cpu.Restore(p.cur.ctx); err == nil {
 			err = rerr

@@ -221,32 +221,11 @@ func (d *Debugger) onThread(tid int, write bool, f func(cpu *emu.Engine) error) 
 
 // onThreadNow is onThread on the process's goroutine.
 func (d *Debugger) onThreadNow(tid int, write bool, f func(cpu *emu.Engine) error) error {
-	p := d.p
-	t := p.thread(tid)
+	t := d.p.thread(tid)
 	if t == nil {
 		return errNoThread
 	}
-	if t == p.cur {
-		return f(p.cpu)
-	}
-	if p.cur != nil {
-		if err := p.cpu.Save(p.cur.ctx); err != nil {
-			return err
-		}
-	}
-	if err := p.cpu.Restore(t.ctx); err != nil {
-		return err
-	}
-	err := f(p.cpu)
-	if write && err == nil {
-		err = p.cpu.Save(t.ctx)
-	}
-	if p.cur != nil {
-		if rerr := p.cpu.Restore(p.cur.ctx); err == nil {
-			err = rerr
-		}
-	}
-	return err
+	return d.p.onThreadRegs(t, write, f)
 }
 
 // userRegs lists the engine registers in UserRegs order, where it has them.
