@@ -134,6 +134,7 @@ func sysPkeyMprotect(t *Task, a Args) (uint64, error) {
 // second version); mount ids below this offset are no unique ids.
 const (
 	mntIDReqSizeVer0  = 24
+	mntIDReqSize      = 32 // the size this kernel knows
 	mntUniqueIDOffset = 1 << 31
 	lsmtRoot          = ^uint64(0)
 	listmountReverse  = 1
@@ -152,16 +153,9 @@ func (t *Task) copyMntIDReq(addr mm.Addr, list bool) error {
 	case size < mntIDReqSizeVer0:
 		return unix.EINVAL
 	}
-	req := make([]byte, size)
-	if err := t.p.mm.CopyIn(addr, req); err != nil {
+	req, err := t.copyStruct(addr, uint64(size), mntIDReqSize)
+	if err != nil {
 		return err
-	}
-	if len(req) > 32 {
-		for _, c := range req[32:] {
-			if c != 0 {
-				return unix.E2BIG // past the struct this kernel knows
-			}
-		}
 	}
 	id := binary.LittleEndian.Uint64(req[8:])
 	if binary.LittleEndian.Uint32(req[4:]) != 0 || id <= mntUniqueIDOffset && !(list && id == lsmtRoot) {

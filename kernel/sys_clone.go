@@ -109,17 +109,9 @@ func sysClone3(t *Task, a Args) (uint64, error) {
 	if size > pageSize {
 		return 0, unix.E2BIG
 	}
-	b := make([]byte, size)
-	if err := t.p.mm.CopyIn(a.Ptr(0), b); err != nil {
+	b, err := t.copyStruct(a.Ptr(0), size, cloneArgsSize)
+	if err != nil {
 		return 0, err
-	}
-	for _, c := range b[min(size, cloneArgsSize):] {
-		if c != 0 {
-			return 0, unix.E2BIG
-		}
-	}
-	if len(b) < cloneArgsSize {
-		b = append(b, make([]byte, cloneArgsSize-len(b))...)
 	}
 	field := func(i int) uint64 { return binary.LittleEndian.Uint64(b[8*i:]) }
 	flags, pidfd, childTid, parentTid := field(0), field(1), field(2), field(3)

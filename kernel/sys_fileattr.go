@@ -90,14 +90,9 @@ func sysFileSetattr(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	buf := make([]byte, a[3])
-	if err := t.p.mm.CopyIn(a.Ptr(2), buf); err != nil {
+	buf, err := t.copyStruct(a.Ptr(2), a[3], fileAttrSize)
+	if err != nil {
 		return 0, err
 	}
-	for _, c := range buf[fileAttrSize:] {
-		if c != 0 {
-			return 0, unix.E2BIG
-		}
-	}
-	return 0, hostFileAttr(hostFileSetattr, h, follow, buf[:fileAttrSize])
+	return 0, hostFileAttr(hostFileSetattr, h, follow, buf)
 }

@@ -29,14 +29,9 @@ func sysOpenat2(t *Task, a Args) (uint64, error) {
 	if size > pageSize {
 		return 0, unix.E2BIG
 	}
-	b := make([]byte, size)
-	if err := t.p.mm.CopyIn(a.Ptr(2), b); err != nil {
+	b, err := t.copyStruct(a.Ptr(2), size, openHowSize)
+	if err != nil {
 		return 0, err
-	}
-	for _, c := range b[openHowSize:] {
-		if c != 0 {
-			return 0, unix.E2BIG
-		}
 	}
 	how := unix.OpenHow{
 		Flags:   binary.LittleEndian.Uint64(b[0:]),

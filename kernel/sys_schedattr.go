@@ -84,17 +84,11 @@ func sysSchedSetattr(t *Task, a Args) (uint64, error) {
 	if size < schedAttrSizeVer0 || size > pageSize {
 		return tooBig()
 	}
-	b := make([]byte, size)
-	if err := t.p.mm.CopyIn(a.Ptr(1), b); err != nil {
+	b, err := t.copyStruct(a.Ptr(1), uint64(size), schedAttrSize)
+	if err == unix.E2BIG {
+		return tooBig()
+	} else if err != nil {
 		return 0, err
-	}
-	for _, c := range b[min(size, schedAttrSize):] {
-		if c != 0 {
-			return tooBig()
-		}
-	}
-	if len(b) < schedAttrSize {
-		b = append(b, make([]byte, schedAttrSize-len(b))...)
 	}
 	policy := int32(binary.LittleEndian.Uint32(b[4:]))
 	flags := binary.LittleEndian.Uint64(b[8:])

@@ -280,14 +280,9 @@ func (t *Task) xattrArgs(addr mm.Addr, usize uint64) (value mm.Addr, size uint64
 	case usize > pageSize:
 		return 0, 0, 0, unix.E2BIG
 	}
-	b := make([]byte, usize)
-	if err := t.p.mm.CopyIn(addr, b); err != nil {
+	b, err := t.copyStruct(addr, usize, xattrArgsSize)
+	if err != nil {
 		return 0, 0, 0, err
-	}
-	for _, c := range b[xattrArgsSize:] {
-		if c != 0 {
-			return 0, 0, 0, unix.E2BIG
-		}
 	}
 	return mm.Addr(binary.LittleEndian.Uint64(b)), uint64(binary.LittleEndian.Uint32(b[8:])), binary.LittleEndian.Uint32(b[12:]), nil
 }

@@ -33,6 +33,23 @@ func (a Args) Fd(i int) int32 { return int32(a[i]) }
 // for the guest, anything else is a bug in vemu.
 type Handler func(t *Task, a Args) (uint64, error)
 
+// copyStruct reads an extensible struct of usize bytes at addr, as Linux's
+// copy_struct_from_user(): the ksize bytes this kernel knows, zeros past a shorter one,
+// and E2BIG when a longer one has anything but zeros past them. The size's bounds
+// (EINVAL below the first version, E2BIG past a page) are each call's own to check first.
+func (t *Task) copyStruct(addr mm.Addr, usize, ksize uint64) ([]byte, error) {
+	b := make([]byte, max(usize, ksize))
+	if err := t.p.mm.CopyIn(addr, b[:usize]); err != nil {
+		return nil, err
+	}
+	for _, c := range b[ksize:] {
+		if c != 0 {
+			return nil, unix.E2BIG
+		}
+	}
+	return b[:ksize], nil
+}
+
 // errnoRet encodes -errno as rax.
 func errnoRet(e unix.Errno) uint64 { return uint64(-int64(e)) }
 
