@@ -51,10 +51,10 @@ func (t *Task) procTarget(p string) (*Task, string, bool) {
 	if sub, ok := strings.CutPrefix(tail, "task/"); ok {
 		id, below, _ := strings.Cut(sub, "/")
 		n, err := strconv.Atoi(id)
-		if err != nil || t.p.thread(n) == nil {
-			return who, tail, true
+		if th := t.p.thread(n); err == nil && th != nil {
+			return th, below, true
 		}
-		return t.p.thread(n), below, true
+		return who, tail, true
 	}
 	return who, tail, true
 }

@@ -299,12 +299,3 @@ func sysTimes(t *Task, a Args) (uint64, error) {
 	}
 	return ticks, t.p.mm.CopyOut(a.Ptr(0), b)
 }
-
-// threadCPU is the CPU time of the calling OS thread, in ns: a process's, on its run loop.
-func threadCPU() int64 {
-	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
-		return 0
-	}
-	return ts.Nano()
-}
