@@ -603,6 +603,38 @@ const (
 	MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ      = 0x100
 )
 
+// Restartable sequences (rseq(2), include/uapi/linux/rseq.h).
+const (
+	RSEQ_FLAG_UNREGISTER               = 0x1
+	RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT = 0x1
+	RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL  = 0x2
+	RSEQ_CS_FLAG_NO_RESTART_ON_MIGRATE = 0x4
+	// RSEQ_CPU_ID_UNINITIALIZED is cpu_id's -1 before registration and after it ends.
+	RSEQ_CPU_ID_UNINITIALIZED = 0xffffffff
+
+	// struct rseq: the original size (the least rseq_len), its alignment, and the end
+	// of the fields Linux 6.3 to 6.18 know (AT_RSEQ_FEATURE_SIZE).
+	RseqOrigSize    = 32
+	RseqAlign       = 32
+	RseqFeatureSize = 28
+	// Offsets in struct rseq.
+	RseqCPUIDStart = 0  // u32 cpu_id_start
+	RseqCPUID      = 4  // u32 cpu_id
+	RseqCS         = 8  // u64 rseq_cs: the struct rseq_cs in force, or 0
+	RseqFlags      = 16 // u32 flags
+	RseqNodeID     = 20 // u32 node_id
+	RseqMMCID      = 24 // u32 mm_cid
+
+	// struct rseq_cs: u32 version, u32 flags, u64 start_ip, u64 post_commit_offset,
+	// u64 abort_ip.
+	RseqCSSize             = 32
+	RseqCSVersion          = 0
+	RseqCSFlags            = 4
+	RseqCSStartIP          = 8
+	RseqCSPostCommitOffset = 16
+	RseqCSAbortIP          = 24
+)
+
 // seccomp(2) operations.
 const (
 	SECCOMP_SET_MODE_STRICT  = 0x0

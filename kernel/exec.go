@@ -358,6 +358,10 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 	b, sp, err := loader.Stack(loader.StackSpec{
 		Top: top, Argv: p.argv, Envp: p.envp, ExecFn: p.execFn, Platform: "x86_64",
 		Random: random, Auxv: auxv, ArgLimit: p.argLimit(),
+		Tail: []loader.Aux{
+			{Type: loader.AT_RSEQ_FEATURE_SIZE, Val: abi.RseqFeatureSize},
+			{Type: loader.AT_RSEQ_ALIGN, Val: abi.RseqAlign},
+		},
 	})
 	if err != nil {
 		return err

@@ -13,31 +13,33 @@ type Aux struct{ Type, Val uint64 }
 
 // Auxiliary vector entry types on x86-64.
 const (
-	AT_NULL          = 0
-	AT_IGNORE        = 1
-	AT_EXECFD        = 2
-	AT_PHDR          = 3
-	AT_PHENT         = 4
-	AT_PHNUM         = 5
-	AT_PAGESZ        = 6
-	AT_BASE          = 7
-	AT_FLAGS         = 8
-	AT_ENTRY         = 9
-	AT_NOTELF        = 10
-	AT_UID           = 11
-	AT_EUID          = 12
-	AT_GID           = 13
-	AT_EGID          = 14
-	AT_PLATFORM      = 15
-	AT_HWCAP         = 16
-	AT_CLKTCK        = 17
-	AT_SECURE        = 23
-	AT_BASE_PLATFORM = 24
-	AT_RANDOM        = 25
-	AT_HWCAP2        = 26
-	AT_EXECFN        = 31
-	AT_SYSINFO_EHDR  = 33
-	AT_MINSIGSTKSZ   = 51
+	AT_NULL              = 0
+	AT_IGNORE            = 1
+	AT_EXECFD            = 2
+	AT_PHDR              = 3
+	AT_PHENT             = 4
+	AT_PHNUM             = 5
+	AT_PAGESZ            = 6
+	AT_BASE              = 7
+	AT_FLAGS             = 8
+	AT_ENTRY             = 9
+	AT_NOTELF            = 10
+	AT_UID               = 11
+	AT_EUID              = 12
+	AT_GID               = 13
+	AT_EGID              = 14
+	AT_PLATFORM          = 15
+	AT_HWCAP             = 16
+	AT_CLKTCK            = 17
+	AT_SECURE            = 23
+	AT_BASE_PLATFORM     = 24
+	AT_RANDOM            = 25
+	AT_HWCAP2            = 26
+	AT_RSEQ_FEATURE_SIZE = 27
+	AT_RSEQ_ALIGN        = 28
+	AT_EXECFN            = 31
+	AT_SYSINFO_EHDR      = 33
+	AT_MINSIGSTKSZ       = 51
 )
 
 // ErrArgListTooLong is wrapped by Stack's error when the arguments and
@@ -109,6 +111,9 @@ type StackSpec struct {
 	// Auxv are the entries in order, without AT_RANDOM, AT_PLATFORM,
 	// AT_EXECFN and AT_NULL, which Stack appends in that order.
 	Auxv []Aux
+	// Tail are entries that follow AT_PLATFORM, as Linux puts AT_RSEQ_FEATURE_SIZE
+	// and AT_RSEQ_ALIGN last.
+	Tail []Aux
 	// ArgLimit bounds the strings and pointers as CheckArgs does; 0 means ArgLimit of
 	// the default 8 MiB stack rlimit.
 	ArgLimit uint64
@@ -145,19 +150,19 @@ func Stack(s StackSpec) (b []byte, sp uint64, err error) {
 	for _, v := range slices.Concat(s.Argv, s.Envp) {
 		total += uint64(len(v)) + 1
 	}
-	for i, a := range s.Auxv {
+	for i, a := range slices.Concat(s.Auxv, s.Tail) {
 		switch a.Type {
 		case AT_NULL, AT_RANDOM, AT_EXECFN, AT_PLATFORM:
 			return nil, 0, fmt.Errorf("stack: auxv[%d] has type %d, which Stack adds itself", i, a.Type)
 		}
 	}
-	if len(s.Auxv) > 256 {
-		return nil, 0, fmt.Errorf("stack: %d auxv entries are too many", len(s.Auxv))
+	if len(s.Auxv)+len(s.Tail) > 256 {
+		return nil, 0, fmt.Errorf("stack: %d auxv entries are too many", len(s.Auxv)+len(s.Tail))
 	}
 
 	// Addresses from Top downwards, as offsets below Top first.
 	aux := append([]Aux(nil), s.Auxv...)
-	nAux := uint64(len(aux)) + 3 // AT_RANDOM, AT_EXECFN, AT_NULL
+	nAux := uint64(len(aux)+len(s.Tail)) + 3 // AT_RANDOM, AT_EXECFN, AT_NULL
 	if s.Platform != "" {
 		nAux++
 	}
@@ -203,6 +208,7 @@ func Stack(s StackSpec) (b []byte, sp uint64, err error) {
 	if s.Platform != "" {
 		aux = append(aux, Aux{AT_PLATFORM, platform})
 	}
+	aux = append(aux, s.Tail...)
 	aux = append(aux, Aux{AT_NULL, 0})
 
 	b = make([]byte, s.Top-sp)

@@ -102,6 +102,7 @@ func TestStack(t *testing.T) {
 			{AT_ENTRY, 0x401000},
 			{AT_SECURE, 0},
 		},
+		Tail: []Aux{{AT_RSEQ_FEATURE_SIZE, 28}, {AT_RSEQ_ALIGN, 32}},
 	}
 	b, sp, err := Stack(spec)
 	require.NoError(t, err)
@@ -112,11 +113,13 @@ func TestStack(t *testing.T) {
 	assert.Equal(t, spec.Argv, d.argv)
 	assert.Equal(t, spec.Envp, d.envp)
 
-	want := append(append([]Aux{}, spec.Auxv...), Aux{AT_RANDOM, 0}, Aux{AT_EXECFN, 0}, Aux{AT_PLATFORM, 0}, Aux{AT_NULL, 0})
+	// Linux's order: the rseq entries after AT_PLATFORM, last.
+	want := append(append([]Aux{}, spec.Auxv...), Aux{AT_RANDOM, 0}, Aux{AT_EXECFN, 0}, Aux{AT_PLATFORM, 0})
+	want = append(append(want, spec.Tail...), Aux{AT_NULL, 0})
 	require.Len(t, d.auxv, len(want))
 	for i := range want {
 		assert.Equal(t, want[i].Type, d.auxv[i].Type, "auxv[%d]", i)
-		if i < len(spec.Auxv) {
+		if i < len(spec.Auxv) || want[i].Type == AT_RSEQ_FEATURE_SIZE || want[i].Type == AT_RSEQ_ALIGN {
 			assert.Equal(t, want[i].Val, d.auxv[i].Val, "auxv[%d]", i)
 		}
 	}
@@ -189,6 +192,7 @@ func TestStackErrors(t *testing.T) {
 		{"pointers-too-many", StackSpec{Top: 1 << 30, Argv: make([]string, 300000)}, "argument list too long", true},
 		{"aux-null", StackSpec{Top: 1 << 30, Auxv: []Aux{{AT_PAGESZ, 4096}, {AT_NULL, 0}}}, "auxv[1] has type 0", false},
 		{"aux-random", StackSpec{Top: 1 << 30, Auxv: []Aux{{AT_RANDOM, 1}}}, "auxv[0] has type 25", false},
+		{"tail-platform", StackSpec{Top: 1 << 30, Auxv: []Aux{{AT_PAGESZ, 4096}}, Tail: []Aux{{AT_PLATFORM, 1}}}, "auxv[1] has type 15", false},
 		{"top-too-low", StackSpec{Top: 0x100, Argv: []string{strings.Repeat("y", 300)}}, "top 0x100 is too low", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
