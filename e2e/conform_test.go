@@ -18,6 +18,7 @@ var conformGuests = []diffCase{
 	{name: "limits", cmds: one("limits")},
 	{name: "sigio", cmds: one("sigio")},
 	{name: "getcpu", cmds: one("getcpu")},
+	{name: "rseq", cmds: one("rseq")},
 	{name: "faccess", cmds: one("faccess")},
 	{name: "mqueue", cmds: one("mqueue")},
 	{name: "aio", cmds: one("aio")},

@@ -704,6 +704,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	p.shmDetachAll()
 	p.aioExit(false)
 	t.clearChildTID, t.robustList = 0, 0
+	t.rseq = rseqReg{}
 	t.execSignals()
 	if t.ctx != nil {
 		t.ctx.Free()

@@ -161,6 +161,7 @@ func (p *Process) switchTo(t *Task) error {
 		p.cur = t
 		p.setFastCalls()
 		t.publishCPU()
+		t.rseqSwitchedOut() // it was off the CPU: as Linux's rseq_preempt()
 	}
 	if t.resume != nil {
 		p.cpu.SetReg(emu.RAX, *t.resume)
@@ -235,6 +236,9 @@ func (p *Process) run() ExitStatus {
 			break
 		}
 		t.dispatchSignals()
+		if t.rseq.notify && p.exit == nil && t.state == taskRunnable && !p.stopped {
+			t.rseqResume()
+		}
 		if p.exit != nil || t.state != taskRunnable || p.stopped || p.checkDoomed() {
 			continue
 		}
@@ -266,6 +270,7 @@ func (p *Process) run() ExitStatus {
 			t.state = taskBlocked
 			t.blocked = op
 			t.gen++
+			t.rseqSwitchedOut() // it sleeps, as Linux schedules it out
 			if op.op != nil {
 				gen := t.gen
 				fc := p.creds.file()

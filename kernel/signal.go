@@ -444,7 +444,11 @@ func (t *Task) forceSigsegv(sig int, err error) {
 	if sig == abi.SIGSEGV || act.Handler == abi.SIG_IGN || act.Handler == abi.SIG_DFL || t.sigmask&sigBit(abi.SIGSEGV) != 0 {
 		t.p.sigactions[abi.SIGSEGV] = abi.Sigaction{}
 		t.p.dispositionsChanged()
-		t.kill(abi.SIGSEGV, fmt.Sprintf("cannot deliver %s: %v", abi.SignalName(sig), err))
+		if sig == 0 {
+			t.kill(abi.SIGSEGV, err.Error())
+		} else {
+			t.kill(abi.SIGSEGV, fmt.Sprintf("cannot deliver %s: %v", abi.SignalName(sig), err))
+		}
 		return
 	}
 	t.deliverNow(abi.Siginfo{Signo: abi.SIGSEGV, Code: abi.SI_KERNEL})
@@ -570,6 +574,9 @@ func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error
 		// As Linux on x86-64: there is no way back from a handler without a restorer.
 		return fmt.Errorf("no SA_RESTORER")
 	}
+	// A critical section the signal interrupts ends first: the frame saves its abort_ip.
+	// On an error, SIGSEGV follows the frame, as Linux's force_sigsegv().
+	rseqErr := t.rseqSignal()
 	cpu := t.cpu
 	regs := make([]uint64, len(emu.GPRs))
 	if err := cpu.Regs(emu.GPRs, regs); err != nil {
@@ -623,6 +630,9 @@ func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error
 	t.sigmask = mask &^ unblockable
 	if act.Flags&abi.SA_RESETHAND != 0 {
 		t.p.sigactions[sig].Handler = abi.SIG_DFL
+	}
+	if rseqErr != nil {
+		t.forceSigsegv(sig, rseqErr)
 	}
 	return nil
 }

@@ -226,7 +226,15 @@ func sysSchedSetaffinity(t *Task, a Args) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	if q := t.affinityTarget(a.Int(0)); q != nil {
-		q.affinity, q.cpuNum = &set, firstCPU(set)
+		cpu := firstCPU(set)
+		if cpu != q.cpuNum {
+			// Moved: its area's cpu_id follows before it runs on (rseq.go).
+			q.rseqSwitchedOut()
+			if q == t && q.rseq.area != 0 {
+				t.p.stop = true
+			}
+		}
+		q.affinity, q.cpuNum = &set, cpu
 		q.publishCPU()
 	}
 	return 0, nil

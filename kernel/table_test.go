@@ -84,15 +84,6 @@ func TestTableSpotChecks(t *testing.T) {
 	}
 }
 
-func TestTableMissingOnPurpose(t *testing.T) {
-	for _, nr := range []uint64{abi.SYS_RSEQ} {
-		e, name := Lookup(nr)
-		assert.Equal(t, Missing, e.Status, name)
-		assert.Nil(t, e.Handler, name)
-		assert.NotEmpty(t, e.Note, name)
-	}
-}
-
 func TestStatusString(t *testing.T) {
 	assert.Equal(t, "missing", Missing.String())
 	assert.Equal(t, "partial", Partial.String())

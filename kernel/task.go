@@ -69,6 +69,7 @@ type Task struct {
 	seccomp       seccompState // seccomp mode, filters and no_new_privs (seccomp.go)
 	seccompPassed bool         // int $0x80 ran the filters before the call's own entry
 	mempolicy     *mempolicy   // set_mempolicy's; nil: the default (sys_mempolicy.go)
+	rseq          rseqReg      // rseq(2)'s registration (rseq.go)
 
 	futexAddr mm.Addr // while waiting on a futex
 	futexBits uint32
