@@ -89,6 +89,11 @@ func sysIoUringFd(t *Task, a Args) (uint64, error) {
 // EOPNOTSUPP, LANDLOCK_CREATE_RULESET_VERSION included.
 func sysLandlock(t *Task, a Args) (uint64, error) { return 0, unix.EOPNOTSUPP }
 
+// sysMapShadowStack implements map_shadow_stack(2) on a CPU without user shadow stacks
+// (vemu's CPUID leaf 7 has no CET_SS): Linux's x86 map_shadow_stack tests the CPU feature
+// before anything else, so every call is EOPNOTSUPP whatever its arguments.
+func sysMapShadowStack(t *Task, a Args) (uint64, error) { return 0, unix.EOPNOTSUPP }
+
 // pkeyAccessMask holds the access rights pkey_alloc takes (disable access, disable write).
 const pkeyAccessMask = 0x3
 

@@ -344,6 +344,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_LANDLOCK_CREATE_RULESET: partial(sysLandlock, "EOPNOTSUPP, as with Landlock disabled at boot"),
 	abi.SYS_LANDLOCK_ADD_RULE:       partial(sysLandlock, "EOPNOTSUPP, as with Landlock disabled at boot"),
 	abi.SYS_LANDLOCK_RESTRICT_SELF:  partial(sysLandlock, "EOPNOTSUPP, as with Landlock disabled at boot"),
+	abi.SYS_MAP_SHADOW_STACK:        partial(sysMapShadowStack, "EOPNOTSUPP for every request, as Linux on a CPU without user shadow stacks (vemu's CPUID shows no CET_SS), which it tests before the arguments"),
 	abi.SYS_PKEY_ALLOC:              supported(sysPkeyAlloc), // as on a CPU without protection keys, like vemu's
 	abi.SYS_PKEY_FREE:               supported(sysPkeyFree),
 	abi.SYS_PKEY_MPROTECT:           supported(sysPkeyMprotect),
