@@ -34,6 +34,7 @@ var conformGuests = []diffCase{
 	{name: "rusage", cmds: one("rusage")},
 	{name: "stopcont", cmds: one("stopcont")},
 	{name: "mempolicy", cmds: one("mempolicy")},
+	{name: "secretmem", cmds: one("secretmem")},
 	{name: "xattrat", cmds: one("xattrat", "work"), setup: mkdirs("work")},
 	{name: "fileattr", cmds: one("fileattr", "work"), setup: mkdirs("work")},
 	{name: "leases", cmds: one("leases", "work"), setup: mkdirs("work")},

@@ -72,7 +72,8 @@ func (t *Task) procInfo(name string) []byte {
 		comm, state, stateWord, p.pid, t.tid, ppid, p.tracerPid())
 	fmt.Fprintf(&b, "Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t%d\nGroups:\t%s \n",
 		c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, max(64, len(p.files.fds)), strings.Join(groups, " "))
-	fmt.Fprintf(&b, "VmPeak:\t%8d kB\nVmSize:\t%8d kB\nVmRSS:\t%8d kB\nThreads:\t%d\n", vsize/1024, vsize/1024, rss/1024, threads)
+	fmt.Fprintf(&b, "VmPeak:\t%8d kB\nVmSize:\t%8d kB\nVmLck:\t%8d kB\nVmRSS:\t%8d kB\nThreads:\t%d\n",
+		vsize/1024, vsize/1024, p.mm.Locked()/1024, rss/1024, threads)
 	fmt.Fprintf(&b, "SigQ:\t%d/%d\nSigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n",
 		p.sigQueued.n, p.rlimits[abi.RLIMIT_SIGPENDING].Cur, t.sig.pending.set, p.sig.pending.set, t.sigmask, ignored, caught)
 	x := c.caps

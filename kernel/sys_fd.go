@@ -334,6 +334,29 @@ func sysMemfdCreate(t *Task, a Args) (uint64, error) {
 	return uint64(fd), nil
 }
 
+// sysMemfdSecret implements memfd_secret(2) with the host's own secret memory file, so
+// that the pages are the host kernel's secret memory too: out of its page cache and
+// direct map. The host answers read and write (EINVAL), pread and lseek (ESPIPE),
+// ftruncate (once) and fstat as Linux does; the mapping rules are sysMmap's. Where
+// the host has secret memory disabled its ENOSYS stands, as Linux's own then.
+func sysMemfdSecret(t *Task, a Args) (uint64, error) {
+	flags := a.Uint(0)
+	if flags&^abi.O_CLOEXEC != 0 {
+		return 0, unix.EINVAL
+	}
+	r, _, e := unix.Syscall(unix.SYS_MEMFD_SECRET, unix.O_CLOEXEC, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	fd, err := t.p.files.install(&File{fd: int(r), refs: 1, path: "/secretmem (deleted)", flags: abi.O_RDWR},
+		flags&abi.O_CLOEXEC != 0, 0)
+	if err != nil {
+		unix.Close(int(r))
+		return 0, err
+	}
+	return uint64(fd), nil
+}
+
 func (t *Task) installAnonInode(hfd int, name string, flags uint32, cloexec bool) (uint64, error) {
 	// Reads of eventfd, inotify and timerfd descriptors wait for an event.
 	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: "anon_inode:" + name, flags: flags, blockKind: blockMay}, cloexec, 0)

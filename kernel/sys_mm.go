@@ -42,7 +42,8 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	anon := flags&abi.MAP_ANONYMOUS != 0
-	zero := false // a private mapping of /dev/zero
+	zero := false   // a private mapping of /dev/zero
+	secret := false // a secret memory file (memfd_secret)
 	var f *File
 	var st unix.Stat_t
 	if !anon {
@@ -64,7 +65,10 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 			return 0, unix.EACCES
 		}
 		switch st.Mode & unix.S_IFMT {
-		case unix.S_IFREG, unix.S_IFBLK:
+		case unix.S_IFREG:
+			var sf unix.Statfs_t
+			secret = unix.Fstatfs(f.fd, &sf) == nil && sf.Type == unix.SECRETMEM_MAGIC
+		case unix.S_IFBLK:
 		case unix.S_IFCHR:
 			// As Linux's mmap_zero(): a private mapping of /dev/zero is anonymous memory
 			// (nothing to read in); other character devices vemu passes through have no
@@ -78,6 +82,11 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 		}
 	}
 
+	if secret {
+		if err := t.secretMmapOK(typ, prot, size); err != nil {
+			return 0, err
+		}
+	}
 	if typ == abi.MAP_PRIVATE && prot&abi.PROT_WRITE != 0 && flags&abi.MAP_NORESERVE == 0 && mm.Overcommits(size) {
 		return 0, unix.ENOMEM
 	}
@@ -166,6 +175,9 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 		acc, _ := unix.FcntlInt(uintptr(f.fd), unix.F_GETFL, 0)
 		writable := acc&unix.O_ACCMODE == unix.O_RDWR
 		v, err = s.MapShared(start, size, cpuProt(prot), f.fd, int64(off), writable, name)
+		if err == nil && secret {
+			s.MarkSecret(start, start+mm.Addr(size))
+		}
 		if err == nil && writable {
 			// Another process may map the file too (sharedcpu.go).
 			t.shareMemoryLater()
@@ -205,6 +217,21 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 	return uint64(start), nil
 }
 
+// secretMmapOK applies Linux's checks to a mapping of a secret memory file: its
+// file system is noexec (EPERM for PROT_EXEC, from do_mmap), then secretmem_mmap's: shared
+// mappings only, locked, so within RLIMIT_MEMLOCK without CAP_IPC_LOCK (EAGAIN).
+func (t *Task) secretMmapOK(typ, prot uint32, size uint64) error {
+	switch {
+	case prot&abi.PROT_EXEC != 0:
+		return unix.EPERM
+	case typ == abi.MAP_PRIVATE:
+		return unix.EINVAL
+	case !t.p.creds.capable(capIpcL) && (t.p.mm.Locked()+size)/mm.PageSize > t.p.rlimits[abi.RLIMIT_MEMLOCK].Cur/mm.PageSize:
+		return unix.EAGAIN
+	}
+	return nil
+}
+
 // sysMunmap implements munmap(2).
 func sysMunmap(t *Task, a Args) (uint64, error) {
 	addr := a.Ptr(0)
@@ -239,6 +266,11 @@ func sysMprotect(t *Task, a Args) (uint64, error) {
 	}
 	if t.p.mm.Sealed(a.Ptr(0), a.Ptr(0)+mm.Addr(size)) {
 		return 0, unix.EPERM
+	}
+	if a.Uint(2)&abi.PROT_EXEC != 0 && t.p.mm.Mapped(a.Ptr(0), a.Ptr(0)+mm.Addr(size)) &&
+		t.p.mm.Secret(a.Ptr(0), a.Ptr(0)+mm.Addr(size)) {
+		// A secret memory file's mount is noexec: its mappings may never execute.
+		return 0, unix.EACCES
 	}
 	if err := t.p.mm.Protect(a.Ptr(0), size, cpuProt(a.Uint(2)&7)); err != nil {
 		if err == unix.ENOMEM || err == unix.EACCES {
@@ -343,6 +375,13 @@ func sysMadvise(t *Task, a Args) (uint64, error) {
 		return 0, unix.EPERM
 	}
 	switch a.Int(2) {
+	case abi.MADV_DONTNEED, abi.MADV_FREE, abi.MADV_COLD, abi.MADV_PAGEOUT:
+		if t.p.mm.HasLocked(a.Ptr(0), end) {
+			// Locked pages (secret memory's) are neither dropped nor paged out.
+			return 0, unix.EINVAL
+		}
+	}
+	switch a.Int(2) {
 	case abi.MADV_DONTNEED:
 		t.p.mm.Discard(a.Ptr(0), size)
 	}
@@ -354,15 +393,25 @@ func sysBrk(t *Task, a Args) (uint64, error) {
 	return uint64(t.p.mm.SetBrk(a.Ptr(0))), nil
 }
 
-// sysMlock implements mlock(2), munlock(2) and mlock2(2): the range must be mapped; vemu
-// never pages guest memory out, so there is nothing more to do.
-func sysMlock(t *Task, a Args) (uint64, error) {
+// sysMlock implements mlock(2) and mlock2(2): the range must be mapped; vemu never pages
+// guest memory out, so there is nothing more to do.
+func sysMlock(t *Task, a Args) (uint64, error) { return t.mlock(a, true) }
+
+// sysMunlock implements munlock(2), as mlock without the fault-in.
+func sysMunlock(t *Task, a Args) (uint64, error) { return t.mlock(a, false) }
+
+func (t *Task) mlock(a Args, lock bool) (uint64, error) {
 	last, ok := a.Ptr(0).AddLength(a[1])
 	end, up := last.PageUp()
 	if !ok || !up {
 		return 0, unix.ENOMEM
 	}
 	if !t.p.mm.Mapped(a.Ptr(0).PageDown(), end) {
+		return 0, unix.ENOMEM
+	}
+	if lock && t.p.mm.Secret(a.Ptr(0).PageDown(), end) {
+		// Linux's mlock faults the pages in, which secret memory refuses (EFAULT, which
+		// mlock reports as ENOMEM).
 		return 0, unix.ENOMEM
 	}
 	return 0, nil

@@ -349,6 +349,12 @@ type VMA struct {
 	// Sealed mappings (mseal) can no longer be unmapped, moved, resized or
 	// reprotected; fork passes the seal on.
 	Sealed bool
+	// Secret mappings show a secret memory file (memfd_secret).
+	Secret bool
+	// Locked mappings are locked in memory, as Linux's VM_LOCKED (a secret memory
+	// file's, in the process that mapped it: fork does not pass locks on), and
+	// counted in Locked.
+	Locked bool
 	// origin is the mapping of an Image's space this one was made from (see Start).
 	origin *VMA
 	// noCPU mappings exist for the kernel only (for example the vsyscall page in the
@@ -381,6 +387,9 @@ type Space struct {
 	// borrowed: the memory belongs to another space too (Share), so the heap's
 	// reservation is never unmapped from here.
 	borrowed bool
+
+	// locked is the length of the Locked mappings, in bytes.
+	locked uint64
 
 	// OnUnmap, when set, is told of every range about to be unmapped, before its
 	// memory goes (whatever the call: munmap, mmap over it, mremap...).
@@ -652,6 +661,9 @@ func (s *Space) insert(v *VMA) error {
 		return err
 	}
 	v.back.refs.Add(1)
+	if v.Locked {
+		s.locked += v.Len()
+	}
 	i := s.find(v.Start)
 	s.vmas = append(s.vmas, nil)
 	copy(s.vmas[i+1:], s.vmas[i:])
@@ -689,7 +701,7 @@ func (s *Space) MappingEnd(a Addr) Addr {
 func continues(a, b *VMA) bool {
 	return a.End == b.Start && a.back == b.back && a.off+a.Len() == b.off && a.Prot == b.Prot &&
 		a.Name == b.Name && a.Shared == b.Shared && a.Ino == b.Ino && a.MapsPerm == b.MapsPerm && a.Bus == b.Bus &&
-		a.Sealed == b.Sealed
+		a.Sealed == b.Sealed && a.Secret == b.Secret && a.Locked == b.Locked
 }
 
 // merge joins the VMAs at j and j+1 if the second continues the first, and reports
@@ -773,6 +785,9 @@ func (s *Space) unmap(start Addr, length uint64, discard bool) error {
 	for j < len(s.vmas) && s.vmas[j].Start < end {
 		v := s.vmas[j]
 		s.cpuUnmap(v)
+		if v.Locked {
+			s.locked -= v.Len()
+		}
 		if discard && !v.Shared && !s.borrowed {
 			// A vfork child's memory is its parent's: only the parent gives it back.
 			v.back.discard(v.off, v.Len())
@@ -844,6 +859,41 @@ func (s *Space) Mapped(start, end Addr) bool {
 		a = v.End
 	}
 	return true
+}
+
+// Locked is the length in bytes of the space's Locked mappings, Linux's locked_vm.
+func (s *Space) Locked() uint64 { return s.locked }
+
+// MarkSecret marks the mappings in [start, end), which must be mapped and start and end
+// their boundaries, as Secret and Locked.
+func (s *Space) MarkSecret(start, end Addr) {
+	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
+		v := s.vmas[i]
+		v.Secret = true
+		if !v.Locked {
+			v.Locked = true
+			s.locked += v.Len()
+		}
+	}
+}
+
+// Secret says whether any mapping in [start, end) is Secret.
+func (s *Space) Secret(start, end Addr) bool {
+	return s.any(start, end, func(v *VMA) bool { return v.Secret })
+}
+
+// HasLocked says whether any mapping in [start, end) is Locked.
+func (s *Space) HasLocked(start, end Addr) bool {
+	return s.any(start, end, func(v *VMA) bool { return v.Locked })
+}
+
+func (s *Space) any(start, end Addr, f func(v *VMA) bool) bool {
+	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
+		if f(s.vmas[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // Sealed says whether any mapping in [start, end) is sealed.
@@ -1446,6 +1496,9 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, v := range c.vmas {
+		v.Locked = false // as Linux's dup_mmap: memory locks are not inherited
+	}
 	return c, nil
 }
 
@@ -1475,7 +1528,8 @@ func (s *Space) mapInto(c *Space, back func(v *VMA) (*backing, error)) error {
 // either makes are the other's. The mappings themselves are the child's own list, so
 // mmap, munmap and mprotect made later by either stay its own.
 func (s *Space) Share(cpu *emu.Engine) (*Space, error) {
-	c := &Space{cpu: cpu, MmapBase: s.MmapBase, BrkStart: s.BrkStart, Brk: s.Brk, heap: s.heap, borrowed: true}
+	c := &Space{cpu: cpu, MmapBase: s.MmapBase, BrkStart: s.BrkStart, Brk: s.Brk, heap: s.heap, borrowed: true,
+		locked: s.locked}
 	if err := s.mapInto(c, func(v *VMA) (*backing, error) { return v.back, nil }); err != nil {
 		return nil, err
 	}
