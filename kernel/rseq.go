@@ -126,16 +126,38 @@ func (t *Task) rseqSignal() error {
 	return t.rseqServe()
 }
 
+// rseqHost is the registered area's first 32 bytes in host memory when the guest's
+// mapping there is plain read-write memory, so that a switch costs one lookup; nil
+// otherwise (unmapped, read-only, executable: code the CPU translated must be flushed),
+// and the copies then check each access.
+func (t *Task) rseqHost() []byte {
+	a := t.rseq.area
+	v := t.p.mm.Lookup(a)
+	const rw = emu.ProtRead | emu.ProtWrite
+	if v == nil || v.Prot&(rw|emu.ProtExec) != rw || v.Bus || a+abi.RseqOrigSize > v.End {
+		return nil
+	}
+	off := a - v.Start
+	return v.Host()[off : off+abi.RseqOrigSize]
+}
+
 // rseqServe fixes up t's rip after an event and writes the area's CPU fields.
 func (t *Task) rseqServe() error {
 	r := &t.rseq
+	h := t.rseqHost()
 	if r.event {
 		r.event = false
-		if err := t.rseqFixup(); err != nil {
+		if err := t.rseqFixup(h); err != nil {
 			return err
 		}
 	}
 	le := binary.LittleEndian
+	if h != nil {
+		le.PutUint32(h[abi.RseqCPUIDStart:], t.cpuNum)
+		le.PutUint32(h[abi.RseqCPUID:], t.cpuNum)
+		le.PutUint64(h[abi.RseqNodeID:], 0) // node_id and mm_cid
+		return nil
+	}
 	ids := le.AppendUint32(le.AppendUint32(nil, t.cpuNum), t.cpuNum)
 	if err := t.p.mm.CopyOut(r.area+abi.RseqCPUIDStart, ids); err != nil {
 		return &rseqError{"cpu_id", err}
@@ -151,13 +173,16 @@ func (t *Task) rseqServe() error {
 // section that rseq_cs points to, rip goes to its abort_ip and rseq_cs is cleared;
 // outside, rseq_cs is cleared. A descriptor Linux refuses (beyond user space, a version
 // other than 0, a range that wraps, abort_ip inside the section, the word before
-// abort_ip not the registered signature, a NO_RESTART flag) is an error.
-func (t *Task) rseqFixup() error {
+// abort_ip not the registered signature, a NO_RESTART flag) is an error. h is
+// rseqHost's.
+func (t *Task) rseqFixup(h []byte) error {
 	r := &t.rseq
 	s := t.p.mm
 	le := binary.LittleEndian
 	var w [8]byte
-	if err := s.CopyIn(r.area+abi.RseqCS, w[:]); err != nil {
+	if h != nil {
+		copy(w[:], h[abi.RseqCS:])
+	} else if err := s.CopyIn(r.area+abi.RseqCS, w[:]); err != nil {
 		return &rseqError{"rseq_cs", err}
 	}
 	var start, post, abort uint64
@@ -198,14 +223,18 @@ func (t *Task) rseqFixup() error {
 			return &rseqError{"rseq_cs flags", unix.EINVAL}
 		}
 		var f [4]byte
-		if err := s.CopyIn(r.area+abi.RseqFlags, f[:]); err != nil {
+		if h != nil {
+			copy(f[:], h[abi.RseqFlags:])
+		} else if err := s.CopyIn(r.area+abi.RseqFlags, f[:]); err != nil {
 			return &rseqError{"flags", err}
 		}
 		if le.Uint32(f[:])&noRestart != 0 {
 			return &rseqError{"flags", unix.EINVAL}
 		}
 	}
-	if err := s.CopyOut(r.area+abi.RseqCS, make([]byte, 8)); err != nil {
+	if h != nil {
+		le.PutUint64(h[abi.RseqCS:], 0)
+	} else if err := s.CopyOut(r.area+abi.RseqCS, make([]byte, 8)); err != nil {
 		return &rseqError{"rseq_cs", err}
 	}
 	if rip-start < post {
