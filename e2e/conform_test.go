@@ -1,6 +1,9 @@
 package e2e
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // conformGuests check system calls against Linux's answers, each as a C program run
 // natively and under vemu with both libcs. Those that change credentials need root and
@@ -46,3 +49,18 @@ var conformOther = []diffCase{
 }
 
 func TestConformDiff(t *testing.T) { runGuests(t, conformGuests, conformOther) }
+
+// TestListnsVemu runs testdata/c/listns.c under vemu alone: listns is Linux 6.19's, and a
+// host kernel without it answers ENOSYS natively. The guest checks what the kernel's
+// documentation and source say it answers, and exits non-zero on a difference.
+func TestListnsVemu(t *testing.T) {
+	for _, libc := range []string{"glibc", "musl"} {
+		t.Run(libc, func(t *testing.T) {
+			t.Parallel()
+			r := runVemu(t, invocation{prog: guest("listns." + libc), dir: t.TempDir()})
+			if r.status != 0 || !strings.Contains(string(r.stdout), "listed: ") {
+				t.Fatalf("listns under vemu: %v\n%s", r, r.stdout)
+			}
+		})
+	}
+}

@@ -102,6 +102,9 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 		t.p.files.fds[a.Fd(0)].cloexec = req == abi.FIOCLEX
 		return 0, nil
 	}
+	if r, ok, err := t.nsIoctl(f, req, a.Ptr(2)); ok {
+		return r, err
+	}
 	d, ok := ioctlSize[req]
 	if !ok {
 		return 0, unix.ENOTTY

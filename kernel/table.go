@@ -354,6 +354,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_FINIT_MODULE:            partial(sysDenied, adminNote),
 	abi.SYS_OPEN_TREE_ATTR:          partial(sysDenied, adminNote),
 	abi.SYS_STATMOUNT:               partial(sysStatmount, "EPERM after the request's checks: the host's mount table is not the guest's to read"),
+	abi.SYS_LISTNS:                  partial(sysListns, "lists the namespaces the guest lives in (vemu's, with the host's NS_GET_ID ids), as Linux lists to a process without CAP_SYS_ADMIN; the host's other namespaces are not shown, even to a guest with the capability"),
 	abi.SYS_LISTMOUNT:               partial(sysListmount, "EPERM after the request's checks: the host's mount table is not the guest's to read"),
 	abi.SYS_LSM_GET_SELF_ATTR:       supported(sysLsmGetSelfAttr), // as a kernel with the capability module only
 	abi.SYS_LSM_SET_SELF_ATTR:       supported(sysLsmSetSelfAttr),
