@@ -66,6 +66,7 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 		return 0, unix.ENOENT
 	}
 	var hfd int
+	var ops fileOps // a /proc text file's, when p is one
 	if q, ok, err := t.otherProcMem(p); ok {
 		// Another guest process's memory, as a debugger reads it.
 		if err != nil {
@@ -82,11 +83,22 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 		}
 		return uint64(fd), nil
 	} else if b, ok := t.otherProcFile(p); ok {
+		if !t.procTextWritable(nil, path.Base(p), flags&abi.O_ACCMODE) {
+			return 0, unix.EACCES
+		}
 		if hfd, err = memFile(path.Base(p), b, flags&abi.O_ACCMODE); err != nil {
 			return 0, err
 		}
+		ops = &procText{name: path.Base(p)}
 	} else if who, name, ok := t.procTarget(p); ok {
 		if b, ok := who.procFile(name); ok {
+			name = path.Clean(name)
+			if name != "mem" {
+				if !t.procTextWritable(who, name, flags&abi.O_ACCMODE) {
+					return 0, unix.EACCES
+				}
+				ops = &procText{who: who, name: name}
+			}
 			if hfd, err = memFile(name, b, flags&abi.O_ACCMODE); err != nil {
 				return 0, err
 			}
@@ -131,6 +143,9 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 			})
 		}
 	}
+	if ops != nil {
+		return t.installFile(&File{fd: hfd, refs: 1, path: p, flags: flags, k: t.p.k, ops: ops}, flags)
+	}
 	return t.installOpened(hfd, p, flags)
 }
 
@@ -143,6 +158,11 @@ func (t *Task) installOpened(hfd int, p string, flags uint32) (uint64, error) {
 	} else if name, ok := t.procEntry(devFd(p)); ok && path.Clean(name) == "mem" {
 		f.ops = &procMem{p: t.p}
 	}
+	return t.installFile(f, flags)
+}
+
+// installFile gives the guest a descriptor for f, new with one reference.
+func (t *Task) installFile(f *File, flags uint32) (uint64, error) {
 	fd, err := t.p.files.install(f, flags&abi.O_CLOEXEC != 0, 0)
 	if err != nil {
 		f.refs = 1

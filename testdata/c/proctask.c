@@ -1,7 +1,7 @@
 /* proctask reads its threads' entries in /proc: /proc/self/task lists every thread,
  * /proc/TID and /proc/self/task/TID describe that thread (its id, its name set with
  * PR_SET_NAME, its signal mask, whether it sleeps), and /proc/self is a directory that
- * lists its entries. The files are opened read-only, as Linux opens them. */
+ * lists its entries. Writing comm renames a thread of the writer's process. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -163,6 +164,53 @@ int main(void)
 	expect_err("writing it", write(fd, "x", 1), EBADF);
 	close(fd);
 
+	/* Writing comm names the thread, as PR_SET_NAME does: the first 15 bytes, a newline
+	 * kept. Other files take no writes, and a seq file no pwrite. */
+	snprintf(path, sizeof path, "/proc/self/task/%d/comm", tids[0]);
+	int cfd = open(path, O_WRONLY);
+	expect("a thread's comm opens for writing", cfd >= 0);
+	expect("a write names the thread", write(cfd, "renamed-by-proc-and-cut\n", 24) == 24);
+	snprintf(path, sizeof path, "/proc/%d/status", tids[0]);
+	slurp(path, buf, sizeof buf);
+	printf("its name now: %s\n", field(buf, "Name:", val, sizeof val));
+	expect_err("pwrite on comm", pwrite(cfd, "x", 1, 0), ESPIPE);
+	fd = open("/proc/self/comm", O_RDWR);
+	expect("the main thread's comm opens read-write", fd >= 0);
+	expect("a name with its newline", write(fd, "mine\n", 5) == 5);
+	slurp("/proc/self/comm", buf, sizeof buf);
+	printf("/proc/self/comm after writing \"mine\\n\": %zu bytes\n", strlen(buf));
+	fflush(stdout);
+	pid_t child = fork();
+	if (child == 0) {
+		/* The inherited file names a thread of another process now. */
+		expect_err("a forked child writing its parent's comm", write(fd, "child", 5), EINVAL);
+		if (getuid() == 0 && setuid(65534) != 0)
+			_exit(99);
+		expect_err("opening stat for writing as another user", open("/proc/self/stat", O_WRONLY), EACCES);
+		if (getuid() == 65534)
+			expect_err("comm too: a process that changed ids is root's", open("/proc/self/comm", O_WRONLY), EACCES);
+		prctl(PR_SET_DUMPABLE, 1);
+		expect_err("stat again, dumpable", open("/proc/self/stat", O_WRONLY), EACCES);
+		int own = open("/proc/self/comm", O_WRONLY);
+		expect("its own comm opens for writing", own >= 0);
+		expect("and takes a name", write(own, "kid", 3) == 3);
+		char kid[32] = "";
+		prctl(PR_GET_NAME, kid);
+		printf("child's name: %s\n", kid);
+		fflush(stdout);
+		_exit(failures);
+	}
+	int st;
+	waitpid(child, &st, 0);
+	expect("the child's checks", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(fd);
+	if (getuid() == 0) {
+		fd = open("/proc/self/stat", O_RDWR);
+		expect("root opens stat for writing", fd >= 0);
+		expect_err("and cannot write it", write(fd, "x", 1), EINVAL);
+		close(fd);
+	}
+
 	pthread_mutex_lock(&mu);
 	done = 1;
 	pthread_cond_broadcast(&cond);
@@ -176,5 +224,7 @@ int main(void)
 	if (d)
 		closedir(d);
 	printf("threads listed after the joins: %d\n", n);
+	expect_err("writing the comm of a thread that has ended", write(cfd, "late", 4), ESRCH);
+	close(cfd);
 	return failures;
 }

@@ -1,0 +1,87 @@
+package kernel
+
+import (
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
+)
+
+// procText is a synthetic /proc file of a guest thread or process (stat, status, comm...):
+// reads come from the text made at open, held in the host memfd, as Linux's seq files
+// read what they generated; writes are Linux's. Only comm takes them: the first 15 bytes
+// (up to a NUL) name the thread, which must belong to the writer's process (EINVAL
+// otherwise, ESRCH once it has ended). Every other file refuses writes with EINVAL, as a
+// file without a write method does. A seq file has no pwrite: ESPIPE.
+type procText struct {
+	hostFile
+	who  *Task // the thread whose file it is; nil for another process's
+	name string
+}
+
+func (pt *procText) io(t *Task, f *File, r ioReq) (uint64, error) {
+	if r.in || f.flags&abi.O_ACCMODE == abi.O_RDONLY {
+		return pt.hostFile.io(t, f, r) // EBADF for a write
+	}
+	if r.positional {
+		return 0, unix.ESPIPE
+	}
+	if pt.name != "comm" || pt.who == nil || pt.who.p != t.p {
+		return 0, unix.EINVAL
+	}
+	bufs, err := r.bufs(t)
+	if err != nil {
+		return 0, err
+	}
+	var name []byte
+	var total uint64
+	for _, b := range bufs {
+		total += uint64(len(b))
+		if room := taskCommLen - 1 - len(name); room > 0 {
+			name = append(name, b[:min(len(b), room)]...)
+		}
+	}
+	if t.p.thread(pt.who.tid) != pt.who {
+		return 0, unix.ESRCH
+	}
+	for i, c := range name {
+		if c == 0 {
+			name = name[:i]
+			break
+		}
+	}
+	pt.who.setComm(string(name))
+	return total, nil
+}
+
+// fork keeps naming the same thread: a forked child that writes is not of its process.
+func (pt *procText) fork(f *File, child *Process) (*File, error) {
+	nf, err := pt.hostFile.fork(f, child)
+	if err != nil {
+		return nil, err
+	}
+	nf.ops = &procText{who: pt.who, name: pt.name}
+	return nf, nil
+}
+
+// procTextWritable says whether the guest may open a /proc text file of who (nil: of
+// another process) for writing: comm is its owner's to write (mode 0644); the rest are
+// read-only (0444, environ and auxv 0400), which only a caller with CAP_DAC_OVERRIDE
+// opens for writing, to fail at write. As on Linux, a process's files belong to its
+// effective user while it is dumpable, else to root.
+func (t *Task) procTextWritable(who *Task, name string, acc uint32) bool {
+	c := &t.p.creds
+	if acc == abi.O_RDONLY || c.capable(unix.CAP_DAC_OVERRIDE) {
+		return true
+	}
+	if name != "comm" {
+		return false
+	}
+	if who == nil {
+		return true // refused at write: not the writer's process
+	}
+	var owner uint32
+	if !who.p.notDumpable {
+		owner = who.p.creds.euid
+	}
+	return c.fsuid == owner
+}
