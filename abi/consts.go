@@ -238,6 +238,16 @@ const (
 
 	FD_CLOEXEC = 0x1
 
+	// F_NOTIFY's events, <linux/fcntl.h>'s (x/sys/unix has none; testdata/c/dnotify.c
+	// uses the header's and runs alike natively and under vemu).
+	DN_ACCESS    = 0x1
+	DN_MODIFY    = 0x2
+	DN_CREATE    = 0x4
+	DN_DELETE    = 0x8
+	DN_RENAME    = 0x10
+	DN_ATTRIB    = 0x20
+	DN_MULTISHOT = 0x80000000
+
 	F_RDLCK = 0x0
 	F_WRLCK = 0x1
 	F_UNLCK = 0x2

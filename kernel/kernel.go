@@ -69,7 +69,8 @@ type Config struct {
 type Kernel struct {
 	cfg Config
 
-	sigio sigioWatch // O_ASYNC files (sigio.go)
+	sigio   sigioWatch // O_ASYNC files (sigio.go)
+	dnotify dnWatch    // F_NOTIFY watches (dnotify.go)
 
 	ipcOnce sync.Once
 	sysv    *sysvIPC // System V IPC objects, made on first use

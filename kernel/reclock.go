@@ -594,6 +594,7 @@ func (t *Task) fcntlLock(f *File, cmd int32, addr mm.Addr) (uint64, error) {
 // as on Linux.
 func (p *Process) fileDropped(f *File) {
 	p.k.locks.closed(p.pid, f.fd)
+	p.k.dnotify.forget(f)
 	if m, ok := f.ops.(*mqFile); ok {
 		m.flush(p)
 	}

@@ -263,6 +263,8 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 		return t.fcntlOwn(f, a.Int(1), a[2])
 	case abi.F_GETLK, abi.F_SETLK, abi.F_SETLKW, abi.F_OFD_GETLK, abi.F_OFD_SETLK, abi.F_OFD_SETLKW:
 		return t.fcntlLock(f, a.Int(1), a.Ptr(2))
+	case abi.F_NOTIFY:
+		return t.fcntlNotify(f, fd, a[2])
 	case abi.F_SETLEASE, abi.F_GETLEASE:
 		return t.fcntlLease(f, fd, a.Int(1), a.Int(2))
 	case abi.F_GETPIPE_SZ, abi.F_SETPIPE_SZ, abi.F_GET_SEALS, abi.F_ADD_SEALS:

@@ -145,6 +145,9 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 	}
 	t.p.counts.count(nr)
 	t.p.publishFatal() // the call may have changed masks or actions
+	if t.p.k.dnotify.active.Load() {
+		t.p.k.dnotify.drain(t.p.k) // the call's own changes signal before it returns
+	}
 	s.Ret = ret
 	note := t.injectExit(inj, a)
 	if t.trace {

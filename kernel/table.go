@@ -78,7 +78,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_WAIT4:                   partial(sysWait4, "the rusage of a stopped or continued child is zero; ru_maxrss is vemu's own"),
 	abi.SYS_KILL:                    partial(sysKill, "guest processes only"),
 	abi.SYS_UNAME:                   supported(sysUname),
-	abi.SYS_FCNTL:                   partial(sysFcntl, "F_NOTIFY fails with EINVAL; leases see the opens of guest processes only, not of host processes; an owner set for O_ASYNC is not inherited by fork"),
+	abi.SYS_FCNTL:                   partial(sysFcntl, "leases see the opens of guest processes only, not of host processes; an owner set for O_ASYNC is not inherited by fork"),
 	abi.SYS_FLOCK:                   supported(sysFlock),
 	abi.SYS_SIGNALFD:                partial(sysSignalfd, signalfdNote),
 	abi.SYS_SIGNALFD4:               partial(sysSignalfd4, signalfdNote),
