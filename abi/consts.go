@@ -155,6 +155,8 @@ const (
 	MADV_COLLAPSE        = 0x19
 	MADV_HWPOISON        = 0x64
 	MADV_SOFT_OFFLINE    = 0x65
+	MADV_GUARD_INSTALL   = 0x66
+	MADV_GUARD_REMOVE    = 0x67
 )
 
 // Clock ids and timer flags.

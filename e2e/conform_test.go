@@ -41,6 +41,7 @@ var conformGuests = []diffCase{
 	{name: "xattrat", cmds: one("xattrat", "work"), setup: mkdirs("work")},
 	{name: "fileattr", cmds: one("fileattr", "work"), setup: mkdirs("work")},
 	{name: "leases", cmds: one("leases", "work"), setup: mkdirs("work")},
+	{name: "madvise", cmds: one("madvise")},
 	{name: "dnotify", cmds: one("dnotify", "work"), setup: mkdirs("work")},
 }
 

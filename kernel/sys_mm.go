@@ -354,38 +354,175 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	return uint64(to), nil
 }
 
-// sysMadvise implements madvise(2). MADV_DONTNEED and MADV_FREE on private memory drop
-// the pages, so they read back as zero as on Linux; other advice is accepted and ignored.
+// sysMadvise implements madvise(2): the advice is checked as Linux checks it, and the
+// advice that changes what the guest sees acts (see madviseVMA).
 func sysMadvise(t *Task, a Args) (uint64, error) {
-	if !a.Ptr(0).PageAligned() {
+	advice := a.Int(2)
+	if !madviseValid(advice) || !a.Ptr(0).PageAligned() {
 		return 0, unix.EINVAL
 	}
 	size, ok := mm.PageUp(a[1])
-	end, nowrap := a.Ptr(0).AddLength(size)
+	start := a.Ptr(0)
+	end, nowrap := start.AddLength(size)
 	if !ok || !nowrap {
 		return 0, unix.EINVAL
 	}
 	if size == 0 {
 		return 0, nil
 	}
-	if !t.p.mm.Mapped(a.Ptr(0), end) {
-		return 0, unix.ENOMEM
-	}
-	if t.madviseSealed(a.Ptr(0), end, a.Int(2)) {
+	s := t.p.mm
+	switch advice {
+	case abi.MADV_HWPOISON, abi.MADV_SOFT_OFFLINE:
+		// Poisoning host pages is not the guest's to do: refused as to a process
+		// without CAP_SYS_ADMIN.
 		return 0, unix.EPERM
+	case abi.MADV_POPULATE_READ, abi.MADV_POPULATE_WRITE:
+		return 0, madvisePopulate(s, start, end, advice)
 	}
-	switch a.Int(2) {
-	case abi.MADV_DONTNEED, abi.MADV_FREE, abi.MADV_COLD, abi.MADV_PAGEOUT:
-		if t.p.mm.HasLocked(a.Ptr(0), end) {
+	// As Linux's madvise_walk_vmas: each mapping in turn, the first refusal ends the
+	// walk; a hole is ENOMEM once the mappings around it took the advice. The vsyscall
+	// page is no mapping of the process's to advise.
+	hole := false
+	err := s.Update(start, end, func(v *mm.VMA) error {
+		if v.Name == "[vsyscall]" {
+			hole = true
+			return nil
+		}
+		if sealedAgainst(v, advice) {
+			return unix.EPERM
+		}
+		return madviseVMA(s, v, advice)
+	})
+	if err == nil && (hole || !s.Mapped(start, end)) {
+		err = unix.ENOMEM
+	}
+	return 0, err
+}
+
+// madviseValid says whether Linux knows the advice (with KSM, transparent huge pages and
+// memory failure built in, as on Debian's kernels).
+func madviseValid(advice int32) bool {
+	switch advice {
+	case abi.MADV_NORMAL, abi.MADV_RANDOM, abi.MADV_SEQUENTIAL, abi.MADV_WILLNEED, abi.MADV_DONTNEED,
+		abi.MADV_FREE, abi.MADV_REMOVE, abi.MADV_DONTFORK, abi.MADV_DOFORK, abi.MADV_MERGEABLE,
+		abi.MADV_UNMERGEABLE, abi.MADV_HUGEPAGE, abi.MADV_NOHUGEPAGE, abi.MADV_DONTDUMP, abi.MADV_DODUMP,
+		abi.MADV_WIPEONFORK, abi.MADV_KEEPONFORK, abi.MADV_COLD, abi.MADV_PAGEOUT, abi.MADV_POPULATE_READ,
+		abi.MADV_POPULATE_WRITE, abi.MADV_DONTNEED_LOCKED, abi.MADV_COLLAPSE, abi.MADV_HWPOISON,
+		abi.MADV_SOFT_OFFLINE:
+		return true
+	}
+	// MADV_GUARD_INSTALL and MADV_GUARD_REMOVE (Linux 6.13) are not implemented: EINVAL,
+	// as from a kernel without them, on which their users fall back to mprotect.
+	return false
+}
+
+// special says what Linux's flags for the kernel's own mappings forbid: [vvar] is
+// VM_IO and VM_PFNMAP, and it and [vdso] are VM_DONTEXPAND (VM_SPECIAL).
+func special(v *mm.VMA) (io, pfn, dontExpand bool) {
+	switch v.Name {
+	case "[vvar]":
+		return true, true, true
+	case "[vdso]":
+		return false, false, true
+	}
+	return false, false, false
+}
+
+// madviseVMA gives the advice to v, as Linux's madvise_vma_behavior: the advice that
+// changes what vemu does (DONTNEED, REMOVE, the fork flags) acts; the rest are hints
+// vemu has no use for, checked as Linux checks them.
+func madviseVMA(s *mm.Space, v *mm.VMA, advice int32) error {
+	io, pfn, dontExpand := special(v)
+	anonPrivate := !v.Shared && v.Ino == 0 && !pfn
+	switch advice {
+	case abi.MADV_DONTNEED, abi.MADV_FREE, abi.MADV_COLD, abi.MADV_PAGEOUT, abi.MADV_REMOVE:
+		if v.Locked {
 			// Locked pages (secret memory's) are neither dropped nor paged out.
-			return 0, unix.EINVAL
+			return unix.EINVAL
 		}
 	}
-	switch a.Int(2) {
-	case abi.MADV_DONTNEED:
-		t.p.mm.Discard(a.Ptr(0), size)
+	switch advice {
+	case abi.MADV_RANDOM, abi.MADV_SEQUENTIAL, abi.MADV_HUGEPAGE, abi.MADV_NOHUGEPAGE:
+		// Flags the kernel's own mappings never take.
+		if dontExpand {
+			return unix.EINVAL
+		}
+	case abi.MADV_DONTDUMP:
+		if dontExpand && !pfn { // [vvar] is VM_DONTDUMP already: no change
+			return unix.EINVAL
+		}
+	case abi.MADV_COLD, abi.MADV_PAGEOUT:
+		if pfn {
+			return unix.EINVAL
+		}
+	case abi.MADV_DONTNEED, abi.MADV_DONTNEED_LOCKED:
+		if pfn {
+			return unix.EINVAL
+		}
+		if !dontExpand { // the [vdso]'s pages come back as they were: its code
+			s.Discard(v.Start, v.Len())
+		}
+	case abi.MADV_FREE:
+		// The pages may be dropped under memory pressure, which vemu never sees:
+		// they keep their contents, one of the outcomes Linux allows.
+		if !anonPrivate || dontExpand {
+			return unix.EINVAL
+		}
+	case abi.MADV_REMOVE:
+		switch {
+		case pfn || !v.Shared && v.Ino == 0:
+			return unix.EINVAL // no file behind it
+		case !v.Shared || !v.Writable():
+			return unix.EACCES
+		}
+		return s.Remove(v, v.Start, v.End)
+	case abi.MADV_DONTFORK, abi.MADV_DOFORK:
+		if io || dontExpand && advice == abi.MADV_DONTFORK {
+			return unix.EINVAL
+		}
+		v.DontFork = advice == abi.MADV_DONTFORK
+	case abi.MADV_WIPEONFORK, abi.MADV_KEEPONFORK:
+		if advice == abi.MADV_WIPEONFORK && (v.Shared || v.Ino != 0 || dontExpand) {
+			return unix.EINVAL
+		}
+		v.WipeOnFork = advice == abi.MADV_WIPEONFORK
+	case abi.MADV_DODUMP:
+		if io || pfn || dontExpand {
+			return unix.EINVAL
+		}
+	case abi.MADV_COLLAPSE:
+		// A huge page needs an aligned 2 MiB block inside the mapping.
+		const huge = 2 << 20
+		lo := (uint64(v.Start) + huge - 1) &^ (huge - 1)
+		if pfn || lo+huge > uint64(v.End) {
+			return unix.EINVAL
+		}
 	}
-	return 0, nil
+	return nil
+}
+
+// madvisePopulate is MADV_POPULATE_READ and MADV_POPULATE_WRITE: vemu's memory is there
+// once mapped, so what is left is Linux's answer: EINVAL where the pages may not be read
+// (or written), EFAULT past the end of a shared file (SIGBUS), ENOMEM at a hole.
+func madvisePopulate(s *mm.Space, start, end mm.Addr, advice int32) error {
+	want := emu.ProtRead
+	if advice == abi.MADV_POPULATE_WRITE {
+		want = emu.ProtWrite
+	}
+	for a := start; a < end; {
+		v := s.Lookup(a)
+		if v == nil || v.Start > a {
+			return unix.ENOMEM
+		}
+		if _, pfn, _ := special(v); pfn || v.Prot&want == 0 {
+			return unix.EINVAL
+		}
+		if v.Bus {
+			return unix.EFAULT
+		}
+		a = v.End
+	}
+	return nil
 }
 
 // sysBrk implements brk(2).
@@ -489,25 +626,14 @@ func sysMincore(t *Task, a Args) (uint64, error) {
 	return 0, nil
 }
 
-// madviseSealed says whether advice that discards memory meets sealed, read-only, private
-// anonymous memory in [start, end), which Linux's can_madvise_modify() refuses: its
-// contents could otherwise change.
-func (t *Task) madviseSealed(start, end mm.Addr, advice int32) bool {
+// sealedAgainst says whether advice that discards memory meets sealed, read-only,
+// private anonymous memory, which Linux's can_madvise_modify() refuses: its contents
+// could otherwise change.
+func sealedAgainst(v *mm.VMA, advice int32) bool {
 	switch advice {
 	case abi.MADV_DONTNEED, abi.MADV_FREE, abi.MADV_DONTNEED_LOCKED, abi.MADV_REMOVE, abi.MADV_DONTFORK,
 		abi.MADV_WIPEONFORK:
-	default:
-		return false
-	}
-	for a := start; a < end; {
-		v := t.p.mm.Lookup(a)
-		if v == nil {
-			return false
-		}
-		if v.Sealed && !v.Shared && v.Ino == 0 && v.Prot&emu.ProtWrite == 0 {
-			return true
-		}
-		a = v.End
+		return v.Sealed && !v.Shared && v.Ino == 0 && v.Prot&emu.ProtWrite == 0
 	}
 	return false
 }

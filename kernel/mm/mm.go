@@ -355,6 +355,9 @@ type VMA struct {
 	// file's, in the process that mapped it: fork does not pass locks on), and
 	// counted in Locked.
 	Locked bool
+	// DontFork mappings (MADV_DONTFORK) are left out of a forked child; WipeOnFork ones
+	// (MADV_WIPEONFORK, private anonymous memory only) are zero in it.
+	DontFork, WipeOnFork bool
 	// origin is the mapping of an Image's space this one was made from (see Start).
 	origin *VMA
 	// noCPU mappings exist for the kernel only (for example the vsyscall page in the
@@ -362,6 +365,10 @@ type VMA struct {
 }
 
 func (v *VMA) host() []byte { return v.back.mem[v.off : v.off+uint64(v.End-v.Start)] }
+
+// Writable says whether the mapping may be made writable: a shared file mapping only if
+// its file was opened for writing (Linux's VM_MAYWRITE).
+func (v *VMA) Writable() bool { return !v.back.hostRO }
 
 // Len is the mapping's length in bytes.
 func (v *VMA) Len() uint64 { return uint64(v.End - v.Start) }
@@ -701,7 +708,8 @@ func (s *Space) MappingEnd(a Addr) Addr {
 func continues(a, b *VMA) bool {
 	return a.End == b.Start && a.back == b.back && a.off+a.Len() == b.off && a.Prot == b.Prot &&
 		a.Name == b.Name && a.Shared == b.Shared && a.Ino == b.Ino && a.MapsPerm == b.MapsPerm && a.Bus == b.Bus &&
-		a.Sealed == b.Sealed && a.Secret == b.Secret && a.Locked == b.Locked
+		a.Sealed == b.Sealed && a.Secret == b.Secret && a.Locked == b.Locked && a.DontFork == b.DontFork &&
+		a.WipeOnFork == b.WipeOnFork
 }
 
 // merge joins the VMAs at j and j+1 if the second continues the first, and reports
@@ -849,6 +857,39 @@ func (s *Space) Protect(start Addr, length uint64, prot Prot) error {
 	return nil
 }
 
+// Update runs f on the mappings in [start, end), split at start and end so that f sees
+// only what lies inside, in order; the first error f returns ends the walk (the mappings
+// before it keep what f did, as Linux's madvise leaves them). Unmapped pages are skipped.
+func (s *Space) Update(start, end Addr, f func(v *VMA) error) error {
+	if err := s.split(start); err != nil {
+		return err
+	}
+	if err := s.split(end); err != nil {
+		return err
+	}
+	var err error
+	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
+		if err = f(s.vmas[i]); err != nil {
+			break
+		}
+	}
+	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start <= end; i++ {
+		s.mergeAround(i)
+	}
+	return err
+}
+
+// Remove frees the pages of the shared mapping v in [start, end) (MADV_REMOVE): they
+// read as zero afterwards in every process that maps them, and a file gets a hole.
+func (s *Space) Remove(v *VMA, start, end Addr) error {
+	off := v.off + uint64(start-v.Start)
+	if v.back.ar != nil {
+		v.back.discard(off, uint64(end-start))
+		return nil
+	}
+	return unix.Madvise(v.back.mem[off:off+uint64(end-start)], unix.MADV_REMOVE)
+}
+
 // Mapped reports whether every page of [start, end) is mapped.
 func (s *Space) Mapped(start, end Addr) bool {
 	for a := start; a < end; {
@@ -880,11 +921,6 @@ func (s *Space) MarkSecret(start, end Addr) {
 // Secret says whether any mapping in [start, end) is Secret.
 func (s *Space) Secret(start, end Addr) bool {
 	return s.any(start, end, func(v *VMA) bool { return v.Secret })
-}
-
-// HasLocked says whether any mapping in [start, end) is Locked.
-func (s *Space) HasLocked(start, end Addr) bool {
-	return s.any(start, end, func(v *VMA) bool { return v.Locked })
 }
 
 func (s *Space) any(start, end Addr, f func(v *VMA) bool) bool {
@@ -1468,8 +1504,14 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 		}
 	}
 	err := s.mapInto(c, func(v *VMA) (*backing, error) {
+		if v.DontFork {
+			return nil, nil
+		}
 		if v.Shared {
 			return v.back, nil
+		}
+		if v.WipeOnFork {
+			return c.allocHost(uint64(len(v.back.mem)))
 		}
 		if b := v.back; b.frozen != nil && !b.written.Load() {
 			// Still the file's pages: map the file again rather than copy them.
@@ -1503,22 +1545,32 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 }
 
 // mapInto gives c (new and empty) each of s's mappings, backed by what back returns for
-// it, and maps them into c's CPU. On failure c is closed.
+// it (nil: c does not get it), and maps them into c's CPU. The CPU's regions are chosen
+// from c's own list, whose memory may not continue where s's does (a mapping left out,
+// or one given fresh memory). On failure c is closed.
 func (s *Space) mapInto(c *Space, back func(v *VMA) (*backing, error)) error {
+	list := make([]*VMA, 0, len(s.vmas))
 	for _, v := range s.vmas {
-		nv := *v
 		b, err := back(v)
 		if err != nil {
+			c.vmas = list
 			c.Close()
 			return err
 		}
+		if b == nil {
+			continue
+		}
+		nv := *v
 		nv.back = b
-		if err := c.cpuMapFrom(&nv, s.vmas); err != nil {
+		nv.back.refs.Add(1)
+		list = append(list, &nv)
+	}
+	c.vmas = list
+	for _, nv := range list {
+		if err := c.cpuMapFrom(nv, list); err != nil {
 			c.Close()
 			return err
 		}
-		nv.back.refs.Add(1)
-		c.vmas = append(c.vmas, &nv)
 	}
 	return nil
 }
