@@ -64,7 +64,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_PIPE:                    supported(sysPipe),
 	abi.SYS_SCHED_YIELD:             supported(sysSchedYield),
 	abi.SYS_MREMAP:                  partial(sysMremap, "MREMAP_DONTUNMAP is not supported"),
-	abi.SYS_MADVISE:                 partial(sysMadvise, "MADV_DONTNEED drops pages; other advice is accepted and ignored"),
+	abi.SYS_MADVISE:                 partial(sysMadvise, "checked as Linux; DONTNEED, REMOVE, DONTFORK and WIPEONFORK act, the rest are hints; guard regions are EINVAL (a kernel before 6.13), HWPOISON and SOFT_OFFLINE EPERM"),
 	abi.SYS_MSEAL:                   supported(sysMseal),
 	abi.SYS_DUP:                     supported(sysDup),
 	abi.SYS_DUP2:                    supported(sysDup2),
