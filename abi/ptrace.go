@@ -78,6 +78,10 @@ const (
 	PTRACE_INTERRUPT        = 0x4207
 	PTRACE_LISTEN           = 0x4208
 	PTRACE_GET_SYSCALL_INFO = 0x420e
+	// PTRACE_GET_RSEQ_CONFIGURATION answers struct ptrace_rseq_configuration: u64
+	// rseq_abi_pointer, u32 rseq_abi_size, u32 signature, u32 flags, u32 pad.
+	PTRACE_GET_RSEQ_CONFIGURATION = 0x420f
+	PtraceRseqConfigurationSize   = 24
 )
 
 // ptrace(2) options (PTRACE_SETOPTIONS, PTRACE_SEIZE's data).

@@ -393,6 +393,8 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 		}))
 	case abi.PTRACE_GET_SYSCALL_INFO:
 		return t.ptraceSyscallInfo(l, tid, addr, mm.Addr(data))
+	case abi.PTRACE_GET_RSEQ_CONFIGURATION:
+		return t.ptraceRseqConfig(l, tid, addr, mm.Addr(data))
 	}
 	return 0, unix.EIO
 }
@@ -833,6 +835,35 @@ func (t *Task) ptraceSyscallInfo(l *ptraceLink, tid int, size uint64, addr mm.Ad
 	if err != nil {
 		return 0, ptraceErr(err)
 	}
+	if n := min(size, uint64(len(b))); n > 0 {
+		if err := t.p.mm.CopyOut(addr, b[:n]); err != nil {
+			return 0, err
+		}
+	}
+	return uint64(len(b)), nil
+}
+
+// ptraceRseqConfig implements PTRACE_GET_RSEQ_CONFIGURATION: the tracee's rseq(2)
+// registration (zeros without one); the result is the struct's size, of which size
+// bytes are written.
+func (t *Task) ptraceRseqConfig(l *ptraceLink, tid int, size uint64, addr mm.Addr) (uint64, error) {
+	d := l.d
+	var r rseqReg
+	err := d.call(func() error {
+		q := d.p.thread(tid)
+		if q == nil {
+			return errNoThread
+		}
+		r = q.rseq
+		return nil
+	})
+	if err != nil {
+		return 0, ptraceErr(err)
+	}
+	le := binary.LittleEndian
+	b := le.AppendUint64(make([]byte, 0, abi.PtraceRseqConfigurationSize), uint64(r.area))
+	b = le.AppendUint32(le.AppendUint32(b, r.len), r.sig)
+	b = le.AppendUint64(b, 0) // flags, pad
 	if n := min(size, uint64(len(b))); n > 0 {
 		if err := t.p.mm.CopyOut(addr, b[:n]); err != nil {
 			return 0, err

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -483,6 +484,34 @@ static void *other_thread(void *arg)
 	return NULL;
 }
 
+/* traced reads a stopped child's registration as its tracer. */
+static void traced(void)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		my_area();
+		ptrace(PTRACE_TRACEME, 0, 0, 0);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	struct {
+		uint64_t ptr;
+		uint32_t size, sig, flags, pad;
+	} conf, part;
+	memset(&conf, 0xff, sizeof conf);
+	memset(&part, 0xff, sizeof part);
+	long r = syscall(SYS_ptrace, 0x420f /* PTRACE_GET_RSEQ_CONFIGURATION */, pid, sizeof conf, &conf);
+	printf("tracer: size %ld, the child's area: %s, len %u, signature %#x, flags %u\n", r,
+	       conf.ptr == (uint64_t)main_area ? "yes" : "no", conf.size, conf.sig, conf.flags);
+	r = syscall(SYS_ptrace, 0x420f, pid, 8, &part);
+	expect("tracer: 8 bytes asked, 8 written", r == 24 && part.ptr == conf.ptr && part.size == 0xffffffff);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "execd") == 0) {
@@ -513,6 +542,7 @@ int main(int argc, char **argv)
 	pthread_join(th, NULL);
 	ended("fork", forked);
 	ended("exec", exec_self);
+	traced();
 
 	/* A signal inside a section: the handler runs, and the section ends at abort_ip. */
 	desc = good_cs();
