@@ -14,11 +14,13 @@ import (
 // codes: ERESTARTSYS for I/O on pipes, terminals and sockets, wait4, futex waits without a
 // timeout; ERESTARTNOHAND for poll, select, epoll_wait, pause (never restarted once a
 // handler ran); ERESTART_RESTARTBLOCK for the sleeps (EINTR after a handler, with the
-// time left).
+// time left); ERESTARTNOINTR for the PI futex locks (always restarted). A kind below 512
+// is an errno that the call returns when a signal interrupts it, handler or not.
 
 const (
 	intrNever   intrKind = 0
 	intrRestart intrKind = 512 // ERESTARTSYS
+	intrNoIntr  intrKind = 513 // ERESTARTNOINTR: restarted even after a handler
 	intrNoHand  intrKind = 514 // ERESTARTNOHAND
 	intrBlock   intrKind = 516 // ERESTART_RESTARTBLOCK
 )
@@ -61,6 +63,9 @@ func (t *Task) interruptCall() {
 	}
 	if op.undo != nil {
 		op.undo()
+		if t.state != taskBlocked || t.blocked != op {
+			return // the undo found the call's result already decided, and completed it
+		}
 	}
 	t.endInterrupted(op)
 }
@@ -76,7 +81,9 @@ func (t *Task) endInterrupted(op *pendingOp) {
 	// an ignored one): the call restarts, as Linux restarts ERESTARTSYS and
 	// ERESTARTNOHAND when no handler runs.
 	noHandler := sig != 0 && (act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN) && op.intr != intrBlock
-	restart := sig == 0 || noHandler || (op.intr == intrRestart && act.Flags&abi.SA_RESTART != 0)
+	errKind := op.intr > intrNever && op.intr < intrRestart
+	restart := !errKind && (sig == 0 || noHandler || op.intr == intrNoIntr ||
+		(op.intr == intrRestart && act.Flags&abi.SA_RESTART != 0))
 	// ERESTART_RESTARTBLOCK with no handler to run: restart_syscall carries the call on
 	// (a sleep, for the time it had left), where restarting it would start it over.
 	carryOn := op.intr == intrBlock && op.resume != nil && op.i386 == 0 &&
@@ -100,7 +107,11 @@ func (t *Task) endInterrupted(op *pendingOp) {
 		}
 		t.restart = true
 	} else {
-		ret := errnoRet(unix.EINTR)
+		e := unix.EINTR
+		if errKind {
+			e = unix.Errno(op.intr)
+		}
+		ret := errnoRet(e)
 		t.resume = &ret
 	}
 	t.p.updatePreempt()
