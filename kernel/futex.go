@@ -19,6 +19,14 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 	p := t.p
 	addr, op, val := a.Ptr(0), a.Int(1), a.Uint(2)
 	cmd := op & abi.FUTEX_CMD_MASK
+	if op&abi.FUTEX_CLOCK_REALTIME != 0 && cmd != abi.FUTEX_WAIT_BITSET && cmd != abi.FUTEX_WAIT_REQUEUE_PI && cmd != abi.FUTEX_LOCK_PI2 {
+		return 0, unix.ENOSYS // as Linux's do_futex(): only where a timeout is absolute
+	}
+	switch cmd {
+	case abi.FUTEX_LOCK_PI, abi.FUTEX_LOCK_PI2, abi.FUTEX_TRYLOCK_PI, abi.FUTEX_UNLOCK_PI,
+		abi.FUTEX_WAIT_REQUEUE_PI, abi.FUTEX_CMP_REQUEUE_PI:
+		return t.futexPI(a, nr)
+	}
 	if addr%4 != 0 {
 		return 0, unix.EINVAL
 	}
@@ -32,21 +40,18 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 	// A futex in a MAP_SHARED mapping, without FUTEX_PRIVATE_FLAG, is the kernel's:
 	// waiters in other processes wake too.
 	key, shared := t.sharedFutexKey(op, addr)
-	wake := func(at mm.Addr, n int, bits uint32) int {
+	wake := func(at mm.Addr, n int, bits uint32) int { return t.wakeFutex(at, shared, n, bits) }
+	// The plain operations refuse a futex with PI waiters, as Linux's futex_wake(),
+	// futex_requeue() and futex_wake_op() do.
+	piBusy := func(at mm.Addr) bool {
+		pt := p.k.piFutexes()
+		if pt.waiting.Load() == 0 {
+			return false
+		}
 		if shared {
-			woken := t.sharedWake(t.sharedKeyAt(at), n, bits)
-			if p.vmShared && woken < n {
-				// Threads that waited before the process came to share its memory.
-				woken += p.futexWake(at, n-woken, bits)
-			}
-			return woken
+			return pt.busy(t.sharedKeyAt(at))
 		}
-		// futex_waitv's waiters on a private futex are in the kernel-wide table.
-		woken := p.futexWake(at, n, bits)
-		if woken < n {
-			woken += t.sharedWake(t.privateFutexKey(at), n-woken, bits)
-		}
-		return woken
+		return pt.busy(t.privateFutexKey(at))
 	}
 	switch cmd {
 	case abi.FUTEX_WAIT, abi.FUTEX_WAIT_BITSET:
@@ -116,6 +121,9 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 				return 0, unix.EINVAL
 			}
 		}
+		if piBusy(addr) {
+			return 0, unix.EINVAL
+		}
 		return uint64(wake(addr, int(val), bits)), nil
 	case abi.FUTEX_REQUEUE, abi.FUTEX_CMP_REQUEUE:
 		if cmd == abi.FUTEX_CMP_REQUEUE {
@@ -126,6 +134,9 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 			if cur != a.Uint(5) {
 				return 0, unix.EAGAIN
 			}
+		}
+		if piBusy(addr) {
+			return 0, unix.EINVAL
 		}
 		n := wake(addr, int(val), abi.FUTEX_BITSET_MATCH_ANY)
 		moved := 0
@@ -148,6 +159,9 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 		return uint64(n + moved), nil
 	case abi.FUTEX_WAKE_OP:
 		addr2 := a.Ptr(4)
+		if piBusy(addr) || piBusy(addr2) {
+			return 0, unix.EINVAL
+		}
 		old, err := load(addr2)
 		if err != nil {
 			return 0, err
@@ -201,6 +215,32 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 		return uint64(n), nil
 	}
 	return 0, unix.ENOSYS
+}
+
+// wakeFutex wakes up to n waiters on the futex at addr whose bitset meets bits, in the
+// kernel-wide table when shared, else in the process's (and futex_waitv's private keys).
+func (t *Task) wakeFutex(addr mm.Addr, shared bool, n int, bits uint32) int {
+	p := t.p
+	if shared {
+		woken := t.sharedWake(t.sharedKeyAt(addr), n, bits)
+		if p.vmShared && woken < n {
+			// Threads that waited before the process came to share its memory.
+			woken += p.futexWake(addr, n-woken, bits)
+		}
+		return woken
+	}
+	woken := p.futexWake(addr, n, bits)
+	if woken < n {
+		woken += t.sharedWake(t.privateFutexKey(addr), n-woken, bits)
+	}
+	return woken
+}
+
+// futexWakeAt wakes one waiter of the futex at addr whichever way it waits, private or
+// shared, as Linux's robust-list clean-up does.
+func (t *Task) futexWakeAt(addr mm.Addr, n int) int {
+	_, shared := t.sharedFutexKey(0, addr)
+	return t.wakeFutex(addr, shared, n, abi.FUTEX_BITSET_MATCH_ANY)
 }
 
 // futexWake wakes up to n threads waiting on addr whose bitset meets bits.

@@ -142,6 +142,13 @@ func FuzzSyscall(f *testing.F) {
 		{abi.SYS_PRLIMIT64, 0, 7, ro, rw},
 		{abi.SYS_SCHED_GETAFFINITY, 0, 1 << 30, rw},
 		{abi.SYS_STATX, fdcwd, ro, 0x1000, 0xfff, rw},
+		{abi.SYS_FUTEX, rw, abi.FUTEX_LOCK_PI, 0, 0, 0, 0},
+		{abi.SYS_FUTEX, rw, abi.FUTEX_TRYLOCK_PI | abi.FUTEX_PRIVATE_FLAG, 0, none, 0, 0},
+		{abi.SYS_FUTEX, rw, abi.FUTEX_UNLOCK_PI, 0, 0, 0, 0},
+		{abi.SYS_FUTEX, ro, abi.FUTEX_LOCK_PI2, 0, rw, 0, 0},
+		{abi.SYS_FUTEX, rw, abi.FUTEX_CMP_REQUEUE_PI, 1, 1 << 31, rw + 4, 0},
+		{abi.SYS_FUTEX, rw, abi.FUTEX_WAIT_REQUEUE_PI, 1, 0, rw + 4, 0},
+		{abi.SYS_FUTEX, rw + 2, abi.FUTEX_UNLOCK_PI | abi.FUTEX_CLOCK_REALTIME, 0, 0, 0, 0},
 		{1000},
 		{none, none, none, none, none, none, none},
 	}

@@ -80,8 +80,10 @@ type Kernel struct {
 	mq      *mqTable // POSIX message queues, made on first use
 	sfOnce  sync.Once
 	sfutex  *sharedFutexes // waiters on shared futexes, made on first use
-	rand    *rand.Rand     // shared by processes running in parallel: take randMu
-	pcg     *rand.PCG      // rand's source, whose state an Image copies
+	piOnce  sync.Once
+	pi      *piTable   // PI futexes with waiters (futexpi.go), made on first use
+	rand    *rand.Rand // shared by processes running in parallel: take randMu
+	pcg     *rand.PCG  // rand's source, whose state an Image copies
 	randMu  sync.Mutex
 	clock   *Timekeeper
 	stats   Stats

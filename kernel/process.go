@@ -72,6 +72,7 @@ type Process struct {
 	cur         *Task
 	wake        chan wakeup // completions of blocking calls, timers, signals from elsewhere
 	futexes     map[mm.Addr][]*Task
+	piGone      []int                   // ended threads the PI table keeps until the process ends
 	vtimers     []*vtimer               // virtual-clock timeouts (see advanceVirtual and idle)
 	idleEvent   int                     // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
 	quantum     bool                    // deterministic preemption is installed
@@ -333,6 +334,8 @@ func (p *Process) exited() {
 		sub.wakeChildWaiters()
 	}
 	k.pt.mu.Unlock()
+	p.piForget(p.piGone...) // the process table no longer shows them alive
+	p.piGone = nil
 	for _, o := range orphans {
 		switch {
 		case o.c.zombie && sub != nil:

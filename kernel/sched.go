@@ -299,6 +299,7 @@ func (p *Process) run() ExitStatus {
 	if d := p.dbg; d != nil && d.pt != nil {
 		d.exitEvent()
 	}
+	p.futexExitAll()
 	for _, t := range p.tasks {
 		if op := t.blocked; op != nil && op.stop != nil && !op.interrupted {
 			// Let operations still waiting on the host end with the process.

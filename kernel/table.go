@@ -304,7 +304,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_CLOCK_NANOSLEEP:         supported(sysClockNanosleep),
 	abi.SYS_EXIT_GROUP:              supported(sysExitGroup),
 	abi.SYS_WAITID:                  partial(sysWaitid, "the rusage of a stopped or continued child is zero; ru_maxrss is vemu's own"),
-	abi.SYS_FUTEX:                   partial(sysFutex, "the priority-inheritance operations are ENOSYS"),
+	abi.SYS_FUTEX:                   supported(sysFutex),
 	abi.SYS_EXECVEAT:                supported(sysExecveat),
 	abi.SYS_TGKILL:                  supported(sysTgkill),
 	abi.SYS_OPENAT:                  supported(sysOpenat),

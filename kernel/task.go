@@ -73,6 +73,7 @@ type Task struct {
 
 	futexAddr mm.Addr // while waiting on a futex
 	futexBits uint32
+	piWait    *piWaiter // the last PI futex wait (futexpi.go)
 
 	sig taskSignals // pending signals, the alternate stack
 
@@ -153,8 +154,8 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	return uint64(tid), nil
 }
 
-// threadExit ends the calling thread: CLONE_CHILD_CLEARTID's word is cleared and its
-// futex woken, as Linux's mm_release does. The last thread ends the process.
+// threadExit ends the calling thread: its robust list and PI futexes are cleaned up,
+// CLONE_CHILD_CLEARTID's word is cleared and its futex woken, as Linux's mm_release does. The last thread ends the process.
 func (t *Task) threadExit(code int) {
 	p := t.p
 	live := 0
@@ -167,6 +168,7 @@ func (t *Task) threadExit(code int) {
 		t.exitProcess(code)
 		return
 	}
+	t.futexExit(true)
 	if t.clearChildTID != 0 {
 		if p.mm.CopyOut(t.clearChildTID, []byte{0, 0, 0, 0}) == nil {
 			p.futexWake(t.clearChildTID, 1, abi.FUTEX_BITSET_MATCH_ANY)
@@ -174,6 +176,11 @@ func (t *Task) threadExit(code int) {
 	}
 	t.state = taskDead
 	p.k.dropThread(t.tid)
+	if t.tid != p.pid {
+		p.piForget(t.tid)
+	} else {
+		p.piGone = append(p.piGone, t.tid) // still listed, as the process
+	}
 	p.threadGone(t.tid, (code&0xff)<<8)
 	p.stop = true
 	p.updatePreempt()
