@@ -26,6 +26,7 @@ var conformGuests = []diffCase{
 	{name: "mqueue", cmds: one("mqueue")},
 	{name: "aio", cmds: one("aio")},
 	{name: "futex2", cmds: one("futex2")},
+	{name: "futexpi", cmds: one("futexpi")},
 	{name: "procmm", cmds: one("procmm")},
 	{name: "mseal", cmds: one("mseal")},
 	{name: "ptrace", cmds: one("ptrace")},
