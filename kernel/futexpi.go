@@ -499,6 +499,10 @@ func (t *Task) futexUnlockPI(op int32, addr mm.Addr) (uint64, error) {
 	}
 	key := t.piKey(op, addr)
 	l := pt.locks[key]
+	if l != nil && l.waiters.head == nil {
+		pt.dropIfIdle(l) // the invariant (a state only while waiters wait) is checked, not assumed
+		l = nil
+	}
 	if l == nil {
 		// No waiters in the kernel: the word becomes 0, FUTEX_WAITERS and
 		// FUTEX_OWNER_DIED with it. Waiters of another kind mean a mix-up.
