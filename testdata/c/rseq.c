@@ -473,6 +473,22 @@ static void exec_self(void)
 	perror("exec");
 }
 
+/* own_only runs with glibc's registration turned off (its tunable): the program's own
+ * areas, registered in each thread, serve the counters as glibc's did. */
+static void own_only(void)
+{
+	printf("tunable: libc registered: %s\n", libc_area() ? "yes" : "no");
+	long aborts = counter("own areas, signalled", 4, 3000, 200, 1);
+	expect("own areas: signals ended sections", aborts > 0);
+}
+
+static void exec_own(void)
+{
+	char *envp[] = {"GLIBC_TUNABLES=glibc.pthread.rseq=0", NULL};
+	execle("/proc/self/exe", "rseq", "own", (char *)NULL, envp);
+	perror("exec");
+}
+
 static struct area *main_area;
 
 static void *other_thread(void *arg)
@@ -518,6 +534,10 @@ int main(int argc, char **argv)
 		execd();
 		return failures != 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "own") == 0) {
+		own_only();
+		return failures != 0;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct rlimit no = {0, 0};
 	setrlimit(RLIMIT_CORE, &no);
@@ -542,6 +562,7 @@ int main(int argc, char **argv)
 	pthread_join(th, NULL);
 	ended("fork", forked);
 	ended("exec", exec_self);
+	ended("exec without libc's registration", exec_own);
 	traced();
 
 	/* A signal inside a section: the handler runs, and the section ends at abort_ip. */
