@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,7 +266,82 @@ static void pshared(void)
 	expect("UNLOCK_PI hands a shared word to another process", futex(&s->word, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0) == 0);
 	waitpid(pid, &st, 0);
 	expect("which got it, and unlocked it", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* A waiter killed during its wait is not handed the lock. */
+	s->word = tid();
+	s->ready = 0;
+	pid = fork();
+	if (pid == 0) {
+		s->ready = 1;
+		futex(&s->word, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
+		_exit(3);
+	}
+	until(s->ready && (s->word & WAITERS));
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	expect("UNLOCK_PI after its waiter was killed", futex(&s->word, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0) == 0);
+	printf("the word then: %#x\n", s->word);
 	munmap(s, 4096);
+}
+
+/* --- robust lists a thread leaves behind --- */
+
+struct rentry {
+	struct rentry *next;
+	uint32_t word;
+};
+
+struct rhead {
+	struct rentry *next;
+	long offset;
+	struct rentry *pending;
+};
+
+static struct rhead rhead;
+static struct rentry ring[3];
+static int robust_case;
+
+static void *robust_attacker(void *arg)
+{
+	uint32_t me = tid();
+	long off = (long)offsetof(struct rentry, word);
+	for (int i = 0; i < 3; i++)
+		ring[i].word = me;
+	switch (robust_case) {
+	case 0: /* a list that never comes back to its head */
+		ring[0].next = &ring[1];
+		ring[1].next = &ring[0];
+		rhead = (struct rhead){&ring[0], off, NULL};
+		break;
+	case 1: /* a misaligned word stops the walk */
+		ring[0].next = (struct rentry *)((char *)&ring[1] + 1);
+		ring[1].next = &ring[2];
+		ring[2].next = (struct rentry *)&rhead;
+		rhead = (struct rhead){&ring[0], off, NULL};
+		break;
+	case 2: /* an entry in unmapped memory stops it */
+		ring[0].next = (struct rentry *)8;
+		rhead = (struct rhead){&ring[0], off, &ring[2]};
+		break;
+	case 3: /* the head itself is unmapped */
+		syscall(SYS_set_robust_list, (void *)8, sizeof rhead);
+		return NULL;
+	}
+	syscall(SYS_set_robust_list, &rhead, sizeof rhead);
+	return NULL;
+}
+
+static void robust_lists(void)
+{
+	expect_err("set_robust_list, a wrong size", syscall(SYS_set_robust_list, &rhead, sizeof rhead + 8), EINVAL);
+	for (robust_case = 0; robust_case < 4; robust_case++) {
+		pthread_t th;
+		pthread_create(&th, NULL, robust_attacker, NULL);
+		pthread_join(th, NULL);
+		printf("robust list %d: words %#x %#x %#x\n", robust_case, ring[0].word & ~TID_MASK, ring[1].word & ~TID_MASK,
+		       ring[2].word & ~TID_MASK);
+		printf("robust list %d: owners left: %d %d %d\n", robust_case, (ring[0].word & TID_MASK) != 0,
+		       (ring[1].word & TID_MASK) != 0, (ring[2].word & TID_MASK) != 0);
+	}
 }
 
 /* --- condition variables on a PI mutex --- */
@@ -656,6 +732,7 @@ int main(int argc, char **argv)
 	robust(0);
 	robust(1);
 	pshared();
+	robust_lists();
 	condvars();
 	errors();
 	requeue_pi();
