@@ -100,6 +100,11 @@ type Engine struct {
 	blockHook bool
 	gone      bool // closed
 
+	// The descriptor tables' host memory, and the instruction of the last read of it
+	// allowed to a segment load (see desc.go).
+	desc    []byte
+	descRip uint64
+
 	blockInstalled bool               // the block hook is in the engine (see Renew)
 	hooked         map[[2]uint64]bool // ranges given to HookCode
 }
@@ -201,6 +206,10 @@ func open(cpu int) (*Engine, error) {
 		e.Close()
 		return nil, err
 	}
+	if err := e.descTables(); err != nil {
+		e.Close()
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -223,6 +232,10 @@ func (e *Engine) Close() {
 		}
 		C.free(unsafe.Pointer(e.st.regions))
 		C.free(unsafe.Pointer(e.st))
+	}
+	if e.desc != nil {
+		unix.Munmap(e.desc)
+		e.desc = nil
 	}
 	unregister(e.id)
 }
@@ -260,7 +273,9 @@ func (e *Engine) Renew() *Engine {
 	e.gone, e.closed = true, true
 	e.kickMu.Unlock()
 	n := &Engine{uc: e.uc, st: e.st, id: e.id, ucRegions: e.ucRegions, rangeCap: e.rangeCap,
-		blockInstalled: e.blockInstalled, hooked: e.hooked}
+		blockInstalled: e.blockInstalled, hooked: e.hooked, desc: e.desc}
+	e.desc = nil
+	n.clearDesc()
 	st := e.st
 	st.event, st.quantum, st.blocks, st.ran, st.block_on, st.kick = 0, 0, 0, 0, 0, 0
 	st.syscalls, st.cpuid_calls = 0, 0

@@ -173,10 +173,24 @@ static bool on_tlb_fill(uc_engine *uc, uint64_t addr, uc_mem_type type, uc_tlb_e
 		}
 		return true;
 	}
+	if (!st->running && type == UC_MEM_READ && addr >= st->desc_begin && addr < st->desc_end) {
+		// A segment register written from Go (LoadSegment): the descriptor read, in the
+		// kernel's access mode; nothing else reads through the TLB outside guest code.
+		r->paddr = addr & ~(uint64_t)0xfff;
+		r->perms = UC_PROT_READ;
+		return true;
+	}
 	if (!st->running) {
 		r->paddr = addr & ~(uint64_t)0xfff;
 		r->perms = (uc_prot)(perms | need);
 		st->flush_grant = 1;
+		return true;
+	}
+	if (type == UC_MEM_READ && st->desc_grant != 0 && st->desc_grant == (addr & ~(uint64_t)0xfff)) {
+		// The descriptor read of a segment load that Go checked (desc.go): once.
+		st->desc_grant = 0;
+		r->paddr = addr & ~(uint64_t)0xfff;
+		r->perms = UC_PROT_READ;
 		return true;
 	}
 	st->tlb_fault = 1;
@@ -236,7 +250,10 @@ uc_err vemu_hook_code_range(uc_engine *uc, struct vemu_state *st, uint64_t begin
 // values -1, 0 and 13 (below), and resets it after every exception (vemu_clear_exception).
 static void stop_on_intr(uc_engine *uc, uint32_t intno, void *user);
 
-static int find_old_exception(uc_engine *uc, int *off) {
+// It also finds the error code the general protection fault pushed (0x120: the selector
+// 0x123 without its privilege bits), where the two contexts before hold 0; -1 when that is
+// not one place.
+static int find_old_exception(uc_engine *uc, int *off, int *err_off) {
 	// 0x10: xor ecx, ecx; div ecx (divide error)
 	// 0x20: mov eax, 0x123; mov ds, eax (general protection: no such descriptor)
 	static const uint8_t code[] = {
@@ -247,7 +264,7 @@ static int find_old_exception(uc_engine *uc, int *off) {
 	size_t size = uc_context_size(uc);
 	uc_context *ctx[3] = {0};
 	uc_hook h = 0;
-	int found = 0;
+	int found = 0, found_err = 0;
 	uc_err err = uc_mem_map(uc, page, 0x1000, UC_PROT_READ | UC_PROT_EXEC);
 	if (err) return err;
 	if ((err = uc_mem_write(uc, page, code, sizeof code))) goto out;
@@ -270,8 +287,13 @@ static int find_old_exception(uc_engine *uc, int *off) {
 			*off = (int)i;
 			found++;
 		}
+		if (va == 0 && vb == 0 && vc == 0x120) {
+			*err_off = (int)i;
+			found_err++;
+		}
 	}
 	if (found != 1) err = UC_ERR_EXCEPTION;
+	if (found_err != 1) *err_off = -1;
 out:
 	if (h) uc_hook_del(uc, h);
 	for (int i = 0; i < 3; i++)
@@ -291,7 +313,28 @@ uc_err vemu_clear_exception(uc_engine *uc, struct vemu_state *st) {
 	if (err) return err;
 	int32_t none = -1;
 	memcpy((char *)st->scratch + st->old_exception_off, &none, 4);
+	st->error_code = 0;
+	if (st->error_code_off >= 0) memcpy(&st->error_code, (char *)st->scratch + st->error_code_off, 4);
 	return uc_context_restore(uc, st->scratch);
+}
+
+// vemu_desc_tables maps the host memory of the descriptor tables, size bytes at host, to
+// [base, base+size) and points the CPU's GDTR (base, gdt_limit) and LDTR (base+ldt_off,
+// ldt_limit) at it. Guest code never reaches those pages (see on_tlb_fill): they hold
+// vemu's copy of what Linux keeps in its GDT and the process's LDT, which the CPU reads
+// on a segment load.
+uc_err vemu_desc_tables(uc_engine *uc, struct vemu_state *st, uint64_t base, uint64_t size, uintptr_t host,
+			uint32_t gdt_limit, uint64_t ldt_off, uint32_t ldt_limit) {
+	uc_err err = uc_mem_map_ptr(uc, base, size, UC_PROT_READ, (void *)host);
+	if (err) return err;
+	uc_x86_mmr gdtr = {0, base, gdt_limit, 0};
+	// An LDT descriptor's attributes: present, type 2 (LDT).
+	uc_x86_mmr ldtr = {0x50, base + ldt_off, ldt_limit, 0x8200};
+	if ((err = uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr)) || (err = uc_reg_write(uc, UC_X86_REG_LDTR, &ldtr)))
+		return err;
+	st->desc_begin = base;
+	st->desc_end = base + size;
+	return UC_ERR_OK;
 }
 
 // vemu_user_mode puts the CPU at privilege level 3, where Linux runs programs: the
@@ -306,14 +349,16 @@ uc_err vemu_user_mode(uc_engine *uc, struct vemu_state *st) {
 	static const uint8_t sysretq[] = {0x48, 0x0f, 0x07};
 	const uint64_t page = 0x1000;
 	// The field's place is the library's: found once, on the first engine.
-	static int found_off = -1;
-	int off = __atomic_load_n(&found_off, __ATOMIC_ACQUIRE);
+	static int found_off = -1, found_err_off = -1;
+	int off = __atomic_load_n(&found_off, __ATOMIC_ACQUIRE), err_off;
 	uc_err err;
 	if (off < 0) {
-		if ((err = find_old_exception(uc, &off))) return err;
+		if ((err = find_old_exception(uc, &off, &err_off))) return err;
+		__atomic_store_n(&found_err_off, err_off, __ATOMIC_RELAXED);
 		__atomic_store_n(&found_off, off, __ATOMIC_RELEASE);
 	}
 	st->old_exception_off = off;
+	st->error_code_off = __atomic_load_n(&found_err_off, __ATOMIC_RELAXED);
 	if ((err = uc_context_alloc(uc, &st->scratch))) return err;
 	if ((err = uc_mem_map(uc, page, 0x1000, UC_PROT_READ | UC_PROT_EXEC))) return err;
 	uc_x86_msr efer = {0xc0000080, 0}, star = {0xc0000081, 0};

@@ -131,6 +131,17 @@ struct vemu_state {
 	// that field lies in it (see vemu_clear_exception).
 	uc_context *scratch;
 	int old_exception_off;
+	// Where the error code of the last exception lies in a saved context (-1: not
+	// found), and the one vemu_clear_exception read there.
+	int error_code_off;
+	uint32_t error_code;
+
+	// The descriptor tables (GDT, then LDT) live in vemu's memory at [desc_begin,
+	// desc_end), in the kernel's half of the address space, where no guest range is:
+	// the TLB fill hook refuses every access there but the one read of the page
+	// desc_grant (0: none) that Go allows for a segment load (see descLoad in desc.go).
+	uint64_t desc_begin, desc_end;
+	uint64_t desc_grant;
 
 	// CPUID leaves answered by the hook (the model's with features masked); the others
 	// reach the model. cpuid_calls counts the guest's CPUID instructions.
@@ -155,6 +166,8 @@ struct vemu_state *vemu_state_new(uint64_t id);
 uc_err vemu_install_hooks(uc_engine *uc, struct vemu_state *st);
 uc_err vemu_user_mode(uc_engine *uc, struct vemu_state *st);
 uc_err vemu_clear_exception(uc_engine *uc, struct vemu_state *st);
+uc_err vemu_desc_tables(uc_engine *uc, struct vemu_state *st, uint64_t base, uint64_t size, uintptr_t host,
+			uint32_t gdt_limit, uint64_t ldt_off, uint32_t ldt_limit);
 uc_err vemu_tlb_virtual(uc_engine *uc);
 uc_err vemu_set_cpu_model(uc_engine *uc, int model);
 uc_err vemu_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end);

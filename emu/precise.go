@@ -145,6 +145,16 @@ func (e *Engine) accesses(pc uint64, in x86asm.Inst) []access {
 		mems = append(mems, access{rsp, 8, 0})
 	case x86asm.IRETQ, x86asm.IRETD, x86asm.IRET:
 		mems = append(mems, access{rsp, 40, 0})
+	case x86asm.LRET:
+		// The offset and the selector, each of the operand size (4 bytes unless REX.W).
+		w := uint64(in.DataSize / 8)
+		if w == 0 {
+			w = 4
+		}
+		mems = append(mems, access{rsp, 2 * w, 0})
+	case x86asm.LCALL:
+		explicit(0)
+		mems = append(mems, access{rsp - 16, 16, 1})
 	case x86asm.LEAVE:
 		mems = append(mems, access{e.Reg(RBP), 8, 0})
 	case x86asm.ENTER:

@@ -37,6 +37,11 @@ const (
 	FPSW   Reg = C.UC_X86_REG_FPSW
 	FPTAG  Reg = C.UC_X86_REG_FPTAG
 	CS     Reg = C.UC_X86_REG_CS
+	SS     Reg = C.UC_X86_REG_SS
+	DS     Reg = C.UC_X86_REG_DS
+	ES     Reg = C.UC_X86_REG_ES
+	FS     Reg = C.UC_X86_REG_FS
+	GS     Reg = C.UC_X86_REG_GS
 )
 
 // GPRs lists the general registers in the order of Linux's struct sigcontext from r8 on:

@@ -54,6 +54,7 @@ type Event struct {
 	Access     Access // Fault
 	Unmapped   bool   // Fault: nothing mapped there (else a protection fault)
 	Vector     uint32 // Interrupt
+	ErrCode    uint32 // Interrupt: the error code of an exception that pushes one (10-14, 17)
 	Int        bool   // Interrupt: raised by an int N or int3 instruction; RIP is after it
 	PanicValue any    // Panic
 	Err        error  // Failed
@@ -96,7 +97,11 @@ func (e *Engine) Run(pc uint64) Event {
 	e.st.kick = 0 // a kick left from the last run was for messages seen since
 	e.kickMu.Unlock()
 	e.prepareDebug(pc)
+	if pc != e.descRip {
+		e.st.desc_grant = 0
+	}
 	code := C.vemu_run(e.uc, e.st, C.uint64_t(pc))
+	e.st.desc_grant = 0 // a read allowed to a segment load never outlives its run
 	e.kickMu.Lock()
 	e.running = false
 	e.kickMu.Unlock()
@@ -168,6 +173,10 @@ func (e *Engine) event(code C.uc_err) Event {
 // protection fault; it is reported as Halt.
 func (e *Engine) interrupt(rip uint64, vector uint32) Event {
 	ev := Event{Kind: Interrupt, RIP: rip, Vector: vector}
+	switch vector {
+	case 10, 11, 12, 13, 14, 17:
+		ev.ErrCode = uint32(e.st.error_code)
+	}
 	var b [2]byte
 	switch {
 	case vector == 3 && rip >= 1 && e.ReadMem(rip-1, b[:1]) == nil && b[0] == 0xcc:
@@ -184,6 +193,9 @@ func (e *Engine) interrupt(rip uint64, vector uint32) Event {
 // or for a fetch the start of the block whose translation reached the page.
 func (e *Engine) refused(rip uint64) Event {
 	page := uint64(e.st.tlb_page)
+	if e.st.tlb_type == C.UC_MEM_READ && e.inDesc(page) && e.descLoad(rip, page) {
+		return Event{Kind: Stopped, RIP: rip} // to run the segment load again
+	}
 	ev := Event{Kind: Fault, RIP: rip, Unmapped: !e.mapped(page)}
 	switch e.st.tlb_type {
 	case C.UC_MEM_WRITE:
