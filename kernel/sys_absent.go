@@ -259,3 +259,37 @@ func sysUretprobe(t *Task, a Args) (uint64, error) {
 	t.forceSignal(abi.Siginfo{Signo: abi.SIGILL, Code: abi.SI_KERNEL})
 	return ^uint64(0), nil
 }
+
+// ioBitmapBits is Linux's IO_BITMAP_BITS: the ports ioperm can name.
+const ioBitmapBits = 65536
+
+// sysIopl implements iopl(2) as Linux (with CONFIG_X86_IOPL_IOPERM) answers a process
+// without CAP_SYS_RAWIO: a level above 3 is EINVAL, staying at level 0 succeeds, raising
+// it is EPERM. vemu gives no port access whatever the credentials: in and out always
+// fault, so even a root guest is refused, as in a container without the capability.
+func sysIopl(t *Task, a Args) (uint64, error) {
+	level := uint32(a[0])
+	switch {
+	case level > 3:
+		return 0, unix.EINVAL
+	case level == 0:
+		return 0, nil
+	}
+	return 0, unix.EPERM
+}
+
+// sysIoperm implements ioperm(2) as sysIopl: a range that wraps or passes port 65535 is
+// EINVAL, turning ports off succeeds (none are on), turning them on is EPERM.
+func sysIoperm(t *Task, a Args) (uint64, error) {
+	from, num := a[0], a[1]
+	if from+num <= from || from+num > ioBitmapBits {
+		return 0, unix.EINVAL
+	}
+	if int32(a[2]) != 0 {
+		return 0, unix.EPERM
+	}
+	return 0, nil
+}
+
+// ioNote is the note of the iopl and ioperm rows.
+const ioNote = "no port access: raising the level or turning ports on is EPERM, as without CAP_SYS_RAWIO in a container"
