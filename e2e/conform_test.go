@@ -34,6 +34,7 @@ var conformGuests = []diffCase{
 	{name: "proctask", cmds: one("proctask")},
 	{name: "clonevm", cmds: one("clonevm")},
 	{name: "refused", cmds: one("refused")},
+	{name: "ldt", cmds: one("ldt")},
 	{name: "orphans", cmds: one("orphans")},
 	{name: "rusage", cmds: one("rusage")},
 	{name: "stopcont", cmds: one("stopcont")},

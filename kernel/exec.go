@@ -692,6 +692,9 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	p.cpu.Close()
 	p.cpu, t.cpu = cpu, cpu
 	p.kick.Store(cpu)
+	// A new program has no LDT and no TLS entries (Linux's new mm and flush_thread).
+	initDescriptors(cpu)
+	p.ldtEntries, t.tls = 0, [gdtTLSEntries]uint64{}
 	p.mm = mm.New(cpu)
 	p.exe, p.execFn, p.argv, p.envp = abs, path, argv, envp
 	p.publishExec()

@@ -62,6 +62,15 @@ func (t *Task) handleEvent(ev emu.Event) {
 		}
 		sig, at, errCode := interruptSignal(ev)
 		code, addr := int32(abi.SI_KERNEL), at
+		if !ev.Int && (ev.Vector == 11 || ev.Vector == 12) {
+			// A segment not present (or a stack segment's): SIGBUS with the selector,
+			// as Linux's exc_segment_not_present and exc_stack_segment.
+			p.cpu.SetReg(emu.RIP, at)
+			f := sigFault{trapno: uint64(ev.Vector), err: errCode}
+			t.lastFault = f
+			t.faultSignalFrame(sig, code, 0, f, insnDetail(p.cpu, at))
+			return
+		}
 		switch sig {
 		case abi.SIGFPE:
 			code = abi.FPE_INTDIV
@@ -189,9 +198,14 @@ func interruptSignal(ev emu.Event) (sig int, at uint64, errCode uint64) {
 		return abi.SIGBUS, ev.RIP, 0
 	case 6:
 		return abi.SIGILL, ev.RIP, 0
+	case 11, 12:
+		return abi.SIGBUS, ev.RIP, uint64(ev.ErrCode)
+	case 13:
+		// A general protection fault: a privileged or I/O instruction in user mode
+		// (error code 0), or a segment load, whose error code names the selector.
+		return abi.SIGSEGV, ev.RIP, uint64(ev.ErrCode)
 	}
-	// A general protection fault (a privileged or I/O instruction in user mode) and
-	// anything else: rip is the instruction.
+	// Anything else: rip is the instruction.
 	return abi.SIGSEGV, ev.RIP, 0
 }
 

@@ -66,7 +66,9 @@ func (t *Task) int80(rip uint64) {
 		defer func() { t.mmapTop = 0 }()
 	}
 	s := emu.Syscall{Nr: c.Amd64, Args: a, RIP: rip - 2, RFlags: v[7]}
+	t.compat = true
 	t.onSyscall(&s)
+	t.compat = false
 	if op := t.pending; op != nil {
 		op.i386 = uint64(nr) + 1 // restarted with its own number (see endInterrupted)
 		return

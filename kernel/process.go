@@ -34,6 +34,7 @@ func (k *Kernel) newProcess(cpu *emu.Engine, space *mm.Space, pid int, prog exec
 		wake: make(chan wakeup, 16), futexes: map[mm.Addr][]*Task{}}
 	p.kick.Store(cpu)
 	p.publishExec()
+	initDescriptors(cpu)
 	t, err := p.newTask(pid)
 	if err != nil {
 		p.close()
@@ -77,6 +78,7 @@ type Process struct {
 	idleEvent   int                     // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
 	quantum     bool                    // deterministic preemption is installed
 	pkeyTaken   bool                    // pkey_alloc took key 0 for good (sys_absent.go)
+	ldtEntries  int                     // the LDT's size in entries, as modify_ldt reads it (ldt.go)
 	mpolRanges  []mpolRange             // mbind's policies, sorted (sys_mempolicy.go)
 	sharesMem   bool                    // runs only holding the kernel's shared CPU (sharedcpu.go)
 	vmShared    bool                    // runs in memory of another process's (CLONE_VM): its futexes are all shared

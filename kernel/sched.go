@@ -162,6 +162,7 @@ func (p *Process) switchTo(t *Task) error {
 		p.setFastCalls()
 		t.publishCPU()
 		t.rseqSwitchedOut() // it was off the CPU: as Linux's rseq_preempt()
+		t.loadTLS()
 	}
 	if t.resume != nil {
 		p.cpu.SetReg(emu.RAX, *t.resume)

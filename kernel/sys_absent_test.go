@@ -68,6 +68,8 @@ func TestAbsentCalls(t *testing.T) {
 		{"ioperm-past-end", nil, abi.SYS_IOPERM, []uint64{0xffff, 2, 1}, neg(unix.EINVAL)},
 		{"ioperm-empty", nil, abi.SYS_IOPERM, []uint64{0x80, 0, 0}, neg(unix.EINVAL)},
 		{"ioperm-wrap", nil, abi.SYS_IOPERM, []uint64{^uint64(0), 2, 0}, neg(unix.EINVAL)},
+		{"set_thread_area-64", nil, abi.SYS_SET_THREAD_AREA, []uint64{buf}, neg(unix.ENOSYS)},
+		{"get_thread_area-64", nil, abi.SYS_GET_THREAD_AREA, []uint64{buf}, neg(unix.ENOSYS)},
 		{"pr_set_tsc-sigsegv", nil, abi.SYS_PRCTL, []uint64{abi.PR_SET_TSC, abi.PR_TSC_SIGSEGV}, neg(unix.EINVAL)},
 		{"pr_set_tsc-enable", nil, abi.SYS_PRCTL, []uint64{abi.PR_SET_TSC, abi.PR_TSC_ENABLE}, 0},
 		{"pr_get_tsc", nil, abi.SYS_PRCTL, []uint64{abi.PR_GET_TSC, buf}, 0},

@@ -209,6 +209,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		ct.rseq = rseqReg{area: t.rseq.area, len: t.rseq.len, sig: t.rseq.sig}
 		ct.rseqSwitchedOut()
 	}
+	t.forkDescriptors(c, ct)
 	t.inheritSignals(ct, false)
 	c.dispositionsChanged()
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
@@ -272,6 +273,13 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		regs = append(regs, emu.RFLAGS, emu.FSBase, emu.GSBase, emu.MXCSR, emu.FPCW)
 		vals := make([]uint64, len(regs))
 		p.cpu.Regs(regs, vals)
+		for _, r := range []emu.Reg{emu.DS, emu.ES, emu.FS, emu.GS} {
+			// The parent's selectors, loaded from the child's copies of the tables
+			// before the bases are set (which the selectors' loads overwrite).
+			if sel := uint16(p.cpu.Reg(r)); sel != 0 {
+				cpu.LoadSegment(r, sel)
+			}
+		}
 		cpu.SetRegs(regs, vals)
 		cpu.SetReg(emu.RAX, 0)
 		if stack != 0 {

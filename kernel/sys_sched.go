@@ -185,10 +185,17 @@ func (t *Task) mask() unix.CPUSet {
 	return hostAffinity()
 }
 
-// publishCPU makes the vvar page report t's CPU, when it runs.
+// publishCPU makes the vvar page and the GDT's CPU entry (for lsl) report t's CPU,
+// when it runs.
 func (t *Task) publishCPU() {
-	if t.p.cur == t && t.p.vvarCPU != t.cpuNum {
+	if t.p.cur != t {
+		return
+	}
+	if t.p.vvarCPU != t.cpuNum {
 		t.p.k.clock.setCPU(t.p, t.cpuNum)
+	}
+	if g := t.p.cpu.GDT(); g != nil {
+		g[gdtCPUNode] = cpuNodeDesc(int(t.cpuNum))
 	}
 }
 

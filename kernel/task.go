@@ -43,9 +43,11 @@ type Task struct {
 	named bool
 
 	sigmask       uint64
-	affinity      *unix.CPUSet // sched_setaffinity's mask; nil: vemu's own
-	cpuNum        uint32       // the CPU getcpu reports: the first of the mask
-	lastFault     sigFault     // what the last fault's frame said (Linux's thread fields)
+	affinity      *unix.CPUSet          // sched_setaffinity's mask; nil: vemu's own
+	cpuNum        uint32                // the CPU getcpu reports: the first of the mask
+	lastFault     sigFault              // what the last fault's frame said (Linux's thread fields)
+	tls           [gdtTLSEntries]uint64 // the thread's GDT TLS entries (ldt.go)
+	compat        bool                  // the call being answered came through int $0x80
 	clearChildTID mm.Addr
 	robustList    mm.Addr
 
@@ -125,6 +127,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	c.sigmask, c.comm, c.named = t.sigmask, t.comm, t.named
 	c.affinity, c.cpuNum = t.affinity, t.cpuNum
 	c.seccomp, c.mempolicy = t.seccomp, t.mempolicy
+	c.tls = t.tls // as Linux copies the thread's TLS array; CLONE_SETTLS sets fs's base only
 	t.inheritSignals(c, true)
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
 		c.clearChildTID = ctid
