@@ -283,6 +283,57 @@ static void pshared(void)
 	munmap(s, 4096);
 }
 
+/* --- PI owners that end without a robust list --- */
+
+static uint32_t ended_word;
+static volatile int holding;
+
+static void *hold_and_sleep(void *arg)
+{
+	uint32_t *w = arg;
+	lock(w, arg == &ended_word ? PRIV : 0);
+	holding = 1;
+	if (arg == &ended_word) {
+		until(ended_word & WAITERS);
+		return NULL; /* ends holding it */
+	}
+	pause(); /* until its process execs */
+	return NULL;
+}
+
+static void owners_end(void)
+{
+	pthread_t th;
+	holding = 0;
+	pthread_create(&th, NULL, hold_and_sleep, &ended_word);
+	until(holding);
+	long r = futex(&ended_word, FUTEX_LOCK_PI | PRIV, 0, NULL, NULL, 0);
+	pthread_join(th, NULL);
+	printf("a thread ends holding a PI futex: LOCK_PI %s, OWNER_DIED %s\n", r == 0 ? "returned" : errname(errno),
+	       ended_word & OWNER_DIED ? "set" : "clear");
+	unlock(&ended_word, PRIV);
+
+	/* Its thread ends because another thread of its process execs. */
+	uint32_t *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		holding = 0;
+		pthread_create(&th, NULL, hold_and_sleep, w);
+		until(holding);
+		until(*w & WAITERS);
+		execl("/proc/self/exe", "futexpi", "exit0", (char *)NULL);
+		_exit(5);
+	}
+	until(*w != 0);
+	r = futex(w, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
+	printf("its process execs: LOCK_PI %s, OWNER_DIED %s\n", r == 0 ? "returned" : errname(errno), *w & OWNER_DIED ? "set" : "clear");
+	int st;
+	waitpid(pid, &st, 0);
+	expect("the exec ran", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	munmap(w, 4096);
+}
+
 /* --- robust lists a thread leaves behind --- */
 
 struct rentry {
@@ -728,11 +779,14 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && strcmp(argv[1], "wait-lockpi") == 0)
 		return wait_lockpi();
+	if (argc > 1 && strcmp(argv[1], "exit0") == 0)
+		return 0;
 	mutexes();
 	robust(0);
 	robust(1);
 	pshared();
 	robust_lists();
+	owners_end();
 	condvars();
 	errors();
 	requeue_pi();
