@@ -40,6 +40,7 @@ var conformGuests = []diffCase{
 	{name: "stopcont", cmds: one("stopcont")},
 	{name: "mempolicy", cmds: one("mempolicy")},
 	{name: "secretmem", cmds: one("secretmem")},
+	{name: "remapfile", cmds: one("remapfile", "work"), setup: mkdirs("work")},
 	{name: "xattrat", cmds: one("xattrat", "work"), setup: mkdirs("work")},
 	{name: "fileattr", cmds: one("fileattr", "work"), setup: mkdirs("work")},
 	{name: "leases", cmds: one("leases", "work"), setup: mkdirs("work")},

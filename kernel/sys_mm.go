@@ -193,7 +193,8 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 	}
 	v.Shared = typ != abi.MAP_PRIVATE
 	if !anon {
-		v.Dev, v.Ino, v.FileOff = uint64(st.Dev), uint64(st.Ino), off
+		// Every piece: a shared mapping past the end of its file has one of its own.
+		s.SetFile(start, start+mm.Addr(size), uint64(st.Dev), uint64(st.Ino), off)
 		if typ == abi.MAP_PRIVATE && !zero {
 			// Copy the file's bytes in; past the end of the file stays zero.
 			if err := s.Fill(v, func(b []byte) error {
@@ -230,6 +231,25 @@ func (t *Task) secretMmapOK(typ, prot uint32, size uint64) error {
 		return unix.EAGAIN
 	}
 	return nil
+}
+
+// sysRemapFilePages implements remap_file_pages(2) as Linux 6.x emulates it since it
+// deprecated the call: the range, rounded to pages, is mapped again over the same object
+// at page offset pgoff, so that another process sharing the object still sees it as
+// before. prot must be 0; flags other than MAP_NONBLOCK are ignored, as Linux ignores them.
+func sysRemapFilePages(t *Task, a Args) (uint64, error) {
+	start, size, pgoff := mm.Addr(a[0]).PageDown(), a[1]&^(mm.PageSize-1), a[3]
+	switch {
+	case a[2] != 0, uint64(start)+size <= uint64(start), pgoff+size/mm.PageSize < pgoff:
+		return 0, unix.EINVAL
+	}
+	if err := t.p.mm.RemapFile(start, size, pgoff); err != nil {
+		if err == mm.ErrNoMem {
+			return 0, unix.ENOMEM
+		}
+		return 0, err
+	}
+	return 0, nil
 }
 
 // sysMunmap implements munmap(2).

@@ -66,6 +66,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_MREMAP:                  partial(sysMremap, "MREMAP_DONTUNMAP is not supported"),
 	abi.SYS_MADVISE:                 partial(sysMadvise, "checked as Linux; DONTNEED, REMOVE, DONTFORK and WIPEONFORK act, the rest are hints; guard regions are EINVAL (a kernel before 6.13), HWPOISON and SOFT_OFFLINE EPERM"),
 	abi.SYS_MSEAL:                   supported(sysMseal),
+	abi.SYS_REMAP_FILE_PAGES:        partial(sysRemapFilePages, "as Linux's emulation, by mapping the object again at the offset; a shared mapping of a device (/dev/zero) is ENOMEM"),
 	abi.SYS_DUP:                     supported(sysDup),
 	abi.SYS_DUP2:                    supported(sysDup2),
 	abi.SYS_NANOSLEEP:               supported(sysNanosleep),

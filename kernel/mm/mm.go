@@ -61,6 +61,9 @@ type backing struct {
 	frozen  *Frozen
 	foff    int64
 	written atomic.Bool
+	// file is the host file behind a shared file mapping (nil where none is kept), whose
+	// offset foff mem starts at.
+	file *MapFile
 }
 
 // Frozen is a host file whose contents never change (a sealed memfd), counted by its
@@ -279,6 +282,10 @@ func (b *backing) free() {
 	if b.frozen != nil {
 		b.frozen.Unref()
 		b.frozen = nil
+	}
+	if b.file != nil {
+		b.file.unref()
+		b.file = nil
 	}
 }
 
@@ -1282,7 +1289,7 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 	if err != nil {
 		return nil, err
 	}
-	b := &backing{mem: mem, hostRO: !writable}
+	b := &backing{mem: mem, hostRO: !writable, file: openMapFile(fd, writable), foff: off}
 	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: b, Shared: true}
 	// Pages wholly past the end of the file would raise SIGBUS in vemu if touched.
 	var st unix.Stat_t
@@ -1295,7 +1302,7 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 				off: inFile, Shared: true, Bus: true}
 			v.End = tail.Start
 			if err := s.insert(tail); err != nil {
-				hostMunmap(mem)
+				b.free()
 				return nil, err
 			}
 		}
@@ -1304,11 +1311,20 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 		if s.Lookup(v.End) != nil && s.Lookup(v.End).back == b {
 			s.unmap(v.End, length-v.Len(), false)
 		} else {
-			hostMunmap(mem)
+			b.free()
 		}
 		return nil, err
 	}
 	return v, nil
+}
+
+// SetFile records in the mappings of [start, end), which must be boundaries, the file
+// they show (its device and inode) and the file offset of start, for /proc/self/maps.
+func (s *Space) SetFile(start, end Addr, dev, ino, off uint64) {
+	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
+		v := s.vmas[i]
+		v.Dev, v.Ino, v.FileOff = dev, ino, off+uint64(v.Start-start)
+	}
 }
 
 // Resident writes into vec one byte per page of [start, start+len(vec)*PageSize), which

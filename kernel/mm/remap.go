@@ -1,0 +1,97 @@
+package mm
+
+import (
+	"math"
+
+	"golang.org/x/sys/unix"
+)
+
+// RemapFile makes [start, start+size) (page-aligned, not wrapping) show its object at
+// page offset pgoff, as Linux's remap_file_pages emulation does: by mapping the object
+// again there, shared, with the range's permissions. The range must lie in shared
+// mappings of one object (a file, or the memory of one shared anonymous mapping) with the
+// same permissions and no hole (EINVAL); a sealed one is EPERM, as mmap over it; an
+// offset past what a file may hold is EOVERFLOW. Other processes' mappings of the object
+// are left as they are.
+func (s *Space) RemapFile(start Addr, size, pgoff uint64) error {
+	end := start + Addr(size)
+	first := s.Lookup(start)
+	if first == nil || !first.Shared {
+		return unix.EINVAL
+	}
+	for a := first.End; a < end; {
+		v := s.Lookup(a)
+		if v == nil || !sameObject(first, v) || v.Prot != first.Prot || v.Sealed != first.Sealed ||
+			v.Locked != first.Locked {
+			return unix.EINVAL
+		}
+		a = v.End
+	}
+	if first.Sealed {
+		return unix.EPERM
+	}
+	// As Linux's file_mmap_ok() for a regular file: the mapping must end within an off_t.
+	if pgoff > (math.MaxInt64-size)/PageSize {
+		return unix.EOVERFLOW
+	}
+	off := pgoff * PageSize
+	b := first.back
+	if b.file == nil && (first.Ino != 0 || b.ar == nil) {
+		// A file mapping without a file kept (see mapFileLimit), or a device's.
+		return unix.ENOMEM
+	}
+	name, dev, ino, prot, secret := first.Name, first.Dev, first.Ino, first.Prot, first.Secret
+	if b.file != nil {
+		f := b.file
+		f.ref() // the old mappings may hold the last reference
+		defer f.unref()
+		if err := s.unmap(start, size, false); err != nil {
+			return err
+		}
+		if _, err := s.MapShared(start, size, prot, f.fd, int64(off), f.key.writable, name); err != nil {
+			return ErrNoMem
+		}
+	} else {
+		// Shared anonymous memory: its object is the backing, as large as the mapping
+		// first made; past its end the pages are SIGBUS, as past a file's.
+		b.refs.Add(1)
+		defer s.release(b)
+		if err := s.unmap(start, size, false); err != nil {
+			return err
+		}
+		obj := uint64(len(b.mem))
+		in := uint64(0)
+		if off < obj {
+			in = min(obj-off, size)
+			v := &VMA{Start: start, End: start + Addr(in), Prot: prot, Name: name, back: b, off: off, Shared: true}
+			if err := s.insert(v); err != nil {
+				return err
+			}
+		}
+		if in < size {
+			past, err := s.allocHost(size - in)
+			if err != nil {
+				return err
+			}
+			v := &VMA{Start: start + Addr(in), End: end, Prot: prot, Name: name, back: past, Shared: true, Bus: true}
+			if err := s.insert(v); err != nil {
+				past.free()
+				return err
+			}
+		}
+	}
+	s.SetFile(start, end, dev, ino, off)
+	if secret {
+		s.MarkSecret(start, end)
+	}
+	return nil
+}
+
+// sameObject reports whether v shows the object first does: the same file, or the same
+// shared anonymous memory.
+func sameObject(first, v *VMA) bool {
+	if first.back.file != nil || v.back.file != nil {
+		return first.back.file == v.back.file
+	}
+	return first.back == v.back && first.Ino == v.Ino
+}
