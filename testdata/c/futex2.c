@@ -61,6 +61,10 @@ static struct timespec at(int clk, int ms)
 	ts.tv_nsec += (long)ms * 1000000;
 	ts.tv_sec += ts.tv_nsec / 1000000000;
 	ts.tv_nsec %= 1000000000;
+	if (ts.tv_nsec < 0) { /* a time in the past: borrow a second */
+		ts.tv_nsec += 1000000000;
+		ts.tv_sec--;
+	}
 	return ts;
 }
 
