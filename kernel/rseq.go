@@ -27,8 +27,9 @@ type rseqReg struct {
 	sig  uint32
 	// event: switched out, moved or signalled since the last fix-up (Linux's
 	// rseq_event_mask); notify: the fields are to be written before guest code runs
-	// again (TIF_NOTIFY_RESUME).
-	event, notify bool
+	// again (TIF_NOTIFY_RESUME); fresh: registered since, so rseq_cs is cleared then
+	// whatever it holds, as Linux 6.18 does.
+	event, notify, fresh bool
 }
 
 // rseqError is why a registered thread's area could not be served: Linux sends SIGSEGV.
@@ -93,7 +94,7 @@ func sysRseq(t *Task, a Args) (uint64, error) {
 	if err := t.p.mm.CopyIn(area, head[:]); err != nil {
 		return 0, unix.EFAULT
 	}
-	*r = rseqReg{area: area, len: n, sig: sig, notify: true}
+	*r = rseqReg{area: area, len: n, sig: sig, notify: true, fresh: true}
 	t.p.stop = true // the fields are written before the thread runs on
 	return 0, nil
 }
@@ -145,6 +146,14 @@ func (t *Task) rseqHost() []byte {
 func (t *Task) rseqServe() error {
 	r := &t.rseq
 	h := t.rseqHost()
+	if r.fresh {
+		r.fresh = false
+		if h != nil {
+			binary.LittleEndian.PutUint64(h[abi.RseqCS:], 0)
+		} else if err := t.p.mm.CopyOut(r.area+abi.RseqCS, make([]byte, 8)); err != nil {
+			return &rseqError{"rseq_cs", err}
+		}
+	}
 	if r.event {
 		r.event = false
 		if err := t.rseqFixup(h); err != nil {

@@ -44,10 +44,17 @@ func getU64(tb testing.TB, t *Task, a mm.Addr) uint64 {
 	return binary.LittleEndian.Uint64(b[:])
 }
 
+// register registers area for task and serves it as its return to guest code would.
+func register(tb testing.TB, task *Task, area mm.Addr) {
+	require.Equal(tb, int64(0), call(task, abi.SYS_RSEQ, uint64(area), 32, 0, rseqSig))
+	task.rseqResume()
+	require.Nil(tb, task.p.exit)
+}
+
 // rseqTask is a thread registered at rseqArea, with a valid descriptor at rseqDesc.
 func rseqTask(tb testing.TB) *Task {
 	task := loadTestTask(tb)
-	require.Equal(tb, int64(0), call(task, abi.SYS_RSEQ, uint64(rseqArea), 32, 0, rseqSig))
+	register(tb, task, rseqArea)
 	putDesc(tb, task)
 	return task
 }
@@ -165,7 +172,7 @@ func TestRseqAreaInCode(t *testing.T) {
 	const at = mm.Addr(0x20000000)
 	_, err := task.p.mm.Map(at, mm.PageSize, emu.ProtRead|emu.ProtWrite|emu.ProtExec, "")
 	require.NoError(t, err)
-	require.Equal(t, int64(0), call(task, abi.SYS_RSEQ, uint64(at), 32, 0, rseqSig))
+	register(t, task, at)
 	require.Nil(t, task.rseqHost())
 	putDesc(t, task)
 	putU64(t, task, at+abi.RseqCS, uint64(rseqDesc))
@@ -176,4 +183,18 @@ func TestRseqAreaInCode(t *testing.T) {
 	assert.Equal(t, uint32(1), getU32(t, task, at+abi.RseqCPUID))
 	assert.Zero(t, getU64(t, task, at+abi.RseqCS))
 	assert.Equal(t, rseqAbort, task.cpu.Reg(emu.RIP))
+}
+
+func TestRseqRegistrationClearsSection(t *testing.T) {
+	// As Linux 6.18: what rseq_cs held before the registration is cleared unread.
+	task := loadTestTask(t)
+	putU64(t, task, rseqArea+abi.RseqCS, uint64(unmapped))
+	require.Equal(t, int64(0), call(task, abi.SYS_RSEQ, uint64(rseqArea), 32, 0, rseqSig))
+	require.True(t, task.rseq.notify)
+	require.NoError(t, task.rseqServe())
+	assert.Zero(t, getU64(t, task, rseqArea+abi.RseqCS))
+	// Afterwards, the same pointer is an error at the next event.
+	putU64(t, task, rseqArea+abi.RseqCS, uint64(unmapped))
+	task.rseq.event = true
+	assert.Error(t, task.rseqServe())
 }

@@ -139,7 +139,9 @@ static void *registration(void *arg)
 	expect("unregister 64 bytes", sys_rseq(big, 64, UNREGISTER, SIG) == 0);
 
 	a->cpu_id = 12345;
+	a->rseq_cs = 0x1234; /* garbage: registration clears it unread */
 	expect("register", sys_rseq(a, 32, 0, SIG) == 0);
+	expect("rseq_cs cleared by the registration", a->rseq_cs == 0);
 	unsigned cpu;
 	syscall(SYS_getcpu, &cpu, NULL, NULL);
 	expect("cpu_id is getcpu's", a->cpu_id == cpu && a->cpu_id_start == cpu);
