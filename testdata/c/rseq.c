@@ -502,6 +502,23 @@ static void *other_thread(void *arg)
 	return NULL;
 }
 
+/* vforked has a vfork child, which shares the parent's memory but not its registration,
+ * register the parent's area for itself. */
+static void vforked(void)
+{
+	static volatile long r = 99;
+	static volatile int e;
+	pid_t pid = vfork();
+	if (pid == 0) {
+		r = syscall(SYS_rseq, main_area, 32, 0, SIG);
+		e = errno;
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	printf("vfork child: register the parent's area: %s\n", r == 0 ? "registered" : errname(e));
+	expect_err("parent still registered", sys_rseq(main_area, 32, 0, SIG), EBUSY);
+}
+
 /* traced reads a stopped child's registration as its tracer. */
 static void traced(void)
 {
@@ -566,6 +583,7 @@ int main(int argc, char **argv)
 	ended("exec", exec_self);
 	ended("exec without libc's registration", exec_own);
 	traced();
+	vforked();
 
 	/* A signal inside a section: the handler runs, and the section ends at abort_ip. */
 	desc = good_cs();
