@@ -27,6 +27,7 @@ n_mprotect=2000   # pages of alternating permissions
 n_sbrk=4000       # heap growths of 132 KiB
 n_maps=40000      # one-page mappings alive at once (the host allows vemu ~49,000)
 n_mutex=20000     # increments per thread, 64 threads
+n_pimutex=1000    # the same under a PI mutex, whose contended lock goes through the kernel each time
 n_go=400          # Go jobs over 8 goroutines, GOMAXPROCS=4
 gzip_reps=${BENCH_GZIP_REPS:-1}
 pin_cpu=${BENCH_PIN_CPU:-1}
@@ -243,6 +244,7 @@ bench "mprotect $n_mprotect pages alternately" ms 1 "$out/cliffs" mprotect $n_mp
 bench "sbrk 132 KiB x $n_sbrk" ms 1 "$out/cliffs" sbrk $n_sbrk
 bench "$n_maps one-page mappings" ms 1 "$out/cliffs" maps $n_maps
 bench "64 threads: mutex+atomic x $n_mutex" ms 1 "$out/mutex" 64 $n_mutex
+bench "64 threads: PI mutex+atomic x $n_pimutex" ms 1 "$out/mutex" 64 $n_pimutex pi
 bench "Go, GOMAXPROCS=4, $n_go jobs" ms 1 "$out/gothreads" $n_go
 
 # Memory-heavy work, timed from outside as CPU time (user + system of the whole process:

@@ -1,6 +1,8 @@
-/* mutex THREADS N: THREADS threads each add 1 to a shared counter N times under one
-   mutex and N times with an atomic add; prints elapsed milliseconds and the total. */
+/* mutex THREADS N [pi]: THREADS threads each add 1 to a shared counter N times under one
+   mutex (with "pi", a PTHREAD_PRIO_INHERIT one, which contends through FUTEX_LOCK_PI)
+   and N times with an atomic add; prints elapsed milliseconds and the total. */
 #include <pthread.h>
+#include <string.h>
 #include "bench.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -23,6 +25,12 @@ int main(int argc, char **argv)
 {
 	long threads = bench_count(argc, argv, 1, 64);
 	per_thread = bench_count(argc, argv, 2, 10000);
+	if (argc > 3 && strcmp(argv[3], "pi") == 0) {
+		pthread_mutexattr_t a;
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+		pthread_mutex_init(&mu, &a);
+	}
 	pthread_t *t = calloc(threads, sizeof *t);
 	long long t0 = bench_now_ns();
 	for (long i = 0; i < threads; i++)
