@@ -45,6 +45,7 @@ var conformGuests = []diffCase{
 	{name: "fileattr", cmds: one("fileattr", "work"), setup: mkdirs("work")},
 	{name: "leases", cmds: one("leases", "work"), setup: mkdirs("work")},
 	{name: "madvise", cmds: one("madvise")},
+	{name: "ptseccomp", cmds: one("ptseccomp")},
 	{name: "dnotify", cmds: one("dnotify", "work"), setup: mkdirs("work")},
 }
 

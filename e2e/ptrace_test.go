@@ -35,19 +35,34 @@ func TestPtraceHostSignal(t *testing.T) {
 // TestStraceUnderVemu runs the host's strace (a dynamically linked tracer nobody here
 // wrote) under vemu on guests, following threads and children with -f, and compares
 // with strace run natively: the guest's output and status, strace's status, and which
-// system calls it saw (how often a wait or futex call repeats depends on timing).
+// system calls it saw (how often a wait or futex call repeats depends on timing). With
+// --seccomp-bpf, strace stops the guest only at the calls it asks for, through a seccomp
+// filter that returns SECCOMP_RET_TRACE and PTRACE_O_TRACESECCOMP stops, after checking
+// that the stops come in Linux's order.
 func TestStraceUnderVemu(t *testing.T) {
 	const strace = "/usr/bin/strace"
 	if !hasFile(strace) {
 		t.Skip("no strace on this host")
 	}
-	for _, g := range []string{"hello.glibc", "threads.musl", "vfork.glibc"} {
-		t.Run(g, func(t *testing.T) {
+	bpf := []string{"--seccomp-bpf", "-e", "trace=%process,write"}
+	for _, c := range []struct {
+		name, guest string
+		args        []string
+	}{
+		{"hello.glibc", "hello.glibc", nil},
+		{"threads.musl", "threads.musl", nil},
+		{"vfork.glibc", "vfork.glibc", nil},
+		{"seccomp-bpf/threads.musl", "threads.musl", bpf},
+		{"seccomp-bpf/vfork.glibc", "vfork.glibc", bpf},
+	} {
+		g := c.guest
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			run := func(argv ...string) ([]byte, int, string) {
 				trace := filepath.Join(dir, "trace")
-				cmd := exec.Command(argv[0], append(argv[1:], "-f", "-qq", "-o", trace, guest(g))...)
+				args := append(append(argv[1:], c.args...), "-f", "-qq", "-o", trace, guest(g))
+				cmd := exec.Command(argv[0], args...)
 				cmd.Env = guestEnv
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr

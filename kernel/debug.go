@@ -427,6 +427,15 @@ func (d *Debugger) CatchSyscalls(all bool, nrs []uint64) {
 
 func (d *Debugger) catching(nr uint64) bool { return d.catchAll || d.catchNrs[nr] }
 
+// catchingFor is catching for thread t's call nr: a tracer asks for system call stops
+// thread by thread (PTRACE_SYSCALL or PTRACE_CONT at each thread's last restart).
+func (d *Debugger) catchingFor(t *Task, nr uint64) bool {
+	if d.pt != nil {
+		return d.pt.sysTrace[t.tid]
+	}
+	return d.catching(nr)
+}
+
 // Resume lets the process run as the actions say.
 func (d *Debugger) Resume(acts []DebugAction) error {
 	return d.call(func() error {

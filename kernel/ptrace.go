@@ -34,7 +34,8 @@ type ptraceLink struct {
 	d         *Debugger
 	debugRegs [8]uint64
 	eventMsg  uint64
-	noSignal  bool // the stop is an event or group stop: a restart's signal is ignored
+	noSignal  bool         // the stop is an event or group stop: a restart's signal is ignored
+	sysTrace  map[int]bool // threads restarted with PTRACE_SYSCALL: they stop at calls
 
 	// Guarded by the kernel's pt.mu.
 	threads     map[int]bool // threads other than the first the tracer was told of (clone events)
@@ -58,7 +59,11 @@ func (p *Process) threadGone(tid, status int) {
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
 	l := p.ptrace
-	if l == nil || !l.threads[tid] {
+	if l == nil {
+		return
+	}
+	delete(l.sysTrace, tid) // on the tracee's loop, which owns it
+	if !l.threads[tid] {
 		return
 	}
 	delete(l.threads, tid)
@@ -399,9 +404,9 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 	return 0, unix.EIO
 }
 
-// ptraceUnsupported are the options vemu does not implement yet: the stop after a
-// vfork child released its parent, and seccomp stops.
-const ptraceUnsupported = abi.PTRACE_O_TRACESECCOMP | abi.PTRACE_O_SUSPEND_SECCOMP
+// ptraceUnsupported are the options vemu does not implement: suspending the tracee's
+// seccomp filters (which Linux grants only to a tracer with CAP_SYS_ADMIN).
+const ptraceUnsupported = abi.PTRACE_O_SUSPEND_SECCOMP
 
 // cloneEvent is the ptrace event a clone with flags reports, as Linux's kernel_clone()
 // picks it, and whether the tracer asked for it (0 when the caller is not traced).
@@ -631,7 +636,14 @@ func (l *ptraceLink) resume(tid int, kind ResumeKind, sig int, syscalls bool) er
 		if l.noSignal {
 			sig = 0
 		}
-		d.catchAll = syscalls
+		if l.sysTrace == nil {
+			l.sysTrace = map[int]bool{}
+		}
+		if syscalls {
+			l.sysTrace[tid] = true
+		} else {
+			delete(l.sysTrace, tid)
+		}
 		d.resume([]DebugAction{{Kind: kind, Tid: tid, Signal: sig}})
 		return nil
 	}))
@@ -805,22 +817,29 @@ func (t *Task) ptraceSyscallInfo(l *ptraceLink, tid int, size uint64, addr mm.Ad
 			return err
 		}
 		op := abi.PTRACE_SYSCALL_INFO_NONE
-		if si, ok := d.siginfo[tid]; ok && si.Signo == abi.SIGTRAP && si.Code == abi.SIGTRAP|0x80 && d.sys != nil {
+		si, ok := d.siginfo[tid]
+		switch {
+		case !ok || si.Signo != abi.SIGTRAP || d.sys == nil:
+		case si.Code == abi.SIGTRAP|0x80 && d.sys.entry:
+			op = abi.PTRACE_SYSCALL_INFO_ENTRY
+		case si.Code == abi.SIGTRAP|0x80:
 			op = abi.PTRACE_SYSCALL_INFO_EXIT
-			if d.sys.entry {
-				op = abi.PTRACE_SYSCALL_INFO_ENTRY
-			}
+		case si.Code == abi.SIGTRAP|abi.PTRACE_EVENT_SECCOMP<<8:
+			op = abi.PTRACE_SYSCALL_INFO_SECCOMP
 		}
-		b = make([]byte, 24, 80)
+		b = make([]byte, 24, 88)
 		b[0] = byte(op)
 		binary.LittleEndian.PutUint32(b[4:], abi.AUDIT_ARCH_X86_64)
 		binary.LittleEndian.PutUint64(b[8:], r.Rip)
 		binary.LittleEndian.PutUint64(b[16:], r.Rsp)
 		switch op {
-		case abi.PTRACE_SYSCALL_INFO_ENTRY:
+		case abi.PTRACE_SYSCALL_INFO_ENTRY, abi.PTRACE_SYSCALL_INFO_SECCOMP:
 			b = binary.LittleEndian.AppendUint64(b, r.OrigRax)
 			for _, v := range []uint64{r.Rdi, r.Rsi, r.Rdx, r.R10, r.R8, r.R9} {
 				b = binary.LittleEndian.AppendUint64(b, v)
+			}
+			if op == abi.PTRACE_SYSCALL_INFO_SECCOMP {
+				b = binary.LittleEndian.AppendUint32(b, uint32(l.eventMsg))
 			}
 		case abi.PTRACE_SYSCALL_INFO_EXIT:
 			b = binary.LittleEndian.AppendUint64(b, r.Rax)

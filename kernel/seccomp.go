@@ -26,6 +26,8 @@ type seccompState struct {
 	mode   uint8 // abi.SECCOMP_MODE_*
 	filter *seccompFilter
 	nnp    bool
+	// recheck is set while the filters run again after a seccomp stop.
+	recheck bool
 }
 
 // Linux's limit on the instructions of all the filters one call runs
@@ -109,8 +111,18 @@ func (t *Task) seccompEnter(c *seccompCall) (run bool, rax uint64, what string) 
 		return true, 0, ""
 	case abi.SECCOMP_RET_ERRNO:
 		return false, errnoRet(unix.Errno(min(data, 4095))), ""
-	case abi.SECCOMP_RET_TRACE, abi.SECCOMP_RET_USER_NOTIF:
-		// No tracer (vemu's guests have none) and no listener: Linux answers ENOSYS.
+	case abi.SECCOMP_RET_TRACE:
+		if st.recheck {
+			// The filters again after the tracer's stop: a trace is let through.
+			return true, 0, ""
+		}
+		if c.arch == abi.AUDIT_ARCH_X86_64 && t.tracesSeccomp() {
+			return false, uint64(data), seccompTraced
+		}
+		// No tracer that asked for seccomp stops: Linux answers ENOSYS.
+		return false, errnoRet(unix.ENOSYS), ""
+	case abi.SECCOMP_RET_USER_NOTIF:
+		// No listener: Linux answers ENOSYS.
 		return false, errnoRet(unix.ENOSYS), ""
 	case abi.SECCOMP_RET_TRAP:
 		t.forceSignal(abi.Siginfo{Signo: abi.SIGSYS, Code: abi.SYS_SECCOMP_CODE, Errno: int32(data),
@@ -305,11 +317,17 @@ func (st *seccompState) filters() int {
 
 // seccompSyscall runs the filters for a call through SYSCALL; it reports whether the
 // call goes on to its handler. When it does not, s.Ret holds rax and the call is traced.
-func (t *Task) seccompSyscall(s *emu.Syscall, a Args) bool {
+func (t *Task) seccompSyscall(s *emu.Syscall, a Args, recheck bool) bool {
 	c := seccompCall{nr: uint32(s.Nr), arch: abi.AUDIT_ARCH_X86_64, ip: s.RIP + 2, args: a, rax: s.Nr}
+	t.seccomp.recheck = recheck
 	run, rax, what := t.seccompEnter(&c)
+	t.seccomp.recheck = false
 	if run {
 		return true
+	}
+	if what == seccompTraced {
+		t.seccompStop(s, uint32(rax))
+		return false
 	}
 	t.p.counts.count(s.Nr)
 	t.p.publishFatal() // SIGSYS may have been unblocked and its action reset
@@ -319,6 +337,39 @@ func (t *Task) seccompSyscall(s *emu.Syscall, a Args) bool {
 	}
 	s.Stop()
 	return false
+}
+
+// seccompTraced is seccompEnter's word for a SECCOMP_RET_TRACE its tracer stops for.
+const seccompTraced = "traced"
+
+// tracesSeccomp says whether t's tracer asked for seccomp stops.
+func (t *Task) tracesSeccomp() bool {
+	d := t.p.dbg
+	return d != nil && d.pt != nil && !d.detached && d.pt.options.Load()&abi.PTRACE_O_TRACESECCOMP != 0
+}
+
+// seccompStop stops t for its tracer at a SECCOMP_RET_TRACE (PTRACE_EVENT_SECCOMP, with
+// the filter's data for PTRACE_GETEVENTMSG), as Linux's __seccomp_filter(): the tracer
+// sees the call as at its entry stop and may change or skip it (orig_rax); then the
+// call starts again, its filters run once more, where a trace lets it through, and it
+// runs with no second entry stop.
+func (t *Task) seccompStop(s *emu.Syscall, data uint32) {
+	d := t.p.dbg
+	dt := d.task(t)
+	dt.entered = true
+	dt.entryRax = errnoRet(unix.ENOSYS)
+	t.seccompRecheck = true
+	d.pt.eventMsg = uint64(data)
+	nr, rip := s.Nr, s.RIP
+	s.Ret = nr // rax keeps the number for the call's second start
+	s.Stop()
+	t.post(func() {
+		t.p.cpu.SetReg(emu.RIP, rip)
+		d.sys = &sysOverlay{t: t, nr: nr, entry: true}
+		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_SECCOMP<<8,
+			Pid: int32(t.p.pid), UID: t.p.creds.ruid}
+		d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_SECCOMP}, true)
+	})
 }
 
 // traceSeccomp traces a call the seccomp mode did not let run: its errno, or "?" with

@@ -58,6 +58,8 @@ func errnoRet(e unix.Errno) uint64 { return uint64(-int64(e)) }
 func (t *Task) onSyscall(s *emu.Syscall) {
 	nr := s.Nr
 	a := Args(s.Args)
+	recheck := t.seccompRecheck
+	t.seccompRecheck = false
 	d := t.p.dbg
 	if d != nil {
 		dt := d.task(t)
@@ -70,26 +72,28 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 				// the tracer left in rax at the entry stop.
 				s.Ret = dt.entryRax
 				t.p.counts.count(nr)
-				if d.catching(nr) {
+				if d.catchingFor(t, nr) {
 					d.syscallDone(t, s, nr)
 				}
 				return
 			}
-		case d.catching(nr):
+		case d.catchingFor(t, nr):
 			d.syscallEntry(t, s)
 			return
 		}
 		defer func() {
 			// A tracer that resumed with PTRACE_CONT from the entry stop asked for no
 			// exit stop.
-			if t.p.dbg == d && d.catching(nr) && nr != abi.SYS_EXIT && nr != abi.SYS_EXIT_GROUP {
+			// Nor is a call stopped for its seccomp filter's trace done yet: it starts
+			// again.
+			if t.p.dbg == d && d.catchingFor(t, nr) && nr != abi.SYS_EXIT && nr != abi.SYS_EXIT_GROUP && !t.seccompRecheck {
 				d.syscallDone(t, s, nr)
 			}
 		}()
 	}
 	if t.seccompPassed {
 		t.seccompPassed = false
-	} else if t.seccomp.mode != 0 && t.injHeld == nil && !t.seccompSyscall(s, a) {
+	} else if t.seccomp.mode != 0 && t.injHeld == nil && !t.seccompSyscall(s, a, recheck) {
 		return
 	}
 	var inj *injection

@@ -70,8 +70,10 @@ type Task struct {
 
 	seccomp       seccompState // seccomp mode, filters and no_new_privs (seccomp.go)
 	seccompPassed bool         // int $0x80 ran the filters before the call's own entry
-	mempolicy     *mempolicy   // set_mempolicy's; nil: the default (sys_mempolicy.go)
-	rseq          rseqReg      // rseq(2)'s registration (rseq.go)
+	// seccompRecheck: the call starting again comes from a seccomp stop (seccompStop).
+	seccompRecheck bool
+	mempolicy      *mempolicy // set_mempolicy's; nil: the default (sys_mempolicy.go)
+	rseq           rseqReg    // rseq(2)'s registration (rseq.go)
 
 	futexAddr mm.Addr // while waiting on a futex
 	futexBits uint32
