@@ -43,9 +43,10 @@ func (e *rseqError) Error() string { return "rseq: " + e.what + ": " + e.err.Err
 func (e *rseqError) Unwrap() error { return e.err }
 
 // sysRseq implements rseq(2) for the calling thread, with Linux's checks in Linux's
-// order: the area must be 32-byte aligned and at least 32 bytes long, in user space and
-// readable (EFAULT; whether it is writable shows when the fields are written, a SIGSEGV
-// then), and registered once per thread (EBUSY with the same arguments).
+// order: the flags; a thread registers once (EBUSY with the same arguments again, EPERM
+// with another signature, EINVAL otherwise); the area is 32-byte aligned and at least 32
+// bytes long (EINVAL), in user space and readable (EFAULT). Whether it is writable shows
+// when the fields are written on the way back: a SIGSEGV then.
 func sysRseq(t *Task, a Args) (uint64, error) {
 	area, n, flags, sig := a.Ptr(0), a.Uint(1), a.Int(2), a.Uint(3)
 	r := &t.rseq
