@@ -665,20 +665,26 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	p, k, abs := t.p, t.p.k, prog.abs
 	// The other threads end, and this one leaves its memory: robust lists and PI
 	// futexes are cleaned up as at exit (Linux's futex_exec_release()).
-	for _, o := range p.tasks {
-		if o != t && o.state != taskDead {
-			o.piUnwait()
+	p.holdingCPU(func() {
+		for _, o := range p.tasks {
+			if o != t && o.state != taskDead {
+				o.piUnwait()
+			}
 		}
-	}
+		for _, o := range p.tasks {
+			if o != t && o.state != taskDead {
+				o.futexExit(true)
+			}
+		}
+		t.futexExit(false)
+	})
 	for _, o := range p.tasks {
-		if o != t && o.state != taskDead {
-			o.futexExit(true)
+		if o != t {
 			o.state = taskDead
 			k.dropThread(o.tid)
 			p.piForget(o.tid)
 		}
 	}
-	t.futexExit(false)
 	p.reap()
 	k.clock.detach(p)
 	cpu, err := emu.New()

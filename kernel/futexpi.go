@@ -804,12 +804,9 @@ func (t *Task) futexDeath(addr mm.Addr, pi, pendingOp bool) bool {
 // PI waits, so that no lock passes to a thread that ends too, then each one's robust
 // list and PI futexes. It holds the shared CPU meanwhile when the process shares memory,
 // as the threads' own exits do inside their system calls.
-func (p *Process) futexExitAll() {
-	if p.sharesMem {
-		for !p.takeCPU() {
-		}
-		defer p.releaseCPU()
-	}
+func (p *Process) futexExitAll() { p.holdingCPU(p.futexExitTasks) }
+
+func (p *Process) futexExitTasks() {
 	for _, t := range p.tasks {
 		if t.state != taskDead {
 			t.piUnwait()

@@ -57,3 +57,15 @@ func (p *Process) takeCPU() bool {
 
 // releaseCPU gives the shared CPU back; the first process waiting for it gets it.
 func (p *Process) releaseCPU() { <-p.k.shared }
+
+// holdingCPU runs f holding the shared CPU when p shares memory: work of the run loop
+// (outside a system call) that writes guest memory other processes' code may be
+// updating, such as the robust lists of threads that end.
+func (p *Process) holdingCPU(f func()) {
+	if p.sharesMem {
+		for !p.takeCPU() {
+		}
+		defer p.releaseCPU()
+	}
+	f()
+}
