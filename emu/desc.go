@@ -88,14 +88,10 @@ func (e *Engine) LoadSegment(r Reg, sel uint16) {
 // code, present). Unicorn's register write must not meet a faulting descriptor: its
 // fault would leave through the CPU loop, which is not running.
 func (e *Engine) dataLoadable(sel uint16) bool {
-	table, idx := e.GDT(), int(sel>>3)
-	if sel&4 != 0 {
-		table = e.LDT()
-	}
-	if idx >= len(table) {
+	d, ok := e.descriptor(sel)
+	if !ok {
 		return false
 	}
-	d := table[idx]
 	typ := d >> 40 & 0xf
 	code, conforming, readable := typ&8 != 0, typ&4 != 0, typ&2 != 0
 	dpl := d >> 45 & 3
@@ -163,4 +159,33 @@ func loadsDescriptor(in x86asm.Inst) bool {
 		}
 	}
 	return false
+}
+
+// CodeSelectors returns the selectors in cs and ss.
+func (e *Engine) CodeSelectors() (cs, ss uint16) {
+	var v [2]uint64
+	e.Regs([]Reg{CS, SS}, v[:])
+	return uint16(v[0]), uint16(v[1])
+}
+
+// StackLoadable says whether ss would load into the stack segment register at privilege
+// level 3 (a writable data segment of DPL 3, present, RPL 3); SetReg(SS, ss) then loads it.
+// Unicorn's register writes do not switch the CPU between 64-bit and 32-bit code: cs
+// cannot be set that way.
+func (e *Engine) StackLoadable(ss uint16) bool {
+	s, ok := e.descriptor(ss)
+	return ok && ss&3 == 3 && s>>44&1 != 0 && s>>40&0xa == 0x2 && s>>45&3 == 3 && s>>47&1 != 0
+}
+
+// descriptor returns the descriptor sel names, false for the null selector or one past
+// its table.
+func (e *Engine) descriptor(sel uint16) (uint64, bool) {
+	table, idx := e.GDT(), int(sel>>3)
+	if sel&4 != 0 {
+		table = e.LDT()
+	}
+	if sel&^3 == 0 || idx >= len(table) {
+		return 0, false
+	}
+	return table[idx], true
 }

@@ -601,6 +601,14 @@ func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error
 	stack := abi.StackT{Sp: ts.altSp, Flags: ts.altFlags, Size: ts.altSize}
 	var frame [abi.RtSigframeSize]byte
 	fr := buildFrame(act.Restorer, regs, rflags, f, oldmask, stack, uint64(l.fpstate), info)
+	// The interrupted code's segments: the handler runs with the user's, as on Linux.
+	// vemu cannot switch the CPU from 32-bit code (an LDT or GDT code segment) to 64-bit
+	// code from outside: such a signal ends the process.
+	cs, ss := cpu.CodeSelectors()
+	if cs != userCS {
+		return fmt.Errorf("a handler cannot be entered from 32-bit code (cs %#x)", cs)
+	}
+	fr.Uc.Mcontext.CS, fr.Uc.Mcontext.SS = cs, ss
 	fr.Marshal(frame[:])
 	if err := t.p.mm.CopyOut(l.fpstate, fx[:]); err != nil {
 		return fmt.Errorf("frame at %#x: %w", l.frame, err)
@@ -618,6 +626,11 @@ func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error
 		rflags &^ (eflagsDF | eflagsTF | eflagsRF)}
 	if err := cpu.SetRegs(entry, vals); err != nil {
 		return err
+	}
+	if ss != userSS {
+		if err := cpu.SetReg(emu.SS, userSS); err != nil {
+			return err
+		}
 	}
 	// The handler starts with a clean FPU, as on Linux.
 	if err := cpu.ResetFPU(); err != nil {

@@ -445,6 +445,15 @@ func sysRtSigreturn(t *Task, a Args) (uint64, error) {
 	}
 	mask := uc.Sigmask &^ unblockable
 	stack := uc.Stack
+	// As Linux's restore_sigcontext: the selectors with privilege level 3, and without
+	// UC_STRICT_RESTORE_SS a stack segment that would not load replaced by the user's
+	// when returning to 64-bit code (force_valid_ss); the return to user mode then
+	// loads them, which faults on a bad one. vemu cannot switch the CPU to another code
+	// segment from outside (see setupFrame): a cs other than the user's faults too.
+	cs, ss := uc.Mcontext.CS|3, uc.Mcontext.SS|3
+	if uc.Flags&abi.UC_STRICT_RESTORE_SS == 0 && cs == userCS && !t.cpu.StackLoadable(ss) {
+		ss = userSS
+	}
 	t.post(func() {
 		cpu := t.cpu
 		cur := cpu.Reg(emu.RFLAGS)
@@ -465,6 +474,20 @@ func sysRtSigreturn(t *Task, a Args) (uint64, error) {
 		t.sigmask = mask
 		// As Linux's restore_altstack(): errors are ignored.
 		t.sigs().setAltStack(stack, regs[gprRSP])
+		bad := uint16(0)
+		switch cur, curSS := cpu.CodeSelectors(); {
+		case cs != cur:
+			bad = cs
+		case !cpu.StackLoadable(ss):
+			bad = ss
+		case ss != curSS:
+			cpu.SetReg(emu.SS, uint64(ss))
+		}
+		if bad != 0 {
+			// The return to user mode faults: a general protection fault naming the
+			// selector, in the restored context.
+			t.faultSignalErr(abi.SIGSEGV, abi.SI_KERNEL, 0, uint64(bad&^3), fmt.Sprintf("rt_sigreturn: cs %#x ss %#x", cs, ss))
+		}
 	})
 	return regs[gprRAX], nil
 }
