@@ -65,7 +65,7 @@ func (p *Process) collectCoverage() {
 	p.cpu.CoveredBlocks(func(addr uint64, size uint32) { raw = append(raw, addr, uint64(size)) })
 	// The modules: every file mapped, from its lowest to its highest address.
 	var files []CoverModule
-	for _, v := range p.mm.VMAs() {
+	for v := range p.mm.VMAs() {
 		if !strings.HasPrefix(v.Name, "/") {
 			continue
 		}

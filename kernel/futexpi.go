@@ -719,7 +719,7 @@ func (p *Process) addrOfKey(key futexKey) (mm.Addr, bool) {
 	if key.dev == ^uint64(0) {
 		return mm.Addr(key.off), key.host == uintptr(unsafe.Pointer(p.mm))
 	}
-	for _, v := range p.mm.VMAs() {
+	for v := range p.mm.VMAs() {
 		if key.ino != 0 {
 			if v.Shared && v.Ino == key.ino && v.Dev == key.dev && key.off >= v.FileOff && key.off-v.FileOff < v.Len() {
 				return v.Start + mm.Addr(key.off-v.FileOff), true

@@ -50,8 +50,8 @@ func fuzzOpenFlags(f uint64) uint64 {
 func checkSpace(t *testing.T, task *Task) {
 	t.Helper()
 	var prev mm.Addr
-	vs := task.p.mm.VMAs()
-	for i, v := range vs {
+	i := 0
+	for v := range task.p.mm.VMAs() {
 		if v.Start >= v.End || uint64(v.Start)%mm.PageSize != 0 || uint64(v.End)%mm.PageSize != 0 {
 			t.Fatalf("bad mapping %#x-%#x\n%s", v.Start, v.End, task.p.mm.Maps())
 		}
@@ -59,6 +59,7 @@ func checkSpace(t *testing.T, task *Task) {
 			t.Fatalf("mapping %#x-%#x overlaps the one before\n%s", v.Start, v.End, task.p.mm.Maps())
 		}
 		prev = v.End
+		i++
 	}
 	// The CPU lets the guest access every mapping as its permissions say, and nothing else.
 	if err := task.p.mm.CheckCPU(); err != nil {

@@ -15,7 +15,7 @@ func (t *Task) procInfo(name string) []byte {
 	p := t.p
 	comm := t.commName()
 	var vsize, rss uint64
-	for _, v := range p.mm.VMAs() {
+	for v := range p.mm.VMAs() {
 		vsize += v.Len()
 	}
 	rss = vsize // an upper bound; vemu does not count resident pages per process

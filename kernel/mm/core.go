@@ -27,14 +27,14 @@ type CoreSegment struct {
 // mapping kept apart for the CPU as one.
 func (s *Space) CoreSegments() []CoreSegment {
 	var segs []CoreSegment
-	for i := 0; i < len(s.vmas); i++ {
-		v := s.vmas[i]
+	for x := s.vmas.first; x != nil; x = x.next {
+		v := x.v
 		seg := CoreSegment{Start: v.Start, End: v.End, Prot: v.Prot, Name: v.Name, FileOff: v.FileOff,
 			File: strings.HasPrefix(v.Name, "/"), vmas: []*VMA{v}}
-		for i+1 < len(s.vmas) && continues(s.vmas[i], s.vmas[i+1]) {
-			i++
-			seg.vmas = append(seg.vmas, s.vmas[i])
-			seg.End = s.vmas[i].End
+		for x.next != nil && continues(x.v, x.next.v) {
+			x = x.next
+			seg.vmas = append(seg.vmas, x.v)
+			seg.End = x.v.End
 		}
 		if p := v.MapsPerm; p != "" {
 			seg.Prot = 0

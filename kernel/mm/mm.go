@@ -3,8 +3,8 @@ package mm
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -383,17 +383,11 @@ func (v *VMA) Len() uint64 { return uint64(v.End - v.Start) }
 // Space is an address space.
 type Space struct {
 	cpu  *emu.Engine
-	vmas []*VMA // sorted, non-overlapping
-	ar   *arena // where new private memory comes from (nil until the first)
+	vmas vmaTree // in address order, non-overlapping
+	ar   *arena  // where new private memory comes from (nil until the first)
 
 	// MmapBase is where top-down mmap placement starts.
 	MmapBase Addr
-	// The memory of top-down searches, as Linux's free_area_cache once was: the last
-	// search from ffBase ended at ffTop, and no free range between ffTop and ffBase is
-	// larger than ffHole. A search for more starts at ffTop, so n mmap calls cost O(n)
-	// steps in all instead of O(n^2).
-	ffBase, ffTop Addr
-	ffHole        uint64
 	// brk state: the heap is one growing mapping over a reserved backing.
 	BrkStart, Brk Addr
 	heap          *backing
@@ -436,10 +430,10 @@ func New(cpu *emu.Engine) *Space { return &Space{cpu: cpu} }
 
 // Close releases every mapping's host memory.
 func (s *Space) Close() {
-	for _, v := range s.vmas {
-		s.release(v.back)
+	for n := s.vmas.first; n != nil; n = n.next {
+		s.release(n.v.back)
 	}
-	s.vmas = nil
+	s.vmas = vmaTree{}
 	if s.heap != nil && s.heap.refs.Load() == 0 && !s.borrowed {
 		s.heap.free()
 	}
@@ -474,27 +468,30 @@ func (s *Space) allocHost(n uint64) (*backing, error) {
 	return s.ar.alloc(n)
 }
 
-// find returns the index of the first VMA whose End is above a.
-func (s *Space) find(a Addr) int {
-	return sort.Search(len(s.vmas), func(i int) bool { return s.vmas[i].End > a })
-}
+// find returns the node of the first VMA whose End is above a, or nil.
+func (s *Space) find(a Addr) *vnode { return s.vmas.seek(a) }
 
 // Lookup returns the VMA containing a, or nil.
 func (s *Space) Lookup(a Addr) *VMA {
-	i := s.find(a)
-	if i < len(s.vmas) && s.vmas[i].Start <= a {
-		return s.vmas[i]
+	if n := s.find(a); n != nil && n.v.Start <= a {
+		return n.v
 	}
 	return nil
 }
 
-// VMAs returns the mappings in address order. The caller must not modify them.
-func (s *Space) VMAs() []*VMA { return s.vmas }
+// VMAs yields the mappings in address order. The caller must not modify them, nor change
+// the space before the loop ends.
+func (s *Space) VMAs() iter.Seq[*VMA] {
+	return func(yield func(*VMA) bool) { s.vmas.all(yield) }
+}
+
+// Len is the number of mappings (pieces kept apart for the CPU counted apart).
+func (s *Space) Len() int { return s.vmas.Len() }
 
 // HasShared reports whether any mapping is MAP_SHARED.
 func (s *Space) HasShared() bool {
-	for _, v := range s.vmas {
-		if v.Shared {
+	for n := s.vmas.first; n != nil; n = n.next {
+		if n.v.Shared {
 			return true
 		}
 	}
@@ -503,8 +500,8 @@ func (s *Space) HasShared() bool {
 
 // Free reports whether [start, end) overlaps no mapping.
 func (s *Space) Free(start, end Addr) bool {
-	i := s.find(start)
-	return i == len(s.vmas) || s.vmas[i].Start >= end
+	n := s.find(start)
+	return n == nil || n.v.Start >= end
 }
 
 // cpuMap gives v to the CPU. A mapping without access (a reservation, a guard page) is
@@ -514,11 +511,11 @@ func (s *Space) Free(start, end Addr) bool {
 // holds costs a change of permissions only, and a new region takes in the memory around
 // the mapping that continues it (the rest of the heap's reservation, or the pieces next
 // to it of one mapping split by mprotect), so that later mappings there need none.
-func (s *Space) cpuMap(v *VMA) error { return s.cpuMapFrom(v, s.vmas) }
+func (s *Space) cpuMap(v *VMA) error { return s.cpuMapFrom(v, &s.vmas) }
 
 // cpuMapFrom is cpuMap for a VMA of the space being built from list (v's own list, or the
 // list a new space copies): v's pieces there tell which memory around it continues it.
-func (s *Space) cpuMapFrom(v *VMA, list []*VMA) error {
+func (s *Space) cpuMapFrom(v *VMA, list *vmaTree) error {
 	if s.cpu == nil || v.Prot == 0 {
 		return nil
 	}
@@ -561,15 +558,16 @@ func (s *Space) cpuMapFrom(v *VMA, list []*VMA) error {
 // it, up to as much again as the heap holds below (so that n growths of the break make
 // O(log n) regions); for memory carved from an arena's reservation, below it (where the
 // next mappings go, top-down, and their memory too), as much again as the run holds.
-func (s *Space) cpuSpan(v *VMA, list []*VMA) (lo, hi Addr) {
+func (s *Space) cpuSpan(v *VMA, list *vmaTree) (lo, hi Addr) {
 	lo, hi = v.Start, v.End
-	i := sort.Search(len(list), func(i int) bool { return list[i].End > v.Start })
-	if i < len(list) && list[i].Start == v.Start {
-		for j := i; j > 0 && hostLinear(list[j-1], list[j]); j-- {
-			lo = list[j-1].Start
+	if at := list.seek(v.Start); at != nil && at.v.Start == v.Start {
+		// The walks cost what the run holds: a run is given to the CPU whole, and its
+		// pieces after the first are covered already (see cpuMapFrom).
+		for j := at; j.prev != nil && hostLinear(j.prev.v, j.v); j = j.prev {
+			lo = j.prev.v.Start
 		}
-		for j := i; j+1 < len(list) && hostLinear(list[j], list[j+1]); j++ {
-			hi = list[j+1].End
+		for j := at; j.next != nil && hostLinear(j.v, j.next.v); j = j.next {
+			hi = j.next.v.End
 		}
 	}
 	b := v.back
@@ -578,8 +576,8 @@ func (s *Space) cpuSpan(v *VMA, list []*VMA) (lo, hi Addr) {
 		room := uint64(len(b.mem)) - (v.off + uint64(hi-v.Start))
 		want := max(uint64(hi-v.Start), v.off, heapStep) // the heap doubles
 		next := TaskSize
-		if j := sort.Search(len(list), func(j int) bool { return list[j].End > hi }); j < len(list) {
-			next = list[j].Start
+		if j := list.seek(hi); j != nil {
+			next = j.v.Start
 		}
 		if next >= hi {
 			hi += Addr(min(room, want, uint64(next-hi)))
@@ -592,15 +590,18 @@ func (s *Space) cpuSpan(v *VMA, list []*VMA) (lo, hi Addr) {
 }
 
 // freeBelow returns where the free guest addresses below a (a VMA start or free) begin.
-func (s *Space) freeBelow(a Addr, list []*VMA) Addr {
-	j := sort.Search(len(list), func(j int) bool { return list[j].End > a-1 })
-	switch {
-	case a == 0:
+func (s *Space) freeBelow(a Addr, list *vmaTree) Addr {
+	if a == 0 {
 		return 0
-	case j < len(list) && list[j].Start < a:
+	}
+	j := list.seek(a - 1)
+	switch {
+	case j != nil && j.v.Start < a:
 		return a // a is inside a mapping
-	case j > 0:
-		return max(list[j-1].End, MinAddr)
+	case j != nil && j.prev != nil:
+		return max(j.prev.v.End, MinAddr)
+	case j == nil && list.last != nil:
+		return max(list.last.v.End, MinAddr)
 	}
 	return min(MinAddr, a)
 }
@@ -639,8 +640,8 @@ func (s *Space) CheckCPU() error {
 		return append(l, x)
 	}
 	var want, got []span
-	for _, v := range s.vmas {
-		if v.Prot != 0 && !v.Bus {
+	for n := s.vmas.first; n != nil; n = n.next {
+		if v := n.v; v.Prot != 0 && !v.Bus {
 			want = add(want, span{v.Start, v.End, v.Prot})
 		}
 	}
@@ -668,7 +669,7 @@ func (s *Space) cpuUnmap(v *VMA) {
 
 // insert adds v (whose range must be free) and maps it.
 func (s *Space) insert(v *VMA) error {
-	if int64(len(s.vmas)) > maxMapCount() {
+	if int64(s.vmas.Len()) > maxMapCount() {
 		return ErrNoMem
 	}
 	if err := s.cpuMap(v); err != nil {
@@ -678,36 +679,35 @@ func (s *Space) insert(v *VMA) error {
 	if v.Locked {
 		s.locked += v.Len()
 	}
-	i := s.find(v.Start)
-	s.vmas = append(s.vmas, nil)
-	copy(s.vmas[i+1:], s.vmas[i:])
-	s.vmas[i] = v
-	s.mergeAround(i)
+	s.mergeAround(s.vmas.insert(v))
 	return nil
 }
 
-// mergeAround joins the VMA at i with neighbours that continue it: same backing at the
+// mergeAround joins the VMA of n with neighbours that continue it: same backing at the
 // next offset, same permissions and name, so that the list stays as short as the guest's
-// view of it (brk growth would otherwise add one per call).
-func (s *Space) mergeAround(i int) {
-	if i+1 < len(s.vmas) {
-		s.merge(i)
+// view of it (brk growth would otherwise add one per call). It returns the node that
+// holds n's range afterwards.
+func (s *Space) mergeAround(n *vnode) *vnode {
+	if n.next != nil {
+		s.merge(n)
 	}
-	for j := i - 1; j >= 0 && j+1 < len(s.vmas) && s.merge(j); j-- {
+	for p := n.prev; p != nil && s.merge(p); p = p.prev {
+		n = p // p took n's range in
 	}
+	return n
 }
 
 // MappingEnd returns the end of the mapping that contains a, as the guest sees it (pieces
 // kept apart for the CPU included), or 0.
 func (s *Space) MappingEnd(a Addr) Addr {
-	i := s.find(a)
-	if i == len(s.vmas) || s.vmas[i].Start > a {
+	n := s.find(a)
+	if n == nil || n.v.Start > a {
 		return 0
 	}
-	for i+1 < len(s.vmas) && continues(s.vmas[i], s.vmas[i+1]) {
-		i++
+	for n.next != nil && continues(n.v, n.next.v) {
+		n = n.next
 	}
-	return s.vmas[i].End
+	return n.v.End
 }
 
 // continues reports whether b continues a: adjacent, the same backing at the next offset,
@@ -719,42 +719,39 @@ func continues(a, b *VMA) bool {
 		a.WipeOnFork == b.WipeOnFork
 }
 
-// merge joins the VMAs at j and j+1 if the second continues the first, and reports
+// merge joins n's VMA and the next one if the second continues the first, and reports
 // whether it did. The CPU is not involved: its regions and permissions do not follow VMAs.
-func (s *Space) merge(j int) bool {
-	a, b := s.vmas[j], s.vmas[j+1]
+func (s *Space) merge(n *vnode) bool {
+	a, b := n.v, n.next.v
 	if !continues(a, b) {
 		return false
 	}
 	b.back.refs.Add(-1)
-	a.End = b.End
-	s.vmas = append(s.vmas[:j+1], s.vmas[j+2:]...)
+	s.vmas.remove(n.next)
+	s.vmas.setEnd(n, b.End)
 	return true
 }
 
 // split makes a a VMA boundary (if a lies inside a VMA).
 func (s *Space) split(a Addr) error {
-	i := s.find(a)
-	if i == len(s.vmas) || s.vmas[i].Start >= a {
+	n := s.find(a)
+	if n == nil || n.v.Start >= a {
 		return nil
 	}
-	if int64(len(s.vmas)) >= maxMapCount() {
+	if int64(s.vmas.Len()) >= maxMapCount() {
 		// As Linux's split_vma: the permission table and the list stay bounded.
 		return unix.ENOMEM
 	}
-	v := s.vmas[i]
-	lo, hi := *v, *v
-	lo.End = a
+	v := n.v
+	hi := *v
 	hi.Start = a
 	hi.off += uint64(a - v.Start)
 	if v.FileOff != 0 || v.Ino != 0 {
 		hi.FileOff += uint64(a - v.Start)
 	}
 	v.back.refs.Add(1)
-	*v = lo
-	s.vmas = append(s.vmas, nil)
-	copy(s.vmas[i+2:], s.vmas[i+1:])
-	s.vmas[i+1] = &hi
+	s.vmas.setEnd(n, a)
+	s.vmas.insert(&hi)
 	return nil
 }
 
@@ -795,10 +792,8 @@ func (s *Space) unmap(start Addr, length uint64, discard bool) error {
 	if err := s.split(end); err != nil {
 		return err
 	}
-	i := s.find(start)
-	j := i
-	for j < len(s.vmas) && s.vmas[j].Start < end {
-		v := s.vmas[j]
+	for n := s.find(start); n != nil && n.v.Start < end; {
+		v, next := n.v, n.next
 		s.cpuUnmap(v)
 		if v.Locked {
 			s.locked -= v.Len()
@@ -808,11 +803,8 @@ func (s *Space) unmap(start Addr, length uint64, discard bool) error {
 			v.back.discard(v.off, v.Len())
 		}
 		s.release(v.back)
-		j++
-	}
-	s.vmas = append(s.vmas[:i], s.vmas[j:]...)
-	if j > i {
-		s.freed(start, end)
+		s.vmas.remove(n)
+		n = next
 	}
 	return nil
 }
@@ -829,15 +821,15 @@ func (s *Space) Protect(start Addr, length uint64, prot Prot) error {
 	if err := s.split(end); err != nil {
 		return err
 	}
-	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
-		if v := s.vmas[i]; v.back.hostRO && prot&emu.ProtWrite != 0 {
+	for n := s.find(start); n != nil && n.v.Start < end; n = n.next {
+		if v := n.v; v.back.hostRO && prot&emu.ProtWrite != 0 {
 			// Linux: a shared mapping of a file not open for writing never becomes
 			// writable (EACCES), and the host mapping behind it could not be written.
 			return unix.EACCES
 		}
 	}
-	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
-		v := s.vmas[i]
+	for n := s.find(start); n != nil && n.v.Start < end; n = n.next {
+		v := n.v
 		if v.Prot == prot {
 			continue
 		}
@@ -858,8 +850,8 @@ func (s *Space) Protect(start Addr, length uint64, prot Prot) error {
 			return err
 		}
 	}
-	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start <= end; i++ {
-		s.mergeAround(i)
+	for n := s.find(start); n != nil && n.v.Start <= end; n = n.next {
+		n = s.mergeAround(n)
 	}
 	return nil
 }
@@ -875,13 +867,13 @@ func (s *Space) Update(start, end Addr, f func(v *VMA) error) error {
 		return err
 	}
 	var err error
-	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
-		if err = f(s.vmas[i]); err != nil {
+	for n := s.find(start); n != nil && n.v.Start < end; n = n.next {
+		if err = f(n.v); err != nil {
 			break
 		}
 	}
-	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start <= end; i++ {
-		s.mergeAround(i)
+	for n := s.find(start); n != nil && n.v.Start <= end; n = n.next {
+		n = s.mergeAround(n)
 	}
 	return err
 }
@@ -915,8 +907,8 @@ func (s *Space) Locked() uint64 { return s.locked }
 // MarkSecret marks the mappings in [start, end), which must be mapped and start and end
 // their boundaries, as Secret and Locked.
 func (s *Space) MarkSecret(start, end Addr) {
-	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
-		v := s.vmas[i]
+	for n := s.find(start); n != nil && n.v.Start < end; n = n.next {
+		v := n.v
 		v.Secret = true
 		if !v.Locked {
 			v.Locked = true
@@ -931,8 +923,8 @@ func (s *Space) Secret(start, end Addr) bool {
 }
 
 func (s *Space) any(start, end Addr, f func(v *VMA) bool) bool {
-	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
-		if f(s.vmas[i]) {
+	for n := s.find(start); n != nil && n.v.Start < end; n = n.next {
+		if f(n.v) {
 			return true
 		}
 	}
@@ -941,8 +933,8 @@ func (s *Space) any(start, end Addr, f func(v *VMA) bool) bool {
 
 // Sealed says whether any mapping in [start, end) is sealed.
 func (s *Space) Sealed(start, end Addr) bool {
-	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
-		if s.vmas[i].Sealed {
+	for n := s.find(start); n != nil && n.v.Start < end; n = n.next {
+		if n.v.Sealed {
 			return true
 		}
 	}
@@ -961,8 +953,8 @@ func (s *Space) Seal(start, end Addr) error {
 	if err := s.split(end); err != nil {
 		return err
 	}
-	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
-		s.vmas[i].Sealed = true
+	for n := s.find(start); n != nil && n.v.Start < end; n = n.next {
+		n.v.Sealed = true
 	}
 	return nil
 }
@@ -973,61 +965,10 @@ func (s *Space) FindFree(length uint64, top Addr) (Addr, error) {
 	if length == 0 || length > uint64(top) {
 		return 0, unix.ENOMEM
 	}
-	hi := top
-	if top == s.ffBase && s.ffTop != 0 && s.ffTop <= top && length > s.ffHole {
-		hi = s.ffTop // nothing above it fits
-	} else {
-		s.ffBase, s.ffTop, s.ffHole = top, 0, 0
-	}
-	found := func(a Addr) (Addr, error) {
-		// The range itself may yet stay free (the caller may fail to map it): the next
-		// search starts above it.
-		s.ffBase, s.ffTop = top, a+Addr(length)
+	if a, ok := s.vmas.topDown(length, MinAddr, top); ok {
 		return a, nil
 	}
-	i := s.find(hi)
-	if i < len(s.vmas) && s.vmas[i].Start < hi {
-		// A mapping straddles the start: the free space ends where it starts.
-		hi = s.vmas[i].Start
-	}
-	for i--; ; i-- {
-		lo := MinAddr
-		if i >= 0 {
-			lo = s.vmas[i].End
-		}
-		if hi >= lo {
-			if uint64(hi-lo) >= length {
-				return found(hi - Addr(length))
-			}
-			s.ffHole = max(s.ffHole, uint64(hi-lo))
-		}
-		if i < 0 {
-			return 0, unix.ENOMEM
-		}
-		if s.vmas[i].Start < hi {
-			hi = s.vmas[i].Start
-		}
-		if hi < MinAddr {
-			return 0, unix.ENOMEM
-		}
-	}
-}
-
-// freed tells the top-down search memory that [start, end) became free.
-func (s *Space) freed(start, end Addr) {
-	if s.ffTop == 0 || end <= s.ffTop {
-		return
-	}
-	lo, hi := MinAddr, TaskSize
-	if i := s.find(start); i > 0 {
-		lo = min(s.vmas[i-1].End, start)
-	}
-	if i := s.find(end); i < len(s.vmas) {
-		hi = max(s.vmas[i].Start, end)
-	}
-	if hi > lo {
-		s.ffHole = max(s.ffHole, uint64(hi-lo))
-	}
+	return 0, unix.ENOMEM
 }
 
 // SetupHeap reserves host memory for the heap at start (brk's first value).
@@ -1169,14 +1110,14 @@ func (s *Space) CopyString(addr Addr, max int) (string, error) {
 // Maps renders the address space as /proc/self/maps does.
 func (s *Space) Maps() string {
 	var sb strings.Builder
-	for i := 0; i < len(s.vmas); i++ {
-		v := s.vmas[i]
-		if i+1 < len(s.vmas) && continues(v, s.vmas[i+1]) {
+	for x := s.vmas.first; x != nil; x = x.next {
+		v := x.v
+		if x.next != nil && continues(v, x.next.v) {
 			// Pieces that continue each other are one mapping to the guest.
 			m := *v
-			for i+1 < len(s.vmas) && continues(&m, s.vmas[i+1]) {
-				m.End = s.vmas[i+1].End
-				i++
+			for x.next != nil && continues(&m, x.next.v) {
+				m.End = x.next.v.End
+				x = x.next
 			}
 			v = &m
 		}
@@ -1321,8 +1262,8 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 // SetFile records in the mappings of [start, end), which must be boundaries, the file
 // they show (its device and inode) and the file offset of start, for /proc/self/maps.
 func (s *Space) SetFile(start, end Addr, dev, ino, off uint64) {
-	for i := s.find(start); i < len(s.vmas) && s.vmas[i].Start < end; i++ {
-		v := s.vmas[i]
+	for n := s.find(start); n != nil && n.v.Start < end; n = n.next {
+		v := n.v
 		v.Dev, v.Ino, v.FileOff = dev, ino, off+uint64(v.Start-start)
 	}
 }
@@ -1441,8 +1382,8 @@ func (s *Space) Relocate(old Addr, oldSize uint64, to Addr, newSize uint64) erro
 	}
 	var moved []*VMA
 	var heapParts [][2]uint64 // heap offsets whose pages were copied away
-	for i := s.find(old); i < len(s.vmas) && s.vmas[i].Start < old+Addr(n); i++ {
-		nv := *s.vmas[i]
+	for x := s.find(old); x != nil && x.v.Start < old+Addr(n); {
+		nv := *x.v
 		nv.Start = to + (nv.Start - old)
 		nv.End = to + (nv.End - old)
 		if nv.back == s.heap {
@@ -1468,7 +1409,8 @@ func (s *Space) Relocate(old Addr, oldSize uint64, to Addr, newSize uint64) erro
 			return err
 		}
 		moved = append(moved, &VMA{Start: nv.Start, End: nv.End})
-		i = s.find(old + (nv.End - to) - 1)
+		x = s.find(old + (nv.End - to)) // the next piece
+
 	}
 	s.unmap(old, n, false)
 	for _, h := range heapParts {
@@ -1511,8 +1453,8 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 	}
 	// The copies are carved top-down, as mmap placed the originals, so that the child's
 	// memory lies on the host as the parent's does and its CPU needs as few regions.
-	for i := len(s.vmas) - 1; i >= 0; i-- {
-		if b := s.vmas[i].back; !s.vmas[i].Shared && (b.frozen == nil || b.written.Load()) {
+	for x := s.vmas.last; x != nil; x = x.prev {
+		if b := x.v.back; !x.v.Shared && (b.frozen == nil || b.written.Load()) {
 			if _, err := clone(b); err != nil {
 				c.Close()
 				return nil, err
@@ -1554,8 +1496,8 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range c.vmas {
-		v.Locked = false // as Linux's dup_mmap: memory locks are not inherited
+	for n := c.vmas.first; n != nil; n = n.next {
+		n.v.Locked = false // as Linux's dup_mmap: memory locks are not inherited
 	}
 	return c, nil
 }
@@ -1565,11 +1507,10 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 // from c's own list, whose memory may not continue where s's does (a mapping left out,
 // or one given fresh memory). On failure c is closed.
 func (s *Space) mapInto(c *Space, back func(v *VMA) (*backing, error)) error {
-	list := make([]*VMA, 0, len(s.vmas))
-	for _, v := range s.vmas {
+	for x := s.vmas.first; x != nil; x = x.next {
+		v := x.v
 		b, err := back(v)
 		if err != nil {
-			c.vmas = list
 			c.Close()
 			return err
 		}
@@ -1579,11 +1520,10 @@ func (s *Space) mapInto(c *Space, back func(v *VMA) (*backing, error)) error {
 		nv := *v
 		nv.back = b
 		nv.back.refs.Add(1)
-		list = append(list, &nv)
+		c.vmas.insert(&nv)
 	}
-	c.vmas = list
-	for _, nv := range list {
-		if err := c.cpuMapFrom(nv, list); err != nil {
+	for x := c.vmas.first; x != nil; x = x.next {
+		if err := c.cpuMapFrom(x.v, &c.vmas); err != nil {
 			c.Close()
 			return err
 		}
@@ -1623,9 +1563,10 @@ func (s *Space) Start(cpu *emu.Engine, kept []*VMA) (*Space, error) {
 		c.heap = nb
 	}
 	copies := map[*backing]*backing{}
-	for _, v := range s.vmas {
+	for x := s.vmas.first; x != nil; x = x.next {
+		v := x.v
 		if k := byOrigin[v]; k != nil {
-			c.vmas = append(c.vmas, k)
+			c.vmas.insert(k)
 			delete(byOrigin, v)
 			continue
 		}
@@ -1661,7 +1602,7 @@ func (s *Space) Start(cpu *emu.Engine, kept []*VMA) (*Space, error) {
 			})
 		}
 		nv.back = b
-		if err := c.cpuMapFrom(&nv, s.vmas); err != nil {
+		if err := c.cpuMapFrom(&nv, &s.vmas); err != nil {
 			if b.refs.Load() == 0 && b != c.heap {
 				b.free()
 			}
@@ -1669,7 +1610,7 @@ func (s *Space) Start(cpu *emu.Engine, kept []*VMA) (*Space, error) {
 			return nil, err
 		}
 		b.refs.Add(1)
-		c.vmas = append(c.vmas, &nv)
+		c.vmas.insert(&nv)
 	}
 	if len(byOrigin) != 0 {
 		// A kept mapping of another image: not this space's to take.
@@ -1686,13 +1627,13 @@ func (c *Space) abandon(kept []*VMA) {
 	for _, k := range kept {
 		isKept[k] = true
 	}
-	for _, v := range c.vmas {
-		if !isKept[v] {
+	for x := c.vmas.first; x != nil; x = x.next {
+		if v := x.v; !isKept[v] {
 			c.cpuUnmap(v)
 			c.release(v.back)
 		}
 	}
-	c.vmas = nil
+	c.vmas = vmaTree{}
 	c.releaseKept(kept)
 	c.Close()
 }
@@ -1715,7 +1656,8 @@ func (c *Space) releaseKept(kept []*VMA) {
 // dropped, and released as Close does.
 func (s *Space) Retire() []*VMA {
 	var kept []*VMA
-	for _, v := range s.vmas {
+	for x := s.vmas.first; x != nil; x = x.next {
+		v := x.v
 		o := v.origin
 		same := o != nil && !v.Shared && v.Prot != 0 && v.Start == o.Start && v.End == o.End &&
 			v.Prot == o.Prot && v.off == o.off
@@ -1741,10 +1683,14 @@ func (s *Space) Retire() []*VMA {
 		s.cpuUnmap(v)
 		s.release(v.back)
 	}
-	s.vmas = nil
+	s.vmas = vmaTree{}
 	s.Close()
 	return kept
 }
 
 // Adopt makes kept mappings (from Retire) the empty space's own, so that Close releases them.
-func (s *Space) Adopt(kept []*VMA) { s.vmas = append(s.vmas, kept...) }
+func (s *Space) Adopt(kept []*VMA) {
+	for _, k := range kept {
+		s.vmas.insert(k)
+	}
+}

@@ -2,6 +2,7 @@ package mm
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,7 +29,7 @@ type span struct {
 
 func layout(s *Space) []span {
 	var out []span
-	for _, v := range s.VMAs() {
+	for v := range s.VMAs() {
 		out = append(out, span{v.Start, v.End, v.Prot})
 	}
 	return out
@@ -162,7 +163,7 @@ func TestMapUnmapProtect(t *testing.T) {
 			run: func(t *testing.T, s *Space) {
 				mustMap(t, s, at0, 4*pg, rw, "")
 				require.NoError(t, s.Protect(at0+pg, 2*pg, ro))
-				require.Len(t, s.VMAs(), 3)
+				require.Equal(t, 3, s.Len())
 				require.NoError(t, s.Protect(at0+pg, 2*pg, rw))
 			},
 			want: []span{{at0, at0 + 4*pg, rw}},
@@ -175,7 +176,7 @@ func TestMapUnmapProtect(t *testing.T) {
 					p := []Prot{ro, rx, emu.ProtNone, rw}[i]
 					require.NoError(t, s.Protect(at0+Addr(i)*pg, pg, p))
 				}
-				require.Len(t, s.VMAs(), 4)
+				require.Equal(t, 4, s.Len())
 				require.NoError(t, s.Protect(at0, 4*pg, rx))
 			},
 			want: []span{{at0, at0 + 4*pg, rx}},
@@ -227,12 +228,12 @@ func TestSplitAndMergeKeepContents(t *testing.T) {
 	got := make([]byte, 4*pg)
 	require.NoError(t, s.CopyIn(at0, got))
 	assert.True(t, bytes.Equal(want, got), "contents changed by the split")
-	for _, v := range s.VMAs() {
+	for v := range s.VMAs() {
 		assert.Equal(t, "/bin/prog", v.Name)
 	}
 
 	require.NoError(t, s.Protect(at0+pg, 2*pg, rw))
-	require.Len(t, s.VMAs(), 1)
+	require.Equal(t, 1, s.Len())
 	clear(got)
 	require.NoError(t, s.CopyIn(at0, got))
 	assert.True(t, bytes.Equal(want, got), "contents changed by the merge")
@@ -243,13 +244,13 @@ func TestSplitKeepsFileOffsets(t *testing.T) {
 	v := mustMap(t, s, at0, 4*pg, rx, "/bin/prog")
 	v.Ino, v.FileOff = 42, 0x3000
 	require.NoError(t, s.Protect(at0+pg, pg, ro))
-	vs := s.VMAs()
+	vs := slices.Collect(s.VMAs())
 	require.Len(t, vs, 3)
 	assert.Equal(t, []uint64{0x3000, 0x4000, 0x5000}, []uint64{vs[0].FileOff, vs[1].FileOff, vs[2].FileOff})
 
 	mustMap(t, s, at0+16*pg, 4*pg, rw, "")
 	require.NoError(t, s.Protect(at0+17*pg, pg, ro))
-	for _, v := range s.VMAs()[3:] {
+	for _, v := range slices.Collect(s.VMAs())[3:] {
 		assert.Zero(t, v.FileOff, "anonymous mapping at %#x", v.Start)
 	}
 }
@@ -398,7 +399,7 @@ func TestSetBrk(t *testing.T) {
 			}
 			assert.Equal(t, c.brk, s.Brk)
 			assert.Equal(t, c.want, layout(s))
-			for _, v := range s.VMAs() {
+			for v := range s.VMAs() {
 				if v.Start >= start && v.Prot == rw {
 					assert.Equal(t, "[heap]", v.Name)
 				}
@@ -410,7 +411,7 @@ func TestSetBrk(t *testing.T) {
 func TestSetBrkWithoutHeap(t *testing.T) {
 	s := newSpace(t)
 	assert.Equal(t, Addr(0), s.SetBrk(0x600000))
-	assert.Empty(t, s.VMAs())
+	assert.Zero(t, s.Len())
 }
 
 func TestBrkContents(t *testing.T) {
@@ -425,7 +426,7 @@ func TestBrkContents(t *testing.T) {
 	got := make([]byte, 3*pg)
 	require.NoError(t, s.CopyIn(start, got))
 	assert.True(t, bytes.Equal(data, got), "heap contents lost when brk grew")
-	require.Len(t, s.VMAs(), 1)
+	require.Equal(t, 1, s.Len())
 
 	// Shrinking into the first page and growing again exposes zeros only.
 	require.Equal(t, start+0x100, s.SetBrk(start+0x100))
@@ -444,7 +445,7 @@ func twoMappings(t *testing.T) *Space {
 	mustMap(t, s, at0+2*pg, 2*pg, rw, "b")
 	mustMap(t, s, at0+4*pg, pg, ro, "c")
 	mustMap(t, s, at0+5*pg, pg, emu.ProtNone, "d")
-	require.Len(t, s.VMAs(), 4)
+	require.Equal(t, 4, s.Len())
 	return s
 }
 
@@ -456,8 +457,8 @@ func TestCopyAcrossMappings(t *testing.T) {
 	got := make([]byte, 64)
 	require.NoError(t, s.CopyIn(edge-32, got))
 	assert.Equal(t, data, got)
-	assert.Equal(t, data[:32], s.VMAs()[0].Host()[2*pg-32:])
-	assert.Equal(t, data[32:], s.VMAs()[1].Host()[:32])
+	assert.Equal(t, data[:32], slices.Collect(s.VMAs())[0].Host()[2*pg-32:])
+	assert.Equal(t, data[32:], slices.Collect(s.VMAs())[1].Host()[:32])
 
 	require.NoError(t, s.CopyOut(edge-3, []byte("hello\x00")))
 	str, err := s.CopyString(edge-3, 4096)
@@ -651,7 +652,7 @@ func TestGrow(t *testing.T) {
 	require.NoError(t, s.Write(at0, []byte("keep")))
 	require.NoError(t, s.Grow(at0, pg, 3*pg))
 	assert.True(t, s.Mapped(at0, at0+3*pg))
-	for _, v := range s.VMAs() {
+	for v := range s.VMAs() {
 		assert.Equal(t, rx, v.Prot)
 		assert.Equal(t, "lib", v.Name)
 		assert.Equal(t, uint64(7), v.Ino)
@@ -744,15 +745,15 @@ func TestCPURegionsFollowVMAs(t *testing.T) {
 	check := func(what string) {
 		t.Helper()
 		assert.NoError(t, s.CheckCPU(), "after %s", what)
-		assert.LessOrEqual(t, cpu.Regions(), len(s.VMAs())+1, "after %s", what)
+		assert.LessOrEqual(t, cpu.Regions(), s.Len()+1, "after %s", what)
 	}
 	mustMap(t, s, at0, 8*pg, rw, "")
 	check("map")
 	require.NoError(t, s.Protect(at0+2*pg, 2*pg, ro))
-	assert.Len(t, s.VMAs(), 3)
+	assert.Equal(t, 3, s.Len())
 	check("protect in the middle")
 	require.NoError(t, s.Protect(at0+2*pg, 2*pg, rw))
-	assert.Len(t, s.VMAs(), 1)
+	assert.Equal(t, 1, s.Len())
 	check("protect back")
 	require.NoError(t, s.Unmap(at0+pg, pg))
 	check("unmap in the middle")
@@ -776,7 +777,7 @@ func TestCPURegionsFollowVMAs(t *testing.T) {
 	assert.Equal(t, "shared", string(b))
 
 	require.NoError(t, s.Unmap(0, uint64(TaskSize)))
-	assert.Empty(t, s.VMAs())
+	assert.Zero(t, s.Len())
 	check("unmap all")
 }
 
@@ -922,7 +923,7 @@ func TestHeapGrowthKeepsFewPiecesAndShowsOne(t *testing.T) {
 		want := 0x1000000 + Addr(i)*step
 		require.Equal(t, want, s.SetBrk(want))
 	}
-	assert.Len(t, s.VMAs(), 1, "heap pieces join as they grow")
+	assert.Equal(t, 1, s.Len(), "heap pieces join as they grow")
 	assert.Less(t, cpu.Regions(), 20, "the CPU's regions grow geometrically")
 	assert.NoError(t, s.CheckCPU())
 	maps := s.Maps()
@@ -970,7 +971,7 @@ func TestProtectKeepsOneRegion(t *testing.T) {
 	for i := 0; i < n; i += 2 {
 		require.NoError(t, s.Protect(at0+Addr(i)*pg, pg, ro))
 	}
-	assert.Len(t, s.VMAs(), n)
+	assert.Equal(t, n, s.Len())
 	assert.Equal(t, 1, cpu.Regions())
 	require.NoError(t, s.CheckCPU())
 	require.NoError(t, s.Protect(at0, 10*pg, 0))
@@ -1102,6 +1103,6 @@ func TestMapCountLimit(t *testing.T) {
 		fail = s.Protect(at0+Addr(i)*pg, pg, ro)
 	}
 	assert.Equal(t, unix.ENOMEM, fail)
-	assert.LessOrEqual(t, len(s.VMAs()), limit+1)
+	assert.LessOrEqual(t, s.Len(), limit+1)
 	require.NoError(t, s.CheckCPU())
 }
