@@ -85,7 +85,6 @@ type Engine struct {
 	sys       SyscallFunc
 	code      CodeFunc
 	ucRegions []ucRegion // Unicorn's regions, sorted (see mem.go)
-	rangeCap  int        // capacity of st.regions
 	across    bool       // fetchAcross runs the engine
 	closed    bool
 	panicVal  any
@@ -230,7 +229,7 @@ func (e *Engine) Close() {
 		if e.st.scratch != nil {
 			C.uc_context_free(e.st.scratch)
 		}
-		C.free(unsafe.Pointer(e.st.regions))
+		C.vemu_pt_free(&e.st.ptab)
 		C.free(unsafe.Pointer(e.st))
 	}
 	if e.desc != nil {
@@ -272,7 +271,7 @@ func (e *Engine) Renew() *Engine {
 	e.kickMu.Lock()
 	e.gone, e.closed = true, true
 	e.kickMu.Unlock()
-	n := &Engine{uc: e.uc, st: e.st, id: e.id, ucRegions: e.ucRegions, rangeCap: e.rangeCap,
+	n := &Engine{uc: e.uc, st: e.st, id: e.id, ucRegions: e.ucRegions,
 		blockInstalled: e.blockInstalled, hooked: e.hooked, desc: e.desc}
 	e.desc = nil
 	n.clearDesc()

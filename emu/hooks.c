@@ -155,14 +155,10 @@ static bool on_tlb_fill(uc_engine *uc, uint64_t addr, uc_mem_type type, uc_tlb_e
 	uint64_t need = UC_PROT_READ;
 	if (type == UC_MEM_WRITE) need = UC_PROT_WRITE;
 	if (type == UC_MEM_FETCH) need = UC_PROT_EXEC;
-	uint64_t lo = 0, hi = st->nregions;
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		if (st->regions[mid].end <= addr) lo = mid + 1;
-		else hi = mid;
-	}
 	uint64_t perms = 0;
-	if (lo < st->nregions && st->regions[lo].begin <= addr) perms = st->regions[lo].perms;
+	uint32_t i;
+	const struct vemu_pt_node *x = vemu_pt_seek(&st->ptab, addr, &i);
+	if (x && x->u.r.begin[i] <= addr) perms = x->u.r.perms[i];
 	if (perms & need) {
 		r->paddr = addr & ~(uint64_t)0xfff;
 		r->perms = (uc_prot)perms;
@@ -651,8 +647,9 @@ uc_err vemu_hook_trace(uc_engine *uc, struct vemu_state *st, uc_hook *hh) {
 // decides at translation which hooks a block calls, and a whole-cache flush
 // (uc_ctl_flush_tb) was measured at 13 s for its first call.
 uc_err vemu_flush_exec(uc_engine *uc, struct vemu_state *st) {
-	for (uint64_t i = 0; i < st->nregions; i++)
-		if (st->regions[i].perms & UC_PROT_EXEC)
-			uc_ctl_remove_cache(uc, st->regions[i].begin, st->regions[i].end);
+	struct vemu_region r;
+	for (uint64_t a = 0; vemu_pt_next(&st->ptab, a, &r); a = r.end)
+		if (r.perms & UC_PROT_EXEC)
+			uc_ctl_remove_cache(uc, r.begin, r.end);
 	return UC_ERR_OK;
 }

@@ -52,6 +52,59 @@ struct vemu_region {
 	uint64_t perms;
 };
 
+// The permission table (ptab.c) is a B+ tree of disjoint ranges keyed by their ends: a
+// node holds up to VEMU_PT_WIDTH slots, every node but the root at least half as many,
+// so that a change costs O(log n) however many ranges a guest makes, and a lookup reads
+// one short sorted array per level (one level up to VEMU_PT_WIDTH ranges, three up to
+// some 8,000).
+#define VEMU_PT_WIDTH 16
+
+struct vemu_pt_node {
+	uint32_t n;    // slots in use
+	uint32_t leaf; // non-zero: the slots are ranges; otherwise children
+	// key[i] is the end of range i (a leaf) or the last end under child i.
+	uint64_t key[VEMU_PT_WIDTH];
+	union {
+		struct {
+			uint64_t begin[VEMU_PT_WIDTH];
+			uint64_t perms[VEMU_PT_WIDTH];
+		} r;
+		struct vemu_pt_node *child[VEMU_PT_WIDTH];
+	} u;
+};
+
+struct vemu_ptab {
+	struct vemu_pt_node *root; // NULL when empty
+	uint32_t height;           // levels
+	uint32_t nspare;
+	struct vemu_pt_node *spare; // free nodes kept for the next changes, linked by child[0]
+	uint64_t count;             // ranges
+};
+
+// vemu_pt_seek returns the leaf and slot (in *i) of the first range whose end is above
+// addr, or NULL.
+static inline const struct vemu_pt_node *vemu_pt_seek(const struct vemu_ptab *t, uint64_t addr, uint32_t *i) {
+	const struct vemu_pt_node *x = t->root;
+	if (!x) return NULL;
+	for (;;) {
+		// The keys are sorted: the slot is the number of them at or below addr.
+		uint32_t k = 0;
+		for (uint32_t j = 0; j < x->n; j++) k += x->key[j] <= addr;
+		if (k == x->n) return NULL;
+		if (x->leaf) {
+			*i = k;
+			return x;
+		}
+		x = x->u.child[k];
+	}
+}
+
+int vemu_pt_next(struct vemu_ptab *t, uint64_t addr, struct vemu_region *out);
+int vemu_pt_last_below(struct vemu_ptab *t, uint64_t addr, struct vemu_region *out);
+int vemu_pt_set(uc_engine *uc, struct vemu_ptab *t, uint32_t *flush_grant, uint64_t begin, uint64_t end, uint64_t perms, int keep);
+void vemu_pt_free(struct vemu_ptab *t);
+int vemu_pt_check(struct vemu_ptab *t);
+
 // vemu_state is allocated in C memory, one per engine; Go keeps a pointer to it.
 struct vemu_state {
 	struct vemu_sys sys;
@@ -66,12 +119,11 @@ struct vemu_state {
 	uint32_t intno;
 	uint64_t intr_rip;
 
-	// The guest's permission table: mapped ranges, sorted and disjoint, kept by Go
-	// (mem.go). Unicorn's regions carry every permission; the TLB fill hook gives a page
+	// The guest's permission table: mapped ranges, disjoint, changed by Go (mem.go)
+	// through ptab.c. Unicorn's regions carry every permission; the TLB fill hook gives a page
 	// only the access its range allows, so that any other access stops the engine
 	// through Unicorn's exact exception path.
-	struct vemu_region *regions;
-	uint64_t nregions;
+	struct vemu_ptab ptab;
 
 	// The access the TLB fill hook refused last: its page and uc_mem_type.
 	uint32_t tlb_fault; // non-zero: a refusal since the run started

@@ -13,7 +13,7 @@ import (
 
 // Guest memory is given to the CPU in two layers. Unicorn's regions say which host memory
 // lies behind a guest range (uc_mem_map_ptr, with every permission); the permission table
-// (st.regions in C memory, sorted and disjoint) says what the guest may do there, and the
+// (st.ptab in C memory, a tree of disjoint ranges) says what the guest may do there, and the
 // TLB fill hook grants each page from it. Changing a permission, or unmapping part of a
 // region, then changes the table and empties the TLB before guest code runs again, where
 // a region operation would cost time growing with the region's size and with the number
@@ -133,11 +133,12 @@ func (e *Engine) Regions() int { return len(e.ucRegions) }
 // ProtRanges calls f with each range the guest may access, in address order, with its
 // permissions (adjacent ranges with the same permissions may come apart).
 func (e *Engine) ProtRanges(f func(begin, end uint64, prot Prot)) {
-	for _, r := range e.ranges() {
-		if r.perms != 0 {
-			f(uint64(r.begin), uint64(r.end), Prot(r.perms))
+	e.entries(0, ^uint64(0), func(b, end uint64, p Prot) bool {
+		if p != 0 {
+			f(b, end, p)
 		}
-	}
+		return true
+	})
 }
 
 // FlushCode drops translated code for [begin, end), as needed after Go writes code bytes.
@@ -251,129 +252,56 @@ func (e *Engine) cutRegion(i int, begin, end uint64) error {
 	return nil
 }
 
-// The permission table in C memory, looked up by the TLB fill hook (a binary search).
+// The permission table in C memory (ptab.c), looked up by the TLB fill hook.
 
-// ranges returns the table, in place.
-func (e *Engine) ranges() []C.struct_vemu_region {
-	if e.st.regions == nil {
-		return nil
-	}
-	// SAFETY: st.regions points to rangeCap elements allocated in C by growRanges, of
-	// which the first st.nregions are in use; only this goroutine changes them.
-	return unsafe.Slice(e.st.regions, e.rangeCap)[:e.st.nregions]
+// entry returns the first table entry whose end is above a.
+func (e *Engine) entry(a uint64) (r C.struct_vemu_region, ok bool) {
+	ok = C.vemu_pt_next(&e.st.ptab, C.uint64_t(a), &r) != 0
+	return r, ok
 }
 
-// growRanges makes room for n more ranges.
-func (e *Engine) growRanges(n int) bool {
-	need := int(e.st.nregions) + n
-	if need <= e.rangeCap {
-		return true
+// entries calls f with each table entry that overlaps [begin, end), in order, until f
+// returns false.
+func (e *Engine) entries(begin, end uint64, f func(b, e uint64, p Prot) bool) {
+	for a := begin; a < end; {
+		r, ok := e.entry(a)
+		if !ok || uint64(r.begin) >= end || !f(uint64(r.begin), uint64(r.end), Prot(r.perms)) {
+			return
+		}
+		a = uint64(r.end)
 	}
-	c := max(2*e.rangeCap, need, 16)
-	p := C.realloc(unsafe.Pointer(e.st.regions), C.size_t(c)*C.sizeof_struct_vemu_region)
-	if p == nil {
-		return false
-	}
-	e.st.regions = (*C.struct_vemu_region)(p)
-	e.rangeCap = c
-	return true
-}
-
-// entryAt returns the index of the first table entry whose end is above a.
-func (e *Engine) entryAt(a uint64) int {
-	r := e.ranges()
-	return sort.Search(len(r), func(i int) bool { return uint64(r[i].end) > a })
 }
 
 // anyEntry says whether a table entry overlaps [begin, end).
 func (e *Engine) anyEntry(begin, end uint64) bool {
-	r := e.ranges()
-	i := e.entryAt(begin)
-	return i < len(r) && uint64(r[i].begin) < end
+	r, ok := e.entry(begin)
+	return ok && uint64(r.begin) < end
 }
 
 // entrySpan returns the smallest range holding every table entry's part in [begin, end).
 func (e *Engine) entrySpan(begin, end uint64) (lo, hi uint64, ok bool) {
-	r := e.ranges()
-	i := e.entryAt(begin)
-	if i == len(r) || uint64(r[i].begin) >= end {
+	first, ok := e.entry(begin)
+	if !ok || uint64(first.begin) >= end {
 		return 0, 0, false
 	}
-	j := e.entryAt(end - 1)
-	if j == len(r) || uint64(r[j].begin) >= end {
-		j--
-	}
-	return max(begin, uint64(r[i].begin)), min(end, uint64(r[j].end)), true
-}
-
-// executable says whether a range mapped executable overlaps [begin, end).
-func (e *Engine) executable(begin, end uint64) bool {
-	r := e.ranges()
-	for i := e.entryAt(begin); i < len(r) && uint64(r[i].begin) < end; i++ {
-		if Prot(r[i].perms)&ProtExec != 0 {
-			return true
-		}
-	}
-	return false
+	var last C.struct_vemu_region
+	C.vemu_pt_last_below(&e.st.ptab, C.uint64_t(end), &last)
+	return max(begin, uint64(first.begin)), min(end, uint64(last.end)), true
 }
 
 // setPerms makes [begin, end) one table entry with prot (keep) or no entry (!keep). Pages
 // that lose a permission leave the TLB before guest code runs again, and those that lose
-// execution lose the code translated from them.
+// execution lose the code translated from them. Without memory for the change the
+// entries it overlaps go whole: the guest faults there, as if the map had failed.
 func (e *Engine) setPerms(begin, end uint64, prot Prot, keep bool) {
-	r := e.ranges()
-	i := e.entryAt(begin)
-	j := i
-	lost := false
-	for ; j < len(r) && uint64(r[j].begin) < end; j++ {
-		old := Prot(r[j].perms)
-		if old&^prot != 0 || !keep {
-			lost = true
-		}
-		if old&ProtExec != 0 && (prot&ProtExec == 0 || !keep) {
-			e.FlushCode(max(begin, uint64(r[j].begin)), min(end, uint64(r[j].end)))
-		}
-	}
-	if lost {
-		// Unicorn has no call that empties the TLB of a few pages: the whole TLB goes
-		// (0.2-1.7 us) before guest code runs again.
-		e.st.flush_grant = 1
-	}
-	// Entries [i, j) overlap the range: their parts outside it stay.
-	var repl [3]C.struct_vemu_region
-	n := 0
-	if i < j && uint64(r[i].begin) < begin {
-		repl[n] = r[i]
-		repl[n].end = C.uint64_t(begin)
-		n++
-	}
+	k := C.int(0)
 	if keep {
-		repl[n] = C.struct_vemu_region{begin: C.uint64_t(begin), end: C.uint64_t(end), perms: C.uint64_t(prot)}
-		n++
+		k = 1
 	}
-	if i < j && uint64(r[j-1].end) > end {
-		repl[n] = r[j-1]
-		repl[n].begin = C.uint64_t(end)
-		n++
-	}
-	if grow := n - (j - i); grow > 0 && !e.growRanges(grow) {
-		// Without room the overlapping entries go whole: the guest faults there, as if
-		// the map had failed; nothing is granted that was not.
-		n = 0
-	}
-	r = e.ranges()
-	total := len(r) - (j - i) + n
-	full := unsafe.Slice(e.st.regions, e.rangeCap)[:max(total, len(r))]
-	copy(full[i+n:], r[j:])
-	copy(full[i:], repl[:n])
-	full = full[:total]
-	// Join neighbours with the same permissions, around what changed.
-	for k := min(i+n, total-1) - 1; k >= max(i-1, 0); k-- {
-		if full[k].end == full[k+1].begin && full[k].perms == full[k+1].perms {
-			full[k].end = full[k+1].end
-			copy(full[k+1:], full[k+2:])
-			full = full[:len(full)-1]
-		}
-	}
-	e.st.nregions = C.uint64_t(len(full))
+	C.vemu_pt_set(e.uc, &e.st.ptab, &e.st.flush_grant, C.uint64_t(begin), C.uint64_t(end), C.uint64_t(prot), k)
+}
+
+// tableShape says whether the permission table keeps the rules of its tree, and its height.
+func (e *Engine) tableShape() (ok bool, height int) {
+	return C.vemu_pt_check(&e.st.ptab) != 0, int(e.st.ptab.height)
 }

@@ -281,11 +281,10 @@ func (e *Engine) mapped(page uint64) bool {
 	return e.permsAt(page) != noEntry
 }
 
-// permsAt returns the permissions of the table entry holding a, or -1 without one.
+// permsAt returns the permissions of the table entry holding a, or noEntry without one.
 func (e *Engine) permsAt(a uint64) Prot {
-	r := e.ranges()
-	if i := e.entryAt(a); i < len(r) && uint64(r[i].begin) <= a {
-		return Prot(r[i].perms)
+	if r, ok := e.entry(a); ok && uint64(r.begin) <= a {
+		return Prot(r.perms)
 	}
 	return noEntry
 }

@@ -212,9 +212,10 @@ func TestRanges(t *testing.T) {
 	}
 	get := func() []r {
 		var out []r
-		for _, x := range e.ranges() {
-			out = append(out, r{uint64(x.begin), uint64(x.end), Prot(x.perms)})
-		}
+		e.entries(0, ^uint64(0), func(b, end uint64, p Prot) bool {
+			out = append(out, r{b, end, p})
+			return true
+		})
 		return out
 	}
 	e.setPerms(0x5000, 0x9000, ProtRead, true)
