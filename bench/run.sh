@@ -24,6 +24,7 @@ n_vsys=200000
 n_gtod=300000
 n_threads=1000    # threads alive at once
 n_mprotect=2000   # pages of alternating permissions
+n_mprotdown=32000 # pages made read-only one call each, every other one, from the top down
 n_sbrk=4000       # heap growths of 132 KiB
 n_maps=40000      # one-page mappings alive at once (the host allows vemu ~49,000)
 n_mutex=20000     # increments per thread, 64 threads
@@ -241,6 +242,7 @@ bench "gettimeofday, raw syscall" ns 1 "$out/vdso" gtod $n_gtod
 bench "cpu loop ($n_cpu rounds)" ms 1 "$out/cpu" $n_cpu
 bench "$n_threads threads alive at once" ms 1 "$out/cliffs" threads $n_threads
 bench "mprotect $n_mprotect pages alternately" ms 1 "$out/cliffs" mprotect $n_mprotect
+bench "mprotect $n_mprotdown pages from the top down" ms 1 "$out/cliffs" mprotectdown $n_mprotdown
 bench "sbrk 132 KiB x $n_sbrk" ms 1 "$out/cliffs" sbrk $n_sbrk
 bench "$n_maps one-page mappings" ms 1 "$out/cliffs" maps $n_maps
 bench "64 threads: mutex+atomic x $n_mutex" ms 1 "$out/mutex" 64 $n_mutex

@@ -2,6 +2,8 @@
    prints elapsed milliseconds.
      threads N    start N threads that all stay alive, then join them
      mprotect N   map N pages and make every other one read-only, one call each
+     mprotectdown N  map 2N pages and make every other one read-only, from the top
+                  down: each call splits the mapping below the ones before it
      sbrk N       grow the heap N times by 132 KiB, touching each new piece
      maps N       make N one-page mappings that do not join (a free page beside each),
                   touch each, then unmap them */
@@ -55,6 +57,17 @@ int main(int argc, char **argv)
 			}
 		for (long i = 1; i < n; i += 2)
 			p[i * 4096] = 1;
+	} else if (!strcmp(mode, "mprotectdown")) {
+		char *p = mmap(NULL, 2 * n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return 1;
+		for (long i = n - 1; i >= 0; i--)
+			if (mprotect(p + 2 * i * 4096, 4096, PROT_READ) != 0) {
+				printf("fail mprotect\n");
+				return 1;
+			}
+		for (long i = 0; i < n; i++)
+			p[(2 * i + 1) * 4096] = 1;
 	} else if (!strcmp(mode, "sbrk")) {
 		for (long i = 0; i < n; i++) {
 			char *p = sbrk(132 << 10);
@@ -80,7 +93,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 	} else {
-		printf("usage: cliffs threads|mprotect|sbrk|maps N\n");
+		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps N\n");
 		return 2;
 	}
 	printf("%.1f\n", (bench_now_ns() - t0) / 1e6);
