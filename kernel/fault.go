@@ -27,8 +27,12 @@ func (t *Task) handleEvent(ev emu.Event) {
 			return
 		}
 		if v := p.mm.Lookup(mm.Addr(ev.Addr)); v != nil && v.Bus {
-			// A shared file mapping past the end of its file.
+			// A shared file mapping past the end of its file, unless the file has grown
+			// since: then the instruction runs again over the file's pages.
 			p.cpu.SetReg(emu.RIP, ev.RIP)
+			if p.mm.FileGrew(mm.Addr(ev.Addr)) {
+				return
+			}
 			t.faultSignal(abi.SIGBUS, abi.BUS_ADRERR, ev.Addr, faultDetail(p.cpu, ev))
 			return
 		}

@@ -1030,6 +1030,9 @@ func (s *Space) access(addr Addr, n int, want Prot, f func(host []byte, v *VMA))
 	}
 	for a := addr; a < end; {
 		v := s.Lookup(a)
+		if v != nil && v.Bus && s.FileGrew(a) {
+			v = s.Lookup(a)
+		}
 		if v == nil || v.Prot&want != want || v.Bus {
 			return errFault
 		}

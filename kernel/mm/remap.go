@@ -95,3 +95,34 @@ func sameObject(first, v *VMA) bool {
 	}
 	return first.back == v.back && first.Ino == v.Ino
 }
+
+// FileGrew makes the part of the mapping at a that lay past the end of its file when it
+// was mapped, and lies within it now (the file grew since), accessible as the file's
+// pages, and reports whether a is in that part: a fault there is then no SIGBUS, as on
+// Linux, whose mappings follow the file's size.
+func (s *Space) FileGrew(a Addr) bool {
+	v := s.Lookup(a)
+	if v == nil || !v.Bus || v.back.file == nil {
+		return false
+	}
+	var st unix.Stat_t
+	if unix.Fstat(v.back.file.fd, &st) != nil {
+		return false
+	}
+	eof, _ := PageUp(uint64(max(st.Size, 0)))
+	at := uint64(v.back.foff) + v.off // the file offset of v.Start
+	if eof <= at+uint64(a.PageDown()-v.Start) {
+		return false
+	}
+	end := min(v.End, v.Start+Addr(eof-at))
+	if err := s.split(end); err != nil {
+		return false
+	}
+	v.Bus = false
+	if err := s.cpuMap(v); err != nil {
+		v.Bus = true
+		return false
+	}
+	s.mergeAround(s.find(v.Start))
+	return true
+}

@@ -198,6 +198,25 @@ int main(int argc, char **argv)
 
 	fork_cases(fd);
 
+	/* A mapping made before its file grew shows the new pages, in the process that
+	 * touches them and in what the kernel copies into them. */
+	int gfd = temp_file(dir, 0);
+	char *g = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, gfd, 0);
+	expect("an empty file's mapping is SIGBUS", touch_dies(g) == SIGBUS);
+	ftruncate(gfd, pg + 1);
+	expect("after it grows, its pages are not", touch_dies(g) == 0 && touch_dies(g + pg) == 0);
+	expect("but past them still", touch_dies(g + 2 * pg) == SIGBUS);
+	g[5] = 'G';
+	c = 0;
+	pread(gfd, &c, 1, 5);
+	expect("a write reaches the file", c == 'G');
+	ftruncate(gfd, 3 * pg);
+	int gp[2];
+	pipe(gp);
+	write(gp[1], "grown", 5);
+	expect("read(2) into a page it grew into", read(gp[0], g + 2 * pg, 5) == 5 && memcmp(g + 2 * pg, "grown", 5) == 0);
+	expect("a remap into the grown part", rfp(g, pg, 0, 2, 0) == 0 && memcmp(g, "grown", 5) == 0);
+
 	/* A thousand pages, remapped in reverse one by one. */
 	int big = temp_file(dir, NPAGES);
 	char *bm = mmap(NULL, NPAGES * pg, PROT_READ | PROT_WRITE, MAP_SHARED, big, 0);

@@ -144,11 +144,13 @@ int main(void)
 	expect_err("ftruncate to the same size", ftruncate(fd, 4 * pg), EINVAL);
 	fstat(fd, &st);
 	printf("size after ftruncate %ld\n", (long)st.st_size);
+	expect("the early mapping now reads zero", touch_dies(empty) == 0 && empty[0] == 0);
 
 	char *m = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	expect("mmap shared", m != MAP_FAILED);
 	strcpy(m, "secret");
 	strcpy(m + pg, "second page");
+	expect("the early mapping sees it", strcmp(empty, "secret") == 0);
 	char *view = mmap(NULL, pg, PROT_READ, MAP_SHARED, fd, pg);
 	expect("a view at an offset", strcmp(view, "second page") == 0);
 	char *far = mmap(NULL, pg, PROT_READ, MAP_SHARED, fd, (off_t)1 << 40);
