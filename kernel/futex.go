@@ -159,9 +159,6 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 		return uint64(n + moved), nil
 	case abi.FUTEX_WAKE_OP:
 		addr2 := a.Ptr(4)
-		if piBusy(addr) || piBusy(addr2) {
-			return 0, unix.EINVAL
-		}
 		old, err := load(addr2)
 		if err != nil {
 			return 0, err
@@ -189,6 +186,9 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 		}
 		if err := p.mm.CopyOut(mm.Addr(addr2), binary.LittleEndian.AppendUint32(nil, nv)); err != nil {
 			return 0, err
+		}
+		if piBusy(addr) || piBusy(addr2) {
+			return 0, unix.EINVAL // after the operation, as Linux's futex_wake_op()
 		}
 		n := wake(addr, int(val), abi.FUTEX_BITSET_MATCH_ANY)
 		o, c := int32(old), int32(cmparg)

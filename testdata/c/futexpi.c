@@ -26,6 +26,7 @@
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
 #define FUTEX_CMP_REQUEUE 4
+#define FUTEX_WAKE_OP 5
 #define FUTEX_LOCK_PI 6
 #define FUTEX_UNLOCK_PI 7
 #define FUTEX_TRYLOCK_PI 8
@@ -545,6 +546,9 @@ static void errors(void)
 	usleep(30000);
 	until(futex(&w1, FUTEX_WAKE | PRIV, 1, NULL, NULL, 0) < 0);
 	expect_err("FUTEX_WAKE of a PI futex with waiters", futex(&w1, FUTEX_WAKE | PRIV, 1, NULL, NULL, 0), EINVAL);
+	static uint32_t opword;
+	expect_err("FUTEX_WAKE_OP of it", futex(&w1, FUTEX_WAKE_OP | PRIV, 1, (void *)1L, &opword, 0x5000), EINVAL);
+	printf("after its operation: %u\n", opword);
 	/* Signals while it waits: LOCK_PI restarts after the handler. */
 	struct sigaction sa = {.sa_handler = on_usr1};
 	sigaction(SIGUSR1, &sa, NULL);
