@@ -81,7 +81,11 @@ const (
 	// PTRACE_GET_RSEQ_CONFIGURATION answers struct ptrace_rseq_configuration: u64
 	// rseq_abi_pointer, u32 rseq_abi_size, u32 signature, u32 flags, u32 pad.
 	PTRACE_GET_RSEQ_CONFIGURATION = 0x420f
-	PtraceRseqConfigurationSize   = 24
+	// PTRACE_GET_THREAD_AREA and PTRACE_SET_THREAD_AREA read and write the tracee's GDT
+	// TLS entry addr as a struct user_desc at data.
+	PTRACE_GET_THREAD_AREA      = 0x19
+	PTRACE_SET_THREAD_AREA      = 0x1a
+	PtraceRseqConfigurationSize = 24
 )
 
 // ptrace(2) options (PTRACE_SETOPTIONS, PTRACE_SEIZE's data).

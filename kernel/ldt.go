@@ -158,7 +158,8 @@ func (u *userDesc) tlsOkay() bool {
 	return u.flags&udSeg32 != 0 && u.contents() <= 1 && u.flags&udNotPresent == 0
 }
 
-// loadTLS puts t's TLS entries in the GDT, as Linux's load_TLS at a switch to t.
+// loadTLS puts t's TLS entries in the GDT, as Linux's load_TLS at a switch to t (which
+// runs on the process's engine now).
 func (t *Task) loadTLS() {
 	if g := t.p.cpu.GDT(); g != nil {
 		copy(g[gdtTLSMin:gdtTLSMin+gdtTLSEntries], t.tls[:])
@@ -201,14 +202,21 @@ func sysSetThreadArea(t *Task, a Args) (uint64, error) {
 	if idx < gdtTLSMin || idx >= gdtTLSMin+gdtTLSEntries {
 		return 0, unix.EINVAL
 	}
+	t.setTLS(int(idx), &u)
+	t.reloadSegments(uint16(idx)<<3|3, false)
+	return 0, nil
+}
+
+// setTLS is Linux's set_tls_desc: entry idx (checked) of t becomes u, or empty.
+func (t *Task) setTLS(idx int, u *userDesc) {
 	d := uint64(0)
 	if !u.empty() && !u.zero() {
 		d = u.descriptor()
 	}
 	t.tls[idx-gdtTLSMin] = d
-	t.loadTLS()
-	t.reloadSegments(uint16(idx)<<3|3, false)
-	return 0, nil
+	if t.p.cur == t {
+		t.loadTLS()
+	}
 }
 
 // sysGetThreadArea implements get_thread_area(2), for 32-bit callers as set_thread_area.
@@ -351,3 +359,49 @@ const (
 	ldtNote        = "segment limits are not enforced in 32-bit code (the emulated CPU ignores them); a CLONE_VM child without CLONE_THREAD gets a copy of the LDT, not the same one"
 	threadAreaNote = "ENOSYS through syscall, as Linux's x86-64 table; the i386 calls through int $0x80 (243, 244) work, with per-thread GDT entries 12-14"
 )
+
+// ptraceThreadArea implements PTRACE_GET_THREAD_AREA and PTRACE_SET_THREAD_AREA (set):
+// entry idx of the tracee tid, as Linux's do_get_thread_area and do_set_thread_area
+// without allocation. A selector of the entry already in the tracee's fs or gs keeps
+// its base (Linux gives the saved base the new entry's).
+func (t *Task) ptraceThreadArea(l *ptraceLink, tid int, idx uint64, addr mm.Addr, set bool) (uint64, error) {
+	if int32(idx) < 0 {
+		return 0, unix.EIO
+	}
+	var b [userDescBytes]byte
+	var u userDesc
+	if set {
+		if err := t.p.mm.CopyIn(addr, b[:]); err != nil {
+			return 0, unix.EFAULT
+		}
+		u = parseUserDesc(b[:])
+		if !u.tlsOkay() {
+			return 0, unix.EINVAL
+		}
+	}
+	if idx < gdtTLSMin || idx >= gdtTLSMin+gdtTLSEntries {
+		return 0, unix.EINVAL
+	}
+	d := l.d
+	err := d.call(func() error {
+		q := d.p.thread(tid)
+		if q == nil {
+			return errNoThread
+		}
+		if set {
+			q.setTLS(int(idx), &u)
+		} else {
+			u = fromDescriptor(uint32(idx), q.tls[idx-gdtTLSMin])
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, ptraceErr(err)
+	}
+	if !set {
+		if err := t.p.mm.CopyOut(addr, u.bytes()); err != nil {
+			return 0, unix.EFAULT
+		}
+	}
+	return 0, nil
+}

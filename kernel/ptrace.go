@@ -400,6 +400,8 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 		return t.ptraceSyscallInfo(l, tid, addr, mm.Addr(data))
 	case abi.PTRACE_GET_RSEQ_CONFIGURATION:
 		return t.ptraceRseqConfig(l, tid, addr, mm.Addr(data))
+	case abi.PTRACE_GET_THREAD_AREA, abi.PTRACE_SET_THREAD_AREA:
+		return t.ptraceThreadArea(l, tid, addr, mm.Addr(data), req == abi.PTRACE_SET_THREAD_AREA)
 	}
 	return 0, unix.EIO
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <ucontext.h>
@@ -439,6 +440,41 @@ static void threads(void)
 	show_desc("main thread's entry 12 after the threads", &g);
 }
 
+/* A tracer reads and writes a stopped tracee's TLS entries. */
+static void traced(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+		raise(SIGSTOP);
+		struct desc g;
+		memset(&g, 0, sizeof g);
+		g.entry_number = 14;
+		get_area(&g);
+		show_desc("tracee's entry 14, set by its tracer", &g);
+		load_gs(14 << 3 | 3);
+		printf("tracee gs reads '%c'\n", gs_byte(0));
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	struct desc g;
+	memset(&g, 0x7f, sizeof g);
+	show_ret("PTRACE_GET_THREAD_AREA 13", ptrace(PTRACE_GET_THREAD_AREA, pid, (void *)13, &g) ? -errno : 0);
+	show_desc("tracee's entry 13", &g);
+	show_ret("PTRACE_GET_THREAD_AREA 11", ptrace(PTRACE_GET_THREAD_AREA, pid, (void *)11, &g) ? -errno : 0);
+	show_ret("PTRACE_GET_THREAD_AREA -1", ptrace(PTRACE_GET_THREAD_AREA, pid, (void *)-1L, &g) ? -errno : 0);
+	show_ret("PTRACE_GET_THREAD_AREA to NULL", ptrace(PTRACE_GET_THREAD_AREA, pid, (void *)12, NULL) ? -errno : 0);
+	struct desc d = mk(0, area[1], 63, 0);
+	show_ret("PTRACE_SET_THREAD_AREA 14", ptrace(PTRACE_SET_THREAD_AREA, pid, (void *)14, &d) ? -errno : 0);
+	d.seg_32bit = 0;
+	show_ret("PTRACE_SET_THREAD_AREA 16-bit", ptrace(PTRACE_SET_THREAD_AREA, pid, (void *)13, &d) ? -errno : 0);
+	show_ret("PTRACE_SET_THREAD_AREA from NULL", ptrace(PTRACE_SET_THREAD_AREA, pid, (void *)13, NULL) ? -errno : 0);
+	ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	waitpid(pid, &st, 0);
+	printf("tracee status %d\n", WEXITSTATUS(st));
+}
+
 /* GDT entry 15's limit is the CPU number (and node), which lsl reads as getcpu does. */
 static void cpu_entry(void)
 {
@@ -518,6 +554,7 @@ int main(int argc, char **argv)
 	cpu_entry();
 	struct desc d = mk(13, area[2], 63, 0);
 	set_area(&d);
+	traced();
 	fork_exec(argv[0]);
 	return failures;
 }
