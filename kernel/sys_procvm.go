@@ -51,15 +51,15 @@ func (t *Task) readIovecs(addr mm.Addr, cnt uint64) ([]vmRange, error) {
 }
 
 // vmRead copies from the ranges of s into one buffer, stopping at the first byte the
-// process may not read.
-func vmRead(s *mm.Space, rs []vmRange) []byte {
+// process may not read, or, on the remote side (which Linux pins), of secret memory.
+func vmRead(s *mm.Space, rs []vmRange, remote bool) []byte {
 	var out []byte
 	for _, r := range rs {
 		for done := uint64(0); done < r.n; {
 			a := r.addr + mm.Addr(done)
 			chunk := min(r.n-done, mm.PageSize-uint64(a)%mm.PageSize)
 			b := make([]byte, chunk)
-			if s.CopyIn(a, b) != nil {
+			if remote && s.Secret(a, a+mm.Addr(chunk)) || s.CopyIn(a, b) != nil {
 				return out
 			}
 			out = append(out, b...)
@@ -70,14 +70,14 @@ func vmRead(s *mm.Space, rs []vmRange) []byte {
 }
 
 // vmWrite copies data into the ranges of s, stopping at the first byte the process may
-// not write; it returns how much went.
-func vmWrite(s *mm.Space, rs []vmRange, data []byte) int {
+// not write, or, on the remote side, of secret memory; it returns how much went.
+func vmWrite(s *mm.Space, rs []vmRange, data []byte, remote bool) int {
 	n := 0
 	for _, r := range rs {
 		for done := uint64(0); done < r.n && n < len(data); {
 			a := r.addr + mm.Addr(done)
 			chunk := min(r.n-done, mm.PageSize-uint64(a)%mm.PageSize, uint64(len(data)-n))
-			if s.CopyOut(a, data[n:n+int(chunk)]) != nil {
+			if remote && s.Secret(a, a+mm.Addr(chunk)) || s.CopyOut(a, data[n:n+int(chunk)]) != nil {
 				return n
 			}
 			n += int(chunk)
@@ -151,7 +151,7 @@ func (t *Task) processVM(a Args, read bool) (uint64, error) {
 		var data []byte
 		finish := func(uint64, error) (uint64, error) {
 			data = data[:min(uint64(len(data)), want)]
-			n := vmWrite(t.p.mm, local, data)
+			n := vmWrite(t.p.mm, local, data, false)
 			if n < len(data) && n == 0 {
 				return 0, unix.EFAULT
 			}
@@ -161,11 +161,11 @@ func (t *Task) processVM(a Args, read bool) (uint64, error) {
 			return uint64(n), nil
 		}
 		if q == t.p {
-			data = vmRead(q.mm, remote)
+			data = vmRead(q.mm, remote, true)
 			return finish(0, nil)
 		}
 		return t.blockThen(func() (uint64, error) {
-			if !onLoop(q, func() { data = vmRead(q.mm, remote) }) {
+			if !onLoop(q, func() { data = vmRead(q.mm, remote, true) }) {
 				return 0, unix.ESRCH
 			}
 			return 0, nil
@@ -176,12 +176,12 @@ func (t *Task) processVM(a Args, read bool) (uint64, error) {
 			return finish(r, err)
 		})
 	}
-	data := vmRead(t.p.mm, local)
+	data := vmRead(t.p.mm, local, false)
 	if len(data) == 0 && want > 0 {
 		return 0, unix.EFAULT
 	}
 	if q == t.p {
-		n := vmWrite(q.mm, remote, data)
+		n := vmWrite(q.mm, remote, data, true)
 		if n == 0 && len(data) > 0 {
 			return 0, unix.EFAULT
 		}
@@ -189,7 +189,7 @@ func (t *Task) processVM(a Args, read bool) (uint64, error) {
 	}
 	var n int
 	return t.blockThen(func() (uint64, error) {
-		if !onLoop(q, func() { n = vmWrite(q.mm, remote, data) }) {
+		if !onLoop(q, func() { n = vmWrite(q.mm, remote, data, true) }) {
 			return 0, unix.ESRCH
 		}
 		if n == 0 && len(data) > 0 {

@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"golang.org/x/sys/unix"
+
+	"vemu/kernel/mm"
 )
 
 // splice(2), tee(2) and vmsplice(2) go to the host's pipes, sockets and files. As for
@@ -155,6 +157,14 @@ func sysVmsplice(t *Task, a Args) (uint64, error) {
 	case unix.O_WRONLY:
 		if a.Uint(3)&spliceNonblock != 0 && t.wouldBlock(f, false, 1) {
 			return 0, unix.EAGAIN
+		}
+		if rs, err := t.readIovecs(a.Ptr(1), a[2]); err == nil {
+			for _, r := range rs {
+				if t.p.mm.Secret(r.addr.PageDown(), r.addr+mm.Addr(r.n)) {
+					// Linux pins the pages it splices, which secret memory refuses.
+					return 0, unix.EFAULT
+				}
+			}
 		}
 		return sysWritev(t, rw)
 	case unix.O_RDONLY:

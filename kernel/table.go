@@ -215,7 +215,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_FADVISE64:               supported(sysFadvise64),
 	abi.SYS_CLOSE_RANGE:             supported(sysCloseRange),
 	abi.SYS_MEMFD_CREATE:            supported(sysMemfdCreate),
-	abi.SYS_MEMFD_SECRET:            partial(sysMemfdSecret, "the host's own secret memory; ENOSYS where the host has it disabled, as Linux then; process_vm_readv and vmsplice reach its pages, where Linux's EFAULT"),
+	abi.SYS_MEMFD_SECRET:            partial(sysMemfdSecret, "the host's own secret memory; ENOSYS where the host has it disabled, as Linux then; vmsplice of an iovec array with any secret page is EFAULT (Linux splices what comes before it)"),
 	abi.SYS_UTIMES:                  supported(sysUtimes),
 	abi.SYS_FUTIMESAT:               supported(sysFutimesat),
 	abi.SYS_INOTIFY_INIT:            supported(sysInotifyInit),

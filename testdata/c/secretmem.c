@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -173,6 +174,16 @@ int main(void)
 	int p[2];
 	pipe(p);
 	expect("a pipe carries it", write(p[1], m, 7) == 7 && read(p[0], buf, 7) == 7 && strcmp(buf, "secret") == 0);
+	struct iovec vi = {m, 7};
+	expect_err("vmsplice from it", vmsplice(p[1], &vi, 1, 0), EFAULT);
+	expect("vmsplice into it", write(p[1], "spliced", 8) == 8 && (vi.iov_base = m + 3 * pg, vi.iov_len = 8) &&
+					   vmsplice(p[0], &vi, 1, 0) == 8 && strcmp(m + 3 * pg, "spliced") == 0);
+	char *plainbuf = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct iovec li = {plainbuf, 7}, ri = {m, 7};
+	expect_err("process_vm_readv of it", process_vm_readv(getpid(), &li, 1, &ri, 1, 0), EFAULT);
+	expect_err("process_vm_writev into it", process_vm_writev(getpid(), &li, 1, &ri, 1, 0), EFAULT);
+	li.iov_base = m + 3 * pg, ri.iov_base = plainbuf;
+	expect("process_vm_readv into it", process_vm_readv(getpid(), &li, 1, &ri, 1, 0) == 7);
 
 	pid_t pid = fork();
 	if (pid == 0) {
