@@ -440,6 +440,38 @@ static void threads(void)
 	show_desc("main thread's entry 12 after the threads", &g);
 }
 
+/* Random descriptors through modify_ldt, each followed by lar, lsl, verr, verw and loads
+ * of gs, ds and ss with a random LDT selector: one line of results each. */
+static void random_ldt(void)
+{
+	unsigned seed = 7;
+	for (int i = 0; i < 200; i++) {
+		struct desc d;
+		unsigned flags = rand_r(&seed) & 0xff;
+		memset(&d, 0, sizeof d);
+		memcpy((char *)&d + 12, &flags, sizeof flags);
+		d.entry_number = rand_r(&seed) % 8;
+		d.base_addr = rand_r(&seed) & 1 ? 0 : (unsigned)(uintptr_t)area[0];
+		d.limit = rand_r(&seed) & 1 ? 0xfffff : rand_r(&seed) % 256;
+		int fn = rand_r(&seed) & 1 ? 1 : 0x11;
+		unsigned short sel = (unsigned short)((rand_r(&seed) % 10) << 3 | 4 | (rand_r(&seed) & 3));
+		printf("%d: write %d func %#x flags %#x: ", i, (int)d.entry_number, fn, flags);
+		show_ret("", (long)ldt(fn, &d, sizeof d));
+		unsigned ar = 0, lim = 0;
+		unsigned char okar = 0, oklim = 0, r = 0, w = 0;
+		__asm__ volatile("lar %2, %0; setz %1" : "=r"(ar), "=q"(okar) : "r"((unsigned)sel));
+		__asm__ volatile("lsl %2, %0; setz %1" : "=r"(lim), "=q"(oklim) : "r"((unsigned)sel));
+		__asm__ volatile("verr %w1; setz %0" : "=q"(r) : "r"(sel));
+		__asm__ volatile("verw %w1; setz %0" : "=q"(w) : "r"(sel));
+		printf("  %#x: lar %d %#x lsl %d %#x verr %d verw %d;", sel, okar, okar ? ar & 0xf0ff00 : 0, oklim,
+		       oklim ? lim : 0, r, w);
+		TRY(" gs", load_gs(sel));
+		TRY(" ds", load_ds(sel));
+		TRY(" ss", load_ss(sel));
+		reset_segments();
+	}
+}
+
 /* A tracer reads and writes a stopped tracee's TLS entries. */
 static void traced(void)
 {
@@ -492,6 +524,8 @@ static void cpu_entry(void)
 
 static void fork_exec(const char *self)
 {
+	struct desc d0 = mk(0, area[0], 63, 0);
+	ldt(0x11, &d0, sizeof d0);
 	load_gs(0 << 3 | 7);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -552,6 +586,7 @@ int main(int argc, char **argv)
 	ldt_calls();
 	threads();
 	cpu_entry();
+	random_ldt();
 	struct desc d = mk(13, area[2], 63, 0);
 	set_area(&d);
 	traced();
