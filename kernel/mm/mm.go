@@ -1262,6 +1262,21 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 	return v, nil
 }
 
+// mapFileAt maps [start, start+length) shared onto the file that v (a shared file
+// mapping) shows, at the file offset of v's address at, with v's permissions and name.
+func (s *Space) mapFileAt(start Addr, length uint64, v *VMA, at Addr) error {
+	f := v.back.file
+	off := uint64(v.back.foff) + v.off + uint64(at-v.Start)
+	if _, err := s.MapShared(start, length, v.Prot, f.fd, int64(off), f.key.writable, v.Name); err != nil {
+		return err
+	}
+	s.SetFile(start, start+Addr(length), v.Dev, v.Ino, off)
+	if v.Secret {
+		s.MarkSecret(start, start+Addr(length))
+	}
+	return nil
+}
+
 // SetFile records in the mappings of [start, end), which must be boundaries, the file
 // they show (its device and inode) and the file offset of start, for /proc/self/maps.
 func (s *Space) SetFile(start, end Addr, dev, ino, off uint64) {
@@ -1334,6 +1349,10 @@ func (s *Space) Grow(old Addr, oldSize, newSize uint64) error {
 	if v == nil {
 		return unix.EFAULT
 	}
+	if f := v.back.file; v.Shared && f != nil {
+		// A shared file mapping grows over the file's next pages.
+		return s.mapFileAt(old+Addr(oldSize), newSize-oldSize, v, old+Addr(oldSize))
+	}
 	nv, err := s.Map(old+Addr(oldSize), newSize-oldSize, v.Prot, v.Name)
 	if err != nil {
 		return err
@@ -1357,6 +1376,13 @@ func (s *Space) Relocate(old Addr, oldSize uint64, to Addr, newSize uint64) erro
 	}
 	if !s.Free(to, to+Addr(newSize)) {
 		return unix.EEXIST
+	}
+	if f := first.back.file; newSize > n && first.Shared && f != nil {
+		// A shared file mapping moves to a new mapping of the file, larger.
+		if err := s.mapFileAt(to, newSize, first, old); err != nil {
+			return err
+		}
+		return s.Unmap(old, oldSize)
 	}
 	if newSize > n {
 		nv, err := s.Map(to, newSize, first.Prot, first.Name)

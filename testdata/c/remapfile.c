@@ -217,6 +217,18 @@ int main(int argc, char **argv)
 	expect("read(2) into a page it grew into", read(gp[0], g + 2 * pg, 5) == 5 && memcmp(g + 2 * pg, "grown", 5) == 0);
 	expect("a remap into the grown part", rfp(g, pg, 0, 2, 0) == 0 && memcmp(g, "grown", 5) == 0);
 
+	/* mremap grows a shared file mapping over the file's next pages, in place or moved. */
+	char *mr = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *grown = mremap(mr, pg, 2 * pg, MREMAP_MAYMOVE);
+	expect("mremap moves and grows it", grown != MAP_FAILED && grown[pg] == 'b');
+	grown[pg + 100] = 'M';
+	c = 0;
+	pread(fd, &c, 1, pg + 100);
+	expect("a write to the grown part reaches the file", c == 'M');
+	munmap(grown + pg, pg);
+	expect("mremap grows it in place", mremap(grown, pg, 2 * pg, 0) == grown && grown[pg + 100] == 'M');
+	expect("and over a remapped page", rfp(grown, pg, 0, 3, 0) == 0 && mremap(grown, pg, 2 * pg, MREMAP_MAYMOVE) != MAP_FAILED);
+
 	/* A thousand pages, remapped in reverse one by one. */
 	int big = temp_file(dir, NPAGES);
 	char *bm = mmap(NULL, NPAGES * pg, PROT_READ | PROT_WRITE, MAP_SHARED, big, 0);
