@@ -46,6 +46,7 @@ var conformGuests = []diffCase{
 	{name: "leases", cmds: one("leases", "work"), setup: mkdirs("work")},
 	{name: "madvise", cmds: one("madvise")},
 	{name: "ptseccomp", cmds: one("ptseccomp")},
+	{name: "threadcpu", cmds: one("threadcpu")},
 	{name: "dnotify", cmds: one("dnotify", "work"), setup: mkdirs("work")},
 }
 

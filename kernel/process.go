@@ -71,6 +71,7 @@ type Process struct {
 	// Threads: all share cpu; the one whose registers the engine holds is cur.
 	tasks       []*Task
 	cur         *Task
+	cpuMark     int64       // the loop's CPU time when cur was last charged (threadcpu.go)
 	wake        chan wakeup // completions of blocking calls, timers, signals from elsewhere
 	futexes     map[mm.Addr][]*Task
 	piGone      []int                   // ended threads the PI table keeps until the process ends

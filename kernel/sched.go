@@ -150,6 +150,7 @@ func (p *Process) pick() *Task {
 // switchTo gives the CPU to t.
 func (p *Process) switchTo(t *Task) error {
 	if p.cur != t {
+		p.chargeCPU()
 		if p.cur != nil && p.cur.state != taskDead {
 			if err := p.cpu.Save(p.cur.ctx); err != nil {
 				return err
@@ -211,6 +212,7 @@ func (p *Process) run() ExitStatus {
 	defer p.actAs(hostFileCreds()) // vemu's own work at the end is vemu's
 	p.k.clock.start()
 	defer p.k.clock.detach(p)
+	p.cpuMark = p.loopCPU() // the threads' CPU time counts from here (threadcpu.go)
 
 	repeatable := p.k.repeatable()
 	if d := p.dbg; d != nil && d.pt == nil {

@@ -36,6 +36,7 @@ type posixTimer struct {
 	signo  int32
 	value  uint64
 	target *Task // SIGEV_THREAD_ID: the thread that takes the signal
+	cpuOf  *Task // a thread's CPU-time clock: the thread's
 
 	at       int64 // expiry on the timer's clock, ns (kept after a disarm, as Linux's hrtimer)
 	interval int64 // ns; 0 for a one-shot timer
@@ -57,7 +58,7 @@ type posixTimers struct {
 }
 
 // timerNote says what POSIX timers lack.
-const timerNote = "CPU-time clocks count vemu's CPU time (or virtual time); a periodic timer whose queued signal is discarded by SIG_IGN stops"
+const timerNote = "a thread's CPU clock counts what it ran; a process's counts vemu's CPU time (or virtual time); a periodic timer whose queued signal is discarded by SIG_IGN stops"
 
 // Linux's encoding of CPU-time clock ids (include/linux/posix-timers_types.h).
 const (
@@ -187,6 +188,9 @@ func sysTimerCreate(t *Task, a Args) (uint64, error) {
 	if err := t.timerClockLate(a.Int(0)); err != nil {
 		return 0, err
 	}
+	if th, _, _ := t.cpuClockOf(a.Int(0)); th != nil {
+		tm.cpuOf = th
+	}
 	if pt.byID == nil {
 		pt.byID = map[int32]*posixTimer{}
 	}
@@ -232,6 +236,14 @@ func (p *Process) timerNow(clk int32) int64 {
 	return ts.Sec*1e9 + ts.Nsec
 }
 
+// clockOf reads the clock of timer tm in ns: its thread's CPU time for a thread's clock.
+func (p *Process) clockOf(tm *posixTimer) int64 {
+	if tm.cpuOf != nil {
+		return tm.cpuOf.cpuTime()
+	}
+	return p.timerNow(tm.clock)
+}
+
 func timespecNs(ts abi.Timespec) int64 { return ts.Sec*1e9 + ts.Nsec }
 
 func nsTimespec(ns int64) abi.Timespec { return abi.Timespec{Sec: ns / 1e9, Nsec: ns % 1e9} }
@@ -265,7 +277,7 @@ func (p *Process) timerGet(tm *posixTimer) abi.Itimerspec {
 	} else if tm.status == timerDisarmed && !sigNone {
 		return it
 	}
-	now := p.timerNow(tm.clock)
+	now := p.clockOf(tm)
 	if tm.interval > 0 && tm.status != timerArmed {
 		tm.forward(now)
 	}
@@ -294,7 +306,7 @@ func (p *Process) timerSet(tm *posixTimer, abs bool, it abi.Itimerspec) {
 	if abs {
 		tm.at = value
 	} else {
-		tm.at = addSat(p.timerNow(tm.clock), value)
+		tm.at = addSat(p.clockOf(tm), value)
 	}
 	if tm.notify == abi.SIGEV_NONE {
 		return // never fires: timer_gettime computes from the expiry
@@ -306,7 +318,7 @@ func (p *Process) timerSet(tm *posixTimer, abs bool, it abi.Itimerspec) {
 // armTimer schedules the expiry of an armed timer, on the guest's clock.
 func (p *Process) armTimer(tm *posixTimer) {
 	gen := tm.gen
-	d := min(time.Duration(max(tm.at-p.timerNow(tm.clock), 0)), maxWait)
+	d := min(time.Duration(max(tm.at-p.clockOf(tm), 0)), maxWait)
 	tm.stop = p.after(d, func() { p.timerExpired(tm, gen) })
 }
 
@@ -325,7 +337,10 @@ func (p *Process) timerExpired(tm *posixTimer, gen uint64) {
 	if tm.gen != gen || tm.status != timerArmed || p.exit != nil || p.timers.byID[tm.id] != tm {
 		return
 	}
-	if p.timerNow(tm.clock) < tm.at {
+	if p.clockOf(tm) < tm.at {
+		if th := tm.cpuOf; th != nil && th.state == taskDead {
+			return // its thread's clock stopped for good
+		}
 		p.armTimer(tm)
 		return
 	}
@@ -367,7 +382,7 @@ func (p *Process) timerFire(tm *posixTimer) {
 // timerRearm arms a periodic timer again for its next expiry after now, and makes the
 // expiries it missed the overrun timer_getoverrun reports.
 func (p *Process) timerRearm(tm *posixTimer) {
-	tm.forward(p.timerNow(tm.clock))
+	tm.forward(p.clockOf(tm))
 	tm.status = timerArmed
 	tm.overrunLast, tm.overrun = tm.overrun, -1
 	tm.cancel()

@@ -70,6 +70,8 @@ type Task struct {
 
 	seccomp       seccompState // seccomp mode, filters and no_new_privs (seccomp.go)
 	seccompPassed bool         // int $0x80 ran the filters before the call's own entry
+	// cpuNs is the CPU time the thread has used, charged at switches (threadcpu.go).
+	cpuNs int64
 	// seccompRecheck: the call starting again comes from a seccomp stop (seccompStop).
 	seccompRecheck bool
 	mempolicy      *mempolicy // set_mempolicy's; nil: the default (sys_mempolicy.go)
