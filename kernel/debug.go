@@ -844,6 +844,13 @@ const trapHWBkpt = 4
 // syscallEntry is called by the SYSCALL entry for a caught call: it reports the entry,
 // and the instruction runs again after the stop (onSyscall then lets it run).
 func (d *Debugger) syscallEntry(t *Task, s *emu.Syscall) {
+	d.entryStop(t, s, d.syscallSiginfo, DebugStop{Kind: SyscallEntry, Tid: t.tid, Nr: s.Nr})
+}
+
+// entryStop stops t at the entry of its call s, with the call's registers as its entry
+// stop shows them and the siginfo info gives; the instruction runs again after the stop,
+// and onSyscall then lets it run with the number the debugger left in orig_rax.
+func (d *Debugger) entryStop(t *Task, s *emu.Syscall, info func(*Task) abi.Siginfo, st DebugStop) {
 	dt := d.task(t)
 	dt.entered = true
 	dt.entryRax = errnoRet(unix.ENOSYS)
@@ -853,8 +860,8 @@ func (d *Debugger) syscallEntry(t *Task, s *emu.Syscall) {
 	t.post(func() {
 		t.p.cpu.SetReg(emu.RIP, rip)
 		d.sys = &sysOverlay{t: t, nr: nr, entry: true}
-		d.siginfo[t.tid] = d.syscallSiginfo(t)
-		d.hold(DebugStop{Kind: SyscallEntry, Tid: t.tid, Nr: nr}, true)
+		d.siginfo[t.tid] = info(t)
+		d.hold(st, true)
 		if d.detached {
 			dt.entered = true // it runs now without the debugger
 		}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -286,7 +287,7 @@ func (w *dnWatch) readLocked(in int) []dnSend {
 
 // fire sends event dn to every watch of d that asks for it.
 func (w *dnWatch) fire(d *dnDir, dn uint32, sends []dnSend) []dnSend {
-	if d.count[bitOf(dn)] == 0 {
+	if d.count[bits.TrailingZeros32(dn)] == 0 {
 		return sends
 	}
 	var done []*File
@@ -308,15 +309,6 @@ func (w *dnWatch) fire(d *dnDir, dn uint32, sends []dnSend) []dnSend {
 		w.forgetLocked(f)
 	}
 	return sends
-}
-
-func bitOf(dn uint32) int {
-	for bit := 0; bit < 32; bit++ {
-		if dn == 1<<bit {
-			return bit
-		}
-	}
-	return 0
 }
 
 // reader sends the signals of changes that no call of the guest's drained: those of host

@@ -355,21 +355,12 @@ func (t *Task) tracesSeccomp() bool {
 // runs with no second entry stop.
 func (t *Task) seccompStop(s *emu.Syscall, data uint32) {
 	d := t.p.dbg
-	dt := d.task(t)
-	dt.entered = true
-	dt.entryRax = errnoRet(unix.ENOSYS)
 	t.seccompRecheck = true
 	d.pt.eventMsg = uint64(data)
-	nr, rip := s.Nr, s.RIP
-	s.Ret = nr // rax keeps the number for the call's second start
-	s.Stop()
-	t.post(func() {
-		t.p.cpu.SetReg(emu.RIP, rip)
-		d.sys = &sysOverlay{t: t, nr: nr, entry: true}
-		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_SECCOMP<<8,
+	d.entryStop(t, s, func(t *Task) abi.Siginfo {
+		return abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_SECCOMP<<8,
 			Pid: int32(t.p.pid), UID: t.p.creds.ruid}
-		d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_SECCOMP}, true)
-	})
+	}, DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_SECCOMP})
 }
 
 // traceSeccomp traces a call the seccomp mode did not let run: its errno, or "?" with
