@@ -12,6 +12,11 @@
      --grow=N           with --tlb=virtual: empty the TLB every N fills, which lets
                         QEMU's dynamic TLB grow (0: never, the default)
      --model=N          Unicorn's x86 CPU model number (default: Unicorn's own)
+     --vdso=FILE        map FILE (an image `vemu vdso dump` wrote) with its 4 vvar pages
+                        below it and give it to the program in AT_SYSINFO_EHDR: libc's
+                        clocks then run the same vDSO code as under vemu. The vvar page
+                        says "TSC clock" with a fixed scale and is never updated, so the
+                        times read are not the host's; time such runs from outside.
    Build: gcc -O2 -o ucfloor ucfloor.c -l:libunicorn.a -lm -lpthread */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -35,6 +40,7 @@ static uint64_t brk_start, brk_end; /* brk_end: mapped up to here (page-aligned)
 static uint64_t brk_cur;
 static uint64_t mmap_next = 0x100000000000ULL;
 static uint64_t fills, grow;
+static uint64_t vdso_base; /* AT_SYSINFO_EHDR, 0 without --vdso */
 static int status;
 
 static void die(const char *what, uc_err err)
@@ -243,9 +249,46 @@ static void push(uint64_t *sp, const void *p, size_t n)
 		die("stack", UC_ERR_WRITE_UNMAPPED);
 }
 
+/* map_vdso maps the vDSO image in file with its vvar pages below it. The first vvar page
+   holds what `vemu vdso` lists: seq (offset 0) stays 0, clock_mode (4) is 1 for the TSC,
+   cycle_last (8) is the counter now, mult (0x10) 1 and shift (0x14) 1, so that a call
+   takes the same path as under vemu and its loop that carries nanoseconds into seconds
+   runs at most a few times over a run of a few seconds. */
+static void map_vdso(const char *file)
+{
+	const uint64_t vvar_pages = 4, base = 0x7fff80000000ULL;
+	FILE *f = fopen(file, "rb");
+	if (!f) {
+		perror(file);
+		exit(2);
+	}
+	static unsigned char image[1 << 16];
+	size_t n = fread(image, 1, sizeof image, f);
+	fclose(f);
+	if (n < sizeof(Elf64_Ehdr) || memcmp(image, ELFMAG, SELFMAG) != 0) {
+		fprintf(stderr, "ucfloor: %s is not an ELF image\n", file);
+		exit(2);
+	}
+	map(base - vvar_pages * PAGE, vvar_pages * PAGE + UP(n));
+	uc_err err = uc_mem_write(uc, base, image, n);
+	if (err)
+		die("vdso", err);
+	unsigned char vvar[0x18] = {0};
+	uint32_t mode = 1, mult = 1, shift = 1;
+	uint64_t now = __builtin_ia32_rdtsc();
+	memcpy(vvar + 4, &mode, 4);
+	memcpy(vvar + 8, &now, 8);
+	memcpy(vvar + 0x10, &mult, 4);
+	memcpy(vvar + 0x14, &shift, 4);
+	if ((err = uc_mem_write(uc, base - vvar_pages * PAGE, vvar, sizeof vvar)))
+		die("vvar", err);
+	vdso_base = base;
+}
+
 int main(int argc, char **argv)
 {
 	int tlb_virtual = 0, model = -1, i = 1;
+	const char *vdso_file = NULL;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--tlb=virtual") == 0)
 			tlb_virtual = 1;
@@ -255,11 +298,13 @@ int main(int argc, char **argv)
 			grow = strtoull(argv[i] + 7, NULL, 10);
 		else if (strncmp(argv[i], "--model=", 8) == 0)
 			model = atoi(argv[i] + 8);
+		else if (strncmp(argv[i], "--vdso=", 7) == 0)
+			vdso_file = argv[i] + 7;
 		else
 			break;
 	}
 	if (i >= argc || strncmp(argv[i], "--", 2) == 0) {
-		fprintf(stderr, "usage: ucfloor [--tlb=cpu|virtual] [--grow=N] [--model=N] PROGRAM [ARGS...]\n");
+		fprintf(stderr, "usage: ucfloor [--tlb=cpu|virtual] [--grow=N] [--model=N] [--vdso=FILE] PROGRAM [ARGS...]\n");
 		return 2;
 	}
 	FILE *f = fopen(argv[i], "rb");
@@ -323,6 +368,8 @@ int main(int argc, char **argv)
 			phdr_addr = ph[k].p_vaddr + (eh->e_phoff - ph[k].p_offset);
 	}
 	brk_start = brk_end = brk_cur = mapped_end + 64 * PAGE;
+	if (vdso_file)
+		map_vdso(vdso_file);
 
 	/* The stack: strings, AT_RANDOM bytes, then auxv, envp, argv and argc. */
 	const uint64_t stack_top = 0x7ffff0000000ULL, stack_size = 8 << 20;
@@ -341,7 +388,8 @@ int main(int argc, char **argv)
 	sp &= ~15ULL;
 	uint64_t auxv[] = {AT_PHDR, phdr_addr, AT_PHENT, sizeof(Elf64_Phdr), AT_PHNUM, eh->e_phnum,
 			   AT_PAGESZ, PAGE, AT_ENTRY, eh->e_entry, AT_RANDOM, rnd_addr,
-			   AT_UID, 0, AT_EUID, 0, AT_GID, 0, AT_EGID, 0, AT_SECURE, 0, AT_NULL, 0};
+			   AT_UID, 0, AT_EUID, 0, AT_GID, 0, AT_EGID, 0, AT_SECURE, 0,
+			   vdso_base ? AT_SYSINFO_EHDR : AT_IGNORE, vdso_base, AT_NULL, 0};
 	if ((n + 1 + 1 + 1) % 2) /* keep rsp 16-aligned at entry */
 		push(&sp, (uint64_t[]){0}, 8);
 	push(&sp, auxv, sizeof auxv);
