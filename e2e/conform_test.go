@@ -47,6 +47,7 @@ var conformGuests = []diffCase{
 	{name: "madvise", cmds: one("madvise")},
 	{name: "ptseccomp", cmds: one("ptseccomp")},
 	{name: "threadcpu", cmds: one("threadcpu")},
+	{name: "rusagethread", cmds: one("rusagethread")},
 	{name: "dnotify", cmds: one("dnotify", "work"), setup: mkdirs("work")},
 }
 

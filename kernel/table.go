@@ -266,7 +266,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_UMASK:                   supported(sysUmask),
 	abi.SYS_GETTIMEOFDAY:            supported(sysGettimeofday),
 	abi.SYS_GETRLIMIT:               supported(sysGetrlimit),
-	abi.SYS_GETRUSAGE:               partial(sysGetrusage, "CPU times and counts are the process's run loop thread's, where all its threads run; ru_maxrss is vemu's own"),
+	abi.SYS_GETRUSAGE:               partial(sysGetrusage, "CPU times and counts are the process's run loop thread's, where all its threads run (RUSAGE_THREAD: the thread's own CPU time); ru_maxrss is vemu's own"),
 	abi.SYS_SYSINFO:                 supported(sysSysinfo),
 	abi.SYS_GETUID:                  supported(sysGetuid),
 	abi.SYS_GETGID:                  supported(sysGetgid),
