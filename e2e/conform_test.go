@@ -48,6 +48,7 @@ var conformGuests = []diffCase{
 	{name: "ptseccomp", cmds: one("ptseccomp")},
 	{name: "threadcpu", cmds: one("threadcpu")},
 	{name: "rusagethread", cmds: one("rusagethread")},
+	{name: "recvmmsg", cmds: one("recvmmsg")},
 	{name: "dnotify", cmds: one("dnotify", "work"), setup: mkdirs("work")},
 }
 

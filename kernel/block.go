@@ -132,6 +132,10 @@ type pendingOp struct {
 	// sleeps: for the time left) when a signal no handler takes interrupts it: the
 	// thread then runs restart_syscall, as on Linux.
 	resume func(t *Task) (uint64, error)
+	// partial, when it says so, is what the call returns when a signal interrupts it
+	// after it did part of its work (recvmmsg's datagrams so far), as Linux returns a
+	// count rather than the wait's EINTR.
+	partial func() (uint64, bool)
 }
 
 // blockOn runs op, which may block on the host, while the process's other threads run;
@@ -160,6 +164,28 @@ func (t *Task) post(f func()) {
 	t.p.stop = true
 }
 
+// waitFor blocks t in op: a call whose handler (or whose done, for a call that waits more
+// than once) returned errBlocked. op.op, if any, starts off the run loop.
+func (t *Task) waitFor(op *pendingOp) {
+	p := t.p
+	t.state = taskBlocked
+	t.blocked = op
+	t.gen++
+	if op.op != nil {
+		gen := t.gen
+		fc := p.creds.file()
+		go func() {
+			r, err := runAs(fc, op.op)
+			p.send(wakeup{t: t, gen: gen, r: r, err: err, pend: op})
+		}()
+	}
+	p.updatePreempt()
+	if t.deliverable() {
+		// A signal already waits (a ppoll mask let it through, say).
+		t.interruptCall()
+	}
+}
+
 // complete finishes a blocked call with r or err and makes the thread runnable.
 func (t *Task) complete(pend *pendingOp, r uint64, err error) {
 	if t.state != taskBlocked {
@@ -171,6 +197,14 @@ func (t *Task) complete(pend *pendingOp, r uint64, err error) {
 	}
 	if pend != nil && pend.done != nil {
 		r, err = pend.done(r, err)
+		if err == errBlocked && t.pending != nil {
+			// done blocked again: the call goes on waiting, as one call.
+			op := t.pending
+			t.pending = nil
+			op.nr, op.args, op.inj, op.quiet, op.i386 = pend.nr, pend.args, pend.inj, pend.quiet, pend.i386
+			t.waitFor(op)
+			return
+		}
 	}
 	ret := r
 	if err != nil {

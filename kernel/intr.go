@@ -88,14 +88,24 @@ func (t *Task) endInterrupted(op *pendingOp) {
 	// (a sleep, for the time it had left), where restarting it would start it over.
 	carryOn := op.intr == intrBlock && op.resume != nil && op.i386 == 0 &&
 		(sig == 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN)
-	if t.trace {
-		t.traceCall(op.nr, op.args, uint64(-int64(op.intr)))
-	}
 	if op.done != nil {
 		op.done(0, unix.EINTR) // what the call must undo (a temporary mask, say)
 	}
 	t.blocked = nil
 	t.state = taskRunnable
+	if op.partial != nil {
+		if r, ok := op.partial(); ok {
+			if t.trace {
+				t.traceCall(op.nr, op.args, r)
+			}
+			t.resume = &r
+			t.p.updatePreempt()
+			return
+		}
+	}
+	if t.trace {
+		t.traceCall(op.nr, op.args, uint64(-int64(op.intr)))
+	}
 	if carryOn {
 		t.restartBlock = op.resume
 		t.restartNr = abi.SYS_RESTART_SYSCALL

@@ -270,23 +270,8 @@ func (p *Process) run() ExitStatus {
 		}
 		if op := t.pending; op != nil {
 			t.pending = nil
-			t.state = taskBlocked
-			t.blocked = op
-			t.gen++
 			t.rseqSwitchedOut() // it sleeps, as Linux schedules it out
-			if op.op != nil {
-				gen := t.gen
-				fc := p.creds.file()
-				go func() {
-					r, err := runAs(fc, op.op)
-					p.send(wakeup{t: t, gen: gen, r: r, err: err, pend: op})
-				}()
-			}
-			p.updatePreempt()
-			if t.deliverable() {
-				// A signal already waits (a ppoll mask let it through, say).
-				t.interruptCall()
-			}
+			t.waitFor(op)
 		}
 		// After the event and a blocking call's set-up: a timeout that fires now finds
 		// its thread blocked.

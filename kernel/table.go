@@ -102,7 +102,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_TEE:                     supported(sysTee),
 	abi.SYS_VMSPLICE:                partial(sysVmsplice, "a copy, as Linux does for user memory; SPLICE_F_GIFT is ignored"),
 	abi.SYS_SENDMMSG:                supported(sysSendmmsg),
-	abi.SYS_RECVMMSG:                partial(sysRecvmmsg, "waits for the first message only, as with MSG_WAITFORONE; the timeout is checked, not used"),
+	abi.SYS_RECVMMSG:                partial(sysRecvmmsg, "an error after some messages is not kept on the socket for the next call, as Linux keeps it"),
 	abi.SYS_PREADV2:                 supported(sysPreadv2),
 	abi.SYS_PWRITEV2:                supported(sysPwritev2),
 	abi.SYS_OPENAT2:                 supported(sysOpenat2),
