@@ -46,14 +46,24 @@ int main(void)
 	a.pidfd = (uintptr_t)&pidfd;
 	a.exit_signal = SIGCHLD;
 	fflush(stdout);
+	/* The child waits for the parent's word (the pipe's end), not for a time a loaded
+	   machine may let pass before the parent looks. */
+	int go[2];
+	if (pipe(go))
+		return 1;
 	long pid = clone3_(&a, sizeof a);
 	if (pid == 0) {
-		usleep(20000);
+		char w;
+		close(go[1]);
+		while (read(go[0], &w, 1) < 0 && errno == EINTR)
+			;
 		_exit(3);
 	}
+	close(go[0]);
 	expect("clone3 made a child", pid > 0);
 	expect("clone3 gave a pidfd", pidfd >= 0);
 	expect("pidfd is not readable while the child runs", !readable(pidfd, 0));
+	close(go[1]);
 	expect("pidfd becomes readable when the child exits", readable(pidfd, 5000));
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
