@@ -30,6 +30,7 @@ n_maps=40000      # one-page mappings alive at once (the host allows vemu ~49,00
 n_mutex=20000     # increments per thread, 64 threads
 n_pimutex=1000    # the same under a PI mutex, whose contended lock goes through the kernel each time
 n_go=400          # Go jobs over 8 goroutines, GOMAXPROCS=4
+n_gocpu=4000      # the same, timed from outside as CPU time
 gzip_reps=${BENCH_GZIP_REPS:-1}
 pin_cpu=${BENCH_PIN_CPU:-1}
 # Memory-heavy rows: buffers far larger than the emulators' TLBs and the host's caches.
@@ -265,6 +266,10 @@ if [ -n "$busybox" ]; then
 	bench "busybox gzip $mem_mib MiB (cpu)" ms 0 "$busybox" gzip -c "$out/input.txt"
 	reps=$saved_reps
 fi
+# Threads against one thread: the same Go work at GOMAXPROCS 4 and 1, and the CPU loop.
+bench "Go, GOMAXPROCS=4, $n_gocpu jobs (cpu)" ms 0 "$out/gothreads" $n_gocpu 4
+bench "Go, GOMAXPROCS=1, $n_gocpu jobs (cpu)" ms 0 "$out/gothreads" $n_gocpu 1
+bench "cpu loop, $n_cpu rounds (cpu)" ms 0 "$out/cpu" $n_cpu sum
 wrap=()
 
 # startups LABEL PROGRAM: rows for start-up time and peak RSS of PROGRAM.
