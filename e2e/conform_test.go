@@ -50,6 +50,7 @@ var conformGuests = []diffCase{
 	{name: "rusagethread", cmds: one("rusagethread")},
 	{name: "recvmmsg", cmds: one("recvmmsg")},
 	{name: "dnotify", cmds: one("dnotify", "work"), setup: mkdirs("work")},
+	{name: "truncmap", cmds: one("truncmap", "work"), setup: mkdirs("work")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -251,6 +251,8 @@ func (p *Process) run() ExitStatus {
 		if p.sharesMem && !p.takeCPU() {
 			continue
 		}
+		// Files another process shrank lose their pages here first (mm.Shrunk).
+		p.mm.Refresh()
 		p.publishFatal()
 		ev := p.cpu.Run(p.cpu.Reg(emu.RIP))
 		if p.sharesMem {

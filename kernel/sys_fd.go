@@ -125,6 +125,9 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 		if hfd, err = t.openPath(dirfd, p, hflags, mode&0o7777); err != nil {
 			return 0, err
 		}
+		if hflags&unix.O_TRUNC != 0 {
+			mm.Shrunk(hfd) // shared mappings of the file lose what lay past its end
+		}
 		if hfd, err = guardProcFd(hfd); err != nil {
 			return 0, err
 		}
@@ -137,6 +140,7 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 							unix.Close(hfd)
 							return 0, err
 						}
+						mm.Shrunk(hfd)
 					}
 				}
 				return t.installOpened(hfd, p, flags)

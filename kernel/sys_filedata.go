@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
+	"vemu/kernel/mm"
 )
 
 // sysTruncate implements truncate(2).
@@ -32,7 +33,11 @@ func sysTruncate(t *Task, a Args) (uint64, error) {
 		if err := t.growCheck(&st, a.Int64(1)); err != nil {
 			return err
 		}
-		return unix.Truncate("/proc/self/fd/"+strconv.Itoa(fd), a.Int64(1))
+		if err := unix.Truncate("/proc/self/fd/"+strconv.Itoa(fd), a.Int64(1)); err != nil {
+			return err
+		}
+		mm.Shrunk(fd) // shared mappings of the file lose what lies past its end
+		return nil
 	}
 	if t.p.k.leases.any() {
 		// A truncate breaks leases as an open for writing does, and waits for them.
@@ -63,7 +68,13 @@ func sysFtruncate(t *Task, a Args) (uint64, error) {
 			return 0, err
 		}
 	}
-	return 0, unix.Ftruncate(f.fd, a.Int64(1))
+	if err := unix.Ftruncate(f.fd, a.Int64(1)); err != nil {
+		return 0, err
+	}
+	// Shared mappings of the file, in every process, lose what lies past its new end
+	// before their guest code runs again.
+	mm.Shrunk(f.fd)
+	return 0, nil
 }
 
 // growCheck applies RLIMIT_FSIZE to a truncate of the regular file st describes to size,
@@ -92,7 +103,13 @@ func sysFallocate(t *Task, a Args) (uint64, error) {
 			}
 		}
 	}
-	return 0, unix.Fallocate(f.fd, a.Uint(1), a.Int64(2), a.Int64(3))
+	if err := unix.Fallocate(f.fd, a.Uint(1), a.Int64(2), a.Int64(3)); err != nil {
+		return 0, err
+	}
+	if a.Uint(1)&unix.FALLOC_FL_COLLAPSE_RANGE != 0 {
+		mm.Shrunk(f.fd) // the file is shorter: as ftruncate
+	}
+	return 0, nil
 }
 
 // sysFsync implements fsync(2).

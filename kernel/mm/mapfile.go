@@ -1,7 +1,9 @@
 package mm
 
 import (
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,6 +16,9 @@ type MapFile struct {
 	fd   int
 	key  mapFileKey
 	refs int // guarded by mapFiles.mu
+	// watchers are the spaces' lists that hold a mapping of the file (guarded by
+	// mapFiles.mu): a shrink of the file is queued to each (see Shrunk).
+	watchers map[*fileIndex]struct{}
 }
 
 type mapFileKey struct {
@@ -87,4 +92,92 @@ func MapFilesOpen() int {
 	mapFiles.Lock()
 	defer mapFiles.Unlock()
 	return len(mapFiles.m)
+}
+
+// fileIndex is what a space's list knows of its shared file mappings: which nodes show
+// each file, so that a file's shrink costs what the space maps of that file, and the
+// files that shrank since the space last looked (queued by other processes, whose
+// goroutines may not change the space themselves).
+type fileIndex struct {
+	nodes map[*MapFile]map[*vnode]struct{} // owned by the space's goroutine
+	// shrunk is guarded by mapFiles.mu; pending says it is not empty.
+	shrunk  []*MapFile
+	pending atomic.Bool
+}
+
+// watch records that n, just inserted, shows file f.
+func (x *fileIndex) watch(n *vnode, f *MapFile) {
+	set := x.nodes[f]
+	if set == nil {
+		if x.nodes == nil {
+			x.nodes = map[*MapFile]map[*vnode]struct{}{}
+		}
+		set = map[*vnode]struct{}{}
+		x.nodes[f] = set
+		mapFiles.Lock()
+		if f.watchers == nil {
+			f.watchers = map[*fileIndex]struct{}{}
+		}
+		f.watchers[x] = struct{}{}
+		mapFiles.Unlock()
+	}
+	set[n] = struct{}{}
+	n.file = f
+}
+
+// unwatch forgets n, about to leave the list.
+func (x *fileIndex) unwatch(n *vnode) {
+	f := n.file
+	if f == nil {
+		return
+	}
+	n.file = nil
+	set := x.nodes[f]
+	delete(set, n)
+	if len(set) == 0 {
+		delete(x.nodes, f)
+		mapFiles.Lock()
+		delete(f.watchers, x)
+		mapFiles.Unlock()
+	}
+}
+
+// forget drops every node (the list is emptied at once).
+func (x *fileIndex) forget() {
+	mapFiles.Lock()
+	for f := range x.nodes {
+		delete(f.watchers, x)
+	}
+	x.shrunk = nil
+	x.pending.Store(false)
+	mapFiles.Unlock()
+	x.nodes = nil
+}
+
+// Shrunk tells every space that maps the regular file fd is open on that the file may
+// have become shorter (a truncate, an open with O_TRUNC, a collapsed range): each looks
+// at its size before its guest runs again (see Space.Refresh) and makes what lies wholly
+// past the end of the file SIGBUS. It reports whether any space maps the file.
+func Shrunk(fd int) bool {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return false
+	}
+	any := false
+	mapFiles.Lock()
+	defer mapFiles.Unlock()
+	for _, w := range []bool{false, true} {
+		f := mapFiles.m[mapFileKey{dev: st.Dev, ino: st.Ino, writable: w}]
+		if f == nil {
+			continue
+		}
+		for x := range f.watchers {
+			any = true
+			if !slices.Contains(x.shrunk, f) {
+				x.shrunk = append(x.shrunk, f)
+			}
+			x.pending.Store(true)
+		}
+	}
+	return any
 }

@@ -433,7 +433,7 @@ func (s *Space) Close() {
 	for n := s.vmas.first; n != nil; n = n.next {
 		s.release(n.v.back)
 	}
-	s.vmas = vmaTree{}
+	s.vmas.reset()
 	if s.heap != nil && s.heap.refs.Load() == 0 && !s.borrowed {
 		s.heap.free()
 	}
@@ -1022,6 +1022,7 @@ var errFault = unix.EFAULT
 // access walks [addr, addr+n) through the mappings, calling f on each host piece. want is
 // the permission each page needs.
 func (s *Space) access(addr Addr, n int, want Prot, f func(host []byte, v *VMA)) error {
+	s.Refresh()
 	end := addr + Addr(n)
 	if end < addr || (end > TaskSize && want != 0) {
 		// Like access_ok(): user copies never reach above user space (the vsyscall page
@@ -1085,10 +1086,14 @@ func (s *Space) Write(addr Addr, src []byte) error {
 // CopyString reads a NUL-terminated string of at most max bytes (without the NUL) from
 // addr. EFAULT if unreadable, ENAMETOOLONG if longer than max.
 func (s *Space) CopyString(addr Addr, max int) (string, error) {
+	s.Refresh()
 	var sb strings.Builder
 	for a := addr; ; {
 		v := s.Lookup(a)
-		if v == nil || v.Prot&emu.ProtRead == 0 {
+		if v != nil && v.Bus && s.FileGrew(a) {
+			v = s.Lookup(a)
+		}
+		if v == nil || v.Prot&emu.ProtRead == 0 || v.Bus {
 			return "", errFault
 		}
 		h := v.host()[a-v.Start:]
@@ -1158,6 +1163,7 @@ func (s *Space) Bufs(addr Addr, n int, want Prot, dst [][]byte) ([][]byte, error
 	if n == 0 {
 		return dst, nil
 	}
+	s.Refresh()
 	end := addr + Addr(n)
 	if end < addr || end > TaskSize {
 		end = TaskSize
@@ -1662,7 +1668,7 @@ func (c *Space) abandon(kept []*VMA) {
 			c.release(v.back)
 		}
 	}
-	c.vmas = vmaTree{}
+	c.vmas.reset()
 	c.releaseKept(kept)
 	c.Close()
 }
@@ -1712,7 +1718,7 @@ func (s *Space) Retire() []*VMA {
 		s.cpuUnmap(v)
 		s.release(v.back)
 	}
-	s.vmas = vmaTree{}
+	s.vmas.reset()
 	s.Close()
 	return kept
 }

@@ -126,3 +126,69 @@ func (s *Space) FileGrew(a Addr) bool {
 	s.mergeAround(s.find(v.Start))
 	return true
 }
+
+// Refresh applies the shrinks of files queued for the space (see Shrunk): in each shared
+// mapping of such a file, the pages wholly past its end become SIGBUS, as Linux's
+// truncate unmaps them from every process (unmap_mapping_range). The CPU loses access to
+// them before the guest runs again; the bytes past the end in the last page stay, reading
+// as zero, as on Linux. It costs nothing when no file shrank, and what the space maps of
+// the files that did otherwise. A later growth gives the pages back (FileGrew).
+func (s *Space) Refresh() {
+	x := s.vmas.files
+	if x == nil || !x.pending.Load() {
+		return
+	}
+	mapFiles.Lock()
+	files := x.shrunk
+	x.shrunk = nil
+	x.pending.Store(false)
+	mapFiles.Unlock()
+	for _, f := range files {
+		// A file the space no longer maps may have closed its descriptor: skip it.
+		if len(x.nodes[f]) != 0 {
+			s.fileShrunk(f)
+		}
+	}
+}
+
+// fileShrunk makes the pages of s's mappings of f that lie wholly past f's end SIGBUS.
+func (s *Space) fileShrunk(f *MapFile) {
+	var st unix.Stat_t
+	if unix.Fstat(f.fd, &st) != nil {
+		return
+	}
+	eof, _ := PageUp(uint64(max(st.Size, 0)))
+	nodes := make([]*vnode, 0, len(s.vmas.files.nodes[f]))
+	for n := range s.vmas.files.nodes[f] {
+		nodes = append(nodes, n)
+	}
+	var tails []*vnode
+	for _, n := range nodes {
+		v := n.v
+		at := uint64(v.back.foff) + v.off // the file offset of v.Start
+		if v.Bus || at+v.Len() <= eof {
+			continue
+		}
+		cut := v.Start
+		if eof > at {
+			cut += Addr(eof - at)
+			if s.split(cut) != nil {
+				// No room for one more mapping: all of it faults, and a fault in the
+				// part still inside the file finds it there (FileGrew).
+				cut = v.Start
+			}
+		}
+		tail := s.find(cut)
+		tail.v.Bus = true
+		if s.cpu != nil && tail.v.Prot != 0 {
+			s.cpu.Protect(uint64(tail.v.Start), tail.v.Len(), 0)
+		}
+		tails = append(tails, tail)
+	}
+	// A tail and the part past the end that follows it are one mapping again.
+	for _, n := range tails {
+		if _, ok := s.vmas.files.nodes[f][n]; ok {
+			s.mergeAround(n)
+		}
+	}
+}

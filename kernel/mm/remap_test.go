@@ -68,3 +68,85 @@ func TestRemapFileKeepsOneDescriptor(t *testing.T) {
 		t.Fatalf("%d descriptors held after the last mapping", got)
 	}
 }
+
+// TestShrunkReachesEveryMapping shrinks a file shared by a space, its fork and a second
+// mapping in each: every mapping loses the pages wholly past the new end (in its list and
+// in its CPU), the last page stays, the spaces the file is not mapped in are not told,
+// and growing the file gives the pages back at the next access.
+func TestShrunkReachesEveryMapping(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "shrink")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Truncate(4 * PageSize)
+	fd := int(f.Fd())
+	cpu, err := emu.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cpu.Close()
+	s := New(cpu)
+	defer s.Close()
+	rw := emu.ProtRead | emu.ProtWrite
+	const a, b = Addr(0x100000), Addr(0x200000)
+	if _, err := s.MapShared(a, 4*PageSize, rw, fd, 0, true, "f"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MapShared(b, 2*PageSize, rw, fd, 2*PageSize, true, "f"); err != nil {
+		t.Fatal(err)
+	}
+	ccpu, err := emu.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ccpu.Close()
+	c, err := s.Fork(ccpu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	other := New(nil)
+	defer other.Close()
+	other.Map(a, PageSize, rw, "")
+
+	f.Truncate(PageSize + 10)
+	if !Shrunk(fd) {
+		t.Fatal("Shrunk: the file is mapped, but no space was told")
+	}
+	if other.vmas.files != nil {
+		t.Fatal("a space without the file was told")
+	}
+	for name, sp := range map[string]*Space{"parent": s, "child": c} {
+		sp.Refresh()
+		for _, x := range []struct {
+			at  Addr
+			bus bool
+		}{{a, false}, {a + PageSize, false}, {a + 2*PageSize, true}, {a + 3*PageSize, true}, {b, true}, {b + PageSize, true}} {
+			if v := sp.Lookup(x.at); v == nil || v.Bus != x.bus {
+				t.Fatalf("%s: the mapping at %#x: %+v, want Bus %v", name, x.at, v, x.bus)
+			}
+		}
+		if err := sp.CheckCPU(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var one [1]byte
+		if err := sp.CopyIn(a+2*PageSize, one[:]); err != unix.EFAULT {
+			t.Fatalf("%s: a copy past the end: %v, want EFAULT", name, err)
+		}
+		if err := sp.CopyIn(a+PageSize+100, one[:]); err != nil || one[0] != 0 {
+			t.Fatalf("%s: a copy from the last page past the end: %v, %d", name, err, one[0])
+		}
+	}
+	if err := cpu.ReadMem(uint64(a+2*PageSize), make([]byte, 1)); err == nil {
+		t.Fatal("the CPU still reads a page past the end")
+	}
+	f.Truncate(4 * PageSize)
+	var one [1]byte
+	if err := s.CopyIn(a+3*PageSize, one[:]); err != nil {
+		t.Fatalf("after the file grew again: %v", err)
+	}
+	if err := s.CheckCPU(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -14,6 +14,7 @@ type vmaTree struct {
 	root        *vnode
 	first, last *vnode
 	n           int
+	files       *fileIndex // the shared file mappings, by file (nil until the first)
 }
 
 // vnode is one mapping in the tree.
@@ -25,6 +26,7 @@ type vnode struct {
 	// gap is the free space between the previous mapping's end (0 for the first) and
 	// v.Start; maxGap is the largest gap in the subtree.
 	gap, maxGap uint64
+	file        *MapFile // the file v shows, as files knows it
 }
 
 func height(n *vnode) int32 {
@@ -204,11 +206,20 @@ func (t *vmaTree) insert(v *VMA) *vnode {
 	if x.next != nil {
 		fixGaps(x.next)
 	}
+	if v.back != nil && v.back.file != nil {
+		if t.files == nil {
+			t.files = &fileIndex{}
+		}
+		t.files.watch(x, v.back.file)
+	}
 	return x
 }
 
 // remove takes n out of the tree.
 func (t *vmaTree) remove(n *vnode) {
+	if n.file != nil {
+		t.files.unwatch(n)
+	}
 	var from *vnode // where the walk to the root starts
 	switch {
 	case n.left != nil && n.right != nil:
@@ -253,6 +264,14 @@ func (t *vmaTree) remove(n *vnode) {
 		fixGaps(next)
 	}
 	*n = vnode{v: n.v}
+}
+
+// reset empties the tree.
+func (t *vmaTree) reset() {
+	if t.files != nil {
+		t.files.forget()
+	}
+	*t = vmaTree{}
 }
 
 // setEnd moves the end of n's mapping to end, which must stay below the next one's start.
