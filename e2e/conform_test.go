@@ -46,6 +46,7 @@ var conformGuests = []diffCase{
 	{name: "leases", cmds: one("leases", "work"), setup: mkdirs("work")},
 	{name: "madvise", cmds: one("madvise")},
 	{name: "ptseccomp", cmds: one("ptseccomp")},
+	{name: "pthwbp", cmds: one("pthwbp")},
 	{name: "threadcpu", cmds: one("threadcpu")},
 	{name: "rusagethread", cmds: one("rusagethread")},
 	{name: "recvmmsg", cmds: one("recvmmsg")},

@@ -102,28 +102,45 @@ func TestStraceUnderVemu(t *testing.T) {
 
 // TestGdbUnderVemu runs the host's gdb (dynamically linked, starting its program
 // through the shell) under vemu as a guest debugger of a guest: a breakpoint, a
-// backtrace, registers, disassembly and the run to the end read as natively.
+// backtrace, registers, disassembly and the run to the end read as natively; and
+// gdb's hardware breakpoints and watchpoints, which it sets in the debug registers.
 func TestGdbUnderVemu(t *testing.T) {
 	const gdb = "/usr/bin/gdb"
 	if !hasFile(gdb) {
 		t.Skip("no gdb on this host")
 	}
-	args := []string{"-batch", "-nx", "-ex", "break write", "-ex", "run", "-ex", "bt", "-ex", "info registers rip",
-		"-ex", "x/2i $pc", "-ex", "continue", guest("hello.glibc")}
-	run := func(argv ...string) string {
-		cmd := exec.Command(argv[0], append(argv[1:], args...)...)
-		cmd.Env = guestEnv
-		timer := time.AfterFunc(runTimeout, func() { cmd.Process.Kill() })
-		out, err := cmd.CombinedOutput()
-		timer.Stop()
-		if err != nil {
-			t.Errorf("%v: %v", argv, err)
-		}
-		// The inferior's pid differs.
-		return regexp.MustCompile(`process \d+`).ReplaceAllString(string(out), "process N")
-	}
-	want := run(gdb)
-	if got := run(vemuBin, "run", gdb); got != want {
-		t.Errorf("under vemu:\n%s\nnatively:\n%s", got, want)
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"break", []string{"-ex", "break write", "-ex", "run", "-ex", "bt", "-ex", "info registers rip",
+			"-ex", "x/2i $pc", "-ex", "continue", guest("hello.glibc")}},
+		{"hbreak-watch", []string{"-ex", "break main", "-ex", "run", "-ex", "hbreak bump", "-ex", "continue",
+			"-ex", "info registers rip", "-ex", "continue", "-ex", "delete", "-ex", "watch (long)counter",
+			"-ex", "continue", "-ex", "continue", "-ex", "delete", "-ex", "awatch *(long *)&counter",
+			"-ex", "continue", "-ex", "delete", "-ex", "continue", guest("gdbwatch.glibc")}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			run := func(argv ...string) string {
+				cmd := exec.Command(argv[0], append(append(argv[1:], "-batch", "-nx"), c.args...)...)
+				cmd.Env = guestEnv
+				timer := time.AfterFunc(runTimeout, func() { cmd.Process.Kill() })
+				out, err := cmd.CombinedOutput()
+				timer.Stop()
+				if err != nil {
+					t.Errorf("%v: %v", argv, err)
+				}
+				// The inferior's pid differs.
+				return regexp.MustCompile(`process \d+`).ReplaceAllString(string(out), "process N")
+			}
+			want := run(gdb)
+			if !strings.Contains(want, "Value = 6") && c.name == "hbreak-watch" {
+				t.Fatalf("natively, the watchpoints did not fire:\n%s", want)
+			}
+			if got := run(vemuBin, "run", gdb); got != want {
+				t.Errorf("under vemu:\n%s\nnatively:\n%s", got, want)
+			}
+		})
 	}
 }

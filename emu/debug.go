@@ -34,6 +34,7 @@ type debugState struct {
 	watches map[watch]C.uc_hook
 	trace   C.uc_hook
 	step    bool
+	skip    int // for the next run only: 1 a breakpoint at its start stops it, 2 it does not
 }
 
 // AddBreak stops runs before the instruction at addr executes. The code already
@@ -139,7 +140,9 @@ func (e *Engine) flushAll() { C.vemu_flush_exec(e.uc, e.st) }
 func (e *Engine) prepareDebug(pc uint64) {
 	e.st.watch_hit = 0
 	e.st.dbg_skip_on = 0
-	if _, ok := e.dbg.breaks[pc]; ok {
+	skip := e.dbg.skip
+	e.dbg.skip = 0
+	if _, ok := e.dbg.breaks[pc]; ok && skip != 1 {
 		// Resuming from a breakpoint: its instruction runs once without stopping.
 		e.st.dbg_skip = C.uint64_t(pc)
 		e.st.dbg_skip_on = 1
@@ -150,11 +153,21 @@ func (e *Engine) prepareDebug(pc uint64) {
 	}
 }
 
+// BreakAtStart decides, for the next run only, whether a breakpoint at the address it
+// starts from stops it (stop), or lets its instruction run once, as by default: the
+// x86 resume flag that lets a thread resume from a breakpoint its debugger reported.
+func (e *Engine) BreakAtStart(stop bool) {
+	e.dbg.skip = 2
+	if stop {
+		e.dbg.skip = 1
+	}
+}
+
 // debugEvent turns a stop for the debugger into an event.
 func (e *Engine) debugEvent(rip uint64) Event {
 	ev := Event{Kind: Debug, RIP: rip, Reason: DebugReason(e.st.dbg_kind), Addr: uint64(e.st.dbg_addr)}
 	if ev.Reason == WatchHit {
-		ev.Access = Read
+		ev.Access, ev.Size = Read, int(e.st.dbg_size)
 		if e.st.dbg_write != 0 {
 			ev.Access = Write
 		}

@@ -37,6 +37,12 @@ func TestBreakpoint(t *testing.T) {
 		pc = ev.RIP
 	}
 	assert.Equal(t, byte(0x48), mem[3], "code bytes unchanged")
+	// Resuming with the breakpoint asked to stop the run's start: it stops at once.
+	e.BreakAtStart(true)
+	ev = e.Run(pc)
+	require.Equal(t, Debug, ev.Kind, ev.String())
+	assert.Equal(t, uint64(codeAddr+3), ev.RIP)
+	assert.Equal(t, uint64(4), e.Reg(RBX), "the instruction at the breakpoint did not run")
 	e.RemoveBreak(codeAddr + 3)
 	ev = e.Run(pc)
 	assert.Equal(t, Halt, ev.Kind, ev.String())
@@ -79,6 +85,7 @@ func TestWatch(t *testing.T) {
 		require.Equal(t, Debug, ev.Kind, ev.String())
 		assert.Equal(t, WatchHit, ev.Reason)
 		assert.Equal(t, Write, ev.Access)
+		assert.Equal(t, 8, ev.Size)
 		assert.Equal(t, uint64(0x800000-8), ev.Addr)
 		assert.Equal(t, uint64(codeAddr+11), ev.RIP, "stops after the store")
 		var b [1]byte

@@ -599,10 +599,11 @@ static void on_break(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 // instruction, as a CPU's data breakpoint traps after the access.
 static void on_watch(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user) {
 	struct vemu_state *st = user;
-	(void)uc; (void)size; (void)value;
+	(void)uc; (void)value;
 	if (st->watch_hit) return;
 	st->watch_hit = 1;
 	st->dbg_addr = addr;
+	st->dbg_size = size;
 	st->dbg_write = type == UC_MEM_WRITE;
 }
 

@@ -206,6 +206,7 @@ struct vemu_state {
 	// through (dbg_write: by a store), 3 a single step done.
 	uint32_t dbg_kind;
 	uint32_t dbg_write;
+	uint32_t dbg_size;    // with dbg_kind 2: the size of that access
 	uint64_t dbg_addr;
 	uint64_t dbg_skip;    // a breakpoint here does not stop the first instruction run
 	uint32_t dbg_skip_on;

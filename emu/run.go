@@ -59,6 +59,7 @@ type Event struct {
 	PanicValue any    // Panic
 	Err        error  // Failed
 	Reason     DebugReason
+	Size       int // Debug with WatchHit: the size of the access
 }
 
 func (ev Event) String() string {

@@ -718,6 +718,9 @@ func (d *Debugger) beforeRun(t *Task) bool {
 		d.hold(DebugStop{Kind: SyscallReturn, Tid: t.tid, Nr: dt.retNr}, true)
 	case dt.stepPend || dt.handlerPn:
 		dt.stepPend, dt.handlerPn = false, false
+		if d.pt != nil {
+			t.hwState().dr6 = dr6Step // as Linux's virtual DR6 after a step
+		}
 		d.stopTrap(t, abi.TRAP_TRACE, DebugStop{})
 	default:
 		// The per-instruction hook stays between steps: installing it costs a flush of

@@ -740,6 +740,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 		return
 	}
 	cpu.SetReg(emu.RIP, p.entry)
+	p.hwExeced(t)
 	if d := p.dbg; d != nil {
 		d.execed(t)
 	}

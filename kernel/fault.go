@@ -16,6 +16,9 @@ func (t *Task) handleEvent(ev emu.Event) {
 	switch ev.Kind {
 	case emu.Stopped:
 	case emu.Debug:
+		if len(p.hw.breaks)+len(p.hw.watches) > 0 && t.hwHit(ev) {
+			return
+		}
 		if d := p.dbg; d != nil {
 			d.onDebug(t, ev)
 		}

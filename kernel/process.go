@@ -64,6 +64,7 @@ type Process struct {
 	vdso vdsoMapping
 
 	dbg *Debugger // the debugger's view, when the process is debugged (see debug.go)
+	hw  hwHooks   // the engine's hooks for its threads' debug registers (hwbreak.go)
 
 	exit *ExitStatus // set once the process has exited
 	stop bool        // the CPU must stop: exit, or control flow the hook cannot change

@@ -31,11 +31,10 @@ type ptraceLink struct {
 	options   atomic.Uint32
 
 	// Owned by the tracee's loop.
-	d         *Debugger
-	debugRegs [8]uint64
-	eventMsg  uint64
-	noSignal  bool         // the stop is an event or group stop: a restart's signal is ignored
-	sysTrace  map[int]bool // threads restarted with PTRACE_SYSCALL: they stop at calls
+	d        *Debugger
+	eventMsg uint64
+	noSignal bool         // the stop is an event or group stop: a restart's signal is ignored
+	sysTrace map[int]bool // threads restarted with PTRACE_SYSCALL: they stop at calls
 
 	// Guarded by the kernel's pt.mu.
 	threads     map[int]bool // threads other than the first the tracer was told of (clone events)
@@ -701,14 +700,21 @@ func (l *ptraceLink) peekUser(tid int, off uint64) (uint64, error) {
 		return *userRegField(&r, off), nil
 	case off >= abi.UserDebugRegOffset && off < abi.UserDebugRegOffset+8*8:
 		var v uint64
-		err := d.call(func() error { v = l.debugRegs[(off-abi.UserDebugRegOffset)/8]; return nil })
+		err := d.call(func() error {
+			t := d.p.thread(tid)
+			if t == nil {
+				return errNoThread
+			}
+			v = t.peekDebugReg((off - abi.UserDebugRegOffset) / 8)
+			return nil
+		})
 		return v, ptraceErr(err)
 	}
 	return 0, nil
 }
 
-// pokeUser implements PTRACE_POKEUSR for the registers and the debug address
-// registers; enabling a debug register in DR7 is not supported (EIO).
+// pokeUser implements PTRACE_POKEUSR for the registers and the debug registers
+// (hwbreak.go).
 func (l *ptraceLink) pokeUser(tid int, off, v uint64) error {
 	if off%8 != 0 || off >= abi.UserSize {
 		return unix.EIO
@@ -724,15 +730,13 @@ func (l *ptraceLink) pokeUser(tid int, off, v uint64) error {
 		return l.setRegsChecked(tid, &r)
 	case off >= abi.UserDebugRegOffset && off < abi.UserDebugRegOffset+8*8:
 		n := (off - abi.UserDebugRegOffset) / 8
-		switch {
-		case n == 4 || n == 5:
-			return unix.EIO
-		case n < 4 && v >= uint64(mm.TaskSize)-7:
-			return unix.EIO
-		case n == 7 && v&0xff != 0:
-			return unix.EIO // hardware breakpoints through DR7: not supported
-		}
-		return ptraceErr(d.call(func() error { l.debugRegs[n] = v; return nil }))
+		return ptraceErr(d.call(func() error {
+			t := d.p.thread(tid)
+			if t == nil {
+				return errNoThread
+			}
+			return t.pokeDebugReg(n, v)
+		}))
 	}
 	return unix.EIO
 }

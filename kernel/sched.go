@@ -253,6 +253,9 @@ func (p *Process) run() ExitStatus {
 		}
 		// Files another process shrank lose their pages here first (mm.Shrunk).
 		p.mm.Refresh()
+		if p.hw.dirty || len(p.hw.breaks) > 0 {
+			p.hwBeforeRun(t)
+		}
 		p.publishFatal()
 		ev := p.cpu.Run(p.cpu.Reg(emu.RIP))
 		if p.sharesMem {

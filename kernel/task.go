@@ -43,6 +43,8 @@ type Task struct {
 	named bool
 
 	sigmask       uint64
+	hw            *hwDebug              // the debug registers a tracer set (hwbreak.go); nil: none
+	hwResume      bool                  // t stopped at an instruction breakpoint: its next run passes it
 	affinity      *unix.CPUSet          // sched_setaffinity's mask; nil: vemu's own
 	cpuNum        uint32                // the CPU getcpu reports: the first of the mask
 	lastFault     sigFault              // what the last fault's frame said (Linux's thread fields)
