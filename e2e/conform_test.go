@@ -47,6 +47,7 @@ var conformGuests = []diffCase{
 	{name: "madvise", cmds: one("madvise")},
 	{name: "ptseccomp", cmds: one("ptseccomp")},
 	{name: "pthwbp", cmds: one("pthwbp")},
+	{name: "ptlisten", cmds: one("ptlisten")},
 	{name: "threadcpu", cmds: one("threadcpu")},
 	{name: "rusagethread", cmds: one("rusagethread")},
 	{name: "recvmmsg", cmds: one("recvmmsg")},

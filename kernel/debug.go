@@ -595,8 +595,12 @@ func (d *Debugger) detach() {
 		p.setFastCalls()
 		p.publishFatal()
 	}
-	if d.pt != nil {
-		d.pt.unlink()
+	if l := d.pt; l != nil {
+		l.unlink()
+		if l.groupSig != 0 && p.exit == nil && p.doomed.Load() == 0 {
+			// The group-stop is still in effect: the process stays stopped.
+			p.stopProcess(abi.Siginfo{Signo: int32(l.groupSig), Code: abi.SI_USER, Pid: int32(l.tracerPid)})
+		}
 	}
 	select {
 	case <-d.left:

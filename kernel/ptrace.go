@@ -34,12 +34,14 @@ type ptraceLink struct {
 	d        *Debugger
 	eventMsg uint64
 	noSignal bool         // the stop is an event or group stop: a restart's signal is ignored
+	groupSig int          // the stop signal of a group-stop in effect, until a SIGCONT
 	sysTrace map[int]bool // threads restarted with PTRACE_SYSCALL: they stop at calls
 
 	// Guarded by the kernel's pt.mu.
 	threads     map[int]bool // threads other than the first the tracer was told of (clone events)
 	threadExits []threadExit // their ends, for the tracer's wait
 	inStop      bool         // the tracee is in a ptrace stop (hold)
+	listening   bool         // PTRACE_LISTEN: still stopped, but no requests until it stops again
 	status      int          // that stop's exit code, until a wait reports it; 0: none
 	stopTid     int          // the thread that stopped
 	exited      bool         // a tracee that is not the tracer's child ended: wait reports it
@@ -114,7 +116,7 @@ func (l *ptraceLink) resumed() {
 	q := l.tracee
 	q.pubState.Store(0)
 	q.k.pt.mu.Lock()
-	l.inStop, l.status = false, 0
+	l.inStop, l.status, l.listening = false, 0, false
 	q.k.pt.mu.Unlock()
 }
 
@@ -138,7 +140,7 @@ func (l *ptraceLink) unlinkLocked() {
 			break
 		}
 	}
-	l.inStop, l.status = false, 0
+	l.inStop, l.status, l.listening = false, 0, false
 }
 
 // execEvent decides what an exec of a traced thread reports: true for a
@@ -156,15 +158,70 @@ func (l *ptraceLink) execEvent(t *Task) bool {
 }
 
 // groupStop is a stop signal's default action in a tracee: the tracer sees it as a
-// stop (with PTRACE_EVENT_STOP when it seized the tracee) and decides when it ends.
+// stop (with PTRACE_EVENT_STOP when it seized the tracee) and decides when it ends. The
+// group-stop stays in effect until a SIGCONT: a tracer that detaches (or ends) before
+// then leaves the process stopped, as Linux's __ptrace_unlink() does.
 func (d *Debugger) groupStop(t *Task, sig int) {
 	st := DebugStop{Kind: Signalled, Tid: t.tid, Signal: sig}
-	if d.pt.seized {
-		st.Event = abi.PTRACE_EVENT_STOP
-	}
 	d.siginfo[t.tid] = abi.Siginfo{Signo: int32(sig), Code: abi.SI_USER}
+	if d.pt.seized {
+		// As Linux's do_jobctl_trap().
+		st.Event = abi.PTRACE_EVENT_STOP
+		d.siginfo[t.tid] = abi.Siginfo{Signo: int32(sig), Code: int32(sig | abi.PTRACE_EVENT_STOP<<8), Pid: int32(t.p.pid), UID: t.p.creds.ruid}
+	}
+	d.pt.groupSig = sig
 	d.hold(st, true)
 	d.pt.noSignal = true
+}
+
+// listen implements PTRACE_LISTEN, on the tracee's loop: after a PTRACE_EVENT_STOP stop
+// of thread tid, the tracee stays stopped, and the tracer's wait has nothing to report
+// until a SIGCONT or PTRACE_INTERRUPT stops it again (relisten).
+func (l *ptraceLink) listen(tid int) error {
+	d := l.d
+	if si, ok := d.siginfo[tid]; !ok || si.Code>>8 != abi.PTRACE_EVENT_STOP {
+		return unix.EIO
+	}
+	k := l.tracee.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	if l.tracee.ptrace != l || !l.inStop {
+		return unix.ESRCH
+	}
+	l.listening, l.inStop, l.status = true, false, 0
+	return nil
+}
+
+// relisten ends a PTRACE_LISTEN with a new PTRACE_EVENT_STOP stop, of the group-stop's
+// signal while it is in effect, else SIGTRAP (as Linux's do_jobctl_trap()); false when
+// the tracee is not listening.
+func (d *Debugger) relisten() bool {
+	l := d.pt
+	k := d.p.k
+	k.pt.mu.Lock()
+	on, tid := l.listening, l.stopTid
+	l.listening = false
+	k.pt.mu.Unlock()
+	if !on {
+		return false
+	}
+	sig := l.groupSig
+	if sig == 0 {
+		sig = abi.SIGTRAP
+	}
+	d.siginfo[tid] = abi.Siginfo{Signo: int32(sig), Code: int32(sig | abi.PTRACE_EVENT_STOP<<8), Pid: int32(d.p.pid), UID: d.p.creds.ruid}
+	l.stopped(DebugStop{Kind: Signalled, Tid: tid, Signal: sig, Event: abi.PTRACE_EVENT_STOP})
+	return true
+}
+
+// continued notes a SIGCONT generated for the tracee: the group-stop ends, and a
+// listening tracee stops to say so.
+func (d *Debugger) continued() {
+	if d.pt == nil {
+		return
+	}
+	d.pt.groupSig = 0
+	d.relisten()
 }
 
 // exitEvent is PTRACE_EVENT_EXIT's stop, before the process's threads are gone: the
@@ -201,7 +258,7 @@ func (p *Process) tracerExitedLocked() []func() {
 		if q.ptrace == l {
 			q.ptrace = nil
 		}
-		l.inStop, l.status = false, 0
+		l.inStop, l.status, l.listening = false, 0, false
 		if l.options.Load()&abi.PTRACE_O_EXITKILL != 0 {
 			after = append(after, func() { q.signalFromOutside(0, abi.Siginfo{Signo: abi.SIGKILL, Code: abi.SI_USER, Pid: int32(p.pid)}) })
 			continue
@@ -284,7 +341,7 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 			return 0, unix.EIO
 		}
 		q.send(wakeup{fn: func() {
-			if d := q.dbg; d != nil && d.pt == l {
+			if d := q.dbg; d != nil && d.pt == l && !d.relisten() {
 				d.intr = true
 			}
 		}})
@@ -369,6 +426,11 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 		}
 		l.options.Store(uint32(data))
 		return 0, nil
+	case abi.PTRACE_LISTEN:
+		if !l.seized {
+			return 0, unix.EIO
+		}
+		return 0, ptraceErr(d.call(func() error { return l.listen(tid) }))
 	case abi.PTRACE_GETEVENTMSG:
 		var msg uint64
 		if d.call(func() error { msg = l.eventMsg; return nil }) != nil {

@@ -256,6 +256,9 @@ func (p *Process) queueSignal(t *Task, info abi.Siginfo) bool {
 	if sig == abi.SIGCONT {
 		p.dropStopSignals()
 		p.continueProcess()
+		if d := p.dbg; d != nil {
+			d.continued()
+		}
 	} else if isStopSignal(sig) {
 		p.sigs().pending.drop(abi.SIGCONT, p.queued())
 		for _, o := range p.tasks {
