@@ -174,6 +174,7 @@ func New() (*Engine, error) {
 // open opens an engine emulating the Unicorn CPU model cpu, with CPUID answered by the model.
 func open(cpu int) (*Engine, error) {
 	noHugePages.Do(func() { unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0) })
+	installBus()
 	e := &Engine{}
 	// SAFETY: uc_open writes the engine pointer into e.uc, a Go field passed for the
 	// duration of the call only.

@@ -105,6 +105,9 @@ int vemu_pt_set(uc_engine *uc, struct vemu_ptab *t, uint32_t *flush_grant, uint6
 void vemu_pt_free(struct vemu_ptab *t);
 int vemu_pt_check(struct vemu_ptab *t);
 
+// VEMU_LOST_MAX bounds the host pages one run records as lost to a host SIGBUS.
+#define VEMU_LOST_MAX 16
+
 // vemu_state is allocated in C memory, one per engine; Go keeps a pointer to it.
 struct vemu_state {
 	struct vemu_sys sys;
@@ -213,6 +216,11 @@ struct vemu_state {
 	uint32_t watch_hit;   // a watched access happened: stop before the next instruction
 	uint32_t step;        // 1: the instruction being stepped has yet to start, 2: it has
 	uint32_t trace_on;    // the per-instruction hook is installed
+
+	// Host pages that raised SIGBUS while guest code ran (sigbus.c), by host address:
+	// lost_n counts them, lost holds the first VEMU_LOST_MAX. Go reads and clears them.
+	uint32_t lost_n;
+	uint64_t lost[VEMU_LOST_MAX];
 };
 
 struct vemu_state *vemu_state_new(uint64_t id);
@@ -227,6 +235,8 @@ uc_err vemu_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end);
 uc_err vemu_exits_none(uc_engine *uc);
 uc_err vemu_exit_at(uc_engine *uc, uint64_t addr);
 uc_err vemu_run(uc_engine *uc, struct vemu_state *st, uint64_t pc);
+int vemu_sigbus_install(void);
+void vemu_sigbus_running(uc_engine *uc, struct vemu_state *st);
 uc_err vemu_map_ptr(uc_engine *uc, uint64_t addr, uint64_t size, uintptr_t host);
 uc_err vemu_unmap(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint64_t size);
 uc_err vemu_hook_code_range(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, uc_hook *hh);

@@ -60,6 +60,13 @@ type Event struct {
 	Err        error  // Failed
 	Reason     DebugReason
 	Size       int // Debug with WatchHit: the size of the access
+	// Lost, on a Fault, lists guest addresses whose host pages raised SIGBUS while guest
+	// code ran (a file shrank under its mapping outside the kernel's knowledge), Addr
+	// being the first; the host pages there are zero pages until the kernel maps the
+	// memory again. RIP is where the engine stopped, up to a block past the access.
+	// LostAll: more pages than listed.
+	Lost    []uint64
+	LostAll bool
 }
 
 func (ev Event) String() string {
@@ -116,6 +123,9 @@ func (e *Engine) event(code C.uc_err) Event {
 		C.vemu_clear_exception(e.uc, e.st)
 	}
 	rip := e.Reg(RIP)
+	if e.st.lost_n != 0 {
+		return e.lostEvent(rip)
+	}
 	switch e.st.event {
 	case C.VEMU_EV_DEBUG:
 		return e.debugEvent(rip)

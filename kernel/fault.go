@@ -29,6 +29,20 @@ func (t *Task) handleEvent(ev emu.Event) {
 		if p.exit != nil {
 			return
 		}
+		if ev.Lost != nil {
+			// The host raised SIGBUS for guest memory (a file shrank under a shared
+			// mapping, truncated by another program): the memory is mapped again,
+			// the pages past the file's end become SIGBUS, and the guest gets its
+			// signal where the engine stopped, up to a block after the access.
+			lost := make([]mm.Addr, len(ev.Lost))
+			for i, a := range ev.Lost {
+				lost[i] = mm.Addr(a)
+			}
+			p.mm.Reattach(lost, ev.LostAll)
+			p.cpu.SetReg(emu.RIP, ev.RIP)
+			t.faultSignal(abi.SIGBUS, abi.BUS_ADRERR, ev.Addr, faultDetail(p.cpu, ev))
+			return
+		}
 		if v := p.mm.Lookup(mm.Addr(ev.Addr)); v != nil && v.Bus {
 			// A shared file mapping past the end of its file, unless the file has grown
 			// since: then the instruction runs again over the file's pages.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -1021,7 +1022,7 @@ var errFault = unix.EFAULT
 
 // access walks [addr, addr+n) through the mappings, calling f on each host piece. want is
 // the permission each page needs.
-func (s *Space) access(addr Addr, n int, want Prot, f func(host []byte, v *VMA)) error {
+func (s *Space) access(addr Addr, n int, want Prot, f func(host []byte, v *VMA)) (err error) {
 	s.Refresh()
 	end := addr + Addr(n)
 	if end < addr || (end > TaskSize && want != 0) {
@@ -1029,6 +1030,8 @@ func (s *Space) access(addr Addr, n int, want Prot, f func(host []byte, v *VMA))
 		// included); only the kernel's own writes (want 0) may.
 		return errFault
 	}
+	var cur *VMA
+	defer s.hostFault(&cur, &err)()
 	for a := addr; a < end; {
 		v := s.Lookup(a)
 		if v != nil && v.Bus && s.FileGrew(a) {
@@ -1038,10 +1041,35 @@ func (s *Space) access(addr Addr, n int, want Prot, f func(host []byte, v *VMA))
 			return errFault
 		}
 		stop := min(end, v.End)
+		cur = v
 		f(v.host()[a-v.Start:stop-v.Start], v)
 		a = stop
 	}
 	return nil
+}
+
+// hostFault makes a host fault in a copy of guest memory (a SIGBUS where a file shrank
+// under a shared mapping without the kernel knowing, see Shrunk) an EFAULT, as Linux's
+// copies fail there, instead of the end of vemu; the file's size is then looked at
+// again, in every space. Use as defer s.hostFault(&cur, &err)(), with cur the mapping
+// being copied.
+func (s *Space) hostFault(cur **VMA, err *error) func() {
+	old := debug.SetPanicOnFault(true)
+	return func() {
+		debug.SetPanicOnFault(old)
+		r := recover()
+		if r == nil {
+			return
+		}
+		if _, ok := r.(interface{ Addr() uintptr }); !ok || *cur == nil {
+			panic(r)
+		}
+		*err = errFault
+		if b := (*cur).back; b.file != nil {
+			Shrunk(b.file.fd)
+			s.Refresh()
+		}
+	}
 }
 
 // CopyIn copies len(dst) bytes from guest address addr. A fault returns EFAULT.
@@ -1085,9 +1113,11 @@ func (s *Space) Write(addr Addr, src []byte) error {
 
 // CopyString reads a NUL-terminated string of at most max bytes (without the NUL) from
 // addr. EFAULT if unreadable, ENAMETOOLONG if longer than max.
-func (s *Space) CopyString(addr Addr, max int) (string, error) {
+func (s *Space) CopyString(addr Addr, max int) (str string, err error) {
 	s.Refresh()
 	var sb strings.Builder
+	var cur *VMA
+	defer s.hostFault(&cur, &err)()
 	for a := addr; ; {
 		v := s.Lookup(a)
 		if v != nil && v.Bus && s.FileGrew(a) {
@@ -1096,6 +1126,7 @@ func (s *Space) CopyString(addr Addr, max int) (string, error) {
 		if v == nil || v.Prot&emu.ProtRead == 0 || v.Bus {
 			return "", errFault
 		}
+		cur = v
 		h := v.host()[a-v.Start:]
 		for i, c := range h {
 			if c == 0 {

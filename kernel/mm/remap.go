@@ -2,6 +2,7 @@ package mm
 
 import (
 	"math"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -191,4 +192,57 @@ func (s *Space) fileShrunk(f *MapFile) {
 			s.mergeAround(n)
 		}
 	}
+}
+
+// Reattach maps again the host memory behind the guest addresses lost, whose pages the
+// host took for a SIGBUS while guest code ran (see emu's sigbus.c: they were replaced by
+// zero pages): each one's mapping gets its file (or arena) back over all of its host
+// memory, and the file's size is looked at again in every space that maps it, as after
+// a shrink by the guest (Shrunk). With all, more were lost than listed: every shared
+// mapping of the space gets its memory back.
+func (s *Space) Reattach(lost []Addr, all bool) {
+	done := map[*backing]bool{}
+	put := func(b *backing) {
+		if done[b] {
+			return
+		}
+		done[b] = true
+		b.remap()
+		if b.file != nil {
+			Shrunk(b.file.fd)
+		}
+	}
+	for _, a := range lost {
+		if v := s.Lookup(a); v != nil {
+			put(v.back)
+		}
+	}
+	if all {
+		for n := s.vmas.first; n != nil; n = n.next {
+			if n.v.Shared {
+				put(n.v.back)
+			}
+		}
+	}
+	s.Refresh()
+}
+
+// remap maps b's file (or arena range) over its host memory again, in place.
+func (b *backing) remap() {
+	fd, off, prot, flags := -1, int64(0), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_FIXED
+	switch {
+	case b.mem == nil:
+		return
+	case b.file != nil:
+		fd, off = b.file.fd, b.foff
+		if b.hostRO {
+			prot = unix.PROT_READ
+		}
+	case b.ar != nil:
+		fd, off, flags = b.ar.fd, int64(b.aoff), flags|unix.MAP_NORESERVE
+	default:
+		return // a file not kept, or a frozen file (which never shrinks)
+	}
+	// SAFETY: b.mem is b's own host mapping; the same file pages go back in its place.
+	unix.MmapPtr(fd, off, unsafe.Pointer(&b.mem[0]), uintptr(len(b.mem)), prot, flags)
 }
