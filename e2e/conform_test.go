@@ -51,6 +51,7 @@ var conformGuests = []diffCase{
 	{name: "threadcpu", cmds: one("threadcpu")},
 	{name: "rusagethread", cmds: one("rusagethread")},
 	{name: "recvmmsg", cmds: one("recvmmsg")},
+	{name: "mlock", cmds: one("mlock")},
 	{name: "dnotify", cmds: one("dnotify", "work"), setup: mkdirs("work")},
 	{name: "truncmap", cmds: one("truncmap", "work"), setup: mkdirs("work")},
 }

@@ -1,6 +1,10 @@
 package kernel
 
 import (
+	"os"
+	"strconv"
+	"strings"
+
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
@@ -25,6 +29,37 @@ func cpuProt(p uint32) emu.Prot {
 const map32BitTop mm.Addr = 0x80000000
 
 func sysMmap(t *Task, a Args) (uint64, error) {
+	s := t.p.mm
+	lockIt := a.Uint(3)&abi.MAP_LOCKED != 0 || s.LockFuture
+	if !lockIt {
+		return mmapCall(t, a)
+	}
+	size, ok := mm.PageUp(a[1])
+	if a[1] == 0 || !ok {
+		return mmapCall(t, a) // its own errors
+	}
+	// As Linux's do_mmap: MAP_LOCKED needs the right to lock; a locked mapping must fit
+	// in RLIMIT_MEMLOCK (mlock_future_ok).
+	if a.Uint(3)&abi.MAP_LOCKED != 0 && !t.canMlock() {
+		return 0, unix.EPERM
+	}
+	if !t.mlockFits(size) {
+		return 0, unix.EAGAIN
+	}
+	r, err := mmapCall(t, a)
+	if err != nil {
+		return r, err
+	}
+	start := mm.Addr(r)
+	s.SetLocked(start, start+mm.Addr(size), true, lockLeaves)
+	if !(s.LockFuture && s.LockOnFault && a.Uint(3)&abi.MAP_LOCKED == 0) {
+		t.populate(start, start+mm.Addr(size))
+	}
+	return r, nil
+}
+
+// mmapCall maps as mmap(2) asks, before any locking.
+func mmapCall(t *Task, a Args) (uint64, error) {
 	addr, length, prot, flags, fd, off := a[0], a[1], a.Uint(2), a.Uint(3), a.Fd(4), a[5]
 	s := t.p.mm
 	if length == 0 || prot&^7 != 0 {
@@ -328,6 +363,25 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	if s.Sealed(old, old+mm.Addr(oldSize)) {
 		return 0, unix.EPERM
 	}
+	if v.Locked && newSize > oldSize && !t.mlockFits(newSize-oldSize) {
+		return 0, unix.EAGAIN // as Linux's vma_to_resize()
+	}
+	if v.Locked && !v.Secret && newSize > oldSize {
+		// The grown mapping stays locked, its new pages populated, as on Linux.
+		r, err := t.mremap(old, oldSize, newSize, flags, newAddr)
+		if err == nil {
+			to := mm.Addr(r)
+			s.SetLocked(to, to+mm.Addr(newSize), true, lockLeaves)
+			t.populate(to+mm.Addr(oldSize), to+mm.Addr(newSize))
+		}
+		return r, err
+	}
+	return t.mremap(old, oldSize, newSize, flags, newAddr)
+}
+
+// mremap moves or resizes the checked mapping at old.
+func (t *Task) mremap(old mm.Addr, oldSize, newSize uint64, flags uint32, newAddr mm.Addr) (uint64, error) {
+	s := t.p.mm
 	if flags&abi.MREMAP_FIXED == 0 && newSize <= oldSize {
 		if newSize < oldSize {
 			if err := s.Unmap(old+mm.Addr(newSize), oldSize-newSize); err != nil {
@@ -545,45 +599,171 @@ func madvisePopulate(s *mm.Space, start, end mm.Addr, advice int32) error {
 	return nil
 }
 
-// sysBrk implements brk(2).
+// sysBrk implements brk(2). After mlockall(MCL_FUTURE) the heap's growth is locked,
+// within RLIMIT_MEMLOCK (otherwise brk fails, as Linux's check_brk_limits()).
 func sysBrk(t *Task, a Args) (uint64, error) {
-	return uint64(t.p.mm.SetBrk(a.Ptr(0))), nil
+	s := t.p.mm
+	if !s.LockFuture {
+		return uint64(s.SetBrk(a.Ptr(0))), nil
+	}
+	oldEnd, _ := mm.PageUp(uint64(s.Brk))
+	newEnd, ok := mm.PageUp(uint64(a.Ptr(0)))
+	if ok && newEnd > oldEnd && !t.mlockFits(newEnd-oldEnd) {
+		return uint64(s.Brk), nil
+	}
+	r := s.SetBrk(a.Ptr(0))
+	if end, _ := mm.PageUp(uint64(r)); end > oldEnd {
+		s.SetLocked(mm.Addr(oldEnd), mm.Addr(end), true, lockLeaves)
+		if !s.LockOnFault {
+			t.populate(mm.Addr(oldEnd), mm.Addr(end))
+		}
+	}
+	return uint64(r), nil
 }
 
-// sysMlock implements mlock(2) and mlock2(2): the range must be mapped; vemu never pages
-// guest memory out, so there is nothing more to do.
-func sysMlock(t *Task, a Args) (uint64, error) { return t.mlock(a, true) }
+// sysMlock implements mlock(2) as Linux's do_mlock(): the range's mappings are marked
+// locked (VmLck), within RLIMIT_MEMLOCK without CAP_IPC_LOCK, and their pages populated,
+// so that mincore finds them resident. vemu never pages guest memory out.
+func sysMlock(t *Task, a Args) (uint64, error) { return t.mlock(a, true, false) }
 
-// sysMunlock implements munlock(2), as mlock without the fault-in.
-func sysMunlock(t *Task, a Args) (uint64, error) { return t.mlock(a, false) }
+// mlockOnFault is MLOCK_ONFAULT.
+const mlockOnFault = 1
 
-func (t *Task) mlock(a Args, lock bool) (uint64, error) {
+// sysMlock2 implements mlock2(2): mlock, or with MLOCK_ONFAULT without the populating.
+func sysMlock2(t *Task, a Args) (uint64, error) {
+	if a[2]&^mlockOnFault != 0 {
+		return 0, unix.EINVAL
+	}
+	return t.mlock(a, true, a[2]&mlockOnFault != 0)
+}
+
+// sysMunlock implements munlock(2).
+func sysMunlock(t *Task, a Args) (uint64, error) { return t.mlock(a, false, false) }
+
+// lockLeaves says which mappings locking leaves as they are, as Linux's mlock_fixup():
+// the VM_SPECIAL ones ([vvar], [vdso]) and secret memory, locked already.
+func lockLeaves(v *mm.VMA) bool {
+	_, _, dontExpand := special(v)
+	return dontExpand || v.Secret
+}
+
+// canMlock is Linux's can_do_mlock(): a RLIMIT_MEMLOCK above zero, or CAP_IPC_LOCK.
+func (t *Task) canMlock() bool {
+	return t.p.rlimits[abi.RLIMIT_MEMLOCK].Cur != 0 || t.p.creds.capable(capIpcL)
+}
+
+// mlockFits is Linux's mlock_future_ok(): n more locked bytes stay within
+// RLIMIT_MEMLOCK, or the process has CAP_IPC_LOCK.
+func (t *Task) mlockFits(n uint64) bool {
+	if t.p.creds.capable(capIpcL) {
+		return true
+	}
+	return (t.p.mm.Locked()+n)/mm.PageSize <= t.p.rlimits[abi.RLIMIT_MEMLOCK].Cur/mm.PageSize
+}
+
+// populate gives the pages of [start, end) host memory, as Linux's __mm_populate(), and
+// answers its errors as mlock does (EAGAIN for want of memory). A request past what the
+// host has available is refused before it is tried.
+func (t *Task) populate(start, end mm.Addr) error {
+	if err := t.p.mm.Populate(start, end, hostAvailable()); err != nil {
+		return unix.EAGAIN
+	}
+	return nil
+}
+
+// hostAvailable is the host's MemAvailable in bytes (unbounded when unknown).
+func hostAvailable() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return ^uint64(0)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "MemAvailable:"); ok {
+			if kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64); err == nil {
+				return kb * 1024
+			}
+		}
+	}
+	return ^uint64(0)
+}
+
+func (t *Task) mlock(a Args, lock, onFault bool) (uint64, error) {
 	last, ok := a.Ptr(0).AddLength(a[1])
 	end, up := last.PageUp()
 	if !ok || !up {
 		return 0, unix.ENOMEM
 	}
-	if !t.p.mm.Mapped(a.Ptr(0).PageDown(), end) {
+	start, s := a.Ptr(0).PageDown(), t.p.mm
+	if lock {
+		if !t.canMlock() {
+			return 0, unix.EPERM
+		}
+		// As do_mlock: what is locked already in the range is not counted twice.
+		if !t.mlockFits(uint64(end-start)) && !t.mlockFits(uint64(end-start)-s.LockedIn(start, end)) {
+			return 0, unix.ENOMEM
+		}
+		if s.Secret(start, end) {
+			// Linux's mlock faults the pages in, which secret memory refuses (EFAULT, which
+			// mlock reports as ENOMEM).
+			return 0, unix.ENOMEM
+		}
+	}
+	// As apply_vma_lock_flags(): the mappings before a hole change, then ENOMEM.
+	if v := s.Lookup(start); v == nil && start < end {
 		return 0, unix.ENOMEM
 	}
-	if lock && t.p.mm.Secret(a.Ptr(0).PageDown(), end) {
-		// Linux's mlock faults the pages in, which secret memory refuses (EFAULT, which
-		// mlock reports as ENOMEM).
+	hole := s.MappedUntil(start, end)
+	s.SetLocked(start, hole, lock, lockLeaves)
+	if hole < end {
 		return 0, unix.ENOMEM
+	}
+	if lock && !onFault {
+		if err := t.populate(start, end); err != nil {
+			return 0, err
+		}
 	}
 	return 0, nil
 }
 
-// sysMlockall implements mlockall(2) (and munlockall(2), which takes no flags).
+// sysMlockall implements mlockall(2) as Linux's: MCL_FUTURE locks later mappings,
+// MCL_CURRENT every mapping now, within RLIMIT_MEMLOCK for the whole address space
+// without CAP_IPC_LOCK; pages are populated unless MCL_ONFAULT (what cannot be is left).
 func sysMlockall(t *Task, a Args) (uint64, error) {
 	flags := a.Int(0)
 	if flags == 0 || flags&^(abi.MCL_CURRENT|abi.MCL_FUTURE|abi.MCL_ONFAULT) != 0 || flags == abi.MCL_ONFAULT {
 		return 0, unix.EINVAL
 	}
+	if !t.canMlock() {
+		return 0, unix.EPERM
+	}
+	s := t.p.mm
+	if flags&abi.MCL_CURRENT != 0 && !t.p.creds.capable(capIpcL) {
+		var total uint64
+		for v := range s.VMAs() {
+			total += v.Len()
+		}
+		if total/mm.PageSize > t.p.rlimits[abi.RLIMIT_MEMLOCK].Cur/mm.PageSize {
+			return 0, unix.ENOMEM
+		}
+	}
+	onFault := flags&abi.MCL_ONFAULT != 0
+	s.LockFuture, s.LockOnFault = flags&abi.MCL_FUTURE != 0, flags&abi.MCL_FUTURE != 0 && onFault
+	if flags&abi.MCL_CURRENT != 0 {
+		s.SetLocked(0, mm.TaskSize, true, lockLeaves)
+		if !onFault {
+			t.populate(0, mm.TaskSize)
+		}
+	}
 	return 0, nil
 }
 
-func sysMunlockall(t *Task, a Args) (uint64, error) { return 0, nil }
+// sysMunlockall implements munlockall(2): nothing is locked, now or later.
+func sysMunlockall(t *Task, a Args) (uint64, error) {
+	s := t.p.mm
+	s.LockFuture, s.LockOnFault = false, false
+	s.SetLocked(0, mm.TaskSize, false, lockLeaves)
+	return 0, nil
+}
 
 // sysMsync implements msync(2): shared file mappings are written back by the host.
 func sysMsync(t *Task, a Args) (uint64, error) {

@@ -399,6 +399,10 @@ type Space struct {
 
 	// locked is the length of the Locked mappings, in bytes.
 	locked uint64
+	// LockFuture makes later mappings locked (mlockall's MCL_FUTURE, Linux's VM_LOCKED in
+	// mm->def_flags), populated unless LockOnFault (MCL_ONFAULT). A new space (exec, fork)
+	// starts without it, as on Linux.
+	LockFuture, LockOnFault bool
 
 	// OnUnmap, when set, is told of every range about to be unmapped, before its
 	// memory goes (whatever the call: munmap, mmap over it, mremap...).
@@ -904,6 +908,82 @@ func (s *Space) Mapped(start, end Addr) bool {
 
 // Locked is the length in bytes of the space's Locked mappings, Linux's locked_vm.
 func (s *Space) Locked() uint64 { return s.locked }
+
+// SetLocked locks or unlocks the mappings in [start, end) (page-aligned), splitting them
+// at the ends, as Linux's mlock_fixup() sets VM_LOCKED, and keeps Locked's count; the
+// mappings leave says to leave alone (Linux's VM_SPECIAL ones, secret memory) stay as
+// they are. Holes are passed over: the caller checks them.
+func (s *Space) SetLocked(start, end Addr, lock bool, leave func(v *VMA) bool) error {
+	if start >= end {
+		return nil
+	}
+	return s.Update(start, end, func(v *VMA) error {
+		if v.Locked == lock || leave != nil && leave(v) {
+			return nil
+		}
+		v.Locked = lock
+		if lock {
+			s.locked += v.Len()
+		} else {
+			s.locked -= v.Len()
+		}
+		return nil
+	})
+}
+
+// LockedIn is the length in bytes of the Locked mappings in [start, end).
+func (s *Space) LockedIn(start, end Addr) uint64 {
+	var n uint64
+	for x := s.find(start); x != nil && x.v.Start < end; x = x.next {
+		if x.v.Locked {
+			n += uint64(min(x.v.End, end) - max(x.v.Start, start))
+		}
+	}
+	return n
+}
+
+// MappedUntil is the first address of [start, end) that no mapping holds, or end.
+func (s *Space) MappedUntil(start, end Addr) Addr {
+	for a := start; a < end; {
+		v := s.Lookup(a)
+		if v == nil {
+			return a
+		}
+		a = v.End
+	}
+	return end
+}
+
+// Populate gives the pages of the accessible mappings in [start, end) host memory, as
+// Linux's populate_vma_page_range() faults them in for mlock: the host faults in the
+// memory behind them. Mappings without access are passed over, as Linux passes them over. More
+// than budget bytes to populate is ErrNoMem, before anything is done.
+func (s *Space) Populate(start, end Addr, budget uint64) error {
+	populated := func(v *VMA) bool { return v.Prot&(emu.ProtRead|emu.ProtWrite) != 0 && !v.Bus }
+	var total uint64
+	for x := s.find(start); x != nil && x.v.Start < end; x = x.next {
+		if populated(x.v) {
+			total += uint64(min(x.v.End, end) - max(x.v.Start, start))
+		}
+	}
+	if total > budget {
+		return ErrNoMem
+	}
+	for x := s.find(start); x != nil && x.v.Start < end; x = x.next {
+		v := x.v
+		if !populated(v) {
+			continue
+		}
+		lo, hi := max(v.Start, start), min(v.End, end)
+		off := v.off + uint64(lo-v.Start)
+		// A read fault gives shared memory a page of its own (the host has no zero page
+		// for it), which the backing file's SEEK_DATA then finds.
+		if err := unix.Madvise(v.back.mem[off:off+uint64(hi-lo)], unix.MADV_POPULATE_READ); err != nil && v.back.ar != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // MarkSecret marks the mappings in [start, end), which must be mapped and start and end
 // their boundaries, as Secret and Locked.
