@@ -168,9 +168,12 @@ func (t *Task) post(f func()) {
 // than once) returned errBlocked. op.op, if any, starts off the run loop.
 func (t *Task) waitFor(op *pendingOp) {
 	p := t.p
-	t.state = taskBlocked
+	t.setState(taskBlocked)
 	t.blocked = op
 	t.gen++
+	if op.wait != nil {
+		p.parked = append(p.parked, parkedWait{t, op})
+	}
 	if op.op != nil {
 		gen := t.gen
 		fc := p.creds.file()
@@ -222,7 +225,7 @@ func (t *Task) complete(pend *pendingOp, r uint64, err error) {
 		}
 	}
 	t.resume = &ret
-	t.state = taskRunnable
+	t.setState(taskRunnable)
 	t.blocked = nil
 	t.p.updatePreempt()
 }

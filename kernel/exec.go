@@ -680,7 +680,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	})
 	for _, o := range p.tasks {
 		if o != t {
-			o.state = taskDead
+			o.setState(taskDead)
 			k.dropThread(o.tid)
 			p.piForget(o.tid)
 		}

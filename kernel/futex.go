@@ -92,23 +92,24 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 		if shared {
 			return t.sharedWait(a, key, val, bits, timeout, nr, restart)
 		}
-		t.futexAddr, t.futexBits = addr, bits
-		p.futexes[addr] = append(p.futexes[addr], t)
 		r, err := t.park()
 		pend := t.pending
 		pend.nr, pend.args = nr, a
+		gen := t.gen + 1 // the generation park will give this wait
+		w := &futexWaiter{t: t, pend: pend, gen: gen, bits: bits, addr: addr}
+		t.fwait = w
+		p.futexes.add(addr, w)
 		// Linux restarts an untimed wait under SA_RESTART; a timed one ends with EINTR
 		// (futex_wait(2)'s too is restarted).
 		kind := intrRestart
 		if timeout >= 0 && !restart {
 			kind = intrBlock
 		}
-		t.interruptible(kind, func() { p.futexRemove(t) })
+		t.interruptible(kind, func() { p.futexRemove(w) })
 		if timeout >= 0 {
-			gen := t.gen + 1 // the generation park will give this wait
+			// The wait times out wherever a requeue has moved it.
 			p.after(timeout, func() {
-				if t.gen == gen && t.state == taskBlocked && t.futexAddr == addr {
-					p.futexRemove(t)
+				if t.gen == gen && t.state == taskBlocked && p.futexRemove(w) {
 					t.complete(pend, 0, unix.ETIMEDOUT)
 				}
 			})
@@ -139,20 +140,11 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 			return 0, unix.EINVAL
 		}
 		n := wake(addr, int(val), abi.FUTEX_BITSET_MATCH_ANY)
-		moved := 0
 		limit := int(a.Uint(3))
 		if shared {
 			return uint64(n + t.sharedRequeue(key, t.sharedKeyAt(a.Ptr(4)), limit)), nil
 		}
-		for _, w := range append([]*Task(nil), p.futexes[addr]...) {
-			if moved >= limit {
-				break
-			}
-			p.futexRemove(w)
-			w.futexAddr = a.Ptr(4)
-			p.futexes[a.Ptr(4)] = append(p.futexes[a.Ptr(4)], w)
-			moved++
-		}
+		moved := p.futexRequeue(addr, a.Ptr(4), limit)
 		if moved < limit {
 			moved += t.sharedRequeue(t.privateFutexKey(addr), t.privateFutexKey(a.Ptr(4)), limit-moved)
 		}
@@ -243,40 +235,53 @@ func (t *Task) futexWakeAt(addr mm.Addr, n int) int {
 	return t.wakeFutex(addr, shared, n, abi.FUTEX_BITSET_MATCH_ANY)
 }
 
-// futexWake wakes up to n threads waiting on addr whose bitset meets bits.
+// futexWake wakes up to n threads waiting on addr whose bitset meets bits, the first
+// to come first.
 func (p *Process) futexWake(addr mm.Addr, n int, bits uint32) int {
+	q := p.futexes[addr]
+	if q == nil {
+		return 0
+	}
 	woken := 0
-	for _, w := range append([]*Task(nil), p.futexes[addr]...) {
-		if woken >= n {
-			break
-		}
-		if w.futexBits&bits == 0 {
-			continue
-		}
-		p.futexRemove(w)
-		if w.state == taskBlocked {
-			w.complete(nil, 0, nil)
-			if w.trace {
-				w.traceCall(abi.SYS_FUTEX, Args{uint64(addr)}, 0)
+	for w := q.head; w != nil && woken < n; {
+		next := w.next
+		if w.bits&bits != 0 {
+			p.futexRemove(w)
+			if t := w.t; t.state == taskBlocked {
+				t.complete(nil, 0, nil)
+				if t.trace {
+					t.traceCall(abi.SYS_FUTEX, Args{uint64(addr)}, 0)
+				}
 			}
+			woken++
 		}
-		woken++
+		w = next
 	}
 	return woken
 }
 
-func (p *Process) futexRemove(t *Task) {
-	q := p.futexes[t.futexAddr]
-	for i, w := range q {
-		if w == t {
-			q = append(q[:i], q[i+1:]...)
-			break
-		}
+// futexRequeue moves up to limit waiters from the futex at from to the one at to, the
+// first to come first, and says how many it moved.
+func (p *Process) futexRequeue(from, to mm.Addr, limit int) int {
+	q := p.futexes[from]
+	if q == nil {
+		return 0
 	}
-	if len(q) == 0 {
-		delete(p.futexes, t.futexAddr)
-	} else {
-		p.futexes[t.futexAddr] = q
+	// Each waiter moves once, even onto the queue it leaves (from == to).
+	n := min(limit, q.n)
+	for range n {
+		w := q.head
+		p.futexes.remove(from, w)
+		w.addr = to
+		p.futexes.add(to, w)
 	}
-	t.futexAddr = 0
+	return n
+}
+
+// futexRemove takes the private wait w off its queue, and says whether it was on one.
+func (p *Process) futexRemove(w *futexWaiter) bool {
+	if w.t.fwait == w {
+		w.t.fwait = nil
+	}
+	return p.futexes.remove(w.addr, w)
 }

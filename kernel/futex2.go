@@ -201,14 +201,15 @@ func sysFutexWaitv(t *Task, a Args) (uint64, error) {
 	r, err := t.park()
 	pend := t.pending
 	pend.nr, pend.args = abi.SYS_FUTEX_WAITV, a
-	group := make([]*sharedWaiter, len(v))
+	group := make([]*futexWaiter, len(v))
 	for i := range v {
-		group[i] = &sharedWaiter{t: t, pend: pend, gen: t.gen + 1, bits: abi.FUTEX_BITSET_MATCH_ANY, key: keys[i], idx: uint64(i)}
+		group[i] = &futexWaiter{t: t, pend: pend, gen: t.gen + 1, bits: abi.FUTEX_BITSET_MATCH_ANY, key: keys[i], idx: uint64(i)}
 	}
 	for _, w := range group {
 		w.group = group
-		sf.q[w.key] = append(sf.q[w.key], w)
+		sf.add(w)
 	}
+	t.swait = group[0]
 	sf.mu.Unlock()
 	t.interruptible(intrRestart, func() {
 		sf.mu.Lock()

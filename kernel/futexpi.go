@@ -247,13 +247,13 @@ func (t *Task) piKey(op int32, addr mm.Addr) futexKey {
 
 // plainWaiters says whether non-PI waiters wait on the futex at addr.
 func (t *Task) plainWaiters(addr mm.Addr, key futexKey) bool {
-	if len(t.p.futexes[addr]) > 0 && t.privateFutexKey(addr) == key {
+	if t.p.futexes.waiting(addr) > 0 && t.privateFutexKey(addr) == key {
 		return true
 	}
 	sf := t.p.k.sharedFutexTable()
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
-	return len(sf.q[key]) > 0
+	return sf.q.waiting(key) > 0
 }
 
 func (t *Task) loadWord(addr mm.Addr) (uint32, error) {

@@ -92,7 +92,7 @@ func (t *Task) endInterrupted(op *pendingOp) {
 		op.done(0, unix.EINTR) // what the call must undo (a temporary mask, say)
 	}
 	t.blocked = nil
-	t.state = taskRunnable
+	t.setState(taskRunnable)
 	if op.partial != nil {
 		if r, ok := op.partial(); ok {
 			if t.trace {
@@ -157,14 +157,33 @@ func (t *Task) applyRestart() {
 // repeatable says whether runs must repeat exactly: a seed and the virtual clock.
 func (k *Kernel) repeatable() bool { return k.cfg.HasSeed && k.cfg.Clock == ClockVirtual }
 
-// pollParked ends the parked waits whose fds are ready, in thread order; it reports
-// whether any ended.
+// parkedWait is a thread parked on host fds, in the order the threads parked.
+type parkedWait struct {
+	t  *Task
+	op *pendingOp
+}
+
+// parkedNow drops the waits that have ended from p.parked, and returns the rest.
+func (p *Process) parkedNow() []parkedWait {
+	live := p.parked[:0]
+	for _, w := range p.parked {
+		if w.t.state == taskBlocked && w.t.blocked == w.op {
+			live = append(live, w)
+		}
+	}
+	clear(p.parked[len(live):])
+	p.parked = live
+	return live
+}
+
+// pollParked ends the parked waits whose fds are ready, in the order they parked; it
+// reports whether any ended.
 func (p *Process) pollParked() bool {
 	ended := false
-	for _, t := range p.tasks {
-		op := t.blocked
-		if t.state != taskBlocked || op == nil || op.wait == nil {
-			continue
+	for _, w := range p.parkedNow() {
+		t, op := w.t, w.op
+		if t.state != taskBlocked || t.blocked != op {
+			continue // an earlier one's end ended it (a signal, say)
 		}
 		fds := append([]unix.PollFd(nil), op.wait.fds...)
 		if n, err := unix.Ppoll(fds, &unix.Timespec{}, nil); err != nil || n == 0 {
@@ -183,10 +202,8 @@ func (p *Process) pollParked() bool {
 // parkedFds gathers the fds of all parked waits, for idle to wait on.
 func (p *Process) parkedFds() []unix.PollFd {
 	var fds []unix.PollFd
-	for _, t := range p.tasks {
-		if op := t.blocked; t.state == taskBlocked && op != nil && op.wait != nil {
-			fds = append(fds, op.wait.fds...)
-		}
+	for _, w := range p.parkedNow() {
+		fds = append(fds, w.op.wait.fds...)
 	}
 	return append(fds, p.aioParkedFds()...)
 }

@@ -39,18 +39,7 @@ func (p *Process) dispositionsChanged() {
 // sent them now. It runs on the process's loop whenever masks or actions may have
 // changed: after each system call, after messages, before each run of the CPU.
 func (p *Process) publishFatal() {
-	blockedAll, blockedAny := ^uint64(0), uint64(0)
-	for _, t := range p.tasks {
-		if t.state == taskDead {
-			continue
-		}
-		m := t.sigmask
-		if w := t.sig.wait; w != nil {
-			m |= w.set // sigtimedwait takes these: never fatal
-		}
-		blockedAll &= m
-		blockedAny |= m
-	}
+	blockedAll, blockedAny := p.blockedSignals()
 	fatal := p.fatalDisp
 	if d := p.dbg; d != nil && d.pt != nil {
 		// A tracee stops at a signal before it acts: only SIGKILL ends it at once.

@@ -199,7 +199,7 @@ func TestPollSyscalls(t *testing.T) {
 	require.NoError(t, task.p.mm.CopyOut(ts, make([]byte, abi.TimespecSize)))
 	mask := scratchRW + 0x300
 	require.NoError(t, task.p.mm.CopyOut(mask, binary.LittleEndian.AppendUint64(nil, 1<<(abi.SIGUSR1-1))))
-	task.sigmask = 1 << (abi.SIGUSR2 - 1)
+	task.putSigmask(1 << (abi.SIGUSR2 - 1))
 	assert.Equal(t, int64(1), call(task, abi.SYS_PPOLL, uint64(pfds), 2, uint64(ts), uint64(mask), abi.SigsetSize))
 	assert.Equal(t, uint64(1<<(abi.SIGUSR2-1)), task.sigmask)
 	assert.Equal(t, neg(unix.EINVAL), call(task, abi.SYS_PPOLL, uint64(pfds), 2, uint64(ts), uint64(mask), 4))

@@ -31,7 +31,7 @@ type execInfo struct {
 // fork's children build alike. On error it closes the engine and the space.
 func (k *Kernel) newProcess(cpu *emu.Engine, space *mm.Space, pid int, prog execInfo) (*Process, *Task, error) {
 	p := &Process{k: k, cpu: cpu, mm: space, pid: pid, execInfo: prog,
-		wake: make(chan wakeup, 16), futexes: map[mm.Addr][]*Task{}}
+		wake: make(chan wakeup, 16), futexes: futexQueues[mm.Addr]{}}
 	p.kick.Store(cpu)
 	p.publishExec()
 	initDescriptors(cpu)
@@ -70,41 +70,50 @@ type Process struct {
 	stop bool        // the CPU must stop: exit, or control flow the hook cannot change
 
 	// Threads: all share cpu; the one whose registers the engine holds is cur.
-	tasks       []*Task
-	cur         *Task
-	cpuMark     int64       // the loop's CPU time when cur was last charged (threadcpu.go)
-	wake        chan wakeup // completions of blocking calls, timers, signals from elsewhere
-	futexes     map[mm.Addr][]*Task
-	piGone      []int                   // ended threads the PI table keeps until the process ends
-	vtimers     []*vtimer               // virtual-clock timeouts (see advanceVirtual and idle)
-	idleEvent   int                     // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
-	quantum     bool                    // deterministic preemption is installed
-	pkeyTaken   bool                    // pkey_alloc took key 0 for good (sys_absent.go)
-	ldtEntries  int                     // the LDT's size in entries, as modify_ldt reads it (ldt.go)
-	mpolRanges  []mpolRange             // mbind's policies, sorted (sys_mempolicy.go)
-	sharesMem   bool                    // runs only holding the kernel's shared CPU (sharedcpu.go)
-	vmShared    bool                    // runs in memory of another process's (CLONE_VM): its futexes are all shared
-	stopped     bool                    // stopped by a stop signal: no thread runs until SIGCONT
-	persona     uint32                  // personality(2)'s value, kept and reported
-	creds       creds                   // user and group ids
-	vvarCPU     uint32                  // the CPU the vvar page reports; the timekeeper's mu
-	onThread    fileCreds               // what the run loop's thread acts with now (fs.go)
-	sigQueued   sigCount                // siginfo queued in its queues and its threads'
-	signalfds   []*signalFD             // whose readiness follows the pending signals
-	nice        int                     // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
-	ioprio      uint16                  // ioprio_set's value, guarded by pt.mu
-	policy      int32                   // sched_setscheduler's policy, guarded by pt.mu
-	resetOnFork bool                    // SCHED_RESET_ON_FORK
-	used        usage                   // what the run loop's thread used, at exit
-	childUsed   usage                   // what the children waited for used, and theirs; pt.mu
-	timerSlack  uint64                  // PR_SET_TIMERSLACK's value; 0 is the default
-	pubState    atomic.Uint32           // 'S' or 'T' while the run loop is idle, else 0 (procother.go)
-	pubExec     atomic.Pointer[execPub] // the program, for other processes' /proc reads
-	lastFork    *Process                // the child the last fork or clone made, for clone's own steps
-	membarrier  uint32                  // membarrier(2) registrations
-	shm         map[mm.Addr]shmAttach   // shmat's attachments, guarded by the IPC lock
-	aio         map[mm.Addr]*aioCtx     // io_setup's contexts, by ring address
-	exitEvent   int                     // eventfd + 1 written at exit, behind pidfds; 0 when not made; pt.mu
+	tasks      []*Task
+	cur        *Task
+	runq       runQueue     // the threads that can run (runq.go)
+	parked     []parkedWait // threads parked on host fds in repeatable runs (intr.go)
+	live, dead int          // threads alive, and dead ones tasks still holds
+	// How many live threads block each signal, and what that gives (sigcount.go).
+	blockCount             [64]int32
+	blockedAll, blockedAny uint64
+	maskStale              bool
+	maskDirty              []*Task
+	cpuMark                int64                     // the loop's CPU time when cur was last charged (threadcpu.go)
+	wake                   chan wakeup               // completions of blocking calls, timers, signals from elsewhere
+	futexes                futexQueues[mm.Addr]      // private futex waits
+	swaits                 map[*futexWaiter]struct{} // shared futex waits, guarded by the table's mu
+	piGone                 []int                     // ended threads the PI table keeps until the process ends
+	vtimers                vtimers                   // virtual-clock timeouts (see advanceVirtual and idle)
+	idleEvent              int                       // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
+	quantum                bool                      // deterministic preemption is installed
+	pkeyTaken              bool                      // pkey_alloc took key 0 for good (sys_absent.go)
+	ldtEntries             int                       // the LDT's size in entries, as modify_ldt reads it (ldt.go)
+	mpolRanges             []mpolRange               // mbind's policies, sorted (sys_mempolicy.go)
+	sharesMem              bool                      // runs only holding the kernel's shared CPU (sharedcpu.go)
+	vmShared               bool                      // runs in memory of another process's (CLONE_VM): its futexes are all shared
+	stopped                bool                      // stopped by a stop signal: no thread runs until SIGCONT
+	persona                uint32                    // personality(2)'s value, kept and reported
+	creds                  creds                     // user and group ids
+	vvarCPU                uint32                    // the CPU the vvar page reports; the timekeeper's mu
+	onThread               fileCreds                 // what the run loop's thread acts with now (fs.go)
+	sigQueued              sigCount                  // siginfo queued in its queues and its threads'
+	signalfds              []*signalFD               // whose readiness follows the pending signals
+	nice                   int                       // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu
+	ioprio                 uint16                    // ioprio_set's value, guarded by pt.mu
+	policy                 int32                     // sched_setscheduler's policy, guarded by pt.mu
+	resetOnFork            bool                      // SCHED_RESET_ON_FORK
+	used                   usage                     // what the run loop's thread used, at exit
+	childUsed              usage                     // what the children waited for used, and theirs; pt.mu
+	timerSlack             uint64                    // PR_SET_TIMERSLACK's value; 0 is the default
+	pubState               atomic.Uint32             // 'S' or 'T' while the run loop is idle, else 0 (procother.go)
+	pubExec                atomic.Pointer[execPub]   // the program, for other processes' /proc reads
+	lastFork               *Process                  // the child the last fork or clone made, for clone's own steps
+	membarrier             uint32                    // membarrier(2) registrations
+	shm                    map[mm.Addr]shmAttach     // shmat's attachments, guarded by the IPC lock
+	aio                    map[mm.Addr]*aioCtx       // io_setup's contexts, by ring address
+	exitEvent              int                       // eventfd + 1 written at exit, behind pidfds; 0 when not made; pt.mu
 
 	blocksSeen uint64 // the CPU's blocks run that the virtual clock has counted
 

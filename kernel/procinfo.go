@@ -19,12 +19,7 @@ func (t *Task) procInfo(name string) []byte {
 		vsize += v.Len()
 	}
 	rss = vsize // an upper bound; vemu does not count resident pages per process
-	threads := 0
-	for _, o := range p.tasks {
-		if o.state != taskDead {
-			threads++
-		}
-	}
+	threads := p.live
 	var ignored, caught uint64
 	for sig := 1; sig < abi.NSIG; sig++ {
 		switch p.sigactions[sig].Handler {

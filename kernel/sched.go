@@ -3,7 +3,6 @@ package kernel
 import (
 	"fmt"
 	"runtime"
-	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -27,8 +26,10 @@ type wakeup struct {
 
 // vtimer is a timeout on the virtual clock.
 type vtimer struct {
-	at int64 // virtual MONOTONIC ns
-	fn func()
+	at  int64 // virtual MONOTONIC ns
+	fn  func()
+	seq uint64 // the order it was set in
+	idx int    // its place in the heap (vtimer.go)
 }
 
 // quantumBlocks is how many translated blocks a thread runs while others wait. Threads
@@ -56,13 +57,7 @@ func (p *Process) runnable() int {
 	if p.stopped {
 		return 0
 	}
-	n := 0
-	for _, t := range p.tasks {
-		if t.state == taskRunnable {
-			n++
-		}
-	}
-	return n
+	return p.runq.n
 }
 
 // updatePreempt turns time slicing on when more than one thread can run, and under the
@@ -71,7 +66,7 @@ func (p *Process) runnable() int {
 // it is due, so that a thread spinning in guest code lets a sleeper wake (the Go
 // runtime's sysmon, which preempts busy goroutines) instead of freezing time.
 func (p *Process) updatePreempt() {
-	timed := p.k.cfg.Clock == ClockVirtual && len(p.vtimers) > 0
+	timed := p.k.cfg.Clock == ClockVirtual && p.vtimers.len() > 0
 	if timed {
 		p.needHook()
 	}
@@ -100,19 +95,11 @@ func (p *Process) advanceVirtual() {
 		p.blocksSeen = n
 	}
 	fired := false
-	for len(p.vtimers) > 0 {
-		now := p.k.clock.virt.Load()
-		next := 0
-		for i, v := range p.vtimers {
-			if v.at < p.vtimers[next].at {
-				next = i
-			}
-		}
-		v := p.vtimers[next]
-		if v.at > now {
+	for v := p.vtimers.next(); v != nil; v = p.vtimers.next() {
+		if v.at > p.k.clock.virt.Load() {
 			break
 		}
-		p.vtimers = slices.Delete(p.vtimers, next, next+1)
+		p.vtimers.remove(v)
 		v.fn()
 		fired = true
 	}
@@ -121,8 +108,8 @@ func (p *Process) advanceVirtual() {
 	}
 }
 
-// pick chooses the next thread to run: round robin from the one after the current; none
-// while the process is stopped.
+// pick chooses the next thread to run: the one at the head of the run queue, which goes
+// to its tail; none while the process is stopped.
 func (p *Process) pick() *Task {
 	if p.stopped {
 		return nil
@@ -132,19 +119,7 @@ func (p *Process) pick() *Task {
 			return t
 		}
 	}
-	start := 0
-	for i, t := range p.tasks {
-		if t == p.cur {
-			start = i + 1
-		}
-	}
-	for i := range p.tasks {
-		t := p.tasks[(start+i)%len(p.tasks)]
-		if t.state == taskRunnable {
-			return t
-		}
-	}
-	return nil
+	return p.runq.rotate()
 }
 
 // switchTo gives the CPU to t.
@@ -175,6 +150,10 @@ func (p *Process) switchTo(t *Task) error {
 
 // reap drops dead threads.
 func (p *Process) reap() {
+	if p.dead == 0 {
+		return
+	}
+	p.dead = 0
 	live := p.tasks[:0]
 	for _, t := range p.tasks {
 		if t.state == taskDead {
@@ -186,10 +165,12 @@ func (p *Process) reap() {
 			}
 			t.sigs().pending.discard(p.queued())
 			t.closeIntr()
+			t.dropFutexWaits()
 			continue
 		}
 		live = append(live, t)
 	}
+	clear(p.tasks[len(live):])
 	p.tasks = live
 }
 
@@ -299,7 +280,7 @@ func (p *Process) run() ExitStatus {
 			op.interrupted = true
 			op.stop.fire()
 		}
-		t.state = taskDead
+		t.setState(taskDead)
 	}
 	p.reap()
 	p.closeFiles()
@@ -323,15 +304,8 @@ func (p *Process) idle() {
 	if p.k.repeatable() && p.pollParked() {
 		return
 	}
-	if len(p.vtimers) > 0 {
-		next := 0
-		for i, v := range p.vtimers {
-			if v.at < p.vtimers[next].at {
-				next = i
-			}
-		}
-		v := p.vtimers[next]
-		p.vtimers = append(p.vtimers[:next], p.vtimers[next+1:]...)
+	if v := p.vtimers.next(); v != nil {
+		p.vtimers.remove(v)
 		if now := p.k.clock.virt.Load(); v.at > now {
 			p.k.clock.virt.Add(v.at - now)
 		}
@@ -401,11 +375,10 @@ func (p *Process) onWake(w wakeup) {
 func (p *Process) after(d time.Duration, fn func()) (stop func()) {
 	if p.k.cfg.Clock == ClockVirtual {
 		v := &vtimer{at: p.k.clock.virt.Load() + int64(d), fn: fn}
-		p.vtimers = append(p.vtimers, v)
+		p.vtimers.add(v)
 		p.updatePreempt()
 		return func() {
-			if i := slices.Index(p.vtimers, v); i >= 0 {
-				p.vtimers = slices.Delete(p.vtimers, i, i+1)
+			if p.vtimers.remove(v) {
 				p.updatePreempt()
 			}
 		}

@@ -141,13 +141,7 @@ func (t *Task) seccompEnter(c *seccompCall) (run bool, rax uint64, what string) 
 // seccompKillThread ends the thread with sig, and the process when it is the last
 // thread.
 func (t *Task) seccompKillThread(sig int, detail string) {
-	live := 0
-	for _, o := range t.p.tasks {
-		if o.state != taskDead {
-			live++
-		}
-	}
-	if live <= 1 {
+	if t.p.live <= 1 {
 		t.kill(sig, detail)
 		return
 	}
@@ -163,7 +157,7 @@ func (t *Task) forceSignal(info abi.Siginfo) {
 	if blocked || t.p.sigactions[sig].Handler == abi.SIG_IGN {
 		t.p.sigactions[sig].Handler = abi.SIG_DFL
 		t.p.dispositionsChanged()
-		t.sigmask &^= sigBit(sig)
+		t.putSigmask(t.sigmask &^ sigBit(sig))
 	}
 	t.p.queueSignal(t, info)
 }

@@ -25,25 +25,10 @@ type futexKey struct {
 	host          uintptr
 }
 
-// sharedWaiter is a thread waiting on a shared futex.
-type sharedWaiter struct {
-	t    *Task
-	pend *pendingOp
-	gen  uint64
-	bits uint32
-	key  futexKey
-
-	// futex_waitv: the waiter's index, which its wake returns, and all its waiters
-	// (taken once one of them is woken).
-	idx   uint64
-	group []*sharedWaiter
-	taken bool
-}
-
 // sharedFutexes is the kernel's table of shared futex waiters.
 type sharedFutexes struct {
 	mu sync.Mutex
-	q  map[futexKey][]*sharedWaiter
+	q  futexQueues[futexKey]
 }
 
 // sharedFutexKey says whether the futex at addr is shared, and its key.
@@ -78,29 +63,31 @@ func (t *Task) sharedKeyAt(addr mm.Addr) futexKey {
 }
 
 func (k *Kernel) sharedFutexTable() *sharedFutexes {
-	k.sfOnce.Do(func() { k.sfutex = &sharedFutexes{q: map[futexKey][]*sharedWaiter{}} })
+	k.sfOnce.Do(func() { k.sfutex = &sharedFutexes{q: futexQueues[futexKey]{}} })
 	return k.sfutex
 }
 
-// remove takes w off its queue, and says whether it was there (not taken by a waker).
-func (sf *sharedFutexes) remove(w *sharedWaiter) bool {
-	q := sf.q[w.key]
-	for i, x := range q {
-		if x == w {
-			q = append(q[:i:i], q[i+1:]...)
-			if len(q) == 0 {
-				delete(sf.q, w.key)
-			} else {
-				sf.q[w.key] = q
-			}
-			return true
-		}
+// add queues w on its key, and with its process's waits.
+func (sf *sharedFutexes) add(w *futexWaiter) {
+	sf.q.add(w.key, w)
+	p := w.t.p
+	if p.swaits == nil {
+		p.swaits = map[*futexWaiter]struct{}{}
 	}
-	return false
+	p.swaits[w] = struct{}{}
+}
+
+// remove takes w off its queue, and says whether it was there (not taken by a waker).
+func (sf *sharedFutexes) remove(w *futexWaiter) bool {
+	if !sf.q.remove(w.key, w) {
+		return false
+	}
+	delete(w.t.p.swaits, w)
+	return true
 }
 
 // removeGroup takes w and the other waiters of its futex_waitv off their queues.
-func (sf *sharedFutexes) removeGroup(w *sharedWaiter) {
+func (sf *sharedFutexes) removeGroup(w *futexWaiter) {
 	if w.group == nil {
 		w.taken = true
 		sf.remove(w)
@@ -129,8 +116,9 @@ func (t *Task) sharedWait(a Args, key futexKey, val, bits uint32, timeout time.D
 		return 0, unix.EAGAIN
 	}
 	r, err := t.park()
-	w := &sharedWaiter{t: t, pend: t.pending, gen: t.gen + 1, bits: bits, key: key}
-	sf.q[key] = append(sf.q[key], w)
+	w := &futexWaiter{t: t, pend: t.pending, gen: t.gen + 1, bits: bits, key: key}
+	sf.add(w)
+	t.swait = w
 	sf.mu.Unlock()
 	pend := t.pending
 	pend.nr, pend.args = nr, a
@@ -160,16 +148,23 @@ func (t *Task) sharedWait(a Args, key futexKey, val, bits uint32, timeout time.D
 func (t *Task) sharedWake(key futexKey, n int, bits uint32) int {
 	sf := t.p.k.sharedFutexTable()
 	sf.mu.Lock()
-	var woken []*sharedWaiter
-	for _, w := range append([]*sharedWaiter(nil), sf.q[key]...) {
-		if len(woken) >= n {
-			break
+	var woken []*futexWaiter
+	if q := sf.q[key]; q != nil {
+		for w := q.head; w != nil && len(woken) < n; {
+			next := w.next
+			if w.bits&bits == 0 || w.taken {
+				w = next
+				continue
+			}
+			// The rest of a futex_waitv leaves with it: step past those of its words
+			// that wait on this futex too.
+			for next != nil && next.t == w.t {
+				next = next.next
+			}
+			sf.removeGroup(w)
+			woken = append(woken, w)
+			w = next
 		}
-		if w.bits&bits == 0 || w.taken {
-			continue
-		}
-		sf.removeGroup(w)
-		woken = append(woken, w)
 	}
 	sf.mu.Unlock()
 	for _, w := range woken {
@@ -184,35 +179,48 @@ func (t *Task) sharedWake(key futexKey, n int, bits uint32) int {
 	return len(woken)
 }
 
-// sharedRequeue moves up to limit waiters from one shared futex to another.
+// sharedRequeue moves up to limit waiters from one shared futex to another, the first
+// to come first.
 func (t *Task) sharedRequeue(from, to futexKey, limit int) int {
 	sf := t.p.k.sharedFutexTable()
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
-	moved := 0
-	for _, w := range append([]*sharedWaiter(nil), sf.q[from]...) {
-		if moved >= limit {
-			break
-		}
-		sf.remove(w)
-		w.key = to
-		sf.q[to] = append(sf.q[to], w)
-		moved++
+	q := sf.q[from]
+	if q == nil {
+		return 0
 	}
-	return moved
+	// Each waiter moves once, even onto the queue it leaves (from == to).
+	n := min(limit, q.n)
+	for range n {
+		w := q.head
+		sf.q.remove(from, w)
+		w.key = to
+		sf.q.add(to, w)
+	}
+	return n
 }
 
 // dropSharedFutexes forgets the waits of an exiting process.
 func (p *Process) dropSharedFutexes() {
-	k := p.k
-	sf := k.sharedFutexTable()
+	sf := p.k.sharedFutexTable()
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
-	for _, q := range sf.q {
-		for _, w := range q {
-			if w.t.p == p {
-				sf.remove(w)
-			}
-		}
+	for w := range p.swaits {
+		sf.remove(w)
+	}
+}
+
+// dropFutexWaits takes a thread that ends off the futex it waits on, if any: nothing
+// wakes it any more, and a wake must not count it.
+func (t *Task) dropFutexWaits() {
+	if w := t.fwait; w != nil {
+		t.p.futexRemove(w)
+	}
+	if w := t.swait; w != nil {
+		t.swait = nil
+		sf := t.p.k.sharedFutexTable()
+		sf.mu.Lock()
+		sf.removeGroup(w)
+		sf.mu.Unlock()
 	}
 }

@@ -340,14 +340,14 @@ func (t *Task) signalWake() {
 		pending := ts.pending.set | t.p.sigs().pending.set
 		switch {
 		case w.set != 0 && pending&w.set != 0:
-			ts.wait = nil
+			t.setSigWait(nil)
 			t.complete(w.pend, 0, nil)
 		case pending&^t.sigmask&^w.set != 0 && w.pend.intr != intrNever:
 			// pause and sigsuspend (ERESTARTNOHAND): EINTR once a handler runs; a
 			// signal no handler takes (a stop) has the call start again after it.
 			t.interruptCall()
 		case pending&^t.sigmask&^w.set != 0:
-			ts.wait = nil
+			t.setSigWait(nil)
 			t.complete(w.pend, 0, unix.EINTR)
 		}
 		return
@@ -391,7 +391,7 @@ func (t *Task) dispatchSignals() {
 		t.deliver(info)
 	}
 	if ts.restoreMask {
-		t.sigmask = ts.savedMask
+		t.putSigmask(ts.savedMask)
 		ts.restoreMask = false
 	}
 	t.p.refreshSignalfds()
@@ -643,7 +643,7 @@ func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error
 	if act.Flags&abi.SA_NODEFER == 0 {
 		mask |= sigBit(sig)
 	}
-	t.sigmask = mask &^ unblockable
+	t.putSigmask(mask &^ unblockable)
 	if act.Flags&abi.SA_RESETHAND != 0 {
 		t.p.sigactions[sig].Handler = abi.SIG_DFL
 	}

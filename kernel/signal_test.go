@@ -209,7 +209,7 @@ func TestFaultSignalFrameAndSigreturn(t *testing.T) {
 	before[gprRSP] = rsp
 	before[gprRIP] = 0x401234
 	require.NoError(t, cpu.SetRegs(emu.GPRs, before))
-	task.sigmask = sigBit(abi.SIGUSR1)
+	task.putSigmask(sigBit(abi.SIGUSR1))
 
 	task.faultSignal(abi.SIGSEGV, abi.SEGV_MAPERR, 0x10, "test")
 	require.Nil(t, task.p.exit, "delivered, not killed")
@@ -268,7 +268,7 @@ func TestFaultSignalKillsWhenBlockedOrDefault(t *testing.T) {
 	assert.Equal(t, "division", task.p.exit.Detail)
 
 	task = sigTask(t, 0)
-	task.sigmask = sigBit(abi.SIGSEGV)
+	task.putSigmask(sigBit(abi.SIGSEGV))
 	task.faultSignal(abi.SIGSEGV, abi.SEGV_ACCERR, 0x10, "blocked")
 	require.NotNil(t, task.p.exit)
 	assert.Equal(t, abi.SIGSEGV, task.p.exit.Signal)
@@ -277,7 +277,7 @@ func TestFaultSignalKillsWhenBlockedOrDefault(t *testing.T) {
 func TestQueueAndDispatch(t *testing.T) {
 	task := sigTask(t, abi.SA_RESETHAND|abi.SA_NODEFER)
 	task.p.cur = task
-	task.sigmask = sigBit(abi.SIGUSR1)
+	task.putSigmask(sigBit(abi.SIGUSR1))
 	task.p.queueSignal(nil, abi.Siginfo{Signo: abi.SIGUSR1, Code: abi.SI_USER, Pid: 7})
 	task.p.queueSignal(nil, abi.Siginfo{Signo: abi.SIGCHLD, Code: abi.SI_USER})
 	assert.Equal(t, sigBit(abi.SIGUSR1), task.p.sigs().pending.set, "blocked: pending; SIGCHLD: ignored")
@@ -309,7 +309,7 @@ func putSigset(t *testing.T, task *Task, set uint64) uint64 {
 func TestSigtimedwaitTakesPending(t *testing.T) {
 	task := sigTask(t, 0)
 	task.p.cur = task
-	task.sigmask = sigBit(abi.SIGUSR1)
+	task.putSigmask(sigBit(abi.SIGUSR1))
 	require.Equal(t, int64(0), call(task, abi.SYS_TKILL, uint64(task.tid), abi.SIGUSR1))
 	set := putSigset(t, task, sigBit(abi.SIGUSR1))
 	infoAddr := uint64(scratchRW) + 0x400
@@ -357,7 +357,7 @@ func TestSignalSyscallErrors(t *testing.T) {
 func TestSigsuspendSleepsAndWakes(t *testing.T) {
 	task := sigTask(t, 0)
 	task.p.cur = task
-	task.sigmask = sigBit(abi.SIGUSR1)
+	task.putSigmask(sigBit(abi.SIGUSR1))
 	var a Args
 	a[0], a[1] = putSigset(t, task, sigBit(abi.SIGUSR2)), 8
 	_, err := sysRtSigsuspend(task, a)
@@ -366,7 +366,7 @@ func TestSigsuspendSleepsAndWakes(t *testing.T) {
 	// What the run loop does with a blocked call.
 	require.NotNil(t, task.pending)
 	task.blocked, task.pending = task.pending, nil
-	task.state = taskBlocked
+	task.setState(taskBlocked)
 
 	task.p.queueSignal(nil, abi.Siginfo{Signo: abi.SIGUSR2, Code: abi.SI_USER})
 	assert.Equal(t, taskBlocked, task.state, "a signal the temporary mask blocks does not wake it")

@@ -255,8 +255,8 @@ func (t *Task) pollSwapMask(mask uint64, ok bool) func() {
 		return func() {}
 	}
 	old := t.sigmask
-	t.sigmask = mask
-	return func() { t.sigmask = old }
+	t.putSigmask(mask)
+	return func() { t.putSigmask(old) }
 }
 
 // putPollRemaining writes the time left back into a select, pselect6 or ppoll timeout, as

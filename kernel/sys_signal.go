@@ -68,7 +68,7 @@ func (t *Task) readSigset(addr mm.Addr) (uint64, error) {
 
 // setSigmask changes t's mask; signals it unblocks are delivered when the call returns.
 func (t *Task) setSigmask(mask uint64) {
-	t.sigmask = mask &^ unblockable
+	t.putSigmask(mask &^ unblockable)
 	if t.deliverable() {
 		t.p.stop = true
 	}
@@ -120,7 +120,7 @@ func sysRtSigpending(t *Task, a Args) (uint64, error) {
 func (t *Task) sigSleep(set uint64, done func(uint64, error) (uint64, error)) (*sigWait, uint64, error) {
 	r, err := t.blockThen(nil, done)
 	w := &sigWait{set: set, pend: t.pending}
-	t.sigs().wait = w
+	t.setSigWait(w)
 	return w, r, err
 }
 
@@ -140,13 +140,13 @@ func sysRtSigsuspend(t *Task, a Args) (uint64, error) {
 		ts.savedMask = t.sigmask
 	}
 	ts.restoreMask = true
-	t.sigmask = mask &^ unblockable
+	t.putSigmask(mask &^ unblockable)
 	if t.deliverable() {
 		t.p.stop = true
 		return 0, unix.EINTR
 	}
 	_, r, err := t.sigSleep(0, nil)
-	t.interruptible(intrNoHand, func() { t.sigs().wait = nil })
+	t.interruptible(intrNoHand, func() { t.setSigWait(nil) })
 	return r, err
 }
 
@@ -157,7 +157,7 @@ func sysPause(t *Task, a Args) (uint64, error) {
 		return 0, unix.EINTR
 	}
 	_, r, err := t.sigSleep(0, nil)
-	t.interruptible(intrNoHand, func() { t.sigs().wait = nil })
+	t.interruptible(intrNoHand, func() { t.setSigWait(nil) })
 	return r, err
 }
 
@@ -237,7 +237,7 @@ func sysRtSigtimedwait(t *Task, a Args) (uint64, error) {
 	if timeout > 0 {
 		t.p.after(timeout, func() {
 			if ts := t.sigs(); ts.wait == w && t.state == taskBlocked {
-				ts.wait = nil
+				t.setSigWait(nil)
 				t.complete(w.pend, 0, unix.EAGAIN)
 			}
 		})
@@ -471,7 +471,7 @@ func sysRtSigreturn(t *Task, a Args) (uint64, error) {
 			t.p.exitInternal(fmt.Errorf("%w: rt_sigreturn: %v", ErrInternal, err))
 			return
 		}
-		t.sigmask = mask
+		t.putSigmask(mask)
 		// As Linux's restore_altstack(): errors are ignored.
 		t.sigs().setAltStack(stack, regs[gprRSP])
 		bad := uint16(0)

@@ -69,6 +69,12 @@ type Task struct {
 	mmapTop      mm.Addr // while an i386 mmap2 runs: its mappings go below this
 	resume       *uint64 // rax to set when the thread runs again
 	gen          uint64  // counts blockings, so stale wakeups are ignored
+	// The run queue's links while runnable (runq.go).
+	runPrev, runNext *Task
+	queued           bool
+	// The mask the process's counts of blocked signals hold for it (sigcount.go).
+	counted    uint64
+	maskQueued bool
 
 	seccomp       seccompState // seccomp mode, filters and no_new_privs (seccomp.go)
 	seccompPassed bool         // int $0x80 ran the filters before the call's own entry
@@ -79,9 +85,9 @@ type Task struct {
 	mempolicy      *mempolicy // set_mempolicy's; nil: the default (sys_mempolicy.go)
 	rseq           rseqReg    // rseq(2)'s registration (rseq.go)
 
-	futexAddr mm.Addr // while waiting on a futex
-	futexBits uint32
-	piWait    *piWaiter // the last PI futex wait (futexpi.go)
+	fwait  *futexWaiter // its wait on a private futex
+	swait  *futexWaiter // its wait on a shared futex (futex_waitv's: one of them)
+	piWait *piWaiter    // the last PI futex wait (futexpi.go)
 
 	sig taskSignals // pending signals, the alternate stack
 
@@ -106,6 +112,9 @@ func (p *Process) newTask(tid int) (*Task, error) {
 	t := &Task{p: p, cpu: p.cpu, tid: tid, trace: p.k.cfg.Strace != nil || p.k.cfg.Record != nil, ctx: ctx, cpuNum: firstCPU(hostAffinity())}
 	t.sig.altFlags = abi.SS_DISABLE
 	p.tasks = append(p.tasks, t)
+	p.live++
+	p.runq.push(t)
+	t.maskChanged()
 	return t, nil
 }
 
@@ -138,7 +147,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
 		c.clearChildTID = ctid
 	}
-	c.state = taskBlocked // until its registers exist
+	c.setState(taskBlocked) // until its registers exist
 	p.needHook()
 	t.post(func() {
 		// The parent's registers after the call: copy them as the child's, with rax 0,
@@ -156,7 +165,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 		}
 		cpu.Save(c.ctx)
 		cpu.SetRegs(regs, saved[:])
-		c.state = taskRunnable
+		c.setState(taskRunnable)
 		p.updatePreempt()
 	})
 	t.traceThread(c, flags)
@@ -167,13 +176,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 // CLONE_CHILD_CLEARTID's word is cleared and its futex woken, as Linux's mm_release does. The last thread ends the process.
 func (t *Task) threadExit(code int) {
 	p := t.p
-	live := 0
-	for _, o := range p.tasks {
-		if o.state != taskDead {
-			live++
-		}
-	}
-	if live <= 1 {
+	if p.live <= 1 {
 		t.exitProcess(code)
 		return
 	}
@@ -183,7 +186,7 @@ func (t *Task) threadExit(code int) {
 			p.futexWake(t.clearChildTID, 1, abi.FUTEX_BITSET_MATCH_ANY)
 		}
 	}
-	t.state = taskDead
+	t.setState(taskDead)
 	p.k.dropThread(t.tid)
 	if t.tid != p.pid {
 		p.piForget(t.tid)

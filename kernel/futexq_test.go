@@ -1,0 +1,336 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"vemu/abi"
+	"vemu/kernel/mm"
+)
+
+// Futex queues and the scheduler with many threads: the cost of one operation must not
+// grow with the number of waiters or threads. The threads here have no registers of
+// their own (no engine context), so that ten thousand of them cost little; they only
+// wait, wake and are scheduled.
+
+// extraThreads adds n threads to task's process, all runnable.
+func extraThreads(task *Task, n int) []*Task {
+	p := task.p
+	out := make([]*Task, n)
+	for i := range out {
+		t := &Task{p: p, cpu: p.cpu, tid: 1_000_000 + len(p.tasks)}
+		p.tasks = append(p.tasks, t)
+		p.live++
+		p.runq.push(t)
+		t.maskChanged()
+		out[i] = t
+	}
+	return out
+}
+
+// sleepNow does what the run loop does with a call that blocked.
+func sleepNow(t *Task) {
+	op := t.pending
+	t.pending = nil
+	t.setState(taskBlocked)
+	t.blocked = op
+	t.gen++
+}
+
+// futexOn makes futex(2) operation op for t on the word at addr.
+func futexOn(t *Task, addr mm.Addr, op int32, val uint64, rest ...uint64) (uint64, error) {
+	a := Args{uint64(addr), uint64(op), val}
+	copy(a[3:], rest)
+	return sysFutex(t, a)
+}
+
+// waitOn makes t wait on the futex at addr (whose value must be 0) with bitset bits.
+func waitOn(tb testing.TB, t *Task, addr mm.Addr, bits uint32) {
+	_, err := futexOn(t, addr, abi.FUTEX_WAIT_BITSET|abi.FUTEX_PRIVATE_FLAG, 0, 0, 0, uint64(bits))
+	require.ErrorIs(tb, err, errBlocked)
+	sleepNow(t)
+}
+
+// waitvOn makes t wait on the futexes at addrs with futex_waitv, all private.
+func waitvOn(tb testing.TB, t *Task, at mm.Addr, addrs ...mm.Addr) {
+	var b []byte
+	for _, a := range addrs {
+		var w [futexWaitvSize]byte
+		putLE64(w[8:], uint64(a))
+		putLE64(w[16:], futex2SizeU32|futex2Private)
+		b = append(b, w[:]...)
+	}
+	require.NoError(tb, t.p.mm.CopyOut(at, b))
+	_, err := sysFutexWaitv(t, Args{uint64(at), uint64(len(addrs))})
+	require.ErrorIs(tb, err, errBlocked)
+	sleepNow(t)
+}
+
+func putLE64(b []byte, v uint64) {
+	for i := range 8 {
+		b[i] = byte(v >> (8 * i))
+	}
+}
+
+func wake(tb testing.TB, t *Task, addr mm.Addr, n int) int {
+	r, err := futexOn(t, addr, abi.FUTEX_WAKE|abi.FUTEX_PRIVATE_FLAG, uint64(n))
+	require.NoError(tb, err)
+	return int(r)
+}
+
+func runnableOf(ts []*Task) (n int) {
+	for _, t := range ts {
+		if t.state == taskRunnable {
+			n++
+		}
+	}
+	return n
+}
+
+const (
+	futexA = scratchRW + 0x100
+	futexB = scratchRW + 0x200
+)
+
+func TestFutexTenThousandWaiters(t *testing.T) {
+	task := loadTestTask(t)
+	const n = 10000
+	ws := extraThreads(task, n)
+	for i, w := range ws {
+		bits := uint32(1)
+		if i%2 == 1 {
+			bits = 2
+		}
+		waitOn(t, w, futexA, bits)
+	}
+	require.Equal(t, 1, task.p.runnable(), "only the waker runs")
+	// Wakes take waiters in arrival order.
+	require.Equal(t, 1, wake(t, task, futexA, 1))
+	assert.Equal(t, taskRunnable, ws[0].state)
+	assert.Equal(t, taskBlocked, ws[1].state)
+	// A bitset wake takes only the waiters whose bitsets meet it, first come first.
+	r, err := futexOn(task, futexA, abi.FUTEX_WAKE_BITSET|abi.FUTEX_PRIVATE_FLAG, 3, 0, 0, 2)
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), r)
+	assert.Equal(t, []taskState{taskRunnable, taskBlocked, taskRunnable, taskBlocked, taskRunnable, taskBlocked, taskBlocked},
+		states(ws[1:8]))
+	// FUTEX_REQUEUE moves all the others to another futex, in their order.
+	left := n - 4
+	r, err = futexOn(task, futexA, abi.FUTEX_REQUEUE|abi.FUTEX_PRIVATE_FLAG, 0, math.MaxInt32, uint64(futexB))
+	require.NoError(t, err)
+	require.Equal(t, uint64(left), r)
+	require.Zero(t, wake(t, task, futexA, math.MaxInt32), "none left on the first futex")
+	require.Equal(t, 1, wake(t, task, futexB, 1))
+	assert.Equal(t, taskRunnable, ws[2].state, "the first of them is the first out")
+	require.Equal(t, left-1, wake(t, task, futexB, math.MaxInt32))
+	assert.Equal(t, n+1, task.p.runnable())
+	assert.Equal(t, n, runnableOf(ws))
+	assert.Empty(t, task.p.futexes, "no queue is kept once empty")
+}
+
+func states(ts []*Task) []taskState {
+	out := make([]taskState, len(ts))
+	for i, t := range ts {
+		out[i] = t.state
+	}
+	return out
+}
+
+func TestFutexRequeueOntoItself(t *testing.T) {
+	// A requeue onto the same futex moves each waiter once, to the back.
+	task := loadTestTask(t)
+	ws := extraThreads(task, 3)
+	for _, w := range ws {
+		waitOn(t, w, futexA, abi.FUTEX_BITSET_MATCH_ANY)
+	}
+	r, err := futexOn(task, futexA, abi.FUTEX_REQUEUE|abi.FUTEX_PRIVATE_FLAG, 0, 2, uint64(futexA))
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), r)
+	require.Equal(t, 1, wake(t, task, futexA, 1))
+	assert.Equal(t, taskRunnable, ws[2].state, "the one not moved is first now")
+	r, err = futexOn(task, futexA, abi.FUTEX_REQUEUE|abi.FUTEX_PRIVATE_FLAG, 0, 100, uint64(futexA))
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), r)
+	require.Equal(t, 1, wake(t, task, futexA, 1))
+	assert.Equal(t, taskRunnable, ws[0].state)
+}
+
+func TestFutexKilledWaiters(t *testing.T) {
+	// Waiters that end mid-wait (exec ends the other threads, say) leave their queues:
+	// a later wake neither counts nor touches them.
+	task := loadTestTask(t)
+	p := task.p
+	ws := extraThreads(task, 1000)
+	for i, w := range ws {
+		if i%3 == 0 {
+			waitvOn(t, w, scratchRW+0x1000, futexA, futexB)
+		} else {
+			waitOn(t, w, futexA, abi.FUTEX_BITSET_MATCH_ANY)
+		}
+	}
+	for i, w := range ws {
+		if i%2 == 0 {
+			w.setState(taskDead)
+		}
+	}
+	p.reap()
+	require.Equal(t, 500, p.live-1)
+	require.Equal(t, 500, wake(t, task, futexA, math.MaxInt32))
+	assert.Equal(t, 500, runnableOf(ws))
+	assert.Empty(t, p.futexes)
+	assert.Empty(t, p.swaits, "the futex_waitv waits went with them")
+	assert.Zero(t, wake(t, task, futexB, math.MaxInt32), "woken futex_waitv waits left the other futex")
+	sf := p.k.sharedFutexTable()
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	assert.Empty(t, sf.q)
+}
+
+func TestFutexWaitvSameWordTwice(t *testing.T) {
+	// One wake takes a futex_waitv that waits twice on its word once, and goes on to
+	// the next waiter.
+	task := loadTestTask(t)
+	ws := extraThreads(task, 3)
+	waitOn(t, ws[0], futexA, abi.FUTEX_BITSET_MATCH_ANY)
+	waitvOn(t, ws[1], scratchRW+0x1000, futexA, futexB, futexA)
+	waitvOn(t, ws[2], scratchRW+0x2000, futexA)
+	// The private plain waiter first, then the futex_waitv ones in order.
+	require.Equal(t, 3, wake(t, task, futexA, 3))
+	assert.Equal(t, 3, runnableOf(ws))
+	assert.Equal(t, uint64(0), *ws[1].resume, "woken through its first entry")
+	assert.Empty(t, task.p.swaits)
+}
+
+func TestRunQueueTakesTurns(t *testing.T) {
+	task := loadTestTask(t)
+	p := task.p
+	ws := extraThreads(task, 3)
+	all := append([]*Task{task}, ws...)
+	var got []*Task
+	for range 8 {
+		got = append(got, p.pick())
+	}
+	assert.Equal(t, append(all, all...), got, "round robin")
+	ws[0].setState(taskBlocked)
+	ws[0].setState(taskBlocked)
+	assert.Equal(t, 3, p.runnable())
+	assert.Equal(t, []*Task{task, ws[1], ws[2], task}, []*Task{p.pick(), p.pick(), p.pick(), p.pick()})
+	ws[0].setState(taskRunnable)
+	assert.Equal(t, []*Task{ws[1], ws[2], task, ws[0]}, []*Task{p.pick(), p.pick(), p.pick(), p.pick()},
+		"a thread that wakes joins the back")
+	ws[1].setState(taskDead)
+	ws[1].setState(taskRunnable)
+	assert.Equal(t, taskDead, ws[1].state, "the dead stay dead")
+	assert.Equal(t, 3, p.runnable())
+	assert.Equal(t, 3, p.live)
+	p.stopped = true
+	assert.Nil(t, p.pick())
+	assert.Zero(t, p.runnable())
+	p.stopped = false
+}
+
+func TestBlockedSignalCounts(t *testing.T) {
+	task := loadTestTask(t)
+	p := task.p
+	ws := extraThreads(task, 3)
+	usr1, usr2 := sigBit(abi.SIGUSR1), sigBit(abi.SIGUSR2)
+	for _, w := range append(ws, task) {
+		w.putSigmask(usr1)
+	}
+	all, any := p.blockedSignals()
+	assert.Equal(t, usr1, all)
+	assert.Equal(t, usr1, any)
+	ws[1].setSigWait(&sigWait{set: usr2})
+	ws[2].putSigmask(usr2)
+	all, any = p.blockedSignals()
+	assert.Zero(t, all)
+	assert.Equal(t, usr1|usr2, any)
+	ws[2].setState(taskDead) // the one that did not block SIGUSR1 ends
+	all, any = p.blockedSignals()
+	assert.Equal(t, usr1, all)
+	assert.Equal(t, usr1|usr2, any)
+	ws[1].setSigWait(nil)
+	_, any = p.blockedSignals()
+	assert.Equal(t, usr1, any)
+}
+
+func BenchmarkFutexWakeOne(b *testing.B) {
+	// One wake and one wait again, with n threads waiting on the futex.
+	for _, n := range []int{10, 100, 1000, 10000} {
+		b.Run(fmt.Sprintf("waiters=%d", n), func(b *testing.B) {
+			task := loadTestTask(b)
+			ws := extraThreads(task, n)
+			for _, w := range ws {
+				waitOn(b, w, futexA, abi.FUTEX_BITSET_MATCH_ANY)
+			}
+			i := 0
+			for b.Loop() {
+				if wake(b, task, futexA, 1) != 1 {
+					b.Fatal("no waiter woken")
+				}
+				w := ws[i%n]
+				w.resume = nil
+				waitOn(b, w, futexA, abi.FUTEX_BITSET_MATCH_ANY)
+				i++
+			}
+		})
+	}
+}
+
+func BenchmarkFutexWaitvWakeOne(b *testing.B) {
+	// The same through the kernel-wide table, with futex_waitv's waiters.
+	for _, n := range []int{10, 100, 1000, 10000} {
+		b.Run(fmt.Sprintf("waiters=%d", n), func(b *testing.B) {
+			task := loadTestTask(b)
+			ws := extraThreads(task, n)
+			for _, w := range ws {
+				waitvOn(b, w, scratchRW+0x1000, futexA)
+			}
+			i := 0
+			for b.Loop() {
+				if wake(b, task, futexA, 1) != 1 {
+					b.Fatal("no waiter woken")
+				}
+				w := ws[i%n]
+				w.resume = nil
+				waitvOn(b, w, scratchRW+0x1000, futexA)
+				i++
+			}
+		})
+	}
+}
+
+func BenchmarkSchedTurn(b *testing.B) {
+	// What one turn of the run loop costs besides running guest code, with n threads
+	// runnable, or one runnable and n-1 waiting on futexes.
+	for _, blocked := range []bool{false, true} {
+		for _, n := range []int{10, 100, 1000, 10000} {
+			b.Run(fmt.Sprintf("blocked=%v/threads=%d", blocked, n), func(b *testing.B) {
+				defer func(was bool) { checkBlocked = was }(checkBlocked)
+				checkBlocked = false // the check walks every thread
+				task := loadTestTask(b)
+				p := task.p
+				ws := extraThreads(task, n-1)
+				if blocked {
+					for i, w := range ws {
+						waitOn(b, w, futexA+mm.Addr(4*i), abi.FUTEX_BITSET_MATCH_ANY)
+					}
+				}
+				for b.Loop() {
+					p.drain(false)
+					if p.pick() == nil {
+						b.Fatal("nothing to run")
+					}
+					p.publishFatal()
+					p.advanceVirtual()
+					p.reap()
+					p.updatePreempt()
+				}
+			})
+		}
+	}
+}
