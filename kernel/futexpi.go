@@ -1,7 +1,9 @@
 package kernel
 
 import (
+	"cmp"
 	"encoding/binary"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,6 +108,21 @@ type piLock struct {
 	key     futexKey
 	owner   int // TID
 	waiters piQueue
+	// at is where threads of each address space met the word, for an owner's end to
+	// find it in its own memory without searching (checked then: the memory there may
+	// have changed since).
+	at map[*mm.Space]mm.Addr
+}
+
+// seen notes that the word of l is at addr in space s.
+func (l *piLock) seen(s *mm.Space, addr mm.Addr) {
+	if l.key.dev == ^uint64(0) {
+		return // a private key holds its address
+	}
+	if l.at == nil {
+		l.at = map[*mm.Space]mm.Addr{}
+	}
+	l.at[s] = addr
 }
 
 // piTable is the kernel's PI futex state.
@@ -170,6 +187,7 @@ func (pt *piTable) dropIfIdle(l *piLock) {
 // enqueue puts w on lock l.
 func (pt *piTable) enqueue(l *piLock, w *piWaiter) {
 	w.l, w.rq, w.key = l, false, l.key
+	l.seen(w.t.p.mm, w.addr)
 	l.waiters.push(w)
 	pt.waiting.Add(1)
 }
@@ -289,6 +307,7 @@ func (t *Task) piAcquire(pt *piTable, addr mm.Addr, key futexKey, private bool, 
 		if pid != l.owner && (pid != 0 || uval&futexOwnerDied == 0) {
 			return false, nil, unix.EINVAL
 		}
+		l.seen(t.p.mm, addr)
 		return false, l, nil
 	}
 	if pt.rq[key] != nil || t.plainWaiters(addr, key) {
@@ -307,6 +326,7 @@ func (t *Task) piAcquire(pt *piTable, addr mm.Addr, key futexKey, private bool, 
 		var l *piLock
 		if setWaiters {
 			l = pt.newLock(key, tid)
+			l.seen(t.p.mm, addr)
 		}
 		return true, l, nil
 	}
@@ -322,7 +342,9 @@ func (t *Task) piAcquire(pt *piTable, addr mm.Addr, key futexKey, private bool, 
 	if private && owner != t.p {
 		return false, nil, unix.EPERM // a private futex's owner is a thread of this process
 	}
-	return false, pt.newLock(key, pid), nil
+	l := pt.newLock(key, pid)
+	l.seen(t.p.mm, addr)
+	return false, l, nil
 }
 
 // piTimeout reads a PI operation's absolute timeout on clk and gives how long from now;
@@ -668,12 +690,16 @@ func (t *Task) exitPI(gone bool) {
 		pt.gone[t.tid] = true
 	}
 	var woken []*piWaiter
+	var held []*piLock
 	for l := range pt.owned[t.tid] {
-		w := l.waiters.head
-		if w == nil {
-			continue
+		if l.waiters.head != nil {
+			held = append(held, l)
 		}
-		if addr, ok := t.p.addrOfKey(l.key); ok {
+	}
+	addrs := t.piAddrs(held)
+	for _, l := range held {
+		w := l.waiters.head
+		if addr, ok := addrs[l]; ok {
 			uval, err := t.loadWord(addr)
 			if err == nil {
 				err = t.storeWord(addr, uval&futexOwnerDied|uint32(w.tid)|futexWaiters|futexOwnerDied)
@@ -714,29 +740,75 @@ func (p *Process) piForget(tids ...int) {
 	pt.mu.Unlock()
 }
 
-// addrOfKey finds the address of a futex word in p's memory, from its key.
-func (p *Process) addrOfKey(key futexKey) (mm.Addr, bool) {
-	if key.dev == ^uint64(0) {
-		return mm.Addr(key.off), key.host == uintptr(unsafe.Pointer(p.mm))
-	}
-	for v := range p.mm.VMAs() {
-		if key.ino != 0 {
-			if v.Shared && v.Ino == key.ino && v.Dev == key.dev && key.off >= v.FileOff && key.off-v.FileOff < v.Len() {
-				return v.Start + mm.Addr(key.off-v.FileOff), true
+// piAddrs finds the words of the locks in the thread's memory: where its process last
+// met each one, if the word is still there, else by one walk over the mappings for all
+// the others together. A lock whose word is not mapped is left out.
+func (t *Task) piAddrs(locks []*piLock) map[*piLock]mm.Addr {
+	out := make(map[*piLock]mm.Addr, len(locks))
+	var rest []*piLock
+	for _, l := range locks {
+		key := l.key
+		if key.dev == ^uint64(0) {
+			if key.host == uintptr(unsafe.Pointer(t.p.mm)) {
+				out[l] = mm.Addr(key.off)
 			}
 			continue
 		}
+		if a, ok := l.at[t.p.mm]; ok && t.sharedKeyAt(a) == key {
+			out[l] = a
+			continue
+		}
+		rest = append(rest, l)
+	}
+	if len(rest) > 0 {
+		t.p.addrsOfKeys(rest, out)
+	}
+	return out
+}
+
+// addrsOfKeys finds the words of shared locks in p's memory by their keys, in one walk
+// over the mappings: the first mapping (in address order) that holds a word gives its
+// address.
+func (p *Process) addrsOfKeys(locks []*piLock, out map[*piLock]mm.Addr) {
+	type file struct{ dev, ino uint64 }
+	byFile := map[file][]*piLock{} // sorted by offset
+	var byHost []*piLock           // sorted by host address
+	for _, l := range locks {
+		if l.key.ino != 0 {
+			f := file{l.key.dev, l.key.ino}
+			byFile[f] = append(byFile[f], l)
+		} else {
+			byHost = append(byHost, l)
+		}
+	}
+	for _, ls := range byFile {
+		slices.SortFunc(ls, func(a, b *piLock) int { return cmp.Compare(a.key.off, b.key.off) })
+	}
+	slices.SortFunc(byHost, func(a, b *piLock) int { return cmp.Compare(a.key.host, b.key.host) })
+	give := func(l *piLock, a mm.Addr) {
+		if _, ok := out[l]; !ok {
+			out[l] = a
+		}
+	}
+	for v := range p.mm.VMAs() {
+		if ls := byFile[file{v.Dev, v.Ino}]; v.Shared && v.Ino != 0 && len(ls) > 0 {
+			lo := v.FileOff
+			i, _ := slices.BinarySearchFunc(ls, lo, func(l *piLock, off uint64) int { return cmp.Compare(l.key.off, off) })
+			for ; i < len(ls) && ls[i].key.off-lo < v.Len(); i++ {
+				give(ls[i], v.Start+mm.Addr(ls[i].key.off-lo))
+			}
+		}
 		h := v.Host()
-		if len(h) == 0 {
+		if len(byHost) == 0 || len(h) == 0 {
 			continue
 		}
 		// Comparing addresses only: the key names host memory this mapping may hold.
 		base := uintptr(unsafe.Pointer(&h[0]))
-		if key.host >= base && key.host-base < uintptr(len(h)) {
-			return v.Start + mm.Addr(key.host-base), true
+		i, _ := slices.BinarySearchFunc(byHost, base, func(l *piLock, at uintptr) int { return cmp.Compare(l.key.host, at) })
+		for ; i < len(byHost) && byHost[i].key.host-base < uintptr(len(h)); i++ {
+			give(byHost[i], v.Start+mm.Addr(byHost[i].key.host-base))
 		}
 	}
-	return 0, false
 }
 
 // exitRobustList walks the thread's robust list, as Linux's exit_robust_list(): each

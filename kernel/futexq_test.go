@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"vemu/abi"
 	"vemu/kernel/mm"
@@ -329,6 +330,85 @@ func BenchmarkSchedTurn(b *testing.B) {
 					p.advanceVirtual()
 					p.reap()
 					p.updatePreempt()
+				}
+			})
+		}
+	}
+}
+
+// piOwnerWithMappings makes task the owner, in user space, of nLocks PI futexes, one in
+// each of the first of nMaps shared one-page mappings, each with a waiter (threads of
+// its own process); it returns the words and their waiters.
+func piOwnerWithMappings(tb testing.TB, task *Task, nMaps, nLocks int) ([]mm.Addr, []*Task) {
+	tb.Helper()
+	var words []mm.Addr
+	for i := range nMaps {
+		r := call(task, abi.SYS_MMAP, 0, mm.PageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS, ^uint64(0), 0)
+		require.Greater(tb, r, int64(0), "mmap")
+		if i < nLocks {
+			at := mm.Addr(r) + mm.Addr(4*(i%64))
+			require.NoError(tb, task.storeWord(at, uint32(task.tid)))
+			words = append(words, at)
+		}
+	}
+	ws := extraThreads(task, nLocks)
+	for i, w := range ws {
+		_, err := futexOn(w, words[i], abi.FUTEX_LOCK_PI, 0)
+		require.ErrorIs(tb, err, errBlocked)
+		sleepNow(w)
+	}
+	return words, ws
+}
+
+func TestFutexPIExitWithManyMappings(t *testing.T) {
+	// An owner that ends holding many shared PI futexes passes each to its waiter,
+	// whether its process met the word in the kernel before or not.
+	task := loadTestTask(t)
+	words, ws := piOwnerWithMappings(t, task, 3000, 1000)
+	pt := task.p.k.piFutexes()
+	pt.mu.Lock()
+	i := 0
+	for l := range pt.owned[task.tid] {
+		if i%2 == 0 {
+			l.at = nil // as if only another process's threads had met it
+		}
+		i++
+	}
+	require.Equal(t, 1000, i)
+	pt.mu.Unlock()
+	task.exitPI(false)
+	for i, w := range words {
+		v, err := task.loadWord(w)
+		require.NoError(t, err)
+		require.Equal(t, uint32(ws[i].tid)|futexWaiters|futexOwnerDied, v, "word %d", i)
+		require.Equal(t, taskRunnable, ws[i].state)
+	}
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	assert.Empty(t, pt.owned[task.tid])
+}
+
+func BenchmarkFutexPIExit(b *testing.B) {
+	// Finding the words of 100 PI futexes an ending owner holds, with n mappings: met by
+	// its own process in the kernel before (waiters of its own), or not (another
+	// process's waiters).
+	for _, met := range []bool{true, false} {
+		for _, n := range []int{100, 1000, 10000} {
+			b.Run(fmt.Sprintf("met=%v/mappings=%d", met, n), func(b *testing.B) {
+				task := loadTestTask(b)
+				words, _ := piOwnerWithMappings(b, task, n, 100)
+				pt := task.p.k.piFutexes()
+				var held []*piLock
+				for l := range pt.owned[task.tid] {
+					if !met {
+						l.at = nil
+					}
+					held = append(held, l)
+				}
+				for b.Loop() {
+					if got := task.piAddrs(held); len(got) != len(words) {
+						b.Fatalf("%d words found, want %d", len(got), len(words))
+					}
 				}
 			})
 		}
