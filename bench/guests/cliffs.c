@@ -6,9 +6,13 @@
                   down: each call splits the mapping below the ones before it
      sbrk N       grow the heap N times by 132 KiB, touching each new piece
      maps N       make N one-page mappings that do not join (a free page beside each),
-                  touch each, then unmap them */
+                  touch each, then unmap them
+     futexes N    start N threads, each waiting on a futex of its own, then wake them
+                  one after the other
+     wakeone N    start N threads waiting on one futex, then wake them one at a time */
 #include <pthread.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include "bench.h"
 
@@ -23,6 +27,49 @@ static void *wait_release(void *arg)
 		pthread_cond_wait(&go, &mu);
 	pthread_mutex_unlock(&mu);
 	return arg;
+}
+
+static unsigned *words;
+static unsigned gate;
+static int ready;
+
+static long futex(unsigned *w, int op, unsigned val)
+{
+	return syscall(SYS_futex, w, op, val, NULL, NULL, 0);
+}
+
+static void *wait_own(void *arg)
+{
+	unsigned *w = &words[(long)arg];
+	__atomic_fetch_add(&ready, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(w, __ATOMIC_SEQ_CST))
+		futex(w, FUTEX_WAIT_PRIVATE, 0);
+	return arg;
+}
+
+static void *wait_gate(void *arg)
+{
+	__atomic_fetch_add(&ready, 1, __ATOMIC_SEQ_CST);
+	futex(&gate, FUTEX_WAIT_PRIVATE, 0);
+	return arg;
+}
+
+/* start_all starts n threads running fn, waits until each has started, and returns
+   them. */
+static pthread_t *start_all(long n, void *(*fn)(void *))
+{
+	pthread_t *t = calloc(n, sizeof *t);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 << 10);
+	for (long i = 0; i < n; i++)
+		if (pthread_create(&t[i], &attr, fn, (void *)i) != 0) {
+			printf("fail pthread_create\n");
+			exit(1);
+		}
+	while (__atomic_load_n(&ready, __ATOMIC_SEQ_CST) < n)
+		sched_yield();
+	return t;
 }
 
 int main(int argc, char **argv)
@@ -92,8 +139,26 @@ int main(int argc, char **argv)
 				printf("fail munmap\n");
 				return 1;
 			}
+	} else if (!strcmp(mode, "futexes")) {
+		words = calloc(n, sizeof *words);
+		pthread_t *t = start_all(n, wait_own);
+		for (long i = 0; i < n; i++) {
+			__atomic_store_n(&words[i], 1, __ATOMIC_SEQ_CST);
+			futex(&words[i], FUTEX_WAKE_PRIVATE, 1);
+		}
+		for (long i = 0; i < n; i++)
+			pthread_join(t[i], NULL);
+	} else if (!strcmp(mode, "wakeone")) {
+		pthread_t *t = start_all(n, wait_gate);
+		/* A thread counted as started may not wait yet: a wake that finds no waiter
+		   is tried again. */
+		for (long i = 0; i < n; i++)
+			while (futex(&gate, FUTEX_WAKE_PRIVATE, 1) != 1)
+				sched_yield();
+		for (long i = 0; i < n; i++)
+			pthread_join(t[i], NULL);
 	} else {
-		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps N\n");
+		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps|futexes|wakeone N\n");
 		return 2;
 	}
 	printf("%.1f\n", (bench_now_ns() - t0) / 1e6);
