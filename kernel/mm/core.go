@@ -26,6 +26,7 @@ type CoreSegment struct {
 // CoreSegments lists the mappings for a core dump, in address order, the pieces of one
 // mapping kept apart for the CPU as one.
 func (s *Space) CoreSegments() []CoreSegment {
+	s.Refresh() // a file shrunk by another process: its lost pages are left out
 	var segs []CoreSegment
 	for x := s.vmas.first; x != nil; x = x.next {
 		v := x.v

@@ -3,8 +3,11 @@ package mm
 // Peek copies guest memory at addr into dst whatever the mappings' permissions, as
 // /proc/PID/mem reads it (FOLL_FORCE), up to the first page that is not mapped or not
 // backed (a shared file mapping past the end of its file). It returns the bytes copied.
-func (s *Space) Peek(addr Addr, dst []byte) int {
-	n := 0
+func (s *Space) Peek(addr Addr, dst []byte) (n int) {
+	s.Refresh()
+	var cur *VMA
+	var err error
+	defer s.hostFault(&cur, &err)()
 	for n < len(dst) {
 		a := addr + Addr(n)
 		if a < addr {
@@ -14,6 +17,7 @@ func (s *Space) Peek(addr Addr, dst []byte) int {
 		if v == nil || v.Bus {
 			break
 		}
+		cur = v
 		n += copy(dst[n:], v.host()[a-v.Start:])
 	}
 	return n
@@ -23,8 +27,11 @@ func (s *Space) Peek(addr Addr, dst []byte) int {
 // their permissions (a debugger's breakpoint in read-only code), shared ones only where
 // their file was opened for writing. It stops at the first page it may not write, drops
 // the code the CPU translated from what it wrote, and returns the bytes written.
-func (s *Space) Poke(addr Addr, src []byte) int {
-	n := 0
+func (s *Space) Poke(addr Addr, src []byte) (n int) {
+	s.Refresh()
+	var cur *VMA
+	var err error
+	defer s.hostFault(&cur, &err)()
 	for n < len(src) {
 		a := addr + Addr(n)
 		if a < addr {
@@ -35,6 +42,7 @@ func (s *Space) Poke(addr Addr, src []byte) int {
 			break
 		}
 		v.back.wrote() // a frozen file's pages written here are no longer the file's
+		cur = v
 		k := copy(v.host()[a-v.Start:], src[n:])
 		if s.cpu != nil {
 			s.cpu.FlushCode(uint64(a), uint64(a)+uint64(k))

@@ -1268,8 +1268,10 @@ func (s *Space) Maps() string {
 }
 
 // Bufs appends to dst the host slices behind [addr, addr+n), one per mapping, stopping at
-// the first byte without permission want: a short result is a partial transfer, as when
-// Linux's copy stops at a fault. Nothing accessible at addr is EFAULT.
+// the first byte without permission want or past the end of a shared mapping's file: a
+// short result is a partial transfer, as when Linux's copy stops at a fault. Nothing
+// accessible at addr is EFAULT. A file that shrinks afterwards (another program
+// truncating it) can still fault under a host system call, which then fails with EFAULT.
 func (s *Space) Bufs(addr Addr, n int, want Prot, dst [][]byte) ([][]byte, error) {
 	if n == 0 {
 		return dst, nil
@@ -1282,7 +1284,11 @@ func (s *Space) Bufs(addr Addr, n int, want Prot, dst [][]byte) ([][]byte, error
 	first := true
 	for a := addr; a < end; {
 		v := s.Lookup(a)
-		if v == nil || v.Prot&want != want {
+		if v != nil && v.Bus && s.FileGrew(a) {
+			v = s.Lookup(a)
+		}
+		if v == nil || v.Prot&want != want || v.Bus {
+			// Past the end of a shared mapping's file, a copy faults, on Linux as here.
 			break
 		}
 		stop := min(end, v.End)

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,6 +118,23 @@ int main(int argc, char **argv)
 	errno = 0;
 	r = pread(src, base + 2 * PG - 4, 10, 0);
 	printf("pread across the end: %ld %s\n", r, r < 0 ? errname(errno) : "");
+
+	/* epoll_wait writes its events from Go under vemu: into the lost page, EFAULT. */
+	int ep = epoll_create1(0);
+	must(ep >= 0, "epoll_create1");
+	struct epoll_event ev = {.events = EPOLLIN};
+	must(epoll_ctl(ep, EPOLL_CTL_ADD, pfd[0], &ev) == 0, "epoll_ctl");
+	must(write(pfd[1], "r", 1) == 1, "write pipe");
+	errno = 0;
+	r = epoll_wait(ep, (struct epoll_event *)(base + 2 * PG), 4, 0);
+	printf("epoll_wait into page 2: %ld %s\n", r, r < 0 ? errname(errno) : "");
+	errno = 0;
+	r = epoll_wait(ep, (struct epoll_event *)(base + 2 * PG - sizeof ev), 4, 0);
+	printf("epoll_wait across the end: %ld %s\n", r, r < 0 ? errname(errno) : "");
+	close(ep);
+	errno = 0;
+	r = syscall(SYS_nanosleep, base + 2 * PG, NULL);
+	printf("nanosleep from page 2: %ld %s\n", r, r < 0 ? errname(errno) : "");
 
 	/* Growing the file back: the pages are the file's again (zero). */
 	must(ftruncate(fd, 3 * PG) == 0, "ftruncate");
