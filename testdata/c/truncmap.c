@@ -2,7 +2,9 @@
  * raise SIGBUS (BUS_ADRERR, at the address) for reads and writes, which a handler
  * survives with siglongjmp; the rest of the last page reads as zero; growing the file
  * back gives the pages back; a child forked before the shrink sees it too; open with
- * O_TRUNC, truncate(2) and fallocate's collapsed range shrink too; read(2) and write(2) with a buffer there fail with EFAULT; and a
+ * O_TRUNC, truncate(2) and fallocate's collapsed range shrink too; a child goes on
+ * through SIGBUS after SIGBUS while its parent shrinks and grows the file; read(2),
+ * write(2), epoll_wait(2) and nanosleep(2) with a buffer there fail with EFAULT; and a
  * thousand shrinks and growths in a row. Usage: truncmap DIR */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -194,6 +196,31 @@ int main(int argc, char **argv)
 	}
 	printf("cycles: %d ok, %d SIGBUS\n", ok, bus);
 	expect("every cycle as expected", ok == want && bus == CYCLES - want);
+
+	/* A child reads and writes the page in a loop while its parent shrinks and grows
+	 * the file under it: each access is the file's or a SIGBUS, and both go on. */
+	volatile int *stop = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	must(stop != MAP_FAILED, "mmap stop");
+	must(ftruncate(fd, 2 * PG) == 0, "ftruncate");
+	pid = fork();
+	must(pid >= 0, "fork");
+	if (pid == 0) {
+		volatile unsigned long n = 0;
+		sigsetjmp(jb, 1);
+		while (!*stop) {
+			base[PG + (n % 64)] = 'c';
+			n += base[PG + 8] != 1;
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < CYCLES; i++) {
+		must(ftruncate(fd, (1 + i % 2) * PG) == 0, "ftruncate");
+		if (i % 100 == 0)
+			usleep(1000); /* the child runs, past the end */
+	}
+	*stop = 1;
+	must(waitpid(pid, &st, 0) == pid, "waitpid");
+	printf("race: child status %#x\n", st);
 	unlink(path);
 	unlink(other);
 	return failures != 0;
