@@ -5,9 +5,13 @@ package mm
 // backed (a shared file mapping past the end of its file). It returns the bytes copied.
 func (s *Space) Peek(addr Addr, dst []byte) (n int) {
 	s.Refresh()
-	var cur *VMA
-	var err error
-	defer s.hostFault(&cur, &err)()
+	var g faultGuard
+	defer func() {
+		g.done()
+		if r := recover(); r != nil {
+			s.hostFault(r, g.cur) // n is what was copied
+		}
+	}()
 	for n < len(dst) {
 		a := addr + Addr(n)
 		if a < addr {
@@ -17,7 +21,7 @@ func (s *Space) Peek(addr Addr, dst []byte) (n int) {
 		if v == nil || v.Bus {
 			break
 		}
-		cur = v
+		g.enter(v)
 		n += copy(dst[n:], v.host()[a-v.Start:])
 	}
 	return n
@@ -29,9 +33,13 @@ func (s *Space) Peek(addr Addr, dst []byte) (n int) {
 // the code the CPU translated from what it wrote, and returns the bytes written.
 func (s *Space) Poke(addr Addr, src []byte) (n int) {
 	s.Refresh()
-	var cur *VMA
-	var err error
-	defer s.hostFault(&cur, &err)()
+	var g faultGuard
+	defer func() {
+		g.done()
+		if r := recover(); r != nil {
+			s.hostFault(r, g.cur) // n is what was copied
+		}
+	}()
 	for n < len(src) {
 		a := addr + Addr(n)
 		if a < addr {
@@ -42,7 +50,7 @@ func (s *Space) Poke(addr Addr, src []byte) (n int) {
 			break
 		}
 		v.back.wrote() // a frozen file's pages written here are no longer the file's
-		cur = v
+		g.enter(v)
 		k := copy(v.host()[a-v.Start:], src[n:])
 		if s.cpu != nil {
 			s.cpu.FlushCode(uint64(a), uint64(a)+uint64(k))

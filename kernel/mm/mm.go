@@ -1110,8 +1110,13 @@ func (s *Space) access(addr Addr, n int, want Prot, f func(host []byte, v *VMA))
 		// included); only the kernel's own writes (want 0) may.
 		return errFault
 	}
-	var cur *VMA
-	defer s.hostFault(&cur, &err)()
+	var g faultGuard
+	defer func() {
+		g.done()
+		if r := recover(); r != nil {
+			err = s.hostFault(r, g.cur)
+		}
+	}()
 	for a := addr; a < end; {
 		v := s.Lookup(a)
 		if v != nil && v.Bus && s.FileGrew(a) {
@@ -1121,35 +1126,52 @@ func (s *Space) access(addr Addr, n int, want Prot, f func(host []byte, v *VMA))
 			return errFault
 		}
 		stop := min(end, v.End)
-		cur = v
+		g.enter(v)
 		f(v.host()[a-v.Start:stop-v.Start], v)
 		a = stop
 	}
 	return nil
 }
 
-// hostFault makes a host fault in a copy of guest memory (a SIGBUS where a file shrank
-// under a shared mapping without the kernel knowing, see Shrunk) an EFAULT, as Linux's
-// copies fail there, instead of the end of vemu; the file's size is then looked at
-// again, in every space. Use as defer s.hostFault(&cur, &err)(), with cur the mapping
-// being copied.
-func (s *Space) hostFault(cur **VMA, err *error) func() {
-	old := debug.SetPanicOnFault(true)
-	return func() {
-		debug.SetPanicOnFault(old)
-		r := recover()
-		if r == nil {
-			return
-		}
-		if _, ok := r.(interface{ Addr() uintptr }); !ok || *cur == nil {
-			panic(r)
-		}
-		*err = errFault
-		if b := (*cur).back; b.file != nil {
-			Shrunk(b.file.fd)
-			s.Refresh()
-		}
+// faultGuard is kept by a copy of guest memory that may meet a host fault: where it
+// copies a shared mapping's file (whose end the host enforces), the goroutine panics on
+// a fault instead of ending vemu (debug.SetPanicOnFault), and the copy recovers. Other
+// memory never faults, and costs nothing more. Use with a deferred function that calls
+// done, then recover (which only works there) and hostFault.
+type faultGuard struct {
+	cur     *VMA // the mapping being copied
+	on, old bool
+}
+
+// enter notes that v is being copied.
+func (g *faultGuard) enter(v *VMA) {
+	g.cur = v
+	if !g.on && v.back.file != nil {
+		g.on, g.old = true, debug.SetPanicOnFault(true)
 	}
+}
+
+// done ends the guard.
+func (g *faultGuard) done() {
+	if g.on {
+		debug.SetPanicOnFault(g.old)
+	}
+}
+
+// hostFault turns r, recovered from a copy of guest memory in cur, into EFAULT when it is
+// a host fault (a SIGBUS where a file shrank under a shared mapping without the kernel
+// knowing, see Shrunk): Linux's copies fail there, where vemu would end. The file's
+// size is then looked at again, in every space. Any other panic goes on. Copies run
+// with debug.SetPanicOnFault, which makes such a fault a panic.
+func (s *Space) hostFault(r any, cur *VMA) error {
+	if _, ok := r.(interface{ Addr() uintptr }); !ok || cur == nil {
+		panic(r)
+	}
+	if b := cur.back; b.file != nil {
+		Shrunk(b.file.fd)
+		s.Refresh()
+	}
+	return errFault
 }
 
 // CopyIn copies len(dst) bytes from guest address addr. A fault returns EFAULT.
@@ -1196,8 +1218,13 @@ func (s *Space) Write(addr Addr, src []byte) error {
 func (s *Space) CopyString(addr Addr, max int) (str string, err error) {
 	s.Refresh()
 	var sb strings.Builder
-	var cur *VMA
-	defer s.hostFault(&cur, &err)()
+	var g faultGuard
+	defer func() {
+		g.done()
+		if r := recover(); r != nil {
+			err = s.hostFault(r, g.cur)
+		}
+	}()
 	for a := addr; ; {
 		v := s.Lookup(a)
 		if v != nil && v.Bus && s.FileGrew(a) {
@@ -1206,7 +1233,7 @@ func (s *Space) CopyString(addr Addr, max int) (str string, err error) {
 		if v == nil || v.Prot&emu.ProtRead == 0 || v.Bus {
 			return "", errFault
 		}
-		cur = v
+		g.enter(v)
 		h := v.host()[a-v.Start:]
 		for i, c := range h {
 			if c == 0 {

@@ -135,10 +135,12 @@ func (s *Space) FileGrew(a Addr) bool {
 // as zero, as on Linux. It costs nothing when no file shrank, and what the space maps of
 // the files that did otherwise. A later growth gives the pages back (FileGrew).
 func (s *Space) Refresh() {
-	x := s.vmas.files
-	if x == nil || !x.pending.Load() {
-		return
+	if x := s.vmas.files; x != nil && x.pending.Load() {
+		s.refresh(x)
 	}
+}
+
+func (s *Space) refresh(x *fileIndex) {
 	mapFiles.Lock()
 	files := x.shrunk
 	x.shrunk = nil
