@@ -2,6 +2,7 @@ package mm
 
 import (
 	"os"
+	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -148,5 +149,43 @@ func TestShrunkReachesEveryMapping(t *testing.T) {
 	}
 	if err := s.CheckCPU(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkShrink times a shrink and growth of a file mapped once in a space that holds
+// many other mappings: the cost follows the mappings of that file, not the others.
+func BenchmarkShrink(b *testing.B) {
+	for _, others := range []int{10, 10000} {
+		b.Run(strconv.Itoa(others)+"-others", func(b *testing.B) {
+			f, err := os.CreateTemp(b.TempDir(), "shrink")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			f.Truncate(2 * PageSize)
+			s := New(nil)
+			defer s.Close()
+			rw := emu.ProtRead | emu.ProtWrite
+			for i := range others {
+				// A page apart, so that none joins another.
+				if _, err := s.Map(Addr(0x10000000+2*i*PageSize), PageSize, rw, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			const at = Addr(0x100000)
+			if _, err := s.MapShared(at, 2*PageSize, rw, int(f.Fd()), 0, true, "f"); err != nil {
+				b.Fatal(err)
+			}
+			var one [1]byte
+			for b.Loop() {
+				f.Truncate(PageSize)
+				Shrunk(int(f.Fd()))
+				s.Refresh()
+				f.Truncate(2 * PageSize)
+				if s.CopyIn(at+PageSize, one[:]) != nil { // the file grew back
+					b.Fatal("the page did not come back")
+				}
+			}
+		})
 	}
 }
