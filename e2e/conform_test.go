@@ -52,6 +52,7 @@ var conformGuests = []diffCase{
 	{name: "rusagethread", cmds: one("rusagethread")},
 	{name: "recvmmsg", cmds: one("recvmmsg")},
 	{name: "mlock", cmds: one("mlock")},
+	{name: "seccompnotify", cmds: one("seccompnotify")},
 	{name: "dnotify", cmds: one("dnotify", "work"), setup: mkdirs("work")},
 	{name: "truncmap", cmds: one("truncmap", "work"), setup: mkdirs("work")},
 }

@@ -166,6 +166,8 @@ func (p *Process) reap() {
 			t.sigs().pending.discard(p.queued())
 			t.closeIntr()
 			t.dropFutexWaits()
+			t.seccomp.hold(-1)
+			t.seccomp.filter = nil
 			continue
 		}
 		live = append(live, t)

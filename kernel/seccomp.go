@@ -17,7 +17,9 @@ type seccompFilter struct {
 	prog []bpfInsn
 	prev *seccompFilter
 	log  bool
-	path int // instructions from here to the first filter as Linux counts them (ebpfLen, and 4 more per filter)
+	// listener takes this filter's SECCOMP_RET_USER_NOTIF calls (seccompnotify.go).
+	listener *seccompListener
+	path     int // instructions from here to the first filter as Linux counts them (ebpfLen, and 4 more per filter)
 }
 
 // seccompState is a thread's seccomp mode, filters and no_new_privs bit: inherited by
@@ -51,6 +53,8 @@ type seccompCall struct {
 	ip   uint64 // the address after the instruction that made the call
 	args [6]uint64
 	rax  uint64 // the register as the call left it, restored for SIGSYS (syscall_rollback)
+	// wait: the caller can block the thread for a user notification (the SYSCALL entry).
+	wait bool
 }
 
 // strictAllowed reports whether strict mode lets call run: read, write, exit and
@@ -104,7 +108,7 @@ func (t *Task) seccompEnter(c *seccompCall) (run bool, rax uint64, what string) 
 		t.seccompKillThread(abi.SIGKILL, fmt.Sprintf("seccomp strict mode: system call %d", c.nr))
 		return false, c.rax, "killed"
 	}
-	ret, _ := st.run(c)
+	ret, match := st.run(c)
 	data := ret & abi.SECCOMP_RET_DATA
 	switch ret & abi.SECCOMP_RET_ACTION_FULL {
 	case abi.SECCOMP_RET_ALLOW, abi.SECCOMP_RET_LOG:
@@ -122,6 +126,10 @@ func (t *Task) seccompEnter(c *seccompCall) (run bool, rax uint64, what string) 
 		// No tracer that asked for seccomp stops: Linux answers ENOSYS.
 		return false, errnoRet(unix.ENOSYS), ""
 	case abi.SECCOMP_RET_USER_NOTIF:
+		if c.wait && match.listener != nil {
+			t.seccompNotifyOn = match
+			return false, 0, seccompNotifying
+		}
 		// No listener: Linux answers ENOSYS.
 		return false, errnoRet(unix.ENOSYS), ""
 	case abi.SECCOMP_RET_TRAP:
@@ -245,12 +253,14 @@ func (t *Task) seccompSetFilter(flags uint32, uargs mm.Addr) (uint64, error) {
 	if err := checkSeccompBPF(prog); err != nil {
 		return 0, err
 	}
-	if listener {
-		// vemu has no listener file for SECCOMP_RET_USER_NOTIF.
-		return 0, unix.EINVAL
+	if listener && t.p.files.full() {
+		return 0, unix.EMFILE
 	}
 	if m := t.seccomp.mode; m != 0 && m != abi.SECCOMP_MODE_FILTER {
 		return 0, unix.EINVAL
+	}
+	if listener && t.seccomp.hasListener() {
+		return 0, unix.EBUSY // has_duplicate_listener()
 	}
 	f := &seccompFilter{prog: prog, prev: t.seccomp.filter, log: flags&abi.SECCOMP_FILTER_FLAG_LOG != 0, path: ebpfLen(prog)}
 	if f.prev != nil {
@@ -274,17 +284,37 @@ func (t *Task) seccompSetFilter(flags uint32, uargs mm.Addr) (uint64, error) {
 			return uint64(o.tid), nil
 		}
 	}
+	var ret uint64
+	if listener {
+		l, hfd, err := newSeccompListener()
+		if err != nil {
+			return 0, err
+		}
+		fd, err := t.p.files.install(listenerFileFor(l, hfd), true, 0)
+		if err != nil {
+			unix.Close(hfd)
+			return 0, err
+		}
+		f.listener, ret = l, uint64(fd)
+	}
 	t.seccomp.filter, t.seccomp.mode = f, abi.SECCOMP_MODE_FILTER
+	users := 1
 	if tsync {
 		for _, o := range t.p.tasks {
 			if o != t && o.state != taskDead {
 				o.seccomp.filter, o.seccomp.mode = f, abi.SECCOMP_MODE_FILTER
 				o.seccomp.nnp = o.seccomp.nnp || t.seccomp.nnp
+				users++
 			}
 		}
 	}
+	if l := f.listener; l != nil {
+		l.mu.Lock()
+		l.users = users
+		l.mu.Unlock()
+	}
 	t.p.setFastCalls()
-	return 0, nil
+	return ret, nil
 }
 
 // contains reports whether f is one of the state's filters (nil is in every stack).
@@ -314,10 +344,24 @@ func (st *seccompState) filters() int {
 func (t *Task) seccompSyscall(s *emu.Syscall, a Args, recheck bool) bool {
 	c := seccompCall{nr: uint32(s.Nr), arch: abi.AUDIT_ARCH_X86_64, ip: s.RIP + 2, args: a, rax: s.Nr}
 	t.seccomp.recheck = recheck
+	c.wait = true
 	run, rax, what := t.seccompEnter(&c)
 	t.seccomp.recheck = false
 	if run {
 		return true
+	}
+	if what == seccompNotifying {
+		f := t.seccompNotifyOn
+		t.seccompNotifyOn = nil
+		if t.seccompNotify(f, &c) {
+			// The thread waits for its supervisor's answer, as for a blocking call.
+			t.pending.nr, t.pending.args = s.Nr, a
+			t.p.counts.count(s.Nr)
+			t.p.publishFatal()
+			s.Stop()
+			return false
+		}
+		rax, what = errnoRet(unix.ENOSYS), ""
 	}
 	if what == seccompTraced {
 		t.seccompStop(s, uint32(rax))
@@ -332,6 +376,9 @@ func (t *Task) seccompSyscall(s *emu.Syscall, a Args, recheck bool) bool {
 	s.Stop()
 	return false
 }
+
+// seccompNotifying is seccompEnter's word for a SECCOMP_RET_USER_NOTIF with a listener.
+const seccompNotifying = "notify"
 
 // seccompTraced is seccompEnter's word for a SECCOMP_RET_TRACE its tracer stops for.
 const seccompTraced = "traced"

@@ -204,6 +204,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	ct.sigmask, ct.comm, ct.named = t.sigmask, t.comm, t.named
 	ct.affinity, ct.cpuNum = t.affinity, t.cpuNum
 	ct.seccomp, ct.mempolicy = t.seccomp, t.mempolicy
+	ct.seccomp.hold(1)
 	if !share {
 		// As Linux's rseq_fork(): a child in memory of its own keeps the registration.
 		ct.rseq = rseqReg{area: t.rseq.area, len: t.rseq.len, sig: t.rseq.sig}

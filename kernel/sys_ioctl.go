@@ -102,6 +102,9 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 		t.p.files.fds[a.Fd(0)].cloexec = req == abi.FIOCLEX
 		return 0, nil
 	}
+	if lf, ok := f.ops.(*listenerFile); ok {
+		return t.seccompIoctl(f, lf.l, req, a.Ptr(2))
+	}
 	if r, ok, err := t.nsIoctl(f, req, a.Ptr(2)); ok {
 		return r, err
 	}

@@ -318,7 +318,11 @@ func sysRecvmsg(t *Task, a Args) (uint64, error) {
 			for i := 0; i+4 <= len(d); i += 4 {
 				hfd := int(binary.LittleEndian.Uint32(d[i:]))
 				unix.CloseOnExec(hfd)
-				gfd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: hostFdPath(hfd)}, cloexec, 0)
+				nf := &File{fd: hfd, refs: 1, path: hostFdPath(hfd)}
+				if l := seccompListenerOf(hfd); l != nil {
+					nf = listenerFileFor(l, hfd)
+				}
+				gfd, err := t.p.files.install(nf, cloexec, 0)
 				if err != nil {
 					unix.Close(hfd)
 					gfd = -1

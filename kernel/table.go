@@ -378,7 +378,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_FILE_GETATTR:            supported(sysFileGetattr),
 	abi.SYS_FILE_SETATTR:            supported(sysFileSetattr),
 	abi.SYS_RSEQ_SLICE_YIELD:        partial(sysRseqSliceYield, "always 0: no time slice extension is granted (prctl PR_RSEQ_SLICE_EXTENSION is EINVAL)"),
-	abi.SYS_SECCOMP:                 partial(sysSeccomp, "SECCOMP_FILTER_FLAG_NEW_LISTENER is EINVAL: no listener for SECCOMP_RET_USER_NOTIF, which answers ENOSYS as without one; SECCOMP_RET_LOG allows without logging"),
+	abi.SYS_SECCOMP:                 partial(sysSeccomp, "the user-notification listener is a pipe to fstat and fcntl, without POLLOUT; SECCOMP_RET_USER_NOTIF through int $0x80 or the vsyscall page answers ENOSYS; SECCOMP_RET_LOG allows without logging"),
 	abi.SYS_STATX:                   supported(sysStatx),
 	abi.SYS_RSEQ:                    partial(sysRseq, "mm_cid is 0 for every thread and node_id 0: a process's threads run one at a time"),
 	abi.SYS_CLONE3:                  partial(sysClone3, "set_tid is EPERM and CLONE_INTO_CGROUP EBADF; new namespaces are EPERM"),

@@ -78,6 +78,8 @@ type Task struct {
 
 	seccomp       seccompState // seccomp mode, filters and no_new_privs (seccomp.go)
 	seccompPassed bool         // int $0x80 ran the filters before the call's own entry
+	// seccompNotifyOn is the filter whose listener the call being entered notifies.
+	seccompNotifyOn *seccompFilter
 	// cpuNs is the CPU time the thread has used, charged at switches (threadcpu.go).
 	cpuNs int64
 	// seccompRecheck: the call starting again comes from a seccomp stop (seccompStop).
@@ -142,6 +144,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	c.sigmask, c.comm, c.named = t.sigmask, t.comm, t.named
 	c.affinity, c.cpuNum = t.affinity, t.cpuNum
 	c.seccomp, c.mempolicy = t.seccomp, t.mempolicy
+	c.seccomp.hold(1)
 	c.tls = t.tls // as Linux copies the thread's TLS array; CLONE_SETTLS sets fs's base only
 	t.inheritSignals(c, true)
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
