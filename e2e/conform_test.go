@@ -53,6 +53,7 @@ var conformGuests = []diffCase{
 	{name: "recvmmsg", cmds: one("recvmmsg")},
 	{name: "mlock", cmds: one("mlock")},
 	{name: "seccompnotify", cmds: one("seccompnotify")},
+	{name: "unsharefiles", cmds: one("unsharefiles", "."), setup: mkdirs("work")},
 	{name: "dnotify", cmds: one("dnotify", "work"), setup: mkdirs("work")},
 	{name: "truncmap", cmds: one("truncmap", "work"), setup: mkdirs("work")},
 }

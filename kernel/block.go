@@ -199,7 +199,9 @@ func (t *Task) complete(pend *pendingOp, r uint64, err error) {
 		return
 	}
 	if pend != nil && pend.done != nil {
+		restore := t.actTables()
 		r, err = pend.done(r, err)
+		restore()
 		if err == errBlocked && t.pending != nil {
 			// done blocked again: the call goes on waiting, as one call.
 			op := t.pending

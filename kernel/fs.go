@@ -417,7 +417,13 @@ func newFSContext(dir string, root *fsRoot) (*fsContext, error) {
 	return &fsContext{cwdFd: fd, root: root}, nil
 }
 
-func (c *fsContext) close() { unix.Close(c.cwdFd) }
+// close releases the working directory; a second close does nothing.
+func (c *fsContext) close() {
+	if c.cwdFd >= 0 {
+		unix.Close(c.cwdFd)
+		c.cwdFd = -1
+	}
+}
 
 // chdirFd makes the open directory fd (which it takes) the working directory.
 func (c *fsContext) chdirFd(fd int) {

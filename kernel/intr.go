@@ -89,7 +89,9 @@ func (t *Task) endInterrupted(op *pendingOp) {
 	carryOn := op.intr == intrBlock && op.resume != nil && op.i386 == 0 &&
 		(sig == 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN)
 	if op.done != nil {
+		restore := t.actTables()
 		op.done(0, unix.EINTR) // what the call must undo (a temporary mask, say)
+		restore()
 	}
 	t.blocked = nil
 	t.setState(taskRunnable)

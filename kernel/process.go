@@ -47,12 +47,18 @@ func (k *Kernel) newProcess(cpu *emu.Engine, space *mm.Space, pid int, prog exec
 // Process is a guest process: an address space, open files and signal dispositions,
 // shared by its threads.
 type Process struct {
-	k     *Kernel
-	cpu   *emu.Engine
-	kick  atomic.Pointer[emu.Engine] // cpu, for other goroutines to Kick
-	mm    *mm.Space
+	k    *Kernel
+	cpu  *emu.Engine
+	kick atomic.Pointer[emu.Engine] // cpu, for other goroutines to Kick
+	mm   *mm.Space
+	// files and fs are the descriptor table and working directory of the thread the
+	// process acts for (see threadfiles.go).
 	files *FDTable
 	fs    *fsContext
+	// mainFiles and mainFS are those of the threads without their own, once a thread
+	// has tables of its own (nil until then: every thread uses files and fs).
+	mainFiles *FDTable
+	mainFS    *fsContext
 
 	pid, ppid, pgid, sid int
 
@@ -171,6 +177,11 @@ func (p *Process) close() {
 // end then finds the pipe without readers.
 func (p *Process) closeFiles() {
 	p.k.locks.releaseOwner(p.pid)
+	if p.mainFiles != nil {
+		// Threads' own tables closed as their threads ended; the main ones close here.
+		p.files, p.fs = p.mainFiles, p.mainFS
+		p.mainFiles, p.mainFS = nil, nil
+	}
 	if p.files != nil {
 		p.files.closeAll()
 		p.files = nil

@@ -135,6 +135,7 @@ func (p *Process) switchTo(t *Task) error {
 			return err
 		}
 		p.cur = t
+		t.useTables()
 		p.setFastCalls()
 		t.publishCPU()
 		t.rseqSwitchedOut() // it was off the CPU: as Linux's rseq_preempt()
@@ -168,6 +169,7 @@ func (p *Process) reap() {
 			t.dropFutexWaits()
 			t.seccomp.hold(-1)
 			t.seccomp.filter = nil
+			p.dropTables(t)
 			continue
 		}
 		live = append(live, t)

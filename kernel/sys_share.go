@@ -16,12 +16,13 @@ const namespaceFlags = abi.CLONE_NEWNS | abi.CLONE_NEWUTS | abi.CLONE_NEWIPC | a
 	abi.CLONE_NEWUSER | abi.CLONE_NEWPID | abi.CLONE_NEWCGROUP | abi.CLONE_NEWTIME
 
 // unshareNote is what the table says of unshare.
-const unshareNote = "new namespaces are EPERM, as for an unprivileged process in a container; CLONE_FILES and CLONE_FS leave the threads of a process sharing its descriptors and working directory"
+const unshareNote = "new namespaces are EPERM, as for an unprivileged process in a container; CLONE_FS does not separate the umask, which is vemu's"
 
-// sysUnshare implements unshare(2) with Linux's checks. A process's descriptor table,
-// working directory and semaphore undo list are already its own after fork, so
-// CLONE_FILES, CLONE_FS and CLONE_SYSVSEM have nothing to copy; CLONE_THREAD, CLONE_SIGHAND
-// and CLONE_VM are allowed only to a process with one thread, as on Linux.
+// sysUnshare implements unshare(2) with Linux's checks. CLONE_FILES and CLONE_FS give
+// the caller its own descriptor table and working directory when another thread shares
+// them (threadfiles.go); the semaphore undo list is already the process's own after
+// fork, so CLONE_SYSVSEM has nothing to copy; CLONE_THREAD, CLONE_SIGHAND and CLONE_VM
+// are allowed only to a process with one thread, as on Linux.
 func sysUnshare(t *Task, a Args) (uint64, error) {
 	flags := a[0]
 	if flags&^uint64(unshareValid) != 0 {
@@ -45,7 +46,7 @@ func sysUnshare(t *Task, a Args) (uint64, error) {
 	if flags&namespaceFlags != 0 {
 		return 0, unix.EPERM
 	}
-	return 0, nil
+	return 0, t.unshareTables(flags)
 }
 
 // liveThreads counts the process's threads that have not exited.
@@ -110,7 +111,21 @@ func sysKcmp(t *Task, a Args) (uint64, error) {
 			return 0, e
 		}
 		return uint64(r), nil
-	case kcmpVM, kcmpFiles, kcmpFS, kcmpSighand, kcmpIO, kcmpSysvsem:
+	case kcmpFiles, kcmpFS:
+		if p1 == t.p && p2 == t.p {
+			// Threads of the caller's process may have tables of their own.
+			t1, t2 := t.p.thread(int(a.Int(0))), t.p.thread(int(a.Int(1)))
+			if t1 != nil && t2 != nil {
+				f1, s1 := t.p.tablesOf(t1)
+				f2, s2 := t.p.tablesOf(t2)
+				if a.Int(2) == kcmpFiles {
+					return order(f1 == f2)
+				}
+				return order(s1 == s2)
+			}
+		}
+		return order(p1 == p2)
+	case kcmpVM, kcmpSighand, kcmpIO, kcmpSysvsem:
 		return order(p1 == p2)
 	case kcmpEpollTfd:
 		return 0, unix.EINVAL

@@ -78,6 +78,10 @@ type Task struct {
 
 	seccomp       seccompState // seccomp mode, filters and no_new_privs (seccomp.go)
 	seccompPassed bool         // int $0x80 ran the filters before the call's own entry
+	// files and fs are the thread's own descriptor table and working directory; nil:
+	// the process's main ones (threadfiles.go).
+	files *FDTable
+	fs    *fsContext
 	// seccompNotifyOn is the filter whose listener the call being entered notifies.
 	seccompNotifyOn *seccompFilter
 	// cpuNs is the CPU time the thread has used, charged at switches (threadcpu.go).
@@ -146,6 +150,10 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	c.seccomp, c.mempolicy = t.seccomp, t.mempolicy
 	c.seccomp.hold(1)
 	c.tls = t.tls // as Linux copies the thread's TLS array; CLONE_SETTLS sets fs's base only
+	if err := t.threadTables(c, flags); err != nil {
+		c.setState(taskDead)
+		return 0, err
+	}
 	t.inheritSignals(c, true)
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
 		c.clearChildTID = ctid
