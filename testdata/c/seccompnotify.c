@@ -9,12 +9,14 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -64,6 +66,7 @@ struct addfd {
 #define NOTIF_SEND IOC(3u, 1, sizeof(struct resp))
 #define NOTIF_ID_VALID IOC(1u, 2, 8)
 #define NOTIF_ADDFD IOC(1u, 3, sizeof(struct addfd))
+#define NOTIF_SET_FLAGS IOC(1u, 4, 8)
 
 struct insn {
 	uint16_t code;
@@ -230,7 +233,17 @@ static int supervise(int hang)
 	struct pollfd pfd = {lfd, POLLIN, 0};
 	int pr = poll(&pfd, 1, 5000);
 	printf("poll: %d, POLLIN %d\n", pr, (pfd.revents & POLLIN) != 0);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd}, got;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	pr = epoll_wait(ep, &got, 1, 5000);
+	printf("epoll: %d, EPOLLIN %d\n", pr, pr == 1 && (got.events & EPOLLIN) != 0);
+	expect_err("SET_FLAGS with an unknown flag", ioctl(lfd, NOTIF_SET_FLAGS, 2UL), EINVAL);
+	expect("SET_FLAGS(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)", ioctl(lfd, NOTIF_SET_FLAGS, 1UL) == 0);
 	struct notif n = recv_one(lfd);
+	pr = epoll_wait(ep, &got, 1, 0);
+	printf("once received, epoll: %d\n", pr);
+	close(ep);
 	printf("notification for the child: %d, getppid: %d, x86-64: %d, flags %u\n", n.pid == (uint32_t)c,
 	       n.data.nr == SYS_getppid, n.data.arch == 0xc000003eu, n.flags);
 	uint64_t id = n.id;
@@ -363,6 +376,40 @@ static void inherited(void)
 	waitpid(c, NULL, 0);
 }
 
+/* same_process: a thread without the filter supervises a thread with it. */
+static volatile long self_lfd = -1;
+
+static void *self_supervisor(void *arg)
+{
+	(void)arg;
+	while (self_lfd < 0)
+		usleep(1000);
+	for (int i = 0; i < 2; i++) {
+		struct notif n = recv_one(self_lfd);
+		reply(self_lfd, n.id, 500 + i, 0, 0);
+	}
+	return NULL;
+}
+
+static void same_process(void)
+{
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		pthread_t th;
+		pthread_create(&th, NULL, self_supervisor, NULL);
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		self_lfd = install(FLAG_NEW_LISTENER);
+		long a = syscall(SYS_getppid);
+		long b = syscall(SYS_getppid);
+		pthread_join(th, NULL);
+		printf("a thread of the same process answered: %ld %ld\n", a, b);
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	int hang = argc > 1 && strcmp(argv[1], "hang") == 0;
@@ -387,5 +434,6 @@ int main(int argc, char **argv)
 	supervise(hang);
 	hup();
 	inherited();
+	same_process();
 	return failures;
 }
