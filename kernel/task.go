@@ -144,16 +144,16 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	if err != nil {
 		return 0, unix.EAGAIN
 	}
+	if err := t.threadTables(c, flags); err != nil {
+		c.setState(taskDead) // never ran: reaped as it is
+		return 0, err
+	}
 	p.k.addThread(tid, p)
 	c.sigmask, c.comm, c.named = t.sigmask, t.comm, t.named
 	c.affinity, c.cpuNum = t.affinity, t.cpuNum
 	c.seccomp, c.mempolicy = t.seccomp, t.mempolicy
 	c.seccomp.hold(1)
 	c.tls = t.tls // as Linux copies the thread's TLS array; CLONE_SETTLS sets fs's base only
-	if err := t.threadTables(c, flags); err != nil {
-		c.setState(taskDead)
-		return 0, err
-	}
 	t.inheritSignals(c, true)
 	if flags&abi.CLONE_CHILD_CLEARTID != 0 {
 		c.clearChildTID = ctid
