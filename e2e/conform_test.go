@@ -48,6 +48,7 @@ var conformGuests = []diffCase{
 	{name: "ptseccomp", cmds: one("ptseccomp")},
 	{name: "pthwbp", cmds: one("pthwbp")},
 	{name: "ptlisten", cmds: one("ptlisten")},
+	{name: "ptthreads", cmds: one("ptthreads")},
 	{name: "threadcpu", cmds: one("threadcpu")},
 	{name: "rusagethread", cmds: one("rusagethread")},
 	{name: "recvmmsg", cmds: one("recvmmsg")},

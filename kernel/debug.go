@@ -111,12 +111,15 @@ type Debugger struct {
 	only     bool // only stepTid may run
 	release  bool // hold returns: the debugger resumed or went away
 	intr     bool // stop at the next chance, as by SIGINT
+	intrTid  int  // with intr, a tracer's PTRACE_INTERRUPT: the thread to stop (0: any)
 	detached bool
 	actions  []DebugAction
 	siginfo  map[int]abi.Siginfo // of each thread's last stop
 	sigStop  *Task               // the thread in a signal-delivery stop
 	sys      *sysOverlay         // the thread stopped at a system call
 	pt       *ptraceLink         // the guest tracer's link, when ptrace made this (ptrace.go)
+	cur      *parkedStop         // the tracer's stop now (ptstop.go)
+	queue    []*parkedStop       // the stops waiting for it to end
 	left     chan struct{}       // closed at detach
 }
 
@@ -180,6 +183,9 @@ func (d *Debugger) Pid() int { return d.pid }
 
 // call runs f in the process's goroutine while the process is stopped.
 func (d *Debugger) call(f func() error) error {
+	if d.pt != nil {
+		return d.callParked(f)
+	}
 	done := make(chan error, 1)
 	select {
 	case d.reqs <- func() { done <- f() }:
@@ -463,7 +469,8 @@ func (d *Debugger) resume(acts []DebugAction) {
 			continue
 		}
 		if a.Kind == Step && d.stepTid == 0 {
-			d.stepTid, d.only = t.tid, !all
+			// A tracer's step leaves the other threads as they are.
+			d.stepTid, d.only = t.tid, !all && d.pt == nil
 		}
 		if a.Signal != 0 && t != d.sigStop {
 			// Not a signal-delivery stop: the signal is sent to the thread.
@@ -575,6 +582,10 @@ func (d *Debugger) takeControl() {
 // detach forgets every breakpoint, watchpoint and catch; the process runs on alone.
 func (d *Debugger) detach() {
 	p := d.p
+	if d.pt != nil {
+		d.detached = true
+		d.unparkAll()
+	}
 	for addr := range d.breaks {
 		p.cpu.RemoveBreak(addr)
 	}
@@ -609,9 +620,28 @@ func (d *Debugger) detach() {
 	}
 }
 
-// hold reports st (unless it is the stop the debugger already knows) and serves the
+// hold stops for the debugger with st: for a guest tracer, the thread st names parks
+// (ptstop.go); else the whole process holds.
+func (d *Debugger) hold(st DebugStop, report bool) { d.holdThen(st, report, false, nil) }
+
+// holdThen is hold, then then (seen false: a tracer went away before it saw the stop)
+// once the debugger resumed the thread; all says a tracer's stop stops every thread.
+func (d *Debugger) holdThen(st DebugStop, report, all bool, then func(seen bool)) {
+	if d.pt != nil {
+		if t := d.p.thread(st.Tid); t != nil && t.ptParked == nil && !d.detached {
+			d.park(t, st, report, all, then)
+			return
+		}
+	}
+	d.holdAll(st, report)
+	if then != nil {
+		then(true)
+	}
+}
+
+// holdAll reports st (unless it is the stop the debugger already knows) and serves the
 // debugger's requests until it resumes the process, detaches or kills it.
-func (d *Debugger) hold(st DebugStop, report bool) {
+func (d *Debugger) holdAll(st DebugStop, report bool) {
 	p := d.p
 	if report {
 		select {
@@ -659,35 +689,13 @@ func (d *Debugger) stopTrap(t *Task, code int32, st DebugStop) {
 }
 
 // signalStop is a signal-delivery stop: the debugger sees info before t gets it, and
-// says on resuming which signal t gets instead (ok false: none).
-func (d *Debugger) signalStop(t *Task, info abi.Siginfo) (abi.Siginfo, bool) {
+// says on resuming which signal t gets instead (ok false: none), to then.
+func (d *Debugger) signalStop(t *Task, info abi.Siginfo, then func(abi.Siginfo, bool)) {
 	d.siginfo[t.tid] = info
 	d.sigStop = t
-	d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: int(info.Signo)}, true)
-	if d.detached {
-		// gdb's detach passes the signal on; a tracer's PTRACE_DETACH queued its choice.
-		return info, d.pt == nil
-	}
-	sender := d.pid
-	if d.pt != nil {
-		// PTRACE_SETSIGINFO may have changed what the thread gets.
-		if si, ok := d.siginfo[t.tid]; ok {
-			info = si
-		}
-		sender = d.pt.tracerPid
-	}
-	a, _ := d.actionFor(t)
-	switch {
-	case a.Signal == 0:
-		return info, false
-	case a.Signal != int(info.Signo):
-		info = abi.Siginfo{Signo: int32(a.Signal), Code: abi.SI_USER, Pid: int32(sender)}
-	}
-	if a.Kind == Step {
-		// As under ptrace: a step that delivers a signal stops at its handler's entry.
-		d.task(t).handlerPn = true
-	}
-	return info, true
+	d.holdThen(DebugStop{Kind: Signalled, Tid: t.tid, Signal: int(info.Signo)}, true, false, func(seen bool) {
+		then(d.signalDecision(t, info, seen))
+	})
 }
 
 // beforeRun reports what waits to be reported about t, about to run; true when it
@@ -699,7 +707,7 @@ func (d *Debugger) beforeRun(t *Task) bool {
 	}
 	dt := d.task(t)
 	switch {
-	case d.intr:
+	case d.intr && (d.intrTid == 0 || d.intrTid == t.tid || d.p.thread(d.intrTid) == nil):
 		d.interruptStop(t)
 	case dt.execPend:
 		dt.execPend = false
@@ -742,9 +750,15 @@ func (d *Debugger) idleStop() bool {
 	if d.p.dbg != d || !d.intr || len(d.p.tasks) == 0 {
 		return false
 	}
-	t := d.p.cur
+	var t *Task
+	for _, o := range append([]*Task{d.p.thread(d.intrTid), d.p.cur}, d.p.tasks...) {
+		if o != nil && o.state != taskDead && !d.p.ptStopped(o) {
+			t = o
+			break
+		}
+	}
 	if t == nil {
-		t = d.p.tasks[0]
+		return false // every thread is stopped: the interrupt waits for one to run
 	}
 	d.interruptStop(t)
 	return true
@@ -753,6 +767,7 @@ func (d *Debugger) idleStop() bool {
 // interruptStop is the stop an interrupt asked for: SIGINT for gdb, a tracer's
 // PTRACE_INTERRUPT's PTRACE_EVENT_STOP.
 func (d *Debugger) interruptStop(t *Task) {
+	d.intr, d.intrTid = false, 0
 	if d.pt != nil {
 		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_STOP<<8, Pid: int32(t.p.pid)}
 		d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_STOP}, true)
@@ -766,12 +781,12 @@ func (d *Debugger) interruptStop(t *Task) {
 // stop to report, or the one being stepped. none says no thread may run.
 func (d *Debugger) pick() (t *Task, none bool) {
 	for _, o := range d.p.tasks {
-		if dt := d.tasks[o]; dt != nil && o.state == taskRunnable && (dt.execPend || dt.vforkPend || dt.retPend || dt.stepPend || dt.handlerPn) {
+		if dt := d.tasks[o]; dt != nil && o.state == taskRunnable && !d.p.ptStopped(o) && (dt.execPend || dt.vforkPend || dt.retPend || dt.stepPend || dt.handlerPn) {
 			return o, false
 		}
 	}
 	if d.stepTid != 0 {
-		if o := d.p.thread(d.stepTid); o != nil && o.state == taskRunnable {
+		if o := d.p.thread(d.stepTid); o != nil && o.state == taskRunnable && !d.p.ptStopped(o) {
 			return o, false
 		}
 		return nil, d.only
@@ -868,10 +883,11 @@ func (d *Debugger) entryStop(t *Task, s *emu.Syscall, info func(*Task) abi.Sigin
 		t.p.cpu.SetReg(emu.RIP, rip)
 		d.sys = &sysOverlay{t: t, nr: nr, entry: true}
 		d.siginfo[t.tid] = info(t)
-		d.hold(st, true)
-		if d.detached {
-			dt.entered = true // it runs now without the debugger
-		}
+		d.holdThen(st, true, false, func(seen bool) {
+			if d.detached || !seen {
+				dt.entered = true // it runs now without the debugger
+			}
+		})
 	})
 }
 

@@ -171,15 +171,23 @@ func (t *Task) faultSignalErr(sig int, code int32, addr, errCode uint64, detail 
 // fault of its own leaves as the last fault set them).
 func (t *Task) faultSignalFrame(sig int, code int32, addr uint64, f sigFault, detail string) {
 	if d := t.p.dbg; d != nil {
-		info, ok := d.signalStop(t, abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr})
-		if !ok || t.p.exit != nil {
-			return // the debugger discarded it: the instruction runs again
-		}
-		if int(info.Signo) != sig {
-			t.deliverNow(info)
-			return
-		}
+		d.signalStop(t, abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr}, func(info abi.Siginfo, ok bool) {
+			switch {
+			case !ok || t.p.exit != nil:
+				// The debugger discarded it: the instruction runs again.
+			case int(info.Signo) != sig:
+				t.deliverNow(info)
+			default:
+				t.faultDeliver(sig, code, addr, f, detail)
+			}
+		})
+		return
 	}
+	t.faultDeliver(sig, code, addr, f, detail)
+}
+
+// faultDeliver is faultSignalFrame past the debugger.
+func (t *Task) faultDeliver(sig int, code int32, addr uint64, f sigFault, detail string) {
 	act := t.p.sigactions[sig]
 	info := abi.Siginfo{Signo: int32(sig), Code: code, Addr: addr}
 	if t.sigmask&sigBit(sig) != 0 || act.Handler == abi.SIG_DFL || act.Handler == abi.SIG_IGN {

@@ -266,10 +266,12 @@ func (p *Process) hwBeforeRun(t *Task) {
 	if p.hw.dirty {
 		p.hwSync()
 	}
+	if t.hwResume && p.cpu.Reg(emu.RIP) != t.hwResumeAt {
+		t.hwResume = false // it ran on since (a run that was stopped at once did not)
+	}
 	if len(p.hw.breaks) > 0 {
 		p.cpu.BreakAtStart(!t.hwResume)
 	}
-	t.hwResume = false
 }
 
 // hwHit handles an engine stop at a breakpoint or watchpoint of the debug registers:
@@ -300,7 +302,7 @@ func (t *Task) hwHit(ev emu.Event) bool {
 		if !p.hw.breaks[ev.Addr] {
 			return false
 		}
-		t.hwResume = true // another thread's: the instruction runs when t resumes
+		t.hwResume, t.hwResumeAt = true, ev.Addr // another thread's: the instruction runs when t resumes
 		return true
 	case bits == 0:
 		return ev.Reason == emu.WatchHit && (d == nil || len(d.watches) == 0)
@@ -317,7 +319,7 @@ func (t *Task) hwHit(ev emu.Event) bool {
 	}
 	h.dr6 = bits
 	if ev.Reason == emu.BreakHit {
-		t.hwResume = true
+		t.hwResume, t.hwResumeAt = true, ev.Addr
 	}
 	// As Linux's send_sigtrap(): si_addr is where the thread resumes.
 	rip := p.cpu.Reg(emu.RIP)

@@ -11,16 +11,14 @@ import (
 )
 
 // ptrace(2) between guest processes. A tracee is a process debugged as the gdb stub
-// debugs one (debug.go): its own run loop stops it at signals, system calls, exec and
-// steps, and while it is stopped serves the requests its tracer sends (hold), so that
-// only that loop ever drives its engine. The tracer's call sends each request to the
-// tracee's loop and waits for the answer, which comes at once: requests other than
-// PTRACE_KILL and PTRACE_INTERRUPT are made only of a stopped tracee, and a stopped
-// tracee's loop does nothing but answer them. A tracer learns of stops through wait4 and
-// waitid, as of its children's, and through SIGCHLD.
-//
-// A stop stops the whole tracee process, all its threads, where Linux stops only the
-// thread that stops: a traced process with several threads is traced as a unit.
+// debugs one (debug.go): its own run loop stops its threads at signals, system calls,
+// exec and steps, and serves the requests its tracer sends, so that only that loop ever
+// drives its engine. A stopped thread is parked while the others run on (ptstop.go);
+// the tracer's call sends each request to the tracee's loop, which answers it between
+// runs of the other threads, or at once when none runs. Requests other than PTRACE_KILL
+// and PTRACE_INTERRUPT are made only of a stopped tracee. A tracer learns of stops
+// through wait4 and waitid, as of its children's, and through SIGCHLD; it sees one stop
+// of a process at a time.
 
 // ptraceLink ties a tracee to its tracer.
 type ptraceLink struct {
@@ -170,8 +168,7 @@ func (d *Debugger) groupStop(t *Task, sig int) {
 		d.siginfo[t.tid] = abi.Siginfo{Signo: int32(sig), Code: int32(sig | abi.PTRACE_EVENT_STOP<<8), Pid: int32(t.p.pid), UID: t.p.creds.ruid}
 	}
 	d.pt.groupSig = sig
-	d.hold(st, true)
-	d.pt.noSignal = true
+	d.holdThen(st, true, true, func(bool) { d.pt.noSignal = true })
 }
 
 // listen implements PTRACE_LISTEN, on the tracee's loop: after a PTRACE_EVENT_STOP stop
@@ -240,7 +237,7 @@ func (d *Debugger) exitEvent() {
 	l.eventMsg = uint64(st.WaitStatus())
 	d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_EXIT<<8, Pid: int32(p.pid)}
 	p.exit = nil // hold serves requests while the process has not ended
-	d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_EXIT}, true)
+	d.holdAll(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_EXIT}, true)
 	if p.exit == nil || p.exit.Signal != abi.SIGKILL {
 		p.exit = &st
 	}
@@ -342,7 +339,7 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 		}
 		q.send(wakeup{fn: func() {
 			if d := q.dbg; d != nil && d.pt == l && !d.relisten() {
-				d.intr = true
+				d.intr, d.intrTid = true, tid
 			}
 		}})
 		q.kick.Load().Kick()

@@ -119,7 +119,12 @@ func (p *Process) pick() *Task {
 			return t
 		}
 	}
-	return p.runq.rotate()
+	for range p.runq.n {
+		if t := p.runq.rotate(); t == nil || !p.ptStopped(t) {
+			return t // a thread in a tracer's stop stays queued, and is passed over
+		}
+	}
+	return nil
 }
 
 // switchTo gives the CPU to t.
@@ -223,11 +228,16 @@ func (p *Process) run() ExitStatus {
 			p.exitInternal(fmt.Errorf("%w: %v", ErrInternal, err))
 			break
 		}
-		t.dispatchSignals()
+		if p.unparked(t) {
+			continue
+		}
+		if d := p.dbg; d == nil || d.pt == nil || !d.syscallPending(t) {
+			t.dispatchSignals()
+		}
 		if t.rseq.notify && p.exit == nil && t.state == taskRunnable && !p.stopped {
 			t.rseqResume()
 		}
-		if p.exit != nil || t.state != taskRunnable || p.stopped || p.checkDoomed() {
+		if p.exit != nil || t.state != taskRunnable || p.stopped || p.ptStopped(t) || p.checkDoomed() {
 			continue
 		}
 		if d := p.dbg; d != nil && d.beforeRun(t) {
@@ -253,16 +263,7 @@ func (p *Process) run() ExitStatus {
 		if d := p.dbg; d == nil || d.afterRun(t, ev) {
 			t.handleEvent(ev)
 		}
-		for len(t.posts) > 0 {
-			f := t.posts[0]
-			t.posts = t.posts[1:]
-			f()
-		}
-		if op := t.pending; op != nil {
-			t.pending = nil
-			t.rseqSwitchedOut() // it sleeps, as Linux schedules it out
-			t.waitFor(op)
-		}
+		p.afterEvent(t)
 		// After the event and a blocking call's set-up: a timeout that fires now finds
 		// its thread blocked.
 		p.advanceVirtual()
@@ -296,12 +297,30 @@ func (p *Process) run() ExitStatus {
 	return *p.exit
 }
 
+// afterEvent runs what t's event left to do: its posts, then, when its call blocks,
+// the wait; unless a post stopped t for its tracer, which leaves the rest until t is
+// resumed (unparked).
+func (p *Process) afterEvent(t *Task) {
+	p.runPosts(t)
+	if t.ptParked != nil {
+		return
+	}
+	if op := t.pending; op != nil {
+		t.pending = nil
+		t.rseqSwitchedOut() // it sleeps, as Linux schedules it out
+		t.waitFor(op)
+	}
+}
+
 // idle waits for something to wake a thread: a blocking call's end, a timer, a signal.
 // Under the virtual clock, with nothing else to wait for, time jumps to the next timeout.
 func (p *Process) idle() {
 	st := uint32('S')
 	if p.stopped {
 		st = 'T'
+	}
+	if d := p.dbg; d != nil && d.cur != nil {
+		st = 't' // a thread is in a tracer's stop
 	}
 	p.pubState.Store(st)
 	defer p.pubState.Store(0)

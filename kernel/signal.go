@@ -389,6 +389,9 @@ func (t *Task) dispatchSignals() {
 			continue // its POSIX timer was set again or deleted since
 		}
 		t.deliver(info)
+		if t.ptParked != nil {
+			return // stopped for its tracer: the rest wait until it runs again
+		}
 	}
 	if ts.restoreMask {
 		t.putSigmask(ts.savedMask)
@@ -400,16 +403,19 @@ func (t *Task) dispatchSignals() {
 // deliver acts on one dequeued signal: its handler, its default action, or nothing.
 func (t *Task) deliver(info abi.Siginfo) {
 	if d := t.p.dbg; d != nil && info.Signo != abi.SIGKILL {
-		var ok bool
-		if info, ok = d.signalStop(t, info); !ok || t.p.exit != nil {
-			return
-		}
-		if d.pt != nil && t.sigmask&sigBit(int(info.Signo)) != 0 {
-			// A tracer's signal the thread blocks waits as any other, as Linux
-			// requeues it.
-			t.p.queueSignal(t, info)
-			return
-		}
+		d.signalStop(t, info, func(info abi.Siginfo, ok bool) {
+			if !ok || t.p.exit != nil {
+				return
+			}
+			if d.pt != nil && t.sigmask&sigBit(int(info.Signo)) != 0 {
+				// A tracer's signal the thread blocks waits as any other, as Linux
+				// requeues it.
+				t.p.queueSignal(t, info)
+				return
+			}
+			t.deliverNow(info)
+		})
+		return
 	}
 	t.deliverNow(info)
 }
