@@ -82,7 +82,7 @@ int main(void)
 
 	/* MSG_WAITFORONE: the first, and what is queued then. */
 	reset();
-	p = (struct plan){2, 30};
+	p = (struct plan){2, 200};
 	th = start(&p);
 	n = recvmmsg(sv[0], msgs, VLEN, MSG_WAITFORONE, NULL);
 	printf("MSG_WAITFORONE returned after the first: %d\n", n);
@@ -99,15 +99,15 @@ int main(void)
 	printf("MSG_WAITFORONE with two queued: %d\n", n);
 	show(n);
 
-	/* A timeout of 100 ms, datagrams 60 ms apart: it is looked at after each one, so the
-	 * call returns after the one that comes past it (the second), not at 100 ms. */
+	/* A timeout of 250 ms, datagrams 150 ms apart: it is looked at after each one, so
+	 * the call returns after the one that comes past it (the second), not at 250 ms. */
 	reset();
-	p = (struct plan){3, 60};
+	p = (struct plan){3, 150};
 	th = start(&p);
-	struct timespec to = {0, 100000000};
+	struct timespec to = {0, 250000000};
 	n = recvmmsg(sv[0], msgs, VLEN, 0, &to);
 	pthread_join(th, NULL);
-	printf("with a 100 ms timeout, 60 ms apart: %d\n", n);
+	printf("with a 250 ms timeout, 150 ms apart: %d\n", n);
 	printf("the time left written back is zero: %d\n", to.tv_sec == 0 && to.tv_nsec == 0);
 	n = recvmmsg(sv[0], msgs, VLEN, MSG_DONTWAIT, NULL);
 	printf("the third stays queued: %d\n", n);
