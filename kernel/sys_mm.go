@@ -185,7 +185,7 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 				in = min(in, size)
 				v, err = s.MapFrozen(start, in, cpuProt(prot), fz, int64(off), name)
 				if err == nil && in < size {
-					// Past the end of the file: zero pages (Linux would send SIGBUS).
+					// Past the end of the file: SIGBUS once SetPrivateFile has seen it.
 					var tail *mm.VMA
 					if tail, err = s.Map(start+mm.Addr(in), size-in, cpuProt(prot), name); err != nil {
 						s.Unmap(start, in)
@@ -200,6 +200,7 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 					return 0, err
 				}
 				v.Dev, v.Ino, v.FileOff = uint64(st.Dev), uint64(st.Ino), off
+				s.SetPrivateFile(start, start+mm.Addr(size), f.fd, off)
 				return uint64(start), nil
 			}
 		}
@@ -247,6 +248,10 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 			}); err != nil {
 				s.Unmap(start, size)
 				return 0, err
+			}
+			if st.Mode&unix.S_IFMT == unix.S_IFREG {
+				// Pages past the end of the file are SIGBUS, now or after a shrink.
+				s.SetPrivateFile(start, start+mm.Addr(size), f.fd, off)
 			}
 		}
 	}

@@ -65,6 +65,27 @@ type backing struct {
 	// file is the host file behind a shared file mapping (nil where none is kept), whose
 	// offset foff mem starts at.
 	file *MapFile
+	// pfile is the host file a private file mapping was made from (see SetPrivateFile),
+	// at offset pfoff for mem's first byte: its pages past the file's end are SIGBUS.
+	pfile *MapFile
+	pfoff int64
+}
+
+// watched returns the file whose size b's mappings follow, and the file offset of mem's
+// first byte, or nil.
+func (b *backing) watched() (*MapFile, int64) {
+	if b.file != nil {
+		return b.file, b.foff
+	}
+	return b.pfile, b.pfoff
+}
+
+// follow makes nb, a copy of b for another process, follow b's private file.
+func (nb *backing) follow(b *backing) {
+	if b.pfile != nil && nb.pfile == nil {
+		b.pfile.ref()
+		nb.pfile, nb.pfoff = b.pfile, b.pfoff
+	}
 }
 
 // Frozen is a host file whose contents never change (a sealed memfd), counted by its
@@ -287,6 +308,10 @@ func (b *backing) free() {
 	if b.file != nil {
 		b.file.unref()
 		b.file = nil
+	}
+	if b.pfile != nil {
+		b.pfile.unref()
+		b.pfile = nil
 	}
 }
 
@@ -1619,6 +1644,7 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 		if err != nil {
 			return nil, err
 		}
+		nb.follow(b)
 		copies[b] = nb
 		return nb, nil
 	}
@@ -1659,6 +1685,7 @@ func (s *Space) Fork(cpu *emu.Engine) (*Space, error) {
 			if err != nil {
 				return nil, err
 			}
+			nb.follow(b)
 			copies[b] = nb
 			return nb, nil
 		}

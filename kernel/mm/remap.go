@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"vemu/emu"
 )
 
 // RemapFile makes [start, start+size) (page-aligned, not wrapping) show its object at
@@ -100,24 +102,44 @@ func sameObject(first, v *VMA) bool {
 // FileGrew makes the part of the mapping at a that lay past the end of its file when it
 // was mapped, and lies within it now (the file grew since), accessible as the file's
 // pages, and reports whether a is in that part: a fault there is then no SIGBUS, as on
-// Linux, whose mappings follow the file's size.
+// Linux, whose mappings follow the file's size. A private mapping reads the file's
+// bytes there again.
 func (s *Space) FileGrew(a Addr) bool {
 	v := s.Lookup(a)
-	if v == nil || !v.Bus || v.back.file == nil {
+	if v == nil || !v.Bus {
+		return false
+	}
+	f, foff := v.back.watched()
+	if f == nil {
 		return false
 	}
 	var st unix.Stat_t
-	if unix.Fstat(v.back.file.fd, &st) != nil {
+	if unix.Fstat(f.fd, &st) != nil {
 		return false
 	}
 	eof, _ := PageUp(uint64(max(st.Size, 0)))
-	at := uint64(v.back.foff) + v.off // the file offset of v.Start
+	at := uint64(foff) + v.off // the file offset of v.Start
 	if eof <= at+uint64(a.PageDown()-v.Start) {
 		return false
 	}
 	end := min(v.End, v.Start+Addr(eof-at))
 	if err := s.split(end); err != nil {
 		return false
+	}
+	if !v.Shared {
+		h := v.host()
+		v.back.wrote()
+		clear(h)
+		for done := 0; done < len(h); {
+			n, err := unix.Pread(f.fd, h[done:], int64(at)+int64(done))
+			if err != nil || n == 0 {
+				break
+			}
+			done += n
+		}
+		if v.Prot&emu.ProtExec != 0 && s.cpu != nil {
+			s.cpu.FlushCode(uint64(v.Start), uint64(v.End))
+		}
 	}
 	v.Bus = false
 	if err := s.cpuMap(v); err != nil {
@@ -126,6 +148,40 @@ func (s *Space) FileGrew(a Addr) bool {
 	}
 	s.mergeAround(s.find(v.Start))
 	return true
+}
+
+// SetPrivateFile makes the private mappings of [start, end) (boundaries, made from the
+// file fd is open on at offset off for start) follow the file's size, as Linux's
+// private file mappings do: the pages wholly past its end, now or after a shrink, are
+// SIGBUS (written ones too), and come back with the file's bytes when it grows. Without
+// a file kept (too many held) the mappings stay copies that ignore the file's size.
+func (s *Space) SetPrivateFile(start, end Addr, fd int, off uint64) {
+	f := openMapFile(fd, false)
+	if f == nil {
+		return
+	}
+	defer f.unref()
+	var nodes []*vnode
+	for n := s.find(start); n != nil && n.v.Start < end; n = n.next {
+		v := n.v
+		if v.Shared || v.back.file != nil || v.back.pfile != nil && v.back.pfile != f {
+			continue
+		}
+		if v.back.pfile == nil {
+			f.ref()
+			v.back.pfile = f
+			v.back.pfoff = int64(off+uint64(v.Start-start)) - int64(v.off)
+		}
+		if n.file == nil {
+			if s.vmas.files == nil {
+				s.vmas.files = &fileIndex{}
+			}
+			s.vmas.files.watch(n, f)
+		}
+		nodes = append(nodes, n)
+	}
+	// Only the new mappings: those made before were cut when the file shrank.
+	s.cutPastEnd(f, nodes)
 }
 
 // Refresh applies the shrinks of files queued for the space (see Shrunk): in each shared
@@ -156,19 +212,25 @@ func (s *Space) refresh(x *fileIndex) {
 
 // fileShrunk makes the pages of s's mappings of f that lie wholly past f's end SIGBUS.
 func (s *Space) fileShrunk(f *MapFile) {
+	nodes := make([]*vnode, 0, len(s.vmas.files.nodes[f]))
+	for n := range s.vmas.files.nodes[f] {
+		nodes = append(nodes, n)
+	}
+	s.cutPastEnd(f, nodes)
+}
+
+// cutPastEnd makes the pages of nodes (mappings of f) that lie wholly past f's end SIGBUS.
+func (s *Space) cutPastEnd(f *MapFile, nodes []*vnode) {
 	var st unix.Stat_t
 	if unix.Fstat(f.fd, &st) != nil {
 		return
 	}
 	eof, _ := PageUp(uint64(max(st.Size, 0)))
-	nodes := make([]*vnode, 0, len(s.vmas.files.nodes[f]))
-	for n := range s.vmas.files.nodes[f] {
-		nodes = append(nodes, n)
-	}
 	var tails []*vnode
 	for _, n := range nodes {
 		v := n.v
-		at := uint64(v.back.foff) + v.off // the file offset of v.Start
+		_, foff := v.back.watched()
+		at := uint64(foff) + v.off // the file offset of v.Start
 		if v.Bus || at+v.Len() <= eof {
 			continue
 		}
@@ -183,6 +245,10 @@ func (s *Space) fileShrunk(f *MapFile) {
 		}
 		tail := s.find(cut)
 		tail.v.Bus = true
+		if !tail.v.Shared {
+			// A private copy's pages go with the file's, written or not.
+			tail.v.back.discard(tail.v.off, tail.v.Len())
+		}
 		if s.cpu != nil && tail.v.Prot != 0 {
 			s.cpu.Protect(uint64(tail.v.Start), tail.v.Len(), 0)
 		}

@@ -14,7 +14,7 @@ type vmaTree struct {
 	root        *vnode
 	first, last *vnode
 	n           int
-	files       *fileIndex // the shared file mappings, by file (nil until the first)
+	files       *fileIndex // the file mappings that follow their file's size (nil until the first)
 }
 
 // vnode is one mapping in the tree.
@@ -206,11 +206,13 @@ func (t *vmaTree) insert(v *VMA) *vnode {
 	if x.next != nil {
 		fixGaps(x.next)
 	}
-	if v.back != nil && v.back.file != nil {
-		if t.files == nil {
-			t.files = &fileIndex{}
+	if v.back != nil {
+		if f, _ := v.back.watched(); f != nil {
+			if t.files == nil {
+				t.files = &fileIndex{}
+			}
+			t.files.watch(x, f)
 		}
-		t.files.watch(x, v.back.file)
 	}
 	return x
 }

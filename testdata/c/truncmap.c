@@ -1,11 +1,12 @@
 /* truncmap shrinks a file under its shared mappings: the pages wholly past the new end
  * raise SIGBUS (BUS_ADRERR, at the address) for reads and writes, which a handler
  * survives with siglongjmp; the rest of the last page reads as zero; growing the file
- * back gives the pages back; a child forked before the shrink sees it too; open with
- * O_TRUNC, truncate(2) and fallocate's collapsed range shrink too; a child goes on
- * through SIGBUS after SIGBUS while its parent shrinks and grows the file; read(2),
- * write(2), epoll_wait(2) and nanosleep(2) with a buffer there fail with EFAULT; and a
- * thousand shrinks and growths in a row. Usage: truncmap DIR */
+ * back gives the pages back; a private mapping loses them too (written ones included)
+ * and one made past the end is SIGBUS there; a child forked before the shrink sees it
+ * too; open with O_TRUNC, truncate(2) and fallocate's collapsed range shrink too; a
+ * child goes on through SIGBUS after SIGBUS while its parent shrinks and grows the
+ * file; read(2), write(2), epoll_wait(2) and nanosleep(2) with a buffer there fail
+ * with EFAULT; and a thousand shrinks and growths in a row. Usage: truncmap DIR */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +45,7 @@ static void on_bus(int sig, siginfo_t *si, void *ctx)
 }
 
 static char *base;
+static char *origin; /* where touch counts addresses from */
 
 /* touch reads (or writes) p, and reports the SIGBUS it raised: "ok" without one,
  * else its code and the address as an offset into the mapping. */
@@ -59,7 +61,7 @@ static const char *touch(volatile char *p, int write, char *out, size_t n)
 		snprintf(out, n, "ok");
 	} else {
 		snprintf(out, n, "SIGBUS code %d at +%#lx", (int)bus_code,
-			 (unsigned long)((char *)bus_addr - base));
+			 (unsigned long)((char *)bus_addr - origin));
 	}
 	return out;
 }
@@ -91,6 +93,7 @@ int main(int argc, char **argv)
 	must(ftruncate(fd, 3 * PG) == 0, "ftruncate");
 	base = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	must(base != MAP_FAILED, "mmap");
+	origin = base;
 	memset(base, 'x', 3 * PG);
 	printf("before: page 2 %s\n", touch(base + 2 * PG, 0, buf, sizeof buf));
 
@@ -137,6 +140,32 @@ int main(int argc, char **argv)
 	errno = 0;
 	r = syscall(SYS_nanosleep, base + 2 * PG, NULL);
 	printf("nanosleep from page 2: %ld %s\n", r, r < 0 ? errname(errno) : "");
+
+	/* A private mapping loses its pages past the end too, written ones included, and
+	 * reads the file's bytes there once it grows. One made past the end is SIGBUS there. */
+	must(ftruncate(fd, 3 * PG) == 0, "ftruncate");
+	must(pwrite(fd, "f", 1, PG) == 1, "pwrite");
+	char *priv = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	must(priv != MAP_FAILED, "mmap private");
+	origin = priv;
+	priv[2 * PG] = 'p';
+	printf("private page 1 before: %c\n", priv[PG]);
+	must(ftruncate(fd, PG) == 0, "ftruncate");
+	printf("private page 0: %s\n", touch(priv, 0, buf, sizeof buf));
+	printf("private page 1: %s\n", touch(priv + PG, 0, buf, sizeof buf));
+	printf("private page 2, written before: %s\n", touch(priv + 2 * PG, 1, buf, sizeof buf));
+	must(ftruncate(fd, 3 * PG) == 0, "ftruncate");
+	must(pwrite(fd, "g", 1, 2 * PG + 1) == 1, "pwrite");
+	printf("private page 2 after growth: %s, %d %c\n", touch(priv + 2 * PG, 0, buf, sizeof buf), priv[2 * PG], priv[2 * PG + 1]);
+	munmap(priv, 3 * PG);
+	must(ftruncate(fd, PG) == 0, "ftruncate");
+	priv = mmap(NULL, 3 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
+	must(priv != MAP_FAILED, "mmap private");
+	origin = priv;
+	printf("private past the end at mmap: %s\n", touch(priv + PG, 0, buf, sizeof buf));
+	printf("the same, page 0: %s\n", touch(priv, 0, buf, sizeof buf));
+	munmap(priv, 3 * PG);
+	origin = base;
 
 	/* Growing the file back: the pages are the file's again (zero). */
 	must(ftruncate(fd, 3 * PG) == 0, "ftruncate");
