@@ -28,10 +28,16 @@ type watch struct {
 	write, read bool
 }
 
+// watchHook is a watch's hook and the C memory it reads.
+type watchHook struct {
+	h C.uc_hook
+	w *C.struct_vemu_watch
+}
+
 // debugState is the engine's breakpoints, watchpoints and step request.
 type debugState struct {
 	breaks  map[uint64]C.uc_hook
-	watches map[watch]C.uc_hook
+	watches map[watch]watchHook
 	trace   C.uc_hook
 	step    bool
 	skip    int // for the next run only: 1 a breakpoint at its start stops it, 2 it does not
@@ -74,7 +80,7 @@ func (e *Engine) AddWatch(addr, size uint64, write, read bool) error {
 	}
 	w := watch{addr, addr + size - 1, write, read}
 	if e.dbg.watches == nil {
-		e.dbg.watches = map[watch]C.uc_hook{}
+		e.dbg.watches = map[watch]watchHook{}
 	}
 	if _, ok := e.dbg.watches[w]; ok {
 		return nil
@@ -87,10 +93,11 @@ func (e *Engine) AddWatch(addr, size uint64, write, read bool) error {
 	if read {
 		rd = 1
 	}
-	if err := ucErr("hook watch", C.vemu_hook_watch(e.uc, e.st, C.uint64_t(w.begin), C.uint64_t(w.end), C.int(wr), C.int(rd), &h)); err != nil {
+	var cw *C.struct_vemu_watch
+	if err := ucErr("hook watch", C.vemu_hook_watch(e.uc, e.st, C.uint64_t(w.begin), C.uint64_t(w.end), C.int(wr), C.int(rd), &h, &cw)); err != nil {
 		return err
 	}
-	e.dbg.watches[w] = h
+	e.dbg.watches[w] = watchHook{h, cw}
 	return e.updateTrace()
 }
 
@@ -98,7 +105,7 @@ func (e *Engine) AddWatch(addr, size uint64, write, read bool) error {
 func (e *Engine) RemoveWatch(addr, size uint64, write, read bool) {
 	w := watch{addr, addr + size - 1, write, read}
 	if h, ok := e.dbg.watches[w]; ok {
-		C.uc_hook_del(e.uc, h)
+		C.vemu_unhook_watch(e.uc, h.h, h.w)
 		delete(e.dbg.watches, w)
 		e.updateTrace()
 	}

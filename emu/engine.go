@@ -85,6 +85,7 @@ type Engine struct {
 	sys       SyscallFunc
 	code      CodeFunc
 	ucRegions []ucRegion // Unicorn's regions, sorted (see mem.go)
+	windows   []bool     // the windows given to this engine (window.go)
 	across    bool       // fetchAcross runs the engine
 	closed    bool
 	panicVal  any
@@ -225,6 +226,10 @@ func (e *Engine) Close() {
 	if e.uc != nil {
 		C.uc_close(e.uc)
 	}
+	for _, h := range e.dbg.watches {
+		C.free(unsafe.Pointer(h.w))
+	}
+	e.dbg.watches = nil
 	if e.st != nil {
 		C.vemu_cover_free(e.st)
 		if e.st.scratch != nil {
@@ -272,7 +277,7 @@ func (e *Engine) Renew() *Engine {
 	e.kickMu.Lock()
 	e.gone, e.closed = true, true
 	e.kickMu.Unlock()
-	n := &Engine{uc: e.uc, st: e.st, id: e.id, ucRegions: e.ucRegions,
+	n := &Engine{uc: e.uc, st: e.st, id: e.id, ucRegions: e.ucRegions, windows: e.windows,
 		blockInstalled: e.blockInstalled, hooked: e.hooked, desc: e.desc}
 	e.desc = nil
 	n.clearDesc()

@@ -128,15 +128,16 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	enter_run(uc, st);
 }
 
-// on_tlb_fill maps every virtual page to the same physical address: the guest's address
-// space is flat. Virtual TLB mode lets addresses above 2^48 (the vsyscall page) be mapped;
-// without a fill hook every access in that mode takes the slow path (measured: 40x slower
-// loads and stores). The hook grants a page the permissions of its mapped range, and
-// refuses an access the range does not allow (or a page nothing maps): Unicorn then leaves
-// the translated code through its exception path, which restores rip and the lazily kept
-// flags of the faulting instruction exactly, wherever it sits in a chain of blocks. (Were
-// the hook to grant every access, Unicorn's own checks would stop the engine after the
-// access with rip at the start of the chain.) It runs on TLB misses only.
+// on_tlb_fill maps a virtual page to the physical address its table entry gives: the same
+// address, or one in a window of shared memory (mem.go). Virtual TLB mode lets addresses
+// above 2^48 (the vsyscall page) be mapped; without a fill hook every access in that mode
+// takes the slow path (measured: 40x slower loads and stores). The hook grants a page the
+// permissions of its mapped range, and refuses an access the range does not allow (or a
+// page nothing maps): Unicorn then leaves the translated code through its exception path,
+// which restores rip and the lazily kept flags of the faulting instruction exactly,
+// wherever it sits in a chain of blocks. (Were the hook to grant every access, Unicorn's
+// own checks would stop the engine after the access with rip at the start of the chain.)
+// It runs on TLB misses only.
 //
 // It also lets the TLB grow. QEMU's TLB starts with 256 entries (1 MiB of guest memory)
 // and resizes itself only when it is flushed, by how full it was; vemu rarely flushes, so
@@ -155,12 +156,13 @@ static bool on_tlb_fill(uc_engine *uc, uint64_t addr, uc_mem_type type, uc_tlb_e
 	uint64_t need = UC_PROT_READ;
 	if (type == UC_MEM_WRITE) need = UC_PROT_WRITE;
 	if (type == UC_MEM_FETCH) need = UC_PROT_EXEC;
-	uint64_t perms = 0;
+	uint64_t word = 0;
 	uint32_t i;
 	const struct vemu_pt_node *x = vemu_pt_seek(&st->ptab, addr, &i);
-	if (x && x->u.r.begin[i] <= addr) perms = x->u.r.perms[i];
+	if (x && x->u.r.begin[i] <= addr) word = x->u.r.perms[i];
+	uint64_t perms = word & VEMU_PT_PROT;
 	if (perms & need) {
-		r->paddr = addr & ~(uint64_t)0xfff;
+		r->paddr = (addr & ~(uint64_t)0xfff) + (word & VEMU_PT_OFF);
 		r->perms = (uc_prot)perms;
 		if (++st->fills >= VEMU_TLB_GROW && st->running && type != UC_MEM_FETCH && st->grows < VEMU_TLB_GROWS) {
 			st->fills = 0;
@@ -177,7 +179,7 @@ static bool on_tlb_fill(uc_engine *uc, uint64_t addr, uc_mem_type type, uc_tlb_e
 		return true;
 	}
 	if (!st->running) {
-		r->paddr = addr & ~(uint64_t)0xfff;
+		r->paddr = (addr & ~(uint64_t)0xfff) + (word & VEMU_PT_OFF);
 		r->perms = (uc_prot)(perms | need);
 		st->flush_grant = 1;
 		return true;
@@ -391,7 +393,13 @@ uc_err vemu_tlb_virtual(uc_engine *uc) { return uc_ctl_tlb_mode(uc, UC_TLB_VIRTU
 // vemu_set_cpu_model must come before anything else touches the engine's CPU.
 uc_err vemu_set_cpu_model(uc_engine *uc, int model) { return uc_ctl_set_cpu_model(uc, model); }
 
-uc_err vemu_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end) {
+uc_err vemu_remove_cache(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end) {
+	// Unicorn finds the code through the TLB: an entry left from another physical page
+	// (see VEMU_FLUSH_MOVED) must not answer.
+	if (st->flush_grant & VEMU_FLUSH_MOVED) {
+		uc_ctl_flush_tlb(uc);
+		st->flush_grant = 0;
+	}
 	return uc_ctl_remove_cache(uc, begin, end);
 }
 
@@ -598,15 +606,29 @@ static void on_break(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 }
 
 // on_watch notes an access to a watched range; the engine stops before the next
-// instruction, as a CPU's data breakpoint traps after the access.
+// instruction, as a CPU's data breakpoint traps after the access. Unicorn bounds and
+// reports memory hooks by physical address, which is not the guest's in a window
+// (mem.go): the hook takes every access and finds its guest address through the table's
+// ranges in the watched one.
 static void on_watch(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user) {
-	struct vemu_state *st = user;
+	struct vemu_watch *w = user;
+	struct vemu_state *st = w->st;
 	(void)uc; (void)value;
 	if (st->watch_hit) return;
-	st->watch_hit = 1;
-	st->dbg_addr = addr;
-	st->dbg_size = size;
-	st->dbg_write = type == UC_MEM_WRITE;
+	struct vemu_region r;
+	for (uint64_t a = w->begin; vemu_pt_next(&st->ptab, a, &r) && r.begin <= w->end; a = r.end) {
+		uint64_t va = addr - (r.perms & VEMU_PT_OFF);
+		uint64_t lo = r.begin > w->begin ? r.begin : w->begin;
+		uint64_t hi = r.end - 1 < w->end ? r.end - 1 : w->end;
+		if (va <= hi && va + (uint64_t)(size > 0 ? size - 1 : 0) >= lo) {
+			st->watch_hit = 1;
+			st->dbg_addr = va;
+			st->dbg_size = size;
+			st->dbg_write = type == UC_MEM_WRITE;
+			return;
+		}
+		if (r.end == 0) return;
+	}
 }
 
 // on_trace runs before every instruction while a step or a watchpoint needs it.
@@ -637,9 +659,27 @@ uc_err vemu_hook_break(uc_engine *uc, struct vemu_state *st, uint64_t addr, uc_h
 	return uc_hook_add(uc, hh, UC_HOOK_CODE, (void *)on_break, st, addr, addr);
 }
 
-uc_err vemu_hook_watch(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, int write, int read, uc_hook *hh) {
+// vemu_hook_watch watches guest [begin, end] (see on_watch); *wp is the watch's memory,
+// for vemu_unhook_watch.
+uc_err vemu_hook_watch(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, int write, int read, uc_hook *hh, struct vemu_watch **wp) {
 	int type = (write ? UC_HOOK_MEM_WRITE : 0) | (read ? UC_HOOK_MEM_READ : 0);
-	return uc_hook_add(uc, hh, type, (void *)on_watch, st, begin, end);
+	struct vemu_watch *w = malloc(sizeof *w);
+	if (!w) return UC_ERR_NOMEM;
+	w->st = st;
+	w->begin = begin;
+	w->end = end;
+	uc_err err = uc_hook_add(uc, hh, type, (void *)on_watch, w, 1, 0);
+	if (err) {
+		free(w);
+		return err;
+	}
+	*wp = w;
+	return UC_ERR_OK;
+}
+
+void vemu_unhook_watch(uc_engine *uc, uc_hook h, struct vemu_watch *w) {
+	uc_hook_del(uc, h);
+	free(w);
 }
 
 uc_err vemu_hook_trace(uc_engine *uc, struct vemu_state *st, uc_hook *hh) {

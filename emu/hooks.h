@@ -49,8 +49,19 @@ struct vemu_cpuid_leaf {
 // vemu_region is one mapped guest range [begin, end) and its UC_PROT_* permissions.
 struct vemu_region {
 	uint64_t begin, end;
-	uint64_t perms;
+	uint64_t perms; // VEMU_PT_PROT bits: UC_PROT_*; the others: see VEMU_PT_OFF
 };
+
+// A range's word holds its permissions in the low bits and, in the bits of a page
+// address, the offset (modulo 2^64) from its guest addresses to the CPU's physical
+// addresses behind them: 0 where a Unicorn region maps the guest range itself, another
+// value in a window of shared memory (mem.go). Ranges join only where both agree.
+#define VEMU_PT_PROT 0xfffULL
+#define VEMU_PT_OFF (~VEMU_PT_PROT)
+
+// VEMU_FLUSH_MOVED in flush_grant: a TLB entry may give a page a physical address its
+// range no longer has (a window's page unmapped or moved).
+#define VEMU_FLUSH_MOVED 2u
 
 // The permission table (ptab.c) is a B+ tree of disjoint ranges keyed by their ends: a
 // node holds up to VEMU_PT_WIDTH slots, every node but the root at least half as many,
@@ -231,7 +242,7 @@ uc_err vemu_desc_tables(uc_engine *uc, struct vemu_state *st, uint64_t base, uin
 			uint32_t gdt_limit, uint64_t ldt_off, uint32_t ldt_limit);
 uc_err vemu_tlb_virtual(uc_engine *uc);
 uc_err vemu_set_cpu_model(uc_engine *uc, int model);
-uc_err vemu_remove_cache(uc_engine *uc, uint64_t begin, uint64_t end);
+uc_err vemu_remove_cache(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end);
 uc_err vemu_exits_none(uc_engine *uc);
 uc_err vemu_exit_at(uc_engine *uc, uint64_t addr);
 uc_err vemu_run(uc_engine *uc, struct vemu_state *st, uint64_t pc);
@@ -250,7 +261,12 @@ int vemu_cover_alloc(struct vemu_state *st);
 void vemu_cover_reset(struct vemu_state *st);
 void vemu_cover_free(struct vemu_state *st);
 uc_err vemu_hook_break(uc_engine *uc, struct vemu_state *st, uint64_t addr, uc_hook *hh);
-uc_err vemu_hook_watch(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, int write, int read, uc_hook *hh);
+struct vemu_watch {
+	struct vemu_state *st;
+	uint64_t begin, end; // guest addresses, end included
+};
+uc_err vemu_hook_watch(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, int write, int read, uc_hook *hh, struct vemu_watch **wp);
+void vemu_unhook_watch(uc_engine *uc, uc_hook h, struct vemu_watch *w);
 uc_err vemu_hook_trace(uc_engine *uc, struct vemu_state *st, uc_hook *hh);
 uc_err vemu_flush_exec(uc_engine *uc, struct vemu_state *st);
 

@@ -60,6 +60,9 @@ func (e *Engine) MapHostIn(base uint64, mem []byte, begin, end uint64, prot Prot
 	// SAFETY: mem is host memory outside the Go heap (the caller's contract): its address
 	// stays valid while it is mapped.
 	host := uintptr(unsafe.Pointer(&mem[0]))
+	if in, err := e.mapWindow(base, host, uint64(len(mem)), begin, end, prot); in {
+		return err
+	}
 	if !e.covered(begin, end, host+uintptr(begin-base)) {
 		if err := e.makeRegion(base, top, begin, end, host); err != nil {
 			return err
@@ -76,7 +79,11 @@ func (e *Engine) Covered(addr uint64, mem []byte) bool {
 		return false
 	}
 	// SAFETY: only the address of mem's host memory is taken.
-	return e.covered(addr, addr+uint64(len(mem)), uintptr(unsafe.Pointer(&mem[0])))
+	host := uintptr(unsafe.Pointer(&mem[0]))
+	if _, win := windowPhysOf(host, uint64(len(mem))); win != nil {
+		return true // a window: MapHost sets the table only
+	}
+	return e.covered(addr, addr+uint64(len(mem)), host)
 }
 
 // RegionSize returns the size of the region that maps addr onto mem's first byte, or 0.
@@ -98,10 +105,37 @@ func (e *Engine) RegionSize(addr uint64, mem []byte) uint64 {
 // it did. With ProtNone the memory stays given, without access.
 func (e *Engine) Protect(addr, size uint64, prot Prot) bool {
 	end := addr + size
-	if size == 0 || end < addr || !e.inRegions(addr, end) {
+	if size == 0 || end < addr {
 		return false
 	}
-	e.setPerms(addr, end, prot, true)
+	// Each entry keeps its physical offset (a window's); pages without one must lie in
+	// regions, which map them at their own addresses.
+	type piece struct{ begin, end, off uint64 }
+	var pieces []piece
+	a, ok := addr, true
+	e.words(addr, end, func(b, en, w uint64) bool {
+		b, en = max(b, addr), min(en, end)
+		if a < b {
+			if ok = e.inRegions(a, b); !ok {
+				return false
+			}
+			pieces = append(pieces, piece{a, b, 0})
+		}
+		pieces = append(pieces, piece{b, en, w & offMask})
+		a = en
+		return true
+	})
+	if ok && a < end {
+		if ok = e.inRegions(a, end); ok {
+			pieces = append(pieces, piece{a, end, 0})
+		}
+	}
+	if !ok {
+		return false
+	}
+	for _, p := range pieces {
+		e.setWord(p.begin, p.end, uint64(prot)|p.off, true)
+	}
 	return true
 }
 
@@ -127,8 +161,17 @@ func (e *Engine) Unmap(addr, size uint64) error {
 	return nil
 }
 
-// Regions is the number of Unicorn regions mapped; Unicorn aborts the process near 4,000.
-func (e *Engine) Regions() int { return len(e.ucRegions) }
+// Regions is the number of Unicorn regions mapped (windows included); Unicorn aborts the
+// process near 4,000.
+func (e *Engine) Regions() int {
+	n := len(e.ucRegions)
+	for _, used := range e.windows {
+		if used {
+			n++
+		}
+	}
+	return n
+}
 
 // ProtRanges calls f with each range the guest may access, in address order, with its
 // permissions (adjacent ranges with the same permissions may come apart).
@@ -143,7 +186,7 @@ func (e *Engine) ProtRanges(f func(begin, end uint64, prot Prot)) {
 
 // FlushCode drops translated code for [begin, end), as needed after Go writes code bytes.
 func (e *Engine) FlushCode(begin, end uint64) {
-	C.vemu_remove_cache(e.uc, C.uint64_t(begin), C.uint64_t(end))
+	C.vemu_remove_cache(e.uc, e.st, C.uint64_t(begin), C.uint64_t(end))
 }
 
 // regionAt returns the index of the first Unicorn region whose end is above a.
@@ -263,9 +306,14 @@ func (e *Engine) entry(a uint64) (r C.struct_vemu_region, ok bool) {
 // entries calls f with each table entry that overlaps [begin, end), in order, until f
 // returns false.
 func (e *Engine) entries(begin, end uint64, f func(b, e uint64, p Prot) bool) {
+	e.words(begin, end, func(b, end uint64, w uint64) bool { return f(b, end, Prot(w&^offMask)) })
+}
+
+// words is entries with each entry's whole word (permissions and physical offset).
+func (e *Engine) words(begin, end uint64, f func(b, e uint64, w uint64) bool) {
 	for a := begin; a < end; {
 		r, ok := e.entry(a)
-		if !ok || uint64(r.begin) >= end || !f(uint64(r.begin), uint64(r.end), Prot(r.perms)) {
+		if !ok || uint64(r.begin) >= end || !f(uint64(r.begin), uint64(r.end), uint64(r.perms)) {
 			return
 		}
 		a = uint64(r.end)
@@ -289,16 +337,25 @@ func (e *Engine) entrySpan(begin, end uint64) (lo, hi uint64, ok bool) {
 	return max(begin, uint64(first.begin)), min(end, uint64(last.end)), true
 }
 
+// offMask selects the physical offset in a table entry's word (see hooks.h).
+const offMask = ^uint64(C.VEMU_PT_PROT)
+
 // setPerms makes [begin, end) one table entry with prot (keep) or no entry (!keep). Pages
 // that lose a permission leave the TLB before guest code runs again, and those that lose
 // execution lose the code translated from them. Without memory for the change the
 // entries it overlaps go whole: the guest faults there, as if the map had failed.
 func (e *Engine) setPerms(begin, end uint64, prot Prot, keep bool) {
+	e.setWord(begin, end, uint64(prot), keep)
+}
+
+// setWord is setPerms with an entry's whole word: the permissions, and the offset to the
+// physical addresses behind the range (0: the same addresses).
+func (e *Engine) setWord(begin, end, word uint64, keep bool) {
 	k := C.int(0)
 	if keep {
 		k = 1
 	}
-	C.vemu_pt_set(e.uc, &e.st.ptab, &e.st.flush_grant, C.uint64_t(begin), C.uint64_t(end), C.uint64_t(prot), k)
+	C.vemu_pt_set(e.uc, &e.st.ptab, &e.st.flush_grant, C.uint64_t(begin), C.uint64_t(end), C.uint64_t(word), k)
 }
 
 // tableShape says whether the permission table keeps the rules of its tree, and its height.

@@ -284,7 +284,7 @@ func (e *Engine) mapped(page uint64) bool {
 // permsAt returns the permissions of the table entry holding a, or noEntry without one.
 func (e *Engine) permsAt(a uint64) Prot {
 	if r, ok := e.entry(a); ok && uint64(r.begin) <= a {
-		return Prot(r.perms)
+		return Prot(uint64(r.perms) &^ offMask)
 	}
 	return noEntry
 }

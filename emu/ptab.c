@@ -235,14 +235,25 @@ int vemu_pt_set(uc_engine *uc, struct vemu_ptab *t, uint32_t *flush_grant, uint6
 	struct vemu_region e, lo = {0}, hi = {0};
 	int lost = 0, has_lo = 0, has_hi = 0;
 	for (uint64_t a = begin; vemu_pt_next(t, a, &e) && e.begin < end; a = e.end) {
-		if ((e.perms & ~perms) || !keep) lost = 1;
-		if ((e.perms & UC_PROT_EXEC) && (!(perms & UC_PROT_EXEC) || !keep))
+		// A page whose physical address changes, or that goes from a window, may keep
+		// a TLB entry with the old one.
+		int moved = ((e.perms ^ perms) & VEMU_PT_OFF) != 0 || (!keep && (e.perms & VEMU_PT_OFF));
+		if ((e.perms & ~perms & VEMU_PT_PROT) || !keep || moved) lost = 1;
+		if ((e.perms & UC_PROT_EXEC) && (!(perms & UC_PROT_EXEC) || !keep || moved)) {
+			// Unicorn finds the code to drop through the physical page the TLB gives
+			// the address: an entry left from another physical page must not answer.
+			if (*flush_grant & VEMU_FLUSH_MOVED) {
+				uc_ctl_flush_tlb(uc);
+				*flush_grant = 0;
+			}
 			uc_ctl_remove_cache(uc, e.begin > begin ? e.begin : begin, e.end < end ? e.end : end);
+		}
+		if (moved) lost |= VEMU_FLUSH_MOVED;
 	}
 	if (lost) {
 		// Unicorn has no call that empties the TLB of a few pages: the whole TLB goes
 		// (0.2-1.7 us) before guest code runs again.
-		*flush_grant = 1;
+		*flush_grant |= 1 | (lost & VEMU_FLUSH_MOVED);
 	}
 	// Three insertions, each splitting at most one node per level and adding a root.
 	int room = reserve(t, 3 * (t->height + 2));

@@ -240,11 +240,20 @@ func (e *Engine) ReadMem(addr uint64, b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	// Unicorn's regions may hold pages the guest has no access to (see mem.go).
-	for a, end := addr, addr+uint64(len(b)); a < end; a = (a | (PageSize - 1)) + 1 {
-		if p := e.permsAt(a); p == noEntry || p == ProtNone {
+	// Unicorn's regions may hold pages the guest has no access to (see mem.go), and
+	// uc_mem_read takes physical addresses: each entry's part is read at its own.
+	for a, end := addr, addr+uint64(len(b)); a < end; {
+		r, ok := e.entry(a)
+		if !ok || uint64(r.begin) > a || uint64(r.perms)&^offMask == uint64(ProtNone) {
 			return &Error{Op: "mem read", Msg: "unmapped"}
 		}
+		stop := min(end, uint64(r.end))
+		part := b[a-addr : stop-addr]
+		phys := a + uint64(r.perms)&offMask
+		if err := ucErr("mem read", C.uc_mem_read(e.uc, C.uint64_t(phys), unsafe.Pointer(&part[0]), C.size_t(len(part)))); err != nil {
+			return err
+		}
+		a = stop
 	}
-	return ucErr("mem read", C.uc_mem_read(e.uc, C.uint64_t(addr), unsafe.Pointer(&b[0]), C.size_t(len(b))))
+	return nil
 }

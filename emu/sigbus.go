@@ -38,5 +38,21 @@ func (e *Engine) guestOf(h uintptr) (uint64, bool) {
 			return r.begin + uint64(h-r.host), true
 		}
 	}
-	return 0, false
+	// Memory in a window: the first table entry that leads to its physical address (a
+	// walk of the table, for a rare event; a page mapped at several guest addresses
+	// answers with the lowest).
+	phys, win := windowPhysOf(h, 1)
+	if win == nil {
+		return 0, false
+	}
+	var va uint64
+	found := false
+	e.words(0, ^uint64(0), func(b, end, w uint64) bool {
+		off := w & offMask
+		if w&^offMask != 0 && off != 0 && phys-off >= b && phys-off < end {
+			va, found = phys-off, true
+		}
+		return !found
+	})
+	return va, found
 }

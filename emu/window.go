@@ -1,0 +1,313 @@
+package emu
+
+/*
+#include "hooks.h"
+*/
+import "C"
+
+import (
+	"math/bits"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Windows of shared memory. A mapping of host memory that no region holds would need a
+// Unicorn region of its own, and regions are few and dear (see mem.go): shared mappings
+// (of files, System V segments, shared anonymous memory), made one at a time at addresses
+// that continue nothing else, took one each, so that 2,000 of them cost seconds and some
+// 3,500 were all a process could have. So such memory lives in windows instead: host
+// address space reserved without access, each window one Unicorn region at a physical
+// address above every guest address, whose slots hold the mappings (the caller maps its
+// memory over a slot, MAP_FIXED). The table entry of a guest range in a slot carries the
+// offset from its guest addresses to the slot's physical ones, which the TLB fill hook
+// adds: any number of mappings, anywhere in the guest, cost the CPU one region per window
+// in use. Windows are shared by every engine of the process (a fork's child sees its
+// parent's shared memory at the same physical addresses) and live as long as it; slots
+// come and go, handed out by a buddy allocator in O(log) steps.
+
+const (
+	// windowOrder: a window is PageSize<<windowOrder bytes of host address space (4 GiB).
+	windowOrder = 20
+	windowSize  = PageSize << windowOrder
+	// windowPhys is the physical address of the first window: above every guest address
+	// but the vsyscall page's (0xffffffffff600000), and each window is aligned to its size.
+	windowPhys = uint64(1) << 47
+	// maxWindows bounds the host address space windows take (1 TiB).
+	maxWindows = 256
+	// WindowMax is the largest slot: a larger mapping takes a region of its own.
+	WindowMax = PageSize << 16
+)
+
+// windows is the process's set of windows and the free slots in them.
+var windows struct {
+	mu   sync.Mutex
+	list []*window // by index, never reused
+	next uint64    // the physical address after the last window's
+	// free holds the free blocks of each order by physical address, at holds the index
+	// in free of each (keyed by address | order), used the order of each slot handed out.
+	free [windowOrder + 1][]uint64
+	at   map[uint64]int
+	used map[uint64]uint8
+	// slotWin is the index of each window of slots by physical address.
+	slotWin map[uint64]int
+	// byHost is a sorted copy of the live windows for lock-free lookups (windowAt).
+	byHost atomic.Pointer[[]*window]
+}
+
+// window is host memory given to the CPU at phys. Its fields never change but dropped,
+// which windows.mu guards (lookups go through byHost).
+type window struct {
+	mem     []byte
+	host    uintptr
+	phys    uint64
+	idx     int
+	dropped bool
+}
+
+// blockOrder returns the order of the smallest block holding n bytes.
+func blockOrder(n uint64) int {
+	pages := (n + PageSize - 1) / PageSize
+	if pages <= 1 {
+		return 0
+	}
+	return bits.Len64(pages - 1)
+}
+
+// WindowAlloc returns n bytes (a positive multiple of the page size, at most WindowMax)
+// of host address space in a window, reserved without access, for the caller to map
+// memory over (MAP_FIXED) and give to engines with MapHost; nil when no window has room.
+// The memory stays in the window until WindowFree.
+func WindowAlloc(n uint64) []byte {
+	if n == 0 || n%PageSize != 0 || n > WindowMax {
+		return nil
+	}
+	k := blockOrder(n)
+	w := &windows
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.at == nil {
+		w.at = make(map[uint64]int)
+		w.used = make(map[uint64]uint8)
+		w.slotWin = make(map[uint64]int)
+	}
+	j := k
+	for j <= windowOrder && len(w.free[j]) == 0 {
+		j++
+	}
+	if j > windowOrder {
+		if !newWindow() {
+			return nil
+		}
+		j = windowOrder
+	}
+	p := w.free[j][len(w.free[j])-1]
+	takeFree(p, j)
+	for j > k {
+		j--
+		putFree(p+PageSize<<j, j)
+	}
+	w.used[p] = uint8(k)
+	win := w.list[w.slotWin[p&^(windowSize-1)]]
+	off := p - win.phys
+	return win.mem[off : off+n : off+n]
+}
+
+// WindowFree reserves mem (memory WindowAlloc returned, whatever the caller mapped over
+// it) again without access and frees its slot. Other memory is left alone.
+func WindowFree(mem []byte) {
+	if len(mem) == 0 {
+		return
+	}
+	// SAFETY: only the address of mem is taken.
+	host := uintptr(unsafe.Pointer(&mem[0]))
+	p, win := windowPhysOf(host, uint64(len(mem)))
+	w := &windows
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	k, used := w.used[p]
+	if win == nil || !used || blockOrder(uint64(len(mem))) != int(k) {
+		return
+	}
+	// SAFETY: mem is a slot of a window: the reservation's own memory.
+	unix.MmapPtr(-1, 0, unsafe.Pointer(&mem[0]), uintptr(len(mem)), unix.PROT_NONE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE|unix.MAP_FIXED)
+	delete(w.used, p)
+	j := int(k)
+	for j < windowOrder {
+		b := p ^ PageSize<<j
+		if _, free := w.at[b|uint64(j)]; !free {
+			break
+		}
+		takeFree(b, j)
+		p = min(p, b)
+		j++
+	}
+	putFree(p, j)
+}
+
+// WindowSlots is the number of slots handed out and not freed.
+func WindowSlots() int {
+	windows.mu.Lock()
+	defer windows.mu.Unlock()
+	return len(windows.used)
+}
+
+// newWindow reserves one more window of slots, whose one block is free. windows.mu is
+// held.
+func newWindow() bool {
+	w := &windows
+	if len(w.slotWin) >= maxWindows {
+		return false
+	}
+	p, err := unix.MmapPtr(-1, 0, nil, windowSize, unix.PROT_NONE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	if err != nil {
+		return false
+	}
+	// SAFETY: the reservation is windowSize bytes outside the Go heap, never unmapped.
+	win := addWindow(unsafe.Slice((*byte)(p), windowSize))
+	w.slotWin[win.phys] = win.idx
+	putFree(win.phys, windowOrder)
+	return true
+}
+
+// addWindow gives mem a physical address, aligned to its size rounded up to a power of
+// two (so that a window of slots is one block). windows.mu is held.
+func addWindow(mem []byte) *window {
+	w := &windows
+	if w.next == 0 {
+		w.next = windowPhys
+	}
+	align := uint64(1) << bits.Len64(uint64(len(mem))-1)
+	phys := (w.next + align - 1) &^ (align - 1)
+	w.next = phys + uint64(len(mem))
+	win := &window{mem: mem, host: uintptr(unsafe.Pointer(&mem[0])), phys: phys, idx: len(w.list)}
+	w.list = append(w.list, win)
+	publish()
+	return win
+}
+
+// publish makes byHost the live windows. windows.mu is held.
+func publish() {
+	var live []*window
+	for _, win := range windows.list {
+		if !win.dropped {
+			live = append(live, win)
+		}
+	}
+	sort.Slice(live, func(a, b int) bool { return live[a].host < live[b].host })
+	windows.byHost.Store(&live)
+}
+
+// AddWindow makes mem (host memory outside the Go heap, page-aligned, that stays mapped
+// until DropWindow) a window: memory in it that MapHost gives an engine needs no region
+// of its own, whatever its guest address. A reservation that mappings are carved from
+// (one address space's private memory) is one.
+func AddWindow(mem []byte) {
+	if len(mem) == 0 || len(mem)%PageSize != 0 {
+		return
+	}
+	windows.mu.Lock()
+	defer windows.mu.Unlock()
+	if windows.next == 0 {
+		windows.next = windowPhys
+	}
+	if windows.next+uint64(len(mem)) < windows.next || windows.next+2*uint64(len(mem)) >= 1<<62 {
+		return // out of physical addresses: mappings there take regions of their own
+	}
+	addWindow(mem)
+}
+
+// DropWindow ends the window mem, before its memory is unmapped; nothing may be mapped
+// from it any more. Engines keep its region until they close (no table entry leads
+// there: the guest cannot reach it), and its physical addresses are never given again.
+func DropWindow(mem []byte) {
+	if len(mem) == 0 {
+		return
+	}
+	windows.mu.Lock()
+	defer windows.mu.Unlock()
+	host := uintptr(unsafe.Pointer(&mem[0]))
+	for _, win := range windows.list {
+		if !win.dropped && win.host == host {
+			win.dropped = true
+			publish()
+			return
+		}
+	}
+}
+
+func putFree(p uint64, k int) {
+	w := &windows
+	w.at[p|uint64(k)] = len(w.free[k])
+	w.free[k] = append(w.free[k], p)
+}
+
+func takeFree(p uint64, k int) {
+	w := &windows
+	i := w.at[p|uint64(k)]
+	last := len(w.free[k]) - 1
+	moved := w.free[k][last]
+	w.free[k][i] = moved
+	w.at[moved|uint64(k)] = i
+	w.free[k] = w.free[k][:last]
+	delete(w.at, p|uint64(k))
+}
+
+// windowAt returns the live window holding host address h.
+func windowAt(h uintptr) *window {
+	refs := windows.byHost.Load()
+	if refs == nil {
+		return nil
+	}
+	r := *refs
+	i := sort.Search(len(r), func(i int) bool { return r[i].host+uintptr(len(r[i].mem)) > h })
+	if i == len(r) || r[i].host > h {
+		return nil
+	}
+	return r[i]
+}
+
+// windowPhysOf returns the physical address of host memory [h, h+n) and its window if
+// it lies in one window.
+func windowPhysOf(h uintptr, n uint64) (uint64, *window) {
+	win := windowAt(h)
+	if win == nil || uint64(h-win.host)+n > uint64(len(win.mem)) {
+		return 0, nil
+	}
+	return win.phys + uint64(h-win.host), win
+}
+
+// useWindow gives the engine win as a region, once.
+func (e *Engine) useWindow(win *window) error {
+	if win.idx < len(e.windows) && e.windows[win.idx] {
+		return nil
+	}
+	if err := ucErr("map", C.vemu_map_ptr(e.uc, C.uint64_t(win.phys), C.uint64_t(len(win.mem)), C.uintptr_t(win.host))); err != nil {
+		return err
+	}
+	for len(e.windows) <= win.idx {
+		e.windows = append(e.windows, false)
+	}
+	e.windows[win.idx] = true
+	return nil
+}
+
+// mapWindow maps guest [begin, end) with prot onto window memory from host, which holds
+// guest address base.
+func (e *Engine) mapWindow(base uint64, host uintptr, n uint64, begin, end uint64, prot Prot) (bool, error) {
+	phys, win := windowPhysOf(host, n)
+	if win == nil {
+		return false, nil
+	}
+	if err := e.useWindow(win); err != nil {
+		return true, err
+	}
+	off := phys - base // modulo 2^64: the hook adds it to guest addresses
+	e.setWord(begin, end, uint64(prot)|off, true)
+	return true, nil
+}
