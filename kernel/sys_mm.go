@@ -218,6 +218,8 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 			// Another process may map the file too (sharedcpu.go).
 			t.shareMemoryLater()
 		}
+	} else if typ != abi.MAP_PRIVATE {
+		v, err = s.MapSharedAnon(start, size, cpuProt(prot), name)
 	} else {
 		v, err = s.Map(start, size, cpuProt(prot), name)
 	}

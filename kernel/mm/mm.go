@@ -69,6 +69,9 @@ type backing struct {
 	// at offset pfoff for mem's first byte: its pages past the file's end are SIGBUS.
 	pfile *MapFile
 	pfoff int64
+	// window: mem is a slot of one of the CPU's windows of shared memory (emu's
+	// WindowAlloc), mapped over it; it goes back with emu.WindowFree.
+	window bool
 }
 
 // watched returns the file whose size b's mappings follow, and the file offset of mem's
@@ -174,6 +177,8 @@ func newArena() (*arena, error) {
 	// when the arena goes (unref), after every range carved from it.
 	a.res = unsafe.Slice((*byte)(p), arenaRes)
 	a.low, a.size = arenaRes, arenaRes
+	// The CPU reaches memory carved from it through one region, wherever its mappings lie.
+	emu.AddWindow(a.res)
 	return a, nil
 }
 
@@ -182,6 +187,7 @@ func (a *arena) unref() {
 		unix.Close(a.fd)
 		a.fd = -1
 		if a.res != nil {
+			emu.DropWindow(a.res)
 			unix.MunmapPtr(unsafe.Pointer(&a.res[0]), uintptr(len(a.res)))
 			hostMaps.Add(-1)
 			a.res = nil
@@ -227,6 +233,69 @@ func (a *arena) carve(n uint64) *backing {
 	a.low = off
 	a.refs.Add(1)
 	return &backing{mem: a.res[off : off+n : off+n], ar: a, aoff: off, carved: true}
+}
+
+// allocWindow hands out n fresh zero bytes of the arena's file in a slot of a window of
+// shared memory (see emu's WindowAlloc), or nil: memory that processes share, which the
+// CPU of each reaches without a region of its own.
+func (a *arena) allocWindow(n uint64) *backing {
+	if n == 0 || n > emu.WindowMax || n > arenaMax-a.size || !takeHostMaps(windowMaps) {
+		return nil
+	}
+	slot := emu.WindowAlloc(n)
+	if slot == nil {
+		hostMaps.Add(-windowMaps)
+		return nil
+	}
+	if unix.Ftruncate(a.fd, int64(a.size+n)) != nil {
+		emu.WindowFree(slot)
+		hostMaps.Add(-windowMaps)
+		return nil
+	}
+	// SAFETY: slot is n bytes of a window's reservation, ours until WindowFree.
+	if _, err := unix.MmapPtr(a.fd, int64(a.size), unsafe.Pointer(&slot[0]), uintptr(n),
+		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_NORESERVE|unix.MAP_FIXED); err != nil {
+		emu.WindowFree(slot)
+		hostMaps.Add(-windowMaps)
+		return nil
+	}
+	b := &backing{mem: slot, ar: a, aoff: a.size, window: true}
+	a.size += n
+	a.refs.Add(1)
+	return b
+}
+
+// windowMaps is what a slot of a window counts in hostMaps: its own host mapping, and
+// the piece of reservation a freed neighbour may leave between it and the next slot.
+const windowMaps = 2
+
+// takeHostMaps counts n more host mappings if the budget allows.
+func takeHostMaps(n int64) bool {
+	if hostMaps.Add(n) > hostMapLimit() {
+		hostMaps.Add(-n)
+		return false
+	}
+	return true
+}
+
+// mapWindowFile maps n bytes of the host file fd from off, shared, into a slot of a
+// window (see allocWindow), or returns nil.
+func mapWindowFile(fd int, off int64, n uint64, prot int) []byte {
+	if n == 0 || n > emu.WindowMax || !takeHostMaps(windowMaps) {
+		return nil
+	}
+	slot := emu.WindowAlloc(n)
+	if slot == nil {
+		hostMaps.Add(-windowMaps)
+		return nil
+	}
+	// SAFETY: slot is n bytes of a window's reservation, ours until WindowFree.
+	if _, err := unix.MmapPtr(fd, off, unsafe.Pointer(&slot[0]), uintptr(n), prot, unix.MAP_SHARED|unix.MAP_FIXED); err != nil {
+		emu.WindowFree(slot)
+		hostMaps.Add(-windowMaps)
+		return nil
+	}
+	return slot
 }
 
 // uncarve gives a carved range's host memory back to the reservation.
@@ -289,15 +358,23 @@ func (b *backing) free() {
 	if b.mem == nil {
 		return
 	}
-	if b.ar != nil {
+	switch {
+	case b.ar != nil:
 		b.discard(0, uint64(len(b.mem)))
-		if b.carved {
+		switch {
+		case b.carved:
 			b.ar.uncarve(b.mem)
-		} else {
+		case b.window:
+			emu.WindowFree(b.mem)
+			hostMaps.Add(-windowMaps)
+		default:
 			hostMunmap(b.mem)
 		}
 		b.ar.unref()
-	} else {
+	case b.window:
+		emu.WindowFree(b.mem)
+		hostMaps.Add(-windowMaps)
+	default:
 		hostMunmap(b.mem)
 	}
 	b.mem = nil
@@ -799,6 +876,39 @@ func (s *Space) Map(start Addr, length uint64, prot Prot, name string) (*VMA, er
 		return nil, err
 	}
 	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: b}
+	if err := s.insert(v); err != nil {
+		b.free()
+		return nil, err
+	}
+	return v, nil
+}
+
+// MapSharedAnon maps fresh zeroed memory at [start, start+length), shared (MAP_SHARED |
+// MAP_ANONYMOUS: a fork's child shares it). The range must be free.
+func (s *Space) MapSharedAnon(start Addr, length uint64, prot Prot, name string) (*VMA, error) {
+	if length == 0 || uint64(start)%PageSize != 0 || length%PageSize != 0 {
+		return nil, unix.EINVAL
+	}
+	if !s.Free(start, start+Addr(length)) {
+		return nil, unix.EEXIST
+	}
+	if s.ar == nil {
+		a, err := newArena()
+		if err != nil {
+			return nil, err
+		}
+		s.ar = a
+	}
+	// In a window, the CPU of every process that shares it needs no region for it, where
+	// memory carved for the parent continues nothing in a child's address space.
+	b := s.ar.allocWindow(length)
+	if b == nil {
+		var err error
+		if b, err = s.allocHost(length); err != nil {
+			return nil, err
+		}
+	}
+	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: b, Shared: true}
 	if err := s.insert(v); err != nil {
 		b.free()
 		return nil, err
@@ -1404,11 +1514,17 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 	if writable {
 		hp |= unix.PROT_WRITE
 	}
-	mem, err := hostMmap(fd, off, int(length), hp, unix.MAP_SHARED)
-	if err != nil {
-		return nil, err
+	// In a window of shared memory, the CPU needs no region of its own for it; a large
+	// mapping (or one no window has room for) is a host mapping of its own.
+	mem, inWindow := mapWindowFile(fd, off, length, hp), true
+	if mem == nil {
+		var err error
+		if mem, err = hostMmap(fd, off, int(length), hp, unix.MAP_SHARED); err != nil {
+			return nil, err
+		}
+		inWindow = false
 	}
-	b := &backing{mem: mem, hostRO: !writable, file: openMapFile(fd, writable), foff: off}
+	b := &backing{mem: mem, hostRO: !writable, file: openMapFile(fd, writable), foff: off, window: inWindow}
 	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: b, Shared: true}
 	// Pages wholly past the end of the file would raise SIGBUS in vemu if touched.
 	var st unix.Stat_t
@@ -1528,7 +1644,11 @@ func (s *Space) Grow(old Addr, oldSize, newSize uint64) error {
 		// A shared file mapping grows over the file's next pages.
 		return s.mapFileAt(old+Addr(oldSize), newSize-oldSize, v, old+Addr(oldSize))
 	}
-	nv, err := s.Map(old+Addr(oldSize), newSize-oldSize, v.Prot, v.Name)
+	mapAnon := s.Map
+	if v.Shared {
+		mapAnon = s.MapSharedAnon
+	}
+	nv, err := mapAnon(old+Addr(oldSize), newSize-oldSize, v.Prot, v.Name)
 	if err != nil {
 		return err
 	}
@@ -1560,7 +1680,11 @@ func (s *Space) Relocate(old Addr, oldSize uint64, to Addr, newSize uint64) erro
 		return s.Unmap(old, oldSize)
 	}
 	if newSize > n {
-		nv, err := s.Map(to, newSize, first.Prot, first.Name)
+		mapAnon := s.Map
+		if first.Shared {
+			mapAnon = s.MapSharedAnon
+		}
+		nv, err := mapAnon(to, newSize, first.Prot, first.Name)
 		if err != nil {
 			return err
 		}
