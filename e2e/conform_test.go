@@ -57,6 +57,7 @@ var conformGuests = []diffCase{
 	{name: "unsharefiles", cmds: one("unsharefiles", "."), setup: mkdirs("work")},
 	{name: "dnotify", cmds: one("dnotify", "work"), setup: mkdirs("work")},
 	{name: "truncmap", cmds: one("truncmap", "work"), setup: mkdirs("work")},
+	{name: "shmmany", cmds: one("shmmany", "work"), setup: mkdirs("work")},
 }
 
 // conformOther are the Go guests of the same kind.

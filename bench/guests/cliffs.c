@@ -9,7 +9,10 @@
                   touch each, then unmap them
      futexes N    start N threads, each waiting on a futex of its own, then wake them
                   one after the other
-     wakeone N    start N threads waiting on one futex, then wake them one at a time */
+     wakeone N    start N threads waiting on one futex, then wake them one at a time
+     shmaps N     make N one-page MAP_SHARED mappings, alternately of the next page of
+                  a memfd and of shared anonymous memory, touch each, then unmap them */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <string.h>
 #include <linux/futex.h>
@@ -157,8 +160,29 @@ int main(int argc, char **argv)
 				sched_yield();
 		for (long i = 0; i < n; i++)
 			pthread_join(t[i], NULL);
+	} else if (!strcmp(mode, "shmaps")) {
+		int fd = memfd_create("cliffs", 0);
+		if (fd < 0 || ftruncate(fd, (n / 2 + 1) * 4096L) != 0) {
+			printf("fail memfd\n");
+			return 1;
+		}
+		char **m = calloc(n, sizeof *m);
+		for (long i = 0; i < n; i++) {
+			m[i] = i % 2 ? mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+				     : mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, i / 2 * 4096L);
+			if (m[i] == MAP_FAILED) {
+				printf("fail mmap\n");
+				return 1;
+			}
+			m[i][0] = 1;
+		}
+		for (long i = 0; i < n; i++)
+			if (munmap(m[i], 4096) != 0) {
+				printf("fail munmap\n");
+				return 1;
+			}
 	} else {
-		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps|futexes|wakeone N\n");
+		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps|futexes|wakeone|shmaps N\n");
 		return 2;
 	}
 	printf("%.1f\n", (bench_now_ns() - t0) / 1e6);
