@@ -48,14 +48,21 @@ var windows struct {
 	list []*window // by index, never reused
 	next uint64    // the physical address after the last window's
 	// free holds the free blocks of each order by physical address, at holds the index
-	// in free of each (keyed by address | order), used the order of each slot handed out.
+	// in free of each (keyed by address | order), used each slot handed out.
 	free [windowOrder + 1][]uint64
 	at   map[uint64]int
-	used map[uint64]uint8
+	used map[uint64]slot
 	// slotWin is the index of each window of slots by physical address.
 	slotWin map[uint64]int
 	// byHost is a sorted copy of the live windows for lock-free lookups (windowAt).
 	byHost atomic.Pointer[[]*window]
+}
+
+// slot is a block handed out: its order, and the bytes at its start the caller maps
+// (the rest of the block stays reserved).
+type slot struct {
+	order uint8
+	n     uint64
 }
 
 // window is host memory given to the CPU at phys. Its fields never change but dropped,
@@ -80,10 +87,14 @@ func blockOrder(n uint64) int {
 // WindowAlloc returns n bytes (a positive multiple of the page size, at most WindowMax)
 // of host address space in a window, reserved without access, for the caller to map
 // memory over (MAP_FIXED) and give to engines with MapHost; nil when no window has room.
-// The memory stays in the window until WindowFree.
-func WindowAlloc(n uint64) []byte {
+// The memory stays in the window until WindowFree. maps is how many more host mappings
+// the windows hold once the caller has mapped the slot (at most WindowAllocMaps): a
+// window's reservation is one, each slot one, and each piece of reservation left
+// between them one (the host joins neighbouring pieces of reservation, and is assumed
+// never to join slots).
+func WindowAlloc(n uint64) (mem []byte, maps int) {
 	if n == 0 || n%PageSize != 0 || n > WindowMax {
-		return nil
+		return nil, 0
 	}
 	k := blockOrder(n)
 	w := &windows
@@ -91,7 +102,7 @@ func WindowAlloc(n uint64) []byte {
 	defer w.mu.Unlock()
 	if w.at == nil {
 		w.at = make(map[uint64]int)
-		w.used = make(map[uint64]uint8)
+		w.used = make(map[uint64]slot)
 		w.slotWin = make(map[uint64]int)
 	}
 	j := k
@@ -100,8 +111,9 @@ func WindowAlloc(n uint64) []byte {
 	}
 	if j > windowOrder {
 		if !newWindow() {
-			return nil
+			return nil, 0
 		}
+		maps++
 		j = windowOrder
 	}
 	p := w.free[j][len(w.free[j])-1]
@@ -110,17 +122,24 @@ func WindowAlloc(n uint64) []byte {
 		j--
 		putFree(p+PageSize<<j, j)
 	}
-	w.used[p] = uint8(k)
+	w.used[p] = slot{uint8(k), n}
+	// The slot takes the place of reservation: the piece it lay in becomes the pieces on
+	// either side of it that are left.
+	maps += reservedAround(p, n)
 	win := w.list[w.slotWin[p&^(windowSize-1)]]
 	off := p - win.phys
-	return win.mem[off : off+n : off+n]
+	return win.mem[off : off+n : off+n], maps
 }
 
+// WindowAllocMaps bounds the host mappings one WindowAlloc adds.
+const WindowAllocMaps = 3
+
 // WindowFree reserves mem (memory WindowAlloc returned, whatever the caller mapped over
-// it) again without access and frees its slot. Other memory is left alone.
-func WindowFree(mem []byte) {
+// it) again without access and frees its slot. Other memory is left alone. It returns
+// the change in the host mappings the windows hold (0 or less).
+func WindowFree(mem []byte) (maps int) {
 	if len(mem) == 0 {
-		return
+		return 0
 	}
 	// SAFETY: only the address of mem is taken.
 	host := uintptr(unsafe.Pointer(&mem[0]))
@@ -128,15 +147,17 @@ func WindowFree(mem []byte) {
 	w := &windows
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	k, used := w.used[p]
-	if win == nil || !used || blockOrder(uint64(len(mem))) != int(k) {
-		return
+	sl, used := w.used[p]
+	if win == nil || !used || sl.n != uint64(len(mem)) {
+		return 0
 	}
 	// SAFETY: mem is a slot of a window: the reservation's own memory.
 	unix.MmapPtr(-1, 0, unsafe.Pointer(&mem[0]), uintptr(len(mem)), unix.PROT_NONE,
 		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE|unix.MAP_FIXED)
+	// The slot and the pieces of reservation beside it become one piece.
+	maps = -reservedAround(p, sl.n)
 	delete(w.used, p)
-	j := int(k)
+	j := int(sl.order)
 	for j < windowOrder {
 		b := p ^ PageSize<<j
 		if _, free := w.at[b|uint64(j)]; !free {
@@ -147,6 +168,37 @@ func WindowFree(mem []byte) {
 		j++
 	}
 	putFree(p, j)
+	return maps
+}
+
+// reservedAround counts the pages right before and right after the slot at p of n bytes
+// that are reservation (0 to 2). windows.mu is held.
+func reservedAround(p, n uint64) int {
+	base := p &^ (windowSize - 1)
+	c := 0
+	if p > base && reserved(p-PageSize) {
+		c++
+	}
+	if p+n < base+windowSize && reserved(p+n) {
+		c++
+	}
+	return c
+}
+
+// reserved says whether the page at physical address x (in a window of slots) is
+// reservation: in a free block, or in the part of a slot's block beyond what it maps.
+func reserved(x uint64) bool {
+	w := &windows
+	for j := 0; j <= windowOrder; j++ {
+		b := x &^ (PageSize<<j - 1)
+		if _, free := w.at[b|uint64(j)]; free {
+			return true
+		}
+		if sl, used := w.used[b]; used && int(sl.order) == j {
+			return x >= b+sl.n
+		}
+	}
+	return false
 }
 
 // WindowSlots is the number of slots handed out and not freed.

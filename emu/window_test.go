@@ -1,7 +1,12 @@
 package emu
 
 import (
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,4 +48,86 @@ func TestWatchInWindow(t *testing.T) {
 	var b [1]byte
 	require.NoError(t, e.ReadMem(0x800000-8, b[:]))
 	assert.Equal(t, byte(1), b[0])
+}
+
+// slotWindowMaps counts the host mappings in windows of slots, from /proc/self/maps.
+func slotWindowMaps(t *testing.T) int {
+	t.Helper()
+	windows.mu.Lock()
+	var spans [][2]uint64
+	for _, i := range windows.slotWin {
+		h := uint64(windows.list[i].host)
+		spans = append(spans, [2]uint64{h, h + windowSize})
+	}
+	windows.mu.Unlock()
+	b, err := os.ReadFile("/proc/self/maps")
+	require.NoError(t, err)
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		lo, _, ok := strings.Cut(line, "-")
+		if !ok {
+			continue
+		}
+		a, err := strconv.ParseUint(lo, 16, 64)
+		require.NoError(t, err)
+		for _, s := range spans {
+			if a >= s[0] && a < s[1] {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestWindowSlots hands slots out and back at random, maps a file over each (at offsets
+// that never continue another's, so that the host joins none), and checks the slots
+// against each other and the host mappings the windows say they hold against the host's
+// own count.
+func TestWindowSlots(t *testing.T) {
+	fd, err := unix.MemfdCreate("slots", unix.MFD_CLOEXEC)
+	require.NoError(t, err)
+	defer unix.Close(fd)
+	require.NoError(t, unix.Ftruncate(fd, 1<<32))
+	rng := rand.New(rand.NewPCG(7, 8))
+	type live struct {
+		mem []byte
+		tag byte
+	}
+	var slots []live
+	want := slotWindowMaps(t)
+	for step := range 3000 {
+		if len(slots) > 0 && rng.IntN(5) < 2 {
+			i := rng.IntN(len(slots))
+			want += WindowFree(slots[i].mem)
+			slots[i] = slots[len(slots)-1]
+			slots = slots[:len(slots)-1]
+		} else {
+			n := uint64(1+rng.IntN(5)) * PageSize
+			mem, maps := WindowAlloc(n)
+			require.NotNil(t, mem)
+			require.LessOrEqual(t, maps, WindowAllocMaps)
+			want += maps
+			off := int64(step) * 16 * PageSize
+			_, err := unix.MmapPtr(fd, off, unsafe.Pointer(&mem[0]), uintptr(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_FIXED)
+			require.NoError(t, err)
+			tag := byte(step)
+			for p := 0; p < len(mem); p += PageSize {
+				mem[p] = tag
+			}
+			slots = append(slots, live{mem, tag})
+		}
+		if step%100 == 0 {
+			for _, s := range slots {
+				for p := 0; p < len(s.mem); p += PageSize {
+					require.Equal(t, s.tag, s.mem[p], "step %d: a slot's memory is its own", step)
+				}
+			}
+			require.Equal(t, want, slotWindowMaps(t), "step %d", step)
+		}
+	}
+	for _, s := range slots {
+		want += WindowFree(s.mem)
+	}
+	require.Equal(t, want, slotWindowMaps(t))
+	require.Equal(t, 0, WindowSlots())
 }

@@ -239,24 +239,19 @@ func (a *arena) carve(n uint64) *backing {
 // shared memory (see emu's WindowAlloc), or nil: memory that processes share, which the
 // CPU of each reaches without a region of its own.
 func (a *arena) allocWindow(n uint64) *backing {
-	if n == 0 || n > emu.WindowMax || n > arenaMax-a.size || !takeHostMaps(windowMaps) {
+	if n > arenaMax-a.size {
 		return nil
 	}
-	slot := emu.WindowAlloc(n)
+	slot := windowSlot(n, func(slot []byte) error {
+		if err := unix.Ftruncate(a.fd, int64(a.size+n)); err != nil {
+			return err
+		}
+		// SAFETY: slot is n bytes of a window's reservation, ours until WindowFree.
+		_, err := unix.MmapPtr(a.fd, int64(a.size), unsafe.Pointer(&slot[0]), uintptr(n),
+			unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_NORESERVE|unix.MAP_FIXED)
+		return err
+	})
 	if slot == nil {
-		hostMaps.Add(-windowMaps)
-		return nil
-	}
-	if unix.Ftruncate(a.fd, int64(a.size+n)) != nil {
-		emu.WindowFree(slot)
-		hostMaps.Add(-windowMaps)
-		return nil
-	}
-	// SAFETY: slot is n bytes of a window's reservation, ours until WindowFree.
-	if _, err := unix.MmapPtr(a.fd, int64(a.size), unsafe.Pointer(&slot[0]), uintptr(n),
-		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_NORESERVE|unix.MAP_FIXED); err != nil {
-		emu.WindowFree(slot)
-		hostMaps.Add(-windowMaps)
 		return nil
 	}
 	b := &backing{mem: slot, ar: a, aoff: a.size, window: true}
@@ -264,10 +259,6 @@ func (a *arena) allocWindow(n uint64) *backing {
 	a.refs.Add(1)
 	return b
 }
-
-// windowMaps is what a slot of a window counts in hostMaps: its own host mapping, and
-// the piece of reservation a freed neighbour may leave between it and the next slot.
-const windowMaps = 2
 
 // takeHostMaps counts n more host mappings if the budget allows.
 func takeHostMaps(n int64) bool {
@@ -281,22 +272,35 @@ func takeHostMaps(n int64) bool {
 // mapWindowFile maps n bytes of the host file fd from off, shared, into a slot of a
 // window (see allocWindow), or returns nil.
 func mapWindowFile(fd int, off int64, n uint64, prot int) []byte {
-	if n == 0 || n > emu.WindowMax || !takeHostMaps(windowMaps) {
+	return windowSlot(n, func(slot []byte) error {
+		// SAFETY: slot is n bytes of a window's reservation, ours until WindowFree.
+		_, err := unix.MmapPtr(fd, off, unsafe.Pointer(&slot[0]), uintptr(n), prot, unix.MAP_SHARED|unix.MAP_FIXED)
+		return err
+	})
+}
+
+// windowSlot hands out a slot of n bytes in a window once mapOver has mapped memory over
+// it, counting in hostMaps what the windows gain on the host (see emu's WindowAlloc), or
+// returns nil.
+func windowSlot(n uint64, mapOver func(slot []byte) error) []byte {
+	if n == 0 || n > emu.WindowMax || !takeHostMaps(emu.WindowAllocMaps) {
 		return nil
 	}
-	slot := emu.WindowAlloc(n)
+	slot, maps := emu.WindowAlloc(n)
 	if slot == nil {
-		hostMaps.Add(-windowMaps)
+		hostMaps.Add(-emu.WindowAllocMaps)
 		return nil
 	}
-	// SAFETY: slot is n bytes of a window's reservation, ours until WindowFree.
-	if _, err := unix.MmapPtr(fd, off, unsafe.Pointer(&slot[0]), uintptr(n), prot, unix.MAP_SHARED|unix.MAP_FIXED); err != nil {
-		emu.WindowFree(slot)
-		hostMaps.Add(-windowMaps)
+	hostMaps.Add(int64(maps - emu.WindowAllocMaps))
+	if mapOver(slot) != nil {
+		freeWindowSlot(slot)
 		return nil
 	}
 	return slot
 }
+
+// freeWindowSlot gives a slot back to its window.
+func freeWindowSlot(slot []byte) { hostMaps.Add(int64(emu.WindowFree(slot))) }
 
 // uncarve gives a carved range's host memory back to the reservation.
 func (a *arena) uncarve(mem []byte) {
@@ -365,15 +369,13 @@ func (b *backing) free() {
 		case b.carved:
 			b.ar.uncarve(b.mem)
 		case b.window:
-			emu.WindowFree(b.mem)
-			hostMaps.Add(-windowMaps)
+			freeWindowSlot(b.mem)
 		default:
 			hostMunmap(b.mem)
 		}
 		b.ar.unref()
 	case b.window:
-		emu.WindowFree(b.mem)
-		hostMaps.Add(-windowMaps)
+		freeWindowSlot(b.mem)
 	default:
 		hostMunmap(b.mem)
 	}
