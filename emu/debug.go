@@ -40,7 +40,8 @@ type debugState struct {
 	watches map[watch]watchHook
 	trace   C.uc_hook
 	step    bool
-	skip    int // for the next run only: 1 a breakpoint at its start stops it, 2 it does not
+	skip    int  // for the next run only: 1 a breakpoint at its start stops it, 2 it does not
+	purge   bool // hooks were deleted: purge them before the next run (purgeHooks)
 }
 
 // AddBreak stops runs before the instruction at addr executes. The code already
@@ -69,6 +70,7 @@ func (e *Engine) RemoveBreak(addr uint64) {
 	}
 	C.uc_hook_del(e.uc, h)
 	delete(e.dbg.breaks, addr)
+	e.dbg.purge = true
 	e.FlushCode(addr&^(PageSize-1), addr&^(PageSize-1)+PageSize)
 }
 
@@ -107,6 +109,7 @@ func (e *Engine) RemoveWatch(addr, size uint64, write, read bool) {
 	if h, ok := e.dbg.watches[w]; ok {
 		C.vemu_unhook_watch(e.uc, h.h, h.w)
 		delete(e.dbg.watches, w)
+		e.dbg.purge = true
 		e.updateTrace()
 	}
 }
@@ -133,6 +136,7 @@ func (e *Engine) updateTrace() error {
 	case !need && e.st.trace_on != 0:
 		C.uc_hook_del(e.uc, e.dbg.trace)
 		e.st.trace_on = 0
+		e.dbg.purge = true
 	default:
 		return nil
 	}
@@ -186,3 +190,19 @@ func (e *Engine) debugEvent(rip uint64) Event {
 // stopped before the per-instruction hook reported the step done (a system call that
 // stopped the engine, say), the instruction still ran.
 func (e *Engine) Stepped() bool { return e.st.step == 2 }
+
+// purgeHooks makes Unicorn forget the hooks deleted since the last run before code is
+// translated again. It keeps deleted hooks listed until a run ends, and code translated
+// meanwhile keeps calling into them: a removed watchpoint left every load and store on
+// the slow path, at about 20 times the cost. A run that stops before the instruction at
+// pc ends that; the code translated before is dropped.
+func (e *Engine) purgeHooks(pc uint64) {
+	if C.vemu_exit_at(e.uc, C.uint64_t(pc)) == C.UC_ERR_OK {
+		C.vemu_run(e.uc, e.st, C.uint64_t(pc))
+	}
+	C.vemu_exits_none(e.uc)
+	C.vemu_clear_exception(e.uc, e.st)
+	e.st.event = C.VEMU_EV_NONE
+	e.SetReg(RIP, pc)
+	e.flushAll()
+}

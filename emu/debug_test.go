@@ -141,3 +141,57 @@ func benchLoop(b *testing.B, watched bool) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(3*rounds), "ns/insn")
 }
+
+// storeLoop: mov [rsp-8], rax; inc rax; cmp rax, rdi; jne 0; hlt — a store each round.
+var storeLoop = []byte{0x48, 0x89, 0x44, 0x24, 0xf8, 0x48, 0xff, 0xc0, 0x48, 0x39, 0xf8, 0x75, 0xf3, 0xf4}
+
+// TestRemovedHooksLeaveNothing: a run after breakpoints and watchpoints were removed
+// starts where it was asked, runs every instruction and stops nowhere else (the purge of
+// the deleted hooks runs no guest instruction).
+func TestRemovedHooksLeaveNothing(t *testing.T) {
+	e, _ := newEngine(t, storeLoop)
+	require.NoError(t, e.AddBreak(codeAddr+5))
+	require.NoError(t, e.AddWatch(0x800000-8, 8, true, true))
+	require.NoError(t, e.SetReg(RAX, 0))
+	require.NoError(t, e.SetReg(RDI, 100))
+	ev := e.Run(codeAddr)
+	require.Equal(t, Debug, ev.Kind, ev.String())
+	e.RemoveBreak(codeAddr + 5)
+	e.RemoveWatch(0x800000-8, 8, true, true)
+	// From inc rax with rax 7 and rdi 9: two rounds, the second storing 8. An
+	// instruction run twice (or by the purge) would halt after one, storing nothing.
+	require.NoError(t, e.SetReg(RAX, 7))
+	require.NoError(t, e.SetReg(RDI, 9))
+	ev = e.Run(codeAddr + 5)
+	require.Equal(t, Halt, ev.Kind, ev.String())
+	assert.Equal(t, uint64(9), e.Reg(RAX))
+	var b [1]byte
+	require.NoError(t, e.ReadMem(0x800000-8, b[:]))
+	assert.Equal(t, byte(8), b[0])
+}
+
+// BenchmarkStoresAfterWatch times a loop of stores after a watchpoint elsewhere was set
+// and removed: it must cost what BenchmarkStores does.
+func BenchmarkStoresAfterWatch(b *testing.B) { benchStores(b, true) }
+
+// BenchmarkStores times the same loop on an engine that never had a watchpoint.
+func BenchmarkStores(b *testing.B) { benchStores(b, false) }
+
+func benchStores(b *testing.B, watched bool) {
+	e, _ := newEngine(b, storeLoop)
+	if watched {
+		require.NoError(b, e.AddWatch(0x7ff000, 8, true, true))
+		require.NoError(b, e.SetReg(RDI, 10))
+		e.Run(codeAddr)
+		e.RemoveWatch(0x7ff000, 8, true, true)
+	}
+	const rounds = 1 << 20
+	for b.Loop() {
+		require.NoError(b, e.SetReg(RAX, 0))
+		require.NoError(b, e.SetReg(RDI, rounds))
+		if ev := e.Run(codeAddr); ev.Kind != Halt {
+			b.Fatal(ev)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(4*rounds), "ns/insn")
+}

@@ -91,6 +91,12 @@ func (ev Event) String() string {
 
 // Run executes from pc until a hook stops the engine or the guest faults.
 func (e *Engine) Run(pc uint64) Event {
+	if e.dbg.purge && !e.dbg.step {
+		// Not before a step: a tracee's single step right after a purge ran on past
+		// its instruction; the purge waits for the next run that does not step.
+		e.dbg.purge = false
+		e.purgeHooks(pc)
+	}
 	e.st.event = C.VEMU_EV_NONE
 	e.st.tlb_fault = 0
 	e.panicVal = nil
