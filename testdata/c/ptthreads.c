@@ -2,7 +2,8 @@
  * a PTRACE_INTERRUPT stop, a system call stop and a signal-delivery stop (after the
  * call's exit stop: a signal waits for the call to return) while its second thread
  * keeps counting; the tracer sees the count grow through PTRACE_PEEKDATA, and ends the
- * tracee with its second thread still running. */
+ * tracee with its second thread still running. And a tracer that ends while one thread
+ * is stopped and the other runs: the tracee goes on, and answers a signal. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -23,6 +24,13 @@ static long pt(long req, pid_t pid, unsigned long addr, unsigned long data)
 }
 
 static volatile long counter;
+static int answer_fd = -1;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	write(answer_fd, "a", 1);
+}
 static volatile int worker_tid;
 
 static void *counting(void *arg)
@@ -59,6 +67,44 @@ static int counts_on(pid_t pid)
 			return 1;
 	}
 	return 0;
+}
+
+/* tracer_ends: a tracer seizes a process with a counting thread, stops its first thread
+ * at a system call, and exits; the process runs on untraced. */
+static void tracer_ends(void)
+{
+	int ready[2], answer[2];
+	pipe(ready);
+	pipe(answer);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		answer_fd = answer[1];
+		signal(SIGUSR2, on_usr2);
+		pthread_t th;
+		pthread_create(&th, 0, counting, 0);
+		while (!worker_tid)
+			;
+		write(ready[1], "r", 1);
+		for (;;)
+			syscall(SYS_getppid);
+	}
+	char c;
+	read(ready[0], &c, 1);
+	pid_t tracer = fork();
+	if (tracer == 0) {
+		int st = 0;
+		int ok = pt(PTRACE_SEIZE, pid, 0, 0) == 0 && pt(PTRACE_INTERRUPT, pid, 0, 0) == 0 &&
+			 waitpid(pid, &st, __WALL) == pid && pt(PTRACE_SYSCALL, pid, 0, 0) == 0 &&
+			 waitpid(pid, &st, __WALL) == pid && WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP;
+		_exit(!ok);
+	}
+	int st = 0;
+	expect("the tracer stopped the first thread at a call and ended", waitpid(tracer, &st, 0) == tracer && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	kill(pid, SIGUSR2);
+	expect("the tracee goes on and answers a signal", read(answer[0], &c, 1) == 1 && c == 'a');
+	kill(pid, SIGKILL);
+	expect("and SIGKILL ends it", waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 }
 
 int main(void)
@@ -110,5 +156,6 @@ int main(void)
 		killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
 	}
 	expect("killed by SIGKILL", killed);
+	tracer_ends();
 	return failures != 0;
 }
