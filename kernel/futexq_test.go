@@ -25,6 +25,7 @@ func extraThreads(task *Task, n int) []*Task {
 	for i := range out {
 		t := &Task{p: p, cpu: p.cpu, tid: 1_000_000 + len(p.tasks)}
 		p.tasks = append(p.tasks, t)
+		p.byTID[t.tid] = t
 		p.live++
 		p.runq.push(t)
 		t.maskChanged()

@@ -78,9 +78,11 @@ type Process struct {
 	// Threads: all share cpu; the one whose registers the engine holds is cur.
 	tasks      []*Task
 	cur        *Task
-	runq       runQueue     // the threads that can run (runq.go)
-	parked     []parkedWait // threads parked on host fds in repeatable runs (intr.go)
-	live, dead int          // threads alive, and dead ones tasks still holds
+	runq       runQueue      // the threads that can run (runq.go)
+	parked     []parkedWait  // threads parked on host fds in repeatable runs (intr.go)
+	live, dead int           // threads alive, and dead ones tasks still holds
+	dying      []*Task       // threads dead since the last reap
+	byTID      map[int]*Task // the live threads
 	// How many live threads block each signal, and what that gives (sigcount.go).
 	blockCount             [64]int32
 	blockedAll, blockedAny uint64
@@ -456,12 +458,7 @@ func (p *Process) groupID() int {
 
 // thread returns the live thread of p with id tid.
 func (p *Process) thread(tid int) *Task {
-	for _, t := range p.tasks {
-		if t.tid == tid && t.state != taskDead {
-			return t
-		}
-	}
-	return nil
+	return p.byTID[tid]
 }
 
 // exitInternal ends the process because of a bug in vemu, with status 125 and a message.

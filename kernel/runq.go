@@ -66,6 +66,8 @@ func (t *Task) setState(s taskState) {
 	case taskDead:
 		p.live--
 		p.dead++
+		p.dying = append(p.dying, t)
+		delete(p.byTID, t.tid)
 		t.maskGone()
 	}
 	t.state = s

@@ -154,30 +154,39 @@ func (p *Process) switchTo(t *Task) error {
 	return nil
 }
 
-// reap drops dead threads.
+// reap releases what the threads that ended held, and drops them from p.tasks once
+// they are half of it (so that threads ending one at a time cost O(1) each); until then
+// p.tasks keeps them, dead.
 func (p *Process) reap() {
-	if p.dead == 0 {
+	if len(p.dying) == 0 {
+		return
+	}
+	for _, t := range p.dying {
+		if p.cur == t {
+			p.cur = nil
+		}
+		if t.ctx != nil {
+			t.ctx.Free()
+			t.ctx = nil
+		}
+		t.sigs().pending.discard(p.queued())
+		t.closeIntr()
+		t.dropFutexWaits()
+		t.seccomp.hold(-1)
+		t.seccomp.filter = nil
+		p.dropTables(t)
+	}
+	clear(p.dying)
+	p.dying = p.dying[:0]
+	if p.dead*2 < len(p.tasks) && p.live > 0 {
 		return
 	}
 	p.dead = 0
 	live := p.tasks[:0]
 	for _, t := range p.tasks {
-		if t.state == taskDead {
-			if p.cur == t {
-				p.cur = nil
-			}
-			if t.ctx != nil {
-				t.ctx.Free()
-			}
-			t.sigs().pending.discard(p.queued())
-			t.closeIntr()
-			t.dropFutexWaits()
-			t.seccomp.hold(-1)
-			t.seccomp.filter = nil
-			p.dropTables(t)
-			continue
+		if t.state != taskDead {
+			live = append(live, t)
 		}
-		live = append(live, t)
 	}
 	clear(p.tasks[len(live):])
 	p.tasks = live
@@ -218,7 +227,7 @@ func (p *Process) run() ExitStatus {
 		}
 		t := p.pick()
 		if t == nil {
-			if len(p.tasks) == 0 || p.exit != nil {
+			if p.live == 0 || p.exit != nil {
 				break
 			}
 			p.idle()

@@ -51,13 +51,7 @@ func sysUnshare(t *Task, a Args) (uint64, error) {
 
 // liveThreads counts the process's threads that have not exited.
 func (p *Process) liveThreads() int {
-	n := 0
-	for _, o := range p.tasks {
-		if o.state != taskDead {
-			n++
-		}
-	}
-	return n
+	return p.live
 }
 
 // kcmp(2) types.

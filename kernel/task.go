@@ -123,6 +123,10 @@ func (p *Process) newTask(tid int) (*Task, error) {
 	t := &Task{p: p, cpu: p.cpu, tid: tid, trace: p.k.cfg.Strace != nil || p.k.cfg.Record != nil, ctx: ctx, cpuNum: firstCPU(hostAffinity())}
 	t.sig.altFlags = abi.SS_DISABLE
 	p.tasks = append(p.tasks, t)
+	if p.byTID == nil {
+		p.byTID = map[int]*Task{}
+	}
+	p.byTID[tid] = t
 	p.live++
 	p.runq.push(t)
 	t.maskChanged()
