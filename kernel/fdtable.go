@@ -42,7 +42,8 @@ type fdEntry struct {
 
 // FDTable maps guest file descriptors to open files.
 type FDTable struct {
-	fds []fdEntry
+	fds  []fdEntry
+	used fdBits // which of fds name a file
 	// mu guards fds against the owner's changes for readers in other processes' goroutines
 	// (kcmp); the owner itself reads without it.
 	mu sync.Mutex
@@ -89,6 +90,7 @@ func newFDTable(cfg Config) (*FDTable, error) {
 			continue
 		}
 		ft.fds = append(ft.fds, fdEntry{f: &File{fd: nfd, refs: 1, path: fmt.Sprintf("/dev/fd/%d", i)}})
+		ft.used.set(i)
 	}
 	for _, hfd := range cfg.Inherit {
 		nfd, err := unix.FcntlInt(uintptr(hfd), unix.F_DUPFD_CLOEXEC, 3)
@@ -113,21 +115,15 @@ func (ft *FDTable) get(fd int32) (*File, error) {
 func (ft *FDTable) install(f *File, cloexec bool, min int) (int, error) {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
-	lim := ft.limit()
-	for i := min; i < len(ft.fds) && i < lim; i++ {
-		if ft.fds[i].f == nil {
-			ft.fds[i] = fdEntry{f, cloexec}
-			return i, nil
-		}
-	}
-	n := max(len(ft.fds), min)
-	if n >= lim {
+	n := ft.used.firstFree(min)
+	if n >= ft.limit() {
 		return 0, unix.EMFILE
 	}
 	for len(ft.fds) <= n {
 		ft.fds = append(ft.fds, fdEntry{})
 	}
 	ft.fds[n] = fdEntry{f, cloexec}
+	ft.used.set(n)
 	return n, nil
 }
 
@@ -136,16 +132,7 @@ func (ft *FDTable) install(f *File, cloexec bool, min int) (int, error) {
 func (ft *FDTable) full() bool {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
-	lim := ft.limit()
-	if len(ft.fds) < lim {
-		return false
-	}
-	for i := 0; i < lim; i++ {
-		if ft.fds[i].f == nil {
-			return false
-		}
-	}
-	return true
+	return ft.used.firstFree(0) >= ft.limit()
 }
 
 // installAt puts f at fd, closing what was there (dup2).
@@ -160,6 +147,7 @@ func (ft *FDTable) installAt(fd int, f *File, cloexec bool) error {
 	old := ft.fds[fd].f
 	f.refs++
 	ft.fds[fd] = fdEntry{f, cloexec}
+	ft.used.set(fd)
 	ft.mu.Unlock()
 	if old != nil {
 		ft.drop(old)
@@ -175,6 +163,7 @@ func (ft *FDTable) close(fd int32) error {
 	}
 	ft.mu.Lock()
 	ft.fds[fd] = fdEntry{}
+	ft.used.clear(int(fd))
 	ft.mu.Unlock()
 	ft.drop(f)
 	return f.release()
@@ -185,6 +174,7 @@ func (ft *FDTable) closeAll() {
 		if f := ft.fds[i].f; f != nil {
 			ft.mu.Lock()
 			ft.fds[i] = fdEntry{}
+			ft.used.clear(i)
 			ft.mu.Unlock()
 			ft.drop(f)
 			f.release()
@@ -244,6 +234,7 @@ func (ft *FDTable) fork(child *Process) (*FDTable, error) {
 		}
 		nf.refs++
 		c.fds[i] = fdEntry{nf, e.cloexec}
+		c.used.set(i)
 	}
 	return c, nil
 }
