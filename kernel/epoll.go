@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -25,11 +24,11 @@ type epollFile struct {
 // fork (each has its own File, and host descriptor, for it).
 type epollEntries struct {
 	mu     sync.Mutex
-	refs   int                  // Files of the instance
-	keys   map[epollKey]int     // entry → the host descriptor it is registered under
-	used   map[int]bool         // host descriptors registered
-	byFile map[*File][]epollKey // the entries of each open file
-	dups   map[int]bool         // registered host descriptors that are vemu's duplicates
+	refs   int                         // Files of the instance
+	keys   map[epollKey]int            // entry → the host descriptor it is registered under
+	used   map[int]bool                // host descriptors registered
+	byFile map[*File]map[epollKey]bool // the entries of each open file
+	dups   map[int]bool                // registered host descriptors that are vemu's duplicates
 }
 
 // epollKey is what Linux keys an entry on: the guest descriptor number, and the open file
@@ -41,7 +40,7 @@ type epollKey struct {
 
 func newEpollFile() *epollFile {
 	return &epollFile{st: &epollEntries{refs: 1, keys: map[epollKey]int{}, used: map[int]bool{},
-		byFile: map[*File][]epollKey{}, dups: map[int]bool{}}}
+		byFile: map[*File]map[epollKey]bool{}, dups: map[int]bool{}}}
 }
 
 func (e *epollFile) fork(f *File, child *Process) (*File, error) {
@@ -101,10 +100,14 @@ func (e *epollFile) ctl(ep *File, op int32, fd int32, f *File, ev *unix.EpollEve
 		if hfd != f.fd {
 			st.dups[hfd] = true
 		}
-		if !slices.Contains(f.epolls, st) {
-			f.epolls = append(f.epolls, st)
+		if f.epolls == nil {
+			f.epolls = map[*epollEntries]bool{}
 		}
-		st.byFile[f] = append(st.byFile[f], k)
+		f.epolls[st] = true
+		if st.byFile[f] == nil {
+			st.byFile[f] = map[epollKey]bool{}
+		}
+		st.byFile[f][k] = true
 		return nil
 	case unix.EPOLL_CTL_MOD:
 		if !ok {
@@ -118,16 +121,9 @@ func (e *epollFile) ctl(ep *File, op int32, fd int32, f *File, ev *unix.EpollEve
 		err := unix.EpollCtl(ep.fd, unix.EPOLL_CTL_DEL, hfd, ev)
 		st.drop(k, hfd)
 		keys := st.byFile[f]
-		for i, o := range keys {
-			if o == k {
-				keys = append(keys[:i], keys[i+1:]...)
-				break
-			}
-		}
+		delete(keys, k)
 		if len(keys) == 0 {
 			delete(st.byFile, f)
-		} else {
-			st.byFile[f] = keys
 		}
 		return err
 	}
@@ -159,7 +155,7 @@ func (st *epollEntries) drop(k epollKey, hfd int) {
 func (st *epollEntries) forget(f *File) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for _, k := range st.byFile[f] {
+	for k := range st.byFile[f] {
 		if hfd, ok := st.keys[k]; ok {
 			st.drop(k, hfd)
 		}

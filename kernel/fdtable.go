@@ -21,10 +21,10 @@ type File struct {
 
 	blockKind uint8 // whether I/O may wait (see mayBlock), found on first use
 
-	epolls []*epollEntries // epoll instances with entries for this file (see epoll.go)
-	own    *fown           // owner and signal for O_ASYNC (sigio.go); guarded by asyncMu
-	desc   *openDesc       // a regular file's open description, for leases (lease.go)
-	k      *Kernel         // the kernel desc belongs to
+	epolls map[*epollEntries]bool // epoll instances that had entries for this file (see epoll.go)
+	own    *fown                  // owner and signal for O_ASYNC (sigio.go); guarded by asyncMu
+	desc   *openDesc              // a regular file's open description, for leases (lease.go)
+	k      *Kernel                // the kernel desc belongs to
 }
 
 // kind is the file's behaviour: its own kind's, or a host file's.
@@ -196,7 +196,7 @@ func (ft *FDTable) dupHost(fd int32) (int, error) {
 func (f *File) release() error {
 	f.refs--
 	if f.refs == 0 {
-		for _, st := range f.epolls {
+		for st := range f.epolls {
 			st.forget(f)
 		}
 		asyncMu.Lock()
