@@ -415,3 +415,25 @@ func BenchmarkFutexPIExit(b *testing.B) {
 		}
 	}
 }
+
+func TestThreadPendingCounts(t *testing.T) {
+	// The process keeps which signals some thread has pending, for signalfds.
+	task := loadTestTask(t)
+	p := task.p
+	ws := extraThreads(task, 3)
+	for _, w := range ws {
+		w.sig.pending.thread = true
+	}
+	usr1, usr2 := sigBit(abi.SIGUSR1), sigBit(abi.SIGUSR2)
+	ws[0].sig.pending.add(abi.Siginfo{Signo: abi.SIGUSR1}, p.queued())
+	ws[1].sig.pending.add(abi.Siginfo{Signo: abi.SIGUSR1}, p.queued())
+	ws[1].sig.pending.add(abi.Siginfo{Signo: abi.SIGUSR2}, p.queued())
+	p.sig.pending.add(abi.Siginfo{Signo: abi.SIGTERM}, p.queued())
+	assert.Equal(t, usr1|usr2, p.sigQueued.threadsAny, "the process's own queue is not a thread's")
+	ws[0].sig.pending.take(abi.SIGUSR1, p.queued())
+	assert.Equal(t, usr1|usr2, p.sigQueued.threadsAny)
+	ws[1].sig.pending.drop(abi.SIGUSR1, p.queued())
+	assert.Equal(t, usr2, p.sigQueued.threadsAny)
+	ws[1].sig.pending.discard(p.queued())
+	assert.Zero(t, p.sigQueued.threadsAny)
+}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"math/bits"
 
 	"golang.org/x/sys/unix"
 
@@ -37,6 +38,24 @@ const maxQueued = 1 << 16
 type sigQueue struct {
 	set   uint64
 	infos [abi.NSIG][]abi.Siginfo
+	// thread: a thread's queue, whose signals its process's sigCount counts.
+	thread bool
+}
+
+// mark sets the bits of sigs in q.set.
+func (q *sigQueue) mark(sigs uint64, c *sigCount) {
+	if q.thread {
+		c.count(sigs&^q.set, 1)
+	}
+	q.set |= sigs
+}
+
+// unmark clears the bits of sigs in q.set.
+func (q *sigQueue) unmark(sigs uint64, c *sigCount) {
+	if q.thread {
+		c.count(sigs&q.set, -1)
+	}
+	q.set &^= sigs
 }
 
 // sigCount counts the siginfo queued in a process's queues, the thread ones included,
@@ -44,6 +63,23 @@ type sigQueue struct {
 type sigCount struct {
 	n     int
 	limit uint64
+	// How many of its threads have each signal pending, and the signals some thread
+	// has pending.
+	threads    [64]int32
+	threadsAny uint64
+}
+
+// count adds d to the count of each signal in sigs.
+func (c *sigCount) count(sigs uint64, d int32) {
+	for ; sigs != 0; sigs &= sigs - 1 {
+		i := bits.TrailingZeros64(sigs)
+		c.threads[i] += d
+		if c.threads[i] > 0 {
+			c.threadsAny |= 1 << i
+		} else {
+			c.threadsAny &^= 1 << i
+		}
+	}
 }
 
 // add queues info, as Linux's __send_signal_locked(): over the limit, a real-time signal
@@ -61,11 +97,11 @@ func (q *sigQueue) add(info abi.Siginfo, c *sigCount) bool {
 		if sig >= abi.SIGRTMIN && info.Code != abi.SI_USER {
 			return false
 		}
-		q.set |= sigBit(sig)
+		q.mark(sigBit(sig), c)
 		return true
 	}
 	q.infos[sig] = append(q.infos[sig], info)
-	q.set |= sigBit(sig)
+	q.mark(sigBit(sig), c)
 	c.n++
 	return true
 }
@@ -82,7 +118,7 @@ func (q *sigQueue) discard(c *sigCount) {
 		c.n -= len(q.infos[sig])
 		q.infos[sig] = nil
 	}
-	q.set = 0
+	q.unmark(q.set, c)
 }
 
 // take dequeues the first instance of sig.
@@ -91,7 +127,7 @@ func (q *sigQueue) take(sig int, c *sigCount) (abi.Siginfo, bool) {
 		return abi.Siginfo{}, false
 	}
 	if len(q.infos[sig]) == 0 {
-		q.set &^= sigBit(sig)
+		q.unmark(sigBit(sig), c)
 		return abi.Siginfo{Signo: int32(sig), Code: abi.SI_USER}, true
 	}
 	info := q.infos[sig][0]
@@ -99,7 +135,7 @@ func (q *sigQueue) take(sig int, c *sigCount) (abi.Siginfo, bool) {
 	c.n--
 	if len(q.infos[sig]) == 0 {
 		q.infos[sig] = nil
-		q.set &^= sigBit(sig)
+		q.unmark(sigBit(sig), c)
 	}
 	return info, true
 }
@@ -108,7 +144,7 @@ func (q *sigQueue) take(sig int, c *sigCount) (abi.Siginfo, bool) {
 func (q *sigQueue) drop(sig int, c *sigCount) {
 	c.n -= len(q.infos[sig])
 	q.infos[sig] = nil
-	q.set &^= sigBit(sig)
+	q.unmark(sigBit(sig), c)
 }
 
 // next returns the signal to dequeue among those pending and in allow: synchronous
@@ -170,6 +206,7 @@ func (p *Process) sigs() *procSignals { return &p.sig }
 func (t *Task) inheritSignals(child *Task, sharesVM bool) {
 	ts, cs := t.sigs(), child.sigs()
 	*cs = taskSignals{altFlags: abi.SS_DISABLE}
+	cs.pending.thread = true
 	if !sharesVM {
 		cs.altSp, cs.altSize, cs.altFlags = ts.altSp, ts.altSize, ts.altFlags
 	}

@@ -86,10 +86,7 @@ func (p *Process) refreshSignalfds() {
 	if len(p.signalfds) == 0 {
 		return
 	}
-	pending := p.sigs().pending.set
-	for _, t := range p.tasks {
-		pending |= t.sigs().pending.set
-	}
+	pending := p.sigs().pending.set | p.sigQueued.threadsAny
 	live := p.signalfds[:0]
 	for _, s := range p.signalfds {
 		if s.closed {

@@ -122,6 +122,7 @@ func (p *Process) newTask(tid int) (*Task, error) {
 	}
 	t := &Task{p: p, cpu: p.cpu, tid: tid, trace: p.k.cfg.Strace != nil || p.k.cfg.Record != nil, ctx: ctx, cpuNum: firstCPU(hostAffinity())}
 	t.sig.altFlags = abi.SS_DISABLE
+	t.sig.pending.thread = true
 	p.tasks = append(p.tasks, t)
 	if p.byTID == nil {
 		p.byTID = map[int]*Task{}
