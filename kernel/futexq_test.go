@@ -27,6 +27,7 @@ func extraThreads(task *Task, n int) []*Task {
 		p.tasks = append(p.tasks, t)
 		p.byTID[t.tid] = t
 		p.live++
+		p.maskStale = true
 		p.runq.push(t)
 		t.maskChanged()
 		out[i] = t
@@ -258,6 +259,11 @@ func TestBlockedSignalCounts(t *testing.T) {
 	ws[1].setSigWait(nil)
 	_, any = p.blockedSignals()
 	assert.Equal(t, usr1, any)
+	// A new thread that blocks nothing: no signal is blocked by all any more.
+	_, err := p.newTask(2_000_000)
+	require.NoError(t, err)
+	all, _ = p.blockedSignals()
+	assert.Zero(t, all)
 }
 
 func BenchmarkFutexWakeOne(b *testing.B) {

@@ -129,6 +129,7 @@ func (p *Process) newTask(tid int) (*Task, error) {
 	}
 	p.byTID[tid] = t
 	p.live++
+	p.maskStale = true // every thread blocking a signal is one fewer than all now
 	p.runq.push(t)
 	t.maskChanged()
 	return t, nil
