@@ -107,8 +107,9 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 		}
 		t.interruptible(kind, func() { p.futexRemove(w) })
 		if timeout >= 0 {
-			// The wait times out wherever a requeue has moved it.
-			p.after(timeout, func() {
+			// The wait times out wherever a requeue has moved it; its end stops the
+			// timer, so that waits woken early leave nothing behind.
+			w.stop = p.after(timeout, func() {
 				if t.gen == gen && t.state == taskBlocked && p.futexRemove(w) {
 					t.complete(pend, 0, unix.ETIMEDOUT)
 				}
@@ -282,6 +283,10 @@ func (p *Process) futexRequeue(from, to mm.Addr, limit int) int {
 func (p *Process) futexRemove(w *futexWaiter) bool {
 	if w.t.fwait == w {
 		w.t.fwait = nil
+	}
+	if w.stop != nil {
+		w.stop()
+		w.stop = nil
 	}
 	return p.futexes.remove(w.addr, w)
 }

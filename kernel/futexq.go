@@ -11,6 +11,7 @@ type futexWaiter struct {
 	bits uint32
 	addr mm.Addr  // a private wait's word
 	key  futexKey // a shared wait's word
+	stop func()   // a private timed wait's: stops its timer
 
 	// The queue it is on, nil once woken, timed out, interrupted or dropped.
 	q          *futexQueue

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"testing"
@@ -442,4 +443,26 @@ func TestThreadPendingCounts(t *testing.T) {
 	assert.Equal(t, usr2, p.sigQueued.threadsAny)
 	ws[1].sig.pending.discard(p.queued())
 	assert.Zero(t, p.sigQueued.threadsAny)
+}
+
+func TestFutexTimedWaitsWokenEarly(t *testing.T) {
+	// Timed waits that a wake ends before their time leave no timer behind.
+	task := loadTestTask(t)
+	p := task.p
+	ts := scratchRW + 0x3000
+	require.NoError(t, p.mm.CopyOut(ts, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, 3600), 0)))
+	ws := extraThreads(task, 1000)
+	for _, w := range ws {
+		_, err := futexOn(w, futexA, abi.FUTEX_WAIT|abi.FUTEX_PRIVATE_FLAG, 0, uint64(ts))
+		require.ErrorIs(t, err, errBlocked)
+		sleepNow(w)
+	}
+	require.Equal(t, 1000, p.vtimers.len())
+	require.Equal(t, 500, wake(t, task, futexA, 500))
+	assert.Equal(t, 500, p.vtimers.len())
+	for _, w := range ws[500:] {
+		w.setState(taskDead)
+	}
+	p.reap()
+	assert.Zero(t, p.vtimers.len(), "nor do waiters that ended")
 }
