@@ -1106,3 +1106,22 @@ func TestMapCountLimit(t *testing.T) {
 	assert.LessOrEqual(t, s.Len(), limit+1)
 	require.NoError(t, s.CheckCPU())
 }
+
+// One engine handed from space to space, as an image's runs hand it on, keeps the same
+// few regions: an ended arena's reservation, a window the engine has, goes to the next.
+func TestEngineReusedKeepsRegions(t *testing.T) {
+	cpu, err := emu.New()
+	require.NoError(t, err)
+	defer cpu.Close()
+	for i := range 200 {
+		s := New(cpu)
+		mustMap(t, s, at0, 4*pg, rw, "")
+		require.NoError(t, s.CopyOut(at0+pg, []byte{byte(i)}))
+		got := make([]byte, 1)
+		require.NoError(t, cpu.ReadMem(uint64(at0+pg), got))
+		require.Equal(t, byte(i), got[0])
+		require.NoError(t, s.CheckCPU())
+		s.Retire()
+		require.LessOrEqual(t, cpu.Regions(), 2, "run %d", i)
+	}
+}
