@@ -393,13 +393,17 @@ uc_err vemu_tlb_virtual(uc_engine *uc) { return uc_ctl_tlb_mode(uc, UC_TLB_VIRTU
 // vemu_set_cpu_model must come before anything else touches the engine's CPU.
 uc_err vemu_set_cpu_model(uc_engine *uc, int model) { return uc_ctl_set_cpu_model(uc, model); }
 
-uc_err vemu_remove_cache(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end) {
-	// Unicorn finds the code through the TLB: an entry left from another physical page
-	// (see VEMU_FLUSH_MOVED) must not answer.
+// flush_moved empties the TLB if an entry may give a page a physical address its range
+// no longer has (VEMU_FLUSH_MOVED): Unicorn finds code to drop through the TLB.
+static void flush_moved(uc_engine *uc, struct vemu_state *st) {
 	if (st->flush_grant & VEMU_FLUSH_MOVED) {
 		uc_ctl_flush_tlb(uc);
 		st->flush_grant = 0;
 	}
+}
+
+uc_err vemu_remove_cache(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end) {
+	flush_moved(uc, st);
 	return uc_ctl_remove_cache(uc, begin, end);
 }
 
@@ -416,6 +420,7 @@ uc_err vemu_map_ptr(uc_engine *uc, uint64_t addr, uint64_t size, uintptr_t host)
 }
 
 uc_err vemu_unmap(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint64_t size) {
+	flush_moved(uc, st);
 	uint32_t before = st->flush_grant;
 	uc_err err = uc_mem_unmap(uc, addr, size);
 	// Unicorn empties the TLB entries of the region's pages after dropping its code (the
@@ -690,6 +695,7 @@ uc_err vemu_hook_trace(uc_engine *uc, struct vemu_state *st, uc_hook *hh) {
 // decides at translation which hooks a block calls, and a whole-cache flush
 // (uc_ctl_flush_tb) was measured at 13 s for its first call.
 uc_err vemu_flush_exec(uc_engine *uc, struct vemu_state *st) {
+	flush_moved(uc, st);
 	struct vemu_region r;
 	for (uint64_t a = 0; vemu_pt_next(&st->ptab, a, &r); a = r.end)
 		if (r.perms & UC_PROT_EXEC)

@@ -131,3 +131,36 @@ func TestWindowSlots(t *testing.T) {
 	require.Equal(t, want, slotWindowMaps(t))
 	require.Equal(t, 0, WindowSlots())
 }
+
+// Code in window memory: another window page mapped at the same address runs its own
+// code, and a change Go makes is seen after FlushCode.
+func TestCodeInWindow(t *testing.T) {
+	e, err := New()
+	require.NoError(t, err)
+	defer e.Close()
+	win, err := unix.Mmap(-1, 0, 4*PageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	require.NoError(t, err)
+	AddWindow(win)
+	defer func() { DropWindow(win); unix.Munmap(win) }()
+	code := func(v byte) []byte { return []byte{0xb8, v, 0, 0, 0, 0xf4} } // mov eax, v; hlt
+	a, b := win[PageSize:2*PageSize], win[3*PageSize:]
+	copy(a, code(1))
+	copy(b, code(2))
+	run := func() uint64 {
+		require.NoError(t, e.SetReg(RAX, 0))
+		ev := e.Run(codeAddr)
+		require.Equal(t, Halt, ev.Kind, ev.String())
+		return e.Reg(RAX)
+	}
+	require.NoError(t, e.MapHost(codeAddr, a, ProtRead|ProtExec))
+	assert.Equal(t, uint64(1), run())
+	require.NoError(t, e.Unmap(codeAddr, PageSize))
+	require.NoError(t, e.MapHost(codeAddr, b, ProtRead|ProtExec))
+	assert.Equal(t, uint64(2), run(), "the other page's code")
+	copy(b, code(3))
+	e.FlushCode(codeAddr, codeAddr+PageSize)
+	assert.Equal(t, uint64(3), run(), "Go's change")
+	require.NoError(t, e.Unmap(codeAddr, PageSize))
+	require.NoError(t, e.MapHost(codeAddr, a, ProtRead|ProtExec))
+	assert.Equal(t, uint64(1), run(), "the first page again")
+}
