@@ -55,6 +55,7 @@ var conformGuests = []diffCase{
 	{name: "mlock", cmds: one("mlock")},
 	{name: "seccompnotify", cmds: one("seccompnotify")},
 	{name: "unsharefiles", cmds: one("unsharefiles", "."), setup: mkdirs("work")},
+	{name: "umask", cmds: one("umask", "work"), setup: mkdirs("work")},
 	{name: "dnotify", cmds: one("dnotify", "work"), setup: mkdirs("work")},
 	{name: "truncmap", cmds: one("truncmap", "work"), setup: mkdirs("work")},
 	{name: "shmmany", cmds: one("shmmany", "work"), setup: mkdirs("work")},

@@ -176,7 +176,7 @@ func (t *Task) waitFor(op *pendingOp) {
 	}
 	if op.op != nil {
 		gen := t.gen
-		fc := p.creds.file()
+		fc := p.fileCreds()
 		go func() {
 			r, err := runAs(fc, op.op)
 			p.send(wakeup{t: t, gen: gen, r: r, err: err, pend: op})

@@ -73,7 +73,7 @@ func (p *Process) dumpCore() bool {
 	}
 	p.dumping.Store(true) // from here a signal that ends vemu ends the dump
 	defer p.dumping.Store(false)
-	p.actAs(p.creds.file())
+	p.actAs(p.fileCreds())
 	name := "core"
 	if coreUsesPid() {
 		name = fmt.Sprintf("core.%d", p.pid)

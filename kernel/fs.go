@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -390,7 +392,8 @@ func (t *Task) openPath(dirfd int32, p string, flags int, mode uint32) (int, err
 // renames of the directory or of its parents show, as Linux's d_path shows them.
 type fsContext struct {
 	cwdFd int
-	root  *fsRoot // the kernel's, or nil
+	root  *fsRoot       // the kernel's, or nil
+	umask atomic.Uint32 // the permission bits that files made by the guest lose (umask(2))
 }
 
 // newFSContext starts in dir, or in vemu's own working directory when dir is "". Inside
@@ -414,7 +417,9 @@ func newFSContext(dir string, root *fsRoot) (*fsContext, error) {
 			return nil, fmt.Errorf("open working directory: %w", err)
 		}
 	}
-	return &fsContext{cwdFd: fd, root: root}, nil
+	c := &fsContext{cwdFd: fd, root: root}
+	c.umask.Store(vemuUmask)
+	return c, nil
 }
 
 // close releases the working directory; a second close does nothing.
@@ -488,10 +493,12 @@ func (c *fsContext) fork() *fsContext {
 	if err != nil {
 		fd, _ = unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
 	}
-	return &fsContext{cwdFd: fd, root: c.root}
+	n := &fsContext{cwdFd: fd, root: c.root}
+	n.umask.Store(c.umask.Load())
+	return n
 }
 
-// Host calls act with the guest's credentials. Linux keeps credentials per thread, and a
+// Host calls act with the guest's credentials and umask. Linux keeps credentials per thread, and a
 // process's handlers all run on its run loop's OS thread (locked to it), so that thread's
 // filesystem uid and gid, supplementary groups and effective capabilities are set to the
 // guest's before a call runs (actAs, from the SYSCALL entry): the host kernel then checks
@@ -500,18 +507,28 @@ func (c *fsContext) fork() *fsContext {
 // only the calling thread; the Go runtime never starts threads from a locked one. A call
 // that waits off the run loop runs on a thread of its own set the same way (runAs). When
 // vemu is not privileged the guest cannot take ids other than vemu's, and nothing changes.
+//
+// The umask is kept the same way: Linux keeps it with the working directory (shared by
+// CLONE_FS, copied by fork and unshare), and the host applies the calling thread's. A
+// thread that is to act with a umask other than vemu's first takes a host fs_struct of its
+// own (unshare(CLONE_FS), which changes only it), so the host gives each file, directory,
+// FIFO and socket the guest creates the guest's umask, and neither vemu's nor another
+// guest process's umask changes. Such a thread never goes back to the Go runtime: it ends
+// with its goroutine, so that no other Go code runs with its own copy of the host's
+// working directory. Calls that wait off the run loop create nothing and keep vemu's.
 
 // fileCreds are the credentials the host checks file access with.
 type fileCreds struct {
 	fsuid, fsgid uint32
 	groups       []uint32
 	eff          uint64 // effective capabilities
+	umask        uint32
 }
 
 // equal compares two sets of credentials. A process's group list is replaced by
 // setgroups, never changed in place, so the same list is recognised without reading it.
 func (a *fileCreds) equal(b *fileCreds) bool {
-	if a.fsuid != b.fsuid || a.fsgid != b.fsgid || a.eff != b.eff || len(a.groups) != len(b.groups) {
+	if a.fsuid != b.fsuid || a.fsgid != b.fsgid || a.eff != b.eff || a.umask != b.umask || len(a.groups) != len(b.groups) {
 		return false
 	}
 	return len(a.groups) == 0 || &a.groups[0] == &b.groups[0] || slices.Equal(a.groups, b.groups)
@@ -535,11 +552,58 @@ func (c *creds) access() fileCreds {
 	return fc
 }
 
+// fileCreds are the credentials and umask p's calls act with now: those of the thread
+// the process acts for.
+func (p *Process) fileCreds() fileCreds {
+	fc := p.creds.file()
+	fc.umask = p.umask()
+	return fc
+}
+
+// accessCreds are those access(2) checks with.
+func (p *Process) accessCreds() fileCreds {
+	fc := p.creds.access()
+	fc.umask = p.umask()
+	return fc
+}
+
+// umask is the umask of the thread p acts for.
+func (p *Process) umask() uint32 {
+	if p.fs == nil {
+		return vemuUmask
+	}
+	return p.fs.umask.Load()
+}
+
 // hostFileCreds are vemu's own, which every thread starts with.
 var hostFileCreds = sync.OnceValue(func() fileCreds {
 	c := hostCreds()
-	return c.file()
+	fc := c.file()
+	fc.umask = vemuUmask
+	return fc
 })
+
+// vemuUmask is the umask vemu started with, which its first guest process inherits. It is
+// read before any thread can have changed its own.
+var vemuUmask = readUmask()
+
+// readUmask reads the calling thread's umask without changing it, even for a moment.
+func readUmask() uint32 {
+	b, err := os.ReadFile("/proc/thread-self/status")
+	if err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "Umask:"); ok {
+				if n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+					return uint32(n) & 0o777
+				}
+			}
+		}
+	}
+	// No /proc: ask, and put it back at once.
+	m := unix.Umask(0o022)
+	unix.Umask(m)
+	return uint32(m) & 0o777
+}
 
 // actAs makes the run loop's thread act with fc for the host calls that follow. What
 // could not be set stays as the host had it (the guest of an unprivileged vemu has no
@@ -547,6 +611,9 @@ var hostFileCreds = sync.OnceValue(func() fileCreds {
 func (p *Process) actAs(fc fileCreds) error {
 	if p.onThread.equal(&fc) {
 		return nil
+	}
+	if fc.umask != p.onThread.umask {
+		p.ownFS = true
 	}
 	err := setThreadCreds(&p.onThread, &fc)
 	p.onThread = fc
@@ -556,6 +623,9 @@ func (p *Process) actAs(fc fileCreds) error {
 // runAs runs op on a thread acting with fc; op runs where it is called when fc are vemu's.
 func runAs(fc fileCreds, op func() (uint64, error)) (uint64, error) {
 	host := hostFileCreds()
+	// No call that waits off the run loop creates a file (a FIFO's open waits only when it
+	// exists): the thread keeps vemu's umask, and so can go back to the runtime.
+	fc.umask = host.umask
 	if fc.equal(&host) {
 		return op()
 	}
@@ -604,7 +674,21 @@ func setThreadCreds(cur, fc *fileCreds) error {
 		keep(unix.EPERM)
 	}
 	keep(capsetThread(fc.eff&hc.prm, hc))
+	if cur.umask != fc.umask {
+		keep(setThreadUmask(fc.umask))
+	}
 	return first
+}
+
+// setThreadUmask gives the calling thread a host fs_struct of its own, if it does not
+// have one yet, and sets its umask there. The thread must never run other Go code
+// afterwards (see above).
+func setThreadUmask(m uint32) error {
+	if _, _, e := unix.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_FS, 0, 0); e != 0 {
+		return e // the umask stays vemu's: setting it now would set every thread's
+	}
+	unix.RawSyscall(unix.SYS_UMASK, uintptr(m&0o777), 0, 0)
+	return nil
 }
 
 // capsetThread sets the calling thread's effective capabilities to eff, keeping vemu's

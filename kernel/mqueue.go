@@ -467,21 +467,6 @@ func (c *creds) mqPermitted(q *mqQueue, want uint32) bool {
 	return want&^granted&7 == 0 || c.capable(capDacOverride)
 }
 
-// umask reads vemu's umask, which is the guest's (umask(2) sets it), without changing it.
-func hostUmask() uint32 {
-	b, err := os.ReadFile("/proc/thread-self/status")
-	if err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "Umask:"); ok {
-				if n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
-					return uint32(n)
-				}
-			}
-		}
-	}
-	return 0o022
-}
-
 // sysMqOpen implements mq_open(2).
 func sysMqOpen(t *Task, a Args) (uint64, error) {
 	oflag, mode := a.Uint(1), a.Uint(2)&0o7777
@@ -515,7 +500,7 @@ func sysMqOpen(t *Task, a Args) (uint64, error) {
 		if hasAttr {
 			maxmsg, msgsize = int64(le.Uint64(attr[8:])), int64(le.Uint64(attr[16:]))
 		}
-		if q, err = tb.create(t, name, mode&^hostUmask(), maxmsg, msgsize, hasAttr); err != nil {
+		if q, err = tb.create(t, name, mode&^t.p.umask(), maxmsg, msgsize, hasAttr); err != nil {
 			tb.mu.Unlock()
 			return 0, err
 		}

@@ -106,6 +106,7 @@ type Process struct {
 	creds                  creds                     // user and group ids
 	vvarCPU                uint32                    // the CPU the vvar page reports; the timekeeper's mu
 	onThread               fileCreds                 // what the run loop's thread acts with now (fs.go)
+	ownFS                  bool                      // the run loop's thread has a host fs_struct of its own (fs.go)
 	sigQueued              sigCount                  // siginfo queued in its queues and its threads'
 	signalfds              []*signalFD               // whose readiness follows the pending signals
 	nice                   int                       // the nice value, -20..19 (getpriority, setpriority), guarded by pt.mu

@@ -62,9 +62,15 @@ func (t *Task) procInfo(name string) []byte {
 	for _, g := range c.groups {
 		groups = append(groups, fmt.Sprint(g))
 	}
+	umask := vemuUmask
+	if _, fs := p.tablesOf(t); fs != nil {
+		umask = fs.umask.Load()
+	} else if p.fs != nil { // no thread has tables of its own
+		umask = p.fs.umask.Load()
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Name:\t%s\nUmask:\t0022\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\n",
-		comm, state, stateWord, p.pid, t.tid, ppid, p.tracerPid())
+	fmt.Fprintf(&b, "Name:\t%s\nUmask:\t%04o\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\n",
+		comm, umask, state, stateWord, p.pid, t.tid, ppid, p.tracerPid())
 	fmt.Fprintf(&b, "Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t%d\nGroups:\t%s \n",
 		c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, max(64, len(p.files.fds)), strings.Join(groups, " "))
 	fmt.Fprintf(&b, "VmPeak:\t%8d kB\nVmSize:\t%8d kB\nVmLck:\t%8d kB\nVmRSS:\t%8d kB\nThreads:\t%d\n",

@@ -203,7 +203,7 @@ func (p *Process) run() ExitStatus {
 	p.onThread = hostFileCreds()
 	defer func() {
 		// The thread goes back to the runtime as vemu's, or ends with the goroutine.
-		if p.actAs(hostFileCreds()) == nil {
+		if p.actAs(hostFileCreds()) == nil && !p.ownFS {
 			runtime.UnlockOSThread()
 		}
 	}()

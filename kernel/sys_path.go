@@ -407,7 +407,7 @@ func sysMknodat(t *Task, a Args) (uint64, error) {
 }
 
 // mknodat makes FIFOs, sockets, regular files and (where the host lets vemu) devices; the
-// host applies the umask, which is vemu's (umask(2) sets it).
+// host applies the guest's umask (fs.go).
 func (t *Task) mknodat(dirfd int32, pathAddr mm.Addr, mode uint32, dev uint64) (uint64, error) {
 	h, err := t.pathAt(dirfd, pathAddr, false)
 	if err != nil {

@@ -125,10 +125,10 @@ func sysSetsid(t *Task, a Args) (uint64, error) {
 	return uint64(p.sid), nil
 }
 
-// sysUmask implements umask(2). The guest's umask is the host process's, so files it
-// creates get the permissions it asked for.
+// sysUmask implements umask(2): the calling thread's, shared with the threads that share
+// its working directory. The host applies it from the next call on (fs.go).
 func sysUmask(t *Task, a Args) (uint64, error) {
-	return uint64(unix.Umask(int(a.Uint(0) & 0o777))), nil
+	return uint64(t.p.fs.umask.Swap(uint32(a.Uint(0)) & 0o777)), nil
 }
 
 // sysArchPrctl implements arch_prctl(2): the FS and GS bases, and CPUID faulting queries.

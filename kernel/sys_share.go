@@ -16,7 +16,7 @@ const namespaceFlags = abi.CLONE_NEWNS | abi.CLONE_NEWUTS | abi.CLONE_NEWIPC | a
 	abi.CLONE_NEWUSER | abi.CLONE_NEWPID | abi.CLONE_NEWCGROUP | abi.CLONE_NEWTIME
 
 // unshareNote is what the table says of unshare.
-const unshareNote = "new namespaces are EPERM, as for an unprivileged process in a container; CLONE_FS does not separate the umask, which is vemu's"
+const unshareNote = "new namespaces are EPERM, as for an unprivileged process in a container"
 
 // sysUnshare implements unshare(2) with Linux's checks. CLONE_FILES and CLONE_FS give
 // the caller its own descriptor table and working directory when another thread shares

@@ -203,7 +203,7 @@ func (t *Task) faccessat(dirfd int32, pathAddr mm.Addr, mode uint32, flags int32
 	defer h.close()
 	if flags&abi.AT_EACCESS == 0 {
 		// Checked with the real ids; the next call's entry acts as the guest again.
-		t.p.actAs(t.p.creds.access())
+		t.p.actAs(t.p.accessCreds())
 	}
 	// The host checks with the ids its thread acts with: always AT_EACCESS.
 	return 0, unix.Faccessat2(h.dir, h.name, mode, hostAtFlags(flags)|unix.AT_EACCESS)

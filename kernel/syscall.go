@@ -119,7 +119,7 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 	case h == nil:
 		ret = errnoRet(unix.ENOSYS)
 	default:
-		t.p.actAs(t.p.creds.file())
+		t.p.actAs(t.p.fileCreds())
 		before := t.p.creds.dumpKey()
 		r, err := h(t, a)
 		if after := t.p.creds.dumpKey(); after != before && nr != abi.SYS_EXECVE && nr != abi.SYS_EXECVEAT {

@@ -14,7 +14,7 @@ import (
 // thread has tables of its own nothing switches; from then on a thread's files and fs
 // are nil when it uses the process's main ones (mainFiles, mainFS).
 //
-// The umask is vemu's own (umask(2) sets the host's), so CLONE_FS does not separate it.
+// The umask goes with the working directory, as Linux's fs_struct holds both.
 
 // tablesOf is the descriptor table and working directory thread t uses.
 func (p *Process) tablesOf(t *Task) (*FDTable, *fsContext) {
