@@ -37,6 +37,7 @@ var conformGuests = []diffCase{
 	{name: "ldt", cmds: one("ldt")},
 	{name: "orphans", cmds: one("orphans")},
 	{name: "rusage", cmds: one("rusage")},
+	{name: "killperm", cmds: one("killperm")},
 	{name: "stopcont", cmds: one("stopcont")},
 	{name: "mempolicy", cmds: one("mempolicy")},
 	{name: "secretmem", cmds: one("secretmem")},

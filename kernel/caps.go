@@ -20,6 +20,7 @@ const (
 	capDacReadSearch  = 2
 	capFowner         = 3
 	capFsetid         = 4
+	capKill           = 5
 	capSetgid         = 6
 	capSetuid         = 7
 	capSetpcap        = 8

@@ -1,7 +1,10 @@
 package kernel
 
 import (
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -137,15 +140,21 @@ func (from *Process) deliverTo(q *Process, tid int, info abi.Siginfo) {
 	}
 }
 
-// killTargets returns the live processes kill(2) with pid reaches from sender (nil: from
-// outside the guest), in pid order, and whether any process matched, zombies included.
-func (k *Kernel) killTargets(sender *Process, pid int) ([]*Process, bool) {
+// killTargets returns the live processes kill(2) with pid and sig reaches from sender
+// (nil: from outside the guest), in pid order, or the error Linux's kill_something_info()
+// gives: ESRCH when no process matched (zombies match), EPERM when sender may signal none
+// of those that did (see mayKill). A pid that is no guest process is the host's: see
+// hostKill. kill(-1) ignores the processes it may not signal, as Linux's does.
+func (k *Kernel) killTargets(sender *Process, pid, sig int) ([]*Process, error) {
 	k.pt.mu.Lock()
-	defer k.pt.mu.Unlock()
 	var live []*Process
-	matched := false
+	matched, permitted := false, false
 	add := func(q *Process) {
 		matched = true
+		if !sender.mayKill(q, sig) {
+			return
+		}
+		permitted = true
 		if !q.zombie {
 			live = append(live, q)
 		}
@@ -162,6 +171,7 @@ func (k *Kernel) killTargets(sender *Process, pid int) ([]*Process, bool) {
 				add(q)
 			}
 		}
+		permitted = true
 	case pid == 0 && sender == nil:
 	default:
 		pgid := -pid
@@ -174,8 +184,95 @@ func (k *Kernel) killTargets(sender *Process, pid int) ([]*Process, bool) {
 			}
 		}
 	}
+	k.pt.mu.Unlock()
+	switch {
+	case !matched && pid > 0 && sender != nil:
+		return nil, k.hostKill(sender, pid, sig)
+	case !matched:
+		return nil, unix.ESRCH
+	case !permitted:
+		return nil, unix.EPERM
+	}
 	byPid(live)
-	return live, matched
+	return live, nil
+}
+
+// mayKill says whether sender (nil: the host) may send sig to q, as Linux's
+// check_kill_permission() decides for a signal from a process: within a process always,
+// else when the sender's real or effective uid is the target's real or saved uid, with
+// CAP_KILL, or for SIGCONT within the sender's session. Called under pt.mu, which
+// guards both processes' ids.
+func (sender *Process) mayKill(q *Process, sig int) bool {
+	if sender == nil || sender == q || sender.creds.killByCred(q.creds.ruid, q.creds.suid) {
+		return true
+	}
+	return sig == abi.SIGCONT && q.sid == sender.sid
+}
+
+// mayKill is sender.mayKill(q, sig) taken under pt.mu.
+func (k *Kernel) mayKill(sender, q *Process, sig int) bool {
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	return sender.mayKill(q, sig)
+}
+
+// killByCred is Linux's kill_ok_by_cred(): c may signal a process whose real and saved
+// uids are ruid and suid.
+func (c *creds) killByCred(ruid, suid uint32) bool {
+	return c.euid == suid || c.euid == ruid || c.ruid == suid || c.ruid == ruid || c.capable(capKill)
+}
+
+// hostKill answers kill(2) of pid, which is no guest process, from sender: pids outside
+// the guest are the host's (the first process's parent, a daemon in a pid file), so it
+// answers as the host would, ESRCH when no host process has the pid and EPERM when the
+// sender's ids may not signal it (from the ids /proc shows). vemu sends no signal outside
+// the guest: a signal other than 0 to a host process it could signal is EPERM too.
+// Repeatable runs (--seed) see no host process.
+func (k *Kernel) hostKill(sender *Process, pid, sig int) error {
+	if k.cfg.HasSeed {
+		return unix.ESRCH
+	}
+	if err := unix.Kill(pid, 0); err == unix.ESRCH {
+		return unix.ESRCH
+	}
+	ruid, suid, ok := hostProcessUids(pid)
+	if !ok {
+		return unix.ESRCH // gone meanwhile
+	}
+	k.pt.mu.Lock()
+	permitted := sender.creds.killByCred(ruid, suid)
+	sid := sender.sid
+	k.pt.mu.Unlock()
+	if !permitted && sig == abi.SIGCONT {
+		s, err := unix.Getsid(pid)
+		permitted = err == nil && s == sid
+	}
+	if !permitted || sig != 0 {
+		return unix.EPERM
+	}
+	return nil
+}
+
+// hostProcessUids reads the real and saved uids of host process pid from its status file.
+func hostProcessUids(pid int) (ruid, suid uint32, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, 0, false
+	}
+	for line := range strings.Lines(string(b)) {
+		rest, found := strings.CutPrefix(line, "Uid:")
+		if !found {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) < 3 {
+			return 0, 0, false
+		}
+		r, err1 := strconv.ParseUint(f[0], 10, 32)
+		s, err2 := strconv.ParseUint(f[2], 10, 32)
+		return uint32(r), uint32(s), err1 == nil && err2 == nil
+	}
+	return 0, 0, false
 }
 
 // group returns the live processes of process group pgid, in pid order.
@@ -197,9 +294,9 @@ func byPid(ps []*Process) { slices.SortFunc(ps, func(a, b *Process) int { return
 // kill sends info as kill(2) with pid does from process from: ESRCH when no process
 // matched. The sender's own process, when included, gets it last.
 func (k *Kernel) kill(from *Process, pid int, info abi.Siginfo) error {
-	targets, matched := k.killTargets(from, pid)
-	if !matched {
-		return unix.ESRCH
+	targets, err := k.killTargets(from, pid, int(info.Signo))
+	if err != nil {
+		return err
 	}
 	self := false
 	for _, q := range targets {

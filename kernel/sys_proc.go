@@ -37,14 +37,35 @@ func sysGetpgrp(t *Task, a Args) (uint64, error) { return uint64(t.p.groupID()),
 func (t *Task) idsOf(pid int32) (pgid, sid int, err error) {
 	k := t.p.k
 	k.pt.mu.Lock()
-	defer k.pt.mu.Unlock()
 	q := t.p
 	if pid != 0 {
-		if q = k.pt.procs[int(pid)]; q == nil {
-			return 0, 0, unix.ESRCH
-		}
+		q = k.pt.procs[int(pid)]
 	}
-	return q.pgid, q.sid, nil
+	if q != nil {
+		pgid, sid = q.pgid, q.sid
+	}
+	k.pt.mu.Unlock()
+	if q == nil {
+		return k.hostIDs(int(pid))
+	}
+	return pgid, sid, nil
+}
+
+// hostIDs answers getpgid and getsid of pid, which is no guest process, with the host's
+// process group and session of it: pids outside the guest are the host's, as the first
+// process's own group and session are (see sessionIDs). Repeatable runs (--seed) see no
+// host process.
+func (k *Kernel) hostIDs(pid int) (pgid, sid int, err error) {
+	if k.cfg.HasSeed || pid < 0 {
+		return 0, 0, unix.ESRCH
+	}
+	if pgid, err = unix.Getpgid(pid); err != nil {
+		return 0, 0, err
+	}
+	if sid, err = unix.Getsid(pid); err != nil {
+		return 0, 0, err
+	}
+	return pgid, sid, nil
 }
 
 // sysGetpgid implements getpgid(2).

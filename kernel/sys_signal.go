@@ -260,7 +260,7 @@ func validSignal(sig int32) error {
 
 // sysKill implements kill(2): pid > 0 a process (or the process of a thread), 0 the
 // caller's process group, -1 every process but init and the caller, < -1 the group -pid.
-// Signal 0 only checks that a process matched.
+// Signal 0 only checks that a process matched and may be signalled (see killTargets).
 func sysKill(t *Task, a Args) (uint64, error) {
 	pid, sig := a.Int(0), a.Int(1)
 	if err := validSignal(sig); err != nil {
@@ -286,6 +286,9 @@ func (t *Task) threadTarget(a Args) (*Process, int32, int32, error) {
 	if q == nil || q.pid != int(tgid) {
 		return nil, 0, 0, unix.ESRCH
 	}
+	if !t.p.k.mayKill(t.p, q, int(sig)) {
+		return nil, 0, 0, unix.EPERM
+	}
 	return q, tid, sig, nil
 }
 
@@ -310,6 +313,9 @@ func sysTkill(t *Task, a Args) (uint64, error) {
 	q := t.p.k.threadOwner(int(tid))
 	if q == nil {
 		return 0, unix.ESRCH
+	}
+	if !t.p.k.mayKill(t.p, q, int(sig)) {
+		return 0, unix.EPERM
 	}
 	return 0, t.sendToThread(q, int(tid), t.sendInfo(sig, abi.SI_TKILL))
 }
@@ -371,9 +377,9 @@ func sysRtSigqueueinfo(t *Task, a Args) (uint64, error) {
 	if pid <= 0 {
 		return 0, unix.ESRCH // one process only: no groups
 	}
-	targets, matched := t.p.k.killTargets(t.p, int(pid))
-	if !matched {
-		return 0, unix.ESRCH
+	targets, err := t.p.k.killTargets(t.p, int(pid), int(sig))
+	if err != nil {
+		return 0, err
 	}
 	for _, q := range targets {
 		t.p.deliverTo(q, 0, info)

@@ -77,7 +77,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_EXECVE:                  supported(sysExecve),
 	abi.SYS_EXIT:                    supported(sysExit),
 	abi.SYS_WAIT4:                   partial(sysWait4, "the rusage of a stopped or continued child is zero; ru_maxrss is vemu's own"),
-	abi.SYS_KILL:                    partial(sysKill, "guest processes only"),
+	abi.SYS_KILL:                    partial(sysKill, "signals reach guest processes only: a host process answers signal 0 as Linux (ESRCH, EPERM), any other with EPERM"),
 	abi.SYS_UNAME:                   supported(sysUname),
 	abi.SYS_FCNTL:                   partial(sysFcntl, "leases see the opens of guest processes only, not of host processes; an owner set for O_ASYNC is not inherited by fork"),
 	abi.SYS_FLOCK:                   supported(sysFlock),
