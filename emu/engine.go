@@ -182,6 +182,7 @@ func open(cpu int) (*Engine, error) {
 	if err := ucErr("open", C.uc_open(C.UC_ARCH_X86, C.UC_MODE_64, &e.uc)); err != nil {
 		return nil, err
 	}
+	live.Add(1)
 	e.id = register(e)
 	e.st = C.vemu_state_new(C.uint64_t(e.id))
 	if e.st == nil {
@@ -214,6 +215,14 @@ func open(cpu int) (*Engine, error) {
 	return e, nil
 }
 
+// live counts the engines open now.
+var live atomic.Int64
+
+// Live is the number of engines open in this host process. Each holds host mappings of
+// its own (translation buffers, tables, its thread's stack), which vemu's budget of host
+// mappings leaves room for.
+func Live() int64 { return live.Load() }
+
 // Close releases the engine. Mapped host memory stays the caller's.
 func (e *Engine) Close() {
 	if e.closed {
@@ -225,6 +234,7 @@ func (e *Engine) Close() {
 	e.kickMu.Unlock()
 	if e.uc != nil {
 		C.uc_close(e.uc)
+		live.Add(-1)
 	}
 	for _, h := range e.dbg.watches {
 		C.free(unsafe.Pointer(h.w))

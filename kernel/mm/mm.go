@@ -168,7 +168,7 @@ func newArena() (*arena, error) {
 		a.low, a.size = arenaRes, arenaRes
 		return a, nil
 	}
-	if hostMaps.Add(1) > hostMapLimit() {
+	if hostMaps.Add(1) > guestMapLimit() {
 		hostMaps.Add(-1)
 		return a, nil
 	}
@@ -271,7 +271,7 @@ func (a *arena) alloc(n uint64) (*backing, error) {
 // carve hands out the n bytes of the reservation below the last ones, or nil.
 func (a *arena) carve(n uint64) *backing {
 	off := a.low - n
-	if hostMaps.Add(1) > hostMapLimit() {
+	if hostMaps.Add(1) > guestMapLimit() {
 		hostMaps.Add(-1)
 		return nil
 	}
@@ -312,7 +312,7 @@ func (a *arena) allocWindow(n uint64) *backing {
 
 // takeHostMaps counts n more host mappings if the budget allows.
 func takeHostMaps(n int64) bool {
-	if hostMaps.Add(n) > hostMapLimit() {
+	if hostMaps.Add(n) > guestMapLimit() {
 		hostMaps.Add(-n)
 		return false
 	}
@@ -363,7 +363,8 @@ func (a *arena) uncarve(mem []byte) {
 // hostMaps counts the host mappings behind guest memory, in every process of the run: the
 // host allows vemu vm.max_map_count of them in all (65,530 by default), and the Go
 // runtime dies when it cannot map its own memory. Guest memory therefore gets what the
-// host allows less a margin for vemu itself, and a guest asking for more gets ENOMEM.
+// host allows less what vemu itself needs — a fixed margin and a share for each open
+// engine — and a guest asking for more gets ENOMEM.
 var (
 	hostMaps     atomic.Int64
 	hostMapLimit = sync.OnceValue(func() int64 {
@@ -383,13 +384,22 @@ var (
 	})
 )
 
-// hostMapMargin is what vemu keeps for its own mappings (Go's heap and stacks, Unicorn's
-// translation buffers and tables, the vDSO...).
-const hostMapMargin = 16384
+// hostMapMargin is what vemu keeps for its own mappings apart from its engines' (Go's
+// heap, the vDSO image, libraries; about a hundred with one guest process), and
+// hostMapsPerEngine what it keeps for each engine, that is for each guest process
+// (Unicorn's translation buffer and tables, the engine thread's stack and guard, the
+// process's timers and pipes: 12-13 measured with 50 and 100 processes).
+const (
+	hostMapMargin     = 4096
+	hostMapsPerEngine = 32
+)
+
+// guestMapLimit is how many host mappings guest memory may hold now.
+func guestMapLimit() int64 { return hostMapLimit() - hostMapsPerEngine*emu.Live() }
 
 // hostMmap maps host memory for the guest, within the run's budget of host mappings.
 func hostMmap(fd int, off int64, n int, prot, flags int) ([]byte, error) {
-	if hostMaps.Add(1) > hostMapLimit() {
+	if hostMaps.Add(1) > guestMapLimit() {
 		hostMaps.Add(-1)
 		return nil, ErrNoMem
 	}
