@@ -229,7 +229,7 @@ func (c *creds) killByCred(ruid, suid uint32) bool {
 // the guest: a signal other than 0 to a host process it could signal is EPERM too.
 // Repeatable runs (--seed) see no host process.
 func (k *Kernel) hostKill(sender *Process, pid, sig int) error {
-	if k.cfg.HasSeed {
+	if !k.hostPid(pid) {
 		return unix.ESRCH
 	}
 	if err := unix.Kill(pid, 0); err == unix.ESRCH {
@@ -251,6 +251,25 @@ func (k *Kernel) hostKill(sender *Process, pid, sig int) error {
 		return unix.EPERM
 	}
 	return nil
+}
+
+// hostPid says whether pid, which no guest process has now, names a host process for the
+// guest. Not in repeatable runs (--seed), which see no host process; not a pid vemu has
+// given out to the guest, from the first process's (vemu's own pid) up to the last one
+// given, since a reaped child's pid must stay gone even when the host has given the same
+// number to another process (vemu's own threads, say); and never a thread of vemu itself.
+func (k *Kernel) hostPid(pid int) bool {
+	if k.cfg.HasSeed || pid <= 0 {
+		return false
+	}
+	k.pt.mu.Lock()
+	given := pid >= k.pt.firstPID && pid <= k.pt.lastPID
+	k.pt.mu.Unlock()
+	if given || pid == os.Getpid() {
+		return false
+	}
+	_, err := os.Stat("/proc/self/task/" + strconv.Itoa(pid))
+	return err != nil
 }
 
 // hostProcessUids reads the real and saved uids of host process pid from its status file.

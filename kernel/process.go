@@ -242,7 +242,9 @@ type procTable struct {
 	procs   map[int]*Process
 	tids    map[int]*Process // threads other than main threads, by id
 	lastPID int
-	live    int // processes whose run loop has not ended
+	// firstPID is the first process's pid: pids from it to lastPID are the guest's.
+	firstPID int
+	live     int // processes whose run loop has not ended
 }
 
 // family is a process's place in the tree, guarded by the kernel's procTable.mu (and so
@@ -274,6 +276,9 @@ func (k *Kernel) register(p *Process) {
 		k.pt.procs = map[int]*Process{}
 	}
 	k.pt.procs[p.pid] = p
+	if k.pt.firstPID == 0 || p.pid < k.pt.firstPID {
+		k.pt.firstPID = p.pid
+	}
 	k.pt.live++
 	if p.pid > k.pt.lastPID {
 		k.pt.lastPID = p.pid

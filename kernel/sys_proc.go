@@ -56,7 +56,7 @@ func (t *Task) idsOf(pid int32) (pgid, sid int, err error) {
 // process's own group and session are (see sessionIDs). Repeatable runs (--seed) see no
 // host process.
 func (k *Kernel) hostIDs(pid int) (pgid, sid int, err error) {
-	if k.cfg.HasSeed || pid < 0 {
+	if !k.hostPid(pid) {
 		return 0, 0, unix.ESRCH
 	}
 	if pgid, err = unix.Getpgid(pid); err != nil {
