@@ -60,6 +60,7 @@ var conformGuests = []diffCase{
 	{name: "dnotify", cmds: one("dnotify", "work"), setup: mkdirs("work")},
 	{name: "truncmap", cmds: one("truncmap", "work"), setup: mkdirs("work")},
 	{name: "shmmany", cmds: one("shmmany", "work"), setup: mkdirs("work")},
+	{name: "sigwaits", cmds: one("sigwaits")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -347,14 +347,14 @@ func (p *Process) dropStopSignals() {
 }
 
 // signalTarget picks the thread that takes a process-directed signal: the running thread
-// if it does not block it, else the first live thread that does not, else the running
-// thread (the signal then waits in the shared set).
+// if it wants it, else the first live thread that does, else the running thread (the
+// signal then waits in the shared set).
 func (p *Process) signalTarget(sig int) *Task {
-	if c := p.cur; c != nil && c.state != taskDead && c.sigmask&sigBit(sig) == 0 {
+	if c := p.cur; c != nil && c.state != taskDead && c.wants(sig) {
 		return c
 	}
 	for _, t := range p.tasks {
-		if t.state != taskDead && t.sigmask&sigBit(sig) == 0 {
+		if t.state != taskDead && t.wants(sig) {
 			return t
 		}
 	}
@@ -367,6 +367,16 @@ func (p *Process) signalTarget(sig int) *Task {
 		}
 	}
 	return nil
+}
+
+// wants says whether t may take sig: it does not block it, or it waits for it in
+// sigtimedwait (Linux unblocks the waited-for set for the wait).
+func (t *Task) wants(sig int) bool {
+	if t.sigmask&sigBit(sig) == 0 {
+		return true
+	}
+	w := t.sigs().wait
+	return w != nil && w.set&sigBit(sig) != 0 && t.state == taskBlocked
 }
 
 // signalWake makes t take a newly pending signal: a thread sleeping in sigsuspend, pause
