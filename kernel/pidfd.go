@@ -147,8 +147,14 @@ const (
 
 // sysPidfdSendSignal implements pidfd_send_signal(2) as kill(2), or rt_sigqueueinfo(2)
 // with a siginfo, to the process of the pidfd.
+// A descriptor of the process's /proc/PID directory names the process too, as on Linux.
 func sysPidfdSendSignal(t *Task, a Args) (uint64, error) {
 	q, err := t.pidfdProcess(a.Fd(0))
+	if f, ferr := t.file(a.Fd(0)); err == unix.EBADF && ferr == nil {
+		if d, ok := f.ops.(*procFdDir); ok && d.dir == "self" {
+			q, err = d.p, nil
+		}
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -175,5 +175,18 @@ int main(void)
 	expect("and both exit codes come here", WIFEXITED(st) && WIFEXITED(st2) &&
 						     WEXITSTATUS(st) + WEXITSTATUS(st2) == 9);
 	expect_err("no more children", wait(&st), ECHILD);
+
+	/* A descriptor of /proc/PID serves pidfd_send_signal (and only it) as a pidfd. */
+	char dir[32];
+	snprintf(dir, sizeof dir, "/proc/%d", (int)getpid());
+	int pd = open(dir, O_RDONLY | O_DIRECTORY);
+	sigset_t usr;
+	sigemptyset(&usr);
+	sigaddset(&usr, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr, NULL);
+	expect("pidfd_send_signal through /proc/PID",
+	       syscall(SYS_pidfd_send_signal, pd, SIGUSR1, NULL, 0) == 0 && sigwaitinfo(&usr, NULL) == SIGUSR1);
+	expect_err("pidfd_getfd through /proc/PID", syscall(SYS_pidfd_getfd, pd, 0, 0), EBADF);
+	close(pd);
 	return failures;
 }
