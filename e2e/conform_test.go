@@ -61,6 +61,7 @@ var conformGuests = []diffCase{
 	{name: "truncmap", cmds: one("truncmap", "work"), setup: mkdirs("work")},
 	{name: "shmmany", cmds: one("shmmany", "work"), setup: mkdirs("work")},
 	{name: "sigwaits", cmds: one("sigwaits")},
+	{name: "pty", cmds: one("pty")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -245,6 +245,8 @@ type procTable struct {
 	// firstPID is the first process's pid: pids from it to lastPID are the guest's.
 	firstPID int
 	live     int // processes whose run loop has not ended
+	// sessions are the sessions guest processes made, by id (ctty.go).
+	sessions map[int]*session
 }
 
 // family is a process's place in the tree, guarded by the kernel's procTable.mu (and so
@@ -311,6 +313,7 @@ func (p *Process) exited() {
 	p.semExit()
 	p.dropSharedFutexes()
 	p.aioExit(false)
+	k.leaderExited(p)
 	k.pt.mu.Lock()
 	p.zombie = true
 	if p.exitEvent != 0 {

@@ -122,7 +122,11 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 		if leases && flags&abi.O_ACCMODE != abi.O_RDONLY {
 			hflags &^= unix.O_TRUNC // truncated once the leases are broken
 		}
-		if hfd, err = t.openPath(dirfd, p, hflags, mode&0o7777); err != nil {
+		hp, err := t.ttyPath(p)
+		if err != nil {
+			return 0, err
+		}
+		if hfd, err = t.openPath(dirfd, hp, hflags, mode&0o7777); err != nil {
 			return 0, err
 		}
 		if hflags&unix.O_TRUNC != 0 {
@@ -131,6 +135,7 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 		if hfd, err = guardProcFd(hfd); err != nil {
 			return 0, err
 		}
+		t.openedTerminal(hfd, p, flags)
 		if leases {
 			return t.waitLeases(hfd, flags, func() (uint64, error) {
 				if hflags != hostOpenFlags(flags) {

@@ -143,6 +143,7 @@ func sysSetsid(t *Task, a Args) (uint64, error) {
 		}
 	}
 	p.sid, p.pgid = p.pid, p.pid
+	k.newSession(p)
 	return uint64(p.sid), nil
 }
 
