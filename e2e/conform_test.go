@@ -62,6 +62,7 @@ var conformGuests = []diffCase{
 	{name: "shmmany", cmds: one("shmmany", "work"), setup: mkdirs("work")},
 	{name: "sigwaits", cmds: one("sigwaits")},
 	{name: "pty", cmds: one("pty")},
+	{name: "sharedexec", cmds: one("sharedexec")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -739,6 +739,13 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 		t.kill(abi.SIGSEGV, "exec: "+err.Error())
 		return
 	}
+	// The new image shares no memory with other processes (sharedcpu.go): it runs in
+	// parallel with them until it maps some. Holding the shared CPU with the new engine,
+	// which has no quantum, a process spinning in guest code would keep the others out.
+	p.sharesMem = false
+	if p.mm.HasShared() {
+		p.shareMemory()
+	}
 	cpu.SetReg(emu.RIP, p.entry)
 	p.hwExeced(t)
 	if d := p.dbg; d != nil {
