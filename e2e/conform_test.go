@@ -19,6 +19,7 @@ var conformGuests = []diffCase{
 	{name: "procpid", cmds: one("procpid")},
 	{name: "frameless", cmds: one("frameless")},
 	{name: "limits", cmds: one("limits")},
+	{name: "cpulimit", cmds: one("cpulimit")},
 	{name: "sigio", cmds: one("sigio")},
 	{name: "getcpu", cmds: one("getcpu")},
 	{name: "rseq", cmds: one("rseq")},

@@ -66,6 +66,7 @@ type Process struct {
 
 	sigactions [abi.NSIG]abi.Sigaction
 	rlimits    [abi.RLIM_NLIMITS]abi.Rlimit
+	cpuLimit   cpuLimitWatch // RLIMIT_CPU's signals (sys_rlimit.go)
 
 	vdso vdsoMapping
 

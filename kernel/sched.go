@@ -212,6 +212,7 @@ func (p *Process) run() ExitStatus {
 	p.k.clock.start()
 	defer p.k.clock.detach(p)
 	p.cpuMark = p.loopCPU() // the threads' CPU time counts from here (threadcpu.go)
+	p.armCPULimit()
 
 	repeatable := p.k.repeatable()
 	if d := p.dbg; d != nil && d.pt == nil {

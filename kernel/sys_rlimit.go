@@ -198,7 +198,67 @@ func (p *Process) setRlimit(res uint32, n *abi.Rlimit, privileged bool) (abi.Rli
 		return cur, unix.EPERM
 	}
 	p.rlimits[res] = *n
+	if res == abi.RLIMIT_CPU {
+		p.armCPULimit()
+	}
 	return cur, nil
+}
+
+// cpuLimitWatch waits for the process's CPU time to reach RLIMIT_CPU.
+type cpuLimitWatch struct {
+	gen  uint64
+	stop func()
+}
+
+// armCPULimit (re)starts the watch of RLIMIT_CPU as the limits are now, as Linux's
+// check_process_timers() enforces it: at the hard limit SIGKILL; at the soft one SIGXCPU,
+// and the soft limit goes one second up (getrlimit shows it), so that SIGXCPU comes
+// again every second until the hard limit. The process's CPU time counts from its fork
+// and goes on across execve. It runs on p's loop.
+func (p *Process) armCPULimit() {
+	w := &p.cpuLimit
+	w.gen++
+	if w.stop != nil {
+		w.stop()
+		w.stop = nil
+	}
+	lim := p.rlimits[abi.RLIMIT_CPU]
+	at := cpuLimitNs(lim.Cur)
+	if h := cpuLimitNs(lim.Max); at < 0 || h >= 0 && h < at {
+		at = h
+	}
+	if at < 0 {
+		return
+	}
+	gen := w.gen
+	d := time.Duration(max(at-p.timerNow(abi.CLOCK_PROCESS_CPUTIME_ID), 0))
+	w.stop = p.after(min(d, maxWait), func() {
+		if w.gen != gen || p.exit != nil {
+			return
+		}
+		w.stop = nil
+		now := p.timerNow(abi.CLOCK_PROCESS_CPUTIME_ID)
+		lim := &p.rlimits[abi.RLIMIT_CPU]
+		if h := cpuLimitNs(lim.Max); h >= 0 && now >= h {
+			p.queueSignal(nil, abi.Siginfo{Signo: abi.SIGKILL, Code: abi.SI_KERNEL})
+			return
+		}
+		if s := cpuLimitNs(lim.Cur); s >= 0 && now >= s {
+			p.queueSignal(nil, abi.Siginfo{Signo: abi.SIGXCPU, Code: abi.SI_KERNEL})
+			if lim.Cur < lim.Max {
+				lim.Cur++
+			}
+		}
+		p.armCPULimit()
+	})
+}
+
+// cpuLimitNs is an RLIMIT_CPU value in ns of CPU time, or -1 for one never reached.
+func cpuLimitNs(secs uint64) int64 {
+	if secs == abi.RLIM_INFINITY || secs > uint64(maxWait/time.Second) {
+		return -1
+	}
+	return int64(secs) * int64(time.Second)
 }
 
 // hostNrOpen is the host's fs.nr_open, the ceiling of RLIMIT_NOFILE.
