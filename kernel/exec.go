@@ -371,6 +371,7 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 	}
 	p.auxv = auxv
 	p.entry = entry
+	p.publishExec()
 
 	// As ELF_PLAT_INIT: every general register zero, rsp at argc; the default FPU and
 	// SSE control words.

@@ -219,8 +219,10 @@ func (t *Task) procAlias(dirfd int32, p string) (string, *hostPath, error) {
 	}
 	name, ok := t.procEntry(p)
 	if !ok {
-		if k.root == nil && path.IsAbs(p) && vemuProcPath(p) {
-			return p, &hostPath{own: -1}, unix.ENOENT // vemu's own /proc entries (procguard.go)
+		if k.root == nil && path.IsAbs(p) && (vemuProcPath(p) || t.otherGuestProcPath(p)) {
+			// vemu's own /proc entries (procguard.go), or a host process's that has the
+			// pid of another guest process: nothing of the guest.
+			return p, &hostPath{own: -1}, unix.ENOENT
 		}
 		return p, nil, nil
 	}

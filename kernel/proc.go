@@ -94,11 +94,7 @@ func (t *Task) procFile(name string) ([]byte, bool) {
 		}
 		return []byte(strings.Join(t.p.envp, "\x00") + "\x00"), true
 	case "auxv":
-		b := make([]byte, 0, 16*(len(t.p.auxv)+1))
-		for _, a := range t.p.auxv {
-			b = binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(b, a.Type), a.Val)
-		}
-		return binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(b, 0), 0), true
+		return auxvBytes(t.p.auxv), true
 	case "comm":
 		return []byte(t.commName() + "\n"), true
 	case "mem":

@@ -1,30 +1,48 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 	"path"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"vemu/loader"
 )
 
 // Other guest processes' /proc/PID/{stat,status,cmdline,comm}: what a parent reads to
-// learn a child's state. Another process's state belongs to its run loop, so these
-// render what it publishes (its program and arguments at exec, its run state as its loop
-// goes idle or runs) and the ids kept under pt.mu.
+// learn a child's state; and their auxv and maps, which a debugger reads to find the
+// vDSO. Another process's state belongs to its run loop, so these render what it
+// publishes (its program, arguments and auxiliary vector at exec, its run state as its
+// loop goes idle or runs) and the ids kept under pt.mu; maps is rendered on its loop.
 
 // execPub is what a process publishes of its program for other processes' /proc reads.
 type execPub struct {
 	comm    string
 	cmdline []byte
+	auxv    []byte
 }
 
-// publishExec records p's program, at its start and at each exec.
+// publishExec records p's program, at its start and at each exec, and again once the
+// program's auxiliary vector is known.
 func (p *Process) publishExec() {
 	comm := path.Base(p.exe)
 	if len(comm) > 15 {
 		comm = comm[:15]
 	}
-	p.pubExec.Store(&execPub{comm: comm, cmdline: []byte(strings.Join(p.argv, "\x00") + "\x00")})
+	p.pubExec.Store(&execPub{comm: comm, cmdline: []byte(strings.Join(p.argv, "\x00") + "\x00"), auxv: auxvBytes(p.auxv)})
+}
+
+// auxvBytes is the auxiliary vector as /proc/PID/auxv has it: type and value pairs,
+// ending with AT_NULL.
+func auxvBytes(auxv []loader.Aux) []byte {
+	b := make([]byte, 0, 16*(len(auxv)+1))
+	for _, a := range auxv {
+		b = binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(b, a.Type), a.Val)
+	}
+	return binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(b, 0), 0)
 }
 
 // runState is the state letter another process sees: Z once exited, T stopped, S
@@ -103,48 +121,107 @@ func (t *Task) otherProcNs(p string) (string, bool) {
 	return ns, true
 }
 
-// otherProcFile renders /proc/PID/NAME for a guest process other than the caller's.
-func (t *Task) otherProcFile(p string) ([]byte, bool) {
-	if !strings.HasPrefix(p, "/proc/") {
-		return nil, false
+// otherGuestProcPath reports whether p is /proc/N or below it, where N is the pid or a
+// thread id of a guest process other than the caller's (a zombie's too, until reaped).
+// What vemu renders of it is answered before the path is resolved (otherProcFile,
+// otherProcMem, otherProcNs); the host's entry of that number is an unrelated process's.
+func (t *Task) otherGuestProcPath(p string) bool {
+	rest, ok := strings.CutPrefix(cleanAbs(p), "/proc/")
+	if !ok {
+		return false
 	}
-	head, name, ok := strings.Cut(path.Clean(p)[len("/proc/"):], "/")
-	pid, err := strconv.Atoi(head)
-	if !ok || err != nil || pid <= 0 {
-		return nil, false
+	head, _, _ := strings.Cut(rest, "/")
+	n, err := strconv.Atoi(head)
+	if err != nil || n <= 0 {
+		return false
 	}
 	k := t.p.k
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
+	q := k.lookupLocked(n)
+	return q != nil && q != t.p
+}
+
+// otherProcFile renders /proc/PID/NAME, or /proc/PID/task/TID/NAME for one of its
+// threads, for a guest process other than the caller's. Whatever a host process of the
+// same pid would show is never read in its place: the two are unrelated. auxv and maps
+// are refused (EACCES) as Linux refuses them to a caller that may not trace the process.
+func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
+	if !strings.HasPrefix(p, "/proc/") {
+		return nil, false, nil
+	}
+	head, name, ok := strings.Cut(path.Clean(p)[len("/proc/"):], "/")
+	pid, err := strconv.Atoi(head)
+	if !ok || err != nil || pid <= 0 {
+		return nil, false, nil
+	}
+	k := t.p.k
+	id := pid
+	if task, ok := strings.CutPrefix(name, "task/"); ok {
+		tid, rest, ok := strings.Cut(task, "/")
+		n, err := strconv.Atoi(tid)
+		if !ok || err != nil || n <= 0 {
+			return nil, false, nil
+		}
+		id, name = n, rest
+	}
+	k.pt.mu.Lock()
 	q := k.pt.procs[pid]
-	if q == nil || q == t.p {
-		return nil, false
+	if q == nil || q == t.p || (id != pid && k.pt.tids[id] != q) {
+		k.pt.mu.Unlock()
+		return nil, false, nil
 	}
 	pub := q.pubExec.Load()
 	if pub == nil {
-		return nil, false
+		k.pt.mu.Unlock()
+		return nil, false, nil
 	}
 	st, word := q.runStateLocked()
 	switch name {
 	case "comm":
-		return []byte(pub.comm + "\n"), true
+		k.pt.mu.Unlock()
+		return []byte(pub.comm + "\n"), true, nil
 	case "cmdline":
+		k.pt.mu.Unlock()
 		if q.zombie {
-			return nil, true
+			return nil, true, nil
 		}
-		return pub.cmdline, true
+		return pub.cmdline, true, nil
 	case "stat":
 		// exit_code (the last field) is the status wait would report, once exited.
 		exitCode := 0
 		if q.zombie && q.exit != nil {
 			exitCode = q.exit.WaitStatus()
 		}
+		defer k.pt.mu.Unlock()
 		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 %d\n",
-			q.pid, pub.comm, st, q.ppid, q.pgid, q.sid, q.nice, q.exitSignal, exitCode)), true
+			id, pub.comm, st, q.ppid, q.pgid, q.sid, q.nice, q.exitSignal, exitCode)), true, nil
 	case "status":
+		defer k.pt.mu.Unlock()
 		c := &q.creds
 		return []byte(fmt.Sprintf("Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\n",
-			pub.comm, st, word, q.pid, q.pid, q.ppid, q.tracerPidLocked(), c.ruid, c.euid, c.suid, c.fsuid)), true
+			pub.comm, st, word, q.pid, id, q.ppid, q.tracerPidLocked(), c.ruid, c.euid, c.suid, c.fsuid)), true, nil
+	case "auxv", "maps":
+	default:
+		k.pt.mu.Unlock()
+		return nil, false, nil
 	}
-	return nil, false
+	k.pt.mu.Unlock()
+	// As Linux's mm_access() with PTRACE_MODE_READ: the caller must be allowed to trace.
+	if _, err := t.vmTarget(int32(pid)); err == unix.EPERM {
+		return nil, true, unix.EACCES
+	} else if err != nil {
+		return nil, true, nil // a zombie's: empty, as on Linux
+	}
+	if name == "auxv" {
+		return pub.auxv, true, nil
+	}
+	// The mappings belong to q's loop: rendered there (a stopped tracee answers at once).
+	var s string
+	onLoop(q, func() {
+		if q.exit == nil {
+			s = q.maps()
+		}
+	})
+	return []byte(s), true, nil
 }

@@ -82,7 +82,10 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 			return 0, err
 		}
 		return uint64(fd), nil
-	} else if b, ok := t.otherProcFile(p); ok {
+	} else if b, ok, err := t.otherProcFile(p); ok {
+		if err != nil {
+			return 0, err
+		}
 		if !t.procTextWritable(nil, path.Base(p), flags&abi.O_ACCMODE) {
 			return 0, unix.EACCES
 		}
