@@ -32,11 +32,16 @@ static volatile sig_atomic_t spun_fired, slept_fired;
 static void on_spin(int sig) { (void)sig, spun_fired++; }
 static void on_sleep(int sig) { (void)sig, slept_fired++; }
 
-/* spin runs until its own clock reaches 0.1 s. */
+/* sampled is set once the main thread has read the clocks while the spinner lives. */
+static int sampled;
+
+/* spin runs until its own clock reaches 0.1 s and the main thread has read the clocks:
+ * on a busy machine the main thread may wake from its poll long after the spinner's clock
+ * passed 0.09 s, and must still find it alive. */
 static void *spin(void *arg)
 {
 	(void)arg;
-	while (now(CLOCK_THREAD_CPUTIME_ID) < 0.1)
+	while (now(CLOCK_THREAD_CPUTIME_ID) < 0.1 || !__atomic_load_n(&sampled, __ATOMIC_ACQUIRE))
 		sink++;
 	return NULL;
 }
@@ -77,10 +82,13 @@ int main(void)
 	ev.sigev_signo = SIGUSR1;
 	expect("a timer on the spinner's clock", timer_create(cs, &ev, &ts) == 0);
 	timer_settime(ts, 0, &it, NULL);
-	/* The main thread waits without spinning while the spinner runs. */
-	while (now(cs) < 0.09)
+	/* The main thread waits without spinning while the spinner runs (a clock that stops
+	 * reading, -1, ends the wait: the spinner cannot end before the clocks are read). */
+	double c;
+	while ((c = now(cs)) >= 0 && c < 0.09)
 		usleep(5000);
 	double sz = now(cz), ss = now(cs), sm = now(CLOCK_THREAD_CPUTIME_ID), sp = now(CLOCK_PROCESS_CPUTIME_ID);
+	__atomic_store_n(&sampled, 1, __ATOMIC_RELEASE);
 	struct timespec r = {9, 9};
 	expect("clock_getres of a thread clock", clock_getres(cs, &r) == 0);
 	printf("its resolution: %ld.%09ld\n", (long)r.tv_sec, r.tv_nsec);
