@@ -41,6 +41,13 @@ int main(void)
 		pid_t self = getpid();
 		pid_t c = fork();
 		if (c == 0) {
+			/* SIGUSR1 stays blocked but in sigsuspend: one that came between a
+			 * look at got and a pause would leave the pause waiting for ever. */
+			sigset_t usr1, wait_mask;
+			sigemptyset(&usr1);
+			sigaddset(&usr1, SIGUSR1);
+			sigprocmask(SIG_BLOCK, &usr1, &wait_mask);
+			sigdelset(&wait_mask, SIGUSR1);
 			signal(SIGUSR1, on_sig);
 			prctl(PR_SET_PDEATHSIG, SIGUSR1);
 			int s = 0;
@@ -48,7 +55,7 @@ int main(void)
 			int ok = getppid() == self;
 			write(ready[1], "x", 1);
 			while (!got)
-				pause();
+				sigsuspend(&wait_mask);
 			char line[128];
 			int n = snprintf(line, sizeof line, "%d %d %d %d\n", ok, s, (int)got, getppid() == me);
 			write(report[1], line, n);
