@@ -122,9 +122,10 @@ func (t *Task) otherProcNs(p string) (string, bool) {
 }
 
 // otherGuestProcPath reports whether p is /proc/N or below it, where N is the pid or a
-// thread id of a guest process other than the caller's (a zombie's too, until reaped).
-// What vemu renders of it is answered before the path is resolved (otherProcFile,
-// otherProcMem, otherProcNs); the host's entry of that number is an unrelated process's.
+// thread id of a guest process other than the caller's (a zombie's too), or a pid vemu
+// gave out to the guest whose process was reaped (see hostPid). What vemu renders of a
+// live one is answered before the path is resolved (otherProcFile, otherProcMem,
+// otherProcNs); the host's entry of that number is an unrelated process's.
 func (t *Task) otherGuestProcPath(p string) bool {
 	rest, ok := strings.CutPrefix(cleanAbs(p), "/proc/")
 	if !ok {
@@ -138,8 +139,10 @@ func (t *Task) otherGuestProcPath(p string) bool {
 	k := t.p.k
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
-	q := k.lookupLocked(n)
-	return q != nil && q != t.p
+	if q := k.lookupLocked(n); q != nil {
+		return q != t.p
+	}
+	return n >= k.pt.firstPID && n <= k.pt.lastPID
 }
 
 // otherProcFile renders /proc/PID/NAME, or /proc/PID/task/TID/NAME for one of its
