@@ -28,6 +28,7 @@ n_mprotdown=32000 # pages made read-only one call each, every other one, from th
 n_sbrk=4000       # heap growths of 132 KiB
 n_maps=40000      # one-page mappings alive at once (the host allows vemu ~49,000)
 n_futexes=2000    # threads waiting on futexes, woken one at a time
+n_pipereaders=2000 # threads blocked reading one pipe, given a byte each
 n_shmaps=16000    # one-page MAP_SHARED mappings alive at once, of a memfd and anonymous
 n_mutex=20000     # increments per thread, 64 threads
 n_pimutex=1000    # the same under a PI mutex, whose contended lock goes through the kernel each time
@@ -251,6 +252,7 @@ bench "$n_maps one-page mappings" ms 1 "$out/cliffs" maps $n_maps
 bench "$n_futexes futex waiters, one futex each" ms 1 "$out/cliffs" futexes $n_futexes
 bench "$n_futexes waiters on one futex, woken singly" ms 1 "$out/cliffs" wakeone $n_futexes
 bench "$n_shmaps one-page MAP_SHARED mappings" ms 1 "$out/cliffs" shmaps $n_shmaps
+bench "$n_pipereaders threads blocked reading one pipe" ms 1 "$out/cliffs" pipereaders $n_pipereaders
 bench "64 threads: mutex+atomic x $n_mutex" ms 1 "$out/mutex" 64 $n_mutex
 bench "64 threads: PI mutex+atomic x $n_pimutex" ms 1 "$out/mutex" 64 $n_pimutex pi
 bench "Go, GOMAXPROCS=4, $n_go jobs" ms 1 "$out/gothreads" $n_go

@@ -64,6 +64,7 @@ var conformGuests = []diffCase{
 	{name: "sigwaits", cmds: one("sigwaits")},
 	{name: "pty", cmds: one("pty")},
 	{name: "sharedexec", cmds: one("sharedexec")},
+	{name: "pipeherd", cmds: one("pipeherd")},
 }
 
 // conformOther are the Go guests of the same kind.

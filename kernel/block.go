@@ -124,6 +124,7 @@ type pendingOp struct {
 	stop        *cancel   // tells an operation off the loop to give up
 	wait        *hostWait // parked on host fds, in repeatable runs
 	interrupted bool      // a signal interrupts it; the answer may still be coming
+	credless    bool      // op opens nothing: it runs with vemu's own credentials
 
 	inj   *injection // tampering to finish when it returns
 	quiet bool       // an injected delay, not the guest's call: not traced
@@ -178,7 +179,13 @@ func (t *Task) waitFor(op *pendingOp) {
 		gen := t.gen
 		fc := p.fileCreds()
 		go func() {
-			r, err := runAs(fc, op.op)
+			var r uint64
+			var err error
+			if op.credless {
+				r, err = op.op() // no host thread kept for the guest's credentials
+			} else {
+				r, err = runAs(fc, op.op)
+			}
 			p.send(wakeup{t: t, gen: gen, r: r, err: err, pend: op})
 		}()
 	}

@@ -109,9 +109,15 @@ func (t *Task) wouldBlock(f *File, in bool, n uint64) bool {
 // read into the guest's buffers, found again by resolve.
 func (t *Task) blockingRead(f *File, want uint64, resolve func() ([][]byte, error)) (uint64, error) {
 	var got []byte
-	read := func(fd int) (uint64, error) {
+	read := func(fd, sockFlags int) (uint64, error) {
 		buf := make([]byte, min(want, maxBlockingRead))
-		n, err := unix.Read(fd, buf)
+		var n int
+		var err error
+		if sockFlags != 0 {
+			n, _, _, _, err = hostMsg(unix.SYS_RECVMSG, fd, buf, nil, nil, int32(sockFlags))
+		} else {
+			n, err = unix.Read(fd, buf)
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -132,43 +138,135 @@ func (t *Task) blockingRead(f *File, want uint64, resolve func() ([][]byte, erro
 		}
 		return r - uint64(len(rest)), nil
 	}
-	ready := []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLIN}}
-	return t.waitHostFd(f, ready, read, done)
+	return t.waitHostFd(f, unix.POLLIN, true, read, done)
 }
 
 // blockingWrite copies the guest's data and writes it off the run loop once f is
 // writable, waiting as long as the write takes.
 func (t *Task) blockingWrite(f *File, b [][]byte) (uint64, error) {
 	data := flatten(b)
-	write := func(fd int) (uint64, error) { return rw(unix.Write(fd, data)) }
+	off := 0 // written so far, over the turns of a write the reader takes in parts
+	write := func(fd, sockFlags int) (uint64, error) {
+		for off < len(data) {
+			var n int
+			var err error
+			if sockFlags != 0 {
+				n, _, _, _, err = hostMsg(unix.SYS_SENDMSG, fd, data[off:], nil, nil, int32(sockFlags|unix.MSG_NOSIGNAL))
+			} else {
+				n, err = unix.Write(fd, data[off:])
+			}
+			if err != nil || n <= 0 {
+				return moved(off, err)
+			}
+			off += n
+		}
+		return uint64(off), nil
+	}
 	done := func(r uint64, err error) (uint64, error) {
 		if err == unix.EPIPE {
 			t.sigpipe()
 		}
 		return r, err
 	}
-	ready := []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLOUT}}
-	return t.waitHostFd(f, ready, write, done)
+	return t.waitHostFd(f, unix.POLLOUT, true, write, done)
 }
 
-// waitHostFd blocks the thread until f is ready as ready asks, then runs transfer on it.
-func (t *Task) waitHostFd(f *File, ready []unix.PollFd, transfer func(fd int) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
-	hw := &hostWait{fds: ready, retry: func() (uint64, error) { return transfer(f.fd) }}
-	if t.p.k.repeatable() {
-		return t.blockWait(intrRestart, hw, nil, done)
+// moved is what a write that moved off bytes before err returns: errMore when it has to
+// wait for room, the count when it failed after some (the error comes on the next write,
+// as on Linux).
+func moved(off int, err error) (uint64, error) {
+	switch {
+	case off == 0:
+		if err == nil {
+			err = unix.EAGAIN
+		}
+		return 0, err
+	case err == nil || err == unix.EAGAIN:
+		return uint64(off), errMore
 	}
-	fd, err := unix.Dup(f.fd) // the guest may close its fd meanwhile
+	return uint64(off), nil
+}
+
+// waitHostFd blocks the thread until f is ready for events (POLLIN or POLLOUT), then runs
+// transfer on it: on a descriptor that does not wait, if nowait allows (sockFlags then
+// gives a socket's calls MSG_DONTWAIT), where a transfer that finds nothing (EAGAIN)
+// waits again, and one that moved part of its bytes (errMore) waits for the rest.
+func (t *Task) waitHostFd(f *File, events int16, nowait bool, transfer func(fd, sockFlags int) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
+	out := events&unix.POLLOUT != 0
+	if t.p.k.repeatable() {
+		var sofar uint64
+		hw := &hostWait{fds: []unix.PollFd{{Fd: int32(f.fd), Events: events}}, retry: func() (uint64, error) {
+			fd, sockFlags, nb, err := waitFd(f, out, nowait)
+			if err != nil {
+				return 0, err
+			}
+			defer unix.Close(fd)
+			r, err := transfer(fd, sockFlags)
+			if nb && (err == unix.EAGAIN || err == errMore) {
+				sofar = r
+				return 0, errNotReady
+			}
+			return r, err
+		}}
+		r, err := t.blockWait(intrRestart, hw, nil, done)
+		t.pending.partial = func() (uint64, bool) { return sofar, sofar > 0 }
+		return r, err
+	}
+	fd, sockFlags, nb, err := waitFd(f, out, nowait) // the guest may close its fd meanwhile
 	if err != nil {
 		return 0, err
 	}
-	return t.blockWait(intrRestart, hw, func(c *cancel) (uint64, error) {
+	key, keyed := waitKeyOf(fd, out)
+	var line *waitLine
+	if keyed {
+		line = t.p.k.lines.join(key)
+	}
+	r, err := t.blockWait(intrRestart, nil, func(c *cancel) (uint64, error) {
 		defer unix.Close(fd)
-		fds := []unix.PollFd{{Fd: int32(fd), Events: ready[0].Events}}
-		if _, err := hostPoll(fds, pollWait{forever: true, cancel: c}); err != nil {
+		var sofar uint64
+		ended := func(err error) (uint64, error) {
+			if sofar > 0 {
+				return sofar, nil // a signal after part of a write: the count so far
+			}
 			return 0, err
 		}
-		return transfer(fd)
+		held := false // the turn, while first in line
+		if line != nil {
+			defer t.p.k.lines.leave(key, line)
+			defer func() {
+				if held {
+					line.next()
+				}
+			}()
+			if err := line.first(c); err != nil {
+				return ended(err)
+			}
+			held = true
+		}
+		for {
+			if err := hostPoller.await(fd, events, c); err != nil {
+				return ended(err)
+			}
+			r, err := transfer(fd, sockFlags)
+			if !nb || (err != unix.EAGAIN && err != errMore) {
+				return r, err
+			}
+			if err == errMore {
+				sofar = r
+				if line != nil {
+					// Part done: the others in line get their turn before the rest.
+					line.next()
+					held = false
+					if err := line.first(c); err != nil {
+						return ended(err)
+					}
+					held = true
+				}
+			}
+		}
 	}, done)
+	t.pending.credless = true
+	return r, err
 }
 
 // flatten copies host slices of guest memory into one private buffer.

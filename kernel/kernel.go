@@ -102,6 +102,7 @@ type Kernel struct {
 	locks   *recordLocks // every guest process's record locks
 	leases  leaseTable   // open descriptions of regular files and their leases (lease.go)
 	shared  sharedCPU    // held by a process sharing memory while it runs (sharedcpu.go)
+	lines   waitLines    // threads waiting in line on host files (hostwait.go)
 
 	frozen frozenCache // files that private mappings share, see frozen.go
 	root   *fsRoot     // Config.Root, opened by the first Exec

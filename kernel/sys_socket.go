@@ -350,7 +350,7 @@ func (t *Task) accept(a Args, flags int32) (uint64, error) {
 	}
 	var nfd int
 	var name []byte
-	try := func(fd int) (uint64, error) {
+	try := func(fd, _ int) (uint64, error) {
 		r, b, err := rawNameCall(unix.SYS_ACCEPT4, fd, uintptr(hflags))
 		if err != nil {
 			return 0, err
@@ -373,9 +373,11 @@ func (t *Task) accept(a Args, flags int32) (uint64, error) {
 	if !t.wouldBlock(f, true, 1) || !listening(f.fd) {
 		// A socket that does not listen (a datagram socket: EOPNOTSUPP; a stream
 		// socket before listen: EINVAL) has nothing to wait for: the host says why.
-		return done(try(f.fd))
+		return done(try(f.fd, 0))
 	}
-	return t.waitHostFd(f, []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLIN}}, try, done)
+	// accept4 has no flag for one call that does not wait: it runs on a duplicate of the
+	// guest's descriptor, once first in line.
+	return t.waitHostFd(f, unix.POLLIN, false, try, done)
 }
 
 // listening reports whether the host socket fd accepts connections.

@@ -93,10 +93,26 @@ func hostMsg(nr uintptr, fd int, data, name, control []byte, flags int32) (n int
 // send sends data (with an address and host control messages, when given) on f, waiting
 // off the run loop when the socket is full.
 func (t *Task) send(f *File, data, name, control []byte, flags int32, hold *heldFd) (uint64, error) {
-	do := func(fd int) (uint64, error) {
-		n, _, _, _, err := hostMsg(unix.SYS_SENDMSG, fd, data, name, control, flags|unix.MSG_NOSIGNAL)
-		runtime.KeepAlive(hold) // name may be a /proc/self/fd path through it
-		return uint64(n), err
+	off := 0 // sent so far, over the turns of a stream send the peer takes in parts
+	do := func(fd, sockFlags int) (uint64, error) {
+		defer runtime.KeepAlive(hold) // name may be a /proc/self/fd path through it
+		if sockFlags == 0 {
+			n, _, _, _, err := hostMsg(unix.SYS_SENDMSG, fd, data, name, control, flags|unix.MSG_NOSIGNAL)
+			return uint64(n), err
+		}
+		for {
+			nm, cm := name, control
+			if off > 0 {
+				nm, cm = nil, nil // sent with the first part
+			}
+			n, _, _, _, err := hostMsg(unix.SYS_SENDMSG, fd, data[off:], nm, cm, flags|unix.MSG_NOSIGNAL|int32(sockFlags))
+			if err != nil || n <= 0 {
+				return moved(off, err)
+			}
+			if off += n; off >= len(data) {
+				return uint64(off), nil
+			}
+		}
 	}
 	done := func(r uint64, err error) (uint64, error) {
 		hold.release()
@@ -106,9 +122,9 @@ func (t *Task) send(f *File, data, name, control []byte, flags int32, hold *held
 		return r, err
 	}
 	if flags&abi.MSG_DONTWAIT != 0 || !t.wouldBlock(f, false, uint64(len(data))) {
-		return done(do(f.fd))
+		return done(do(f.fd, 0))
 	}
-	return t.waitHostFd(f, []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLOUT}}, do, done)
+	return t.waitHostFd(f, unix.POLLOUT, true, do, done)
 }
 
 // received is what a receive got, for the guest.
@@ -122,11 +138,11 @@ type received struct {
 // back on the loop with what came.
 func (t *Task) recv(f *File, want uint64, controlCap uint64, flags int32, finish func(received) (uint64, error)) (uint64, error) {
 	var got received
-	do := func(fd int) (uint64, error) {
+	do := func(fd, sockFlags int) (uint64, error) {
 		data := make([]byte, min(want, maxBlockingRead))
 		name := make([]byte, maxSockaddr)
 		control := make([]byte, min(controlCap, maxSockopt))
-		n, nl, cl, mf, err := hostMsg(unix.SYS_RECVMSG, fd, data, name, control, flags)
+		n, nl, cl, mf, err := hostMsg(unix.SYS_RECVMSG, fd, data, name, control, flags|int32(sockFlags))
 		if err != nil {
 			return 0, err
 		}
@@ -147,9 +163,10 @@ func (t *Task) recv(f *File, want uint64, controlCap uint64, flags int32, finish
 		return ret, nil
 	}
 	if flags&abi.MSG_DONTWAIT != 0 || (flags&msgWaitall == 0 && !t.wouldBlock(f, true, max(want, 1))) {
-		return done(do(f.fd))
+		return done(do(f.fd, 0))
 	}
-	return t.waitHostFd(f, []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLIN}}, do, done)
+	// MSG_WAITALL waits for all it asks, past what one call that does not wait finds.
+	return t.waitHostFd(f, unix.POLLIN, flags&msgWaitall == 0, do, done)
 }
 
 // scatter copies data into the guest buffers found by resolve and returns how much fit.

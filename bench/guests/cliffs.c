@@ -11,7 +11,9 @@
                   one after the other
      wakeone N    start N threads waiting on one futex, then wake them one at a time
      shmaps N     make N one-page MAP_SHARED mappings, alternately of the next page of
-                  a memfd and of shared anonymous memory, touch each, then unmap them */
+                  a memfd and of shared anonymous memory, touch each, then unmap them
+     pipereaders N  start N threads reading one byte each from one pipe, then write N
+                  bytes one at a time */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <string.h>
@@ -47,6 +49,19 @@ static void *wait_own(void *arg)
 	__atomic_fetch_add(&ready, 1, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(w, __ATOMIC_SEQ_CST))
 		futex(w, FUTEX_WAIT_PRIVATE, 0);
+	return arg;
+}
+
+static int pipefd[2];
+
+static void *read_pipe(void *arg)
+{
+	char b;
+	__atomic_fetch_add(&ready, 1, __ATOMIC_SEQ_CST);
+	if (read(pipefd[0], &b, 1) != 1) {
+		printf("fail read\n");
+		exit(1);
+	}
 	return arg;
 }
 
@@ -181,8 +196,19 @@ int main(int argc, char **argv)
 				printf("fail munmap\n");
 				return 1;
 			}
+	} else if (!strcmp(mode, "pipereaders")) {
+		if (pipe(pipefd) != 0)
+			return 1;
+		pthread_t *t = start_all(n, read_pipe);
+		for (long i = 0; i < n; i++)
+			if (write(pipefd[1], "x", 1) != 1) {
+				printf("fail write\n");
+				return 1;
+			}
+		for (long i = 0; i < n; i++)
+			pthread_join(t[i], NULL);
 	} else {
-		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps|futexes|wakeone|shmaps N\n");
+		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps|futexes|wakeone|shmaps|pipereaders N\n");
 		return 2;
 	}
 	printf("%.1f\n", (bench_now_ns() - t0) / 1e6);
