@@ -73,6 +73,11 @@ sys.exit(2)`), status: 2},
 		{"/bin/tar", "-tzvf", "t.tgz"},
 		{"/usr/bin/find", "out", "-type", "f"},
 	}, setup: lsTree},
+	// The mount table is the namespace's, not vemu's: df, findmnt and getmntent read it.
+	{name: "findmnt", cmds: one("/usr/bin/findmnt", "-n", "-o", "TARGET,FSTYPE", "/")},
+	{name: "mount-table", cmds: one("/bin/bash", "-c",
+		`for f in /proc/mounts /proc/self/mounts /etc/mtab; do awk '$2 == "/" {print FILENAME, $3}' $f; done; `+
+			`for f in /proc/self/mountinfo /proc/thread-self/mountinfo; do awk '$5 == "/" {print FILENAME, $9}' $f; done`)},
 	{name: "gzip", cmds: []cmdline{
 		{"/bin/gzip", "-9", "-n", "big.bin"},
 		{"/usr/bin/sha256sum", "big.bin.gz"},

@@ -47,8 +47,8 @@ func vemuProcPath(p string) bool {
 		return false
 	}
 	head, tail, _ := strings.Cut(rest, "/")
-	if tail == "net" || strings.HasPrefix(tail, "net/") {
-		return false // the network namespace's files, as in isVemuProcFd
+	if namespaceWide(tail) {
+		return false // as in isVemuProcFd
 	}
 	switch head {
 	case "self", "thread-self":
@@ -56,6 +56,25 @@ func vemuProcPath(p string) bool {
 	}
 	n, err := strconv.Atoi(head)
 	return err == nil && isVemuID(n)
+}
+
+// namespaceWide reports whether name, below /proc/PID, describes the namespaces a process
+// lives in rather than the process, which are the guest's as much as vemu's: the
+// network namespace's files (/proc/net is /proc/self/net) and the mount table
+// (/proc/mounts is /proc/self/mounts, which df and findmnt read, as /etc/mtab), a thread's
+// as well as its process's.
+func namespaceWide(name string) bool {
+	if rest, ok := strings.CutPrefix(name, "task/"); ok {
+		// A thread's own: /proc/thread-self/mountinfo is /proc/PID/task/TID/mountinfo.
+		if _, below, ok := strings.Cut(rest, "/"); ok {
+			name = below
+		}
+	}
+	switch name {
+	case "net", "mounts", "mountinfo", "mountstats":
+		return true
+	}
+	return strings.HasPrefix(name, "net/")
 }
 
 // cleanAbs cleans p lexically ("//proc/./self" is "/proc/self").
@@ -101,9 +120,7 @@ func isVemuProcFd(fd int) bool {
 	parts := strings.Split(p, "/")
 	for i, c := range parts {
 		if n, err := strconv.Atoi(c); err == nil {
-			// The network namespace's files (/proc/net is /proc/self/net) say nothing
-			// of vemu.
-			return isVemuID(n) && !(i+1 < len(parts) && parts[i+1] == "net")
+			return isVemuID(n) && !namespaceWide(strings.Join(parts[i+1:], "/"))
 		}
 	}
 	return false
