@@ -65,6 +65,7 @@ var conformGuests = []diffCase{
 	{name: "pty", cmds: one("pty")},
 	{name: "sharedexec", cmds: one("sharedexec")},
 	{name: "pipeherd", cmds: one("pipeherd")},
+	{name: "schedpids", cmds: one("schedpids")},
 }
 
 // conformOther are the Go guests of the same kind.

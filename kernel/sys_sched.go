@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"os"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -57,27 +58,45 @@ func sysSchedGetscheduler(t *Task, a Args) (uint64, error) {
 	}
 	k := t.p.k
 	k.pt.mu.Lock()
-	defer k.pt.mu.Unlock()
 	q, err := t.schedProcessLocked(a.Int(0))
-	if err != nil {
-		return 0, err
+	var r uint64
+	if err == nil {
+		r = uint64(q.policy)
+		if q.resetOnFork {
+			r |= schedResetOnFork
+		}
 	}
-	r := uint64(q.policy)
-	if q.resetOnFork {
-		r |= schedResetOnFork
+	k.pt.mu.Unlock()
+	if err == unix.ESRCH && t.hostSchedPid(a.Int(0)) {
+		r, _, e := unix.Syscall(unix.SYS_SCHED_GETSCHEDULER, uintptr(a.Int(0)), 0, 0)
+		if e != 0 {
+			return 0, e
+		}
+		return uint64(r), nil
 	}
-	return r, nil
+	return r, err
 }
+
+// hostSchedPid says whether the scheduling queries (never the changes) about pid go to
+// the host: pids outside the guest are the host's processes (see hostIDs).
+func (t *Task) hostSchedPid(pid int32) bool { return pid > 0 && t.p.k.hostPid(int(pid)) }
 
 // sysSchedGetparam implements sched_getparam(2): priority 0, as for the normal policies.
 func sysSchedGetparam(t *Task, a Args) (uint64, error) {
 	if a[1] == 0 || a.Int(0) < 0 {
 		return 0, unix.EINVAL
 	}
-	if err := t.schedTarget(a.Int(0)); err != nil {
+	var param [8]byte
+	if err := t.schedTarget(a.Int(0)); err == unix.ESRCH && t.hostSchedPid(a.Int(0)) {
+		// SAFETY: param has room for the struct sched_param (one int) the host writes.
+		_, _, e := unix.Syscall(unix.SYS_SCHED_GETPARAM, uintptr(a.Int(0)), uintptr(unsafe.Pointer(&param[0])), 0)
+		if e != 0 {
+			return 0, e
+		}
+	} else if err != nil {
 		return 0, err
 	}
-	return 0, t.p.mm.CopyOut(a.Ptr(1), []byte{0, 0, 0, 0})
+	return 0, t.p.mm.CopyOut(a.Ptr(1), param[:4])
 }
 
 // sysSchedSetscheduler implements sched_setscheduler(2) with Linux's order of checks:
@@ -212,6 +231,9 @@ func (t *Task) affinityTarget(pid int32) *Task {
 // may use, must name one of them (EINVAL); it becomes the thread's. Another process's
 // threads accept it unchanged.
 func sysSchedSetaffinity(t *Task, a Args) (uint64, error) {
+	if a.Int(0) < 0 {
+		return 0, unix.ESRCH // no such process, as Linux's lookup says
+	}
 	if err := t.schedTarget(a.Int(0)); err != nil {
 		return 0, err
 	}
@@ -248,16 +270,24 @@ func sysSchedSetaffinity(t *Task, a Args) (uint64, error) {
 }
 
 // sysSchedGetaffinity implements sched_getaffinity(2): the thread's mask.
+// The size is checked before the pid, and a pid that names no process (a negative one
+// too) is ESRCH, as Linux's.
 func sysSchedGetaffinity(t *Task, a Args) (uint64, error) {
+	size := uint64(a.Uint(1)) // an unsigned int
+	if size%8 != 0 || size == 0 {
+		return 0, unix.EINVAL
+	}
 	set := hostAffinity()
 	if q := t.affinityTarget(a.Int(0)); q != nil {
 		set = q.mask()
-	} else if err := t.schedTarget(a.Int(0)); err != nil {
+	} else if a.Int(0) < 0 {
+		return 0, unix.ESRCH
+	} else if err := t.schedTarget(a.Int(0)); err == unix.ESRCH && t.hostSchedPid(a.Int(0)) {
+		if err := unix.SchedGetaffinity(int(a.Int(0)), &set); err != nil {
+			return 0, err
+		}
+	} else if err != nil {
 		return 0, err
-	}
-	size := a[1]
-	if size%8 != 0 || size == 0 {
-		return 0, unix.EINVAL
 	}
 	var b []byte
 	for _, w := range set {
