@@ -66,6 +66,7 @@ var conformGuests = []diffCase{
 	{name: "sharedexec", cmds: one("sharedexec")},
 	{name: "pipeherd", cmds: one("pipeherd")},
 	{name: "schedpids", cmds: one("schedpids")},
+	{name: "procfdlist", cmds: one("procfdlist")},
 }
 
 // conformOther are the Go guests of the same kind.

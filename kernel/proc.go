@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"encoding/binary"
-	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -27,10 +26,11 @@ func (t *Task) procEntry(p string) (string, bool) {
 // caller's process. A task/TID of no such thread keeps its "task/" prefix in name, which
 // nothing answers.
 func (t *Task) procTarget(p string) (*Task, string, bool) {
-	if !strings.HasPrefix(p, "/proc/") {
+	c := path.Clean(p) // "/proc/self/.." is "/proc", no entry of a process
+	if !strings.HasPrefix(c, "/proc/") {
 		return nil, "", false
 	}
-	rest := path.Clean(p)[len("/proc/"):]
+	rest := c[len("/proc/"):]
 	head, tail, _ := strings.Cut(rest, "/")
 	who := t
 	switch head {
@@ -166,18 +166,70 @@ var procSelfNames = []string{"auxv", "cmdline", "comm", "cwd", "environ", "exe",
 
 // listFdDir lists a directory of the guest's /proc from its position: ".", "..", then
 // its entries, in the getdents64 format (long) or the old getdents one, as many entries
-// as fit in n bytes (EINVAL when not even one does, as Linux says).
+// as fit in n bytes (EINVAL when not even one does, as Linux says). In /proc/self/fd the
+// position of descriptor fd is fd+2, as Linux's: a program that closes descriptors
+// while it lists them (closing all but some before an exec) still sees every one, and a
+// listing costs what it returns, not the whole table.
 func (t *Task) listFdDir(d *procFdDir, addr mm.Addr, n uint32, long bool) (uint64, error) {
-	names := []string{".", ".."}
-	types := []byte{unix.DT_DIR, unix.DT_DIR}
-	switch {
-	case d.dir == "self/fd":
-		for fd, e := range d.p.files.fds {
-			if e.f != nil {
-				names = append(names, fmt.Sprint(fd))
-				types = append(types, unix.DT_LNK)
+	var out []byte
+	// emit adds the entry at position pos; false when it does not fit.
+	emit := func(pos int, name string, typ byte) (bool, error) {
+		var rec []byte
+		if long {
+			size := (19 + len(name) + 1 + 7) &^ 7
+			rec = make([]byte, size)
+			binary.LittleEndian.PutUint64(rec[0:], uint64(1000+pos))
+			binary.LittleEndian.PutUint64(rec[8:], uint64(pos+1))
+			binary.LittleEndian.PutUint16(rec[16:], uint16(size))
+			rec[18] = typ
+			copy(rec[19:], name)
+		} else {
+			size := (18 + len(name) + 2 + 7) &^ 7
+			rec = make([]byte, size)
+			binary.LittleEndian.PutUint64(rec[0:], uint64(1000+pos))
+			binary.LittleEndian.PutUint64(rec[8:], uint64(pos+1))
+			binary.LittleEndian.PutUint16(rec[16:], uint16(size))
+			copy(rec[18:], name)
+			rec[size-1] = typ
+		}
+		if len(out)+len(rec) > int(n) {
+			if len(out) == 0 {
+				return false, unix.EINVAL
+			}
+			return false, nil
+		}
+		out = append(out, rec...)
+		d.pos = int64(pos + 1)
+		return true, nil
+	}
+	done := func() (uint64, error) { return uint64(len(out)), t.p.mm.CopyOut(addr, out) }
+	if d.pos < 0 {
+		return done()
+	}
+	for pos := int(d.pos); pos < 2; pos++ {
+		if ok, err := emit(pos, ".."[:pos+1], unix.DT_DIR); err != nil {
+			return 0, err
+		} else if !ok {
+			return done()
+		}
+	}
+	if d.dir == "self/fd" {
+		fds := d.p.files.fds
+		for fd := max(int(d.pos)-2, 0); fd < len(fds); fd++ {
+			if fds[fd].f == nil {
+				continue
+			}
+			if ok, err := emit(fd+2, strconv.Itoa(fd), unix.DT_LNK); err != nil {
+				return 0, err
+			} else if !ok {
+				break
 			}
 		}
+		return done()
+	}
+	var names []string
+	var types []byte
+	switch {
 	case d.dir == "self/task":
 		for _, o := range d.p.tasks {
 			if o.state != taskDead {
@@ -201,35 +253,12 @@ func (t *Task) listFdDir(d *procFdDir, addr mm.Addr, n uint32, long bool) (uint6
 			types = append(types, typ)
 		}
 	}
-	var out []byte
-	for i := int(d.pos); i >= 0 && i < len(names); i++ {
-		name := names[i]
-		var rec []byte
-		if long {
-			size := (19 + len(name) + 1 + 7) &^ 7
-			rec = make([]byte, size)
-			binary.LittleEndian.PutUint64(rec[0:], uint64(1000+i))
-			binary.LittleEndian.PutUint64(rec[8:], uint64(i+1))
-			binary.LittleEndian.PutUint16(rec[16:], uint16(size))
-			rec[18] = types[i]
-			copy(rec[19:], name)
-		} else {
-			size := (18 + len(name) + 2 + 7) &^ 7
-			rec = make([]byte, size)
-			binary.LittleEndian.PutUint64(rec[0:], uint64(1000+i))
-			binary.LittleEndian.PutUint64(rec[8:], uint64(i+1))
-			binary.LittleEndian.PutUint16(rec[16:], uint16(size))
-			copy(rec[18:], name)
-			rec[size-1] = types[i]
-		}
-		if len(out)+len(rec) > int(n) {
-			if len(out) == 0 {
-				return 0, unix.EINVAL
-			}
+	for i := int(d.pos) - 2; i >= 0 && i < len(names); i++ {
+		if ok, err := emit(i+2, names[i], types[i]); err != nil {
+			return 0, err
+		} else if !ok {
 			break
 		}
-		out = append(out, rec...)
-		d.pos = int64(i + 1)
 	}
-	return uint64(len(out)), t.p.mm.CopyOut(addr, out)
+	return done()
 }

@@ -150,10 +150,11 @@ func (t *Task) otherGuestProcPath(p string) bool {
 // same pid would show is never read in its place: the two are unrelated. auxv and maps
 // are refused (EACCES) as Linux refuses them to a caller that may not trace the process.
 func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
-	if !strings.HasPrefix(p, "/proc/") {
+	c := path.Clean(p) // "/proc/.." is "/"
+	if !strings.HasPrefix(c, "/proc/") {
 		return nil, false, nil
 	}
-	head, name, ok := strings.Cut(path.Clean(p)[len("/proc/"):], "/")
+	head, name, ok := strings.Cut(c[len("/proc/"):], "/")
 	pid, err := strconv.Atoi(head)
 	if !ok || err != nil || pid <= 0 {
 		return nil, false, nil
