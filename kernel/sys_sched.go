@@ -366,18 +366,24 @@ func (t *Task) priorityTargets(which, who int32) ([]*Process, error) {
 }
 
 // sysGetpriority implements getpriority(2): the best (lowest) nice value of the targets,
-// returned as the system call does, as 20 - nice.
+// returned as the system call does, as 20 - nice. A pid outside the guest's is the host's
+// (see hostPid): its nice value is the host's, as kill(pid, 0) finds it there.
 func sysGetpriority(t *Task, a Args) (uint64, error) {
 	k := t.p.k
+	which, who := a.Int(0), a.Int(1)
 	k.pt.mu.Lock()
-	defer k.pt.mu.Unlock()
-	ps, err := t.priorityTargets(a.Int(0), a.Int(1))
-	if err != nil {
-		return 0, err
-	}
+	ps, err := t.priorityTargets(which, who)
 	best := 19
 	for _, q := range ps {
 		best = min(best, q.nice)
+	}
+	k.pt.mu.Unlock()
+	if err == unix.ESRCH && which == abi.PRIO_PROCESS && k.hostPid(int(who)) {
+		prio, err := unix.Getpriority(abi.PRIO_PROCESS, int(who))
+		return uint64(prio), err
+	}
+	if err != nil {
+		return 0, err
 	}
 	return uint64(20 - best), nil
 }

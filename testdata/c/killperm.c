@@ -1,13 +1,14 @@
 /* killperm checks who may signal whom: kill, tgkill and sigqueue from a process whose
  * ids no longer match its target's are EPERM (SIGCONT within the session excepted), a
  * match of real or effective uid with the target's real or saved uid is enough, and the
- * processes outside the program (its parent, init) exist for kill(pid, 0), getpgid and
- * getsid as they do natively. Changing ids needs root: as another user those checks say
+ * processes outside the program (its parent, init) exist for kill(pid, 0), getpgid,
+ * getsid and getpriority as they do natively. Changing ids needs root: as another user those checks say
  * "skipped". */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,6 +93,9 @@ int main(void)
 	expect("kill(parent, 0)", kill(pp, 0) == 0);
 	expect("getsid(parent) is our session", getsid(pp) == getsid(0));
 	expect("getpgid(parent) answers", getpgid(pp) > 0);
+	errno = 0;
+	int prio = getpriority(PRIO_PROCESS, pp);
+	printf("getpriority(parent): %d %s\n", prio, errno ? errname(errno) : "");
 	expect_err("kill(INT_MAX, 0)", kill(INT_MAX, 0), ESRCH);
 	expect_err("getpgid(INT_MAX)", getpgid(INT_MAX), ESRCH);
 	expect_err("getsid(INT_MAX)", getsid(INT_MAX), ESRCH);
