@@ -85,6 +85,15 @@ func (t *Task) blockIntr(kind intrKind, op func(c *cancel) (uint64, error), done
 	return r, err
 }
 
+// blockIntrChan is blockIntr for an operation that watches only its cancel's channel,
+// never the host's poll: the thread needs no eventfd.
+func (t *Task) blockIntrChan(kind intrKind, op func(c *cancel) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
+	c := &cancel{ch: make(chan struct{}), fd: -1}
+	r, err := t.blockThen(func() (uint64, error) { return op(c) }, done)
+	t.pending.intr, t.pending.stop = kind, c
+	return r, err
+}
+
 // errNotReady is what a parked wait's retry returns when its fds were ready but the
 // operation found nothing after all (another process took the data).
 var errNotReady = errors.New("not ready")

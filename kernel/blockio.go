@@ -212,17 +212,14 @@ func (t *Task) waitHostFd(f *File, events int16, nowait bool, transfer func(fd, 
 		t.pending.partial = func() (uint64, bool) { return sofar, sofar > 0 }
 		return r, err
 	}
-	fd, sockFlags, nb, err := waitFd(f, out, nowait) // the guest may close its fd meanwhile
+	// The line holds a descriptor of its own for the object: the guest may close its fd
+	// meanwhile, and a waiter costs vemu no descriptor.
+	line, err := t.p.k.lines.join(f, out, nowait)
 	if err != nil {
 		return 0, err
 	}
-	key, keyed := waitKeyOf(fd, out)
-	var line *waitLine
-	if keyed {
-		line = t.p.k.lines.join(key)
-	}
-	r, err := t.blockWait(intrRestart, nil, func(c *cancel) (uint64, error) {
-		defer unix.Close(fd)
+	r, err := t.blockIntrChan(intrRestart, func(c *cancel) (uint64, error) {
+		defer t.p.k.lines.leave(line)
 		var sofar uint64
 		ended := func(err error) (uint64, error) {
 			if sofar > 0 {
@@ -230,38 +227,32 @@ func (t *Task) waitHostFd(f *File, events int16, nowait bool, transfer func(fd, 
 			}
 			return 0, err
 		}
-		held := false // the turn, while first in line
-		if line != nil {
-			defer t.p.k.lines.leave(key, line)
-			defer func() {
-				if held {
-					line.next()
-				}
-			}()
-			if err := line.first(c); err != nil {
-				return ended(err)
-			}
-			held = true
+		if err := line.first(c); err != nil {
+			return ended(err)
 		}
+		held := true // the turn, while first in line
+		defer func() {
+			if held {
+				line.next()
+			}
+		}()
 		for {
-			if err := hostPoller.await(fd, events, c); err != nil {
+			if err := hostPoller.await(line.fd, events, c); err != nil {
 				return ended(err)
 			}
-			r, err := transfer(fd, sockFlags)
-			if !nb || (err != unix.EAGAIN && err != errMore) {
+			r, err := transfer(line.fd, line.sockFlags)
+			if !line.nowait || (err != unix.EAGAIN && err != errMore) {
 				return r, err
 			}
 			if err == errMore {
+				// Part done: the others in line get their turn before the rest.
 				sofar = r
-				if line != nil {
-					// Part done: the others in line get their turn before the rest.
-					line.next()
-					held = false
-					if err := line.first(c); err != nil {
-						return ended(err)
-					}
-					held = true
+				line.next()
+				held = false
+				if err := line.first(c); err != nil {
+					return ended(err)
 				}
+				held = true
 			}
 		}
 	}, done)

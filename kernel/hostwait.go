@@ -17,8 +17,9 @@ import (
 // takes its place; a hang-up or an error reaches each of them in turn.
 //
 // The first in line waits in vemu's single epoll instance (one goroutine, one host
-// thread for all waits), and the waiting goroutines hold no host thread of their own: a
-// guest's thread count cannot grow vemu's. Once ready, the transfer never blocks on the
+// thread for all waits), and the waiting goroutines hold no host thread of their own,
+// nor a descriptor (the line has one for all): a guest's thread count cannot grow
+// vemu's, nor use up its descriptors. Once ready, the transfer never blocks on the
 // host: a pipe, FIFO or pseudo-terminal is reopened through /proc/self/fd as a private
 // open file description in nonblocking mode (the guest's own description keeps its
 // flags), and a socket is given MSG_DONTWAIT. When another process took the data first,
@@ -79,8 +80,7 @@ func (p *fdPoller) run() {
 // fires (errInterrupted).
 func (p *fdPoller) await(fd int, events int16, c *cancel) error {
 	if p.start() != nil {
-		_, err := hostPoll([]unix.PollFd{{Fd: int32(fd), Events: events}}, pollWait{forever: true, cancel: c})
-		return err
+		return pollTicks(fd, events, c)
 	}
 	ch := make(chan struct{}, 1)
 	p.mu.Lock()
@@ -95,8 +95,7 @@ func (p *fdPoller) await(fd int, events int16, c *cancel) error {
 	}()
 	ev := unix.EpollEvent{Events: uint32(uint16(events)) | unix.EPOLLONESHOT, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		_, err := hostPoll([]unix.PollFd{{Fd: int32(fd), Events: events}}, pollWait{forever: true, cancel: c})
-		return err
+		return pollTicks(fd, events, c)
 	}
 	// The registration goes before the fd is closed: epoll forgets it only when the open
 	// file description ends, and the guest may hold that one.
@@ -109,17 +108,23 @@ func (p *fdPoller) await(fd int, events int16, c *cancel) error {
 	}
 }
 
-// waitKey names a host object and a direction to wait in line for.
+// waitKey names a host object, a direction, and whether the transfer may go without
+// waiting, for a line to wait in.
 type waitKey struct {
-	dev, ino uint64
-	out      bool
+	dev, ino    uint64
+	out, nowait bool
 }
 
 // waitLine is the line of threads waiting on one host object in one direction: the one
-// that holds turn's slot is first; the others wait to put theirs, in order.
+// that holds turn's slot is first; the others wait to put theirs, in order. The line has
+// its own descriptor of the object, fd, open while anyone waits in it (see waitFd).
 type waitLine struct {
-	turn chan struct{}
-	refs int
+	key       waitKey
+	turn      chan struct{}
+	refs      int
+	fd        int
+	sockFlags int
+	nowait    bool
 }
 
 // waitLines holds the lines that have waiters.
@@ -128,7 +133,14 @@ type waitLines struct {
 	m  map[waitKey]*waitLine
 }
 
-func (w *waitLines) join(k waitKey) *waitLine {
+// join puts a waiter for a transfer on f (a write if out) in its line, made with its
+// descriptor when it is the first.
+func (w *waitLines) join(f *File, out, nowait bool) (*waitLine, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(f.fd, &st); err != nil {
+		return nil, err
+	}
+	k := waitKey{dev: st.Dev, ino: st.Ino, out: out, nowait: nowait}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.m == nil {
@@ -136,18 +148,24 @@ func (w *waitLines) join(k waitKey) *waitLine {
 	}
 	l := w.m[k]
 	if l == nil {
-		l = &waitLine{turn: make(chan struct{}, 1)}
+		fd, sockFlags, nb, err := waitFd(f, out, nowait)
+		if err != nil {
+			return nil, err
+		}
+		l = &waitLine{key: k, turn: make(chan struct{}, 1), fd: fd, sockFlags: sockFlags, nowait: nb}
 		w.m[k] = l
 	}
 	l.refs++
-	return l
+	return l, nil
 }
 
-func (w *waitLines) leave(k waitKey, l *waitLine) {
+// leave takes a waiter out of l, which ends with its last.
+func (w *waitLines) leave(l *waitLine) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if l.refs--; l.refs == 0 {
-		delete(w.m, k)
+		delete(w.m, l.key)
+		unix.Close(l.fd)
 	}
 }
 
@@ -214,11 +232,18 @@ func reopenNonblock(fd int, st *unix.Stat_t, out bool) (int, bool) {
 	return nfd, true
 }
 
-// waitKeyOf is the line a transfer on the host fd waits in.
-func waitKeyOf(fd int, out bool) (waitKey, bool) {
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil {
-		return waitKey{}, false
+// pollTicks is await without the epoll instance (the host refused it one): it polls fd
+// on a host thread of its own, looking at c between short waits.
+func pollTicks(fd int, events int16, c *cancel) error {
+	for !c.stopped() {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: events}}
+		n, err := unix.Poll(fds, 20)
+		if err != nil && err != unix.EINTR {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
 	}
-	return waitKey{dev: st.Dev, ino: st.Ino, out: out}, true
+	return errInterrupted
 }
