@@ -203,8 +203,13 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 	case "status":
 		defer k.pt.mu.Unlock()
 		c := &q.creds
-		return []byte(fmt.Sprintf("Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\n",
-			pub.comm, st, word, q.pid, id, q.ppid, q.tracerPidLocked(), c.ruid, c.euid, c.suid, c.fsuid)), true, nil
+		groups := make([]string, len(c.groups))
+		for i, g := range c.groups {
+			groups[i] = strconv.FormatUint(uint64(g), 10)
+		}
+		return []byte(fmt.Sprintf("Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nGroups:\t%s \n",
+			pub.comm, st, word, q.pid, id, q.ppid, q.tracerPidLocked(), c.ruid, c.euid, c.suid, c.fsuid,
+			c.rgid, c.egid, c.sgid, c.fsgid, strings.Join(groups, " "))), true, nil
 	case "auxv", "maps":
 	default:
 		k.pt.mu.Unlock()

@@ -128,6 +128,10 @@ int main(int argc, char **argv)
 	slurp(path, buf, sizeof buf);
 	char *ppid = strstr(buf, "PPid:\t");
 	expect("status PPid", ppid && atoi(ppid + 6) == getpid());
+	char *gid = strstr(buf, "\nGid:\t"), want[64];
+	snprintf(want, sizeof want, "\nGid:\t%d\t%d\t%d\t%d\n", getgid(), getegid(), getegid(), getegid());
+	expect("status Gid", gid && strncmp(gid, want, strlen(want)) == 0);
+	expect("status Groups", strstr(buf, "\nGroups:\t") != NULL);
 	char *st = strstr(buf, "State:\t");
 	printf("status state: %.12s\n", st ? st + 7 : "none");
 	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, pid);
