@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"flag"
 	"os"
 	"testing"
 
@@ -158,15 +159,19 @@ func FuzzSyscall(f *testing.F) {
 	}
 	testProgram(f)
 	// Random calls create files (open with O_CREAT, mknod, mkdir...) where the guest
-	// stands: let that be a scratch directory, not the package's.
-	wd, err := os.Getwd()
-	if err != nil {
-		f.Fatal(err)
+	// stands: let that be a scratch directory, not the package's. Only where the calls
+	// run: a fuzzing coordinator writes a failing input under testdata/ of its working
+	// directory, which must stay the package's for the input to be kept.
+	if !fuzzCoordinator() {
+		wd, err := os.Getwd()
+		if err != nil {
+			f.Fatal(err)
+		}
+		if err := os.Chdir(f.TempDir()); err != nil {
+			f.Fatal(err)
+		}
+		f.Cleanup(func() { os.Chdir(wd) })
 	}
-	if err := os.Chdir(f.TempDir()); err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { os.Chdir(wd) })
 
 	f.Fuzz(func(t *testing.T, nr, a0, a1, a2, a3, a4, a5 uint64) {
 		task := loadTestTask(t)
@@ -187,4 +192,11 @@ func FuzzSyscall(f *testing.F) {
 		}
 		checkSpace(t, task)
 	})
+}
+
+// fuzzCoordinator says whether this test process coordinates fuzzing workers (-test.fuzz
+// given, and not itself a worker): it runs no random calls of its own.
+func fuzzCoordinator() bool {
+	fz, wk := flag.Lookup("test.fuzz"), flag.Lookup("test.fuzzworker")
+	return fz != nil && fz.Value.String() != "" && (wk == nil || wk.Value.String() != "true")
 }
