@@ -380,42 +380,56 @@ func sysMovePages(t *Task, a Args) (uint64, error) {
 	if count > (1<<47)/8 {
 		return 0, unix.EFAULT // more addresses than user space could hold
 	}
-	pb := make([]byte, count*8)
-	if err := t.p.mm.CopyIn(pages, pb); err != nil {
-		return 0, err
-	}
-	if nodes != 0 {
-		nb := make([]byte, count*4)
-		if err := t.p.mm.CopyIn(nodes, nb); err != nil {
-			return 0, err
-		}
-		for i := range count {
-			if binary.LittleEndian.Uint32(nb[4*i:]) != 0 {
-				return 0, unix.ENODEV
-			}
-		}
-	}
-	sb := make([]byte, count*4)
 	efault := -int32(unix.EFAULT)
-	fill := func(s *mm.Space) {
-		for i := range count {
+	stat := func(s *mm.Space, pb, sb []byte) {
+		for i := range len(sb) / 4 {
 			addr := mm.Addr(binary.LittleEndian.Uint64(pb[8*i:]))
 			if v := s.Lookup(addr); v == nil || v.Start > addr {
 				binary.LittleEndian.PutUint32(sb[4*i:], uint32(efault))
 			}
 		}
 	}
+	// The arrays are taken a chunk at a time, as Linux takes them: a count larger than
+	// the memory behind the pointers fails at the first chunk that is not there, and
+	// costs no more than what the guest mapped.
+	walk := func(fill func(pb, sb []byte) bool) (uint64, error) {
+		pb, nb, sb := make([]byte, movePagesChunk*8), make([]byte, movePagesChunk*4), make([]byte, movePagesChunk*4)
+		for done := uint64(0); done < count; {
+			n := min(count-done, movePagesChunk)
+			if err := t.p.mm.CopyIn(pages+mm.Addr(8*done), pb[:8*n]); err != nil {
+				return 0, err
+			}
+			if nodes != 0 {
+				if err := t.p.mm.CopyIn(nodes+mm.Addr(4*done), nb[:4*n]); err != nil {
+					return 0, err
+				}
+				for i := range n {
+					if binary.LittleEndian.Uint32(nb[4*i:]) != 0 {
+						return 0, unix.ENODEV
+					}
+				}
+			}
+			clear(sb[:4*n])
+			if !fill(pb[:8*n], sb[:4*n]) {
+				return 0, unix.ESRCH
+			}
+			if err := t.p.mm.CopyOut(status+mm.Addr(4*done), sb[:4*n]); err != nil {
+				return 0, err
+			}
+			done += n
+		}
+		return 0, nil
+	}
 	if q == t.p {
-		fill(q.mm)
-		return 0, t.p.mm.CopyOut(status, sb)
+		return walk(func(pb, sb []byte) bool { stat(q.mm, pb, sb); return true })
 	}
 	return t.blockThen(func() (uint64, error) {
-		if !onLoop(q, func() { fill(q.mm) }) {
-			return 0, unix.ESRCH
-		}
-		return 0, t.p.mm.CopyOut(status, sb)
+		return walk(func(pb, sb []byte) bool { return onLoop(q, func() { stat(q.mm, pb, sb) }) })
 	}, nil)
 }
+
+// movePagesChunk is how many entries of move_pages' arrays are taken at a time.
+const movePagesChunk = 512
 
 // sysSetMempolicyHomeNode implements set_mempolicy_home_node(2): node 0 is the only
 // home; ranges with a policy other than MPOL_BIND or MPOL_PREFERRED_MANY refuse one,

@@ -124,6 +124,19 @@ int main(void)
 	nodes[1] = 1;
 	show("move_pages to node 1", syscall(SYS_move_pages, 0, 2, pages, nodes, status, MPOL_MF_MOVE));
 	show("move_pages bad flags", syscall(SYS_move_pages, 0, 2, pages, NULL, status, 1));
+	/* Counts far beyond the arrays' memory: EFAULT where the arrays end, at no cost. */
+	show("move_pages, 2^40 entries at an unmapped address",
+	     syscall(SYS_move_pages, 0, 1UL << 40, (void *)0x80000000UL, NULL, status, 0));
+	void **many = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static int many_status[1024];
+	munmap((char *)many + 4096, 4096);
+	for (int i = 0; i < 512; i++)
+		many[i] = m;
+	show("move_pages, 2^40 entries, one page of them mapped",
+	     syscall(SYS_move_pages, 0, 1UL << 40, many, NULL, many_status, 0));
+	show("move_pages, 0x1000005d entries, nodes unmapped",
+	     syscall(SYS_move_pages, 0, 0x1000005dUL, many, (void *)0x80000000UL, many_status, MPOL_MF_MOVE));
+	munmap(many, 4096);
 	pid_t c = fork();
 	if (c == 0) {
 		pause();
