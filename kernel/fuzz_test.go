@@ -1,8 +1,8 @@
 package kernel
 
 import (
-	"flag"
 	"os"
+	"sync"
 	"testing"
 
 	"vemu/abi"
@@ -159,21 +159,24 @@ func FuzzSyscall(f *testing.F) {
 	}
 	testProgram(f)
 	// Random calls create files (open with O_CREAT, mknod, mkdir...) where the guest
-	// stands: let that be a scratch directory, not the package's. Only where the calls
-	// run: a fuzzing coordinator writes a failing input under testdata/ of its working
-	// directory, which must stay the package's for the input to be kept.
-	if !fuzzCoordinator() {
-		wd, err := os.Getwd()
-		if err != nil {
-			f.Fatal(err)
-		}
-		if err := os.Chdir(f.TempDir()); err != nil {
-			f.Fatal(err)
-		}
-		f.Cleanup(func() { os.Chdir(wd) })
+	// stands: let that be a scratch directory, not the package's. The move happens at the
+	// first call, once the corpus under testdata/ has been read; a fuzzing coordinator,
+	// which runs no calls, stays in the package's directory, where it writes a failing
+	// input.
+	wd, err := os.Getwd()
+	if err != nil {
+		f.Fatal(err)
 	}
+	scratch := f.TempDir()
+	var moved sync.Once
+	f.Cleanup(func() { os.Chdir(wd) })
 
 	f.Fuzz(func(t *testing.T, nr, a0, a1, a2, a3, a4, a5 uint64) {
+		moved.Do(func() {
+			if err := os.Chdir(scratch); err != nil {
+				t.Fatal(err)
+			}
+		})
 		task := loadTestTask(t)
 		putString(t, task, 0, "/proc/self/maps")
 		nr, args := fuzzTame(nr, [6]uint64{a0, a1, a2, a3, a4, a5})
@@ -192,11 +195,4 @@ func FuzzSyscall(f *testing.F) {
 		}
 		checkSpace(t, task)
 	})
-}
-
-// fuzzCoordinator says whether this test process coordinates fuzzing workers (-test.fuzz
-// given, and not itself a worker): it runs no random calls of its own.
-func fuzzCoordinator() bool {
-	fz, wk := flag.Lookup("test.fuzz"), flag.Lookup("test.fuzzworker")
-	return fz != nil && fz.Value.String() != "" && (wk == nil || wk.Value.String() != "true")
 }
