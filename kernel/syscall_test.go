@@ -82,7 +82,19 @@ func loadTestTask(tb testing.TB) *Task {
 	task, err := k.Exec(path, []string{path}, []string{"HOME=/nonexistent"})
 	null.Close()
 	require.NoError(tb, err)
-	tb.Cleanup(task.p.close)
+	tb.Cleanup(func() {
+		// Every process of the run, the children a fork or clone made (which never run
+		// here) with the first: each holds an engine.
+		k.pt.mu.Lock()
+		procs := make([]*Process, 0, len(k.pt.procs))
+		for _, q := range k.pt.procs {
+			procs = append(procs, q)
+		}
+		k.pt.mu.Unlock()
+		for _, q := range procs { // task.p among them
+			q.close()
+		}
+	})
 
 	s := task.p.mm
 	_, err = s.Map(scratchRW, uint64(scratchRO-scratchRW), emu.ProtRead|emu.ProtWrite, "")
