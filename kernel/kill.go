@@ -263,9 +263,9 @@ func (k *Kernel) hostPid(pid int) bool {
 		return false
 	}
 	k.pt.mu.Lock()
-	given := pid >= k.pt.firstPID && pid <= k.pt.lastPID
+	given := k.pt.gaveLocked(pid) // vemu's own pid among them
 	k.pt.mu.Unlock()
-	if given || pid == os.Getpid() {
+	if given {
 		return false
 	}
 	_, err := os.Stat("/proc/self/task/" + strconv.Itoa(pid))

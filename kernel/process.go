@@ -293,6 +293,12 @@ func (k *Kernel) register(p *Process) {
 	}
 }
 
+// gaveLocked says whether pid is one vemu has given the guest: from the first process's
+// (vemu's own, or the seed's) to the last one given. Called under pt.mu.
+func (pt *procTable) gaveLocked(pid int) bool {
+	return pid >= pt.firstPID && pid <= pt.lastPID
+}
+
 // allocPID returns a new pid (or tid): after the first process's, counting up.
 func (k *Kernel) allocPID() int {
 	k.pt.mu.Lock()

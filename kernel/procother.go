@@ -142,7 +142,7 @@ func (t *Task) otherGuestProcPath(p string) bool {
 	if q := k.lookupLocked(n); q != nil {
 		return q != t.p
 	}
-	return n >= k.pt.firstPID && n <= k.pt.lastPID
+	return k.pt.gaveLocked(n)
 }
 
 // otherProcFile renders /proc/PID/NAME, or /proc/PID/task/TID/NAME for one of its
