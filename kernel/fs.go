@@ -570,11 +570,14 @@ func (p *Process) accessCreds() fileCreds {
 }
 
 // umask is the umask of the thread p acts for.
-func (p *Process) umask() uint32 {
-	if p.fs == nil {
+func (p *Process) umask() uint32 { return p.fs.mask() }
+
+// mask is c's umask; vemu's for a process without a working directory any more.
+func (c *fsContext) mask() uint32 {
+	if c == nil {
 		return vemuUmask
 	}
-	return p.fs.umask.Load()
+	return c.umask.Load()
 }
 
 // hostFileCreds are vemu's own, which every thread starts with.

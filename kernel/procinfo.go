@@ -62,12 +62,11 @@ func (t *Task) procInfo(name string) []byte {
 	for _, g := range c.groups {
 		groups = append(groups, fmt.Sprint(g))
 	}
-	umask := vemuUmask
-	if _, fs := p.tablesOf(t); fs != nil {
-		umask = fs.umask.Load()
-	} else if p.fs != nil { // no thread has tables of its own
-		umask = p.fs.umask.Load()
+	_, fs := p.tablesOf(t)
+	if fs == nil { // no thread has tables of its own
+		fs = p.fs
 	}
+	umask := fs.mask()
 	var b strings.Builder
 	fmt.Fprintf(&b, "Name:\t%s\nUmask:\t%04o\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\n",
 		comm, umask, state, stateWord, p.pid, t.tid, ppid, p.tracerPid())
