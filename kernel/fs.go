@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -594,14 +593,9 @@ var vemuUmask = readUmask()
 
 // readUmask reads the calling thread's umask without changing it, even for a moment.
 func readUmask() uint32 {
-	b, err := os.ReadFile("/proc/thread-self/status")
-	if err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "Umask:"); ok {
-				if n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
-					return uint32(n) & 0o777
-				}
-			}
+	if v, ok := statusField("/proc/thread-self/status", "Umask"); ok {
+		if n, err := strconv.ParseUint(v, 8, 32); err == nil {
+			return uint32(n) & 0o777
 		}
 	}
 	// No /proc: ask, and put it back at once.

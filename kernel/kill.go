@@ -274,24 +274,28 @@ func (k *Kernel) hostPid(pid int) bool {
 
 // hostProcessUids reads the real and saved uids of host process pid from its status file.
 func hostProcessUids(pid int) (ruid, suid uint32, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
+	v, found := statusField("/proc/"+strconv.Itoa(pid)+"/status", "Uid")
+	f := strings.Fields(v)
+	if !found || len(f) < 3 {
 		return 0, 0, false
 	}
-	for line := range strings.Lines(string(b)) {
-		rest, found := strings.CutPrefix(line, "Uid:")
-		if !found {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) < 3 {
-			return 0, 0, false
-		}
-		r, err1 := strconv.ParseUint(f[0], 10, 32)
-		s, err2 := strconv.ParseUint(f[2], 10, 32)
-		return uint32(r), uint32(s), err1 == nil && err2 == nil
+	r, err1 := strconv.ParseUint(f[0], 10, 32)
+	s, err2 := strconv.ParseUint(f[2], 10, 32)
+	return uint32(r), uint32(s), err1 == nil && err2 == nil
+}
+
+// statusField is the value of the line "key:" of a /proc status file, spaces trimmed.
+func statusField(path, key string) (string, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", false
 	}
-	return 0, 0, false
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
 }
 
 // group returns the live processes of process group pgid, in pid order.
