@@ -230,9 +230,8 @@ type dnSend struct {
 // drain reads the events queued and sends their signals.
 func (w *dnWatch) drain(k *Kernel) {
 	w.mu.Lock()
-	sends := w.readLocked(w.fd)
-	w.mu.Unlock()
-	k.dnotifySend(sends)
+	defer w.mu.Unlock()
+	k.dnotifySend(w.readLocked(w.fd))
 }
 
 func (k *Kernel) dnotifySend(sends []dnSend) {
@@ -324,9 +323,10 @@ func (w *dnWatch) reader(k *Kernel, in, wake int) {
 			w.mu.Unlock()
 			break
 		}
-		sends := w.readLocked(in)
+		// The signals go out before the lock does: a call's drain that finds the queue
+		// empty because this read it must still see its signals queued on return.
+		k.dnotifySend(w.readLocked(in))
 		w.mu.Unlock()
-		k.dnotifySend(sends)
 	}
 	unix.Close(in)
 	unix.Close(wake)
