@@ -51,6 +51,7 @@ var conformGuests = []diffCase{
 	{name: "pthwbp", cmds: one("pthwbp")},
 	{name: "ptlisten", cmds: one("ptlisten")},
 	{name: "ptthreads", cmds: one("ptthreads")},
+	{name: "ptexit", cmds: one("ptexit")},
 	{name: "threadcpu", cmds: one("threadcpu")},
 	{name: "rusagethread", cmds: one("rusagethread")},
 	{name: "recvmmsg", cmds: one("recvmmsg")},

@@ -139,17 +139,25 @@ func (d *Debugger) callParked(f func() error) error {
 		done <- f()
 		d.settle()
 	}})
+	// A request that resumes or detaches the tracee may see it end or leave before its
+	// answer is read: the answer still counts. After a detach, a request sent before it
+	// still runs (and finds the tracee gone) unless the run loop ends.
 	select {
 	case err := <-done:
 		return err
 	case <-d.gone:
-		return ErrNotStopped
 	case <-d.left:
 		select {
 		case err := <-done:
 			return err
-		default:
+		case <-d.gone:
+		case <-d.p.done:
 		}
+	}
+	select {
+	case err := <-done:
+		return err
+	default:
 		return ErrNotStopped
 	}
 }
