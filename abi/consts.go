@@ -431,6 +431,51 @@ const (
 	FIOQSIZE     = 0x5460
 )
 
+// Socket ioctls (asm-generic/sockios.h, linux/sockios.h): requests every socket answers,
+// and those about network interfaces, whose argument is a struct ifreq (SIOCGIFCONF's a
+// struct ifconf).
+const (
+	FIOSETOWN          = 0x8901
+	SIOCSPGRP          = 0x8902
+	FIOGETOWN          = 0x8903
+	SIOCGPGRP          = 0x8904
+	SIOCATMARK         = 0x8905
+	SIOCGSTAMP         = 0x8906
+	SIOCGSTAMPNS       = 0x8907
+	SIOCOUTQNSD        = 0x894b
+	SIOCGIFNAME        = 0x8910
+	SIOCSIFLINK        = 0x8911
+	SIOCGIFCONF        = 0x8912
+	SIOCGIFFLAGS       = 0x8913
+	SIOCSIFFLAGS       = 0x8914
+	SIOCGIFADDR        = 0x8915
+	SIOCSIFADDR        = 0x8916
+	SIOCGIFDSTADDR     = 0x8917
+	SIOCSIFDSTADDR     = 0x8918
+	SIOCGIFBRDADDR     = 0x8919
+	SIOCSIFBRDADDR     = 0x891a
+	SIOCGIFNETMASK     = 0x891b
+	SIOCSIFNETMASK     = 0x891c
+	SIOCGIFMETRIC      = 0x891d
+	SIOCSIFMETRIC      = 0x891e
+	SIOCGIFMTU         = 0x8921
+	SIOCSIFMTU         = 0x8922
+	SIOCSIFNAME        = 0x8923
+	SIOCSIFHWADDR      = 0x8924
+	SIOCGIFHWADDR      = 0x8927
+	SIOCADDMULTI       = 0x8931
+	SIOCDELMULTI       = 0x8932
+	SIOCGIFINDEX       = 0x8933
+	SIOCSIFPFLAGS      = 0x8934
+	SIOCGIFPFLAGS      = 0x8935
+	SIOCDIFADDR        = 0x8936
+	SIOCSIFHWBROADCAST = 0x8937
+	SIOCGIFTXQLEN      = 0x8942
+	SIOCSIFTXQLEN      = 0x8943
+	SIOCGIFMAP         = 0x8970
+	SIOCSIFMAP         = 0x8971
+)
+
 // Resource limits.
 const (
 	RLIMIT_CPU        = 0x0

@@ -739,3 +739,51 @@ func (s *Statfs) Unmarshal(b []byte) {
 	s.Fsid = [2]int32{int32(get32(b, 56)), int32(get32(b, 60))}
 	s.Namelen, s.Frsize, s.Flags = int64(get64(b, 64)), int64(get64(b, 72)), int64(get64(b, 80))
 }
+
+// IfNameSize is IFNAMSIZ, the size of an interface name with its NUL.
+const IfNameSize = 16
+
+// Ifreq is struct ifreq: an interface name, then a union (an address, flags, an index,
+// a struct ifmap...) whose meaning depends on the request; none of its members holds a
+// pointer for the requests vemu passes on.
+type Ifreq struct {
+	Name [IfNameSize]byte
+	Data [24]byte
+}
+
+// IfreqSize is the size of Ifreq in guest memory.
+const IfreqSize = IfNameSize + 24
+
+// Marshal encodes r into b[:IfreqSize].
+func (r *Ifreq) Marshal(b []byte) {
+	copy(b[0:], r.Name[:])
+	copy(b[IfNameSize:], r.Data[:])
+}
+
+// Unmarshal decodes r from b[:IfreqSize].
+func (r *Ifreq) Unmarshal(b []byte) {
+	copy(r.Name[:], b[0:])
+	copy(r.Data[:], b[IfNameSize:IfreqSize])
+}
+
+// Ifconf is struct ifconf: the length of a buffer of Ifreq entries and its address.
+type Ifconf struct {
+	Len int32
+	Buf uint64
+}
+
+// IfconfSize is the size of Ifconf in guest memory.
+const IfconfSize = 16
+
+// Marshal encodes c into b[:IfconfSize].
+func (c *Ifconf) Marshal(b []byte) {
+	zero(b, IfconfSize)
+	put32(b, 0, uint32(c.Len))
+	put64(b, 8, c.Buf)
+}
+
+// Unmarshal decodes c from b[:IfconfSize].
+func (c *Ifconf) Unmarshal(b []byte) {
+	c.Len = int32(get32(b, 0))
+	c.Buf = get64(b, 8)
+}

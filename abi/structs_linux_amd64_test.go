@@ -348,3 +348,35 @@ func TestUserRegsMarshal(t *testing.T) {
 		t.Errorf("Unmarshal: %+v from %+v", r, h)
 	}
 }
+
+func TestIfreqLayout(t *testing.T) {
+	h, err := unix.NewIfreq("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetUint32(0x11223344)
+	var ours Ifreq
+	copy(ours.Name[:], "lo")
+	copy(ours.Data[:], []byte{0x44, 0x33, 0x22, 0x11})
+	host := hostBytes(h)
+	// The host's union is as large as ours; bytes SetUint32 leaves are zero in both.
+	checkLayout(t, "Ifreq", IfreqSize, &ours, host)
+	if len(host) != IfreqSize {
+		t.Errorf("IfreqSize = %d, host %d", IfreqSize, len(host))
+	}
+}
+
+func TestIfconfLayout(t *testing.T) {
+	// struct ifconf { int ifc_len; union { char *ifc_buf; struct ifreq *ifc_req; }; }
+	// laid out by the host's rules for an int followed by a pointer.
+	type hostIfconf struct {
+		Len int32
+		Buf uintptr
+	}
+	h := hostIfconf{Len: -7, Buf: 0x7fff12345678}
+	ours := Ifconf{Len: -7, Buf: 0x7fff12345678}
+	checkLayout(t, "Ifconf", IfconfSize, &ours, hostBytes(&h))
+	if unsafe.Sizeof(h) != IfconfSize {
+		t.Errorf("IfconfSize = %d, host %d", IfconfSize, unsafe.Sizeof(h))
+	}
+}

@@ -68,6 +68,7 @@ var conformGuests = []diffCase{
 	{name: "pipeherd", cmds: one("pipeherd")},
 	{name: "schedpids", cmds: one("schedpids")},
 	{name: "procfdlist", cmds: one("procfdlist")},
+	{name: "sockioctl", cmds: one("sockioctl")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -114,6 +114,9 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 	if r, ok, err := t.ptyIoctl(f, req, a[2]); ok {
 		return r, err
 	}
+	if r, ok, err := t.sockIoctl(f, req, a.Ptr(2)); ok {
+		return r, err
+	}
 	d, ok := ioctlSize[req]
 	if !ok {
 		return 0, unix.ENOTTY

@@ -12,6 +12,7 @@ static const char *errname(int e)
 	case ENOENT: return "ENOENT";
 	case ESRCH: return "ESRCH";
 	case ENXIO: return "ENXIO";
+	case ENODEV: return "ENODEV";
 	case ECHILD: return "ECHILD";
 	case EINTR: return "EINTR";
 	case EIO: return "EIO";
