@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -236,6 +237,46 @@ func TestHardenHostNofile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHardenNofileHard fills the descriptor table up to a hard limit of 200 that vemu
+// runs under too, then forks: natively the last descriptor is 199 and the child fills its
+// own table. Under vemu the guest's descriptors are vemu's host descriptors beside its
+// own, so this holds only where vemu may raise its own limit (CAP_SYS_RESOURCE).
+func TestHardenNofileHard(t *testing.T) {
+	if !hasCapability(24) { // CAP_SYS_RESOURCE
+		t.Skip("needs CAP_SYS_RESOURCE for vemu to raise its own descriptor limit")
+	}
+	for _, libc := range []string{"glibc", "musl"} {
+		t.Run(libc, func(t *testing.T) {
+			t.Parallel()
+			inv := invocation{prog: "/bin/sh", dir: t.TempDir()}
+			prog := guest("nofile." + libc)
+			want := execute(t, "/bin/sh", []string{"-c", `ulimit -n 200; exec "$@"`, "sh", prog, "hard"}, inv)
+			got := execute(t, "/bin/sh", []string{"-c", `ulimit -n 200; exec "$@"`, "sh", vemuBin, "run", prog, "hard"}, inv)
+			if want.status != 0 {
+				t.Fatalf("natively: status %d, stdout %q", want.status, want.stdout)
+			}
+			if got.status != 0 || !bytes.Equal(got.stdout, want.stdout) {
+				t.Errorf("under vemu: status %d, stdout %q, want %q; stderr %s", got.status, got.stdout, want.stdout, got.stderr)
+			}
+		})
+	}
+}
+
+// hasCapability reports whether this process has capability bit in its effective set.
+func hasCapability(bit uint) bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && n&(1<<bit) != 0
+		}
+	}
+	return false
 }
 
 // TestHardenNproc runs a fork bomb and a thread bomb as an unprivileged user under

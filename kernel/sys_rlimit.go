@@ -26,7 +26,11 @@ var hostLimits struct {
 // (memfds), and a guest's RLIMIT_FSIZE is the guest's to enforce (with SIGXFSZ to the
 // guest, not to vemu); its RLIMIT_NPROC too (nproc.go), while vemu's threads need room.
 // The Go runtime has already raised RLIMIT_NOFILE the same way, for the descriptors of
-// every guest process at once.
+// every guest process at once. Those are host descriptors of vemu's beside its own
+// (memfds, epoll instances...), while each guest process's table enforces its own
+// RLIMIT_NOFILE: where vemu may (CAP_SYS_RESOURCE), it raises its hard limit to
+// fs.nr_open, so that a guest reaches its limit as it would natively however many
+// descriptors vemu and the other guest processes hold.
 func startLimits() {
 	hostLimits.once.Do(func() {
 		for i := range hostLimits.lim {
@@ -41,6 +45,10 @@ func startLimits() {
 			if r := hostLimits.lim[res]; r.Cur != r.Max {
 				unix.Setrlimit(res, &unix.Rlimit{Cur: r.Max, Max: r.Max})
 			}
+		}
+		if n := hostNrOpen(); hostLimits.lim[abi.RLIMIT_NOFILE].Max < n {
+			// Refused without the capability: the host's limit then binds all at once.
+			unix.Setrlimit(abi.RLIMIT_NOFILE, &unix.Rlimit{Cur: n, Max: n})
 		}
 	})
 }

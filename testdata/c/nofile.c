@@ -5,6 +5,8 @@
  *   nofile            the checks
  *   nofile hostlimit  open descriptors until none is left, then fork: the child must
  *                     still write to stdout, or the fork fail (never a child without it)
+ *   nofile hard       fill the table up to the hard limit, then fork: the last descriptor
+ *                     is the limit's last, and the child opens what the parent closed
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,11 +57,40 @@ static int hostlimit(void)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
 
+static int hard(void)
+{
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	set(rl.rlim_max);
+	int err;
+	int last = fill(&err);
+	errno = err;
+	expect_err("open past the hard limit", -1, EMFILE);
+	expect("the last descriptor is the hard limit's last", last == (int)rl.rlim_max - 1);
+	close(last);
+	close(last - 1);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int a = open("/dev/null", O_RDONLY), b = open("/dev/null", O_RDONLY);
+		int c = open("/dev/null", O_RDONLY);
+		int e = errno;
+		_exit(write(1, "child wrote\n", 12) == 12 && a == last - 1 && b == last && c < 0 && e == EMFILE ? 0 : 1);
+	}
+	expect("fork with a full table", pid > 0);
+	int st;
+	waitpid(pid, &st, 0);
+	expect("the child filled its own table", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && !strcmp(argv[1], "hostlimit"))
 		return hostlimit();
+	if (argc > 1 && !strcmp(argv[1], "hard"))
+		return hard();
 	set(64);
 	int err;
 	int last = fill(&err);
