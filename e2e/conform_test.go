@@ -69,6 +69,7 @@ var conformGuests = []diffCase{
 	{name: "schedpids", cmds: one("schedpids")},
 	{name: "procfdlist", cmds: one("procfdlist")},
 	{name: "sockioctl", cmds: one("sockioctl")},
+	{name: "procpeer", cmds: one("procpeer", "work"), setup: mkdirs("work")},
 }
 
 // conformOther are the Go guests of the same kind.

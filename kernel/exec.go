@@ -133,6 +133,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}
+	p.publishTables()
 	if err := p.installHooks(); err != nil {
 		p.close()
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
@@ -707,6 +708,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	p.publishExec()
 	p.vdso = vdsoMapping{}
 	p.files.closeOnExec()
+	p.publishTables() // the exec'ing thread's, which leads the process now
 	p.deleteTimers()
 	for i := range p.sigactions {
 		if p.sigactions[i].Handler != abi.SIG_IGN {

@@ -212,9 +212,26 @@ func (t *Task) procAlias(dirfd int32, p string) (string, *hostPath, error) {
 			}
 		}
 	}
+	p = t.peerRelative(dirfd, p)
 	if ns, ok := t.otherProcNs(p); ok && k.root == nil {
 		// Every guest process lives in vemu's namespaces.
 		return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/ns/" + ns, own: -1}, nil
+	}
+	if e, ok := t.peerEntry(p); ok && path.IsAbs(p) {
+		if below, ok := strings.CutPrefix(e.name, "root/"); ok {
+			// A path through another process's root: every guest process has the same
+			// root, so this is the path from the guest's /, looked at again.
+			if !t.mayRead(e.q) {
+				return p, &hostPath{own: -1}, unix.EACCES
+			}
+			if e.q.isZombie() {
+				return p, &hostPath{own: -1}, unix.ENOENT
+			}
+			return t.procAlias(abi.AT_FDCWD, "/"+below)
+		}
+		if h, err := t.peerAlias(e); h != nil || err != nil {
+			return p, h, err
+		}
 	}
 	name, ok := t.procEntry(p)
 	if !ok {
@@ -393,6 +410,9 @@ func (t *Task) openPath(dirfd int32, p string, flags int, mode uint32) (int, err
 // renames of the directory or of its parents show, as Linux's d_path shows them.
 type fsContext struct {
 	cwdFd int
+	// mu guards cwdFd's changes for readers in other processes' goroutines (dupDir); the
+	// owner itself reads without it.
+	mu    sync.Mutex
 	root  *fsRoot       // the kernel's, or nil
 	umask atomic.Uint32 // the permission bits that files made by the guest lose (umask(2))
 }
@@ -425,6 +445,8 @@ func newFSContext(dir string, root *fsRoot) (*fsContext, error) {
 
 // close releases the working directory; a second close does nothing.
 func (c *fsContext) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.cwdFd >= 0 {
 		unix.Close(c.cwdFd)
 		c.cwdFd = -1
@@ -433,8 +455,21 @@ func (c *fsContext) close() {
 
 // chdirFd makes the open directory fd (which it takes) the working directory.
 func (c *fsContext) chdirFd(fd int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	unix.Close(c.cwdFd)
 	c.cwdFd = fd
+}
+
+// dupDir gives a duplicate of the working directory's descriptor, for a reader in
+// another process's goroutine; the caller closes it.
+func (c *fsContext) dupDir() (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cwdFd < 0 {
+		return -1, unix.ENOENT
+	}
+	return unix.FcntlInt(uintptr(c.cwdFd), unix.F_DUPFD_CLOEXEC, 0)
 }
 
 // dir is the working directory's host path now, as /proc/PID/cwd shows it (with

@@ -102,6 +102,19 @@ func (t *Task) procFile(name string) ([]byte, bool) {
 	case "status", "stat", "statm", "limits":
 		return t.procInfo(name), true
 	}
+	if s, ok := strings.CutPrefix(name, "fdinfo/"); ok {
+		n, ok := procFdNumber(s)
+		ft := t.p.files
+		if !ok || n >= len(ft.fds) || ft.fds[n].f == nil {
+			return nil, false
+		}
+		h, err := unix.FcntlInt(uintptr(ft.fds[n].f.fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return nil, false
+		}
+		defer unix.Close(h)
+		return fdinfo(h, ft.fds[n].cloexec), true
+	}
 	return nil, false
 }
 
@@ -146,6 +159,8 @@ func (t *Task) procDirOf(p string) (string, bool) {
 	switch name = path.Clean("/" + name); {
 	case name == "/fd":
 		return "self/fd", true
+	case name == "/fdinfo":
+		return "self/fdinfo", true
 	case name == "/task":
 		return "self/task", true
 	case name == "/" && who.tid == t.p.pid:
@@ -161,8 +176,49 @@ func (t *Task) isProcDir(p string) bool {
 	return ok
 }
 
+// direntWriter fills a getdents buffer of n bytes: in the getdents64 format (long) or
+// the old getdents one.
+type direntWriter struct {
+	out  []byte
+	n    uint32
+	long bool
+	pos  *int64 // the directory's position: the entry after the last one written
+}
+
+// emit adds the entry at position pos; false when it does not fit (EINVAL when not even
+// the first one does, as Linux says).
+func (w *direntWriter) emit(pos int, name string, typ byte) (bool, error) {
+	var rec []byte
+	if w.long {
+		size := (19 + len(name) + 1 + 7) &^ 7
+		rec = make([]byte, size)
+		binary.LittleEndian.PutUint64(rec[0:], uint64(1000+pos))
+		binary.LittleEndian.PutUint64(rec[8:], uint64(pos+1))
+		binary.LittleEndian.PutUint16(rec[16:], uint16(size))
+		rec[18] = typ
+		copy(rec[19:], name)
+	} else {
+		size := (18 + len(name) + 2 + 7) &^ 7
+		rec = make([]byte, size)
+		binary.LittleEndian.PutUint64(rec[0:], uint64(1000+pos))
+		binary.LittleEndian.PutUint64(rec[8:], uint64(pos+1))
+		binary.LittleEndian.PutUint16(rec[16:], uint16(size))
+		copy(rec[18:], name)
+		rec[size-1] = typ
+	}
+	if len(w.out)+len(rec) > int(w.n) {
+		if len(w.out) == 0 {
+			return false, unix.EINVAL
+		}
+		return false, nil
+	}
+	w.out = append(w.out, rec...)
+	*w.pos = int64(pos + 1)
+	return true, nil
+}
+
 // procSelfNames are the entries of the guest's /proc/self and /proc/self/task/TID.
-var procSelfNames = []string{"auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "limits", "maps", "mem", "stat", "statm", "status", "task"}
+var procSelfNames = []string{"auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo", "limits", "maps", "mem", "stat", "statm", "status", "task"}
 
 // listFdDir lists a directory of the guest's /proc from its position: ".", "..", then
 // its entries, in the getdents64 format (long) or the old getdents one, as many entries
@@ -171,38 +227,9 @@ var procSelfNames = []string{"auxv", "cmdline", "comm", "cwd", "environ", "exe",
 // while it lists them (closing all but some before an exec) still sees every one, and a
 // listing costs what it returns, not the whole table.
 func (t *Task) listFdDir(d *procFdDir, addr mm.Addr, n uint32, long bool) (uint64, error) {
-	var out []byte
-	// emit adds the entry at position pos; false when it does not fit.
-	emit := func(pos int, name string, typ byte) (bool, error) {
-		var rec []byte
-		if long {
-			size := (19 + len(name) + 1 + 7) &^ 7
-			rec = make([]byte, size)
-			binary.LittleEndian.PutUint64(rec[0:], uint64(1000+pos))
-			binary.LittleEndian.PutUint64(rec[8:], uint64(pos+1))
-			binary.LittleEndian.PutUint16(rec[16:], uint16(size))
-			rec[18] = typ
-			copy(rec[19:], name)
-		} else {
-			size := (18 + len(name) + 2 + 7) &^ 7
-			rec = make([]byte, size)
-			binary.LittleEndian.PutUint64(rec[0:], uint64(1000+pos))
-			binary.LittleEndian.PutUint64(rec[8:], uint64(pos+1))
-			binary.LittleEndian.PutUint16(rec[16:], uint16(size))
-			copy(rec[18:], name)
-			rec[size-1] = typ
-		}
-		if len(out)+len(rec) > int(n) {
-			if len(out) == 0 {
-				return false, unix.EINVAL
-			}
-			return false, nil
-		}
-		out = append(out, rec...)
-		d.pos = int64(pos + 1)
-		return true, nil
-	}
-	done := func() (uint64, error) { return uint64(len(out)), t.p.mm.CopyOut(addr, out) }
+	w := direntWriter{n: n, long: long, pos: &d.pos}
+	emit := w.emit
+	done := func() (uint64, error) { return uint64(len(w.out)), t.p.mm.CopyOut(addr, w.out) }
 	if d.pos < 0 {
 		return done()
 	}
@@ -213,13 +240,17 @@ func (t *Task) listFdDir(d *procFdDir, addr mm.Addr, n uint32, long bool) (uint6
 			return done()
 		}
 	}
-	if d.dir == "self/fd" {
+	if d.dir == "self/fd" || d.dir == "self/fdinfo" {
+		typ := byte(unix.DT_LNK)
+		if d.dir == "self/fdinfo" {
+			typ = unix.DT_REG
+		}
 		fds := d.p.files.fds
 		for fd := max(int(d.pos)-2, 0); fd < len(fds); fd++ {
 			if fds[fd].f == nil {
 				continue
 			}
-			if ok, err := emit(fd+2, strconv.Itoa(fd), unix.DT_LNK); err != nil {
+			if ok, err := emit(fd+2, strconv.Itoa(fd), typ); err != nil {
 				return 0, err
 			} else if !ok {
 				break
@@ -244,7 +275,7 @@ func (t *Task) listFdDir(d *procFdDir, addr mm.Addr, n uint32, long bool) (uint6
 			}
 			typ := byte(unix.DT_REG)
 			switch name {
-			case "fd", "task":
+			case "fd", "fdinfo", "task":
 				typ = unix.DT_DIR
 			case "cwd", "exe":
 				typ = unix.DT_LNK

@@ -34,6 +34,8 @@ func (k *Kernel) newProcess(cpu *emu.Engine, space *mm.Space, pid int, prog exec
 		wake: make(chan wakeup, 16), futexes: futexQueues[mm.Addr]{}}
 	p.kick.Store(cpu)
 	p.publishExec()
+	now, _ := k.clock.Now(abi.CLOCK_BOOTTIME)
+	p.startTicks = uint64(now.Sec)*clkTck + uint64(now.Nsec)/(1e9/clkTck)
 	initDescriptors(cpu)
 	t, err := p.newTask(pid)
 	if err != nil {
@@ -59,6 +61,11 @@ type Process struct {
 	// has tables of its own (nil until then: every thread uses files and fs).
 	mainFiles *FDTable
 	mainFS    *fsContext
+	// view is what other processes' /proc reads see of the tables (procpeer.go).
+	view procView
+	// startTicks is when the process was made, in clock ticks since boot on the guest's
+	// clock (the starttime of /proc/PID/stat).
+	startTicks uint64
 
 	pid, ppid, pgid, sid int
 
@@ -181,6 +188,7 @@ func (p *Process) close() {
 // end then finds the pipe without readers.
 func (p *Process) closeFiles() {
 	p.k.locks.releaseOwner(p.pid)
+	p.unpublishTables()
 	if p.mainFiles != nil {
 		// Threads' own tables closed as their threads ended; the main ones close here.
 		p.files, p.fs = p.mainFiles, p.mainFS

@@ -22,7 +22,9 @@ import (
 type execPub struct {
 	comm    string
 	cmdline []byte
+	environ []byte
 	auxv    []byte
+	exe     string // the program's host path
 }
 
 // publishExec records p's program, at its start and at each exec, and again once the
@@ -32,7 +34,12 @@ func (p *Process) publishExec() {
 	if len(comm) > 15 {
 		comm = comm[:15]
 	}
-	p.pubExec.Store(&execPub{comm: comm, cmdline: []byte(strings.Join(p.argv, "\x00") + "\x00"), auxv: auxvBytes(p.auxv)})
+	var environ []byte
+	if len(p.envp) > 0 {
+		environ = []byte(strings.Join(p.envp, "\x00") + "\x00")
+	}
+	p.pubExec.Store(&execPub{comm: comm, cmdline: []byte(strings.Join(p.argv, "\x00") + "\x00"),
+		environ: environ, auxv: auxvBytes(p.auxv), exe: p.exe})
 }
 
 // auxvBytes is the auxiliary vector as /proc/PID/auxv has it: type and value pairs,
@@ -198,8 +205,8 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 			exitCode = q.exit.WaitStatus()
 		}
 		defer k.pt.mu.Unlock()
-		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 %d\n",
-			id, pub.comm, st, q.ppid, q.pgid, q.sid, q.nice, q.exitSignal, exitCode)), true, nil
+		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d 1 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 %d\n",
+			id, pub.comm, st, q.ppid, q.pgid, q.sid, q.nice, q.startTicks, q.exitSignal, exitCode)), true, nil
 	case "status":
 		defer k.pt.mu.Unlock()
 		c := &q.creds

@@ -191,6 +191,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	c.shmForked(p)
 	c.files.dropped = c.fileDropped
 	c.fs = p.fs.fork()
+	c.publishTables()
 	if p.vdso.base != 0 {
 		// The child's own copy of the vvar page, kept by the timekeeper once attached
 		// (unless the parent unmapped it).

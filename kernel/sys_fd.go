@@ -67,6 +67,7 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 	}
 	var hfd int
 	var ops fileOps // a /proc text file's, when p is one
+	p = t.peerRelative(dirfd, p)
 	if q, ok, err := t.otherProcMem(p); ok {
 		// Another guest process's memory, as a debugger reads it.
 		if err != nil {
@@ -82,7 +83,7 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 			return 0, err
 		}
 		return uint64(fd), nil
-	} else if b, ok, err := t.otherProcFile(p); ok {
+	} else if b, ok, err := t.peerFileAt(p); ok {
 		if err != nil {
 			return 0, err
 		}
@@ -167,6 +168,10 @@ func (t *Task) installOpened(hfd int, p string, flags uint32) (uint64, error) {
 	t.p.k.leases.register(f, flags)
 	if dir, ok := t.procDirOf(devFd(p)); ok {
 		f.ops = &procFdDir{p: t.p, dir: dir}
+	} else if e, ok := t.peerEntry(p); ok && e.isDir() {
+		f.ops = &procPeerDir{q: e.q, dir: path.Join(e.dir, e.name)}
+	} else if isHostProcRoot(hfd) {
+		f.ops = &procRootDir{}
 	} else if name, ok := t.procEntry(devFd(p)); ok && path.Clean(name) == "mem" {
 		f.ops = &procMem{p: t.p}
 	}

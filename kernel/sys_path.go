@@ -246,7 +246,17 @@ func (t *Task) readlinkat(dirfd int32, pathAddr, buf mm.Addr, size int32) (uint6
 		return 0, err
 	}
 	var target string
-	if name, ok := t.procEntry(devFd(p)); ok && (name == "exe" || name == "cwd" || len(name) > 3 && name[:3] == "fd/") {
+	var peer bool // another guest process's link, read
+	if e, ok := t.peerEntry(t.peerRelative(dirfd, p)); ok {
+		s, link, err := t.peerLink(e)
+		if err != nil {
+			return 0, err
+		}
+		target, peer = s, link
+	}
+	if peer {
+		// read above
+	} else if name, ok := t.procEntry(devFd(p)); ok && (name == "exe" || name == "cwd" || len(name) > 3 && name[:3] == "fd/") {
 		// The guest's own links: what they stand for, as the guest names it.
 		switch {
 		case name == "exe":

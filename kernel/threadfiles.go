@@ -131,6 +131,7 @@ func (t *Task) unshareTables(flags uint64) error {
 		ns := s.fork()
 		t.fs, p.fs = ns, ns
 	}
+	p.publishTables()
 	return nil
 }
 
@@ -160,5 +161,8 @@ func (p *Process) dropTables(t *Task) {
 	}
 	if s != nil {
 		s.close()
+	}
+	if p.files != nil {
+		p.publishTables()
 	}
 }
