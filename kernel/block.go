@@ -102,7 +102,9 @@ var errNotReady = errors.New("not ready")
 // consuming anything, and retry, which performs the operation without waiting.
 type hostWait struct {
 	fds   []unix.PollFd
+	files []*File // the open file of each of fds (nil: none)
 	retry func() (uint64, error)
+	park  *parkEntry // its place in the process's parked waits, while parked
 }
 
 // blockWait is blockIntr for an operation that waits on host fds: parked with hw in
@@ -182,7 +184,7 @@ func (t *Task) waitFor(op *pendingOp) {
 	t.blocked = op
 	t.gen++
 	if op.wait != nil {
-		p.parked = append(p.parked, parkedWait{t, op})
+		p.park(t, op)
 	}
 	if op.op != nil {
 		gen := t.gen
@@ -209,6 +211,9 @@ func (t *Task) waitFor(op *pendingOp) {
 func (t *Task) complete(pend *pendingOp, r uint64, err error) {
 	if t.state != taskBlocked {
 		return
+	}
+	if pend != nil && pend.wait != nil {
+		t.p.unpark(pend.wait)
 	}
 	if pend != nil && pend.interrupted && err == errInterrupted {
 		t.endInterrupted(pend)

@@ -195,7 +195,7 @@ func (t *Task) waitHostFd(f *File, events int16, nowait bool, transfer func(fd, 
 	out := events&unix.POLLOUT != 0
 	if t.p.k.repeatable() {
 		var sofar uint64
-		hw := &hostWait{fds: []unix.PollFd{{Fd: int32(f.fd), Events: events}}, retry: func() (uint64, error) {
+		hw := &hostWait{fds: []unix.PollFd{{Fd: int32(f.fd), Events: events}}, files: []*File{f}, retry: func() (uint64, error) {
 			fd, sockFlags, nb, err := waitFd(f, out, nowait)
 			if err != nil {
 				return 0, err

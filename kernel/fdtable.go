@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -25,6 +26,11 @@ type File struct {
 	own    *fown                  // owner and signal for O_ASYNC (sigio.go); guarded by asyncMu
 	desc   *openDesc              // a regular file's open description, for leases (lease.go)
 	k      *Kernel                // the kernel desc belongs to
+
+	// The poll sets that have a registration of fd (pollwait.go): polls is guarded by
+	// hostPoller.mu, and pollRegs counts them for a look without the lock.
+	polls    []*pollReg
+	pollRegs atomic.Int32
 }
 
 // kind is the file's behaviour: its own kind's, or a host file's.
@@ -209,6 +215,7 @@ func (f *File) release() error {
 		if f.desc != nil {
 			f.k.leases.released(f.desc, f)
 		}
+		forgetPolls(f)
 		return unix.Close(f.fd)
 	}
 	return nil

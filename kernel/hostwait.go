@@ -39,6 +39,7 @@ type fdPoller struct {
 	mu   sync.Mutex
 	next uint64
 	wait map[uint64]chan struct{} // the waits registered, by the id in their event
+	set  pollSet                  // the registrations of blocked polls (pollwait.go)
 }
 
 var hostPoller fdPoller
@@ -48,6 +49,7 @@ func (p *fdPoller) start() error {
 		p.epfd, p.err = unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 		if p.err == nil {
 			p.wait = map[uint64]chan struct{}{}
+			p.set = pollSet{epfd: p.epfd, trigger: unix.EPOLLET, regs: map[*File]*pollReg{}, ids: map[uint64]*pollReg{}}
 			go p.run()
 		}
 	})
@@ -70,6 +72,8 @@ func (p *fdPoller) run() {
 				case ch <- struct{}{}:
 				default:
 				}
+			} else {
+				p.dispatch(id, e.Events)
 			}
 		}
 		p.mu.Unlock()

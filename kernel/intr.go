@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"container/heap"
+
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
@@ -75,6 +77,9 @@ func (t *Task) interruptCall() {
 // returns EINTR otherwise. With no signal left to take (another thread took it), the call
 // restarts, as Linux restarts it when no handler runs.
 func (t *Task) endInterrupted(op *pendingOp) {
+	if op.wait != nil {
+		t.p.unpark(op.wait)
+	}
 	sig := t.nextSignal()
 	act := t.p.sigactions[sig]
 	// No handler will run (a stop signal's default action, or a tracer that will see
@@ -159,33 +164,308 @@ func (t *Task) applyRestart() {
 // repeatable says whether runs must repeat exactly: a seed and the virtual clock.
 func (k *Kernel) repeatable() bool { return k.cfg.HasSeed && k.cfg.Clock == ClockVirtual }
 
-// parkedWait is a thread parked on host fds, in the order the threads parked.
-type parkedWait struct {
-	t  *Task
-	op *pendingOp
+// parkSet is a process's parked waits. Their files are registered, shared per file, in an
+// epoll instance of the process's own (see pollwait.go), level-triggered, which the run
+// loop asks without waiting at each turn: the callbacks that make an entry ready run in
+// the host call that changed the file (another thread's write, say), so the answer is
+// the same at the same point of every run, as when the loop polled each wait, and a turn
+// costs what is ready, not what waits.
+type parkSet struct {
+	set     *pollSet     // made on first use
+	seq     uint64       // the last wait parked
+	live    int          // waits parked
+	loose   []*parkEntry // waits with a file the host would not register: polled each turn
+	changes uint64       // waits ended by the loop: a file's last answer is stale after one
+	dirty   []*pollReg   // registrations with ended waits to drop
+	buf     []unix.EpollEvent
 }
 
-// parkedNow drops the waits that have ended from p.parked, and returns the rest.
-func (p *Process) parkedNow() []parkedWait {
-	live := p.parked[:0]
-	for _, w := range p.parked {
-		if w.t.state == taskBlocked && w.t.blocked == w.op {
-			live = append(live, w)
+// parkEntry is one parked wait.
+type parkEntry struct {
+	t      *Task
+	op     *pendingOp
+	seq    uint64
+	regs   []*pollReg
+	events []uint32
+	loose  bool
+	ended  bool
+}
+
+// park adds t's wait op to the parked ones.
+func (p *Process) park(t *Task, op *pendingOp) {
+	ps := &p.parks
+	ps.seq++
+	ps.live++
+	e := &parkEntry{t: t, op: op, seq: ps.seq}
+	op.wait.park = e
+	if ps.set == nil {
+		epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err == nil {
+			ps.set = &pollSet{epfd: epfd, regs: map[*File]*pollReg{}, ids: map[uint64]*pollReg{}}
 		}
 	}
-	clear(p.parked[len(live):])
-	p.parked = live
-	return live
+	if ps.set == nil {
+		e.loose = true
+		ps.loose = append(ps.loose, e)
+		return
+	}
+	hostPoller.mu.Lock()
+	defer hostPoller.mu.Unlock()
+	for i, f := range op.wait.files {
+		if f == nil {
+			continue
+		}
+		ev := uint32(uint16(op.wait.fds[i].Events))
+		r, err := ps.set.join(f, ev)
+		if err == unix.EPERM {
+			continue // always ready
+		}
+		if err != nil {
+			ps.leaveLocked(e)
+			e.regs, e.events, e.loose = nil, nil, true
+			ps.loose = append(ps.loose, e)
+			return
+		}
+		r.parks = append(r.parks, e)
+		e.regs = append(e.regs, r)
+		e.events = append(e.events, ev)
+	}
+}
+
+// unpark takes an ended wait out of the parked ones.
+func (p *Process) unpark(hw *hostWait) {
+	e := hw.park
+	if e == nil || e.ended {
+		return
+	}
+	ps := &p.parks
+	e.ended = true
+	hw.park = nil
+	ps.live--
+	if e.loose {
+		for i, o := range ps.loose {
+			if o == e {
+				ps.loose = append(ps.loose[:i], ps.loose[i+1:]...)
+				break
+			}
+		}
+		return
+	}
+	hostPoller.mu.Lock()
+	defer hostPoller.mu.Unlock()
+	ps.leaveLocked(e)
+}
+
+// leaveLocked takes e out of its registrations, which end with their last wait. Called
+// with hostPoller.mu held.
+func (ps *parkSet) leaveLocked(e *parkEntry) {
+	for i, r := range e.regs {
+		r.parksDead++
+		if !r.gone && r.parksDead == len(r.parks)/2+1 {
+			ps.dirty = append(ps.dirty, r)
+		}
+		r.leave(e.events[i])
+	}
+}
+
+// compact drops the ended waits from the registrations that have many.
+func (ps *parkSet) compact() {
+	if len(ps.dirty) == 0 {
+		return
+	}
+	hostPoller.mu.Lock()
+	defer hostPoller.mu.Unlock()
+	for _, r := range ps.dirty {
+		if r.gone {
+			continue
+		}
+		live := r.parks[:0]
+		for _, e := range r.parks {
+			if !e.ended {
+				live = append(live, e)
+			}
+		}
+		clear(r.parks[len(live):])
+		r.parks, r.parksDead = live, 0
+	}
+	clear(ps.dirty)
+	ps.dirty = ps.dirty[:0]
+}
+
+// close ends the registrations with the process.
+func (ps *parkSet) close() {
+	if ps.set == nil {
+		return
+	}
+	hostPoller.mu.Lock()
+	for _, r := range ps.set.regs {
+		r.end()
+	}
+	hostPoller.mu.Unlock()
+	unix.Close(ps.set.epfd)
+	ps.set = nil
+}
+
+// readyRegs are the registrations whose files the host says are ready now.
+func (ps *parkSet) readyRegs() []*pollReg {
+	if ps.set == nil {
+		return nil
+	}
+	hostPoller.mu.Lock()
+	n := len(ps.set.regs)
+	hostPoller.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	// Room for every registration: a level-triggered set answers the same entries
+	// again when asked twice.
+	if len(ps.buf) < n {
+		ps.buf = make([]unix.EpollEvent, max(n, 2*len(ps.buf), 16))
+	}
+	var got int
+	for {
+		var err error
+		got, err = unix.EpollWait(ps.set.epfd, ps.buf, 0)
+		if err != unix.EINTR {
+			if err != nil {
+				return nil
+			}
+			break
+		}
+	}
+	var ready []*pollReg
+	hostPoller.mu.Lock()
+	defer hostPoller.mu.Unlock()
+	for _, ev := range ps.buf[:got] {
+		id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+		if r := ps.set.ids[id]; r != nil {
+			r.revents, r.checked = ev.Events, ps.changes
+			ready = append(ready, r)
+		}
+	}
+	return ready
+}
+
+// parkCursor walks one registration's parked waits (or the loose ones), in the order
+// they parked.
+type parkCursor struct {
+	r    *pollReg // nil: the loose waits
+	list []*parkEntry
+	i    int
+}
+
+func (c *parkCursor) entries() []*parkEntry {
+	if c.r != nil {
+		return c.r.parks
+	}
+	return c.list
+}
+
+// head skips the ended waits; false when none is left.
+func (c *parkCursor) head() (*parkEntry, bool) {
+	l := c.entries()
+	for c.i < len(l) && l[c.i].ended {
+		c.i++
+	}
+	if c.i >= len(l) {
+		return nil, false
+	}
+	return l[c.i], true
+}
+
+type parkCursors []*parkCursor
+
+func (h parkCursors) Len() int { return len(h) }
+func (h parkCursors) Less(i, j int) bool {
+	a, aok := h[i].head()
+	b, bok := h[j].head()
+	return aok && (!bok || a.seq < b.seq)
+}
+func (h parkCursors) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *parkCursors) Push(x any)   { *h = append(*h, x.(*parkCursor)) }
+func (h *parkCursors) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
 }
 
 // pollParked ends the parked waits whose fds are ready, in the order they parked; it
 // reports whether any ended.
 func (p *Process) pollParked() bool {
 	ended := false
-	for _, w := range p.parkedNow() {
-		t, op := w.t, w.op
+	if ps := &p.parks; ps.live > 0 {
+		ps.compact()
+		ended = p.endReady()
+	}
+	return p.aioPollParked() || ended
+}
+
+// endReady is pollParked for the waits on files.
+func (p *Process) endReady() bool {
+	ps := &p.parks
+	var cs parkCursors
+	for _, r := range ps.readyRegs() {
+		c := &parkCursor{r: r}
+		if _, ok := c.head(); ok {
+			cs = append(cs, c)
+		}
+	}
+	if len(ps.loose) > 0 {
+		c := &parkCursor{list: append([]*parkEntry(nil), ps.loose...)}
+		if _, ok := c.head(); ok {
+			cs = append(cs, c)
+		}
+	}
+	if len(cs) == 0 {
+		return false
+	}
+	heap.Init(&cs)
+	last := ps.seq // waits parked from here on wait for the next turn
+	seen := map[*parkEntry]bool{}
+	ended := false
+	for len(cs) > 0 {
+		c := cs[0]
+		e, ok := c.head()
+		if !ok {
+			heap.Pop(&cs)
+			continue
+		}
+		c.i++
+		if _, ok := c.head(); ok {
+			heap.Fix(&cs, 0)
+		} else {
+			heap.Pop(&cs)
+		}
+		if e.seq > last || seen[e] {
+			continue
+		}
+		if r := c.r; r != nil {
+			if r.checked != ps.changes {
+				// A wait ended since the host answered: ask again, for this file alone.
+				fds := []unix.PollFd{{Fd: int32(r.fd), Events: int16(r.events)}}
+				unix.Ppoll(fds, &unix.Timespec{}, nil)
+				r.revents, r.checked = uint32(uint16(fds[0].Revents)), ps.changes
+			}
+			if r.revents == 0 {
+				p.dropCursor(&cs, c)
+				continue
+			}
+			var want uint32
+			for i, o := range e.regs {
+				if o == r {
+					want = e.events[i]
+				}
+			}
+			if r.revents&(want|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
+				continue // the file is ready, for other waits
+			}
+		}
+		seen[e] = true
+		t, op := e.t, e.op
 		if t.state != taskBlocked || t.blocked != op {
-			continue // an earlier one's end ended it (a signal, say)
+			p.unpark(op.wait) // its thread is gone
+			continue
 		}
 		fds := append([]unix.PollFd(nil), op.wait.fds...)
 		if n, err := unix.Ppoll(fds, &unix.Timespec{}, nil); err != nil || n == 0 {
@@ -196,16 +476,36 @@ func (p *Process) pollParked() bool {
 			continue
 		}
 		t.complete(op, r, err)
+		ps.changes++
 		ended = true
 	}
-	return p.aioPollParked() || ended
+	return ended
 }
 
-// parkedFds gathers the fds of all parked waits, for idle to wait on.
+// dropCursor takes c out of cs: its file is not ready.
+func (p *Process) dropCursor(cs *parkCursors, c *parkCursor) {
+	for i, o := range *cs {
+		if o == c {
+			heap.Remove(cs, i)
+			return
+		}
+	}
+}
+
+// parkedFds are what idle waits on for the parked waits: the process's epoll instance,
+// the loose waits' fds and the waiting asynchronous requests'.
 func (p *Process) parkedFds() []unix.PollFd {
 	var fds []unix.PollFd
-	for _, w := range p.parkedNow() {
-		fds = append(fds, w.op.wait.fds...)
+	if ps := &p.parks; ps.set != nil {
+		hostPoller.mu.Lock()
+		n := len(ps.set.regs)
+		hostPoller.mu.Unlock()
+		if n > 0 {
+			fds = append(fds, unix.PollFd{Fd: int32(ps.set.epfd), Events: unix.POLLIN})
+		}
+	}
+	for _, e := range p.parks.loose {
+		fds = append(fds, e.op.wait.fds...)
 	}
 	return append(fds, p.aioParkedFds()...)
 }

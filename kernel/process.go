@@ -87,7 +87,7 @@ type Process struct {
 	tasks      []*Task
 	cur        *Task
 	runq       runQueue      // the threads that can run (runq.go)
-	parked     []parkedWait  // threads parked on host fds in repeatable runs (intr.go)
+	parks      parkSet       // threads parked on host fds in repeatable runs (intr.go)
 	live, dead int           // threads alive, and dead ones tasks still holds
 	dying      []*Task       // threads dead since the last reap
 	byTID      map[int]*Task // the live threads
@@ -180,6 +180,7 @@ func (p *Process) close() {
 	if p.idleEvent != 0 {
 		unix.Close(p.idleEvent - 1)
 	}
+	p.parks.close()
 }
 
 // closeFiles closes the process's descriptors and working directory. An exiting process

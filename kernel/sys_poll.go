@@ -170,16 +170,17 @@ func hostEpollWait(epfd int, ev []unix.EpollEvent, w pollWait) (int, error) {
 }
 
 // waitReady runs try without blocking first, on the run loop; only when it finds nothing
-// ready and w allows waiting does try run again, blocking, off the run loop (or, in
-// repeatable runs, parked until fds are ready). finish gets try's result back on the run
-// loop, where it may write guest memory.
-func (t *Task) waitReady(w pollWait, fds []unix.PollFd, try func(w pollWait) (int, error), finish func(n int, err error) (uint64, error)) (uint64, error) {
+// ready and w allows waiting does the thread block until fds (those of files, nil for
+// none) are ready, and try runs again, off the run loop (or, in repeatable runs, parked
+// until fds are ready). excl says the waiters are woken one at a time (epoll_wait's).
+// finish gets try's result back on the run loop, where it may write guest memory.
+func (t *Task) waitReady(w pollWait, fds []unix.PollFd, files []*File, excl bool, try func(w pollWait) (int, error), finish func(n int, err error) (uint64, error)) (uint64, error) {
 	n, err := try(pollWait{})
 	if err != nil || n > 0 || w.zero() {
 		return finish(n, err)
 	}
 	var timedOut atomic.Bool // a virtual timer ended the wait
-	hw := &hostWait{fds: fds, retry: func() (uint64, error) {
+	hw := &hostWait{fds: fds, files: files, retry: func() (uint64, error) {
 		n, err := try(pollWait{})
 		if err == nil && n == 0 {
 			return 0, errNotReady
@@ -187,22 +188,44 @@ func (t *Task) waitReady(w pollWait, fds []unix.PollFd, try func(w pollWait) (in
 		return uint64(n), err
 	}}
 	done := func(r uint64, err error) (uint64, error) { return finish(int(r), err) }
-	if w.virt == nil {
-		return t.blockWait(intrNoHand, hw, func(c *cancel) (uint64, error) {
+	var r uint64
+	if t.p.k.repeatable() {
+		r, err = t.blockWait(intrNoHand, hw, nil, done)
+	} else if pw, werr := hostPoller.watch(files, pollEvents(fds), excl); werr == nil {
+		// No host thread waits: the goroutine waits for hostPoller's word.
+		r, err = t.blockIntrChan(intrNoHand, func(c *cancel) (uint64, error) {
+			hw := w
+			if w.virt != nil {
+				hw = pollWait{forever: true} // a virtual timer ends the wait
+			}
+			hw.cancel = c
+			n, err := hostPoller.awaitReady(pw, hw, func() (int, error) { return try(pollWait{}) })
+			if err == errInterrupted && timedOut.Load() {
+				return 0, nil
+			}
+			return uint64(n), err
+		}, done)
+		t.pending.credless = true
+	} else if w.virt == nil {
+		return t.blockIntr(intrNoHand, func(c *cancel) (uint64, error) {
 			w.cancel = c
 			n, err := try(w)
 			return uint64(n), err
 		}, done)
+	} else {
+		// On the virtual clock: the host waits without a deadline, and a virtual timer
+		// ends the wait as its timeout.
+		r, err = t.blockIntr(intrNoHand, func(c *cancel) (uint64, error) {
+			n, err := try(pollWait{forever: true, cancel: c})
+			if err == errInterrupted && timedOut.Load() {
+				return 0, nil
+			}
+			return uint64(n), err
+		}, done)
 	}
-	// On the virtual clock: the host waits without a deadline, and a virtual timer ends
-	// the wait as its timeout.
-	r, err := t.blockWait(intrNoHand, hw, func(c *cancel) (uint64, error) {
-		n, err := try(pollWait{forever: true, cancel: c})
-		if err == errInterrupted && timedOut.Load() {
-			return 0, nil
-		}
-		return uint64(n), err
-	}, done)
+	if w.virt == nil {
+		return r, err
+	}
 	pend, gen := t.pending, t.gen+1
 	t.p.after(time.Duration(w.vend-w.virt.Load()), func() {
 		if t.gen != gen || t.state != taskBlocked || pend.interrupted {
@@ -221,6 +244,26 @@ func (t *Task) waitReady(w pollWait, fds []unix.PollFd, try func(w pollWait) (in
 
 func finishNow(try func(w pollWait) (int, error), finish func(n int, err error) (uint64, error)) (uint64, error) {
 	return finish(try(pollWait{}))
+}
+
+// pollEvents are the events of each of fds, as epoll's.
+func pollEvents(fds []unix.PollFd) []uint32 {
+	ev := make([]uint32, len(fds))
+	for i, p := range fds {
+		ev[i] = uint32(uint16(p.Events))
+	}
+	return ev
+}
+
+// filesOf returns the open file of each guest fd, nil for those not open.
+func (t *Task) filesOf(fds []int32) []*File {
+	files := make([]*File, len(fds))
+	for i, fd := range fds {
+		if fd >= 0 {
+			files[i], _ = t.file(fd)
+		}
+	}
+	return files
 }
 
 // hostFd returns the host fd behind guest fd, or false when fd is not open.
@@ -384,7 +427,14 @@ func (t *Task) pollFds(addr mm.Addr, nfds uint32, w pollWait, tsAddr mm.Addr, re
 	}
 	g := unmarshalPollfds(raw)
 	h := pollfdsToHost(g, t.hostFdOf)
-	return t.waitReady(w, h,
+	gfds := make([]int32, len(g))
+	for i := range g {
+		gfds[i] = g[i].Fd
+		if h[i].Fd < 0 {
+			gfds[i] = -1
+		}
+	}
+	return t.waitReady(w, h, t.filesOf(gfds), false,
 		func(w pollWait) (int, error) {
 			if _, err := hostPoll(h, w); err != nil {
 				return 0, err
@@ -549,7 +599,7 @@ func (t *Task) selectFds(nfds int32, addrs [3]mm.Addr, w pollWait, finish func(u
 	if err != nil {
 		return finish(0, err)
 	}
-	return t.waitReady(w, h,
+	return t.waitReady(w, h, t.filesOf(g), false,
 		func(w pollWait) (int, error) {
 			if _, err := hostPoll(h, w); err != nil {
 				return 0, err
@@ -708,7 +758,7 @@ func (t *Task) epollWait(epfd int32, addr mm.Addr, maxevents int32, w pollWait, 
 	room := int(total(b)) / abi.EpollEventSize
 	if room == 0 {
 		pfd := []unix.PollFd{{Fd: int32(hfd), Events: unix.POLLIN}}
-		return t.waitReady(w, pfd,
+		return t.waitReady(w, pfd, []*File{ep}, true,
 			func(w pollWait) (int, error) { return hostPoll(pfd, w) },
 			func(n int, err error) (uint64, error) {
 				if err == nil && n > 0 {
@@ -718,7 +768,7 @@ func (t *Task) epollWait(epfd int32, addr mm.Addr, maxevents int32, w pollWait, 
 			})
 	}
 	ev := make([]unix.EpollEvent, room)
-	return t.waitReady(w, []unix.PollFd{{Fd: int32(hfd), Events: unix.POLLIN}},
+	return t.waitReady(w, []unix.PollFd{{Fd: int32(hfd), Events: unix.POLLIN}}, []*File{ep}, true,
 		func(w pollWait) (int, error) { return hostEpollWait(hfd, ev, w) },
 		func(n int, err error) (uint64, error) {
 			if err != nil {
