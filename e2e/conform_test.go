@@ -66,6 +66,7 @@ var conformGuests = []diffCase{
 	{name: "pty", cmds: one("pty")},
 	{name: "sharedexec", cmds: one("sharedexec")},
 	{name: "pipeherd", cmds: one("pipeherd")},
+	{name: "pollherd", cmds: one("pollherd")},
 	{name: "schedpids", cmds: one("schedpids")},
 	{name: "procfdlist", cmds: one("procfdlist")},
 	{name: "sockioctl", cmds: one("sockioctl")},
