@@ -29,6 +29,8 @@ n_sbrk=4000       # heap growths of 132 KiB
 n_maps=40000      # one-page mappings alive at once (the host allows vemu ~49,000)
 n_futexes=2000    # threads waiting on futexes, woken one at a time
 n_pipereaders=2000 # threads blocked reading one pipe, given a byte each
+n_pollers=3000    # threads blocked in poll, each on an eventfd of its own, woken one by one
+n_pollpong=20000  # round trips between two threads, each waiting in poll before its read
 n_shmaps=16000    # one-page MAP_SHARED mappings alive at once, of a memfd and anonymous
 n_mutex=20000     # increments per thread, 64 threads
 n_pimutex=1000    # the same under a PI mutex, whose contended lock goes through the kernel each time
@@ -253,6 +255,8 @@ bench "$n_futexes futex waiters, one futex each" ms 1 "$out/cliffs" futexes $n_f
 bench "$n_futexes waiters on one futex, woken singly" ms 1 "$out/cliffs" wakeone $n_futexes
 bench "$n_shmaps one-page MAP_SHARED mappings" ms 1 "$out/cliffs" shmaps $n_shmaps
 bench "$n_pipereaders threads blocked reading one pipe" ms 1 "$out/cliffs" pipereaders $n_pipereaders
+bench "$n_pollers threads blocked in poll, woken singly" ms 1 "$out/cliffs" pollers $n_pollers
+bench "poll ping-pong between two threads (per round trip)" ns 0 "$out/cliffs" pollpong $n_pollpong
 bench "64 threads: mutex+atomic x $n_mutex" ms 1 "$out/mutex" 64 $n_mutex
 bench "64 threads: PI mutex+atomic x $n_pimutex" ms 1 "$out/mutex" 64 $n_pimutex pi
 bench "Go, GOMAXPROCS=4, $n_go jobs" ms 1 "$out/gothreads" $n_go

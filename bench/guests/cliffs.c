@@ -13,11 +13,17 @@
      shmaps N     make N one-page MAP_SHARED mappings, alternately of the next page of
                   a memfd and of shared anonymous memory, touch each, then unmap them
      pipereaders N  start N threads reading one byte each from one pipe, then write N
-                  bytes one at a time */
+                  bytes one at a time
+     pollers N    start N threads, each blocked in poll on an eventfd of its own, then
+                  wake them one after the other
+     pollpong N   two threads pass a byte back and forth N times through two pipes,
+                  each waiting in poll before its read; prints ns per round trip */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <string.h>
 #include <linux/futex.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include "bench.h"
 
@@ -62,6 +68,41 @@ static void *read_pipe(void *arg)
 		printf("fail read\n");
 		exit(1);
 	}
+	return arg;
+}
+
+static int *evfds;
+
+static void *poll_own(void *arg)
+{
+	struct pollfd p = {evfds[(long)arg], POLLIN, 0};
+	__atomic_fetch_add(&ready, 1, __ATOMIC_SEQ_CST);
+	if (poll(&p, 1, -1) != 1 || p.revents != POLLIN) {
+		printf("fail poll\n");
+		exit(1);
+	}
+	return arg;
+}
+
+static int ping[2], pong[2];
+
+/* pass waits in poll for a byte on in, reads it and writes it to out. */
+static void pass(int in, int out)
+{
+	struct pollfd p = {in, POLLIN, 0};
+	char b;
+	if (poll(&p, 1, -1) != 1 || read(in, &b, 1) != 1 || write(out, &b, 1) != 1) {
+		printf("fail pollpong\n");
+		exit(1);
+	}
+}
+
+static long rounds;
+
+static void *ponger(void *arg)
+{
+	for (long i = 0; i < rounds; i++)
+		pass(ping[0], pong[1]);
 	return arg;
 }
 
@@ -207,8 +248,47 @@ int main(int argc, char **argv)
 			}
 		for (long i = 0; i < n; i++)
 			pthread_join(t[i], NULL);
+	} else if (!strcmp(mode, "pollers")) {
+		evfds = calloc(n, sizeof *evfds);
+		for (long i = 0; i < n; i++)
+			if ((evfds[i] = eventfd(0, 0)) < 0) {
+				printf("fail eventfd\n");
+				return 1;
+			}
+		pthread_t *t = start_all(n, poll_own);
+		for (long i = 0; i < n; i++) {
+			unsigned long long one = 1;
+			if (write(evfds[i], &one, sizeof one) != sizeof one) {
+				printf("fail write\n");
+				return 1;
+			}
+		}
+		for (long i = 0; i < n; i++)
+			pthread_join(t[i], NULL);
+	} else if (!strcmp(mode, "pollpong")) {
+		if (pipe(ping) != 0 || pipe(pong) != 0)
+			return 1;
+		rounds = n;
+		pthread_t t;
+		pthread_create(&t, NULL, ponger, NULL);
+		t0 = bench_now_ns();
+		for (long i = 0; i < n; i++) {
+			if (write(ping[1], "x", 1) != 1) {
+				printf("fail write\n");
+				return 1;
+			}
+			struct pollfd p = {pong[0], POLLIN, 0};
+			char b;
+			if (poll(&p, 1, -1) != 1 || read(pong[0], &b, 1) != 1) {
+				printf("fail pollpong\n");
+				return 1;
+			}
+		}
+		pthread_join(t, NULL);
+		printf("%.0f\n", (double)(bench_now_ns() - t0) / n);
+		return 0;
 	} else {
-		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps|futexes|wakeone|shmaps|pipereaders N\n");
+		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps|futexes|wakeone|shmaps|pipereaders|pollers|pollpong N\n");
 		return 2;
 	}
 	printf("%.1f\n", (bench_now_ns() - t0) / 1e6);
