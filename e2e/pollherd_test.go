@@ -26,8 +26,9 @@ func hostThreads(pid int) (int, error) {
 	return 0, fmt.Errorf("no Threads line in /proc/%d/status", pid)
 }
 
-// TestPollersHostThreads blocks 3000 guest threads in poll, select and epoll_wait (a
-// third each) and checks that vemu meanwhile runs on a handful of host threads, where a
+// TestPollersHostThreads blocks 3000 guest threads in poll, select, epoll_wait and
+// epoll_wait on guest epoll instances nested as deep as Linux allows (which vemu's own
+// instance cannot take in), a quarter each, and checks that vemu meanwhile runs on a handful of host threads, where a
 // host thread per waiter would have 3000 (and past 10,000 waiters, Go's limit, vemu
 // died); then lets them all go. In repeatable runs too.
 func TestPollersHostThreads(t *testing.T) {

@@ -40,6 +40,10 @@ import (
 // triggered, with the same registrations per file, which the loop reads without waiting
 // at each turn, so that a turn costs what is ready, not what waits.
 
+// pollTickMax is the longest interval between two looks of a wait the host would not
+// register.
+const pollTickMax = 50 * time.Millisecond
+
 // pollReg is an open file's registration in a poll set, shared by the waits on it.
 type pollReg struct {
 	set    *pollSet
@@ -279,9 +283,19 @@ func (p *fdPoller) requeue(w *pollWaiter) {
 
 // awaitReady waits off the run loop until try (which must not wait) finds something
 // ready, w runs out (try's last answer), or w's cancel fires (errInterrupted, unless
-// try then finds something after all: a wait that took events answers with them). w's
-// registrations end with it.
+// try then finds something after all: a wait that took events answers with them). pw's
+// registrations end with it. Without pw (the host would not register the files), try
+// runs again at growing intervals, up to pollTickMax.
 func (p *fdPoller) awaitReady(pw *pollWaiter, w pollWait, try func() (int, error)) (int, error) {
+	var ticks *time.Timer
+	var tick <-chan time.Time
+	interval := time.Millisecond
+	if pw == nil {
+		pw = &pollWaiter{} // no word comes on its nil channel
+		ticks = time.NewTimer(interval)
+		defer ticks.Stop()
+		tick = ticks.C
+	}
 	excl := pw.exclusive
 	took := func(n int, err error) (int, error) {
 		if excl && err == nil && n > 0 {
@@ -321,6 +335,9 @@ func (p *fdPoller) awaitReady(pw *pollWaiter, w pollWait, try func() (int, error
 			return 0, errInterrupted
 		case <-timeout:
 			return took(try())
+		case <-tick:
+			interval = min(2*interval, pollTickMax)
+			ticks.Reset(interval)
 		}
 	}
 }

@@ -206,22 +206,23 @@ func (t *Task) waitReady(w pollWait, fds []unix.PollFd, files []*File, excl bool
 			return uint64(n), err
 		}, done)
 		t.pending.credless = true
-	} else if w.virt == nil {
-		return t.blockIntr(intrNoHand, func(c *cancel) (uint64, error) {
-			w.cancel = c
-			n, err := try(w)
-			return uint64(n), err
-		}, done)
 	} else {
-		// On the virtual clock: the host waits without a deadline, and a virtual timer
-		// ends the wait as its timeout.
-		r, err = t.blockIntr(intrNoHand, func(c *cancel) (uint64, error) {
-			n, err := try(pollWait{forever: true, cancel: c})
+		// The host would not register the files (guest epoll instances nested as deep as
+		// Linux allows, say): the goroutine looks again at growing intervals, and holds
+		// no host thread between looks either.
+		r, err = t.blockIntrChan(intrNoHand, func(c *cancel) (uint64, error) {
+			hw := w
+			if w.virt != nil {
+				hw = pollWait{forever: true}
+			}
+			hw.cancel = c
+			n, err := hostPoller.awaitReady(nil, hw, func() (int, error) { return try(pollWait{}) })
 			if err == errInterrupted && timedOut.Load() {
 				return 0, nil
 			}
 			return uint64(n), err
 		}, done)
+		t.pending.credless = true
 	}
 	if w.virt == nil {
 		return r, err

@@ -5,8 +5,10 @@
  * SA_RESTART (these calls never restart); timeouts end them with 0.
  *
  * Usage: pollherd [N]       N waiters in each case (3000 by default)
- *        pollherd hold N    N waiters (a third in each call) block, "blocked" is printed,
- *                           and one byte on stdin lets them all go. */
+ *        pollherd hold N    N waiters block (a quarter each in poll, select, epoll_wait,
+ *                           and epoll_wait on epoll instances nested as deep as Linux
+ *                           allows), "blocked" is printed, and one byte on stdin lets
+ *                           them all go. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -292,6 +294,23 @@ static void timeouts(long n)
 	free(j);
 }
 
+/* deepest returns the top of a chain of epoll instances, each in the next, as long as
+   Linux allows, the first of which has fd. */
+static int deepest(int fd)
+{
+	int top = epoll_create1(0);
+	struct epoll_event e = {.events = EPOLLIN};
+	epoll_ctl(top, EPOLL_CTL_ADD, fd, &e);
+	for (;;) {
+		int next = epoll_create1(0);
+		if (epoll_ctl(next, EPOLL_CTL_ADD, top, &e) != 0) {
+			close(next);
+			return top;
+		}
+		top = next;
+	}
+}
+
 /* hold blocks n waiters until a byte comes on stdin, for a look from outside. */
 static int hold(long n)
 {
@@ -301,9 +320,13 @@ static int hold(long n)
 	int ep = epoll_create1(0);
 	struct epoll_event e = {.events = EPOLLIN};
 	epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e);
+	int deep = deepest(p[0]);
 	struct job *j = calloc(n, sizeof *j);
-	for (long i = 0; i < n; i++)
-		j[i] = (struct job){.kind = i % 3, .fd = i % 3 == EPOLL ? ep : p[0], .timeout = -1};
+	for (long i = 0; i < n; i++) {
+		j[i] = (struct job){.kind = i % 4 == 3 ? EPOLL : i % 4, .fd = p[0], .timeout = -1};
+		if (i % 4 >= EPOLL)
+			j[i].fd = i % 4 == EPOLL ? ep : deep;
+	}
 	pthread_t *t = start(j, n);
 	printf("blocked %d\n", __atomic_load_n(&finished, __ATOMIC_SEQ_CST));
 	fflush(stdout);
