@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"math"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -73,6 +74,10 @@ func (t *Task) fcntlOwn(f *File, cmd int32, arg uint64) (uint64, error) {
 		return uint64(int64(o.id)), nil
 	case abi.F_SETOWN:
 		id, kind := int32(arg), int32(fOwnerPid)
+		if id == math.MinInt32 {
+			// No group has the id -INT_MIN.
+			return 0, unix.EINVAL
+		}
 		if id < 0 {
 			id, kind = -id, fOwnerPgrp
 		}

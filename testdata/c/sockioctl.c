@@ -194,6 +194,10 @@ static void own(void)
 	expect("SIOCGPGRP", ioctl(sv[0], SIOCGPGRP, &v) == 0 && v == -getpgrp());
 	v = 0x3ffffff0;
 	expect_err("FIOSETOWN to no process", ioctl(sv[0], FIOSETOWN, &v), ESRCH);
+	v = INT_MIN;
+	expect_err("FIOSETOWN to group -INT_MIN", ioctl(sv[0], FIOSETOWN, &v), EINVAL);
+	expect_err("F_SETOWN to group -INT_MIN", fcntl(sv[0], F_SETOWN, INT_MIN), EINVAL);
+	expect("a refused owner leaves the owner", fcntl(sv[0], F_GETOWN) == -getpgrp());
 	expect_err("FIOSETOWN of a bad pointer", ioctl(sv[0], FIOSETOWN, BAD), EFAULT);
 	expect_err("FIOGETOWN to a bad pointer", ioctl(sv[0], FIOGETOWN, BAD), EFAULT);
 
