@@ -72,9 +72,10 @@ func ioctl(p *printer, s abi.Sig) {
 		p.out(arg, p.winsize)
 	case abi.TIOCSWINSZ:
 		p.winsize(arg)
-	case abi.FIONREAD, abi.TIOCGPGRP, abi.TIOCGSID, abi.TIOCOUTQ, abi.TIOCGPTN:
+	case abi.FIONREAD, abi.TIOCGPGRP, abi.TIOCGSID, abi.TIOCOUTQ, abi.TIOCGPTN,
+		abi.FIOGETOWN, abi.SIOCGPGRP, abi.SIOCATMARK, abi.SIOCOUTQNSD:
 		p.out(arg, func(a uint64) { p.intIn(a, func(x int32) string { return strconv.Itoa(int(x)) }) })
-	case abi.FIONBIO, abi.TIOCSPGRP, abi.FIOASYNC, abi.TIOCSPTLCK:
+	case abi.FIONBIO, abi.TIOCSPGRP, abi.FIOASYNC, abi.TIOCSPTLCK, abi.FIOSETOWN, abi.SIOCSPGRP:
 		p.intIn(arg, func(x int32) string { return strconv.Itoa(int(x)) })
 	case abi.FIOCLEX, abi.FIONCLEX, abi.TIOCNOTTY, abi.TIOCEXCL, abi.TIOCNXCL:
 		// No argument is used; strace still prints the register.
