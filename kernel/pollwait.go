@@ -27,8 +27,9 @@ import (
 // registration first (forgetPolls), before the host descriptor is closed and its number
 // used again; the waits go on for their other files, as an epoll instance drops a closed
 // file. Files the host cannot register (regular files: EPERM) are always ready, and need
-// none. When the host refuses a registration otherwise (guest epoll instances nested
-// too deep, say), the wait runs on a host thread of its own as it used to.
+// none. When the host refuses a registration otherwise (a guest epoll instance nested as
+// deep as Linux allows cannot go into another: ELOOP), the goroutine polls again at
+// intervals growing to pollTickMax, still without a host thread of its own.
 //
 // Waiters of epoll_wait on one guest epoll instance are woken one at a time, first come
 // first, as Linux wakes them exclusively: the one woken takes the events, then wakes the
