@@ -682,6 +682,16 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	})
 	for _, o := range p.tasks {
 		if o != t {
+			if op := o.blocked; op != nil && o.state == taskBlocked {
+				// Its wait ends with it: parked, or on a goroutine that would wait on.
+				if op.wait != nil {
+					p.unpark(op.wait)
+				}
+				if op.stop != nil && !op.interrupted {
+					op.interrupted = true
+					op.stop.fire()
+				}
+			}
 			o.setState(taskDead)
 			k.dropThread(o.tid)
 			p.piForget(o.tid)

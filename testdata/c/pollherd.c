@@ -2,7 +2,8 @@
  * eventfd of its own is woken by its own write, one after the other; all the waiters on
  * one pipe wake at one write; one edge-triggered event wakes exactly one epoll_wait
  * waiter, one-shot events one each; signals end the waits with EINTR, with or without
- * SA_RESTART (these calls never restart); timeouts end them with 0.
+ * SA_RESTART (these calls never restart); timeouts end them with 0; an execve in one
+ * thread ends the others' waits.
  *
  * Usage: pollherd [N]       N waiters in each case (3000 by default)
  *        pollherd hold N    N waiters block (a quarter each in poll, select, epoll_wait,
@@ -343,10 +344,34 @@ static int hold(long n)
 	return ok != n;
 }
 
+/* execs blocks n waiters on a pipe nobody writes, then runs the program again: the exec
+   ends them with their threads. */
+static void execs(long n, char *prog)
+{
+	int p[2];
+	if (pipe(p) != 0)
+		exit(1);
+	int ep = epoll_create1(0);
+	struct epoll_event e = {.events = EPOLLIN};
+	epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e);
+	struct job *j = calloc(n, sizeof *j);
+	for (long i = 0; i < n; i++)
+		j[i] = (struct job){.kind = i % 3, .fd = i % 3 == EPOLL ? ep : p[0], .timeout = -1};
+	start(j, n);
+	fflush(stdout);
+	execl("/proc/self/exe", prog, "after-exec", (char *)NULL);
+	printf("execl failed: %s\n", strerror(errno));
+	exit(1);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 2 && !strcmp(argv[1], "hold"))
 		return hold(atol(argv[2]));
+	if (argc > 1 && !strcmp(argv[1], "after-exec")) {
+		expect("execve in a thread while the others wait in poll, select and epoll_wait", 1);
+		return 0;
+	}
 	long n = argc > 1 ? atol(argv[1]) : 3000;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -362,5 +387,7 @@ int main(int argc, char **argv)
 	interrupted(n / 3, SIGUSR1, "a signal without SA_RESTART");
 	interrupted(n / 3, SIGUSR2, "a signal with SA_RESTART");
 	timeouts(n / 3);
+	if (failures == 0)
+		execs(n / 3, argv[0]);
 	return failures != 0;
 }
