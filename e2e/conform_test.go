@@ -64,6 +64,7 @@ var conformGuests = []diffCase{
 	{name: "shmmany", cmds: one("shmmany", "work"), setup: mkdirs("work")},
 	{name: "sigwaits", cmds: one("sigwaits")},
 	{name: "pty", cmds: one("pty")},
+	{name: "ttyjob", cmds: one("ttyjob")},
 	{name: "sharedexec", cmds: one("sharedexec")},
 	{name: "pipeherd", cmds: one("pipeherd")},
 	{name: "pollherd", cmds: one("pollherd")},

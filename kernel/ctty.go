@@ -30,6 +30,7 @@ func (k *Kernel) newSession(p *Process) {
 		k.pt.sessions = map[int]*session{}
 	}
 	k.pt.sessions[p.pid] = &session{}
+	k.sessionsMade.Store(true)
 }
 
 // leaderExited runs as p exits: a session leader's end takes the terminal from its
@@ -143,6 +144,15 @@ func (t *Task) ttyIoctl(f *File, req uint32, arg uint64) (uint64, bool, error) {
 		return 0, false, nil
 	}
 	k := t.p.k
+	if req == abi.TIOCSPGRP {
+		// From a background group: SIGTTOU first (tiocspgrp()'s tty_check_change()).
+		if ok, r, err := t.ttyJob(f, abi.SIGTTOU, false); !ok {
+			if err == unix.EIO {
+				err = unix.ENOTTY
+			}
+			return r, true, err
+		}
+	}
 	rdev, isTTY := terminalDev(f.fd)
 	k.pt.mu.Lock()
 	s := k.pt.sessions[t.p.sid]
@@ -272,4 +282,125 @@ func (t *Task) ptyIoctl(f *File, req uint32, arg uint64) (uint64, bool, error) {
 		return fd, true, err
 	}
 	return 0, false, nil
+}
+
+// ttyDev is the device of f's host descriptor when it is a terminal, found once.
+func (f *File) ttyDev() (uint64, bool) {
+	if f.ttyKind == 0 {
+		f.ttyKind = 1
+		if rdev, ok := terminalDev(f.fd); ok {
+			f.ttyKind, f.ttyRdev = 2, rdev
+		}
+	}
+	return f.ttyRdev, f.ttyKind == 2
+}
+
+// ttyJob is Linux's __tty_check_change() for an operation of t on f: a process of a
+// background group of f's session, f being its controlling terminal, sends sig (SIGTTOU
+// or SIGTTIN) to its group and the call restarts once the signal is handled (ERESTARTSYS:
+// after a stop and SIGCONT, or after a handler with SA_RESTART; EINTR after another
+// handler); it goes on when the caller blocks or ignores sig, except a read (SIGTTIN),
+// which gives EIO then, as it does for an orphaned group. A write (tostop) is checked
+// only with TOSTOP set on the terminal. ok: the operation goes on.
+func (t *Task) ttyJob(f *File, sig int, tostop bool) (ok bool, r uint64, err error) {
+	k := t.p.k
+	if !k.sessionsMade.Load() {
+		return true, 0, nil
+	}
+	rdev, isTTY := f.ttyDev()
+	if !isTTY {
+		return true, 0, nil
+	}
+	k.pt.mu.Lock()
+	s := k.pt.sessions[t.p.sid]
+	pgid := t.p.pgid
+	if s == nil || s.rdev != rdev || s.fg == 0 || s.fg == pgid {
+		k.pt.mu.Unlock()
+		return true, 0, nil
+	}
+	orphaned := k.orphanedLocked(pgid)
+	k.pt.mu.Unlock()
+	if tostop {
+		var termios [64]byte
+		// c_lflag is the fourth 32-bit word of struct termios.
+		if hostIoctl(f.fd, unix.TCGETS, termios[:]) != nil || binary.LittleEndian.Uint32(termios[12:])&unix.TOSTOP == 0 {
+			return true, 0, nil
+		}
+	}
+	if t.sigmask&sigBit(sig) != 0 || t.p.sigactions[sig].Handler == abi.SIG_IGN {
+		if sig == abi.SIGTTIN {
+			return false, 0, unix.EIO
+		}
+		return true, 0, nil
+	}
+	if orphaned {
+		return false, 0, unix.EIO
+	}
+	info := abi.Siginfo{Signo: int32(sig), Code: abi.SI_KERNEL}
+	for _, q := range k.group(pgid) {
+		if q != t.p {
+			t.p.deliverTo(q, 0, info)
+		}
+	}
+	t.p.deliverTo(t.p, 0, info)
+	// Interrupted at once by the signal just queued: see endInterrupted.
+	t.pending = &pendingOp{intr: intrRestart}
+	return false, 0, errBlocked
+}
+
+// orphanedLocked says whether process group pgid is orphaned: no member has a parent in
+// another group of its session (Linux's will_become_orphaned_pgrp()). Under pt.mu.
+func (k *Kernel) orphanedLocked(pgid int) bool {
+	for _, q := range k.pt.procs {
+		if q.pgid != pgid || q.zombie {
+			continue
+		}
+		if par := q.parent; par != nil && !par.zombie && par.pgid != pgid && par.sid == q.sid {
+			return false
+		}
+	}
+	return true
+}
+
+// closeTerminal closes f's host descriptor; when it was the last one of a pty master
+// whose peer is the controlling terminal of a guest session, the session is hung up as
+// Linux's __tty_hangup() does: the terminal leaves the session, whose leader gets SIGHUP
+// and SIGCONT. Reads of the peer then give end of file and polls POLLHUP, from the host.
+func (k *Kernel) closeTerminal(f *File) error {
+	var b [8]byte
+	if _, isTTY := f.ttyDev(); !isTTY || hostIoctl(f.fd, unix.TIOCGPTN, b[:]) != nil {
+		return unix.Close(f.fd)
+	}
+	peer := "/dev/pts/" + strconv.Itoa(int(binary.LittleEndian.Uint32(b[:4])))
+	var st unix.Stat_t
+	if unix.Stat(peer, &st) != nil {
+		return unix.Close(f.fd)
+	}
+	k.pt.mu.Lock()
+	sid, s := k.holderLocked(st.Rdev)
+	k.pt.mu.Unlock()
+	err := unix.Close(f.fd)
+	if s == nil {
+		return err
+	}
+	var now unix.Stat_t
+	if unix.Stat(peer, &now) == nil && now.Rdev == st.Rdev {
+		return err // another descriptor of the master is open
+	}
+	k.pt.mu.Lock()
+	if k.pt.sessions[sid] != s || s.rdev != st.Rdev {
+		k.pt.mu.Unlock()
+		return err
+	}
+	s.rdev, s.path, s.fg = 0, "", 0
+	leader := k.pt.procs[sid]
+	if leader != nil && (leader.zombie || leader.sid != sid) {
+		leader = nil
+	}
+	k.pt.mu.Unlock()
+	if leader != nil {
+		leader.signalFromOutside(0, abi.Siginfo{Signo: abi.SIGHUP, Code: abi.SI_KERNEL})
+		leader.signalFromOutside(0, abi.Siginfo{Signo: abi.SIGCONT, Code: abi.SI_KERNEL})
+	}
+	return err
 }

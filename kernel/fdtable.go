@@ -21,6 +21,13 @@ type File struct {
 	ops   fileOps // what this kind of file does differently from a host file
 
 	blockKind uint8 // whether I/O may wait (see mayBlock), found on first use
+	// ttyKind says whether the host descriptor is a terminal (ttyDev): 0 not yet known,
+	// 1 no, 2 yes, with its device ttyRdev.
+	ttyKind uint8
+	ttyRdev uint64
+	// statAs is the host path fstat answers for, when the file was opened through a
+	// name that stands for another (/dev/tty for the controlling terminal).
+	statAs string
 
 	epolls map[*epollEntries]bool // epoll instances that had entries for this file (see epoll.go)
 	own    *fown                  // owner and signal for O_ASYNC (sigio.go); guarded by asyncMu
@@ -216,6 +223,9 @@ func (f *File) release() error {
 			f.k.leases.released(f.desc, f)
 		}
 		forgetPolls(f)
+		if f.k != nil && f.k.sessionsMade.Load() {
+			return f.k.closeTerminal(f)
+		}
 		return unix.Close(f.fd)
 	}
 	return nil

@@ -135,7 +135,8 @@ func (hostFile) fork(f *File, child *Process) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	nf := &File{fd: fd, path: f.path, flags: f.flags, blockKind: f.blockKind, ops: f.ops, desc: f.desc, k: f.k}
+	nf := &File{fd: fd, path: f.path, flags: f.flags, blockKind: f.blockKind, ops: f.ops, desc: f.desc, k: f.k,
+		ttyKind: f.ttyKind, ttyRdev: f.ttyRdev, statAs: f.statAs}
 	if f.desc != nil {
 		f.k.leases.copied(f.desc)
 	}

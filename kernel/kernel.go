@@ -69,6 +69,10 @@ type Config struct {
 type Kernel struct {
 	cfg Config
 
+	// sessionsMade is set once a guest process made a session (setsid): from then on
+	// reads, writes and ioctls of terminals check job control (ctty.go).
+	sessionsMade atomic.Bool
+
 	sigio   sigioWatch // O_ASYNC files (sigio.go)
 	dnotify dnWatch    // F_NOTIFY watches (dnotify.go)
 

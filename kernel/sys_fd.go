@@ -165,6 +165,13 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 // installOpened gives the guest a descriptor for host descriptor hfd, opened as p.
 func (t *Task) installOpened(hfd int, p string, flags uint32) (uint64, error) {
 	f := &File{fd: hfd, refs: 1, path: p, flags: flags, k: t.p.k}
+	if path.Clean(p) == "/dev/tty" {
+		if rdev, ok := f.ttyDev(); ok && rdev != unix.Mkdev(5, 0) {
+			// The controlling terminal, opened through /dev/tty: a file of /dev/tty's,
+			// as Linux's (fstat shows the device 5,0), that reads and writes the terminal.
+			f.statAs = "/dev/tty"
+		}
+	}
 	t.p.k.leases.register(f, flags)
 	if dir, ok := t.procDirOf(devFd(p)); ok {
 		f.ops = &procFdDir{p: t.p, dir: dir}

@@ -114,6 +114,14 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 	if r, ok, err := t.ptyIoctl(f, req, a[2]); ok {
 		return r, err
 	}
+	switch req {
+	case abi.TCSETS, abi.TCSETSW, abi.TCSETSF, abi.TCSETA, abi.TCSETAW, abi.TCSETAF,
+		abi.TCSETS2, abi.TCSETSW2, abi.TCSETSF2, abi.TCFLSH, abi.TCXONC, abi.TCSBRK, abi.TCSBRKP:
+		// Changing the terminal from a background group: SIGTTOU first.
+		if ok, r, err := t.ttyJob(f, abi.SIGTTOU, false); !ok {
+			return r, err
+		}
+	}
 	if r, ok, err := t.sockIoctl(f, req, a.Ptr(2)); ok {
 		return r, err
 	}

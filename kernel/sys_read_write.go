@@ -195,6 +195,16 @@ func (t *Task) rwCall(a Args, in, vector, positional bool) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if !positional && t.p.k.sessionsMade.Load() {
+		// Job control on a controlling terminal (ctty.go).
+		sig, tostop := abi.SIGTTIN, false
+		if !in {
+			sig, tostop = abi.SIGTTOU, true
+		}
+		if ok, r, err := t.ttyJob(f, sig, tostop); !ok {
+			return r, err
+		}
+	}
 	return f.kind().io(t, f, ioReq{a: a, in: in, vector: vector, positional: positional})
 }
 

@@ -61,7 +61,7 @@ func (t *Task) fstatat(dirfd int32, pathAddr mm.Addr, flags int32) (*unix.Stat_t
 		if err != nil {
 			return nil, err
 		}
-		if err := unix.Fstat(f.fd, &st); err != nil {
+		if err := f.fstat(&st); err != nil {
 			return nil, err
 		}
 		if m, ok := f.ops.(*mqFile); ok {
@@ -111,7 +111,7 @@ func sysFstat(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(f.fd, &st); err != nil {
+	if err := f.fstat(&st); err != nil {
 		return 0, err
 	}
 	if m, ok := f.ops.(*mqFile); ok {
@@ -140,6 +140,10 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 			}
 			d = f.fd
 			mq, _ = f.ops.(*mqFile)
+			if f.statAs != "" {
+				d, hp = unix.AT_FDCWD, f.statAs
+				flags &^= abi.AT_EMPTY_PATH
+			}
 		}
 	} else {
 		h, err := t.lookup(a.Fd(0), p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
@@ -251,4 +255,12 @@ func (t *Task) putStatfs(hostFd int, addr mm.Addr) error {
 	var b [abi.StatfsSize]byte
 	s.Marshal(b[:])
 	return t.p.mm.CopyOut(addr, b[:])
+}
+
+// fstat is fstat(2) of f's host descriptor, or of what f was opened as (statAs).
+func (f *File) fstat(st *unix.Stat_t) error {
+	if f.statAs != "" {
+		return unix.Stat(f.statAs, st)
+	}
+	return unix.Fstat(f.fd, st)
 }
