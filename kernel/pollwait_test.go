@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -46,7 +47,7 @@ func registered(f *File) bool {
 	return hostPoller.set.regs[f] != nil
 }
 
-func newPipeFiles(t *testing.T) (r, w *File) {
+func newPipeFiles(t testing.TB) (r, w *File) {
 	t.Helper()
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
@@ -182,5 +183,52 @@ func TestPollFileClosedWhileWatched(t *testing.T) {
 	c.fire()
 	if a := <-ans; a.err != errInterrupted {
 		t.Errorf("after the cancel: %+v, want errInterrupted", a)
+	}
+}
+
+// parkOn parks t in a wait for f to be readable, as a repeatable run's poll does.
+func parkOn(t *Task, f *File) {
+	t.pending = &pendingOp{wait: &hostWait{
+		fds:   []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLIN}},
+		files: []*File{f},
+		retry: func() (uint64, error) { return 1, nil },
+	}}
+	op := t.pending
+	sleepNow(t)
+	t.p.park(t, op)
+}
+
+// BenchmarkParkedTurn is what a turn of a repeatable run's loop pays for n parked waits
+// of which none is ready: on one pipe, or on an eventfd each. It was one poll per wait.
+func BenchmarkParkedTurn(b *testing.B) {
+	for _, own := range []bool{false, true} {
+		for _, n := range []int{10, 100, 1000, 10000} {
+			if own && n > 1000 {
+				continue // a descriptor each
+			}
+			b.Run(fmt.Sprintf("own=%v/waits=%d", own, n), func(b *testing.B) {
+				task := loadTestTask(b)
+				p := task.p
+				r, _ := newPipeFiles(b)
+				b.Cleanup(func() { unix.Close(r.fd) })
+				for _, w := range extraThreads(task, n) {
+					f := r
+					if own {
+						efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+						if err != nil {
+							b.Fatal(err)
+						}
+						b.Cleanup(func() { unix.Close(efd) })
+						f = &File{fd: efd, refs: 1}
+					}
+					parkOn(w, f)
+				}
+				for b.Loop() {
+					if p.pollParked() {
+						b.Fatal("a wait ended")
+					}
+				}
+			})
+		}
 	}
 }
