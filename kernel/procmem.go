@@ -61,6 +61,9 @@ func (m *procMem) io(t *Task, f *File, r ioReq) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if m.remote {
+		return m.remoteIO(t, r, addr, bufs)
+	}
 	var done uint64
 	for _, b := range bufs {
 		for len(b) > 0 {
@@ -124,4 +127,39 @@ func (m *procMem) fork(f *File, child *Process) (*File, error) {
 		nf.ops = &procMem{p: child, pos: m.pos}
 	}
 	return nf, nil
+}
+
+// remoteIO is io for another process's memory, which its own loop reaches: the caller's
+// thread waits off its loop (two processes reading each other's memory must not wait
+// for each other's loops), and the caller's memory is read before and written after,
+// on its own loop. One call moves at most maxMemIO bytes, as a read may return less.
+func (m *procMem) remoteIO(t *Task, r ioReq, addr uint64, bufs [][]byte) (uint64, error) {
+	want := min(total(bufs), maxMemIO)
+	if r.in {
+		data := make([]byte, want)
+		var n int
+		return t.blockThen(func() (uint64, error) {
+			n = m.peek(addr, data)
+			return 0, nil
+		}, func(uint64, error) (uint64, error) {
+			bufs, err := r.bufs(t) // again: the caller's mappings may have changed meanwhile
+			if err != nil {
+				return 0, err
+			}
+			rest := data[:n]
+			for _, b := range bufs {
+				rest = rest[copy(b, rest):]
+			}
+			return m.finish(r, uint64(n))
+		})
+	}
+	data := make([]byte, 0, want)
+	for _, b := range bufs {
+		data = append(data, b[:min(uint64(len(b)), want-uint64(len(data)))]...)
+	}
+	var n int
+	return t.blockThen(func() (uint64, error) {
+		n = m.poke(addr, data)
+		return 0, nil
+	}, func(uint64, error) (uint64, error) { return m.finish(r, uint64(n)) })
 }

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"vemu/abi"
 	"vemu/loader"
 )
 
@@ -232,12 +233,38 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 	if name == "auxv" {
 		return pub.auxv, true, nil
 	}
-	// The mappings belong to q's loop: rendered there (a stopped tracee answers at once).
-	var s string
-	onLoop(q, func() {
-		if q.exit == nil {
-			s = q.maps()
+	// The mappings belong to q's loop: rendered there (a stopped tracee answers at once),
+	// while the caller waits off its own (see openOnLoop).
+	return nil, true, onLoopRender{q: q, render: func() []byte {
+		if q.exit != nil {
+			return nil
 		}
+		return []byte(q.maps())
+	}}
+}
+
+// onLoopRender is what otherProcFile answers for a file that another process's loop
+// renders: the open waits for it off the caller's loop (openOnLoop).
+type onLoopRender struct {
+	q      *Process
+	render func() []byte // runs on q's loop
+}
+
+func (onLoopRender) Error() string { return "rendered on another process's loop" }
+
+// openOnLoop opens /proc file p, which r renders on another process's loop: the caller's
+// thread waits off its own loop, so that two processes reading each other's files do
+// not wait for each other.
+func (t *Task) openOnLoop(r onLoopRender, p string, flags uint32) (uint64, error) {
+	var b []byte
+	return t.blockThen(func() (uint64, error) {
+		onLoop(r.q, func() { b = r.render() })
+		return 0, nil
+	}, func(uint64, error) (uint64, error) {
+		hfd, err := memFile(path.Base(p), b, flags&abi.O_ACCMODE)
+		if err != nil {
+			return 0, err
+		}
+		return t.installFile(&File{fd: hfd, refs: 1, path: p, flags: flags, k: t.p.k, ops: &procText{name: path.Base(p)}}, flags)
 	})
-	return []byte(s), true, nil
 }

@@ -84,11 +84,15 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 		}
 		return uint64(fd), nil
 	} else if b, ok, err := t.peerFileAt(p); ok {
-		if err != nil {
+		r, later := err.(onLoopRender)
+		if err != nil && !later {
 			return 0, err
 		}
 		if !t.procTextWritable(nil, path.Base(p), flags&abi.O_ACCMODE) {
 			return 0, unix.EACCES
+		}
+		if later {
+			return t.openOnLoop(r, p, flags)
 		}
 		if hfd, err = memFile(path.Base(p), b, flags&abi.O_ACCMODE); err != nil {
 			return 0, err

@@ -88,6 +88,14 @@ static int names(const char *path, char *out, int n)
 	return k;
 }
 
+static int exited(pid_t c)
+{
+	int st;
+	if (waitpid(c, &st, 0) != c)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 static int inlisting(const char *dir, pid_t pid)
 {
 	DIR *d = opendir(dir);
@@ -331,6 +339,55 @@ static void race(void)
 	expect("children exiting mid-read: only ENOENT or ESRCH", odd == 0);
 }
 
+/* hammer reads other's maps and a word of its memory n times; the count that worked. */
+static int hammer(pid_t other, int n)
+{
+	char maps[64], mem[64], buf[65536];
+	snprintf(maps, sizeof maps, "/proc/%d/maps", other);
+	snprintf(mem, sizeof mem, "/proc/%d/mem", other);
+	int ok = 0;
+	for (int i = 0; i < n; i++) {
+		int fd = open(maps, O_RDONLY);
+		long r = 0, got = 0;
+		while (fd >= 0 && (r = read(fd, buf, sizeof buf)) > 0)
+			got += r;
+		close(fd);
+		fd = open(mem, O_RDONLY);
+		long word = 0;
+		if (got > 0 && fd >= 0 && pread(fd, &word, sizeof word, (long)&work) == sizeof word)
+			ok++;
+		close(fd);
+	}
+	return ok;
+}
+
+/* mutual: a parent and its child read each other's maps and memory at the same time;
+ * neither ends before the other is done. */
+static void mutual(void)
+{
+	pid_t parent = getpid();
+	int done[2], back[2];
+	if (pipe(done) || pipe(back))
+		return;
+	pid_t c = fork();
+	if (c == 0) {
+		close(done[1]);
+		close(back[0]);
+		int ok = hammer(parent, 300);
+		close(back[1]);
+		char x;
+		read(done[0], &x, 1);
+		_exit(ok == 300 ? 0 : 1);
+	}
+	close(done[0]);
+	close(back[1]);
+	int ok = hammer(c, 300);
+	char x;
+	read(back[0], &x, 1);
+	close(done[1]);
+	expect("two processes reading each other's maps and mem at once", ok == 300 && exited(c) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -391,5 +448,6 @@ int main(int argc, char **argv)
 	waitpid(c, NULL, 0);
 	gone(c, 1);
 	race();
+	mutual();
 	return failures != 0;
 }
