@@ -476,7 +476,7 @@ func (p *Process) credsChanged(old, cur dumpKey) {
 	o, n := old, cur
 	o.prm, n.prm = 0, 0
 	if o != n || cur.prm&^old.prm != 0 {
-		p.notDumpable = !suidDumpable()
+		p.setNotDumpable(!suidDumpable())
 	}
 }
 
@@ -484,5 +484,5 @@ func (p *Process) credsChanged(old, cur dumpKey) {
 // unless the effective ids differ from the real ones.
 func (p *Process) execDumpable() {
 	c := &p.creds
-	p.notDumpable = (c.euid != c.ruid || c.egid != c.rgid) && !suidDumpable()
+	p.setNotDumpable((c.euid != c.ruid || c.egid != c.rgid) && !suidDumpable())
 }

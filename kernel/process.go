@@ -160,8 +160,10 @@ type Process struct {
 	coreTask    *Task
 	coreInfo    abi.Siginfo
 	notDumpable bool
-	dumping     atomic.Bool
-	dumpStop    atomic.Bool
+	// notDumpablePub is notDumpable, for other processes' /proc reads (procpeer.go).
+	notDumpablePub atomic.Bool
+	dumping        atomic.Bool
+	dumpStop       atomic.Bool
 }
 
 func (p *Process) close() {

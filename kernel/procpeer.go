@@ -657,3 +657,63 @@ func (q *Process) isZombie() bool {
 	defer q.k.pt.mu.Unlock()
 	return q.zombie
 }
+
+// procDirStat corrects the stat of a directory of a guest process's /proc (its own or
+// another's), which a stand-in answered (see procAlias): as Linux's, it belongs to the
+// process's effective ids (root's once it is not dumpable), with procfs's modes.
+func (t *Task) procDirStat(dirfd int32, p string, st *unix.Stat_t) {
+	if mode, uid, gid, ok := t.procDirOwner(dirfd, p); ok {
+		st.Mode, st.Uid, st.Gid = mode, uid, gid
+	}
+}
+
+// selfLink says whether p, not followed, is /proc/self or /proc/thread-self: symbolic
+// links, as the host's of the same names (whose targets are vemu's, never read here).
+func selfLink(p string) bool {
+	c := path.Clean(p)
+	return c == "/proc/self" || c == "/proc/thread-self"
+}
+
+// procDirOwner is the mode and owner of p when it is a directory of a guest process's
+// /proc (see procDirStat).
+func (t *Task) procDirOwner(dirfd int32, p string) (mode, uid, gid uint32, ok bool) {
+	p = t.peerRelative(dirfd, p)
+	if !path.IsAbs(p) {
+		return 0, 0, 0, false
+	}
+	var q *Process
+	var name string
+	if e, ok := t.peerEntry(p); ok && e.isDir() {
+		q, name = e.q, e.name
+	} else if dir, ok := t.procDirOf(devFd(p)); ok {
+		q, name = t.p, path.Base(dir)
+		if name == "self" || strings.HasPrefix(dir, "self/task/") {
+			name = ""
+		}
+	} else {
+		return 0, 0, 0, false
+	}
+	mode = 0o555
+	switch name {
+	case "fd":
+		mode = 0o500
+	case "ns":
+		mode = 0o511
+	}
+	k := t.p.k
+	k.pt.mu.Lock()
+	uid, gid = q.creds.euid, q.creds.egid
+	k.pt.mu.Unlock()
+	// As Linux's task_dump_owner(): the world-readable ones show the effective ids
+	// whatever; the others a process that is not dumpable gives to root.
+	if mode != 0o555 && q.notDumpablePub.Load() {
+		uid, gid = 0, 0
+	}
+	return unix.S_IFDIR | mode, uid, gid, true
+}
+
+// setNotDumpable sets whether p may dump core and its /proc be read as its owner's.
+func (p *Process) setNotDumpable(v bool) {
+	p.notDumpable = v
+	p.notDumpablePub.Store(v)
+}

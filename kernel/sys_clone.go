@@ -241,7 +241,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		c.nice = max(p.nice, 0)
 	}
 	c.creds = p.creds
-	c.notDumpable = p.notDumpable
+	c.setNotDumpable(p.notDumpable)
 	c.creds.groups = append([]uint32(nil), p.creds.groups...)
 	if flags&abi.CLONE_CLEAR_SIGHAND != 0 {
 		p.lastFork = c

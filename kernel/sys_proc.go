@@ -235,7 +235,7 @@ func sysPrctl(t *Task, a Args) (uint64, error) {
 		if a[1] > 1 {
 			return 0, unix.EINVAL
 		}
-		t.p.notDumpable = a[1] == 0
+		t.p.setNotDumpable(a[1] == 0)
 		return 0, nil
 	case abi.PR_SET_PDEATHSIG:
 		if a[1] >= abi.NSIG {

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"golang.org/x/sys/unix"
+	"path"
 
 	"vemu/abi"
 	"vemu/kernel/mm"
@@ -69,12 +70,19 @@ func (t *Task) fstatat(dirfd int32, pathAddr mm.Addr, flags int32) (*unix.Stat_t
 		}
 		return &st, nil
 	}
+	if flags&abi.AT_SYMLINK_NOFOLLOW != 0 && selfLink(p) {
+		return &st, unix.Lstat(path.Clean(p), &st)
+	}
 	h, err := t.lookup(dirfd, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return nil, err
 	}
 	defer h.close()
-	return &st, unix.Fstatat(h.dir, h.name, &st, hostAtFlags(flags))
+	if err := unix.Fstatat(h.dir, h.name, &st, hostAtFlags(flags)); err != nil {
+		return nil, err
+	}
+	t.procDirStat(dirfd, p, &st)
+	return &st, nil
 }
 
 // sysStat implements stat(2).
@@ -128,6 +136,7 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 	}
 	var d int
 	var mq *mqFile
+	var link bool // /proc/self itself, not followed
 	hp := p
 	flags := a.Int(2)
 	if p == "" && flags&abi.AT_EMPTY_PATH != 0 {
@@ -145,6 +154,8 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 				flags &^= abi.AT_EMPTY_PATH
 			}
 		}
+	} else if link = flags&abi.AT_SYMLINK_NOFOLLOW != 0 && selfLink(p); link {
+		d, hp = unix.AT_FDCWD, path.Clean(p)
 	} else {
 		h, err := t.lookup(a.Fd(0), p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
 		if err != nil {
@@ -156,6 +167,9 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 	var sx unix.Statx_t
 	if err := unix.Statx(d, hp, hostAtFlags(flags), int(a.Uint(3)), &sx); err != nil {
 		return 0, err
+	}
+	if mode, uid, gid, ok := t.procDirOwner(a.Fd(0), p); ok && p != "" && !link {
+		sx.Mode, sx.Uid, sx.Gid = uint16(mode), uid, gid
 	}
 	if mq != nil {
 		var st unix.Stat_t

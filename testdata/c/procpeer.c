@@ -275,6 +275,44 @@ static void others(pid_t c)
 		failures++;
 }
 
+/* owners checks the modes and owners of a process's /proc directories: its effective
+ * ids', procfs's modes; and /proc/self is a symbolic link. */
+static void owners(void)
+{
+	struct stat st;
+	expect("lstat /proc/self: a symbolic link", lstat("/proc/self", &st) == 0 && S_ISLNK(st.st_mode));
+	expect("stat /proc/self: a directory", stat("/proc/self", &st) == 0 && S_ISDIR(st.st_mode) &&
+						       (st.st_mode & 07777) == 0555 && st.st_uid == geteuid());
+	if (getuid() != 0) {
+		printf("owners of another uid: skipped\n");
+		return;
+	}
+	int ready[2];
+	pipe(ready);
+	pid_t c = fork();
+	if (c == 0) {
+		if (setgid(65533) || setuid(65534))
+			_exit(1);
+		write(ready[1], "r", 1);
+		for (;;)
+			pause();
+	}
+	char r, p[128];
+	read(ready[0], &r, 1);
+	const char *dirs[] = {"", "/fd", "/fdinfo", "/task", "/ns"};
+	for (unsigned i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		snprintf(p, sizeof p, "/proc/%d%s", c, dirs[i]);
+		if (stat(p, &st) != 0)
+			printf("/proc/PID%s: %s\n", dirs[i], errname(errno));
+		else
+			printf("/proc/PID%s: %o %d:%d\n", dirs[i], st.st_mode, st.st_uid, st.st_gid);
+	}
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 /* gone checks a zombie (dead == 0) or a reaped child's (dead == 1) /proc/PID. */
 static void gone(pid_t c, int reaped)
 {
@@ -428,6 +466,7 @@ int main(int argc, char **argv)
 
 	look(c);
 	others(c);
+	owners();
 
 	const char *none[] = {"/proc/0", "/proc/-1", "/proc/00", "/proc/2147483648", "/proc/99999999999999999999",
 			      "/proc/0/fd", "/proc/-1/exe", "/proc/4194305/fd"};
