@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,8 @@ static void own(void)
 	connect(cl, (struct sockaddr *)&a, sizeof a);
 	int sv2 = accept(l, NULL, NULL);
 	send(cl, "!", 1, MSG_OOB);
-	usleep(20000);
+	struct pollfd pf = { .fd = sv2, .events = POLLPRI };
+	expect("the urgent byte arrives", poll(&pf, 1, 10000) == 1);
 	int mark = -1;
 	expect("SIOCATMARK at the urgent byte", ioctl(sv2, SIOCATMARK, &mark) == 0 && mark == 1);
 	close(cl);
