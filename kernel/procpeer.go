@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"vemu/abi"
 	"vemu/kernel/mm"
 )
 
@@ -614,6 +615,13 @@ func (k *Kernel) guestPids() []int {
 	k.pt.mu.Unlock()
 	slices.Sort(pids)
 	return pids
+}
+
+// mayBeProcRoot says whether an open of p with flags may have reached the host's /proc
+// itself, for the check of isHostProcRoot, which an open of a plain file need not pay:
+// opendir's O_DIRECTORY, a name with "proc" in it, or one that ends in "." or "..".
+func mayBeProcRoot(p string, flags uint32) bool {
+	return flags&abi.O_DIRECTORY != 0 || strings.Contains(p, "proc") || strings.HasSuffix(p, ".")
 }
 
 // isHostProcRoot says whether the host descriptor fd is open on the host's /proc itself.

@@ -181,7 +181,7 @@ func (t *Task) installOpened(hfd int, p string, flags uint32) (uint64, error) {
 		f.ops = &procFdDir{p: t.p, dir: dir}
 	} else if e, ok := t.peerEntry(p); ok && e.isDir() {
 		f.ops = &procPeerDir{q: e.q, dir: path.Join(e.dir, e.name)}
-	} else if isHostProcRoot(hfd) {
+	} else if mayBeProcRoot(p, flags) && isHostProcRoot(hfd) {
 		f.ops = &procRootDir{}
 	} else if name, ok := t.procEntry(devFd(p)); ok && path.Clean(name) == "mem" {
 		f.ops = &procMem{p: t.p}
