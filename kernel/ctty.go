@@ -404,3 +404,20 @@ func (k *Kernel) closeTerminal(f *File) error {
 	}
 	return err
 }
+
+// ttyFieldsLocked are tty_nr and tpgid of /proc/PID/stat for p: its session's
+// controlling terminal (its device as Linux encodes it) and foreground group, in a
+// session of the guest's; none (0, -1) otherwise. Under pt.mu.
+func (k *Kernel) ttyFieldsLocked(p *Process) (int, int) {
+	s := k.pt.sessions[p.sid]
+	if s == nil || s.rdev == 0 {
+		return 0, -1
+	}
+	major, minor := unix.Major(s.rdev), unix.Minor(s.rdev)
+	nr := int(minor&0xff | major<<8 | (minor&^0xff)<<12)
+	fg := s.fg
+	if fg == 0 {
+		fg = -1
+	}
+	return nr, fg
+}

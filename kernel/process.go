@@ -61,6 +61,9 @@ type Process struct {
 	// has tables of its own (nil until then: every thread uses files and fs).
 	mainFiles *FDTable
 	mainFS    *fsContext
+	// otherThreads counts the process's threads in the kernel's map of thread ids
+	// (procTable.tids), for other processes' /proc reads; guarded by procTable.mu.
+	otherThreads int
 	// view is what other processes' /proc reads see of the tables (procpeer.go).
 	view procView
 	// startTicks is when the process was made, in clock ticks since boot on the guest's
@@ -239,12 +242,18 @@ func (k *Kernel) addThread(tid int, p *Process) {
 	if k.pt.tids == nil {
 		k.pt.tids = map[int]*Process{}
 	}
+	if k.pt.tids[tid] == nil {
+		p.otherThreads++
+	}
 	k.pt.tids[tid] = p
 }
 
 func (k *Kernel) dropThread(tid int) {
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
+	if q := k.pt.tids[tid]; q != nil {
+		q.otherThreads--
+	}
 	delete(k.pt.tids, tid)
 }
 
@@ -373,6 +382,7 @@ func (p *Process) exited() {
 			delete(k.pt.tids, tid)
 		}
 	}
+	p.otherThreads = 0
 	letGo := p.tracerExitedLocked()
 	tracer := p.traceeExitedLocked()
 	parent := p.parent

@@ -39,6 +39,7 @@ func (t *Task) procInfo(name string) []byte {
 	}
 	p.k.pt.mu.Lock()
 	ppid, pgid, sid, nice := p.ppid, p.pgid, p.sid, p.nice // another process may change them
+	ttyNr, tpgid := p.k.ttyFieldsLocked(p)
 	p.k.pt.mu.Unlock()
 	switch name {
 	case "stat":
@@ -48,8 +49,8 @@ func (t *Task) procInfo(name string) []byte {
 		// blocked sigignore sigcatch wchan nswap cnswap exit_signal processor rt_priority
 		// policy delayacct_blkio_ticks guest_time cguest_time start_data end_data
 		// start_brk arg_start arg_end env_start env_end exit_code
-		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d %d 0 %d %d %d %d 0 0 %d 0 0 %d %d %d %d 0 0 0 %d %d 0 0 0 0 0 0 0 %d 0 0 0 0 0\n",
-			t.tid, comm, state, ppid, pgid, sid, nice, threads, p.startTicks, vsize, rss/page,
+		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d %d %d 4194304 0 0 0 0 0 0 0 0 20 %d %d 0 %d %d %d %d 0 0 %d 0 0 %d %d %d %d 0 0 0 %d %d 0 0 0 0 0 0 0 %d 0 0 0 0 0\n",
+			t.tid, comm, state, ppid, pgid, sid, ttyNr, tpgid, nice, threads, p.startTicks, vsize, rss/page,
 			p.rlimits[abi.RLIMIT_RSS].Cur, p.stackTop, p.sig.pending.set, t.sigmask, ignored, caught,
 			p.exitSignal, t.cpuNum, uint64(p.mm.BrkStart)))
 	case "statm":

@@ -205,9 +205,11 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 		if q.zombie && q.exit != nil {
 			exitCode = q.exit.WaitStatus()
 		}
+		ttyNr, tpgid := k.ttyFieldsLocked(q)
+		threads := k.threadCountLocked(q)
 		defer k.pt.mu.Unlock()
-		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 %d 1 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 %d\n",
-			id, pub.comm, st, q.ppid, q.pgid, q.sid, q.nice, q.startTicks, q.exitSignal, exitCode)), true, nil
+		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d %d %d 4194304 0 0 0 0 0 0 0 0 20 %d %d 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 %d\n",
+			id, pub.comm, st, q.ppid, q.pgid, q.sid, ttyNr, tpgid, q.nice, threads, q.startTicks, q.exitSignal, exitCode)), true, nil
 	case "status":
 		defer k.pt.mu.Unlock()
 		c := &q.creds
@@ -215,9 +217,9 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 		for i, g := range c.groups {
 			groups[i] = strconv.FormatUint(uint64(g), 10)
 		}
-		return []byte(fmt.Sprintf("Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nGroups:\t%s \n",
+		return []byte(fmt.Sprintf("Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nGroups:\t%s \nThreads:\t%d\n",
 			pub.comm, st, word, q.pid, id, q.ppid, q.tracerPidLocked(), c.ruid, c.euid, c.suid, c.fsuid,
-			c.rgid, c.egid, c.sgid, c.fsgid, strings.Join(groups, " "))), true, nil
+			c.rgid, c.egid, c.sgid, c.fsgid, strings.Join(groups, " "), k.threadCountLocked(q))), true, nil
 	case "auxv", "maps":
 	default:
 		k.pt.mu.Unlock()

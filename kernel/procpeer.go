@@ -725,3 +725,12 @@ func (p *Process) setNotDumpable(v bool) {
 	p.notDumpable = v
 	p.notDumpablePub.Store(v)
 }
+
+// threadCountLocked is the number of q's live threads (1 for a zombie, its leader's).
+// Under pt.mu.
+func (k *Kernel) threadCountLocked(q *Process) int {
+	if q.zombie {
+		return 1
+	}
+	return 1 + q.otherThreads
+}

@@ -185,6 +185,22 @@ static void pair(int s)
 	exited(b);
 }
 
+/* statfields reads tty_nr and tpgid of /proc/PID/stat. */
+static int statfields(pid_t pid, long *tty, long *tpgid)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof p, "/proc/%d/stat", pid);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return -1;
+	char *l = fgets(buf, sizeof buf, f);
+	fclose(f);
+	char *q = l ? strrchr(l, ')') : NULL;
+	long ppid, pgrp, sid;
+	char st;
+	return q && sscanf(q + 2, "%c %ld %ld %ld %ld %ld", &st, &ppid, &pgrp, &sid, tty, tpgid) == 6 ? 0 : -1;
+}
+
 /* leader runs in a new session with the pty slave as its controlling terminal. */
 static int leader(int m, const char *name)
 {
@@ -201,6 +217,22 @@ static int leader(int m, const char *name)
 	expect("stat of /dev/tty: the same", stat("/dev/tty", &st) == 0 && st.st_rdev == makedev(5, 0));
 	expect("it is a terminal", isatty(t));
 	close(t);
+	long tty = 0, tpgid = 0;
+	fstat(s, &st);
+	long want = (minor(st.st_rdev) & 0xff) | (major(st.st_rdev) << 8) | ((minor(st.st_rdev) & ~0xffu) << 12);
+	expect("stat's tty_nr and tpgid: the terminal and its foreground group",
+	       statfields(getpid(), &tty, &tpgid) == 0 && tty == want && tpgid == getpgrp());
+	pid_t other = fork();
+	if (other == 0) {
+		setpgid(0, 0);
+		pause();
+		_exit(0);
+	}
+	setpgid(other, other);
+	expect("and another process's, in the background",
+	       statfields(other, &tty, &tpgid) == 0 && tty == want && tpgid == getpgrp());
+	kill(other, SIGKILL);
+	waitpid(other, NULL, 0);
 
 	/* tcsetpgrp from the background: SIGTTOU stops the group; once in the foreground
 	 * and continued, the call restarts and succeeds. */
