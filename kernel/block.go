@@ -250,5 +250,6 @@ func (t *Task) complete(pend *pendingOp, r uint64, err error) {
 	t.resume = &ret
 	t.setState(taskRunnable)
 	t.blocked = nil
+	t.p.woke(t)
 	t.p.updatePreempt()
 }

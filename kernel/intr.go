@@ -100,6 +100,7 @@ func (t *Task) endInterrupted(op *pendingOp) {
 	}
 	t.blocked = nil
 	t.setState(taskRunnable)
+	t.p.woke(t)
 	if op.partial != nil {
 		if r, ok := op.partial(); ok {
 			if t.trace {

@@ -87,13 +87,21 @@ type Process struct {
 	stop bool        // the CPU must stop: exit, or control flow the hook cannot change
 
 	// Threads: all share cpu; the one whose registers the engine holds is cur.
-	tasks      []*Task
-	cur        *Task
-	runq       runQueue      // the threads that can run (runq.go)
-	parks      parkSet       // threads parked on host fds in repeatable runs (intr.go)
-	live, dead int           // threads alive, and dead ones tasks still holds
-	dying      []*Task       // threads dead since the last reap
-	byTID      map[int]*Task // the live threads
+	tasks []*Task
+	cur   *Task
+	runq  runQueue // the threads that can run (runq.go)
+	// Turns given to threads that woke (wakeup.go): the blocks they may still run before
+	// the next turn in the plain order, whether this turn is one, whether guest code runs
+	// now, where it started, and whether the running thread stops for one it woke.
+	boostLeft   int64
+	turnBoosted bool
+	inRun       bool
+	turnStart   uint64
+	preempt     uint8
+	parks       parkSet       // threads parked on host fds in repeatable runs (intr.go)
+	live, dead  int           // threads alive, and dead ones tasks still holds
+	dying       []*Task       // threads dead since the last reap
+	byTID       map[int]*Task // the live threads
 	// How many live threads block each signal, and what that gives (sigcount.go).
 	blockCount             [64]int32
 	blockedAll, blockedAny uint64

@@ -2,14 +2,15 @@ package kernel
 
 // The threads of a process that can run wait in a run queue, in the order they became
 // runnable: the run loop takes the one at the head and puts it back at the tail, so the
-// runnable threads take turns whatever the number of blocked ones, and a thread that
-// wakes runs after those already waiting. Counts of live and runnable threads are kept
+// runnable threads take turns whatever the number of blocked ones. A thread that wakes
+// runs next, within limits (wakeup.go). Counts of live and runnable threads are kept
 // with it, so that nothing the loop does at each turn walks all threads.
 
 // runQueue is the runnable threads of a process, each removable in O(1).
 type runQueue struct {
 	head, tail *Task
 	n          int
+	front      *Task // the last of the woken threads at the head (pushWoken); nil: none
 }
 
 func (q *runQueue) push(t *Task) {
@@ -24,6 +25,9 @@ func (q *runQueue) push(t *Task) {
 }
 
 func (q *runQueue) remove(t *Task) {
+	if t == q.front {
+		q.front = t.runPrev
+	}
 	if t.runPrev != nil {
 		t.runPrev.runNext = t.runNext
 	} else {
@@ -36,6 +40,42 @@ func (q *runQueue) remove(t *Task) {
 	}
 	t.runPrev, t.runNext, t.queued = nil, nil, false
 	q.n--
+}
+
+// pushWoken puts t after the threads that woke before it and wait ahead of the plain
+// order (wakeup.go), which stay a prefix of the queue.
+func (q *runQueue) pushWoken(t *Task) {
+	at := q.front
+	if at == nil {
+		t.runPrev, t.runNext = nil, q.head
+		if q.head != nil {
+			q.head.runPrev = t
+		} else {
+			q.tail = t
+		}
+		q.head = t
+	} else {
+		t.runPrev, t.runNext = at, at.runNext
+		if at.runNext != nil {
+			at.runNext.runPrev = t
+		} else {
+			q.tail = t
+		}
+		at.runNext = t
+	}
+	t.queued, t.boosted = true, true
+	q.front = t
+	q.n++
+}
+
+// demote puts the threads that wait ahead of the plain order at its tail, in order.
+func (q *runQueue) demote() {
+	for q.front != nil {
+		t := q.head
+		q.remove(t)
+		t.boosted = false
+		q.push(t)
+	}
 }
 
 // rotate takes the head and puts it at the tail, and returns it; nil when empty.

@@ -109,18 +109,21 @@ func (p *Process) advanceVirtual() {
 }
 
 // pick chooses the next thread to run: the one at the head of the run queue, which goes
-// to its tail; none while the process is stopped.
+// to its tail; none while the process is stopped. A thread that woke may be at the head
+// ahead of its turn (wakeup.go).
 func (p *Process) pick() *Task {
 	if p.stopped {
 		return nil
 	}
 	if d := p.dbg; d != nil {
 		if t, none := d.pick(); t != nil || none {
+			p.picked(nil)
 			return t
 		}
 	}
 	for range p.runq.n {
 		if t := p.runq.rotate(); t == nil || !p.ptStopped(t) {
+			p.picked(t)
 			return t // a thread in a tracer's stop stays queued, and is passed over
 		}
 	}
@@ -262,7 +265,9 @@ func (p *Process) run() ExitStatus {
 			p.hwBeforeRun(t)
 		}
 		p.publishFatal()
+		p.beginTurn()
 		ev := p.cpu.Run(p.cpu.Reg(emu.RIP))
+		p.inRun = false
 		if p.sharesMem {
 			p.releaseCPU()
 		}
@@ -274,6 +279,7 @@ func (p *Process) run() ExitStatus {
 			t.handleEvent(ev)
 		}
 		p.afterEvent(t)
+		p.endTurn(t)
 		// After the event and a blocking call's set-up: a timeout that fires now finds
 		// its thread blocked.
 		p.advanceVirtual()

@@ -59,6 +59,7 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 	nr := s.Nr
 	a := Args(s.Args)
 	recheck := t.seccompRecheck
+	armed := t.p.preempt == preemptArmed // a thread it woke runs after this call
 	t.seccompRecheck = false
 	d := t.p.dbg
 	if d != nil {
@@ -161,7 +162,10 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 		t.delayReturn(s, ret, inj.delayOut)
 		return
 	}
-	if t.p.stop || len(t.p.wake) > 0 || (inj != nil && inj.signal != 0) {
+	if armed {
+		t.p.preempt = preemptHit
+	}
+	if armed || t.p.stop || len(t.p.wake) > 0 || (inj != nil && inj.signal != 0) {
 		// Stopping lets the run loop handle messages from other goroutines; without the
 		// block hook, a system call is where a process sees them.
 		s.Stop()

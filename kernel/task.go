@@ -77,6 +77,7 @@ type Task struct {
 	// The run queue's links while runnable (runq.go).
 	runPrev, runNext *Task
 	queued           bool
+	boosted          bool // it woke, and its next turn draws on the budget (wakeup.go)
 	// The mask the process's counts of blocked signals hold for it (sigcount.go).
 	counted    uint64
 	maskQueued bool
