@@ -191,8 +191,15 @@ func (t *Task) waitReady(w pollWait, fds []unix.PollFd, files []*File, excl bool
 	var r uint64
 	if t.p.k.repeatable() {
 		r, err = t.blockWait(intrNoHand, hw, nil, done)
-	} else if pw, werr := hostPoller.watch(files, pollEvents(fds), excl); werr == nil {
-		// No host thread waits: the goroutine waits for hostPoller's word.
+	} else {
+		// No host thread waits: the goroutine waits for hostPoller's word. When the host
+		// will not register the files (guest epoll instances nested as deep as Linux
+		// allows, say), pw is nil and the goroutine looks again at growing intervals,
+		// holding no host thread between looks either.
+		pw, werr := hostPoller.watch(files, pollEvents(fds), excl)
+		if werr != nil {
+			pw = nil
+		}
 		r, err = t.blockIntrChan(intrNoHand, func(c *cancel) (uint64, error) {
 			hw := w
 			if w.virt != nil {
@@ -200,23 +207,6 @@ func (t *Task) waitReady(w pollWait, fds []unix.PollFd, files []*File, excl bool
 			}
 			hw.cancel = c
 			n, err := hostPoller.awaitReady(pw, hw, func() (int, error) { return try(pollWait{}) })
-			if err == errInterrupted && timedOut.Load() {
-				return 0, nil
-			}
-			return uint64(n), err
-		}, done)
-		t.pending.credless = true
-	} else {
-		// The host would not register the files (guest epoll instances nested as deep as
-		// Linux allows, say): the goroutine looks again at growing intervals, and holds
-		// no host thread between looks either.
-		r, err = t.blockIntrChan(intrNoHand, func(c *cancel) (uint64, error) {
-			hw := w
-			if w.virt != nil {
-				hw = pollWait{forever: true}
-			}
-			hw.cancel = c
-			n, err := hostPoller.awaitReady(nil, hw, func() (int, error) { return try(pollWait{}) })
 			if err == errInterrupted && timedOut.Load() {
 				return 0, nil
 			}
