@@ -13,14 +13,23 @@ type runQueue struct {
 	front      *Task // the last of the woken threads at the head (pushWoken); nil: none
 }
 
-func (q *runQueue) push(t *Task) {
-	t.runPrev, t.runNext, t.queued = q.tail, nil, true
-	if q.tail != nil {
-		q.tail.runNext = t
+func (q *runQueue) push(t *Task) { q.insertAfter(q.tail, t) }
+
+// insertAfter links t in right after at, or at the head when at is nil.
+func (q *runQueue) insertAfter(at, t *Task) {
+	next := q.head
+	if at != nil {
+		next = at.runNext
+		at.runNext = t
 	} else {
 		q.head = t
 	}
-	q.tail = t
+	t.runPrev, t.runNext, t.queued = at, next, true
+	if next != nil {
+		next.runPrev = t
+	} else {
+		q.tail = t
+	}
 	q.n++
 }
 
@@ -45,27 +54,9 @@ func (q *runQueue) remove(t *Task) {
 // pushWoken puts t after the threads that woke before it and wait ahead of the plain
 // order (wakeup.go), which stay a prefix of the queue.
 func (q *runQueue) pushWoken(t *Task) {
-	at := q.front
-	if at == nil {
-		t.runPrev, t.runNext = nil, q.head
-		if q.head != nil {
-			q.head.runPrev = t
-		} else {
-			q.tail = t
-		}
-		q.head = t
-	} else {
-		t.runPrev, t.runNext = at, at.runNext
-		if at.runNext != nil {
-			at.runNext.runPrev = t
-		} else {
-			q.tail = t
-		}
-		at.runNext = t
-	}
-	t.queued, t.boosted = true, true
+	q.insertAfter(q.front, t)
+	t.boosted = true
 	q.front = t
-	q.n++
 }
 
 // demote puts the threads that wait ahead of the plain order at its tail, in order.
