@@ -31,16 +31,7 @@ func TestDeterminism(t *testing.T) {
 		prog := guest("aslr." + libc)
 		t.Run("seed-repeats/"+libc, func(t *testing.T) {
 			t.Parallel()
-			flags := []string{"--seed=7", "--clock=virtual", "--strace"}
-			a := runVemu(t, invocation{prog: prog, dir: t.TempDir(), flags: flags})
-			b := runVemu(t, invocation{prog: prog, dir: t.TempDir(), flags: flags})
-			if a.status != 0 || b.status != 0 {
-				t.Fatalf("status %d and %d, want 0\nstderr:\n%s", a.status, b.status, tail(a.stderr, 2000))
-			}
-			var p problems
-			p.compareOutput("stdout of two seeded runs", a.stdout, b.stdout)
-			p.compareOutput("trace of two seeded runs", a.stderr, b.stderr)
-			p.report(t, "")
+			seededTwice(t, invocation{prog: prog}, 7)
 		})
 		t.Run("seeds-differ/"+libc, func(t *testing.T) {
 			t.Parallel()
@@ -73,6 +64,24 @@ func TestDeterminism(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seededTwice runs inv twice under vemu with --seed=seed, the virtual clock and --strace,
+// each run in a directory of its own: both must end with status 0 and give the same
+// output and the same trace.
+func seededTwice(t *testing.T, inv invocation, seed int) {
+	inv.flags = append(append([]string(nil), inv.flags...), fmt.Sprintf("--seed=%d", seed), "--clock=virtual", "--strace")
+	inv.dir = t.TempDir()
+	a := runVemu(t, inv)
+	inv.dir = t.TempDir()
+	b := runVemu(t, inv)
+	if a.status != 0 || b.status != 0 {
+		t.Fatalf("status %d and %d, want 0\nstdout:\n%s\nstderr:\n%s", a.status, b.status, a.stdout, tail(a.stderr, 2000))
+	}
+	var p problems
+	p.compareOutput("stdout of two seeded runs", a.stdout, b.stdout)
+	p.compareOutput("trace of two seeded runs", a.stderr, b.stderr)
+	p.report(t, "")
 }
 
 // TestVirtualClock runs the time guest on the deterministic clock: every property it checks

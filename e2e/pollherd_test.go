@@ -95,16 +95,7 @@ func TestParkedDeterministic(t *testing.T) {
 	for _, g := range []cmdline{{"pollherd.musl", "60"}, {"pipeherd.glibc", "200"}} {
 		t.Run(g[0], func(t *testing.T) {
 			t.Parallel()
-			flags := []string{"--seed=3", "--clock=virtual", "--strace"}
-			a := runVemu(t, invocation{prog: guest(g[0]), args: g[1:], dir: t.TempDir(), flags: flags})
-			b := runVemu(t, invocation{prog: guest(g[0]), args: g[1:], dir: t.TempDir(), flags: flags})
-			if a.status != 0 || b.status != 0 {
-				t.Fatalf("status %d and %d, want 0\nstdout:\n%s", a.status, b.status, a.stdout)
-			}
-			var p problems
-			p.compareOutput("stdout of two seeded runs", a.stdout, b.stdout)
-			p.compareOutput("trace of two seeded runs", a.stderr, b.stderr)
-			p.report(t, "")
+			seededTwice(t, invocation{prog: guest(g[0]), args: g[1:]}, 3)
 		})
 	}
 }

@@ -30,17 +30,5 @@ func TestWakeupShare(t *testing.T) {
 // other run in the same order every time, so output and trace repeat exactly.
 func TestWakeupDeterministic(t *testing.T) {
 	t.Parallel()
-	flags := []string{"--seed=9", "--clock=virtual", "--strace"}
-	inv := invocation{prog: guest("wakeshare.glibc"), args: []string{"300"}, flags: flags}
-	inv.dir = t.TempDir()
-	a := runVemu(t, inv)
-	inv.dir = t.TempDir()
-	b := runVemu(t, inv)
-	if a.status != 0 || b.status != 0 {
-		t.Fatalf("status %d and %d, want 0\nstdout:\n%s", a.status, b.status, a.stdout)
-	}
-	var p problems
-	p.compareOutput("stdout of two seeded runs", a.stdout, b.stdout)
-	p.compareOutput("trace of two seeded runs", a.stderr, b.stderr)
-	p.report(t, "")
+	seededTwice(t, invocation{prog: guest("wakeshare.glibc"), args: []string{"300"}}, 9)
 }
