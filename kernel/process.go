@@ -61,9 +61,10 @@ type Process struct {
 	// has tables of its own (nil until then: every thread uses files and fs).
 	mainFiles *FDTable
 	mainFS    *fsContext
-	// otherThreads counts the process's threads in the kernel's map of thread ids
-	// (procTable.tids), for other processes' /proc reads; guarded by procTable.mu.
-	otherThreads int
+	// otherTids are the process's threads in the kernel's map of thread ids
+	// (procTable.tids), for its exit and other processes' /proc reads; guarded by
+	// procTable.mu.
+	otherTids map[int]struct{}
 	// view is what other processes' /proc reads see of the tables (procpeer.go).
 	view procView
 	// startTicks is when the process was made, in clock ticks since boot on the guest's
@@ -250,9 +251,10 @@ func (k *Kernel) addThread(tid int, p *Process) {
 	if k.pt.tids == nil {
 		k.pt.tids = map[int]*Process{}
 	}
-	if k.pt.tids[tid] == nil {
-		p.otherThreads++
+	if p.otherTids == nil {
+		p.otherTids = map[int]struct{}{}
 	}
+	p.otherTids[tid] = struct{}{}
 	k.pt.tids[tid] = p
 }
 
@@ -260,7 +262,7 @@ func (k *Kernel) dropThread(tid int) {
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
 	if q := k.pt.tids[tid]; q != nil {
-		q.otherThreads--
+		delete(q.otherTids, tid)
 	}
 	delete(k.pt.tids, tid)
 }
@@ -385,12 +387,10 @@ func (p *Process) exited() {
 		orphans = append(orphans, orphan{c, c.pdeathsig})
 	}
 	p.children = nil
-	for tid, q := range k.pt.tids {
-		if q == p {
-			delete(k.pt.tids, tid)
-		}
+	for tid := range p.otherTids {
+		delete(k.pt.tids, tid)
 	}
-	p.otherThreads = 0
+	p.otherTids = nil
 	letGo := p.tracerExitedLocked()
 	tracer := p.traceeExitedLocked()
 	parent := p.parent

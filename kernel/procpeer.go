@@ -494,8 +494,8 @@ func (k *Kernel) threadsOf(q *Process) []int {
 		return nil
 	}
 	tids := []int{q.pid}
-	for tid, o := range k.pt.tids {
-		if o == q && tid != q.pid {
+	for tid := range q.otherTids {
+		if tid != q.pid {
 			tids = append(tids, tid)
 		}
 	}
@@ -732,5 +732,5 @@ func (k *Kernel) threadCountLocked(q *Process) int {
 	if q.zombie {
 		return 1
 	}
-	return 1 + q.otherThreads
+	return 1 + len(q.otherTids)
 }
