@@ -71,6 +71,7 @@ var conformGuests = []diffCase{
 	{name: "schedpids", cmds: one("schedpids")},
 	{name: "procfdlist", cmds: one("procfdlist")},
 	{name: "sockioctl", cmds: one("sockioctl")},
+	{name: "socktimeo", cmds: one("socktimeo")},
 	{name: "procpeer", cmds: one("procpeer", "work"), setup: mkdirs("work")},
 }
 

@@ -1,6 +1,9 @@
 package kernel
 
 import (
+	"sync/atomic"
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
@@ -193,6 +196,65 @@ func moved(off int, err error) (uint64, error) {
 // waits again, and one that moved part of its bytes (errMore) waits for the rest.
 func (t *Task) waitHostFd(f *File, events int16, nowait bool, transfer func(fd, sockFlags int) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
 	out := events&unix.POLLOUT != 0
+	timeo := sockTimeout(f, out)
+	if timeo <= 0 {
+		return t.waitHostFdUntimed(f, events, nowait, intrRestart, nil, transfer, done)
+	}
+	// A socket with SO_RCVTIMEO (reads, accept) or SO_SNDTIMEO (writes) waits that long
+	// at most: then the call returns what it moved so far, or EAGAIN. A signal ends such
+	// a wait with EINTR, never a restart, as Linux's sock_intr_errno() says.
+	var timedOut atomic.Bool
+	var stop func()
+	r, err := t.waitHostFdUntimed(f, events, nowait, intrKind(unix.EINTR), &timedOut, transfer, func(r uint64, err error) (uint64, error) {
+		if stop != nil {
+			stop()
+		}
+		return done(r, err)
+	})
+	if err != errBlocked {
+		return r, err
+	}
+	pend, gen := t.pending, t.gen+1
+	stop = t.p.after(timeo, func() {
+		if t.gen != gen || t.state != taskBlocked || t.blocked != pend || pend.interrupted {
+			return
+		}
+		timedOut.Store(true)
+		if pend.wait != nil {
+			// Parked, in a repeatable run: the part moved so far, or EAGAIN.
+			if pend.partial != nil {
+				if n, ok := pend.partial(); ok {
+					t.complete(pend, n, nil)
+					return
+				}
+			}
+			t.complete(pend, 0, unix.EAGAIN)
+			return
+		}
+		pend.interrupted = true // no signal fires the cancel again
+		pend.stop.fire()
+	})
+	return r, err
+}
+
+// sockTimeout is the host socket's SO_RCVTIMEO (or, for out, SO_SNDTIMEO) behind f: 0
+// when f is no socket, the option is not set, or it is longer than maxWait.
+func sockTimeout(f *File, out bool) time.Duration {
+	opt := unix.SO_RCVTIMEO
+	if out {
+		opt = unix.SO_SNDTIMEO
+	}
+	tv, err := unix.GetsockoptTimeval(f.fd, unix.SOL_SOCKET, opt)
+	if err != nil || tv.Sec < 0 || tv.Sec >= int64(maxWait/time.Second) {
+		return 0 // as long as anyone can tell, forever
+	}
+	return time.Duration(tv.Sec)*time.Second + time.Duration(tv.Usec)*time.Microsecond
+}
+
+// waitHostFdUntimed is waitHostFd's wait, interrupted as kind says; when timedOut is
+// given and set, a cancel means the socket's timeout passed.
+func (t *Task) waitHostFdUntimed(f *File, events int16, nowait bool, kind intrKind, timedOut *atomic.Bool, transfer func(fd, sockFlags int) (uint64, error), done func(uint64, error) (uint64, error)) (uint64, error) {
+	out := events&unix.POLLOUT != 0
 	if t.p.k.repeatable() {
 		var sofar uint64
 		hw := &hostWait{fds: []unix.PollFd{{Fd: int32(f.fd), Events: events}}, files: []*File{f}, retry: func() (uint64, error) {
@@ -208,7 +270,7 @@ func (t *Task) waitHostFd(f *File, events int16, nowait bool, transfer func(fd, 
 			}
 			return r, err
 		}}
-		r, err := t.blockWait(intrRestart, hw, nil, done)
+		r, err := t.blockWait(kind, hw, nil, done)
 		t.pending.partial = func() (uint64, bool) { return sofar, sofar > 0 }
 		return r, err
 	}
@@ -218,10 +280,13 @@ func (t *Task) waitHostFd(f *File, events int16, nowait bool, transfer func(fd, 
 	if err != nil {
 		return 0, err
 	}
-	r, err := t.blockIntrChan(intrRestart, func(c *cancel) (uint64, error) {
+	r, err := t.blockIntrChan(kind, func(c *cancel) (uint64, error) {
 		defer t.p.k.lines.leave(line)
 		var sofar uint64
 		ended := func(err error) (uint64, error) {
+			if err == errInterrupted && timedOut != nil && timedOut.Load() {
+				err = unix.EAGAIN
+			}
 			if sofar > 0 {
 				return sofar, nil // a signal after part of a write: the count so far
 			}
