@@ -52,6 +52,7 @@ var conformGuests = []diffCase{
 	{name: "ptlisten", cmds: one("ptlisten")},
 	{name: "ptthreads", cmds: one("ptthreads")},
 	{name: "ptexit", cmds: one("ptexit")},
+	{name: "smc", cmds: one("smc")},
 	{name: "threadcpu", cmds: one("threadcpu")},
 	{name: "rusagethread", cmds: one("rusagethread")},
 	{name: "recvmmsg", cmds: one("recvmmsg")},

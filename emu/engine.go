@@ -87,9 +87,11 @@ type Engine struct {
 	ucRegions []ucRegion // Unicorn's regions, sorted (see mem.go)
 	windows   []bool     // the windows given to this engine (window.go)
 	across    bool       // fetchAcross runs the engine
-	closed    bool
-	panicVal  any
-	dbg       debugState
+	// The last page whose code a refused write dropped, and the instruction (see rewrote).
+	smcPage, smcRIP uint64
+	closed          bool
+	panicVal        any
+	dbg             debugState
 
 	// Kick's view of the engine, which other goroutines read: whether it runs now, and
 	// whether the block hook that takes kicks is installed.
@@ -246,6 +248,7 @@ func (e *Engine) Close() {
 			C.uc_context_free(e.st.scratch)
 		}
 		C.vemu_pt_free(&e.st.ptab)
+		C.vemu_ps_free(&e.st.xpages)
 		C.free(unsafe.Pointer(e.st))
 	}
 	if e.desc != nil {
@@ -294,6 +297,7 @@ func (e *Engine) Renew() *Engine {
 	st := e.st
 	st.event, st.quantum, st.blocks, st.ran, st.block_on, st.kick = 0, 0, 0, 0, 0, 0
 	st.syscalls, st.cpuid_calls = 0, 0
+	st.smc_drops, st.smc_resets = 0, 0
 	C.vemu_cover_reset(st)
 	for i := range st.fast_ok {
 		st.fast_ok[i], st.fast_hits[i] = 0, 0
@@ -368,6 +372,15 @@ func (e *Engine) ClearFast(nr int) {
 	if nr >= 0 && nr < FastMax {
 		e.st.fast_ok[nr] = 0
 	}
+}
+
+// TakeCodeDrops returns how many times the engine dropped a page's translated code for a
+// store that rewrote it, and all its code for a full set of such pages (xpages in
+// hooks.h), since the last call, and resets the counts.
+func (e *Engine) TakeCodeDrops() (pages, all uint64) {
+	pages, all = uint64(e.st.smc_drops), uint64(e.st.smc_resets)
+	e.st.smc_drops, e.st.smc_resets = 0, 0
+	return pages, all
 }
 
 // TakeFastHits calls f with each system call the hook answered itself and how many times,

@@ -162,6 +162,15 @@ static bool on_tlb_fill(uc_engine *uc, uint64_t addr, uc_mem_type type, uc_tlb_e
 	if (x && x->u.r.begin[i] <= addr) word = x->u.r.perms[i];
 	uint64_t perms = word & VEMU_PT_PROT;
 	if (perms & need) {
+		const uint64_t wx = UC_PROT_WRITE | UC_PROT_EXEC;
+		uint64_t page = addr & ~(uint64_t)0xfff;
+		if ((perms & wx) == wx && st->running && st->smc_step != page &&
+		    !vemu_smc_grant(st, page, type, &perms)) {
+			st->tlb_fault = 1;
+			st->tlb_type = type;
+			st->tlb_page = page;
+			return false;
+		}
 		r->paddr = (addr & ~(uint64_t)0xfff) + (word & VEMU_PT_OFF);
 		r->perms = (uc_prot)perms;
 		if (++st->fills >= VEMU_TLB_GROW && st->running && type != UC_MEM_FETCH && st->grows < VEMU_TLB_GROWS) {

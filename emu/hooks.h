@@ -116,6 +116,22 @@ int vemu_pt_set(uc_engine *uc, struct vemu_ptab *t, uint32_t *flush_grant, uint6
 void vemu_pt_free(struct vemu_ptab *t);
 int vemu_pt_check(struct vemu_ptab *t);
 
+// A set of pages (smc.c).
+struct vemu_pageset {
+	uint64_t *slot;
+	uint64_t cap, n;
+};
+
+// VEMU_XPAGES_MAX bounds xpages (256 MiB of executed pages) unless xpages_max says
+// otherwise (tests; at least 2, the pages one block may span): past it, all translated
+// code goes and the set starts again empty.
+#define VEMU_XPAGES_MAX 65536
+
+int vemu_ps_has(const struct vemu_pageset *s, uint64_t page);
+int vemu_ps_add(struct vemu_pageset *s, uint64_t page, uint64_t max);
+void vemu_ps_del(struct vemu_pageset *s, uint64_t page);
+void vemu_ps_free(struct vemu_pageset *s);
+
 // VEMU_LOST_MAX bounds the host pages one run records as lost to a host SIGBUS.
 #define VEMU_LOST_MAX 16
 
@@ -151,6 +167,23 @@ struct vemu_state {
 	// the wrong frames. It grants the access instead and sets flush_grant; the TLB is
 	// emptied before guest code runs again.
 	uint32_t running, flush_grant;
+	// Pages both writable and executable, where a program rewrites code with ordinary
+	// stores (a JIT's code cache, an executable stack). Unicorn checks a store against
+	// the code translated from its page only while the page's TLB entry is fresh: once a
+	// store there hit no translated block, later stores to the page go unchecked until the
+	// entry is made again, and the old translation of rewritten code keeps running
+	// (Unicorn 2.1.1; testdata/c/smc.c). So the fill hook never grants such a page write
+	// and execution at once. xpages holds those that may hold translated code (execution
+	// was granted since their code was last dropped): they get read and execute; the
+	// others read and write. A write to a page in xpages is refused with smc_page set
+	// (smc_reset too when a fetch found the set full), and Go drops the page's code and
+	// runs the instruction again (Engine.Run); smc_step is a page granted everything
+	// for the one instruction that both runs from it and writes it.
+	struct vemu_pageset xpages;
+	uint64_t smc_page, smc_step, xpages_max;
+	uint32_t smc_reset;
+	uint64_t smc_drops, smc_resets; // counted for the run statistics
+
 	uint64_t fills; // TLB fills since the fill hook last emptied the TLB
 	uint64_t grows; // times it did so since the TLB was last emptied for another reason
 
@@ -246,6 +279,9 @@ uc_err vemu_remove_cache(uc_engine *uc, struct vemu_state *st, uint64_t begin, u
 uc_err vemu_exits_none(uc_engine *uc);
 uc_err vemu_exit_at(uc_engine *uc, uint64_t addr);
 uc_err vemu_run(uc_engine *uc, struct vemu_state *st, uint64_t pc);
+int vemu_smc_grant(struct vemu_state *st, uint64_t page, uc_mem_type type, uint64_t *perms);
+uc_err vemu_smc_drop(uc_engine *uc, struct vemu_state *st, uint64_t page);
+uc_err vemu_smc_reset(uc_engine *uc, struct vemu_state *st);
 int vemu_sigbus_install(void);
 void vemu_sigbus_running(uc_engine *uc, struct vemu_state *st);
 uc_err vemu_map_ptr(uc_engine *uc, uint64_t addr, uint64_t size, uintptr_t host);

@@ -227,7 +227,8 @@ int vemu_pt_last_below(struct vemu_ptab *t, uint64_t addr, struct vemu_region *o
 // vemu_pt_set makes [begin, end) one range with perms (keep) or no range (!keep); the
 // parts of other ranges outside it stay, and neighbours with the same permissions join.
 // Pages that lose a permission set *flush_grant (the TLB must be emptied before guest
-// code runs again), and those that lose execution lose the code translated from them.
+// code runs again), and those that lose execution, or keep it and become writable, lose
+// the code translated from them.
 // It returns 0, or -1 without memory for the change: the ranges it overlaps are then
 // gone whole (the guest faults there, as if the map had failed; nothing is granted that
 // was not).
@@ -239,7 +240,12 @@ int vemu_pt_set(uc_engine *uc, struct vemu_ptab *t, uint32_t *flush_grant, uint6
 		// a TLB entry with the old one.
 		int moved = ((e.perms ^ perms) & VEMU_PT_OFF) != 0 || (!keep && (e.perms & VEMU_PT_OFF));
 		if ((e.perms & ~perms & VEMU_PT_PROT) || !keep || moved) lost = 1;
-		if ((e.perms & UC_PROT_EXEC) && (!(perms & UC_PROT_EXEC) || !keep || moved)) {
+		// Code translated from an executable page that becomes writable too goes as
+		// well: the fill hook lets the guest write such a page only while no code of it
+		// is kept (xpages in hooks.h), and knows nothing of code from before.
+		int gains_write = keep && (perms & UC_PROT_EXEC) && (perms & UC_PROT_WRITE) && !(e.perms & UC_PROT_WRITE);
+		if ((e.perms & UC_PROT_EXEC) && gains_write) lost |= 1; // its entries may let it execute
+		if ((e.perms & UC_PROT_EXEC) && (!(perms & UC_PROT_EXEC) || !keep || moved || gains_write)) {
 			// Unicorn finds the code to drop through the physical page the TLB gives
 			// the address: an entry left from another physical page must not answer.
 			if (*flush_grant & VEMU_FLUSH_MOVED) {

@@ -115,11 +115,68 @@ func (e *Engine) Run(pc uint64) Event {
 		e.st.desc_grant = 0
 	}
 	code := C.vemu_run(e.uc, e.st, C.uint64_t(pc))
+	for e.st.smc_page != 0 {
+		code = e.rewrote()
+	}
 	e.st.desc_grant = 0 // a read allowed to a segment load never outlives its run
 	e.kickMu.Lock()
 	e.running = false
 	e.kickMu.Unlock()
 	return e.event(code)
+}
+
+// rewrote runs on after the TLB fill hook refused a store to a page that may hold
+// translated code (xpages in hooks.h): it drops that code and runs the store again, now
+// granted. An instruction that both runs from the page and writes it would only fault
+// again, its block being translated anew from the page first (one whose first bytes lie
+// in the 15 before it, or that refused the same store twice in a row): it runs alone,
+// with the page granted everything, and the page's code is dropped after it, so the next
+// block is translated from what it wrote, as the CPU would run it.
+func (e *Engine) rewrote() C.uc_err {
+	page, rip := uint64(e.st.smc_page), e.Reg(RIP)
+	e.st.smc_page = 0
+	e.st.tlb_fault = 0
+	e.st.event = C.VEMU_EV_NONE
+	// For a debugger's step or watchpoint, the store has yet to run.
+	if e.st.step == 2 {
+		e.st.step = 1
+	}
+	e.st.watch_hit = 0
+	if e.st.smc_reset != 0 {
+		e.st.smc_reset = 0
+		C.vemu_smc_reset(e.uc, e.st)
+		return C.vemu_run(e.uc, e.st, C.uint64_t(rip))
+	}
+	C.vemu_smc_drop(e.uc, e.st, C.uint64_t(page))
+	again := page == e.smcPage && rip == e.smcRIP
+	e.smcPage, e.smcRIP = page, rip
+	if !again && (rip+15)&^(PageSize-1) != page && rip&^(PageSize-1) != page {
+		return C.vemu_run(e.uc, e.st, C.uint64_t(rip))
+	}
+	e.smcPage = 0
+	in, ok := e.decodeAt(rip)
+	if !ok {
+		return C.vemu_run(e.uc, e.st, C.uint64_t(rip)) // it raises #UD or a fetch fault
+	}
+	next := rip + uint64(in.Len)
+	if err := C.vemu_exit_at(e.uc, C.uint64_t(next)); err != C.UC_ERR_OK {
+		return err
+	}
+	e.st.smc_step = C.uint64_t(page)
+	code := C.vemu_run(e.uc, e.st, C.uint64_t(rip))
+	e.st.smc_step = 0
+	exitErr := C.vemu_exits_none(e.uc)
+	// The block translated with the exit ends there, and what ran may have rewritten the
+	// page's code while the hook kept no watch: both go.
+	e.FlushCode(rip, next)
+	C.vemu_smc_drop(e.uc, e.st, C.uint64_t(page))
+	if exitErr != C.UC_ERR_OK {
+		return exitErr
+	}
+	if code == C.UC_ERR_OK && e.st.event == C.VEMU_EV_NONE && e.st.smc_page == 0 && e.Reg(RIP) == next {
+		return C.vemu_run(e.uc, e.st, C.uint64_t(next))
+	}
+	return code
 }
 
 // event turns how uc_emu_start ended into an Event.

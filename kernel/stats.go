@@ -16,6 +16,8 @@ import (
 type counts struct {
 	syscalls  [abi.SyscallCount + 1]uint64 // the last slot counts unknown numbers
 	vsyscalls [3]uint64                    // gettimeofday, time, getcpu
+	// Translated code dropped for stores that rewrote it: pages, and whole flushes.
+	codeDrops, codeFlushes uint64
 }
 
 func (c *counts) count(nr uint64) {
@@ -28,6 +30,9 @@ func (c *counts) count(nr uint64) {
 // takeFast adds the calls p's CPU answered itself (see fastCalls) to p's counts.
 func (p *Process) takeFast() {
 	p.cpu.TakeFastHits(func(nr int, n uint64) { p.counts.syscalls[min(nr, abi.SyscallCount)] += n })
+	pages, all := p.cpu.TakeCodeDrops()
+	p.counts.codeDrops += pages
+	p.counts.codeFlushes += all
 }
 
 // Stats counts what a run did, for `vemu run --stats`.
@@ -47,6 +52,8 @@ func (s *Stats) merge(c *counts) {
 	for i, n := range c.vsyscalls {
 		s.total.vsyscalls[i] += n
 	}
+	s.total.codeDrops += c.codeDrops
+	s.total.codeFlushes += c.codeFlushes
 }
 
 // WriteStats prints the counts gathered so far.
@@ -93,4 +100,6 @@ func (k *Kernel) WriteStats(w io.Writer) {
 		fmt.Fprintf(w, " %s %d", n, k.stats.vdsoCalls[n].Load())
 	}
 	fmt.Fprintf(w, "\ntimekeeper updates: %d\n", k.clock.updates.Load())
+	fmt.Fprintf(w, "code rewritten by stores: %d pages of translated code dropped, %d times all\n",
+		c.codeDrops, c.codeFlushes)
 }
