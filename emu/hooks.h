@@ -182,6 +182,7 @@ struct vemu_state {
 	struct vemu_pageset xpages;
 	uint64_t smc_page, smc_step, xpages_max;
 	uint32_t smc_reset;
+	uint32_t smc_wrote; // a write granted to such a page since Go last cleared it
 	uint64_t smc_drops, smc_resets; // counted for the run statistics
 
 	uint64_t fills; // TLB fills since the fill hook last emptied the TLB

@@ -129,7 +129,7 @@ func (e *Engine) Run(pc uint64) Event {
 // translated code (xpages in hooks.h): it drops that code and runs the store again, now
 // granted. An instruction that both runs from the page and writes it would only fault
 // again, its block being translated anew from the page first (one whose first bytes lie
-// in the 15 before it, or that refused the same store twice in a row): it runs alone,
+// in the 15 before it, or whose store was refused twice in a row): it runs alone,
 // with the page granted everything, and the page's code is dropped after it, so the next
 // block is translated from what it wrote, as the CPU would run it.
 func (e *Engine) rewrote() C.uc_err {
@@ -148,8 +148,11 @@ func (e *Engine) rewrote() C.uc_err {
 		return C.vemu_run(e.uc, e.st, C.uint64_t(rip))
 	}
 	C.vemu_smc_drop(e.uc, e.st, C.uint64_t(page))
-	again := page == e.smcPage && rip == e.smcRIP
+	// The same store refused twice, with no write granted to such a page in between:
+	// translating the store's block reached the page again.
+	again := page == e.smcPage && rip == e.smcRIP && e.st.smc_wrote == 0
 	e.smcPage, e.smcRIP = page, rip
+	e.st.smc_wrote = 0
 	if !again && (rip+15)&^(PageSize-1) != page && rip&^(PageSize-1) != page {
 		return C.vemu_run(e.uc, e.st, C.uint64_t(rip))
 	}
@@ -159,6 +162,8 @@ func (e *Engine) rewrote() C.uc_err {
 		return C.vemu_run(e.uc, e.st, C.uint64_t(rip)) // it raises #UD or a fetch fault
 	}
 	next := rip + uint64(in.Len)
+	// A block kept from before would run on past the exit.
+	e.FlushCode(rip, next)
 	if err := C.vemu_exit_at(e.uc, C.uint64_t(next)); err != C.UC_ERR_OK {
 		return err
 	}

@@ -101,6 +101,7 @@ int vemu_smc_grant(struct vemu_state *st, uint64_t page, uc_mem_type type, uint6
 			return 0;
 		}
 		*perms &= ~(uint64_t)UC_PROT_EXEC;
+		st->smc_wrote = 1;
 		return 1;
 	default:
 		*perms &= in ? ~(uint64_t)UC_PROT_WRITE : ~(uint64_t)UC_PROT_EXEC;
