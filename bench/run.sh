@@ -32,6 +32,7 @@ n_pipereaders=2000 # threads blocked reading one pipe, given a byte each
 n_pollers=3000    # threads blocked in poll, each on an eventfd of its own, woken one by one
 n_pollpong=20000  # round trips between two threads, each waiting in poll before its read
 n_shmaps=16000    # one-page MAP_SHARED mappings alive at once, of a memfd and anonymous
+n_rewrite=20000   # times a function's code is rewritten by a store and called again
 n_handover=20000  # times a GIL-like lock changes hands between two threads, a third computing
 n_mutex=20000     # increments per thread, 64 threads
 n_pimutex=1000    # the same under a PI mutex, whose contended lock goes through the kernel each time
@@ -259,6 +260,7 @@ bench "$n_pipereaders threads blocked reading one pipe" ms 1 "$out/cliffs" piper
 bench "$n_pollers threads blocked in poll, woken singly" ms 1 "$out/cliffs" pollers $n_pollers
 bench "poll ping-pong between two threads (per round trip)" ns 0 "$out/cliffs" pollpong $n_pollpong
 bench "GIL-like hand-over, a 3rd thread computing" ns 0 "$out/handover" $n_handover
+bench "code rewritten by a store, then run (per round)" ns 0 "$out/cliffs" rewrite $n_rewrite
 bench "64 threads: mutex+atomic x $n_mutex" ms 1 "$out/mutex" 64 $n_mutex
 bench "64 threads: PI mutex+atomic x $n_pimutex" ms 1 "$out/mutex" 64 $n_pimutex pi
 bench "Go, GOMAXPROCS=4, $n_go jobs" ms 1 "$out/gothreads" $n_go

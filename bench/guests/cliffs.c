@@ -17,7 +17,10 @@
      pollers N    start N threads, each blocked in poll on an eventfd of its own, then
                   wake them one after the other
      pollpong N   two threads pass a byte back and forth N times through two pipes,
-                  each waiting in poll before its read; prints ns per round trip */
+                  each waiting in poll before its read; prints ns per round trip
+     rewrite N    rewrite the immediate of a function in a writable and executable page
+                  with a store and call it, N times, as a JIT patches code; prints ns
+                  per round and the sum of what the calls returned */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <string.h>
@@ -287,8 +290,22 @@ int main(int argc, char **argv)
 		pthread_join(t, NULL);
 		printf("%.0f\n", (double)(bench_now_ns() - t0) / n);
 		return 0;
+	} else if (!strcmp(mode, "rewrite")) {
+		unsigned char *f = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (f == MAP_FAILED)
+			return 1;
+		static const unsigned char code[] = {0xb8, 0, 0, 0, 0, 0xc3}; /* mov eax, 0; ret */
+		memcpy(f + 1, code, sizeof code);
+		long sum = 0;
+		t0 = bench_now_ns();
+		for (long i = 0; i < n; i++) {
+			*(volatile int *)(void *)(f + 2) = (int)i; /* the immediate: 4-aligned */
+			sum += ((int (*)(void))(f + 1))();
+		}
+		printf("%.0f %ld\n", (double)(bench_now_ns() - t0) / n, sum);
+		return 0;
 	} else {
-		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps|futexes|wakeone|shmaps|pipereaders|pollers|pollpong N\n");
+		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps|futexes|wakeone|shmaps|pipereaders|pollers|pollpong|rewrite N\n");
 		return 2;
 	}
 	printf("%.1f\n", (bench_now_ns() - t0) / 1e6);
