@@ -74,6 +74,7 @@ var conformGuests = []diffCase{
 	{name: "sockioctl", cmds: one("sockioctl")},
 	{name: "socktimeo", cmds: one("socktimeo")},
 	{name: "procpeer", cmds: one("procpeer", "work"), setup: mkdirs("work")},
+	{name: "chroot", cmds: one("chroot")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -45,6 +45,29 @@ func sysUmount2(t *Task, a Args) (uint64, error) {
 	return 0, unix.EPERM
 }
 
+// sysChroot implements chroot(2)'s checks in Linux's order: the path must resolve to a
+// directory the caller may search, and only then is the change refused, as to a process
+// without CAP_SYS_CHROOT (the guest's root is vemu's --root).
+func sysChroot(t *Task, a Args) (uint64, error) {
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), true)
+	if err != nil {
+		return 0, err
+	}
+	defer h.close()
+	fd, err := unix.Openat(h.dir, h.name, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	if fd, err = guardProcFd(fd); err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	if err := unix.Faccessat2(fd, ".", unix.X_OK, unix.AT_EACCESS); err != nil {
+		return 0, err
+	}
+	return 0, unix.EPERM
+}
+
 // sysSwapon implements swapon(2)'s checks.
 func sysSwapon(t *Task, a Args) (uint64, error) {
 	const valid = 0x7fff | 0x8000 | 0x10000 | 0x20000 | 0x40000 // priority, PREFER, DISCARD*

@@ -127,7 +127,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_MOUNT:                   partial(sysDenied, adminNote),
 	abi.SYS_UMOUNT2:                 partial(sysUmount2, adminNote),
 	abi.SYS_PIVOT_ROOT:              partial(sysDenied, adminNote),
-	abi.SYS_CHROOT:                  partial(sysDenied, adminNote),
+	abi.SYS_CHROOT:                  partial(sysChroot, "the path's checks, then EPERM: the guest's root is --root's"),
 	abi.SYS_SWAPON:                  partial(sysSwapon, adminNote),
 	abi.SYS_SWAPOFF:                 partial(sysDenied, adminNote),
 	abi.SYS_REBOOT:                  partial(sysReboot, adminNote),
