@@ -75,6 +75,7 @@ var conformGuests = []diffCase{
 	{name: "socktimeo", cmds: one("socktimeo")},
 	{name: "procpeer", cmds: one("procpeer", "work"), setup: mkdirs("work")},
 	{name: "chroot", cmds: one("chroot")},
+	{name: "mountchecks", cmds: one("mountchecks")},
 }
 
 // conformOther are the Go guests of the same kind.

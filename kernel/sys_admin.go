@@ -45,6 +45,49 @@ func sysUmount2(t *Task, a Args) (uint64, error) {
 	return 0, unix.EPERM
 }
 
+// sysMount implements mount(2)'s checks in Linux's order: the type and source strings
+// are copied in (EFAULT, or EINVAL past PATH_MAX), the data's first byte must be
+// readable, the target must resolve, MS_NOUSER or a bit above it is EINVAL, and only
+// then is the mount refused, as to a process without CAP_SYS_ADMIN.
+func sysMount(t *Task, a Args) (uint64, error) {
+	for _, i := range []int{2, 0} { // the type, then the source
+		if a.Ptr(i) == 0 {
+			continue
+		}
+		if _, err := t.p.mm.CopyString(a.Ptr(i), pathMax); err == unix.ENAMETOOLONG {
+			return 0, unix.EINVAL
+		} else if err != nil {
+			return 0, err
+		}
+	}
+	if a.Ptr(4) != 0 {
+		var b [1]byte
+		if err := t.p.mm.CopyIn(a.Ptr(4), b[:]); err != nil {
+			return 0, unix.EFAULT
+		}
+	}
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(1), true)
+	if err != nil {
+		return 0, err
+	}
+	defer h.close()
+	var st unix.Stat_t
+	if err := unix.Fstatat(h.dir, h.name, &st, 0); err != nil {
+		return 0, err
+	}
+	// The old magic number in the top half of the low word goes, and with it every bit
+	// above the low 16: Linux clears it with a 32-bit mask's complement, zero-extended.
+	const mgcMask, mgcVal = 0xffff0000, 0xc0ed0000
+	flags := a[3]
+	if flags&mgcMask == mgcVal {
+		flags &= 0xffff
+	}
+	if flags>>31 != 0 { // MS_NOUSER, or a bit no flag has
+		return 0, unix.EINVAL
+	}
+	return 0, unix.EPERM
+}
+
 // sysChroot implements chroot(2)'s checks in Linux's order: the path must resolve to a
 // directory the caller may search, and only then is the change refused, as to a process
 // without CAP_SYS_CHROOT (the guest's root is vemu's --root).

@@ -124,7 +124,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_CLOCK_ADJTIME:           partial(sysClockAdjtime, "reads the host clock's state; changes are EPERM"),
 	abi.SYS_SETTIMEOFDAY:            partial(sysSettimeofday, adminNote),
 	abi.SYS_CLOCK_SETTIME:           partial(sysClockSettime, adminNote),
-	abi.SYS_MOUNT:                   partial(sysDenied, adminNote),
+	abi.SYS_MOUNT:                   partial(sysMount, adminNote),
 	abi.SYS_UMOUNT2:                 partial(sysUmount2, adminNote),
 	abi.SYS_PIVOT_ROOT:              partial(sysDenied, adminNote),
 	abi.SYS_CHROOT:                  partial(sysChroot, "the path's checks, then EPERM: the guest's root is --root's"),
