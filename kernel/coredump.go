@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"path"
 	"strings"
 	"sync"
 
@@ -286,7 +285,10 @@ func (p *Process) prpsinfo() []byte {
 	le.PutUint32(b[28:], uint32(p.ppid))
 	le.PutUint32(b[32:], uint32(p.pgid))
 	le.PutUint32(b[36:], uint32(p.sid))
-	comm := path.Base(p.exe)
+	comm := p.comm // the leader's name, as Linux's fill_psinfo() takes it
+	if pub := p.pubExec.Load(); pub != nil {
+		comm = pub.comm
+	}
 	copy(b[40:55], comm)
 	// The arguments as the process's memory holds them, NULs made spaces.
 	var args strings.Builder

@@ -98,7 +98,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	if err != nil {
 		return nil, &ExecError{Path: path, Status: 126, Err: fmt.Errorf("%w: %v", ErrInternal, err), Internal: true}
 	}
-	p, t, err := k.newProcess(cpu, mm.New(cpu), k.newPID(), execInfo{exe: abs, execFn: path, argv: argv, envp: envp})
+	p, t, err := k.newProcess(cpu, mm.New(cpu), k.newPID(), execInfo{exe: abs, execFn: path, comm: execName(path), argv: argv, envp: envp})
 	if err != nil {
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}
@@ -529,6 +529,17 @@ func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags
 		defer h.close()
 		host = h.full()
 	}
+	// The program's name as Linux's bprm->filename: a path relative to a descriptor is
+	// "/dev/fd/N/path", the descriptor itself "/dev/fd/N". Scripts' interpreters get it,
+	// and so does AT_EXECFN.
+	fromFile := path == ""
+	if dirfd != abi.AT_FDCWD && !strings.HasPrefix(path, "/") {
+		fn := "/dev/fd/" + strconv.Itoa(int(dirfd))
+		if path != "" {
+			fn += "/" + path
+		}
+		path = fn
+	}
 	prog, img, argv, err := t.loadProgram(host, path, argv, 0)
 	if err != nil {
 		return 0, err
@@ -538,7 +549,13 @@ func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags
 		prog.close()
 		return 0, unix.E2BIG
 	}
-	t.post(func() { t.execImage(prog, path, img, argv, envp) })
+	// The process is named after the path's last component, or for a descriptor after
+	// the file itself, as Linux's begin_new_exec() names it.
+	comm := execName(path)
+	if fromFile {
+		comm = execName(prog.abs)
+	}
+	t.post(func() { t.execImage(prog, path, comm, img, argv, envp) })
 	return 0, nil
 }
 
@@ -662,7 +679,7 @@ func (p *Process) argLimit() uint64 {
 
 // execImage replaces the process's program, past the point of no return: other threads
 // end, close-on-exec files close, handled signals return to their default action.
-func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, envp []string) {
+func (t *Task) execImage(prog *program, path, comm string, img *loader.Image, argv, envp []string) {
 	defer prog.close()
 	p, k, abs := t.p, t.p.k, prog.abs
 	// The other threads end, and this one leaves its memory: robust lists and PI
@@ -714,7 +731,7 @@ func (t *Task) execImage(prog *program, path string, img *loader.Image, argv, en
 	initDescriptors(cpu)
 	p.ldtEntries, t.tls = 0, [gdtTLSEntries]uint64{}
 	p.mm = mm.New(cpu)
-	p.exe, p.execFn, p.argv, p.envp = abs, path, argv, envp
+	p.exe, p.execFn, p.comm, p.argv, p.envp = abs, path, comm, argv, envp
 	p.publishExec()
 	p.vdso = vdsoMapping{}
 	p.files.closeOnExec()

@@ -19,6 +19,7 @@ import (
 type execInfo struct {
 	exe      string   // absolute host path of the program (/proc/self/exe)
 	execFn   string   // the path as given to exec (AT_EXECFN)
+	comm     string   // the name exec gave the process (execName)
 	argv     []string // for /proc/self/cmdline
 	envp     []string
 	auxv     []loader.Aux

@@ -31,10 +31,7 @@ type execPub struct {
 // publishExec records p's program, at its start and at each exec, and again once the
 // program's auxiliary vector is known.
 func (p *Process) publishExec() {
-	comm := path.Base(p.exe)
-	if len(comm) > 15 {
-		comm = comm[:15]
-	}
+	comm := p.comm
 	var environ []byte
 	if len(p.envp) > 0 {
 		environ = []byte(strings.Join(p.envp, "\x00") + "\x00")

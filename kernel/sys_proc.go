@@ -331,7 +331,13 @@ func (t *Task) commName() string {
 	if t.named {
 		return t.comm
 	}
-	n := baseName(t.p.exe)
+	return t.p.comm
+}
+
+// execName is the name a process gets from exec of path: its last component, cut to
+// TASK_COMM_LEN-1 bytes.
+func execName(path string) string {
+	n := baseName(path)
 	if len(n) > taskCommLen-1 {
 		n = n[:taskCommLen-1]
 	}
