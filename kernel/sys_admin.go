@@ -88,6 +88,64 @@ func sysMount(t *Task, a Args) (uint64, error) {
 	return 0, unix.EPERM
 }
 
+// sysOpenTree implements open_tree(2) as Linux answers a process without CAP_SYS_ADMIN:
+// after the flags' checks, a copy of the mount tree (OPEN_TREE_CLONE) is EPERM before
+// the path is looked up, and without it the call opens the path as O_PATH does, which
+// needs no privilege.
+func sysOpenTree(t *Task, a Args) (uint64, error) {
+	const clone = 1 // OPEN_TREE_CLONE
+	flags := a.Uint(2)
+	valid := uint32(abi.AT_EMPTY_PATH | abi.AT_NO_AUTOMOUNT | abi.AT_RECURSIVE | abi.AT_SYMLINK_NOFOLLOW | clone | abi.O_CLOEXEC)
+	if flags&^valid != 0 || flags&(abi.AT_RECURSIVE|clone) == abi.AT_RECURSIVE {
+		return 0, unix.EINVAL
+	}
+	if flags&clone != 0 {
+		return 0, unix.EPERM
+	}
+	oflags := uint32(abi.O_PATH) | flags&abi.O_CLOEXEC
+	if flags&abi.AT_SYMLINK_NOFOLLOW != 0 {
+		oflags |= abi.O_NOFOLLOW
+	}
+	p, err := t.path(a.Ptr(1))
+	if err != nil || p != "" || flags&abi.AT_EMPTY_PATH == 0 {
+		return t.openat(a.Fd(0), a.Ptr(1), oflags, 0)
+	}
+	// An empty path names dirfd itself: a new O_PATH file of the same one.
+	name, err := t.p.fs.getcwd()
+	dir := t.p.fs.cwdFd
+	if a.Fd(0) != abi.AT_FDCWD {
+		f, ferr := t.file(a.Fd(0))
+		if ferr != nil {
+			return 0, ferr
+		}
+		dir, name, err = f.fd, f.path, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	hfd, err := unix.OpenTree(dir, "", unix.AT_EMPTY_PATH|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return 0, err
+	}
+	return t.installOpened(hfd, name, oflags)
+}
+
+// sysMountSetattr implements mount_setattr(2)'s checks before the refusal: unknown
+// flags, then the size of struct mount_attr.
+func sysMountSetattr(t *Task, a Args) (uint64, error) {
+	const attrSizeVer0 = 32
+	if a.Uint(2)&^uint32(abi.AT_EMPTY_PATH|abi.AT_RECURSIVE|abi.AT_SYMLINK_NOFOLLOW|abi.AT_NO_AUTOMOUNT) != 0 {
+		return 0, unix.EINVAL
+	}
+	switch size := a[4]; {
+	case size > pageSize:
+		return 0, unix.E2BIG
+	case size < attrSizeVer0:
+		return 0, unix.EINVAL
+	}
+	return 0, unix.EPERM
+}
+
 // sysChroot implements chroot(2)'s checks in Linux's order: the path must resolve to a
 // directory the caller may search, and only then is the change refused, as to a process
 // without CAP_SYS_CHROOT (the guest's root is vemu's --root).

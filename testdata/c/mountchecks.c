@@ -1,6 +1,7 @@
 /* mountchecks: mount(2) copies its strings in and resolves its target before it asks for
  * CAP_SYS_ADMIN, so a process that may not mount still sees EFAULT, EINVAL and the
- * target's lookup errors, in Linux's order. Run as root: only children that drop their
+ * target's lookup errors, in Linux's order; open_tree without TREE_CLONE needs no
+ * privilege and opens its path as O_PATH does; mount_setattr checks its flags and size. Run as root: only children that drop their
  * capabilities or become uid 1000 call mount, in a directory of its own under /tmp. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -15,6 +16,12 @@
 #include <unistd.h>
 
 #include "check.h"
+
+/* Not in every C library's headers. */
+#define NR_open_tree 428
+#define NR_mount_setattr 442
+#define TREE_CLONE 1
+#define TREE_RECURSIVE 0x8000
 
 static char dir[64];
 
@@ -89,6 +96,69 @@ static void checks(void)
 	try("bit 40, bad type", "none", d, bad, 1UL << 40, NULL);
 }
 
+/* opened describes descriptor r from open_tree: its type, O_PATH, close-on-exec, name. */
+static void opened(const char *what, long r)
+{
+	if (r < 0) {
+		printf("%s: %s: %s\n", who, what, errname(errno));
+		return;
+	}
+	struct stat st;
+	char link[4096] = "", proc[64];
+	fstat(r, &st);
+	snprintf(proc, sizeof proc, "/proc/self/fd/%ld", r);
+	ssize_t n = readlink(proc, link, sizeof link - 1);
+	if (n > 0)
+		link[n] = 0;
+	char buf[1];
+	long rd = read(r, buf, 1);
+	int rderr = errno;
+	printf("%s: %s: type %o, O_PATH %d, cloexec %d, read %s, names %s\n", who, what,
+	       st.st_mode & S_IFMT, (fcntl(r, F_GETFL) & O_PATH) != 0, fcntl(r, F_GETFD),
+	       rd < 0 ? errname(rderr) : "data", strncmp(link, dir, strlen(dir)) ? link : link + strlen(dir));
+	close(r);
+}
+
+static void newapi(void)
+{
+	char *d = strdup(at("dir"));
+	opened("open_tree a directory", syscall(NR_open_tree, AT_FDCWD, d, 0));
+	opened("open_tree a file", syscall(NR_open_tree, AT_FDCWD, at("file"), O_CLOEXEC));
+	opened("open_tree a symlink", syscall(NR_open_tree, AT_FDCWD, at("tofile"), 0));
+	opened("open_tree a symlink, not followed", syscall(NR_open_tree, AT_FDCWD, at("tofile"), AT_SYMLINK_NOFOLLOW));
+	opened("open_tree missing", syscall(NR_open_tree, AT_FDCWD, at("missing"), 0));
+	opened("open_tree empty", syscall(NR_open_tree, AT_FDCWD, "", 0));
+	opened("open_tree NULL", syscall(NR_open_tree, AT_FDCWD, NULL, 0));
+	opened("open_tree below an unsearchable directory", syscall(NR_open_tree, AT_FDCWD, at("closed/in"), 0));
+	opened("open_tree clone", syscall(NR_open_tree, AT_FDCWD, d, TREE_CLONE));
+	opened("open_tree clone of a missing path", syscall(NR_open_tree, AT_FDCWD, at("missing"), TREE_CLONE));
+	opened("open_tree recursive without clone", syscall(NR_open_tree, AT_FDCWD, d, TREE_RECURSIVE));
+	opened("open_tree unknown flags", syscall(NR_open_tree, AT_FDCWD, d, 0x4));
+	opened("open_tree unknown flags, missing path", syscall(NR_open_tree, AT_FDCWD, at("missing"), 0x4));
+	int fd = open(at("file"), O_RDONLY);
+	opened("open_tree empty path of a file", syscall(NR_open_tree, fd, "", AT_EMPTY_PATH));
+	opened("open_tree empty path without AT_EMPTY_PATH", syscall(NR_open_tree, fd, "", 0));
+	opened("open_tree relative to a file", syscall(NR_open_tree, fd, "x", 0));
+	close(fd);
+	opened("open_tree empty path of a closed descriptor", syscall(NR_open_tree, fd, "", AT_EMPTY_PATH));
+	fd = open(d, O_RDONLY | O_DIRECTORY);
+	opened("open_tree relative to a directory", syscall(NR_open_tree, fd, "../file", 0));
+	close(fd);
+
+	char attr[8192] = {0};
+	long r = syscall(NR_mount_setattr, AT_FDCWD, d, 0, attr, 32);
+	printf("%s: mount_setattr: %s\n", who, r < 0 ? errname(errno) : "0");
+	r = syscall(NR_mount_setattr, AT_FDCWD, d, 0x4, attr, 32);
+	printf("%s: mount_setattr unknown flags: %s\n", who, r < 0 ? errname(errno) : "0");
+	r = syscall(NR_mount_setattr, AT_FDCWD, d, 0, attr, 8);
+	printf("%s: mount_setattr short: %s\n", who, r < 0 ? errname(errno) : "0");
+	r = syscall(NR_mount_setattr, AT_FDCWD, d, 0, attr, 4097);
+	printf("%s: mount_setattr past a page: %s\n", who, r < 0 ? errname(errno) : "0");
+	r = syscall(NR_mount_setattr, AT_FDCWD, at("missing"), 0, attr, 32);
+	printf("%s: mount_setattr missing: %s\n", who, r < 0 ? errname(errno) : "0");
+	free(d);
+}
+
 static void drop_caps(void)
 {
 	struct {
@@ -107,6 +177,7 @@ static void nocaps(void)
 	drop_caps();
 	who = "no capabilities";
 	checks();
+	newapi();
 }
 
 static void user(void)
@@ -117,6 +188,7 @@ static void user(void)
 	}
 	who = "uid 1000";
 	checks();
+	newapi();
 }
 
 static void in_child(void (*fn)(void))
@@ -152,12 +224,14 @@ int main(void)
 	mkdir(at("closed/in"), 0755);
 	chmod(at("closed"), 0700);
 	symlink("loop", at("loop"));
+	symlink("file", at("tofile"));
 
 	in_child(nocaps);
 	in_child(user);
 
 	unlink(at("file"));
 	unlink(at("loop"));
+	unlink(at("tofile"));
 	rmdir(at("dir"));
 	rmdir(at("closed/in"));
 	rmdir(at("closed"));
