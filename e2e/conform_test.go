@@ -77,6 +77,7 @@ var conformGuests = []diffCase{
 	{name: "procpeer", cmds: one("procpeer", "work"), setup: mkdirs("work")},
 	{name: "chroot", cmds: one("chroot")},
 	{name: "mountchecks", cmds: one("mountchecks")},
+	{name: "pollclose", cmds: one("pollclose")},
 }
 
 // conformOther are the Go guests of the same kind.

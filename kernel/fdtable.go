@@ -124,6 +124,17 @@ func (ft *FDTable) get(fd int32) (*File, error) {
 	return ft.fds[fd].f, nil
 }
 
+// lookup returns the open file at fd, nil when none, for a reader off the run loop (a
+// poll's wait, which looks whether its descriptors are still the files it polls).
+func (ft *FDTable) lookup(fd int32) *File {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if fd < 0 || int(fd) >= len(ft.fds) {
+		return nil
+	}
+	return ft.fds[fd].f
+}
+
 // install puts f at the lowest free fd >= min.
 func (ft *FDTable) install(f *File, cloexec bool, min int) (int, error) {
 	ft.mu.Lock()

@@ -425,17 +425,20 @@ func (t *Task) pollFds(addr mm.Addr, nfds uint32, w pollWait, tsAddr mm.Addr, re
 			gfds[i] = -1
 		}
 	}
-	return t.waitReady(w, h, t.filesOf(gfds), false,
+	files := t.filesOf(gfds)
+	gone := newGoneFds(t.p.files, gfds, files)
+	return t.waitReady(w, h, files, false,
 		func(w pollWait) (int, error) {
 			if _, err := hostPoll(h, w); err != nil {
 				return 0, err
 			}
-			return pollReady(g, h), nil
+			return pollReady(g, h) + gone.look(h), nil
 		},
 		func(_ int, err error) (uint64, error) {
 			if err != nil {
 				return finish(0, err)
 			}
+			gone.repoll(t, h)
 			n := pollfdsFromHost(g, h)
 			if err := t.p.mm.CopyOut(addr, marshalPollfds(g)); err != nil {
 				return finish(0, err)
@@ -482,11 +485,12 @@ func selectPollfds(n int, in fdSets, hostFd func(int32) (int, bool)) ([]unix.Pol
 	return h, g, nil
 }
 
-// What counts as ready for each set, as Linux's POLLIN_SET, POLLOUT_SET and POLLEX_SET.
+// What counts as ready for each set, as Linux's POLLIN_SET, POLLOUT_SET and POLLEX_SET:
+// a descriptor closed while select waits (POLLNVAL) is in all three.
 const (
-	selectInSet  = abi.POLLIN | abi.POLLRDNORM | abi.POLLRDBAND | abi.POLLHUP | abi.POLLERR
-	selectOutSet = abi.POLLOUT | abi.POLLWRNORM | abi.POLLWRBAND | abi.POLLERR
-	selectExSet  = abi.POLLPRI
+	selectInSet  = abi.POLLIN | abi.POLLRDNORM | abi.POLLRDBAND | abi.POLLHUP | abi.POLLERR | abi.POLLNVAL
+	selectOutSet = abi.POLLOUT | abi.POLLWRNORM | abi.POLLWRBAND | abi.POLLERR | abi.POLLNVAL
+	selectExSet  = abi.POLLPRI | abi.POLLNVAL
 )
 
 // selectResults builds the sets select returns from the host's revents: the same shapes
@@ -590,18 +594,21 @@ func (t *Task) selectFds(nfds int32, addrs [3]mm.Addr, w pollWait, finish func(u
 	if err != nil {
 		return finish(0, err)
 	}
-	return t.waitReady(w, h, t.filesOf(g), false,
+	files := t.filesOf(g)
+	gone := newGoneFds(t.p.files, g, files)
+	return t.waitReady(w, h, files, false,
 		func(w pollWait) (int, error) {
 			if _, err := hostPoll(h, w); err != nil {
 				return 0, err
 			}
 			_, count := selectResults(in, g, h)
-			return count, nil
+			return count + gone.look(h), nil
 		},
 		func(_ int, err error) (uint64, error) {
 			if err != nil {
 				return finish(0, err)
 			}
+			gone.repoll(t, h)
 			out, count := selectResults(in, g, h)
 			for i, addr := range addrs {
 				if out[i] == nil {
@@ -770,4 +777,69 @@ func (t *Task) epollWait(epfd int32, addr mm.Addr, maxevents int32, w pollWait, 
 			}
 			return finish(uint64(n), nil)
 		})
+}
+
+// goneFds follows whether the descriptors a poll or select waits on still name the files
+// it polls. Linux looks each descriptor up again at every pass of its wait: one that
+// another thread closed meanwhile answers POLLNVAL at the next wake-up or at the timeout
+// (select counts it in every set it was asked about), and one that names another file by
+// then answers for that file. Closing a descriptor wakes no poll, there as here.
+type goneFds struct {
+	ft    *FDTable
+	fds   []int32
+	files []*File // the file of each of fds when the call began; nil: not polled
+	gone  []bool  // set by look, off the run loop; read by repoll, on it, after
+}
+
+func newGoneFds(ft *FDTable, fds []int32, files []*File) *goneFds {
+	return &goneFds{ft: ft, fds: fds, files: files, gone: make([]bool, len(files))}
+}
+
+// look marks the descriptors that no longer name their file and returns how many of
+// them answer: a closed one, or one whose new file is ready. The wait ends when any
+// does. It takes the table's lock, not the run loop; the new file's host descriptor is
+// only polled, which a race with its close cannot turn into more than a wrong answer
+// that repoll corrects.
+func (g *goneFds) look(h []unix.PollFd) int {
+	n := 0
+	for i, f := range g.files {
+		if f == nil {
+			continue
+		}
+		now := g.ft.lookup(g.fds[i])
+		switch {
+		case now == nil:
+		case now != f:
+			one := []unix.PollFd{{Fd: int32(now.fd), Events: h[i].Events}}
+			if k, _ := hostPoll(one, pollWait{}); k == 0 {
+				g.gone[i] = false
+				continue // not ready: the wait goes on, as Linux's
+			}
+		default:
+			continue
+		}
+		g.gone[i] = true
+		n++
+	}
+	return n
+}
+
+// repoll answers, on the run loop, for the descriptors look marked: POLLNVAL for one
+// that is closed, else the poll of the file it names now.
+func (g *goneFds) repoll(t *Task, h []unix.PollFd) {
+	for i, gone := range g.gone {
+		if !gone {
+			continue
+		}
+		f, err := t.file(g.fds[i])
+		if err != nil {
+			h[i].Revents = abi.POLLNVAL
+			continue
+		}
+		one := []unix.PollFd{{Fd: int32(f.fd), Events: h[i].Events}}
+		h[i].Revents = 0
+		if _, err := hostPoll(one, pollWait{}); err == nil {
+			h[i].Revents = one[0].Revents
+		}
+	}
 }
