@@ -78,6 +78,7 @@ var conformGuests = []diffCase{
 	{name: "chroot", cmds: one("chroot")},
 	{name: "mountchecks", cmds: one("mountchecks")},
 	{name: "pollclose", cmds: one("pollclose")},
+	{name: "orphanpg", cmds: one("orphanpg")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -348,20 +348,6 @@ func (t *Task) ttyJob(f *File, sig int, tostop bool) (ok bool, r uint64, err err
 	return false, 0, errBlocked
 }
 
-// orphanedLocked says whether process group pgid is orphaned: no member has a parent in
-// another group of its session (Linux's will_become_orphaned_pgrp()). Under pt.mu.
-func (k *Kernel) orphanedLocked(pgid int) bool {
-	for _, q := range k.pt.procs {
-		if q.pgid != pgid || q.zombie {
-			continue
-		}
-		if par := q.parent; par != nil && !par.zombie && par.pgid != pgid && par.sid == q.sid {
-			return false
-		}
-	}
-	return true
-}
-
 // closeTerminal closes f's host descriptor; when it was the last one of a pty master
 // whose peer is the controlling terminal of a guest session, the session is hung up as
 // Linux's __tty_hangup() does: the terminal leaves the session, whose leader gets SIGHUP

@@ -111,6 +111,8 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	k.register(p)
 	k.pt.mu.Lock()
 	k.first, k.fgPgid = p, p.pgid
+	k.hostParentLinks(p)
+	k.fileGroupLocked(p)
 	k.pt.mu.Unlock()
 	for _, sig := range k.cfg.Ignored {
 		if sig > 0 && sig < abi.NSIG && sig != abi.SIGKILL && sig != abi.SIGSTOP {

@@ -166,6 +166,8 @@ func (img *Image) Start(cfg Config) (*Kernel, *Task, error) {
 	k.register(p)
 	k.pt.mu.Lock()
 	k.first, k.fgPgid = p, p.pgid
+	k.hostParentLinks(p)
+	k.fileGroupLocked(p)
 	k.pt.mu.Unlock()
 	p.sigactions, p.rlimits = ip.sigactions, ip.rlimits
 	p.dispositionsChanged()

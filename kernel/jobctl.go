@@ -50,6 +50,9 @@ func (p *Process) stopProcess(info abi.Siginfo) {
 	}
 	p.stopped = true
 	p.updatePreempt()
+	k.pt.mu.Lock()
+	k.setJobStopLocked(p, true)
+	k.pt.mu.Unlock()
 	if parent != nil {
 		p.notifyParent(parent, abi.CLD_STOPPED, sig)
 	}
@@ -67,6 +70,7 @@ func (p *Process) continueProcess() {
 	k.pt.mu.Lock()
 	parent := p.parent
 	p.job = jobState{continued: true}
+	k.setJobStopLocked(p, false)
 	k.pt.mu.Unlock()
 	if parent != nil {
 		p.notifyParent(parent, abi.CLD_CONTINUED, abi.SIGCONT)

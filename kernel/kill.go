@@ -303,8 +303,9 @@ func (k *Kernel) group(pgid int) []*Process {
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
 	var live []*Process
-	for _, q := range k.pt.procs {
-		if q.pgid == pgid && !q.zombie {
+	if g := k.pt.groups[pgid]; g != nil {
+		live = make([]*Process, 0, len(g.members))
+		for q := range g.members {
 			live = append(live, q)
 		}
 	}

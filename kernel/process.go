@@ -279,6 +279,8 @@ type procTable struct {
 	live     int // processes whose run loop has not ended
 	// sessions are the sessions guest processes made, by id (ctty.go).
 	sessions map[int]*session
+	// groups are the process groups with live members, by id (pgroup.go).
+	groups map[int]*pgroup
 }
 
 // family is a process's place in the tree, guarded by the kernel's procTable.mu (and so
@@ -301,6 +303,7 @@ type family struct {
 	// subreaper makes it the parent of its orphaned descendants (PR_SET_CHILD_SUBREAPER).
 	pdeathsig int
 	subreaper bool
+	groupLink // its count in its process group (pgroup.go)
 }
 
 func (k *Kernel) register(p *Process) {
@@ -354,6 +357,10 @@ func (p *Process) exited() {
 	k.leaderExited(p)
 	k.pt.mu.Lock()
 	p.zombie = true
+	// p leaves its group: when it was the group's last link to the rest of the session
+	// and a member is stopped, the group is hung up (below, after its children's).
+	ownGroup, ownLink := p.filed, p.linked
+	k.unfileGroupLocked(p)
 	if p.exitEvent != 0 {
 		// The pidfds hold duplicates: they stay readable.
 		p.signalExitEvent()
@@ -377,7 +384,10 @@ func (p *Process) exited() {
 		sig int
 	}
 	var orphans []orphan
+	var hangUp []int // groups the exit orphans with a stopped member
 	for _, c := range p.children {
+		// p connected c's group when it lived in another group of c's session.
+		was := p.pgid != c.pgid && p.sid == c.sid
 		c.parent, c.ppid, c.exitSignal = sub, 1, abi.SIGCHLD
 		if sub != nil {
 			c.ppid = sub.pid
@@ -385,9 +395,16 @@ func (p *Process) exited() {
 		} else if c.zombie {
 			delete(k.pt.procs, c.pid) // nobody will wait for it now
 		}
+		k.relinkLocked(c)
+		if k.orphanedNowLocked(c.pgid, was) && !slices.Contains(hangUp, c.pgid) {
+			hangUp = append(hangUp, c.pgid)
+		}
 		orphans = append(orphans, orphan{c, c.pdeathsig})
 	}
 	p.children = nil
+	if ownGroup != 0 && k.orphanedNowLocked(ownGroup, ownLink) && !slices.Contains(hangUp, ownGroup) {
+		hangUp = append(hangUp, ownGroup)
+	}
 	for tid := range p.otherTids {
 		delete(k.pt.tids, tid)
 	}
@@ -408,6 +425,7 @@ func (p *Process) exited() {
 	k.pt.mu.Unlock()
 	p.piForget(p.piGone...) // the process table no longer shows them alive
 	p.piGone = nil
+	k.hangUpOrphans(hangUp)
 	for _, o := range orphans {
 		switch {
 		case o.c.zombie && sub != nil:

@@ -479,6 +479,11 @@ func (t *Task) deliverNow(info abi.Siginfo) {
 	}
 	act := t.p.sigactions[sig]
 	if act.Handler == abi.SIG_DFL && isStopSignal(sig) {
+		if sig != abi.SIGSTOP && t.p.groupOrphaned() {
+			// The terminal's stops do nothing in an orphaned group: nobody in the
+			// session would continue it (Linux's get_signal()).
+			return
+		}
 		if d := t.p.dbg; d != nil && d.pt != nil {
 			d.groupStop(t, sig)
 			return

@@ -256,6 +256,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	if parent != nil {
 		parent.children = append(parent.children, c)
 	}
+	k.fileGroupLocked(c)
 	vfork := flags&abi.CLONE_VFORK != 0
 	if vfork {
 		c.vforkDone = make(chan struct{})

@@ -128,7 +128,7 @@ func sysSetpgid(t *Task, a Args) (uint64, error) {
 			return 0, unix.EPERM
 		}
 	}
-	target.pgid = pgid
+	k.regroupLocked(target, pgid, target.sid)
 	return 0, nil
 }
 
@@ -142,7 +142,7 @@ func sysSetsid(t *Task, a Args) (uint64, error) {
 			return 0, unix.EPERM // a group leader, or its pid names a group
 		}
 	}
-	p.sid, p.pgid = p.pid, p.pid
+	k.regroupLocked(p, p.pid, p.pid)
 	k.newSession(p)
 	return uint64(p.sid), nil
 }
