@@ -79,6 +79,7 @@ var conformGuests = []diffCase{
 	{name: "mountchecks", cmds: one("mountchecks")},
 	{name: "pollclose", cmds: one("pollclose")},
 	{name: "orphanpg", cmds: one("orphanpg")},
+	{name: "proctitle", cmds: one("proctitle")},
 }
 
 // conformOther are the Go guests of the same kind.

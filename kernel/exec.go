@@ -374,6 +374,8 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 	}
 	p.auxv = auxv
 	p.entry = entry
+	argStart, envStart, envEnd := loader.StringArea(top, p.argv, p.envp, p.execFn)
+	p.strs = argArea{argStart: argStart, argEnd: envStart, envStart: envStart, envEnd: envEnd}
 	p.publishExec()
 
 	// As ELF_PLAT_INIT: every general register zero, rsp at argc; the default FPU and

@@ -87,12 +87,9 @@ func (t *Task) procFile(name string) ([]byte, bool) {
 	case "maps":
 		return []byte(t.p.maps()), true
 	case "cmdline":
-		return []byte(strings.Join(t.p.argv, "\x00") + "\x00"), true
+		return t.p.cmdlineNow(), true
 	case "environ":
-		if len(t.p.envp) == 0 {
-			return nil, true
-		}
-		return []byte(strings.Join(t.p.envp, "\x00") + "\x00"), true
+		return t.p.environNow(), true
 	case "auxv":
 		return auxvBytes(t.p.auxv), true
 	case "comm":

@@ -20,8 +20,9 @@ type execInfo struct {
 	exe      string   // absolute host path of the program (/proc/self/exe)
 	execFn   string   // the path as given to exec (AT_EXECFN)
 	comm     string   // the name exec gave the process (execName)
-	argv     []string // for /proc/self/cmdline
+	argv     []string // as exec gave them
 	envp     []string
+	strs     argArea // where their strings are in memory, for /proc/PID/{cmdline,environ}
 	auxv     []loader.Aux
 	entry    uint64
 	stackTop uint64

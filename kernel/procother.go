@@ -16,28 +16,21 @@ import (
 // Other guest processes' /proc/PID/{stat,status,cmdline,comm}: what a parent reads to
 // learn a child's state; and their auxv and maps, which a debugger reads to find the
 // vDSO. Another process's state belongs to its run loop, so these render what it
-// publishes (its program, arguments and auxiliary vector at exec, its run state as its
-// loop goes idle or runs) and the ids kept under pt.mu; maps is rendered on its loop.
+// publishes (its program and auxiliary vector at exec, its run state as its loop goes
+// idle or runs) and the ids kept under pt.mu; maps and cmdline (its memory, which the
+// program may rewrite) are rendered on its loop.
 
 // execPub is what a process publishes of its program for other processes' /proc reads.
 type execPub struct {
-	comm    string
-	cmdline []byte
-	environ []byte
-	auxv    []byte
-	exe     string // the program's host path
+	comm string
+	auxv []byte
+	exe  string // the program's host path
 }
 
 // publishExec records p's program, at its start and at each exec, and again once the
 // program's auxiliary vector is known.
 func (p *Process) publishExec() {
-	comm := p.comm
-	var environ []byte
-	if len(p.envp) > 0 {
-		environ = []byte(strings.Join(p.envp, "\x00") + "\x00")
-	}
-	p.pubExec.Store(&execPub{comm: comm, cmdline: []byte(strings.Join(p.argv, "\x00") + "\x00"),
-		environ: environ, auxv: auxvBytes(p.auxv), exe: p.exe})
+	p.pubExec.Store(&execPub{comm: p.comm, auxv: auxvBytes(p.auxv), exe: p.exe})
 }
 
 // auxvBytes is the auxiliary vector as /proc/PID/auxv has it: type and value pairs,
@@ -191,11 +184,18 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 		k.pt.mu.Unlock()
 		return []byte(pub.comm + "\n"), true, nil
 	case "cmdline":
+		zombie := q.zombie
 		k.pt.mu.Unlock()
-		if q.zombie {
+		if zombie {
 			return nil, true, nil
 		}
-		return pub.cmdline, true, nil
+		// Read from its memory, on its loop (see openOnLoop).
+		return nil, true, onLoopRender{q: q, render: func() []byte {
+			if q.exit != nil {
+				return nil
+			}
+			return q.cmdlineNow()
+		}}
 	case "stat":
 		// exit_code (the last field) is the status wait would report, once exited.
 		exitCode := 0

@@ -306,11 +306,16 @@ func (t *Task) peerFile(e peerEntry) ([]byte, bool, error) {
 		k.pt.mu.Lock()
 		zombie := e.q.zombie
 		k.pt.mu.Unlock()
-		pub := e.q.pubExec.Load()
-		if zombie || pub == nil {
+		if zombie {
 			return nil, true, unix.ESRCH // no memory left to read, as Linux's proc_mem_open()
 		}
-		return pub.environ, true, nil
+		q := e.q
+		return nil, true, onLoopRender{q: q, render: func() []byte {
+			if q.exit != nil {
+				return nil
+			}
+			return q.environNow()
+		}}
 	}
 	n, ok := procFdNumber(e.name[len("fdinfo/"):])
 	if !ok {

@@ -352,7 +352,9 @@ func (t *Task) setComm(name string) {
 		return
 	}
 	if pub := t.p.pubExec.Load(); pub != nil {
-		t.p.pubExec.Store(&execPub{comm: t.commName(), cmdline: pub.cmdline})
+		now := *pub
+		now.comm = t.commName()
+		t.p.pubExec.Store(&now)
 	}
 }
 

@@ -119,6 +119,22 @@ type StackSpec struct {
 	ArgLimit uint64
 }
 
+// StringArea returns where Stack, for these top, strings and execfn, puts the argument
+// strings ([argStart, envStart)) and the environment's ([envStart, envEnd)): the ranges
+// Linux keeps as the process's arg_start, arg_end, env_start and env_end.
+func StringArea(top uint64, argv, envp []string, execFn string) (argStart, envStart, envEnd uint64) {
+	envEnd = top - 8 - uint64(len(execFn)) - 1
+	envStart = envEnd
+	for _, e := range envp {
+		envStart -= uint64(len(e)) + 1
+	}
+	argStart = envStart
+	for _, a := range argv {
+		argStart -= uint64(len(a)) + 1
+	}
+	return argStart, envStart, envEnd
+}
+
 // Stack lays out the initial stack as Linux's create_elf_tables() does, from
 // Top downwards: a zero word, the execfn string, the envp and argv strings
 // (argv[0] lowest), 16-byte alignment, the platform string, the 16 random

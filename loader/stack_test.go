@@ -139,6 +139,10 @@ func TestStack(t *testing.T) {
 	for i := 1; i < len(d.argvAt); i++ {
 		assert.Equal(t, d.argvAt[i-1]+uint64(len(spec.Argv[i-1]))+1, d.argvAt[i])
 	}
+	argStart, envStart, envEnd := StringArea(spec.Top, spec.Argv, spec.Envp, spec.ExecFn)
+	assert.Equal(t, d.argvAt[0], argStart)
+	assert.Equal(t, d.envpAt[0], envStart)
+	assert.Equal(t, execfn, envEnd)
 	assert.Less(t, rnd+16, d.argvAt[0], "random bytes below the strings")
 	assert.Greater(t, rnd, sp+uint64(d.auxvOff), "random bytes above auxv")
 	assert.Equal(t, rnd+16, plat, "platform string right above the random bytes")
