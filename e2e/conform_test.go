@@ -80,6 +80,7 @@ var conformGuests = []diffCase{
 	{name: "pollclose", cmds: one("pollclose")},
 	{name: "orphanpg", cmds: one("orphanpg")},
 	{name: "proctitle", cmds: one("proctitle")},
+	{name: "proclinks", cmds: one("proclinks", "work"), setup: mkdirs("work")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -228,3 +228,31 @@ func TestRootSockets(t *testing.T) {
 	p.compareOutput("stdout", n.stdout, v.stdout)
 	p.report(t, "")
 }
+
+// TestRootProcLinks runs testdata/c/proclinks.c natively and inside a root: paths through
+// /proc/PID/root, cwd and fd/N, the process's own and a child's, lead on inside the root
+// as they lead on natively from /.
+func TestRootProcLinks(t *testing.T) {
+	t.Parallel()
+	for _, libc := range []string{"glibc", "musl"} {
+		prog := guest("proclinks." + libc)
+		work := filepath.Join(t.TempDir(), "work")
+		if err := os.Mkdir(work, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		n := runNative(t, invocation{prog: prog, args: []string{work}, dir: work})
+		root := filepath.Join(t.TempDir(), "root")
+		if err := os.MkdirAll(filepath.Join(root, "work"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		copyFile(t, prog, filepath.Join(root, filepath.Base(prog)), 0o755) // the same comm
+		v := runVemu(t, invocation{prog: "/" + filepath.Base(prog), args: []string{"/work"}, dir: root,
+			flags: []string{"--root=" + root}})
+		var p problems
+		checkNoPanic(&p, v.stderr)
+		if n.status != 0 || v.status != 0 || string(n.stdout) != string(v.stdout) {
+			p.add("%s: native %v, vemu %v\nnative:\n%s\nvemu:\n%s\nstderr: %s", libc, n, v, n.stdout, v.stdout, v.stderr)
+		}
+		p.report(t, "")
+	}
+}

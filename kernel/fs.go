@@ -202,6 +202,12 @@ func (t *Task) lookup(dirfd int32, p string, follow bool) (hostPath, error) {
 // what they stand for: the file behind a descriptor or the working directory, held open
 // (h), or, inside a root, the path of the program or of the root.
 func (t *Task) procAlias(dirfd int32, p string) (string, *hostPath, error) {
+	return t.procAliasDepth(dirfd, p, 0)
+}
+
+// procAliasDepth is procAlias for a path reached through depth links of /proc already
+// (proclink.go).
+func (t *Task) procAliasDepth(dirfd int32, p string, depth int) (string, *hostPath, error) {
 	k := t.p.k
 	p = devFd(p)
 	if dirfd != abi.AT_FDCWD && !path.IsAbs(p) {
@@ -213,6 +219,10 @@ func (t *Task) procAlias(dirfd int32, p string) (string, *hostPath, error) {
 		}
 	}
 	p = t.peerRelative(dirfd, p)
+	p = t.procRelative(dirfd, p)
+	if np, h, err, ok := t.throughProcLink(p, depth); ok {
+		return np, h, err
+	}
 	if ns, ok := t.otherProcNs(p); ok && k.root == nil {
 		// Every guest process lives in vemu's namespaces.
 		return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/ns/" + ns, own: -1}, nil
@@ -227,7 +237,7 @@ func (t *Task) procAlias(dirfd int32, p string) (string, *hostPath, error) {
 			if e.q.isZombie() {
 				return p, &hostPath{own: -1}, unix.ENOENT
 			}
-			return t.procAlias(abi.AT_FDCWD, "/"+below)
+			return t.procAliasDepth(abi.AT_FDCWD, "/"+below, depth+1)
 		}
 		if h, err := t.peerAlias(e); h != nil || err != nil {
 			return p, h, err

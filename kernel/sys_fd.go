@@ -65,6 +65,9 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 	if p == "" {
 		return 0, unix.ENOENT
 	}
+	if dirfd, p, err = t.procLinks(dirfd, p); err != nil {
+		return 0, err
+	}
 	var hfd int
 	var ops fileOps // a /proc text file's, when p is one
 	p = t.peerRelative(dirfd, p)

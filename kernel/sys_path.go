@@ -245,6 +245,9 @@ func (t *Task) readlinkat(dirfd int32, pathAddr, buf mm.Addr, size int32) (uint6
 	if err != nil {
 		return 0, err
 	}
+	if dirfd, p, err = t.procLinks(dirfd, p); err != nil {
+		return 0, err
+	}
 	var target string
 	var peer bool // another guest process's link, read
 	if e, ok := t.peerEntry(t.peerRelative(dirfd, p)); ok {
@@ -256,9 +259,11 @@ func (t *Task) readlinkat(dirfd int32, pathAddr, buf mm.Addr, size int32) (uint6
 	}
 	if peer {
 		// read above
-	} else if name, ok := t.procEntry(devFd(p)); ok && (name == "exe" || name == "cwd" || len(name) > 3 && name[:3] == "fd/") {
+	} else if name, ok := t.procEntry(devFd(p)); ok && (name == "exe" || name == "cwd" || name == "root" || len(name) > 3 && name[:3] == "fd/") {
 		// The guest's own links: what they stand for, as the guest names it.
 		switch {
+		case name == "root":
+			target = "/" // the guest's root, inside a root too
 		case name == "exe":
 			target = t.p.k.guestPath(t.p.exe)
 		case name == "cwd":

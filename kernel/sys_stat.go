@@ -50,6 +50,10 @@ func (t *Task) fstatat(dirfd int32, pathAddr mm.Addr, flags int32) (*unix.Stat_t
 	if err != nil {
 		return nil, err
 	}
+	// A path through /proc links becomes absolute: dirfd no longer matters.
+	if _, p, err = t.procLinks(dirfd, p); err != nil {
+		return nil, err
+	}
 	var st unix.Stat_t
 	if p == "" {
 		if flags&abi.AT_EMPTY_PATH == 0 {
@@ -132,6 +136,10 @@ func sysFstat(t *Task, a Args) (uint64, error) {
 func sysStatx(t *Task, a Args) (uint64, error) {
 	p, err := t.path(a.Ptr(1))
 	if err != nil {
+		return 0, err
+	}
+	// A path through /proc links becomes absolute: the dirfd no longer matters.
+	if _, p, err = t.procLinks(a.Fd(0), p); err != nil {
 		return 0, err
 	}
 	var d int

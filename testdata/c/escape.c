@@ -142,6 +142,40 @@ int main(int argc, char **argv)
 	reads("/proc/self/root/..", AT_FDCWD, join("/proc/self/root/../../..", secret));
 	reads("/proc/self/cwd", AT_FDCWD, join("/proc/self/cwd/../../../../../..", secret));
 
+	/* Paths through the links of /proc, its own and another process's, on into
+	   symlinks: the walk goes on inside the root. */
+	chdir("/tmp");
+	reads("/proc/self/cwd and a symlink to /", AT_FDCWD, join("/proc/self/cwd/abs", secret));
+	reads("/proc/self/cwd and a climbing symlink", AT_FDCWD, join("/proc/self/cwd/rel", secret));
+	reads("/proc/self/root/proc/self/cwd", AT_FDCWD, join("/proc/self/root/proc/self/cwd/abs", secret));
+	int tmpfd = open("/tmp", O_RDONLY | O_DIRECTORY);
+	char through[64];
+	snprintf(through, sizeof through, "/proc/self/fd/%d/abs", tmpfd);
+	reads("/proc/self/fd/N and a symlink to /", AT_FDCWD, join(through, secret));
+	int ready[2], done[2];
+	pipe(ready);
+	pipe(done);
+	fflush(stdout);
+	pid_t peer = fork();
+	if (peer == 0) {
+		char x;
+		write(ready[1], "x", 1);
+		read(done[0], &x, 1);
+		_exit(0);
+	}
+	char x;
+	read(ready[0], &x, 1);
+	snprintf(through, sizeof through, "/proc/%d/cwd/abs", (int)peer);
+	reads("another process's cwd and a symlink to /", AT_FDCWD, join(through, secret));
+	snprintf(through, sizeof through, "/proc/%d/fd/%d/rel", (int)peer, tmpfd);
+	reads("another process's fd/N and a climbing symlink", AT_FDCWD, join(through, secret));
+	snprintf(through, sizeof through, "/proc/%d/root/tmp/abs", (int)peer);
+	reads("another process's root and a symlink to /", AT_FDCWD, join(through, secret));
+	write(done[1], "x", 1);
+	waitpid(peer, NULL, 0);
+	close(tmpfd);
+	chdir("/");
+
 	/* A descriptor opened before chdir, and a working directory renamed. */
 	mkdir("/tmp/d", 0755);
 	int dfd = open("/tmp/d", O_RDONLY | O_DIRECTORY);
