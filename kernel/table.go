@@ -147,7 +147,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_OPEN_TREE:               partial(sysOpenTree, "OPEN_TREE_CLONE is EPERM, as to a process without CAP_SYS_ADMIN; without it, an O_PATH descriptor"),
 	abi.SYS_MOVE_MOUNT:              partial(sysDenied, adminNote),
 	abi.SYS_FSOPEN:                  partial(sysDenied, adminNote),
-	abi.SYS_FSCONFIG:                partial(sysDenied, adminNote),
+	abi.SYS_FSCONFIG:                partial(sysFsconfig, "no descriptor is a filesystem context (fsopen and fspick are EPERM): the checks Linux makes before it looks at one, then EINVAL"),
 	abi.SYS_FSMOUNT:                 partial(sysDenied, adminNote),
 	abi.SYS_FSPICK:                  partial(sysDenied, adminNote),
 	abi.SYS_MOUNT_SETATTR:           partial(sysMountSetattr, adminNote),

@@ -1,7 +1,8 @@
 /* mountchecks: mount(2) copies its strings in and resolves its target before it asks for
  * CAP_SYS_ADMIN, so a process that may not mount still sees EFAULT, EINVAL and the
  * target's lookup errors, in Linux's order; open_tree without TREE_CLONE needs no
- * privilege and opens its path as O_PATH does; mount_setattr checks its flags and size. Run as root: only children that drop their
+ * privilege and opens its path as O_PATH does; mount_setattr checks its flags and size;
+ * fsconfig its arguments, since no descriptor it can get is a filesystem context. Run as root: only children that drop their
  * capabilities or become uid 1000 call mount, in a directory of its own under /tmp. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 /* Not in every C library's headers. */
 #define NR_open_tree 428
 #define NR_mount_setattr 442
+#define NR_fsconfig 431
 #define TREE_CLONE 1
 #define TREE_RECURSIVE 0x8000
 
@@ -156,6 +158,42 @@ static void newapi(void)
 	printf("%s: mount_setattr past a page: %s\n", who, r < 0 ? errname(errno) : "0");
 	r = syscall(NR_mount_setattr, AT_FDCWD, at("missing"), 0, attr, 32);
 	printf("%s: mount_setattr missing: %s\n", who, r < 0 ? errname(errno) : "0");
+
+	/* fsconfig: no descriptor is a filesystem context, so each call fails; which error
+	 * depends on the checks Linux makes before it looks at the descriptor. */
+	int dfd = open(d, O_RDONLY), pfd = open(d, O_PATH);
+	struct {
+		const char *what;
+		int fd;
+		const char *key, *value;
+		int aux;
+	} fc[] = {
+	    {"negative descriptor", -1, NULL, NULL, 0},
+	    {"nothing", dfd, NULL, NULL, 0},
+	    {"key", dfd, "source", NULL, 0},
+	    {"key, closed descriptor", 99, "source", NULL, 0},
+	    {"key, O_PATH descriptor", pfd, "source", NULL, 0},
+	    {"key and value", dfd, "source", "x", 0},
+	    {"key, value and 1", dfd, "source", "x", 1},
+	    {"key, value and 1, closed descriptor", 99, "source", "x", 1},
+	    {"key, value and 1, O_PATH descriptor", pfd, "source", "x", 1},
+	    {"key, value and AT_FDCWD", dfd, "source", "x", AT_FDCWD},
+	    {"key, value and -5", dfd, "source", "x", -5},
+	    {"key, value and 2 MiB", dfd, "source", "x", 2 << 20},
+	    {"key and 3", dfd, "source", NULL, 3},
+	    {"key and -1", dfd, "source", NULL, -1},
+	    {"nothing, O_PATH descriptor", pfd, NULL, NULL, 0},
+	    {"nothing, closed descriptor", 99, NULL, NULL, 0},
+	    {"bad pointers", dfd, (char *)8, (char *)8, 1},
+	};
+	for (unsigned cmd = 0; cmd <= 9; cmd++) {
+		for (unsigned i = 0; i < sizeof fc / sizeof fc[0]; i++) {
+			r = syscall(NR_fsconfig, fc[i].fd, cmd, fc[i].key, fc[i].value, fc[i].aux);
+			printf("%s: fsconfig %u, %s: %s\n", who, cmd, fc[i].what, r < 0 ? errname(errno) : "0");
+		}
+	}
+	close(dfd);
+	close(pfd);
 	free(d);
 }
 
