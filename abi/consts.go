@@ -431,6 +431,17 @@ const (
 	FIOQSIZE     = 0x5460
 )
 
+// File attribute ioctls (linux/fs.h): the inode flags chattr sets, and the extended
+// attributes of struct fsxattr (28 bytes).
+const (
+	FS_IOC_GETFLAGS   = 0x80086601 // an int, though the number says long
+	FS_IOC_SETFLAGS   = 0x40086602
+	FS_IOC_GETVERSION = 0x80087601 // an int
+	FS_IOC_FSGETXATTR = 0x801c581f
+	FS_IOC_FSSETXATTR = 0x401c5820
+	FsxattrSize       = 28
+)
+
 // Socket ioctls (asm-generic/sockios.h, linux/sockios.h): requests every socket answers,
 // and those about network interfaces, whose argument is a struct ifreq (SIOCGIFCONF's a
 // struct ifconf).

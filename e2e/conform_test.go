@@ -74,6 +74,7 @@ var conformGuests = []diffCase{
 	{name: "sockioctl", cmds: one("sockioctl")},
 	{name: "socktimeo", cmds: one("socktimeo")},
 	{name: "execcomm", cmds: one("execcomm", "work"), setup: mkdirs("work")},
+	{name: "fsflags", cmds: one("fsflags", "work"), setup: mkdirs("work")},
 	{name: "procpeer", cmds: one("procpeer", "work"), setup: mkdirs("work")},
 	{name: "chroot", cmds: one("chroot")},
 	{name: "mountchecks", cmds: one("mountchecks")},

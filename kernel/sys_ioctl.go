@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -87,6 +88,13 @@ var ioctlSize = map[uint32]struct {
 	abi.TIOCSPGRP:  {4, true, false, unix.TIOCSPGRP},
 	abi.FIONREAD:   {4, false, true, unix.TIOCINQ},
 	abi.FIONBIO:    {4, true, false, 0x5421},
+
+	// The host's file system answers for its files, as for file_getattr(2).
+	abi.FS_IOC_GETFLAGS:   {4, false, true, abi.FS_IOC_GETFLAGS},
+	abi.FS_IOC_SETFLAGS:   {4, true, false, abi.FS_IOC_SETFLAGS},
+	abi.FS_IOC_GETVERSION: {4, false, true, abi.FS_IOC_GETVERSION},
+	abi.FS_IOC_FSGETXATTR: {abi.FsxattrSize, false, true, abi.FS_IOC_FSGETXATTR},
+	abi.FS_IOC_FSSETXATTR: {abi.FsxattrSize, true, false, abi.FS_IOC_FSSETXATTR},
 }
 
 // sysIoctl implements ioctl(2) for terminal queries and a few file requests on host files;
@@ -126,7 +134,7 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 		return r, err
 	}
 	d, ok := ioctlSize[req]
-	if !ok {
+	if !ok || fileAttrIoctl(req) && !hostAttrs(f) {
 		return 0, unix.ENOTTY
 	}
 	switch req {
@@ -146,4 +154,24 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 		return 0, t.p.mm.CopyOut(a.Ptr(2), buf[:d.size])
 	}
 	return 0, nil
+}
+
+// fileAttrIoctl says whether req is one of the file attribute requests.
+func fileAttrIoctl(req uint32) bool {
+	switch req {
+	case abi.FS_IOC_GETFLAGS, abi.FS_IOC_SETFLAGS, abi.FS_IOC_GETVERSION,
+		abi.FS_IOC_FSGETXATTR, abi.FS_IOC_FSSETXATTR:
+		return true
+	}
+	return false
+}
+
+// hostAttrs says whether f's attributes are its host file's: not for vemu's own kinds
+// of file, nor for /proc and /sys files, which vemu may hold as in-memory host files
+// where Linux's procfs and sysfs have no attributes (ENOTTY).
+func hostAttrs(f *File) bool {
+	if f.ops != nil {
+		return false
+	}
+	return !strings.HasPrefix(f.path, "/proc/") && !strings.HasPrefix(f.path, "/sys/")
 }

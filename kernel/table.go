@@ -55,7 +55,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_RT_SIGSUSPEND:           supported(sysRtSigsuspend),
 	abi.SYS_RT_TGSIGQUEUEINFO:       supported(sysRtTgsigqueueinfo),
 	abi.SYS_RT_SIGPROCMASK:          supported(sysRtSigprocmask),
-	abi.SYS_IOCTL:                   partial(sysIoctl, "terminal requests (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ; TIOCGPGRP and TIOCSPGRP kept by vemu, as guest process groups are not the host's; TIOCSCTTY, TIOCNOTTY and TIOCGSID for sessions the guest makes), pty masters (TIOCGPTN, TIOCSPTLCK, TIOCGDEV, TIOCGPTPEER) and FIONREAD, FIONBIO, FIOCLEX, FIONCLEX; others ENOTTY"),
+	abi.SYS_IOCTL:                   partial(sysIoctl, "terminal requests (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ; TIOCGPGRP and TIOCSPGRP kept by vemu, as guest process groups are not the host's; TIOCSCTTY, TIOCNOTTY and TIOCGSID for sessions the guest makes), pty masters (TIOCGPTN, TIOCSPTLCK, TIOCGDEV, TIOCGPTPEER) and FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, the file attribute requests (FS_IOC_GETFLAGS, FS_IOC_SETFLAGS, FS_IOC_GETVERSION, FS_IOC_FSGETXATTR, FS_IOC_FSSETXATTR) answered by the host; others ENOTTY"),
 	abi.SYS_PREAD64:                 supported(sysPread64),
 	abi.SYS_PWRITE64:                supported(sysPwrite64),
 	abi.SYS_READV:                   supported(sysReadv),
