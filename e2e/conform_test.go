@@ -75,6 +75,7 @@ var conformGuests = []diffCase{
 	{name: "socktimeo", cmds: one("socktimeo")},
 	{name: "execcomm", cmds: one("execcomm", "work"), setup: mkdirs("work")},
 	{name: "fsflags", cmds: one("fsflags", "work"), setup: mkdirs("work")},
+	{name: "affinitypeer", cmds: one("affinitypeer")},
 	{name: "procpeer", cmds: one("procpeer", "work"), setup: mkdirs("work")},
 	{name: "chroot", cmds: one("chroot")},
 	{name: "mountchecks", cmds: one("mountchecks")},

@@ -146,6 +146,10 @@ type Process struct {
 	aio                    map[mm.Addr]*aioCtx       // io_setup's contexts, by ring address
 	exitEvent              int                       // eventfd + 1 written at exit, behind pidfds; 0 when not made; pt.mu
 
+	// affinities holds the masks its threads set with sched_setaffinity, by tid, for
+	// other processes' sched_getaffinity; guarded by the kernel's pt.mu.
+	affinities map[int]unix.CPUSet
+
 	blocksSeen uint64 // the CPU's blocks run that the virtual clock has counted
 
 	// recycle, for a process an Image started, hands its CPU back to the image at the
@@ -265,6 +269,7 @@ func (k *Kernel) dropThread(tid int) {
 	defer k.pt.mu.Unlock()
 	if q := k.pt.tids[tid]; q != nil {
 		delete(q.otherTids, tid)
+		delete(q.affinities, tid)
 	}
 	delete(k.pt.tids, tid)
 }

@@ -204,6 +204,9 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	}
 	ct.sigmask, ct.comm, ct.named = t.sigmask, t.comm, t.named
 	ct.affinity, ct.cpuNum = t.affinity, t.cpuNum
+	if ct.affinity != nil {
+		ct.publishAffinity()
+	}
 	ct.seccomp, ct.mempolicy = t.seccomp, t.mempolicy
 	ct.seccomp.hold(1)
 	if !share {

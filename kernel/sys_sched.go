@@ -265,8 +265,42 @@ func sysSchedSetaffinity(t *Task, a Args) (uint64, error) {
 		}
 		q.affinity, q.cpuNum = &set, cpu
 		q.publishCPU()
+		q.publishAffinity()
 	}
 	return 0, nil
+}
+
+// publishAffinity makes t's mask what other processes' sched_getaffinity of its tid
+// reads.
+func (t *Task) publishAffinity() {
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	if t.affinity == nil {
+		delete(t.p.affinities, t.tid)
+		return
+	}
+	if t.p.affinities == nil {
+		t.p.affinities = map[int]unix.CPUSet{}
+	}
+	t.p.affinities[t.tid] = *t.affinity
+}
+
+// peerAffinity is the mask of thread tid of another guest process, as it published
+// it, or false when it set none.
+func (t *Task) peerAffinity(tid int) (unix.CPUSet, bool) {
+	k := t.p.k
+	k.pt.mu.Lock()
+	defer k.pt.mu.Unlock()
+	q := k.pt.procs[tid]
+	if q == nil || q.zombie {
+		q = k.pt.tids[tid]
+	}
+	if q == nil {
+		return unix.CPUSet{}, false
+	}
+	m, ok := q.affinities[tid]
+	return m, ok
 }
 
 // sysSchedGetaffinity implements sched_getaffinity(2): the thread's mask.
@@ -288,6 +322,8 @@ func sysSchedGetaffinity(t *Task, a Args) (uint64, error) {
 		}
 	} else if err != nil {
 		return 0, err
+	} else if m, ok := t.peerAffinity(int(a.Int(0))); ok {
+		set = m // another guest process's thread
 	}
 	var b []byte
 	for _, w := range set {

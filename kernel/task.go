@@ -163,6 +163,9 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 	p.k.addThread(tid, p)
 	c.sigmask, c.comm, c.named = t.sigmask, t.comm, t.named
 	c.affinity, c.cpuNum = t.affinity, t.cpuNum
+	if c.affinity != nil {
+		c.publishAffinity()
+	}
 	c.seccomp, c.mempolicy = t.seccomp, t.mempolicy
 	c.seccomp.hold(1)
 	c.tls = t.tls // as Linux copies the thread's TLS array; CLONE_SETTLS sets fs's base only
