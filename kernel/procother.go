@@ -6,6 +6,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -25,12 +26,16 @@ type execPub struct {
 	comm string
 	auxv []byte
 	exe  string // the program's host path
+	// The strings exec gave it, each ended by a NUL: what cmdline and environ show when
+	// its loop does not answer in time (see onLoopRender.fallback).
+	cmdline, environ []byte
 }
 
 // publishExec records p's program, at its start and at each exec, and again once the
 // program's auxiliary vector is known.
 func (p *Process) publishExec() {
-	p.pubExec.Store(&execPub{comm: p.comm, auxv: auxvBytes(p.auxv), exe: p.exe})
+	p.pubExec.Store(&execPub{comm: p.comm, auxv: auxvBytes(p.auxv), exe: p.exe,
+		cmdline: []byte(joinNul(p.argv)), environ: []byte(joinNul(p.envp))})
 }
 
 // auxvBytes is the auxiliary vector as /proc/PID/auxv has it: type and value pairs,
@@ -195,7 +200,7 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 				return nil
 			}
 			return q.cmdlineNow()
-		}}
+		}, bounded: true, fallback: pub.cmdline}
 	case "stat":
 		// exit_code (the last field) is the status wait would report, once exited.
 		exitCode := 0
@@ -247,7 +252,17 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 type onLoopRender struct {
 	q      *Process
 	render func() []byte // runs on q's loop
+	// With bounded, fallback is the answer when q's loop does not answer within
+	// loopPatience (a thread running guest code sees no message until its next system
+	// call), and at once in repeatable runs, where waiting would make the answer depend
+	// on the host's timing: what exec gave it, for the files ps reads of every process.
+	bounded  bool
+	fallback []byte
 }
+
+// loopPatience is how long an open waits for another process's loop before it takes
+// the fallback.
+const loopPatience = 50 * time.Millisecond
 
 func (onLoopRender) Error() string { return "rendered on another process's loop" }
 
@@ -256,8 +271,29 @@ func (onLoopRender) Error() string { return "rendered on another process's loop"
 // not wait for each other.
 func (t *Task) openOnLoop(r onLoopRender, p string, flags uint32) (uint64, error) {
 	var b []byte
+	if r.bounded && t.p.k.repeatable() {
+		b = r.fallback
+		hfd, err := memFile(path.Base(p), b, flags&abi.O_ACCMODE)
+		if err != nil {
+			return 0, err
+		}
+		return t.installFile(&File{fd: hfd, refs: 1, path: p, flags: flags, k: t.p.k, ops: &procText{name: path.Base(p)}}, flags)
+	}
 	return t.blockThen(func() (uint64, error) {
-		onLoop(r.q, func() { b = r.render() })
+		if !r.bounded {
+			onLoop(r.q, func() { b = r.render() })
+			return 0, nil
+		}
+		got := make(chan []byte, 1) // the render may come after we gave up: it goes nowhere
+		r.q.send(wakeup{fn: func() { got <- r.render() }})
+		tm := time.NewTimer(loopPatience)
+		defer tm.Stop()
+		select {
+		case b = <-got:
+		case <-r.q.done:
+		case <-tm.C:
+			b = r.fallback
+		}
 		return 0, nil
 	}, func(uint64, error) (uint64, error) {
 		hfd, err := memFile(path.Base(p), b, flags&abi.O_ACCMODE)

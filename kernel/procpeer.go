@@ -310,12 +310,16 @@ func (t *Task) peerFile(e peerEntry) ([]byte, bool, error) {
 			return nil, true, unix.ESRCH // no memory left to read, as Linux's proc_mem_open()
 		}
 		q := e.q
+		var fallback []byte
+		if pub := q.pubExec.Load(); pub != nil {
+			fallback = pub.environ
+		}
 		return nil, true, onLoopRender{q: q, render: func() []byte {
 			if q.exit != nil {
 				return nil
 			}
 			return q.environNow()
-		}}
+		}, bounded: true, fallback: fallback}
 	}
 	n, ok := procFdNumber(e.name[len("fdinfo/"):])
 	if !ok {

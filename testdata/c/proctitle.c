@@ -7,6 +7,7 @@
  * environment, so that the areas' sizes do not depend on how it was run. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -71,6 +72,20 @@ int main(int argc, char **argv)
 	show("through its thread", path, 512);
 	write(done[1], "x", 1);
 	int st;
+	waitpid(c, &st, 0);
+
+	/* A child that computes without a system call still answers (ps must not hang). */
+	fflush(stdout);
+	c = fork();
+	if (c == 0) {
+		for (volatile unsigned long n = 0;; n++)
+			;
+	}
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)c);
+	show("a computing child's cmdline", path, 512);
+	snprintf(path, sizeof path, "/proc/%d/environ", (int)c);
+	show("a computing child's environ", path, 512);
+	kill(c, SIGKILL);
 	waitpid(c, &st, 0);
 
 	/* The last NUL overwritten: the title runs on into the environment. */
