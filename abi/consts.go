@@ -630,6 +630,13 @@ const (
 	PR_MCE_KILL                  = 0x21
 	PR_MCE_KILL_GET              = 0x22
 	PR_SET_MM                    = 0x23
+	PR_SET_MM_ARG_START          = 0x8
+	PR_SET_MM_ARG_END            = 0x9
+	PR_SET_MM_ENV_START          = 0xa
+	PR_SET_MM_ENV_END            = 0xb
+	PR_SET_MM_AUXV               = 0xc
+	PR_SET_MM_MAP                = 0xe
+	PR_SET_MM_MAP_SIZE           = 0xf
 	PR_SET_CHILD_SUBREAPER       = 0x24
 	PR_GET_CHILD_SUBREAPER       = 0x25
 	PR_SET_NO_NEW_PRIVS          = 0x26

@@ -2,7 +2,11 @@ package kernel
 
 import (
 	"bytes"
+	"encoding/binary"
 
+	"golang.org/x/sys/unix"
+
+	"vemu/abi"
 	"vemu/kernel/mm"
 )
 
@@ -80,4 +84,65 @@ func joinNul(v []string) string {
 		b.WriteByte(0)
 	}
 	return b.String()
+}
+
+// prctlMMMapSize is sizeof(struct prctl_mm_map): eleven addresses, the auxv pointer, its
+// size and exe_fd.
+const prctlMMMapSize = 11*8 + 8 + 4 + 4
+
+// prctlSetMM is prctl(PR_SET_MM) as Linux's prctl_set_mm(): the argument checks, the
+// size of struct prctl_mm_map, then CAP_SYS_RESOURCE for every single field. Of the
+// fields, those of the argument and environment areas move what /proc/PID/cmdline and
+// environ read, checked as validate_prctl_map_addr() checks them (inside the address
+// space above vm.mmap_min_addr, each area's start below its end); the others, and
+// PR_SET_MM_MAP, are not supported (EINVAL).
+func (t *Task) prctlSetMM(a Args) (uint64, error) {
+	opt, addr := a[1], a[2]
+	if a[4] != 0 || a[3] != 0 && opt != abi.PR_SET_MM_AUXV && opt != abi.PR_SET_MM_MAP && opt != abi.PR_SET_MM_MAP_SIZE {
+		return 0, unix.EINVAL
+	}
+	switch opt {
+	case abi.PR_SET_MM_MAP_SIZE:
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], prctlMMMapSize)
+		return 0, t.p.mm.CopyOut(mm.Addr(addr), b[:])
+	case abi.PR_SET_MM_MAP:
+		if a[3] != prctlMMMapSize {
+			return 0, unix.EINVAL
+		}
+		var b [prctlMMMapSize]byte
+		if err := t.p.mm.CopyIn(mm.Addr(addr), b[:]); err != nil {
+			return 0, err
+		}
+		return 0, unix.EINVAL
+	}
+	if !t.p.creds.capable(capSysResource) {
+		return 0, unix.EPERM
+	}
+	s := t.p.strs
+	if s.argEnd == 0 {
+		return 0, unix.EINVAL // no exec laid the areas out
+	}
+	switch opt {
+	case abi.PR_SET_MM_ARG_START:
+		s.argStart = addr
+	case abi.PR_SET_MM_ARG_END:
+		s.argEnd = addr
+	case abi.PR_SET_MM_ENV_START:
+		s.envStart = addr
+	case abi.PR_SET_MM_ENV_END:
+		s.envEnd = addr
+	default:
+		return 0, unix.EINVAL
+	}
+	for _, v := range []uint64{s.argStart, s.argEnd, s.envStart, s.envEnd} {
+		if v < uint64(mm.MinAddr) || v >= uint64(mm.TaskSize) {
+			return 0, unix.EINVAL
+		}
+	}
+	if s.argStart >= s.argEnd || s.envStart >= s.envEnd {
+		return 0, unix.EINVAL
+	}
+	t.p.strs = s
+	return 0, nil
 }

@@ -313,6 +313,8 @@ func sysPrctl(t *Task, a Args) (uint64, error) {
 			t.p.timerSlack = a[1]
 		}
 		return 0, nil
+	case abi.PR_SET_MM:
+		return t.prctlSetMM(a)
 	case abi.PR_GET_KEEPCAPS, abi.PR_SET_KEEPCAPS, abi.PR_CAPBSET_READ, abi.PR_CAPBSET_DROP,
 		abi.PR_GET_SECUREBITS, abi.PR_SET_SECUREBITS, abi.PR_CAP_AMBIENT:
 		k := t.p.k

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,5 +105,19 @@ int main(int argc, char **argv)
 	*end = 0;
 	argv[0][3] = 0;
 	show("the arguments' area again", "/proc/self/cmdline", 512);
+
+	/* prctl(PR_SET_MM): its argument checks, the map's size, then CAP_SYS_RESOURCE for
+	 * a single field (moving the area's start when the caller has it). */
+	unsigned int size = 0;
+	expect("PR_SET_MM_MAP_SIZE", prctl(PR_SET_MM, PR_SET_MM_MAP_SIZE, (unsigned long)&size, 0, 0) == 0);
+	printf("struct prctl_mm_map: %u bytes\n", size);
+	expect_err("PR_SET_MM_MAP_SIZE to a bad pointer", prctl(PR_SET_MM, PR_SET_MM_MAP_SIZE, 8UL, 0, 0), EFAULT);
+	expect_err("PR_SET_MM_ARG_START with a fifth argument",
+		   prctl(PR_SET_MM, PR_SET_MM_ARG_START, (unsigned long)argv[0], 0, 1), EINVAL);
+	expect_err("PR_SET_MM_ARG_START with a fourth argument",
+		   prctl(PR_SET_MM, PR_SET_MM_ARG_START, (unsigned long)argv[0], 1, 0), EINVAL);
+	int r = prctl(PR_SET_MM, PR_SET_MM_ARG_START, (unsigned long)argv[0] + 4, 0, 0);
+	printf("PR_SET_MM_ARG_START: %s\n", r == 0 ? "moved" : errname(errno));
+	show("after it", "/proc/self/cmdline", 512);
 	return failures;
 }
