@@ -133,6 +133,9 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 	if r, ok, err := t.sockIoctl(f, req, a.Ptr(2)); ok {
 		return r, err
 	}
+	if req == ioctlVsockLocalCID {
+		return t.vsockIoctl(f, a.Ptr(2))
+	}
 	d, ok := ioctlSize[req]
 	if !ok || fileAttrIoctl(req) && !hostAttrs(f) {
 		return 0, unix.ENOTTY
