@@ -244,8 +244,8 @@ int vemu_pt_set(uc_engine *uc, struct vemu_ptab *t, uint32_t *flush_grant, uint6
 		// well: the fill hook lets the guest write such a page only while no code of it
 		// is kept (xpages in hooks.h), and knows nothing of code from before.
 		int gains_write = keep && (perms & UC_PROT_EXEC) && (perms & UC_PROT_WRITE) && !(e.perms & UC_PROT_WRITE);
-		if ((e.perms & UC_PROT_EXEC) && gains_write) lost |= 1; // its entries may let it execute
 		if ((e.perms & UC_PROT_EXEC) && (!(perms & UC_PROT_EXEC) || !keep || moved || gains_write)) {
+			if (gains_write) lost |= 1; // its TLB entries may let it execute
 			// Unicorn finds the code to drop through the physical page the TLB gives
 			// the address: an entry left from another physical page must not answer.
 			if (*flush_grant & VEMU_FLUSH_MOVED) {

@@ -32,22 +32,32 @@ func sysGetcwd(t *Task, a Args) (uint64, error) {
 	return uint64(len(cwd)), t.p.mm.CopyOut(a.Ptr(0), []byte(cwd))
 }
 
-// sysChdir implements chdir(2).
-func sysChdir(t *Task, a Args) (uint64, error) {
-	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), true)
+// searchableDir opens the directory the guest path at ptr names (O_PATH), as chdir and
+// chroot find theirs: it must be a directory the caller may search.
+func searchableDir(t *Task, ptr mm.Addr) (int, error) {
+	h, err := t.pathAt(abi.AT_FDCWD, ptr, true)
 	if err != nil {
-		return 0, err
+		return -1, err
 	}
 	defer h.close()
 	fd, err := unix.Openat(h.dir, h.name, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, err
+		return -1, err
 	}
 	if fd, err = guardProcFd(fd); err != nil {
-		return 0, err
+		return -1, err
 	}
 	if err := unix.Faccessat2(fd, ".", unix.X_OK, unix.AT_EACCESS); err != nil {
 		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// sysChdir implements chdir(2).
+func sysChdir(t *Task, a Args) (uint64, error) {
+	fd, err := searchableDir(t, a.Ptr(0))
+	if err != nil {
 		return 0, err
 	}
 	t.p.fs.chdirFd(fd)
