@@ -57,6 +57,9 @@ type pollReg struct {
 
 	waiters map[*pollWaiter]uint32 // woken together, each for the events it waits for
 	excl    list.List              // epoll_wait's waiters, woken one at a time, first first
+	// watching counts the waiters that joined and have not left: an exclusive waiter
+	// that was woken is out of excl until it looks again, and still watches.
+	watching int
 
 	// Repeatable runs: the parked waits on the file, in the order they parked, and how
 	// many of them have ended since the last compaction.
@@ -121,7 +124,7 @@ func (r *pollReg) leave(events uint32) {
 			now |= 1 << i
 		}
 	}
-	if len(r.waiters) == 0 && r.excl.Len() == 0 && len(r.parks) == r.parksDead {
+	if r.watching == 0 && len(r.parks) == r.parksDead {
 		r.end()
 		return
 	}
@@ -205,6 +208,7 @@ func (p *fdPoller) watch(files []*File, events []uint32, excl bool) (*pollWaiter
 			p.unwatchLocked(w)
 			return nil, err
 		}
+		r.watching++
 		if excl {
 			w.excl = r.excl.PushBack(w)
 		} else {
@@ -236,6 +240,7 @@ func (p *fdPoller) unwatchLocked(w *pollWaiter) {
 			r.wakeNext() // woken, and leaving without the events: the word goes on
 		}
 		delete(r.waiters, w)
+		r.watching--
 		r.leave(w.events[i])
 	}
 	w.regs = nil

@@ -160,6 +160,63 @@ func TestEpollWaitersOneAtATime(t *testing.T) {
 	}
 }
 
+// TestEpollWaiterWokenKeepsRegistration wakes one of two exclusive waiters, which is
+// then out of the line until it looks again, and lets the other leave: the registration
+// must stay for the woken one, which goes back in line and is woken by the next event.
+// (It ended with the last waiter in line, and the woken waiter then waited for events
+// no one would tell it of.)
+func TestEpollWaiterWokenKeepsRegistration(t *testing.T) {
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(ep)
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(efd)
+	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET}); err != nil {
+		t.Fatal(err)
+	}
+	f := &File{fd: ep, refs: 1}
+	ev := []uint32{unix.POLLIN}
+	w1, err := hostPoller.watch([]*File{f}, ev, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2, err := hostPoller.watch([]*File{f}, ev, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostPoller.mu.Lock()
+	hostPoller.set.regs[f].wakeNext() // w1, first in line
+	hostPoller.mu.Unlock()
+	select {
+	case <-w1.ch:
+	default:
+		t.Fatal("the first waiter in line was not woken")
+	}
+	hostPoller.unwatch(w2)
+	if !registered(f) {
+		t.Fatal("the registration ended while a woken waiter still watches")
+	}
+	hostPoller.requeue(w1)
+	if w1.excl == nil {
+		t.Fatal("the woken waiter could not go back in line")
+	}
+	unix.Write(efd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+	select {
+	case <-w1.ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event did not wake the waiter back in line")
+	}
+	hostPoller.unwatch(w1)
+	if registered(f) {
+		t.Error("the registration outlived its waiters")
+	}
+}
+
 // TestPollFileClosedWhileWatched closes a watched file: it leaves the poller before its
 // host descriptor closes, and the wait goes on until cancelled.
 func TestPollFileClosedWhileWatched(t *testing.T) {
