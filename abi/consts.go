@@ -777,3 +777,12 @@ const (
 	POLLWRBAND = 0x200
 	POLLRDHUP  = 0x2000
 )
+
+// quotactl(2): a command is QCMD(cmd, type), cmd << Q_SUBCMDSHIFT | type, with type below
+// MAXQUOTAS (user, group, project). x/sys/unix has none of these.
+const (
+	Q_SUBCMDSHIFT = 8
+	Q_SUBCMDMASK  = 0xff
+	MAXQUOTAS     = 3
+	Q_SYNC        = 0x800001
+)

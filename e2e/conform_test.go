@@ -79,6 +79,7 @@ var conformGuests = []diffCase{
 	{name: "procpeer", cmds: one("procpeer", "work"), setup: mkdirs("work")},
 	{name: "chroot", cmds: one("chroot")},
 	{name: "mountchecks", cmds: one("mountchecks")},
+	{name: "quotactl", cmds: one("quotactl")},
 	{name: "vsock", cmds: one("vsock")},
 	{name: "pollclose", cmds: one("pollclose")},
 	{name: "orphanpg", cmds: one("orphanpg")},

@@ -18,6 +18,9 @@ import (
 // adminNote is what the table says of the calls answered this way.
 const adminNote = "refused with EPERM, as to an unprivileged process in a container"
 
+// quotaNote is what the table says of quotactl and quotactl_fd.
+const quotaNote = "the checks of the type, device or descriptor as Linux; then EPERM, as to an unprivileged process in a container (Q_SYNC with no device succeeds)"
+
 // sysDenied answers EPERM.
 func sysDenied(t *Task, a Args) (uint64, error) { return 0, unix.EPERM }
 
@@ -194,6 +197,49 @@ func sysChroot(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	unix.Close(fd)
+	return 0, unix.EPERM
+}
+
+// sysQuotactl implements quotactl(2)'s checks in Linux's order: the quota type, then,
+// with no device, Q_SYNC succeeds (it syncs every file system's quotas, nothing the guest
+// could tell from doing nothing) and any other command is ENODEV; then the device's name
+// must resolve to a block device (ENOTBLK otherwise). The host's file systems' quotas are
+// not the guest's to read or change: EPERM, as to a process without CAP_SYS_ADMIN.
+func sysQuotactl(t *Task, a Args) (uint64, error) {
+	cmd := uint32(a[0])
+	if cmd&abi.Q_SUBCMDMASK >= abi.MAXQUOTAS {
+		return 0, unix.EINVAL
+	}
+	if a.Ptr(1) == 0 {
+		if cmd>>abi.Q_SUBCMDSHIFT == abi.Q_SYNC {
+			return 0, nil
+		}
+		return 0, unix.ENODEV
+	}
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(1), true)
+	if err != nil {
+		return 0, err
+	}
+	defer h.close()
+	var st unix.Stat_t
+	if err := unix.Fstatat(h.dir, h.name, &st, 0); err != nil {
+		return 0, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFBLK {
+		return 0, unix.ENOTBLK
+	}
+	return 0, unix.EPERM
+}
+
+// sysQuotactlFd implements quotactl_fd(2)'s checks: the descriptor (O_PATH ones too),
+// then the quota type, then EPERM as for quotactl.
+func sysQuotactlFd(t *Task, a Args) (uint64, error) {
+	if _, err := t.file(int32(a[0])); err != nil {
+		return 0, err
+	}
+	if uint32(a[1])&abi.Q_SUBCMDMASK >= abi.MAXQUOTAS {
+		return 0, unix.EINVAL
+	}
 	return 0, unix.EPERM
 }
 

@@ -30,6 +30,7 @@ static const char *errname(int e)
 	case EOVERFLOW: return "EOVERFLOW";
 	case EXDEV: return "EXDEV";
 	case ENOTDIR: return "ENOTDIR";
+	case ENOTBLK: return "ENOTBLK";
 	case EISDIR: return "EISDIR";
 	case EINVAL: return "EINVAL";
 	case EMFILE: return "EMFILE";
