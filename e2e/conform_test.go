@@ -85,6 +85,7 @@ var conformGuests = []diffCase{
 	{name: "orphanpg", cmds: one("orphanpg")},
 	{name: "proctitle", cmds: one("proctitle")},
 	{name: "proclinks", cmds: one("proclinks", "work"), setup: mkdirs("work")},
+	{name: "procsymlink", cmds: one("procsymlink")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -142,6 +142,9 @@ type hostPath struct {
 	dir  int    // host directory descriptor, or AT_FDCWD
 	name string // path relative to dir, or absolute
 	own  int    // descriptor to close, or -1
+	// guest says name is the guest's own path, given to the host as it is (no root, no
+	// entry of the guest's /proc it stands for): its links may lead into the host's /proc.
+	guest bool
 }
 
 func (h hostPath) close() {
@@ -177,19 +180,19 @@ func (t *Task) lookup(dirfd int32, p string, follow bool) (hostPath, error) {
 			if pre := k.cfg.Prefix; pre != "" {
 				var st unix.Stat_t
 				if unix.Lstat(pre+p, &st) == nil {
-					return hostPath{dir: unix.AT_FDCWD, name: pre + p, own: -1}, nil
+					return hostPath{dir: unix.AT_FDCWD, name: pre + p, own: -1, guest: true}, nil
 				}
 			}
-			return hostPath{dir: unix.AT_FDCWD, name: p, own: -1}, nil
+			return hostPath{dir: unix.AT_FDCWD, name: p, own: -1, guest: true}, nil
 		}
 		if dirfd == abi.AT_FDCWD {
-			return hostPath{dir: t.p.fs.cwdFd, name: p, own: -1}, nil
+			return hostPath{dir: t.p.fs.cwdFd, name: p, own: -1, guest: true}, nil
 		}
 		f, err := t.p.files.get(dirfd)
 		if err != nil {
 			return hostPath{}, err
 		}
-		return hostPath{dir: f.fd, name: p, own: -1}, nil
+		return hostPath{dir: f.fd, name: p, own: -1, guest: true}, nil
 	}
 	gp, err := t.guestAbs(dirfd, p)
 	if err != nil {
@@ -409,10 +412,104 @@ func (t *Task) openPath(dirfd int32, p string, flags int, mode uint32) (int, err
 		if err != nil {
 			return -1, err
 		}
-		h = &hp
+		defer hp.close()
+		// The guest's own path, given to the host: it must not follow the host's magic
+		// links of /proc, which are vemu's (a link of the guest's to /proc/self/fd/3 is
+		// the guest's descriptor 3, not vemu's). When it would, the path is walked link
+		// by link to the place in /proc it reaches, for the guest's /proc to answer.
+		// A path that names /proc itself was looked at by procAlias already: what it
+		// leaves for the host (the namespace's files, /proc/self/root) may be a link.
+		how := unix.OpenHow{Flags: uint64(flags) | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_MAGICLINKS}
+		if path.IsAbs(q) && inProc(q) {
+			how.Resolve = 0
+		}
+		if flags&(unix.O_CREAT|unix.O_TMPFILE) != 0 {
+			how.Mode = uint64(mode)
+		}
+		fd, err := unix.Openat2(hp.dir, hp.name, &how)
+		if err == unix.ELOOP && hp.guest {
+			if gp, ok := linksIntoProc(hp, flags&unix.O_NOFOLLOW == 0); ok {
+				return -1, throughProc(gp)
+			}
+		}
+		if err == nil && hp.guest {
+			if gp, ok := procReached(fd, q); ok {
+				unix.Close(fd)
+				return -1, throughProc(gp)
+			}
+		}
+		return fd, err
 	}
 	defer h.close()
 	return unix.Openat(h.dir, h.name, flags|unix.O_CLOEXEC, mode)
+}
+
+// throughProc is openPath's answer for a path whose links lead into /proc: the path in
+// /proc they reach, to be opened as the guest's.
+type throughProc string
+
+func (p throughProc) Error() string { return "through /proc: " + string(p) }
+
+// inProc reports whether the absolute path p names /proc or something in it.
+func inProc(p string) bool {
+	c := cleanAbs(p)
+	return c == "/proc" || strings.HasPrefix(c, "/proc/")
+}
+
+// maxLinks is how many symbolic links one lookup follows before ELOOP, as Linux's.
+const maxLinks = 40
+
+// linksIntoProc walks the host path h component by component, following symbolic links
+// itself (the last one when follow), and reports the path it reaches once it enters
+// /proc, with the components not walked yet; false when it never does.
+func linksIntoProc(h hostPath, follow bool) (string, bool) {
+	cur := "/"
+	if !path.IsAbs(h.name) {
+		if h.dir == unix.AT_FDCWD {
+			return "", false
+		}
+		if cur = hostFdPath(h.dir); !path.IsAbs(cur) {
+			return "", false
+		}
+	}
+	rest := strings.Split(h.name, "/")
+	links := 0
+	buf := make([]byte, unix.PathMax)
+	for len(rest) > 0 {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, c)
+		if inProc(next) {
+			return path.Join(append([]string{next}, rest...)...), true
+		}
+		if len(rest) == 0 && !follow {
+			return "", false
+		}
+		n, err := unix.Readlink(next, buf)
+		if err != nil {
+			if err == unix.EINVAL {
+				cur = next // not a link
+				continue
+			}
+			return "", false
+		}
+		if links++; links > maxLinks {
+			return "", false
+		}
+		target := string(buf[:n])
+		if path.IsAbs(target) {
+			cur = "/"
+		}
+		rest = append(strings.Split(target, "/"), rest...)
+	}
+	return "", false
 }
 
 // fsContext is the process's view of the file system: its working directory, held open.

@@ -134,3 +134,80 @@ func guardProcFd(fd int) (int, error) {
 	}
 	return fd, nil
 }
+
+// procGuestPath returns the path in the guest's /proc that the host descriptor fd stands
+// for when it is on the host's /proc: vemu's own entries are the calling process's, as
+// the /proc/self a guest's symbolic link names resolves to vemu on the host (a thread of
+// vemu's, to /proc/thread-self), and other processes' entries keep their pid.
+func procGuestPath(fd int) (string, bool) {
+	dev, ok := procDev()
+	if !ok {
+		return "", false
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Dev != dev {
+		return "", false
+	}
+	p := hostFdPath(fd)
+	if p == "/proc" {
+		return p, true
+	}
+	rest, ok := strings.CutPrefix(p, "/proc/")
+	if !ok {
+		return "", false
+	}
+	head, tail, _ := strings.Cut(rest, "/")
+	n, err := strconv.Atoi(head)
+	if err != nil || !isVemuID(n) {
+		return p, true
+	}
+	self := "/proc/self"
+	if n != os.Getpid() {
+		self = "/proc/thread-self"
+	} else if t, ok := strings.CutPrefix(tail, "task/"); ok {
+		id, below, _ := strings.Cut(t, "/")
+		if m, err := strconv.Atoi(id); err == nil && isVemuID(m) {
+			self, tail = "/proc/thread-self", below
+		}
+	}
+	if tail == "" {
+		return self, true
+	}
+	return self + "/" + tail, true
+}
+
+// procReached reports, for fd just opened on the host for the guest's own path p (see
+// hostPath.guest), the path in the guest's /proc to ask instead, when fd is on the
+// host's /proc under another name than p: a symbolic link led there, or a relative path
+// from a directory in /proc.
+func procReached(fd int, p string) (string, bool) {
+	gp, ok := procGuestPath(fd)
+	if !ok || gp == cleanAbs(p) {
+		return "", false
+	}
+	return gp, true
+}
+
+// onHostProc reports whether dev is the host's /proc's device.
+func onHostProc(dev uint64) bool {
+	d, ok := procDev()
+	return ok && d == dev
+}
+
+// procBehind is procReached for a path the host resolved without opening it: h is opened
+// as a path only (following a last link when follow) to see what it names.
+func procBehind(h hostPath, p string, follow bool) (string, bool) {
+	if !h.guest {
+		return "", false
+	}
+	flags := unix.O_PATH | unix.O_CLOEXEC
+	if !follow {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := unix.Openat(h.dir, h.name, flags, 0)
+	if err != nil {
+		return "", false
+	}
+	defer unix.Close(fd)
+	return procReached(fd, p)
+}

@@ -65,6 +65,16 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 	if p == "" {
 		return 0, unix.ENOENT
 	}
+	return t.openName(dirfd, p, flags, mode, true)
+}
+
+// openName is openat for the path p. With again, a path that the host resolved into its
+// /proc without naming it there (a symbolic link of the guest's led there, or a working
+// directory in /proc) is opened once more as the path in the guest's /proc it reached
+// (procGuestPath), so that the guest's /proc answers it and vemu's own entries stay out
+// of reach.
+func (t *Task) openName(dirfd int32, p string, flags, mode uint32, again bool) (uint64, error) {
+	var err error
 	if dirfd, p, err = t.procLinks(dirfd, p); err != nil {
 		return 0, err
 	}
@@ -138,6 +148,12 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 			return 0, err
 		}
 		if hfd, err = t.openPath(dirfd, hp, hflags, mode&0o7777); err != nil {
+			if gp, ok := err.(throughProc); ok {
+				if !again {
+					return 0, unix.ELOOP
+				}
+				return t.openName(abi.AT_FDCWD, string(gp), flags, mode, false)
+			}
 			return 0, err
 		}
 		if hflags&unix.O_TRUNC != 0 {

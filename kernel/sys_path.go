@@ -255,6 +255,12 @@ func (t *Task) readlinkat(dirfd int32, pathAddr, buf mm.Addr, size int32) (uint6
 	if err != nil {
 		return 0, err
 	}
+	return t.readlinkName(dirfd, p, buf, size, true)
+}
+
+// readlinkName is readlinkat for the path p; again as for openName.
+func (t *Task) readlinkName(dirfd int32, p string, buf mm.Addr, size int32, again bool) (uint64, error) {
+	var err error
 	if dirfd, p, err = t.procLinks(dirfd, p); err != nil {
 		return 0, err
 	}
@@ -297,6 +303,16 @@ func (t *Task) readlinkat(dirfd int32, pathAddr, buf mm.Addr, size int32) (uint6
 			return 0, err
 		}
 		defer h.close()
+		if again && h.guest {
+			// A link in the host's /proc that p does not name there (p goes through a
+			// link of the guest's into it): the guest's /proc answers.
+			var st unix.Stat_t
+			if unix.Fstatat(h.dir, h.name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && onHostProc(st.Dev) {
+				if gp, ok := procBehind(h, p, false); ok {
+					return t.readlinkName(abi.AT_FDCWD, gp, buf, size, false)
+				}
+			}
+		}
 		b := make([]byte, pathMax)
 		n, err := unix.Readlinkat(h.dir, h.name, b)
 		if err != nil {

@@ -50,6 +50,12 @@ func (t *Task) fstatat(dirfd int32, pathAddr mm.Addr, flags int32) (*unix.Stat_t
 	if err != nil {
 		return nil, err
 	}
+	return t.fstatatName(dirfd, p, flags, true)
+}
+
+// fstatatName is fstatat for the path p; again as for openName.
+func (t *Task) fstatatName(dirfd int32, p string, flags int32, again bool) (*unix.Stat_t, error) {
+	var err error
 	// A path through /proc links becomes absolute: dirfd no longer matters.
 	if _, p, err = t.procLinks(dirfd, p); err != nil {
 		return nil, err
@@ -74,8 +80,10 @@ func (t *Task) fstatat(dirfd int32, pathAddr mm.Addr, flags int32) (*unix.Stat_t
 		}
 		return &st, nil
 	}
-	if flags&abi.AT_SYMLINK_NOFOLLOW != 0 && selfLink(p) {
-		return &st, unix.Lstat(path.Clean(p), &st)
+	if flags&abi.AT_SYMLINK_NOFOLLOW != 0 {
+		if l, ok := t.ownProcLink(p); ok {
+			return &st, unix.Lstat(l, &st)
+		}
 	}
 	h, err := t.lookup(dirfd, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
@@ -85,8 +93,28 @@ func (t *Task) fstatat(dirfd int32, pathAddr mm.Addr, flags int32) (*unix.Stat_t
 	if err := unix.Fstatat(h.dir, h.name, &st, hostAtFlags(flags)); err != nil {
 		return nil, err
 	}
+	if again && onHostProc(st.Dev) {
+		if gp, ok := procBehind(h, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0); ok {
+			return t.fstatatName(abi.AT_FDCWD, gp, flags, false)
+		}
+	}
 	t.procDirStat(dirfd, p, &st)
 	return &st, nil
+}
+
+// ownProcLink returns, for a link of the guest's own /proc that p names (/proc/self
+// itself, the exe, cwd and root of its process or threads), a link of vemu's /proc to
+// take its attributes from when it is not followed: a symbolic link there too. The
+// descriptors' links (fd/N) are the host's own links already.
+func (t *Task) ownProcLink(p string) (string, bool) {
+	if selfLink(p) {
+		return path.Clean(p), true
+	}
+	switch name, ok := t.procEntry(p); {
+	case ok && (name == "exe" || name == "cwd" || name == "root"):
+		return "/proc/thread-self/" + name, true
+	}
+	return "", false
 }
 
 // sysStat implements stat(2).
@@ -138,20 +166,26 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return t.statx(a.Fd(0), p, a.Int(2), int(a.Uint(3)), a.Ptr(4), true)
+}
+
+// statx is statx(2) for the path p; again as for openName.
+func (t *Task) statx(dirfd int32, p string, flags int32, mask int, out mm.Addr, again bool) (uint64, error) {
+	var err error
 	// A path through /proc links becomes absolute: the dirfd no longer matters.
-	if _, p, err = t.procLinks(a.Fd(0), p); err != nil {
+	if _, p, err = t.procLinks(dirfd, p); err != nil {
 		return 0, err
 	}
 	var d int
 	var mq *mqFile
 	var link bool // /proc/self itself, not followed
+	var h hostPath
 	hp := p
-	flags := a.Int(2)
 	if p == "" && flags&abi.AT_EMPTY_PATH != 0 {
-		if a.Fd(0) == abi.AT_FDCWD {
+		if dirfd == abi.AT_FDCWD {
 			d = t.p.fs.cwdFd
 		} else {
-			f, err := t.file(a.Fd(0))
+			f, err := t.file(dirfd)
 			if err != nil {
 				return 0, err
 			}
@@ -162,21 +196,25 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 				flags &^= abi.AT_EMPTY_PATH
 			}
 		}
-	} else if link = flags&abi.AT_SYMLINK_NOFOLLOW != 0 && selfLink(p); link {
-		d, hp = unix.AT_FDCWD, path.Clean(p)
+	} else if l, ok := t.ownProcLink(p); ok && flags&abi.AT_SYMLINK_NOFOLLOW != 0 {
+		d, hp, link = unix.AT_FDCWD, l, true
 	} else {
-		h, err := t.lookup(a.Fd(0), p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
-		if err != nil {
+		if h, err = t.lookup(dirfd, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0); err != nil {
 			return 0, err
 		}
 		defer h.close()
 		d, hp = h.dir, h.name
 	}
 	var sx unix.Statx_t
-	if err := unix.Statx(d, hp, hostAtFlags(flags), int(a.Uint(3)), &sx); err != nil {
+	if err := unix.Statx(d, hp, hostAtFlags(flags), mask, &sx); err != nil {
 		return 0, err
 	}
-	if mode, uid, gid, ok := t.procDirOwner(a.Fd(0), p); ok && p != "" && !link {
+	if again && hp != "" && !link && onHostProc(unix.Mkdev(sx.Dev_major, sx.Dev_minor)) {
+		if gp, ok := procBehind(h, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0); ok {
+			return t.statx(abi.AT_FDCWD, gp, flags, mask, out, false)
+		}
+	}
+	if mode, uid, gid, ok := t.procDirOwner(dirfd, p); ok && p != "" && !link {
 		sx.Mode, sx.Uid, sx.Gid = uint16(mode), uid, gid
 	}
 	if mq != nil {
@@ -187,15 +225,15 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 	ts := func(x unix.StatxTimestamp) abi.StatxTimestamp {
 		return abi.StatxTimestamp{Sec: x.Sec, Nsec: x.Nsec}
 	}
-	out := abi.Statx{
+	st := abi.Statx{
 		Mask: sx.Mask, Blksize: sx.Blksize, Attributes: sx.Attributes, Nlink: sx.Nlink, UID: sx.Uid, GID: sx.Gid,
 		Mode: sx.Mode, Ino: sx.Ino, Size: sx.Size, Blocks: sx.Blocks, AttributesMask: sx.Attributes_mask,
 		Atime: ts(sx.Atime), Btime: ts(sx.Btime), Ctime: ts(sx.Ctime), Mtime: ts(sx.Mtime),
 		RdevMajor: sx.Rdev_major, RdevMinor: sx.Rdev_minor, DevMajor: sx.Dev_major, DevMinor: sx.Dev_minor,
 	}
 	var b [abi.StatxSize]byte
-	out.Marshal(b[:])
-	return 0, t.p.mm.CopyOut(a.Ptr(4), b[:])
+	st.Marshal(b[:])
+	return 0, t.p.mm.CopyOut(out, b[:])
 }
 
 // sysAccess implements access(2).
