@@ -280,6 +280,7 @@ func (p *Process) run() ExitStatus {
 		}
 		p.afterEvent(t)
 		p.endTurn(t)
+		p.signalsOnReturn(t)
 		// After the event and a blocking call's set-up: a timeout that fires now finds
 		// its thread blocked.
 		p.advanceVirtual()
@@ -326,6 +327,21 @@ func (p *Process) afterEvent(t *Task) {
 		t.rseqSwitchedOut() // it sleeps, as Linux schedules it out
 		t.waitFor(op)
 	}
+}
+
+// signalsOnReturn delivers the signals that t, whose turn just ended, can take now, as
+// Linux does on a thread's way back to user mode: a signal a thread sends itself (raise,
+// tgkill) is taken when its call returns, with the action it has then, before another
+// thread could change that action (a sigaction to SIG_IGN discards it while pending).
+// Left to the thread's next turn, the others ran first. A thread whose call has yet to
+// set its result (resume) or start again (restart) takes them when it next runs, as does
+// one a debugger or tracer holds.
+func (p *Process) signalsOnReturn(t *Task) {
+	if p.dbg != nil || p.exit != nil || p.stopped || t != p.cur || t.state != taskRunnable ||
+		t.resume != nil || t.restart || t.ptParked != nil || !t.deliverable() {
+		return
+	}
+	t.dispatchSignals()
 }
 
 // idle waits for something to wake a thread: a blocking call's end, a timer, a signal.
