@@ -129,3 +129,7 @@ func (e *Engine) SetQuantum(n uint64) {
 	e.st.quantum = C.uint64_t(n)
 	e.st.blocks = 0
 }
+
+// QuantumFresh says whether a quantum is set and its count of blocks stands at zero: it
+// ran out (the count starts again), or nothing has run since SetQuantum.
+func (e *Engine) QuantumFresh() bool { return e.st.quantum != 0 && e.st.blocks == 0 }

@@ -89,6 +89,7 @@ type Kernel struct {
 	rand    *rand.Rand // shared by processes running in parallel: take randMu
 	pcg     *rand.PCG  // rand's source, whose state an Image copies
 	randMu  sync.Mutex
+	seed    uint64 // the source's seed, which the lengths of quanta derive from (sched.go)
 	clock   *Timekeeper
 	stats   Stats
 
@@ -129,7 +130,7 @@ func New(cfg Config) *Kernel {
 		seed = rand.Uint64()
 	}
 	pcg := rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
-	k := &Kernel{cfg: cfg, pcg: pcg, rand: rand.New(pcg), table: &table}
+	k := &Kernel{cfg: cfg, pcg: pcg, rand: rand.New(pcg), seed: seed, table: &table}
 	if cfg.Stats {
 		k.stats.vdsoCalls = vdsoCounters()
 	}

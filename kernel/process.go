@@ -33,7 +33,7 @@ type execInfo struct {
 // fork's children build alike. On error it closes the engine and the space.
 func (k *Kernel) newProcess(cpu *emu.Engine, space *mm.Space, pid int, prog execInfo) (*Process, *Task, error) {
 	p := &Process{k: k, cpu: cpu, mm: space, pid: pid, execInfo: prog,
-		wake: make(chan wakeup, 16), futexes: futexQueues[mm.Addr]{}}
+		wake: make(chan wakeup, 16), futexes: futexQueues[mm.Addr]{}, ticks: k.seed}
 	p.kick.Store(cpu)
 	p.publishExec()
 	now, _ := k.clock.Now(abi.CLOCK_BOOTTIME)
@@ -101,6 +101,7 @@ type Process struct {
 	inRun       bool
 	turnStart   uint64
 	preempt     uint8
+	ticks       uint64        // the state the lengths of quanta are drawn from (nextQuantum)
 	parks       parkSet       // threads parked on host fds in repeatable runs (intr.go)
 	live, dead  int           // threads alive, and dead ones tasks still holds
 	dying       []*Task       // threads dead since the last reap

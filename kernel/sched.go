@@ -32,12 +32,31 @@ type vtimer struct {
 	idx int    // its place in the heap (vtimer.go)
 }
 
-// quantumBlocks is how many translated blocks a thread runs while others wait. Threads
-// are preempted from inside the engine, by a block counter: stopping it from another OS
-// thread (uc_emu_stop) was measured to leave a saved context inconsistent now and then
-// (a musl program with 8 threads crashed in 20 of 20 runs on a corrupted return address;
-// 0 of 20 with the counter). It also makes preemption repeat exactly from run to run.
+// quantumBlocks is how many translated blocks a thread runs while others wait, on
+// average. Threads are preempted from inside the engine, by a block counter: stopping it
+// from another OS thread (uc_emu_stop) was measured to leave a saved context inconsistent
+// now and then (a musl program with 8 threads crashed in 20 of 20 runs on a corrupted
+// return address; 0 of 20 with the counter). It also makes preemption repeat exactly
+// from run to run.
 const quantumBlocks = 20000
+
+// nextQuantum is the length of the next quantum, drawn each time one is set or runs out:
+// from half to one and a half quantumBlocks, from a sequence the kernel's seed fixes. On
+// Linux the timer tick that preempts a thread falls anywhere in its code; quanta of one
+// length, counted from a point both threads pass (a lock handed over), ended at the same
+// point of their loops every time, and two threads met the same way forever (one
+// raising a signal while the other switched its action between a handler and SIG_IGN
+// always found SIG_IGN). The sequence is the process's own, so a repeatable run stays
+// repeatable; the mean is quantumBlocks, so CPU-bound threads switch as often as before.
+func (p *Process) nextQuantum() uint64 {
+	// splitmix64
+	p.ticks += 0x9e3779b97f4a7c15
+	z := p.ticks
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return quantumBlocks/2 + z%quantumBlocks
+}
 
 // needHook installs the CPU's block hook, which preempts threads and lets other goroutines
 // interrupt guest code exactly (emu.Engine.Kick). It slows CPU-bound code by about a
@@ -74,7 +93,7 @@ func (p *Process) updatePreempt() {
 		return
 	}
 	if n := p.runnable(); n > 1 || timed && n > 0 || p.sharesMem {
-		p.cpu.SetQuantum(quantumBlocks)
+		p.cpu.SetQuantum(p.nextQuantum())
 	} else {
 		p.cpu.SetQuantum(0)
 	}

@@ -56,7 +56,7 @@ func (p *Process) beginTurn() {
 	p.inRun = true
 	p.turnStart = p.cpu.BlocksRun()
 	if p.turnBoosted && p.quantum {
-		p.cpu.SetQuantum(uint64(min(p.boostLeft, quantumBlocks)))
+		p.cpu.SetQuantum(min(uint64(p.boostLeft), p.nextQuantum()))
 	}
 }
 
@@ -70,6 +70,8 @@ func (p *Process) endTurn(t *Task) {
 		p.boostLeft -= int64(p.cpu.BlocksRun() - p.turnStart)
 		p.turnBoosted = false
 		p.updatePreempt() // a full quantum again for the next turn
+	} else if p.quantum && p.cpu.QuantumFresh() {
+		p.cpu.SetQuantum(p.nextQuantum()) // the quantum ran out: the next one's length
 	}
 	hit := p.preempt == preemptHit
 	p.preempt = preemptNone
