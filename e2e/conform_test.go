@@ -64,6 +64,7 @@ var conformGuests = []diffCase{
 	{name: "truncmap", cmds: one("truncmap", "work"), setup: mkdirs("work")},
 	{name: "shmmany", cmds: one("shmmany", "work"), setup: mkdirs("work")},
 	{name: "sigwaits", cmds: one("sigwaits")},
+	{name: "sigtoggle", cmds: one("sigtoggle")},
 	{name: "pty", cmds: one("pty")},
 	{name: "ttyjob", cmds: one("ttyjob")},
 	{name: "sharedexec", cmds: one("sharedexec")},
