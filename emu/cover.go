@@ -24,7 +24,9 @@ func (e *Engine) EnableCoverage() error {
 		}
 		e.blockInstalled = true
 	}
+	C.vemu_block_sync(e.st)
 	e.st.cover_on = 1
+	C.vemu_block_sync(e.st)
 	return nil
 }
 

@@ -198,6 +198,30 @@ func BenchmarkLoop(b *testing.B) {
 	}
 }
 
+// BenchmarkLoopQuantum runs the loop of BenchmarkLoop, one block an iteration, under the
+// block hook with a quantum, as the threads of a process run: the hook's cost per block.
+func BenchmarkLoopQuantum(b *testing.B) {
+	code := []byte{0x48, 0x8b, 0x44, 0x24, 0xf8, 0x48, 0x01, 0xd8, 0x48, 0x89, 0x44, 0x24, 0xf8, 0x48, 0x31, 0xc8, 0x48, 0xff, 0xcb, 0x75, 0xeb, 0xf4}
+	e, _ := newEngine(b, code)
+	if err := e.EnableQuantum(); err != nil {
+		b.Fatal(err)
+	}
+	e.SetReg(RBX, uint64(b.N))
+	b.ResetTimer()
+	pc := uint64(codeAddr)
+	for {
+		e.SetQuantum(20000)
+		ev := e.Run(pc)
+		if ev.Kind == Halt {
+			break
+		}
+		if ev.Kind != Stopped {
+			b.Fatal(ev)
+		}
+		pc = ev.RIP
+	}
+}
+
 func TestCPUID(t *testing.T) {
 	e, err := New()
 	require.NoError(t, err)

@@ -299,6 +299,7 @@ func (e *Engine) Renew() *Engine {
 	st.syscalls, st.cpuid_calls = 0, 0
 	st.smc_drops, st.smc_resets = 0, 0
 	C.vemu_cover_reset(st)
+	C.vemu_block_sync(st)
 	for i := range st.fast_ok {
 		st.fast_ok[i], st.fast_hits[i] = 0, 0
 	}

@@ -205,6 +205,13 @@ struct vemu_state {
 	// Blocks run while the block hook is installed (a stopped block is not counted:
 	// it runs when the engine resumes). The virtual clock advances with it.
 	uint64_t ran;
+	// The block hook's fast path only counts left down, and calls the slow path when it
+	// reaches 0 (see on_block). While block_on is set and coverage is off, left counts
+	// down from grant, at most VEMU_KICK_BLOCKS and to the quantum's end, and the blocks
+	// counted so far are grant - left beyond ran and blocks; the slow path folds them in
+	// and looks for a kick, as vemu_block_sync does whenever Go changes the state above.
+	// With coverage on, left stays 1, and the slow path does everything for every block.
+	int64_t left, grant;
 
 	// Coverage of the guest's code while cover_on: AFL-style edges (a hash of the previous
 	// and the current block's addresses counts into cover_map, VEMU_COVER_SIZE bytes), and
@@ -292,6 +299,8 @@ uc_err vemu_reg_read_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
 uc_err vemu_reg_write_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
 uint64_t vemu_host_tsc(void);
 uc_err vemu_hook_quantum(uc_engine *uc, struct vemu_state *st);
+void vemu_block_sync(struct vemu_state *st);
+uint64_t vemu_blocks_run(const struct vemu_state *st);
 
 #define VEMU_COVER_SIZE 65536
 int vemu_cover_alloc(struct vemu_state *st);
