@@ -54,7 +54,7 @@ func (e *Engine) EnableQuantum() error {
 		return nil
 	}
 	if !e.blockInstalled {
-		if err := ucErr("hook block", C.vemu_hook_quantum(e.uc, e.st)); err != nil {
+		if err := ucErr("hook block", C.vemu_hook_quantum(e.uc, e.st, 0)); err != nil {
 			return err
 		}
 		e.blockInstalled = true

@@ -19,7 +19,7 @@ func (e *Engine) EnableCoverage() error {
 		return &Error{Op: "coverage", Msg: "out of memory"}
 	}
 	if !e.blockInstalled {
-		if err := ucErr("hook block", C.vemu_hook_quantum(e.uc, e.st)); err != nil {
+		if err := ucErr("hook block", C.vemu_hook_quantum(e.uc, e.st, 1)); err != nil {
 			return err
 		}
 		e.blockInstalled = true

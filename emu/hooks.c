@@ -613,8 +613,9 @@ uint64_t vemu_blocks_run(const struct vemu_state *st) {
 	return st->ran + (counting(st) ? (uint64_t)(st->grant - st->left) : 0);
 }
 
-// block_all is the block hook while coverage is on: every block comes here.
-static void block_all(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint32_t size) {
+// block_all is the block hook while coverage is on: every block comes here. It keeps
+// ran and blocks itself, and left at 1.
+static inline __attribute__((always_inline)) void block_all(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint32_t size) {
 	st->left = st->grant = 1;
 	if (st->block_on) {
 		int stop = 0;
@@ -633,7 +634,7 @@ static void block_all(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint3
 		st->ran++;
 	}
 	// Only a block that runs now is covered: a stopped one runs when the engine resumes.
-	cover(st, addr, size);
+	if (st->cover_on) cover(st, addr, size);
 }
 
 // block_slow is the block hook when the fast path's count ran out: coverage, a kick, the
@@ -678,10 +679,16 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	block_slow(uc, st, addr, size);
 }
 
-uc_err vemu_hook_quantum(uc_engine *uc, struct vemu_state *st) {
+// on_block_all is the block hook of an engine that records coverage from the start:
+// block_all for every block, without the detour through the fast path.
+static void on_block_all(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
+	block_all(uc, user, addr, size);
+}
+
+uc_err vemu_hook_quantum(uc_engine *uc, struct vemu_state *st, int cover) {
 	uc_hook h;
 	vemu_block_sync(st);
-	return uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)on_block, st, 1, 0);
+	return uc_hook_add(uc, &h, UC_HOOK_BLOCK, cover ? (void *)on_block_all : (void *)on_block, st, 1, 0);
 }
 
 // dbg_stop stops the engine before the instruction at addr runs: writing rip makes
