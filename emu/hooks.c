@@ -639,7 +639,9 @@ static inline __attribute__((always_inline)) void block_all(uc_engine *uc, struc
 
 // block_slow is the block hook when the fast path's count ran out: coverage, a kick, the
 // quantum's end. The count included this block.
-static __attribute__((noinline)) void block_slow(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint32_t size) {
+// Its arguments are on_block's, in the same registers, so that on_block reaches it by a
+// jump.
+static __attribute__((noinline)) void block_slow(uc_engine *uc, uint64_t addr, uint32_t size, struct vemu_state *st) {
 	if (st->cover_on) {
 		block_all(uc, st, addr, size);
 		return;
@@ -676,7 +678,7 @@ static __attribute__((noinline)) void block_slow(uc_engine *uc, struct vemu_stat
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	struct vemu_state *st = user;
 	if (__builtin_expect(--st->left > 0, 1)) return;
-	block_slow(uc, st, addr, size);
+	block_slow(uc, addr, size, st);
 }
 
 // on_block_all is the block hook of an engine that records coverage from the start:
