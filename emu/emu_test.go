@@ -1,6 +1,7 @@
 package emu
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -239,6 +240,57 @@ func TestCPUID(t *testing.T) {
 
 // spinLoop is "loop: inc rcx; inc rdx; jmp loop": rcx == rdx at every block boundary.
 var spinLoop = []byte{0x48, 0xff, 0xc1, 0x48, 0xff, 0xc2, 0xeb, 0xf8}
+
+// TestQuantumCounts checks the block hook's counts, with and without coverage: a run
+// under a quantum of q blocks stops with q-1 of them run (the q-th runs first next
+// time), quanta longer than the hook's fast count included, and BlocksRun counts every
+// block run, whether a quantum or a kick stopped the engine. spinLoop is one block an
+// iteration, so rcx counts the blocks run.
+func TestQuantumCounts(t *testing.T) {
+	for _, cover := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cover=%v", cover), func(t *testing.T) {
+			e, _ := newEngine(t, spinLoop)
+			if cover {
+				require.NoError(t, e.EnableCoverage())
+			}
+			require.NoError(t, e.EnableQuantum())
+			pc := uint64(codeAddr)
+			for _, q := range []uint64{5000, 3, 1, 20000, 2048, 2049, 4097, 2} {
+				e.SetQuantum(q)
+				before := e.Reg(RCX)
+				ev := e.Run(pc)
+				require.Equal(t, Stopped, ev.Kind, ev.String())
+				require.Equal(t, q-1, e.Reg(RCX)-before, "blocks run under a quantum of %d", q)
+				require.Equal(t, e.Reg(RCX), e.BlocksRun())
+				pc = ev.RIP
+			}
+			// A quantum cut short by kicks goes on where it was.
+			e.SetQuantum(1_000_000)
+			for i := 0; i < 5; i++ {
+				done := whenRunning(e, e.Kick)
+				ev := e.Run(pc)
+				<-done
+				require.Equal(t, Stopped, ev.Kind, ev.String())
+				require.Equal(t, e.Reg(RCX), e.BlocksRun())
+				pc = ev.RIP
+			}
+			if ran := e.Reg(RCX); ran < 1_000_000 {
+				before := ran
+				ev := e.Run(pc)
+				require.Equal(t, Stopped, ev.Kind, ev.String())
+				require.Equal(t, e.Reg(RCX), e.BlocksRun())
+				require.Less(t, e.Reg(RCX)-before, uint64(1_000_000), "the kicked quantum's rest")
+			}
+			// No quantum: only a kick stops it.
+			e.SetQuantum(0)
+			done := whenRunning(e, e.Kick)
+			ev := e.Run(pc)
+			<-done
+			require.Equal(t, Stopped, ev.Kind, ev.String())
+			require.Equal(t, e.Reg(RCX), e.BlocksRun())
+		})
+	}
+}
 
 func TestKickStopsAtABlockBoundary(t *testing.T) {
 	e, _ := newEngine(t, spinLoop)

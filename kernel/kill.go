@@ -13,7 +13,7 @@ import (
 
 // Signals between processes. Each process runs on a goroutine of its own, so a signal for
 // another process travels as a message to its run loop (Process.send), which queues it
-// there, and a kick stops its CPU at the next block boundary to take it. A process
+// there, and a kick stops its CPU at a block boundary soon after to take it. A process
 // without the block hook (one thread, no handler, no timer) cannot be stopped cleanly
 // while it runs guest code: only Abort stops it, leaving registers no guest state had, so
 // a sender uses Abort only for a signal that ends the process. It knows which those are
