@@ -609,6 +609,14 @@ void vemu_block_sync(struct vemu_state *st) {
 	block_stretch(st);
 }
 
+// vemu_block_next makes the block hook's slow path run at the next block, keeping the
+// count, so that a kick set on the engine's own thread (a signal handler's, outside the
+// hook) takes effect there.
+void vemu_block_next(struct vemu_state *st) {
+	st->grant -= st->left - 1;
+	st->left = 1;
+}
+
 uint64_t vemu_blocks_run(const struct vemu_state *st) {
 	return st->ran + (counting(st) ? (uint64_t)(st->grant - st->left) : 0);
 }

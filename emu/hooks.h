@@ -300,6 +300,7 @@ uc_err vemu_reg_write_n(uc_engine *uc, int *ids, uint64_t *vals, int n);
 uint64_t vemu_host_tsc(void);
 uc_err vemu_hook_quantum(uc_engine *uc, struct vemu_state *st, int cover);
 void vemu_block_sync(struct vemu_state *st);
+void vemu_block_next(struct vemu_state *st);
 uint64_t vemu_blocks_run(const struct vemu_state *st);
 
 #define VEMU_COVER_SIZE 65536

@@ -37,8 +37,12 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx) {
 			// The stop is not exact: the rest of the block runs (reading zeroes where
 			// Linux would have stopped at the access), and with the block hook the
 			// engine stops before the next block; without it, where uc_emu_stop lands.
-			if (st->block_on) __atomic_store_n(&st->kick, 1, __ATOMIC_RELAXED);
-			else uc_emu_stop(bus_uc);
+			if (st->block_on) {
+				__atomic_store_n(&st->kick, 1, __ATOMIC_RELAXED);
+				vemu_block_next(st); // not within on_block: SIGBUS comes from guest code
+			} else {
+				uc_emu_stop(bus_uc);
+			}
 			return;
 		}
 	}
