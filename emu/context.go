@@ -137,5 +137,8 @@ func (e *Engine) SetQuantum(n uint64) {
 }
 
 // QuantumFresh says whether a quantum is set and its count of blocks stands at zero: it
-// ran out (the count starts again), or nothing has run since SetQuantum.
-func (e *Engine) QuantumFresh() bool { return e.st.quantum != 0 && e.st.blocks == 0 }
+// ran out (the count starts again), or nothing has run since SetQuantum. The blocks the
+// hook's fast path counted and has not folded into blocks yet count too.
+func (e *Engine) QuantumFresh() bool {
+	return e.st.quantum != 0 && e.st.blocks == 0 && e.st.grant == e.st.left
+}

@@ -262,16 +262,19 @@ func TestQuantumCounts(t *testing.T) {
 				require.Equal(t, Stopped, ev.Kind, ev.String())
 				require.Equal(t, q-1, e.Reg(RCX)-before, "blocks run under a quantum of %d", q)
 				require.Equal(t, e.Reg(RCX), e.BlocksRun())
+				require.True(t, e.QuantumFresh(), "a quantum of %d ran out", q)
 				pc = ev.RIP
 			}
 			// A quantum cut short by kicks goes on where it was.
 			e.SetQuantum(1_000_000)
+			require.True(t, e.QuantumFresh(), "nothing ran since SetQuantum")
 			for i := 0; i < 5; i++ {
 				done := whenRunning(e, e.Kick)
 				ev := e.Run(pc)
 				<-done
 				require.Equal(t, Stopped, ev.Kind, ev.String())
 				require.Equal(t, e.Reg(RCX), e.BlocksRun())
+				require.False(t, e.QuantumFresh(), "a quantum cut short after %d blocks", e.Reg(RCX))
 				pc = ev.RIP
 			}
 			if ran := e.Reg(RCX); ran < 1_000_000 {
@@ -289,6 +292,25 @@ func TestQuantumCounts(t *testing.T) {
 			require.Equal(t, Stopped, ev.Kind, ev.String())
 			require.Equal(t, e.Reg(RCX), e.BlocksRun())
 		})
+	}
+}
+
+// TestQuantumFreshAfterACall stops the engine at system calls early in a quantum: the
+// quantum is not fresh then, though the hook has not yet folded its count into blocks.
+// (TestQuantumCounts checks that one that ran out is.)
+func TestQuantumFreshAfterACall(t *testing.T) {
+	// loop: inc rcx; mov eax, 39; syscall; jmp loop
+	code := cat([]byte{0x48, 0xff, 0xc1, 0xb8, 39, 0, 0, 0}, syscallInsn, []byte{0xeb, 0xf4})
+	e, _ := newEngine(t, code)
+	e.OnSyscall(func(s *Syscall) { s.Ret = 1; s.Stop() })
+	require.NoError(t, e.EnableQuantum())
+	e.SetQuantum(100_000)
+	pc := uint64(codeAddr)
+	for i := 0; i < 10; i++ {
+		ev := e.Run(pc)
+		require.Equal(t, Stopped, ev.Kind, ev.String())
+		require.False(t, e.QuantumFresh(), "stopped by call %d, %d blocks into the quantum", i+1, e.BlocksRun())
+		pc = ev.RIP
 	}
 }
 
