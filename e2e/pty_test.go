@@ -33,11 +33,19 @@ func openPty(t *testing.T) (*os.File, string) {
 	return m, fmt.Sprintf("/dev/pts/%d", n)
 }
 
+// cooked reports whether the terminal of master m is in cooked mode: canonical input,
+// echo and signals, as a shell leaves it to the command it runs.
+func cooked(m *os.File) bool {
+	tio, err := unix.IoctlGetTermios(int(m.Fd()), unix.TCGETS)
+	want := uint32(unix.ICANON | unix.ECHO | unix.ISIG)
+	return err == nil && tio.Lflag&want == want
+}
+
 // interactive runs argv as a session leader on a new terminal, types each line of script
 // (a line "^C" is Ctrl-C), and returns what the terminal showed, without its carriage
 // returns. A line that starts with "$ " is a command: it is typed once the shell has shown
 // one more prompt than before (whatever the machine's load); any other line is typed
-// to the command running then, after it has had time to start.
+// to the command running then, once the shell has given it the terminal in cooked mode.
 func interactive(t *testing.T, argv []string, script []string) string {
 	t.Helper()
 	m, slavePath := openPty(t)
@@ -88,7 +96,13 @@ func interactive(t *testing.T, argv []string, script []string) string {
 			m.Write([]byte(cmdLine + "\n"))
 			continue
 		}
+		// The command runs once the shell has given the terminal back its cooked mode
+		// (its line editing keeps it raw, without echo or signals, while at the prompt):
+		// a line typed before reaches the command unechoed, and a ^C the shell itself.
 		time.Sleep(400 * time.Millisecond)
+		for deadline := time.Now().Add(runTimeout); !cooked(m) && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
 		if line == "^C" {
 			m.Write([]byte{3})
 		} else {
