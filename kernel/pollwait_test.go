@@ -92,22 +92,30 @@ func TestPollWaitersShareOneRegistration(t *testing.T) {
 	}
 }
 
-// TestEpollWaitersOneAtATime waits on a host epoll instance with three exclusive
-// waiters: one edge-triggered event ends exactly one wait; cancels end the others.
-func TestEpollWaitersOneAtATime(t *testing.T) {
+// epollOfEventfd returns a host epoll instance holding a nonblocking eventfd,
+// edge-triggered for input; both close with the test.
+func epollOfEventfd(t *testing.T) (ep, efd int) {
+	t.Helper()
 	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(ep)
-	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	t.Cleanup(func() { unix.Close(ep) })
+	efd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(efd)
+	t.Cleanup(func() { unix.Close(efd) })
 	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET}); err != nil {
 		t.Fatal(err)
 	}
+	return ep, efd
+}
+
+// TestEpollWaitersOneAtATime waits on a host epoll instance with three exclusive
+// waiters: one edge-triggered event ends exactly one wait; cancels end the others.
+func TestEpollWaitersOneAtATime(t *testing.T) {
+	ep, efd := epollOfEventfd(t)
 	f := &File{fd: ep, refs: 1}
 	take := func() (int, error) {
 		return unix.EpollWait(ep, make([]unix.EpollEvent, 1), 0)
@@ -166,19 +174,7 @@ func TestEpollWaitersOneAtATime(t *testing.T) {
 // (It ended with the last waiter in line, and the woken waiter then waited for events
 // no one would tell it of.)
 func TestEpollWaiterWokenKeepsRegistration(t *testing.T) {
-	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(ep)
-	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(efd)
-	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET}); err != nil {
-		t.Fatal(err)
-	}
+	ep, efd := epollOfEventfd(t)
 	f := &File{fd: ep, refs: 1}
 	ev := []uint32{unix.POLLIN}
 	w1, err := hostPoller.watch([]*File{f}, ev, true)
