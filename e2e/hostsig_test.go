@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -126,5 +127,38 @@ func TestHostSignals(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSigtermDuringLongUnmap sends SIGTERM to vemu while its guest unmaps 8 TiB it
+// never touched, which Unicorn drops page by page for minutes: the program is doomed at
+// once, and vemu must end with it (status 143) rather than when the unmapping is done.
+func TestSigtermDuringLongUnmap(t *testing.T) {
+	cmd := exec.Command(vemuBin, "run", guest("bigunmap.glibc"), "8192")
+	cmd.Env = guestEnv
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var killed atomic.Bool
+	timer := time.AfterFunc(runTimeout, func() { killed.Store(true); cmd.Process.Kill() })
+	defer timer.Stop()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("want ready, got %q (%v); stderr: %s", line, err, stderr.Bytes())
+	}
+	time.Sleep(300 * time.Millisecond) // into the munmap
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	var exitErr *exec.ExitError
+	if killed.Load() || !errors.As(err, &exitErr) || exitErr.ExitCode() != 128+int(syscall.SIGTERM) {
+		t.Errorf("after SIGTERM: %v (killed after %v: %v), want status 143; stderr: %s", err, runTimeout, killed.Load(), stderr.Bytes())
 	}
 }

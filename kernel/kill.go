@@ -369,6 +369,25 @@ func (k *Kernel) HostSignal(sig int) {
 	}
 }
 
+// FirstDoomed returns the signal a sender has decided ends the first process while its
+// run loop has not ended yet, or 0. The loop takes such a signal before it runs guest
+// code again, so this lasts only while the loop is held elsewhere: in a host call that
+// takes long (Unicorn unmapping terabytes page by page).
+func (k *Kernel) FirstDoomed() int {
+	k.pt.mu.Lock()
+	first := k.first
+	k.pt.mu.Unlock()
+	if first == nil {
+		return 0
+	}
+	select {
+	case <-first.done:
+		return 0
+	default:
+		return int(first.doomed.Load())
+	}
+}
+
 // KillAll ends every process of the kernel with SIGKILL, those a fork makes meanwhile
 // too: what a test does with a run it gives up on, or with the processes a program left
 // running when it ended.

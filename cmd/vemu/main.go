@@ -400,7 +400,11 @@ func forwardSignals(k *kernel.Kernel, ignored []int) func() {
 		for {
 			select {
 			case s := <-ch:
-				k.HostSignal(int(s.(syscall.Signal)))
+				sig := s.(syscall.Signal)
+				k.HostSignal(int(sig))
+				if sig == syscall.SIGTERM || sig == syscall.SIGINT || sig == syscall.SIGHUP || sig == syscall.SIGQUIT {
+					go endDoomed(k, sig)
+				}
 			case <-done:
 				return
 			}
@@ -409,6 +413,22 @@ func forwardSignals(k *kernel.Kernel, ignored []int) func() {
 	return func() {
 		signal.Stop(ch)
 		close(done)
+	}
+}
+
+// doomedGrace is how long vemu waits for a program that a signal from outside ends to
+// end, before it ends itself.
+const doomedGrace = 2 * time.Second
+
+// endDoomed ends vemu, with the status a shell shows for the signal, when sig has doomed
+// the first process and its run loop still holds on after doomedGrace: the loop is in a
+// host call that takes long (Unicorn unmaps a region of terabytes page by page), and the
+// user who sent the signal asked for the end now.
+func endDoomed(k *kernel.Kernel, sig syscall.Signal) {
+	time.Sleep(doomedGrace)
+	if d := k.FirstDoomed(); d != 0 {
+		fmt.Fprintf(os.Stderr, "vemu: the program, killed by %s, did not end within %v: ending vemu\n", unix.SignalName(syscall.Signal(d)), doomedGrace)
+		os.Exit(128 + d)
 	}
 }
 
