@@ -114,6 +114,17 @@ func (p *Process) signalFrom(tid int, info abi.Siginfo, host bool) {
 		p.kick.Load().Abort()
 		return
 	}
+	if sig == abi.SIGCONT {
+		// Linux resumes a stopped process when SIGCONT is generated, in the sender's
+		// context: from then on its group holds no stopped member for an exit's orphan
+		// check, though its loop resumes it only when it takes the message. (An exit
+		// just after a killpg(SIGCONT) otherwise found the member still stopped and hung
+		// the group up.) Called without pt.mu, as every sender does.
+		k := p.k
+		k.pt.mu.Lock()
+		k.setJobStopLocked(p, false)
+		k.pt.mu.Unlock()
+	}
 	p.send(wakeup{fn: func() {
 		if tid == 0 {
 			p.queueSignal(nil, info)
