@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"encoding/binary"
+	"path"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -247,6 +249,42 @@ func sysReadlinkat(t *Task, a Args) (uint64, error) {
 	return t.readlinkat(a.Fd(0), a.Ptr(1), a.Ptr(2), a.Int(3))
 }
 
+// fixedLink returns the target of the links whose target is the same for every process
+// but names it: /proc/self and /proc/thread-self (the caller's pid, and task/tid below
+// it), and /dev/stdin, stdout, stderr and fd, which lead into /proc/self/fd. vemu reads
+// the /dev ones as the /proc/self/fd entries they lead to, so their links are answered
+// here, as Linux's /dev has them.
+func (t *Task) fixedLink(p string) (string, bool) {
+	if !path.IsAbs(p) || hasComponent(p, "..") {
+		return "", false // ".." after a link is the link's target's parent
+	}
+	switch path.Clean(p) {
+	case "/proc/self":
+		return strconv.Itoa(t.p.pid), true
+	case "/proc/thread-self":
+		return strconv.Itoa(t.p.pid) + "/task/" + strconv.Itoa(t.tid), true
+	case "/dev/stdin":
+		return "/proc/self/fd/0", true
+	case "/dev/stdout":
+		return "/proc/self/fd/1", true
+	case "/dev/stderr":
+		return "/proc/self/fd/2", true
+	case "/dev/fd":
+		return "/proc/self/fd", true
+	}
+	return "", false
+}
+
+// putLink copies a link's target to the guest's buffer as readlink(2) does: cut to size,
+// without a NUL.
+func (t *Task) putLink(target string, buf mm.Addr, size int32) (uint64, error) {
+	out := []byte(target)
+	if len(out) > int(size) {
+		out = out[:size]
+	}
+	return uint64(len(out)), t.p.mm.CopyOut(buf, out)
+}
+
 func (t *Task) readlinkat(dirfd int32, pathAddr, buf mm.Addr, size int32) (uint64, error) {
 	if size <= 0 {
 		return 0, unix.EINVAL
@@ -260,6 +298,9 @@ func (t *Task) readlinkat(dirfd int32, pathAddr, buf mm.Addr, size int32) (uint6
 
 // readlinkName is readlinkat for the path p; again as for openName.
 func (t *Task) readlinkName(dirfd int32, p string, buf mm.Addr, size int32, again bool) (uint64, error) {
+	if target, ok := t.fixedLink(p); ok {
+		return t.putLink(target, buf, size)
+	}
 	var err error
 	if dirfd, p, err = t.procLinks(dirfd, p); err != nil {
 		return 0, err
@@ -320,11 +361,7 @@ func (t *Task) readlinkName(dirfd int32, p string, buf mm.Addr, size int32, agai
 		}
 		target = string(b[:n])
 	}
-	out := []byte(target)
-	if len(out) > int(size) {
-		out = out[:size]
-	}
-	return uint64(len(out)), t.p.mm.CopyOut(buf, out)
+	return t.putLink(target, buf, size)
 }
 
 // sysChmod implements chmod(2).

@@ -3,6 +3,7 @@ package kernel
 import (
 	"golang.org/x/sys/unix"
 	"path"
+	"strings"
 
 	"vemu/abi"
 	"vemu/kernel/mm"
@@ -109,6 +110,13 @@ func (t *Task) fstatatName(dirfd int32, p string, flags int32, again bool) (*uni
 func (t *Task) ownProcLink(p string) (string, bool) {
 	if selfLink(p) {
 		return path.Clean(p), true
+	}
+	if l, ok := t.fixedLink(p); ok && strings.HasPrefix(l, "/proc/self/fd") {
+		// /dev/stdin and its kin: the host's /dev has the same links.
+		var st unix.Stat_t
+		if c := path.Clean(p); unix.Lstat(c, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			return c, true
+		}
 	}
 	switch name, ok := t.procEntry(p); {
 	case ok && (name == "exe" || name == "cwd" || name == "root"):

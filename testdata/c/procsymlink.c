@@ -137,6 +137,27 @@ int main(void)
 	expect_err("open of a link to a descriptor the process lacks", open(in("nofd"), O_RDONLY), ENOENT);
 	expect_err("readlink through a link to a descriptor the process lacks", readlink(in("self/fd/900"), fdlink, sizeof fdlink), ENOENT);
 
+	/* The links whose targets name the caller, and /dev's links into /proc/self/fd. */
+	char want[64], got_link[PATH_MAX];
+	ssize_t n = readlink("/proc/self", got_link, sizeof got_link - 1);
+	snprintf(want, sizeof want, "%d", (int)getpid());
+	expect("readlink /proc/self: the pid", n > 0 && (got_link[n] = 0, !strcmp(got_link, want)));
+	n = readlink("/proc/thread-self", got_link, sizeof got_link - 1);
+	snprintf(want, sizeof want, "%d/task/%d", (int)getpid(), (int)syscall(SYS_gettid));
+	expect("readlink /proc/thread-self: pid/task/tid", n > 0 && (got_link[n] = 0, !strcmp(got_link, want)));
+	n = readlink("/proc/self", got_link, 2);
+	expect("readlink /proc/self into 2 bytes: cut to 2", n == 2);
+	const char *dev[][2] = {{"/dev/stdin", "/proc/self/fd/0"}, {"/dev/stdout", "/proc/self/fd/1"},
+				{"/dev/stderr", "/proc/self/fd/2"}, {"/dev/fd", "/proc/self/fd"}};
+	for (int i = 0; i < 4; i++) {
+		char line[96];
+		n = readlink(dev[i][0], got_link, sizeof got_link - 1);
+		snprintf(line, sizeof line, "readlink %s: %s", dev[i][0], dev[i][1]);
+		expect(line, n > 0 && (got_link[n] = 0, !strcmp(got_link, dev[i][1])));
+		snprintf(line, sizeof line, "lstat %s: a symbolic link", dev[i][0]);
+		expect(line, lstat(dev[i][0], &st) == 0 && S_ISLNK(st.st_mode));
+	}
+
 	pthread_t t;
 	pthread_create(&t, NULL, thread, NULL);
 	pthread_join(t, NULL);
