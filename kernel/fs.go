@@ -394,7 +394,7 @@ func (k *Kernel) firstLookup(p string) (hostPath, error) {
 }
 
 // openPath opens the guest path p against dirfd with host open flags, inside the root
-// when there is one.
+// when there is one. vemu's own /proc entries are ENOENT, however the path reached them.
 func (t *Task) openPath(dirfd int32, p string, flags int, mode uint32) (int, error) {
 	q, h, err := t.procAlias(dirfd, p)
 	if err != nil {
@@ -405,7 +405,11 @@ func (t *Task) openPath(dirfd int32, p string, flags int, mode uint32) (int, err
 		if err != nil {
 			return -1, err
 		}
-		return t.p.k.root.open(gp, flags, mode)
+		fd, err := t.p.k.root.open(gp, flags, mode)
+		if err != nil {
+			return -1, err
+		}
+		return guardProcFd(fd)
 	}
 	if h == nil {
 		hp, err := t.lookup(dirfd, q, true)
@@ -432,16 +436,30 @@ func (t *Task) openPath(dirfd int32, p string, flags int, mode uint32) (int, err
 				return -1, throughProc(gp)
 			}
 		}
-		if err == nil && hp.guest {
-			if gp, ok := procReached(fd, q); ok {
+		if err != nil || !hp.guest {
+			return fd, err
+		}
+		// One look at what was opened: on the host's /proc under another name, the
+		// guest's /proc answers; under its own name, vemu's entries stay out of reach.
+		p, onProc, known := procFdPath(fd)
+		if onProc {
+			if gp := guestProcPath(p); gp != cleanAbs(q) {
 				unix.Close(fd)
 				return -1, throughProc(gp)
 			}
 		}
-		return fd, err
+		if !known || onProc && vemuProcHostPath(p) {
+			unix.Close(fd)
+			return -1, unix.ENOENT
+		}
+		return fd, nil
 	}
 	defer h.close()
-	return unix.Openat(h.dir, h.name, flags|unix.O_CLOEXEC, mode)
+	fd, err := unix.Openat(h.dir, h.name, flags|unix.O_CLOEXEC, mode)
+	if err != nil {
+		return -1, err
+	}
+	return guardProcFd(fd)
 }
 
 // throughProc is openPath's answer for a path whose links lead into /proc: the path in
@@ -455,9 +473,6 @@ func inProc(p string) bool {
 	c := cleanAbs(p)
 	return c == "/proc" || strings.HasPrefix(c, "/proc/")
 }
-
-// maxLinks is how many symbolic links one lookup follows before ELOOP, as Linux's.
-const maxLinks = 40
 
 // linksIntoProc walks the host path h component by component, following symbolic links
 // itself (the last one when follow), and reports the path it reaches once it enters
@@ -500,7 +515,7 @@ func linksIntoProc(h hostPath, follow bool) (string, bool) {
 			}
 			return "", false
 		}
-		if links++; links > maxLinks {
+		if links++; links > maxProcLinks {
 			return "", false
 		}
 		target := string(buf[:n])

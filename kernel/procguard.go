@@ -98,22 +98,27 @@ func cleanAbs(p string) string {
 	return "/" + strings.Join(out, "/")
 }
 
-// isVemuProcFd reports whether the host descriptor fd, just opened for the guest, is one
-// of vemu's own /proc entries (however the path reached it).
-func isVemuProcFd(fd int) bool {
+// procFdPath looks at the host descriptor fd, just opened for the guest: whether it is on
+// the host's /proc (onProc), and its host path then. known is false when fstat fails.
+func procFdPath(fd int) (p string, onProc, known bool) {
 	dev, ok := procDev()
 	if !ok {
-		return false
+		return "", false, true
 	}
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) != nil {
-		return true // cannot tell: refuse
+		return "", false, false
 	}
 	if st.Dev != dev {
-		return false
+		return "", false, true
 	}
-	// The host names procfs files by their real pid: /proc/1234/mem.
-	p := hostFdPath(fd)
+	return hostFdPath(fd), true, true
+}
+
+// vemuProcHostPath reports whether p, the host path of a descriptor on the host's /proc,
+// is one of vemu's own entries. The host names procfs files by their real pid:
+// /proc/1234/mem.
+func vemuProcHostPath(p string) bool {
 	if p == "" {
 		return true
 	}
@@ -126,6 +131,16 @@ func isVemuProcFd(fd int) bool {
 	return false
 }
 
+// isVemuProcFd reports whether the host descriptor fd, just opened for the guest, is one
+// of vemu's own /proc entries (however the path reached it).
+func isVemuProcFd(fd int) bool {
+	p, onProc, known := procFdPath(fd)
+	if !known {
+		return true // cannot tell: refuse
+	}
+	return onProc && vemuProcHostPath(p)
+}
+
 // guardProcFd closes fd and fails with ENOENT when it is one of vemu's /proc entries.
 func guardProcFd(fd int) (int, error) {
 	if isVemuProcFd(fd) {
@@ -135,31 +150,19 @@ func guardProcFd(fd int) (int, error) {
 	return fd, nil
 }
 
-// procGuestPath returns the path in the guest's /proc that the host descriptor fd stands
-// for when it is on the host's /proc: vemu's own entries are the calling process's, as
-// the /proc/self a guest's symbolic link names resolves to vemu on the host (a thread of
-// vemu's, to /proc/thread-self), and other processes' entries keep their pid.
-func procGuestPath(fd int) (string, bool) {
-	dev, ok := procDev()
-	if !ok {
-		return "", false
-	}
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Dev != dev {
-		return "", false
-	}
-	p := hostFdPath(fd)
-	if p == "/proc" {
-		return p, true
-	}
+// guestProcPath returns the path in the guest's /proc that p, the host path of a
+// descriptor on the host's /proc, stands for: vemu's own entries are the calling
+// process's, as the /proc/self a guest's symbolic link names resolves to vemu on the host
+// (a thread of vemu's, to /proc/thread-self), and other processes' entries keep their pid.
+func guestProcPath(p string) string {
 	rest, ok := strings.CutPrefix(p, "/proc/")
 	if !ok {
-		return "", false
+		return p // /proc itself
 	}
 	head, tail, _ := strings.Cut(rest, "/")
 	n, err := strconv.Atoi(head)
 	if err != nil || !isVemuID(n) {
-		return p, true
+		return p
 	}
 	self := "/proc/self"
 	if n != os.Getpid() {
@@ -171,9 +174,9 @@ func procGuestPath(fd int) (string, bool) {
 		}
 	}
 	if tail == "" {
-		return self, true
+		return self
 	}
-	return self + "/" + tail, true
+	return self + "/" + tail
 }
 
 // procReached reports, for fd just opened on the host for the guest's own path p (see
@@ -181,11 +184,14 @@ func procGuestPath(fd int) (string, bool) {
 // host's /proc under another name than p: a symbolic link led there, or a relative path
 // from a directory in /proc.
 func procReached(fd int, p string) (string, bool) {
-	gp, ok := procGuestPath(fd)
-	if !ok || gp == cleanAbs(p) {
+	hp, onProc, _ := procFdPath(fd)
+	if !onProc {
 		return "", false
 	}
-	return gp, true
+	if gp := guestProcPath(hp); gp != cleanAbs(p) {
+		return gp, true
+	}
+	return "", false
 }
 
 // onHostProc reports whether dev is the host's /proc's device.

@@ -71,7 +71,7 @@ func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64
 // openName is openat for the path p. With again, a path that the host resolved into its
 // /proc without naming it there (a symbolic link of the guest's led there, or a working
 // directory in /proc) is opened once more as the path in the guest's /proc it reached
-// (procGuestPath), so that the guest's /proc answers it and vemu's own entries stay out
+// (guestProcPath), so that the guest's /proc answers it and vemu's own entries stay out
 // of reach.
 func (t *Task) openName(dirfd int32, p string, flags, mode uint32, again bool) (uint64, error) {
 	var err error
@@ -158,9 +158,6 @@ func (t *Task) openName(dirfd int32, p string, flags, mode uint32, again bool) (
 		}
 		if hflags&unix.O_TRUNC != 0 {
 			mm.Shrunk(hfd) // shared mappings of the file lose what lay past its end
-		}
-		if hfd, err = guardProcFd(hfd); err != nil {
-			return 0, err
 		}
 		t.openedTerminal(hfd, p, flags)
 		if leases {

@@ -81,10 +81,8 @@ func (t *Task) fstatatName(dirfd int32, p string, flags int32, again bool) (*uni
 		}
 		return &st, nil
 	}
-	if flags&abi.AT_SYMLINK_NOFOLLOW != 0 {
-		if l, ok := t.ownProcLink(p); ok {
-			return &st, unix.Lstat(l, &st)
-		}
+	if l, ok := t.ownProcLink(p, flags); ok {
+		return &st, unix.Lstat(l, &st)
 	}
 	h, err := t.lookup(dirfd, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
@@ -103,11 +101,14 @@ func (t *Task) fstatatName(dirfd int32, p string, flags int32, again bool) (*uni
 	return &st, nil
 }
 
-// ownProcLink returns, for a link of the guest's own /proc that p names (/proc/self
-// itself, the exe, cwd and root of its process or threads), a link of vemu's /proc to
-// take its attributes from when it is not followed: a symbolic link there too. The
-// descriptors' links (fd/N) are the host's own links already.
-func (t *Task) ownProcLink(p string) (string, bool) {
+// ownProcLink returns, when flags say AT_SYMLINK_NOFOLLOW and p names a link of the
+// guest's own /proc (/proc/self itself, the exe, cwd and root of its process or threads)
+// or /dev's links into it, a host link to take its attributes from: a symbolic link
+// there too. The descriptors' links (fd/N) are the host's own links already.
+func (t *Task) ownProcLink(p string, flags int32) (string, bool) {
+	if flags&abi.AT_SYMLINK_NOFOLLOW == 0 {
+		return "", false
+	}
 	if selfLink(p) {
 		return path.Clean(p), true
 	}
@@ -204,7 +205,7 @@ func (t *Task) statx(dirfd int32, p string, flags int32, mask int, out mm.Addr, 
 				flags &^= abi.AT_EMPTY_PATH
 			}
 		}
-	} else if l, ok := t.ownProcLink(p); ok && flags&abi.AT_SYMLINK_NOFOLLOW != 0 {
+	} else if l, ok := t.ownProcLink(p, flags); ok {
 		d, hp, link = unix.AT_FDCWD, l, true
 	} else {
 		if h, err = t.lookup(dirfd, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0); err != nil {
