@@ -31,26 +31,14 @@ func sysUmount2(t *Task, a Args) (uint64, error) {
 	if a.Int(1)&^valid != 0 {
 		return 0, unix.EINVAL
 	}
-	if _, err := t.statPathAt(a.Ptr(0), a.Int(1)&unix.UMOUNT_NOFOLLOW == 0); err != nil {
+	flags := int32(0)
+	if a.Int(1)&unix.UMOUNT_NOFOLLOW != 0 {
+		flags = abi.AT_SYMLINK_NOFOLLOW
+	}
+	if _, err := t.fstatat(abi.AT_FDCWD, a.Ptr(0), flags); err != nil {
 		return 0, err
 	}
 	return 0, unix.EPERM
-}
-
-// statPathAt stats the guest path at addr (following a last link when follow), for the
-// calls that check that a path resolves before they refuse or act.
-func (t *Task) statPathAt(addr mm.Addr, follow bool) (unix.Stat_t, error) {
-	var st unix.Stat_t
-	h, err := t.pathAt(abi.AT_FDCWD, addr, follow)
-	if err != nil {
-		return st, err
-	}
-	defer h.close()
-	flags := 0
-	if !follow {
-		flags = unix.AT_SYMLINK_NOFOLLOW
-	}
-	return st, unix.Fstatat(h.dir, h.name, &st, flags)
 }
 
 // sysMount implements mount(2)'s checks in Linux's order: the type and source strings
@@ -74,7 +62,7 @@ func sysMount(t *Task, a Args) (uint64, error) {
 			return 0, unix.EFAULT
 		}
 	}
-	if _, err := t.statPathAt(a.Ptr(1), true); err != nil {
+	if _, err := t.fstatat(abi.AT_FDCWD, a.Ptr(1), 0); err != nil {
 		return 0, err
 	}
 	// The old magic number in the top half of the low word goes, and with it every bit
@@ -215,7 +203,7 @@ func sysQuotactl(t *Task, a Args) (uint64, error) {
 		}
 		return 0, unix.ENODEV
 	}
-	st, err := t.statPathAt(a.Ptr(1), true)
+	st, err := t.fstatat(abi.AT_FDCWD, a.Ptr(1), 0)
 	if err != nil {
 		return 0, err
 	}
