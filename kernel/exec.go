@@ -103,6 +103,7 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 		return nil, &ExecError{Path: path, Status: 126, Err: err, Internal: true}
 	}
 	p.ppid = k.parentPID()
+	p.exitSignal = abi.SIGCHLD // as the child of the shell that forked vemu
 	p.pgid, p.sid = k.sessionIDs(p.pid)
 	p.creds = hostCreds()
 	if raw, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil {
@@ -291,6 +292,7 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 	if err := k.mapSegments(p.mm, prog, img, bias, k.guestPath(p.exe)); err != nil {
 		return err
 	}
+	p.startCode, p.endCode, p.startData, p.endData = codeBounds(img, bias)
 
 	// The heap starts after the highest segment, at a random distance.
 	brk += k.randPages(brkRandMax / mm.PageSize)
@@ -305,7 +307,6 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 	if _, err := p.mm.Map(mm.Addr(top-stackSize), stackSize, prot, "[stack]"); err != nil {
 		return fmt.Errorf("map stack: %w", err)
 	}
-	p.stackTop = top
 
 	// As Linux: the interpreter goes where mmap would put it (below the mmap base), and
 	// the process starts in it; it finds the program through AT_PHDR and AT_ENTRY.
@@ -373,7 +374,7 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 		return fmt.Errorf("initial stack: %w", err)
 	}
 	p.auxv = auxv
-	p.entry = entry
+	p.entry, p.startStack = entry, sp
 	argStart, envStart, envEnd := loader.StringArea(top, p.argv, p.envp, p.execFn)
 	p.strs = argArea{argStart: argStart, argEnd: envStart, envStart: envStart, envEnd: envEnd}
 	p.publishExec()
@@ -393,6 +394,24 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 		return err
 	}
 	return p.cpu.SetRegs(regs, vals)
+}
+
+// codeBounds is where Linux's load_elf_binary() says a program's code and data are: code
+// from the lowest executable segment's start to the highest end of an executable
+// segment's file bytes, data from the highest segment start to the highest end of file
+// bytes, each moved by the load bias.
+func codeBounds(img *loader.Image, bias uint64) (startCode, endCode, startData, endData uint64) {
+	startCode = ^uint64(0)
+	for _, seg := range img.Segments {
+		exec := seg.Prot&loader.ProtExec != 0
+		if exec {
+			startCode = min(startCode, seg.Vaddr)
+			endCode = max(endCode, seg.Vaddr+seg.Filesz)
+		}
+		startData = max(startData, seg.Vaddr)
+		endData = max(endData, seg.Vaddr+seg.Filesz)
+	}
+	return startCode + bias, endCode + bias, startData + bias, endData + bias
 }
 
 // mapSegments maps each PT_LOAD of prog with its permissions, its file bytes and its bss

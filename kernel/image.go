@@ -138,6 +138,7 @@ func (img *Image) Start(cfg Config) (*Kernel, *Task, error) {
 	if err != nil {
 		return internal(err)
 	}
+	p.exitSignal = abi.SIGCHLD
 	if c.init == nil {
 		// A new engine: exec's registers, then saved in its own context for the next
 		// start (registers exec does not set, XMM say, as a new engine has them).

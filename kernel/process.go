@@ -17,15 +17,20 @@ import (
 // execInfo is what exec gives a process and fork copies: which program it runs, and how
 // it was started.
 type execInfo struct {
-	exe      string   // absolute host path of the program (/proc/self/exe)
-	execFn   string   // the path as given to exec (AT_EXECFN)
-	comm     string   // the name exec gave the process (execName)
-	argv     []string // as exec gave them
-	envp     []string
-	strs     argArea // where their strings are in memory, for /proc/PID/{cmdline,environ}
-	auxv     []loader.Aux
-	entry    uint64
-	stackTop uint64
+	exe    string   // absolute host path of the program (/proc/self/exe)
+	execFn string   // the path as given to exec (AT_EXECFN)
+	comm   string   // the name exec gave the process (execName)
+	argv   []string // as exec gave them
+	envp   []string
+	strs   argArea // where their strings are in memory, for /proc/PID/{cmdline,environ}
+	auxv   []loader.Aux
+	entry  uint64
+	// startStack is where the first thread's stack pointer started, at argc
+	// (Linux's start_stack).
+	startStack uint64
+	// The program's code and data as Linux's load_elf_binary() bounds them (start_code,
+	// end_code, start_data, end_data), for /proc's stat and status.
+	startCode, endCode, startData, endData uint64
 }
 
 // newProcess makes a process around an engine and its address space, with one thread
@@ -137,6 +142,7 @@ type Process struct {
 	policy                 int32                     // sched_setscheduler's policy, guarded by pt.mu
 	resetOnFork            bool                      // SCHED_RESET_ON_FORK
 	used                   usage                     // what the run loop's thread used, at exit
+	rssPeak                uint64                    // the most resident memory /proc saw (VmHWM)
 	childUsed              usage                     // what the children waited for used, and theirs; pt.mu
 	timerSlack             uint64                    // PR_SET_TIMERSLACK's value; 0 is the default
 	pubState               atomic.Uint32             // 'S' or 'T' while the run loop is idle, else 0 (procother.go)

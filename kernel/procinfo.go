@@ -2,23 +2,47 @@ package kernel
 
 import (
 	"fmt"
-	"golang.org/x/sys/unix"
+	"os"
 	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"vemu/abi"
 )
 
 // procInfo renders the guest's /proc/self/{status,stat,statm,limits} from the guest's own
-// state, in Linux's formats (fs/proc/array.c and base.c): never vemu's host process.
-// Numbers vemu does not keep (page faults, CPU times, scheduling) read as zero.
+// state, in Linux's formats (fs/proc/array.c, base.c and task_mmu.c): never vemu's host
+// process. The CPU times, fault and switch counts are the run loop thread's, as
+// getrusage reports them; what vemu does not keep (swap, pinned and huge pages, I/O
+// delays) reads as zero.
 func (t *Task) procInfo(name string) []byte {
+	if name == "limits" {
+		return []byte(limitsText(t.p.rlimits))
+	}
+	// A thread waiting in a system call sleeps; the reader itself, and any thread
+	// that can run, is running.
+	state, word := byte('R'), "running"
+	if t.state == taskBlocked {
+		state, word = 'S', "sleeping"
+	}
+	return t.procState(name, state, word)
+}
+
+// procState renders t's /proc stat, statm or status with the given state, on t's
+// process's loop (its reader's own, or another's: see otherProcFile).
+func (t *Task) procState(name string, state byte, stateWord string) []byte {
 	p := t.p
 	comm := t.commName()
-	var vsize, rss uint64
-	for v := range p.mm.VMAs() {
-		vsize += v.Len()
+	mem := p.mm.Usage()
+	p.rssPeak = max(p.rssPeak, mem.RSS())
+	const page = 4096
+	text := (p.endCode+page-1)&^(page-1) - p.startCode&^(page-1)
+	if p.startCode > p.endCode {
+		text = 0 // no executable segment
 	}
-	rss = vsize // an upper bound; vemu does not count resident pages per process
+	text = min(text, mem.Exec)
 	threads := p.live
 	var ignored, caught uint64
 	for sig := 1; sig < abi.NSIG; sig++ {
@@ -30,33 +54,33 @@ func (t *Task) procInfo(name string) []byte {
 			caught |= sigBit(sig)
 		}
 	}
-	const page = 4096
-	// A thread waiting in a system call sleeps; the reader itself, and any thread
-	// that can run, is running.
-	state, stateWord := 'R', "running"
-	if t.state == taskBlocked {
-		state, stateWord = 'S', "sleeping"
-	}
 	p.k.pt.mu.Lock()
 	ppid, pgid, sid, nice := p.ppid, p.pgid, p.sid, p.nice // another process may change them
 	ttyNr, tpgid := p.k.ttyFieldsLocked(p)
+	children := p.childUsed
 	p.k.pt.mu.Unlock()
+	self := threadUsage()
 	switch name {
 	case "stat":
-		// pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
-		// cmajflt utime stime cutime cstime priority nice num_threads itrealvalue
-		// starttime vsize rss rsslim startcode endcode startstack kstkesp kstkeip signal
-		// blocked sigignore sigcatch wchan nswap cnswap exit_signal processor rt_priority
-		// policy delayacct_blkio_ticks guest_time cguest_time start_data end_data
-		// start_brk arg_start arg_end env_start env_end exit_code
-		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d %d %d 4194304 0 0 0 0 0 0 0 0 20 %d %d 0 %d %d %d %d 0 0 %d 0 0 %d %d %d %d 0 0 0 %d %d 0 0 0 0 0 0 0 %d 0 0 0 0 0\n",
-			t.tid, comm, state, ppid, pgid, sid, ttyNr, tpgid, nice, threads, p.startTicks, vsize, rss/page,
-			p.rlimits[abi.RLIMIT_RSS].Cur, p.stackTop, p.sig.pending.set, t.sigmask, ignored, caught,
-			p.exitSignal, t.cpuNum, uint64(p.mm.BrkStart)))
+		tick := func(d time.Duration) uint64 { return uint64(d / (time.Second / clkTck)) }
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d (%s) %c %d %d %d %d %d 4194304 %d 0 %d 0 %d %d %d %d 20 %d %d 0 %d %d %d %d",
+			t.tid, comm, state, ppid, pgid, sid, ttyNr, tpgid, self.minflt, self.majflt,
+			tick(self.utime), tick(self.stime), tick(children.utime), tick(children.stime),
+			nice, threads, p.startTicks, mem.Size, mem.RSS()/page, p.rlimits[abi.RLIMIT_RSS].Cur)
+		// startcode endcode startstack kstkesp kstkeip signal blocked sigignore sigcatch
+		// wchan nswap cnswap exit_signal processor rt_priority policy
+		// delayacct_blkio_ticks guest_time cguest_time start_data end_data start_brk
+		// arg_start arg_end env_start env_end exit_code
+		fmt.Fprintf(&b, " %d %d %d 0 0 %d %d %d %d 0 0 0 %d %d 0 0 0 0 0 %d %d %d %d %d %d %d 0\n",
+			p.startCode, p.endCode, p.startStack, p.sig.pending.set, t.sigmask, ignored, caught,
+			p.exitSignal, t.cpuNum, p.startData, p.endData, uint64(p.mm.BrkStart),
+			p.strs.argStart, p.strs.argEnd, p.strs.envStart, p.strs.envEnd)
+		return []byte(b.String())
 	case "statm":
-		return []byte(fmt.Sprintf("%d %d 0 0 0 0 0\n", vsize/page, rss/page))
-	case "limits":
-		return []byte(limitsText(p.rlimits))
+		shared := (mem.File + mem.Shmem) / page
+		return []byte(fmt.Sprintf("%d %d %d %d 0 %d 0\n", mem.Size/page, mem.RSS()/page, shared, text/page,
+			(mem.Data+mem.Stack)/page))
 	}
 	c := p.creds
 	var groups []string
@@ -72,9 +96,21 @@ func (t *Task) procInfo(name string) []byte {
 	fmt.Fprintf(&b, "Name:\t%s\nUmask:\t%04o\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\n",
 		comm, umask, state, stateWord, p.pid, t.tid, ppid, p.tracerPid())
 	fmt.Fprintf(&b, "Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t%d\nGroups:\t%s \n",
-		c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, max(64, len(p.files.fds)), strings.Join(groups, " "))
-	fmt.Fprintf(&b, "VmPeak:\t%8d kB\nVmSize:\t%8d kB\nVmLck:\t%8d kB\nVmRSS:\t%8d kB\nThreads:\t%d\n",
-		vsize/1024, vsize/1024, p.mm.Locked()/1024, rss/1024, threads)
+		c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, fdTableSize(len(p.files.fds)), strings.Join(groups, " "))
+	// The guest's pids are those of a namespace of its own, the only level it sees.
+	fmt.Fprintf(&b, "NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n", p.pid, t.tid, pgid, sid)
+	host := hostStatus()
+	hostLine(&b, host, "Kthread", "0")
+	kb := func(n uint64) uint64 { return n / 1024 }
+	fmt.Fprintf(&b, "VmPeak:\t%8d kB\nVmSize:\t%8d kB\nVmLck:\t%8d kB\nVmPin:\t%8d kB\nVmHWM:\t%8d kB\nVmRSS:\t%8d kB\n",
+		kb(mem.Peak), kb(mem.Size), kb(mem.Locked), 0, kb(p.rssPeak), kb(mem.RSS()))
+	fmt.Fprintf(&b, "RssAnon:\t%8d kB\nRssFile:\t%8d kB\nRssShmem:\t%8d kB\n", kb(mem.Anon), kb(mem.File), kb(mem.Shmem))
+	fmt.Fprintf(&b, "VmData:\t%8d kB\nVmStk:\t%8d kB\nVmExe:\t%8d kB\nVmLib:\t%8d kB\nVmPTE:\t%8d kB\nVmSwap:\t%8d kB\n",
+		kb(mem.Data), kb(mem.Stack), kb(text), kb(mem.Exec-text), kb(mem.PageTables), 0)
+	fmt.Fprintf(&b, "HugetlbPages:\t%8d kB\nCoreDumping:\t0\n", 0)
+	hostLine(&b, host, "THP_enabled", "1")
+	hostLine(&b, host, "untag_mask", "")
+	fmt.Fprintf(&b, "Threads:\t%d\n", threads)
 	fmt.Fprintf(&b, "SigQ:\t%d/%d\nSigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n",
 		p.sigQueued.n, p.rlimits[abi.RLIMIT_SIGPENDING].Cur, t.sig.pending.set, p.sig.pending.set, t.sigmask, ignored, caught)
 	x := c.caps
@@ -84,9 +120,63 @@ func (t *Task) procInfo(name string) []byte {
 		nnp = 1
 	}
 	fmt.Fprintf(&b, "NoNewPrivs:\t%d\nSeccomp:\t%d\nSeccomp_filters:\t%d\n", nnp, t.seccomp.mode, t.seccomp.filters())
+	// The CPU's own: what the host's kernel says of vemu, which runs the guest.
+	hostLine(&b, host, "Speculation_Store_Bypass", "")
+	hostLine(&b, host, "SpeculationIndirectBranch", "")
 	mask, list := cpuMaskText(t.mask())
 	fmt.Fprintf(&b, "Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n", mask, list)
+	hostLine(&b, host, "Mems_allowed", "")
+	hostLine(&b, host, "Mems_allowed_list", "")
+	fmt.Fprintf(&b, "voluntary_ctxt_switches:\t%d\nnonvoluntary_ctxt_switches:\t%d\n", self.nvcsw, self.nivcsw)
+	// Shadow stacks (vemu's CPU has none), on kernels built for them.
+	hostLine(&b, host, "x86_Thread_features", "")
+	hostLine(&b, host, "x86_Thread_features_locked", "")
 	return []byte(b.String())
+}
+
+// fdTableSize is the size Linux gives a descriptor table that must hold n descriptors
+// (FDSize): 64 in the table a process starts with, else alloc_fdtable()'s, a power of
+// two of 1 KiB worth of pointers.
+func fdTableSize(n int) int {
+	if n <= 64 {
+		return 64
+	}
+	const perKiB = 1024 / 8
+	m := 1
+	for m < n/perKiB+1 {
+		m <<= 1
+	}
+	return m * perKiB
+}
+
+// hostStatus is the host's /proc/self/status of vemu, by key: the lines that describe the
+// machine and the host's kernel (its speculation controls, memory nodes, which lines its
+// version has), not the process.
+var hostStatus = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return m
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			m[k] = strings.TrimLeft(v, "\t ")
+		}
+	}
+	return m
+})
+
+// hostLine writes the status line key when the host's kernel has it: with value, or the
+// host's own value when value is empty.
+func hostLine(b *strings.Builder, host map[string]string, key, value string) {
+	v, ok := host[key]
+	if !ok {
+		return
+	}
+	if value != "" {
+		v = value
+	}
+	fmt.Fprintf(b, "%s:\t%s\n", key, v)
 }
 
 // limitsText renders /proc/self/limits.

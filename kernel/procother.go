@@ -209,19 +209,36 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 		}
 		ttyNr, tpgid := k.ttyFieldsLocked(q)
 		threads := k.threadCountLocked(q)
-		defer k.pt.mu.Unlock()
-		return []byte(fmt.Sprintf("%d (%s) %c %d %d %d %d %d 4194304 0 0 0 0 0 0 0 0 20 %d %d 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 %d\n",
-			id, pub.comm, st, q.ppid, q.pgid, q.sid, ttyNr, tpgid, q.nice, threads, q.startTicks, q.exitSignal, exitCode)), true, nil
+		zombie := q.zombie
+		text := []byte(fmt.Sprintf("%d (%s) %c %d %d %d %d %d 4194304 0 0 0 0 0 0 0 0 20 %d %d 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 %d\n",
+			id, pub.comm, st, q.ppid, q.pgid, q.sid, ttyNr, tpgid, q.nice, threads, q.startTicks, q.exitSignal, exitCode))
+		k.pt.mu.Unlock()
+		if zombie {
+			return text, true, nil // no memory, no times of its own
+		}
+		return nil, true, q.stateOnLoop(id, name, text)
 	case "status":
-		defer k.pt.mu.Unlock()
+		zombie := q.zombie
 		c := &q.creds
 		groups := make([]string, len(c.groups))
 		for i, g := range c.groups {
 			groups[i] = strconv.FormatUint(uint64(g), 10)
 		}
-		return []byte(fmt.Sprintf("Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nGroups:\t%s \nThreads:\t%d\n",
+		text := []byte(fmt.Sprintf("Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nGroups:\t%s \nThreads:\t%d\n",
 			pub.comm, st, word, q.pid, id, q.ppid, q.tracerPidLocked(), c.ruid, c.euid, c.suid, c.fsuid,
-			c.rgid, c.egid, c.sgid, c.fsgid, strings.Join(groups, " "), k.threadCountLocked(q))), true, nil
+			c.rgid, c.egid, c.sgid, c.fsgid, strings.Join(groups, " "), k.threadCountLocked(q)))
+		k.pt.mu.Unlock()
+		if zombie {
+			return text, true, nil
+		}
+		return nil, true, q.stateOnLoop(id, name, text)
+	case "statm":
+		zombie := q.zombie
+		k.pt.mu.Unlock()
+		if zombie {
+			return []byte("0 0 0 0 0 0 0\n"), true, nil
+		}
+		return nil, true, q.stateOnLoop(id, name, []byte("0 0 0 0 0 0 0\n"))
 	case "auxv", "maps":
 	default:
 		k.pt.mu.Unlock()
@@ -245,6 +262,22 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 		}
 		return []byte(q.maps())
 	}}
+}
+
+// stateOnLoop renders q's thread tid's stat, statm or status on q's loop, where its
+// memory and times are; fallback, what the reader's side knows without it, is the answer
+// when the loop does not answer in time or the thread is gone.
+func (q *Process) stateOnLoop(tid int, name string, fallback []byte) onLoopRender {
+	return onLoopRender{q: q, render: func() []byte {
+		th := q.thread(tid)
+		if q.exit != nil || th == nil {
+			return fallback
+		}
+		q.k.pt.mu.Lock()
+		st, word := q.runStateLocked()
+		q.k.pt.mu.Unlock()
+		return th.procState(name, st, word)
+	}, bounded: true, fallback: fallback}
 }
 
 // onLoopRender is what otherProcFile answers for a file that another process's loop

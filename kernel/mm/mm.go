@@ -69,6 +69,9 @@ type backing struct {
 	// at offset pfoff for mem's first byte: its pages past the file's end are SIGBUS.
 	pfile *MapFile
 	pfoff int64
+	// shmem: a shared mapping of a file in memory (tmpfs, a memfd, System V memory),
+	// whose pages Linux counts as shared memory rather than a file's.
+	shmem bool
 	// window: mem is a slot of one of the CPU's windows of shared memory (emu's
 	// WindowAlloc), mapped over it; it goes back with emu.WindowFree.
 	window bool
@@ -1587,6 +1590,10 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 		inWindow = false
 	}
 	b := &backing{mem: mem, hostRO: !writable, file: openMapFile(fd, writable), foff: off, window: inWindow}
+	var fs unix.Statfs_t
+	if unix.Fstatfs(fd, &fs) == nil && (fs.Type == unix.TMPFS_MAGIC || fs.Type == unix.HUGETLBFS_MAGIC) {
+		b.shmem = true
+	}
 	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: b, Shared: true}
 	// Pages wholly past the end of the file would raise SIGBUS in vemu if touched.
 	var st unix.Stat_t

@@ -15,6 +15,15 @@ type vmaTree struct {
 	first, last *vnode
 	n           int
 	files       *fileIndex // the file mappings that follow their file's size (nil until the first)
+	// size is the bytes mapped, and peak the most there were since the tree was made
+	// (Linux's total_vm and hiwater_vm).
+	size, peak uint64
+}
+
+// grew counts n bytes more mapped.
+func (t *vmaTree) grew(n uint64) {
+	t.size += n
+	t.peak = max(t.peak, t.size)
 }
 
 // vnode is one mapping in the tree.
@@ -197,6 +206,7 @@ func (t *vmaTree) insert(v *VMA) *vnode {
 		t.last = x
 	}
 	t.n++
+	t.grew(v.Len())
 	setGap(x)
 	x.maxGap = x.gap
 	if x.next != nil {
@@ -257,6 +267,7 @@ func (t *vmaTree) remove(n *vnode) {
 		t.last = n.prev
 	}
 	t.n--
+	t.size -= n.v.Len()
 	next := n.next
 	if next != nil {
 		setGap(next)
@@ -278,6 +289,11 @@ func (t *vmaTree) reset() {
 
 // setEnd moves the end of n's mapping to end, which must stay below the next one's start.
 func (t *vmaTree) setEnd(n *vnode, end Addr) {
+	if end >= n.v.End {
+		t.grew(uint64(end - n.v.End))
+	} else {
+		t.size -= uint64(n.v.End - end)
+	}
 	n.v.End = end
 	if n.next != nil {
 		setGap(n.next)
