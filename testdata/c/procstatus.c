@@ -121,8 +121,8 @@ int main(int argc, char **argv)
 	expect("an untouched mapping is not resident", rss1 - rss0 < 8 * 1024);
 	touch(a, 64 * MiB);
 	long rss2 = kb(0, "VmRSS"), anon2 = kb(0, "RssAnon");
-	expect("touched anonymous memory is resident", rss2 - rss1 >= 60 * 1024);
-	expect("and counts as RssAnon", anon2 >= 60 * 1024);
+	expect("touched anonymous memory is resident", rss2 - rss1 >= 56 * 1024);
+	expect("and counts as RssAnon", anon2 >= 56 * 1024);
 	unsigned long m[7];
 	statm(0, m);
 	expect("statm's resident is VmRSS", m[1] * 4 >= (unsigned long)rss2 - 64 && m[1] * 4 <= (unsigned long)rss2 + 64);
@@ -131,15 +131,15 @@ int main(int argc, char **argv)
 	expect("stat's rss is near statm's", statfield(0, 24) + 512 >= m[1] && statfield(0, 24) <= m[1] + 512);
 	expect("stat's vsize is statm's size", statfield(0, 23) == m[0] * 4096);
 	munmap(a, 64 * MiB);
-	expect("unmapped memory leaves VmRSS", kb(0, "VmRSS") < rss2 - 60 * 1024);
-	expect("VmHWM keeps the peak", kb(0, "VmHWM") >= rss2 - 1024);
+	expect("unmapped memory leaves VmRSS", kb(0, "VmRSS") < rss2 - 56 * 1024);
+	expect("VmHWM keeps the peak", kb(0, "VmHWM") >= rss2 - 2048);
 	expect("VmPeak keeps the peak", kb(0, "VmPeak") >= size0 + 64 * 1024);
 
 	/* Shared anonymous memory is RssShmem. */
 	long shm0 = kb(0, "RssShmem");
 	char *s = mmap(NULL, 16 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	touch(s, 16 * MiB);
-	expect("touched shared memory is RssShmem", kb(0, "RssShmem") - shm0 >= 15 * 1024);
+	expect("touched shared memory is RssShmem", kb(0, "RssShmem") - shm0 >= 14 * 1024);
 	expect("and is not VmData", kb(0, "VmData") < data0 + 8 * 1024);
 	munmap(s, 16 * MiB);
 
@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 	volatile char sum = 0;
 	for (size_t i = 0; i < 8 * MiB; i += 4096)
 		sum += f[i];
-	expect("a file read through a mapping is RssFile", kb(0, "RssFile") - file0 >= 7 * 1024);
+	expect("a file read through a mapping is RssFile", kb(0, "RssFile") - file0 >= 6 * 1024);
 	munmap(f, 8 * MiB);
 	close(fd);
 
@@ -206,11 +206,12 @@ int main(int argc, char **argv)
 	}
 	char x;
 	read(ready[0], &x, 1);
-	expect("a child's VmRSS has what it touched", kb(c, "VmRSS") >= 32 * 1024);
+	/* Linux sums its per-CPU counts only now and then: a few hundred pages of slack. */
+	expect("a child's VmRSS has what it touched", kb(c, "VmRSS") >= 30 * 1024);
 	expect("a child's VmSize too", kb(c, "VmSize") >= 32 * 1024);
 	statm(c, m);
-	expect("a child's statm resident", m[1] * 4096 >= 32UL * MiB);
-	expect("a child's stat rss", statfield(c, 24) * 4096 >= 32UL * MiB);
+	expect("a child's statm resident", m[1] * 4096 >= 30UL * MiB);
+	expect("a child's stat rss", statfield(c, 24) * 4096 >= 30UL * MiB);
 	printf("a child's exit signal: %llu\n", statfield(c, 38));
 	write(go[1], "g", 1);
 	waitpid(c, NULL, 0);
