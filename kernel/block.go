@@ -241,6 +241,9 @@ func (t *Task) complete(pend *pendingOp, r uint64, err error) {
 		}
 		ret = errnoRet(e)
 	}
+	if pend != nil && pend.i386 == 0 {
+		t.p.accountIO(pend.nr, ret)
+	}
 	if pend != nil && !pend.quiet {
 		note := t.injectExit(pend.inj, pend.args)
 		if t.trace {

@@ -299,6 +299,9 @@ func (t *Task) procAliasDepth(dirfd int32, p string, depth int) (string, *hostPa
 		case "", "maps", "cmdline", "environ", "auxv", "comm", "mem", "status", "stat", "statm", "limits":
 			return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/" + name, own: -1}, nil
 		}
+		if slices.Contains(procMiscNames, name) {
+			return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/" + name, own: -1}, nil
+		}
 		return p, &hostPath{own: -1}, unix.ENOENT
 	}
 	return p, nil, nil

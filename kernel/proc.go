@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -98,6 +99,17 @@ func (t *Task) procFile(name string) ([]byte, bool) {
 		return nil, true // an empty memfd under the procMem kind (procmem.go)
 	case "status", "stat", "statm", "limits":
 		return t.procInfo(name), true
+	case "io":
+		t.p.k.pt.mu.Lock()
+		children := t.p.childUsed.io // as Linux's, the children waited for count
+		t.p.k.pt.mu.Unlock()
+		c := t.p.ioac
+		c.add(children)
+		return []byte(fmt.Sprintf("rchar: %d\nwchar: %d\nsyscr: %d\nsyscw: %d\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n",
+			c.rchar, c.wchar, c.syscr, c.syscw)), true
+	}
+	if b, ok := t.procMiscFile(name); ok {
+		return b, true
 	}
 	if s, ok := strings.CutPrefix(name, "fdinfo/"); ok {
 		n, ok := procFdNumber(s)
@@ -215,7 +227,7 @@ func (w *direntWriter) emit(pos int, name string, typ byte) (bool, error) {
 }
 
 // procSelfNames are the entries of the guest's /proc/self and /proc/self/task/TID.
-var procSelfNames = []string{"auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo", "limits", "maps", "mem", "stat", "statm", "status", "task"}
+var procSelfNames = append([]string{"auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo", "limits", "maps", "mem", "stat", "statm", "status", "task"}, procMiscNames...)
 
 // listFdDir lists a directory of the guest's /proc from its position: ".", "..", then
 // its entries, in the getdents64 format (long) or the old getdents one, as many entries

@@ -144,6 +144,8 @@ type Process struct {
 	used                   usage                     // what the run loop's thread used, at exit
 	rssPeak                uint64                    // the most resident memory /proc saw (VmHWM)
 	childUsed              usage                     // what the children waited for used, and theirs; pt.mu
+	oom                    oomAdj                    // oom_score_adj and its floor (procmisc.go)
+	ioac                   ioCounts                  // what /proc/PID/io counts
 	timerSlack             uint64                    // PR_SET_TIMERSLACK's value; 0 is the default
 	pubState               atomic.Uint32             // 'S' or 'T' while the run loop is idle, else 0 (procother.go)
 	pubExec                atomic.Pointer[execPub]   // the program, for other processes' /proc reads

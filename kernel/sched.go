@@ -329,6 +329,7 @@ func (p *Process) run() ExitStatus {
 		d.exit(*p.exit)
 	}
 	p.used = threadUsage() // this goroutine's OS thread ran the process
+	p.used.io = p.ioac
 	p.exited()
 	return *p.exit
 }

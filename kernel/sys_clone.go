@@ -236,6 +236,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	k.pt.mu.Lock()
 	c.pgid, c.sid, c.nice, c.persona, c.ioprio = p.pgid, p.sid, p.nice, p.persona, p.ioprio
 	c.timerSlack = p.timerSlack
+	c.oom = p.oom
 	c.pkeyTaken = p.pkeyTaken
 	c.mpolRanges = slices.Clone(p.mpolRanges)
 	if c.policy = p.policy; p.resetOnFork {

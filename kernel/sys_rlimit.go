@@ -323,6 +323,7 @@ type usage struct {
 	utime, stime                  time.Duration
 	maxrss                        int64 // KiB
 	minflt, majflt, nvcsw, nivcsw int64
+	io                            ioCounts // the process's reads and writes, at exit
 }
 
 // threadUsage is the calling host thread's usage.
@@ -344,6 +345,7 @@ func (u *usage) add(o usage) {
 	u.majflt += o.majflt
 	u.nvcsw += o.nvcsw
 	u.nivcsw += o.nivcsw
+	u.io.add(o.io)
 }
 
 // putRusage writes u as a struct rusage at addr, unless addr is NULL.

@@ -149,6 +149,7 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 		}
 	}
 	t.p.counts.count(nr)
+	t.p.accountIO(nr, ret)
 	t.p.publishFatal() // the call may have changed masks or actions
 	if t.p.k.dnotify.active.Load() {
 		t.p.k.dnotify.drain(t.p.k) // the call's own changes signal before it returns
