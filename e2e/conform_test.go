@@ -17,6 +17,7 @@ var conformGuests = []diffCase{
 	{name: "procvm", cmds: one("procvm")},
 	{name: "fsperm", cmds: one("fsperm")},
 	{name: "procpid", cmds: one("procpid")},
+	{name: "procsmaps", cmds: one("procsmaps")},
 	{name: "procmisc", cmds: one("procmisc")},
 	{name: "procstatus", cmds: one("procstatus")},
 	{name: "frameless", cmds: one("frameless")},

@@ -87,6 +87,8 @@ func (t *Task) procFile(name string) ([]byte, bool) {
 	switch name {
 	case "maps":
 		return []byte(t.p.maps()), true
+	case "smaps", "smaps_rollup":
+		return []byte(t.p.mm.Smaps(name == "smaps_rollup")), true
 	case "cmdline":
 		return t.p.cmdlineNow(), true
 	case "environ":
@@ -227,7 +229,7 @@ func (w *direntWriter) emit(pos int, name string, typ byte) (bool, error) {
 }
 
 // procSelfNames are the entries of the guest's /proc/self and /proc/self/task/TID.
-var procSelfNames = append([]string{"auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo", "limits", "maps", "mem", "stat", "statm", "status", "task"}, procMiscNames...)
+var procSelfNames = append([]string{"auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo", "limits", "maps", "mem", "smaps", "smaps_rollup", "stat", "statm", "status", "task"}, procMiscNames...)
 
 // listFdDir lists a directory of the guest's /proc from its position: ".", "..", then
 // its entries, in the getdents64 format (long) or the old getdents one, as many entries

@@ -239,7 +239,7 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 			return []byte("0 0 0 0 0 0 0\n"), true, nil
 		}
 		return nil, true, q.stateOnLoop(id, name, []byte("0 0 0 0 0 0 0\n"))
-	case "auxv", "maps":
+	case "auxv", "maps", "smaps", "smaps_rollup":
 	default:
 		k.pt.mu.Unlock()
 		return nil, false, nil
@@ -259,6 +259,10 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 	return nil, true, onLoopRender{q: q, render: func() []byte {
 		if q.exit != nil {
 			return nil
+		}
+		switch name {
+		case "smaps", "smaps_rollup":
+			return []byte(q.mm.Smaps(name == "smaps_rollup"))
 		}
 		return []byte(q.maps())
 	}}

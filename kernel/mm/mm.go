@@ -1456,42 +1456,58 @@ func (s *Space) CopyString(addr Addr, max int) (str string, err error) {
 // Maps renders the address space as /proc/self/maps does.
 func (s *Space) Maps() string {
 	var sb strings.Builder
+	s.mappings(func(v *VMA, _ []*VMA) {
+		sb.WriteString(mapsLine(v))
+		sb.WriteByte('\n')
+	})
+	return sb.String()
+}
+
+// mappings calls f for each mapping as the guest sees them, in address order: pieces
+// that continue each other are one mapping (v, a copy that spans them), each piece in
+// pieces.
+func (s *Space) mappings(f func(v *VMA, pieces []*VMA)) {
+	var pieces []*VMA
 	for x := s.vmas.first; x != nil; x = x.next {
 		v := x.v
+		pieces = append(pieces[:0], v)
 		if x.next != nil && continues(v, x.next.v) {
-			// Pieces that continue each other are one mapping to the guest.
 			m := *v
 			for x.next != nil && continues(&m, x.next.v) {
 				m.End = x.next.v.End
 				x = x.next
+				pieces = append(pieces, x.v)
 			}
 			v = &m
 		}
-		perm := []byte("---p")
-		if v.Prot&emu.ProtRead != 0 {
-			perm[0] = 'r'
-		}
-		if v.Prot&emu.ProtWrite != 0 {
-			perm[1] = 'w'
-		}
-		if v.Prot&emu.ProtExec != 0 {
-			perm[2] = 'x'
-		}
-		if v.Shared {
-			perm[3] = 's'
-		}
-		if v.MapsPerm != "" {
-			perm = []byte(v.MapsPerm)
-		}
-		line := fmt.Sprintf("%08x-%08x %s %08x %02x:%02x %d", uint64(v.Start), uint64(v.End), perm,
-			v.FileOff, unix.Major(v.Dev), unix.Minor(v.Dev), v.Ino)
-		if v.Name != "" {
-			line += strings.Repeat(" ", max(1, 73-len(line))) + v.Name
-		}
-		sb.WriteString(line)
-		sb.WriteByte('\n')
+		f(v, pieces)
 	}
-	return sb.String()
+}
+
+// mapsLine is v's line of /proc/self/maps, without its newline.
+func mapsLine(v *VMA) string {
+	perm := []byte("---p")
+	if v.Prot&emu.ProtRead != 0 {
+		perm[0] = 'r'
+	}
+	if v.Prot&emu.ProtWrite != 0 {
+		perm[1] = 'w'
+	}
+	if v.Prot&emu.ProtExec != 0 {
+		perm[2] = 'x'
+	}
+	if v.Shared {
+		perm[3] = 's'
+	}
+	if v.MapsPerm != "" {
+		perm = []byte(v.MapsPerm)
+	}
+	line := fmt.Sprintf("%08x-%08x %s %08x %02x:%02x %d", uint64(v.Start), uint64(v.End), perm,
+		v.FileOff, unix.Major(v.Dev), unix.Minor(v.Dev), v.Ino)
+	if v.Name != "" {
+		line += strings.Repeat(" ", max(1, 73-len(line))) + v.Name
+	}
+	return line
 }
 
 // Bufs appends to dst the host slices behind [addr, addr+n), one per mapping, stopping at

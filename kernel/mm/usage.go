@@ -63,37 +63,50 @@ func (s *Space) Usage() Usage {
 		case v.Prot&(emu.ProtExec|emu.ProtWrite) == emu.ProtExec:
 			u.Exec += n
 		}
-		if v.Bus || v.Name == "[vvar]" || v.back == nil || v.back.mem == nil {
-			// Past a shared file's end nothing is ever mapped; vvar is the kernel's
-			// data, which Linux does not count either.
-			continue
-		}
-		held, ok := mapped(v.host())
-		switch {
-		case ok:
-		case v.back.ar != nil:
-			held = v.back.resident(v.off, n, vec)
-		default:
-			residentRuns(v.host(), func(lo, hi uint64) bool {
-				held += hi - lo
-				return true
-			})
-		}
-		if held > 0 {
+		anon, file, shmem := v.held(vec)
+		if anon+file+shmem > 0 {
 			u.PageTables += (pte.add(v) + pmd.add(v)) * PageSize
 		}
-		switch {
-		case v.back.ar != nil && v.Shared:
-			u.Shmem += held
-		case v.back.ar != nil:
-			u.Anon += held
-		case v.Shared && v.back.shmem:
-			u.Shmem += held
-		default:
-			u.File += held
-		}
+		u.Anon += anon
+		u.File += file
+		u.Shmem += shmem
 	}
 	return u
+}
+
+// held is what the host holds of v's pages, by kind: anonymous memory (the arena's
+// private memory, and a private file mapping's pages copied on write), a file's pages,
+// and shared memory's.
+func (v *VMA) held(vec []byte) (anon, file, shmem uint64) {
+	if v.Bus || v.Name == "[vvar]" || v.back == nil || v.back.mem == nil {
+		// Past a shared file's end nothing is ever mapped; vvar is the kernel's data,
+		// which Linux does not count either.
+		return 0, 0, 0
+	}
+	n := v.Len()
+	held, ofFile, ok := mapped(v.host())
+	switch {
+	case ok:
+	case v.back.ar != nil:
+		held = v.back.resident(v.off, n, vec)
+	default:
+		residentRuns(v.host(), func(lo, hi uint64) bool {
+			held += hi - lo
+			return true
+		})
+		ofFile = held
+	}
+	switch {
+	case v.back.ar != nil && v.Shared:
+		return 0, 0, held
+	case v.back.ar != nil:
+		return held, 0, 0 // the arena's pages are the host's shared memory: all anonymous here
+	case v.Shared && v.back.shmem:
+		return 0, 0, held
+	case v.Shared:
+		return 0, held, 0
+	}
+	return held - ofFile, ofFile, 0
 }
 
 // blocks counts the aligned blocks of one size that mappings, taken in address order,
@@ -155,9 +168,10 @@ func (b *backing) resident(off, n uint64, vec []byte) uint64 {
 }
 
 // The host's PAGEMAP_SCAN request (Linux 6.7): _IOWR('f', 16, struct pm_scan_arg), and
-// its category of pages that page tables map.
+// its categories of pages that page tables map and of a file's pages.
 const (
 	pagemapScan   = 0xc0606610
+	pageIsFile    = 1 << 2
 	pageIsPresent = 1 << 3
 )
 
@@ -186,7 +200,7 @@ var pagemap = sync.OnceValue(func() int {
 func scan(fd int, start, end uint64, vec *[3]uint64, n int) (pmScanArg, error) {
 	arg := pmScanArg{size: uint64(unsafe.Sizeof(pmScanArg{})), start: start, end: end,
 		vec: uint64(uintptr(unsafe.Pointer(vec))), vecLen: uint64(n),
-		categoryMask: pageIsPresent, returnMask: pageIsPresent}
+		categoryMask: pageIsPresent, returnMask: pageIsPresent | pageIsFile}
 	// SAFETY: arg and the n regions at vec live across the call, which writes only them.
 	r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), pagemapScan, uintptr(unsafe.Pointer(&arg)))
 	runtime.KeepAlive(vec)
@@ -197,28 +211,31 @@ func scan(fd int, start, end uint64, vec *[3]uint64, n int) (pmScanArg, error) {
 	return arg, nil
 }
 
-// mapped counts the bytes of mem that vemu's page tables map, or says it cannot.
-func mapped(mem []byte) (uint64, bool) {
+// mapped counts the bytes of mem that vemu's page tables map, and of those the pages of a
+// file (not copied on write), or says it cannot.
+func mapped(mem []byte) (n, file uint64, ok bool) {
 	fd := pagemap()
 	if fd < 0 || len(mem) == 0 {
-		return 0, fd >= 0
+		return 0, 0, fd >= 0
 	}
 	var regions [64][3]uint64 // start, end, categories
 	start := uint64(uintptr(unsafe.Pointer(&mem[0])))
 	end := start + uint64(len(mem))
-	var n uint64
 	for start < end {
 		arg, err := scan(fd, start, end, &regions[0], len(regions))
 		if err != nil {
-			return 0, false
+			return 0, 0, false
 		}
 		for _, r := range regions[:arg.vecLen] {
 			n += r[1] - r[0]
+			if r[2]&pageIsFile != 0 {
+				file += r[1] - r[0]
+			}
 		}
 		if arg.walkEnd <= start {
 			break
 		}
 		start = arg.walkEnd
 	}
-	return n, true
+	return n, file, true
 }
