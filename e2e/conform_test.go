@@ -56,6 +56,7 @@ var conformGuests = []diffCase{
 	{name: "ptthreads", cmds: one("ptthreads")},
 	{name: "ptexit", cmds: one("ptexit")},
 	{name: "smc", cmds: one("smc")},
+	{name: "dualmap", cmds: one("dualmap")},
 	{name: "threadcpu", cmds: one("threadcpu")},
 	{name: "rusagethread", cmds: one("rusagethread")},
 	{name: "recvmmsg", cmds: one("recvmmsg")},

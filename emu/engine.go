@@ -36,6 +36,11 @@ const (
 	ProtRead  Prot = 1
 	ProtWrite Prot = 2
 	ProtExec  Prot = 4
+	// ProtShared marks memory that other guest addresses may show too (a shared
+	// mapping): code written through one of them and run through another is watched as
+	// code rewritten in place is (see xpages in hooks.h). The guest's access is the
+	// other bits'.
+	ProtShared Prot = 8
 )
 
 // PageSize is the engine's page size; mappings are aligned to it.

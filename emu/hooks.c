@@ -164,15 +164,16 @@ static bool on_tlb_fill(uc_engine *uc, uint64_t addr, uc_mem_type type, uc_tlb_e
 	if (perms & need) {
 		const uint64_t wx = UC_PROT_WRITE | UC_PROT_EXEC;
 		uint64_t page = addr & ~(uint64_t)0xfff;
-		if ((perms & wx) == wx && st->running && st->smc_step != page &&
-		    !vemu_smc_grant(st, page, type, &perms)) {
+		uint64_t shared = perms & VEMU_PT_SHARED;
+		if (((perms & wx) == wx || (shared && (perms & wx))) && st->running && st->smc_step != page &&
+		    !vemu_smc_grant(uc, st, page, page + (word & VEMU_PT_OFF), shared != 0, type, &perms)) {
 			st->tlb_fault = 1;
 			st->tlb_type = type;
 			st->tlb_page = page;
 			return false;
 		}
 		r->paddr = (addr & ~(uint64_t)0xfff) + (word & VEMU_PT_OFF);
-		r->perms = (uc_prot)perms;
+		r->perms = (uc_prot)(perms & UC_PROT_ALL);
 		if (++st->fills >= VEMU_TLB_GROW && st->running && type != UC_MEM_FETCH && st->grows < VEMU_TLB_GROWS) {
 			st->fills = 0;
 			st->grows++;
@@ -189,7 +190,7 @@ static bool on_tlb_fill(uc_engine *uc, uint64_t addr, uc_mem_type type, uc_tlb_e
 	}
 	if (!st->running) {
 		r->paddr = (addr & ~(uint64_t)0xfff) + (word & VEMU_PT_OFF);
-		r->perms = (uc_prot)(perms | need);
+		r->perms = (uc_prot)((perms | need) & UC_PROT_ALL);
 		st->flush_grant = 1;
 		return true;
 	}

@@ -58,6 +58,9 @@ struct vemu_region {
 // value in a window of shared memory (mem.go). Ranges join only where both agree.
 #define VEMU_PT_PROT 0xfffULL
 #define VEMU_PT_OFF (~VEMU_PT_PROT)
+// VEMU_PT_SHARED among a range's permission bits: its memory may be shown at other guest
+// addresses too (emu's ProtShared); it is not an access the CPU grants.
+#define VEMU_PT_SHARED 0x8ULL
 
 // VEMU_FLUSH_MOVED in flush_grant: a TLB entry may give a page a physical address its
 // range no longer has (a window's page unmapped or moved).
@@ -179,6 +182,12 @@ struct vemu_state {
 	// (smc_reset too when a fetch found the set full), and Go drops the page's code and
 	// runs the instruction again (Engine.Run); smc_step is a page granted everything
 	// for the one instruction that both runs from it and writes it.
+	// The set holds physical pages, so that shared memory shown at two addresses (a JIT's
+	// code written through a writable view and run through an executable one, both
+	// mapped onto one window slot) is one page in it: the pages of such ranges
+	// (VEMU_PT_SHARED) are watched when writable or executable, not only when both, and
+	// a fetch that puts one in the set empties the TLB, where another address of it
+	// may still have an entry that writes it.
 	struct vemu_pageset xpages;
 	uint64_t smc_page, smc_step, xpages_max;
 	uint32_t smc_reset;
@@ -287,7 +296,7 @@ uc_err vemu_remove_cache(uc_engine *uc, struct vemu_state *st, uint64_t begin, u
 uc_err vemu_exits_none(uc_engine *uc);
 uc_err vemu_exit_at(uc_engine *uc, uint64_t addr);
 uc_err vemu_run(uc_engine *uc, struct vemu_state *st, uint64_t pc);
-int vemu_smc_grant(struct vemu_state *st, uint64_t page, uc_mem_type type, uint64_t *perms);
+int vemu_smc_grant(uc_engine *uc, struct vemu_state *st, uint64_t page, uint64_t phys, int shared, uc_mem_type type, uint64_t *perms);
 uc_err vemu_smc_drop(uc_engine *uc, struct vemu_state *st, uint64_t page);
 uc_err vemu_smc_reset(uc_engine *uc, struct vemu_state *st);
 int vemu_sigbus_install(void);

@@ -177,7 +177,7 @@ func (e *Engine) Regions() int {
 // permissions (adjacent ranges with the same permissions may come apart).
 func (e *Engine) ProtRanges(f func(begin, end uint64, prot Prot)) {
 	e.entries(0, ^uint64(0), func(b, end uint64, p Prot) bool {
-		if p != 0 {
+		if p &^= ProtShared; p != 0 {
 			f(b, end, p)
 		}
 		return true

@@ -80,18 +80,26 @@ void vemu_ps_free(struct vemu_pageset *s) {
 }
 
 // vemu_smc_grant narrows what the fill hook grants a page that is both writable and
-// executable: execution (with reading) while the page may hold translated code, writing
-// (with reading) otherwise. It returns 0 to refuse the access: a write to a page that may
-// hold code, or a fetch when the set is full; smc_page then names the page, and Go drops
-// the code and runs the instruction again.
-int vemu_smc_grant(struct vemu_state *st, uint64_t page, uc_mem_type type, uint64_t *perms) {
-	int in = vemu_ps_has(&st->xpages, page);
+// executable, or either in shared memory (shared): execution (with reading) while the
+// page may hold translated code, writing (with reading) otherwise. The set holds phys,
+// the page's physical address, which every address of shared memory shares. It returns
+// 0 to refuse the access: a write to a page that may hold code, or a fetch when the set
+// is full; smc_page then names the page, and Go drops the code and runs the instruction
+// again.
+int vemu_smc_grant(uc_engine *uc, struct vemu_state *st, uint64_t page, uint64_t phys, int shared,
+		   uc_mem_type type, uint64_t *perms) {
+	int in = vemu_ps_has(&st->xpages, phys);
 	switch (type) {
 	case UC_MEM_FETCH:
-		if (!in && !vemu_ps_add(&st->xpages, page, st->xpages_max ? st->xpages_max : VEMU_XPAGES_MAX)) {
-			st->smc_page = page;
-			st->smc_reset = 1;
-			return 0;
+		if (!in) {
+			if (!vemu_ps_add(&st->xpages, phys, st->xpages_max ? st->xpages_max : VEMU_XPAGES_MAX)) {
+				st->smc_page = page;
+				st->smc_reset = 1;
+				return 0;
+			}
+			// Another address of the memory may have a TLB entry that writes it
+			// (made while the page held no code): all go, before this one is made.
+			if (shared) uc_ctl_flush_tlb(uc);
 		}
 		*perms &= ~(uint64_t)UC_PROT_WRITE;
 		return 1;
@@ -109,11 +117,20 @@ int vemu_smc_grant(struct vemu_state *st, uint64_t page, uc_mem_type type, uint6
 	}
 }
 
-// vemu_smc_drop drops the code translated from page and takes it out of the set; the TLB
-// is emptied before guest code runs again, since an entry may still let the page execute.
+// smc_phys returns the physical page behind the guest page page, as the fill hook maps it.
+static uint64_t smc_phys(struct vemu_state *st, uint64_t page) {
+	uint32_t i;
+	const struct vemu_pt_node *x = vemu_pt_seek(&st->ptab, page, &i);
+	if (x && x->u.r.begin[i] <= page) return page + (x->u.r.perms[i] & VEMU_PT_OFF);
+	return page;
+}
+
+// vemu_smc_drop drops the code translated from page (from its physical page, at whatever
+// address it ran) and takes it out of the set; the TLB is emptied before guest code runs
+// again, since an entry may still let the page execute.
 uc_err vemu_smc_drop(uc_engine *uc, struct vemu_state *st, uint64_t page) {
 	st->smc_drops++;
-	vemu_ps_del(&st->xpages, page);
+	vemu_ps_del(&st->xpages, smc_phys(st, page));
 	uc_err err = vemu_remove_cache(uc, st, page, page + 0x1000);
 	st->flush_grant |= 1;
 	return err;

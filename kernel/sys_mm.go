@@ -354,10 +354,6 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	if flags&abi.MREMAP_FIXED != 0 && flags&abi.MREMAP_MAYMOVE == 0 || flags&abi.MREMAP_DONTUNMAP != 0 {
 		return 0, unix.EINVAL
 	}
-	if oldLen == 0 {
-		// Linux duplicates shared mappings for old_size 0; private ones are EINVAL.
-		return 0, unix.EINVAL
-	}
 	oldSize, ok1 := mm.PageUp(oldLen)
 	newSize, ok2 := mm.PageUp(newLen)
 	if !ok1 || !ok2 || newSize == 0 || newSize > uint64(mm.TaskSize) {
@@ -366,6 +362,9 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	v := s.Lookup(old)
 	if v == nil || uint64(s.MappingEnd(old)) < uint64(old)+oldSize {
 		return 0, unix.EFAULT
+	}
+	if oldSize == 0 {
+		return t.mremapDup(old, v, newSize, flags, newAddr)
 	}
 	if s.Sealed(old, old+mm.Addr(oldSize)) {
 		return 0, unix.EPERM
@@ -384,6 +383,41 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 		return r, err
 	}
 	return t.mremap(old, oldSize, newSize, flags, newAddr)
+}
+
+// mremapDup is mremap with an old size of 0: as Linux, a shared mapping's object is
+// mapped again elsewhere (MREMAP_MAYMOVE) and the old mapping stays; a private one is
+// EINVAL.
+func (t *Task) mremapDup(old mm.Addr, v *mm.VMA, newSize uint64, flags uint32, newAddr mm.Addr) (uint64, error) {
+	s := t.p.mm
+	if !v.Shared {
+		return 0, unix.EINVAL
+	}
+	if flags&abi.MREMAP_MAYMOVE == 0 {
+		return 0, unix.ENOMEM // it could only grow in place, and it ends past old
+	}
+	if v.Sealed {
+		return 0, unix.EPERM
+	}
+	to := newAddr
+	if flags&abi.MREMAP_FIXED != 0 {
+		if uint64(to)%mm.PageSize != 0 || uint64(to)+newSize > uint64(mm.TaskSize) || uint64(to)+newSize < uint64(to) {
+			return 0, unix.EINVAL
+		}
+		if s.Sealed(to, to+mm.Addr(newSize)) {
+			return 0, unix.EPERM
+		}
+	} else {
+		var err error
+		if to, err = s.FindFree(newSize, s.MmapBase); err != nil {
+			return 0, err
+		}
+	}
+	// What lies at a fixed address goes in the call, once the object is held.
+	if err := s.DupShared(old, to, newSize); err != nil {
+		return 0, unix.ENOMEM
+	}
+	return uint64(to), nil
 }
 
 // mremap moves or resizes the checked mapping at old.

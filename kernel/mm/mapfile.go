@@ -19,6 +19,51 @@ type MapFile struct {
 	// watchers are the spaces' lists that hold a mapping of the file (guarded by
 	// mapFiles.mu): a shrink of the file is queued to each (see Shrunk).
 	watchers map[*fileIndex]struct{}
+	// backs holds, by file offset, a host mapping of the file that starts there (guarded
+	// by mapFiles.mu): a new mapping of the same pages shares it (see MapShared).
+	backs map[int64]*backing
+}
+
+// backingAt returns a reference to a host mapping of the file from off on, at least n
+// bytes long, that mappings hold now, or nil. The caller releases the reference.
+func (f *MapFile) backingAt(off int64, n uint64) *backing {
+	mapFiles.Lock()
+	defer mapFiles.Unlock()
+	b := f.backs[off]
+	if b == nil || uint64(len(b.mem)) < n {
+		return nil
+	}
+	// Another process may be releasing its last mapping of it: once no mapping
+	// holds it, it is being freed and no one takes it again.
+	for {
+		r := b.refs.Load()
+		if r <= 0 {
+			return nil
+		}
+		if b.refs.CompareAndSwap(r, r+1) {
+			return b
+		}
+	}
+}
+
+// keep makes b, a new host mapping of the file, the one later mappings of its first
+// page share.
+func (f *MapFile) keep(b *backing) {
+	mapFiles.Lock()
+	if f.backs == nil {
+		f.backs = map[int64]*backing{}
+	}
+	f.backs[b.foff] = b
+	mapFiles.Unlock()
+}
+
+// forget drops b, about to be freed, from what later mappings may share.
+func (f *MapFile) forget(b *backing) {
+	mapFiles.Lock()
+	if f.backs[b.foff] == b {
+		delete(f.backs, b.foff)
+	}
+	mapFiles.Unlock()
 }
 
 type mapFileKey struct {

@@ -448,6 +448,7 @@ func (b *backing) free() {
 		b.frozen = nil
 	}
 	if b.file != nil {
+		b.file.forget(b)
 		b.file.unref()
 		b.file = nil
 	}
@@ -694,6 +695,8 @@ func (s *Space) cpuMapFrom(v *VMA, list *vmaTree) error {
 	prot := v.Prot
 	if v.Bus {
 		prot = 0
+	} else if v.Shared {
+		prot |= emu.ProtShared // code may be written through another mapping of it
 	}
 	if prot&emu.ProtWrite != 0 {
 		v.back.wrote()
@@ -1589,28 +1592,49 @@ func mapFrozen(f *Frozen, off int64, length uint64) (*backing, error) {
 }
 
 // MapShared maps [start, start+length) onto the host file fd at off, shared: stores reach
-// the file. The range must be free.
+// the file. The range must be free. A mapping of the file from the same offset that
+// another mapping holds already shares that one's host memory: a program that writes
+// code through one mapping and runs it through another (a JIT's two views of a memfd)
+// then has one physical page behind both for the CPU, which watches it as code (see
+// emu's ProtShared).
 func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int64, writable bool, name string) (*VMA, error) {
-	hp := unix.PROT_READ
-	if writable {
-		hp |= unix.PROT_WRITE
+	f := openMapFile(fd, writable)
+	var b *backing
+	if f != nil {
+		b = f.backingAt(off, length)
 	}
-	// In a window of shared memory, the CPU needs no region of its own for it; a large
-	// mapping (or one no window has room for) is a host mapping of its own.
-	mem, inWindow := mapWindowFile(fd, off, length, hp), true
-	if mem == nil {
-		var err error
-		if mem, err = hostMmap(fd, off, int(length), hp, unix.MAP_SHARED); err != nil {
-			return nil, err
+	if b != nil {
+		f.unref() // b holds its own
+	} else {
+		hp := unix.PROT_READ
+		if writable {
+			hp |= unix.PROT_WRITE
 		}
-		inWindow = false
+		// In a window of shared memory, the CPU needs no region of its own for it; a
+		// large mapping (or one no window has room for) is a host mapping of its own.
+		mem, inWindow := mapWindowFile(fd, off, length, hp), true
+		if mem == nil {
+			var err error
+			if mem, err = hostMmap(fd, off, int(length), hp, unix.MAP_SHARED); err != nil {
+				if f != nil {
+					f.unref()
+				}
+				return nil, err
+			}
+			inWindow = false
+		}
+		b = &backing{mem: mem, hostRO: !writable, file: f, foff: off, window: inWindow}
+		b.refs.Add(1) // held until the mappings hold it
+		if f != nil {
+			f.keep(b)
+		}
+		var fs unix.Statfs_t
+		if unix.Fstatfs(fd, &fs) == nil && (fs.Type == unix.TMPFS_MAGIC || fs.Type == unix.HUGETLBFS_MAGIC) {
+			b.shmem = true
+		}
 	}
-	b := &backing{mem: mem, hostRO: !writable, file: openMapFile(fd, writable), foff: off, window: inWindow}
-	var fs unix.Statfs_t
-	if unix.Fstatfs(fd, &fs) == nil && (fs.Type == unix.TMPFS_MAGIC || fs.Type == unix.HUGETLBFS_MAGIC) {
-		b.shmem = true
-	}
-	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: b, Shared: true}
+	defer s.release(b)
+	v := &VMA{Start: start, End: start + Addr(length), Prot: prot, Name: name, back: b, off: uint64(off - b.foff), Shared: true}
 	// Pages wholly past the end of the file would raise SIGBUS in vemu if touched.
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
@@ -1619,19 +1643,16 @@ func (s *Space) MapShared(start Addr, length uint64, prot Prot, fd int, off int6
 			v.Bus = true
 		} else if inFile := eof - uint64(off); inFile < length {
 			tail := &VMA{Start: start + Addr(inFile), End: v.End, Prot: prot, Name: name, back: b,
-				off: inFile, Shared: true, Bus: true}
+				off: v.off + inFile, Shared: true, Bus: true}
 			v.End = tail.Start
 			if err := s.insert(tail); err != nil {
-				b.free()
 				return nil, err
 			}
 		}
 	}
 	if err := s.insert(v); err != nil {
-		if s.Lookup(v.End) != nil && s.Lookup(v.End).back == b {
+		if n := s.Lookup(v.End); n != nil && n.back == b {
 			s.unmap(v.End, length-v.Len(), false)
-		} else {
-			b.free()
 		}
 		return nil, err
 	}

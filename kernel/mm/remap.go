@@ -37,7 +37,29 @@ func (s *Space) RemapFile(start Addr, size, pgoff uint64) error {
 	if pgoff > (math.MaxInt64-size)/PageSize {
 		return unix.EOVERFLOW
 	}
-	off := pgoff * PageSize
+	return s.mapObject(start, size, first, pgoff*PageSize)
+}
+
+// DupShared maps the object the shared mapping at from shows, from from's place in it,
+// again at to, which must be free, for size bytes: Linux's mremap with an old size of 0.
+// A mapping that is not shared is EINVAL.
+func (s *Space) DupShared(from, to Addr, size uint64) error {
+	v := s.Lookup(from)
+	if v == nil || !v.Shared {
+		return unix.EINVAL
+	}
+	off := v.off + uint64(from-v.Start)
+	if v.back.file != nil {
+		off += uint64(v.back.foff)
+	}
+	return s.mapObject(to, size, v, off)
+}
+
+// mapObject makes [start, start+size) show the object of first, a shared mapping, from
+// offset off in it (a file offset, or one in shared anonymous memory), with first's
+// permissions and name, in place of what the range held.
+func (s *Space) mapObject(start Addr, size uint64, first *VMA, off uint64) error {
+	end := start + Addr(size)
 	b := first.back
 	if b.file == nil && (first.Ino != 0 || b.ar == nil) {
 		// A file mapping without a file kept (see mapFileLimit), or a device's.
