@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,6 +80,35 @@ static void run(const char *who, int how)
 	munmap(rw, SIZE);
 }
 
+/* A thread rewrites a function through the writable view while the main thread runs it
+ * through the executable one. */
+static unsigned char *trx, *trw;
+static volatile int tdone;
+
+static void *rewriter(void *arg)
+{
+	(void)arg;
+	for (int i = 1; i <= 20000; i++)
+		put(trw + 128, i);
+	tdone = 1;
+	return NULL;
+}
+
+static void threads(void)
+{
+	if (views(&trx, &trw, 0) != 0)
+		return;
+	put(trw + 128, 0);
+	pthread_t th;
+	pthread_create(&th, NULL, rewriter, NULL);
+	/* What a call returns while the code changes is left unchecked: natively that is
+	 * cross-modifying code without serialization. Once the thread is done it is not. */
+	while (!tdone)
+		((fn_t)(trx + 128))();
+	pthread_join(th, NULL);
+	printf("threads: the last call returned %d\n", ((fn_t)(trx + 128))());
+}
+
 /* dupzero tries mremap with an old size of 0 and says how it ended. */
 static void dupzero(const char *what, void *old, int flags)
 {
@@ -103,8 +133,17 @@ int main(void)
 		again[5] = 'y';
 		printf("shared anonymous twice: %c %c\n", again[4100], ((char *)shared)[5]);
 	}
+	/* A duplicate placed over the rest of its own mapping, from its first page. */
+	if (again != MAP_FAILED) {
+		char *over = mremap(again, 0, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, again + 4096);
+		if (over == MAP_FAILED)
+			printf("over itself: %s\n", strerror(errno));
+		else
+			printf("over itself: %s %c\n", over == again + 4096 ? "in place" : "elsewhere", over[5]);
+	}
 	run("parent", 0);
 	run("parent", 1);
+	threads();
 	fflush(stdout);
 	pid_t c = fork();
 	if (c == 0) {
