@@ -41,8 +41,8 @@ func (s *Space) RemapFile(start Addr, size, pgoff uint64) error {
 }
 
 // DupShared maps the object the shared mapping at from shows, from from's place in it,
-// again at to, which must be free, for size bytes: Linux's mremap with an old size of 0.
-// A mapping that is not shared is EINVAL.
+// again at to for size bytes, in place of what lies there (from's own mapping too):
+// Linux's mremap with an old size of 0. A mapping that is not shared is EINVAL.
 func (s *Space) DupShared(from, to Addr, size uint64) error {
 	v := s.Lookup(from)
 	if v == nil || !v.Shared {
