@@ -73,6 +73,9 @@ type Kernel struct {
 	// reads, writes and ioctls of terminals check job control (ctty.go).
 	sessionsMade atomic.Bool
 
+	// shmemIno numbers the files of shared anonymous mappings, as Linux's get_next_ino().
+	shmemIno atomic.Uint64
+
 	sigio   sigioWatch // O_ASYNC files (sigio.go)
 	dnotify dnWatch    // F_NOTIFY watches (dnotify.go)
 

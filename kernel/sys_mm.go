@@ -219,7 +219,14 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 			t.shareMemoryLater()
 		}
 	} else if typ != abi.MAP_PRIVATE {
-		v, err = s.MapSharedAnon(start, size, cpuProt(prot), name)
+		// As Linux's shmem_zero_setup(): a file of its own on the internal shmem mount
+		// (device 0:1), which maps shows as a deleted /dev/zero.
+		if name == "" {
+			name = "/dev/zero (deleted)"
+		}
+		if v, err = s.MapSharedAnon(start, size, cpuProt(prot), name); err == nil {
+			v.Dev, v.Ino = unix.Mkdev(0, 1), t.p.k.shmemIno.Add(1)
+		}
 	} else {
 		v, err = s.Map(start, size, cpuProt(prot), name)
 	}

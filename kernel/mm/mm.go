@@ -1507,10 +1507,10 @@ func mapsLine(v *VMA) string {
 	}
 	line := fmt.Sprintf("%08x-%08x %s %08x %02x:%02x %d", uint64(v.Start), uint64(v.End), perm,
 		v.FileOff, unix.Major(v.Dev), unix.Minor(v.Dev), v.Ino)
-	if v.Name != "" {
-		line += strings.Repeat(" ", max(1, 73-len(line))) + v.Name
+	if v.Name == "" {
+		return line + " " // Linux ends the fields with a space, as it does before a name
 	}
-	return line
+	return line + strings.Repeat(" ", max(1, 73-len(line))) + v.Name
 }
 
 // Bufs appends to dst the host slices behind [addr, addr+n), one per mapping, stopping at

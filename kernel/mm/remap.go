@@ -61,7 +61,7 @@ func (s *Space) DupShared(from, to Addr, size uint64) error {
 func (s *Space) mapObject(start Addr, size uint64, first *VMA, off uint64) error {
 	end := start + Addr(size)
 	b := first.back
-	if b.file == nil && (first.Ino != 0 || b.ar == nil) {
+	if b.file == nil && b.ar == nil {
 		// A file mapping without a file kept (see mapFileLimit), or a device's.
 		return unix.ENOMEM
 	}

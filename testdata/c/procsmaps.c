@@ -91,6 +91,25 @@ int main(void)
 	       field(s, "Private_Dirty", 0));
 	flags("shared", s);
 
+	/* maps' lines of the two: the shared one is a deleted /dev/zero on the internal shmem
+	 * mount, and a line without a name ends with a space. */
+	slurp("/proc/self/maps");
+	char head[32];
+	for (void *m = a; m; m = m == a ? (void *)s : NULL) {
+		snprintf(head, sizeof head, "%lx-", (unsigned long)m);
+		char *e = strstr(buf, head);
+		if (!e)
+			continue;
+		unsigned long ino = 0;
+		char perm[8], dev[8], name[64] = "";
+		int len = strcspn(e, "\n");
+		char line[256];
+		snprintf(line, sizeof line, "%.*s", len, e);
+		sscanf(line, "%*s %7s %*s %7s %lu %63[^\n]", perm, dev, &ino, name);
+		printf("maps: %s %s inode %s \"%s\", ends with a space: %s\n", perm, dev, ino ? "set" : "0", name,
+		       e[len - 1] == ' ' ? "yes" : "no");
+	}
+
 	char *n = mmap(NULL, MiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	printf("no access: Rss %ld\n", field(n, "Rss", 0));
 	flags("no access", n);
