@@ -75,7 +75,8 @@ func signalRunAfter(t *testing.T, argv []string, pause time.Duration, sigs ...sy
 // TestHostSignals sends signals to the vemu process, as Ctrl-C or kill(1) would, and
 // checks that the guest takes them as the program does natively: a default SIGINT ends
 // it with status 130 wherever it is (a loop in user code, pause), a handler runs, an
-// ignored SIGWINCH or an inherited SIG_IGN for SIGINT leaves it running.
+// ignored SIGWINCH or an inherited SIG_IGN for SIGINT leaves it running, and a handler set
+// over that SIG_IGN runs.
 func TestHostSignals(t *testing.T) {
 	sh := []string{"/bin/sh"}
 	if hasFile(busybox) {
@@ -97,6 +98,10 @@ func TestHostSignals(t *testing.T) {
 		{name: "sigwinch-ignored", mode: "spin", sigs: []syscall.Signal{syscall.SIGWINCH, syscall.SIGTERM}, status: 143},
 		{name: "sigint-inherited-ignore", mode: "pause", sigs: []syscall.Signal{syscall.SIGINT, syscall.SIGTERM},
 			status: 143, viaSh: `trap "" INT`},
+		// A program that sets a handler for the SIGINT it started with ignored (a
+		// background job's runtime, GHC's or CPython's) gets it.
+		{name: "sigint-inherited-ignore-handler", mode: "handler", sigs: []syscall.Signal{syscall.SIGINT},
+			status: 0, viaSh: `trap "" INT`},
 	}
 	for _, c := range cases {
 		for _, libc := range []string{"glibc", "musl"} {

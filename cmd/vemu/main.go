@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -300,7 +299,7 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 	if ln != nil {
 		session = serveGDB(ln, k.Debug(t), stderr)
 	}
-	stopForwarding := forwardSignals(k, cfg.Ignored)
+	stopForwarding := forwardSignals(k)
 	st := t.Run()
 	stopForwarding()
 	if session != nil {
@@ -383,16 +382,14 @@ func serveGDB(ln net.Listener, d *kernel.Debugger, stderr io.Writer) chan struct
 // forwardSignals passes the signals vemu receives to the guest, as Linux would deliver
 // them to the program in vemu's place: Ctrl-C's SIGINT, SIGQUIT, SIGHUP and SIGWINCH to the
 // foreground process group, SIGTERM, SIGUSR1, SIGUSR2 and SIGCONT to the first process.
-// Signals in ignored stay ignored. SIGTSTP, SIGTTIN and SIGTTOU still stop vemu itself,
-// and SIGURG stays the Go runtime's. It returns a function that stops forwarding.
-func forwardSignals(k *kernel.Kernel, ignored []int) func() {
-	var sigs []os.Signal
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGWINCH,
-		syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGCONT} {
-		if !slices.Contains(ignored, int(sig)) {
-			sigs = append(sigs, sig)
-		}
-	}
+// A SIGINT or SIGHUP that vemu started with ignored is caught too: the guest started with
+// it ignored (Config.Ignored) and discards it, as Linux would, until it sets a handler or
+// SIG_DFL (a background job whose runtime catches SIGINT). SIGTSTP, SIGTTIN and SIGTTOU
+// still stop vemu itself, and SIGURG stays the Go runtime's. It returns a function that
+// stops forwarding.
+func forwardSignals(k *kernel.Kernel) func() {
+	sigs := []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGWINCH,
+		syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGCONT}
 	ch := make(chan os.Signal, 16)
 	done := make(chan struct{})
 	signal.Notify(ch, sigs...)
