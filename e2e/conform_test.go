@@ -91,6 +91,7 @@ var conformGuests = []diffCase{
 	{name: "proctitle", cmds: one("proctitle")},
 	{name: "proclinks", cmds: one("proclinks", "work"), setup: mkdirs("work")},
 	{name: "procsymlink", cmds: one("procsymlink")},
+	{name: "sigstarve", cmds: one("sigstarve")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -111,6 +111,11 @@ type Process struct {
 	live, dead  int           // threads alive, and dead ones tasks still holds
 	dying       []*Task       // threads dead since the last reap
 	byTID       map[int]*Task // the live threads
+
+	// The running thread's turn goes on after its stop (keepTurn), which did not end it:
+	// its quantum had time left and it did not yield (yielded).
+	keepTurn, yielded bool
+
 	// How many live threads block each signal, and what that gives (sigcount.go).
 	blockCount             [64]int32
 	blockedAll, blockedAny uint64

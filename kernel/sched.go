@@ -129,7 +129,9 @@ func (p *Process) advanceVirtual() {
 
 // pick chooses the next thread to run: the one at the head of the run queue, which goes
 // to its tail; none while the process is stopped. A thread that woke may be at the head
-// ahead of its turn (wakeup.go).
+// ahead of its turn (wakeup.go). The running thread goes on instead when only the
+// kernel's work stopped it (a signal to deliver, registers to reload): its turn ends
+// when its quantum does, when it blocks or yields, or when a thread it woke goes first.
 func (p *Process) pick() *Task {
 	if p.stopped {
 		return nil
@@ -139,6 +141,11 @@ func (p *Process) pick() *Task {
 			p.picked(nil)
 			return t
 		}
+	}
+	keep := p.keepTurn
+	p.keepTurn = false
+	if t := p.cur; keep && t != nil && t.state == taskRunnable && t.queued && p.runq.front == nil && !p.ptStopped(t) {
+		return t
 	}
 	for range p.runq.n {
 		if t := p.runq.rotate(); t == nil || !p.ptStopped(t) {
@@ -287,6 +294,8 @@ func (p *Process) run() ExitStatus {
 		p.beginTurn()
 		ev := p.cpu.Run(p.cpu.Reg(emu.RIP))
 		p.inRun = false
+		// A quantum that ran out (or a stop before any block ran) ends the turn.
+		expired := p.quantum && p.cpu.QuantumFresh()
 		if p.sharesMem {
 			p.releaseCPU()
 		}
@@ -298,7 +307,10 @@ func (p *Process) run() ExitStatus {
 			t.handleEvent(ev)
 		}
 		p.afterEvent(t)
+		boosted, hit := p.turnBoosted, p.preempt == preemptHit
 		p.endTurn(t)
+		p.keepTurn = !expired && !boosted && !hit && !p.yielded && p.dbg == nil
+		p.yielded = false
 		p.signalsOnReturn(t)
 		// After the event and a blocking call's set-up: a timeout that fires now finds
 		// its thread blocked.

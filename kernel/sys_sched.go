@@ -357,6 +357,7 @@ func sysSchedYield(t *Task, a Args) (uint64, error) {
 func (t *Task) yield() {
 	if t.p.runnable() > 1 {
 		t.p.stop = true
+		t.p.yielded = true
 	}
 }
 
