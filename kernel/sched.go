@@ -309,7 +309,8 @@ func (p *Process) run() ExitStatus {
 		p.afterEvent(t)
 		boosted, hit := p.turnBoosted, p.preempt == preemptHit
 		p.endTurn(t)
-		p.keepTurn = !expired && !boosted && !hit && !p.yielded && p.dbg == nil
+		// Without the block hook no quantum would end the turn: a stop does.
+		p.keepTurn = p.quantum && !expired && !boosted && !hit && !p.yielded && p.dbg == nil
 		p.yielded = false
 		p.signalsOnReturn(t)
 		// After the event and a blocking call's set-up: a timeout that fires now finds
