@@ -126,7 +126,17 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 		if piBusy(addr) {
 			return 0, unix.EINVAL
 		}
-		return uint64(wake(addr, int(val), bits)), nil
+		n := wake(addr, int(val), bits)
+		if n > 0 && p.preempt == preemptArmed {
+			// A word of 0 is a lock just released (glibc's, musl's and Go's mutexes
+			// wake a waiter after storing 0): the woken thread may take it now, so its
+			// waker stops at this call and not at its next, which may come with the
+			// lock taken again (wakeup.go).
+			if cur, err := load(addr); err == nil && cur == 0 {
+				p.wokeReleased = true
+			}
+		}
+		return uint64(n), nil
 	case abi.FUTEX_REQUEUE, abi.FUTEX_CMP_REQUEUE:
 		if cmd == abi.FUTEX_CMP_REQUEUE {
 			cur, err := load(addr)

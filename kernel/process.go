@@ -115,6 +115,7 @@ type Process struct {
 	// The running thread's turn goes on after its stop (keepTurn), which did not end it:
 	// its quantum had time left and it did not yield (yielded).
 	keepTurn, yielded bool
+	wokeReleased      bool // this call woke a thread waiting for the lock it released
 
 	// How many live threads block each signal, and what that gives (sigcount.go).
 	blockCount             [64]int32

@@ -60,6 +60,7 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 	a := Args(s.Args)
 	recheck := t.seccompRecheck
 	armed := t.p.preempt == preemptArmed // a thread it woke runs after this call
+	t.p.wokeReleased = false
 	t.seccompRecheck = false
 	d := t.p.dbg
 	if d != nil {
@@ -162,6 +163,10 @@ func (t *Task) onSyscall(s *emu.Syscall) {
 	if inj != nil && inj.delayOut > 0 {
 		t.delayReturn(s, ret, inj.delayOut)
 		return
+	}
+	if t.p.wokeReleased {
+		t.p.wokeReleased = false
+		armed = true // it released a lock the thread it woke waits for
 	}
 	if armed {
 		t.p.preempt = preemptHit

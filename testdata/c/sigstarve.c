@@ -1,8 +1,10 @@
 /* sigstarve: a thread that takes a signal goes on running after its handler returns.
  * The main thread signals eight spinning threads in turn, as a runtime interrupting its
  * threads does (SBCL's interrupt-thread), until each has started and counted a while;
- * natively they all do at once. Then the same with the main thread yielding after each
- * signal, which must still hand the CPU over. */
+ * natively they all do at once. Then the same with the main thread holding a mutex the
+ * threads take at their start while it signals (a waiter woken by its release must get
+ * it, though the main thread's next call comes with it taken again), and with the main
+ * thread yielding after each signal, which must still hand the CPU over. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -14,6 +16,8 @@
 #define NTHREADS 8
 #define ENOUGH 100000L
 #define MAX_ROUNDS 1000000L
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 static volatile int stop;
 static volatile long counts[NTHREADS];
@@ -30,18 +34,19 @@ static void *spin(void *arg)
 	long i = (long)arg;
 	sigset_t all;
 	sigfillset(&all);
-	/* As a runtime's thread start: signals held off while it sets itself up. */
+	/* As a runtime's thread start: signals held off while it registers itself. */
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	sched_getcpu();
+	pthread_mutex_lock(&mu);
+	pthread_mutex_unlock(&mu);
 	pthread_sigmask(SIG_UNBLOCK, &all, NULL);
 	while (!stop)
 		counts[i]++;
 	return NULL;
 }
 
-/* round_of runs the threads while the main thread signals them (and yields, if asked);
- * it says whether every thread counted ENOUGH before MAX_ROUNDS. */
-static int round_of(int yield)
+/* round_of runs the threads while the main thread signals them (holding the mutex, and
+ * yielding, if asked); it says whether every thread counted ENOUGH before MAX_ROUNDS. */
+static int round_of(int lock, int yield)
 {
 	pthread_t t[NTHREADS];
 	stop = 0;
@@ -51,7 +56,11 @@ static int round_of(int yield)
 	}
 	int all = 0;
 	for (long k = 0; k < MAX_ROUNDS && !all; k++) {
+		if (lock)
+			pthread_mutex_lock(&mu);
 		pthread_kill(t[k % NTHREADS], SIGURG);
+		if (lock)
+			pthread_mutex_unlock(&mu);
 		if (yield)
 			sched_yield();
 		if (k % NTHREADS == NTHREADS - 1) {
@@ -79,8 +88,9 @@ int main(void)
 	sigaction(SIGURG, &sa, NULL);
 	setvbuf(stdout, NULL, _IONBF, 0);
 
-	expect("signalled threads all ran", round_of(0));
-	expect("signalled threads all ran, the signaller yielding", round_of(1));
+	expect("signalled threads all ran", round_of(0, 0));
+	expect("signalled threads all ran, the signaller holding their start's mutex", round_of(1, 0));
+	expect("signalled threads all ran, the signaller yielding", round_of(0, 1));
 	expect("their handlers ran", handled > 0);
 	return failures != 0;
 }
