@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -239,10 +240,14 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 			return []byte("0 0 0 0 0 0 0\n"), true, nil
 		}
 		return nil, true, q.stateOnLoop(id, name, []byte("0 0 0 0 0 0 0\n"))
-	case "auxv", "maps", "smaps", "smaps_rollup":
+	case "auxv", "maps", "smaps", "smaps_rollup", "io", "personality", "timerslack_ns":
 	default:
 		k.pt.mu.Unlock()
-		return nil, false, nil
+		if !slices.Contains(procMiscNames, name) {
+			return nil, false, nil
+		}
+		// Anyone may read these (oom_score_adj, cgroup...): on q's loop, which owns them.
+		return nil, true, q.miscOnLoop(name)
 	}
 	k.pt.mu.Unlock()
 	// As Linux's mm_access() with PTRACE_MODE_READ: the caller must be allowed to trace.
@@ -253,6 +258,9 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 	}
 	if name == "auxv" {
 		return pub.auxv, true, nil
+	}
+	if slices.Contains(procMiscNames, name) {
+		return nil, true, q.miscOnLoop(name)
 	}
 	// The mappings belong to q's loop: rendered there (a stopped tracee answers at once),
 	// while the caller waits off its own (see openOnLoop).
@@ -282,6 +290,18 @@ func (q *Process) stateOnLoop(tid int, name string, fallback []byte) onLoopRende
 		q.k.pt.mu.Unlock()
 		return th.procState(name, st, word)
 	}, bounded: true, fallback: fallback}
+}
+
+// miscOnLoop renders q's entry name of procMiscNames on q's loop.
+func (q *Process) miscOnLoop(name string) onLoopRender {
+	return onLoopRender{q: q, render: func() []byte {
+		th := q.thread(q.pid)
+		if q.exit != nil || th == nil {
+			return nil
+		}
+		b, _ := th.procFile(name)
+		return b
+	}}
 }
 
 // onLoopRender is what otherProcFile answers for a file that another process's loop

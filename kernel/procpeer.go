@@ -382,7 +382,13 @@ var peerDirNames = []struct {
 	{"auxv", unix.DT_REG}, {"cmdline", unix.DT_REG}, {"comm", unix.DT_REG}, {"cwd", unix.DT_LNK},
 	{"environ", unix.DT_REG}, {"exe", unix.DT_LNK}, {"fd", unix.DT_DIR}, {"fdinfo", unix.DT_DIR},
 	{"maps", unix.DT_REG}, {"mem", unix.DT_REG}, {"ns", unix.DT_DIR}, {"root", unix.DT_LNK},
-	{"stat", unix.DT_REG}, {"status", unix.DT_REG}, {"task", unix.DT_DIR},
+	{"stat", unix.DT_REG}, {"statm", unix.DT_REG}, {"status", unix.DT_REG}, {"smaps", unix.DT_REG},
+	{"smaps_rollup", unix.DT_REG}, {"task", unix.DT_DIR},
+	{"cgroup", unix.DT_REG}, {"cpuset", unix.DT_REG}, {"gid_map", unix.DT_REG}, {"io", unix.DT_REG},
+	{"loginuid", unix.DT_REG}, {"oom_adj", unix.DT_REG}, {"oom_score", unix.DT_REG},
+	{"oom_score_adj", unix.DT_REG}, {"personality", unix.DT_REG}, {"projid_map", unix.DT_REG},
+	{"sessionid", unix.DT_REG}, {"setgroups", unix.DT_REG}, {"timerslack_ns", unix.DT_REG},
+	{"uid_map", unix.DT_REG},
 }
 
 func (d *procPeerDir) seek(f *File, off int64, whence int32) (uint64, error) {

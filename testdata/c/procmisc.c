@@ -134,6 +134,34 @@ int main(void)
 	int cg = slurp("/proc/self/cgroup");
 	printf("cgroup: %d bytes\n", cg);
 
+	/* A child's, read by its parent: it set its own score and waits. */
+	int go[2], ready[2];
+	if (pipe(go) < 0 || pipe(ready) < 0)
+		return 1;
+	c = fork();
+	if (c == 0) {
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY);
+		write(fd, "321", 3);
+		close(fd);
+		write(ready[1], "r", 1);
+		char y;
+		read(go[0], &y, 1);
+		_exit(0);
+	}
+	char y;
+	read(ready[0], &y, 1);
+	char cp[64];
+	snprintf(cp, sizeof cp, "/proc/%d/oom_score_adj", c);
+	printf("a child's oom_score_adj: %ld\n", num(cp));
+	snprintf(cp, sizeof cp, "/proc/%d/io", c);
+	slurp(cp);
+	expect("a child's io", strstr(buf, "syscw:") != NULL);
+	snprintf(cp, sizeof cp, "/proc/%d/personality", c);
+	slurp(cp);
+	printf("a child's personality: %s", buf);
+	write(go[1], "g", 1);
+	waitpid(c, NULL, 0);
+
 	int want = 0;
 	DIR *d = opendir("/proc/self");
 	for (struct dirent *e; d && (e = readdir(d));)
