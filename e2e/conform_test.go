@@ -92,6 +92,7 @@ var conformGuests = []diffCase{
 	{name: "proclinks", cmds: one("proclinks", "work"), setup: mkdirs("work")},
 	{name: "procsymlink", cmds: one("procsymlink")},
 	{name: "sigstarve", cmds: one("sigstarve")},
+	{name: "setuidexec", cmds: one("setuidexec", "work"), setup: mkdirs("work")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -164,23 +164,60 @@ func (c *creds) fixSetfsuid(oldFsuid uint32) {
 	}
 }
 
-// execCaps computes the sets after execve of a program without file capabilities or
-// set-user-id bit, as Linux's cap_bprm_creds_from_file(): uid 0 (real or effective) gets
-// the bounding set and the inheritable one, others keep only the ambient set; keepcaps
-// is cleared.
-func (c *creds) execCaps() {
+// setidFile is what execve reads of a program for its set-user-id and set-group-id bits.
+type setidFile struct {
+	mode     uint32 // st_mode
+	uid, gid uint32 // the file's owner and group
+	nosuid   bool   // on a mount with MS_NOSUID: the bits are ignored
+}
+
+// execCreds computes the ids and capability sets after execve of a program without file
+// capabilities, as Linux's bprm_fill_uid() and cap_bprm_creds_from_file(): a
+// set-user-id program's owner becomes the effective uid and a set-group-id one's group
+// (with the group execute bit) the effective gid, unless the file is on a nosuid mount or
+// the process has no_new_privs; uid 0 (real or effective) gets the bounding set and the
+// inheritable one; when the ids change or capabilities are gained and the exec is unsafe
+// (no_new_privs, or a tracer without CAP_SYS_PTRACE), the ids stay the real ones (unless
+// the process has CAP_SETUID and no no_new_privs) and the permitted set gains nothing;
+// the saved and filesystem ids follow the effective ones; a change of ids clears the
+// ambient set; keepcaps is cleared. It says whether the exec is secure (AT_SECURE).
+func (c *creds) execCreds(f setidFile, nnp, untrustedTracer bool) (secure bool) {
+	old := *c
 	x := &c.caps
+	if !f.nosuid && !nnp {
+		if f.mode&unix.S_ISUID != 0 {
+			c.euid = f.uid
+		}
+		if f.mode&(unix.S_ISGID|unix.S_IXGRP) == unix.S_ISGID|unix.S_IXGRP {
+			c.egid = f.gid
+		}
+	}
 	x.prm = 0
+	effective := false
 	if x.secure&secNoroot == 0 && (c.ruid == 0 || c.euid == 0) {
 		x.prm = x.bnd | x.inh
+		effective = c.euid == 0
+	}
+	isSetid := c.euid != old.ruid || c.egid != old.rgid
+	if (isSetid || x.prm&^old.caps.prm != 0) && (nnp || untrustedTracer) {
+		if !old.capable(capSetuid) || nnp {
+			c.euid, c.egid = c.ruid, c.rgid
+		}
+		x.prm &= old.caps.prm
+	}
+	c.suid, c.fsuid = c.euid, c.euid
+	c.sgid, c.fsgid = c.egid, c.egid
+	if isSetid {
+		x.amb = 0
 	}
 	x.prm |= x.amb
-	if x.secure&secNoroot == 0 && c.euid == 0 {
+	if effective {
 		x.eff = x.prm
 	} else {
 		x.eff = x.amb
 	}
 	x.secure &^= secKeepCaps
+	return isSetid || (c.ruid != 0 && (effective || x.prm&^x.amb != 0))
 }
 
 // capVersion reads the header's version and says how many 32-bit words each set has;

@@ -473,12 +473,17 @@ func (c *creds) dumpKey() dumpKey {
 }
 
 // credsChanged applies Linux's commit_creds() rule: a process whose effective or
-// file-system ids change, or that gains permitted capabilities, takes fs.suid_dumpable.
+// file-system ids change, or that gains permitted capabilities, takes fs.suid_dumpable
+// and loses its parent-death signal.
 func (p *Process) credsChanged(old, cur dumpKey) {
 	o, n := old, cur
 	o.prm, n.prm = 0, 0
 	if o != n || cur.prm&^old.prm != 0 {
 		p.setNotDumpable(!suidDumpable())
+		k := p.k
+		k.pt.mu.Lock()
+		p.pdeathsig = 0
+		k.pt.mu.Unlock()
 	}
 }
 

@@ -106,6 +106,11 @@ func (k *Kernel) Exec(path string, argv, envp []string) (*Task, error) {
 	p.exitSignal = abi.SIGCHLD // as the child of the shell that forked vemu
 	p.pgid, p.sid = k.sessionIDs(p.pid)
 	p.creds = hostCreds()
+	if m := prog.setid.mode; m&unix.S_ISUID != 0 || m&(unix.S_ISGID|unix.S_IXGRP) == unix.S_ISGID|unix.S_IXGRP {
+		// The bits apply to the first program as to any execve's, from vemu's ids.
+		nnp, _ := unix.PrctlRetInt(unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)
+		p.secureExec = p.creds.execCreds(prog.setid, nnp == 1, false)
+	}
 	if raw, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil {
 		p.nice = 20 - raw // vemu's own, as a program started in its place inherits
 	}
@@ -151,6 +156,8 @@ type program struct {
 	f    *os.File
 	size int64
 	abs  string // the absolute path, symbolic links resolved
+	// setid is what the set-user-id and set-group-id bits need: mode, owner, mount.
+	setid setidFile
 	// interp is the ELF interpreter the program names (PT_INTERP), opened and parsed.
 	interp    *program
 	interpImg *loader.Image
@@ -249,7 +256,15 @@ func readProgram(path string) (*program, error) {
 			abs = r
 		}
 	}
-	return &program{f: f, size: st.Size(), abs: abs}, nil
+	pr := &program{f: f, size: st.Size(), abs: abs}
+	var ust unix.Stat_t
+	var sfs unix.Statfs_t
+	if unix.Fstat(int(f.Fd()), &ust) == nil && unix.Fstatfs(int(f.Fd()), &sfs) == nil {
+		pr.setid = setidFile{mode: ust.Mode, uid: ust.Uid, gid: ust.Gid, nosuid: sfs.Flags&unix.ST_NOSUID != 0}
+	} else {
+		pr.setid.nosuid = true // unknown: the bits are not applied
+	}
+	return pr, nil
 }
 
 func toEmuProt(p loader.Prot) emu.Prot { return emu.Prot(p) }
@@ -337,6 +352,10 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 	cpu := p.cpu.Info()
 	var random [16]byte
 	k.fillRandom(random[:])
+	var secure uint64
+	if p.secureExec {
+		secure = 1
+	}
 	auxv := []loader.Aux{
 		{Type: loader.AT_SYSINFO_EHDR, Val: p.vdso.base},
 		{Type: loader.AT_MINSIGSTKSZ, Val: abi.MINSIGSTKSZ},
@@ -353,7 +372,7 @@ func (k *Kernel) load(p *Process, prog *program, img *loader.Image) error {
 		{Type: loader.AT_EUID, Val: uint64(p.creds.euid)},
 		{Type: loader.AT_GID, Val: uint64(p.creds.rgid)},
 		{Type: loader.AT_EGID, Val: uint64(p.creds.egid)},
-		{Type: loader.AT_SECURE, Val: 0},
+		{Type: loader.AT_SECURE, Val: secure},
 		{Type: loader.AT_HWCAP2, Val: cpu.HWCap2},
 	}
 	if p.vdso.base == 0 {
@@ -767,7 +786,12 @@ func (t *Task) execImage(prog *program, path, comm string, img *loader.Image, ar
 	}
 	p.dispositionsChanged()
 	k.pt.mu.Lock()
-	p.creds.execCaps()
+	old := p.creds
+	untrusted := p.ptrace != nil && !p.ptrace.tracer.creds.capable(capSysPtrace)
+	p.secureExec = p.creds.execCreds(prog.setid, t.seccomp.nnp, untrusted)
+	if c := &p.creds; p.secureExec || c.euid != old.euid || c.egid != old.egid || c.fsuid != old.fsuid || c.fsgid != old.fsgid {
+		p.pdeathsig = 0 // as Linux's commit_creds() and begin_new_exec()
+	}
 	k.pt.mu.Unlock()
 	p.execDumpable()
 	p.membarrier = 0

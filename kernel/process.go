@@ -324,7 +324,9 @@ type family struct {
 	// subreaper makes it the parent of its orphaned descendants (PR_SET_CHILD_SUBREAPER).
 	pdeathsig int
 	subreaper bool
-	groupLink // its count in its process group (pgroup.go)
+	// secureExec: the last execve changed ids or gained capabilities (AT_SECURE).
+	secureExec bool
+	groupLink  // its count in its process group (pgroup.go)
 }
 
 func (k *Kernel) register(p *Process) {
