@@ -485,6 +485,8 @@ const (
 	SIOCSIFTXQLEN      = 0x8943
 	SIOCGIFMAP         = 0x8970
 	SIOCSIFMAP         = 0x8971
+	SIOCWANDEV         = 0x894a
+	SIOCDEVPRIVATE     = 0x89f0 // to SIOCDEVPRIVATE+15: the device's own requests
 )
 
 // Resource limits.

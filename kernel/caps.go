@@ -24,6 +24,7 @@ const (
 	capSetgid         = 6
 	capSetuid         = 7
 	capSetpcap        = 8
+	capNetAdmin       = 12
 	capSysAdmin       = 21
 	capLease          = 28
 	capSysNice        = 23

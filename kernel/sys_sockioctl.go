@@ -46,6 +46,14 @@ var ifreqSet = map[uint32]bool{
 	abi.SIOCSIFTXQLEN: true, abi.SIOCSIFMAP: true,
 }
 
+// devPrivate says whether req is one of the requests Linux's dev_ioctl() passes to the
+// device's driver (SIOCWANDEV, SIOCDEVPRIVATE to SIOCDEVPRIVATE+15: tunnels, bonding,
+// MII...), which may change the interface: refused with EPERM as ifreqSet's, where
+// Linux's driver may answer (a tunnel's parameters) or say EOPNOTSUPP (lo).
+func devPrivate(req uint32) bool {
+	return req == abi.SIOCWANDEV || req >= abi.SIOCDEVPRIVATE && req <= abi.SIOCDEVPRIVATE+15
+}
+
 // sockOut are the requests about the socket itself that write an int (SIOCATMARK,
 // SIOCOUTQ, SIOCOUTQNSD) or a timestamp (SIOCGSTAMP's timeval, SIOCGSTAMPNS's timespec)
 // to the argument, with its size.
@@ -68,7 +76,7 @@ func isSocketRequest(req uint32) bool {
 	}
 	_, get := ifreqGet[req]
 	_, out := sockOut[req]
-	return get || ifreqSet[req] || out
+	return get || ifreqSet[req] || out || devPrivate(req)
 }
 
 // sockIoctl answers the socket ioctls on a guest socket; ok is false when f is not a
@@ -106,11 +114,23 @@ func (t *Task) sockIoctl(f *File, req uint32, addr mm.Addr) (r uint64, ok bool, 
 	if err := t.p.mm.CopyIn(addr, b[:]); err != nil {
 		return 0, true, err
 	}
-	if ifreqSet[req] {
-		return 0, true, unix.EPERM
-	}
 	var ifr abi.Ifreq
 	ifr.Unmarshal(b[:])
+	if ifreqSet[req] || devPrivate(req) {
+		// For a change Linux checks CAP_NET_ADMIN, then looks the interface up: a
+		// process with the capability learns that the name is no interface's (ENODEV).
+		// A driver's request looks the interface up first, whoever asks; the driver
+		// checks the capability.
+		if devPrivate(req) || t.p.creds.capable(capNetAdmin) {
+			hb := make([]byte, abi.IfreqSize)
+			name := abi.Ifreq{Name: ifr.Name}
+			name.Marshal(hb)
+			if hostIoctl(f.fd, unix.SIOCGIFINDEX, hb) == unix.ENODEV {
+				return 0, true, unix.ENODEV
+			}
+		}
+		return 0, true, unix.EPERM
+	}
 	// The host's struct ifreq is the guest's (both x86-64); marshalling keeps the two
 	// apart all the same.
 	hb := make([]byte, abi.IfreqSize)

@@ -178,6 +178,35 @@ static void ifreqs(int s, int us)
 	int st;
 	waitpid(pid, &st, 0);
 	expect("SIOCSIFFLAGS unprivileged is EPERM", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	/* A change of no interface: ENODEV with CAP_NET_ADMIN, which Linux checks first,
+	 * else EPERM. A driver's own request (SIOCDEVPRIVATE+1 is SIOCADDTUNNEL) of no
+	 * interface: ENODEV, with or without the capability, on a socket of any family; on
+	 * a pipe it is ENOTTY. */
+	memset(&r, 0, sizeof r);
+	strcpy(r.ifr_name, "novemu0");
+	CHECK("SIOCSIFFLAGS of no interface", ioctl(s, SIOCSIFFLAGS, &r));
+	CHECK("SIOCSIFMTU of no interface", ioctl(s, SIOCSIFMTU, &r));
+	CHECK("SIOCDEVPRIVATE+1 of no interface", ioctl(s, SIOCDEVPRIVATE + 1, &r));
+	CHECK("SIOCWANDEV of no interface", ioctl(s, 0x894a /* SIOCWANDEV */, &r));
+	CHECK("SIOCDEVPRIVATE+16 of no interface", ioctl(s, SIOCDEVPRIVATE + 16, &r));
+	CHECK("SIOCDEVPRIVATE+1 of no interface, Unix socket", ioctl(us, SIOCDEVPRIVATE + 1, &r));
+	expect_err("SIOCDEVPRIVATE of a bad pointer", ioctl(s, SIOCDEVPRIVATE, BAD), EFAULT);
+	pipe(p);
+	expect_err("SIOCDEVPRIVATE on a pipe", ioctl(p[0], SIOCDEVPRIVATE, &r), ENOTTY);
+	close(p[0]);
+	close(p[1]);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (getuid() == 0 && setuid(65534) < 0)
+			_exit(2);
+		if (ioctl(s, SIOCSIFFLAGS, &r) == 0 || errno != EPERM)
+			_exit(1);
+		_exit(ioctl(s, SIOCDEVPRIVATE + 1, &r) < 0 && errno == ENODEV ? 0 : 1);
+	}
+	waitpid(pid, &st, 0);
+	expect("unprivileged: SIOCSIFFLAGS of no interface EPERM, SIOCDEVPRIVATE+1 ENODEV", WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static void own(void)
