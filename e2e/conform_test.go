@@ -93,6 +93,7 @@ var conformGuests = []diffCase{
 	{name: "procsymlink", cmds: one("procsymlink")},
 	{name: "sigstarve", cmds: one("sigstarve")},
 	{name: "setuidexec", cmds: one("setuidexec", "work"), setup: mkdirs("work")},
+	{name: "vmaname", cmds: one("vmaname")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -268,7 +268,10 @@ func sysPrctl(t *Task, a Args) (uint64, error) {
 		k.pt.mu.Unlock()
 		return 0, t.p.mm.CopyOut(a.Ptr(1), binary.LittleEndian.AppendUint32(nil, v))
 	case abi.PR_SET_VMA:
-		return 0, nil
+		// As a kernel built without CONFIG_ANON_VMA_NAME: vemu keeps no names for
+		// anonymous mappings, and a program told they work reads /proc/self/maps
+		// without them (Go's runtime tests that).
+		return 0, unix.EINVAL
 	case abi.PR_SET_NO_NEW_PRIVS:
 		// Once set, for good: inherited by clone and fork, kept across execve.
 		if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {

@@ -288,7 +288,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_IOPERM:                  partial(sysIoperm, ioNote),
 	abi.SYS_SET_THREAD_AREA:         partial(sysSetThreadArea, threadAreaNote),
 	abi.SYS_GET_THREAD_AREA:         partial(sysGetThreadArea, threadAreaNote),
-	abi.SYS_PRCTL:                   partial(sysPrctl, "PR_*_NAME (per thread), PR_*_DUMPABLE, PR_*_NO_NEW_PRIVS, PR_*_PDEATHSIG (at the parent process's death, not its creating thread's), PR_*_CHILD_SUBREAPER, PR_*_TIMERSLACK, PR_*_SECCOMP, capabilities and securebits; PR_SET_VMA is accepted and ignored"),
+	abi.SYS_PRCTL:                   partial(sysPrctl, "PR_*_NAME (per thread), PR_*_DUMPABLE, PR_*_NO_NEW_PRIVS, PR_*_PDEATHSIG (at the parent process's death, not its creating thread's), PR_*_CHILD_SUBREAPER, PR_*_TIMERSLACK, PR_*_SECCOMP, capabilities and securebits; PR_SET_VMA is EINVAL, as without CONFIG_ANON_VMA_NAME"),
 	abi.SYS_SETRLIMIT:               supported(sysSetrlimit),
 	abi.SYS_SYNC:                    supported(sysSync),
 	abi.SYS_GETTID:                  supported(sysGettid),
