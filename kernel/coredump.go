@@ -364,7 +364,7 @@ func (p *Process) notes(threads []threadState, segs []mm.CoreSegment) []byte {
 func (p *Process) writeCore(w *coreWriter) {
 	le := binary.LittleEndian
 	threads := p.coreThreads()
-	segs := p.mm.CoreSegments()
+	segs := p.mm.CoreSegments(p.coreFilter)
 	notes := p.notes(threads, segs)
 
 	phnum := 1 + len(segs)

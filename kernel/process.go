@@ -38,7 +38,7 @@ type execInfo struct {
 // fork's children build alike. On error it closes the engine and the space.
 func (k *Kernel) newProcess(cpu *emu.Engine, space *mm.Space, pid int, prog execInfo) (*Process, *Task, error) {
 	p := &Process{k: k, cpu: cpu, mm: space, pid: pid, execInfo: prog,
-		wake: make(chan wakeup, 16), futexes: futexQueues[mm.Addr]{}, ticks: k.seed}
+		wake: make(chan wakeup, 16), futexes: futexQueues[mm.Addr]{}, ticks: k.seed, coreFilter: mm.DumpFilterDefault}
 	p.kick.Store(cpu)
 	p.publishExec()
 	now, _ := k.clock.Now(abi.CLOCK_BOOTTIME)
@@ -151,6 +151,7 @@ type Process struct {
 	rssPeak                uint64                    // the most resident memory /proc saw (VmHWM)
 	childUsed              usage                     // what the children waited for used, and theirs; pt.mu
 	oom                    oomAdj                    // oom_score_adj and its floor (procmisc.go)
+	coreFilter             uint32                    // coredump_filter's bits: fork and exec keep them
 	ioac                   ioCounts                  // what /proc/PID/io counts
 	timerSlack             uint64                    // PR_SET_TIMERSLACK's value; 0 is the default
 	pubState               atomic.Uint32             // 'S' or 'T' while the run loop is idle, else 0 (procother.go)

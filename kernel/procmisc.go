@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
+	"vemu/kernel/mm"
 )
 
 // The guest's own /proc entries beyond its status and memory: the OOM killer's score
@@ -113,6 +114,8 @@ func (t *Task) procMiscFile(name string) ([]byte, bool) {
 		return []byte(fmt.Sprintf("%08x\n", p.persona)), true
 	case "timerslack_ns":
 		return []byte(fmt.Sprintf("%d\n", p.slack())), true
+	case "coredump_filter":
+		return []byte(fmt.Sprintf("%08x\n", p.coreFilter)), true
 	case "loginuid", "sessionid", "cgroup", "cpuset", "uid_map", "gid_map", "projid_map", "setgroups":
 		// vemu's: the guest's processes inherit its audit ids, and live in its cgroup and
 		// user namespace.
@@ -122,14 +125,14 @@ func (t *Task) procMiscFile(name string) ([]byte, bool) {
 }
 
 // procMiscNames are the entries procMiscFile answers, for the listing of /proc/self.
-var procMiscNames = []string{"cgroup", "cpuset", "gid_map", "io", "loginuid", "oom_adj", "oom_score", "oom_score_adj",
+var procMiscNames = []string{"cgroup", "coredump_filter", "cpuset", "gid_map", "io", "loginuid", "oom_adj", "oom_score", "oom_score_adj",
 	"personality", "projid_map", "sessionid", "setgroups", "timerslack_ns", "uid_map"}
 
 // procMiscWritable says whether name is an entry of these that its owner may write (mode
 // 0644; timerslack_ns 0666, whose write checks the writer).
 func procMiscWritable(name string) (owner, anyone bool) {
 	switch name {
-	case "oom_score_adj", "oom_adj":
+	case "oom_score_adj", "oom_adj", "coredump_filter":
 		return true, false
 	case "timerslack_ns":
 		return true, true
@@ -178,6 +181,16 @@ func (t *Task) writeMisc(who *Task, name string, b []byte) (uint64, error) {
 			p.oom.min = v
 		}
 		return uint64(n), nil
+	case "coredump_filter":
+		// As Linux's proc_coredump_filter_write(): a number in any base (a newline may
+		// end it), whose low nine bits are the filter; the whole count is taken.
+		s := strings.TrimSuffix(string(b[:min(len(b), 34)]), "\n")
+		v, err := parseKernelUint(s)
+		if err != nil {
+			return 0, unix.EINVAL
+		}
+		p.coreFilter = uint32(v) & (1<<mm.DumpFilterBits - 1)
+		return uint64(len(b)), nil
 	case "timerslack_ns":
 		// As Linux's timerslack_ns_write(): a decimal number (a newline may end it);
 		// another process's needs CAP_SYS_NICE; 0 is the default.
@@ -197,6 +210,17 @@ func (t *Task) writeMisc(who *Task, name string, b []byte) (uint64, error) {
 		return uint64(len(b)), nil
 	}
 	return 0, unix.EINVAL
+}
+
+// parseKernelUint parses s as the kernel's kstrtouint with base 0 does: an optional +,
+// then decimal, octal after a 0, or hexadecimal after 0x, within 32 bits.
+func parseKernelUint(s string) (uint64, error) {
+	body := strings.TrimPrefix(s, "+")
+	lower := strings.ToLower(body)
+	if body == "" || strings.ContainsAny(body, "+-_") || strings.HasPrefix(lower, "0o") || strings.HasPrefix(lower, "0b") {
+		return 0, unix.EINVAL
+	}
+	return strconv.ParseUint(body, 0, 32)
 }
 
 // parseKernelInt parses s as the kernel's kstrtoint with base 0 does: an optional sign,

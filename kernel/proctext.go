@@ -39,7 +39,7 @@ func (pt *procText) io(t *Task, f *File, r ioReq) (uint64, error) {
 			b = append(b, x[:min(len(x), 66-len(b))]...)
 		}
 		n, err := t.writeMisc(pt.who, pt.name, b)
-		if err == nil && pt.name == "timerslack_ns" {
+		if err == nil && (pt.name == "timerslack_ns" || pt.name == "coredump_filter") {
 			n = 0
 			for _, x := range bufs {
 				n += uint64(len(x))

@@ -237,6 +237,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	c.pgid, c.sid, c.nice, c.persona, c.ioprio = p.pgid, p.sid, p.nice, p.persona, p.ioprio
 	c.timerSlack = p.timerSlack
 	c.oom = p.oom
+	c.coreFilter = p.coreFilter
 	c.pkeyTaken = p.pkeyTaken
 	c.mpolRanges = slices.Clone(p.mpolRanges)
 	if c.policy = p.policy; p.resetOnFork {

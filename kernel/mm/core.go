@@ -23,9 +23,21 @@ type CoreSegment struct {
 	vmas    []*VMA
 }
 
+// The bits of a coredump_filter (Linux's MMF_DUMP_*), and its default.
+const (
+	DumpAnonPrivate   = 1 << 0
+	DumpAnonShared    = 1 << 1
+	DumpFilePrivate   = 1 << 2
+	DumpFileShared    = 1 << 3
+	DumpELFHeaders    = 1 << 4
+	DumpFilterBits    = 9
+	DumpFilterDefault = 0x33
+)
+
 // CoreSegments lists the mappings for a core dump, in address order, the pieces of one
-// mapping kept apart for the CPU as one.
-func (s *Space) CoreSegments() []CoreSegment {
+// mapping kept apart for the CPU as one; filter (coredump_filter's bits) says which kinds
+// of mapping are dumped.
+func (s *Space) CoreSegments(filter uint32) []CoreSegment {
 	s.Refresh() // a file shrunk by another process: its lost pages are left out
 	var segs []CoreSegment
 	for x := s.vmas.first; x != nil; x = x.next {
@@ -49,16 +61,23 @@ func (s *Space) CoreSegments() []CoreSegment {
 				seg.Prot |= emu.ProtExec
 			}
 		}
-		seg.Dump = s.dumpSize(&seg)
+		seg.Dump = s.dumpSize(&seg, filter)
 		segs = append(segs, seg)
 	}
 	return segs
 }
 
-// dumpSize is Linux's vma_dump_size() for seg, with what vemu knows of its pages.
-func (s *Space) dumpSize(seg *CoreSegment) uint64 {
+// dumpSize is Linux's vma_dump_size() for seg under filter, with what vemu knows of its
+// pages.
+func (s *Space) dumpSize(seg *CoreSegment, filter uint32) uint64 {
 	v := seg.vmas[0]
 	whole := uint64(seg.End - seg.Start)
+	wholeIf := func(bit uint32) uint64 {
+		if filter&bit != 0 {
+			return whole
+		}
+		return 0
+	}
 	switch {
 	case v.Name == "[vdso]" || v.Name == "[vvar]" || v.Name == "[vsyscall]":
 		return whole // always dumped, as Linux's always_dump_vma()
@@ -70,20 +89,32 @@ func (s *Space) dumpSize(seg *CoreSegment) uint64 {
 		// A shared file mapping: only a file without a name (System V memory, a memfd:
 		// Linux's i_nlink == 0) counts as anonymous shared memory.
 		if strings.HasSuffix(v.Name, " (deleted)") {
-			return whole
+			return wholeIf(DumpAnonShared)
 		}
-		return 0
+		return wholeIf(DumpFileShared)
 	case v.back.frozen != nil:
-		// A private file mapping: whole once written (Linux's anon_vma); else the
-		// first page of an ELF file, to say what was mapped there.
+		// A private file mapping: whole once written (Linux's anon_vma) or with the
+		// filter's file bit; else the first page of an ELF file, to say what was
+		// mapped there.
 		for _, w := range seg.vmas {
-			if w.back.written.Load() {
+			if w.back.written.Load() && filter&DumpAnonPrivate != 0 {
 				return whole
 			}
 		}
-		if v.FileOff == 0 && v.Prot&emu.ProtRead != 0 && bytes.HasPrefix(v.host(), []byte("\x7fELF")) {
+		if filter&DumpFilePrivate != 0 {
+			return whole
+		}
+		if filter&DumpELFHeaders != 0 && v.FileOff == 0 && v.Prot&emu.ProtRead != 0 &&
+			bytes.HasPrefix(v.host(), []byte("\x7fELF")) {
 			return PageSize
 		}
+		return 0
+	}
+	bit := uint32(DumpAnonPrivate)
+	if v.Shared {
+		bit = DumpAnonShared
+	}
+	if filter&bit == 0 {
 		return 0
 	}
 	// Anonymous memory (and private file copies): whole once a page of it was touched.

@@ -21,7 +21,7 @@ func TestCoreSegments(t *testing.T) {
 	require.NoError(t, s.Write(big.Start+(512<<20)+pg, []byte("world")))
 	require.NoError(t, s.Write(vd.Start, []byte{0x7f}))
 
-	segs := s.CoreSegments()
+	segs := s.CoreSegments(DumpFilterDefault)
 	require.Len(t, segs, 4)
 	want := map[Addr]uint64{at0: 1 << 30, at0 + (1 << 30) + pg: 0, Addr(1) << 40: 0, vd.Start: 2 * pg}
 	for _, seg := range segs {
@@ -43,4 +43,31 @@ func TestCoreSegments(t *testing.T) {
 	n := 0
 	assert.False(t, s.CoreData(&segs[0], func(Addr, []byte) bool { n++; return false }))
 	assert.Equal(t, 1, n)
+}
+
+// TestCoreFilter checks that coredump_filter's bits choose the kinds of mapping dumped.
+func TestCoreFilter(t *testing.T) {
+	s := newSpace(t)
+	priv := mustMap(t, s, at0, 4*pg, rw, "")
+	shared, err := s.MapSharedAnon(at0+16*pg, 4*pg, rw, "/dev/zero (deleted)")
+	require.NoError(t, err)
+	require.NoError(t, s.Write(priv.Start, []byte("a")))
+	require.NoError(t, s.Write(shared.Start, []byte("b")))
+	vd := mustMap(t, s, at0+64*pg, 2*pg, rx, "[vdso]")
+	for _, c := range []struct {
+		filter             uint32
+		priv, shared, vdso uint64
+	}{
+		{DumpFilterDefault, 4 * pg, 4 * pg, 2 * pg},
+		{0, 0, 0, 2 * pg},
+		{DumpAnonPrivate, 4 * pg, 0, 2 * pg},
+		{DumpAnonShared, 0, 4 * pg, 2 * pg},
+	} {
+		got := map[Addr]uint64{}
+		for _, seg := range s.CoreSegments(c.filter) {
+			got[seg.Start] = seg.Dump
+		}
+		assert.Equal(t, map[Addr]uint64{priv.Start: c.priv, shared.Start: c.shared, vd.Start: c.vdso}, got,
+			"filter %#x", c.filter)
+	}
 }

@@ -121,6 +121,22 @@ int main(void)
 	prctl(PR_SET_TIMERSLACK, 777, 0, 0, 0);
 	printf("after PR_SET_TIMERSLACK: %ld\n", num("/proc/self/timerslack_ns"));
 
+	slurp("/proc/self/coredump_filter");
+	printf("coredump_filter: %s", buf);
+	put("/proc/self/coredump_filter", "0x7f\n");
+	put("/proc/self/coredump_filter", "0x3ff");
+	put("/proc/self/coredump_filter", "abc");
+	put("/proc/self/coredump_filter", " 5");
+	put("/proc/self/coredump_filter", "017");
+	fflush(stdout);
+	c = fork();
+	if (c == 0) {
+		/* Kept by fork and by exec. */
+		execl("/bin/cat", "cat", "/proc/self/coredump_filter", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(c, NULL, 0);
+
 	personality(ADDR_NO_RANDOMIZE);
 	slurp("/proc/self/personality");
 	printf("personality: %s", buf);
