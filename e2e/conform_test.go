@@ -71,6 +71,7 @@ var conformGuests = []diffCase{
 	{name: "sigtoggle", cmds: one("sigtoggle")},
 	{name: "pty", cmds: one("pty")},
 	{name: "ttyjob", cmds: one("ttyjob")},
+	{name: "tcflow", cmds: one("tcflow")},
 	{name: "sharedexec", cmds: one("sharedexec")},
 	{name: "pipeherd", cmds: one("pipeherd")},
 	{name: "pollherd", cmds: one("pollherd")},

@@ -136,6 +136,10 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 	if req == ioctlVsockLocalCID {
 		return t.vsockIoctl(f, a.Ptr(2))
 	}
+	switch req {
+	case abi.TCFLSH, abi.TCXONC, abi.TCSBRK, abi.TCSBRKP:
+		return 0, termValueIoctl(f, req, a[2])
+	}
 	d, ok := ioctlSize[req]
 	if !ok || fileAttrIoctl(req) && !hostAttrs(f) {
 		return 0, unix.ENOTTY
@@ -157,6 +161,20 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 		return 0, t.p.mm.CopyOut(a.Ptr(2), buf[:d.size])
 	}
 	return 0, nil
+}
+
+// termValueIoctl passes a terminal request whose argument is a value, not a pointer
+// (tcflush, tcflow, tcdrain, tcsendbreak), to f's host terminal, which checks the value
+// (EINVAL); any other file does not understand it (ENOTTY).
+func termValueIoctl(f *File, req uint32, arg uint64) error {
+	if _, ok := f.ttyDev(); !ok {
+		return unix.ENOTTY
+	}
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(f.fd), uintptr(req), uintptr(arg))
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 // fileAttrIoctl says whether req is one of the file attribute requests.
