@@ -72,6 +72,7 @@ var conformGuests = []diffCase{
 	{name: "pty", cmds: one("pty")},
 	{name: "ttyjob", cmds: one("ttyjob")},
 	{name: "tcflow", cmds: one("tcflow")},
+	{name: "killstart", cmds: one("killstart")},
 	{name: "sharedexec", cmds: one("sharedexec")},
 	{name: "pipeherd", cmds: one("pipeherd")},
 	{name: "pollherd", cmds: one("pollherd")},

@@ -300,7 +300,9 @@ func (p *Process) run() ExitStatus {
 			p.releaseCPU()
 		}
 		p.stop = false
-		if p.exit != nil {
+		// A run that a fatal signal aborted (kill.go) left no state the guest was in:
+		// its event, a fault from the registers Unicorn left, is not the guest's.
+		if p.exit != nil || p.checkDoomed() {
 			break
 		}
 		if d := p.dbg; d == nil || d.afterRun(t, ev) {
