@@ -12,23 +12,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#define SLURP_SIZE (1 << 20)
+#include "slurp.h"
 
 #define MiB (1024 * 1024)
 
-static char buf[1 << 20];
-
-static int slurp(const char *path)
-{
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	int n = 0, r;
-	while ((r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
-		n += r;
-	close(fd);
-	buf[n] = 0;
-	return n;
-}
 
 /* field is the value of key in the smaps entry of the mapping at addr, in kB (or the
  * VmFlags text into flags); -1 when absent. */

@@ -15,26 +15,14 @@
 #include <unistd.h>
 
 #include "check.h"
+#define SLURP_SIZE 16384
+#include "slurp.h"
 
 #define MiB (1024 * 1024)
 
 extern char **environ;
 int initialized = 42; /* in the data segment */
 
-static char buf[16384];
-
-static int slurp(const char *path)
-{
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	int n = 0, r;
-	while ((r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
-		n += r;
-	close(fd);
-	buf[n] = 0;
-	return n;
-}
 
 /* kb is the value of a status line of pid (0: self), in kB; -1 if absent. */
 static long kb(int pid, const char *key)
