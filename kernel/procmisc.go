@@ -140,10 +140,21 @@ func procMiscWritable(name string) (owner, anyone bool) {
 	return false, false
 }
 
-// writeMisc is a write of b to one of the writable entries of who's process, by t;
-// n is what the write returns on success.
-func (t *Task) writeMisc(who *Task, name string, b []byte) (uint64, error) {
-	p := who.p
+// miscWriter is what writeMisc needs of the writer: whether it writes its own process's
+// entry, and its capabilities.
+type miscWriter struct {
+	self, resource, nice bool
+}
+
+// writerOf describes t as the writer of p's entry.
+func (t *Task) writerOf(p *Process) miscWriter {
+	c := &t.p.creds
+	return miscWriter{self: p == t.p, resource: c.capable(unix.CAP_SYS_RESOURCE), nice: c.capable(unix.CAP_SYS_NICE)}
+}
+
+// writeMisc is a write of b to one of p's writable entries, on p's loop; n is what the
+// write returns on success.
+func (p *Process) writeMisc(name string, b []byte, w miscWriter) (uint64, error) {
 	switch name {
 	case "oom_score_adj", "oom_adj":
 		// As Linux's oom_score_adj_write() and oom_adj_write(): at most 12 bytes are
@@ -168,7 +179,7 @@ func (t *Task) writeMisc(who *Task, name string, b []byte) (uint64, error) {
 		}
 		// Without CAP_SYS_RESOURCE, oom_adj may not lower the value, and oom_score_adj
 		// not below the floor.
-		privileged := t.p.creds.capable(unix.CAP_SYS_RESOURCE)
+		privileged := w.resource
 		floor := p.oom.min
 		if legacy {
 			floor = p.oom.adj
@@ -200,7 +211,7 @@ func (t *Task) writeMisc(who *Task, name string, b []byte) (uint64, error) {
 		if err != nil || strings.HasPrefix(s, "++") {
 			return 0, unix.EINVAL
 		}
-		if p != t.p && !t.p.creds.capable(unix.CAP_SYS_NICE) {
+		if !w.self && !w.nice {
 			return 0, unix.EPERM
 		}
 		if v == defaultTimerSlack {

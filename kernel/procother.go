@@ -334,7 +334,7 @@ func (t *Task) openOnLoop(r onLoopRender, p string, flags uint32) (uint64, error
 		if err != nil {
 			return 0, err
 		}
-		return t.installFile(&File{fd: hfd, refs: 1, path: p, flags: flags, k: t.p.k, ops: &procText{name: path.Base(p)}}, flags)
+		return t.installFile(&File{fd: hfd, refs: 1, path: p, flags: flags, k: t.p.k, ops: &procText{name: path.Base(p), peer: r.q}}, flags)
 	}
 	return t.blockThen(func() (uint64, error) {
 		if !r.bounded {
@@ -357,6 +357,6 @@ func (t *Task) openOnLoop(r onLoopRender, p string, flags uint32) (uint64, error
 		if err != nil {
 			return 0, err
 		}
-		return t.installFile(&File{fd: hfd, refs: 1, path: p, flags: flags, k: t.p.k, ops: &procText{name: path.Base(p)}}, flags)
+		return t.installFile(&File{fd: hfd, refs: 1, path: p, flags: flags, k: t.p.k, ops: &procText{name: path.Base(p), peer: r.q}}, flags)
 	})
 }

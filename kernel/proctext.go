@@ -16,6 +16,9 @@ type procText struct {
 	hostFile
 	who  *Task // the thread whose file it is; nil for another process's
 	name string
+	// peer is the other guest process whose file it is, for the entries it may be
+	// written through (procMiscWritable).
+	peer *Process
 }
 
 func (pt *procText) io(t *Task, f *File, r ioReq) (uint64, error) {
@@ -26,7 +29,8 @@ func (pt *procText) io(t *Task, f *File, r ioReq) (uint64, error) {
 		return 0, unix.ESPIPE
 	}
 	owner, _ := procMiscWritable(pt.name)
-	if pt.name != "comm" && !owner || pt.who == nil || pt.who.p != t.p {
+	peer := owner && pt.peer != nil && pt.peer != t.p
+	if !peer && (pt.name != "comm" && !owner || pt.who == nil || pt.who.p != t.p) {
 		return 0, unix.EINVAL
 	}
 	bufs, err := r.bufs(t)
@@ -35,17 +39,44 @@ func (pt *procText) io(t *Task, f *File, r ioReq) (uint64, error) {
 	}
 	if owner {
 		var b []byte
+		var total uint64
 		for _, x := range bufs {
 			b = append(b, x[:min(len(x), 66-len(b))]...)
+			total += uint64(len(x))
 		}
-		n, err := t.writeMisc(pt.who, pt.name, b)
-		if err == nil && (pt.name == "timerslack_ns" || pt.name == "coredump_filter") {
-			n = 0
-			for _, x := range bufs {
-				n += uint64(len(x))
+		whole := func(n uint64, err error) (uint64, error) {
+			if err == nil && (pt.name == "timerslack_ns" || pt.name == "coredump_filter") {
+				n = total
 			}
+			return n, err
 		}
-		return n, err
+		if !peer {
+			return whole(t.p.writeMisc(pt.name, b, t.writerOf(t.p)))
+		}
+		// Another process's: written on its loop, which owns it, while this thread
+		// waits off its own. As Linux, the file is its owner's (the process's
+		// effective user while it is dumpable, else root's) unless the writer may
+		// override file permissions.
+		q, w := pt.peer, t.writerOf(pt.peer)
+		fsuid, dac := t.p.creds.fsuid, t.p.creds.capable(unix.CAP_DAC_OVERRIDE)
+		return t.blockThen(func() (uint64, error) {
+			n, err := uint64(0), error(unix.ESRCH)
+			onLoop(q, func() {
+				if q.exit != nil {
+					return
+				}
+				var owner uint32
+				if !q.notDumpable {
+					owner = q.creds.euid
+				}
+				if fsuid != owner && !dac && pt.name != "timerslack_ns" { // that one is 0666
+					n, err = 0, unix.EACCES
+					return
+				}
+				n, err = whole(q.writeMisc(pt.name, b, w))
+			})
+			return n, err
+		}, nil)
 	}
 	var name []byte
 	var total uint64
@@ -74,7 +105,7 @@ func (pt *procText) fork(f *File, child *Process) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	nf.ops = &procText{who: pt.who, name: pt.name}
+	nf.ops = &procText{who: pt.who, name: pt.name, peer: pt.peer}
 	return nf, nil
 }
 

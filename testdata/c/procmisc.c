@@ -46,7 +46,10 @@ static void put(const char *path, const char *s)
 		return;
 	}
 	long r = write(fd, s, strlen(s));
-	printf("write %s \"%.*s\": %s", path, (int)strcspn(s, "\n"), s, r < 0 ? errname(errno) : "");
+	const char *shown = path;
+	if (strncmp(path, "/proc/self/", 11))
+		shown = strchr(path + 6, '/'); /* another process's: without its pid */
+	printf("write %s \"%.*s\": %s", shown, (int)strcspn(s, "\n"), s, r < 0 ? errname(errno) : "");
 	if (r >= 0)
 		printf("%ld", r);
 	printf(" -> %s", (slurp(path), buf));
@@ -169,6 +172,13 @@ int main(void)
 	char cp[64];
 	snprintf(cp, sizeof cp, "/proc/%d/oom_score_adj", c);
 	printf("a child's oom_score_adj: %ld\n", num(cp));
+	put(cp, "654\n"); /* as a supervisor (choom -p) sets it */
+	snprintf(cp, sizeof cp, "/proc/%d/oom_adj", c);
+	put(cp, "-17");
+	snprintf(cp, sizeof cp, "/proc/%d/coredump_filter", c);
+	put(cp, "0x21");
+	snprintf(cp, sizeof cp, "/proc/%d/timerslack_ns", c);
+	put(cp, "4242");
 	snprintf(cp, sizeof cp, "/proc/%d/io", c);
 	slurp(cp);
 	expect("a child's io", strstr(buf, "syscw:") != NULL);
