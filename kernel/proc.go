@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"encoding/binary"
-	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -101,14 +100,6 @@ func (t *Task) procFile(name string) ([]byte, bool) {
 		return nil, true // an empty memfd under the procMem kind (procmem.go)
 	case "status", "stat", "statm", "limits":
 		return t.procInfo(name), true
-	case "io":
-		t.p.k.pt.mu.Lock()
-		children := t.p.childUsed.io // as Linux's, the children waited for count
-		t.p.k.pt.mu.Unlock()
-		c := t.p.ioac
-		c.add(children)
-		return []byte(fmt.Sprintf("rchar: %d\nwchar: %d\nsyscr: %d\nsyscw: %d\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n",
-			c.rchar, c.wchar, c.syscr, c.syscw)), true
 	}
 	if b, ok := t.procMiscFile(name); ok {
 		return b, true

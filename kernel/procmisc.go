@@ -116,6 +116,14 @@ func (t *Task) procMiscFile(name string) ([]byte, bool) {
 		return []byte(fmt.Sprintf("%d\n", p.slack())), true
 	case "coredump_filter":
 		return []byte(fmt.Sprintf("%08x\n", p.coreFilter)), true
+	case "io":
+		p.k.pt.mu.Lock()
+		children := p.childUsed.io // as Linux's, the children waited for count
+		p.k.pt.mu.Unlock()
+		c := p.ioac
+		c.add(children)
+		return []byte(fmt.Sprintf("rchar: %d\nwchar: %d\nsyscr: %d\nsyscw: %d\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n",
+			c.rchar, c.wchar, c.syscr, c.syscw)), true
 	case "loginuid", "sessionid", "cgroup", "cpuset", "uid_map", "gid_map", "projid_map", "setgroups":
 		// vemu's: the guest's processes inherit its audit ids, and live in its cgroup and
 		// user namespace.
@@ -152,9 +160,10 @@ func (t *Task) writerOf(p *Process) miscWriter {
 	return miscWriter{self: p == t.p, resource: c.capable(unix.CAP_SYS_RESOURCE), nice: c.capable(unix.CAP_SYS_NICE)}
 }
 
-// writeMisc is a write of b to one of p's writable entries, on p's loop; n is what the
-// write returns on success.
-func (p *Process) writeMisc(name string, b []byte, w miscWriter) (uint64, error) {
+// writeMisc is a write of count bytes to one of p's writable entries, on p's loop, b
+// being their first ones (as many as any of the entries reads); n is what the write
+// returns on success.
+func (p *Process) writeMisc(name string, b []byte, count uint64, w miscWriter) (uint64, error) {
 	switch name {
 	case "oom_score_adj", "oom_adj":
 		// As Linux's oom_score_adj_write() and oom_adj_write(): at most 12 bytes are
@@ -201,7 +210,7 @@ func (p *Process) writeMisc(name string, b []byte, w miscWriter) (uint64, error)
 			return 0, unix.EINVAL
 		}
 		p.coreFilter = uint32(v) & (1<<mm.DumpFilterBits - 1)
-		return uint64(len(b)), nil
+		return count, nil
 	case "timerslack_ns":
 		// As Linux's timerslack_ns_write(): a decimal number (a newline may end it);
 		// another process's needs CAP_SYS_NICE; 0 is the default.
@@ -218,29 +227,35 @@ func (p *Process) writeMisc(name string, b []byte, w miscWriter) (uint64, error)
 			v = 0
 		}
 		p.timerSlack = v
-		return uint64(len(b)), nil
+		return count, nil
 	}
 	return 0, unix.EINVAL
 }
 
+// kernelDigits says whether body (a number without its sign) is one the kernel's
+// kstrto* functions read with base 0: decimal, octal after a 0, hexadecimal after 0x;
+// not Go's other prefixes or underscores, which strconv would take.
+func kernelDigits(body string) bool {
+	lower := strings.ToLower(body)
+	return body != "" && !strings.ContainsAny(body, "+-_") && !strings.HasPrefix(lower, "0o") &&
+		!strings.HasPrefix(lower, "0b")
+}
+
 // parseKernelUint parses s as the kernel's kstrtouint with base 0 does: an optional +,
-// then decimal, octal after a 0, or hexadecimal after 0x, within 32 bits.
+// then kernelDigits, within 32 bits.
 func parseKernelUint(s string) (uint64, error) {
 	body := strings.TrimPrefix(s, "+")
-	lower := strings.ToLower(body)
-	if body == "" || strings.ContainsAny(body, "+-_") || strings.HasPrefix(lower, "0o") || strings.HasPrefix(lower, "0b") {
+	if !kernelDigits(body) {
 		return 0, unix.EINVAL
 	}
 	return strconv.ParseUint(body, 0, 32)
 }
 
 // parseKernelInt parses s as the kernel's kstrtoint with base 0 does: an optional sign,
-// then decimal, octal after a 0, or hexadecimal after 0x.
+// then kernelDigits.
 func parseKernelInt(s string) (int, error) {
 	body := strings.TrimLeft(s, "+-")
-	lower := strings.ToLower(body)
-	if len(s)-len(body) > 1 || body == "" || strings.Contains(body, "_") ||
-		strings.HasPrefix(lower, "0o") || strings.HasPrefix(lower, "0b") {
+	if len(s)-len(body) > 1 || !kernelDigits(body) {
 		return 0, unix.EINVAL
 	}
 	v, err := strconv.ParseInt(s, 0, 32)

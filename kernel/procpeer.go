@@ -373,22 +373,28 @@ type procPeerDir struct {
 	pos int64  // the listing's position
 }
 
-// peerDirNames are the entries of another process's directory vemu answers, and their
-// types.
-var peerDirNames = []struct {
+// peerDirName is an entry of another process's directory and its type.
+type peerDirName struct {
 	name string
 	typ  byte
-}{
+}
+
+// peerDirNames are the entries of another process's directory vemu answers: the files
+// and directories below, and procMiscFile's.
+var peerDirNames = append([]peerDirName{
 	{"auxv", unix.DT_REG}, {"cmdline", unix.DT_REG}, {"comm", unix.DT_REG}, {"cwd", unix.DT_LNK},
 	{"environ", unix.DT_REG}, {"exe", unix.DT_LNK}, {"fd", unix.DT_DIR}, {"fdinfo", unix.DT_DIR},
 	{"maps", unix.DT_REG}, {"mem", unix.DT_REG}, {"ns", unix.DT_DIR}, {"root", unix.DT_LNK},
 	{"stat", unix.DT_REG}, {"statm", unix.DT_REG}, {"status", unix.DT_REG}, {"smaps", unix.DT_REG},
 	{"smaps_rollup", unix.DT_REG}, {"task", unix.DT_DIR},
-	{"cgroup", unix.DT_REG}, {"cpuset", unix.DT_REG}, {"gid_map", unix.DT_REG}, {"io", unix.DT_REG},
-	{"loginuid", unix.DT_REG}, {"oom_adj", unix.DT_REG}, {"oom_score", unix.DT_REG},
-	{"oom_score_adj", unix.DT_REG}, {"personality", unix.DT_REG}, {"projid_map", unix.DT_REG},
-	{"sessionid", unix.DT_REG}, {"setgroups", unix.DT_REG}, {"timerslack_ns", unix.DT_REG},
-	{"uid_map", unix.DT_REG},
+}, miscDirNames()...)
+
+func miscDirNames() []peerDirName {
+	var names []peerDirName
+	for _, n := range procMiscNames {
+		names = append(names, peerDirName{n, unix.DT_REG})
+	}
+	return names
 }
 
 func (d *procPeerDir) seek(f *File, off int64, whence int32) (uint64, error) {

@@ -44,19 +44,12 @@ func (pt *procText) io(t *Task, f *File, r ioReq) (uint64, error) {
 			b = append(b, x[:min(len(x), 66-len(b))]...)
 			total += uint64(len(x))
 		}
-		whole := func(n uint64, err error) (uint64, error) {
-			if err == nil && (pt.name == "timerslack_ns" || pt.name == "coredump_filter") {
-				n = total
-			}
-			return n, err
-		}
 		if !peer {
-			return whole(t.p.writeMisc(pt.name, b, t.writerOf(t.p)))
+			return t.p.writeMisc(pt.name, b, total, t.writerOf(t.p))
 		}
 		// Another process's: written on its loop, which owns it, while this thread
-		// waits off its own. As Linux, the file is its owner's (the process's
-		// effective user while it is dumpable, else root's) unless the writer may
-		// override file permissions.
+		// waits off its own. As Linux, the file is its owner's (procOwner) unless
+		// the writer may override file permissions.
 		q, w := pt.peer, t.writerOf(pt.peer)
 		fsuid, dac := t.p.creds.fsuid, t.p.creds.capable(unix.CAP_DAC_OVERRIDE)
 		return t.blockThen(func() (uint64, error) {
@@ -65,15 +58,11 @@ func (pt *procText) io(t *Task, f *File, r ioReq) (uint64, error) {
 				if q.exit != nil {
 					return
 				}
-				var owner uint32
-				if !q.notDumpable {
-					owner = q.creds.euid
-				}
-				if fsuid != owner && !dac && pt.name != "timerslack_ns" { // that one is 0666
+				if fsuid != q.procOwner() && !dac && pt.name != "timerslack_ns" { // that one is 0666
 					n, err = 0, unix.EACCES
 					return
 				}
-				n, err = whole(q.writeMisc(pt.name, b, w))
+				n, err = q.writeMisc(pt.name, b, total, w)
 			})
 			return n, err
 		}, nil)
@@ -127,11 +116,16 @@ func (t *Task) procTextWritable(who *Task, name string, acc uint32) bool {
 		return false
 	}
 	if who == nil {
-		return true // refused at write: not the writer's process
+		return true // checked at write, on the other process's loop
 	}
-	var owner uint32
-	if !who.p.notDumpable {
-		owner = who.p.creds.euid
+	return c.fsuid == who.p.procOwner()
+}
+
+// procOwner is the owner of p's /proc files: its effective user while it is dumpable,
+// else root, as Linux's task_dump_owner().
+func (p *Process) procOwner() uint32 {
+	if p.notDumpable {
+		return 0
 	}
-	return c.fsuid == owner
+	return p.creds.euid
 }
