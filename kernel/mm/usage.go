@@ -181,15 +181,15 @@ type pmScanArg struct {
 	categoryInverted, categoryMask, categoryAnyofMask, returnMask uint64
 }
 
-// pagemap is vemu's own /proc/self/pagemap, open for PAGEMAP_SCAN; -1 without it.
+// pagemap is vemu's own /proc/self/pagemap (hostPagemap) when the host answers
+// PAGEMAP_SCAN on it; -1 without it.
 var pagemap = sync.OnceValue(func() int {
-	fd, err := unix.Open("/proc/self/pagemap", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
+	fd := hostPagemap()
+	if fd < 0 {
 		return -1
 	}
 	var region [3]uint64
 	if _, err := scan(fd, 0, PageSize, &region, 1); err != nil {
-		unix.Close(fd)
 		return -1 // a kernel without PAGEMAP_SCAN
 	}
 	return fd
