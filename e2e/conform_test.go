@@ -96,6 +96,7 @@ var conformGuests = []diffCase{
 	{name: "sigstarve", cmds: one("sigstarve")},
 	{name: "setuidexec", cmds: one("setuidexec", "work"), setup: mkdirs("work")},
 	{name: "vmaname", cmds: one("vmaname")},
+	{name: "procpagemap", cmds: one("procpagemap", "work"), setup: mkdirs("work")},
 }
 
 // conformOther are the Go guests of the same kind.

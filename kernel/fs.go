@@ -296,7 +296,8 @@ func (t *Task) procAliasDepth(dirfd int32, p string, depth int) (string, *hostPa
 		// /proc has links out of the root: task/N/root, map_files...). Their host
 		// counterparts answer stat; their contents are the guest's (procFile).
 		switch name {
-		case "", "maps", "smaps", "smaps_rollup", "cmdline", "environ", "auxv", "comm", "mem", "status", "stat", "statm", "limits":
+		case "", "maps", "smaps", "smaps_rollup", "cmdline", "environ", "auxv", "comm", "mem", "status", "stat", "statm", "limits",
+			"pagemap", "sched", "schedstat", "stack", "syscall", "wchan":
 			return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/" + name, own: -1}, nil
 		}
 		if slices.Contains(procMiscNames, name) {

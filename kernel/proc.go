@@ -98,6 +98,16 @@ func (t *Task) procFile(name string) ([]byte, bool) {
 		return []byte(t.commName() + "\n"), true
 	case "mem":
 		return nil, true // an empty memfd under the procMem kind (procmem.go)
+	case "pagemap", "syscall", "stack":
+		return nil, true // made at each read (procpagemap.go, procsyscall.go)
+	case "sched":
+		return t.schedNumsOf().schedText(), true
+	case "schedstat":
+		return t.schedNumsOf().schedstatText(), true
+	case "wchan":
+		// Linux's when it cannot name where the thread waits, and what it shows to
+		// a reader that may not trace it: vemu's threads wait in no kernel function.
+		return []byte("0"), true
 	case "status", "stat", "statm", "limits":
 		return t.procInfo(name), true
 	}
@@ -165,7 +175,7 @@ func (t *Task) procDirOf(p string) (string, bool) {
 		return "self/fdinfo", true
 	case name == "/task":
 		return "self/task", true
-	case name == "/" && who.tid == t.p.pid:
+	case name == "/" && who.tid == t.p.pid && !strings.Contains(path.Clean(p), "/task/"):
 		return "self", true
 	case name == "/":
 		return "self/task/" + strconv.Itoa(who.tid), true
@@ -220,7 +230,18 @@ func (w *direntWriter) emit(pos int, name string, typ byte) (bool, error) {
 }
 
 // procSelfNames are the entries of the guest's /proc/self and /proc/self/task/TID.
-var procSelfNames = append([]string{"auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo", "limits", "maps", "mem", "smaps", "smaps_rollup", "stat", "statm", "status", "task"}, procMiscNames...)
+var procSelfNames = append([]string{"auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo", "limits", "maps", "mem",
+	"pagemap", "sched", "schedstat", "smaps", "smaps_rollup", "stack", "stat", "statm", "status", "syscall", "task", "wchan"}, procMiscNames...)
+
+// processOnly says whether name is an entry of a process's directory that its threads'
+// (task/TID) lack, as on Linux.
+func processOnly(name string) bool {
+	switch name {
+	case "task", "coredump_filter", "timerslack_ns":
+		return true
+	}
+	return false
+}
 
 // listFdDir lists a directory of the guest's /proc from its position: ".", "..", then
 // its entries, in the getdents64 format (long) or the old getdents one, as many entries
@@ -272,7 +293,7 @@ func (t *Task) listFdDir(d *procFdDir, addr mm.Addr, n uint32, long bool) (uint6
 		}
 	default:
 		for _, name := range procSelfNames {
-			if name == "task" && d.dir != "self" {
+			if d.dir != "self" && processOnly(name) {
 				continue
 			}
 			typ := byte(unix.DT_REG)

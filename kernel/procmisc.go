@@ -136,11 +136,11 @@ func (t *Task) procMiscFile(name string) ([]byte, bool) {
 var procMiscNames = []string{"cgroup", "coredump_filter", "cpuset", "gid_map", "io", "loginuid", "oom_adj", "oom_score", "oom_score_adj",
 	"personality", "projid_map", "sessionid", "setgroups", "timerslack_ns", "uid_map"}
 
-// procMiscWritable says whether name is an entry of these that its owner may write (mode
+// procMiscWritable says whether name is an entry of these, or sched, that its owner may write (mode
 // 0644; timerslack_ns 0666, whose write checks the writer).
 func procMiscWritable(name string) (owner, anyone bool) {
 	switch name {
-	case "oom_score_adj", "oom_adj", "coredump_filter":
+	case "oom_score_adj", "oom_adj", "coredump_filter", "sched":
 		return true, false
 	case "timerslack_ns":
 		return true, true
@@ -201,6 +201,10 @@ func (p *Process) writeMisc(name string, b []byte, count uint64, w miscWriter) (
 			p.oom.min = v
 		}
 		return uint64(n), nil
+	case "sched":
+		// As Linux's sched_write(): any write resets the schedstats, of which vemu
+		// keeps none that sched shows.
+		return count, nil
 	case "coredump_filter":
 		// As Linux's proc_coredump_filter_write(): a number in any base (a newline may
 		// end it), whose low nine bits are the filter; the whole count is taken.

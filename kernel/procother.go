@@ -240,6 +240,31 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 			return []byte("0 0 0 0 0 0 0\n"), true, nil
 		}
 		return nil, true, q.stateOnLoop(id, name, []byte("0 0 0 0 0 0 0\n"))
+	case "wchan":
+		k.pt.mu.Unlock()
+		return []byte("0"), true, nil // see procFile
+	case "sched", "schedstat":
+		// Anyone may read them; the numbers are kept on q's loop. Without it, what is
+		// known here: the name, and zeros.
+		fb := schedNums{comm: pub.comm, tid: id, threads: k.threadCountLocked(q), nice: q.nice, policy: q.policy}
+		zombie := q.zombie
+		k.pt.mu.Unlock()
+		text := func(n schedNums) []byte {
+			if name == "sched" {
+				return n.schedText()
+			}
+			return n.schedstatText()
+		}
+		if zombie {
+			return text(fb), true, nil
+		}
+		return nil, true, onLoopRender{q: q, render: func() []byte {
+			th := q.thread(id)
+			if q.exit != nil || th == nil {
+				return text(fb)
+			}
+			return text(th.schedNumsOf())
+		}, bounded: true, fallback: text(fb)}
 	case "auxv", "maps", "smaps", "smaps_rollup", "io", "personality", "timerslack_ns":
 	default:
 		k.pt.mu.Unlock()

@@ -233,9 +233,10 @@ func (t *Task) peerAlias(e peerEntry) (*hostPath, error) {
 
 // peerRendered says whether name is one of the files rendered for another process.
 func peerRendered(name string) bool {
-	switch name {
-	case "auxv", "cmdline", "comm", "environ", "maps", "mem", "stat", "status":
-		return true
+	for _, e := range peerDirNames {
+		if e.name == name {
+			return e.typ == unix.DT_REG
+		}
 	}
 	return false
 }
@@ -384,9 +385,10 @@ type peerDirName struct {
 var peerDirNames = append([]peerDirName{
 	{"auxv", unix.DT_REG}, {"cmdline", unix.DT_REG}, {"comm", unix.DT_REG}, {"cwd", unix.DT_LNK},
 	{"environ", unix.DT_REG}, {"exe", unix.DT_LNK}, {"fd", unix.DT_DIR}, {"fdinfo", unix.DT_DIR},
-	{"maps", unix.DT_REG}, {"mem", unix.DT_REG}, {"ns", unix.DT_DIR}, {"root", unix.DT_LNK},
+	{"maps", unix.DT_REG}, {"mem", unix.DT_REG}, {"ns", unix.DT_DIR}, {"pagemap", unix.DT_REG},
+	{"root", unix.DT_LNK}, {"sched", unix.DT_REG}, {"schedstat", unix.DT_REG}, {"stack", unix.DT_REG},
 	{"stat", unix.DT_REG}, {"statm", unix.DT_REG}, {"status", unix.DT_REG}, {"smaps", unix.DT_REG},
-	{"smaps_rollup", unix.DT_REG}, {"task", unix.DT_DIR},
+	{"smaps_rollup", unix.DT_REG}, {"syscall", unix.DT_REG}, {"task", unix.DT_DIR}, {"wchan", unix.DT_REG},
 }, miscDirNames()...)
 
 func miscDirNames() []peerDirName {
@@ -469,7 +471,7 @@ func (d *procPeerDir) readdir(t *Task, f *File, addr mm.Addr, n uint32, long boo
 	thread := strings.Contains(d.dir, "/")
 	for i := int(d.pos) - 2; i >= 0 && i < len(peerDirNames); i++ {
 		e := peerDirNames[i]
-		if e.name == "task" && thread {
+		if thread && processOnly(e.name) {
 			continue
 		}
 		if ok, err := w.emit(i+2, e.name, e.typ); err != nil {

@@ -94,6 +94,9 @@ func (t *Task) setState(s taskState) {
 	switch s {
 	case taskRunnable:
 		p.runq.push(t)
+		t.sched.ready(p)
+	case taskBlocked:
+		t.sched.leave(p, true)
 	case taskDead:
 		p.live--
 		p.dead++

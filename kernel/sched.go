@@ -160,6 +160,9 @@ func (p *Process) pick() *Task {
 func (p *Process) switchTo(t *Task) error {
 	if p.cur != t {
 		p.chargeCPU()
+		if c := p.cur; c != nil && c.state == taskRunnable {
+			c.sched.leave(p, false)
+		}
 		if p.cur != nil && p.cur.state != taskDead {
 			if err := p.cpu.Save(p.cur.ctx); err != nil {
 				return err
@@ -175,6 +178,7 @@ func (p *Process) switchTo(t *Task) error {
 		t.rseqSwitchedOut() // it was off the CPU: as Linux's rseq_preempt()
 		t.loadTLS()
 	}
+	t.sched.arrive(p)
 	if t.resume != nil {
 		p.cpu.SetReg(emu.RAX, *t.resume)
 		t.resume = nil
@@ -360,6 +364,7 @@ func (p *Process) afterEvent(t *Task) {
 	if op := t.pending; op != nil {
 		t.pending = nil
 		t.rseqSwitchedOut() // it sleeps, as Linux schedules it out
+		t.noteCallRegs()
 		t.waitFor(op)
 	}
 }

@@ -96,6 +96,8 @@ func (t *Task) openName(dirfd int32, p string, flags, mode uint32, again bool) (
 			return 0, err
 		}
 		return uint64(fd), nil
+	} else if e, ok := t.peerEntry(p); ok && liveProcName(e.name) {
+		return t.openPeerLive(e, p, flags)
 	} else if b, ok, err := t.peerFileAt(p); ok {
 		r, later := err.(onLoopRender)
 		if err != nil && !later {
@@ -118,7 +120,9 @@ func (t *Task) openName(dirfd int32, p string, flags, mode uint32, again bool) (
 				if !t.procTextWritable(who, name, flags&abi.O_ACCMODE) {
 					return 0, unix.EACCES
 				}
-				ops = &procText{who: who, name: name}
+				if ops, err = t.ownProcOps(who, name); err != nil {
+					return 0, err
+				}
 			}
 			if hfd, err = memFile(name, b, flags&abi.O_ACCMODE); err != nil {
 				return 0, err

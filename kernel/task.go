@@ -92,6 +92,11 @@ type Task struct {
 	seccompNotifyOn *seccompFilter
 	// cpuNs is the CPU time the thread has used, charged at switches (threadcpu.go).
 	cpuNs int64
+	// sched is what /proc's sched and schedstat count of it (procsched.go).
+	sched schedStats
+	// callSP and callPC are the stack pointer and pc of the call it blocked in last,
+	// for /proc's syscall (procsyscall.go).
+	callSP, callPC uint64
 	// seccompRecheck: the call starting again comes from a seccomp stop (seccompStop).
 	seccompRecheck bool
 	mempolicy      *mempolicy // set_mempolicy's; nil: the default (sys_mempolicy.go)
