@@ -97,6 +97,7 @@ var conformGuests = []diffCase{
 	{name: "setuidexec", cmds: one("setuidexec", "work"), setup: mkdirs("work")},
 	{name: "vmaname", cmds: one("vmaname")},
 	{name: "procpagemap", cmds: one("procpagemap", "work"), setup: mkdirs("work")},
+	{name: "procsched", cmds: one("procsched")},
 }
 
 // conformOther are the Go guests of the same kind.

@@ -243,12 +243,42 @@ static void peers(void)
 		printf(" %s", e[i] & PRESENT ? "present" : "absent");
 	printf("\n");
 	kill(c, SIGKILL);
-	usleep(100000);
+	char stat[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", c);
+	for (int i = 0; i < 1000; i++) { /* until it is a zombie */
+		int sf = open(path, O_RDONLY);
+		int n = read(sf, stat, sizeof stat - 1);
+		close(sf);
+		stat[n > 0 ? n : 0] = 0;
+		if (strstr(stat, ") Z "))
+			break;
+		usleep(10000);
+	}
+	snprintf(path, sizeof path, "/proc/%d/pagemap", c);
 	printf("a zombie's: %ld\n", (long)pread(fd, e, 8, 0));
 	waitpid(c, 0, 0);
 	printf("a reaped one's: %ld\n", (long)pread(fd, e, 8, 0));
 	close(fd);
 	expect_err("a reaped one's, opened", open(path, O_RDONLY), ENOENT);
+
+	/* Children that end while their pages are read: entries, or nothing; never an error. */
+	int errs = 0;
+	for (int i = 0; i < 20; i++) {
+		pid_t k = fork();
+		if (k == 0) {
+			m[i % 4 * PAGE] = 1;
+			_exit(0);
+		}
+		snprintf(path, sizeof path, "/proc/%d/pagemap", k);
+		int f = open(path, O_RDONLY);
+		static uint64_t many[65536];
+		for (int j = 0; f >= 0 && j < 4; j++)
+			if (pread(f, many, sizeof many, (uintptr_t)m / PAGE * 8 - j * sizeof many) < 0)
+				errs++;
+		close(f);
+		waitpid(k, 0, 0);
+	}
+	printf("children ending while read: %d errors\n", errs);
 
 	if (geteuid() != 0) {
 		printf("another uid: skipped\n");
