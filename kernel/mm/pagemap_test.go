@@ -11,6 +11,20 @@ import (
 )
 
 func TestPagemapBits(t *testing.T) {
+	for _, how := range []string{"host pagemap", "mincore"} {
+		t.Run(how, func(t *testing.T) {
+			if how == "mincore" {
+				defer func(f func() int) { hostPagemap = f }(hostPagemap)
+				hostPagemap = func() int { return -1 }
+			} else if hostPagemap() < 0 {
+				t.Skip("no /proc/self/pagemap here")
+			}
+			testPagemapBits(t)
+		})
+	}
+}
+
+func testPagemapBits(t *testing.T) {
 	s := newSpace(t)
 	rw := emu.ProtRead | emu.ProtWrite
 	mustMap(t, s, 0x10000000, 8*PageSize, rw, "")
