@@ -773,6 +773,7 @@ func (t *Task) execImage(prog *program, path, comm string, img *loader.Image, ar
 	initDescriptors(cpu)
 	p.ldtEntries, t.tls = 0, [gdtTLSEntries]uint64{}
 	p.mm = mm.New(cpu)
+	p.execs.Add(1)
 	p.exe, p.execFn, p.comm, p.argv, p.envp = abs, path, comm, argv, envp
 	p.publishExec()
 	p.vdso = vdsoMapping{}

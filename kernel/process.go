@@ -156,6 +156,7 @@ type Process struct {
 	timerSlack             uint64                    // PR_SET_TIMERSLACK's value; 0 is the default
 	pubState               atomic.Uint32             // 'S' or 'T' while the run loop is idle, else 0 (procother.go)
 	pubExec                atomic.Pointer[execPub]   // the program, for other processes' /proc reads
+	execs                  atomic.Uint64             // the execs that gave it a new address space
 	lastFork               *Process                  // the child the last fork or clone made, for clone's own steps
 	membarrier             uint32                    // membarrier(2) registrations
 	shm                    map[mm.Addr]shmAttach     // shmat's attachments, guarded by the IPC lock

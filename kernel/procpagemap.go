@@ -15,13 +15,24 @@ import (
 // pagemap_read() reads: offset and count multiples of eight (EINVAL otherwise), nothing
 // past the end of user space, and no frame numbers, which vemu cannot give (the host's
 // are none of the guest's business). The host descriptor is an empty memfd, for fstat
-// and poll. Like /proc/self/mem's, a forked child's copy reads the child's pages.
+// and poll. Like /proc/self/mem's, a forked child's copy reads the child's pages. As
+// Linux's, the file reads the address space it was opened on: once the process has
+// exec'd another program, nothing.
 type procPagemap struct {
 	hostFile
 	p      *Process
 	pos    int64
-	remote bool // another process's, reached on its own loop
+	remote bool   // another process's, reached on its own loop
+	execs  uint64 // p's execs when it was opened
 }
+
+// newPagemap opens the pagemap of p's address space now.
+func newPagemap(p *Process, remote bool) *procPagemap {
+	return &procPagemap{p: p, remote: remote, execs: p.execs.Load()}
+}
+
+// current says whether the address space it was opened on is p's still; on p's loop.
+func (pm *procPagemap) current() bool { return pm.p.exit == nil && pm.p.execs.Load() == pm.execs }
 
 // pagemapChunk is how many entries one pass makes.
 const pagemapChunk = 8192
@@ -77,6 +88,9 @@ func (pm *procPagemap) io(t *Task, f *File, r ioReq) (uint64, error) {
 		return done, nil
 	}
 	if !pm.remote {
+		if !pm.current() {
+			return finish(0)
+		}
 		bufs, err := resolve()
 		if err != nil {
 			return 0, err
@@ -102,13 +116,13 @@ func (pm *procPagemap) io(t *Task, f *File, r ioReq) (uint64, error) {
 			k := min(n-got, uint64(len(ents)))
 			alive := false
 			onLoop(q, func() {
-				if q.exit == nil {
+				if pm.current() {
 					alive = true
 					q.mm.Pagemap(vpn+got, ents[:k])
 				}
 			})
 			if !alive {
-				break // its memory is gone: what was read, or 0
+				break // its memory is gone (it ended, or exec'd): what was read, or 0
 			}
 			for _, e := range ents[:k] {
 				raw = binary.LittleEndian.AppendUint64(raw, e)
@@ -195,9 +209,11 @@ func (pm *procPagemap) fork(f *File, child *Process) (*File, error) {
 		return nil, err
 	}
 	if pm.remote {
-		nf.ops = &procPagemap{p: pm.p, pos: pm.pos, remote: true}
+		nf.ops = &procPagemap{p: pm.p, pos: pm.pos, remote: true, execs: pm.execs}
 	} else {
-		nf.ops = &procPagemap{p: child, pos: pm.pos}
+		c := newPagemap(child, false)
+		c.pos = pm.pos
+		nf.ops = c
 	}
 	return nf, nil
 }

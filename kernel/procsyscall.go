@@ -266,7 +266,7 @@ func (t *Task) ownProcOps(who *Task, name string) (fileOps, error) {
 	}
 	switch name {
 	case "pagemap":
-		return &procPagemap{p: t.p}, nil
+		return newPagemap(t.p, false), nil
 	case "syscall", "stack":
 		return &procLive{name: name, p: t.p, tid: who.tid, admin: t.p.creds.capable(capSysAdmin)}, nil
 	}
@@ -296,7 +296,7 @@ func (t *Task) openPeerLive(e peerEntry, p string, flags uint32) (uint64, error)
 		} else if !zombie && !t.mayRead(q) {
 			return 0, unix.EACCES
 		}
-		ops = &procPagemap{p: q, remote: true}
+		ops = newPagemap(q, true)
 	default:
 		if !t.mayReadOwned(q.peerOwner()) {
 			return 0, unix.EACCES
