@@ -13,40 +13,56 @@ import (
 // breakpoint in read-only code), EIO when not even the first byte is mapped, a short
 // count when the range runs into an unmapped page. The host descriptor is an empty memfd,
 // for fstat and poll. A forked child's copy reads the child's memory: the parent's
-// address space belongs to the parent's goroutine.
+// address space belongs to the parent's goroutine. As Linux's, the file reaches the
+// address space it was opened on: once the process has exec'd another program (a setuid
+// one, say), it reads and writes nothing.
 type procMem struct {
 	hostFile
 	p      *Process
 	pos    uint64
-	remote bool // another process's (/proc/PID/mem): reached on its own loop
+	remote bool   // another process's (/proc/PID/mem): reached on its own loop
+	execs  uint64 // p's execs when it was opened
 }
 
+// newProcMem opens the memory of p's address space now.
+func newProcMem(p *Process, remote bool) *procMem {
+	return &procMem{p: p, remote: remote, execs: p.execs.Load()}
+}
+
+// gone says whether the address space it was opened on is gone; on p's loop.
+func (m *procMem) gone() bool { return m.p.exit != nil || m.p.execs.Load() != m.execs }
+
 // peek and poke reach m's process's memory: on its loop when it is another process's
-// (which must answer: a stopped tracee does at once); 0 bytes once it has ended.
-func (m *procMem) peek(addr uint64, b []byte) int {
+// (which must answer: a stopped tracee does at once); 0 bytes, and ok false, once that
+// memory is gone.
+func (m *procMem) peek(addr uint64, b []byte) (n int, ok bool) {
 	if !m.remote {
-		return m.p.mm.Peek(mm.Addr(addr), b)
+		if m.gone() {
+			return 0, false
+		}
+		return m.p.mm.Peek(mm.Addr(addr), b), true
 	}
-	n := 0
 	onLoop(m.p, func() {
-		if m.p.exit == nil {
+		if ok = !m.gone(); ok {
 			n = m.p.mm.Peek(mm.Addr(addr), b)
 		}
 	})
-	return n
+	return n, ok
 }
 
-func (m *procMem) poke(addr uint64, b []byte) int {
+func (m *procMem) poke(addr uint64, b []byte) (n int, ok bool) {
 	if !m.remote {
-		return m.p.mm.Poke(mm.Addr(addr), b)
+		if m.gone() {
+			return 0, false
+		}
+		return m.p.mm.Poke(mm.Addr(addr), b), true
 	}
-	n := 0
 	onLoop(m.p, func() {
-		if m.p.exit == nil {
+		if ok = !m.gone(); ok {
 			n = m.p.mm.Poke(mm.Addr(addr), b)
 		}
 	})
-	return n
+	return n, ok
 }
 
 // maxMemIO bounds one transfer's staging buffer, as Linux copies a page at a time.
@@ -72,12 +88,20 @@ func (m *procMem) io(t *Task, f *File, r ioReq) (uint64, error) {
 			// memory it reads or writes.
 			tmp := make([]byte, len(chunk))
 			var n int
+			var ok bool
 			if r.in {
-				n = m.peek(addr+done, tmp)
+				n, ok = m.peek(addr+done, tmp)
 				copy(chunk, tmp[:n])
 			} else {
 				copy(tmp, chunk)
-				n = m.poke(addr+done, tmp)
+				n, ok = m.poke(addr+done, tmp)
+			}
+			if !ok {
+				// As Linux's mem_rw() without its mm: what was done, or 0.
+				if !r.positional {
+					m.pos += done
+				}
+				return done, nil
 			}
 			done += uint64(n)
 			if n < len(chunk) {
@@ -122,9 +146,11 @@ func (m *procMem) fork(f *File, child *Process) (*File, error) {
 		return nil, err
 	}
 	if m.remote {
-		nf.ops = &procMem{p: m.p, pos: m.pos, remote: true}
+		nf.ops = &procMem{p: m.p, pos: m.pos, remote: true, execs: m.execs}
 	} else {
-		nf.ops = &procMem{p: child, pos: m.pos}
+		c := newProcMem(child, false)
+		c.pos = m.pos
+		nf.ops = c
 	}
 	return nf, nil
 }
@@ -138,10 +164,14 @@ func (m *procMem) remoteIO(t *Task, r ioReq, addr uint64, bufs [][]byte) (uint64
 	if r.in {
 		data := make([]byte, want)
 		var n int
+		ok := true
 		return t.blockThen(func() (uint64, error) {
-			n = m.peek(addr, data)
+			n, ok = m.peek(addr, data)
 			return 0, nil
 		}, func(uint64, error) (uint64, error) {
+			if !ok {
+				return 0, nil
+			}
 			bufs, err := r.bufs(t) // again: the caller's mappings may have changed meanwhile
 			if err != nil {
 				return 0, err
@@ -158,8 +188,14 @@ func (m *procMem) remoteIO(t *Task, r ioReq, addr uint64, bufs [][]byte) (uint64
 		data = append(data, b[:min(uint64(len(b)), want-uint64(len(data)))]...)
 	}
 	var n int
+	ok := true
 	return t.blockThen(func() (uint64, error) {
-		n = m.poke(addr, data)
+		n, ok = m.poke(addr, data)
 		return 0, nil
-	}, func(uint64, error) (uint64, error) { return m.finish(r, uint64(n)) })
+	}, func(uint64, error) (uint64, error) {
+		if !ok {
+			return 0, nil
+		}
+		return m.finish(r, uint64(n))
+	})
 }

@@ -89,7 +89,7 @@ func (t *Task) openName(dirfd int32, p string, flags, mode uint32, again bool) (
 		if hfd, err = memFile("mem", nil, flags&abi.O_ACCMODE); err != nil {
 			return 0, err
 		}
-		f := &File{fd: hfd, refs: 1, path: p, flags: flags, ops: &procMem{p: q, remote: true}}
+		f := &File{fd: hfd, refs: 1, path: p, flags: flags, ops: newProcMem(q, true)}
 		fd, err := t.p.files.install(f, flags&abi.O_CLOEXEC != 0, 0)
 		if err != nil {
 			unix.Close(hfd)
@@ -204,7 +204,7 @@ func (t *Task) installOpened(hfd int, p string, flags uint32) (uint64, error) {
 	} else if mayBeProcRoot(p, flags) && isHostProcRoot(hfd) {
 		f.ops = &procRootDir{}
 	} else if name, ok := t.procEntry(devFd(p)); ok && path.Clean(name) == "mem" {
-		f.ops = &procMem{p: t.p}
+		f.ops = newProcMem(t.p, false)
 	}
 	return t.installFile(f, flags)
 }

@@ -303,20 +303,22 @@ static void peers(void)
 
 /* afterexec reads, in the program exec'd, the pagemap its caller opened before: that of an
  * address space gone. */
-static int afterexec(int fd)
+static int afterexec(int fd, int mem)
 {
 	uint64_t e[4];
 	static char here = 1;
 	here++;
 	printf("opened before exec, read after: %ld\n", (long)pread(fd, e, sizeof e, (uintptr_t)&here / PAGE * 8));
+	/* Its mem, too: nothing of the new program's memory. */
+	printf("mem opened before exec, read after: %ld\n", (long)pread(mem, e, 1, (uintptr_t)&here));
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
-	if (argc > 2 && !strcmp(argv[1], "--after-exec"))
-		return afterexec(atoi(argv[2]));
+	if (argc > 3 && !strcmp(argv[1], "--after-exec"))
+		return afterexec(atoi(argv[2]), atoi(argv[3]));
 	pm = open("/proc/self/pagemap", O_RDONLY);
 	if (pm < 0) {
 		printf("open: %s\n", errname(errno));
@@ -331,9 +333,10 @@ int main(int argc, char **argv)
 	if (c == 0) {
 		/* Its own, opened here: a forked child's copy of its parent's file reads the
 		 * child's pages under vemu, the parent's on Linux. */
-		char fd[16];
+		char fd[16], mem[16];
 		snprintf(fd, sizeof fd, "%d", open("/proc/self/pagemap", O_RDONLY));
-		execl("/proc/self/exe", argv[0], "--after-exec", fd, (char *)0);
+		snprintf(mem, sizeof mem, "%d", open("/proc/self/mem", O_RDONLY));
+		execl("/proc/self/exe", argv[0], "--after-exec", fd, mem, (char *)0);
 		_exit(127);
 	}
 	int st;
