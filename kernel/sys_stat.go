@@ -106,8 +106,8 @@ func (t *Task) fstatatName(dirfd int32, p string, flags int32, again bool) (*uni
 // or /dev's links into it, a host link to take its attributes from: a symbolic link
 // there too. The descriptors' links (fd/N) are the host's own links already.
 func (t *Task) ownProcLink(p string, flags int32) (string, bool) {
-	if flags&abi.AT_SYMLINK_NOFOLLOW == 0 {
-		return "", false
+	if flags&abi.AT_SYMLINK_NOFOLLOW == 0 || strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.") {
+		return "", false // a trailing slash or "." follows the link before it
 	}
 	if selfLink(p) {
 		return path.Clean(p), true

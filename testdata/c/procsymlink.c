@@ -110,6 +110,10 @@ int main(void)
 	expect("lstat through a link to /proc/self: exe is a symbolic link", same_stat(in("self/exe"), "/proc/self/exe", 0));
 	struct stat st;
 	expect("lstat of /proc/self/exe itself: a symbolic link", lstat("/proc/self/exe", &st) == 0 && S_ISLNK(st.st_mode));
+	/* A last component "." (or a trailing slash) follows the link before it. */
+	expect("lstat of /proc/self/.: a directory", lstat("/proc/self/.", &st) == 0 && S_ISDIR(st.st_mode));
+	expect("lstat of /proc/self/: a directory", lstat("/proc/self/", &st) == 0 && S_ISDIR(st.st_mode));
+	expect("lstat of /proc/self/cwd/.: a directory", lstat("/proc/self/cwd/.", &st) == 0 && S_ISDIR(st.st_mode));
 	expect("stat through a link to /proc/self: the working directory", same_stat(in("self/cwd"), "/proc/self/cwd", 1));
 	expect("open through a link to /proc/self: its status (Name line)", same_line(in("self/status"), "/proc/self/status", "Name:"));
 	expect("open through a link to /proc/self: its status (Pid line)", same_line(in("self/status"), "/proc/self/status", "Pid:"));
