@@ -211,7 +211,11 @@ func limitsText(r [abi.RLIM_NLIMITS]abi.Rlimit) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-25s %-20s %-20s %-10s\n", "Limit", "Soft Limit", "Hard Limit", "Units")
 	for _, row := range rows {
-		fmt.Fprintf(&b, "%-25s %-20s %-20s %-10s\n", row.name, val(r[row.res].Cur), val(r[row.res].Max), row.unit)
+		fmt.Fprintf(&b, "%-25s %-20s %-20s ", row.name, val(r[row.res].Cur), val(r[row.res].Max))
+		if row.unit != "" { // as Linux's proc_pid_limits(): no column for a limit without a unit
+			fmt.Fprintf(&b, "%-10s", row.unit)
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

@@ -243,6 +243,14 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 	case "wchan":
 		k.pt.mu.Unlock()
 		return []byte("0"), true, nil // see procFile
+	case "limits":
+		// Anyone may read it (prlimit's rule is for changing them): on q's loop.
+		zombie := q.zombie
+		k.pt.mu.Unlock()
+		if zombie {
+			return nil, true, nil
+		}
+		return nil, true, q.miscOnLoop(name)
 	case "sched", "schedstat":
 		// Anyone may read them; the numbers are kept on q's loop. Without it, what is
 		// known here: the name, and zeros.

@@ -385,7 +385,7 @@ type peerDirName struct {
 var peerDirNames = append([]peerDirName{
 	{"auxv", unix.DT_REG}, {"cmdline", unix.DT_REG}, {"comm", unix.DT_REG}, {"cwd", unix.DT_LNK},
 	{"environ", unix.DT_REG}, {"exe", unix.DT_LNK}, {"fd", unix.DT_DIR}, {"fdinfo", unix.DT_DIR},
-	{"maps", unix.DT_REG}, {"mem", unix.DT_REG}, {"ns", unix.DT_DIR}, {"pagemap", unix.DT_REG},
+	{"limits", unix.DT_REG}, {"maps", unix.DT_REG}, {"mem", unix.DT_REG}, {"ns", unix.DT_DIR}, {"pagemap", unix.DT_REG},
 	{"root", unix.DT_LNK}, {"sched", unix.DT_REG}, {"schedstat", unix.DT_REG}, {"stack", unix.DT_REG},
 	{"stat", unix.DT_REG}, {"statm", unix.DT_REG}, {"status", unix.DT_REG}, {"smaps", unix.DT_REG},
 	{"smaps_rollup", unix.DT_REG}, {"syscall", unix.DT_REG}, {"task", unix.DT_DIR}, {"wchan", unix.DT_REG},

@@ -184,6 +184,13 @@ static void look(pid_t c)
 	snprintf(p, sizeof p, "/proc/%d/cmdline", c);
 	n = slurp(p, buf, sizeof buf);
 	expect("cmdline is the child's", n > 0 && !strcmp(buf + strlen(buf) + 1, "child"));
+	snprintf(p, sizeof p, "/proc/%d/limits", c);
+	n = slurp(p, buf, sizeof buf);
+	int lines = 0;
+	for (int i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	char *nice = strstr(buf, "Max nice priority");
+	printf("limits: %d lines, nice's: [%.*s]\n", lines, nice ? (int)strcspn(nice, "\n") : 0, nice ? nice : "");
 
 	/* Descriptors the child does not have: vemu's own host descriptors of those numbers
 	 * are nothing of the child's. */
