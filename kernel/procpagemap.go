@@ -15,9 +15,8 @@ import (
 // pagemap_read() reads: offset and count multiples of eight (EINVAL otherwise), nothing
 // past the end of user space, and no frame numbers, which vemu cannot give (the host's
 // are none of the guest's business). The host descriptor is an empty memfd, for fstat
-// and poll. Like /proc/self/mem's, a forked child's copy reads the child's pages. As
-// Linux's, the file reads the address space it was opened on: once the process has
-// exec'd another program, nothing.
+// and poll. As Linux's, the file reads the address space it was opened on (a forked
+// child's copy too): once the process has exec'd another program, nothing.
 type procPagemap struct {
 	hostFile
 	p      *Process
@@ -208,12 +207,8 @@ func (pm *procPagemap) fork(f *File, child *Process) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if pm.remote {
-		nf.ops = &procPagemap{p: pm.p, pos: pm.pos, remote: true, execs: pm.execs}
-	} else {
-		c := newPagemap(child, false)
-		c.pos = pm.pos
-		nf.ops = c
-	}
+	// The same address space, now another process's: read on its loop (a vfork
+	// child's parent waits off its own).
+	nf.ops = &procPagemap{p: pm.p, pos: pm.pos, remote: pm.p != child, execs: pm.execs}
 	return nf, nil
 }

@@ -329,10 +329,17 @@ int main(int argc, char **argv)
 	reads();
 	nopfn();
 	peers();
+	char *m;
 	pid_t c = fork();
 	if (c == 0) {
-		/* Its own, opened here: a forked child's copy of its parent's file reads the
-		 * child's pages under vemu, the parent's on Linux. */
+		/* The parent's, inherited: the parent's pages, which the child has not. */
+		static uint64_t e[64];
+		m = mmap(0, 64 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		m[0] = 1;
+		long r = pread(pm, e, sizeof e, (uintptr_t)m / PAGE * 8);
+		printf("a child reads its parent's pagemap: %ld bytes, the child's page %s\n", r,
+		       e[0] & PRESENT ? "present" : "absent");
+		/* Its own, opened here, read after its exec. */
 		char fd[16], mem[16];
 		snprintf(fd, sizeof fd, "%d", open("/proc/self/pagemap", O_RDONLY));
 		snprintf(mem, sizeof mem, "%d", open("/proc/self/mem", O_RDONLY));
