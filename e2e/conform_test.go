@@ -54,6 +54,7 @@ var conformGuests = []diffCase{
 	{name: "pthwbp", cmds: one("pthwbp")},
 	{name: "ptlisten", cmds: one("ptlisten")},
 	{name: "ptthreads", cmds: one("ptthreads")},
+	{name: "ptmulti", cmds: one("ptmulti")},
 	{name: "ptexit", cmds: one("ptexit")},
 	{name: "smc", cmds: one("smc")},
 	{name: "dualmap", cmds: one("dualmap")},

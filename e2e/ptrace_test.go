@@ -119,9 +119,27 @@ func TestGdbUnderVemu(t *testing.T) {
 			"-ex", "info registers rip", "-ex", "continue", "-ex", "delete", "-ex", "watch (long)counter",
 			"-ex", "continue", "-ex", "continue", "-ex", "delete", "-ex", "awatch *(long *)&counter",
 			"-ex", "continue", "-ex", "delete", "-ex", "continue", guest("gdbwatch.glibc")}},
+		// Threads: gdb waits for each thread's stop by its id, stops them all at every
+		// hit and steps one over the breakpoint while the others stay stopped; a hit
+		// lost or a thread left running shows in the count.
+		{"threads", []string{"-x", "count.gdb", guest("gdbthreads.glibc")}},
+		// Stopped at a hit, with threads running: -batch's kill at the end waits for each
+		// thread's end by its id.
+		{"threads-kill", []string{"-ex", "break tick", "-ex", "run", "-ex", "print $rdi < 4", "-ex", "info inferiors",
+			guest("gdbthreads.glibc")}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
+			// A script of commands run at each hit, counting them silently.
+			script := filepath.Join(t.TempDir(), "count.gdb")
+			if err := os.WriteFile(script, []byte("set $n = 0\nbreak tick\ncommands\nsilent\nset $n = $n + 1\ncontinue\nend\nrun\nprint $n\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for i, a := range c.args {
+				if a == "count.gdb" {
+					c.args[i] = script
+				}
+			}
 			run := func(argv ...string) string {
 				cmd := exec.Command(argv[0], append(append(argv[1:], "-batch", "-nx"), c.args...)...)
 				cmd.Env = guestEnv
@@ -131,12 +149,17 @@ func TestGdbUnderVemu(t *testing.T) {
 				if err != nil {
 					t.Errorf("%v: %v", argv, err)
 				}
-				// The inferior's pid differs.
-				return regexp.MustCompile(`process \d+`).ReplaceAllString(string(out), "process N")
+				// The inferior's pid differs, and which thread gets where first.
+				s := regexp.MustCompile(`process \d+`).ReplaceAllString(string(out), "process N")
+				s = regexp.MustCompile(`(?m)^\[(New Thread|Switching to Thread|Thread 0x).*\]\n`).ReplaceAllString(s, "")
+				return regexp.MustCompile(`Thread \d+ "`).ReplaceAllString(s, `Thread N "`)
 			}
 			want := run(gdb)
 			if !strings.Contains(want, "Value = 6") && c.name == "hbreak-watch" {
 				t.Fatalf("natively, the watchpoints did not fire:\n%s", want)
+			}
+			if !strings.Contains(want, "$1 = 200") && c.name == "threads" {
+				t.Fatalf("natively, the breakpoint was not hit 200 times:\n%s", want)
 			}
 			if got := run(vemuBin, "run", gdb); got != want {
 				t.Errorf("under vemu:\n%s\nnatively:\n%s", got, want)

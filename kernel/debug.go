@@ -102,25 +102,26 @@ type Debugger struct {
 	gone  chan struct{} // closed when the process has ended
 
 	// Owned by the process's goroutine.
-	breaks   map[uint64]map[BreakKind]int
-	watches  []debugWatch
-	catchAll bool
-	catchNrs map[uint64]bool
-	tasks    map[*Task]*debugTask
-	stepTid  int  // the thread to step on the next run
-	only     bool // only stepTid may run
-	release  bool // hold returns: the debugger resumed or went away
-	intr     bool // stop at the next chance, as by SIGINT
-	intrTid  int  // with intr, a tracer's PTRACE_INTERRUPT: the thread to stop (0: any)
-	detached bool
-	actions  []DebugAction
-	siginfo  map[int]abi.Siginfo // of each thread's last stop
-	sigStop  *Task               // the thread in a signal-delivery stop
-	sys      *sysOverlay         // the thread stopped at a system call
-	pt       *ptraceLink         // the guest tracer's link, when ptrace made this (ptrace.go)
-	cur      *parkedStop         // the tracer's stop now (ptstop.go)
-	queue    []*parkedStop       // the stops waiting for it to end
-	left     chan struct{}       // closed at detach
+	breaks    map[uint64]map[BreakKind]int
+	watches   []debugWatch
+	catchAll  bool
+	catchNrs  map[uint64]bool
+	tasks     map[*Task]*debugTask
+	stepTid   int  // the thread to step on the next run
+	only      bool // only stepTid may run
+	release   bool // hold returns: the debugger resumed or went away
+	intr      bool // stop at the next chance, as by SIGINT
+	intrTid   int  // with intr, a tracer's PTRACE_INTERRUPT: the thread to stop (0: any)
+	detached  bool
+	actions   []DebugAction
+	siginfo   map[int]abi.Siginfo // of each thread's last stop
+	sigStop   *Task               // the thread in a signal-delivery stop
+	sys       *sysOverlay         // the thread stopped at a system call
+	pt        *ptraceLink         // the guest tracer's link, when ptrace made this (ptrace.go)
+	group     *parkedStop         // a tracer's group-stop in effect (ptstop.go)
+	parked    int                 // threads in a tracer's stop
+	releasing []*parkedStop       // stops the tracer resumed, to end after its request
+	left      chan struct{}       // closed at detach
 }
 
 // debugTask is a thread's debugging state.
@@ -268,7 +269,7 @@ func (d *Debugger) regsNow(tid int) (abi.UserRegs, error) {
 		r.Eflags &= 0xffffffff
 		r.Cs, r.Ss = abi.UserCS, abi.UserDS
 		r.OrigRax = ^uint64(0)
-		if o := d.sys; o != nil && o.t.tid == tid {
+		if o := d.sysOf(tid); o != nil {
 			r.OrigRax = o.nr
 			if o.entry {
 				r.Rip += 2
@@ -280,11 +281,27 @@ func (d *Debugger) regsNow(tid int) (abi.UserRegs, error) {
 	return r, err
 }
 
+// sysOf is what thread tid's stop shows of a system call, when it stopped at one.
+func (d *Debugger) sysOf(tid int) *sysOverlay {
+	if o := d.sys; o != nil && o.t.tid == tid {
+		return o
+	}
+	if t := d.p.thread(tid); t != nil && t.ptParked != nil {
+		return t.ptParked.sys
+	}
+	return nil
+}
+
+// sigStopped says whether t is in a signal-delivery stop.
+func (d *Debugger) sigStopped(t *Task) bool {
+	return t != nil && (d.sigStop == t || t.ptParked != nil && t.ptParked.sig)
+}
+
 // SetRegs writes a thread's general registers; selectors and orig_rax stay as they are.
 func (d *Debugger) SetRegs(tid int, r *abi.UserRegs) error {
 	w := *r
 	return d.onThread(tid, true, func(cpu *emu.Engine) error {
-		if o := d.sys; o != nil && o.t.tid == tid && o.entry {
+		if o := d.sysOf(tid); o != nil && o.entry {
 			if d.pt != nil {
 				// A tracer chooses the call by orig_rax; rax is the result of one it
 				// skips (orig_rax -1 or any number without a call).
@@ -452,6 +469,10 @@ func (d *Debugger) Resume(acts []DebugAction) error {
 
 // resume is Resume on the process's goroutine.
 func (d *Debugger) resume(acts []DebugAction) {
+	if d.pt != nil {
+		d.resumeThreads(acts)
+		return
+	}
 	d.actions = acts
 	d.stepTid, d.only = 0, false
 	all := false
@@ -478,6 +499,31 @@ func (d *Debugger) resume(acts []DebugAction) {
 		}
 	}
 	d.release = true
+}
+
+// resumeThreads is resume for a tracer, whose requests each resume one thread: a
+// parked one, or the process held whole (at its exit event). A step leaves the other
+// threads as they are.
+func (d *Debugger) resumeThreads(acts []DebugAction) {
+	for _, a := range acts {
+		t := d.p.thread(a.Tid)
+		if t == nil {
+			continue
+		}
+		if a.Kind == Step {
+			d.stepTid = t.tid
+		} else if d.stepTid == t.tid {
+			d.stepTid = 0
+		}
+		d.only = false
+		if a.Signal != 0 && !d.sigStopped(t) {
+			// Not a signal-delivery stop: the signal is sent to the thread.
+			d.p.queueSignal(t, abi.Siginfo{Signo: int32(a.Signal), Code: abi.SI_USER, Pid: int32(d.pid)})
+		}
+		if !d.releaseStop(t, a, true) {
+			d.actions, d.release = acts, true
+		}
+	}
 }
 
 // actionFor returns the action for thread t.
@@ -628,8 +674,16 @@ func (d *Debugger) hold(st DebugStop, report bool) { d.holdThen(st, report, fals
 // once the debugger resumed the thread; all says a tracer's stop stops every thread.
 func (d *Debugger) holdThen(st DebugStop, report, all bool, then func(seen bool)) {
 	if d.pt != nil {
+		if d.pt.untraced[st.Tid] {
+			// A thread its tracer detached alone goes on as if untraced.
+			d.sys, d.sigStop = nil, nil
+			if then != nil {
+				then(false)
+			}
+			return
+		}
 		if t := d.p.thread(st.Tid); t != nil && t.ptParked == nil && !d.detached {
-			d.park(t, st, report, all, then)
+			d.park(t, st, all, then)
 			return
 		}
 	}
@@ -651,8 +705,8 @@ func (d *Debugger) holdAll(st DebugStop, report bool) {
 	}
 	d.release, d.intr = false, false
 	if d.pt != nil {
-		d.pt.stopped(st)
-		defer d.pt.resumed()
+		d.pt.stopped(st, false)
+		defer d.pt.resumed(st.Tid)
 	}
 	// A fatal signal from outside (SIGTERM to vemu) still ends a stopped process: say
 	// which would, for the senders (a guest tracer's tracee: SIGKILL only).
@@ -719,7 +773,7 @@ func (d *Debugger) beforeRun(t *Task) bool {
 	case dt.vforkPend:
 		// Before the vfork's exit stop, as Linux's kernel_clone() reports it.
 		dt.vforkPend = false
-		d.pt.eventMsg = uint64(dt.vforkPid)
+		d.pt.setEventMsg(t.tid, uint64(dt.vforkPid))
 		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_VFORK_DONE<<8, Pid: int32(t.p.pid)}
 		d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_VFORK_DONE}, true)
 	case dt.retPend:

@@ -751,6 +751,7 @@ func (t *Task) execImage(prog *program, path, comm string, img *loader.Image, ar
 					op.stop.fire()
 				}
 			}
+			p.forgetStop(o)
 			o.setState(taskDead)
 			k.dropThread(o.tid)
 			p.piForget(o.tid)

@@ -17,8 +17,8 @@ import (
 // the tracer's call sends each request to the tracee's loop, which answers it between
 // runs of the other threads, or at once when none runs. Requests other than PTRACE_KILL
 // and PTRACE_INTERRUPT are made only of a stopped tracee. A tracer learns of stops
-// through wait4 and waitid, as of its children's, and through SIGCHLD; it sees one stop
-// of a process at a time.
+// through wait4 and waitid, as of its children's, and through SIGCHLD; each thread's
+// stop is its own, waited for by the thread's id (ptstop.go).
 
 // ptraceLink ties a tracee to its tracer.
 type ptraceLink struct {
@@ -28,22 +28,131 @@ type ptraceLink struct {
 	seized    bool
 	options   atomic.Uint32
 
-	// Owned by the tracee's loop.
+	// Owned by the tracee's loop, by thread id.
 	d        *Debugger
-	eventMsg uint64
-	noSignal bool         // the stop is an event or group stop: a restart's signal is ignored
-	groupSig int          // the stop signal of a group-stop in effect, until a SIGCONT
-	sysTrace map[int]bool // threads restarted with PTRACE_SYSCALL: they stop at calls
+	eventMsg map[int]uint64 // PTRACE_GETEVENTMSG's message of each thread's last event stop
+	noSignal map[int]bool   // the thread's stop is an event or group stop: a restart's signal is ignored
+	groupSig int            // the stop signal of a group-stop in effect, until a SIGCONT
+	sysTrace map[int]bool   // threads restarted with PTRACE_SYSCALL: they stop at calls
+	untraced map[int]bool   // threads the tracer detached alone, or did not attach
 
 	// Guarded by the kernel's pt.mu.
-	threads     map[int]bool // threads other than the first the tracer was told of (clone events)
-	threadExits []threadExit // their ends, for the tracer's wait
-	inStop      bool         // the tracee is in a ptrace stop (hold)
-	listening   bool         // PTRACE_LISTEN: still stopped, but no requests until it stops again
-	status      int          // that stop's exit code, until a wait reports it; 0: none
-	stopTid     int          // the thread that stopped
-	exited      bool         // a tracee that is not the tracer's child ended: wait reports it
-	exitInfo    abi.Siginfo  // how it ended
+	threads     map[int]bool        // threads other than the first the tracer was told of (clone events)
+	threadExits []threadExit        // their ends, for the tracer's wait
+	stops       map[int]*threadStop // the threads in a stop
+	pending     []int               // threads whose stops wait for a wait, oldest first (or reported since)
+	groupTid    int                 // the thread whose stop is a group-stop in effect; 0: none
+	nListen     int                 // stops that listen
+	exited      bool                // a tracee that is not the tracer's child ended: wait reports it
+	exitInfo    abi.Siginfo         // how it ended
+}
+
+// threadStop is a thread's ptrace stop as the tracer's wait and requests see it.
+type threadStop struct {
+	status    int  // the stop's exit code, until a wait reports it; 0: reported
+	listening bool // PTRACE_LISTEN: still stopped, but no requests until it stops again
+}
+
+// setStopLocked notes thread tid's stop with code, for the tracer's wait.
+func (l *ptraceLink) setStopLocked(tid, code int, group bool) {
+	s := l.stops[tid]
+	if s == nil {
+		if l.stops == nil {
+			l.stops = map[int]*threadStop{}
+		}
+		s = &threadStop{}
+		l.stops[tid] = s
+	} else if s.listening {
+		l.nListen--
+	}
+	s.status, s.listening = code, false
+	if group {
+		l.groupTid = tid
+	}
+	l.pending = append(l.pending, tid)
+	if len(l.pending) > 2*len(l.stops)+16 {
+		// Reported by a wait for the thread itself: drop them, in order.
+		kept := l.pending[:0]
+		for _, t := range l.pending {
+			if s := l.stops[t]; s != nil && s.status != 0 {
+				kept = append(kept, t)
+			}
+		}
+		l.pending = kept
+	}
+}
+
+// endStopLocked forgets thread tid's stop.
+func (l *ptraceLink) endStopLocked(tid int) {
+	s := l.stops[tid]
+	if s == nil {
+		return
+	}
+	if s.listening {
+		l.nListen--
+	}
+	if l.groupTid == tid {
+		l.groupTid = 0
+	}
+	delete(l.stops, tid)
+}
+
+// clearStopsLocked forgets every stop.
+func (l *ptraceLink) clearStopsLocked() {
+	l.stops, l.pending, l.groupTid, l.nListen = nil, nil, 0, 0
+}
+
+// stoppedLocked says whether the tracer may make requests of thread tid: it is in a
+// stop that does not listen, or a group-stop stops every thread.
+func (l *ptraceLink) stoppedLocked(tid int) bool {
+	if s := l.stops[tid]; s != nil && !s.listening {
+		return true
+	}
+	g := l.stops[l.groupTid]
+	return l.groupTid != 0 && g != nil && !g.listening
+}
+
+// anyStopLocked says whether some thread is in a stop that does not listen.
+func (l *ptraceLink) anyStopLocked() bool { return len(l.stops) > l.nListen }
+
+// reportLocked takes (unless keep) the stop a wait for thread tid finds (0: any
+// thread's, the oldest first): the id wait returns and the stop's code. A wait for the
+// process's id finds a group-stop that another of its threads took.
+func (l *ptraceLink) reportLocked(tid int, keep bool) (int, int, bool) {
+	take := func(id, t int) (int, int, bool) {
+		s := l.stops[t]
+		code := s.status
+		if !keep {
+			s.status = 0
+		}
+		return id, code, true
+	}
+	if tid != 0 {
+		if s := l.stops[tid]; s != nil && s.status != 0 {
+			return take(tid, tid)
+		}
+		if g := l.stops[l.groupTid]; tid == l.tracee.pid && l.groupTid != 0 && g != nil && g.status != 0 {
+			return take(tid, l.groupTid)
+		}
+		return 0, 0, false
+	}
+	for len(l.pending) > 0 {
+		t := l.pending[0]
+		if s := l.stops[t]; s != nil && s.status != 0 {
+			if !keep {
+				l.pending = l.pending[1:]
+			}
+			return take(t, t)
+		}
+		l.pending = l.pending[1:]
+	}
+	return 0, 0, false
+}
+
+// stopFor says whether a wait for thread tid (0: any) has a stop to report.
+func (l *ptraceLink) stopForLocked(tid int) bool {
+	_, _, ok := l.reportLocked(tid, true)
+	return ok
 }
 
 // threadExit is the end of a traced thread, as wait4 reports it to the tracer.
@@ -61,7 +170,12 @@ func (p *Process) threadGone(tid, status int) {
 	if l == nil {
 		return
 	}
-	delete(l.sysTrace, tid) // on the tracee's loop, which owns it
+	// On the tracee's loop, which owns them.
+	delete(l.sysTrace, tid)
+	delete(l.noSignal, tid)
+	delete(l.eventMsg, tid)
+	delete(l.untraced, tid)
+	l.endStopLocked(tid)
 	if !l.threads[tid] {
 		return
 	}
@@ -78,16 +192,21 @@ func (l *ptraceLink) syscallCode() int {
 	return abi.SIGTRAP
 }
 
-// stopped publishes a stop of the tracee for the tracer's wait, on the tracee's loop.
-func (l *ptraceLink) stopped(st DebugStop) {
+// stopped publishes a stop of a tracee's thread for the tracer's wait, on the tracee's
+// loop; group says it is a group-stop.
+func (l *ptraceLink) stopped(st DebugStop, group bool) {
 	code := st.Signal | st.Event<<8
-	l.noSignal = st.Event != 0
+	noSignal := st.Event != 0
 	switch st.Kind {
 	case SyscallEntry, SyscallReturn:
 		code = l.syscallCode()
 	case Exec:
-		code, l.noSignal = abi.SIGTRAP|abi.PTRACE_EVENT_EXEC<<8, true
+		code, noSignal = abi.SIGTRAP|abi.PTRACE_EVENT_EXEC<<8, true
 	}
+	if l.noSignal == nil {
+		l.noSignal = map[int]bool{}
+	}
+	l.noSignal[st.Tid] = noSignal
 	q := l.tracee
 	k := q.k
 	q.pubState.Store('t')
@@ -96,7 +215,7 @@ func (l *ptraceLink) stopped(st DebugStop) {
 		k.pt.mu.Unlock()
 		return
 	}
-	l.inStop, l.status, l.stopTid = true, code, st.Tid
+	l.setStopLocked(st.Tid, code, group)
 	tracer := l.tracer
 	tracer.wakeChildWaiters()
 	k.pt.mu.Unlock()
@@ -109,13 +228,23 @@ func (l *ptraceLink) stopped(st DebugStop) {
 	}})
 }
 
-// resumed ends the stop stopped published.
-func (l *ptraceLink) resumed() {
+// resumed ends thread tid's stop that stopped published.
+func (l *ptraceLink) resumed(tid int) {
 	q := l.tracee
-	q.pubState.Store(0)
 	q.k.pt.mu.Lock()
-	l.inStop, l.status, l.listening = false, 0, false
+	l.endStopLocked(tid)
+	if len(l.stops) == 0 {
+		q.pubState.Store(0)
+	}
 	q.k.pt.mu.Unlock()
+}
+
+// setEventMsg is what PTRACE_GETEVENTMSG tells of thread tid's next event stop.
+func (l *ptraceLink) setEventMsg(tid int, msg uint64) {
+	if l.eventMsg == nil {
+		l.eventMsg = map[int]uint64{}
+	}
+	l.eventMsg[tid] = msg
 }
 
 // unlink ends the tracing relation; the tracee's loop detaches its debugger itself.
@@ -138,14 +267,14 @@ func (l *ptraceLink) unlinkLocked() {
 			break
 		}
 	}
-	l.inStop, l.status, l.listening = false, 0, false
+	l.clearStopsLocked()
 }
 
 // execEvent decides what an exec of a traced thread reports: true for a
 // PTRACE_EVENT_EXEC stop (PTRACE_O_TRACEEXEC); else a tracee attached with
 // PTRACE_TRACEME or PTRACE_ATTACH gets a SIGTRAP, as Linux sends one.
 func (l *ptraceLink) execEvent(t *Task) bool {
-	l.eventMsg = uint64(t.tid)
+	l.setEventMsg(t.tid, uint64(t.tid))
 	if l.options.Load()&abi.PTRACE_O_TRACEEXEC != 0 {
 		return true
 	}
@@ -168,7 +297,11 @@ func (d *Debugger) groupStop(t *Task, sig int) {
 		d.siginfo[t.tid] = abi.Siginfo{Signo: int32(sig), Code: int32(sig | abi.PTRACE_EVENT_STOP<<8), Pid: int32(t.p.pid), UID: t.p.creds.ruid}
 	}
 	d.pt.groupSig = sig
-	d.holdThen(st, true, true, func(bool) { d.pt.noSignal = true })
+	d.holdThen(st, true, true, func(bool) {
+		if d.pt != nil {
+			d.pt.noSignal[t.tid] = true
+		}
+	})
 }
 
 // listen implements PTRACE_LISTEN, on the tracee's loop: after a PTRACE_EVENT_STOP stop
@@ -182,33 +315,39 @@ func (l *ptraceLink) listen(tid int) error {
 	k := l.tracee.k
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
-	if l.tracee.ptrace != l || !l.inStop {
+	s := l.stops[tid]
+	if l.tracee.ptrace != l || s == nil || s.listening {
 		return unix.ESRCH
 	}
-	l.listening, l.inStop, l.status = true, false, 0
+	s.listening, s.status = true, 0
+	l.nListen++
 	return nil
 }
 
-// relisten ends a PTRACE_LISTEN with a new PTRACE_EVENT_STOP stop, of the group-stop's
-// signal while it is in effect, else SIGTRAP (as Linux's do_jobctl_trap()); false when
-// the tracee is not listening.
-func (d *Debugger) relisten() bool {
+// relisten ends a PTRACE_LISTEN of thread tid (0: of every thread that listens) with a
+// new PTRACE_EVENT_STOP stop, of the group-stop's signal while it is in effect, else
+// SIGTRAP (as Linux's do_jobctl_trap()); false when no such thread listens.
+func (d *Debugger) relisten(tid int) bool {
 	l := d.pt
 	k := d.p.k
+	var tids []int
 	k.pt.mu.Lock()
-	on, tid := l.listening, l.stopTid
-	l.listening = false
-	k.pt.mu.Unlock()
-	if !on {
-		return false
+	for t, s := range l.stops {
+		if s.listening && (tid == 0 || t == tid) {
+			tids = append(tids, t)
+		}
 	}
+	group := l.groupTid
+	k.pt.mu.Unlock()
 	sig := l.groupSig
 	if sig == 0 {
 		sig = abi.SIGTRAP
 	}
-	d.siginfo[tid] = abi.Siginfo{Signo: int32(sig), Code: int32(sig | abi.PTRACE_EVENT_STOP<<8), Pid: int32(d.p.pid), UID: d.p.creds.ruid}
-	l.stopped(DebugStop{Kind: Signalled, Tid: tid, Signal: sig, Event: abi.PTRACE_EVENT_STOP})
-	return true
+	for _, t := range tids {
+		d.siginfo[t] = abi.Siginfo{Signo: int32(sig), Code: int32(sig | abi.PTRACE_EVENT_STOP<<8), Pid: int32(d.p.pid), UID: d.p.creds.ruid}
+		l.stopped(DebugStop{Kind: Signalled, Tid: t, Signal: sig, Event: abi.PTRACE_EVENT_STOP}, t == group)
+	}
+	return len(tids) > 0
 }
 
 // continued notes a SIGCONT generated for the tracee: the group-stop ends, and a
@@ -218,7 +357,7 @@ func (d *Debugger) continued() {
 		return
 	}
 	d.pt.groupSig = 0
-	d.relisten()
+	d.relisten(0)
 }
 
 // exitEvent is PTRACE_EVENT_EXIT's stop, before the process's threads are gone: the
@@ -234,7 +373,7 @@ func (d *Debugger) exitEvent() {
 		t = p.tasks[0]
 	}
 	st := *p.exit
-	l.eventMsg = uint64(st.WaitStatus())
+	l.setEventMsg(t.tid, uint64(st.WaitStatus()))
 	d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_EXIT<<8, Pid: int32(p.pid)}
 	p.exit = nil // hold serves requests while the process has not ended
 	d.holdAll(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_EXIT}, true)
@@ -255,7 +394,7 @@ func (p *Process) tracerExitedLocked() []func() {
 		if q.ptrace == l {
 			q.ptrace = nil
 		}
-		l.inStop, l.status, l.listening = false, 0, false
+		l.clearStopsLocked()
 		if l.options.Load()&abi.PTRACE_O_EXITKILL != 0 {
 			after = append(after, func() { q.signalFromOutside(0, abi.Siginfo{Signo: abi.SIGKILL, Code: abi.SI_USER, Pid: int32(p.pid)}) })
 			continue
@@ -294,7 +433,7 @@ func (p *Process) traceeExitedLocked() *Process {
 	if l.tracer == p.parent {
 		return nil // the parent's wait reports the process after the threads
 	}
-	l.inStop, l.status = false, 0
+	l.clearStopsLocked()
 	l.exited, l.exitInfo = true, childInfo(p)
 	l.tracer.wakeChildWaiters()
 	return l.tracer
@@ -338,7 +477,7 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 			return 0, unix.EIO
 		}
 		q.send(wakeup{fn: func() {
-			if d := q.dbg; d != nil && d.pt == l && !d.relisten() {
+			if d := q.dbg; d != nil && d.pt == l && !d.relisten(tid) {
 				d.intr, d.intrTid = true, tid
 			}
 		}})
@@ -413,7 +552,7 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 		if data >= abi.NSIG {
 			return 0, unix.EIO
 		}
-		return 0, l.detach(int(data))
+		return 0, l.detach(tid, int(data))
 	case abi.PTRACE_SETOPTIONS:
 		if data&^abi.PTRACE_O_MASK != 0 {
 			return 0, unix.EINVAL
@@ -430,7 +569,7 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 		return 0, ptraceErr(d.call(func() error { return l.listen(tid) }))
 	case abi.PTRACE_GETEVENTMSG:
 		var msg uint64
-		if d.call(func() error { msg = l.eventMsg; return nil }) != nil {
+		if d.call(func() error { msg = l.eventMsg[tid]; return nil }) != nil {
 			return 0, unix.ESRCH
 		}
 		return 0, t.p.mm.CopyOut(mm.Addr(data), binary.LittleEndian.AppendUint64(nil, msg))
@@ -528,7 +667,7 @@ func (t *Task) cloneEventStop(event int, id uint64) {
 		if d == nil || d.pt == nil || t.p.exit != nil {
 			return
 		}
-		d.pt.eventMsg = id
+		d.pt.setEventMsg(t.tid, id)
 		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: int32(abi.SIGTRAP | event<<8), Pid: int32(t.p.pid)}
 		d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: event}, true)
 	})
@@ -598,7 +737,7 @@ func (t *Task) tracee(pid int32, any bool) (*ptraceLink, error) {
 		return nil, unix.ESRCH
 	}
 	l := q.ptrace
-	if !any && !l.inStop {
+	if !any && !l.stoppedLocked(int(pid)) {
 		return nil, unix.ESRCH
 	}
 	return l, nil
@@ -654,6 +793,10 @@ func (t *Task) ptraceAttach(seize bool, pid int32, addr, data uint64) error {
 		k.pt.mu.Unlock()
 		return unix.ESRCH
 	}
+	if l := q.ptrace; l != nil && l.tracer == p && int(pid) != q.pid {
+		k.pt.mu.Unlock()
+		return l.attachThread(int(pid), seize)
+	}
 	c, o := &p.creds, &q.creds
 	same := c.ruid == o.ruid && c.ruid == o.euid && c.ruid == o.suid && c.rgid == o.rgid && c.rgid == o.egid && c.rgid == o.sgid
 	switch {
@@ -680,11 +823,61 @@ func (t *Task) ptraceAttach(seize bool, pid int32, addr, data uint64) error {
 			return
 		}
 		l.install()
-		if !seize {
-			q.queueSignal(nil, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL, Pid: from})
+		// The process's first thread is attached; its others run on untraced until
+		// they are attached themselves, as on Linux.
+		first := q.thread(q.pid)
+		for _, o := range q.tasks {
+			if o != first && o.state != taskDead {
+				if l.untraced == nil {
+					l.untraced = map[int]bool{}
+				}
+				l.untraced[o.tid] = true
+			}
+		}
+		if !seize && first != nil && first.state != taskDead {
+			q.queueSignal(first, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL, Pid: from})
 		}
 	}})
 	return nil
+}
+
+// attachThread is PTRACE_ATTACH or PTRACE_SEIZE of thread tid of a process the caller
+// traces: a thread that was not attached with the process, or was detached alone, is
+// attached and (without seize) stops with SIGSTOP; one already traced is EPERM.
+func (l *ptraceLink) attachThread(tid int, seize bool) error {
+	q := l.tracee
+	done := make(chan error, 1)
+	q.send(wakeup{fn: func() {
+		t := q.thread(tid)
+		switch {
+		case t == nil || t.state == taskDead || q.exit != nil:
+			done <- unix.ESRCH
+		case q.dbg == nil || q.dbg.pt != l || !l.untraced[tid]:
+			done <- unix.EPERM
+		default:
+			delete(l.untraced, tid)
+			k := q.k
+			k.pt.mu.Lock()
+			if l.threads == nil {
+				l.threads = map[int]bool{}
+			}
+			l.threads[tid] = true
+			k.pt.mu.Unlock()
+			if seize {
+				l.d.intr, l.d.intrTid = true, tid
+			} else {
+				q.queueSignal(t, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL, Pid: int32(l.tracerPid)})
+			}
+			done <- nil
+		}
+	}})
+	q.kick.Load().Kick()
+	select {
+	case err := <-done:
+		return err
+	case <-q.done:
+		return unix.ESRCH
+	}
 }
 
 // resume restarts a stopped tracee: PTRACE_CONT, PTRACE_SYSCALL (stop at the next
@@ -693,7 +886,7 @@ func (t *Task) ptraceAttach(seize bool, pid int32, addr, data uint64) error {
 func (l *ptraceLink) resume(tid int, kind ResumeKind, sig int, syscalls bool) error {
 	d := l.d
 	return ptraceErr(d.call(func() error {
-		if l.noSignal {
+		if l.noSignal[tid] {
 			sig = 0
 		}
 		if l.sysTrace == nil {
@@ -709,29 +902,72 @@ func (l *ptraceLink) resume(tid int, kind ResumeKind, sig int, syscalls bool) er
 	}))
 }
 
-// detach implements PTRACE_DETACH: the tracee runs on untraced, with sig delivered as
-// from a signal-delivery stop (or sent, from any other stop).
-func (l *ptraceLink) detach(sig int) error {
+// detach implements PTRACE_DETACH of thread tid: the tracee runs on untraced, with sig
+// delivered as from a signal-delivery stop (or sent, from any other stop). While other
+// threads of the process are traced, the thread leaves alone and they stay traced.
+func (l *ptraceLink) detach(tid, sig int) error {
 	d := l.d
 	return ptraceErr(d.call(func() error {
-		t := d.sigStop
-		if l.noSignal {
+		p := d.p
+		t := p.thread(tid)
+		if l.noSignal[tid] {
 			sig = 0
 		}
+		info := abi.Siginfo{Signo: int32(sig), Code: abi.SI_USER, Pid: int32(l.tracerPid)}
+		if si, ok := d.siginfo[tid]; ok && int(si.Signo) == sig {
+			info = si
+		}
+		sigStopped := d.sigStopped(t)
+		if t != nil && l.othersTraced(t) {
+			l.detachThread(t, sig, sigStopped, info)
+			return nil
+		}
 		d.detach()
-		if sig != 0 {
-			info := abi.Siginfo{Signo: int32(sig), Code: abi.SI_USER, Pid: int32(l.tracerPid)}
-			if t != nil {
-				if si, ok := d.siginfo[t.tid]; ok && int(si.Signo) == sig {
-					info = si
-				}
-				d.p.queueSignal(t, info)
-			} else {
-				d.p.queueSignal(nil, info)
-			}
+		switch {
+		case sig == 0:
+		case sigStopped:
+			p.queueSignal(t, info)
+		default:
+			p.queueSignal(nil, info)
 		}
 		return nil
 	}))
+}
+
+// othersTraced says whether a thread of the tracee other than t is traced.
+func (l *ptraceLink) othersTraced(t *Task) bool {
+	for _, o := range l.tracee.tasks {
+		if o != t && o.state != taskDead && !l.untraced[o.tid] {
+			return true
+		}
+	}
+	return false
+}
+
+// detachThread lets thread t of the tracee go on untraced while the others stay
+// traced: its stop ends as resumed with sig, and it stops no more.
+func (l *ptraceLink) detachThread(t *Task, sig int, sigStopped bool, info abi.Siginfo) {
+	d := l.d
+	if l.untraced == nil {
+		l.untraced = map[int]bool{}
+	}
+	l.untraced[t.tid] = true
+	delete(l.sysTrace, t.tid)
+	if d.stepTid == t.tid {
+		d.stepTid = 0
+	}
+	k := l.tracee.k
+	k.pt.mu.Lock()
+	delete(l.threads, t.tid) // its end is not the tracer's to hear of
+	k.pt.mu.Unlock()
+	a := DebugAction{Kind: Continue, Tid: t.tid}
+	if sigStopped {
+		a.Signal = sig
+		d.siginfo[t.tid] = info
+	} else if sig != 0 {
+		d.p.queueSignal(t, info)
+	}
+	d.releaseStop(t, a, true)
 }
 
 // userRegsOffset reports whether off addresses a register of struct user_regs_struct.
@@ -884,8 +1120,8 @@ func (t *Task) ptraceSyscallInfo(l *ptraceLink, tid int, size uint64, addr mm.Ad
 		op := abi.PTRACE_SYSCALL_INFO_NONE
 		si, ok := d.siginfo[tid]
 		switch {
-		case !ok || si.Signo != abi.SIGTRAP || d.sys == nil:
-		case si.Code == abi.SIGTRAP|0x80 && d.sys.entry:
+		case !ok || si.Signo != abi.SIGTRAP || d.sysOf(tid) == nil:
+		case si.Code == abi.SIGTRAP|0x80 && d.sysOf(tid).entry:
 			op = abi.PTRACE_SYSCALL_INFO_ENTRY
 		case si.Code == abi.SIGTRAP|0x80:
 			op = abi.PTRACE_SYSCALL_INFO_EXIT
@@ -904,7 +1140,7 @@ func (t *Task) ptraceSyscallInfo(l *ptraceLink, tid int, size uint64, addr mm.Ad
 				b = binary.LittleEndian.AppendUint64(b, v)
 			}
 			if op == abi.PTRACE_SYSCALL_INFO_SECCOMP {
-				b = binary.LittleEndian.AppendUint32(b, uint32(l.eventMsg))
+				b = binary.LittleEndian.AppendUint32(b, uint32(l.eventMsg[tid]))
 			}
 		case abi.PTRACE_SYSCALL_INFO_EXIT:
 			b = binary.LittleEndian.AppendUint64(b, r.Rax)

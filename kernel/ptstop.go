@@ -5,89 +5,120 @@ import "vemu/abi"
 // A guest tracer's stops are a thread's, as on Linux: the thread that stops is parked
 // (the run loop does not pick it) while the process's other threads run on, and what
 // the stopping code does after the stop waits, as a continuation, until the tracer
-// resumes the thread and the loop next gives it the CPU. The tracer sees one stop at a
-// time: another thread that reaches a stop meanwhile is parked too, and its stop is
-// published when the one before it ends. A group-stop stops every thread, as one; the
-// stop at the process's end (PTRACE_EVENT_EXIT) and a gdb stub's stops hold the whole
-// process in hold, as before.
+// resumes the thread and the loop next gives it the CPU. Each thread's stop is the
+// tracer's at once, as each thread of a traced process is a tracee of its own on Linux:
+// a debugger stops every thread and waits for each (waitpid(tid, __WALL)), reads and
+// resumes them one by one. A group-stop stops every thread, as one stop; the stop at
+// the process's end (PTRACE_EVENT_EXIT) and a gdb stub's stops hold the whole process,
+// as before. A thread its tracer detached alone (PTRACE_DETACH of a thread but the
+// first) stops no more, while the others stay traced.
 
-// parkedStop is one thread's stop, published or waiting its turn.
+// parkedStop is one thread's stop.
 type parkedStop struct {
 	t      *Task
 	st     DebugStop
-	report bool
-	sys    *sysOverlay // what the stop shows of a system call (d.sys while published)
-	sig    bool        // a signal-delivery stop (d.sigStop while published)
-	all    bool        // a group-stop: no thread runs while it is published
+	sys    *sysOverlay // what the stop shows of a system call
+	sig    bool        // a signal-delivery stop
+	all    bool        // a group-stop: no thread runs while it lasts
 	then   func(seen bool)
+	action DebugAction // how the tracer resumed the thread
+	acted  bool
 }
 
 // park stops thread t with st for a tracer, and returns at once; then runs when the
-// tracer resumes t (seen false: the tracer went away before it saw the stop).
-func (d *Debugger) park(t *Task, st DebugStop, report, all bool, then func(seen bool)) {
-	ps := &parkedStop{t: t, st: st, report: report, sys: d.sys, sig: d.sigStop == t, all: all, then: then}
+// tracer resumes t (seen false: the tracer went away without deciding about the stop).
+func (d *Debugger) park(t *Task, st DebugStop, all bool, then func(seen bool)) {
+	ps := &parkedStop{t: t, st: st, sys: d.sys, sig: d.sigStop == t, all: all, then: then}
 	t.ptParked = ps
-	d.queue = append(d.queue, ps)
-	// What the published stop shows stays its own.
+	d.parked++
 	d.sys, d.sigStop = nil, nil
-	if c := d.cur; c != nil {
-		d.sys = c.sys
-		if c.sig {
-			d.sigStop = c.t
-		}
+	if all {
+		d.group = ps
 	}
-	d.publishNext()
-}
-
-// publishNext makes the first waiting stop the tracer's, when none is.
-func (d *Debugger) publishNext() {
-	if d.cur != nil || len(d.queue) == 0 || d.detached {
-		return
+	if d.intr && (d.intrTid == 0 || d.intrTid == t.tid) {
+		d.intr, d.intrTid = false, 0 // this stop is the one the interrupt asked for
 	}
-	ps := d.queue[0]
-	d.queue = d.queue[1:]
-	d.cur = ps
-	d.sys, d.sigStop = ps.sys, nil
-	if ps.sig {
-		d.sigStop = ps.t
-	}
-	d.release, d.intr = false, false
-	d.pt.stopped(ps.st)
+	d.pt.stopped(st, all)
 	d.p.publishFatal()
 }
 
-// settle ends the published stop once the tracer resumed the thread or went away, and
-// publishes the next; on the loop, after each of the tracer's requests.
-func (d *Debugger) settle() {
-	ps := d.cur
-	if ps == nil || !(d.release || d.detached) {
-		return
+// releaseStop ends thread t's stop as the tracer resumed it with a (settle lets it go);
+// false when t is not parked.
+func (d *Debugger) releaseStop(t *Task, a DebugAction, acted bool) bool {
+	ps := t.ptParked
+	if ps == nil {
+		return false
 	}
-	d.cur = nil
-	d.sys, d.sigStop = nil, nil
-	d.pt.resumed()
-	t := ps.t
-	t.ptParked = nil
-	t.ptAction, t.ptActed = d.actionFor(t)
-	t.ptThen = func() {}
-	if f := ps.then; f != nil {
-		t.ptThen = func() { f(true) }
-	}
-	d.publishNext()
+	ps.action, ps.acted = a, acted
+	d.releasing = append(d.releasing, ps)
+	return true
 }
 
-// unparkAll lets every parked thread go, as the tracer detaches or ends: the published
-// stop's thread as resumed, the others as if they never stopped.
+// settle ends the stops the tracer resumed, or every stop once it went away; on the
+// loop, after each of the tracer's requests.
+func (d *Debugger) settle() {
+	if d.detached {
+		d.unparkAll()
+		return
+	}
+	for len(d.releasing) > 0 {
+		ps := d.releasing[0]
+		d.releasing = d.releasing[1:]
+		d.endStop(ps, true)
+	}
+	d.releasing = nil
+}
+
+// endStop ends a parked stop: its thread may run again, and runs the stop's
+// continuation first.
+func (d *Debugger) endStop(ps *parkedStop, seen bool) {
+	t := ps.t
+	if t.ptParked != ps {
+		return
+	}
+	if d.group == ps {
+		d.group = nil
+	}
+	d.pt.resumed(t.tid)
+	t.ptParked = nil
+	d.parked--
+	t.ptAction, t.ptActed = ps.action, ps.acted
+	t.ptThen = func() {}
+	if f := ps.then; f != nil {
+		t.ptThen = func() { f(seen) }
+	}
+}
+
+// unparkAll lets every parked thread go, as the tracer detaches or ends: each runs on
+// as resumed, a signal-delivery stop's signal not delivered (PTRACE_DETACH queues its
+// own), as on Linux, where a tracer's end restarts its tracees.
 func (d *Debugger) unparkAll() {
-	d.settle()
-	for _, ps := range d.queue {
-		ps.t.ptParked = nil
-		ps.t.ptThen = func() {}
-		if f := ps.then; f != nil {
-			ps.t.ptThen = func() { f(false) }
+	d.releasing = nil
+	for _, t := range d.p.tasks {
+		if ps := t.ptParked; ps != nil {
+			d.endStop(ps, true)
 		}
 	}
-	d.queue = nil
+	d.group = nil
+}
+
+// forgetStop drops the stop of thread t, which ends (an exec by another thread ends
+// it), whatever the tracer would have done with it.
+func (p *Process) forgetStop(t *Task) {
+	ps := t.ptParked
+	if ps == nil {
+		return
+	}
+	t.ptParked, t.ptThen = nil, nil
+	if d := p.dbg; d != nil {
+		d.parked--
+		if d.group == ps {
+			d.group = nil
+		}
+		if d.pt != nil {
+			d.pt.resumed(t.tid)
+		}
+	}
 }
 
 // ptStopped reports whether the run loop must not pick t: t is in a ptrace stop, or a
@@ -97,7 +128,7 @@ func (p *Process) ptStopped(t *Task) bool {
 		return true
 	}
 	d := p.dbg
-	return d != nil && d.cur != nil && d.cur.all
+	return d != nil && d.group != nil
 }
 
 // unparked runs what waits for t after its stop ended (the stopping code's continuation
@@ -130,7 +161,7 @@ func (d *Debugger) callParked(f func() error) error {
 		l := d.pt
 		k := d.p.k
 		k.pt.mu.Lock()
-		ok := l != nil && l.inStop && d.p.dbg == d
+		ok := l != nil && l.anyStopLocked() && d.p.dbg == d
 		k.pt.mu.Unlock()
 		if !ok {
 			done <- ErrNotStopped

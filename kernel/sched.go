@@ -391,7 +391,7 @@ func (p *Process) idle() {
 	if p.stopped {
 		st = 'T'
 	}
-	if d := p.dbg; d != nil && d.cur != nil {
+	if d := p.dbg; d != nil && d.parked > 0 {
 		st = 't' // a thread is in a tracer's stop
 	}
 	p.pubState.Store(st)

@@ -397,7 +397,7 @@ func (t *Task) tracesSeccomp() bool {
 func (t *Task) seccompStop(s *emu.Syscall, data uint32) {
 	d := t.p.dbg
 	t.seccompRecheck = true
-	d.pt.eventMsg = uint64(data)
+	d.pt.setEventMsg(t.tid, uint64(data))
 	d.entryStop(t, s, func(t *Task) abi.Siginfo {
 		return abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_SECCOMP<<8,
 			Pid: int32(t.p.pid), UID: t.p.creds.ruid}

@@ -13,7 +13,37 @@ import (
 type waitSpec struct {
 	match   func(c *Process) bool // the id selection; called with pt.mu held
 	options uint32                // WNOHANG, WNOWAIT, WEXITED, __WCLONE, __WALL
+	id      int                   // the one pid or tid asked for; 0: any the selection takes
 }
+
+// byID is the selection of a wait for one id: the child with that pid, or the traced
+// process that has a thread with that id (each thread of a tracee is the tracer's to
+// wait for, as on Linux). Called with pt.mu held.
+func (p *Process) byID(id int) func(c *Process) bool {
+	k := p.k
+	return func(c *Process) bool {
+		if c.pid == id {
+			return true
+		}
+		l := c.ptrace
+		if l == nil || l.tracer != p {
+			return false
+		}
+		if k.pt.tids[id] == c {
+			return true
+		}
+		for _, e := range l.threadExits {
+			if e.tid == id {
+				return true // an ended thread the tracer has yet to wait for
+			}
+		}
+		return false
+	}
+}
+
+// threadOnly says whether the wait asks for a thread of c other than its first: only
+// that thread's stops and end are reported, not the process's.
+func (w waitSpec) threadOnly(c *Process) bool { return w.id != 0 && w.id != c.pid }
 
 // eligible says whether child c is one the wait is about, as Linux's eligible_child():
 // without __WALL, __WCLONE selects the children whose exit signal is not SIGCHLD, and its
@@ -58,9 +88,14 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 			continue
 		}
 		any = true
+		traced := c.ptrace != nil && c.ptrace.tracer == p
+		if traced {
+			if ev := p.traceEvent(c, w, keep); ev != nil {
+				return ev, true, wake
+			}
+		}
 		switch {
-		case c.ptrace != nil && c.ptrace.tracer == p && len(c.ptrace.threadExits) > 0 && w.options&(abi.WALL|abi.WCLONE) != 0:
-			return p.threadEnd(c, keep), true, wake
+		case w.threadOnly(c):
 		case c.reported && w.options&abi.WEXITED != 0:
 			if !keep {
 				p.children = append(p.children[:i], p.children[i+1:]...)
@@ -74,8 +109,6 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 			info := childInfo(c)
 			return &waitEvent{c: c, code: info.Code, status: int(info.Status), used: used}, true, wake
 		case c.zombie:
-		case c.ptrace != nil && c.ptrace.tracer == p && c.ptrace.status != 0:
-			return p.traceStop(c, keep), true, wake
 		case c.job.stopSig != 0 && w.options&abi.WSTOPPED != 0:
 			ev := &waitEvent{c: c, code: abi.CLD_STOPPED, status: c.job.stopSig}
 			if !keep {
@@ -97,27 +130,49 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 			continue
 		}
 		any = true
-		switch {
-		case len(l.threadExits) > 0 && w.options&(abi.WALL|abi.WCLONE) != 0:
-			return p.threadEnd(c, keep), true, wake
-		case l.exited && w.options&abi.WEXITED != 0:
+		if ev := p.traceEvent(c, w, keep); ev != nil {
+			return ev, true, wake
+		}
+		if l.exited && w.options&abi.WEXITED != 0 && !w.threadOnly(c) {
 			if !keep {
 				l.unlinkLocked()
 			}
 			return &waitEvent{c: c, code: l.exitInfo.Code, status: int(l.exitInfo.Status)}, true, wake
-		case l.status != 0:
-			return p.traceStop(c, keep), true, wake
 		}
 	}
 	return nil, any, wake
 }
 
-// threadEnd reports the end of a thread of tracee c. Called with pt.mu held.
-func (p *Process) threadEnd(c *Process, keep bool) *waitEvent {
+// traceEvent is what tracee c's threads have for their tracer p's wait w: a thread's
+// end, or a thread's stop. Called with pt.mu held.
+func (p *Process) traceEvent(c *Process, w waitSpec, keep bool) *waitEvent {
+	if w.options&(abi.WALL|abi.WCLONE) != 0 {
+		if ev := p.threadEnd(c, w, keep); ev != nil {
+			return ev
+		}
+	}
+	if c.zombie {
+		return nil
+	}
+	return p.traceStop(c, w, keep)
+}
+
+// threadEnd reports the end of a thread of tracee c that w asks for (a wait for the
+// process's id is not for its other threads). Called with pt.mu held.
+func (p *Process) threadEnd(c *Process, w waitSpec, keep bool) *waitEvent {
 	l := c.ptrace
-	e := l.threadExits[0]
+	i := 0
+	if w.id != 0 {
+		for i < len(l.threadExits) && l.threadExits[i].tid != w.id {
+			i++
+		}
+	}
+	if i == len(l.threadExits) {
+		return nil
+	}
+	e := l.threadExits[i]
 	if !keep {
-		l.threadExits = l.threadExits[1:]
+		l.threadExits = append(l.threadExits[:i:i], l.threadExits[i+1:]...)
 		if len(l.threadExits) == 0 && c.zombie && !l.exited {
 			l.unlinkLocked() // the parent reports the process itself
 		}
@@ -129,12 +184,15 @@ func (p *Process) threadEnd(c *Process, keep bool) *waitEvent {
 	return ev
 }
 
-// traceStop reports tracee c's ptrace stop. Called with pt.mu held.
-func (p *Process) traceStop(c *Process, keep bool) *waitEvent {
-	l := c.ptrace
-	ev := &waitEvent{c: c, code: abi.CLD_TRAPPED, status: l.status, tid: l.stopTid}
-	if !keep {
-		l.status = 0
+// traceStop reports a ptrace stop of tracee c's that w asks for. Called with pt.mu held.
+func (p *Process) traceStop(c *Process, w waitSpec, keep bool) *waitEvent {
+	id, code, ok := c.ptrace.reportLocked(w.id, keep)
+	if !ok {
+		return nil
+	}
+	ev := &waitEvent{c: c, code: abi.CLD_TRAPPED, status: code}
+	if id != c.pid {
+		ev.tid = id
 	}
 	return ev
 }
@@ -214,14 +272,14 @@ func sysWait4(t *Task, a Args) (uint64, error) {
 		pgid = int(-pid)
 	}
 	w := waitSpec{options: options | abi.WEXITED, match: func(c *Process) bool {
-		switch {
-		case pid > 0:
-			return c.pid == int(pid)
-		case pid == -1:
+		if pid == -1 {
 			return true
 		}
 		return c.pgid == pgid
 	}}
+	if pid > 0 {
+		w.match, w.id = p.byID(int(pid)), int(pid)
+	}
 	return t.wait(w, func(e *waitEvent) (uint64, error) {
 		if e == nil {
 			return 0, nil
@@ -259,7 +317,7 @@ func sysWaitid(t *Task, a Args) (uint64, error) {
 		if id <= 0 {
 			return 0, unix.EINVAL
 		}
-		match = func(c *Process) bool { return c.pid == int(id) }
+		match = p.byID(int(id))
 	case abi.P_PGID:
 		if id < 0 {
 			return 0, unix.EINVAL
@@ -281,7 +339,11 @@ func sysWaitid(t *Task, a Args) (uint64, error) {
 	default:
 		return 0, unix.EINVAL
 	}
-	return t.wait(waitSpec{match: match, options: options}, func(e *waitEvent) (uint64, error) {
+	w := waitSpec{match: match, options: options}
+	if idtype == abi.P_PID {
+		w.id = int(id)
+	}
+	return t.wait(w, func(e *waitEvent) (uint64, error) {
 		// As Linux: only these fields are written; all zero when nothing was ready.
 		var info abi.Siginfo
 		if e != nil {
