@@ -123,6 +123,9 @@ func TestGdbUnderVemu(t *testing.T) {
 		// hit and steps one over the breakpoint while the others stay stopped; a hit
 		// lost or a thread left running shows in the count.
 		{"threads", []string{"-x", "count.gdb", guest("gdbthreads.glibc")}},
+		// vfork from a threaded process: each child's first stop comes while the parent
+		// sits in its event stop; the parent's vfork-done stop comes before its SIGCHLD.
+		{"vfork", []string{"-ex", "run", guest("gdbvfork.glibc")}},
 		// Stopped at a hit, with threads running: -batch's kill at the end waits for each
 		// thread's end by its id.
 		{"threads-kill", []string{"-ex", "break tick", "-ex", "run", "-ex", "print $rdi < 4", "-ex", "info inferiors",

@@ -627,13 +627,16 @@ func (p *Process) cloneEvent(flags uint64) (event int, enabled bool) {
 
 // traceChild makes new child c traced by p's tracer, before c first runs, when the
 // tracer follows this kind of clone or CLONE_PTRACE asks for it; c then stops first
-// thing (SIGSTOP, or PTRACE_EVENT_STOP when the tracer seized p). Then p stops with
-// the event, naming c, once the call has returned.
-func (t *Task) traceChild(c *Process, flags uint64) {
+// thing (SIGSTOP, or PTRACE_EVENT_STOP when the tracer seized p). The caller then
+// posts c's start and calls the function returned (when not nil): p stops with the
+// event, naming c, once the call has returned and c runs, as the child of a stopped
+// parent runs on Linux (a debugger waits for the child's first stop before it
+// resumes the parent).
+func (t *Task) traceChild(c *Process, flags uint64) func() {
 	p := t.p
 	event, enabled := p.cloneEvent(flags)
 	if !enabled && (event == 0 || flags&abi.CLONE_PTRACE == 0) {
-		return
+		return nil
 	}
 	l := p.dbg.pt
 	k := p.k
@@ -641,7 +644,7 @@ func (t *Task) traceChild(c *Process, flags uint64) {
 	tracer := l.tracer
 	if p.ptrace != l || tracer.zombie || c.ptrace != nil {
 		k.pt.mu.Unlock()
-		return
+		return nil
 	}
 	cl := &ptraceLink{tracee: c, tracer: tracer, tracerPid: l.tracerPid, seized: l.seized}
 	cl.options.Store(l.options.Load())
@@ -654,9 +657,10 @@ func (t *Task) traceChild(c *Process, flags uint64) {
 	} else {
 		c.queueSignal(nil, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL})
 	}
-	if enabled {
-		t.cloneEventStop(event, uint64(c.pid))
+	if !enabled {
+		return nil
 	}
+	return func() { t.cloneEventStop(event, uint64(c.pid)) }
 }
 
 // cloneEventStop stops t with a fork, vfork or clone event once its call has returned

@@ -229,9 +229,10 @@ func (d *Debugger) signalDecision(t *Task, info abi.Siginfo, seen bool) (abi.Sig
 }
 
 // syscallPending says whether a tracee's thread t is between its call's entry stop and
-// its exit stop: its signals wait, as Linux delivers them on the way back to user mode,
-// after the call ran and its exit stop.
+// its exit stop, or has an event stop of its call to report (an exec's, a vfork's
+// end): its signals wait, as Linux delivers them on the way back to user mode, after
+// the call ran and its stops.
 func (d *Debugger) syscallPending(t *Task) bool {
 	dt := d.tasks[t]
-	return dt != nil && (dt.entered || dt.retPend)
+	return dt != nil && (dt.entered || dt.retPend || dt.vforkPend || dt.execPend)
 }

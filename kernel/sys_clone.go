@@ -274,7 +274,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		space.CopyOut(ctid, binary.LittleEndian.AppendUint32(nil, uint32(c.pid)))
 	}
 	k.clock.attach(c)
-	t.traceChild(c, flags)
+	eventStop := t.traceChild(c, flags)
 	t.post(func() {
 		// The child starts with the parent's registers after the call, rax 0.
 		regs := append([]emu.Reg{}, emu.GPRs...)
@@ -298,6 +298,9 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		}
 		go c.run()
 	})
+	if eventStop != nil {
+		eventStop()
+	}
 	if vfork {
 		done := c.vforkDone
 		pid := uint64(c.pid)
