@@ -154,7 +154,7 @@ func TestGdbUnderVemu(t *testing.T) {
 				}
 				// The inferior's pid differs, and which thread gets where first.
 				s := regexp.MustCompile(`process \d+`).ReplaceAllString(string(out), "process N")
-				s = regexp.MustCompile(`(?m)^\[(New Thread|Switching to Thread|Thread 0x).*\]\n`).ReplaceAllString(s, "")
+				s = regexp.MustCompile(`(?m)^\[(New |Switching to |Thread 0x|LWP ).*\]\n`).ReplaceAllString(s, "")
 				return regexp.MustCompile(`Thread \d+ "`).ReplaceAllString(s, `Thread N "`)
 			}
 			want := run(gdb)
