@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -370,7 +371,7 @@ static void others(void)
 		printf("a stack root opened, read as nobody: %s\n", read(fd, buf, sizeof buf) >= 0 ? "ok" : errname(errno));
 		/* Its ids changed: it is no longer dumpable, its files are root's. */
 		expect_err("its own syscall, no longer dumpable", open("/proc/self/syscall", O_RDONLY), EACCES);
-		prctl(4 /* PR_SET_DUMPABLE */, 1);
+		prctl(PR_SET_DUMPABLE, 1);
 		fd = open("/proc/self/syscall", O_RDONLY);
 		printf("its own syscall, dumpable again: %s\n", fd >= 0 ? "opened" : errname(errno));
 		expect_err("its own stack, read without CAP_SYS_ADMIN", read(open("/proc/self/stack", O_RDONLY), buf, 8),
