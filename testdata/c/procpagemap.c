@@ -153,7 +153,7 @@ static void reads(void)
 	printf("lseek to -16: %lld (%s: the position, as the kernel returned it)\n", neg, errname(errno));
 	expect_err("read there", read(pm, b, 8), EINVAL);
 	lseek(pm, 0, SEEK_SET);
-	expect_err("a buffer that faults", pread(pm, (void *)8, 8, 0), EFAULT);
+	expect_err("a buffer that faults", syscall(SYS_pread64, pm, (void *)8, 8, 0), EFAULT);
 	char *two = mmap(0, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	munmap(two + PAGE, PAGE);
 	expect_err("a buffer that runs into a hole", pread(pm, two + PAGE - 8, 16, 0), EFAULT);
