@@ -44,7 +44,7 @@ func (p *Process) dispositionsChanged() {
 func (p *Process) publishFatal() {
 	blockedAll, blockedAny := p.blockedSignals()
 	fatal := p.fatalDisp
-	if d := p.dbg; d != nil && d.pt != nil {
+	if d := p.dbg; d != nil && d.pt != nil || p.attaching.Load() {
 		// A tracee stops at a signal before it acts: only SIGKILL ends it at once.
 		// A signal from the host still ends it as its dispositions say, so that a
 		// SIGTERM to vemu is never left to a tracer that does not act on it.
@@ -62,6 +62,19 @@ func (p *Process) publishFatal() {
 	if p.fatalAll.Load() != allT {
 		p.fatalAll.Store(allT)
 	}
+}
+
+// attachedFatal narrows what ends p at once as soon as a tracer attaches, before p's
+// loop installs it: a signal that came between the attach and the install would
+// otherwise kill p without the stop its tracer waits for. Linux's attach is
+// synchronous. Its loop's publishFatal keeps the narrowing (attaching).
+func (p *Process) attachedFatal() {
+	p.attaching.Store(true)
+	kill := sigBit(abi.SIGKILL)
+	any := p.fatalAny.Load()
+	p.fatalHost.Store(any)
+	p.fatalAny.Store(any & kill)
+	p.fatalAll.Store(p.fatalAll.Load() & kill)
 }
 
 // checkDoomed ends the process if a sender has decided a signal kills it. The run loop

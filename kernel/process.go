@@ -186,6 +186,7 @@ type Process struct {
 	fatalDisp          uint64
 	fatalAny, fatalAll atomic.Uint64
 	fatalHost          atomic.Uint64 // of a tracee: what a signal from the host ends it with
+	attaching          atomic.Bool   // PTRACE_ATTACH or SEIZE made it a tracee; its loop has yet to install the tracer
 	doomed             atomic.Int32
 	doomInfo           atomic.Pointer[abi.Siginfo] // the siginfo of doomed's signal
 

@@ -817,12 +817,17 @@ func (t *Task) ptraceAttach(seize bool, pid int32, addr, data uint64) error {
 	}
 	q.ptrace = l
 	p.tracees = append(p.tracees, q)
+	q.attachedFatal()
 	k.pt.mu.Unlock()
 	from := int32(p.pid)
 	q.send(wakeup{fn: func() {
 		k.pt.mu.Lock()
 		ok := q.ptrace == l
 		k.pt.mu.Unlock()
+		defer func() {
+			q.attaching.Store(false)
+			q.publishFatal()
+		}()
 		if !ok || q.exit != nil {
 			return
 		}
