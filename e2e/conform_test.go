@@ -55,6 +55,7 @@ var conformGuests = []diffCase{
 	{name: "ptlisten", cmds: one("ptlisten")},
 	{name: "ptthreads", cmds: one("ptthreads")},
 	{name: "ptmulti", cmds: one("ptmulti")},
+	{name: "ptrestart", cmds: one("ptrestart")},
 	{name: "ptexit", cmds: one("ptexit")},
 	{name: "smc", cmds: one("smc")},
 	{name: "dualmap", cmds: one("dualmap")},

@@ -275,6 +275,9 @@ func (d *Debugger) regsNow(tid int) (abi.UserRegs, error) {
 				r.Rip += 2
 				r.Rax = errnoRet(unix.ENOSYS) // as Linux shows it at entry
 			}
+		} else if v := d.intrViewOf(tid); v != nil {
+			r.OrigRax = v.nr
+			r.Rip, r.Rax = v.shown(r.Rip, r.Rax)
 		}
 		return nil
 	})
@@ -290,6 +293,16 @@ func (d *Debugger) sysOf(tid int) *sysOverlay {
 		return t.ptParked.sys
 	}
 	return nil
+}
+
+// intrViewOf is what thread tid's signal-delivery stop shows of the call the signal
+// interrupted, if it interrupted one.
+func (d *Debugger) intrViewOf(tid int) *intrView {
+	t := d.p.thread(tid)
+	if t == nil || t.intrView == nil || !d.sigStopped(t) {
+		return nil
+	}
+	return t.intrView
 }
 
 // sigStopped says whether t is in a signal-delivery stop.
@@ -310,6 +323,15 @@ func (d *Debugger) SetRegs(tid int, r *abi.UserRegs) error {
 			}
 			w.Rip -= 2
 			w.Rax = o.nr // the call still to run
+		} else if v := d.intrViewOf(tid); v != nil {
+			// The registers as shown, written back, leave the call as it was; others
+			// replace it.
+			rip, rax := cpu.Reg(emu.RIP), cpu.Reg(emu.RAX)
+			if sr, sa := v.shown(rip, rax); w.Rip == sr && w.Rax == sa {
+				w.Rip, w.Rax = rip, rax
+			} else {
+				d.p.thread(tid).intrView = nil
+			}
 		}
 		ids, ptrs := userRegs(&w)
 		vals := make([]uint64, len(ids))

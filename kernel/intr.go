@@ -114,6 +114,12 @@ func (t *Task) endInterrupted(op *pendingOp) {
 	if t.trace {
 		t.traceCall(op.nr, op.args, uint64(-int64(op.intr)))
 	}
+	if op.intr >= intrRestart && t.p.dbg != nil {
+		// At the signal-delivery stop that follows, a tracer sees the call as Linux
+		// leaves it until the signal's delivery decides: -ERESTART* in rax, rip past the
+		// instruction, the number in orig_rax.
+		t.intrView = &intrView{nr: op.nr, code: op.intr, restarted: carryOn || restart}
+	}
 	if carryOn {
 		t.restartBlock = op.resume
 		t.restartNr = abi.SYS_RESTART_SYSCALL
@@ -133,6 +139,23 @@ func (t *Task) endInterrupted(op *pendingOp) {
 		t.resume = &ret
 	}
 	t.p.updatePreempt()
+}
+
+// intrView is an interrupted call as a tracer sees it: its number, the ERESTART code
+// Linux leaves in rax, and whether vemu restarts it (rip is back on the instruction and
+// rax holds a number) or it returns (rax holds its error).
+type intrView struct {
+	nr        uint64
+	code      intrKind
+	restarted bool
+}
+
+// shown turns the registers a thread has (rip, rax) into what a tracer sees.
+func (v *intrView) shown(rip, rax uint64) (uint64, uint64) {
+	if v.restarted {
+		rip += 2
+	}
+	return rip, errnoRet(unix.Errno(v.code))
 }
 
 // nextSignal is the signal dispatchSignals would deliver to t first; 0 if none.

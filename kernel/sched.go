@@ -295,6 +295,7 @@ func (p *Process) run() ExitStatus {
 			p.hwBeforeRun(t)
 		}
 		p.publishFatal()
+		t.intrView = nil
 		p.beginTurn()
 		ev := p.cpu.Run(p.cpu.Reg(emu.RIP))
 		p.inRun = false

@@ -69,6 +69,9 @@ type Task struct {
 	intrFd    int        // eventfd for cancels + 1; 0 when not made yet
 	restart   bool       // the interrupted call runs again when the thread does
 	restartNr uint64     // its number
+	// intrView is what a tracer sees of the call a signal interrupted, until the
+	// thread runs again: Linux's registers at the signal-delivery stop (intr.go).
+	intrView *intrView
 	// restartBlock is what restart_syscall runs: the rest of an interrupted sleep.
 	restartBlock func(t *Task) (uint64, error)
 	mmapTop      mm.Addr // while an i386 mmap2 runs: its mappings go below this

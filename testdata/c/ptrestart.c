@@ -1,0 +1,104 @@
+/* ptrestart checks what a tracer sees of a system call that a signal interrupts, at the
+ * signal-delivery stop: rax -ERESTARTSYS (or -ERESTART_RESTARTBLOCK for a sleep), the
+ * call's number in orig_rax, rip past the syscall instruction; and what each choice
+ * then does: a suppressed signal restarts the call, a handler without SA_RESTART makes
+ * it fail with EINTR, registers written back as read leave it so, and rax set to
+ * -EINTR makes it fail. A signal sent right after PTRACE_SEIZE stops the tracee instead
+ * of killing it. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+
+enum { PLAIN, HANDLER, SLEEP };
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {0, ms * 1000000L};
+	nanosleep(&ts, 0);
+}
+
+/* child blocks in read(2) (or a 300 ms nanosleep) and exits with what it returned: 0
+ * for a byte read or a whole sleep, 4 for EINTR, 9 for anything else. */
+static void child(int fd, int how)
+{
+	if (how == HANDLER) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_usr1; /* without SA_RESTART */
+		sigaction(SIGUSR1, &sa, 0);
+	}
+	if (how == SLEEP) {
+		struct timespec ts = {0, 300000000};
+		long r = syscall(SYS_nanosleep, &ts, 0);
+		_exit(r == 0 ? 0 : 9);
+	}
+	char c;
+	long r = syscall(SYS_read, fd, &c, 1);
+	_exit(r == 1 ? 0 : r < 0 && errno == EINTR ? 4 : 9);
+}
+
+/* one runs a child as how says, seizes it while it waits, sends SIGUSR1, checks the
+ * stop's registers, and resumes it with sig after edit; returns the child's status. */
+static int one(const char *name, int how, int sig, int edit)
+{
+	int p[2];
+	pipe(p);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		child(p[0], how);
+	pause_ms(100);
+	int ok = syscall(SYS_ptrace, PTRACE_SEIZE, pid, 0, 0) == 0 && kill(pid, SIGUSR1) == 0;
+	int st = 0;
+	ok = ok && waitpid(pid, &st, 0) == pid && WIFSTOPPED(st) && WSTOPSIG(st) == SIGUSR1;
+	char what[160];
+	snprintf(what, sizeof what, "%s: a signal-delivery stop", name);
+	expect(what, ok);
+	struct user_regs_struct r;
+	long nr = how == SLEEP ? SYS_nanosleep : SYS_read;
+	long code = how == SLEEP ? -516 : -512;
+	ok = syscall(SYS_ptrace, PTRACE_GETREGS, pid, 0, &r) == 0;
+	long word = 0;
+	syscall(SYS_ptrace, PTRACE_PEEKTEXT, pid, r.rip - 2, &word);
+	snprintf(what, sizeof what, "%s: rax %ld, orig_rax the call, rip past syscall", name, code);
+	expect(what, ok && (long)r.rax == code && (long)r.orig_rax == nr && (word & 0xffff) == 0x050f);
+	if (edit == 1) {
+		expect("registers written back as read", syscall(SYS_ptrace, PTRACE_SETREGS, pid, 0, &r) == 0);
+	} else if (edit == 2) {
+		r.rax = -EINTR;
+		expect("rax set to -EINTR", syscall(SYS_ptrace, PTRACE_SETREGS, pid, 0, &r) == 0);
+	}
+	syscall(SYS_ptrace, PTRACE_CONT, pid, 0, sig);
+	pause_ms(50);
+	write(p[1], "x", 1);
+	while (waitpid(pid, &st, 0) == pid && WIFSTOPPED(st))
+		syscall(SYS_ptrace, PTRACE_CONT, pid, 0, 0);
+	close(p[0]);
+	close(p[1]);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int main(void)
+{
+	expect("suppressed: the read restarts", one("read", PLAIN, 0, 0) == 0);
+	expect("delivered to a handler without SA_RESTART: EINTR", one("read, handled", HANDLER, SIGUSR1, 0) == 4);
+	expect("delivered without a handler: it kills", one("read, fatal", PLAIN, SIGUSR1, 0) == 128 + SIGUSR1);
+	expect("written back as read: it restarts", one("read, written back", PLAIN, 0, 1) == 0);
+	expect("rax -EINTR: the read fails with EINTR", one("read, edited", PLAIN, 0, 2) == 4);
+	expect("a sleep suppressed goes on to its end", one("nanosleep", SLEEP, 0, 0) == 0);
+	return failures != 0;
+}
