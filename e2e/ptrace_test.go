@@ -170,3 +170,52 @@ func TestGdbUnderVemu(t *testing.T) {
 		})
 	}
 }
+
+// TestGdbAttachUnderVemu has the host's gdb attach to a running threaded guest, list
+// its threads with a frame each and detach, from a shell run natively and under vemu:
+// PTRACE_ATTACH takes the first thread and gdb attaches the others by their ids.
+func TestGdbAttachUnderVemu(t *testing.T) {
+	const gdb = "/usr/bin/gdb"
+	if !hasFile(gdb) || !hasFile("/bin/bash") {
+		t.Skip("no gdb or bash on this host")
+	}
+	dir := t.TempDir()
+	script := `set -e
+mkfifo "$1/ready"
+"$2" > "$1/ready" & pid=$!
+read line < "$1/ready"
+gdb -batch -nx -p $pid -ex 'info threads' -ex 'thread apply all bt 1' -ex detach
+kill $pid
+wait $pid || true
+`
+	run := func(argv ...string) string {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = guestEnv
+		timer := time.AfterFunc(runTimeout, func() { cmd.Process.Kill() })
+		out, err := cmd.CombinedOutput()
+		timer.Stop()
+		if err != nil {
+			t.Errorf("%v: %v\n%s", argv, err, out)
+		}
+		s := string(out)
+		// Ids, thread addresses and the column widths that follow from them differ.
+		for _, re := range []string{`(?m)^(\[New |Reading |Loaded |warning: ).*\n`, `(LWP|process) \d+`, `Thread 0x[0-9a-f]+`} {
+			s = regexp.MustCompile(re).ReplaceAllStringFunc(s, func(m string) string {
+				if strings.HasPrefix(m, "[") || strings.HasSuffix(m, "\n") {
+					return ""
+				}
+				return regexp.MustCompile(`0x[0-9a-f]+|\d+`).ReplaceAllString(m, "N")
+			})
+		}
+		return regexp.MustCompile(` +`).ReplaceAllString(s, " ")
+	}
+	os.RemoveAll(dir + "/ready")
+	want := run("/bin/bash", "-c", script, "bash", dir, guest("gdbattach.glibc"))
+	if strings.Count(want, "clock_nanosleep") != 9 {
+		t.Fatalf("natively, gdb did not see four sleeping threads:\n%s", want)
+	}
+	os.RemoveAll(dir + "/ready")
+	if got := run(vemuBin, "run", "/bin/bash", "-c", script, "bash", dir, guest("gdbattach.glibc")); got != want {
+		t.Errorf("under vemu:\n%s\nnatively:\n%s", got, want)
+	}
+}
