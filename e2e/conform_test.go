@@ -24,6 +24,7 @@ var conformGuests = []diffCase{
 	{name: "limits", cmds: one("limits")},
 	{name: "cpulimit", cmds: one("cpulimit")},
 	{name: "sigio", cmds: one("sigio")},
+	{name: "fioasync", cmds: one("fioasync")},
 	{name: "getcpu", cmds: one("getcpu")},
 	{name: "rseq", cmds: one("rseq")},
 	{name: "faccess", cmds: one("faccess")},

@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -153,6 +154,33 @@ func (t *Task) setAsync(f *File, fd int32, on bool) {
 	} else if !on && was {
 		t.p.k.unwatchAsync(f)
 	}
+}
+
+// canSignal says whether f is a kind of file that can send SIGIO, one whose Linux file
+// operations have fasync: sockets, pipes and FIFOs, terminals, /dev/random and
+// /dev/urandom, and inotify instances. O_ASYNC does not stay set on any other (F_SETFL
+// leaves it off, as Linux 6.x does) and FIOASYNC's change is ENOTTY.
+func (f *File) canSignal() bool {
+	if f.ops != nil {
+		return false // vemu's own kinds: signalfd, pidfd, epoll, /proc files...
+	}
+	if strings.HasPrefix(f.path, "anon_inode:") {
+		return f.path == "anon_inode:inotify"
+	}
+	if _, tty := f.ttyDev(); tty {
+		return true
+	}
+	var st unix.Stat_t
+	if unix.Fstat(f.fd, &st) != nil {
+		return false
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO, unix.S_IFSOCK:
+		return true
+	case unix.S_IFCHR:
+		return st.Rdev == unix.Mkdev(1, 8) || st.Rdev == unix.Mkdev(1, 9)
+	}
+	return false
 }
 
 // asyncFlag is O_ASYNC as F_GETFL shows it.

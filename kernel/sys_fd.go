@@ -300,12 +300,13 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 		fl, err := f.kind().getfl(f)
 		return uint64(fl | f.asyncFlag()), err
 	case abi.F_SETFL:
-		// O_ASYNC is vemu's to act on (sigio.go), never the host's.
+		// O_ASYNC is vemu's to act on (sigio.go), never the host's, and only for a
+		// file that can signal.
 		fl := a.Uint(2)
 		if err := f.kind().setfl(f, fl&^abi.O_ASYNC); err != nil {
 			return 0, err
 		}
-		t.setAsync(f, fd, fl&abi.O_ASYNC != 0)
+		t.setAsync(f, fd, fl&abi.O_ASYNC != 0 && f.canSignal())
 		return 0, nil
 	case abi.F_GETOWN, abi.F_SETOWN, abi.F_GETOWN_EX, abi.F_SETOWN_EX, abi.F_GETSIG, abi.F_SETSIG:
 		return t.fcntlOwn(f, a.Int(1), a[2])

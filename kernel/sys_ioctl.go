@@ -87,7 +87,6 @@ var ioctlSize = map[uint32]struct {
 	abi.TIOCGPGRP:  {4, false, true, unix.TIOCGPGRP},
 	abi.TIOCSPGRP:  {4, true, false, unix.TIOCSPGRP},
 	abi.FIONREAD:   {4, false, true, unix.TIOCINQ},
-	abi.FIONBIO:    {4, true, false, 0x5421},
 
 	// The host's file system answers for its files, as for file_getattr(2).
 	abi.FS_IOC_GETFLAGS:   {4, false, true, abi.FS_IOC_GETFLAGS},
@@ -109,6 +108,8 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 	case abi.FIOCLEX, abi.FIONCLEX:
 		t.p.files.fds[a.Fd(0)].cloexec = req == abi.FIOCLEX
 		return 0, nil
+	case abi.FIONBIO, abi.FIOASYNC:
+		return 0, t.fileFlagIoctl(f, a.Fd(0), req, a.Ptr(2))
 	}
 	if lf, ok := f.ops.(*listenerFile); ok {
 		return t.seccompIoctl(f, lf.l, req, a.Ptr(2))
@@ -161,6 +162,37 @@ func sysIoctl(t *Task, a Args) (uint64, error) {
 		return 0, t.p.mm.CopyOut(a.Ptr(2), buf[:d.size])
 	}
 	return 0, nil
+}
+
+// fileFlagIoctl implements the requests that every file understands as Linux's
+// do_vfs_ioctl() does: FIONBIO sets or clears O_NONBLOCK, FIOASYNC O_ASYNC, each from the
+// int at addr (nonzero: set). A change of O_ASYNC on a file that cannot signal is ENOTTY.
+func (t *Task) fileFlagIoctl(f *File, fd int32, req uint32, addr mm.Addr) error {
+	var b [4]byte
+	if err := t.p.mm.CopyIn(addr, b[:]); err != nil {
+		return err
+	}
+	on := binary.LittleEndian.Uint32(b[:]) != 0
+	if req == abi.FIOASYNC {
+		if on == (f.asyncFlag() != 0) {
+			return nil
+		}
+		if !f.canSignal() {
+			return unix.ENOTTY
+		}
+		t.setAsync(f, fd, on)
+		return nil
+	}
+	fl, err := f.kind().getfl(f)
+	if err != nil {
+		return err
+	}
+	if on {
+		fl |= abi.O_NONBLOCK
+	} else {
+		fl &^= abi.O_NONBLOCK
+	}
+	return f.kind().setfl(f, fl)
 }
 
 // termValueIoctl passes a terminal request whose argument is a value, not a pointer
