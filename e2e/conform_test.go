@@ -25,6 +25,7 @@ var conformGuests = []diffCase{
 	{name: "cpulimit", cmds: one("cpulimit")},
 	{name: "sigio", cmds: one("sigio")},
 	{name: "fioasync", cmds: one("fioasync")},
+	{name: "faultrf", cmds: one("faultrf")},
 	{name: "getcpu", cmds: one("getcpu")},
 	{name: "rseq", cmds: one("rseq")},
 	{name: "faccess", cmds: one("faccess")},

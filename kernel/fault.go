@@ -75,7 +75,7 @@ func (t *Task) handleEvent(ev emu.Event) {
 		case emu.Fetch:
 			pf = pfInstr
 		}
-		t.faultSignalErr(abi.SIGSEGV, code, ev.Addr, pf, faultDetail(p.cpu, ev))
+		t.faultSignalErr(abi.SIGSEGV, code, ev.Addr, pf, true, faultDetail(p.cpu, ev))
 	case emu.Interrupt:
 		if ev.Int && ev.Vector == 0x80 {
 			t.int80(ev.RIP)
@@ -87,7 +87,7 @@ func (t *Task) handleEvent(ev emu.Event) {
 			// A segment not present (or a stack segment's): SIGBUS with the selector,
 			// as Linux's exc_segment_not_present and exc_stack_segment.
 			p.cpu.SetReg(emu.RIP, at)
-			f := sigFault{trapno: uint64(ev.Vector), err: errCode}
+			f := sigFault{trapno: uint64(ev.Vector), err: errCode, resume: true}
 			t.lastFault = f
 			t.faultSignalFrame(sig, code, 0, f, insnDetail(p.cpu, at))
 			return
@@ -101,7 +101,10 @@ func (t *Task) handleEvent(ev emu.Event) {
 			p.cpu.SetReg(emu.RIP, at)
 			addr = 0
 		}
-		t.faultSignalErr(sig, code, addr, errCode, insnDetail(p.cpu, at))
+		// int3, into and int $4 (the gates open to user mode) and the debug exception
+		// are traps; the rest, int N's general protection included, faults.
+		trap := ev.Vector == 1 || ev.Vector == 3 || ev.Int && ev.Vector == 4
+		t.faultSignalErr(sig, code, addr, errCode, !trap, insnDetail(p.cpu, at))
 	case emu.Invalid:
 		t.faultSignal(abi.SIGILL, abi.ILL_ILLOPN, ev.RIP, insnDetail(p.cpu, ev.RIP))
 	case emu.Halt:
@@ -118,6 +121,9 @@ func (t *Task) handleEvent(ev emu.Event) {
 // sigFault is what the CPU reports with a fault, for struct sigcontext.
 type sigFault struct {
 	trapno, err, cr2 uint64
+	// resume: a fault-class exception, whose saved flags have RF set, as the CPU pushes
+	// them; a trap's (int3, into) and a signal's that no exception raised have it clear.
+	resume bool
 }
 
 // faultSignal acts on a signal the CPU raised in t: delivered to its handler at once, or,
@@ -125,7 +131,7 @@ type sigFault struct {
 // does not let a synchronous fault be blocked or ignored). The engine's rip is the
 // instruction to resume at after the handler: the faulting one, or the next for a trap.
 func (t *Task) faultSignal(sig int, code int32, addr uint64, detail string) {
-	t.faultSignalErr(sig, code, addr, 0, detail)
+	t.faultSignalErr(sig, code, addr, 0, sig != abi.SIGTRAP, detail)
 }
 
 // Bits of a page fault's error code that the access decides; faultSignalErr adds the
@@ -136,9 +142,9 @@ const (
 )
 
 // faultSignalErr is faultSignal with the error code the CPU pushed, for the frame (for a
-// page fault, pfWrite or pfInstr).
-func (t *Task) faultSignalErr(sig int, code int32, addr, errCode uint64, detail string) {
-	var f sigFault
+// page fault, pfWrite or pfInstr), and whether the exception was fault-class (resume).
+func (t *Task) faultSignalErr(sig int, code int32, addr, errCode uint64, resume bool, detail string) {
+	f := sigFault{resume: resume}
 	switch sig {
 	case abi.SIGSEGV:
 		switch code {

@@ -661,7 +661,11 @@ func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error
 	}
 	stack := abi.StackT{Sp: ts.altSp, Flags: ts.altFlags, Size: ts.altSize}
 	var frame [abi.RtSigframeSize]byte
-	fr := buildFrame(act.Restorer, regs, rflags, f, oldmask, stack, uint64(l.fpstate), info)
+	saved := rflags
+	if f.resume {
+		saved |= eflagsRF
+	}
+	fr := buildFrame(act.Restorer, regs, saved, f, oldmask, stack, uint64(l.fpstate), info)
 	// The interrupted code's segments: the handler runs with the user's, as on Linux.
 	// vemu cannot switch the CPU from 32-bit code (an LDT or GDT code segment) to 64-bit
 	// code from outside: such a signal ends the process.

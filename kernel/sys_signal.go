@@ -492,7 +492,7 @@ func sysRtSigreturn(t *Task, a Args) (uint64, error) {
 		if bad != 0 {
 			// The return to user mode faults: a general protection fault naming the
 			// selector, in the restored context.
-			t.faultSignalErr(abi.SIGSEGV, abi.SI_KERNEL, 0, uint64(bad&^3), fmt.Sprintf("rt_sigreturn: cs %#x ss %#x", cs, ss))
+			t.faultSignalErr(abi.SIGSEGV, abi.SI_KERNEL, 0, uint64(bad&^3), false, fmt.Sprintf("rt_sigreturn: cs %#x ss %#x", cs, ss))
 		}
 	})
 	return regs[gprRAX], nil
