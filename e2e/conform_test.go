@@ -26,6 +26,7 @@ var conformGuests = []diffCase{
 	{name: "sigio", cmds: one("sigio")},
 	{name: "fioasync", cmds: one("fioasync")},
 	{name: "faultrf", cmds: one("faultrf")},
+	{name: "anonmerge", cmds: one("anonmerge")},
 	{name: "getcpu", cmds: one("getcpu")},
 	{name: "rseq", cmds: one("rseq")},
 	{name: "faccess", cmds: one("faccess")},

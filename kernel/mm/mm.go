@@ -894,6 +894,20 @@ func continues(a, b *VMA) bool {
 		a.WipeOnFork == b.WipeOnFork
 }
 
+// joins reports whether b, adjacent to a, is one mapping with it as Linux's vma_merge()
+// makes them: private anonymous memory alike in everything shown. vemu gives each mmap
+// memory of its own, which continues does not join; Linux merges a new mapping with a
+// neighbour whatever either holds. What vemu does not keep (MAP_NORESERVE, the
+// accounting of memory once writable, MADV_HUGEPAGE) does not keep pieces apart.
+func joins(a, b *VMA) bool {
+	anon := func(v *VMA) bool {
+		return !v.Shared && v.Ino == 0 && v.Dev == 0 && v.Name == "" && !v.Secret && v.back.frozen == nil
+	}
+	return a.End == b.Start && anon(a) && anon(b) && a.Prot == b.Prot && a.MapsPerm == b.MapsPerm &&
+		a.Bus == b.Bus && a.Sealed == b.Sealed && a.Locked == b.Locked && a.DontFork == b.DontFork &&
+		a.WipeOnFork == b.WipeOnFork
+}
+
 // merge joins n's VMA and the next one if the second continues the first, and reports
 // whether it did. The CPU is not involved: its regions and permissions do not follow VMAs.
 func (s *Space) merge(n *vnode) bool {
@@ -1467,16 +1481,16 @@ func (s *Space) Maps() string {
 }
 
 // mappings calls f for each mapping as the guest sees them, in address order: pieces
-// that continue each other are one mapping (v, a copy that spans them), each piece in
-// pieces.
+// that continue each other, or that Linux would have merged (see joins), are one mapping
+// (v, a copy that spans them), each piece in pieces.
 func (s *Space) mappings(f func(v *VMA, pieces []*VMA)) {
 	var pieces []*VMA
 	for x := s.vmas.first; x != nil; x = x.next {
 		v := x.v
 		pieces = append(pieces[:0], v)
-		if x.next != nil && continues(v, x.next.v) {
+		if x.next != nil && (continues(v, x.next.v) || joins(v, x.next.v)) {
 			m := *v
-			for x.next != nil && continues(&m, x.next.v) {
+			for x.next != nil && (continues(&m, x.next.v) || joins(&m, x.next.v)) {
 				m.End = x.next.v.End
 				x = x.next
 				pieces = append(pieces, x.v)
