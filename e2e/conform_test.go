@@ -27,6 +27,7 @@ var conformGuests = []diffCase{
 	{name: "fioasync", cmds: one("fioasync")},
 	{name: "faultrf", cmds: one("faultrf")},
 	{name: "anonmerge", cmds: one("anonmerge")},
+	{name: "thpalign", cmds: one("thpalign")},
 	{name: "getcpu", cmds: one("getcpu")},
 	{name: "rseq", cmds: one("rseq")},
 	{name: "faccess", cmds: one("faccess")},

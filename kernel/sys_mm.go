@@ -58,6 +58,24 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 	return r, nil
 }
 
+// thpSize is the size of a transparent huge page, the PMD's span.
+const thpSize = 2 << 20
+
+// thpFree places private anonymous memory of size bytes, a multiple of thpSize, mapped
+// without a hint, as Linux 6.7 and later's thp_get_unmapped_area() does, so that huge
+// pages may back it: the highest free range of size+thpSize below top, and in it the
+// highest start aligned to thpSize; without room for that, anywhere, as for any size.
+func thpFree(s *mm.Space, size uint64, top mm.Addr) (mm.Addr, error) {
+	ret, err := s.FindFree(size+thpSize, top)
+	if err != nil {
+		return s.FindFree(size, top)
+	}
+	if sub := -uint64(ret) & (thpSize - 1); sub != 0 {
+		return ret + mm.Addr(sub), nil
+	}
+	return ret + thpSize, nil
+}
+
 // mmapCall maps as mmap(2) asks, before any locking.
 func mmapCall(t *Task, a Args) (uint64, error) {
 	addr, length, prot, flags, fd, off := a[0], a[1], a.Uint(2), a.Uint(3), a.Fd(4), a[5]
@@ -160,7 +178,12 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 			case flags&abi.MAP_32BIT != 0:
 				top = min(top, map32BitTop) // as Linux's: within the first 2 GiB
 			}
-			if start, err = s.FindFree(size, top); err != nil {
+			if anon && typ == abi.MAP_PRIVATE && addr == 0 && flags&abi.MAP_32BIT == 0 && size%thpSize == 0 {
+				start, err = thpFree(s, size, top)
+			} else {
+				start, err = s.FindFree(size, top)
+			}
+			if err != nil {
 				return 0, err
 			}
 		}
