@@ -224,6 +224,7 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 				}
 				v.Dev, v.Ino, v.FileOff = uint64(st.Dev), uint64(st.Ino), off
 				s.SetPrivateFile(start, start+mm.Addr(size), f.fd, off)
+				mmapFlags(s, start, size, flags)
 				return uint64(start), nil
 			}
 		}
@@ -287,7 +288,22 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 			}
 		}
 	}
+	mmapFlags(s, start, size, flags)
 	return uint64(start), nil
+}
+
+// mmapFlags gives the new mappings of [start, start+size) the flags of Linux's that mmap's
+// flags set: VM_NORESERVE for MAP_NORESERVE, VM_NOHUGEPAGE for MAP_STACK (Linux 6.8
+// and later), which keep them apart from neighbours without them.
+func mmapFlags(s *mm.Space, start mm.Addr, size uint64, flags uint32) {
+	noReserve, stack := flags&abi.MAP_NORESERVE != 0, flags&abi.MAP_STACK != 0
+	if !noReserve && !stack {
+		return
+	}
+	s.Update(start, start+mm.Addr(size), func(v *mm.VMA) error {
+		v.NoReserve, v.NoHugePage = noReserve, stack
+		return nil
+	})
 }
 
 // secretMmapOK applies Linux's checks to a mapping of a secret memory file: its
@@ -591,6 +607,9 @@ func madviseVMA(s *mm.Space, v *mm.VMA, advice int32) error {
 		// Flags the kernel's own mappings never take.
 		if dontExpand {
 			return unix.EINVAL
+		}
+		if advice == abi.MADV_HUGEPAGE || advice == abi.MADV_NOHUGEPAGE {
+			v.HugePage, v.NoHugePage = advice == abi.MADV_HUGEPAGE, advice == abi.MADV_NOHUGEPAGE
 		}
 	case abi.MADV_DONTDUMP:
 		if dontExpand && !pfn { // [vvar] is VM_DONTDUMP already: no change

@@ -534,10 +534,22 @@ type VMA struct {
 	// DontFork mappings (MADV_DONTFORK) are left out of a forked child; WipeOnFork ones
 	// (MADV_WIPEONFORK, private anonymous memory only) are zero in it.
 	DontFork, WipeOnFork bool
+	// NoReserve (MAP_NORESERVE), Accounted (a private mapping that has been writable,
+	// whose memory Linux charged: see Charged), HugePage and NoHugePage (MADV_HUGEPAGE,
+	// MADV_NOHUGEPAGE, MAP_STACK) are Linux's VM_NORESERVE, VM_ACCOUNT, VM_HUGEPAGE and
+	// VM_NOHUGEPAGE: smaps shows them, and mappings that differ in them stay apart.
+	NoReserve, Accounted, HugePage, NoHugePage bool
 	// origin is the mapping of an Image's space this one was made from (see Start).
 	origin *VMA
 	// noCPU mappings exist for the kernel only (for example the vsyscall page in the
 	// "none" mode is absent, but xonly's is mapped without access).
+}
+
+// Charged says whether Linux's VM_ACCOUNT is set: on a private mapping without
+// MAP_NORESERVE that is or has been writable (accountable_mapping() at mmap,
+// mprotect_fixup() when it becomes writable; it stays when it no longer is).
+func (v *VMA) Charged() bool {
+	return !v.Shared && !v.NoReserve && (v.Accounted || v.Prot&emu.ProtWrite != 0)
 }
 
 func (v *VMA) host() []byte { return v.back.mem[v.off : v.off+uint64(v.End-v.Start)] }
@@ -891,21 +903,26 @@ func continues(a, b *VMA) bool {
 	return a.End == b.Start && a.back == b.back && a.off+a.Len() == b.off && a.Prot == b.Prot &&
 		a.Name == b.Name && a.Shared == b.Shared && a.Ino == b.Ino && a.MapsPerm == b.MapsPerm && a.Bus == b.Bus &&
 		a.Sealed == b.Sealed && a.Secret == b.Secret && a.Locked == b.Locked && a.DontFork == b.DontFork &&
-		a.WipeOnFork == b.WipeOnFork
+		a.WipeOnFork == b.WipeOnFork && sameVMFlags(a, b)
+}
+
+// sameVMFlags says whether a and b agree in the flags of Linux's that only smaps shows.
+func sameVMFlags(a, b *VMA) bool {
+	return a.NoReserve == b.NoReserve && a.Charged() == b.Charged() && a.HugePage == b.HugePage &&
+		a.NoHugePage == b.NoHugePage
 }
 
 // joins reports whether b, adjacent to a, is one mapping with it as Linux's vma_merge()
 // makes them: private anonymous memory alike in everything shown. vemu gives each mmap
 // memory of its own, which continues does not join; Linux merges a new mapping with a
-// neighbour whatever either holds. What vemu does not keep (MAP_NORESERVE, the
-// accounting of memory once writable, MADV_HUGEPAGE) does not keep pieces apart.
+// neighbour whatever either holds.
 func joins(a, b *VMA) bool {
 	anon := func(v *VMA) bool {
 		return !v.Shared && v.Ino == 0 && v.Dev == 0 && v.Name == "" && !v.Secret && v.back.frozen == nil
 	}
 	return a.End == b.Start && anon(a) && anon(b) && a.Prot == b.Prot && a.MapsPerm == b.MapsPerm &&
 		a.Bus == b.Bus && a.Sealed == b.Sealed && a.Locked == b.Locked && a.DontFork == b.DontFork &&
-		a.WipeOnFork == b.WipeOnFork
+		a.WipeOnFork == b.WipeOnFork && sameVMFlags(a, b)
 }
 
 // merge joins n's VMA and the next one if the second continues the first, and reports
@@ -1059,6 +1076,9 @@ func (s *Space) Protect(start Addr, length uint64, prot Prot) error {
 		// map_ptr region uc_mem_protect moves the pages into memory of Unicorn's own, so
 		// the guest's stores would no longer reach the host memory the kernel reads.
 		old := v.Prot
+		if (old|prot)&emu.ProtWrite != 0 && !v.Shared && !v.NoReserve {
+			v.Accounted = true // charged when it became writable, and kept charged
+		}
 		v.Prot = prot
 		if prot == 0 {
 			// The memory stays given to the CPU, without access, for the next change.

@@ -71,9 +71,12 @@ func vmFlags(v *VMA) string {
 	add(v.Name == "[vvar]", "io")
 	add(v.DontFork, "dc")
 	add(special, "de")
-	add(!v.Shared && v.Prot&emu.ProtWrite != 0, "ac")
+	add(v.Charged(), "ac")
+	add(v.NoReserve, "nr")
 	add(v.WipeOnFork, "wf")
 	add(v.Name == "[vvar]", "dd")
+	add(v.HugePage, "hg")
+	add(v.NoHugePage, "nh")
 	add(v.Sealed, "sl")
 	return strings.Join(f, " ")
 }

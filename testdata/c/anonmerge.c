@@ -1,7 +1,9 @@
 /* anonmerge checks that /proc/self/maps and smaps show adjacent private anonymous
  * mappings alike in everything as one line, as Linux merges them (a fresh mapping beside
  * one already touched, a hole filled again, a change of protection undone), and keeps
- * apart what differs: the protection, a file's pages, shared memory, a locked part. */
+ * apart what differs: the protection, a file's pages, shared memory, a locked part,
+ * and the flags smaps shows in VmFlags: nr (MAP_NORESERVE), ac (memory charged once
+ * writable), hg and nh (MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_STACK). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,6 +38,27 @@ static int lines(char *lo, char *hi, long *rss)
 	if (f)
 		fclose(f);
 	return n;
+}
+
+/* has says whether the VmFlags of the mapping at p have flag. */
+static int has(char *p, const char *flag)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char l[512];
+	int in = 0, found = 0;
+	while (f && fgets(l, sizeof l, f)) {
+		unsigned long a, b;
+		if (sscanf(l, "%lx-%lx ", &a, &b) == 2 && strchr(l, '-') < strchr(l, ' '))
+			in = (unsigned long)p >= a && (unsigned long)p < b;
+		else if (in && strncmp(l, "VmFlags:", 8) == 0) {
+			char want[8];
+			snprintf(want, sizeof want, " %s ", flag);
+			found = strstr(l + 7, want) != NULL;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
 }
 
 static char *map_at(char *at, size_t len, int prot, int flags)
@@ -91,6 +114,33 @@ int main(void)
 		expect("the anonymous part joins the rest", lines(g, c + MB, NULL) == 1);
 		munmap(f, MB);
 	}
+
+	char *n = map_at(r + 2 * MB, MB, rw, priv | MAP_NORESERVE);
+	expect("MAP_NORESERVE shows nr", has(n, "nr") && !has(n, "ac") && has(b, "ac") && !has(b, "nr"));
+	expect("and stays apart", lines(n, c + MB, NULL) == 2);
+	munmap(n, MB);
+	n = map_at(r + 2 * MB, MB, rw, priv | MAP_STACK);
+	expect("MAP_STACK shows nh", has(n, "nh"));
+	expect("and stays apart", lines(n, c + MB, NULL) == 2);
+	munmap(n, MB);
+	n = map_at(r + 2 * MB, MB, PROT_READ, priv);
+	expect("read-only memory is not charged", !has(n, "ac"));
+	mprotect(n, MB, rw);
+	mprotect(n, MB, PROT_READ);
+	expect("once writable it is", has(n, "ac"));
+	char *m = map_at(r + 1 * MB, MB, PROT_READ, priv);
+	expect("and stays apart from memory never writable", lines(m, n + MB, NULL) == 2);
+	munmap(m, 2 * MB);
+
+	madvise(b, 2 * 4096, MADV_NOHUGEPAGE);
+	expect("MADV_NOHUGEPAGE shows nh", has(b, "nh") && !has(b, "hg"));
+	expect("and splits the mapping", lines(b, c + MB, NULL) == 2);
+	madvise(b, 4096, MADV_HUGEPAGE);
+	expect("MADV_HUGEPAGE shows hg", has(b, "hg") && !has(b, "nh"));
+	expect("three parts", lines(b, c + MB, NULL) == 3);
+	munmap(b, 2 * 4096);
+	map_at(b, 2 * 4096, rw, priv);
+	expect("mapped again, one", lines(b, c + MB, NULL) == 1);
 
 	if (mlock(b, 4096) == 0) {
 		expect("a locked part stays apart", lines(b, c + MB, NULL) == 2);
