@@ -141,6 +141,29 @@ func TestHostSignals(t *testing.T) {
 	}
 }
 
+// TestHostSignalSender sends SIGHUP, SIGQUIT and SIGUSR1 to vemu as kill(1) does: the
+// first process gets each with its sender (si_code SI_USER, the sender's pid and uid),
+// and a child in its process group none, as natively; they reached the whole group as
+// from a terminal, without a sender.
+func TestHostSignalSender(t *testing.T) {
+	for _, libc := range []string{"glibc", "musl"} {
+		t.Run(libc, func(t *testing.T) {
+			t.Parallel()
+			prog := []string{guest("hostsender." + libc)}
+			sigs := []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1}
+			want := signalRun(t, prog, sigs...)
+			got := signalRun(t, append([]string{vemuBin, "run"}, prog...), sigs...)
+			if want.status != 0 || !bytes.Contains(want.stdout, []byte("child got 0")) {
+				t.Errorf("natively: status %d, stdout %q", want.status, want.stdout)
+			}
+			if got.status != want.status || !bytes.Equal(got.stdout, want.stdout) {
+				t.Errorf("under vemu: status %d, stdout %q; natively: status %d, stdout %q; vemu's stderr: %s",
+					got.status, got.stdout, want.status, want.stdout, got.stderr)
+			}
+		})
+	}
+}
+
 // TestSigtermDuringLongUnmap sends SIGTERM to vemu while its guest unmaps 8 TiB it
 // never touched, which Unicorn drops page by page for minutes: the program is doomed at
 // once, and vemu must end with it (status 143) rather than when the unmapping is done.

@@ -364,11 +364,23 @@ func (k *Kernel) kill(from *Process, pid int, info abi.Siginfo) error {
 // sent it: the terminal's signals (SIGINT, SIGQUIT, SIGHUP, SIGWINCH) to the foreground
 // process group, which is the first process's group at start; the others to the first
 // process, or to that group once it is gone.
-func (k *Kernel) HostSignal(sig int) {
+func (k *Kernel) HostSignal(sig int) { k.HostSignalFrom(sig, 0, 0, 0, 0) }
+
+// HostSignalFrom is HostSignal for a signal whose siginfo vemu saw: one a host process
+// sent (si_code SI_USER, SI_TKILL or SI_QUEUE; si_pid and si_uid its sender's, value
+// sigqueue's) reaches the first process, which vemu stands for, with that sender, as
+// kill(2) would have sent it; any other code (0: not known) is taken as HostSignal
+// takes it.
+func (k *Kernel) HostSignalFrom(sig int, code, pid int32, uid uint32, value uint64) {
 	info := abi.Siginfo{Signo: int32(sig), Code: abi.SI_USER}
 	terminal := false
-	switch sig {
-	case abi.SIGINT, abi.SIGQUIT, abi.SIGHUP, abi.SIGWINCH:
+	switch {
+	case code == abi.SI_USER || code == abi.SI_TKILL || code == abi.SI_QUEUE:
+		info.Code, info.Pid, info.UID = code, pid, uid
+		if code == abi.SI_QUEUE {
+			info.Value = value
+		}
+	case sig == abi.SIGINT || sig == abi.SIGQUIT || sig == abi.SIGHUP || sig == abi.SIGWINCH:
 		// As the tty driver sends them (__kill_pgrp_info with SEND_SIG_PRIV).
 		info.Code = abi.SI_KERNEL
 		terminal = true

@@ -380,8 +380,9 @@ func serveGDB(ln net.Listener, d *kernel.Debugger, stderr io.Writer) chan struct
 }
 
 // forwardSignals passes the signals vemu receives to the guest, as Linux would deliver
-// them to the program in vemu's place: Ctrl-C's SIGINT, SIGQUIT, SIGHUP and SIGWINCH to the
-// foreground process group, SIGTERM, SIGUSR1, SIGUSR2 and SIGCONT to the first process.
+// them to the program in vemu's place: a terminal's SIGINT, SIGQUIT, SIGHUP and SIGWINCH
+// (Ctrl-C) to the foreground process group, a signal a process sent with kill(2) to the
+// first process with its sender (see sender.go).
 // A SIGINT or SIGHUP that vemu started with ignored is caught too: the guest started with
 // it ignored (Config.Ignored) and discards it, as Linux would, until it sets a handler or
 // SIG_DFL (a background job whose runtime catches SIGINT). SIGTSTP, SIGTTIN and SIGTTOU
@@ -393,12 +394,18 @@ func forwardSignals(k *kernel.Kernel) func() {
 	ch := make(chan os.Signal, 16)
 	done := make(chan struct{})
 	signal.Notify(ch, sigs...)
+	var watched []unix.Signal
+	for _, s := range sigs {
+		watched = append(watched, s.(syscall.Signal))
+	}
+	unwatch := watchSenders(watched)
 	go func() {
 		for {
 			select {
 			case s := <-ch:
 				sig := s.(syscall.Signal)
-				k.HostSignal(int(sig))
+				code, pid, uid, value := sender(int(sig))
+				k.HostSignalFrom(int(sig), code, pid, uid, value)
 				if sig == syscall.SIGTERM || sig == syscall.SIGINT || sig == syscall.SIGHUP || sig == syscall.SIGQUIT {
 					go endDoomed(k, sig)
 				}
@@ -408,6 +415,7 @@ func forwardSignals(k *kernel.Kernel) func() {
 		}
 	}()
 	return func() {
+		unwatch()
 		signal.Stop(ch)
 		close(done)
 	}
