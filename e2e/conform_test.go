@@ -25,6 +25,7 @@ var conformGuests = []diffCase{
 	{name: "cpulimit", cmds: one("cpulimit")},
 	{name: "sigio", cmds: one("sigio")},
 	{name: "fioasync", cmds: one("fioasync")},
+	{name: "sigiospace", cmds: one("sigiospace")},
 	{name: "faultrf", cmds: one("faultrf")},
 	{name: "anonmerge", cmds: one("anonmerge")},
 	{name: "thpalign", cmds: one("thpalign")},

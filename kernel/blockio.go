@@ -159,6 +159,9 @@ func (t *Task) blockingWrite(f *File, b [][]byte) (uint64, error) {
 				n, err = unix.Write(fd, data[off:])
 			}
 			if err != nil || n <= 0 {
+				if err == unix.EAGAIN {
+					f.full()
+				}
 				return moved(off, err)
 			}
 			off += n

@@ -33,8 +33,11 @@ type fown struct {
 	uid, euid uint32 // of whoever set the owner, for sigio_perm
 	fd        int32  // the descriptor O_ASYNC was set through, si_fd
 	async     bool   // O_ASYNC
-	k         *Kernel
-	eps       [2]int // the file's own epoll instances (readable, writable); 0: none
+	// noSpace: a write found the socket full since its last POLL_OUT signal, as Linux's
+	// SOCKWQ_ASYNC_NOSPACE, without which a socket's room to write sends nothing.
+	noSpace bool
+	k       *Kernel
+	eps     [2]int // the file's own epoll instances (readable, writable); 0: none
 }
 
 // sigioWatch is the kernel's watcher of O_ASYNC files.
@@ -49,6 +52,7 @@ type sigioWatch struct {
 type watched struct {
 	f      *File
 	reason int32
+	sock   bool // a socket: room to write is news only after a write found none
 }
 
 // asyncMu guards every File's own, read by the watcher.
@@ -183,6 +187,16 @@ func (f *File) canSignal() bool {
 	return false
 }
 
+// full notes that a write to f found no room: a socket with O_ASYNC signals POLL_OUT
+// when room comes, and only then.
+func (f *File) full() {
+	asyncMu.Lock()
+	if f.own != nil && f.own.async {
+		f.own.noSpace = true
+	}
+	asyncMu.Unlock()
+}
+
 // asyncFlag is O_ASYNC as F_GETFL shows it.
 func (f *File) asyncFlag() uint32 {
 	asyncMu.Lock()
@@ -221,6 +235,8 @@ func (k *Kernel) watchAsync(f *File) {
 	// signals only what happens from now on. The watcher waits on these instances,
 	// each readable while it holds an event.
 	var eps [2]int
+	var st unix.Stat_t
+	sock := unix.Fstat(f.fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK
 	for i, kind := range []uint32{unix.EPOLLIN, unix.EPOLLOUT} {
 		ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 		if err == nil {
@@ -240,7 +256,7 @@ func (k *Kernel) watchAsync(f *File) {
 	}
 	for i, ep := range eps {
 		unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, ep, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(ep)})
-		w.files[int32(ep)] = watched{f, int32(abi.POLL_IN + i)}
+		w.files[int32(ep)] = watched{f, int32(abi.POLL_IN + i), sock}
 	}
 	asyncMu.Lock()
 	f.own.eps = eps
@@ -302,6 +318,11 @@ func (k *Kernel) sigioLoop(ep, wake int) {
 			}
 			asyncMu.Lock()
 			o := *x.f.own
+			if x.sock && x.reason == abi.POLL_OUT {
+				// As Linux's sock_wake_async(SOCK_WAKE_SPACE): only after a full send.
+				x.f.own.noSpace = false
+				o.async = o.async && o.noSpace
+			}
 			asyncMu.Unlock()
 			if o.async && o.id != 0 {
 				sends, reasons = append(sends, o), append(reasons, x.reason)

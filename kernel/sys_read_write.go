@@ -107,6 +107,9 @@ func (t *Task) transfer(f *File, b [][]byte, want emu.Prot, off int64, positiona
 	if err == unix.EPIPE && !in {
 		t.sigpipe()
 	}
+	if err == unix.EAGAIN && !in {
+		f.full()
+	}
 	return r, err
 }
 

@@ -98,6 +98,9 @@ func (t *Task) send(f *File, data, name, control []byte, flags int32, hold *held
 		defer runtime.KeepAlive(hold) // name may be a /proc/self/fd path through it
 		if sockFlags == 0 {
 			n, _, _, _, err := hostMsg(unix.SYS_SENDMSG, fd, data, name, control, flags|unix.MSG_NOSIGNAL)
+			if err == unix.EAGAIN {
+				f.full()
+			}
 			return uint64(n), err
 		}
 		for {
@@ -107,6 +110,9 @@ func (t *Task) send(f *File, data, name, control []byte, flags int32, hold *held
 			}
 			n, _, _, _, err := hostMsg(unix.SYS_SENDMSG, fd, data[off:], nm, cm, flags|unix.MSG_NOSIGNAL|int32(sockFlags))
 			if err != nil || n <= 0 {
+				if err == unix.EAGAIN {
+					f.full()
+				}
 				return moved(off, err)
 			}
 			if off += n; off >= len(data) {
