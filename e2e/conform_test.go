@@ -29,6 +29,7 @@ var conformGuests = []diffCase{
 	{name: "faultrf", cmds: one("faultrf")},
 	{name: "anonmerge", cmds: one("anonmerge")},
 	{name: "thpalign", cmds: one("thpalign")},
+	{name: "shflag", cmds: one("shflag")},
 	{name: "getcpu", cmds: one("getcpu")},
 	{name: "rseq", cmds: one("rseq")},
 	{name: "faccess", cmds: one("faccess")},

@@ -60,7 +60,9 @@ func vmFlags(v *VMA) string {
 	add(v.Prot&emu.ProtRead != 0, "rd")
 	add(v.Prot&emu.ProtWrite != 0, "wr")
 	add(v.Prot&emu.ProtExec != 0, "ex")
-	add(v.Shared, "sh")
+	// As Linux's do_mmap(): a shared mapping of a file not open for writing loses
+	// VM_SHARED and VM_MAYWRITE, and keeps VM_MAYSHARE (maps' 's').
+	add(v.Shared && v.Writable(), "sh")
 	add(true, "mr")
 	add(v.Name != "[vvar]" && (!v.Shared || v.Writable()), "mw")
 	add(v.Name != "[vvar]", "me")
