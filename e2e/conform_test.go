@@ -26,6 +26,7 @@ var conformGuests = []diffCase{
 	{name: "sigio", cmds: one("sigio")},
 	{name: "fioasync", cmds: one("fioasync")},
 	{name: "sigiospace", cmds: one("sigiospace")},
+	{name: "sigiohup", cmds: one("sigiohup")},
 	{name: "faultrf", cmds: one("faultrf")},
 	{name: "anonmerge", cmds: one("anonmerge")},
 	{name: "thpalign", cmds: one("thpalign")},

@@ -325,7 +325,13 @@ func (k *Kernel) sigioLoop(ep, wake int) {
 			}
 			asyncMu.Unlock()
 			if o.async && o.id != 0 {
-				sends, reasons = append(sends, o), append(reasons, x.reason)
+				reason := x.reason
+				if x.sock && reason == abi.POLL_IN && fev[0].Events&unix.EPOLLHUP != 0 {
+					// Both ways shut (the peer closed): Linux's unix_release_sock()
+					// and tcp_fin() say POLL_HUP.
+					reason = abi.POLL_HUP
+				}
+				sends, reasons = append(sends, o), append(reasons, reason)
 			}
 		}
 		w.mu.Unlock()
@@ -343,6 +349,9 @@ var sigioBand = [...]int64{
 	abi.POLL_IN:  abi.POLLIN | abi.POLLRDNORM,
 	abi.POLL_OUT: abi.POLLOUT | abi.POLLWRNORM | abi.POLLWRBAND,
 	abi.POLL_MSG: abi.POLLIN | abi.POLLRDNORM | pollMsg,
+	abi.POLL_ERR: abi.POLLERR,
+	abi.POLL_PRI: abi.POLLPRI | abi.POLLRDBAND,
+	abi.POLL_HUP: abi.POLLHUP | abi.POLLERR,
 }
 
 // sendSigio sends o's signal to its owner, as Linux's send_sigio(): to each process of a
