@@ -48,8 +48,8 @@ func watchSenders(sigs []unix.Signal) func() {
 	for _, s := range sigs {
 		sig := int(s)
 		var old sigactiont
-		if rtSigaction(sig, nil, &old) != nil || old.handler <= 1 || old.flags&saSiginfo == 0 {
-			continue
+		if rtSigaction(sig, nil, &old) != nil || old.handler <= 1 || old.flags&saSiginfo == 0 || old.handler == senderHandlerPC() {
+			continue // not a function's, or ours already (which must never jump to itself)
 		}
 		atomic.StoreUintptr(&fwd[sig], old.handler)
 		// SAFETY: senderHandler keeps the runtime's flags (SA_ONSTACK: it runs on the
