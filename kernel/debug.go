@@ -107,11 +107,12 @@ type Debugger struct {
 	catchAll  bool
 	catchNrs  map[uint64]bool
 	tasks     map[*Task]*debugTask
-	stepTid   int  // the thread to step on the next run
-	only      bool // only stepTid may run
-	release   bool // hold returns: the debugger resumed or went away
-	intr      bool // stop at the next chance, as by SIGINT
-	intrTid   int  // with intr, a tracer's PTRACE_INTERRUPT: the thread to stop (0: any)
+	stepTid   int          // the thread to step on the next run (the gdb stub's)
+	only      bool         // only stepTid may run
+	steps     map[int]bool // a tracer's threads to step, each on its next run
+	release   bool         // hold returns: the debugger resumed or went away
+	intr      bool         // stop at the next chance, as by SIGINT
+	intrTid   int          // with intr, a tracer's PTRACE_INTERRUPT: the thread to stop (0: any)
 	detached  bool
 	actions   []DebugAction
 	siginfo   map[int]abi.Siginfo // of each thread's last stop
@@ -533,11 +534,13 @@ func (d *Debugger) resumeThreads(acts []DebugAction) {
 			continue
 		}
 		if a.Kind == Step {
-			d.stepTid = t.tid
-		} else if d.stepTid == t.tid {
-			d.stepTid = 0
+			if d.steps == nil {
+				d.steps = map[int]bool{}
+			}
+			d.steps[t.tid] = true
+		} else {
+			delete(d.steps, t.tid)
 		}
-		d.only = false
 		if a.Signal != 0 && !d.sigStopped(t) {
 			// Not a signal-delivery stop: the signal is sent to the thread.
 			d.p.queueSignal(t, abi.Siginfo{Signo: int32(a.Signal), Code: abi.SI_USER, Pid: int32(d.pid)})
@@ -546,6 +549,17 @@ func (d *Debugger) resumeThreads(acts []DebugAction) {
 			d.actions, d.release = acts, true
 		}
 	}
+}
+
+// stepping says whether t runs one instruction on its next run.
+func (d *Debugger) stepping(t *Task) bool { return d.stepTid == t.tid || d.steps[t.tid] }
+
+// stepEnd ends t's step.
+func (d *Debugger) stepEnd(t *Task) {
+	if d.stepTid == t.tid {
+		d.stepTid, d.only = 0, false
+	}
+	delete(d.steps, t.tid)
 }
 
 // actionFor returns the action for thread t.
@@ -813,7 +827,7 @@ func (d *Debugger) beforeRun(t *Task) bool {
 	default:
 		// The per-instruction hook stays between steps: installing it costs a flush of
 		// the translated code.
-		t.p.cpu.SetStep(d.stepTid == t.tid)
+		t.p.cpu.SetStep(d.stepping(t))
 		return false
 	}
 	return true
@@ -857,7 +871,7 @@ func (d *Debugger) interruptStop(t *Task) {
 // stop to report, or the one being stepped. none says no thread may run.
 func (d *Debugger) pick() (t *Task, none bool) {
 	for _, o := range d.p.tasks {
-		if dt := d.tasks[o]; dt != nil && o.state == taskRunnable && !d.p.ptStopped(o) && (dt.execPend || dt.vforkPend || dt.retPend || dt.stepPend || dt.handlerPn) {
+		if dt := d.tasks[o]; dt != nil && o.state == taskRunnable && !d.p.ptStopped(o) && (dt.execPend || dt.vforkPend || dt.retPend || dt.stepPend || dt.handlerPn || d.steps[o.tid]) {
 			return o, false
 		}
 	}
@@ -873,7 +887,7 @@ func (d *Debugger) pick() (t *Task, none bool) {
 // afterRun looks at what a run of t did while it was being stepped; false means the
 // event belongs to the next instruction and must not be acted on now.
 func (d *Debugger) afterRun(t *Task, ev emu.Event) bool {
-	if d.stepTid != t.tid {
+	if !d.stepping(t) {
 		return true
 	}
 	stepped := d.p.cpu.Stepped()
@@ -896,12 +910,12 @@ func (d *Debugger) afterRun(t *Task, ev emu.Event) bool {
 
 func (d *Debugger) stepDone(t *Task) {
 	d.task(t).stepPend = true
-	d.stepTid, d.only = 0, false
+	d.stepEnd(t)
 }
 
 // onDebug handles a breakpoint or watchpoint hit.
 func (d *Debugger) onDebug(t *Task, ev emu.Event) {
-	if d.stepTid == t.tid && ev.Reason != emu.WatchHit {
+	if d.stepping(t) && ev.Reason != emu.WatchHit {
 		return // afterRun reports the step
 	}
 	switch ev.Reason {
@@ -930,7 +944,7 @@ func (d *Debugger) onDebug(t *Task, ev emu.Event) {
 				break
 			}
 		}
-		d.stepTid, d.only = 0, false
+		d.stepEnd(t)
 		d.stopTrap(t, trapHWBkpt, st)
 	case emu.StepDone:
 	}

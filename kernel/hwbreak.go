@@ -311,11 +311,11 @@ func (t *Task) hwHit(ev emu.Event) bool {
 		return true
 	}
 	code := int32(trapHWBkpt)
-	if ev.Reason == emu.WatchHit && d != nil && d.stepTid == t.tid {
+	if ev.Reason == emu.WatchHit && d != nil && d.stepping(t) {
 		// The stepped instruction made the access: one trap for both, as one #DB.
 		bits |= dr6Step
 		code = abi.TRAP_TRACE
-		d.stepTid, d.only = 0, false
+		d.stepEnd(t)
 	}
 	h.dr6 = bits
 	if ev.Reason == emu.BreakHit {

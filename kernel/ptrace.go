@@ -149,12 +149,6 @@ func (l *ptraceLink) reportLocked(tid int, keep bool) (int, int, bool) {
 	return 0, 0, false
 }
 
-// stopFor says whether a wait for thread tid (0: any) has a stop to report.
-func (l *ptraceLink) stopForLocked(tid int) bool {
-	_, _, ok := l.reportLocked(tid, true)
-	return ok
-}
-
 // threadExit is the end of a traced thread, as wait4 reports it to the tracer.
 type threadExit struct {
 	tid, status int
@@ -175,6 +169,9 @@ func (p *Process) threadGone(tid, status int) {
 	delete(l.noSignal, tid)
 	delete(l.eventMsg, tid)
 	delete(l.untraced, tid)
+	if l.d != nil {
+		delete(l.d.steps, tid)
+	}
 	l.endStopLocked(tid)
 	if !l.threads[tid] {
 		return
@@ -962,9 +959,7 @@ func (l *ptraceLink) detachThread(t *Task, sig int, sigStopped bool, info abi.Si
 	}
 	l.untraced[t.tid] = true
 	delete(l.sysTrace, t.tid)
-	if d.stepTid == t.tid {
-		d.stepTid = 0
-	}
+	d.stepEnd(t)
 	k := l.tracee.k
 	k.pt.mu.Lock()
 	delete(l.threads, t.tid) // its end is not the tracer's to hear of

@@ -78,24 +78,30 @@ static int still(pid_t via, int i)
 	return a >= 0 && peek(via, &counters[i]) == a;
 }
 
-static void child(void)
+/* child makes the counting threads; its first thread reads fd byte by byte. */
+static void child(int fd)
 {
 	pthread_t th;
 	for (long i = 0; i < NTHREADS; i++)
 		pthread_create(&th, 0, counting, (void *)i);
-	for (;;)
-		pause();
+	for (;;) {
+		char c;
+		if (read(fd, &c, 1) <= 0)
+			pause();
+	}
 }
 
 /* traced_from_start: the tracer follows the threads from their creation. */
 static void traced_from_start(void)
 {
+	int feed[2];
+	pipe(feed);
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
 		pt(PTRACE_TRACEME, 0, 0, 0);
 		raise(SIGSTOP);
-		child();
+		child(feed[0]);
 	}
 	int st = 0;
 	waitpid(pid, &st, 0);
@@ -123,6 +129,22 @@ static void traced_from_start(void)
 	expect("each thread's SIGSTOP stop is waited for by its id, in any order", ok_stop);
 	expect("a wait for the process sees none of them", waitpid(pid, &st, __WALL | WNOHANG) == 0);
 	expect("nor does a wait for any", waitpid(-1, &st, __WALL | WNOHANG) == 0);
+	/* Two threads stepped at once: each step ends in its own stop. */
+	int ok_steps = pt(PTRACE_SINGLESTEP, tid[1], 0, 0) == 0 && pt(PTRACE_SINGLESTEP, tid[2], 0, 0) == 0;
+	for (int i = 2; i >= 1; i--)
+		ok_steps &= waitpid(tid[i], &st, __WALL) == tid[i] && WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP;
+	expect("two threads stepped at once stop each after its step", ok_steps);
+	/* A step over a call that blocks ends when the call returns; meanwhile another
+	 * thread's step ends on its own. */
+	int ok_block = syscall(SYS_tgkill, pid, pid, SIGSTOP) == 0 && waitpid(pid, &st, __WALL) == pid && WSTOPSIG(st) == SIGSTOP &&
+		       pt(PTRACE_SINGLESTEP, pid, 0, 0) == 0;
+	pause_ms(50);
+	ok_block &= pt(PTRACE_SINGLESTEP, tid[1], 0, 0) == 0 && waitpid(tid[1], &st, __WALL) == tid[1] && WSTOPSIG(st) == SIGTRAP;
+	expect("a thread's step ends while another's waits in a call", ok_block);
+	expect("which goes on waiting", waitpid(pid, &st, __WALL | WNOHANG) == 0);
+	write(feed[1], "x", 1);
+	expect("and stops after it once the call returns", waitpid(pid, &st, __WALL) == pid && WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP);
+	pt(PTRACE_CONT, pid, 0, 0);
 	int ok_still = 1;
 	for (int i = 0; i < NTHREADS; i++)
 		ok_still &= still(tid[0], i);
