@@ -291,21 +291,24 @@ func (t *Task) procAliasDepth(dirfd int32, p string, depth int) (string, *hostPa
 	case k.root != nil && (name == "root" || strings.HasPrefix(name, "root/")):
 		// The guest's root is its /.
 		return "/" + strings.TrimPrefix(name, "root"), nil, nil
-	case k.root != nil:
-		// Inside a root only the entries vemu makes for the guest exist (vemu's own
-		// /proc has links out of the root: task/N/root, map_files...). Their host
-		// counterparts answer stat; their contents are the guest's (procFile).
-		switch name {
-		case "", "maps", "smaps", "smaps_rollup", "cmdline", "environ", "auxv", "comm", "mem", "status", "stat", "statm", "limits",
-			"pagemap", "sched", "schedstat", "stack", "syscall", "wchan":
-			return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/" + name, own: -1}, nil
+	case k.root == nil && namespaceWide(name) || k.root == nil && (name == "root" || name == "ns" || strings.HasPrefix(name, "ns/")):
+		// The namespaces every guest process lives in are vemu's, and so is its root.
+		return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/" + name, own: -1}, nil
+	case strings.HasPrefix(name, "fdinfo/"):
+		n, ok := procFdNumber(name[len("fdinfo/"):])
+		f, err := t.p.files.get(int32(n))
+		if !ok || err != nil {
+			return p, &hostPath{own: -1}, unix.ENOENT
 		}
-		if slices.Contains(procMiscNames, name) {
-			return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/" + name, own: -1}, nil
-		}
-		return p, &hostPath{own: -1}, unix.ENOENT
+		return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/fdinfo/" + strconv.Itoa(f.fd), own: -1}, nil
 	}
-	return p, nil, nil
+	// Only the entries vemu makes for the guest exist: vemu's own /proc has links out
+	// of a root (task/N/root, map_files...) and files that describe vemu. Their host
+	// counterparts answer stat (procStandIn); their contents are the guest's (procFile).
+	if s, ok := t.procStandIn(name); ok {
+		return p, &hostPath{dir: unix.AT_FDCWD, name: s, own: -1}, nil
+	}
+	return p, &hostPath{own: -1}, unix.ENOENT
 }
 
 // guestAbs makes p absolute in the guest's view: relative to the guest path of dirfd.

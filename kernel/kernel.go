@@ -73,6 +73,9 @@ type Kernel struct {
 	// reads, writes and ioctls of terminals check job control (ctty.go).
 	sessionsMade atomic.Bool
 
+	// autogroupNice is the nice value the guest gave its autogroup (procextra.go).
+	autogroupNice atomic.Int32
+
 	// shmemIno numbers the files of shared anonymous mappings, as Linux's get_next_ino().
 	shmemIno atomic.Uint64
 

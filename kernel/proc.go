@@ -2,7 +2,10 @@ package kernel
 
 import (
 	"encoding/binary"
+	"fmt"
+	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,9 +29,20 @@ func (t *Task) procEntry(p string) (string, bool) {
 // caller's process. A task/TID of no such thread keeps its "task/" prefix in name, which
 // nothing answers.
 func (t *Task) procTarget(p string) (*Task, string, bool) {
+	who, name, thread, ok := t.procTargetDir(p)
+	top, _, _ := strings.Cut(name, "/")
+	if ok && (thread && processOnly(top) || !thread && threadOnly(top)) {
+		return nil, "", false // a process's entry in a thread's directory, or the reverse
+	}
+	return who, name, ok
+}
+
+// procTargetDir is procTarget, also saying whether the entry is in a thread's directory
+// (task/TID, thread-self) rather than a process's.
+func (t *Task) procTargetDir(p string) (*Task, string, bool, bool) {
 	c := path.Clean(p) // "/proc/self/.." is "/proc", no entry of a process
 	if !strings.HasPrefix(c, "/proc/") {
-		return nil, "", false
+		return nil, "", false, false
 	}
 	rest := c[len("/proc/"):]
 	head, tail, _ := strings.Cut(rest, "/")
@@ -42,21 +56,21 @@ func (t *Task) procTarget(p string) (*Task, string, bool) {
 	default:
 		n, err := strconv.Atoi(head)
 		if err != nil {
-			return nil, "", false
+			return nil, "", false, false
 		}
 		if who = t.p.thread(n); who == nil {
-			return nil, "", false
+			return nil, "", false, false
 		}
 	}
 	if sub, ok := strings.CutPrefix(tail, "task/"); ok {
 		id, below, _ := strings.Cut(sub, "/")
 		n, err := strconv.Atoi(id)
 		if th := t.p.thread(n); err == nil && th != nil {
-			return th, below, true
+			return th, below, true, true
 		}
-		return who, tail, true
+		return who, tail, true, true
 	}
-	return who, tail, true
+	return who, tail, head == "thread-self", true
 }
 
 // devFd maps /dev/fd/N, /dev/stdin, /dev/stdout and /dev/stderr, which Linux makes
@@ -112,6 +126,9 @@ func (t *Task) procFile(name string) ([]byte, bool) {
 		return t.procInfo(name), true
 	}
 	if b, ok := t.procMiscFile(name); ok {
+		return b, true
+	}
+	if b, ok := t.procExtraFile(name); ok {
 		return b, true
 	}
 	if s, ok := strings.CutPrefix(name, "fdinfo/"); ok {
@@ -175,6 +192,12 @@ func (t *Task) procDirOf(p string) (string, bool) {
 		return "self/fdinfo", true
 	case name == "/task":
 		return "self/task", true
+	case name == "/attr" || name == "/map_files" || name == "/ns" && t.p.k.root == nil:
+		// Below the thread's directory: a thread's attr is its own.
+		if who.tid == t.p.pid && !strings.Contains(path.Clean(p), "/task/") {
+			return "self" + name, true
+		}
+		return "self/task/" + strconv.Itoa(who.tid) + name, true
 	case name == "/" && who.tid == t.p.pid && !strings.Contains(path.Clean(p), "/task/"):
 		return "self", true
 	case name == "/":
@@ -230,17 +253,24 @@ func (w *direntWriter) emit(pos int, name string, typ byte) (bool, error) {
 }
 
 // procSelfNames are the entries of the guest's /proc/self and /proc/self/task/TID.
-var procSelfNames = append([]string{"auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo", "limits", "maps", "mem",
-	"pagemap", "sched", "schedstat", "smaps", "smaps_rollup", "stack", "stat", "statm", "status", "syscall", "task", "wchan"}, procMiscNames...)
+var procSelfNames = slices.Concat([]string{"attr", "auxv", "children", "cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo",
+	"limits", "map_files", "maps", "mem", "mountinfo", "mounts", "mountstats", "net", "ns", "pagemap", "root", "sched", "schedstat",
+	"smaps", "smaps_rollup", "stack", "stat", "statm", "status", "syscall", "task", "wchan"}, procMiscNames, procExtraNames)
 
 // processOnly says whether name is an entry of a process's directory that its threads'
 // (task/TID) lack, as on Linux.
 func processOnly(name string) bool {
 	switch name {
-	case "task", "coredump_filter", "timerslack_ns":
+	case "task", "coredump_filter", "timerslack_ns", "autogroup", "map_files", "mountstats", "timens_offsets", "timers":
 		return true
 	}
 	return false
+}
+
+// threadOnly says whether name is an entry of a thread's directory (task/TID) that its
+// process's lacks, as on Linux.
+func threadOnly(name string) bool {
+	return name == "children"
 }
 
 // listFdDir lists a directory of the guest's /proc from its position: ".", "..", then
@@ -283,7 +313,21 @@ func (t *Task) listFdDir(d *procFdDir, addr mm.Addr, n uint32, long bool) (uint6
 	}
 	var names []string
 	var types []byte
-	switch {
+	switch base := path.Base(d.dir); {
+	case base == "attr":
+		for _, n := range procAttrNames {
+			names, types = append(names, n), append(types, unix.DT_REG)
+		}
+	case base == "ns":
+		// The namespaces every guest process lives in: vemu's.
+		ents, _ := os.ReadDir("/proc/self/ns")
+		for _, e := range ents {
+			names, types = append(names, e.Name()), append(types, unix.DT_LNK)
+		}
+	case base == "map_files":
+		for _, m := range d.p.mm.FileMappings() {
+			names, types = append(names, fmt.Sprintf("%x-%x", uint64(m.Start), uint64(m.End))), append(types, unix.DT_LNK)
+		}
 	case d.dir == "self/task":
 		for _, o := range d.p.tasks {
 			if o.state != taskDead {
@@ -293,14 +337,17 @@ func (t *Task) listFdDir(d *procFdDir, addr mm.Addr, n uint32, long bool) (uint6
 		}
 	default:
 		for _, name := range procSelfNames {
-			if d.dir != "self" && processOnly(name) {
+			if d.dir != "self" && processOnly(name) || d.dir == "self" && threadOnly(name) {
 				continue
+			}
+			if t.p.k.root != nil && (name == "ns" || name == "net" || namespaceWide(name)) {
+				continue // absent inside a root
 			}
 			typ := byte(unix.DT_REG)
 			switch name {
-			case "fd", "fdinfo", "task":
+			case "attr", "fd", "fdinfo", "map_files", "net", "ns", "task":
 				typ = unix.DT_DIR
-			case "cwd", "exe":
+			case "cwd", "exe", "root":
 				typ = unix.DT_LNK
 			}
 			names = append(names, name)

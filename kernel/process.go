@@ -312,6 +312,7 @@ type procTable struct {
 type family struct {
 	parent     *Process
 	children   []*Process
+	parentTid  int // the thread of parent that forked it or reaps it, for its children file
 	zombie     bool
 	exitSignal int           // sent to the parent at exit: SIGCHLD for fork, clone's choice else
 	execed     bool          // the process has called execve (setpgid by its parent: EACCES)
@@ -416,7 +417,7 @@ func (p *Process) exited() {
 		was := p.pgid != c.pgid && p.sid == c.sid
 		c.parent, c.ppid, c.exitSignal = sub, 1, abi.SIGCHLD
 		if sub != nil {
-			c.ppid = sub.pid
+			c.ppid, c.parentTid = sub.pid, sub.pid
 			sub.children = append(sub.children, c)
 		} else if c.zombie {
 			delete(k.pt.procs, c.pid) // nobody will wait for it now

@@ -140,10 +140,13 @@ var procMiscNames = []string{"cgroup", "coredump_filter", "cpuset", "gid_map", "
 // 0644; timerslack_ns 0666, whose write checks the writer).
 func procMiscWritable(name string) (owner, anyone bool) {
 	switch name {
-	case "oom_score_adj", "oom_adj", "coredump_filter", "sched":
+	case "oom_score_adj", "oom_adj", "coredump_filter", "sched", "autogroup", "clear_refs", "timens_offsets":
 		return true, false
 	case "timerslack_ns":
 		return true, true
+	}
+	if x, ok := procAttrName(name); ok && x != "prev" {
+		return true, true // 0666: the write fails with EINVAL, whoever writes
 	}
 	return false, false
 }
@@ -151,13 +154,14 @@ func procMiscWritable(name string) (owner, anyone bool) {
 // miscWriter is what writeMisc needs of the writer: whether it writes its own process's
 // entry, and its capabilities.
 type miscWriter struct {
-	self, resource, nice bool
+	self, resource, nice, sysTime bool
 }
 
 // writerOf describes t as the writer of p's entry.
 func (t *Task) writerOf(p *Process) miscWriter {
 	c := &t.p.creds
-	return miscWriter{self: p == t.p, resource: c.capable(unix.CAP_SYS_RESOURCE), nice: c.capable(unix.CAP_SYS_NICE)}
+	return miscWriter{self: p == t.p, resource: c.capable(unix.CAP_SYS_RESOURCE), nice: c.capable(unix.CAP_SYS_NICE),
+		sysTime: c.capable(unix.CAP_SYS_TIME)}
 }
 
 // writeMisc is a write of count bytes to one of p's writable entries, on p's loop, b
@@ -201,6 +205,12 @@ func (p *Process) writeMisc(name string, b []byte, count uint64, w miscWriter) (
 			p.oom.min = v
 		}
 		return uint64(n), nil
+	case "clear_refs":
+		return p.clearRefs(b, count)
+	case "autogroup":
+		return p.k.setAutogroupNice(b, count, w.nice)
+	case "timens_offsets":
+		return setTimensOffsets(b, count, w.sysTime)
 	case "sched":
 		// As Linux's sched_write(): any write resets the schedstats, of which vemu
 		// keeps none that sched shows.

@@ -718,7 +718,7 @@ func (t *Task) procDirOwner(dirfd int32, p string) (mode, uid, gid uint32, ok bo
 		q, name = e.q, e.name
 	} else if dir, ok := t.procDirOf(devFd(p)); ok {
 		q, name = t.p, path.Base(dir)
-		if name == "self" || strings.HasPrefix(dir, "self/task/") {
+		if name == "self" || strings.HasPrefix(dir, "self/task/") && strings.Count(dir, "/") == 2 {
 			name = ""
 		}
 	} else {
@@ -726,7 +726,7 @@ func (t *Task) procDirOwner(dirfd int32, p string) (mode, uid, gid uint32, ok bo
 	}
 	mode = 0o555
 	switch name {
-	case "fd":
+	case "fd", "map_files":
 		mode = 0o500
 	case "ns":
 		mode = 0o511

@@ -22,6 +22,9 @@ type procText struct {
 }
 
 func (pt *procText) io(t *Task, f *File, r ioReq) (uint64, error) {
+	if r.in && procNoRead(pt.name) {
+		return 0, unix.EINVAL // no read method, or no LSM to answer
+	}
 	if r.in || f.flags&abi.O_ACCMODE == abi.O_RDONLY {
 		return pt.hostFile.io(t, f, r) // EBADF for a write
 	}
@@ -41,7 +44,7 @@ func (pt *procText) io(t *Task, f *File, r ioReq) (uint64, error) {
 		var b []byte
 		var total uint64
 		for _, x := range bufs {
-			b = append(b, x[:min(len(x), 66-len(b))]...)
+			b = append(b, x[:min(len(x), 256-len(b))]...)
 			total += uint64(len(x))
 		}
 		if !peer {
@@ -105,6 +108,9 @@ func (pt *procText) fork(f *File, child *Process) (*File, error) {
 // effective user while it is dumpable, else to root.
 func (t *Task) procTextWritable(who *Task, name string, acc uint32) bool {
 	c := &t.p.creds
+	if name == "clear_refs" && acc != abi.O_WRONLY && !c.capable(unix.CAP_DAC_OVERRIDE) {
+		return false // mode 0200
+	}
 	if acc == abi.O_RDONLY || c.capable(unix.CAP_DAC_OVERRIDE) {
 		return true
 	}

@@ -258,6 +258,11 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		parent, c.ppid, c.exitSignal = p.parent, p.ppid, p.exitSignal
 	}
 	c.parent = parent
+	if parent == p {
+		c.parentTid = t.tid
+	} else if parent != nil {
+		c.parentTid = parent.pid
+	}
 	if parent != nil {
 		parent.children = append(parent.children, c)
 	}

@@ -35,8 +35,10 @@ type posixTimer struct {
 	notify int32 // SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD or SIGEV_SIGNAL|SIGEV_THREAD_ID
 	signo  int32
 	value  uint64
-	target *Task // SIGEV_THREAD_ID: the thread that takes the signal
-	cpuOf  *Task // a thread's CPU-time clock: the thread's
+	target *Task  // SIGEV_THREAD_ID: the thread that takes the signal
+	cpuOf  *Task  // a thread's CPU-time clock: the thread's
+	named  int32  // the clock as timer_create named it, which /proc/PID/timers shows
+	made   uint64 // orders the timers by creation, for /proc/PID/timers
 
 	at       int64 // expiry on the timer's clock, ns (kept after a disarm, as Linux's hrtimer)
 	interval int64 // ns; 0 for a one-shot timer
@@ -55,6 +57,7 @@ type posixTimers struct {
 	byID map[int32]*posixTimer
 	next int32  // the next id to try (Linux's next_posix_timer_id)
 	seq  uint64 // numbers the signals timers queue
+	made uint64 // counts the timers created
 }
 
 // timerNote says what POSIX timers lack.
@@ -174,7 +177,8 @@ func sysTimerCreate(t *Task, a Args) (uint64, error) {
 	if uint64(len(pt.byID)) >= p.rlimits[abi.RLIMIT_SIGPENDING].Cur {
 		return 0, unix.EAGAIN // each timer holds a queued signal, bounded by RLIMIT_SIGPENDING
 	}
-	tm := &posixTimer{id: pt.allocID(), clock: clk, overrun: -1}
+	pt.made++
+	tm := &posixTimer{id: pt.allocID(), clock: clk, named: a.Int(0), made: pt.made, overrun: -1}
 	if a[1] != 0 {
 		if err := t.timerEvent(tm, ev); err != nil {
 			return 0, err
