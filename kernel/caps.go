@@ -15,24 +15,25 @@ import (
 
 // Capability numbers vemu checks itself.
 const (
-	capChown          = 0
-	capDacOverride    = 1
-	capDacReadSearch  = 2
-	capFowner         = 3
-	capFsetid         = 4
-	capKill           = 5
-	capSetgid         = 6
-	capSetuid         = 7
-	capSetpcap        = 8
-	capNetAdmin       = 12
-	capSysAdmin       = 21
-	capLease          = 28
-	capSysNice        = 23
-	capSysResource    = 24
-	capLinuxImmutable = 9
-	capMknod          = 27
-	capMacOverride    = 32
-	capLastCapDefault = 40
+	capChown             = 0
+	capDacOverride       = 1
+	capDacReadSearch     = 2
+	capFowner            = 3
+	capFsetid            = 4
+	capKill              = 5
+	capSetgid            = 6
+	capSetuid            = 7
+	capSetpcap           = 8
+	capNetAdmin          = 12
+	capSysAdmin          = 21
+	capLease             = 28
+	capSysNice           = 23
+	capSysResource       = 24
+	capLinuxImmutable    = 9
+	capMknod             = 27
+	capMacOverride       = 32
+	capCheckpointRestore = 40
+	capLastCapDefault    = 40
 )
 
 // capFSMask is the set a change of the filesystem uid between 0 and another id drops or

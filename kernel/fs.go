@@ -294,6 +294,19 @@ func (t *Task) procAliasDepth(dirfd int32, p string, depth int) (string, *hostPa
 	case k.root == nil && namespaceWide(name) || k.root == nil && (name == "root" || name == "ns" || strings.HasPrefix(name, "ns/")):
 		// The namespaces every guest process lives in are vemu's, and so is its root.
 		return p, &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/" + name, own: -1}, nil
+	case strings.HasPrefix(name, "map_files/"):
+		// Followed, the mapped file, as Linux's map_files_get_link() for a caller with
+		// CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE); lstat is ownProcLink's.
+		m, ok := t.p.mapFile(name[len("map_files/"):])
+		switch {
+		case !ok:
+			return p, &hostPath{own: -1}, unix.ENOENT
+		case !t.p.creds.capable(capSysAdmin) && !t.p.creds.capable(capCheckpointRestore):
+			return p, &hostPath{own: -1}, unix.EPERM
+		case strings.HasSuffix(m.Name, " (deleted)"):
+			return p, &hostPath{own: -1}, unix.ENOENT // vemu keeps no way to the file
+		}
+		return t.procAliasDepth(abi.AT_FDCWD, m.Name, depth+1)
 	case strings.HasPrefix(name, "fdinfo/"):
 		n, ok := procFdNumber(name[len("fdinfo/"):])
 		f, err := t.p.files.get(int32(n))

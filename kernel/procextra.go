@@ -23,6 +23,17 @@ import (
 var procExtraNames = []string{"arch_status", "autogroup", "clear_refs", "ksm_merging_pages", "ksm_stat", "numa_maps",
 	"timens_offsets", "timers"}
 
+// ownerOnly says whether name is a file of a process's directory that only its owner
+// reads (mode 0400 or 0600).
+func ownerOnly(name string) bool {
+	switch name {
+	case "auxv", "environ", "io", "ksm_merging_pages", "ksm_stat", "mem", "mountstats", "pagemap", "personality",
+		"stack", "syscall":
+		return true
+	}
+	return false
+}
+
 // procAttrNames are the entries of /proc/PID/attr (Linux's without an LSM's directory).
 var procAttrNames = []string{"current", "exec", "fscreate", "keycreate", "prev", "sockcreate"}
 
@@ -267,11 +278,8 @@ func (t *Task) procStandIn(name string) (string, bool) {
 	if _, ok := procAttrName(name); ok {
 		return "/proc/self/" + name, true
 	}
-	if r, ok := strings.CutPrefix(name, "map_files/"); ok {
-		if _, ok := t.p.mapFile(r); ok {
-			return "/proc/thread-self/exe", true // a link, as the entry is
-		}
-		return "", false
+	if strings.HasPrefix(name, "map_files/") {
+		return "", false // procAlias's and ownProcLink's
 	}
 	switch name {
 	case "children":

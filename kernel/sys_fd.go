@@ -116,6 +116,9 @@ func (t *Task) openName(dirfd int32, p string, flags, mode uint32, again bool) (
 	} else if who, name, ok := t.procTarget(p); ok {
 		if b, ok := who.procFile(name); ok {
 			name = path.Clean(name)
+			if ownerOnly(name) && !t.mayReadOwned(t.p.procOwner()) {
+				return 0, unix.EACCES // mode 0400 or 0600, root's once not dumpable
+			}
 			if name != "mem" {
 				if !t.procTextWritable(who, name, flags&abi.O_ACCMODE) {
 					return 0, unix.EACCES
@@ -198,6 +201,13 @@ func (t *Task) installOpened(hfd int, p string, flags uint32) (uint64, error) {
 	}
 	t.p.k.leases.register(f, flags)
 	if dir, ok := t.procDirOf(devFd(p)); ok {
+		// ns is its owner's to list; fd and map_files also the process's own, as
+		// Linux's proc_fd_permission() lets its own threads in.
+		if _, uid, _, ok := t.procDirOwner(abi.AT_FDCWD, devFd(p)); ok && path.Base(dir) == "ns" && !t.mayReadOwned(uid) {
+			f.refs = 1
+			f.release()
+			return 0, unix.EACCES
+		}
 		f.ops = &procFdDir{p: t.p, dir: dir}
 	} else if e, ok := t.peerEntry(p); ok && e.isDir() {
 		f.ops = &procPeerDir{q: e.q, dir: path.Join(e.dir, e.name)}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"path"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -316,6 +317,12 @@ func (t *Task) readlinkName(dirfd int32, p string, buf mm.Addr, size int32, agai
 	}
 	if peer {
 		// read above
+	} else if name, ok := t.procEntry(devFd(p)); ok && strings.HasPrefix(name, "map_files/") {
+		m, ok := t.p.mapFile(name[len("map_files/"):])
+		if !ok {
+			return 0, unix.ENOENT
+		}
+		target = m.Name
 	} else if name, ok := t.procEntry(devFd(p)); ok && (name == "exe" || name == "cwd" || name == "root" || len(name) > 3 && name[:3] == "fd/") {
 		// The guest's own links: what they stand for, as the guest names it.
 		switch {

@@ -122,6 +122,10 @@ func (t *Task) ownProcLink(p string, flags int32) (string, bool) {
 	switch name, ok := t.procEntry(p); {
 	case ok && (name == "exe" || name == "cwd" || name == "root"):
 		return "/proc/thread-self/" + name, true
+	case ok && strings.HasPrefix(name, "map_files/"):
+		if _, ok := t.p.mapFile(name[len("map_files/"):]); ok {
+			return "/proc/thread-self/exe", true // a link too
+		}
 	}
 	return "", false
 }
