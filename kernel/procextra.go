@@ -43,11 +43,16 @@ func procAttrName(name string) (string, bool) {
 	return x, ok && slices.Contains(procAttrNames, x)
 }
 
+// attrFile says whether name is one of attr's files, with its directory or without (a
+// peer's file is named by its base name).
+func attrFile(name string) bool {
+	return slices.Contains(procAttrNames, strings.TrimPrefix(name, "attr/"))
+}
+
 // procNoRead says whether name is a file whose read fails with EINVAL, as Linux's: the
 // LSM attributes, which no LSM answers, and clear_refs, which has no read method.
 func procNoRead(name string) bool {
-	_, attr := procAttrName(name)
-	return attr || name == "clear_refs"
+	return attrFile(name) || name == "clear_refs"
 }
 
 // procExtraFile renders one of these entries of t's (a thread's children; the others

@@ -145,7 +145,7 @@ func procMiscWritable(name string) (owner, anyone bool) {
 	case "timerslack_ns":
 		return true, true
 	}
-	if x, ok := procAttrName(name); ok && x != "prev" {
+	if attrFile(name) && strings.TrimPrefix(name, "attr/") != "prev" {
 		return true, true // 0666: the write fails with EINVAL, whoever writes
 	}
 	return false, false

@@ -100,6 +100,9 @@ func (t *Task) otherProcMem(p string) (*Process, bool, error) {
 		return nil, false, nil
 	}
 	q, err = t.vmTarget(int32(pid))
+	if err == unix.EPERM {
+		err = unix.EACCES // as Linux's mm_access() at open
+	}
 	return q, true, err
 }
 
@@ -273,10 +276,19 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 			}
 			return text(th.schedNumsOf())
 		}, bounded: true, fallback: text(fb)}
-	case "auxv", "maps", "smaps", "smaps_rollup", "io", "personality", "timerslack_ns":
+	case "auxv", "maps", "smaps", "smaps_rollup", "io", "personality", "numa_maps", "timers", "ksm_stat",
+		"ksm_merging_pages":
+	case "children":
+		k.pt.mu.Unlock()
+		return nil, true, onLoopRender{q: q, render: func() []byte {
+			if th := q.thread(id); th != nil && q.exit == nil {
+				return th.childrenText()
+			}
+			return nil
+		}}
 	default:
 		k.pt.mu.Unlock()
-		if !slices.Contains(procMiscNames, name) {
+		if _, attr := procAttrName(name); !attr && !slices.Contains(procMiscNames, name) && !slices.Contains(procExtraNames, name) {
 			return nil, false, nil
 		}
 		// Anyone may read these (oom_score_adj, cgroup...): on q's loop, which owns them.
@@ -292,7 +304,7 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 	if name == "auxv" {
 		return pub.auxv, true, nil
 	}
-	if slices.Contains(procMiscNames, name) {
+	if slices.Contains(procMiscNames, name) || slices.Contains(procExtraNames, name) {
 		return nil, true, q.miscOnLoop(name)
 	}
 	// The mappings belong to q's loop: rendered there (a stopped tracee answers at once),

@@ -146,7 +146,7 @@ func procNumber(s string) (int, bool) {
 // isDir says whether e is one of the directories vemu lists for it (procPeerDir).
 func (e peerEntry) isDir() bool {
 	switch e.name {
-	case "", "fd", "fdinfo", "ns":
+	case "", "fd", "fdinfo", "ns", "attr":
 		return true
 	case "task":
 		return !strings.Contains(e.dir, "/")
@@ -184,7 +184,9 @@ func (t *Task) mayRead(q *Process) bool {
 func (t *Task) peerAlias(e peerEntry) (*hostPath, error) {
 	k := t.p.k
 	none := &hostPath{own: -1}
-	if e.guarded() && !t.mayRead(e.q) {
+	if e.guarded() && !t.mayRead(e.q) && e.name != "fd" && e.name != "fdinfo" && e.name != "environ" {
+		// The directories and environ stat for anyone: their opens check (installOpened,
+		// peerFile).
 		return none, unix.EACCES
 	}
 	switch {
@@ -216,6 +218,28 @@ func (t *Task) peerAlias(e peerEntry) (*hostPath, error) {
 			return none, unix.ENOENT
 		}
 		return through(h, strings.TrimPrefix(e.name[3:], "/")), nil
+	case strings.HasPrefix(e.name, "fdinfo/"):
+		n, ok := procFdNumber(e.name[len("fdinfo/"):])
+		if !ok {
+			return none, unix.ENOENT
+		}
+		h, _, err := e.q.dupFd(n)
+		if err != nil {
+			return none, err
+		}
+		unix.Close(h)
+		return &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/stat", own: -1}, nil // a file of mode 0444, as fdinfo's
+	case namespaceWide(e.name):
+		// The namespaces every guest process lives in: vemu's (mountstats's open
+		// checks its reader: openName).
+		return &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/" + e.name, own: -1}, nil
+	case e.name == "children":
+		return &hostPath{dir: unix.AT_FDCWD, name: "/proc/thread-self/children", own: -1}, nil
+	case strings.HasPrefix(e.name, "attr/"):
+		if _, ok := procAttrName(e.name); !ok {
+			return none, unix.ENOENT
+		}
+		return &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/" + e.name, own: -1}, nil
 	case peerRendered(e.name):
 		// The contents are rendered at open (peerFileAt); what stands for the file
 		// otherwise, for stat, is vemu's own file of that name: Linux's modes and types,
@@ -389,11 +413,13 @@ var peerDirNames = append([]peerDirName{
 	{"root", unix.DT_LNK}, {"sched", unix.DT_REG}, {"schedstat", unix.DT_REG}, {"stack", unix.DT_REG},
 	{"stat", unix.DT_REG}, {"statm", unix.DT_REG}, {"status", unix.DT_REG}, {"smaps", unix.DT_REG},
 	{"smaps_rollup", unix.DT_REG}, {"syscall", unix.DT_REG}, {"task", unix.DT_DIR}, {"wchan", unix.DT_REG},
+	{"attr", unix.DT_DIR}, {"children", unix.DT_REG}, {"mountinfo", unix.DT_REG}, {"mounts", unix.DT_REG},
+	{"mountstats", unix.DT_REG}, {"net", unix.DT_DIR},
 }, miscDirNames()...)
 
 func miscDirNames() []peerDirName {
 	var names []peerDirName
-	for _, n := range procMiscNames {
+	for _, n := range slices.Concat(procMiscNames, procExtraNames) {
 		names = append(names, peerDirName{n, unix.DT_REG})
 	}
 	return names
@@ -443,6 +469,15 @@ func (d *procPeerDir) readdir(t *Task, f *File, addr mm.Addr, n uint32, long boo
 				}
 			}
 		}
+	case "attr":
+		for i := int(d.pos) - 2; i >= 0 && i < len(procAttrNames); i++ {
+			if ok, err := w.emit(i+2, procAttrNames[i], unix.DT_REG); err != nil {
+				return 0, err
+			} else if !ok {
+				break
+			}
+		}
+		return done()
 	case "ns":
 		// The namespaces every guest process lives in: vemu's.
 		ents, _ := os.ReadDir("/proc/self/ns")
@@ -471,7 +506,7 @@ func (d *procPeerDir) readdir(t *Task, f *File, addr mm.Addr, n uint32, long boo
 	thread := strings.Contains(d.dir, "/")
 	for i := int(d.pos) - 2; i >= 0 && i < len(peerDirNames); i++ {
 		e := peerDirNames[i]
-		if thread && processOnly(e.name) {
+		if thread && processOnly(e.name) || !thread && threadOnly(e.name) {
 			continue
 		}
 		if ok, err := w.emit(i+2, e.name, e.typ); err != nil {

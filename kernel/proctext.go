@@ -25,11 +25,21 @@ func (pt *procText) io(t *Task, f *File, r ioReq) (uint64, error) {
 	if r.in && procNoRead(pt.name) {
 		return 0, unix.EINVAL // no read method, or no LSM to answer
 	}
+	if r.in && pt.name == "timerslack_ns" && pt.peer != nil && pt.peer != t.p && !t.p.creds.capable(unix.CAP_SYS_NICE) {
+		return 0, unix.EPERM // as Linux's timerslack_ns_show(), at each read
+	}
 	if r.in || f.flags&abi.O_ACCMODE == abi.O_RDONLY {
 		return pt.hostFile.io(t, f, r) // EBADF for a write
 	}
 	if r.positional {
 		return 0, unix.ESPIPE
+	}
+	if attrFile(pt.name) {
+		// No LSM takes them; another process's are not the writer's to set.
+		if pt.peer != nil && pt.peer != t.p {
+			return 0, unix.EPERM
+		}
+		return 0, unix.EINVAL
 	}
 	owner, _ := procMiscWritable(pt.name)
 	peer := owner && pt.peer != nil && pt.peer != t.p

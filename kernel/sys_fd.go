@@ -96,6 +96,8 @@ func (t *Task) openName(dirfd int32, p string, flags, mode uint32, again bool) (
 			return 0, err
 		}
 		return uint64(fd), nil
+	} else if e, ok := t.peerEntry(p); ok && e.name == "mountstats" && !t.mayRead(e.q) {
+		return 0, unix.EACCES // as Linux's mountstats_open(): ptrace's read check
 	} else if e, ok := t.peerEntry(p); ok && liveProcName(e.name) {
 		return t.openPeerLive(e, p, flags)
 	} else if b, ok, err := t.peerFileAt(p); ok {
@@ -210,6 +212,12 @@ func (t *Task) installOpened(hfd int, p string, flags uint32) (uint64, error) {
 		}
 		f.ops = &procFdDir{p: t.p, dir: dir}
 	} else if e, ok := t.peerEntry(p); ok && e.isDir() {
+		_, uid, _, _ := t.procDirOwner(abi.AT_FDCWD, p)
+		if (e.name == "fd" || e.name == "fdinfo") && !t.mayRead(e.q) || e.name == "ns" && !t.mayReadOwned(uid) {
+			f.refs = 1
+			f.release()
+			return 0, unix.EACCES // ptrace's read check, or ns's mode 0511
+		}
 		f.ops = &procPeerDir{q: e.q, dir: path.Join(e.dir, e.name)}
 	} else if mayBeProcRoot(p, flags) && isHostProcRoot(hfd) {
 		f.ops = &procRootDir{}

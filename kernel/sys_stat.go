@@ -119,6 +119,9 @@ func (t *Task) ownProcLink(p string, flags int32) (string, bool) {
 			return c, true
 		}
 	}
+	if e, ok := t.peerEntry(p); ok && (e.name == "exe" || e.name == "cwd" || e.name == "root") {
+		return "/proc/thread-self/" + e.name, true // another process's links: links too
+	}
 	switch name, ok := t.procEntry(p); {
 	case ok && (name == "exe" || name == "cwd" || name == "root"):
 		return "/proc/thread-self/" + name, true
