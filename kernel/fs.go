@@ -269,9 +269,8 @@ func (t *Task) procAliasDepth(dirfd int32, p string, depth int) (string, *hostPa
 		}
 		return k.guestPath(t.p.exe), nil, nil
 	case name == "cwd":
-		if k.root == nil {
-			return p, &hostPath{dir: unix.AT_FDCWD, name: t.p.fs.dir(), own: -1}, nil
-		}
+		// The directory itself, not its path: as Linux's link, it needs no search
+		// permission on the directories above it.
 		fd, err := unix.Openat(t.p.fs.cwdFd, ".", unix.O_PATH|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return p, &hostPath{own: -1}, err

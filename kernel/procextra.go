@@ -297,3 +297,88 @@ func (t *Task) procStandIn(name string) (string, bool) {
 	}
 	return "", false
 }
+
+// peerMapFiles finds, on q's loop, q's mappings of files while the caller waits off its
+// own, then gives them to then, on the caller's loop (nil when q is gone).
+func (t *Task) peerMapFiles(q *Process, then func([]mm.FileMapping) (uint64, error)) (uint64, error) {
+	var ms []mm.FileMapping
+	return t.blockThen(func() (uint64, error) {
+		onLoop(q, func() {
+			if q.exit == nil {
+				ms = q.mm.FileMappings()
+			}
+		})
+		return 0, nil
+	}, func(uint64, error) (uint64, error) { return then(ms) })
+}
+
+// mapFileNamed is the mapping among ms that map_files/R names.
+func mapFileNamed(ms []mm.FileMapping, r string) (mm.FileMapping, bool) {
+	for _, m := range ms {
+		if fmt.Sprintf("%x-%x", uint64(m.Start), uint64(m.End)) == r {
+			return m, true
+		}
+	}
+	return mm.FileMapping{}, false
+}
+
+// openPeerMapFiles opens another guest process's map_files directory (listed from its
+// mappings at open) or, for a caller with CAP_SYS_ADMIN, the file an entry links to.
+// Both need ptrace's read check, as on Linux.
+func (t *Task) openPeerMapFiles(e peerEntry, p string, flags, mode uint32) (uint64, error) {
+	if !t.mayRead(e.q) {
+		return 0, unix.EACCES
+	}
+	if e.q.isZombie() {
+		return 0, unix.ENOENT
+	}
+	r, entry := strings.CutPrefix(e.name, "map_files/")
+	if entry && !t.p.creds.capable(capSysAdmin) && !t.p.creds.capable(capCheckpointRestore) {
+		return 0, unix.EPERM
+	}
+	return t.peerMapFiles(e.q, func(ms []mm.FileMapping) (uint64, error) {
+		if entry {
+			m, ok := mapFileNamed(ms, r)
+			if !ok || strings.HasSuffix(m.Name, " (deleted)") {
+				return 0, unix.ENOENT
+			}
+			return t.openName(abi.AT_FDCWD, m.Name, flags, mode, false)
+		}
+		names := make([]string, len(ms))
+		for i, m := range ms {
+			names[i] = fmt.Sprintf("%x-%x", uint64(m.Start), uint64(m.End))
+		}
+		stand := "/"
+		if k := t.p.k; k.root != nil {
+			stand = "/proc/self/fd/" + strconv.Itoa(k.root.fd)
+		}
+		hfd, err := unix.Open(stand, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return 0, err
+		}
+		return t.installFile(&File{fd: hfd, refs: 1, path: p, flags: flags, k: t.p.k,
+			ops: &procPeerDir{q: e.q, dir: e.dir + "/map_files", names: names}}, flags)
+	})
+}
+
+// readlinkPeerMapFile is readlink of another guest process's map_files/R.
+func (t *Task) readlinkPeerMapFile(e peerEntry, buf mm.Addr, size int32) (uint64, error) {
+	if !t.mayRead(e.q) {
+		return 0, unix.EACCES
+	}
+	return t.peerMapFiles(e.q, func(ms []mm.FileMapping) (uint64, error) {
+		m, ok := mapFileNamed(ms, e.name[len("map_files/"):])
+		if !ok {
+			return 0, unix.ENOENT
+		}
+		return t.putLink(m.Name, buf, size)
+	})
+}
+
+// mapFilesName says whether r is a name map_files could have: "%x-%x".
+func mapFilesName(r string) bool {
+	a, b, ok := strings.Cut(r, "-")
+	x, err1 := strconv.ParseUint(a, 16, 64)
+	y, err2 := strconv.ParseUint(b, 16, 64)
+	return ok && err1 == nil && err2 == nil && strconv.FormatUint(x, 16) == a && strconv.FormatUint(y, 16) == b && x < y
+}

@@ -148,7 +148,7 @@ func (e peerEntry) isDir() bool {
 	switch e.name {
 	case "", "fd", "fdinfo", "ns", "attr":
 		return true
-	case "task":
+	case "task", "map_files":
 		return !strings.Contains(e.dir, "/")
 	}
 	return false
@@ -233,6 +233,16 @@ func (t *Task) peerAlias(e peerEntry) (*hostPath, error) {
 		// The namespaces every guest process lives in: vemu's (mountstats's open
 		// checks its reader: openName).
 		return &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/" + e.name, own: -1}, nil
+	case strings.HasPrefix(e.name, "map_files/"):
+		// Not followed here: lstat is ownProcLink's, readlink and open ask the
+		// process (openPeerMapFiles).
+		if !t.mayRead(e.q) {
+			return none, unix.EACCES
+		}
+		if !t.p.creds.capable(capSysAdmin) && !t.p.creds.capable(capCheckpointRestore) {
+			return none, unix.EPERM
+		}
+		return none, unix.ENOENT
 	case e.name == "children":
 		return &hostPath{dir: unix.AT_FDCWD, name: "/proc/thread-self/children", own: -1}, nil
 	case strings.HasPrefix(e.name, "attr/"):
@@ -396,6 +406,8 @@ type procPeerDir struct {
 	q   *Process
 	dir string // below /proc: "PID", "PID/fd", "PID/task", "PID/task/TID/fdinfo"...
 	pos int64  // the listing's position
+	// names are map_files's entries, from the process's mappings when it was opened.
+	names []string
 }
 
 // peerDirName is an entry of another process's directory and its type.
@@ -414,7 +426,7 @@ var peerDirNames = append([]peerDirName{
 	{"stat", unix.DT_REG}, {"statm", unix.DT_REG}, {"status", unix.DT_REG}, {"smaps", unix.DT_REG},
 	{"smaps_rollup", unix.DT_REG}, {"syscall", unix.DT_REG}, {"task", unix.DT_DIR}, {"wchan", unix.DT_REG},
 	{"attr", unix.DT_DIR}, {"children", unix.DT_REG}, {"mountinfo", unix.DT_REG}, {"mounts", unix.DT_REG},
-	{"mountstats", unix.DT_REG}, {"net", unix.DT_DIR},
+	{"mountstats", unix.DT_REG}, {"net", unix.DT_DIR}, {"map_files", unix.DT_DIR},
 }, miscDirNames()...)
 
 func miscDirNames() []peerDirName {
@@ -434,7 +446,7 @@ func (d *procPeerDir) fork(f *File, child *Process) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	nf.ops = &procPeerDir{q: d.q, dir: d.dir, pos: d.pos}
+	nf.ops = &procPeerDir{q: d.q, dir: d.dir, pos: d.pos, names: d.names}
 	return nf, nil
 }
 
@@ -469,9 +481,13 @@ func (d *procPeerDir) readdir(t *Task, f *File, addr mm.Addr, n uint32, long boo
 				}
 			}
 		}
-	case "attr":
-		for i := int(d.pos) - 2; i >= 0 && i < len(procAttrNames); i++ {
-			if ok, err := w.emit(i+2, procAttrNames[i], unix.DT_REG); err != nil {
+	case "attr", "map_files":
+		names, typ := procAttrNames, byte(unix.DT_REG)
+		if base == "map_files" {
+			names, typ = d.names, unix.DT_LNK
+		}
+		for i := int(d.pos) - 2; i >= 0 && i < len(names); i++ {
+			if ok, err := w.emit(i+2, names[i], typ); err != nil {
 				return 0, err
 			} else if !ok {
 				break

@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"path"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -96,6 +97,8 @@ func (t *Task) openName(dirfd int32, p string, flags, mode uint32, again bool) (
 			return 0, err
 		}
 		return uint64(fd), nil
+	} else if e, ok := t.peerEntry(p); ok && !strings.Contains(e.dir, "/") && (e.name == "map_files" || strings.HasPrefix(e.name, "map_files/")) {
+		return t.openPeerMapFiles(e, p, flags, mode)
 	} else if e, ok := t.peerEntry(p); ok && e.name == "mountstats" && !t.mayRead(e.q) {
 		return 0, unix.EACCES // as Linux's mountstats_open(): ptrace's read check
 	} else if e, ok := t.peerEntry(p); ok && liveProcName(e.name) {

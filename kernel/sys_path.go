@@ -308,7 +308,9 @@ func (t *Task) readlinkName(dirfd int32, p string, buf mm.Addr, size int32, agai
 	}
 	var target string
 	var peer bool // another guest process's link, read
-	if e, ok := t.peerEntry(t.peerRelative(dirfd, p)); ok {
+	if e, ok := t.peerEntry(t.peerRelative(dirfd, p)); ok && strings.HasPrefix(e.name, "map_files/") && !strings.Contains(e.dir, "/") {
+		return t.readlinkPeerMapFile(e, buf, size)
+	} else if ok {
 		s, link, err := t.peerLink(e)
 		if err != nil {
 			return 0, err

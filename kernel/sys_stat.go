@@ -121,6 +121,8 @@ func (t *Task) ownProcLink(p string, flags int32) (string, bool) {
 	}
 	if e, ok := t.peerEntry(p); ok && (e.name == "exe" || e.name == "cwd" || e.name == "root") {
 		return "/proc/thread-self/" + e.name, true // another process's links: links too
+	} else if ok && strings.HasPrefix(e.name, "map_files/") && mapFilesName(e.name[len("map_files/"):]) && !strings.Contains(e.dir, "/") {
+		return "/proc/thread-self/exe", true // a link, for a name of the form of the entries
 	}
 	switch name, ok := t.procEntry(p); {
 	case ok && (name == "exe" || name == "cwd" || name == "root"):
