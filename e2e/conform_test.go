@@ -107,6 +107,7 @@ var conformGuests = []diffCase{
 	{name: "vmaname", cmds: one("vmaname")},
 	{name: "procpagemap", cmds: one("procpagemap", "work"), setup: mkdirs("work")},
 	{name: "procsched", cmds: one("procsched")},
+	{name: "procwalk", cmds: one("procwalk")},
 }
 
 // conformOther are the Go guests of the same kind.
