@@ -127,7 +127,9 @@ func (t *Task) procState(name string, state byte, stateWord string) []byte {
 	fmt.Fprintf(&b, "Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n", mask, list)
 	hostLine(&b, host, "Mems_allowed", "")
 	hostLine(&b, host, "Mems_allowed_list", "")
-	fmt.Fprintf(&b, "voluntary_ctxt_switches:\t%d\nnonvoluntary_ctxt_switches:\t%d\n", self.nvcsw, self.nivcsw)
+	// The thread's own switches, as sched counts them (procsched.go), not those of the
+	// host thread running the process, which runs all its threads.
+	fmt.Fprintf(&b, "voluntary_ctxt_switches:\t%d\nnonvoluntary_ctxt_switches:\t%d\n", t.sched.nvcsw, t.sched.nivcsw)
 	// Shadow stacks (vemu's CPU has none), on kernels built for them.
 	hostLine(&b, host, "x86_Thread_features", "")
 	hostLine(&b, host, "x86_Thread_features_locked", "")
