@@ -301,7 +301,14 @@ static void children(void)
 	sched(p, comm, c, 1, 0);
 	if (read_path(p, buf, sizeof buf) > 0) {
 		char *v = strstr(buf, "nr_voluntary_switches");
-		printf("it waited: %s\n", v && atoll(strchr(v, ':') + 1) >= 1 ? "yes" : "no");
+		long long n = v ? atoll(strchr(v, ':') + 1) : -1;
+		printf("it waited: %s\n", n >= 1 ? "yes" : "no");
+		/* It waits still: status counts the same switches as sched. */
+		char st[64];
+		snprintf(st, sizeof st, "/proc/%d/status", c);
+		read_path(st, buf, sizeof buf);
+		v = strstr(buf, "\nvoluntary_ctxt_switches:");
+		expect("its status's voluntary switches are sched's", v && atoll(strchr(v, ':') + 1) == n);
 	}
 	snprintf(p, sizeof p, "/proc/%d/schedstat", c);
 	schedstat(p, "its schedstat");
