@@ -320,6 +320,14 @@ func (t *Task) procAliasDepth(dirfd int32, p string, depth int) (string, *hostPa
 	if s, ok := t.procStandIn(name); ok {
 		return p, &hostPath{dir: unix.AT_FDCWD, name: s, own: -1}, nil
 	}
+	parts := strings.Split(name, "/")
+	for i := 1; i < len(parts); i++ {
+		// A path below one of the files: ENOTDIR, as Linux's walk answers.
+		var st unix.Stat_t
+		if s, ok := t.procStandIn(strings.Join(parts[:i], "/")); ok && unix.Stat(s, &st) == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return p, &hostPath{own: -1}, unix.ENOTDIR
+		}
+	}
 	return p, &hostPath{own: -1}, unix.ENOENT
 }
 

@@ -168,13 +168,17 @@ func (t *Task) otherProcFile(p string) ([]byte, bool, error) {
 	}
 	k := t.p.k
 	id := pid
+	thread := false // a thread's directory: task/TID
 	if task, ok := strings.CutPrefix(name, "task/"); ok {
 		tid, rest, ok := strings.Cut(task, "/")
 		n, err := strconv.Atoi(tid)
 		if !ok || err != nil || n <= 0 {
 			return nil, false, nil
 		}
-		id, name = n, rest
+		id, name, thread = n, rest, true
+	}
+	if top, _, _ := strings.Cut(name, "/"); thread && processOnly(top) || !thread && threadOnly(top) {
+		return nil, false, nil
 	}
 	k.pt.mu.Lock()
 	q := k.pt.procs[pid]

@@ -131,6 +131,10 @@ func (t *Task) peerEntry(p string) (peerEntry, bool) {
 		}
 		dir, name = head+"/task/"+tid, below
 	}
+	top, _, _ := strings.Cut(name, "/")
+	if strings.Contains(dir, "/") && processOnly(top) || !strings.Contains(dir, "/") && threadOnly(top) {
+		return peerEntry{}, false // a process's entry in a thread's directory, or the reverse
+	}
 	return peerEntry{q: q, dir: dir, name: name}, true
 }
 
