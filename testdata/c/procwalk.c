@@ -177,6 +177,30 @@ static void mapfiles(const char *who, const char *dir)
 	printf("%s map_files: a range of no mapping: lstat %s\n", who, res(lstat(p, &a)));
 }
 
+/* absent checks names that are no entry: lstat, stat, open and readlink must all fail,
+ * as Linux's, never answered by another file. */
+static void absent(pid_t peer)
+{
+	static const char *names[] = {"/proc/self/bogus", "/proc/self/attr/bogus", "/proc/self/map_files/bogus",
+				      "/proc/self/map_files/1000-2000", "/proc/self/ns/bogus", "/proc/self/children",
+				      "/proc/thread-self/timers", "/proc/thread-self/autogroup", "/proc/self/environ/x",
+				      "/proc/self/attr/current/x", "/proc/self/task/0/status", "/proc/%d/children",
+				      "/proc/%d/task/%d/timers", "/proc/%d/task/%d/map_files", "/proc/%d/attr/bogus",
+				      "/proc/%d/bogus", "/proc/self/fdinfo/999"};
+	for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
+		char p[128], b[256];
+		struct stat st;
+		snprintf(p, sizeof p, names[i], peer, peer);
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		printf("absent %s: lstat %s", names[i], res(lstat(p, &st)));
+		printf(" stat %s", res(stat(p, &st)));
+		printf(" open %s", res(fd));
+		printf(" readlink %s\n", res(readlink(p, b, sizeof b)));
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -201,6 +225,7 @@ int main(void)
 	snprintf(p, sizeof p, "/proc/%d", c);
 	walk(p, "peer", 0);
 	mapfiles("peer", p);
+	absent(c);
 
 	if (getuid() == 0) {
 		pid_t u = fork();
