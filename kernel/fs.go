@@ -321,6 +321,9 @@ func (t *Task) procAliasDepth(dirfd int32, p string, depth int) (string, *hostPa
 		return p, &hostPath{dir: unix.AT_FDCWD, name: s, own: -1}, nil
 	}
 	parts := strings.Split(name, "/")
+	if len(parts) > 1 && parts[0] == "exe" {
+		return p, &hostPath{own: -1}, unix.ENOTDIR // the program is a file
+	}
 	for i := 1; i < len(parts); i++ {
 		// A path below one of the files: ENOTDIR, as Linux's walk answers.
 		var st unix.Stat_t

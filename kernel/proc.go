@@ -325,6 +325,9 @@ func (t *Task) listFdDir(d *procFdDir, addr mm.Addr, n uint32, long bool) (uint6
 			names, types = append(names, e.Name()), append(types, unix.DT_LNK)
 		}
 	case base == "map_files":
+		if d.p != t.p {
+			break // the mappings are its own loop's: passed to another process, it lists none
+		}
 		for _, m := range d.p.mm.FileMappings() {
 			names, types = append(names, fmt.Sprintf("%x-%x", uint64(m.Start), uint64(m.End))), append(types, unix.DT_LNK)
 		}

@@ -188,6 +188,9 @@ func (t *Task) mayRead(q *Process) bool {
 func (t *Task) peerAlias(e peerEntry) (*hostPath, error) {
 	k := t.p.k
 	none := &hostPath{own: -1}
+	if top, below, ok := strings.Cut(e.name, "/"); ok && below != "" && (peerRendered(top) || top == "children") {
+		return none, unix.ENOTDIR // below a file
+	}
 	if e.guarded() && !t.mayRead(e.q) && e.name != "fd" && e.name != "fdinfo" && e.name != "environ" {
 		// The directories and environ stat for anyone: their opens check (installOpened,
 		// peerFile).
@@ -259,6 +262,8 @@ func (t *Task) peerAlias(e peerEntry) (*hostPath, error) {
 		// otherwise, for stat, is vemu's own file of that name: Linux's modes and types,
 		// which no call made through it can change (procfs refuses them).
 		return &hostPath{dir: unix.AT_FDCWD, name: "/proc/self/" + e.name, own: -1}, nil
+	case strings.HasPrefix(e.name, "exe/"):
+		return none, unix.ENOTDIR // the program is a file
 	case e.name == "exe":
 		exe, ok := t.peerExe(e.q)
 		if !ok {
