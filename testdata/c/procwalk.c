@@ -186,7 +186,8 @@ static void absent(pid_t peer)
 				      "/proc/thread-self/timers", "/proc/thread-self/autogroup", "/proc/self/environ/x",
 				      "/proc/self/attr/current/x", "/proc/self/task/0/status", "/proc/%d/children",
 				      "/proc/%d/task/%d/timers", "/proc/%d/task/%d/map_files", "/proc/%d/attr/bogus",
-				      "/proc/%d/bogus", "/proc/self/fdinfo/999"};
+				      "/proc/%d/bogus", "/proc/self/fdinfo/999", "/proc/self/exe/x", "/proc/%d/exe/x",
+				      "/proc/%d/environ/x"};
 	for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
 		char p[128], b[256];
 		struct stat st;
