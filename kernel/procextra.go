@@ -382,3 +382,35 @@ func mapFilesName(r string) bool {
 	y, err2 := strconv.ParseUint(b, 16, 64)
 	return ok && err1 == nil && err2 == nil && strconv.FormatUint(x, 16) == a && strconv.FormatUint(y, 16) == b && x < y
 }
+
+// peerMapFileStat answers stat, lstat and statx of another guest process's map_files/R
+// (p, relative to dirfd): whether R is one of its mappings is asked on its loop, then
+// stat runs on the caller's with the path to stat: p itself (a link, see ownProcLink),
+// or, followed, the mapped file's. ok false: p is no such entry.
+func (t *Task) peerMapFileStat(dirfd int32, p string, follow bool, stat func(dirfd int32, p string) (uint64, error)) (uint64, error, bool) {
+	e, ok := t.peerEntry(t.peerRelative(dirfd, p))
+	if !ok || strings.Contains(e.dir, "/") || !strings.HasPrefix(e.name, "map_files/") {
+		return 0, nil, false
+	}
+	switch {
+	case !t.mayRead(e.q):
+		return 0, unix.EACCES, true
+	case follow && !t.p.creds.capable(capSysAdmin) && !t.p.creds.capable(capCheckpointRestore):
+		return 0, unix.EPERM, true
+	case e.q.isZombie():
+		return 0, unix.ENOENT, true
+	}
+	r, err := t.peerMapFiles(e.q, func(ms []mm.FileMapping) (uint64, error) {
+		m, ok := mapFileNamed(ms, e.name[len("map_files/"):])
+		switch {
+		case !ok:
+			return 0, unix.ENOENT
+		case !follow:
+			return stat(dirfd, p)
+		case strings.HasSuffix(m.Name, " (deleted)"):
+			return 0, unix.ENOENT
+		}
+		return stat(abi.AT_FDCWD, m.Name)
+	})
+	return r, err, true
+}

@@ -122,7 +122,7 @@ func (t *Task) ownProcLink(p string, flags int32) (string, bool) {
 	if e, ok := t.peerEntry(p); ok && (e.name == "exe" || e.name == "cwd" || e.name == "root") {
 		return "/proc/thread-self/" + e.name, true // another process's links: links too
 	} else if ok && strings.HasPrefix(e.name, "map_files/") && mapFilesName(e.name[len("map_files/"):]) && !strings.Contains(e.dir, "/") {
-		return "/proc/thread-self/exe", true // a link, for a name of the form of the entries
+		return "/proc/thread-self/exe", true // a link (peerMapFileStat asked whether it exists)
 	}
 	switch name, ok := t.procEntry(p); {
 	case ok && (name == "exe" || name == "cwd" || name == "root"):
@@ -135,31 +135,39 @@ func (t *Task) ownProcLink(p string, flags int32) (string, bool) {
 	return "", false
 }
 
-// sysStat implements stat(2).
-func sysStat(t *Task, a Args) (uint64, error) {
-	st, err := t.fstatat(abi.AT_FDCWD, a.Ptr(0), 0)
+// statAt is stat, lstat and newfstatat: the struct stat of the path at pathAddr
+// (relative to dirfd), written to out.
+func (t *Task) statAt(dirfd int32, pathAddr mm.Addr, flags int32, out mm.Addr) (uint64, error) {
+	p, err := t.path(pathAddr)
 	if err != nil {
 		return 0, err
 	}
-	return 0, t.putStat(a.Ptr(1), st)
+	stat := func(dirfd int32, p string) (uint64, error) {
+		st, err := t.fstatatName(dirfd, p, flags, true)
+		if err != nil {
+			return 0, err
+		}
+		return 0, t.putStat(out, st)
+	}
+	if r, err, ok := t.peerMapFileStat(dirfd, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0, stat); ok {
+		return r, err
+	}
+	return stat(dirfd, p)
+}
+
+// sysStat implements stat(2).
+func sysStat(t *Task, a Args) (uint64, error) {
+	return t.statAt(abi.AT_FDCWD, a.Ptr(0), 0, a.Ptr(1))
 }
 
 // sysLstat implements lstat(2).
 func sysLstat(t *Task, a Args) (uint64, error) {
-	st, err := t.fstatat(abi.AT_FDCWD, a.Ptr(0), abi.AT_SYMLINK_NOFOLLOW)
-	if err != nil {
-		return 0, err
-	}
-	return 0, t.putStat(a.Ptr(1), st)
+	return t.statAt(abi.AT_FDCWD, a.Ptr(0), abi.AT_SYMLINK_NOFOLLOW, a.Ptr(1))
 }
 
 // sysNewfstatat implements newfstatat(2).
 func sysNewfstatat(t *Task, a Args) (uint64, error) {
-	st, err := t.fstatat(a.Fd(0), a.Ptr(1), a.Int(3))
-	if err != nil {
-		return 0, err
-	}
-	return 0, t.putStat(a.Ptr(2), st)
+	return t.statAt(a.Fd(0), a.Ptr(1), a.Int(3), a.Ptr(2))
 }
 
 // sysFstat implements fstat(2).
@@ -184,7 +192,13 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return t.statx(a.Fd(0), p, a.Int(2), int(a.Uint(3)), a.Ptr(4), true)
+	flags := a.Int(2)
+	if r, err, ok := t.peerMapFileStat(a.Fd(0), p, flags&abi.AT_SYMLINK_NOFOLLOW == 0, func(dirfd int32, p string) (uint64, error) {
+		return t.statx(dirfd, p, flags, int(a.Uint(3)), a.Ptr(4), true)
+	}); ok {
+		return r, err
+	}
+	return t.statx(a.Fd(0), p, flags, int(a.Uint(3)), a.Ptr(4), true)
 }
 
 // statx is statx(2) for the path p; again as for openName.
