@@ -24,8 +24,15 @@ func (e *Engine) NewContext() (*Context, error) {
 	if err := ucErr("context alloc", C.uc_context_alloc(e.uc, &c.c)); err != nil {
 		return nil, err
 	}
+	liveContexts.Add(1)
 	return c, nil
 }
+
+// liveContexts counts the contexts allocated and not yet freed.
+var liveContexts atomic.Int64
+
+// LiveContexts is how many contexts are allocated and not freed: a leak check for tests.
+func LiveContexts() int64 { return liveContexts.Load() }
 
 // Save stores the engine's CPU state in c.
 func (e *Engine) Save(c *Context) error { return ucErr("context save", C.uc_context_save(e.uc, c.c)) }
@@ -40,6 +47,7 @@ func (c *Context) Free() {
 	if c.c != nil {
 		C.uc_context_free(c.c)
 		c.c = nil
+		liveContexts.Add(-1)
 	}
 }
 

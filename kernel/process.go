@@ -205,6 +205,15 @@ type Process struct {
 func (p *Process) close() {
 	p.closeFiles()
 	p.collectCoverage()
+	for _, t := range p.tasks {
+		// A thread's saved registers are C memory of their own, freed as it ends
+		// (reap); a process closed without having run (a fork child never started)
+		// still holds them.
+		if t.ctx != nil {
+			t.ctx.Free()
+			t.ctx = nil
+		}
+	}
 	if p.recycle != nil && p.recycle() {
 		// The CPU and the mappings an Image can use again went back to it.
 	} else {
