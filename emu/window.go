@@ -38,8 +38,13 @@ const (
 	windowPhys = uint64(1) << 47
 	// maxWindows bounds the host address space windows take (1 TiB).
 	maxWindows = 256
-	// WindowMax is the largest slot: a larger mapping takes a region of its own.
+	// WindowMax is the largest slot: a larger mapping takes a window of its own (bigAlloc).
 	WindowMax = PageSize << 16
+	// maxBig bounds the windows of one mapping each that are ever made: engines keep the
+	// region of each they used (see bigAlloc).
+	maxBig = 512
+	// physMax bounds the physical addresses windows take.
+	physMax = uint64(1) << 62
 )
 
 // windows is the process's set of windows and the free slots in them.
@@ -56,6 +61,10 @@ var windows struct {
 	slotWin map[uint64]int
 	// byHost is a sorted copy of the live windows for lock-free lookups (windowAt).
 	byHost atomic.Pointer[[]*window]
+	// bigFree holds the windows of one mapping each that hold none now, by size; bigMade
+	// counts those made.
+	bigFree map[uint64][]*window
+	bigMade int
 }
 
 // slot is a block handed out: its order, and the bytes at its start the caller maps
@@ -73,6 +82,9 @@ type window struct {
 	phys    uint64
 	idx     int
 	dropped bool
+	// big: a window of one mapping (bigAlloc), of bigN bytes while it holds one.
+	big  bool
+	bigN uint64
 }
 
 // blockOrder returns the order of the smallest block holding n bytes.
@@ -92,11 +104,11 @@ func blockOrder(n uint64) int {
 // window's reservation is one, each slot one, and each piece of reservation left
 // between them one (the host joins neighbouring pieces of reservation, and is assumed
 // never to join slots).
+// A larger n takes a window of its own (see bigAlloc).
 func WindowAlloc(n uint64) (mem []byte, maps int) {
-	if n == 0 || n%PageSize != 0 || n > WindowMax {
+	if n == 0 || n%PageSize != 0 {
 		return nil, 0
 	}
-	k := blockOrder(n)
 	w := &windows
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -104,7 +116,12 @@ func WindowAlloc(n uint64) (mem []byte, maps int) {
 		w.at = make(map[uint64]int)
 		w.used = make(map[uint64]slot)
 		w.slotWin = make(map[uint64]int)
+		w.bigFree = make(map[uint64][]*window)
 	}
+	if n > WindowMax {
+		return bigAlloc(n)
+	}
+	k := blockOrder(n)
 	j := k
 	for j <= windowOrder && len(w.free[j]) == 0 {
 		j++
@@ -134,6 +151,112 @@ func WindowAlloc(n uint64) (mem []byte, maps int) {
 // WindowAllocMaps bounds the host mappings one WindowAlloc adds.
 const WindowAllocMaps = 3
 
+// A mapping larger than a slot takes a window of its own: an engine would otherwise give
+// it a Unicorn region at its guest address, and Unicorn unmaps a region page by page
+// (it empties the TLB entries and the jump cache of each page, ~80 ns a page: 1.3 s for
+// 64 GiB, minutes for terabytes), whatever the guest touched. A window is never unmapped
+// from an engine: when its mapping goes, its memory is reserved again and the window
+// waits for the next mapping of its size class, so that the guest's munmap and mprotect
+// change the permission table only. Sizes are rounded up to three significant bits (at
+// most a quarter more host address space). Free windows of other sizes are given back
+// to the host when a new one finds no room; their physical addresses, and the regions
+// engines keep of them, are never used again, so at most maxBig windows are ever made.
+
+// bigSize rounds n up to a big window's size: its pages with three significant bits.
+func bigSize(n uint64) uint64 {
+	p := (n + PageSize - 1) / PageSize
+	shift := max(bits.Len64(p)-3, 0)
+	p = (p + 1<<shift - 1) >> shift << shift
+	return p * PageSize
+}
+
+// bigAlloc is WindowAlloc of a window of its own. windows.mu is held.
+func bigAlloc(n uint64) (mem []byte, maps int) {
+	w := &windows
+	size := bigSize(n)
+	if size < n {
+		return nil, 0
+	}
+	var win *window
+	if free := w.bigFree[size]; len(free) > 0 {
+		win = free[len(free)-1]
+		w.bigFree[size] = free[:len(free)-1]
+	} else {
+		if w.bigMade >= maxBig {
+			return nil, 0
+		}
+		p, err := unix.MmapPtr(-1, 0, nil, uintptr(size), unix.PROT_NONE,
+			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+		if err != nil {
+			// Host address space kept for other sizes goes back: one more try.
+			maps -= dropBigFree()
+			if p, err = unix.MmapPtr(-1, 0, nil, uintptr(size), unix.PROT_NONE,
+				unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE); err != nil {
+				return nil, maps
+			}
+		}
+		// SAFETY: the reservation is size bytes outside the Go heap, unmapped only by
+		// dropBigFree once no mapping is in it.
+		mem := unsafe.Slice((*byte)(p), size)
+		if !physRoom(size) {
+			unix.MunmapPtr(p, uintptr(size))
+			return nil, maps
+		}
+		win = addWindow(mem)
+		win.big = true
+		w.bigMade++
+		maps++
+	}
+	win.bigN = n
+	if n < size {
+		maps++ // the reservation left after the mapping
+	}
+	return win.mem[:n:n], maps
+}
+
+// bigFreeWin reserves the memory of big window win again and keeps the window for the
+// next mapping of its size; it returns the change in host mappings. windows.mu is held.
+func bigFreeWin(win *window) (maps int) {
+	n := win.bigN
+	// SAFETY: [0, n) is the window's own reservation, which the caller mapped over.
+	unix.MmapPtr(-1, 0, unsafe.Pointer(&win.mem[0]), uintptr(n), unix.PROT_NONE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE|unix.MAP_FIXED)
+	win.bigN = 0
+	size := uint64(len(win.mem))
+	windows.bigFree[size] = append(windows.bigFree[size], win)
+	if n < size {
+		return -1
+	}
+	return 0
+}
+
+// dropBigFree gives the free big windows back to the host and returns how many host
+// mappings that was. windows.mu is held.
+func dropBigFree() int {
+	n := 0
+	for size, free := range windows.bigFree {
+		for _, win := range free {
+			win.dropped = true
+			unix.MunmapPtr(unsafe.Pointer(&win.mem[0]), uintptr(len(win.mem)))
+			n++
+		}
+		delete(windows.bigFree, size)
+	}
+	if n > 0 {
+		publish()
+	}
+	return n
+}
+
+// physRoom says whether a window of size bytes still finds physical addresses.
+// windows.mu is held.
+func physRoom(size uint64) bool {
+	next := max(windows.next, windowPhys)
+	align := uint64(1) << bits.Len64(size-1)
+	phys := (next + align - 1) &^ (align - 1)
+	return phys >= next && phys+size > phys && phys+size <= physMax
+}
+
 // WindowFree reserves mem (memory WindowAlloc returned, whatever the caller mapped over
 // it) again without access and frees its slot. Other memory is left alone. It returns
 // the change in the host mappings the windows hold (0 or less).
@@ -147,6 +270,12 @@ func WindowFree(mem []byte) (maps int) {
 	w := &windows
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if win != nil && win.big {
+		if win.dropped || win.bigN != uint64(len(mem)) || win.host != host {
+			return 0
+		}
+		return bigFreeWin(win)
+	}
 	sl, used := w.used[p]
 	if win == nil || !used || sl.n != uint64(len(mem)) {
 		return 0
@@ -268,7 +397,7 @@ func AddWindow(mem []byte) {
 	if windows.next == 0 {
 		windows.next = windowPhys
 	}
-	if windows.next+uint64(len(mem)) < windows.next || windows.next+2*uint64(len(mem)) >= 1<<62 {
+	if windows.next+uint64(len(mem)) < windows.next || windows.next+2*uint64(len(mem)) >= physMax {
 		return // out of physical addresses: mappings there take regions of their own
 	}
 	addWindow(mem)
@@ -338,6 +467,9 @@ func windowPhysOf(h uintptr, n uint64) (uint64, *window) {
 func (e *Engine) useWindow(win *window) error {
 	if win.idx < len(e.windows) && e.windows[win.idx] {
 		return nil
+	}
+	if e.Regions() >= MaxRegions {
+		return ErrRegions
 	}
 	if err := ucErr("map", C.vemu_map_ptr(e.uc, C.uint64_t(win.phys), C.uint64_t(len(win.mem)), C.uintptr_t(win.host))); err != nil {
 		return err

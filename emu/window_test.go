@@ -164,3 +164,44 @@ func TestCodeInWindow(t *testing.T) {
 	require.NoError(t, e.MapHost(codeAddr, a, ProtRead|ProtExec))
 	assert.Equal(t, uint64(1), run(), "the first page again")
 }
+
+// TestBigWindow maps memory larger than a slot from a window of its own at guest
+// addresses far apart: no region is made for it, the guest's stores reach it, the range
+// faults once unmapped, and the window's next mapping (of the same size class) reuses
+// it, so that any number of such mappings cost an engine one region per window.
+func TestBigWindow(t *testing.T) {
+	e, _ := newEngine(t, []byte{0xc6, 0x07, 0x05, 0xf4}) // mov byte [rdi], 5; hlt
+	const n = 64 << 30
+	store := func(at uint64) Event {
+		require.NoError(t, e.SetReg(RDI, at))
+		return e.Run(codeAddr)
+	}
+	var first *byte
+	for i, at := range []uint64{1 << 40, 3 << 40, 1 << 40} {
+		mem, maps := WindowAlloc(n - uint64(i)*PageSize)
+		require.NotNil(t, mem)
+		require.LessOrEqual(t, maps, WindowAllocMaps)
+		if i == 0 {
+			first = &mem[0]
+		} else {
+			assert.Same(t, first, &mem[0], "the window is reused")
+		}
+		_, err := unix.MmapPtr(-1, 0, unsafe.Pointer(&mem[0]), uintptr(len(mem)), unix.PROT_READ|unix.PROT_WRITE,
+			unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE|unix.MAP_FIXED)
+		require.NoError(t, err)
+		regions := e.Regions()
+		require.NoError(t, e.MapHost(at, mem, ProtRead|ProtWrite))
+		if i > 0 {
+			assert.Equal(t, regions, e.Regions(), "no region more")
+		}
+		ev := store(at + uint64(len(mem)) - 1)
+		require.Equal(t, Halt, ev.Kind, ev.String())
+		assert.Equal(t, byte(5), mem[len(mem)-1])
+		require.NoError(t, e.Unmap(at, uint64(len(mem))))
+		ev = store(at + PageSize)
+		require.Equal(t, Fault, ev.Kind, ev.String())
+		assert.Equal(t, at+PageSize, ev.Addr)
+		assert.True(t, ev.Unmapped)
+		assert.LessOrEqual(t, WindowFree(mem), 0)
+	}
+}
