@@ -258,6 +258,12 @@ func (a *arena) alloc(n uint64) (*backing, error) {
 			return b, nil
 		}
 	}
+	// Else in a window (a large range in one of its own): the CPU keeps no region at
+	// its guest address, which would take time growing with n to give up (see emu's
+	// WindowAlloc).
+	if b := a.allocWindow(n); b != nil {
+		return b, nil
+	}
 	if err := unix.Ftruncate(a.fd, int64(a.size+n)); err != nil {
 		return nil, ErrNoMem
 	}
@@ -288,9 +294,9 @@ func (a *arena) carve(n uint64) *backing {
 	return &backing{mem: a.res[off : off+n : off+n], ar: a, aoff: off, carved: true}
 }
 
-// allocWindow hands out n fresh zero bytes of the arena's file in a slot of a window of
-// shared memory (see emu's WindowAlloc), or nil: memory that processes share, which the
-// CPU of each reaches without a region of its own.
+// allocWindow hands out n fresh zero bytes of the arena's file in a slot of a window (see
+// emu's WindowAlloc), or nil: memory that the CPU of each process that maps it reaches
+// without a region of its own, and that leaves no region behind.
 func (a *arena) allocWindow(n uint64) *backing {
 	if n > arenaMax-a.size {
 		return nil
@@ -336,7 +342,7 @@ func mapWindowFile(fd int, off int64, n uint64, prot int) []byte {
 // it, counting in hostMaps what the windows gain on the host (see emu's WindowAlloc), or
 // returns nil.
 func windowSlot(n uint64, mapOver func(slot []byte) error) []byte {
-	if n == 0 || n > emu.WindowMax || !takeHostMaps(emu.WindowAllocMaps) {
+	if n == 0 || !takeHostMaps(emu.WindowAllocMaps) {
 		return nil
 	}
 	slot, maps := emu.WindowAlloc(n)
