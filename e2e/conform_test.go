@@ -51,6 +51,9 @@ var conformGuests = []diffCase{
 	{name: "killperm", cmds: one("killperm")},
 	{name: "stopcont", cmds: one("stopcont")},
 	{name: "mempolicy", cmds: one("mempolicy")},
+	// Terabytes mapped, split, protected, shrunk and unmapped a thousand times: as quick
+	// as the pages touched, or the run's timeout ends it.
+	{name: "bigunmap", cmds: one("bigunmap", "8192", "1000")},
 	{name: "secretmem", cmds: one("secretmem")},
 	{name: "remapfile", cmds: one("remapfile", "work"), setup: mkdirs("work")},
 	{name: "xattrat", cmds: one("xattrat", "work"), setup: mkdirs("work")},
