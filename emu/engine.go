@@ -254,6 +254,7 @@ func (e *Engine) Close() {
 		}
 		C.vemu_pt_free(&e.st.ptab)
 		C.vemu_ps_free(&e.st.xpages)
+		C.vemu_ps_free(&e.st.xfetch)
 		C.free(unsafe.Pointer(e.st))
 	}
 	if e.desc != nil {

@@ -128,6 +128,11 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	enter_run(uc, st);
 }
 
+// note_exec records that the guest page page may execute (see xfetch in hooks.h).
+static void note_exec(struct vemu_state *st, uint64_t page) {
+	if (!st->xfetch_lost && !vemu_ps_add(&st->xfetch, page, VEMU_XFETCH_MAX)) st->xfetch_lost = 1;
+}
+
 // on_tlb_fill maps a virtual page to the physical address its table entry gives: the same
 // address, or one in a window of shared memory (mem.go). Virtual TLB mode lets addresses
 // above 2^48 (the vsyscall page) be mapped; without a fill hook every access in that mode
@@ -174,6 +179,7 @@ static bool on_tlb_fill(uc_engine *uc, uint64_t addr, uc_mem_type type, uc_tlb_e
 		}
 		r->paddr = (addr & ~(uint64_t)0xfff) + (word & VEMU_PT_OFF);
 		r->perms = (uc_prot)(perms & UC_PROT_ALL);
+		if (perms & UC_PROT_EXEC) note_exec(st, page);
 		if (++st->fills >= VEMU_TLB_GROW && st->running && type != UC_MEM_FETCH && st->grows < VEMU_TLB_GROWS) {
 			st->fills = 0;
 			st->grows++;
@@ -191,6 +197,7 @@ static bool on_tlb_fill(uc_engine *uc, uint64_t addr, uc_mem_type type, uc_tlb_e
 	if (!st->running) {
 		r->paddr = (addr & ~(uint64_t)0xfff) + (word & VEMU_PT_OFF);
 		r->perms = (uc_prot)((perms | need) & UC_PROT_ALL);
+		if ((perms | need) & UC_PROT_EXEC) note_exec(st, addr & ~(uint64_t)0xfff);
 		st->flush_grant = 1;
 		return true;
 	}
@@ -415,6 +422,34 @@ static void flush_moved(uc_engine *uc, struct vemu_state *st) {
 uc_err vemu_remove_cache(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end) {
 	flush_moved(uc, st);
 	return uc_ctl_remove_cache(uc, begin, end);
+}
+
+// vemu_drop_code drops the code translated from [begin, end), which still has its table
+// entries: from the pages of it in xfetch when the set is smaller than the range.
+void vemu_drop_code(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end) {
+	struct vemu_pageset *s = &st->xfetch;
+	uint64_t pages = (end - begin) >> 12;
+	if (st->xfetch_lost || pages <= s->cap) {
+		vemu_remove_cache(uc, st, begin, end);
+		for (uint64_t p = begin; p < end && s->n > 0; p += 0x1000) vemu_ps_del(s, p);
+		return;
+	}
+	if (s->n == 0) return; // nothing ran since the set was last emptied
+	// The set's pages in the range: gathered first, as each deletion moves others.
+	uint64_t n = 0, *in = malloc(s->n * sizeof *in);
+	if (in == NULL) {
+		vemu_remove_cache(uc, st, begin, end);
+		return;
+	}
+	for (uint64_t i = 0; i < s->cap; i++) {
+		uint64_t page = (s->slot[i] - 1) << 12;
+		if (s->slot[i] != 0 && page >= begin && page < end) in[n++] = page;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		vemu_remove_cache(uc, st, in[i], in[i] + 0x1000);
+		vemu_ps_del(s, in[i]);
+	}
+	free(in);
 }
 
 uc_err vemu_exits_none(uc_engine *uc) {

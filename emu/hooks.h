@@ -115,7 +115,8 @@ static inline const struct vemu_pt_node *vemu_pt_seek(const struct vemu_ptab *t,
 
 int vemu_pt_next(struct vemu_ptab *t, uint64_t addr, struct vemu_region *out);
 int vemu_pt_last_below(struct vemu_ptab *t, uint64_t addr, struct vemu_region *out);
-int vemu_pt_set(uc_engine *uc, struct vemu_ptab *t, uint32_t *flush_grant, uint64_t begin, uint64_t end, uint64_t perms, int keep);
+struct vemu_state;
+int vemu_pt_set(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, uint64_t perms, int keep);
 void vemu_pt_free(struct vemu_ptab *t);
 int vemu_pt_check(struct vemu_ptab *t);
 
@@ -134,6 +135,10 @@ int vemu_ps_has(const struct vemu_pageset *s, uint64_t page);
 int vemu_ps_add(struct vemu_pageset *s, uint64_t page, uint64_t max);
 void vemu_ps_del(struct vemu_pageset *s, uint64_t page);
 void vemu_ps_free(struct vemu_pageset *s);
+
+// VEMU_XFETCH_MAX bounds xfetch (4 GiB of pages allowed to execute): past it, code is
+// looked for page by page over each range that loses it.
+#define VEMU_XFETCH_MAX (1u << 20)
 
 // VEMU_LOST_MAX bounds the host pages one run records as lost to a host SIGBUS.
 #define VEMU_LOST_MAX 16
@@ -189,6 +194,13 @@ struct vemu_state {
 	// a fetch that puts one in the set empties the TLB, where another address of it
 	// may still have an entry that writes it.
 	struct vemu_pageset xpages;
+	// xfetch holds the guest pages the fill hook let execute: code is translated only
+	// from those. A range that loses its code has it dropped from its pages there, or
+	// from every page of the range (Unicorn's search, ~8 ns a page whatever ran) when
+	// that is fewer or the set overflowed (xfetch_lost): its cost follows what ran, not
+	// the size of the range (vemu_drop_code).
+	struct vemu_pageset xfetch;
+	uint32_t xfetch_lost;
 	uint64_t smc_page, smc_step, xpages_max;
 	uint32_t smc_reset;
 	uint32_t smc_wrote; // a write granted to such a page since Go last cleared it
@@ -293,6 +305,7 @@ uc_err vemu_desc_tables(uc_engine *uc, struct vemu_state *st, uint64_t base, uin
 uc_err vemu_tlb_virtual(uc_engine *uc);
 uc_err vemu_set_cpu_model(uc_engine *uc, int model);
 uc_err vemu_remove_cache(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end);
+void vemu_drop_code(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end);
 uc_err vemu_exits_none(uc_engine *uc);
 uc_err vemu_exit_at(uc_engine *uc, uint64_t addr);
 uc_err vemu_run(uc_engine *uc, struct vemu_state *st, uint64_t pc);

@@ -355,7 +355,7 @@ func (e *Engine) setWord(begin, end, word uint64, keep bool) {
 	if keep {
 		k = 1
 	}
-	C.vemu_pt_set(e.uc, &e.st.ptab, &e.st.flush_grant, C.uint64_t(begin), C.uint64_t(end), C.uint64_t(word), k)
+	C.vemu_pt_set(e.uc, e.st, C.uint64_t(begin), C.uint64_t(end), C.uint64_t(word), k)
 }
 
 // tableShape says whether the permission table keeps the rules of its tree, and its height.

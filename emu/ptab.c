@@ -232,14 +232,16 @@ int vemu_pt_last_below(struct vemu_ptab *t, uint64_t addr, struct vemu_region *o
 // It returns 0, or -1 without memory for the change: the ranges it overlaps are then
 // gone whole (the guest faults there, as if the map had failed; nothing is granted that
 // was not).
-int vemu_pt_set(uc_engine *uc, struct vemu_ptab *t, uint32_t *flush_grant, uint64_t begin, uint64_t end, uint64_t perms, int keep) {
+int vemu_pt_set(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, uint64_t perms, int keep) {
+	struct vemu_ptab *t = &st->ptab;
+	uint32_t *flush_grant = &st->flush_grant;
 	struct vemu_region e, lo = {0}, hi = {0};
 	int lost = 0, has_lo = 0, has_hi = 0;
 	for (uint64_t a = begin; vemu_pt_next(t, a, &e) && e.begin < end; a = e.end) {
 		// A page whose physical address changes, or that goes from a window, may keep
 		// a TLB entry with the old one.
 		int moved = ((e.perms ^ perms) & VEMU_PT_OFF) != 0 || (!keep && (e.perms & VEMU_PT_OFF));
-		if ((e.perms & ~perms & VEMU_PT_PROT) || !keep || moved) lost = 1;
+		if ((e.perms & ~perms & VEMU_PT_PROT) || !keep || moved) lost |= 1;
 		// Code translated from an executable page that becomes writable too goes as
 		// well: the fill hook lets the guest write such a page only while no code of it
 		// is kept (xpages in hooks.h), and knows nothing of code from before.
@@ -248,11 +250,7 @@ int vemu_pt_set(uc_engine *uc, struct vemu_ptab *t, uint32_t *flush_grant, uint6
 			if (gains_write) lost |= 1; // its TLB entries may let it execute
 			// Unicorn finds the code to drop through the physical page the TLB gives
 			// the address: an entry left from another physical page must not answer.
-			if (*flush_grant & VEMU_FLUSH_MOVED) {
-				uc_ctl_flush_tlb(uc);
-				*flush_grant = 0;
-			}
-			uc_ctl_remove_cache(uc, e.begin > begin ? e.begin : begin, e.end < end ? e.end : end);
+			vemu_drop_code(uc, st, e.begin > begin ? e.begin : begin, e.end < end ? e.end : end);
 		}
 		if (moved) lost |= VEMU_FLUSH_MOVED;
 	}

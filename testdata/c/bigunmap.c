@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static sigjmp_buf jump;
 static void *fault_addr;
@@ -51,8 +52,12 @@ static int rounds(size_t size, int n)
 {
 	struct sigaction sa = {.sa_sigaction = on_segv, .sa_flags = SA_SIGINFO | SA_NODEFER};
 	sigaction(SIGSEGV, &sa, NULL);
-	size_t mid = size / 2, last = size - 1;
-	int bad = 0;
+	size_t mid = size / 2, last = size - 1, at = size / 4; /* at: code, never stored to */
+	int bad = 0, pipefd[2];
+	if (pipe(pipefd) != 0) {
+		perror("pipe");
+		return 1;
+	}
 	char *p = map(NULL, size);
 	if (p == MAP_FAILED) {
 		perror("mmap");
@@ -92,16 +97,22 @@ static int rounds(size_t size, int n)
 			perror("mmap again");
 			return 1;
 		}
-		if (q[0] != 0 || q[mid] != 0 || q[last] != 0)
+		if (q[0] != 0 || q[mid] != 0 || q[last] != 0 || q[at] != 0)
 			bad |= 16;
 		unsigned char code[] = {0xb8, 0, 0, 0, 0, 0xc3}; /* mov eax, r; ret */
 		memcpy(code + 1, &r, 4);
-		memcpy(q + mid, code, sizeof code);
-		if (mprotect(q + mid, 4096, PROT_READ | PROT_EXEC) != 0) {
+		/* Written by the kernel (read from a pipe), as the CPU does not see it. */
+		if (write(pipefd[1], code, sizeof code) != sizeof code ||
+		    read(pipefd[0], q + at, sizeof code) != sizeof code) {
+			perror("pipe");
+			return 1;
+		}
+		/* All of it executable: what ran must go with it, whatever its size. */
+		if (mprotect(q, size, PROT_READ | PROT_EXEC) != 0) {
 			perror("mprotect exec");
 			return 1;
 		}
-		if (((int (*)(void))(q + mid))() != r)
+		if (((int (*)(void))(q + at))() != r)
 			bad |= 32;
 		if (munmap(q, size) != 0) {
 			perror("munmap again");
