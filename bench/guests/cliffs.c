@@ -18,6 +18,9 @@
                   wake them one after the other
      pollpong N   two threads pass a byte back and forth N times through two pipes,
                   each waiting in poll before its read; prints ns per round trip
+     bigunmap N   map 1 TiB without reserving it, touch its first and last pages, split
+                  it with mprotect and unmap it, N times: the cost of what is touched,
+                  whatever the size
      rewrite N    rewrite the immediate of a function in a writable and executable page
                   with a store and call it, N times, as a JIT patches code; prints ns
                   per round and the sum of what the calls returned */
@@ -290,6 +293,20 @@ int main(int argc, char **argv)
 		pthread_join(t, NULL);
 		printf("%.0f\n", (double)(bench_now_ns() - t0) / n);
 		return 0;
+	} else if (!strcmp(mode, "bigunmap")) {
+		size_t size = (size_t)1 << 40;
+		for (long i = 0; i < n; i++) {
+			char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			if (p == MAP_FAILED) {
+				printf("fail mmap\n");
+				return 1;
+			}
+			p[0] = p[size - 1] = 1;
+			if (mprotect(p + size / 2, 4096, PROT_READ) != 0 || munmap(p, size) != 0) {
+				printf("fail mprotect or munmap\n");
+				return 1;
+			}
+		}
 	} else if (!strcmp(mode, "rewrite")) {
 		unsigned char *f = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (f == MAP_FAILED)
@@ -305,7 +322,7 @@ int main(int argc, char **argv)
 		printf("%.0f %ld\n", (double)(bench_now_ns() - t0) / n, sum);
 		return 0;
 	} else {
-		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps|futexes|wakeone|shmaps|pipereaders|pollers|pollpong|rewrite N\n");
+		printf("usage: cliffs threads|mprotect|mprotectdown|sbrk|maps|futexes|wakeone|shmaps|pipereaders|pollers|pollpong|bigunmap|rewrite N\n");
 		return 2;
 	}
 	printf("%.1f\n", (bench_now_ns() - t0) / 1e6);
