@@ -40,12 +40,13 @@ const (
 	maxWindows = 256
 	// WindowMax is the largest slot: a larger mapping takes a window of its own (bigAlloc).
 	WindowMax = PageSize << 16
-	// maxBig bounds the windows of one mapping each that are ever made: engines keep the
-	// region of each they used (see bigAlloc).
-	maxBig = 512
 	// physMax bounds the physical addresses windows take.
 	physMax = uint64(1) << 62
 )
+
+// maxBig bounds the windows of one mapping each that are ever made: engines keep the
+// region of each they used (see bigAlloc). A variable for tests.
+var maxBig = 512
 
 // windows is the process's set of windows and the free slots in them.
 var windows struct {
@@ -161,6 +162,14 @@ const WindowAllocMaps = 3
 // most a quarter more host address space). Free windows of other sizes are given back
 // to the host when a new one finds no room; their physical addresses, and the regions
 // engines keep of them, are never used again, so at most maxBig windows are ever made.
+
+// BigWindowsSpent says whether every window of one mapping that may ever be made was
+// made: a mapping larger than a slot then finds a window only where one is free.
+func BigWindowsSpent() bool {
+	windows.mu.Lock()
+	defer windows.mu.Unlock()
+	return windows.bigMade >= maxBig
+}
 
 // bigSize rounds n up to a big window's size: its pages with three significant bits.
 func bigSize(n uint64) uint64 {

@@ -205,3 +205,27 @@ func TestBigWindow(t *testing.T) {
 		assert.LessOrEqual(t, WindowFree(mem), 0)
 	}
 }
+
+// TestBigWindowsSpent: past maxBig windows of one mapping, a mapping of a size class
+// without a free window finds none, and one with a free window still does.
+func TestBigWindowsSpent(t *testing.T) {
+	windows.mu.Lock()
+	saved := maxBig
+	maxBig = windows.bigMade + 1
+	windows.mu.Unlock()
+	t.Cleanup(func() {
+		windows.mu.Lock()
+		maxBig = saved
+		windows.mu.Unlock()
+	})
+	require.False(t, BigWindowsSpent())
+	mem, _ := WindowAlloc(5 << 40) // a size class no other test uses
+	require.NotNil(t, mem)
+	assert.True(t, BigWindowsSpent())
+	other, _ := WindowAlloc(3 << 40)
+	assert.Nil(t, other, "no window made past maxBig")
+	WindowFree(mem)
+	again, _ := WindowAlloc(5 << 40)
+	require.NotNil(t, again, "the free window of the class")
+	WindowFree(again)
+}

@@ -153,6 +153,9 @@ const arenaMax = 1 << 60
 const (
 	arenaRes = 32 << 30
 	carveMax = arenaRes / 4
+	// regionMax is the largest anonymous range given a region of its own (~20 ms to
+	// unmap) when no window has room for it.
+	regionMax = 1 << 30
 )
 
 func newArena() (*arena, error) {
@@ -263,6 +266,11 @@ func (a *arena) alloc(n uint64) (*backing, error) {
 	// WindowAlloc).
 	if b := a.allocWindow(n); b != nil {
 		return b, nil
+	}
+	if n > regionMax && emu.BigWindowsSpent() {
+		// Every window of one mapping is in use: a region this large would let each
+		// munmap of it hold the run loop for a long while (80 ns a page).
+		return nil, ErrNoMem
 	}
 	if err := unix.Ftruncate(a.fd, int64(a.size+n)); err != nil {
 		return nil, ErrNoMem
