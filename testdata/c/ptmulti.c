@@ -78,6 +78,26 @@ static int still(pid_t via, int i)
 	return a >= 0 && peek(via, &counters[i]) == a;
 }
 
+/* waits_in_read polls until thread tid of pid sits in read(2) (its /proc syscall file
+ * names call 0), for up to two seconds. */
+static int waits_in_read(pid_t pid, pid_t tid)
+{
+	char path[64], buf[64];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", pid, tid);
+	for (int i = 0; i < 400; i++) {
+		FILE *f = fopen(path, "r");
+		if (f) {
+			size_t n = fread(buf, 1, sizeof buf - 1, f);
+			fclose(f);
+			buf[n] = 0;
+			if (strncmp(buf, "0 ", 2) == 0)
+				return 1;
+		}
+		pause_ms(5);
+	}
+	return 0;
+}
+
 /* child makes the counting threads; its first thread reads fd byte by byte. */
 static void child(int fd)
 {
@@ -136,8 +156,8 @@ static void traced_from_start(void)
 	expect("two threads stepped at once stop each after its step", ok_steps);
 	/* A step over a call that blocks ends when the call returns; meanwhile another
 	 * thread's step ends on its own. */
-	int ok_block = syscall(SYS_tgkill, pid, pid, SIGSTOP) == 0 && waitpid(pid, &st, __WALL) == pid && WSTOPSIG(st) == SIGSTOP &&
-		       pt(PTRACE_SINGLESTEP, pid, 0, 0) == 0;
+	int ok_block = waits_in_read(pid, pid) && syscall(SYS_tgkill, pid, pid, SIGSTOP) == 0 &&
+		       waitpid(pid, &st, __WALL) == pid && WSTOPSIG(st) == SIGSTOP && pt(PTRACE_SINGLESTEP, pid, 0, 0) == 0;
 	pause_ms(50);
 	ok_block &= pt(PTRACE_SINGLESTEP, tid[1], 0, 0) == 0 && waitpid(tid[1], &st, __WALL) == tid[1] && WSTOPSIG(st) == SIGTRAP;
 	expect("a thread's step ends while another's waits in a call", ok_block);
