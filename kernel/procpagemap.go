@@ -33,6 +33,26 @@ func newPagemap(p *Process, remote bool) *procPagemap {
 // current says whether the address space it was opened on is p's still; on p's loop.
 func (pm *procPagemap) current() bool { return pm.p.exit == nil && pm.p.execs.Load() == pm.execs }
 
+// readOnlyAt is where read request r of a /proc file without a write method reads
+// (pos unless r gives an offset): a write is EBADF on a descriptor open for reading
+// only and EINVAL on another, as Linux's vfs_write(); a negative offset is EINVAL.
+func readOnlyAt(f *File, r ioReq, pos int64) (int64, error) {
+	if !r.in {
+		if f.flags&abi.O_ACCMODE == abi.O_RDONLY {
+			return 0, unix.EBADF
+		}
+		return 0, unix.EINVAL
+	}
+	off := pos
+	if r.positional {
+		off = int64(r.a[3])
+	}
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	return off, nil
+}
+
 // pagemapChunk is how many entries one pass makes.
 const pagemapChunk = 8192
 
@@ -40,18 +60,9 @@ const pagemapChunk = 8192
 const pagemapPages = uint64(mm.TaskSize) / mm.PageSize
 
 func (pm *procPagemap) io(t *Task, f *File, r ioReq) (uint64, error) {
-	if !r.in {
-		if f.flags&abi.O_ACCMODE == abi.O_RDONLY {
-			return 0, unix.EBADF
-		}
-		return 0, unix.EINVAL // no write method
-	}
-	off := pm.pos
-	if r.positional {
-		off = int64(r.a[3])
-	}
-	if off < 0 {
-		return 0, unix.EINVAL
+	off, err := readOnlyAt(f, r, pm.pos)
+	if err != nil {
+		return 0, err
 	}
 	count := r.a[2]
 	if r.vector {

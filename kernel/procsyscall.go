@@ -91,17 +91,11 @@ type procLive struct {
 }
 
 func (lv *procLive) io(t *Task, f *File, r ioReq) (uint64, error) {
-	if !r.in {
-		if f.flags&abi.O_ACCMODE == abi.O_RDONLY {
-			return 0, unix.EBADF
-		}
-		return 0, unix.EINVAL // no write method
+	off, err := readOnlyAt(f, r, lv.pos)
+	if err != nil {
+		return 0, err
 	}
-	off := lv.pos
-	if r.positional {
-		off = int64(r.a[3])
-	}
-	if off < 0 || r.positional && !r.vector && min(r.a[2], maxIO) > math.MaxInt64-uint64(off) {
+	if r.positional && !r.vector && min(r.a[2], maxIO) > math.MaxInt64-uint64(off) {
 		return 0, unix.EINVAL // as Linux's rw_verify_area()
 	}
 	if lv.text != nil && off != 0 && off == lv.end {
@@ -132,7 +126,6 @@ func (lv *procLive) io(t *Task, f *File, r ioReq) (uint64, error) {
 		return 0, unix.EPERM // as Linux's lock_trace()
 	}
 	var text []byte
-	var err error
 	return t.blockThen(func() (uint64, error) {
 		text, err = lv.renderOnLoop(q)
 		return 0, nil
