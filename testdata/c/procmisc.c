@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "held.h"
 
 static char buf[4096];
 
@@ -154,21 +155,16 @@ int main(void)
 	printf("cgroup: %d bytes\n", cg);
 
 	/* A child's, read by its parent: it set its own score and waits. */
-	int go[2], ready[2];
-	if (pipe(go) < 0 || pipe(ready) < 0)
+	struct held h;
+	c = hold_fork(&h);
+	if (c < 0)
 		return 1;
-	c = fork();
 	if (c == 0) {
 		int fd = open("/proc/self/oom_score_adj", O_WRONLY);
 		write(fd, "321", 3);
 		close(fd);
-		write(ready[1], "r", 1);
-		char y;
-		read(go[0], &y, 1);
-		_exit(0);
+		hold_here(&h);
 	}
-	char y;
-	read(ready[0], &y, 1);
 	char cp[64];
 	snprintf(cp, sizeof cp, "/proc/%d/oom_score_adj", c);
 	printf("a child's oom_score_adj: %ld\n", num(cp));
@@ -185,8 +181,7 @@ int main(void)
 	snprintf(cp, sizeof cp, "/proc/%d/personality", c);
 	slurp(cp);
 	printf("a child's personality: %s", buf);
-	write(go[1], "g", 1);
-	waitpid(c, NULL, 0);
+	hold_release(&h);
 
 	int want = 0;
 	DIR *d = opendir("/proc/self");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "held.h"
 #define SLURP_SIZE (1 << 20)
 #include "slurp.h"
 
@@ -153,22 +154,16 @@ int main(void)
 	slurp("/proc/self/smaps_rollup");
 	expect("rollup's header", strstr(buf, "---p 00000000 00:00 0") && strstr(buf, "[rollup]\n"));
 
-	int go[2], ready[2];
-	if (pipe(go) < 0 || pipe(ready) < 0)
+	struct held h;
+	pid_t c = hold_fork(&h);
+	if (c < 0)
 		return 1;
-	pid_t c = fork();
 	if (c == 0) {
 		char *b = mmap(NULL, 8 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		memset(b, 1, 8 * MiB);
-		write(ready[1], "r", 1);
-		char y;
-		read(go[0], &y, 1);
-		_exit(0);
+		hold_here(&h);
 	}
-	char y;
-	read(ready[0], &y, 1);
 	expect("a child's rollup has what it touched", rollup(c, "Anonymous") >= 8 * 1024);
-	write(go[1], "g", 1);
-	waitpid(c, NULL, 0);
+	hold_release(&h);
 	return failures != 0;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "held.h"
 #define SLURP_SIZE 16384
 #include "slurp.h"
 
@@ -180,20 +181,15 @@ int main(int argc, char **argv)
 	close(1000);
 
 	/* A child's, as ps reads them: it touches 32 MiB and waits. */
-	int go[2], ready[2];
-	if (pipe(go) < 0 || pipe(ready) < 0)
+	struct held h;
+	pid_t c = hold_fork(&h);
+	if (c < 0)
 		return 1;
-	pid_t c = fork();
 	if (c == 0) {
 		char *b = mmap(NULL, 32 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		touch(b, 32 * MiB);
-		write(ready[1], "r", 1);
-		char x;
-		read(go[0], &x, 1);
-		_exit(0);
+		hold_here(&h);
 	}
-	char x;
-	read(ready[0], &x, 1);
 	/* Linux sums its per-CPU counts only now and then: a few hundred pages of slack. */
 	expect("a child's VmRSS has what it touched", kb(c, "VmRSS") >= 30 * 1024);
 	expect("a child's VmSize too", kb(c, "VmSize") >= 32 * 1024);
@@ -201,7 +197,6 @@ int main(int argc, char **argv)
 	expect("a child's statm resident", m[1] * 4096 >= 30UL * MiB);
 	expect("a child's stat rss", statfield(c, 24) * 4096 >= 30UL * MiB);
 	printf("a child's exit signal: %llu\n", statfield(c, 38));
-	write(go[1], "g", 1);
-	waitpid(c, NULL, 0);
+	hold_release(&h);
 	return failures != 0;
 }
