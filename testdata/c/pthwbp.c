@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "pt.h"
 
 #define DR(i) offsetof(struct user, u_debugreg[i])
 
@@ -34,10 +35,6 @@
 #define L8 2
 #define L4 3
 
-static long pt(long req, pid_t pid, unsigned long addr, unsigned long data)
-{
-	return syscall(SYS_ptrace, req, pid, addr, data);
-}
 
 static volatile union {
 	uint64_t q[4];

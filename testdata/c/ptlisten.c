@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "pt.h"
 
 #ifndef PTRACE_LISTEN
 #define PTRACE_LISTEN 0x4208
@@ -23,10 +24,6 @@
 #define PTRACE_EVENT_STOP 128
 #endif
 
-static long pt(long req, pid_t pid, unsigned long addr, unsigned long data)
-{
-	return syscall(SYS_ptrace, req, pid, addr, data);
-}
 
 /* reader is the child: it exits with the first byte it reads from fd. */
 static pid_t reader(int fd, int other)
@@ -43,11 +40,6 @@ static pid_t reader(int fd, int other)
 	return pid;
 }
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = {0, ms * 1000000L};
-	nanosleep(&ts, 0);
-}
 
 /* describe prints how waitpid reported pid. */
 static int describe(const char *what, pid_t pid, int flags)

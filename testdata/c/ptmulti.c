@@ -21,13 +21,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "pt.h"
 
 #define NTHREADS 3
 
-static long pt(long req, pid_t pid, unsigned long addr, unsigned long data)
-{
-	return syscall(SYS_ptrace, req, pid, addr, data);
-}
 
 static volatile long counters[NTHREADS];
 static volatile int tids[NTHREADS];
@@ -43,27 +40,15 @@ static void *counting(void *arg)
 	return 0;
 }
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = {0, ms * 1000000L};
-	nanosleep(&ts, 0);
-}
 
-static long peek(pid_t tid, const volatile void *addr)
-{
-	long v = -1;
-	if (pt(PTRACE_PEEKDATA, tid, (unsigned long)addr, (unsigned long)&v) != 0)
-		return -1;
-	return v;
-}
 
 /* counts says whether thread i's counter grows, read through stopped thread via. */
 static int counts(pid_t via, int i)
 {
-	long a = peek(via, &counters[i]);
+	long a = peekdata(via, &counters[i]);
 	for (int n = 0; n < 50; n++) {
 		pause_ms(10);
-		long b = peek(via, &counters[i]);
+		long b = peekdata(via, &counters[i]);
 		if (a >= 0 && b > a)
 			return 1;
 	}
@@ -73,9 +58,9 @@ static int counts(pid_t via, int i)
 /* still says whether thread i's counter stays as it is for a while. */
 static int still(pid_t via, int i)
 {
-	long a = peek(via, &counters[i]);
+	long a = peekdata(via, &counters[i]);
 	pause_ms(100);
-	return a >= 0 && peek(via, &counters[i]) == a;
+	return a >= 0 && peekdata(via, &counters[i]) == a;
 }
 
 /* waits_in_read polls until thread tid of pid sits in read(2) (its /proc syscall file

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "pt.h"
 
 #ifndef PTRACE_GET_SYSCALL_INFO
 #define PTRACE_GET_SYSCALL_INFO 0x420e
@@ -27,10 +28,6 @@
 #endif
 
 /* The raw call: the same in both libcs (their PEEK wrappers differ in errno handling). */
-static long pt(long req, pid_t pid, unsigned long addr, unsigned long data)
-{
-	return syscall(SYS_ptrace, req, pid, addr, data);
-}
 
 static long target = 42;
 static volatile int got_usr2;

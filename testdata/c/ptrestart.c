@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "pt.h"
 
 enum { PLAIN, HANDLER, SLEEP };
 
@@ -25,11 +26,6 @@ static void on_usr1(int sig)
 	(void)sig;
 }
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = {0, ms * 1000000L};
-	nanosleep(&ts, 0);
-}
 
 /* child blocks in read(2) (or a 300 ms nanosleep) and exits with what it returned: 0
  * for a byte read or a whole sleep, 4 for EINTR, 9 for anything else. */

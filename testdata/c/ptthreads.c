@@ -17,11 +17,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "pt.h"
 
-static long pt(long req, pid_t pid, unsigned long addr, unsigned long data)
-{
-	return syscall(SYS_ptrace, req, pid, addr, data);
-}
 
 static volatile long counter;
 static int answer_fd = -1;
@@ -42,27 +39,15 @@ static void *counting(void *arg)
 	return 0;
 }
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = {0, ms * 1000000L};
-	nanosleep(&ts, 0);
-}
 
-static long peek(pid_t pid, const volatile void *addr)
-{
-	long v = -1;
-	if (pt(PTRACE_PEEKDATA, pid, (unsigned long)addr, (unsigned long)&v) != 0)
-		return -1;
-	return v;
-}
 
 /* counts_on says whether the tracee's counter grows while pid is stopped. */
 static int counts_on(pid_t pid)
 {
-	long a = peek(pid, &counter);
+	long a = peekdata(pid, &counter);
 	for (int i = 0; i < 50; i++) {
 		pause_ms(10);
-		long b = peek(pid, &counter);
+		long b = peekdata(pid, &counter);
 		if (a >= 0 && b > a)
 			return 1;
 	}

@@ -1,0 +1,32 @@
+/* pt.h: what the ptrace guests share: the raw call, a pause, a word of a tracee's memory. */
+#ifndef PT_H
+#define PT_H
+
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+/* pt is ptrace(2) itself: glibc's and musl's wrappers differ for the PEEK requests. */
+__attribute__((unused)) static long pt(long req, pid_t pid, unsigned long addr, unsigned long data)
+{
+	return syscall(SYS_ptrace, req, pid, addr, data);
+}
+
+__attribute__((unused)) static void pause_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, ms % 1000 * 1000000L};
+	nanosleep(&ts, 0);
+}
+
+/* peekdata reads the word at addr of stopped tracee pid; -1 if it cannot. */
+__attribute__((unused)) static long peekdata(pid_t pid, const volatile void *addr)
+{
+	long v = -1;
+	if (pt(PTRACE_PEEKDATA, pid, (unsigned long)addr, (unsigned long)&v) != 0)
+		return -1;
+	return v;
+}
+
+#endif
