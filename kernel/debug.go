@@ -545,7 +545,7 @@ func (d *Debugger) resumeThreads(acts []DebugAction) {
 			// Not a signal-delivery stop: the signal is sent to the thread.
 			d.p.queueSignal(t, abi.Siginfo{Signo: int32(a.Signal), Code: abi.SI_USER, Pid: int32(d.pid)})
 		}
-		if !d.releaseStop(t, a, true) {
+		if !d.releaseStop(t, a) {
 			d.actions, d.release = acts, true
 		}
 	}

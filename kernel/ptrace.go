@@ -971,7 +971,7 @@ func (l *ptraceLink) detachThread(t *Task, sig int, sigStopped bool, info abi.Si
 	} else if sig != 0 {
 		d.p.queueSignal(t, info)
 	}
-	d.releaseStop(t, a, true)
+	d.releaseStop(t, a)
 }
 
 // userRegsOffset reports whether off addresses a register of struct user_regs_struct.

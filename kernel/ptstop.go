@@ -16,19 +16,16 @@ import "vemu/abi"
 // parkedStop is one thread's stop.
 type parkedStop struct {
 	t      *Task
-	st     DebugStop
 	sys    *sysOverlay // what the stop shows of a system call
 	sig    bool        // a signal-delivery stop
-	all    bool        // a group-stop: no thread runs while it lasts
 	then   func(seen bool)
 	action DebugAction // how the tracer resumed the thread
-	acted  bool
 }
 
 // park stops thread t with st for a tracer, and returns at once; then runs when the
 // tracer resumes t (seen false: the tracer went away without deciding about the stop).
 func (d *Debugger) park(t *Task, st DebugStop, all bool, then func(seen bool)) {
-	ps := &parkedStop{t: t, st: st, sys: d.sys, sig: d.sigStop == t, all: all, then: then}
+	ps := &parkedStop{t: t, sys: d.sys, sig: d.sigStop == t, then: then}
 	t.ptParked = ps
 	d.parked++
 	d.sys, d.sigStop = nil, nil
@@ -44,12 +41,12 @@ func (d *Debugger) park(t *Task, st DebugStop, all bool, then func(seen bool)) {
 
 // releaseStop ends thread t's stop as the tracer resumed it with a (settle lets it go);
 // false when t is not parked.
-func (d *Debugger) releaseStop(t *Task, a DebugAction, acted bool) bool {
+func (d *Debugger) releaseStop(t *Task, a DebugAction) bool {
 	ps := t.ptParked
 	if ps == nil {
 		return false
 	}
-	ps.action, ps.acted = a, acted
+	ps.action = a
 	d.releasing = append(d.releasing, ps)
 	return true
 }
@@ -82,7 +79,7 @@ func (d *Debugger) endStop(ps *parkedStop, seen bool) {
 	d.pt.resumed(t.tid)
 	t.ptParked = nil
 	d.parked--
-	t.ptAction, t.ptActed = ps.action, ps.acted
+	t.ptAction = ps.action
 	t.ptThen = func() {}
 	if f := ps.then; f != nil {
 		t.ptThen = func() { f(seen) }

@@ -43,13 +43,12 @@ type Task struct {
 	named bool
 
 	sigmask       uint64
-	hw            *hwDebug    // the debug registers a tracer set (hwbreak.go); nil: none
-	hwResume      bool        // t stopped at an instruction breakpoint: its next run passes it
-	hwResumeAt    uint64      // that breakpoint's address
-	ptParked      *parkedStop // t is in a tracer's stop (ptstop.go)
-	ptThen        func()      // what waits for t's run after its stop
-	ptAction      DebugAction // how the tracer resumed t
-	ptActed       bool
+	hw            *hwDebug              // the debug registers a tracer set (hwbreak.go); nil: none
+	hwResume      bool                  // t stopped at an instruction breakpoint: its next run passes it
+	hwResumeAt    uint64                // that breakpoint's address
+	ptParked      *parkedStop           // t is in a tracer's stop (ptstop.go)
+	ptThen        func()                // what waits for t's run after its stop
+	ptAction      DebugAction           // how the tracer resumed t
 	affinity      *unix.CPUSet          // sched_setaffinity's mask; nil: vemu's own
 	cpuNum        uint32                // the CPU getcpu reports: the first of the mask
 	lastFault     sigFault              // what the last fault's frame said (Linux's thread fields)
