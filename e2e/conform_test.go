@@ -65,6 +65,7 @@ var conformGuests = []diffCase{
 	{name: "ptlisten", cmds: one("ptlisten")},
 	{name: "ptthreads", cmds: one("ptthreads")},
 	{name: "ptmulti", cmds: one("ptmulti")},
+	{name: "ptnoclone", cmds: one("ptnoclone")},
 	{name: "ptrestart", cmds: one("ptrestart")},
 	{name: "ptexit", cmds: one("ptexit")},
 	{name: "smc", cmds: one("smc")},

@@ -136,6 +136,7 @@ type debugTask struct {
 	entryRax  uint64 // rax a tracer left at the entry stop: a skipped call's result
 	vforkPend bool   // a vfork child released the thread: PTRACE_EVENT_VFORK_DONE
 	vforkPid  int
+	startStop bool // a new thread of a seized tracee: PTRACE_EVENT_STOP before it runs
 }
 
 type debugWatch struct {
@@ -797,7 +798,11 @@ func (d *Debugger) beforeRun(t *Task) bool {
 	}
 	dt := d.task(t)
 	switch {
+	case dt.startStop:
+		dt.startStop = false
+		d.interruptStop(t)
 	case d.intr && (d.intrTid == 0 || d.intrTid == t.tid || d.p.thread(d.intrTid) == nil):
+		d.intr, d.intrTid = false, 0
 		d.interruptStop(t)
 	case dt.execPend:
 		dt.execPend = false
@@ -850,6 +855,7 @@ func (d *Debugger) idleStop() bool {
 	if t == nil {
 		return false // every thread is stopped: the interrupt waits for one to run
 	}
+	d.intr, d.intrTid = false, 0
 	d.interruptStop(t)
 	return true
 }
@@ -857,7 +863,6 @@ func (d *Debugger) idleStop() bool {
 // interruptStop is the stop an interrupt asked for: SIGINT for gdb, a tracer's
 // PTRACE_INTERRUPT's PTRACE_EVENT_STOP.
 func (d *Debugger) interruptStop(t *Task) {
-	d.intr, d.intrTid = false, 0
 	if d.pt != nil {
 		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_STOP<<8, Pid: int32(t.p.pid)}
 		d.hold(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_STOP}, true)

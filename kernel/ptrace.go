@@ -34,7 +34,7 @@ type ptraceLink struct {
 	noSignal map[int]bool   // the thread's stop is an event or group stop: a restart's signal is ignored
 	groupSig int            // the stop signal of a group-stop in effect, until a SIGCONT
 	sysTrace map[int]bool   // threads restarted with PTRACE_SYSCALL: they stop at calls
-	untraced map[int]bool   // threads the tracer detached alone, or did not attach
+	untraced map[int]bool   // threads the tracer detached alone, did not attach, or was not told of (no TRACECLONE)
 
 	// Guarded by the kernel's pt.mu.
 	threads     map[int]bool        // threads other than the first the tracer was told of (clone events)
@@ -358,16 +358,28 @@ func (d *Debugger) continued() {
 }
 
 // exitEvent is PTRACE_EVENT_EXIT's stop, before the process's threads are gone: the
-// tracer may still read them. Not after SIGKILL, as on Linux.
+// tracer may still read them. Not after SIGKILL, as on Linux. One thread stops, where
+// Linux stops each traced thread on its way out.
 func (d *Debugger) exitEvent() {
 	p := d.p
 	l := d.pt
 	if l == nil || l.options.Load()&abi.PTRACE_O_TRACEEXIT == 0 || p.exit.Signal == abi.SIGKILL || p.doomed.Load() != 0 || len(p.tasks) == 0 {
 		return
 	}
+	// The thread that ends the process stops, or, when the tracer does not trace it
+	// (created without PTRACE_O_TRACECLONE), the first one it does.
 	t := p.cur
-	if t == nil || t.state == taskDead {
-		t = p.tasks[0]
+	if t == nil || t.state == taskDead || l.untraced[t.tid] {
+		t = nil
+		for _, o := range p.tasks {
+			if o.state != taskDead && !l.untraced[o.tid] {
+				t = o
+				break
+			}
+		}
+		if t == nil {
+			return
+		}
 	}
 	st := *p.exit
 	l.setEventMsg(t.tid, uint64(st.WaitStatus()))
@@ -686,10 +698,22 @@ func (t *Task) vforkDone(pid int) {
 }
 
 // traceThread is traceChild for a new thread c of a traced process: with
-// PTRACE_O_TRACECLONE the caller stops with the event and c with SIGSTOP.
+// PTRACE_O_TRACECLONE (or CLONE_PTRACE) c is traced and starts with SIGSTOP, and with
+// the option the caller stops with the event; otherwise c runs untraced, as Linux's
+// kernel_clone() decides, so that a tracer that follows one thread (strace without
+// -f) never meets the stops of threads it does not know.
 func (t *Task) traceThread(c *Task, flags uint64) {
+	d := t.p.dbg
+	if d == nil || d.pt == nil {
+		return
+	}
 	event, enabled := t.p.cloneEvent(flags)
-	if !enabled || event != abi.PTRACE_EVENT_CLONE {
+	enabled = enabled && event == abi.PTRACE_EVENT_CLONE
+	if !enabled && flags&abi.CLONE_PTRACE == 0 {
+		if d.pt.untraced == nil {
+			d.pt.untraced = map[int]bool{}
+		}
+		d.pt.untraced[c.tid] = true
 		return
 	}
 	k := t.p.k
@@ -703,13 +727,15 @@ func (t *Task) traceThread(c *Task, flags uint64) {
 	k.pt.mu.Unlock()
 	t.post(func() {
 		// After the post that gives c its registers.
-		if d := t.p.dbg; d != nil && d.pt != nil && d.pt.seized {
-			d.intr = true
+		if d := t.p.dbg; d != nil && d.pt != nil && d.pt.seized && c.state != taskDead {
+			d.task(c).startStop = true // c's own stop, not whichever thread runs first
 		} else if d != nil && d.pt != nil && c.state != taskDead {
 			t.p.queueSignal(c, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL})
 		}
 	})
-	t.cloneEventStop(event, uint64(c.tid))
+	if enabled {
+		t.cloneEventStop(event, uint64(c.tid))
+	}
 }
 
 // ptraceErr maps a request's failure to the errno: an Errno stays, the tracee gone
@@ -869,9 +895,7 @@ func (l *ptraceLink) attachThread(tid int, seize bool) error {
 			}
 			l.threads[tid] = true
 			k.pt.mu.Unlock()
-			if seize {
-				l.d.intr, l.d.intrTid = true, tid
-			} else {
+			if !seize { // PTRACE_SEIZE leaves the thread running, as Linux's ptrace_attach()
 				q.queueSignal(t, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL, Pid: int32(l.tracerPid)})
 			}
 			done <- nil
