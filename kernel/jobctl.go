@@ -25,8 +25,9 @@ import (
 // jobState is what a parent's wait can learn of a child's stops, guarded by the kernel's
 // procTable.mu.
 type jobState struct {
-	stopSig   int  // the signal of a stop not yet reported by wait; 0 if none
-	continued bool // a continuation not yet reported by wait
+	stopSig   int   // the signal of a stop not yet reported by wait; 0 if none
+	continued bool  // a continuation not yet reported by wait
+	used      usage // the process's use of resources then, which the wait reports
 }
 
 // stopProcess stops p on info's default action.
@@ -37,10 +38,11 @@ func (p *Process) stopProcess(info abi.Siginfo) {
 	if info.Code <= 0 {
 		sender = int(info.Pid) // kill, tgkill, sigqueue
 	}
+	used := threadUsage() // on p's loop, whose thread runs p
 	k.pt.mu.Lock()
 	parent, first := p.parent, k.first == p
 	if parent != nil {
-		p.job = jobState{stopSig: sig}
+		p.job = jobState{stopSig: sig, used: used}
 	}
 	k.pt.mu.Unlock()
 	if parent == nil && first && k.cfg.JobControl && (sender == 0 || sender == p.pid) {
@@ -67,9 +69,10 @@ func (p *Process) continueProcess() {
 	p.stopped = false
 	p.updatePreempt()
 	k := p.k
+	used := threadUsage()
 	k.pt.mu.Lock()
 	parent := p.parent
-	p.job = jobState{continued: true}
+	p.job = jobState{continued: true, used: used}
 	k.setJobStopLocked(p, false)
 	k.pt.mu.Unlock()
 	if parent != nil {

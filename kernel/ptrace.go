@@ -49,12 +49,19 @@ type ptraceLink struct {
 
 // threadStop is a thread's ptrace stop as the tracer's wait and requests see it.
 type threadStop struct {
-	status    int  // the stop's exit code, until a wait reports it; 0: reported
-	listening bool // PTRACE_LISTEN: still stopped, but no requests until it stops again
+	status    int   // the stop's exit code, until a wait reports it; 0: reported
+	listening bool  // PTRACE_LISTEN: still stopped, but no requests until it stops again
+	used      usage // the tracee's use of resources at the stop, which the wait reports
+}
+
+// reportedStop is what a wait learns of a stop: its code and the tracee's usage then.
+type reportedStop struct {
+	code int
+	used usage
 }
 
 // setStopLocked notes thread tid's stop with code, for the tracer's wait.
-func (l *ptraceLink) setStopLocked(tid, code int, group bool) {
+func (l *ptraceLink) setStopLocked(tid, code int, group bool, used usage) {
 	s := l.stops[tid]
 	if s == nil {
 		if l.stops == nil {
@@ -65,7 +72,7 @@ func (l *ptraceLink) setStopLocked(tid, code int, group bool) {
 	} else if s.listening {
 		l.nListen--
 	}
-	s.status, s.listening = code, false
+	s.status, s.listening, s.used = code, false, used
 	if group {
 		l.groupTid = tid
 	}
@@ -116,16 +123,16 @@ func (l *ptraceLink) stoppedLocked(tid int) bool {
 func (l *ptraceLink) anyStopLocked() bool { return len(l.stops) > l.nListen }
 
 // reportLocked takes (unless keep) the stop a wait for thread tid finds (0: any
-// thread's, the oldest first): the id wait returns and the stop's code. A wait for the
-// process's id finds a group-stop that another of its threads took.
-func (l *ptraceLink) reportLocked(tid int, keep bool) (int, int, bool) {
-	take := func(id, t int) (int, int, bool) {
+// thread's, the oldest first): the id wait returns and the stop's code and usage. A wait
+// for the process's id finds a group-stop that another of its threads took.
+func (l *ptraceLink) reportLocked(tid int, keep bool) (int, reportedStop, bool) {
+	take := func(id, t int) (int, reportedStop, bool) {
 		s := l.stops[t]
-		code := s.status
+		r := reportedStop{s.status, s.used}
 		if !keep {
 			s.status = 0
 		}
-		return id, code, true
+		return id, r, true
 	}
 	if tid != 0 {
 		if s := l.stops[tid]; s != nil && s.status != 0 {
@@ -134,7 +141,7 @@ func (l *ptraceLink) reportLocked(tid int, keep bool) (int, int, bool) {
 		if g := l.stops[l.groupTid]; tid == l.tracee.pid && l.groupTid != 0 && g != nil && g.status != 0 {
 			return take(tid, l.groupTid)
 		}
-		return 0, 0, false
+		return 0, reportedStop{}, false
 	}
 	for len(l.pending) > 0 {
 		t := l.pending[0]
@@ -146,7 +153,7 @@ func (l *ptraceLink) reportLocked(tid int, keep bool) (int, int, bool) {
 		}
 		l.pending = l.pending[1:]
 	}
-	return 0, 0, false
+	return 0, reportedStop{}, false
 }
 
 // threadExit is the end of a traced thread, as wait4 reports it to the tracer.
@@ -207,12 +214,13 @@ func (l *ptraceLink) stopped(st DebugStop, group bool) {
 	q := l.tracee
 	k := q.k
 	q.pubState.Store('t')
+	used := threadUsage() // on the tracee's loop, whose thread runs it
 	k.pt.mu.Lock()
 	if q.ptrace != l {
 		k.pt.mu.Unlock()
 		return
 	}
-	l.setStopLocked(st.Tid, code, group)
+	l.setStopLocked(st.Tid, code, group, used)
 	tracer := l.tracer
 	tracer.wakeChildWaiters()
 	k.pt.mu.Unlock()

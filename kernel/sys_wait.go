@@ -110,7 +110,7 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 			return &waitEvent{c: c, code: info.Code, status: int(info.Status), used: used}, true, wake
 		case c.zombie:
 		case c.job.stopSig != 0 && w.options&abi.WSTOPPED != 0:
-			ev := &waitEvent{c: c, code: abi.CLD_STOPPED, status: c.job.stopSig}
+			ev := &waitEvent{c: c, code: abi.CLD_STOPPED, status: c.job.stopSig, used: c.liveUsageLocked(c.job.used)}
 			if !keep {
 				c.job.stopSig = 0
 			}
@@ -119,7 +119,7 @@ func (p *Process) findChild(w waitSpec) (*waitEvent, bool, <-chan struct{}) {
 			if !keep {
 				c.job.continued = false
 			}
-			return &waitEvent{c: c, code: abi.CLD_CONTINUED, status: abi.SIGCONT}, true, wake
+			return &waitEvent{c: c, code: abi.CLD_CONTINUED, status: abi.SIGCONT, used: c.liveUsageLocked(c.job.used)}, true, wake
 		}
 	}
 	// Tracees other than children: their ptrace stops and their end, whatever the
@@ -186,15 +186,23 @@ func (p *Process) threadEnd(c *Process, w waitSpec, keep bool) *waitEvent {
 
 // traceStop reports a ptrace stop of tracee c's that w asks for. Called with pt.mu held.
 func (p *Process) traceStop(c *Process, w waitSpec, keep bool) *waitEvent {
-	id, code, ok := c.ptrace.reportLocked(w.id, keep)
+	id, st, ok := c.ptrace.reportLocked(w.id, keep)
 	if !ok {
 		return nil
 	}
-	ev := &waitEvent{c: c, code: abi.CLD_TRAPPED, status: code}
+	ev := &waitEvent{c: c, code: abi.CLD_TRAPPED, status: st.code, used: c.liveUsageLocked(st.used)}
 	if id != c.pid {
 		ev.tid = id
 	}
 	return ev
+}
+
+// liveUsageLocked is what a wait reports of live child c's use of resources: its own
+// at the stop or continuation reported (its loop took it then), with its waited-for
+// children's, as Linux's getrusage(RUSAGE_BOTH) of the child. Called with pt.mu held.
+func (c *Process) liveUsageLocked(own usage) usage {
+	own.add(c.childUsed)
+	return own
 }
 
 // status is the event as wait4 encodes it.

@@ -1,8 +1,11 @@
 /* rusage has a child burn CPU time and checks that wait4, waitid, getrusage(RUSAGE_CHILDREN)
- * and times() report it to the parent, and that the parent's own figures are its own. */
+ * and times() report it to the parent, and that the parent's own figures are its own; and
+ * that a wait reporting a live child's stop (job control or ptrace) or continuation gives
+ * the child's usage so far (strace -c reads a tracee's system time from it). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/times.h>
@@ -63,5 +66,34 @@ int main(void)
 	getrusage(RUSAGE_CHILDREN, &ch);
 	expect("RUSAGE_CHILDREN now counts both", secs(ch.ru_utime) >= u + secs(wru.ru_utime) - 0.01);
 	expect_err("getrusage with a bad who", getrusage(7, &ch), EINVAL);
+
+	/* Live children: the usage at a stop, and at the continuation. */
+	for (int traced = 0; traced < 2; traced++) {
+		fflush(stdout);
+		c = fork();
+		if (c == 0) {
+			if (traced)
+				ptrace(PTRACE_TRACEME, 0, 0, 0);
+			burn();
+			raise(SIGSTOP);
+			for (;;)
+				pause();
+		}
+		struct rusage sru = {0};
+		expect(traced ? "wait4 reports the tracee's signal stop" : "wait4 reports the child's stop",
+		       wait4(c, &st, WUNTRACED, &sru) == c && WIFSTOPPED(st));
+		expect(traced ? "its rusage holds the tracee's CPU time so far"
+			      : "its rusage holds the stopped child's CPU time so far",
+		       secs(sru.ru_utime) + secs(sru.ru_stime) >= 0.05);
+		if (!traced) {
+			kill(c, SIGCONT);
+			struct rusage cru = {0};
+			expect("wait4 reports the continuation", wait4(c, &st, WCONTINUED, &cru) == c && WIFCONTINUED(st));
+			expect("its rusage holds the child's CPU time so far",
+			       secs(cru.ru_utime) + secs(cru.ru_stime) >= secs(sru.ru_utime) + secs(sru.ru_stime));
+		}
+		kill(c, SIGKILL);
+		waitpid(c, &st, 0);
+	}
 	return failures;
 }
