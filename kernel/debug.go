@@ -276,6 +276,9 @@ func (d *Debugger) regsNow(tid int) (abi.UserRegs, error) {
 			if o.entry {
 				r.Rip += 2
 				r.Rax = errnoRet(unix.ENOSYS) // as Linux shows it at entry
+			} else if v := d.intrViewOf(tid); v != nil {
+				// The exit stop of a call a signal (or PTRACE_INTERRUPT) ended.
+				r.Rip, r.Rax = v.shown(r.Rip, r.Rax)
 			}
 		} else if v := d.intrViewOf(tid); v != nil {
 			r.OrigRax = v.nr
@@ -297,11 +300,16 @@ func (d *Debugger) sysOf(tid int) *sysOverlay {
 	return nil
 }
 
-// intrViewOf is what thread tid's signal-delivery stop shows of the call the signal
-// interrupted, if it interrupted one.
+// intrViewOf is what thread tid's stop shows of the call a signal or PTRACE_INTERRUPT
+// ended, if one did and the thread has not run since: at the call's exit stop and at the
+// signal-delivery, group or PTRACE_EVENT_STOP stop after it, as on Linux, where the
+// restart comes after get_signal().
 func (d *Debugger) intrViewOf(tid int) *intrView {
 	t := d.p.thread(tid)
-	if t == nil || t.intrView == nil || !d.sigStopped(t) {
+	if t == nil || t.intrView == nil {
+		return nil
+	}
+	if o := d.sysOf(tid); o != nil && o.entry {
 		return nil
 	}
 	return t.intrView

@@ -496,6 +496,11 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 		q.send(wakeup{fn: func() {
 			if d := q.dbg; d != nil && d.pt == l && !d.relisten(tid) {
 				d.intr, d.intrTid = true, tid
+				if th := q.thread(tid); th != nil {
+					// As Linux's signal_wake_up(): a blocked call ends to stop, and
+					// restarts when the thread goes on (restart_syscall for a sleep).
+					th.interruptCall()
+				}
 			}
 		}})
 		q.kick.Load().Kick()

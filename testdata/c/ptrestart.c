@@ -4,7 +4,10 @@
  * then does: a suppressed signal restarts the call, a handler without SA_RESTART makes
  * it fail with EINTR, registers written back as read leave it so, and rax set to
  * -EINTR makes it fail. A signal sent right after PTRACE_SEIZE stops the tracee instead
- * of killing it. */
+ * of killing it. PTRACE_INTERRUPT ends a blocked call as a signal would: at its
+ * PTRACE_EVENT_STOP the call shows as interrupted, and PTRACE_SYSCALL then sees it
+ * start again (restart_syscall for a sleep), as `strace -p` shows it; the exit stop of
+ * a call a signal ends shows -ERESTARTSYS. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -88,13 +91,69 @@ static int one(const char *name, int how, int sig, int edit)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* interrupted seizes a child blocked as how says, stops it with PTRACE_INTERRUPT and
+ * follows its calls with PTRACE_SYSCALL: the call starts again; for a read, a SIGUSR1
+ * then ends it (exit stop, signal-delivery stop, EINTR from the handler). */
+static int interrupted(const char *name, int how)
+{
+	int p[2];
+	pipe(p);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		child(p[0], how);
+	pause_ms(100);
+	char what[160];
+	int st = 0;
+	struct user_regs_struct r;
+	long nr = how == SLEEP ? SYS_nanosleep : SYS_read;
+	long code = how == SLEEP ? -516 : -512;
+	int ok = pt(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD) == 0 && pt(PTRACE_INTERRUPT, pid, 0, 0) == 0 &&
+		 waitpid(pid, &st, 0) == pid && WIFSTOPPED(st) && st >> 8 == (SIGTRAP | 128 << 8);
+	snprintf(what, sizeof what, "%s: PTRACE_INTERRUPT stops it", name);
+	expect(what, ok);
+	ok = pt(PTRACE_GETREGS, pid, 0, (unsigned long)&r) == 0;
+	snprintf(what, sizeof what, "%s: the call shows as interrupted (rax %ld)", name, code);
+	expect(what, ok && (long)r.rax == code && (long)r.orig_rax == nr);
+	pt(PTRACE_SYSCALL, pid, 0, 0);
+	ok = waitpid(pid, &st, 0) == pid && WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80) &&
+	     pt(PTRACE_GETREGS, pid, 0, (unsigned long)&r) == 0;
+	long again = how == SLEEP ? SYS_restart_syscall : SYS_read;
+	snprintf(what, sizeof what, "%s: it starts again as %s", name, how == SLEEP ? "restart_syscall" : "read");
+	expect(what, ok && (long)r.orig_rax == again);
+	if (how != SLEEP) {
+		pt(PTRACE_SYSCALL, pid, 0, 0);
+		pause_ms(50);
+		kill(pid, SIGUSR1);
+		ok = waitpid(pid, &st, 0) == pid && WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80) &&
+		     pt(PTRACE_GETREGS, pid, 0, (unsigned long)&r) == 0;
+		snprintf(what, sizeof what, "%s: a signal ends it, exit stop with rax -512", name);
+		expect(what, ok && (long)r.rax == -512 && (long)r.orig_rax == SYS_read);
+		pt(PTRACE_SYSCALL, pid, 0, 0);
+		ok = waitpid(pid, &st, 0) == pid && WIFSTOPPED(st) && WSTOPSIG(st) == SIGUSR1;
+		snprintf(what, sizeof what, "%s: then the signal-delivery stop", name);
+		expect(what, ok);
+		pt(PTRACE_CONT, pid, 0, SIGUSR1);
+	} else {
+		pt(PTRACE_CONT, pid, 0, 0);
+	}
+	while (waitpid(pid, &st, 0) == pid && WIFSTOPPED(st))
+		pt(PTRACE_CONT, pid, 0, 0);
+	close(p[0]);
+	close(p[1]);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int main(void)
 {
+	alarm(60);
 	expect("suppressed: the read restarts", one("read", PLAIN, 0, 0) == 0);
 	expect("delivered to a handler without SA_RESTART: EINTR", one("read, handled", HANDLER, SIGUSR1, 0) == 4);
 	expect("delivered without a handler: it kills", one("read, fatal", PLAIN, SIGUSR1, 0) == 128 + SIGUSR1);
 	expect("written back as read: it restarts", one("read, written back", PLAIN, 0, 1) == 0);
 	expect("rax -EINTR: the read fails with EINTR", one("read, edited", PLAIN, 0, 2) == 4);
 	expect("a sleep suppressed goes on to its end", one("nanosleep", SLEEP, 0, 0) == 0);
+	expect("interrupted read, then a handler: EINTR", interrupted("interrupted read", HANDLER) == 4);
+	expect("interrupted sleep goes on to its end", interrupted("interrupted sleep", SLEEP) == 0);
 	return failures != 0;
 }
