@@ -44,6 +44,7 @@ var conformGuests = []diffCase{
 	{name: "seccomp", cmds: one("seccomp")},
 	{name: "proctask", cmds: one("proctask")},
 	{name: "clonevm", cmds: one("clonevm")},
+	{name: "vforkbrk", cmds: one("vforkbrk")},
 	{name: "refused", cmds: one("refused")},
 	{name: "ldt", cmds: one("ldt")},
 	{name: "orphans", cmds: one("orphans")},

@@ -834,6 +834,7 @@ func (t *Task) execImage(prog *program, path, comm string, img *loader.Image, ar
 	k.pt.mu.Lock()
 	p.execed = true
 	if p.vforkDone != nil {
+		p.vforkHeap = false
 		close(p.vforkDone)
 		p.vforkDone = nil
 	}

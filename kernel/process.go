@@ -328,11 +328,18 @@ type family struct {
 	reported   bool          // a zombie whose parent has taken its exit: wait may report it
 	childWake  chan struct{} // closed and replaced when a child changes state (wakeChildWaiters)
 	vforkDone  chan struct{} // closed when a vfork child execs or exits
-	done       chan struct{} // closed when the run loop has ended
-	job        jobState      // stops and continuations for the parent's wait
-	ptrace     *ptraceLink   // the tracer's link, while a guest process traces this one
-	tracees    []*Process    // the processes this one traces (ptrace.go)
-	gdb        bool          // debugged by the gdb stub: no guest tracer may attach
+	// A vfork child in its parent's memory (CLONE_VM) moves the parent's program break
+	// when it moves its own, as the two share one mm on Linux: it notes its break here
+	// until it releases the parent, which then takes it (the heap's host memory is the
+	// same, so what the child wrote there is in it).
+	vforkHeap     bool
+	vforkBrkMoved bool
+	vforkBrk      mm.Addr
+	done          chan struct{} // closed when the run loop has ended
+	job           jobState      // stops and continuations for the parent's wait
+	ptrace        *ptraceLink   // the tracer's link, while a guest process traces this one
+	tracees       []*Process    // the processes this one traces (ptrace.go)
+	gdb           bool          // debugged by the gdb stub: no guest tracer may attach
 	// pdeathsig is the signal the process gets when its parent dies (PR_SET_PDEATHSIG);
 	// subreaper makes it the parent of its orphaned descendants (PR_SET_CHILD_SUBREAPER).
 	pdeathsig int
@@ -449,6 +456,7 @@ func (p *Process) exited() {
 	tracer := p.traceeExitedLocked()
 	parent := p.parent
 	if p.vforkDone != nil {
+		p.vforkHeap = false
 		close(p.vforkDone)
 		p.vforkDone = nil
 	}

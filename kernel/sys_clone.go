@@ -270,6 +270,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	vfork := flags&abi.CLONE_VFORK != 0
 	if vfork {
 		c.vforkDone = make(chan struct{})
+		c.vforkHeap, c.vforkBrk = share, p.mm.Brk
 	}
 	k.pt.mu.Unlock()
 	if flags&abi.CLONE_PARENT_SETTID != 0 {
@@ -309,10 +310,16 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	if vfork {
 		done := c.vforkDone
 		pid := uint64(c.pid)
+		brk := p.mm.Brk
 		return t.blockThen(func() (uint64, error) {
 			<-done
 			return pid, nil
 		}, func(r uint64, err error) (uint64, error) {
+			if share && c.vforkBrkMoved && p.mm.Brk == brk {
+				// The child moved the break of the memory both run in (a C library's
+				// malloc in it, gdb's for one): the parent's heap is where it left it.
+				p.mm.SetBrk(c.vforkBrk)
+			}
 			t.vforkDone(int(pid))
 			return r, err
 		})

@@ -692,23 +692,33 @@ func madvisePopulate(s *mm.Space, start, end mm.Addr, advice int32) error {
 // sysBrk implements brk(2). After mlockall(MCL_FUTURE) the heap's growth is locked,
 // within RLIMIT_MEMLOCK (otherwise brk fails, as Linux's check_brk_limits()).
 func sysBrk(t *Task, a Args) (uint64, error) {
+	r, err := t.brk(a.Ptr(0))
+	if p := t.p; p.vforkHeap && r != p.vforkBrk {
+		p.vforkBrk, p.vforkBrkMoved = r, true
+	}
+	return uint64(r), err
+}
+
+// brk moves the program break, populating and locking what it adds under
+// MCL_FUTURE.
+func (t *Task) brk(want mm.Addr) (mm.Addr, error) {
 	s := t.p.mm
 	if !s.LockFuture {
-		return uint64(s.SetBrk(a.Ptr(0))), nil
+		return s.SetBrk(want), nil
 	}
 	oldEnd, _ := mm.PageUp(uint64(s.Brk))
-	newEnd, ok := mm.PageUp(uint64(a.Ptr(0)))
+	newEnd, ok := mm.PageUp(uint64(want))
 	if ok && newEnd > oldEnd && !t.mlockFits(newEnd-oldEnd) {
-		return uint64(s.Brk), nil
+		return s.Brk, nil
 	}
-	r := s.SetBrk(a.Ptr(0))
+	r := s.SetBrk(want)
 	if end, _ := mm.PageUp(uint64(r)); end > oldEnd {
 		s.SetLocked(mm.Addr(oldEnd), mm.Addr(end), true, lockLeaves)
 		if !s.LockOnFault {
 			t.populate(mm.Addr(oldEnd), mm.Addr(end))
 		}
 	}
-	return uint64(r), nil
+	return r, nil
 }
 
 // sysMlock implements mlock(2) as Linux's do_mlock(): the range's mappings are marked
