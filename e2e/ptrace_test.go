@@ -138,6 +138,12 @@ func TestGdbUnderVemu(t *testing.T) {
 		// thread's end by its id.
 		{"threads-kill", []string{"-ex", "break tick", "-ex", "run", "-ex", "print $rdi < 4", "-ex", "info inferiors",
 			guest("gdbthreads.glibc")}},
+		{"catch-syscall", []string{"-ex", "catch syscall write", "-ex", "run", "-ex", "bt", "-ex", "continue",
+			"-ex", "continue", guest("hello.glibc")}},
+		// The child gdb follows runs to its crash; gdb started the program from a vfork
+		// child of its own, whose heap was gdb's.
+		{"follow-fork", []string{"-ex", "set follow-fork-mode child", "-ex", "run", "-ex", "bt", "-ex", "print (int)g",
+			guest("gdbfork.glibc")}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -163,6 +169,8 @@ func TestGdbUnderVemu(t *testing.T) {
 				// The inferior's pid differs, and which thread gets where first.
 				s := regexp.MustCompile(`process \d+`).ReplaceAllString(string(out), "process N")
 				s = regexp.MustCompile(`(?m)^\[(New |Switching to |Thread 0x|LWP ).*\]\n`).ReplaceAllString(s, "")
+				// gdb's look at a detached vfork child that its parent may have reaped.
+				s = regexp.MustCompile(`(?m)^warning: unable to open /proc file .*\n`).ReplaceAllString(s, "")
 				return regexp.MustCompile(`Thread \d+ "`).ReplaceAllString(s, `Thread N "`)
 			}
 			want := run(gdb)
