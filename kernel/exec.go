@@ -765,6 +765,7 @@ func (t *Task) execImage(prog *program, path, comm string, img *loader.Image, ar
 		return
 	}
 	p.collectCoverage()
+	p.passMappings()
 	p.mm.Close()
 	p.takeFast()
 	p.cpu.Close()

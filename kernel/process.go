@@ -332,7 +332,12 @@ type family struct {
 	// when it moves its own, as the two share one mm on Linux: it notes its break here
 	// until it releases the parent, which then takes it (the heap's host memory is the
 	// same, so what the child wrote there is in it).
-	vforkHeap     bool
+	vforkHeap bool
+	// shareParent is the process whose memory a CLONE_VM child runs in, and
+	// shareSpace that process's space then: what the child maps for itself goes to it
+	// when the child execs or exits (passMappings).
+	shareParent   *Process
+	shareSpace    *mm.Space
 	vforkBrkMoved bool
 	vforkBrk      mm.Addr
 	done          chan struct{} // closed when the run loop has ended

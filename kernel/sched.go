@@ -350,6 +350,7 @@ func (p *Process) run() ExitStatus {
 	}
 	p.used = threadUsage() // this goroutine's OS thread ran the process
 	p.used.io = p.ioac
+	p.passMappings()
 	p.exited()
 	return *p.exit
 }

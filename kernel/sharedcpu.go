@@ -1,5 +1,12 @@
 package kernel
 
+import (
+	"sync/atomic"
+	"time"
+
+	"vemu/kernel/mm"
+)
+
 // Processes that share writable memory run their guest code one at a time.
 //
 // Each process has an engine of its own, and separate engines run in parallel on their
@@ -68,4 +75,43 @@ func (p *Process) holdingCPU(f func()) {
 		defer p.releaseCPU()
 	}
 	f()
+}
+
+// passMappings gives what a CLONE_VM child mapped for itself to the process whose memory
+// it ran in, before its exec or exit can be learnt of: on Linux the two are one mm, and
+// a parent that waits for such a child reads what it left there (LeakSanitizer's checker
+// leaves its report in memory it mapped). The other process's loop takes them; the
+// child waits for that up to a second (a loop busy waiting for this one does not take
+// them, and they are let go).
+func (p *Process) passMappings() {
+	q, space := p.shareParent, p.shareSpace
+	p.shareParent, p.shareSpace = nil, nil
+	if q == nil {
+		return
+	}
+	vs := p.mm.Apart()
+	if len(vs) == 0 {
+		return
+	}
+	var claimed atomic.Bool // whoever claims vs takes or drops them
+	done := make(chan struct{})
+	q.send(wakeup{fn: func() {
+		if !claimed.CompareAndSwap(false, true) {
+			return
+		}
+		if q.mm == space && q.exit == nil {
+			space.TakeApart(vs)
+		} else {
+			mm.DropApart(vs)
+		}
+		close(done)
+	}})
+	select {
+	case <-done:
+	case <-q.done:
+	case <-time.After(time.Second):
+	}
+	if claimed.CompareAndSwap(false, true) {
+		mm.DropApart(vs)
+	}
 }

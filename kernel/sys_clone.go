@@ -177,6 +177,9 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	if err != nil {
 		return 0, unix.EAGAIN
 	}
+	if share {
+		c.shareParent, c.shareSpace = p, p.mm
+	}
 	c.sigactions, c.rlimits = p.sigactions, p.rlimits
 	c.ppid = p.pid
 	c.exitSignal = int(flags & abi.CSIGNAL)

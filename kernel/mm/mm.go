@@ -587,6 +587,10 @@ type Space struct {
 	BrkStart, Brk Addr
 	heap          *backing
 
+	// shareBase holds the backings a Share space started with: the others are what
+	// it mapped for itself (Apart).
+	shareBase map[*backing]bool
+
 	// borrowed: the memory belongs to another space too (Share), so the heap's
 	// reservation is never unmapped from here.
 	borrowed bool
@@ -2025,7 +2029,54 @@ func (s *Space) Share(cpu *emu.Engine) (*Space, error) {
 	if err := s.mapInto(c, func(v *VMA) (*backing, error) { return v.back, nil }); err != nil {
 		return nil, err
 	}
+	c.shareBase = map[*backing]bool{}
+	for x := c.vmas.first; x != nil; x = x.next {
+		c.shareBase[x.v.back] = true
+	}
 	return c, nil
+}
+
+// Apart returns copies of the mappings a space made by Share has made for itself since
+// (not its heap, whose break is passed on apart), each holding its memory until Adopt
+// or Drop takes them: on Linux a CLONE_VM child and its parent are one mm, so what the
+// child mapped stays its parent's when it execs or exits.
+func (s *Space) Apart() []*VMA {
+	if s.shareBase == nil {
+		return nil
+	}
+	var out []*VMA
+	for x := s.vmas.first; x != nil; x = x.next {
+		v := x.v
+		if s.shareBase[v.back] || v.back == s.heap || v.Secret {
+			continue
+		}
+		nv := *v
+		nv.origin, nv.Locked = nil, false
+		nv.back.refs.Add(1)
+		out = append(out, &nv)
+	}
+	return out
+}
+
+// TakeApart maps each of vs (from Apart) where s has no mapping, and lets go of the
+// holds Apart took.
+func (s *Space) TakeApart(vs []*VMA) {
+	for _, v := range vs {
+		if s.Free(v.Start, v.End) {
+			nv := *v
+			s.insert(&nv) // without room for it (ENOMEM), the mapping is not kept
+		}
+		s.release(v.back)
+	}
+}
+
+// DropApart lets go of the holds Apart took, for a parent that cannot take them.
+func DropApart(vs []*VMA) {
+	for _, v := range vs {
+		if v.back.refs.Add(-1) == 0 {
+			v.back.free()
+		}
+	}
 }
 
 // Start makes a space for cpu with a copy of s's mappings, as Fork does, except that

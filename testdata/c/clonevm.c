@@ -2,12 +2,15 @@
  * parent's memory, so what either writes the other reads, and their atomics and locks
  * work between them — a lock of their own on private futexes too, which Linux keys by the
  * memory they share — while each keeps its own process id. (libc's mutexes would not
- * do: each process believes it is single-threaded and skips their atomics.) */
+ * do: each process believes it is single-threaded and skips their atomics.) Memory a
+ * child maps is its parent's too once the child has ended: 200 children each map a page,
+ * write it and unmap another's, and the parent reads what they left. */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #define FUTEX_WAIT_PRIVATE 128
@@ -25,6 +28,25 @@ static int mu;
 static long locked;
 static volatile int go;
 static pid_t child_pid_seen;
+
+static char *mapped[200];
+
+/* mapper maps a page for its parent and unmaps one an earlier child mapped. */
+static int mapper(void *arg)
+{
+	long i = (long)arg;
+	char *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 1;
+	p[0] = (char)i;
+	p[4095] = 'e';
+	mapped[i] = p;
+	if (i >= 10 && i % 10 == 0) {
+		munmap(mapped[i - 10], 4096); /* Linux unmaps it for both; vemu for the child */
+		mapped[i - 10] = 0;
+	}
+	return 0;
+}
 
 static void lock(void)
 {
@@ -83,5 +105,17 @@ int main(void)
 	expect("the child had its own pid", child_pid_seen == pid && pid != getpid());
 	printf("atomic adds: %ld of %d\n", counter, 2 * ADDS);
 	printf("adds under a futex lock: %ld of %d\n", locked, 2 * ADDS);
+
+	/* Mappings made by children that then exit. */
+	int seen = 0;
+	for (int i = 0; i < 200; i++) {
+		pid = clone(mapper, stack + size, CLONE_VM | SIGCHLD, (void *)(long)i);
+		if (pid < 0 || waitpid(pid, &st, 0) != pid)
+			break;
+		if (mapped[i] && mapped[i][0] == (char)i && mapped[i][4095] == 'e')
+			seen++;
+	}
+	printf("pages mapped by children, read by the parent: %d of 200\n", seen);
+	free(stack);
 	return failures;
 }
