@@ -103,6 +103,7 @@ var conformGuests = []diffCase{
 	{name: "quotactl", cmds: one("quotactl")},
 	{name: "vsock", cmds: one("vsock")},
 	{name: "pollclose", cmds: one("pollclose")},
+	{name: "pollmask", cmds: one("pollmask")},
 	{name: "orphanpg", cmds: one("orphanpg")},
 	{name: "proctitle", cmds: one("proctitle")},
 	{name: "proclinks", cmds: one("proclinks", "work"), setup: mkdirs("work")},

@@ -753,12 +753,12 @@ func sysIoCancel(t *Task, a Args) (uint64, error) {
 
 // sysIoGetevents implements io_getevents(2).
 func sysIoGetevents(t *Task, a Args) (uint64, error) {
-	return t.ioGetevents(a, func() {})
+	return t.ioGetevents(a, func(error) {})
 }
 
 // sysIoPgetevents implements io_pgetevents(2): io_getevents under a temporary mask.
 func sysIoPgetevents(t *Task, a Args) (uint64, error) {
-	restore := func() {}
+	restore := func(error) {}
 	if a[5] != 0 {
 		var b [16]byte
 		if err := t.p.mm.CopyIn(a.Ptr(5), b[:]); err != nil {
@@ -774,13 +774,13 @@ func sysIoPgetevents(t *Task, a Args) (uint64, error) {
 	return t.ioGetevents(a, restore)
 }
 
-func (t *Task) ioGetevents(a Args, restore func()) (uint64, error) {
+func (t *Task) ioGetevents(a Args, restore func(error)) (uint64, error) {
 	p := t.p
 	d := time.Duration(-1)
 	if a[4] != 0 {
 		var b [abi.TimespecSize]byte
 		if err := p.mm.CopyIn(a.Ptr(4), b[:]); err != nil {
-			restore()
+			restore(err)
 			return 0, err
 		}
 		var ts abi.Timespec
@@ -793,11 +793,11 @@ func (t *Task) ioGetevents(a Args, restore func()) (uint64, error) {
 		err = unix.EINVAL
 	}
 	if err != nil {
-		restore()
+		restore(err)
 		return 0, err
 	}
 	if d == 0 || int64(c.available(p)) >= minNr {
-		restore()
+		restore(nil)
 		return c.read(p, nr, a.Ptr(3))
 	}
 	r, err := t.park()
@@ -805,7 +805,7 @@ func (t *Task) ioGetevents(a Args, restore func()) (uint64, error) {
 	pend.nr, pend.args = abi.SYS_IO_GETEVENTS, a
 	w := &aioWaiter{t: t, pend: pend, min: max(minNr, 1), nr: nr, events: a.Ptr(3), stop: func() {}}
 	pend.done = func(r uint64, err error) (uint64, error) {
-		restore()
+		restore(err)
 		return r, err
 	}
 	c.waiters = append(c.waiters, w)

@@ -282,15 +282,35 @@ func (t *Task) pollSigmask(addr mm.Addr, size uint64) (mask uint64, ok bool, err
 	return binary.LittleEndian.Uint64(b[:]) &^ (1<<(abi.SIGKILL-1) | 1<<(abi.SIGSTOP-1)), true, nil
 }
 
-// pollSwapMask installs the temporary mask (when there is one) and returns what restores
-// the thread's own.
-func (t *Task) pollSwapMask(mask uint64, ok bool) func() {
+// pollSwapMask installs the temporary mask (when there is one), as Linux's
+// set_user_sigmask(), and returns what ends it with the call's error. A call that a signal
+// interrupted (EINTR) keeps it until the signals it let through are delivered, a handler's
+// frame saving the thread's own mask for sigreturn, as restore_saved_sigmask_unless()
+// leaves it; restored at once, the mask would block again the signal that ended the wait
+// (pselect's race-free wait for SIGCHLD, say), and the handler would never run. Any other
+// end restores the thread's own mask at once: a signal that came too late stays pending.
+func (t *Task) pollSwapMask(mask uint64, ok bool) func(error) {
 	if !ok {
-		return func() {}
+		return func(error) {}
 	}
-	old := t.sigmask
+	ts := t.sigs()
+	if !ts.restoreMask {
+		// A call restarted before its thread ran on (a tracer's stop) keeps the mask
+		// saved first.
+		ts.savedMask = t.sigmask
+	}
+	ts.restoreMask = true
 	t.putSigmask(mask)
-	return func() { t.putSigmask(old) }
+	return func(err error) {
+		if err == unix.EINTR {
+			t.p.stop = true // the thread takes its signals, and its mask back, first
+			return
+		}
+		if ts.restoreMask {
+			t.putSigmask(ts.savedMask)
+			ts.restoreMask = false
+		}
+	}
 }
 
 // putPollRemaining writes the time left back into a select, pselect6 or ppoll timeout, as
@@ -380,7 +400,7 @@ func marshalPollfds(g []abi.Pollfd) []byte {
 
 // sysPoll implements poll(2).
 func sysPoll(t *Task, a Args) (uint64, error) {
-	return t.pollFds(a.Ptr(0), a.Uint(1), t.onGuestClock(pollMillis(a.Int(2))), 0, func() {})
+	return t.pollFds(a.Ptr(0), a.Uint(1), t.onGuestClock(pollMillis(a.Int(2))), 0, func(error) {})
 }
 
 // sysPpoll implements ppoll(2): the timeout is a timespec, updated with the time left,
@@ -403,9 +423,9 @@ func sysPpoll(t *Task, a Args) (uint64, error) {
 
 // pollFds is poll and ppoll after their timeouts: restore runs when the call ends, and a
 // non-zero tsAddr receives the time left.
-func (t *Task) pollFds(addr mm.Addr, nfds uint32, w pollWait, tsAddr mm.Addr, restore func()) (uint64, error) {
+func (t *Task) pollFds(addr mm.Addr, nfds uint32, w pollWait, tsAddr mm.Addr, restore func(error)) (uint64, error) {
 	finish := func(r uint64, err error) (uint64, error) {
-		restore()
+		restore(err)
 		t.putPollRemaining(tsAddr, w, false)
 		return r, err
 	}
@@ -565,7 +585,7 @@ func sysPselect6(t *Task, a Args) (uint64, error) {
 	}
 	restore := t.pollSwapMask(mask, ok)
 	finish := func(r uint64, err error) (uint64, error) {
-		restore()
+		restore(err)
 		t.putPollRemaining(a.Ptr(4), w, false)
 		return r, err
 	}
@@ -703,7 +723,7 @@ func sysEpollCtl(t *Task, a Args) (uint64, error) {
 
 // sysEpollWait implements epoll_wait(2).
 func sysEpollWait(t *Task, a Args) (uint64, error) {
-	return t.epollWait(a.Fd(0), a.Ptr(1), a.Int(2), t.onGuestClock(pollMillis(a.Int(3))), func() {})
+	return t.epollWait(a.Fd(0), a.Ptr(1), a.Int(2), t.onGuestClock(pollMillis(a.Int(3))), func(error) {})
 }
 
 // sysEpollPwait implements epoll_pwait(2).
@@ -732,9 +752,9 @@ func sysEpollPwait2(t *Task, a Args) (uint64, error) {
 	return t.epollWait(a.Fd(0), a.Ptr(1), a.Int(2), w, t.pollSwapMask(mask, ok))
 }
 
-func (t *Task) epollWait(epfd int32, addr mm.Addr, maxevents int32, w pollWait, restore func()) (uint64, error) {
+func (t *Task) epollWait(epfd int32, addr mm.Addr, maxevents int32, w pollWait, restore func(error)) (uint64, error) {
 	finish := func(r uint64, err error) (uint64, error) {
-		restore()
+		restore(err)
 		return r, err
 	}
 	if maxevents <= 0 || maxevents > epMaxEvents {
@@ -756,17 +776,17 @@ func (t *Task) epollWait(epfd int32, addr mm.Addr, maxevents int32, w pollWait, 
 	room := int(total(b)) / abi.EpollEventSize
 	if room == 0 {
 		pfd := []unix.PollFd{{Fd: int32(hfd), Events: unix.POLLIN}}
-		return t.waitReady(w, pfd, []*File{ep}, true,
+		return t.epollIntr(t.waitReady(w, pfd, []*File{ep}, true,
 			func(w pollWait) (int, error) { return hostPoll(pfd, w) },
 			func(n int, err error) (uint64, error) {
 				if err == nil && n > 0 {
 					err = unix.EFAULT
 				}
 				return finish(0, err)
-			})
+			}))
 	}
 	ev := make([]unix.EpollEvent, room)
-	return t.waitReady(w, []unix.PollFd{{Fd: int32(hfd), Events: unix.POLLIN}}, []*File{ep}, true,
+	return t.epollIntr(t.waitReady(w, []unix.PollFd{{Fd: int32(hfd), Events: unix.POLLIN}}, []*File{ep}, true,
 		func(w pollWait) (int, error) { return hostEpollWait(hfd, ev, w) },
 		func(n int, err error) (uint64, error) {
 			if err != nil {
@@ -776,7 +796,18 @@ func (t *Task) epollWait(epfd int32, addr mm.Addr, maxevents int32, w pollWait, 
 				return finish(0, err)
 			}
 			return finish(uint64(n), nil)
-		})
+		}))
+}
+
+// epollIntr makes a blocked epoll wait one that a signal ends with EINTR, handler or not:
+// Linux's ep_poll() returns EINTR, never ERESTARTNOHAND, so a signal discarded on
+// delivery (one ignored by default that the call's mask lets through) or a stop and its
+// SIGCONT end the wait too, as signal(7) says of epoll_wait.
+func (t *Task) epollIntr(r uint64, err error) (uint64, error) {
+	if err == errBlocked && t.pending != nil {
+		t.pending.intr = intrKind(unix.EINTR)
+	}
+	return r, err
 }
 
 // goneFds follows whether the descriptors a poll or select waits on still name the files
