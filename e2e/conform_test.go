@@ -104,6 +104,7 @@ var conformGuests = []diffCase{
 	{name: "vsock", cmds: one("vsock")},
 	{name: "pollclose", cmds: one("pollclose")},
 	{name: "pollmask", cmds: one("pollmask")},
+	{name: "peercred", cmds: one("peercred")},
 	{name: "orphanpg", cmds: one("orphanpg")},
 	{name: "proctitle", cmds: one("proctitle")},
 	{name: "proclinks", cmds: one("proclinks", "work"), setup: mkdirs("work")},

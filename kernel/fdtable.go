@@ -234,10 +234,14 @@ func (f *File) release() error {
 			f.k.leases.released(f.desc, f)
 		}
 		forgetPolls(f)
+		var err error
 		if f.k != nil && f.k.sessionsMade.Load() {
-			return f.k.closeTerminal(f)
+			err = f.k.closeTerminal(f)
+		} else {
+			err = unix.Close(f.fd)
 		}
-		return unix.Close(f.fd)
+		forgetPeerID(f.path)
+		return err
 	}
 	return nil
 }

@@ -107,6 +107,8 @@ func sysSocketpair(t *Task, a Args) (uint64, error) {
 		t.p.files.close(int32(g0))
 		return 0, err
 	}
+	t.notePeerID(fds[0])
+	t.notePeerID(fds[1])
 	binary.LittleEndian.PutUint32(b[0:], uint32(g0))
 	binary.LittleEndian.PutUint32(b[4:], uint32(g1))
 	return 0, t.p.mm.CopyOut(a.Ptr(3), b[:])
@@ -299,6 +301,7 @@ func sysConnect(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	t.notePeerID(f.fd) // what the server's accepted socket says of its peer
 	if nonblocking(f) {
 		defer hold.release()
 		return 0, rawSockaddrCall(unix.SYS_CONNECT, f.fd, sa)
@@ -327,7 +330,11 @@ func sysListen(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, unix.Listen(f.fd, int(a.Int(1)))
+	if err := unix.Listen(f.fd, int(a.Int(1))); err != nil {
+		return 0, err
+	}
+	t.notePeerID(f.fd) // what its clients' sockets say of their peer
+	return 0, nil
 }
 
 // sysAccept implements accept(2).
@@ -368,6 +375,7 @@ func (t *Task) accept(a Args, flags int32) (uint64, error) {
 				return 0, err
 			}
 		}
+		acceptedPeerID(f.fd, nfd)
 		return t.installSocket(nfd, flags)
 	}
 	if !t.wouldBlock(f, true, 1) || !listening(f.fd) {
@@ -473,6 +481,9 @@ func sysGetsockopt(t *Task, a Args) (uint64, error) {
 	runtime.KeepAlive(b)
 	if e != 0 {
 		return 0, e
+	}
+	if a.Int(1) == unix.SOL_SOCKET && a.Int(2) == unix.SO_PEERCRED {
+		peerCred(f.fd, b[:min(int(hn), len(b)-1)])
 	}
 	if err := t.p.mm.CopyOut(a.Ptr(3), b[:min(int(hn), len(b)-1)]); err != nil {
 		return 0, err
