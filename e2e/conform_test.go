@@ -68,6 +68,7 @@ var conformGuests = []diffCase{
 	{name: "ptmulti", cmds: one("ptmulti")},
 	{name: "ptnoclone", cmds: one("ptnoclone")},
 	{name: "ptrestart", cmds: one("ptrestart")},
+	{name: "ptsysexit", cmds: one("ptsysexit")},
 	{name: "ptexit", cmds: one("ptexit")},
 	{name: "smc", cmds: one("smc")},
 	{name: "dualmap", cmds: one("dualmap")},

@@ -271,18 +271,15 @@ func (d *Debugger) regsNow(tid int) (abi.UserRegs, error) {
 		r.Eflags &= 0xffffffff
 		r.Cs, r.Ss = abi.UserCS, abi.UserDS
 		r.OrigRax = ^uint64(0)
-		if o := d.sysOf(tid); o != nil {
+		if o := d.sysOf(tid); o != nil && o.entry {
 			r.OrigRax = o.nr
-			if o.entry {
-				r.Rip += 2
-				r.Rax = errnoRet(unix.ENOSYS) // as Linux shows it at entry
-			} else if v := d.intrViewOf(tid); v != nil {
-				// The exit stop of a call a signal (or PTRACE_INTERRUPT) ended.
-				r.Rip, r.Rax = v.shown(r.Rip, r.Rax)
-			}
+			r.Rip += 2
+			r.Rax = errnoRet(unix.ENOSYS) // as Linux shows it at entry
 		} else if v := d.intrViewOf(tid); v != nil {
 			r.OrigRax = v.nr
 			r.Rip, r.Rax = v.shown(r.Rip, r.Rax)
+		} else if o != nil {
+			r.OrigRax = o.nr
 		}
 		return nil
 	})

@@ -118,7 +118,14 @@ func (t *Task) endInterrupted(op *pendingOp) {
 		// At the signal-delivery stop that follows, a tracer sees the call as Linux
 		// leaves it until the signal's delivery decides: -ERESTART* in rax, rip past the
 		// instruction, the number in orig_rax.
-		t.intrView = &intrView{nr: op.nr, code: op.intr, restarted: carryOn || restart}
+		v := &intrView{nr: op.nr, code: op.intr, restarted: carryOn || restart, restartNr: op.nr}
+		if op.i386 != 0 {
+			v.restartNr = op.i386 - 1
+		}
+		if op.i386 == 0 {
+			v.resume = op.resume
+		}
+		t.intrView = v
 	}
 	if carryOn {
 		t.restartBlock = op.resume
@@ -148,6 +155,32 @@ type intrView struct {
 	nr        uint64
 	code      intrKind
 	restarted bool
+
+	restartNr uint64                        // the number that restarts it
+	resume    func(t *Task) (uint64, error) // what restart_syscall carries on, for a sleep
+}
+
+// restartUnhandled restarts the call a signal interrupted when its delivery ran no
+// handler after all, as Linux decides at delivery: the tracer suppressed the signal at
+// its delivery stop (the action read when the call was interrupted had one). The call
+// was to fail with EINTR, which its registers (rip past the instruction, rax -EINTR)
+// hold: they go back to the instruction, or to restart_syscall for a sleep.
+func (t *Task) restartUnhandled() {
+	v := t.intrView
+	if v == nil || v.restarted || v.code < intrRestart {
+		return
+	}
+	v.restarted = true
+	if v.code == intrBlock {
+		if v.resume == nil {
+			return
+		}
+		t.restartBlock = v.resume
+		t.restartNr = abi.SYS_RESTART_SYSCALL
+	} else {
+		t.restartNr = v.restartNr
+	}
+	t.restart = true
 }
 
 // shown turns the registers a thread has (rip, rax) into what a tracer sees.

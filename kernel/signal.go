@@ -451,6 +451,9 @@ func (t *Task) dispatchSignals() {
 func (t *Task) deliver(info abi.Siginfo) {
 	if d := t.p.dbg; d != nil && info.Signo != abi.SIGKILL {
 		d.signalStop(t, info, func(info abi.Siginfo, ok bool) {
+			if !ok {
+				t.restartUnhandled()
+			}
 			if !ok || t.p.exit != nil {
 				return
 			}

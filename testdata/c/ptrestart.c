@@ -3,7 +3,7 @@
  * call's number in orig_rax, rip past the syscall instruction; and what each choice
  * then does: a suppressed signal restarts the call, a handler without SA_RESTART makes
  * it fail with EINTR, registers written back as read leave it so, and rax set to
- * -EINTR makes it fail. A signal sent right after PTRACE_SEIZE stops the tracee instead
+ * -EINTR makes it fail (the exit stop before: ptsysexit). A signal sent right after PTRACE_SEIZE stops the tracee instead
  * of killing it. PTRACE_INTERRUPT ends a blocked call as a signal would: at its
  * PTRACE_EVENT_STOP the call shows as interrupted, and PTRACE_SYSCALL then sees it
  * start again (restart_syscall for a sleep), as `strace -p` shows it; the exit stop of
