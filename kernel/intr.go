@@ -14,10 +14,11 @@ import (
 // calls Linux restarts under SA_RESTART, runs again from the start (rip back on the
 // syscall instruction, rax its number again). Which calls do what follows Linux's return
 // codes: ERESTARTSYS for I/O on pipes, terminals and sockets, wait4, futex waits without a
-// timeout; ERESTARTNOHAND for poll, select, pause (never restarted once a handler ran);
-// ERESTART_RESTARTBLOCK for the sleeps (EINTR after a handler, with the time left);
-// ERESTARTNOINTR for the PI futex locks (always restarted). A kind below 512 is an errno
-// that the call returns when a signal interrupts it, handler or not (EINTR for epoll_wait).
+// timeout; ERESTARTNOHAND for ppoll, select, pause (never restarted once a handler ran);
+// ERESTART_RESTARTBLOCK for the sleeps and poll (EINTR after a handler, else carried on
+// to the same end); ERESTARTNOINTR for the PI futex locks (always restarted). A kind
+// below 512 is an errno that the call returns when a signal interrupts it, handler or
+// not (EINTR for epoll_wait).
 
 const (
 	intrNever   intrKind = 0

@@ -400,7 +400,20 @@ func marshalPollfds(g []abi.Pollfd) []byte {
 
 // sysPoll implements poll(2).
 func sysPoll(t *Task, a Args) (uint64, error) {
-	return t.pollFds(a.Ptr(0), a.Uint(1), t.onGuestClock(pollMillis(a.Int(2))), 0, func(error) {})
+	return t.poll(a.Ptr(0), a.Uint(1), t.onGuestClock(pollMillis(a.Int(2))))
+}
+
+// poll is poll(2) waiting until w's end. A signal that interrupts it fails it with EINTR
+// when a handler runs, and otherwise (a stop, a signal the tracer suppressed) has it carry
+// on to the same end through restart_syscall, as Linux's ERESTART_RESTARTBLOCK and
+// do_restart_poll(); ppoll and select start again from their updated timeouts instead.
+func (t *Task) poll(addr mm.Addr, nfds uint32, w pollWait) (uint64, error) {
+	r, err := t.pollFds(addr, nfds, w, 0, func(error) {})
+	if err == errBlocked && t.pending != nil {
+		t.pending.intr = intrBlock
+		t.pending.resume = func(t *Task) (uint64, error) { return t.poll(addr, nfds, w) }
+	}
+	return r, err
 }
 
 // sysPpoll implements ppoll(2): the timeout is a timespec, updated with the time left,

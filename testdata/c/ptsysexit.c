@@ -1,11 +1,12 @@
 /* ptsysexit: the syscall-exit stop of a call a signal interrupts, as a tracer under
  * PTRACE_SYSCALL sees it before the signal's delivery stop (strace's `= ? ERESTARTSYS`):
  * rax holds -ERESTARTSYS for read, -ERESTARTNOHAND for pselect6, -ERESTART_RESTARTBLOCK
- * for nanosleep, orig_rax the call and rip is past the syscall instruction, whether
+ * for nanosleep and poll (which carry on when no handler runs), orig_rax the call and rip is past the syscall instruction, whether
  * the call then restarts (the signal suppressed) or fails (a handler runs). Each stop is
  * reached without timing: the tracer sends the signal while the child is in the call
  * (or about to block in it, which interrupts it alike). */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 #include "check.h"
 #include "pt.h"
 
-enum { READ, PSELECT, SLEEP };
+enum { READ, PSELECT, SLEEP, POLL };
 
 static void on_usr1(int sig)
 {
@@ -42,6 +43,11 @@ static void child(int fd, int how)
 		struct timespec ts = {0, 200000000};
 		r = syscall(SYS_nanosleep, &ts, 0);
 		_exit(r == 0 ? 0 : 9);
+	}
+	if (how == POLL) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		r = syscall(SYS_poll, &p, 1, -1);
+		_exit(r == 1 ? 0 : r < 0 && errno == EINTR ? 4 : 9);
 	}
 	if (how == PSELECT) {
 		fd_set rd;
@@ -119,5 +125,7 @@ int main(void)
 	expect("read, handled: EINTR", one("read, handled", READ, SYS_read, -512, 1) == 4);
 	expect("pselect6, handled: EINTR", one("pselect6", PSELECT, SYS_pselect6, -514, 1) == 4);
 	expect("nanosleep, suppressed: it sleeps on", one("nanosleep", SLEEP, SYS_nanosleep, -516, 0) == 0);
+	expect("poll, suppressed: it waits on", one("poll", POLL, SYS_poll, -516, 0) == 0);
+	expect("poll, handled: EINTR", one("poll, handled", POLL, SYS_poll, -516, 1) == 4);
 	return failures != 0;
 }
