@@ -106,6 +106,7 @@ var conformGuests = []diffCase{
 	{name: "pollclose", cmds: one("pollclose")},
 	{name: "pollmask", cmds: one("pollmask")},
 	{name: "peercred", cmds: one("peercred")},
+	{name: "scmcreds", cmds: one("scmcreds")},
 	{name: "orphanpg", cmds: one("orphanpg")},
 	{name: "proctitle", cmds: one("proctitle")},
 	{name: "proclinks", cmds: one("proclinks", "work"), setup: mkdirs("work")},

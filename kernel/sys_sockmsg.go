@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"os"
 	"runtime"
 	"unsafe"
 
@@ -288,6 +289,10 @@ func sysSendmsg(t *Task, a Args) (uint64, error) {
 		// Passed descriptors: the host's behind the guest's.
 		var bad error
 		forEachCmsg(control, func(level, typ int32, d []byte) {
+			if level == abi.SOL_SOCKET && typ == unix.SCM_CREDENTIALS {
+				t.hostCredentials(d)
+				return
+			}
 			if level != abi.SOL_SOCKET || typ != abi.SCM_RIGHTS {
 				return
 			}
@@ -379,4 +384,23 @@ func sysRecvmsg(t *Task, a Args) (uint64, error) {
 		}
 		return n, nil
 	})
+}
+
+// hostCredentials turns the pid of a struct ucred the guest sends (SCM_CREDENTIALS) into
+// the host's: a guest process's pid, the sender's own as a rule, is vemu's on the host,
+// which refuses a pid that names no host process (ESRCH: GLib's GDBus failed to connect
+// to a guest's dbus-daemon whenever the guest pid was no host pid). The ids pass as they
+// are, for the host to check; so does any other pid.
+func (t *Task) hostCredentials(d []byte) {
+	if len(d) < 12 {
+		return
+	}
+	pid := int(int32(binary.LittleEndian.Uint32(d)))
+	k := t.p.k
+	k.pt.mu.Lock()
+	_, guest := k.pt.procs[pid]
+	k.pt.mu.Unlock()
+	if guest {
+		binary.LittleEndian.PutUint32(d, uint32(os.Getpid()))
+	}
 }

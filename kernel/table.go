@@ -240,7 +240,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_GETSOCKOPT:              supported(sysGetsockopt),
 	abi.SYS_SENDTO:                  supported(sysSendto),
 	abi.SYS_RECVFROM:                supported(sysRecvfrom),
-	abi.SYS_SENDMSG:                 partial(sysSendmsg, "control messages up to 4 KiB; SCM_RIGHTS translated, others passed as they are"),
+	abi.SYS_SENDMSG:                 partial(sysSendmsg, "control messages up to 4 KiB; SCM_RIGHTS translated, a guest pid in SCM_CREDENTIALS becomes vemu's, others passed as they are"),
 	abi.SYS_RECVMSG:                 partial(sysRecvmsg, "control messages up to 4 KiB; SCM_RIGHTS translated, others passed as they are"),
 	abi.SYS_FALLOCATE:               supported(sysFallocate),
 	abi.SYS_FSYNC:                   supported(sysFsync),
