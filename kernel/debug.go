@@ -860,6 +860,12 @@ func (d *Debugger) idleStop() bool {
 	if t == nil {
 		return false // every thread is stopped: the interrupt waits for one to run
 	}
+	if op := t.blocked; d.pt != nil && t.state == taskBlocked && op != nil && op.intr != intrNever {
+		// A call that began after PTRACE_INTERRUPT's message: it ends first, as
+		// signal_wake_up() ends it on Linux, and the thread stops once it has.
+		t.interruptCall()
+		return false
+	}
 	d.intr, d.intrTid = false, 0
 	d.interruptStop(t)
 	return true

@@ -2,6 +2,8 @@
 #ifndef PT_H
 #define PT_H
 
+#include <stdio.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -18,6 +20,26 @@ __attribute__((unused)) static void pause_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, ms % 1000 * 1000000L};
 	nanosleep(&ts, 0);
+}
+
+/* wait_asleep waits (up to 5 s) until process pid sleeps in a call, as /proc/PID/stat's
+ * state shows it: a child about to block, without a guess at how long that takes. */
+__attribute__((unused)) static void wait_asleep(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(path, "r");
+		if (f) {
+			size_t n = fread(buf, 1, sizeof buf - 1, f);
+			fclose(f);
+			buf[n] = 0;
+			char *e = strrchr(buf, ')');
+			if (e && e[1] == ' ' && e[2] == 'S')
+				return;
+		}
+		pause_ms(10);
+	}
 }
 
 /* peekdata reads the word at addr of stopped tracee pid; -1 if it cannot. */

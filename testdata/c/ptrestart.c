@@ -60,7 +60,7 @@ static int one(const char *name, int how, int sig, int edit)
 	pid_t pid = fork();
 	if (pid == 0)
 		child(p[0], how);
-	pause_ms(100);
+	wait_asleep(pid);
 	int ok = syscall(SYS_ptrace, PTRACE_SEIZE, pid, 0, 0) == 0 && kill(pid, SIGUSR1) == 0;
 	int st = 0;
 	ok = ok && waitpid(pid, &st, 0) == pid && WIFSTOPPED(st) && WSTOPSIG(st) == SIGUSR1;
@@ -102,7 +102,7 @@ static int interrupted(const char *name, int how)
 	pid_t pid = fork();
 	if (pid == 0)
 		child(p[0], how);
-	pause_ms(100);
+	wait_asleep(pid);
 	char what[160];
 	int st = 0;
 	struct user_regs_struct r;
