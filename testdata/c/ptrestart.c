@@ -144,6 +144,34 @@ static int interrupted(const char *name, int how)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* many interrupts a child blocked in read 300 times with PTRACE_INTERRUPT, resuming it
+ * each time; the read then takes the one byte written, as if never interrupted. */
+static int many(void)
+{
+	int p[2];
+	pipe(p);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		child(p[0], PLAIN);
+	wait_asleep(pid);
+	int st, stops = 0;
+	pt(PTRACE_SEIZE, pid, 0, 0);
+	for (int i = 0; i < 300; i++) {
+		if (pt(PTRACE_INTERRUPT, pid, 0, 0) != 0 || waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st))
+			break;
+		stops += st >> 8 == (SIGTRAP | 128 << 8);
+		pt(PTRACE_CONT, pid, 0, 0);
+	}
+	expect("300 PTRACE_EVENT_STOPs of a blocked read", stops == 300);
+	write(p[1], "x", 1);
+	while (waitpid(pid, &st, 0) == pid && WIFSTOPPED(st))
+		pt(PTRACE_CONT, pid, 0, 0);
+	close(p[0]);
+	close(p[1]);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int main(void)
 {
 	alarm(60);
@@ -155,5 +183,6 @@ int main(void)
 	expect("a sleep suppressed goes on to its end", one("nanosleep", SLEEP, 0, 0) == 0);
 	expect("interrupted read, then a handler: EINTR", interrupted("interrupted read", HANDLER) == 4);
 	expect("interrupted sleep goes on to its end", interrupted("interrupted sleep", SLEEP) == 0);
+	expect("interrupted 300 times: the read takes its byte", many() == 0);
 	return failures != 0;
 }
