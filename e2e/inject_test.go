@@ -18,6 +18,7 @@ import (
 func straceLines(t *testing.T, paths []string, calls []string) []string {
 	t.Helper()
 	padding := regexp.MustCompile(`\) +=`)
+	pid := regexp.MustCompile(`^(\[pid +\d+\] |\d+ +)`) // vemu's prefix once a run has two threads
 	ppid := regexp.MustCompile(`^getppid\(\) = \d+$`)
 	var out []string
 	for _, path := range paths {
@@ -26,6 +27,7 @@ func straceLines(t *testing.T, paths []string, calls []string) []string {
 			t.Fatal(err)
 		}
 		for _, line := range strings.Split(string(b), "\n") {
+			line = pid.ReplaceAllString(line, "")
 			name, _, ok := strings.Cut(line, "(")
 			if !ok {
 				continue

@@ -163,8 +163,10 @@ func TestThreadsDeterministic(t *testing.T) {
 			}
 			assert.Equal(t, outs[0], outs[1])
 			assert.Equal(t, traces[0], traces[1])
-			assert.Regexp(t, `(?m)^clone3?\(`, traces[0], "the program starts threads")
-			assert.NotRegexp(t, `(?m)^(clock_gettime|gettimeofday)\(`, traces[0], "clocks are read through the vDSO")
+			// Lines carry their thread's id once the program has two.
+			assert.Regexp(t, `(?m)^(\d+ +)?clone3?\(`, traces[0], "the program starts threads")
+			assert.Regexp(t, `(?m)^\d+ +futex\(`, traces[0], "lines of a threaded run carry thread ids")
+			assert.NotRegexp(t, `(?m)^(\d+ +)?(clock_gettime|gettimeofday)\(`, traces[0], "clocks are read through the vDSO")
 		})
 	}
 }

@@ -16,8 +16,11 @@ import (
 
 // Config says how the kernel behaves. The zero value is a usable default.
 type Config struct {
-	// Strace, when set, receives one strace-format line per system call.
-	Strace io.Writer
+	// Strace, when set, receives one strace-format line per system call. While more
+	// than one guest thread lives, each line starts with its thread's id, as strace -f
+	// writes it: "[pid  123] " (or "123   " with StraceFile, as strace -f -o FILE).
+	Strace     io.Writer
+	StraceFile bool
 	// Seed makes every random choice (addresses, AT_RANDOM, getrandom) reproducible.
 	Seed    uint64
 	HasSeed bool

@@ -41,7 +41,7 @@ func (t *Task) traceNote(nr uint64, a Args, ret uint64, note string, injected bo
 	if t.vsyscall {
 		line = "[vsyscall] " + line
 	}
-	k.writeTrace(line)
+	k.writeTrace(t.tid, line)
 }
 
 // traceEnd traces a call that did not return to its caller, with a note on why.
@@ -57,11 +57,23 @@ func (t *Task) traceEnd(nr uint64, a Args, rax uint64, note string) {
 	if t.vsyscall {
 		line = "[vsyscall] " + line
 	}
-	k.writeTrace(line)
+	k.writeTrace(t.tid, line)
 }
 
-func (k *Kernel) writeTrace(line string) {
-	if k.cfg.Strace != nil {
-		k.cfg.Strace.Write([]byte(line + "\n"))
+// writeTrace writes a trace line of thread tid, prefixed with its id while more than
+// one guest thread lives (processes not yet reaped included), as strace -f does.
+func (k *Kernel) writeTrace(tid int, line string) {
+	if k.cfg.Strace == nil {
+		return
 	}
+	k.pt.mu.Lock()
+	many := len(k.pt.procs)+len(k.pt.tids) > 1
+	k.pt.mu.Unlock()
+	switch {
+	case many && k.cfg.StraceFile:
+		line = fmt.Sprintf("%-5d %s", tid, line)
+	case many:
+		line = fmt.Sprintf("[pid %5d] %s", tid, line)
+	}
+	k.cfg.Strace.Write([]byte(line + "\n"))
 }

@@ -109,7 +109,7 @@ func (t *Task) vsyscallFault(ev emu.Event) bool {
 	mode := t.p.k.cfg.Vsyscall
 	if mode == VsyscallNone {
 		if t.trace {
-			t.p.k.writeTrace(fmt.Sprintf("[vsyscall] vsyscall attempted with vsyscall=none ip:%x cs:33 sp:%x ax:%x si:%x di:%x",
+			t.p.k.writeTrace(t.tid, fmt.Sprintf("[vsyscall] vsyscall attempted with vsyscall=none ip:%x cs:33 sp:%x ax:%x si:%x di:%x",
 				ev.Addr, rsp, v[4], si, di))
 		}
 		return false

@@ -243,7 +243,7 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 			return 2, 0
 		}
 		defer f.Close()
-		cfg.Strace = f
+		cfg.Strace, cfg.StraceFile = f, true
 	case *strace:
 		cfg.Strace = stderr
 	}
