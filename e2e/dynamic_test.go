@@ -3,12 +3,10 @@ package e2e
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // dynamicGuests are the dynamically linked builds of testdata's C guests: the program,
@@ -188,25 +186,15 @@ func TestSanitizerLeakReport(t *testing.T) {
 	for _, name := range []string{"leaks.lsan", "leaks.asan"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			run := func(argv ...string) (string, int) {
-				cmd := exec.Command(argv[0], argv[1:]...)
-				cmd.Env = guestEnv
-				timer := time.AfterFunc(runTimeout, func() { cmd.Process.Kill() })
-				out, err := cmd.CombinedOutput()
-				timer.Stop()
-				status := 0
-				if ee, ok := err.(*exec.ExitError); ok {
-					status = ee.ExitCode()
-				} else if err != nil {
-					t.Fatal(err)
-				}
-				return hex.ReplaceAllString(string(out), "X"), status
+			inv := invocation{prog: guest(name), dir: t.TempDir()}
+			shown := func(r result) (string, int) {
+				return hex.ReplaceAllString(string(r.stdout)+string(r.stderr), "X"), r.status
 			}
-			want, wantStatus := run(guest(name))
+			want, wantStatus := shown(execute(t, inv.prog, nil, inv))
 			if !strings.Contains(want, "303 byte(s) leaked in 3 allocation(s)") {
 				t.Fatalf("natively, no leak report:\n%s", want)
 			}
-			if got, status := run(vemuBin, "run", guest(name)); got != want || status != wantStatus {
+			if got, status := shown(runVemu(t, inv)); got != want || status != wantStatus {
 				t.Errorf("under vemu, status %d:\n%s\nnatively, status %d:\n%s", status, got, wantStatus, want)
 			}
 		})

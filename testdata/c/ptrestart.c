@@ -50,17 +50,25 @@ static void child(int fd, int how)
 	_exit(r == 1 ? 0 : r < 0 && errno == EINTR ? 4 : 9);
 }
 
-/* one runs a child as how says, seizes it while it waits, sends SIGUSR1, checks the
- * stop's registers, and resumes it with sig after edit; returns the child's status. */
-static int one(const char *name, int how, int sig, int edit)
+/* blocked starts child(how) reading pipe p, and returns once it sleeps in its call. */
+static pid_t blocked(int p[2], int how)
 {
-	int p[2];
-	pipe(p);
+	if (pipe(p) != 0)
+		_exit(2);
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0)
 		child(p[0], how);
 	wait_asleep(pid);
+	return pid;
+}
+
+/* one runs a child as how says, seizes it while it waits, sends SIGUSR1, checks the
+ * stop's registers, and resumes it with sig after edit; returns the child's status. */
+static int one(const char *name, int how, int sig, int edit)
+{
+	int p[2];
+	pid_t pid = blocked(p, how);
 	int ok = syscall(SYS_ptrace, PTRACE_SEIZE, pid, 0, 0) == 0 && kill(pid, SIGUSR1) == 0;
 	int st = 0;
 	ok = ok && waitpid(pid, &st, 0) == pid && WIFSTOPPED(st) && WSTOPSIG(st) == SIGUSR1;
@@ -97,12 +105,7 @@ static int one(const char *name, int how, int sig, int edit)
 static int interrupted(const char *name, int how)
 {
 	int p[2];
-	pipe(p);
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0)
-		child(p[0], how);
-	wait_asleep(pid);
+	pid_t pid = blocked(p, how);
 	char what[160];
 	int st = 0;
 	struct user_regs_struct r;
@@ -149,12 +152,7 @@ static int interrupted(const char *name, int how)
 static int many(void)
 {
 	int p[2];
-	pipe(p);
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0)
-		child(p[0], PLAIN);
-	wait_asleep(pid);
+	pid_t pid = blocked(p, PLAIN);
 	int st, stops = 0;
 	pt(PTRACE_SEIZE, pid, 0, 0);
 	for (int i = 0; i < 300; i++) {
