@@ -91,11 +91,16 @@ func (e *Engine) Kick() {
 	case !e.running:
 		e.pending = true
 	default:
-		// SAFETY: st lives until Close, which cannot pass kickMu while we hold it.
-		// Without the block hook, only the SYSCALL hook reads it: a call it would
-		// answer itself goes to Go, which sees the message.
-		atomic.StoreUint32((*uint32)(unsafe.Pointer(&e.st.kick)), 1)
+		e.kickRunning()
 	}
+}
+
+// kickRunning asks the running engine's hooks to stop it; called with kickMu held.
+func (e *Engine) kickRunning() {
+	// SAFETY: st lives until Close, which cannot pass kickMu while we hold it.
+	// Without the block hook, only the SYSCALL hook reads it: a call it would
+	// answer itself goes to Go, which sees the message.
+	atomic.StoreUint32((*uint32)(unsafe.Pointer(&e.st.kick)), 1)
 }
 
 // Abort stops a running engine from another goroutine with uc_emu_stop. The registers it
