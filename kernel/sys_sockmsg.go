@@ -278,6 +278,7 @@ func sysSendmsg(t *Task, a Args) (uint64, error) {
 	}
 	data := flatten(b)
 	var control []byte
+	creds := false
 	if m.controlLen > 0 {
 		if m.controlLen > maxSockopt {
 			return 0, unix.ENOBUFS
@@ -290,7 +291,10 @@ func sysSendmsg(t *Task, a Args) (uint64, error) {
 		var bad error
 		forEachCmsg(control, func(level, typ int32, d []byte) {
 			if level == abi.SOL_SOCKET && typ == unix.SCM_CREDENTIALS {
-				t.hostCredentials(d)
+				if err := t.hostCredentials(d); err != nil {
+					bad = err
+				}
+				creds = true
 				return
 			}
 			if level != abi.SOL_SOCKET || typ != abi.SCM_RIGHTS {
@@ -317,7 +321,25 @@ func sysSendmsg(t *Task, a Args) (uint64, error) {
 			return 0, err
 		}
 	}
+	if creds {
+		// The ids were checked with the guest's credentials; the host checks them
+		// again with the run loop thread's, whose effective capabilities are the
+		// guest's but whose ids are vemu's: an unprivileged guest's own uid would fail.
+		defer t.p.raisedCaps()()
+	}
 	return t.send(f, data, name, control, a.Int(2), hold)
+}
+
+// raisedCaps gives the run loop thread vemu's permitted capabilities while a host call
+// runs whose arguments vemu checked itself with the guest's credentials, and returns
+// what puts the guest's back.
+func (p *Process) raisedCaps() func() {
+	hc, _ := hostCapsOnce()
+	eff := p.onThread.eff & hc.prm
+	if eff == hc.prm || capsetThread(hc.prm, hc) != nil {
+		return func() {}
+	}
+	return func() { capsetThread(eff, hc) }
 }
 
 // sysRecvmsg implements recvmsg(2).
@@ -386,16 +408,26 @@ func sysRecvmsg(t *Task, a Args) (uint64, error) {
 	})
 }
 
-// hostCredentials turns the pid of a struct ucred the guest sends (SCM_CREDENTIALS) into
-// the host's: a guest process's pid, the sender's own as a rule, is vemu's on the host,
-// which refuses a pid that names no host process (ESRCH: GLib's GDBus failed to connect
-// to a guest's dbus-daemon whenever the guest pid was no host pid). The ids pass as they
-// are, for the host to check; so does any other pid.
-func (t *Task) hostCredentials(d []byte) {
+// hostCredentials checks the struct ucred the guest sends (SCM_CREDENTIALS) as Linux's
+// scm_check_creds() does, with the guest's credentials (the host would check vemu's):
+// the sender's own pid unless it has CAP_SYS_ADMIN, one of its real, effective or saved
+// ids unless it has CAP_SETUID (CAP_SETGID for the group). It then turns a guest pid into
+// the host's: a guest process's pid is vemu's on the host, which refuses a pid that names
+// no host process (ESRCH: GLib's GDBus failed to connect to a guest's dbus-daemon
+// whenever the guest pid was no host pid).
+func (t *Task) hostCredentials(d []byte) error {
 	if len(d) < 12 {
-		return
+		return nil // the host answers EINVAL
 	}
 	pid := int(int32(binary.LittleEndian.Uint32(d)))
+	uid, gid := binary.LittleEndian.Uint32(d[4:]), binary.LittleEndian.Uint32(d[8:])
+	c := &t.p.creds
+	switch {
+	case pid != t.p.pid && !c.capable(capSysAdmin),
+		uid != c.ruid && uid != c.euid && uid != c.suid && !c.capable(capSetuid),
+		gid != c.rgid && gid != c.egid && gid != c.sgid && !c.capable(capSetgid):
+		return unix.EPERM
+	}
 	k := t.p.k
 	k.pt.mu.Lock()
 	_, guest := k.pt.procs[pid]
@@ -403,4 +435,5 @@ func (t *Task) hostCredentials(d []byte) {
 	if guest {
 		binary.LittleEndian.PutUint32(d, uint32(os.Getpid()))
 	}
+	return nil
 }

@@ -3,7 +3,8 @@
  * SO_PASSCRED, gets the ids. A pid that is no process's fails with ESRCH. The children
  * come after 300 others, so that their pids are far from the first process's (under vemu,
  * pids near it were vemu's own threads on the host, which the host took for the sender).
- * (The pid the receiver gets is vemu's for every guest sender, see the README.) */
+ * (The pid the receiver gets is vemu's for every guest sender, see the README.) A sender
+ * without privilege may send only its own pid and ids: another's are EPERM. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -14,9 +15,9 @@
 
 #include "check.h"
 
-static long send_creds(int fd, pid_t pid)
+static long send_ids(int fd, pid_t pid, uid_t uid, gid_t gid)
 {
-	struct ucred c = {pid, getuid(), getgid()};
+	struct ucred c = {pid, uid, gid};
 	char cbuf[CMSG_SPACE(sizeof c)];
 	memset(cbuf, 0, sizeof cbuf);
 	struct msghdr m = {0};
@@ -33,6 +34,8 @@ static long send_creds(int fd, pid_t pid)
 	m.msg_iovlen = 1;
 	return sendmsg(fd, &m, 0);
 }
+
+static long send_creds(int fd, pid_t pid) { return send_ids(fd, pid, getuid(), getgid()); }
 
 int main(void)
 {
@@ -79,5 +82,27 @@ int main(void)
 	errno = 0;
 	long r = send_creds(sv[1], 0x3fffffff);
 	printf("a pid of no process: %s\n", r < 0 ? errname(errno) : "sent");
+
+	/* Without privilege: its own pid and ids only. */
+	pid_t parent = getpid();
+	pid_t c = fork();
+	if (c == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(9);
+		errno = 0;
+		long a = send_ids(sv[1], parent, 65534, 65534);
+		int ea = errno;
+		long b = send_ids(sv[1], getpid(), 0, 65534);
+		int eb = errno;
+		long g = send_ids(sv[1], getpid(), 65534, 0);
+		int eg = errno;
+		long own = send_ids(sv[1], getpid(), 65534, 65534);
+		printf("unprivileged, another's pid: %s\n", a < 0 ? errname(ea) : "sent");
+		printf("unprivileged, another uid: %s\n", b < 0 ? errname(eb) : "sent");
+		printf("unprivileged, another gid: %s\n", g < 0 ? errname(eg) : "sent");
+		printf("unprivileged, its own: %s\n", own == 1 ? "sent" : errname(errno));
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
 	return failures != 0;
 }
