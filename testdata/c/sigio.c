@@ -16,8 +16,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "sigcount.h"
 
-static volatile int got, last_sig, last_code, last_fd;
+static volatile int last_sig, last_code, last_fd;
 static volatile long last_band;
 
 static void on_sig(int sig, siginfo_t *si, void *uc)
@@ -28,18 +29,6 @@ static void on_sig(int sig, siginfo_t *si, void *uc)
 	last_code = si->si_code;
 	last_fd = si->si_fd;
 	last_band = si->si_band;
-}
-
-/* wait_for waits up to 2 s for the count of signals to reach n, then 20 ms more for any
- * extra one. */
-static int wait_for(int n)
-{
-	struct timespec ms = {0, 1000000};
-	for (int i = 0; i < 2000 && got < n; i++)
-		nanosleep(&ms, NULL);
-	for (int i = 0; i < 20; i++)
-		nanosleep(&ms, NULL);
-	return got;
 }
 
 static void expect_ok(const char *what, long r)

@@ -13,8 +13,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "sigcount.h"
 
-static volatile sig_atomic_t got, code;
+static volatile sig_atomic_t code;
 static volatile long band;
 
 static void on_sig(int sig, siginfo_t *si, void *uc)
@@ -23,17 +24,6 @@ static void on_sig(int sig, siginfo_t *si, void *uc)
 	got++;
 	code = si->si_code;
 	band = si->si_band;
-}
-
-/* wait_for waits up to 2 s for the count of signals to reach n, then 20 ms more. */
-static int wait_for(int n)
-{
-	struct timespec ms = {0, 1000000};
-	for (int i = 0; i < 2000 && got < n; i++)
-		nanosleep(&ms, NULL);
-	for (int i = 0; i < 20; i++)
-		nanosleep(&ms, NULL);
-	return got;
 }
 
 /* pair makes a socket pair whose first end signals this process. */
