@@ -22,6 +22,19 @@ __attribute__((unused)) static void pause_ms(int ms)
 	nanosleep(&ts, 0);
 }
 
+/* read_text reads the text of a small file (a /proc one) into buf, NUL-terminated;
+ * 0 if it cannot be opened. */
+__attribute__((unused)) static int read_text(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return 1;
+}
+
 /* wait_asleep waits (up to 5 s) until process pid sleeps in a call, as /proc/PID/stat's
  * state shows it: a child about to block, without a guess at how long that takes. */
 __attribute__((unused)) static void wait_asleep(pid_t pid)
@@ -29,15 +42,9 @@ __attribute__((unused)) static void wait_asleep(pid_t pid)
 	char path[64], buf[512];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	for (int i = 0; i < 500; i++) {
-		FILE *f = fopen(path, "r");
-		if (f) {
-			size_t n = fread(buf, 1, sizeof buf - 1, f);
-			fclose(f);
-			buf[n] = 0;
-			char *e = strrchr(buf, ')');
-			if (e && e[1] == ' ' && e[2] == 'S')
-				return;
-		}
+		char *e = read_text(path, buf, sizeof buf) ? strrchr(buf, ')') : NULL;
+		if (e && e[1] == ' ' && e[2] == 'S')
+			return;
 		pause_ms(10);
 	}
 }

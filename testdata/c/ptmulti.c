@@ -70,14 +70,8 @@ static int waits_in_read(pid_t pid, pid_t tid)
 	char path[64], buf[64];
 	snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", pid, tid);
 	for (int i = 0; i < 400; i++) {
-		FILE *f = fopen(path, "r");
-		if (f) {
-			size_t n = fread(buf, 1, sizeof buf - 1, f);
-			fclose(f);
-			buf[n] = 0;
-			if (strncmp(buf, "0 ", 2) == 0)
-				return 1;
-		}
+		if (read_text(path, buf, sizeof buf) && strncmp(buf, "0 ", 2) == 0)
+			return 1;
 		pause_ms(5);
 	}
 	return 0;
