@@ -109,6 +109,15 @@ func (l *ptraceLink) clearStopsLocked() {
 	l.stops, l.pending, l.groupTid, l.nListen = nil, nil, 0, 0
 }
 
+// leaveUntraced notes thread tid as one the tracer does not trace (see untraced); on
+// the tracee's loop.
+func (l *ptraceLink) leaveUntraced(tid int) {
+	if l.untraced == nil {
+		l.untraced = map[int]bool{}
+	}
+	l.untraced[tid] = true
+}
+
 // stoppedLocked says whether the tracer may make requests of thread tid: it is in a
 // stop that does not listen, or a group-stop stops every thread.
 func (l *ptraceLink) stoppedLocked(tid int) bool {
@@ -723,10 +732,7 @@ func (t *Task) traceThread(c *Task, flags uint64) {
 	event, enabled := t.p.cloneEvent(flags)
 	enabled = enabled && event == abi.PTRACE_EVENT_CLONE
 	if !enabled && flags&abi.CLONE_PTRACE == 0 {
-		if d.pt.untraced == nil {
-			d.pt.untraced = map[int]bool{}
-		}
-		d.pt.untraced[c.tid] = true
+		d.pt.leaveUntraced(c.tid)
 		return
 	}
 	k := t.p.k
@@ -873,10 +879,7 @@ func (t *Task) ptraceAttach(seize bool, pid int32, addr, data uint64) error {
 		first := q.thread(q.pid)
 		for _, o := range q.tasks {
 			if o != first && o.state != taskDead {
-				if l.untraced == nil {
-					l.untraced = map[int]bool{}
-				}
-				l.untraced[o.tid] = true
+				l.leaveUntraced(o.tid)
 			}
 		}
 		if !seize && first != nil && first.state != taskDead {
@@ -991,10 +994,7 @@ func (l *ptraceLink) othersTraced(t *Task) bool {
 // traced: its stop ends as resumed with sig, and it stops no more.
 func (l *ptraceLink) detachThread(t *Task, sig int, sigStopped bool, info abi.Siginfo) {
 	d := l.d
-	if l.untraced == nil {
-		l.untraced = map[int]bool{}
-	}
-	l.untraced[t.tid] = true
+	l.leaveUntraced(t.tid)
 	delete(l.sysTrace, t.tid)
 	d.stepEnd(t)
 	k := l.tracee.k
