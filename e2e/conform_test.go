@@ -28,6 +28,7 @@ var conformGuests = []diffCase{
 	{name: "sigiospace", cmds: one("sigiospace")},
 	{name: "sigiohup", cmds: one("sigiohup")},
 	{name: "faultrf", cmds: one("faultrf")},
+	{name: "x87math", cmds: one("x87math")},
 	{name: "anonmerge", cmds: one("anonmerge")},
 	{name: "thpalign", cmds: one("thpalign")},
 	{name: "shflag", cmds: one("shflag")},

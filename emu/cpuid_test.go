@@ -144,6 +144,9 @@ func (r *snippetRunner) run(t *testing.T, in []byte) []byte {
 	data := r.mem[PageSize : 2*PageSize]
 	copy(data, in)
 	clear(data[64:128])
+	// Each run starts from the x87 and SSE state of a new Linux process, as the host's
+	// snippet did: the x87's precision and rounding come from its control word.
+	require.NoError(t, r.e.ResetFPU())
 	r.e.SetRegs([]Reg{RDI, RSI, RSP}, []uint64{snipData, snipData + 64, snipStack + 2*PageSize - 8})
 	ev := r.e.Run(snipCode)
 	switch ev.Kind {

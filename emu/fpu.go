@@ -26,6 +26,13 @@ func (e *Engine) FXRestore(img *[FXSaveSize]byte) error {
 	return ucErr("fxrstor", C.vemu_fxrstor(e.uc, (*C.uint8_t)(unsafe.Pointer(&img[0]))))
 }
 
+// CR0 is control register 0. Its bit 5 (NE) makes an unmasked x87 exception pending in
+// the status word a #MF at the next waiting instruction, as under Linux; Unicorn starts
+// with it clear.
+const CR0 Reg = C.UC_X86_REG_CR0
+
+const cr0NE = 1 << 5
+
 // CR4 is control register 4. Its bit 9 (OSFXSR) makes the guest's own FXSAVE and FXRSTOR
 // include MXCSR and the XMM registers, as under Linux; Unicorn starts with it clear.
 const CR4 Reg = C.UC_X86_REG_CR4

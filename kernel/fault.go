@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"golang.org/x/arch/x86/x86asm"
@@ -90,6 +91,17 @@ func (t *Task) handleEvent(ev emu.Event) {
 			f := sigFault{trapno: uint64(ev.Vector), err: errCode, resume: true}
 			t.lastFault = f
 			t.faultSignalFrame(sig, code, 0, f, insnDetail(p.cpu, at))
+			return
+		}
+		if !ev.Int && (ev.Vector == 16 || ev.Vector == 19) {
+			// A floating-point exception (#MF, #XM) at the waiting instruction after the
+			// one that raised it, as Linux's math_error reports it.
+			if code = fpuErrorCode(p.cpu, ev.Vector); code == 0 {
+				return
+			}
+			f := sigFault{trapno: uint64(ev.Vector), resume: true}
+			t.lastFault = f
+			t.faultSignalFrame(sig, code, at, f, insnDetail(p.cpu, at))
 			return
 		}
 		switch sig {
@@ -242,6 +254,42 @@ func interruptSignal(ev emu.Event) (sig int, at uint64, errCode uint64) {
 	}
 	// Anything else: rip is the instruction.
 	return abi.SIGSEGV, ev.RIP, 0
+}
+
+// fpuErrorCode is the si_code of a floating-point exception (#MF from the x87, #XM from
+// SSE) for the first unmasked exception pending, in Linux's order; 0 for none, when the
+// x87's error summary is cleared so that the instruction can run again (Linux ignores
+// such a spurious exception, and the CPU would raise it again and again).
+func fpuErrorCode(cpu *emu.Engine, vector uint32) int32 {
+	fx, err := cpu.FXSave()
+	if err != nil {
+		return abi.FPE_FLTINV
+	}
+	var pending uint32
+	if vector == 16 {
+		cw, sw := binary.LittleEndian.Uint16(fx[0:]), binary.LittleEndian.Uint16(fx[2:])
+		if pending = uint32(sw &^ cw & 0x3f); pending == 0 {
+			binary.LittleEndian.PutUint16(fx[2:], sw&^0x8080)
+			cpu.FXRestore(&fx)
+			return 0
+		}
+	} else {
+		mxcsr := binary.LittleEndian.Uint32(fx[24:])
+		pending = mxcsr &^ (mxcsr >> 7)
+	}
+	switch {
+	case pending&0x01 != 0: // invalid operation (a stack fault too)
+		return abi.FPE_FLTINV
+	case pending&0x04 != 0:
+		return abi.FPE_FLTDIV
+	case pending&0x08 != 0:
+		return abi.FPE_FLTOVF
+	case pending&0x12 != 0: // underflow, or a denormal operand
+		return abi.FPE_FLTUND
+	case pending&0x20 != 0:
+		return abi.FPE_FLTRES
+	}
+	return 0
 }
 
 func faultDetail(cpu *emu.Engine, ev emu.Event) string {
