@@ -7,6 +7,7 @@ package emu
 #cgo LDFLAGS: -l:libunicorn.a -lm -lpthread
 // Unicorn's x87 helpers that x87.c replaces.
 #cgo LDFLAGS: -Wl,--wrap=helper_f2xm1_x86_64 -Wl,--wrap=helper_fyl2x_x86_64 -Wl,--wrap=helper_fyl2xp1_x86_64 -Wl,--wrap=helper_fptan_x86_64 -Wl,--wrap=helper_fpatan_x86_64 -Wl,--wrap=helper_fxtract_x86_64 -Wl,--wrap=helper_fprem_x86_64 -Wl,--wrap=helper_fprem1_x86_64 -Wl,--wrap=helper_fsqrt_x86_64 -Wl,--wrap=helper_fsincos_x86_64 -Wl,--wrap=helper_frndint_x86_64 -Wl,--wrap=helper_fscale_x86_64 -Wl,--wrap=helper_fsin_x86_64 -Wl,--wrap=helper_fcos_x86_64
+#cgo LDFLAGS: -Wl,--wrap=helper_fist_ST0_x86_64 -Wl,--wrap=helper_fistl_ST0_x86_64 -Wl,--wrap=helper_fistll_ST0_x86_64 -Wl,--wrap=helper_fistt_ST0_x86_64 -Wl,--wrap=helper_fisttl_ST0_x86_64 -Wl,--wrap=helper_fisttll_ST0_x86_64
 #include <stdlib.h>
 #include "hooks.h"
 */

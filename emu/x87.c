@@ -20,6 +20,8 @@ static __thread uc_engine *x87_uc;
 void vemu_x87_running(uc_engine *uc) { x87_uc = uc; }
 
 enum x87_op {
+	// Conversions to integers (fist, fisttp), which leave the stack to the translator.
+	X87_FIST16, X87_FIST32, X87_FIST64, X87_FISTT16, X87_FISTT32, X87_FISTT64,
 	X87_F2XM1, X87_FYL2X, X87_FYL2XP1, X87_FPTAN, X87_FPATAN, X87_FXTRACT, X87_FPREM,
 	X87_FPREM1, X87_FSQRT, X87_FSINCOS, X87_FRNDINT, X87_FSCALE, X87_FSIN, X87_FCOS,
 };
@@ -41,16 +43,25 @@ enum x87_op {
 #define SW_SF 0x0040
 #define SW_C1 0x0200
 #define SW_NORESULT 0x0007
+#define SW_TOP 0x3800
 
 // host_run executes op on the host's x87 with the state in img, leaving the state after it
-// there. The C calling convention leaves the x87 stack empty at a call and its control
+// there, and a conversion's integer in *out. The C calling convention leaves the x87 stack empty at a call and its control
 // word to the callee to keep, so that is all there is to put back: fnsave leaves the
 // stack empty, and the control word is restored.
-static void host_run(uint8_t *img, enum x87_op op) {
+static void host_run(uint8_t *img, enum x87_op op, int64_t *out) {
+	int16_t i16 = 0;
+	int32_t i32 = 0;
 	uint16_t cw;
 	__asm__ volatile("fnstcw %0" : "=m"(cw));
 	__asm__ volatile("frstor %0" : : "m"(*(uint8_t(*)[FS_SIZE])img));
 	switch (op) {
+	case X87_FIST16: __asm__ volatile("fistps %0" : "=m"(i16)); break;
+	case X87_FIST32: __asm__ volatile("fistpl %0" : "=m"(i32)); break;
+	case X87_FIST64: __asm__ volatile("fistpll %0" : "=m"(*out)); break;
+	case X87_FISTT16: __asm__ volatile("fisttps %0" : "=m"(i16)); break;
+	case X87_FISTT32: __asm__ volatile("fisttpl %0" : "=m"(i32)); break;
+	case X87_FISTT64: __asm__ volatile("fisttpll %0" : "=m"(*out)); break;
 	case X87_F2XM1: __asm__ volatile("f2xm1"); break;
 	case X87_FYL2X: __asm__ volatile("fyl2x"); break;
 	case X87_FYL2XP1: __asm__ volatile("fyl2xp1"); break;
@@ -68,6 +79,8 @@ static void host_run(uint8_t *img, enum x87_op op) {
 	}
 	__asm__ volatile("fnsave %0" : "=m"(*(uint8_t(*)[FS_SIZE])img));
 	__asm__ volatile("fldcw %0" : : "m"(cw));
+	if (op == X87_FIST16 || op == X87_FISTT16) *out = i16;
+	if (op == X87_FIST32 || op == X87_FISTT32) *out = i32;
 }
 
 // x87_host runs op for the engine this thread runs, and says whether it did. The
@@ -75,7 +88,7 @@ static void host_run(uint8_t *img, enum x87_op op) {
 // push leave the old ST(0) in ST(1), those that pop the old ST(2). So ST(0) to ST(2) go
 // to the host, with the tags (which say whether a push overflows), and ST(0) and ST(1)
 // come back.
-static int x87_host(enum x87_op op) {
+static int x87_host(enum x87_op op, int64_t *out) {
 	uc_engine *uc = x87_uc;
 	if (!uc) return 0;
 	// FPSW first: it sets the stack top, which ST(i) are relative to.
@@ -96,13 +109,19 @@ static int x87_host(enum x87_op op) {
 	memcpy(img + FS_TW, &tw, 2);
 	for (int i = 0; i < 3; i++) memcpy(img + FS_ST + 10 * i, st[i], 10);
 
-	host_run(img, op);
+	host_run(img, op, out);
 
 	uint16_t before = sw;
 	memcpy(&sw, img + FS_SW, 2);
 	memcpy(&tw, img + FS_TW, 2);
 	sw &= ~SW_ES;
 	if (sw & SW_EXC & ~cw) sw |= SW_ES;
+	if (op <= X87_FISTT64) {
+		// The host's conversion popped; the translator pops for the guest (or not: fist
+		// keeps the value), so only the status word's flags and codes come back.
+		sw = (sw & ~SW_TOP) | (before & SW_TOP);
+		return uc_reg_write_batch(uc, ids, (void *const *)ptrs, 1) == UC_ERR_OK;
+	}
 	if (sw & SW_NORESULT & ~cw) {
 		// An unmasked invalid-operation, denormal or divide-by-zero exception leaves the
 		// stack as it was; the next waiting instruction raises it.
@@ -118,8 +137,9 @@ static int x87_host(enum x87_op op) {
 
 #else
 
-static int x87_host(enum x87_op op) {
+static int x87_host(enum x87_op op, int64_t *out) {
 	(void)op;
+	(void)out;
 	return 0;
 }
 
@@ -128,9 +148,25 @@ static int x87_host(enum x87_op op) {
 #define X87_WRAP(name, op)                                                                 \
 	void __real_helper_##name##_x86_64(void *env);                                     \
 	void __wrap_helper_##name##_x86_64(void *env) {                                    \
-		if (!x87_host(op)) __real_helper_##name##_x86_64(env);                     \
+		int64_t out;                                                               \
+		if (!x87_host(op, &out)) __real_helper_##name##_x86_64(env);               \
 	}
 
+// The conversions return what the translator stores.
+#define X87_WRAP_INT(name, type, op)                                                       \
+	type __real_helper_##name##_x86_64(void *env);                                     \
+	type __wrap_helper_##name##_x86_64(void *env) {                                    \
+		int64_t out;                                                               \
+		if (!x87_host(op, &out)) return __real_helper_##name##_x86_64(env);        \
+		return (type)out;                                                          \
+	}
+
+X87_WRAP_INT(fist_ST0, int32_t, X87_FIST16)
+X87_WRAP_INT(fistl_ST0, int32_t, X87_FIST32)
+X87_WRAP_INT(fistll_ST0, int64_t, X87_FIST64)
+X87_WRAP_INT(fistt_ST0, int32_t, X87_FISTT16)
+X87_WRAP_INT(fisttl_ST0, int32_t, X87_FISTT32)
+X87_WRAP_INT(fisttll_ST0, int64_t, X87_FISTT64)
 X87_WRAP(f2xm1, X87_F2XM1)
 X87_WRAP(fyl2x, X87_FYL2X)
 X87_WRAP(fyl2xp1, X87_FYL2XP1)

@@ -1,5 +1,5 @@
-// The x87's transcendental and remainder instructions and the long double functions of the
-// C library built on them, printed bit for bit with the status word each instruction left
+// The x87's transcendental, remainder and integer conversion instructions and the long
+// double functions of the C library built on them, printed bit for bit with the status word each instruction left
 // (condition codes and exception flags), to compare with the same run natively: the
 // results must be the host CPU's own, in all 64 bits of the significand. Also the edges:
 // NaNs, infinities, denormals, operands fsin cannot reduce, fprem's partial remainders,
@@ -94,6 +94,26 @@ BINARY2(fprem)
 BINARY2(fprem1)
 BINARY2(fscale)
 
+// Conversions to integers of every width, rounded (fistp) and truncated (fisttp):
+// out-of-range operands give the integer indefinite and the invalid-operation flag.
+#define CONVERT(name, insn, type)                                                          \
+	static void x_##name(ld a) {                                                       \
+		type r = 0;                                                                \
+		unsigned short sw;                                                         \
+		__asm__ volatile("fninit\n fldt %2\n " insn " %1\n fnstsw %0"             \
+				 : "=m"(sw), "=m"(r) : "m"(a) : CLOBBERS);                 \
+		printf("%-8s ", #name);                                                    \
+		bits(a);                                                                   \
+		printf(" -> %lld sw=%04x\n", (long long)r, sw & SW_MASK);                  \
+	}
+
+CONVERT(fist16, "fistps", short)
+CONVERT(fist32, "fistpl", int)
+CONVERT(fist64, "fistpll", long long)
+CONVERT(fistt16, "fisttps", short)
+CONVERT(fistt32, "fisttpl", int)
+CONVERT(fistt64, "fisttpll", long long)
+
 static sigjmp_buf fpe_env;
 
 static void on_fpe(int sig, siginfo_t *si, void *ucv) {
@@ -152,7 +172,8 @@ static void edges(void) {
 int main(void) {
 	const ld vals[] = {
 		0.5L, -0.3L, 1e-3L, 0.7L, 1.0L / 3, 3.0L, 10.0L, 1e10L, 123.456L, -7.25L,
-		1e-300L, 1e300L, 0x1p63L, -0x1p64L, 1e4000L, 0x1p-16445L, 0.0L, -0.0L,
+		1e-300L, 1e300L, 0x1p63L, -0x1p64L, 1e4000L, 0x1p-16445L, 0.0L, -0.0L, 2.5L,
+		-32768.5L, 32767.5L, 2147483647.5L, -0x1p63L, 0x1p63L - 1,
 		__builtin_infl(), -__builtin_infl(), __builtin_nanl(""), 3.14159265358979323846L,
 	};
 	const int n = sizeof vals / sizeof vals[0];
@@ -166,6 +187,12 @@ int main(void) {
 		x_fptan(a);
 		x_fsincos(a);
 		x_fxtract(a);
+		x_fist16(a);
+		x_fist32(a);
+		x_fist64(a);
+		x_fistt16(a);
+		x_fistt32(a);
+		x_fistt64(a);
 		for (int j = 0; j < n; j += 2) {
 			ld b = vals[j];
 			x_fyl2x(a, b);
