@@ -29,6 +29,7 @@ var conformGuests = []diffCase{
 	{name: "sigiohup", cmds: one("sigiohup")},
 	{name: "faultrf", cmds: one("faultrf")},
 	{name: "x87math", cmds: one("x87math")},
+	{name: "sseflags", cmds: one("sseflags")},
 	{name: "anonmerge", cmds: one("anonmerge")},
 	{name: "thpalign", cmds: one("thpalign")},
 	{name: "shflag", cmds: one("shflag")},

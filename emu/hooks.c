@@ -476,11 +476,11 @@ uc_err vemu_unmap(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint64_t 
 
 uc_err vemu_run(uc_engine *uc, struct vemu_state *st, uint64_t pc) {
 	vemu_sigbus_running(uc, st);
-	vemu_x87_running(uc);
+	vemu_fp_running(uc);
 	enter_run(uc, st);
 	uc_err err = uc_emu_start(uc, pc, 0, 0, 0);
 	leave_run(uc, st);
-	vemu_x87_running(NULL);
+	vemu_fp_running(NULL);
 	vemu_sigbus_running(NULL, NULL);
 	return err;
 }

@@ -314,8 +314,12 @@ uc_err vemu_smc_drop(uc_engine *uc, struct vemu_state *st, uint64_t page);
 uc_err vemu_smc_reset(uc_engine *uc, struct vemu_state *st);
 int vemu_sigbus_install(void);
 void vemu_sigbus_running(uc_engine *uc, struct vemu_state *st);
-// vemu_x87_running names the engine this thread runs for x87.c's helpers (NULL after).
-void vemu_x87_running(uc_engine *uc);
+// vemu_fp_running names the engine this thread runs for the floating-point helpers of
+// x87.c and sse.c (NULL after); vemu_fp_uc is that engine.
+void vemu_fp_running(uc_engine *uc);
+extern __thread uc_engine *vemu_fp_uc;
+// vemu_sse_forget drops sse.c's copy of the running engine's MXCSR.
+void vemu_sse_forget(void);
 uc_err vemu_map_ptr(uc_engine *uc, uint64_t addr, uint64_t size, uintptr_t host);
 uc_err vemu_unmap(uc_engine *uc, struct vemu_state *st, uint64_t addr, uint64_t size);
 uc_err vemu_hook_code_range(uc_engine *uc, struct vemu_state *st, uint64_t begin, uint64_t end, uc_hook *hh);

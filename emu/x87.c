@@ -14,10 +14,14 @@
 #include <string.h>
 #include "hooks.h"
 
-// The engine this thread runs guest code for, during vemu_run.
-static __thread uc_engine *x87_uc;
+// The engine this thread runs guest code for, during vemu_run (sse.c's helpers use it too).
+__thread uc_engine *vemu_fp_uc;
 
-void vemu_x87_running(uc_engine *uc) { x87_uc = uc; }
+void vemu_fp_running(uc_engine *uc) {
+	vemu_fp_uc = uc;
+	// Go may have changed MXCSR while the engine stood (a signal frame, an exec).
+	vemu_sse_forget();
+}
 
 enum x87_op {
 	// Conversions to integers (fist, fisttp), which leave the stack to the translator.
@@ -89,7 +93,7 @@ static void host_run(uint8_t *img, enum x87_op op, int64_t *out) {
 // to the host, with the tags (which say whether a push overflows), and ST(0) and ST(1)
 // come back.
 static int x87_host(enum x87_op op, int64_t *out) {
-	uc_engine *uc = x87_uc;
+	uc_engine *uc = vemu_fp_uc;
 	if (!uc) return 0;
 	// FPSW first: it sets the stack top, which ST(i) are relative to.
 	uint16_t sw, tw, cw;

@@ -1,0 +1,301 @@
+// SSE floating-point arithmetic with MXCSR's exception flags and the SIMD floating-point
+// exception.
+//
+// Unicorn 2.1.1's (QEMU 5.0's) SSE helpers compute with softfloat but never move the
+// exceptions softfloat saw into MXCSR, and never raise #XM: `fetestexcept` found nothing
+// after a division by zero, and a program that unmasks an exception (SBCL does for
+// division by zero, overflow and invalid operation) got the masked result instead of
+// SIGFPE, so (/ 1.0 0.0) answered infinity where SBCL signals DIVISION-BY-ZERO. The link
+// (-Wl,--wrap, see engine.go) sends Unicorn's calls of the SSE arithmetic, comparison and
+// conversion helpers here; on an x86-64 host each runs the same instruction on the host,
+// under the guest's rounding, DAZ and FTZ with every exception masked, and then, as the
+// CPU does, adds the exceptions it raised to the guest's MXCSR and either writes the
+// result or, for an unmasked one, raises #XM at the instruction without writing anything.
+// Elsewhere, or outside a run, Unicorn's helper runs.
+#include <stdint.h>
+#include <string.h>
+#include "hooks.h"
+
+// The SIMD floating-point exception's vector.
+#define EXCP_XM 19
+
+// MXCSR: the exception flags, and the masks seven bits above them.
+#define MX_FLAGS 0x3fu
+#define MX_MASKS 0x1f80u
+// The exceptions found before computing (invalid operation, denormal operand, division
+// by zero) and after (overflow, underflow, precision).
+#define MX_PRE 0x07u
+#define MX_OE 0x08u
+#define MX_UE 0x10u
+#define MX_PE 0x20u
+
+// QEMU's, linked from libunicorn: raises exception excp at the guest instruction whose
+// translated code called the helper that ra returns into.
+void raise_exception_ra_x86_64(void *env, int excp, uintptr_t ra) __attribute__((noreturn));
+
+// The running engine's MXCSR, while known: MXCSR changes under a run only through the
+// wrapped helpers below (ldmxcsr and fxrstor forget it), and Go's changes between runs
+// are forgotten at the start of each (vemu_fp_running).
+static __thread uint32_t sse_mx;
+static __thread int sse_known;
+
+void vemu_sse_forget(void) { sse_known = 0; }
+
+#if defined(__x86_64__)
+
+// guest_mxcsr sets *mx to the running engine's MXCSR, or says there is none.
+static int guest_mxcsr(uint32_t *mx) {
+	if (!vemu_fp_uc) return 0;
+	if (!sse_known) {
+		uint32_t v;
+		if (uc_reg_read(vemu_fp_uc, UC_X86_REG_MXCSR, &v) != UC_ERR_OK) return 0;
+		sse_mx = v;
+		sse_known = 1;
+	}
+	*mx = sse_mx;
+	return 1;
+}
+
+// The host runs each instruction twice over when it must. First as the host's MXCSR
+// stands (ldmxcsr costs more than most instructions): when that MXCSR's controls are the
+// guest's with every exception masked, and the flags it holds after are flags the
+// guest's MXCSR has already, the result is the guest's and nothing new was raised. Else
+// exactly: with the guest's controls and no flag set, reading the flags raised after,
+// and the host's own MXCSR back without flags (so that the next instruction does not
+// come this way again for flags of the host's own). A guest that unmasks an exception
+// always takes the exact way: a flag it already has may be raised again and trap.
+#define HOST_MX(mx) ((mx | MX_MASKS) & ~MX_FLAGS)
+#define FAST_ENTER ""
+#define FAST_LEAVE "stmxcsr %[after]\n"
+#define EXACT_ENTER "stmxcsr %[host]\n andl $~0x3f, %[host]\n ldmxcsr %[run]\n"
+#define EXACT_LEAVE "stmxcsr %[after]\n ldmxcsr %[host]\n"
+
+// An instruction of two XMM operands, d the destination and first source: the result
+// (all 128 bits of the register) goes to out.
+#define HOST_BIN1(fn, insn, enter, leave)                                                   \
+	static uint32_t fn(uint32_t run, const void *d, const void *s, void *out) {         \
+		uint32_t host = 0, after = 0;                                               \
+		__asm__ volatile(enter "movdqu %[d], %%xmm0\n movdqu %[s], %%xmm1\n"        \
+				 insn " %%xmm1, %%xmm0\n" leave "movdqu %%xmm0, %[out]"       \
+				 : [host] "+m"(host), [after] "+m"(after),                    \
+				   [out] "=m"(*(uint8_t(*)[16])out)                           \
+				 : [run] "m"(run), [d] "m"(*(const uint8_t(*)[16])d),         \
+				   [s] "m"(*(const uint8_t(*)[16])s)                          \
+				 : "xmm0", "xmm1", "cc");                                     \
+		return after;                                                               \
+	}
+#define HOST_BIN(fn, insn)                                                                  \
+	HOST_BIN1(fn##_fast, insn, FAST_ENTER, FAST_LEAVE)                                  \
+	HOST_BIN1(fn##_exact, insn, EXACT_ENTER, EXACT_LEAVE)
+
+// A conversion of the integer v into the XMM register d.
+#define HOST_FROM_INT1(fn, insn, it, enter, leave)                                          \
+	static uint32_t fn(uint32_t run, const void *d, it v, void *out) {                  \
+		uint32_t host = 0, after = 0;                                               \
+		__asm__ volatile(enter "movdqu %[d], %%xmm0\n" insn " %[v], %%xmm0\n"       \
+				 leave "movdqu %%xmm0, %[out]"                                \
+				 : [host] "+m"(host), [after] "+m"(after),                    \
+				   [out] "=m"(*(uint8_t(*)[16])out)                           \
+				 : [run] "m"(run), [d] "m"(*(const uint8_t(*)[16])d), [v] "r"(v) \
+				 : "xmm0", "cc");                                             \
+		return after;                                                               \
+	}
+#define HOST_FROM_INT(fn, insn, it)                                                         \
+	HOST_FROM_INT1(fn##_fast, insn, it, FAST_ENTER, FAST_LEAVE)                         \
+	HOST_FROM_INT1(fn##_exact, insn, it, EXACT_ENTER, EXACT_LEAVE)
+
+// A conversion of the XMM register s into an integer.
+#define HOST_TO_INT1(fn, insn, it, enter, leave)                                            \
+	static uint32_t fn(uint32_t run, const void *s, it *r) {                            \
+		uint32_t host = 0, after = 0;                                               \
+		__asm__ volatile(enter "movdqu %[s], %%xmm1\n" insn " %%xmm1, %[r]\n" leave  \
+				 : [host] "+m"(host), [after] "+m"(after), [r] "=r"(*r)       \
+				 : [run] "m"(run), [s] "m"(*(const uint8_t(*)[16])s)          \
+				 : "xmm1", "cc");                                             \
+		return after;                                                               \
+	}
+#define HOST_TO_INT(fn, insn, it)                                                           \
+	HOST_TO_INT1(fn##_fast, insn, it, FAST_ENTER, FAST_LEAVE)                           \
+	HOST_TO_INT1(fn##_exact, insn, it, EXACT_ENTER, EXACT_LEAVE)
+
+// fast_ok says whether the flags read after the quick way (see above) stand for the
+// guest.
+static inline int fast_ok(uint32_t mx, uint32_t after) {
+	return (mx & MX_MASKS) == MX_MASKS && (after & ~MX_FLAGS) == HOST_MX(mx) &&
+	       !(after & MX_FLAGS & ~mx);
+}
+
+// HOST_RUN runs host_fn's quick way, then its exact way if needed: the exceptions the
+// instruction raised for the guest, and its result in place.
+#define HOST_RUN(fn, mx, ...)                                                               \
+	({                                                                                  \
+		uint32_t after_ = fn##_fast(0, __VA_ARGS__);                                \
+		if (!fast_ok(mx, after_)) after_ = fn##_exact(HOST_MX(mx), __VA_ARGS__);    \
+		after_;                                                                     \
+	})
+
+#else
+
+static int guest_mxcsr(uint32_t *mx) {
+	(void)mx;
+	return 0;
+}
+
+// Never called: guest_mxcsr sends every helper to Unicorn's own.
+#define HOST_BIN(fn, insn)
+#define HOST_FROM_INT(fn, insn, it)
+#define HOST_TO_INT(fn, insn, it)
+#define HOST_RUN(fn, mx, ...) 0
+
+#endif
+
+// settle takes the exceptions an instruction raised: they join MXCSR's flags, and an
+// unmasked one raises #XM at the instruction (ra: see raise_exception_ra), which does not
+// return. When settle returns, the caller writes its result.
+static void settle(void *env, uint32_t raised, uintptr_t ra) {
+	raised &= MX_FLAGS;
+	uint32_t unmasked = raised & ~(sse_mx >> 7);
+	if (unmasked & MX_PRE)
+		// Nothing was computed: the later exceptions were not reached.
+		raised &= MX_PRE;
+	else if (unmasked & (MX_OE | MX_UE))
+		// Nothing is stored, so nothing was rounded either.
+		raised &= ~MX_PE;
+	if (raised & ~sse_mx) {
+		sse_mx |= raised;
+		uc_reg_write(vemu_fp_uc, UC_X86_REG_MXCSR, &sse_mx);
+	}
+	if (raised & ~(sse_mx >> 7)) raise_exception_ra_x86_64(env, EXCP_XM, ra);
+}
+
+// Unicorn's helper of name is replaced by the host's insn. The operands are Unicorn's
+// XMM registers (or its copy of a memory operand); the first is written.
+#define SSE_BIN(name, insn)                                                                 \
+	HOST_BIN(host_##name, insn)                                                         \
+	void __real_helper_##name##_x86_64(void *env, void *d, void *s);                    \
+	void __wrap_helper_##name##_x86_64(void *env, void *d, void *s) {                   \
+		uintptr_t ra = (uintptr_t)__builtin_return_address(0);                      \
+		uint32_t mx;                                                                \
+		uint8_t out[16];                                                            \
+		if (!guest_mxcsr(&mx)) {                                                    \
+			__real_helper_##name##_x86_64(env, d, s);                           \
+			return;                                                             \
+		}                                                                           \
+		settle(env, HOST_RUN(host_##name, mx, d, s, out), ra);                      \
+		memcpy(d, out, 16);                                                         \
+	}
+
+// A comparison that sets EFLAGS (comiss and its family): the host gives MXCSR's flags,
+// Unicorn's helper EFLAGS.
+#define SSE_COMI(name, insn)                                                                \
+	HOST_BIN(host_##name, insn)                                                         \
+	void __real_helper_##name##_x86_64(void *env, void *d, void *s);                    \
+	void __wrap_helper_##name##_x86_64(void *env, void *d, void *s) {                   \
+		uintptr_t ra = (uintptr_t)__builtin_return_address(0);                      \
+		uint32_t mx;                                                                \
+		uint8_t out[16];                                                            \
+		if (guest_mxcsr(&mx)) settle(env, HOST_RUN(host_##name, mx, d, s, out), ra); \
+		__real_helper_##name##_x86_64(env, d, s);                                   \
+	}
+
+// A conversion from an integer of type it into the XMM register d.
+#define SSE_FROM_INT(name, insn, it)                                                        \
+	HOST_FROM_INT(host_##name, insn, it)                                                \
+	void __real_helper_##name##_x86_64(void *env, void *d, it v);                       \
+	void __wrap_helper_##name##_x86_64(void *env, void *d, it v) {                      \
+		uintptr_t ra = (uintptr_t)__builtin_return_address(0);                      \
+		uint32_t mx;                                                                \
+		uint8_t out[16];                                                            \
+		if (!guest_mxcsr(&mx)) {                                                    \
+			__real_helper_##name##_x86_64(env, d, v);                           \
+			return;                                                             \
+		}                                                                           \
+		settle(env, HOST_RUN(host_##name, mx, d, v, out), ra);                      \
+		memcpy(d, out, 16);                                                         \
+	}
+
+// A conversion of the XMM register s into an integer of type it, which Unicorn stores.
+#define SSE_TO_INT(name, insn, it)                                                          \
+	HOST_TO_INT(host_##name, insn, it)                                                  \
+	it __real_helper_##name##_x86_64(void *env, void *s);                               \
+	it __wrap_helper_##name##_x86_64(void *env, void *s) {                              \
+		uintptr_t ra = (uintptr_t)__builtin_return_address(0);                      \
+		uint32_t mx;                                                                \
+		it r;                                                                       \
+		if (!guest_mxcsr(&mx)) return __real_helper_##name##_x86_64(env, s);        \
+		settle(env, HOST_RUN(host_##name, mx, s, &r), ra);                          \
+		return r;                                                                   \
+	}
+
+#define SSE_ARITH(op)                                                                       \
+	SSE_BIN(op##ps, #op "ps")                                                           \
+	SSE_BIN(op##pd, #op "pd")                                                           \
+	SSE_BIN(op##ss, #op "ss")                                                           \
+	SSE_BIN(op##sd, #op "sd")
+
+SSE_ARITH(add)
+SSE_ARITH(sub)
+SSE_ARITH(mul)
+SSE_ARITH(div)
+SSE_ARITH(min)
+SSE_ARITH(max)
+SSE_ARITH(sqrt)
+SSE_ARITH(cmpeq)
+SSE_ARITH(cmplt)
+SSE_ARITH(cmple)
+SSE_ARITH(cmpunord)
+SSE_ARITH(cmpneq)
+SSE_ARITH(cmpnlt)
+SSE_ARITH(cmpnle)
+SSE_ARITH(cmpord)
+SSE_BIN(haddps, "haddps")
+SSE_BIN(haddpd, "haddpd")
+SSE_BIN(hsubps, "hsubps")
+SSE_BIN(hsubpd, "hsubpd")
+SSE_BIN(addsubps, "addsubps")
+SSE_BIN(addsubpd, "addsubpd")
+// The approximations: no exception, but the CPU's bits rather than Unicorn's exact ones.
+SSE_BIN(rcpps, "rcpps")
+SSE_BIN(rcpss, "rcpss")
+SSE_BIN(rsqrtps, "rsqrtps")
+SSE_BIN(rsqrtss, "rsqrtss")
+SSE_BIN(cvtps2pd, "cvtps2pd")
+SSE_BIN(cvtpd2ps, "cvtpd2ps")
+SSE_BIN(cvtss2sd, "cvtss2sd")
+SSE_BIN(cvtsd2ss, "cvtsd2ss")
+SSE_BIN(cvtdq2ps, "cvtdq2ps")
+SSE_BIN(cvtdq2pd, "cvtdq2pd")
+SSE_BIN(cvtps2dq, "cvtps2dq")
+SSE_BIN(cvtpd2dq, "cvtpd2dq")
+SSE_BIN(cvttps2dq, "cvttps2dq")
+SSE_BIN(cvttpd2dq, "cvttpd2dq")
+SSE_COMI(comiss, "comiss")
+SSE_COMI(comisd, "comisd")
+SSE_COMI(ucomiss, "ucomiss")
+SSE_COMI(ucomisd, "ucomisd")
+SSE_FROM_INT(cvtsi2ss, "cvtsi2ssl", uint32_t)
+SSE_FROM_INT(cvtsi2sd, "cvtsi2sdl", uint32_t)
+SSE_FROM_INT(cvtsq2ss, "cvtsi2ssq", uint64_t)
+SSE_FROM_INT(cvtsq2sd, "cvtsi2sdq", uint64_t)
+SSE_TO_INT(cvtss2si, "cvtss2si", int32_t)
+SSE_TO_INT(cvtsd2si, "cvtsd2si", int32_t)
+SSE_TO_INT(cvttss2si, "cvttss2si", int32_t)
+SSE_TO_INT(cvttsd2si, "cvttsd2si", int32_t)
+SSE_TO_INT(cvtss2sq, "cvtss2si", int64_t)
+SSE_TO_INT(cvtsd2sq, "cvtsd2si", int64_t)
+SSE_TO_INT(cvttss2sq, "cvttss2si", int64_t)
+SSE_TO_INT(cvttsd2sq, "cvttsd2si", int64_t)
+
+// ldmxcsr and fxrstor load MXCSR under a run.
+void __real_helper_ldmxcsr_x86_64(void *env, uint32_t val);
+void __wrap_helper_ldmxcsr_x86_64(void *env, uint32_t val) {
+	__real_helper_ldmxcsr_x86_64(env, val);
+	vemu_sse_forget();
+}
+
+void __real_helper_fxrstor_x86_64(void *env, uint64_t ptr);
+void __wrap_helper_fxrstor_x86_64(void *env, uint64_t ptr) {
+	vemu_sse_forget();
+	__real_helper_fxrstor_x86_64(env, ptr);
+	vemu_sse_forget();
+}
