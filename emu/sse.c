@@ -39,7 +39,17 @@ void raise_exception_ra_x86_64(void *env, int excp, uintptr_t ra) __attribute__(
 static __thread uint32_t sse_mx;
 static __thread int sse_known;
 
-void vemu_sse_forget(void) { sse_known = 0; }
+// The host's MXCSR without its flags, as at the last vemu_sse_forget (on an x86-64 host).
+static __thread uint32_t host_ctl;
+
+void vemu_sse_forget(void) {
+	sse_known = 0;
+#if defined(__x86_64__)
+	uint32_t mx;
+	__asm__ volatile("stmxcsr %0" : "=m"(mx));
+	host_ctl = mx & ~MX_FLAGS;
+#endif
+}
 
 #if defined(__x86_64__)
 
@@ -56,15 +66,20 @@ static int guest_mxcsr(uint32_t *mx) {
 	return 1;
 }
 
-// The host runs each instruction twice over when it must. First as the host's MXCSR
-// stands (ldmxcsr costs more than most instructions): when that MXCSR's controls are the
-// guest's with every exception masked, and the flags it holds after are flags the
-// guest's MXCSR has already, the result is the guest's and nothing new was raised. Else
-// exactly: with the guest's controls and no flag set, reading the flags raised after,
-// and the host's own MXCSR back without flags (so that the next instruction does not
-// come this way again for flags of the host's own). A guest that unmasks an exception
-// always takes the exact way: a flag it already has may be raised again and trap.
+// The host runs an instruction up to three times, the cheapest way first (stmxcsr and
+// ldmxcsr cost several times the instruction itself). Calm: as the host's MXCSR stands,
+// when its controls are the guest's with every exception masked, and the operands and
+// result show that nothing but the precision exception can have been raised (no NaN,
+// infinity or denormal in, a normal result well clear of overflow and underflow out, an
+// integer far from its type's limits) and the guest's MXCSR has that flag already (or
+// the instruction never raises it). Fast: the same, reading the flags after, which hold
+// nothing new for the guest. Else exact: with the guest's controls and no flag set,
+// reading the flags raised after, and the host's own MXCSR back without flags (so that
+// the next instruction does not come this way again for flags of the host's own). A
+// guest that unmasks an exception always takes the exact way: a flag it already has may
+// be raised again and trap.
 #define HOST_MX(mx) ((mx | MX_MASKS) & ~MX_FLAGS)
+#define CALM_LEAVE ""
 #define FAST_ENTER ""
 #define FAST_LEAVE "stmxcsr %[after]\n"
 #define EXACT_ENTER "stmxcsr %[host]\n andl $~0x3f, %[host]\n ldmxcsr %[run]\n"
@@ -85,6 +100,7 @@ static int guest_mxcsr(uint32_t *mx) {
 		return after;                                                               \
 	}
 #define HOST_BIN(fn, insn)                                                                  \
+	HOST_BIN1(fn##_calm, insn, FAST_ENTER, CALM_LEAVE)                                  \
 	HOST_BIN1(fn##_fast, insn, FAST_ENTER, FAST_LEAVE)                                  \
 	HOST_BIN1(fn##_exact, insn, EXACT_ENTER, EXACT_LEAVE)
 
@@ -101,6 +117,7 @@ static int guest_mxcsr(uint32_t *mx) {
 		return after;                                                               \
 	}
 #define HOST_FROM_INT(fn, insn, it)                                                         \
+	HOST_FROM_INT1(fn##_calm, insn, it, FAST_ENTER, CALM_LEAVE)                         \
 	HOST_FROM_INT1(fn##_fast, insn, it, FAST_ENTER, FAST_LEAVE)                         \
 	HOST_FROM_INT1(fn##_exact, insn, it, EXACT_ENTER, EXACT_LEAVE)
 
@@ -115,6 +132,7 @@ static int guest_mxcsr(uint32_t *mx) {
 		return after;                                                               \
 	}
 #define HOST_TO_INT(fn, insn, it)                                                           \
+	HOST_TO_INT1(fn##_calm, insn, it, FAST_ENTER, CALM_LEAVE)                           \
 	HOST_TO_INT1(fn##_fast, insn, it, FAST_ENTER, FAST_LEAVE)                           \
 	HOST_TO_INT1(fn##_exact, insn, it, EXACT_ENTER, EXACT_LEAVE)
 
@@ -125,6 +143,76 @@ static inline int fast_ok(uint32_t mx, uint32_t after) {
 	       !(after & MX_FLAGS & ~mx);
 }
 
+// calm_ready says whether the calm way may be tried: the host's controls are the
+// guest's, every exception is masked, and the guest has the precision flag when the
+// instruction may raise it (pe).
+static inline int calm_ready(uint32_t mx, int pe) {
+	return (mx & ~MX_FLAGS) == host_ctl && (mx & MX_MASKS) == MX_MASKS && (!pe || (mx & MX_PE));
+}
+
+static inline uint64_t lane64(const void *p, int i) {
+	uint64_t v;
+	memcpy(&v, (const uint8_t *)p + 8 * i, 8);
+	return v;
+}
+
+static inline uint32_t lane32(const void *p, int i) {
+	uint32_t v;
+	memcpy(&v, (const uint8_t *)p + 4 * i, 4);
+	return v;
+}
+
+// C: each of the first n lanes is a normal number or a zero (no NaN, infinity or
+// denormal: no invalid-operation or denormal exception from it). S: each is normal and
+// at least twice the smallest normal, below the largest binade (no overflow or underflow
+// made it). R: as C, and below 2^(maxe - bias) in magnitude (an integer conversion of it
+// fits whatever the rounding).
+static inline int C64(const void *p, int n) {
+	for (int i = 0; i < n; i++) {
+		uint64_t v = lane64(p, i), e = v >> 52 & 0x7ff;
+		if (e - 1 >= 0x7fe && (v << 1)) return 0;
+	}
+	return 1;
+}
+
+static inline int C32(const void *p, int n) {
+	for (int i = 0; i < n; i++) {
+		uint32_t v = lane32(p, i), e = v >> 23 & 0xff;
+		if (e - 1 >= 0xfe && (v << 1)) return 0;
+	}
+	return 1;
+}
+
+static inline int S64(const void *p, int n) {
+	for (int i = 0; i < n; i++)
+		if ((lane64(p, i) >> 52 & 0x7ff) - 2 >= 0x7fc) return 0;
+	return 1;
+}
+
+static inline int S32(const void *p, int n) {
+	for (int i = 0; i < n; i++)
+		if ((lane32(p, i) >> 23 & 0xff) - 2 >= 0xfc) return 0;
+	return 1;
+}
+
+static inline int R64(const void *p, int n, uint64_t maxe) {
+	for (int i = 0; i < n; i++)
+		if ((lane64(p, i) >> 52 & 0x7ff) > maxe) return 0;
+	return 1;
+}
+
+static inline int R32(const void *p, int n, uint32_t maxe) {
+	for (int i = 0; i < n; i++)
+		if ((lane32(p, i) >> 23 & 0xff) > maxe) return 0;
+	return 1;
+}
+
+// Exponents below which a conversion to a 32-bit or 64-bit integer cannot overflow.
+#define I32_64 (1023 + 29)
+#define I64_64 (1023 + 61)
+#define I32_32 (127 + 29)
+#define I64_32 (127 + 61)
+
 // HOST_RUN runs host_fn's quick way, then its exact way if needed: the exceptions the
 // instruction raised for the guest, and its result in place.
 #define HOST_RUN(fn, mx, ...)                                                               \
@@ -133,6 +221,10 @@ static inline int fast_ok(uint32_t mx, uint32_t after) {
 		if (!fast_ok(mx, after_)) after_ = fn##_exact(HOST_MX(mx), __VA_ARGS__);    \
 		after_;                                                                     \
 	})
+
+// CALM tries host_fn's calm way: whether check (an expression of the operands and the
+// result) allowed it.
+#define CALM(fn, mx, pe, check, ...) (calm_ready(mx, pe) && (fn##_calm(0, __VA_ARGS__), (check)))
 
 #else
 
@@ -146,6 +238,7 @@ static int guest_mxcsr(uint32_t *mx) {
 #define HOST_FROM_INT(fn, insn, it)
 #define HOST_TO_INT(fn, insn, it)
 #define HOST_RUN(fn, mx, ...) 0
+#define CALM(fn, mx, pe, check, ...) 0
 
 #endif
 
@@ -170,7 +263,7 @@ static void settle(void *env, uint32_t raised, uintptr_t ra) {
 
 // Unicorn's helper of name is replaced by the host's insn. The operands are Unicorn's
 // XMM registers (or its copy of a memory operand); the first is written.
-#define SSE_BIN(name, insn)                                                                 \
+#define SSE_BIN(name, insn, pe, check)                                                      \
 	HOST_BIN(host_##name, insn)                                                         \
 	void __real_helper_##name##_x86_64(void *env, void *d, void *s);                    \
 	void __wrap_helper_##name##_x86_64(void *env, void *d, void *s) {                   \
@@ -181,25 +274,27 @@ static void settle(void *env, uint32_t raised, uintptr_t ra) {
 			__real_helper_##name##_x86_64(env, d, s);                           \
 			return;                                                             \
 		}                                                                           \
-		settle(env, HOST_RUN(host_##name, mx, d, s, out), ra);                      \
+		if (!CALM(host_##name, mx, pe, check, d, s, out))                          \
+			settle(env, HOST_RUN(host_##name, mx, d, s, out), ra);              \
 		memcpy(d, out, 16);                                                         \
 	}
 
 // A comparison that sets EFLAGS (comiss and its family): the host gives MXCSR's flags,
 // Unicorn's helper EFLAGS.
-#define SSE_COMI(name, insn)                                                                \
+#define SSE_COMI(name, insn, check)                                                         \
 	HOST_BIN(host_##name, insn)                                                         \
 	void __real_helper_##name##_x86_64(void *env, void *d, void *s);                    \
 	void __wrap_helper_##name##_x86_64(void *env, void *d, void *s) {                   \
 		uintptr_t ra = (uintptr_t)__builtin_return_address(0);                      \
 		uint32_t mx;                                                                \
 		uint8_t out[16];                                                            \
-		if (guest_mxcsr(&mx)) settle(env, HOST_RUN(host_##name, mx, d, s, out), ra); \
+		if (guest_mxcsr(&mx) && !(calm_ready(mx, 0) && (check)))                    \
+			settle(env, HOST_RUN(host_##name, mx, d, s, out), ra);              \
 		__real_helper_##name##_x86_64(env, d, s);                                   \
 	}
 
 // A conversion from an integer of type it into the XMM register d.
-#define SSE_FROM_INT(name, insn, it)                                                        \
+#define SSE_FROM_INT(name, insn, it, pe)                                                    \
 	HOST_FROM_INT(host_##name, insn, it)                                                \
 	void __real_helper_##name##_x86_64(void *env, void *d, it v);                       \
 	void __wrap_helper_##name##_x86_64(void *env, void *d, it v) {                      \
@@ -210,12 +305,13 @@ static void settle(void *env, uint32_t raised, uintptr_t ra) {
 			__real_helper_##name##_x86_64(env, d, v);                           \
 			return;                                                             \
 		}                                                                           \
-		settle(env, HOST_RUN(host_##name, mx, d, v, out), ra);                      \
+		if (!CALM(host_##name, mx, pe, 1, d, v, out))                              \
+			settle(env, HOST_RUN(host_##name, mx, d, v, out), ra);              \
 		memcpy(d, out, 16);                                                         \
 	}
 
 // A conversion of the XMM register s into an integer of type it, which Unicorn stores.
-#define SSE_TO_INT(name, insn, it)                                                          \
+#define SSE_TO_INT(name, insn, it, check)                                                   \
 	HOST_TO_INT(host_##name, insn, it)                                                  \
 	it __real_helper_##name##_x86_64(void *env, void *s);                               \
 	it __wrap_helper_##name##_x86_64(void *env, void *s) {                              \
@@ -223,68 +319,90 @@ static void settle(void *env, uint32_t raised, uintptr_t ra) {
 		uint32_t mx;                                                                \
 		it r;                                                                       \
 		if (!guest_mxcsr(&mx)) return __real_helper_##name##_x86_64(env, s);        \
-		settle(env, HOST_RUN(host_##name, mx, s, &r), ra);                          \
+		if (!CALM(host_##name, mx, 1, check, s, &r))                               \
+			settle(env, HOST_RUN(host_##name, mx, s, &r), ra);                  \
 		return r;                                                                   \
 	}
 
-#define SSE_ARITH(op)                                                                       \
-	SSE_BIN(op##ps, #op "ps")                                                           \
-	SSE_BIN(op##pd, #op "pd")                                                           \
-	SSE_BIN(op##ss, #op "ss")                                                           \
-	SSE_BIN(op##sd, #op "sd")
+// The checks of the calm way: operands d and s, result out; pe says whether the
+// instruction may raise the precision exception.
+#define ARITH_PS 1, C32(d, 4) && C32(s, 4) && S32(out, 4)
+#define ARITH_PD 1, C64(d, 2) && C64(s, 2) && S64(out, 2)
+#define ARITH_SS 1, C32(d, 1) && C32(s, 1) && S32(out, 1)
+#define ARITH_SD 1, C64(d, 1) && C64(s, 1) && S64(out, 1)
+#define UNARY_PS 1, C32(s, 4) && S32(out, 4)
+#define UNARY_PD 1, C64(s, 2) && S64(out, 2)
+#define UNARY_SS 1, C32(s, 1) && S32(out, 1)
+#define UNARY_SD 1, C64(s, 1) && S64(out, 1)
+#define EXACT_PS 0, C32(d, 4) && C32(s, 4)
+#define EXACT_PD 0, C64(d, 2) && C64(s, 2)
+#define EXACT_SS 0, C32(d, 1) && C32(s, 1)
+#define EXACT_SD 0, C64(d, 1) && C64(s, 1)
 
-SSE_ARITH(add)
-SSE_ARITH(sub)
-SSE_ARITH(mul)
-SSE_ARITH(div)
-SSE_ARITH(min)
-SSE_ARITH(max)
-SSE_ARITH(sqrt)
-SSE_ARITH(cmpeq)
-SSE_ARITH(cmplt)
-SSE_ARITH(cmple)
-SSE_ARITH(cmpunord)
-SSE_ARITH(cmpneq)
-SSE_ARITH(cmpnlt)
-SSE_ARITH(cmpnle)
-SSE_ARITH(cmpord)
-SSE_BIN(haddps, "haddps")
-SSE_BIN(haddpd, "haddpd")
-SSE_BIN(hsubps, "hsubps")
-SSE_BIN(hsubpd, "hsubpd")
-SSE_BIN(addsubps, "addsubps")
-SSE_BIN(addsubpd, "addsubpd")
-// The approximations: no exception, but the CPU's bits rather than Unicorn's exact ones.
-SSE_BIN(rcpps, "rcpps")
-SSE_BIN(rcpss, "rcpss")
-SSE_BIN(rsqrtps, "rsqrtps")
-SSE_BIN(rsqrtss, "rsqrtss")
-SSE_BIN(cvtps2pd, "cvtps2pd")
-SSE_BIN(cvtpd2ps, "cvtpd2ps")
-SSE_BIN(cvtss2sd, "cvtss2sd")
-SSE_BIN(cvtsd2ss, "cvtsd2ss")
-SSE_BIN(cvtdq2ps, "cvtdq2ps")
-SSE_BIN(cvtdq2pd, "cvtdq2pd")
-SSE_BIN(cvtps2dq, "cvtps2dq")
-SSE_BIN(cvtpd2dq, "cvtpd2dq")
-SSE_BIN(cvttps2dq, "cvttps2dq")
-SSE_BIN(cvttpd2dq, "cvttpd2dq")
-SSE_COMI(comiss, "comiss")
-SSE_COMI(comisd, "comisd")
-SSE_COMI(ucomiss, "ucomiss")
-SSE_COMI(ucomisd, "ucomisd")
-SSE_FROM_INT(cvtsi2ss, "cvtsi2ssl", uint32_t)
-SSE_FROM_INT(cvtsi2sd, "cvtsi2sdl", uint32_t)
-SSE_FROM_INT(cvtsq2ss, "cvtsi2ssq", uint64_t)
-SSE_FROM_INT(cvtsq2sd, "cvtsi2sdq", uint64_t)
-SSE_TO_INT(cvtss2si, "cvtss2si", int32_t)
-SSE_TO_INT(cvtsd2si, "cvtsd2si", int32_t)
-SSE_TO_INT(cvttss2si, "cvttss2si", int32_t)
-SSE_TO_INT(cvttsd2si, "cvttsd2si", int32_t)
-SSE_TO_INT(cvtss2sq, "cvtss2si", int64_t)
-SSE_TO_INT(cvtsd2sq, "cvtsd2si", int64_t)
-SSE_TO_INT(cvttss2sq, "cvttss2si", int64_t)
-SSE_TO_INT(cvttsd2sq, "cvttsd2si", int64_t)
+// SSE_BINK is SSE_BIN of a kind above (its two arguments).
+#define SSE_BIN_(...) SSE_BIN(__VA_ARGS__)
+#define SSE_BINK(name, insn, kind) SSE_BIN_(name, insn, kind)
+#define SSE_ARITH(op, kind)                                                                 \
+	SSE_BINK(op##ps, #op "ps", kind##_PS)                                               \
+	SSE_BINK(op##pd, #op "pd", kind##_PD)                                               \
+	SSE_BINK(op##ss, #op "ss", kind##_SS)                                               \
+	SSE_BINK(op##sd, #op "sd", kind##_SD)
+
+SSE_ARITH(add, ARITH)
+SSE_ARITH(sub, ARITH)
+SSE_ARITH(mul, ARITH)
+SSE_ARITH(div, ARITH)
+SSE_ARITH(sqrt, UNARY)
+// Minimum, maximum and comparisons round nothing: calm operands raise nothing at all.
+SSE_ARITH(min, EXACT)
+SSE_ARITH(max, EXACT)
+SSE_ARITH(cmpeq, EXACT)
+SSE_ARITH(cmplt, EXACT)
+SSE_ARITH(cmple, EXACT)
+SSE_ARITH(cmpunord, EXACT)
+SSE_ARITH(cmpneq, EXACT)
+SSE_ARITH(cmpnlt, EXACT)
+SSE_ARITH(cmpnle, EXACT)
+SSE_ARITH(cmpord, EXACT)
+SSE_BINK(haddps, "haddps", ARITH_PS)
+SSE_BINK(haddpd, "haddpd", ARITH_PD)
+SSE_BINK(hsubps, "hsubps", ARITH_PS)
+SSE_BINK(hsubpd, "hsubpd", ARITH_PD)
+SSE_BINK(addsubps, "addsubps", ARITH_PS)
+SSE_BINK(addsubpd, "addsubpd", ARITH_PD)
+// The approximations raise nothing: the CPU's bits rather than Unicorn's exact quotients.
+SSE_BIN(rcpps, "rcpps", 0, 1)
+SSE_BIN(rcpss, "rcpss", 0, 1)
+SSE_BIN(rsqrtps, "rsqrtps", 0, 1)
+SSE_BIN(rsqrtss, "rsqrtss", 0, 1)
+// Widening is exact; narrowing may overflow, underflow or round; integers to floats
+// round at most (to double from 32 bits not even that); floats to integers may not fit.
+SSE_BIN(cvtps2pd, "cvtps2pd", 0, C32(s, 2))
+SSE_BIN(cvtss2sd, "cvtss2sd", 0, C32(s, 1))
+SSE_BIN(cvtpd2ps, "cvtpd2ps", 1, C64(s, 2) && S32(out, 2))
+SSE_BIN(cvtsd2ss, "cvtsd2ss", 1, C64(s, 1) && S32(out, 1))
+SSE_BIN(cvtdq2ps, "cvtdq2ps", 1, 1)
+SSE_BIN(cvtdq2pd, "cvtdq2pd", 0, 1)
+SSE_BIN(cvtps2dq, "cvtps2dq", 1, C32(s, 4) && R32(s, 4, I32_32))
+SSE_BIN(cvttps2dq, "cvttps2dq", 1, C32(s, 4) && R32(s, 4, I32_32))
+SSE_BIN(cvtpd2dq, "cvtpd2dq", 1, C64(s, 2) && R64(s, 2, I32_64))
+SSE_BIN(cvttpd2dq, "cvttpd2dq", 1, C64(s, 2) && R64(s, 2, I32_64))
+SSE_COMI(comiss, "comiss", C32(d, 1) && C32(s, 1))
+SSE_COMI(comisd, "comisd", C64(d, 1) && C64(s, 1))
+SSE_COMI(ucomiss, "ucomiss", C32(d, 1) && C32(s, 1))
+SSE_COMI(ucomisd, "ucomisd", C64(d, 1) && C64(s, 1))
+SSE_FROM_INT(cvtsi2ss, "cvtsi2ssl", uint32_t, 1)
+SSE_FROM_INT(cvtsi2sd, "cvtsi2sdl", uint32_t, 0)
+SSE_FROM_INT(cvtsq2ss, "cvtsi2ssq", uint64_t, 1)
+SSE_FROM_INT(cvtsq2sd, "cvtsi2sdq", uint64_t, 1)
+SSE_TO_INT(cvtss2si, "cvtss2si", int32_t, C32(s, 1) && R32(s, 1, I32_32))
+SSE_TO_INT(cvtsd2si, "cvtsd2si", int32_t, C64(s, 1) && R64(s, 1, I32_64))
+SSE_TO_INT(cvttss2si, "cvttss2si", int32_t, C32(s, 1) && R32(s, 1, I32_32))
+SSE_TO_INT(cvttsd2si, "cvttsd2si", int32_t, C64(s, 1) && R64(s, 1, I32_64))
+SSE_TO_INT(cvtss2sq, "cvtss2si", int64_t, C32(s, 1) && R32(s, 1, I64_32))
+SSE_TO_INT(cvtsd2sq, "cvtsd2si", int64_t, C64(s, 1) && R64(s, 1, I64_64))
+SSE_TO_INT(cvttss2sq, "cvttss2si", int64_t, C32(s, 1) && R32(s, 1, I64_32))
+SSE_TO_INT(cvttsd2sq, "cvttsd2si", int64_t, C64(s, 1) && R64(s, 1, I64_64))
 
 // ldmxcsr and fxrstor load MXCSR under a run.
 void __real_helper_ldmxcsr_x86_64(void *env, uint32_t val);
