@@ -226,6 +226,38 @@ static inline int R32(const void *p, int n, uint32_t maxe) {
 // result) allowed it.
 #define CALM(fn, mx, pe, check, ...) (calm_ready(mx, pe) && (fn##_calm(0, __VA_ARGS__), (check)))
 
+// roundps and its family, whose immediate (the rounding, and whether to keep the
+// precision exception quiet) is part of the instruction: one asm statement for each.
+#define ROUND_CASE(insn, n, enter, leave)                                                   \
+	case n:                                                                             \
+		__asm__ volatile(enter "movdqu %[d], %%xmm0\n movdqu %[s], %%xmm1\n"        \
+				 insn " $" #n ", %%xmm1, %%xmm0\n" leave "movdqu %%xmm0, %[out]" \
+				 : [host] "+m"(host), [after] "+m"(after),                    \
+				   [out] "=m"(*(uint8_t(*)[16])out)                           \
+				 : [run] "m"(run), [d] "m"(*(const uint8_t(*)[16])d),         \
+				   [s] "m"(*(const uint8_t(*)[16])s)                          \
+				 : "xmm0", "xmm1", "cc");                                     \
+		break;
+#define HOST_ROUND1(fn, insn, enter, leave)                                                 \
+	static uint32_t fn(uint32_t run, const void *d, const void *s, void *out, uint32_t mode) { \
+		uint32_t host = 0, after = 0;                                               \
+		switch (mode & 15) {                                                        \
+			ROUND_CASE(insn, 0, enter, leave) ROUND_CASE(insn, 1, enter, leave) \
+			ROUND_CASE(insn, 2, enter, leave) ROUND_CASE(insn, 3, enter, leave) \
+			ROUND_CASE(insn, 4, enter, leave) ROUND_CASE(insn, 5, enter, leave) \
+			ROUND_CASE(insn, 6, enter, leave) ROUND_CASE(insn, 7, enter, leave) \
+			ROUND_CASE(insn, 8, enter, leave) ROUND_CASE(insn, 9, enter, leave) \
+			ROUND_CASE(insn, 10, enter, leave) ROUND_CASE(insn, 11, enter, leave) \
+			ROUND_CASE(insn, 12, enter, leave) ROUND_CASE(insn, 13, enter, leave) \
+			ROUND_CASE(insn, 14, enter, leave) ROUND_CASE(insn, 15, enter, leave) \
+		}                                                                           \
+		return after;                                                               \
+	}
+#define HOST_ROUND(fn, insn)                                                                \
+	HOST_ROUND1(fn##_calm, insn, FAST_ENTER, CALM_LEAVE)                                \
+	HOST_ROUND1(fn##_fast, insn, FAST_ENTER, FAST_LEAVE)                                \
+	HOST_ROUND1(fn##_exact, insn, EXACT_ENTER, EXACT_LEAVE)
+
 #else
 
 static int guest_mxcsr(uint32_t *mx) {
@@ -237,6 +269,7 @@ static int guest_mxcsr(uint32_t *mx) {
 #define HOST_BIN(fn, insn)
 #define HOST_FROM_INT(fn, insn, it)
 #define HOST_TO_INT(fn, insn, it)
+#define HOST_ROUND(fn, insn)
 #define HOST_RUN(fn, mx, ...) 0
 #define CALM(fn, mx, pe, check, ...) 0
 
@@ -403,6 +436,29 @@ SSE_TO_INT(cvtss2sq, "cvtss2si", int64_t, C32(s, 1) && R32(s, 1, I64_32))
 SSE_TO_INT(cvtsd2sq, "cvtsd2si", int64_t, C64(s, 1) && R64(s, 1, I64_64))
 SSE_TO_INT(cvttss2sq, "cvttss2si", int64_t, C32(s, 1) && R32(s, 1, I64_32))
 SSE_TO_INT(cvttsd2sq, "cvttsd2si", int64_t, C64(s, 1) && R64(s, 1, I64_64))
+
+// roundps and its family: an invalid operation for a signalling NaN, and precision
+// unless bit 3 of the immediate keeps it quiet (glibc's rint raises it, nearbyint not).
+#define SSE_ROUND(name, insn, check)                                                        \
+	HOST_ROUND(host_##name, insn)                                                       \
+	void __real_helper_##name##_xmm_x86_64(void *env, void *d, void *s, uint32_t mode); \
+	void __wrap_helper_##name##_xmm_x86_64(void *env, void *d, void *s, uint32_t mode) { \
+		uintptr_t ra = (uintptr_t)__builtin_return_address(0);                      \
+		uint32_t mx;                                                                \
+		uint8_t out[16];                                                            \
+		if (!guest_mxcsr(&mx)) {                                                    \
+			__real_helper_##name##_xmm_x86_64(env, d, s, mode);                 \
+			return;                                                             \
+		}                                                                           \
+		if (!CALM(host_##name, mx, !(mode & 8), check, d, s, out, mode))           \
+			settle(env, HOST_RUN(host_##name, mx, d, s, out, mode), ra);        \
+		memcpy(d, out, 16);                                                         \
+	}
+
+SSE_ROUND(roundps, "roundps", C32(s, 4))
+SSE_ROUND(roundpd, "roundpd", C64(s, 2))
+SSE_ROUND(roundss, "roundss", C32(s, 1))
+SSE_ROUND(roundsd, "roundsd", C64(s, 1))
 
 // ldmxcsr and fxrstor load MXCSR under a run.
 void __real_helper_ldmxcsr_x86_64(void *env, uint32_t val);

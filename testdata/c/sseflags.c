@@ -155,6 +155,26 @@ static void show(const char *name, const xmm *d, const xmm *s, const xmm *r, uin
 		show(#name, &d, &s, &r, before, after);                                    \
 	}
 
+// roundps and its family with an immediate: the rounding (or MXCSR's), and whether the
+// precision exception is kept quiet.
+#define ROUND(name, wide, imm)                                                             \
+	static void t_##name##_##imm(void) {                                               \
+		xmm d = operand(wide), s = operand(wide), r;                               \
+		uint32_t before = config(), after, def = 0x1f80;                           \
+		__asm__ volatile("ldmxcsr %[mx]\n movdqu %[d], %%xmm0\n movdqu %[s], %%xmm1\n" \
+				 #name " $" #imm ", %%xmm1, %%xmm0\n stmxcsr %[after]\n"    \
+				 " movdqu %%xmm0, %[r]\n ldmxcsr %[def]"                     \
+				 : [after] "=m"(after), [r] "=m"(r)                         \
+				 : [mx] "m"(before), [d] "m"(d), [s] "m"(s), [def] "m"(def) \
+				 : "xmm0", "xmm1");                                         \
+		show(#name "/" #imm, &d, &s, &r, before, after);                           \
+	}
+#define ROUNDS(name, wide) ROUND(name, wide, 0) ROUND(name, wide, 1) ROUND(name, wide, 2) \
+	ROUND(name, wide, 3) ROUND(name, wide, 4) ROUND(name, wide, 9) ROUND(name, wide, 12)
+ROUNDS(roundps, 0) ROUNDS(roundpd, 1) ROUNDS(roundss, 0) ROUNDS(roundsd, 1)
+#define TR(name) t_##name##_0, t_##name##_1, t_##name##_2, t_##name##_3, t_##name##_4, \
+	t_##name##_9, t_##name##_12
+
 #define ARITH(op) BIN(op##ps, 0) BIN(op##pd, 1) BIN(op##ss, 0) BIN(op##sd, 1)
 ARITH(add) ARITH(sub) ARITH(mul) ARITH(div) ARITH(min) ARITH(max) ARITH(sqrt)
 ARITH(cmpeq) ARITH(cmplt) ARITH(cmple) ARITH(cmpunord) ARITH(cmpneq) ARITH(cmpnlt)
@@ -180,7 +200,7 @@ static void (*const tests[])(void) = {
 	t_cvtdq2pd, t_cvtps2dq, t_cvtpd2dq, t_cvttps2dq, t_cvttpd2dq, t_comiss, t_comisd,
 	t_ucomiss, t_ucomisd, t_cvtsi2ssl, t_cvtsi2sdl, t_cvtsi2ssq, t_cvtsi2sdq, t_cvtss2si,
 	t_cvtsd2si, t_cvttss2si, t_cvttsd2si, t_cvtss2siq, t_cvtsd2siq, t_cvttss2siq,
-	t_cvttsd2siq,
+	t_cvttsd2siq, TR(roundps), TR(roundpd), TR(roundss), TR(roundsd),
 };
 
 static sigjmp_buf fpe_env;
