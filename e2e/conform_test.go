@@ -30,6 +30,8 @@ var conformGuests = []diffCase{
 	{name: "faultrf", cmds: one("faultrf")},
 	{name: "x87math", cmds: one("x87math")},
 	{name: "sseflags", cmds: one("sseflags")},
+	{name: "latehook-thread", cmds: one("latehook", "thread")},
+	{name: "latehook-handler", cmds: one("latehook", "handler")},
 	{name: "anonmerge", cmds: one("anonmerge")},
 	{name: "thpalign", cmds: one("thpalign")},
 	{name: "shflag", cmds: one("shflag")},

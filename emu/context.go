@@ -66,6 +66,10 @@ func (e *Engine) EnableQuantum() error {
 			return err
 		}
 		e.blockInstalled = true
+		// Unicorn decides at translation which hooks a block calls: code translated
+		// before would run on without the hook, its loops never preempted (a thread
+		// made after its process's loop first ran waited for the loop to end).
+		e.flushAll()
 	}
 	C.vemu_block_sync(e.st) // blocks run before this do not count
 	e.st.block_on = 1

@@ -853,5 +853,9 @@ uc_err vemu_flush_exec(uc_engine *uc, struct vemu_state *st) {
 	for (uint64_t a = 0; vemu_pt_next(&st->ptab, a, &r); a = r.end)
 		if (r.perms & UC_PROT_EXEC)
 			uc_ctl_remove_cache(uc, r.begin, r.end);
+	// Fresh TLB entries before guest code runs again: Unicorn checks stores against the
+	// code of a page only while its entry is fresh, and a store that finds none of the
+	// dropped code there would leave the page unchecked (see xpages in hooks.h).
+	st->flush_grant |= 1;
 	return UC_ERR_OK;
 }
