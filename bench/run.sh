@@ -48,6 +48,8 @@ copy_mib=32       # memcpy: two buffers of copy_mib MiB, copied n_copy times
 n_copy=8
 n_set=16          # memset of copy_mib MiB, n_set times
 n_chase=1000000   # dependent loads through the mem_mib array
+n_fpsse=10000000  # rounds of double and float arithmetic (SSE)
+n_fpx87=300000    # rounds of long double expl, logl and powl (the x87)
 
 log() { echo "bench: $*" >&2; }
 
@@ -67,8 +69,8 @@ log "building vemu"
 go build -o "$out/vemu" ./cmd/vemu
 
 log "building guests"
-for g in syscall cpu hello vdso cliffs mutex mem handover; do
-	gcc -static -O2 -pthread -o "$out/$g" "bench/guests/$g.c"
+for g in syscall cpu hello vdso cliffs mutex mem handover fp; do
+	gcc -static -O2 -pthread -o "$out/$g" "bench/guests/$g.c" -lm
 done
 CGO_ENABLED=0 go build -o "$out/gothreads" ./bench/guests/gothreads
 gcc -O2 -o "$out/spawn" bench/tools/spawn.c
@@ -280,6 +282,8 @@ bench "sieve of $n_sieve bytes (cpu)" ms 0 "$out/mem" sieve $n_sieve
 bench "memcpy $copy_mib MiB x $n_copy (cpu)" ms 0 "$out/mem" memcpy $copy_mib $n_copy
 bench "memset $copy_mib MiB x $n_set (cpu)" ms 0 "$out/mem" memset $copy_mib $n_set
 bench "pointer chase, $mem_mib MiB x $n_chase (cpu)" ms 0 "$out/mem" chase $mem_mib $n_chase
+bench "double/float arithmetic x $n_fpsse (cpu)" ms 0 "$out/fp" sse $n_fpsse
+bench "long double expl/logl/powl x $n_fpx87 (cpu)" ms 0 "$out/fp" x87 $n_fpx87
 if [ -n "$busybox" ]; then
 	bench "busybox sha256sum $mem_mib MiB (cpu)" ms 0 "$busybox" sha256sum "$out/input.txt"
 	saved_reps=$reps
