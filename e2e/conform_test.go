@@ -30,6 +30,7 @@ var conformGuests = []diffCase{
 	{name: "faultrf", cmds: one("faultrf")},
 	{name: "x87math", cmds: one("x87math")},
 	{name: "sseflags", cmds: one("sseflags")},
+	{name: "vexud", cmds: one("vexud")},
 	{name: "latehook-thread", cmds: one("latehook", "thread")},
 	{name: "latehook-handler", cmds: one("latehook", "handler")},
 	{name: "anonmerge", cmds: one("anonmerge")},

@@ -89,9 +89,7 @@ var extra = map[string]string{
 // RunAnyway are the features whose instructions run on the emulated CPU although it does
 // not advertise them (instead of faulting as on a CPU without them), and why.
 var RunAnyway = map[string]string{
-	"avx":    "Unicorn 2.1.1 runs VEX-encoded SSE instructions as their SSE forms",
 	"sse4a":  "Unicorn 2.1.1 decodes EXTRQ and INSERTQ whatever the model",
-	"bmi2":   "hidden for BZHI's bug, but decoded by the model",
 	"mmxext": "part of SSE on Intel's CPUs, which do not set the bit",
 	"erms":   "rep movsb and rep stosb are on every x86-64 CPU; the bit only says they are fast",
 }

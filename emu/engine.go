@@ -5,6 +5,8 @@ package emu
 // starts faster (no 22,699 relocations of the shared library at load: 44 ms -> 32 ms for a
 // static hello, peak RSS 16.8 -> 13.0 MiB).
 #cgo LDFLAGS: -l:libunicorn.a -lm -lpthread
+// Unicorn's translator, which vex.c watches.
+#cgo LDFLAGS: -Wl,--wrap=translator_loop_x86_64 -Wl,--wrap=cpu_ldub_code_x86_64
 // Unicorn's x87 helpers that x87.c replaces.
 #cgo LDFLAGS: -Wl,--wrap=helper_f2xm1_x86_64 -Wl,--wrap=helper_fyl2x_x86_64 -Wl,--wrap=helper_fyl2xp1_x86_64 -Wl,--wrap=helper_fptan_x86_64 -Wl,--wrap=helper_fpatan_x86_64 -Wl,--wrap=helper_fxtract_x86_64 -Wl,--wrap=helper_fprem_x86_64 -Wl,--wrap=helper_fprem1_x86_64 -Wl,--wrap=helper_fsqrt_x86_64 -Wl,--wrap=helper_fsincos_x86_64 -Wl,--wrap=helper_frndint_x86_64 -Wl,--wrap=helper_fscale_x86_64 -Wl,--wrap=helper_fsin_x86_64 -Wl,--wrap=helper_fcos_x86_64
 #cgo LDFLAGS: -Wl,--wrap=helper_fist_ST0_x86_64 -Wl,--wrap=helper_fistl_ST0_x86_64 -Wl,--wrap=helper_fistll_ST0_x86_64 -Wl,--wrap=helper_fistt_ST0_x86_64 -Wl,--wrap=helper_fisttl_ST0_x86_64 -Wl,--wrap=helper_fisttll_ST0_x86_64
