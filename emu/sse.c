@@ -99,10 +99,12 @@ static int guest_mxcsr(uint32_t *mx) {
 				 : "xmm0", "xmm1", "cc");                                     \
 		return after;                                                               \
 	}
-#define HOST_BIN(fn, insn)                                                                  \
-	HOST_BIN1(fn##_calm, insn, FAST_ENTER, CALM_LEAVE)                                  \
-	HOST_BIN1(fn##_fast, insn, FAST_ENTER, FAST_LEAVE)                                  \
-	HOST_BIN1(fn##_exact, insn, EXACT_ENTER, EXACT_LEAVE)
+// HOST_WAYS makes the three ways of an instruction with the generator gen.
+#define HOST_WAYS(gen, fn, ...)                                                             \
+	gen(fn##_calm, __VA_ARGS__, FAST_ENTER, CALM_LEAVE)                                 \
+	gen(fn##_fast, __VA_ARGS__, FAST_ENTER, FAST_LEAVE)                                 \
+	gen(fn##_exact, __VA_ARGS__, EXACT_ENTER, EXACT_LEAVE)
+#define HOST_BIN(fn, insn) HOST_WAYS(HOST_BIN1, fn, insn)
 
 // A conversion of the integer v into the XMM register d.
 #define HOST_FROM_INT1(fn, insn, it, enter, leave)                                          \
@@ -116,10 +118,7 @@ static int guest_mxcsr(uint32_t *mx) {
 				 : "xmm0", "cc");                                             \
 		return after;                                                               \
 	}
-#define HOST_FROM_INT(fn, insn, it)                                                         \
-	HOST_FROM_INT1(fn##_calm, insn, it, FAST_ENTER, CALM_LEAVE)                         \
-	HOST_FROM_INT1(fn##_fast, insn, it, FAST_ENTER, FAST_LEAVE)                         \
-	HOST_FROM_INT1(fn##_exact, insn, it, EXACT_ENTER, EXACT_LEAVE)
+#define HOST_FROM_INT(fn, insn, it) HOST_WAYS(HOST_FROM_INT1, fn, insn, it)
 
 // A conversion of the XMM register s into an integer.
 #define HOST_TO_INT1(fn, insn, it, enter, leave)                                            \
@@ -131,10 +130,7 @@ static int guest_mxcsr(uint32_t *mx) {
 				 : "xmm1", "cc");                                             \
 		return after;                                                               \
 	}
-#define HOST_TO_INT(fn, insn, it)                                                           \
-	HOST_TO_INT1(fn##_calm, insn, it, FAST_ENTER, CALM_LEAVE)                           \
-	HOST_TO_INT1(fn##_fast, insn, it, FAST_ENTER, FAST_LEAVE)                           \
-	HOST_TO_INT1(fn##_exact, insn, it, EXACT_ENTER, EXACT_LEAVE)
+#define HOST_TO_INT(fn, insn, it) HOST_WAYS(HOST_TO_INT1, fn, insn, it)
 
 // fast_ok says whether the flags read after the quick way (see above) stand for the
 // guest.
@@ -253,10 +249,7 @@ static inline int R32(const void *p, int n, uint32_t maxe) {
 		}                                                                           \
 		return after;                                                               \
 	}
-#define HOST_ROUND(fn, insn)                                                                \
-	HOST_ROUND1(fn##_calm, insn, FAST_ENTER, CALM_LEAVE)                                \
-	HOST_ROUND1(fn##_fast, insn, FAST_ENTER, FAST_LEAVE)                                \
-	HOST_ROUND1(fn##_exact, insn, EXACT_ENTER, EXACT_LEAVE)
+#define HOST_ROUND(fn, insn) HOST_WAYS(HOST_ROUND1, fn, insn)
 
 #else
 
@@ -294,23 +287,28 @@ static void settle(void *env, uint32_t raised, uintptr_t ra) {
 	if (raised & ~(sse_mx >> 7)) raise_exception_ra_x86_64(env, EXCP_XM, ra);
 }
 
-// Unicorn's helper of name is replaced by the host's insn. The operands are Unicorn's
-// XMM registers (or its copy of a memory operand); the first is written.
-#define SSE_BIN(name, insn, pe, check)                                                      \
-	HOST_BIN(host_##name, insn)                                                         \
-	void __real_helper_##name##_x86_64(void *env, void *d, void *s);                    \
-	void __wrap_helper_##name##_x86_64(void *env, void *d, void *s) {                   \
+// SSE_INTO replaces Unicorn's helper of name, which writes the XMM register d from d and
+// one more operand (decl, passed on as arg), by the host's instruction (host_NAME).
+#define SSE_INTO(name, pe, check, decl, arg)                                                \
+	void __real_helper_##name##_x86_64(void *env, void *d, decl);                       \
+	void __wrap_helper_##name##_x86_64(void *env, void *d, decl) {                      \
 		uintptr_t ra = (uintptr_t)__builtin_return_address(0);                      \
 		uint32_t mx;                                                                \
 		uint8_t out[16];                                                            \
 		if (!guest_mxcsr(&mx)) {                                                    \
-			__real_helper_##name##_x86_64(env, d, s);                           \
+			__real_helper_##name##_x86_64(env, d, arg);                         \
 			return;                                                             \
 		}                                                                           \
-		if (!CALM(host_##name, mx, pe, check, d, s, out))                          \
-			settle(env, HOST_RUN(host_##name, mx, d, s, out), ra);              \
+		if (!CALM(host_##name, mx, pe, check, d, arg, out))                        \
+			settle(env, HOST_RUN(host_##name, mx, d, arg, out), ra);            \
 		memcpy(d, out, 16);                                                         \
 	}
+
+// An instruction of two XMM operands: Unicorn's XMM registers (or its copy of a memory
+// operand), the first written.
+#define SSE_BIN(name, insn, pe, check)                                                      \
+	HOST_BIN(host_##name, insn)                                                         \
+	SSE_INTO(name, pe, check, void *s, s)
 
 // A comparison that sets EFLAGS (comiss and its family): the host gives MXCSR's flags,
 // Unicorn's helper EFLAGS.
@@ -329,19 +327,7 @@ static void settle(void *env, uint32_t raised, uintptr_t ra) {
 // A conversion from an integer of type it into the XMM register d.
 #define SSE_FROM_INT(name, insn, it, pe)                                                    \
 	HOST_FROM_INT(host_##name, insn, it)                                                \
-	void __real_helper_##name##_x86_64(void *env, void *d, it v);                       \
-	void __wrap_helper_##name##_x86_64(void *env, void *d, it v) {                      \
-		uintptr_t ra = (uintptr_t)__builtin_return_address(0);                      \
-		uint32_t mx;                                                                \
-		uint8_t out[16];                                                            \
-		if (!guest_mxcsr(&mx)) {                                                    \
-			__real_helper_##name##_x86_64(env, d, v);                           \
-			return;                                                             \
-		}                                                                           \
-		if (!CALM(host_##name, mx, pe, 1, d, v, out))                              \
-			settle(env, HOST_RUN(host_##name, mx, d, v, out), ra);              \
-		memcpy(d, out, 16);                                                         \
-	}
+	SSE_INTO(name, pe, 1, it v, v)
 
 // A conversion of the XMM register s into an integer of type it, which Unicorn stores.
 #define SSE_TO_INT(name, insn, it, check)                                                   \
