@@ -46,6 +46,8 @@ static void translate_insn(void *db, void *cpu) {
 }
 
 void __wrap_translator_loop_x86_64(const void *ops, void *db, void *cpu, void *tb, int max_insns) {
+	// A translation that faulted on a code page left its instruction's address behind.
+	vex_insn = UINT64_MAX;
 	memcpy(vex_ops, ops, sizeof vex_ops);
 	vex_translate = (insn_fn)vex_ops[OPS_TRANSLATE];
 	vex_ops[OPS_TRANSLATE] = (void *)translate_insn;
