@@ -6,11 +6,12 @@
 // after a division by zero, and a program that unmasks an exception (SBCL does for
 // division by zero, overflow and invalid operation) got the masked result instead of
 // SIGFPE, so (/ 1.0 0.0) answered infinity where SBCL signals DIVISION-BY-ZERO. The link
-// (-Wl,--wrap, see engine.go) sends Unicorn's calls of the SSE arithmetic, comparison and
-// conversion helpers here; on an x86-64 host each runs the same instruction on the host,
-// under the guest's rounding, DAZ and FTZ with every exception masked, and then, as the
-// CPU does, adds the exceptions it raised to the guest's MXCSR and either writes the
-// result or, for an unmasked one, raises #XM at the instruction without writing anything.
+// (-Wl,--wrap, see engine.go) sends Unicorn's calls of the SSE arithmetic, comparison,
+// approximation, rounding and conversion helpers here; on an x86-64 host each runs the
+// same instruction on the host, under the guest's rounding, DAZ and FTZ with every
+// exception masked, and then, as the CPU does, adds the exceptions it raised to the
+// guest's MXCSR and either writes the result or, for an unmasked one, raises #XM at the
+// instruction without writing anything.
 // Elsewhere, or outside a run, Unicorn's helper runs.
 #include <stdint.h>
 #include <string.h>

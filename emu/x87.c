@@ -10,7 +10,9 @@
 // Unicorn's calls of these helpers and of the others of the D9 F0-FF row (fxtract, fsqrt,
 // frndint, fscale) here; on an x86-64 host each runs the very instruction on the host's
 // x87, loaded with the guest's stack, tags, control and status words, so the guest gets
-// what the hardware gives, bit for bit. Elsewhere, or outside a run, Unicorn's helper runs.
+// what the hardware gives, bit for bit. So do the conversions to integers (fist, fisttp),
+// which raised no flag and stored the wrong integer indefinite. Elsewhere, or outside a
+// run, Unicorn's helper runs.
 #include <string.h>
 #include "hooks.h"
 
@@ -50,9 +52,9 @@ enum x87_op {
 #define SW_TOP 0x3800
 
 // host_run executes op on the host's x87 with the state in img, leaving the state after it
-// there, and a conversion's integer in *out. The C calling convention leaves the x87 stack empty at a call and its control
-// word to the callee to keep, so that is all there is to put back: fnsave leaves the
-// stack empty, and the control word is restored.
+// there, and a conversion's integer in *out. The C calling convention leaves the x87
+// stack empty at a call and its control word to the callee to keep, so that is all there
+// is to put back: fnsave leaves the stack empty, and the control word is restored.
 static void host_run(uint8_t *img, enum x87_op op, int64_t *out) {
 	int16_t i16 = 0;
 	int32_t i32 = 0;
