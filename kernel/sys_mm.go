@@ -80,9 +80,12 @@ func thpFree(s *mm.Space, size uint64, top mm.Addr) (mm.Addr, error) {
 func mmapCall(t *Task, a Args) (uint64, error) {
 	addr, length, prot, flags, fd, off := a[0], a[1], a.Uint(2), a.Uint(3), a.Fd(4), a[5]
 	s := t.p.mm
-	if length == 0 || prot&^7 != 0 {
+	if length == 0 {
 		return 0, unix.EINVAL
 	}
+	// As Linux's do_mmap: bits past PROT_READ|PROT_WRITE|PROT_EXEC (PROT_SEM, PROT_GROWSDOWN,
+	// any other) are ignored, not refused as mprotect refuses them.
+	prot &= 7
 	size, ok := mm.PageUp(length)
 	if !ok || size > uint64(mm.TaskSize) {
 		return 0, unix.ENOMEM
@@ -155,14 +158,20 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 		if !ok || start < mm.MinAddr {
 			return 0, unix.ENOMEM
 		}
-		if flags&abi.MAP_FIXED_NOREPLACE != 0 && flags&abi.MAP_FIXED == 0 {
-			if !s.Free(start, end) {
-				return 0, unix.EEXIST
-			}
-		} else if s.Sealed(start, end) {
-			return 0, unix.EPERM
-		} else if err := s.Unmap(start, size); err != nil {
+		noReplace := flags&abi.MAP_FIXED_NOREPLACE != 0 && flags&abi.MAP_FIXED == 0
+		if noReplace && !s.Free(start, end) {
+			return 0, unix.EEXIST
+		}
+		if err := mmapTypeOK(anon, typ, flags); err != nil {
 			return 0, err
+		}
+		if !noReplace {
+			if s.Sealed(start, end) {
+				return 0, unix.EPERM
+			}
+			if err := s.Unmap(start, size); err != nil {
+				return 0, err
+			}
 		}
 	default:
 		// A free, aligned hint is honoured; otherwise top-down from the mmap base.
@@ -186,6 +195,9 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 			if err != nil {
 				return 0, err
 			}
+		}
+		if err := mmapTypeOK(anon, typ, flags); err != nil {
+			return 0, err
 		}
 	}
 
@@ -243,7 +255,13 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 			t.shareMemoryLater()
 		}
 	} else if typ != abi.MAP_PRIVATE {
-		// As Linux's shmem_zero_setup(): a file of its own on the internal shmem mount
+		// As Linux's shmem_zero_setup(): charged for its size unless MAP_NORESERVE, when
+		// it is set up, after MAP_FIXED took the range's old mappings away: a refusal
+		// leaves a hole.
+		if flags&abi.MAP_NORESERVE == 0 && mm.Overcommits(size) {
+			return 0, unix.ENOMEM
+		}
+		// A file of its own on the internal shmem mount
 		// (device 0:1), which maps shows as a deleted /dev/zero.
 		if name == "" {
 			name = "/dev/zero (deleted)"
@@ -290,6 +308,33 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 	}
 	mmapFlags(s, start, size, flags)
 	return uint64(start), nil
+}
+
+// legacyMapFlags are the flags MAP_SHARED_VALIDATE knows on x86-64, as Linux's
+// LEGACY_MAP_MASK (MAP_HUGE_2MB and MAP_HUGE_1GB are size bits of MAP_HUGETLB).
+const legacyMapFlags = abi.MAP_SHARED | abi.MAP_PRIVATE | abi.MAP_FIXED | abi.MAP_ANONYMOUS |
+	abi.MAP_DENYWRITE | abi.MAP_EXECUTABLE | abi.MAP_UNINITIALIZED | abi.MAP_GROWSDOWN |
+	abi.MAP_LOCKED | abi.MAP_NORESERVE | abi.MAP_POPULATE | abi.MAP_NONBLOCK | abi.MAP_STACK |
+	abi.MAP_HUGETLB | abi.MAP_32BIT | 21<<26 | 30<<26
+
+// mmapTypeOK makes the checks of mapping type and flags that Linux's do_mmap makes once
+// the place is known and before anything is unmapped: an anonymous mapping is private or
+// plain MAP_SHARED, and not a growing-down shared one; a file mapping does not grow down,
+// and with MAP_SHARED_VALIDATE knows every flag (no file here supports MAP_SYNC).
+func mmapTypeOK(anon bool, typ, flags uint32) error {
+	if anon {
+		if typ == abi.MAP_SHARED_VALIDATE || typ == abi.MAP_SHARED && flags&abi.MAP_GROWSDOWN != 0 {
+			return unix.EINVAL
+		}
+		return nil
+	}
+	if typ == abi.MAP_SHARED_VALIDATE && flags&^legacyMapFlags != 0 {
+		return unix.EOPNOTSUPP
+	}
+	if flags&abi.MAP_GROWSDOWN != 0 {
+		return unix.EINVAL
+	}
+	return nil
 }
 
 // mmapFlags gives the new mappings of [start, start+size) the flags of Linux's that mmap's
