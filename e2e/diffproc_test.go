@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// diffprocSeeds are the seeds TestDiffProc runs, diffprocOps calls each.
+var diffprocSeeds = []int{1, 2, 3, 4}
+
+const diffprocOps = 3000
+
+// TestDiffProc runs testdata/c/diffproc, random memory, signal, process and other system
+// calls from a seed, natively and under vemu, and compares what each call answered and
+// changed line by line. The program refuses to run as root (a root process is allowed
+// what it tries to be refused); as root, both runs are made as nobody.
+func TestDiffProc(t *testing.T) {
+	var as []string
+	if os.Geteuid() == 0 {
+		sp, err := exec.LookPath("setpriv")
+		if err != nil {
+			t.Skip("as root, the calls run only as an unprivileged user, and there is no setpriv")
+		}
+		as = []string{sp, "--reuid=65534", "--regid=65534", "--clear-groups", "--"}
+	}
+	for _, libc := range []string{"glibc", "musl"} {
+		for _, seed := range diffprocSeeds {
+			t.Run(fmt.Sprintf("%s/seed-%d", libc, seed), func(t *testing.T) {
+				t.Parallel()
+				// vemu and the program where nobody may run them.
+				dir, err := os.MkdirTemp("", "diffproc")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { os.RemoveAll(dir) })
+				if err := os.Chmod(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				for src, dst := range map[string]string{guest("diffproc." + libc): "diffproc", vemuBin: "vemu"} {
+					b, err := os.ReadFile(src)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(filepath.Join(dir, dst), b, 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				prog, args := filepath.Join(dir, "diffproc"), []string{fmt.Sprint(seed), fmt.Sprint(diffprocOps)}
+				inv := invocation{prog: prog, dir: dir}
+				run := func(cmd ...string) result {
+					cmd = append(append(append([]string(nil), as...), cmd...), args...)
+					return execute(t, cmd[0], cmd[1:], inv)
+				}
+				native := run(prog)
+				emu := run(filepath.Join(dir, "vemu"), "run", prog)
+				if native.status != 0 || !bytes.HasSuffix(native.stdout, []byte("done\n")) {
+					t.Fatalf("natively: status %d, stderr %s\nstdout:\n%s", native.status, native.stderr, tail(native.stdout, 2000))
+				}
+				if emu.timedOut {
+					t.Errorf("vemu timed out after %v", runTimeout)
+				}
+				if !bytes.Equal(native.stdout, emu.stdout) {
+					t.Errorf("seed %d, %d calls: %s\nvemu's stderr: %s", seed, diffprocOps,
+						firstDiff(native.stdout, emu.stdout), tail(emu.stderr, 2000))
+				}
+				if emu.status != native.status {
+					t.Errorf("status: native %d, vemu %d; vemu's stderr: %s", native.status, emu.status, tail(emu.stderr, 2000))
+				}
+			})
+		}
+	}
+}
