@@ -94,9 +94,6 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	typ := flags & abi.MAP_TYPE
-	if typ != abi.MAP_PRIVATE && typ != abi.MAP_SHARED && typ != abi.MAP_SHARED_VALIDATE {
-		return 0, unix.EINVAL
-	}
 	anon := flags&abi.MAP_ANONYMOUS != 0
 	zero := false   // a private mapping of /dev/zero
 	secret := false // a secret memory file (memfd_secret)
@@ -155,14 +152,18 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 		}
 		start = mm.Addr(addr)
 		end, ok := start.RangeEnd(size)
-		if !ok || start < mm.MinAddr {
+		if !ok {
 			return 0, unix.ENOMEM
 		}
-		noReplace := flags&abi.MAP_FIXED_NOREPLACE != 0 && flags&abi.MAP_FIXED == 0
+		if start < mm.MinAddr {
+			return 0, unix.EPERM // as Linux's mmap_min_addr for a process without CAP_SYS_RAWIO
+		}
+		// MAP_FIXED_NOREPLACE wins over MAP_FIXED, as in Linux.
+		noReplace := flags&abi.MAP_FIXED_NOREPLACE != 0
 		if noReplace && !s.Free(start, end) {
 			return 0, unix.EEXIST
 		}
-		if err := mmapTypeOK(anon, typ, flags); err != nil {
+		if err := mmapTypeOK(anon, typ, flags, off, size, &st); err != nil {
 			return 0, err
 		}
 		if !noReplace {
@@ -176,7 +177,11 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 	default:
 		// A free, aligned hint is honoured; otherwise top-down from the mmap base.
 		hint := mm.Addr(addr).PageDown()
-		if end, ok := hint.RangeEnd(size); ok && hint >= mm.MinAddr && s.Free(hint, end) {
+		end, ok := hint.RangeEnd(size)
+		if flags&abi.MAP_32BIT != 0 && end > map32BitTop {
+			ok = false // Linux's MAP_32BIT looks for room below 2 GiB, hint or not
+		}
+		if ok && hint >= mm.MinAddr && s.Free(hint, end) {
 			start = hint
 		} else {
 			var err error
@@ -196,7 +201,7 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 				return 0, err
 			}
 		}
-		if err := mmapTypeOK(anon, typ, flags); err != nil {
+		if err := mmapTypeOK(anon, typ, flags, off, size, &st); err != nil {
 			return 0, err
 		}
 	}
@@ -317,16 +322,28 @@ const legacyMapFlags = abi.MAP_SHARED | abi.MAP_PRIVATE | abi.MAP_FIXED | abi.MA
 	abi.MAP_LOCKED | abi.MAP_NORESERVE | abi.MAP_POPULATE | abi.MAP_NONBLOCK | abi.MAP_STACK |
 	abi.MAP_HUGETLB | abi.MAP_32BIT | 21<<26 | 30<<26
 
-// mmapTypeOK makes the checks of mapping type and flags that Linux's do_mmap makes once
-// the place is known and before anything is unmapped: an anonymous mapping is private or
-// plain MAP_SHARED, and not a growing-down shared one; a file mapping does not grow down,
-// and with MAP_SHARED_VALIDATE knows every flag (no file here supports MAP_SYNC).
-func mmapTypeOK(anon bool, typ, flags uint32) error {
+// mmapTypeOK makes the checks of mapping type, flags and offset that Linux's do_mmap
+// makes once the place is known and before anything is unmapped: an anonymous mapping is
+// private or plain MAP_SHARED, and not a growing-down shared one; a file mapping's offset
+// stays within the file's reach, and it does not grow down, and with MAP_SHARED_VALIDATE
+// knows every flag (no file here supports MAP_SYNC).
+func mmapTypeOK(anon bool, typ, flags uint32, off, size uint64, st *unix.Stat_t) error {
 	if anon {
-		if typ == abi.MAP_SHARED_VALIDATE || typ == abi.MAP_SHARED && flags&abi.MAP_GROWSDOWN != 0 {
+		if typ != abi.MAP_PRIVATE && typ != abi.MAP_SHARED || typ == abi.MAP_SHARED && flags&abi.MAP_GROWSDOWN != 0 {
 			return unix.EINVAL
 		}
 		return nil
+	}
+	// As Linux's file_mmap_ok: the end of the range within what the file's offsets reach.
+	max := ^uint64(0)
+	if m := st.Mode & unix.S_IFMT; m == unix.S_IFREG || m == unix.S_IFBLK {
+		max = 1<<63 - 1
+	}
+	if size > max || off/mm.PageSize > (max-size)/mm.PageSize {
+		return unix.EOVERFLOW
+	}
+	if typ != abi.MAP_PRIVATE && typ != abi.MAP_SHARED && typ != abi.MAP_SHARED_VALIDATE {
+		return unix.EINVAL
 	}
 	if typ == abi.MAP_SHARED_VALIDATE && flags&^legacyMapFlags != 0 {
 		return unix.EOPNOTSUPP
@@ -405,17 +422,42 @@ func sysMunmap(t *Task, a Args) (uint64, error) {
 	return 0, nil
 }
 
+// protSem is PROT_SEM, which mprotect takes and ignores.
+const protSem = 0x8
+
 // sysMprotect implements mprotect(2).
 func sysMprotect(t *Task, a Args) (uint64, error) {
-	if !a.Ptr(0).PageAligned() || a.Uint(2)&^(7|abi.PROT_GROWSDOWN|abi.PROT_GROWSUP) != 0 {
+	// In Linux's order: both growing directions, alignment, an empty range (whatever the
+	// bits), a range past the end, then the bits (PROT_SEM is one x86-64 knows).
+	prot := a.Uint(2)
+	grows := prot & (abi.PROT_GROWSDOWN | abi.PROT_GROWSUP)
+	if grows == abi.PROT_GROWSDOWN|abi.PROT_GROWSUP || !a.Ptr(0).PageAligned() {
 		return 0, unix.EINVAL
+	}
+	if a[1] == 0 {
+		return 0, nil
 	}
 	size, ok := mm.PageUp(a[1])
 	if _, nowrap := a.Ptr(0).AddLength(size); !ok || !nowrap {
 		return 0, unix.ENOMEM
 	}
-	if size == 0 {
-		return 0, nil
+	if prot&^(7|protSem|grows) != 0 {
+		return 0, unix.EINVAL
+	}
+	if grows != 0 {
+		// No mapping here grows (MAP_GROWSDOWN makes a plain one). Linux looks at the
+		// first mapping in the range: with PROT_GROWSDOWN any, with PROT_GROWSUP one
+		// that holds the start; found, it is refused for not growing, else the range
+		// is a hole.
+		start := a.Ptr(0)
+		end := start + mm.Addr(size)
+		if grows == abi.PROT_GROWSUP {
+			end = start + mm.PageSize
+		}
+		if t.p.mm.Free(start, end) {
+			return 0, unix.ENOMEM
+		}
+		return 0, unix.EINVAL
 	}
 	if t.p.mm.Sealed(a.Ptr(0), a.Ptr(0)+mm.Addr(size)) {
 		return 0, unix.EPERM
@@ -425,10 +467,20 @@ func sysMprotect(t *Task, a Args) (uint64, error) {
 		// A secret memory file's mount is noexec: its mappings may never execute.
 		return 0, unix.EACCES
 	}
-	if err := t.p.mm.Protect(a.Ptr(0), size, cpuProt(a.Uint(2)&7)); err != nil {
+	// As Linux: the mappings before the first hole change, then the hole is ENOMEM.
+	start := a.Ptr(0)
+	end := start + mm.Addr(size)
+	upto := t.p.mm.MappedUntil(start, end)
+	if upto == start {
+		return 0, unix.ENOMEM
+	}
+	if err := t.p.mm.Protect(start, uint64(upto-start), cpuProt(a.Uint(2)&7)); err != nil {
 		if err == unix.ENOMEM || err == unix.EACCES {
 			return 0, err
 		}
+		return 0, unix.ENOMEM
+	}
+	if upto < end {
 		return 0, unix.ENOMEM
 	}
 	return 0, nil
@@ -451,11 +503,36 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	v := s.Lookup(old)
-	if v == nil || uint64(s.MappingEnd(old)) < uint64(old)+oldSize {
+	if v == nil {
 		return 0, unix.EFAULT
 	}
 	if oldSize == 0 {
 		return t.mremapDup(old, v, newSize, flags, newAddr)
+	}
+	if v.Sealed {
+		return 0, unix.EPERM
+	}
+	// As Linux: a shrink unmaps the tail of the old range whatever it holds, and one
+	// in place (or no change of size) is all there is; the rest moves from one mapping.
+	end, ok := old.RangeEnd(oldSize)
+	if !ok {
+		return 0, unix.EFAULT
+	}
+	if newSize < oldSize {
+		if s.Sealed(old+mm.Addr(newSize), end) {
+			return 0, unix.EPERM
+		}
+		if err := s.Unmap(old+mm.Addr(newSize), oldSize-newSize); err != nil {
+			return 0, unix.ENOMEM
+		}
+		oldSize = newSize
+	}
+	if newSize == oldSize && flags&abi.MREMAP_FIXED == 0 {
+		return uint64(old), nil
+	}
+	v = s.Lookup(old)
+	if v == nil || oldSize > uint64(s.MappingEnd(old)-old) {
+		return 0, unix.EFAULT
 	}
 	if s.Sealed(old, old+mm.Addr(oldSize)) {
 		return 0, unix.EPERM
