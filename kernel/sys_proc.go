@@ -153,6 +153,9 @@ func sysUmask(t *Task, a Args) (uint64, error) {
 	return uint64(t.p.fs.umask.Swap(uint32(a.Uint(0)) & 0o777)), nil
 }
 
+// xfeatureFPSSE is the mask of the x87 and SSE state's extended-state features.
+const xfeatureFPSSE = 3
+
 // sysArchPrctl implements arch_prctl(2): the FS and GS bases, and CPUID faulting queries.
 func sysArchPrctl(t *Task, a Args) (uint64, error) {
 	switch a.Int(0) {
@@ -175,6 +178,15 @@ func sysArchPrctl(t *Task, a Args) (uint64, error) {
 		return 1, nil
 	case abi.ARCH_SET_CPUID:
 		return 0, unix.ENODEV
+	case abi.ARCH_GET_XCOMP_SUPP, abi.ARCH_GET_XCOMP_PERM:
+		// The CPU has no XSAVE: Linux offers and permits the legacy x87 and SSE state.
+		return 0, t.p.mm.CopyOut(a.Ptr(1), binary.LittleEndian.AppendUint64(nil, xfeatureFPSSE))
+	case abi.ARCH_MAP_VDSO_32, abi.ARCH_MAP_VDSO_64:
+		// As Linux's map_vdso_once (with 32-bit emulation built in): the process has its
+		// vDSO from exec.
+		if t.p.vdso.base != 0 {
+			return 0, unix.EEXIST
+		}
 	}
 	return 0, unix.EINVAL
 }
