@@ -131,6 +131,7 @@ type Process struct {
 	idleEvent              int                       // eventfd + 1 that ends idle's wait on parked fds; 0 when not made
 	quantum                bool                      // deterministic preemption is installed
 	pkeyTaken              bool                      // pkey_alloc took key 0 for good (sys_absent.go)
+	thpDisabled            bool                      // PR_SET_THP_DISABLE's, kept across exec as Linux's MMF_DISABLE_THP
 	ldtEntries             int                       // the LDT's size in entries, as modify_ldt reads it (ldt.go)
 	mpolRanges             []mpolRange               // mbind's policies, sorted (sys_mempolicy.go)
 	sharesMem              bool                      // runs only holding the kernel's shared CPU (sharedcpu.go)

@@ -211,6 +211,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 		ct.publishAffinity()
 	}
 	ct.seccomp, ct.mempolicy = t.seccomp, t.mempolicy
+	ct.mceKill, ct.ioFlusher = t.mceKill, t.ioFlusher
 	ct.seccomp.hold(1)
 	if !share {
 		// As Linux's rseq_fork(): a child in memory of its own keeps the registration.
@@ -241,7 +242,7 @@ func (t *Task) fork(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (uint64
 	c.timerSlack = p.timerSlack
 	c.oom = p.oom
 	c.coreFilter = p.coreFilter
-	c.pkeyTaken = p.pkeyTaken
+	c.pkeyTaken, c.thpDisabled = p.pkeyTaken, p.thpDisabled
 	c.mpolRanges = slices.Clone(p.mpolRanges)
 	if c.policy = p.policy; p.resetOnFork {
 		// As Linux's sched_fork(): the child does not keep a nice value below 0 (nor a

@@ -330,6 +330,62 @@ func sysPrctl(t *Task, a Args) (uint64, error) {
 		return 0, nil
 	case abi.PR_SET_MM:
 		return t.prctlSetMM(a)
+	case abi.PR_GET_TIMING, prTaskPerfEventsDisable, prTaskPerfEventsEnable:
+		// Statistical timing (0), the only kind; no perf events to switch.
+		return 0, nil
+	case abi.PR_SET_TIMING:
+		if a[1] != 0 { // PR_TIMING_STATISTICAL
+			return 0, unix.EINVAL
+		}
+		return 0, nil
+	case abi.PR_MCE_KILL, abi.PR_MCE_KILL_GET:
+		return t.prctlMCE(a)
+	case abi.PR_GET_TID_ADDRESS:
+		return 0, t.p.mm.CopyOut(a.Ptr(1), binary.LittleEndian.AppendUint64(nil, uint64(t.clearChildTID)))
+	case abi.PR_SET_THP_DISABLE:
+		if a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, unix.EINVAL
+		}
+		t.p.thpDisabled = a[1] != 0
+		return 0, nil
+	case abi.PR_GET_THP_DISABLE:
+		if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, unix.EINVAL
+		}
+		if t.p.thpDisabled {
+			return 1, nil
+		}
+		return 0, nil
+	case abi.PR_SET_IO_FLUSHER, abi.PR_GET_IO_FLUSHER:
+		if !t.p.creds.capable(capSysResource) {
+			return 0, unix.EPERM
+		}
+		if a[2] != 0 || a[3] != 0 || a[4] != 0 || a.Int(0) == abi.PR_GET_IO_FLUSHER && a[1] != 0 {
+			return 0, unix.EINVAL
+		}
+		if a.Int(0) == abi.PR_GET_IO_FLUSHER {
+			if t.ioFlusher {
+				return 1, nil
+			}
+			return 0, nil
+		}
+		if a[1] > 1 {
+			return 0, unix.EINVAL
+		}
+		t.ioFlusher = a[1] == 1
+		return 0, nil
+	case abi.PR_SET_SYSCALL_USER_DISPATCH:
+		// Switching it off, when it was never on, is all vemu does.
+		if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, unix.EINVAL
+		}
+		return 0, nil
+	case prGetMDWE:
+		// Memory-deny-write-execute is never on (PR_SET_MDWE is EINVAL).
+		if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, unix.EINVAL
+		}
+		return 0, nil
 	case abi.PR_GET_KEEPCAPS, abi.PR_SET_KEEPCAPS, abi.PR_CAPBSET_READ, abi.PR_CAPBSET_DROP,
 		abi.PR_GET_SECUREBITS, abi.PR_SET_SECUREBITS, abi.PR_CAP_AMBIENT:
 		k := t.p.k
@@ -338,6 +394,66 @@ func sysPrctl(t *Task, a Args) (uint64, error) {
 		return t.prctlCaps(a)
 	}
 	return 0, unix.EINVAL
+}
+
+// prctl options abi does not name.
+const (
+	prTaskPerfEventsDisable = 31
+	prTaskPerfEventsEnable  = 32
+	prGetMDWE               = 66
+)
+
+// PR_MCE_KILL's arguments and flags of a thread's policy for memory errors.
+const (
+	prMCEKillClear   = 0
+	prMCEKillSet     = 1
+	prMCEKillLate    = 0
+	prMCEKillEarly   = 1
+	prMCEKillDefault = 2
+	mceProcess       = 1 // Linux's PF_MCE_PROCESS: the thread's own policy
+	mceEarly         = 2 // PF_MCE_EARLY
+)
+
+// prctlMCE implements PR_MCE_KILL and PR_MCE_KILL_GET as Linux does, down to a bad
+// policy that still leaves the thread with a policy of its own.
+func (t *Task) prctlMCE(a Args) (uint64, error) {
+	if a.Int(0) == abi.PR_MCE_KILL_GET {
+		if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, unix.EINVAL
+		}
+		switch {
+		case t.mceKill&mceProcess == 0:
+			return prMCEKillDefault, nil
+		case t.mceKill&mceEarly != 0:
+			return prMCEKillEarly, nil
+		}
+		return prMCEKillLate, nil
+	}
+	if a[3] != 0 || a[4] != 0 {
+		return 0, unix.EINVAL
+	}
+	switch a[1] {
+	case prMCEKillClear:
+		if a[2] != 0 {
+			return 0, unix.EINVAL
+		}
+		t.mceKill &^= mceProcess
+	case prMCEKillSet:
+		t.mceKill |= mceProcess
+		switch a[2] {
+		case prMCEKillEarly:
+			t.mceKill |= mceEarly
+		case prMCEKillLate:
+			t.mceKill &^= mceEarly
+		case prMCEKillDefault:
+			t.mceKill = 0
+		default:
+			return 0, unix.EINVAL
+		}
+	default:
+		return 0, unix.EINVAL
+	}
+	return 0, nil
 }
 
 // taskCommLen is Linux's TASK_COMM_LEN: a thread's name is at most 15 bytes and a NUL.

@@ -102,6 +102,8 @@ type Task struct {
 	// seccompRecheck: the call starting again comes from a seccomp stop (seccompStop).
 	seccompRecheck bool
 	mempolicy      *mempolicy // set_mempolicy's; nil: the default (sys_mempolicy.go)
+	mceKill        uint8      // PR_MCE_KILL's flags: mceProcess, mceEarly
+	ioFlusher      bool       // PR_SET_IO_FLUSHER's
 	rseq           rseqReg    // rseq(2)'s registration (rseq.go)
 
 	fwait  *futexWaiter // its wait on a private futex
@@ -174,6 +176,7 @@ func (t *Task) newThread(flags, stack uint64, ptid, ctid mm.Addr, tls uint64) (u
 		c.publishAffinity()
 	}
 	c.seccomp, c.mempolicy = t.seccomp, t.mempolicy
+	c.mceKill, c.ioFlusher = t.mceKill, t.ioFlusher
 	c.seccomp.hold(1)
 	c.tls = t.tls // as Linux copies the thread's TLS array; CLONE_SETTLS sets fs's base only
 	t.inheritSignals(c, true)
