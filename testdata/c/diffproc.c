@@ -477,8 +477,8 @@ static void do_madvise(void)
 	unsigned long a, len;
 	rrange(&a, &len);
 	int adv_ = PICK(adv);
-	if (adv_ == 12 || adv_ == 13 || adv_ == 14 || adv_ == 15 || adv_ == 25 || adv_ == 101)
-		adv_ = 4; /* KSM, THP and soft-offline settings depend on the host's kernel build */
+	if (adv_ == 12 || adv_ == 13 || adv_ == 14 || adv_ == 15 || adv_ == 25 || adv_ == 100 || adv_ == 101)
+		adv_ = 4; /* KSM, THP, hwpoison and soft-offline depend on the host's kernel build */
 	if ((adv_ == 22 || adv_ == 23) && len > 64 * PG)
 		adv_ = 4; /* populating a terabyte would take the machine's memory */
 	printf("%ld madvise(", op);
@@ -792,7 +792,7 @@ static void do_prctl(void)
 		PR_GET_FPEXC, PR_SET_UNALIGN, PR_GET_UNALIGN, PR_MCE_KILL, PR_MCE_KILL_GET, PR_GET_SECCOMP,
 		PR_SET_IO_FLUSHER, PR_GET_IO_FLUSHER, PR_TASK_PERF_EVENTS_DISABLE, PR_TASK_PERF_EVENTS_ENABLE,
 		PR_SET_TIMING, PR_GET_TIMING, PR_SET_SYSCALL_USER_DISPATCH, PR_GET_TAGGED_ADDR_CTRL,
-		PR_SET_TAGGED_ADDR_CTRL, PR_SVE_GET_VL, 65 /* PR_GET_MDWE */, 0, 99, 1000, -1, 0x59616d61,
+		PR_SET_TAGGED_ADDR_CTRL, PR_SVE_GET_VL, 66 /* PR_GET_MDWE */, 0, 99, 1000, -1, 0x59616d61,
 	};
 	int o = PICK(opts);
 	long a2 = 0, a3 = 0, a4 = 0, a5 = 0;
@@ -833,7 +833,7 @@ static void do_prctl(void)
 	case PR_SET_TIMING: a2 = R(2); break;
 	case PR_SET_SYSCALL_USER_DISPATCH: a2 = R(2) ? 0 : 3; a3 = z; break;
 	case PR_SET_TAGGED_ADDR_CTRL: a2 = R(2); break;
-	case 65: a2 = z; break;
+	case 66: a2 = z; break;
 	default: a2 = R(2); break;
 	}
 	if (o == PR_SET_NAME && a2)
@@ -861,7 +861,7 @@ static void do_arch_prctl(void)
 	long a = (long)&v;
 	switch (c) {
 	case 0x1001: a = 0; break;
-	case 0x1012: a = 1; break;
+	case 0x1012: c = 0x1011; break; /* ARCH_SET_CPUID: whether the CPU can fault is the host's */
 	case 0x2001: case 0x2002: case 0x2003: a = (long)PLAY + R(NP) * PG; break;
 	}
 	if (R(8) == 0 && (c == 0x1003 || c == 0x1004 || c == 0x1011 || c == 0x1021 || c == 0x1022))
@@ -1187,12 +1187,15 @@ static void do_misc(void)
 			/* A relative sleep is one of a nanosecond at most; an absolute one is in the past. */
 			if (f == 0 && ts.tv_sec == 0 && ts.tv_nsec == 0)
 				ts.tv_nsec = 1;
+			/* Not on this process's CPU clock, which does not run while it sleeps. */
+			if (f == 0 && (c == 2 || c == -6) && ts.tv_sec == 0 && ts.tv_nsec == 1)
+				ts.tv_nsec = 0;
 			printf("%ld clock_nanosleep(%d, %d, {%ld %ld}%s)", op, c, f, (long)ts.tv_sec, (long)ts.tv_nsec,
 			       bad ? ", bad" : "");
 			r = sys(SYS_clock_nanosleep, c, f, bad ? 8 : (long)&ts, 0, 0, 0);
 			/* clock_nanosleep answers an error number, not -1 and errno */
 			r = r == -1 ? -errno : r;
-			printf(" = %s", r ? errname((int)r) : "0");
+			printf(" = %s%s", r ? "-" : "", r ? errname((int)-r) : "0");
 		}
 		break;
 	}
