@@ -684,7 +684,9 @@ func (t *Task) setupFrame(info abi.Siginfo, act abi.Sigaction, f sigFault) error
 	if err := t.p.mm.CopyOut(l.frame, frame[:]); err != nil {
 		return fmt.Errorf("frame at %#x: %w", l.frame, err)
 	}
-	if l.altstack && ts.altFlags&ssAutodisarm != 0 {
+	if ts.altFlags&ssAutodisarm != 0 {
+		// As Linux's __save_altstack: once uc_stack holds it, every frame disarms the
+		// stack, on it or not; rt_sigreturn sets it back from uc_stack.
 		ts.altSp, ts.altSize, ts.altFlags = 0, 0, abi.SS_DISABLE
 	}
 

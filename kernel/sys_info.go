@@ -52,7 +52,10 @@ func sysSysinfo(t *Task, a Args) (uint64, error) {
 
 // sysGetrandom implements getrandom(2); with a seed the bytes repeat from run to run.
 func sysGetrandom(t *Task, a Args) (uint64, error) {
-	if a.Uint(2)&^(abi.GRND_NONBLOCK|abi.GRND_RANDOM|abi.GRND_INSECURE) != 0 {
+	fl := a.Uint(2)
+	if fl&^(abi.GRND_NONBLOCK|abi.GRND_RANDOM|abi.GRND_INSECURE) != 0 ||
+		fl&(abi.GRND_RANDOM|abi.GRND_INSECURE) == abi.GRND_RANDOM|abi.GRND_INSECURE {
+		// As Linux: GRND_INSECURE and GRND_RANDOM ask for opposite things.
 		return 0, unix.EINVAL
 	}
 	n := min(a[1], 1<<25)
