@@ -80,7 +80,7 @@ func thpFree(s *mm.Space, size uint64, top mm.Addr) (mm.Addr, error) {
 func mmapCall(t *Task, a Args) (uint64, error) {
 	addr, length, prot, flags, fd, off := a[0], a[1], a.Uint(2), a.Uint(3), a.Fd(4), a[5]
 	s := t.p.mm
-	if length == 0 {
+	if off%mm.PageSize != 0 || length == 0 {
 		return 0, unix.EINVAL
 	}
 	// As Linux's do_mmap: bits past PROT_READ|PROT_WRITE|PROT_EXEC (PROT_SEM, PROT_GROWSDOWN,
@@ -89,9 +89,6 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 	size, ok := mm.PageUp(length)
 	if !ok || size > uint64(mm.TaskSize) {
 		return 0, unix.ENOMEM
-	}
-	if off%mm.PageSize != 0 {
-		return 0, unix.EINVAL
 	}
 	typ := flags & abi.MAP_TYPE
 	anon := flags&abi.MAP_ANONYMOUS != 0
@@ -494,13 +491,22 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	if uint64(old)%mm.PageSize != 0 || flags&^(abi.MREMAP_MAYMOVE|abi.MREMAP_FIXED|abi.MREMAP_DONTUNMAP) != 0 {
 		return 0, unix.EINVAL
 	}
-	if flags&abi.MREMAP_FIXED != 0 && flags&abi.MREMAP_MAYMOVE == 0 || flags&abi.MREMAP_DONTUNMAP != 0 {
-		return 0, unix.EINVAL
-	}
 	oldSize, ok1 := mm.PageUp(oldLen)
 	newSize, ok2 := mm.PageUp(newLen)
+	if flags&abi.MREMAP_FIXED != 0 && flags&abi.MREMAP_MAYMOVE == 0 ||
+		flags&abi.MREMAP_DONTUNMAP != 0 && (flags&abi.MREMAP_MAYMOVE == 0 || oldSize != newSize) {
+		return 0, unix.EINVAL
+	}
 	if !ok1 || !ok2 || newSize == 0 || newSize > uint64(mm.TaskSize) {
 		return 0, unix.EINVAL
+	}
+	if flags&abi.MREMAP_FIXED != 0 {
+		// As Linux's check_mremap_params, before the old mapping is looked at: the new
+		// range is aligned, in user space, and apart from the old one.
+		newEnd, ok := newAddr.RangeEnd(newSize)
+		if !newAddr.PageAligned() || !ok || old+mm.Addr(oldSize) > newAddr && newEnd > old {
+			return 0, unix.EINVAL
+		}
 	}
 	v := s.Lookup(old)
 	if v == nil {
@@ -512,11 +518,15 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	if v.Sealed {
 		return 0, unix.EPERM
 	}
-	// As Linux: a shrink unmaps the tail of the old range whatever it holds, and one
-	// in place (or no change of size) is all there is; the rest moves from one mapping.
+	// As Linux: an old range past the end is EFAULT for a move, EINVAL (munmap's) for a
+	// shrink in place; a shrink unmaps the tail of the old range whatever it holds, and
+	// one in place (or no change of size) is all there is.
 	end, ok := old.RangeEnd(oldSize)
-	if !ok {
+	if flags&(abi.MREMAP_FIXED|abi.MREMAP_DONTUNMAP) != 0 && !ok {
 		return 0, unix.EFAULT
+	}
+	if newSize < oldSize && !ok {
+		return 0, unix.EINVAL // as munmap's
 	}
 	if newSize < oldSize {
 		if s.Sealed(old+mm.Addr(newSize), end) {
@@ -527,7 +537,7 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 		}
 		oldSize = newSize
 	}
-	if newSize == oldSize && flags&abi.MREMAP_FIXED == 0 {
+	if newSize == oldSize && flags&(abi.MREMAP_FIXED|abi.MREMAP_DONTUNMAP) == 0 {
 		return uint64(old), nil
 	}
 	v = s.Lookup(old)
@@ -536,6 +546,9 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	}
 	if s.Sealed(old, old+mm.Addr(oldSize)) {
 		return 0, unix.EPERM
+	}
+	if flags&abi.MREMAP_DONTUNMAP != 0 {
+		return t.mremapDontUnmap(old, v, oldSize, flags, newAddr)
 	}
 	if v.Locked && newSize > oldSize && !t.mlockFits(newSize-oldSize) {
 		return 0, unix.EAGAIN // as Linux's vma_to_resize()
@@ -625,6 +638,9 @@ func (t *Task) mremap(old mm.Addr, oldSize, newSize uint64, flags uint32, newAdd
 		if err := s.Unmap(to, newSize); err != nil {
 			return 0, err
 		}
+		if to < mm.MinAddr {
+			return 0, unix.EPERM // as mmap's MAP_FIXED below mmap_min_addr
+		}
 	} else {
 		var err error
 		if to, err = s.FindFree(newSize, s.MmapBase); err != nil {
@@ -632,6 +648,57 @@ func (t *Task) mremap(old mm.Addr, oldSize, newSize uint64, flags uint32, newAdd
 		}
 	}
 	if err := s.Relocate(old, oldSize, to, newSize); err != nil {
+		return 0, unix.ENOMEM
+	}
+	return uint64(to), nil
+}
+
+// mremapDontUnmap is mremap with MREMAP_DONTUNMAP: the pages move to a new place of the
+// same size, and the old range stays mapped as it was, emptied: private anonymous memory
+// reads zeros again, a shared mapping still shows its object (the same pages), and the
+// old range is no longer locked. A private file mapping, which would read the file
+// again, is not done (EINVAL).
+func (t *Task) mremapDontUnmap(old mm.Addr, v *mm.VMA, size uint64, flags uint32, newAddr mm.Addr) (uint64, error) {
+	s := t.p.mm
+	if !v.Shared && v.Ino != 0 {
+		return 0, unix.EINVAL
+	}
+	to := newAddr
+	if flags&abi.MREMAP_FIXED != 0 {
+		if uint64(to)%mm.PageSize != 0 {
+			return 0, unix.EINVAL
+		}
+		end, ok := to.RangeEnd(size)
+		if !ok || to < old+mm.Addr(size) && old < end {
+			return 0, unix.EINVAL
+		}
+		if s.Sealed(to, end) {
+			return 0, unix.EPERM
+		}
+		if err := s.Unmap(to, size); err != nil {
+			return 0, err
+		}
+		if to < mm.MinAddr {
+			return 0, unix.EPERM
+		}
+	} else {
+		var err error
+		if to, err = s.FindFree(size, s.MmapBase); err != nil {
+			return 0, err
+		}
+	}
+	if v.Shared {
+		if err := s.DupShared(old, to, size); err != nil {
+			return 0, unix.ENOMEM
+		}
+		s.SetLocked(old, old+mm.Addr(size), false, lockLeaves)
+		return uint64(to), nil
+	}
+	prot, name := v.Prot, v.Name
+	if err := s.Relocate(old, size, to, size); err != nil {
+		return 0, unix.ENOMEM
+	}
+	if _, err := s.Map(old, size, prot, name); err != nil {
 		return 0, unix.ENOMEM
 	}
 	return uint64(to), nil
@@ -910,20 +977,27 @@ func hostAvailable() uint64 {
 }
 
 func (t *Task) mlock(a Args, lock, onFault bool) (uint64, error) {
-	last, ok := a.Ptr(0).AddLength(a[1])
-	end, up := last.PageUp()
-	if !ok || !up {
-		return 0, unix.ENOMEM
-	}
+	// As Linux's do_mlock: the length from the page of the start, page-aligned with
+	// wrapping; a range that then wraps is EINVAL, after the checks of the limit.
 	start, s := a.Ptr(0).PageDown(), t.p.mm
+	n := (a[1] + uint64(a.Ptr(0)-start) + mm.PageSize - 1) &^ (mm.PageSize - 1)
+	end := start + mm.Addr(n)
 	if lock {
 		if !t.canMlock() {
 			return 0, unix.EPERM
 		}
 		// As do_mlock: what is locked already in the range is not counted twice.
-		if !t.mlockFits(uint64(end-start)) && !t.mlockFits(uint64(end-start)-s.LockedIn(start, end)) {
+		if !t.mlockFits(n) && (end < start || !t.mlockFits(n-s.LockedIn(start, end))) {
 			return 0, unix.ENOMEM
 		}
+	}
+	if end < start {
+		return 0, unix.EINVAL
+	}
+	if end == start {
+		return 0, nil
+	}
+	if lock {
 		if s.Secret(start, end) {
 			// Linux's mlock faults the pages in, which secret memory refuses (EFAULT, which
 			// mlock reports as ENOMEM).
@@ -1034,10 +1108,13 @@ func sysMincore(t *Task, a Args) (uint64, error) {
 	out := a.Ptr(2)
 	for at := addr; at < end; {
 		n := min(uint64(end-at)/mm.PageSize, chunk)
-		stop := at + mm.Addr(n*mm.PageSize)
-		if !t.p.mm.Mapped(at, stop) {
+		// As Linux's: what is mapped from at on is answered (and copied out) before a
+		// hole after it is ENOMEM.
+		stop := t.p.mm.MappedUntil(at, at+mm.Addr(n*mm.PageSize))
+		if stop == at {
 			return 0, unix.ENOMEM
 		}
+		n = uint64(stop-at) / mm.PageSize
 		t.p.mm.Resident(at, vec[:n])
 		if err := t.p.mm.CopyOut(out, vec[:n]); err != nil {
 			return 0, err
