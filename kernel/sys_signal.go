@@ -13,6 +13,10 @@ import (
 	"vemu/kernel/mm"
 )
 
+// uapiSAFlags are the sigaction flags Linux keeps (its UAPI_SA_FLAGS on x86-64).
+const uapiSAFlags = abi.SA_NOCLDSTOP | abi.SA_NOCLDWAIT | abi.SA_SIGINFO | abi.SA_ONSTACK | abi.SA_RESTART |
+	abi.SA_NODEFER | abi.SA_RESETHAND | abi.SA_EXPOSE_TAGBITS | abi.SA_RESTORER
+
 // sysRtSigaction implements rt_sigaction(2).
 func sysRtSigaction(t *Task, a Args) (uint64, error) {
 	sig := a.Int(0)
@@ -29,8 +33,10 @@ func sysRtSigaction(t *Task, a Args) (uint64, error) {
 			return 0, err
 		}
 		act.Unmarshal(b[:])
-		// SIGKILL and SIGSTOP can never be blocked.
+		// SIGKILL and SIGSTOP can never be blocked. Unknown flags are dropped, as Linux
+		// drops them, so that a program can tell which ones the kernel knows.
 		act.Mask &^= unblockable
+		act.Flags &= uapiSAFlags
 	}
 	if a[2] != 0 {
 		var b [abi.SigactionSize]byte
