@@ -137,20 +137,15 @@ func (t *Task) setPolicy(pid, policy int32, paramAddr mm.Addr) error {
 	} else {
 		policy = q.policy
 	}
-	switch policy {
-	case abi.SCHED_OTHER, abi.SCHED_BATCH, abi.SCHED_IDLE:
-		if prio != 0 {
-			return unix.EINVAL
-		}
-		q.policy, q.resetOnFork = policy, reset
-		return nil
-	case abi.SCHED_FIFO, abi.SCHED_RR:
-		if prio < 1 || prio > 99 {
-			return unix.EINVAL
-		}
-		return unix.EPERM
+	var flags uint64
+	if reset {
+		flags = schedFlagResetOnFork
 	}
-	return unix.EINVAL
+	if err := t.schedCheckLocked(q, policy, reset, uint32(prio), int32(q.nice), flags, &[3]uint64{}); err != nil {
+		return err
+	}
+	q.policy, q.resetOnFork = policy, reset
+	return nil
 }
 
 // sysSchedGetPriorityMax implements sched_get_priority_max(2).

@@ -92,54 +92,113 @@ func sysSchedSetattr(t *Task, a Args) (uint64, error) {
 	}
 	policy := int32(binary.LittleEndian.Uint32(b[4:]))
 	flags := binary.LittleEndian.Uint64(b[8:])
-	nice := int32(binary.LittleEndian.Uint32(b[16:]))
+	// As Linux's sched_copy_attr: the nice value is clamped, clamps need the larger
+	// layout; then a negative policy is refused and KEEP_POLICY keeps the current one.
+	nice := min(max(int32(binary.LittleEndian.Uint32(b[16:])), -20), 19)
 	prio := binary.LittleEndian.Uint32(b[20:])
-	if flags&^schedFlagAll != 0 {
+	dl := [3]uint64{binary.LittleEndian.Uint64(b[24:]), binary.LittleEndian.Uint64(b[32:]), binary.LittleEndian.Uint64(b[40:])}
+	if flags&schedFlagUtilClamp != 0 && size < schedAttrSize || policy < 0 {
 		return 0, unix.EINVAL
 	}
 	if err := t.schedTarget(a.Int(0)); err != nil {
 		return 0, err
 	}
-	const keepPolicy = 0x08 // SCHED_FLAG_KEEP_POLICY
-	if flags&keepPolicy != 0 {
-		policy = abi.SCHED_OTHER
-	}
-	switch policy {
-	case abi.SCHED_OTHER, abi.SCHED_BATCH, abi.SCHED_IDLE:
-		if prio != 0 {
-			return 0, unix.EINVAL
-		}
-	case abi.SCHED_FIFO, abi.SCHED_RR:
-		if prio < 1 || prio > 99 {
-			return 0, unix.EINVAL
-		}
-		return 0, unix.EPERM
-	case abi.SCHED_DEADLINE:
-		return 0, unix.EPERM
-	default:
-		return 0, unix.EINVAL
-	}
-	if flags&0x10 != 0 { // SCHED_FLAG_KEEP_PARAMS
-		return 0, nil
-	}
-	nice = min(max(nice, -20), 19)
 	k := t.p.k
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
-	q := t.p
-	if pid := a.Int(0); pid != 0 {
-		if q = k.lookupLocked(int(pid)); q == nil {
-			return 0, unix.ESRCH
+	q, err := t.schedProcessLocked(a.Int(0))
+	if err != nil {
+		return 0, err
+	}
+	reset := flags&schedFlagResetOnFork != 0
+	if flags&schedFlagKeepPolicy != 0 {
+		policy, reset = q.policy, q.resetOnFork
+	}
+	if flags&schedFlagKeepParams != 0 {
+		nice, prio = int32(q.nice), 0
+	}
+	if err := t.schedCheckLocked(q, policy, reset, prio, nice, flags, &dl); err != nil {
+		return 0, err
+	}
+	if policy == abi.SCHED_OTHER || policy == abi.SCHED_BATCH {
+		q.nice = int(nice)
+	}
+	q.policy, q.resetOnFork = policy, reset
+	return 0, nil
+}
+
+// sched_attr's sched_flags.
+const (
+	schedFlagResetOnFork = 0x01
+	schedFlagKeepPolicy  = 0x08
+	schedFlagKeepParams  = 0x10
+	schedFlagUtilClamp   = 0x60
+	schedFlagSugov       = 0x10000000
+)
+
+// schedCheckLocked makes the checks of Linux's __sched_setscheduler for a request of
+// q's policy (a policy already resolved, the nice value already clamped), in its order:
+// the policy, flags, priority and deadline parameters (EINVAL), then the permission of
+// user_check_sched_setscheduler (EPERM without CAP_SYS_NICE), then utilization clamps
+// (EOPNOTSUPP, as without CONFIG_UCLAMP_TASK). What passes and asks for a real-time or
+// deadline policy is EPERM still: vemu has neither. The caller holds pt.mu.
+func (t *Task) schedCheckLocked(q *Process, policy int32, reset bool, prio uint32, nice int32, flags uint64, dl *[3]uint64) error {
+	rt := policy == abi.SCHED_FIFO || policy == abi.SCHED_RR
+	fair := policy == abi.SCHED_OTHER || policy == abi.SCHED_BATCH
+	if !fair && !rt && policy != abi.SCHED_IDLE && policy != abi.SCHED_DEADLINE {
+		return unix.EINVAL
+	}
+	if flags&^(schedFlagAll|schedFlagSugov) != 0 || prio > 99 {
+		return unix.EINVAL
+	}
+	if policy == abi.SCHED_DEADLINE && !dlParamsOK(flags, dl) || rt != (prio != 0) {
+		return unix.EINVAL
+	}
+	// is_nice_reduction: a nice value RLIMIT_NICE allows.
+	allowed := func(n int) bool { return uint64(20-n) <= q.rlimits[abi.RLIMIT_NICE].Cur }
+	priv := false
+	if fair && int(nice) < q.nice && !allowed(int(nice)) {
+		priv = true
+	}
+	if rt {
+		lim := q.rlimits[abi.RLIMIT_RTPRIO].Cur
+		if policy != q.policy && lim == 0 || uint64(prio) > lim {
+			priv = true
 		}
 	}
-	if int(nice) < q.nice && !t.p.creds.capable(capSysNice) {
-		return 0, unix.EPERM
+	if policy == abi.SCHED_DEADLINE || q.policy == abi.SCHED_IDLE && policy != abi.SCHED_IDLE && !allowed(q.nice) ||
+		q.resetOnFork && !reset {
+		priv = true
 	}
-	q.nice = int(nice)
-	if flags&keepPolicy == 0 {
-		q.policy, q.resetOnFork = policy, flags&1 != 0 // SCHED_FLAG_RESET_ON_FORK
+	if priv && !t.p.creds.capable(capSysNice) {
+		return unix.EPERM
 	}
-	return 0, nil
+	if flags&schedFlagSugov != 0 {
+		return unix.EINVAL
+	}
+	if flags&schedFlagUtilClamp != 0 {
+		return unix.EOPNOTSUPP
+	}
+	if rt || policy == abi.SCHED_DEADLINE {
+		return unix.EPERM
+	}
+	return nil
+}
+
+// dlParamsOK is Linux's __checkparam_dl for runtime, deadline and period (dl), with the
+// default bounds of the period (100 µs to about 4 s).
+func dlParamsOK(flags uint64, dl *[3]uint64) bool {
+	if flags&schedFlagSugov != 0 {
+		return true
+	}
+	runtime, deadline, period := dl[0], dl[1], dl[2]
+	if deadline == 0 || runtime < 1<<10 || deadline&(1<<63) != 0 || period&(1<<63) != 0 {
+		return false
+	}
+	if period == 0 {
+		period = deadline
+	}
+	return period >= deadline && deadline >= runtime && period >= 100*1000 && period <= (1<<22)*1000
 }
 
 // I/O priorities (ioprio_get, ioprio_set): the class in the top bits, the level below.
