@@ -477,6 +477,8 @@ static void do_madvise(void)
 	unsigned long a, len;
 	rrange(&a, &len);
 	int adv_ = PICK(adv);
+	if (adv_ == 102 || adv_ == 103)
+		adv_ = 4; /* guard regions (Linux 6.13): vemu has none (README) */
 	if (adv_ == 12 || adv_ == 13 || adv_ == 14 || adv_ == 15 || adv_ == 25 || adv_ == 100 || adv_ == 101)
 		adv_ = 4; /* KSM, THP, hwpoison and soft-offline depend on the host's kernel build */
 	if ((adv_ == 22 || adv_ == 23) && len > 64 * PG)
@@ -929,6 +931,10 @@ static void do_rlimit(void)
 		nw.cur = cur.cur;
 	if (rs == RLIMIT_MEMLOCK && nw.cur > 65536)
 		nw.cur = 65536;
+	/* vemu bounds no mappings by RLIMIT_AS and RLIMIT_DATA (README): they are never
+	 * lowered. */
+	if ((rs == RLIMIT_AS || rs == RLIMIT_DATA) && nw.cur < cur.cur)
+		nw.cur = cur.cur;
 	if ((rs == RLIMIT_NOFILE || rs == RLIMIT_SIGPENDING || rs == RLIMIT_AS || rs == RLIMIT_DATA) && nw.cur < 64 && nw.cur < cur.cur)
 		nw.cur = 64; /* enough for what the run needs */
 	const char *what = nw.cur == cur.cur && nw.max == cur.max ? "same" : nw.cur == 0 ? "0" :
@@ -982,7 +988,8 @@ static void do_priority(void)
 static void do_sched(void)
 {
 	static const int pols[] = { SCHED_OTHER, SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_BATCH,
-				    SCHED_IDLE, 6, 7, -1, SCHED_OTHER | SCHED_RESET_ON_FORK,
+				    SCHED_IDLE, 6, 8 /* not 7, SCHED_EXT, which the host may have */, -1,
+				    SCHED_OTHER | SCHED_RESET_ON_FORK,
 				    SCHED_BATCH | SCHED_RESET_ON_FORK };
 	int k = R(10), pid = R(8) == 0 ? -1 : R(8) == 0 ? 0x3ffffff0 : 0;
 	const char *pn = pid == -1 ? "-1" : pid ? "nopid" : "0";
