@@ -32,21 +32,23 @@ func sysMmap(t *Task, a Args) (uint64, error) {
 	s := t.p.mm
 	lockIt := a.Uint(3)&abi.MAP_LOCKED != 0 || s.LockFuture
 	if !lockIt {
-		return mmapCall(t, a)
+		return mmapCall(t, a, nil)
 	}
 	size, ok := mm.PageUp(a[1])
 	if a[1] == 0 || !ok {
-		return mmapCall(t, a) // its own errors
+		return mmapCall(t, a, nil) // its own errors
 	}
-	// As Linux's do_mmap: MAP_LOCKED needs the right to lock; a locked mapping must fit
-	// in RLIMIT_MEMLOCK (mlock_future_ok).
-	if a.Uint(3)&abi.MAP_LOCKED != 0 && !t.canMlock() {
-		return 0, unix.EPERM
-	}
-	if !t.mlockFits(size) {
-		return 0, unix.EAGAIN
-	}
-	r, err := mmapCall(t, a)
+	// As Linux's do_mmap, once the place is found: MAP_LOCKED needs the right to lock;
+	// a locked mapping must fit in RLIMIT_MEMLOCK (mlock_future_ok).
+	r, err := mmapCall(t, a, func() error {
+		if a.Uint(3)&abi.MAP_LOCKED != 0 && !t.canMlock() {
+			return unix.EPERM
+		}
+		if !t.mlockFits(size) {
+			return unix.EAGAIN
+		}
+		return nil
+	})
 	if err != nil {
 		return r, err
 	}
@@ -77,7 +79,7 @@ func thpFree(s *mm.Space, size uint64, top mm.Addr) (mm.Addr, error) {
 }
 
 // mmapCall maps as mmap(2) asks, before any locking.
-func mmapCall(t *Task, a Args) (uint64, error) {
+func mmapCall(t *Task, a Args, placed func() error) (uint64, error) {
 	addr, length, prot, flags, fd, off := a[0], a[1], a.Uint(2), a.Uint(3), a.Fd(4), a[5]
 	s := t.p.mm
 	if off%mm.PageSize != 0 || length == 0 {
@@ -137,9 +139,6 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 			return 0, err
 		}
 	}
-	if typ == abi.MAP_PRIVATE && prot&abi.PROT_WRITE != 0 && flags&abi.MAP_NORESERVE == 0 && mm.Overcommits(size) {
-		return 0, unix.ENOMEM
-	}
 	fixed := flags&(abi.MAP_FIXED|abi.MAP_FIXED_NOREPLACE) != 0
 	var start mm.Addr
 	switch {
@@ -160,8 +159,18 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 		if noReplace && !s.Free(start, end) {
 			return 0, unix.EEXIST
 		}
+		if placed != nil {
+			if err := placed(); err != nil {
+				return 0, err
+			}
+		}
 		if err := mmapTypeOK(anon, typ, flags, off, size, &st); err != nil {
 			return 0, err
+		}
+		// Charged last, as Linux's mmap_region charges (the old mappings of the range
+		// stay when it refuses).
+		if typ == abi.MAP_PRIVATE && prot&abi.PROT_WRITE != 0 && flags&abi.MAP_NORESERVE == 0 && mm.Overcommits(size) {
+			return 0, unix.ENOMEM
 		}
 		if !noReplace {
 			if s.Sealed(start, end) {
@@ -198,8 +207,18 @@ func mmapCall(t *Task, a Args) (uint64, error) {
 				return 0, err
 			}
 		}
+		if placed != nil {
+			if err := placed(); err != nil {
+				return 0, err
+			}
+		}
 		if err := mmapTypeOK(anon, typ, flags, off, size, &st); err != nil {
 			return 0, err
+		}
+		// Charged last, as Linux's mmap_region charges (the old mappings of the range
+		// stay when it refuses).
+		if typ == abi.MAP_PRIVATE && prot&abi.PROT_WRITE != 0 && flags&abi.MAP_NORESERVE == 0 && mm.Overcommits(size) {
+			return 0, unix.ENOMEM
 		}
 	}
 
@@ -540,8 +559,11 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	if newSize == oldSize && flags&(abi.MREMAP_FIXED|abi.MREMAP_DONTUNMAP) == 0 {
 		return uint64(old), nil
 	}
+	// What moves or grows lies in one mapping; since Linux 6.17 a move to a fixed place
+	// without a change of size takes every mapping of the range along.
 	v = s.Lookup(old)
-	if v == nil || oldSize > uint64(s.MappingEnd(old)-old) {
+	moveOnly := flags&abi.MREMAP_FIXED != 0 && newSize == oldSize
+	if v == nil || !moveOnly && oldSize > uint64(s.MappingEnd(old)-old) {
 		return 0, unix.EFAULT
 	}
 	if s.Sealed(old, old+mm.Addr(oldSize)) {
@@ -640,6 +662,23 @@ func (t *Task) mremap(old mm.Addr, oldSize, newSize uint64, flags uint32, newAdd
 		}
 		if to < mm.MinAddr {
 			return 0, unix.EPERM // as mmap's MAP_FIXED below mmap_min_addr
+		}
+		if end := old + mm.Addr(oldSize); newSize == oldSize && s.MappedUntil(old, end) < end {
+			// A move of a range with holes: each mapping moves to its place in the
+			// new range, the holes stay holes.
+			for at := old; at < end; {
+				v := s.FindVMA(at)
+				if v == nil || v.Start >= end {
+					break
+				}
+				from := max(at, v.Start)
+				upto := s.MappedUntil(from, end)
+				if err := s.Relocate(from, uint64(upto-from), to+(from-old), uint64(upto-from)); err != nil {
+					return 0, unix.ENOMEM
+				}
+				at = upto
+			}
+			return uint64(to), nil
 		}
 	} else {
 		var err error
@@ -947,7 +986,8 @@ func (t *Task) mlockFits(n uint64) bool {
 	if t.p.creds.capable(capIpcL) {
 		return true
 	}
-	return (t.p.mm.Locked()+n)/mm.PageSize <= t.p.rlimits[abi.RLIMIT_MEMLOCK].Cur/mm.PageSize
+	locked, lim := t.p.mm.Locked()/mm.PageSize, t.p.rlimits[abi.RLIMIT_MEMLOCK].Cur/mm.PageSize
+	return n/mm.PageSize <= lim && locked <= lim-n/mm.PageSize // without wrapping for huge n
 }
 
 // populate gives the pages of [start, end) host memory, as Linux's __mm_populate(), and
@@ -1068,26 +1108,38 @@ func sysMsync(t *Task, a Args) (uint64, error) {
 		flags&abi.MS_ASYNC != 0 && flags&abi.MS_SYNC != 0 {
 		return 0, unix.EINVAL
 	}
-	last, ok := addr.AddLength(a[1])
-	end, up := last.PageUp()
-	if !ok || !up {
+	// As Linux's msync: the length page-aligned with wrapping; holes are passed over and
+	// answered ENOMEM at the end (at once for plain MS_ASYNC); MS_INVALIDATE of locked
+	// memory is EBUSY.
+	end := addr + mm.Addr((a[1]+mm.PageSize-1)&^(mm.PageSize-1))
+	if end < addr {
 		return 0, unix.ENOMEM
 	}
-	if !t.p.mm.Mapped(addr, end) {
-		return 0, unix.ENOMEM
-	}
-	for a := addr; a < end; {
-		v := t.p.mm.Lookup(a)
+	var unmapped error
+	for at := addr; at < end; {
+		v := t.p.mm.FindVMA(at)
+		if v == nil {
+			return 0, unix.ENOMEM
+		}
+		if at < v.Start {
+			if flags == abi.MS_ASYNC || v.Start >= end {
+				return 0, unix.ENOMEM
+			}
+			at, unmapped = v.Start, unix.ENOMEM
+		}
+		if flags&abi.MS_INVALIDATE != 0 && v.Locked {
+			return 0, unix.EBUSY
+		}
 		stop := min(v.End, end)
 		if v.Shared {
-			h := v.Host()[a-v.Start : stop-v.Start]
+			h := v.Host()[at-v.Start : stop-v.Start]
 			if err := unix.Msync(h, flags); err != nil {
 				return 0, err
 			}
 		}
-		a = stop
+		at = stop
 	}
-	return 0, nil
+	return 0, unmapped
 }
 
 // sysMincore implements mincore(2): a page is resident where the guest's memory exists

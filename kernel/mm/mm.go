@@ -682,6 +682,15 @@ func (s *Space) Lookup(a Addr) *VMA {
 	return nil
 }
 
+// FindVMA returns the first VMA that ends above a (it may start above a), or nil: Linux's
+// find_vma.
+func (s *Space) FindVMA(a Addr) *VMA {
+	if n := s.find(a); n != nil {
+		return n.v
+	}
+	return nil
+}
+
 // VMAs yields the mappings in address order. The caller must not modify them, nor change
 // the space before the loop ends.
 func (s *Space) VMAs() iter.Seq[*VMA] {
