@@ -194,19 +194,44 @@ func sysRestartSyscall(t *Task, a Args) (uint64, error) {
 // sysClockNanosleep implements clock_nanosleep(2), relative and TIMER_ABSTIME.
 func sysClockNanosleep(t *Task, a Args) (uint64, error) {
 	clk, flags := a.Int(0), a.Int(1)
+	alarm, cpu := false, false
 	switch clk {
 	case abi.CLOCK_REALTIME, abi.CLOCK_MONOTONIC, abi.CLOCK_BOOTTIME, abi.CLOCK_TAI, abi.CLOCK_PROCESS_CPUTIME_ID:
 	case abi.CLOCK_THREAD_CPUTIME_ID:
 		return 0, unix.EOPNOTSUPP // as Linux 6.x; the man page's EINVAL is older
 	default:
-		if _, ok := hostClocks[clk]; ok {
-			return 0, unix.ENOTSUP
+		if clk < 0 && clk&7 == clockFD {
+			return 0, unix.ENOTSUP // a dynamic (device) clock sleeps not
 		}
-		return 0, unix.EINVAL
+		if clk < 0 {
+			cpu = true // checked once the time is read, as Linux's posix_cpu_nsleep
+			break
+		}
+		if _, ok := hostClocks[clk]; !ok {
+			return 0, unix.EINVAL
+		}
+		if clk != abi.CLOCK_REALTIME_ALARM && clk != abi.CLOCK_BOOTTIME_ALARM {
+			return 0, unix.ENOTSUP // a clock without nsleep
+		}
+		// The alarm clocks sleep in Linux after the time is read (EFAULT, EINVAL);
+		// without a real-time clock device, as here, they cannot.
+		alarm = true
 	}
 	ts, err := t.getTimespec(a.Ptr(2))
 	if err != nil {
 		return 0, err
+	}
+	if alarm {
+		return 0, unix.ENOTSUP
+	}
+	if cpu {
+		// The process's own CPU clock sleeps as CLOCK_PROCESS_CPUTIME_ID; a thread's
+		// (as Linux's for the caller's) and another process's are EINVAL here.
+		th, _, err := t.cpuClockOf(clk)
+		if err != nil || th != nil || ^(clk>>3) != 0 && int(^(clk>>3)) != t.p.pid {
+			return 0, unix.EINVAL
+		}
+		clk = abi.CLOCK_PROCESS_CPUTIME_ID
 	}
 	d := time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
 	if flags&abi.TIMER_ABSTIME != 0 {
