@@ -26,6 +26,10 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 	case abi.FUTEX_LOCK_PI, abi.FUTEX_LOCK_PI2, abi.FUTEX_TRYLOCK_PI, abi.FUTEX_UNLOCK_PI,
 		abi.FUTEX_WAIT_REQUEUE_PI, abi.FUTEX_CMP_REQUEUE_PI:
 		return t.futexPI(a, nr)
+	case abi.FUTEX_WAIT, abi.FUTEX_WAKE, abi.FUTEX_REQUEUE, abi.FUTEX_CMP_REQUEUE, abi.FUTEX_WAKE_OP,
+		abi.FUTEX_WAIT_BITSET, abi.FUTEX_WAKE_BITSET:
+	default:
+		return 0, unix.ENOSYS // before the address is looked at, as do_futex() answers
 	}
 	if addr%4 != 0 {
 		return 0, unix.EINVAL
@@ -36,6 +40,13 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 			return 0, err
 		}
 		return binary.LittleEndian.Uint32(b[:]), nil
+	}
+	if op&abi.FUTEX_PRIVATE_FLAG == 0 {
+		// As Linux's get_futex_key: a futex that may be shared is looked up in its page,
+		// which must be there (EFAULT), even for a wake.
+		if _, err := load(addr); err != nil {
+			return 0, unix.EFAULT
+		}
 	}
 	// A futex in a MAP_SHARED mapping, without FUTEX_PRIVATE_FLAG, is the kernel's:
 	// waiters in other processes wake too.

@@ -78,10 +78,9 @@ func (t *Task) fileSizeCheck(pos int64, n uint64) (uint64, error) {
 // process when the caller's real, effective and saved ids all match its real ids (users
 // and groups alike), or with CAP_SYS_RESOURCE, as Linux's check_prlimit_permission().
 func sysPrlimit64(t *Task, a Args) (uint64, error) {
+	// As Linux: the new limit is read, the process found and the permission checked
+	// before the resource is (do_prlimit's EINVAL).
 	res := a.Uint(1)
-	if res >= abi.RLIM_NLIMITS {
-		return 0, unix.EINVAL
-	}
 	n, err := t.readRlimit(a.Ptr(2))
 	if err != nil {
 		return 0, err
@@ -98,6 +97,9 @@ func sysPrlimit64(t *Task, a Args) (uint64, error) {
 		}
 	}
 	if q == t.p {
+		if res >= abi.RLIM_NLIMITS {
+			return 0, unix.EINVAL
+		}
 		return 0, t.rlimitOf(t.p, res, n, a.Ptr(3))
 	}
 	c, qc := &t.p.creds, &q.creds
@@ -105,6 +107,9 @@ func sysPrlimit64(t *Task, a Args) (uint64, error) {
 		c.rgid == qc.rgid && c.rgid == qc.egid && c.rgid == qc.sgid
 	if !same && !c.capable(capSysResource) {
 		return 0, unix.EPERM
+	}
+	if res >= abi.RLIM_NLIMITS {
+		return 0, unix.EINVAL
 	}
 	// The limits are the other process's own state: they change on its run loop.
 	privileged := c.capable(capSysResource)

@@ -270,6 +270,10 @@ func validSignal(sig int32) error {
 func sysKill(t *Task, a Args) (uint64, error) {
 	pid, sig := a.Int(0), a.Int(1)
 	if err := validSignal(sig); err != nil {
+		// As Linux: the signal is checked against a process found (ESRCH first).
+		if q := t.p.k.threadOwner(int(pid)); pid > 0 && (q == nil || q.pid != int(pid)) {
+			return 0, unix.ESRCH
+		}
 		return 0, err
 	}
 	if pid == -1<<31 {
@@ -285,12 +289,12 @@ func (t *Task) threadTarget(a Args) (*Process, int32, int32, error) {
 	if tgid <= 0 || tid <= 0 {
 		return nil, 0, 0, unix.EINVAL
 	}
-	if err := validSignal(sig); err != nil {
-		return nil, 0, 0, err
-	}
 	q := t.p.k.threadOwner(int(tid))
 	if q == nil || q.pid != int(tgid) {
 		return nil, 0, 0, unix.ESRCH
+	}
+	if err := validSignal(sig); err != nil {
+		return nil, 0, 0, err // as Linux's do_send_specific: once the thread is found
 	}
 	if !t.p.k.mayKill(t.p, q, int(sig)) {
 		return nil, 0, 0, unix.EPERM

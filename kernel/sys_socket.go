@@ -87,14 +87,14 @@ func sysSocketpair(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	fds, err := unix.Socketpair(int(a.Int(0)), typ, int(a.Int(2)))
-	if err != nil {
+	// EFAULT before any socket exists: Linux stores the descriptors it reserved
+	// before it creates the sockets (and finds the family or protocol wrong).
+	var b [8]byte
+	if err := t.p.mm.CopyIn(a.Ptr(3), b[:]); err != nil {
 		return 0, err
 	}
-	var b [8]byte
-	if err := t.p.mm.CopyIn(a.Ptr(3), b[:]); err != nil { // EFAULT before any fd exists
-		unix.Close(fds[0])
-		unix.Close(fds[1])
+	fds, err := unix.Socketpair(int(a.Int(0)), typ, int(a.Int(2)))
+	if err != nil {
 		return 0, err
 	}
 	g0, err := t.installSocket(fds[0], a.Int(1)&^0xf)
