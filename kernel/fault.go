@@ -44,9 +44,10 @@ func (t *Task) handleEvent(ev emu.Event) {
 			t.faultSignal(abi.SIGBUS, abi.BUS_ADRERR, ev.Addr, faultDetail(p.cpu, ev))
 			return
 		}
-		if v := p.mm.Lookup(mm.Addr(ev.Addr)); v != nil && v.Bus {
+		if v := p.mm.Lookup(mm.Addr(ev.Addr)); v != nil && v.Bus && busAccess(v.Prot, ev.Access) {
 			// A shared file mapping past the end of its file, unless the file has grown
-			// since: then the instruction runs again over the file's pages.
+			// since: then the instruction runs again over the file's pages. An access
+			// the mapping does not allow is a SIGSEGV first, as on Linux.
 			p.cpu.SetReg(emu.RIP, ev.RIP)
 			if p.mm.FileGrew(mm.Addr(ev.Addr)) {
 				return
@@ -315,4 +316,17 @@ func disasmAt(cpu *emu.Engine, rip uint64) string {
 		return fmt.Sprintf("(bad instruction: % x)", buf[:min(n, 4)])
 	}
 	return x86asm.IntelSyntax(in, rip, nil)
+}
+
+// busAccess says whether prot allows the access, so that a fault past the end of a file
+// is the file's (SIGBUS) rather than the permissions' (SIGSEGV). As on x86, any access
+// allows a read.
+func busAccess(prot emu.Prot, access emu.Access) bool {
+	switch access {
+	case emu.Write:
+		return prot&emu.ProtWrite != 0
+	case emu.Fetch:
+		return prot&emu.ProtExec != 0
+	}
+	return prot != 0
 }
