@@ -264,14 +264,18 @@ func sysIoprioGet(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	// As Linux: a process answers what was set (0, none, when nothing was); a group or
+	// a user the best of its members', where a member without one counts with the
+	// class and level its policy and nice value give (get_task_ioprio).
 	best := -1
 	for _, q := range ps {
 		v := int(q.ioprio)
-		if v == 0 {
-			v = ioprioClassBE<<ioprioClassShift | 4 // what a group member without one counts as
-			if len(ps) == 1 {
-				v = 0
+		if v>>ioprioClassShift == ioprioClassNone && a.Int(0) != ioprioWhoProcess {
+			class := ioprioClassBE
+			if q.policy == abi.SCHED_IDLE {
+				class = ioprioClassIdle
 			}
+			v = class<<ioprioClassShift | (q.nice+20)/5
 		}
 		if best < 0 || v < best {
 			best = v
@@ -348,6 +352,11 @@ func sysMembarrier(t *Task, a Args) (uint64, error) {
 	case abi.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
 		abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ:
 		p.membarrier |= uint32(cmd)
+		if cmd != abi.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED {
+			// As Linux's membarrier_register_private_expedited: the SYNC_CORE and RSEQ
+			// registrations add to the plain private one, which they include.
+			p.membarrier |= abi.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
+		}
 		return 0, nil
 	case abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED, abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE,
 		abi.MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ:
