@@ -19,6 +19,16 @@ func (t *Task) futex(a Args, nr uint64, restart bool) (uint64, error) {
 	p := t.p
 	addr, op, val := a.Ptr(0), a.Int(1), a.Uint(2)
 	cmd := op & abi.FUTEX_CMD_MASK
+	switch cmd {
+	case abi.FUTEX_WAIT, abi.FUTEX_WAIT_BITSET, abi.FUTEX_LOCK_PI, abi.FUTEX_LOCK_PI2, abi.FUTEX_WAIT_REQUEUE_PI:
+		// As Linux's sys_futex: the timeout of a call that takes one is read and
+		// checked (EFAULT, EINVAL) before anything else.
+		if nr == abi.SYS_FUTEX && a[3] != 0 {
+			if _, err := t.getTimespec(a.Ptr(3)); err != nil {
+				return 0, err
+			}
+		}
+	}
 	if op&abi.FUTEX_CLOCK_REALTIME != 0 && cmd != abi.FUTEX_WAIT_BITSET && cmd != abi.FUTEX_WAIT_REQUEUE_PI && cmd != abi.FUTEX_LOCK_PI2 {
 		return 0, unix.ENOSYS // as Linux's do_futex(): only where a timeout is absolute
 	}

@@ -467,6 +467,12 @@ func sysGetsockopt(t *Task, a Args) (uint64, error) {
 	}
 	var lb [4]byte
 	if err := t.p.mm.CopyIn(a.Ptr(4), lb[:]); err != nil {
+		// The host's socket answers first what it refuses before it reads the length
+		// (a level its protocol has no options of: EOPNOTSUPP), else EFAULT.
+		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(f.fd), uintptr(a.Int(1)), uintptr(a.Int(2)), 0, 0, 0)
+		if e != 0 {
+			return 0, e
+		}
 		return 0, err
 	}
 	n := int32(binary.LittleEndian.Uint32(lb[:]))
