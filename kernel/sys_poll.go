@@ -266,6 +266,16 @@ func (t *Task) hostFdOf(fd int32) (int, bool) {
 	return f.fd, true
 }
 
+// readOnlyEvents is the events poll may ask of f's host file: all, but for a signalfd,
+// which Linux's signalfd_poll makes readable only, and whose host file (an eventfd) is
+// always writable.
+func readOnlyEvents(f *File) int16 {
+	if _, ok := f.ops.(*signalFD); ok {
+		return abi.POLLIN | abi.POLLRDNORM
+	}
+	return -1
+}
+
 // pollSigmask reads the temporary signal mask of ppoll, pselect6 and epoll_pwait: none
 // when addr is 0; otherwise size must be a kernel sigset_t's.
 func (t *Task) pollSigmask(addr mm.Addr, size uint64) (mask uint64, ok bool, err error) {
@@ -456,6 +466,8 @@ func (t *Task) pollFds(addr mm.Addr, nfds uint32, w pollWait, tsAddr mm.Addr, re
 		gfds[i] = g[i].Fd
 		if h[i].Fd < 0 {
 			gfds[i] = -1
+		} else if f, err := t.file(g[i].Fd); err == nil {
+			h[i].Events &= readOnlyEvents(f)
 		}
 	}
 	files := t.filesOf(gfds)
@@ -728,6 +740,7 @@ func sysEpollCtl(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	hev := epollEventToHost(ev)
+	hev.Events &= uint32(uint16(readOnlyEvents(f))) | 0xffff0000 // the flags above the events stay
 	if e, ok := ep.ops.(*epollFile); ok && f != ep {
 		return 0, e.ctl(ep, op, a.Fd(2), f, &hev)
 	}
@@ -770,12 +783,13 @@ func (t *Task) epollWait(epfd int32, addr mm.Addr, maxevents int32, w pollWait, 
 		restore(err)
 		return r, err
 	}
-	if maxevents <= 0 || maxevents > epMaxEvents {
-		return finish(0, unix.EINVAL)
-	}
+	// The descriptor first (EBADF), then the count, as Linux 6.x's do_epoll_wait.
 	ep, err := t.file(epfd)
 	if err != nil {
 		return finish(0, err)
+	}
+	if maxevents <= 0 || maxevents > epMaxEvents {
+		return finish(0, unix.EINVAL)
 	}
 	hfd := ep.fd
 	// Events taken off the host's ready list cannot be put back, so take no more than

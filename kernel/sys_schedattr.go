@@ -290,7 +290,6 @@ func sysIoprioGet(t *Task, a Args) (uint64, error) {
 func sysIoprioSet(t *Task, a Args) (uint64, error) {
 	v := a.Uint(2)
 	class, level := v>>ioprioClassShift, v&0x7
-	hints := v >> 3 & 0x3ff
 	switch class {
 	case ioprioClassRT:
 		if !t.p.creds.capable(capSysAdmin) && !t.p.creds.capable(capSysNice) {
@@ -302,9 +301,6 @@ func sysIoprioSet(t *Task, a Args) (uint64, error) {
 			return 0, unix.EINVAL
 		}
 	default:
-		return 0, unix.EINVAL
-	}
-	if hints > 7 { // IOPRIO_HINT_DEV_DURATION_LIMIT_1..7
 		return 0, unix.EINVAL
 	}
 	k := t.p.k
