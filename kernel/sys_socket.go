@@ -477,6 +477,15 @@ func sysGetsockopt(t *Task, a Args) (uint64, error) {
 	}
 	n := int32(binary.LittleEndian.Uint32(lb[:]))
 	if n < 0 {
+		// The host's socket judges the level and option before the length, as Linux's.
+		var one [maxSockopt]byte
+		hn := uint32(n)
+		// SAFETY: one and hn are live Go memory; with a negative length the host writes
+		// nothing into one (it refuses the length), at most the length into hn.
+		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(f.fd), uintptr(a.Int(1)), uintptr(a.Int(2)), uintptr(unsafe.Pointer(&one[0])), uintptr(unsafe.Pointer(&hn)), 0)
+		if e != 0 {
+			return 0, e
+		}
 		return 0, unix.EINVAL
 	}
 	b := make([]byte, min(int(n), maxSockopt)+1)
