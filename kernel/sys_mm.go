@@ -540,6 +540,9 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	// As Linux: an old range past the end is EFAULT for a move, EINVAL (munmap's) for a
 	// shrink in place; a shrink unmaps the tail of the old range whatever it holds, and
 	// one in place (or no change of size) is all there is.
+	// A move to a fixed place without a change of size (Linux's vrm_move_only, judged
+	// before any shrink) takes every mapping of the range along, since Linux 6.17.
+	moveOnly := flags&abi.MREMAP_FIXED != 0 && newSize == oldSize
 	end, ok := old.RangeEnd(oldSize)
 	if flags&(abi.MREMAP_FIXED|abi.MREMAP_DONTUNMAP) != 0 && !ok {
 		return 0, unix.EFAULT
@@ -559,10 +562,8 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	if newSize == oldSize && flags&(abi.MREMAP_FIXED|abi.MREMAP_DONTUNMAP) == 0 {
 		return uint64(old), nil
 	}
-	// What moves or grows lies in one mapping; since Linux 6.17 a move to a fixed place
-	// without a change of size takes every mapping of the range along.
+	// What moves or grows otherwise lies in one mapping.
 	v = s.Lookup(old)
-	moveOnly := flags&abi.MREMAP_FIXED != 0 && newSize == oldSize
 	if v == nil || !moveOnly && oldSize > uint64(s.MappingEnd(old)-old) {
 		return 0, unix.EFAULT
 	}
@@ -577,7 +578,7 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 	}
 	if v.Locked && !v.Secret && newSize > oldSize {
 		// The grown mapping stays locked, its new pages populated, as on Linux.
-		r, err := t.mremap(old, oldSize, newSize, flags, newAddr)
+		r, err := t.mremap(old, oldSize, newSize, flags, newAddr, moveOnly)
 		if err == nil {
 			to := mm.Addr(r)
 			s.SetLocked(to, to+mm.Addr(newSize), true, lockLeaves)
@@ -585,7 +586,7 @@ func sysMremap(t *Task, a Args) (uint64, error) {
 		}
 		return r, err
 	}
-	return t.mremap(old, oldSize, newSize, flags, newAddr)
+	return t.mremap(old, oldSize, newSize, flags, newAddr, moveOnly)
 }
 
 // mremapDup is mremap with an old size of 0: as Linux, a shared mapping's object is
@@ -624,7 +625,7 @@ func (t *Task) mremapDup(old mm.Addr, v *mm.VMA, newSize uint64, flags uint32, n
 }
 
 // mremap moves or resizes the checked mapping at old.
-func (t *Task) mremap(old mm.Addr, oldSize, newSize uint64, flags uint32, newAddr mm.Addr) (uint64, error) {
+func (t *Task) mremap(old mm.Addr, oldSize, newSize uint64, flags uint32, newAddr mm.Addr, moveOnly bool) (uint64, error) {
 	s := t.p.mm
 	if flags&abi.MREMAP_FIXED == 0 && newSize <= oldSize {
 		if newSize < oldSize {
@@ -663,7 +664,7 @@ func (t *Task) mremap(old mm.Addr, oldSize, newSize uint64, flags uint32, newAdd
 		if to < mm.MinAddr {
 			return 0, unix.EPERM // as mmap's MAP_FIXED below mmap_min_addr
 		}
-		if end := old + mm.Addr(oldSize); newSize == oldSize && s.MappedUntil(old, end) < end {
+		if end := old + mm.Addr(oldSize); moveOnly && s.MappedUntil(old, end) < end {
 			// A move of a range with holes: each mapping moves to its place in the
 			// new range, the holes stay holes.
 			for at := old; at < end; {
