@@ -53,13 +53,7 @@ func TestDiffProc(t *testing.T) {
 					t.Fatal(err)
 				}
 				for src, dst := range map[string]string{guest("diffproc." + libc): "diffproc", vemuBin: "vemu"} {
-					b, err := os.ReadFile(src)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(filepath.Join(dir, dst), b, 0o755); err != nil {
-						t.Fatal(err)
-					}
+					placeProgram(t, src, filepath.Join(dir, dst))
 				}
 				prog, args := filepath.Join(dir, "diffproc"), []string{fmt.Sprint(seed), fmt.Sprint(diffprocOps)}
 				inv := invocation{prog: prog, dir: dir}

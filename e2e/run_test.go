@@ -62,6 +62,24 @@ func runVemu(t *testing.T, inv invocation) result {
 	return execute(t, vemuBin, args, inv)
 }
 
+// placeProgram puts the program src at dst for a test to run from there. A hard link has
+// no descriptor written through: a copy's stays open in the child of any fork that
+// another test makes meanwhile, and an exec of the copy through a program that cannot
+// retry (setpriv) then fails with ETXTBSY. Where src cannot be linked, it is copied.
+func placeProgram(t *testing.T, src, dst string) {
+	t.Helper()
+	if os.Link(src, dst) == nil {
+		return
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func execute(t *testing.T, name string, args []string, inv invocation) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)

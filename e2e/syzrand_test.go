@@ -38,13 +38,7 @@ func TestRandomSyscalls(t *testing.T) {
 					t.Fatal(err)
 				}
 				for src, dst := range map[string]string{guest("syzrand." + libc): "syzrand", vemuBin: "vemu"} {
-					b, err := os.ReadFile(src)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(filepath.Join(dir, dst), b, 0o755); err != nil {
-						t.Fatal(err)
-					}
+					placeProgram(t, src, filepath.Join(dir, dst))
 				}
 				args := []string{filepath.Join(dir, "vemu"), "run", "--root=" + dir, "--seed=" + fmt.Sprint(seed), "/syzrand", fmt.Sprint(seed), "100000"}
 				if os.Geteuid() == 0 {
