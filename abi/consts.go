@@ -208,6 +208,8 @@ const (
 	LOCK_EX = 0x2
 	LOCK_NB = 0x4
 	LOCK_UN = 0x8
+	// LOCK_MAND is the old mandatory-lock bit: Linux 5.18 and later ignore such calls.
+	LOCK_MAND = 0x20
 )
 
 // fcntl(2) commands and descriptor flags.
@@ -572,6 +574,10 @@ const (
 	MFD_CLOEXEC       = 0x1
 	MFD_ALLOW_SEALING = 0x2
 	MFD_HUGETLB       = 0x4
+	MFD_NOEXEC_SEAL   = 0x8
+	MFD_EXEC          = 0x10
+	MFD_HUGE_MASK     = 0x3f // of the huge page size's log2, at MFD_HUGE_SHIFT
+	MFD_HUGE_SHIFT    = 26
 
 	UTIME_NOW  = 0x3fffffff
 	UTIME_OMIT = 0x3ffffffe

@@ -403,15 +403,25 @@ func sysCloseRange(t *Task, a Args) (uint64, error) {
 }
 
 // sysMemfdCreate implements memfd_create(2) with a host memfd; its name shows in
-// /proc/self/fd as Linux shows it.
+// /proc/self/fd as Linux shows it. As Linux's, the flags are checked before the name, and
+// a name past 249 bytes is EINVAL; the host applies MFD_NOEXEC_SEAL and MFD_EXEC (and its
+// vm.memfd_noexec default when neither is given).
 func sysMemfdCreate(t *Task, a Args) (uint64, error) {
-	name, err := t.p.mm.CopyString(a.Ptr(0), 250)
+	flags := a.Uint(1)
+	valid := uint32(abi.MFD_CLOEXEC | abi.MFD_ALLOW_SEALING | abi.MFD_HUGETLB | abi.MFD_NOEXEC_SEAL | abi.MFD_EXEC)
+	if flags&abi.MFD_HUGETLB != 0 {
+		valid |= abi.MFD_HUGE_MASK << abi.MFD_HUGE_SHIFT
+	}
+	if flags&^valid != 0 || flags&abi.MFD_EXEC != 0 && flags&abi.MFD_NOEXEC_SEAL != 0 {
+		return 0, unix.EINVAL
+	}
+	// As Linux's MFD_NAME_MAX_LEN: NAME_MAX less the "memfd:" prefix.
+	name, err := t.p.mm.CopyString(a.Ptr(0), 249)
+	if err == unix.ENAMETOOLONG {
+		return 0, unix.EINVAL
+	}
 	if err != nil {
 		return 0, err
-	}
-	flags := a.Uint(1)
-	if flags&^(abi.MFD_CLOEXEC|abi.MFD_ALLOW_SEALING|abi.MFD_HUGETLB) != 0 {
-		return 0, unix.EINVAL
 	}
 	hfd, err := unix.MemfdCreate(name, int(flags&^abi.MFD_CLOEXEC)|unix.MFD_CLOEXEC)
 	if err != nil {
