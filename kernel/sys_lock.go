@@ -41,17 +41,22 @@ func (t *Task) waitLock(f *File, try func(fd int) error) (uint64, error) {
 }
 
 // sysFlock implements flock(2) with the host's, on the host file: locks follow open file
-// descriptions, so they hold between guest processes as between host ones.
+// descriptions, so they hold between guest processes as between host ones. As Linux's,
+// the operation is checked before the descriptor, and one with LOCK_MAND (whose locks
+// Linux has dropped) succeeds at once, whatever the descriptor.
 func sysFlock(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
 	op := int(a.Int(1))
+	if op&abi.LOCK_MAND != 0 {
+		return 0, nil
+	}
 	switch op &^ abi.LOCK_NB {
 	case abi.LOCK_SH, abi.LOCK_EX, abi.LOCK_UN:
 	default:
 		return 0, unix.EINVAL
+	}
+	f, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
 	}
 	if op&abi.LOCK_NB != 0 || op == abi.LOCK_UN {
 		return 0, unix.Flock(f.fd, op)
