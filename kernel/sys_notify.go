@@ -28,18 +28,30 @@ func (t *Task) inotifyInit(flags int32) (uint64, error) {
 	return t.installAnonInode(hfd, "inotify", abi.O_RDONLY|uint32(flags&abi.O_NONBLOCK), flags&abi.O_CLOEXEC != 0)
 }
 
-// sysInotifyAddWatch implements inotify_add_watch(2) on the path as the guest sees it.
+// sysInotifyAddWatch implements inotify_add_watch(2) on the path as the guest sees it,
+// with Linux's checks in Linux's order: the mask's bits, the descriptor, IN_MASK_ADD with
+// IN_MASK_CREATE and an instance that is not inotify's, all before the path.
 func sysInotifyAddWatch(t *Task, a Args) (uint64, error) {
+	mask := a.Uint(2)
+	const all = unix.IN_ALL_EVENTS | unix.IN_UNMOUNT | unix.IN_Q_OVERFLOW | unix.IN_IGNORED |
+		unix.IN_ONLYDIR | unix.IN_DONT_FOLLOW | unix.IN_EXCL_UNLINK | unix.IN_MASK_CREATE |
+		unix.IN_MASK_ADD | unix.IN_ISDIR | unix.IN_ONESHOT
+	if mask&^all != 0 || mask&all == 0 {
+		return 0, unix.EINVAL
+	}
 	f, err := t.file(a.Fd(0))
 	if err != nil {
 		return 0, err
 	}
-	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(1), a.Uint(2)&unix.IN_DONT_FOLLOW == 0)
+	if mask&unix.IN_MASK_ADD != 0 && mask&unix.IN_MASK_CREATE != 0 || f.path != "anon_inode:inotify" {
+		return 0, unix.EINVAL
+	}
+	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(1), mask&unix.IN_DONT_FOLLOW == 0)
 	if err != nil {
 		return 0, err
 	}
 	defer h.close()
-	wd, err := unix.InotifyAddWatch(f.fd, h.full(), a.Uint(2))
+	wd, err := unix.InotifyAddWatch(f.fd, h.full(), mask)
 	return uint64(wd), err
 }
 
