@@ -183,15 +183,21 @@ func sysRenameat(t *Task, a Args) (uint64, error) {
 	return 0, unix.Renameat(o.dir, o.name, n.dir, n.name)
 }
 
-// sysRenameat2 implements renameat2(2).
+// sysRenameat2 implements renameat2(2). As Linux's do_renameat2, unknown flags and
+// RENAME_EXCHANGE with either other flag are EINVAL before the paths are looked at.
 func sysRenameat2(t *Task, a Args) (uint64, error) {
+	flags := a.Uint(4)
+	if flags&^(abi.RENAME_NOREPLACE|abi.RENAME_EXCHANGE|abi.RENAME_WHITEOUT) != 0 ||
+		flags&(abi.RENAME_NOREPLACE|abi.RENAME_WHITEOUT) != 0 && flags&abi.RENAME_EXCHANGE != 0 {
+		return 0, unix.EINVAL
+	}
 	o, n, err := t.twoPaths(a.Fd(0), a.Ptr(1), a.Fd(2), a.Ptr(3), false)
 	if err != nil {
 		return 0, err
 	}
 	defer o.close()
 	defer n.close()
-	return 0, unix.Renameat2(o.dir, o.name, n.dir, n.name, uint(a.Uint(4)))
+	return 0, unix.Renameat2(o.dir, o.name, n.dir, n.name, uint(flags))
 }
 
 // sysLink implements link(2).
