@@ -194,6 +194,9 @@ func hostTransfer(fd int, b [][]byte, in bool, off int64, positional bool) (uint
 
 // rwCall is the path of the read and write calls: the file's kind does the transfer.
 func (t *Task) rwCall(a Args, in, vector, positional bool) (uint64, error) {
+	if positional && a.Int64(3) < 0 {
+		return 0, unix.EINVAL // as Linux, before the descriptor
+	}
 	f, err := t.file(a.Fd(0))
 	if err != nil {
 		return 0, err

@@ -24,20 +24,24 @@ func sysPwritev2(t *Task, a Args) (uint64, error) { return t.rw2(a, false) }
 // rw2 is preadv2 and pwritev2: offset -1 means the file position. A file that may block
 // goes the way of readv and writev unless RWF_NOWAIT asks not to wait; others go to the
 // host's call with their flags.
+//
+// As Linux's, an offset below -1 is EINVAL before the descriptor is looked at, and the
+// flags are checked last: the host checks them for its files; vemu's own kinds and the
+// files that may block refuse unknown ones after the descriptor.
 func (t *Task) rw2(a Args, in bool) (uint64, error) {
 	flags := a.Uint(5)
-	if flags&^rwfAll != 0 {
-		return 0, unix.EOPNOTSUPP
+	off := a.Int64(3)
+	if off < -1 {
+		return 0, unix.EINVAL
 	}
 	f, err := t.file(a.Fd(0))
 	if err != nil {
 		return 0, err
 	}
-	off := a.Int64(3)
-	if off < -1 {
-		return 0, unix.EINVAL
-	}
 	if f.ops != nil || f.mayBlock() && flags&rwfNowait == 0 {
+		if flags&^rwfAll != 0 {
+			return 0, unix.EOPNOTSUPP
+		}
 		if off == -1 {
 			return t.rwCall(Args{a[0], a[1], a[2]}, in, true, false)
 		}
