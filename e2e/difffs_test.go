@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// diffFSSeeds are the seeds TestDiffFS runs, each for diffFSOps calls.
+var diffFSSeeds = []int{1, 2, 3}
+
+const diffFSOps = 3000
+
+// TestDiffFS runs testdata/c/difffs, random file and descriptor calls from a seed,
+// natively and under vemu, and compares their outputs line by line: every call's result,
+// error and deterministic output must be Linux's. Both runs are unprivileged (as nobody
+// when the test runs as root) and work in a directory of their own.
+func TestDiffFS(t *testing.T) {
+	for _, libc := range []string{"glibc", "musl"} {
+		for _, seed := range diffFSSeeds {
+			t.Run(fmt.Sprintf("%s/seed-%d", libc, seed), func(t *testing.T) {
+				t.Parallel()
+				prog := guest("difffs." + libc)
+				native := runDiffFS(t, prog, seed, false)
+				emu := runDiffFS(t, prog, seed, true)
+				if !bytes.Equal(native, emu) {
+					t.Errorf("seed %d: vemu differs from Linux: %s", seed, firstDiff(native, emu))
+				}
+			})
+		}
+	}
+}
+
+// runDiffFS runs difffs with seed in a fresh directory, under vemu when emu, and returns
+// its output with the directory's name replaced by "W", and how it ended.
+func runDiffFS(t *testing.T, prog string, seed int, emu bool) []byte {
+	t.Helper()
+	top, err := os.MkdirTemp("", "difffs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(top) })
+	// The top is not writable by the run, its work directory is.
+	if err := os.Chmod(top, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(top, "w")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copies := map[string]string{prog: "difffs"}
+	if emu {
+		copies[vemuBin] = "vemu"
+	}
+	for src, dst := range copies {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(top, dst), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{filepath.Join(top, "difffs"), work, fmt.Sprint(seed), fmt.Sprint(diffFSOps)}
+	if emu {
+		args = append([]string{filepath.Join(top, "vemu"), "run"}, args...)
+	}
+	if os.Geteuid() == 0 {
+		sp, err := exec.LookPath("setpriv")
+		if err != nil {
+			t.Skip("as root, the random calls run only as an unprivileged user, and there is no setpriv")
+		}
+		if err := os.Chown(work, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		args = append([]string{sp, "--reuid=65534", "--regid=65534", "--clear-groups", "--"}, args...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir = top
+	cmd.Stdin = strings.NewReader("")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 20 * time.Second
+	err = cmd.Run()
+	what := "native"
+	if emu {
+		what = "vemu"
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("%s run of seed %d did not end", what, seed)
+	}
+	if err != nil {
+		t.Fatalf("%s run of seed %d: %v\n%s", what, seed, err, tail(stderr.Bytes(), 2000))
+	}
+	return bytes.ReplaceAll(stdout.Bytes(), []byte(work), []byte("W"))
+}
