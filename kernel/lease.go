@@ -279,12 +279,15 @@ func leaseBreakTime() time.Duration {
 // fcntlLease answers F_SETLEASE and F_GETLEASE on f, guest descriptor fd.
 func (t *Task) fcntlLease(f *File, fd, cmd, arg int32) (uint64, error) {
 	d := f.desc
-	if d == nil {
-		return 0, unix.EINVAL // not a regular file
-	}
 	lt := &t.p.k.leases
 	if cmd == abi.F_GETLEASE {
+		if d == nil {
+			return abi.F_UNLCK, nil // as Linux's, whatever the file: it has no lease
+		}
 		return uint64(leaseFlock(lt.get(d))), nil
+	}
+	if d == nil {
+		return 0, unix.EINVAL // not a regular file
 	}
 	var typ int
 	switch arg {

@@ -166,14 +166,8 @@ func sysNameToHandleAt(t *Task, a Args) (uint64, error) {
 	if flags&^handleFlagsAll != 0 {
 		return 0, unix.EINVAL
 	}
-	var hb [4]byte
-	if err := t.p.mm.CopyIn(a.Ptr(2), hb[:]); err != nil {
-		return 0, err
-	}
-	want := binary.LittleEndian.Uint32(hb[:])
-	if want > maxHandleSize {
-		return 0, unix.EINVAL
-	}
+	// As Linux's: the path first, then whether its file system makes handles, then the
+	// guest's struct file_handle (the host finishes the lookup h starts).
 	h, err := t.pathOrEmpty(a.Fd(0), a.Ptr(1), flags&unix.AT_EMPTY_PATH != 0, flags&unix.AT_SYMLINK_FOLLOW != 0)
 	if err != nil {
 		return 0, err
@@ -184,12 +178,30 @@ func sysNameToHandleAt(t *Task, a Args) (uint64, error) {
 		return 0, unix.EINVAL
 	}
 	buf := make([]byte, 8+maxHandleSize)
-	binary.LittleEndian.PutUint32(buf, want)
 	var mnt uint64
 	// SAFETY: buf holds a struct file_handle with room for MAX_HANDLE_SZ bytes, mnt the
 	// mount id (an int, or a u64 with AT_HANDLE_MNT_ID_UNIQUE); both outlive the call.
-	_, _, e := unix.Syscall6(unix.SYS_NAME_TO_HANDLE_AT, uintptr(h.dir), uintptr(unsafe.Pointer(bp)),
-		uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&mnt)), uintptr(flags), 0)
+	host := func() unix.Errno {
+		_, _, e := unix.Syscall6(unix.SYS_NAME_TO_HANDLE_AT, uintptr(h.dir), uintptr(unsafe.Pointer(bp)),
+			uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&mnt)), uintptr(flags), 0)
+		return e
+	}
+	var hb [4]byte
+	err = t.p.mm.CopyIn(a.Ptr(2), hb[:])
+	want := binary.LittleEndian.Uint32(hb[:])
+	if err == nil && want > maxHandleSize {
+		err = unix.EINVAL
+	}
+	if err != nil {
+		// The host's lookup, and a file system without handles, answer first: ask it
+		// with an empty handle, which a good path overflows.
+		if e := host(); e != 0 && e != unix.EOVERFLOW {
+			return 0, e
+		}
+		return 0, err
+	}
+	binary.LittleEndian.PutUint32(buf, want)
+	e := host()
 	if e == unix.EOVERFLOW {
 		if err := t.p.mm.CopyOut(a.Ptr(2), buf[:4]); err != nil {
 			return 0, err
