@@ -59,6 +59,19 @@ func sysCreat(t *Task, a Args) (uint64, error) {
 }
 
 func (t *Task) openat(dirfd int32, pathAddr mm.Addr, flags, mode uint32) (uint64, error) {
+	// As Linux's build_open_how: the old calls drop unknown flags, O_PATH drops all but
+	// its own, and the mode counts only for a file created.
+	flags &= knownOpenFlags()
+	if flags&abi.O_PATH != 0 {
+		flags &= openPathFlags
+	}
+	mode &= 0o7777
+	if !willCreate(flags) {
+		mode = 0
+	}
+	if err := checkOpenFlags(flags); err != nil {
+		return 0, err
+	}
 	p, err := t.path(pathAddr)
 	if err != nil {
 		return 0, err

@@ -42,12 +42,15 @@ func sysOpenat2(t *Task, a Args) (uint64, error) {
 	if how.Flags>>32 != 0 || flags&^knownOpenFlags() != 0 {
 		return 0, unix.EINVAL // openat2 refuses what openat ignores
 	}
-	creating := flags&abi.O_CREAT != 0 || flags&abi.O_TMPFILE == abi.O_TMPFILE
+	creating := willCreate(flags)
 	if creating && how.Mode&^0o7777 != 0 || !creating && how.Mode != 0 {
 		return 0, unix.EINVAL
 	}
 	if how.Resolve&^resolveAll != 0 || how.Resolve&unix.RESOLVE_BENEATH != 0 && how.Resolve&unix.RESOLVE_IN_ROOT != 0 {
 		return 0, unix.EINVAL
+	}
+	if err := checkOpenFlags(flags); err != nil {
+		return 0, err
 	}
 	if how.Resolve == 0 {
 		return t.openat(a.Fd(0), a.Ptr(1), flags, uint32(how.Mode))
@@ -91,6 +94,28 @@ func sysOpenat2(t *Task, a Args) (uint64, error) {
 }
 
 // knownOpenFlags are the open flags vemu knows, all Linux's (O_ACCMODE's 3 included).
+// openPathFlags are the flags O_PATH goes with: Linux's O_PATH_FLAGS.
+const openPathFlags = abi.O_DIRECTORY | abi.O_NOFOLLOW | abi.O_PATH | abi.O_CLOEXEC
+
+// willCreate is whether an open with flags may create a file, as Linux's WILL_CREATE.
+func willCreate(flags uint32) bool {
+	return flags&(abi.O_CREAT|abi.O_TMPFILE&^abi.O_DIRECTORY) != 0
+}
+
+// checkOpenFlags is Linux's build_open_flags's EINVAL of flags, before the path is read:
+// O_CREAT with O_DIRECTORY, O_TMPFILE's bit without O_DIRECTORY or without write access,
+// O_PATH with others than its own.
+func checkOpenFlags(flags uint32) error {
+	const tmpfileBit = abi.O_TMPFILE &^ abi.O_DIRECTORY
+	switch {
+	case flags&abi.O_CREAT != 0 && flags&abi.O_DIRECTORY != 0,
+		flags&tmpfileBit != 0 && (flags&abi.O_DIRECTORY == 0 || flags&abi.O_ACCMODE == abi.O_RDONLY),
+		flags&abi.O_PATH != 0 && flags&^openPathFlags != 0:
+		return unix.EINVAL
+	}
+	return nil
+}
+
 func knownOpenFlags() uint32 {
 	known := uint32(abi.O_ACCMODE | abi.O_ASYNC)
 	for _, b := range openFlagBits {
