@@ -430,6 +430,9 @@ func sysLchown(t *Task, a Args) (uint64, error) {
 
 // sysFchownat implements fchownat(2).
 func sysFchownat(t *Task, a Args) (uint64, error) {
+	if a.Int(4)&^(abi.AT_SYMLINK_NOFOLLOW|abi.AT_EMPTY_PATH) != 0 {
+		return 0, unix.EINVAL // as Linux's do_fchownat, before the path
+	}
 	p, err := t.path(a.Ptr(1))
 	if err != nil {
 		return 0, err

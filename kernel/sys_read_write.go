@@ -270,8 +270,12 @@ func (t *Task) writeOffset(addr mm.Addr, off *int64) error {
 
 // sysSendfile implements sendfile(2) with the host's, between the host files. A send into
 // a pipe or socket that would wait runs off the run loop.
+//
+// As Linux's, the offset is read first, then the input is checked (its descriptor, mode,
+// whether it has positions and the range) before the output's descriptor: the host's
+// call with no output says what Linux says of the input.
 func sysSendfile(t *Task, a Args) (uint64, error) {
-	out, err := t.file(a.Fd(0))
+	off, err := t.readOffset(a.Ptr(2))
 	if err != nil {
 		return 0, err
 	}
@@ -279,8 +283,14 @@ func sysSendfile(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	off, err := t.readOffset(a.Ptr(2))
+	out, err := t.file(a.Fd(0))
 	if err != nil {
+		var o *int64
+		if off != nil {
+			o = new(int64)
+			*o = *off
+		}
+		_, err := unix.Sendfile(-1, in.fd, o, int(min(a[3], maxIO)))
 		return 0, err
 	}
 	room, err := t.writeRoom(out, nil, min(a[3], maxIO))
