@@ -212,15 +212,33 @@ func sysLink(t *Task, a Args) (uint64, error) {
 }
 
 // sysLinkat implements linkat(2).
+//
+// As Linux's do_linkat: unknown flags are EINVAL first; with AT_EMPTY_PATH an empty old
+// path names olddirfd's file, which the host links if Linux would (it checks that the
+// descriptor was opened with the caller's credentials, or CAP_DAC_READ_SEARCH).
 func sysLinkat(t *Task, a Args) (uint64, error) {
-	follow := a.Int(4)&abi.AT_SYMLINK_FOLLOW != 0
-	o, n, err := t.twoPaths(a.Fd(0), a.Ptr(1), a.Fd(2), a.Ptr(3), follow)
+	flags := a.Int(4)
+	if flags&^(abi.AT_SYMLINK_FOLLOW|abi.AT_EMPTY_PATH) != 0 {
+		return 0, unix.EINVAL
+	}
+	follow := flags&abi.AT_SYMLINK_FOLLOW != 0
+	o, err := t.pathOrEmpty(a.Fd(0), a.Ptr(1), flags&abi.AT_EMPTY_PATH != 0, follow)
 	if err != nil {
 		return 0, err
 	}
 	defer o.close()
+	n, err := t.pathAt(a.Fd(2), a.Ptr(3), false)
+	if err != nil {
+		return 0, err
+	}
 	defer n.close()
-	return 0, unix.Linkat(o.dir, o.name, n.dir, n.name, hostAtFlags(a.Int(4)))
+	host := 0
+	if o.name == "" {
+		host = unix.AT_EMPTY_PATH
+	} else if follow {
+		host = unix.AT_SYMLINK_FOLLOW
+	}
+	return 0, unix.Linkat(o.dir, o.name, n.dir, n.name, host)
 }
 
 // sysSymlink implements symlink(2).
