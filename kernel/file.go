@@ -87,7 +87,10 @@ func (hostFile) io(t *Task, f *File, r ioReq) (uint64, error) {
 	resolve := func() ([][]byte, error) { return r.bufs(t) }
 	b, err := resolve()
 	if err != nil {
-		return 0, err
+		return t.hostIOFault(f, r, err)
+	}
+	if r.vector && len(b) == 0 {
+		return t.hostIOEmpty(f, r)
 	}
 	return t.transfer(f, b, r.want(), r.a.Int64(3), r.positional, resolve)
 }

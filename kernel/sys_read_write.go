@@ -18,6 +18,9 @@ const maxIO = 0x7ffff000
 // A buffer the kernel writes into may end early (a short transfer); one it reads from must
 // be readable whole, or the call is EFAULT, as Linux's write to a pipe or file finds it.
 func (t *Task) bufs(addr mm.Addr, n uint64, want emu.Prot) ([][]byte, error) {
+	if _, ok := addr.RangeEnd(n); !ok {
+		return nil, unix.EFAULT // as Linux's access_ok, of the whole count
+	}
 	n = min(n, maxIO)
 	b, err := t.p.mm.Bufs(addr, int(n), want, nil)
 	if err == nil && want == emu.ProtRead && total(b) < n {
@@ -43,16 +46,25 @@ func (t *Task) iovecs(addr mm.Addr, cnt int32, want emu.Prot) ([][]byte, error) 
 	if err := t.p.mm.CopyIn(addr, raw); err != nil {
 		return nil, err
 	}
+	// As Linux's import_iovec: any negative length is EINVAL, then any range beyond user
+	// space EFAULT, before a byte moves.
+	vs := make([]abi.Iovec, cnt)
+	for i := range vs {
+		vs[i].Unmarshal(raw[i*abi.IovecSize:])
+		if int64(vs[i].Len) < 0 {
+			return nil, unix.EINVAL
+		}
+	}
+	for _, v := range vs {
+		if _, ok := mm.Addr(v.Base).RangeEnd(v.Len); !ok {
+			return nil, unix.EFAULT
+		}
+	}
 	var out [][]byte
 	var sum uint64
-	for i := range int(cnt) {
-		var v abi.Iovec
-		v.Unmarshal(raw[i*abi.IovecSize:])
+	for _, v := range vs {
 		if v.Len == 0 {
 			continue
-		}
-		if int64(v.Len) < 0 {
-			return nil, unix.EINVAL
 		}
 		n := min(v.Len, maxIO-sum)
 		before := len(out)

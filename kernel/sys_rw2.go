@@ -53,7 +53,11 @@ func (t *Task) rw2(a Args, in bool) (uint64, error) {
 	}
 	b, err := t.iovecs(a.Ptr(1), a.Int(2), want)
 	if err != nil {
-		return 0, err
+		nr := uintptr(unix.SYS_PWRITEV2)
+		if in {
+			nr = unix.SYS_PREADV2
+		}
+		return t.hostIOFaultCall(f, ioReq{a: a, in: in, vector: true, positional: true}, err, nr, flags)
 	}
 	var n int
 	if in {
