@@ -120,7 +120,10 @@ func (t *Task) setOwner(o *fown, kind, id int32) error {
 		return unix.ESRCH
 	}
 	o.kind, o.id = kind, id
-	o.uid, o.euid = t.p.creds.ruid, t.p.creds.euid
+	if id != 0 {
+		// As Linux's f_modown: who set the owner, when there is one.
+		o.uid, o.euid = t.p.creds.ruid, t.p.creds.euid
+	}
 	return nil
 }
 

@@ -1,15 +1,22 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 	"path"
+	"runtime"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"vemu/abi"
 	"vemu/kernel/mm"
 )
+
+// hostLargefile is the host kernel's O_LARGEFILE, which a 64-bit kernel sets on every
+// regular open and memfd and F_GETFL shows (x/sys spells it 0 on 64-bit hosts).
+var hostLargefile = map[string]uint32{"amd64": 0x8000, "arm64": 0x20000}[runtime.GOARCH]
 
 // openFlagBits pairs each guest (x86-64) open flag with the host's.
 var openFlagBits = [][2]uint32{
@@ -35,6 +42,9 @@ func hostOpenFlags(g uint32) int {
 
 func guestOpenFlags(h uint32) uint32 {
 	var g uint32
+	if h&hostLargefile != 0 {
+		g |= abi.O_LARGEFILE
+	}
 	for _, b := range openFlagBits {
 		if h&b[1] == b[1] && b[1] != 0 {
 			g |= b[0]
@@ -310,7 +320,67 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	switch cmd := a.Int(1); {
+	case f.flags&abi.O_PATH == 0:
+	case cmd == abi.F_DUPFD, cmd == abi.F_DUPFD_CLOEXEC, cmd == abi.F_GETFD, cmd == abi.F_SETFD,
+		cmd == abi.F_GETFL, cmd == fDupfdQuery, cmd == fCreatedQuery:
+	default:
+		return 0, unix.EBADF // as Linux's check_fcntl_cmd: little of fcntl takes an O_PATH file
+	}
 	switch a.Int(1) {
+	case fDupfdQuery:
+		// Whether the descriptor in arg shares this one's open file description.
+		g, err := t.file(a.Fd(2))
+		if err != nil {
+			return 0, err
+		}
+		if g == f {
+			return 1, nil
+		}
+		return 0, nil
+	case fCreatedQuery, fGetRWHint:
+		// The host's file: whether its open created it; its inode's write hint.
+		var hint uint64
+		arg := uintptr(0)
+		if a.Int(1) == fGetRWHint {
+			arg = uintptr(unsafe.Pointer(&hint))
+		}
+		// SAFETY: arg is 0 or hint's address, a u64 the host writes.
+		r, _, e := unix.Syscall(unix.SYS_FCNTL, uintptr(f.fd), uintptr(a.Int(1)), arg)
+		if e != 0 {
+			return 0, e
+		}
+		if a.Int(1) == fGetRWHint {
+			return 0, t.p.mm.CopyOut(a.Ptr(2), binary.LittleEndian.AppendUint64(nil, hint))
+		}
+		return uint64(r), nil
+	case fSetRWHint:
+		// Linux checks ownership before it reads the hint: the host's check, with a
+		// hint the host cannot read when the guest's is unreadable.
+		var hint uint64
+		arg := uintptr(kernelHostAddr)
+		var b [8]byte
+		if t.p.mm.CopyIn(a.Ptr(2), b[:]) == nil {
+			hint = binary.LittleEndian.Uint64(b[:])
+			arg = uintptr(unsafe.Pointer(&hint))
+		}
+		// SAFETY: arg is hint's address, a u64 the host reads, or one it refuses.
+		_, _, e := unix.Syscall(unix.SYS_FCNTL, uintptr(f.fd), fSetRWHint, arg)
+		if e != 0 {
+			return 0, e
+		}
+		return 0, nil
+	case fGetOwnerUIDs:
+		asyncMu.Lock()
+		var uids []byte
+		if f.own != nil {
+			uids = binary.LittleEndian.AppendUint32(uids, f.own.uid)
+			uids = binary.LittleEndian.AppendUint32(uids, f.own.euid)
+		} else {
+			uids = make([]byte, 8)
+		}
+		asyncMu.Unlock()
+		return 0, t.p.mm.CopyOut(a.Ptr(2), uids)
 	case abi.F_DUPFD, abi.F_DUPFD_CLOEXEC:
 		min := int(a.Int(2))
 		if min < 0 || min >= t.p.files.limit() {
@@ -356,6 +426,16 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 	}
 	return 0, unix.EINVAL
 }
+
+// fcntl commands past the usual ones: F_GETOWNER_UIDS, F_DUPFD_QUERY (Linux 6.10),
+// F_CREATED_QUERY (6.12), F_GET_RW_HINT and F_SET_RW_HINT.
+const (
+	fGetOwnerUIDs = 17
+	fDupfdQuery   = 1027
+	fCreatedQuery = 1028
+	fGetRWHint    = 1035
+	fSetRWHint    = 1036
+)
 
 // sysPipe implements pipe(2).
 func sysPipe(t *Task, a Args) (uint64, error) { return t.pipe2(a.Ptr(0), 0) }
