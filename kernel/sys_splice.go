@@ -18,20 +18,41 @@ const spliceNonblock = 0x2
 
 // sysSplice implements splice(2).
 func sysSplice(t *Task, a Args) (uint64, error) {
+	// Linux's order: a length of 0, the flags, both descriptors, an offset given for a
+	// pipe, the offsets' memory (out's first), the descriptors' modes, then at least one
+	// pipe.
+	if a[4] == 0 {
+		return 0, nil
+	}
 	flags := a.Uint(5)
 	if flags&^spliceFlagsAll != 0 {
 		return 0, unix.EINVAL
 	}
-	in, inOff, out, outOff, err := t.fileRangeArgs(a)
+	in, err := t.file(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	out, err := t.file(a.Fd(2))
 	if err != nil {
 		return 0, err
 	}
 	inPipe, outPipe := isPipe(in), isPipe(out)
-	switch {
-	case !inPipe && !outPipe:
-		return 0, unix.EINVAL
-	case inPipe && inOff != nil || outPipe && outOff != nil:
+	if inPipe && a.Ptr(1) != 0 || outPipe && a.Ptr(3) != 0 {
 		return 0, unix.ESPIPE
+	}
+	outOff, err := t.readOffset(a.Ptr(3))
+	if err != nil {
+		return 0, err
+	}
+	inOff, err := t.readOffset(a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	if !inPipe && !outPipe {
+		if !hostMode(in.fd, true) || !hostMode(out.fd, false) {
+			return 0, unix.EBADF
+		}
+		return 0, unix.EINVAL
 	}
 	room, err := t.writeRoom(out, outOff, min(a[4], maxIO))
 	if err != nil {
@@ -63,6 +84,9 @@ func sysTee(t *Task, a Args) (uint64, error) {
 	if flags&^spliceFlagsAll != 0 {
 		return 0, unix.EINVAL
 	}
+	if a[2] == 0 {
+		return 0, nil // as Linux's, before the descriptors
+	}
 	in, err := t.file(a.Fd(0))
 	if err != nil {
 		return 0, err
@@ -72,6 +96,10 @@ func sysTee(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	if !isPipe(in) || !isPipe(out) {
+		// Linux checks the modes first: the input readable, the output writable.
+		if !hostMode(in.fd, true) || !hostMode(out.fd, false) {
+			return 0, unix.EBADF
+		}
 		return 0, unix.EINVAL
 	}
 	n := int(min(a[2], maxIO))
@@ -180,4 +208,19 @@ func sysVmsplice(t *Task, a Args) (uint64, error) {
 func isPipe(f *File) bool {
 	var st unix.Stat_t
 	return unix.Fstat(f.fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO
+}
+
+// hostMode is whether host descriptor fd may be read (read) or written (!read): its open
+// mode, neither for O_PATH.
+func hostMode(fd int, read bool) bool {
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil || fl&unix.O_PATH != 0 {
+		return false
+	}
+	// An access mode of 3 is neither, as Linux's OPEN_FMODE.
+	acc := fl & unix.O_ACCMODE
+	if read {
+		return acc == unix.O_RDONLY || acc == unix.O_RDWR
+	}
+	return acc == unix.O_WRONLY || acc == unix.O_RDWR
 }
