@@ -226,24 +226,30 @@ func sysNameToHandleAt(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	binary.LittleEndian.PutUint32(buf, want)
+	// As Linux's: on EOVERFLOW too, the mount id and the handle's fixed part (its size
+	// and type) are copied out, and a fault of either is EFAULT.
 	e := host()
-	if e == unix.EOVERFLOW {
-		if err := t.p.mm.CopyOut(a.Ptr(2), buf[:4]); err != nil {
-			return 0, err
-		}
+	if e != 0 && e != unix.EOVERFLOW {
 		return 0, e
 	}
+	var res error
+	n := 8
 	if e != 0 {
-		return 0, e
+		res = e
+	} else {
+		n += int(min(binary.LittleEndian.Uint32(buf), maxHandleSize))
 	}
-	got := binary.LittleEndian.Uint32(buf)
-	if err := t.p.mm.CopyOut(a.Ptr(2), buf[:8+min(got, maxHandleSize)]); err != nil {
-		return 0, err
-	}
+	id := binary.LittleEndian.AppendUint32(nil, uint32(mnt))
 	if flags&atHandleMntIDUnique != 0 {
-		return 0, t.p.mm.CopyOut(a.Ptr(3), binary.LittleEndian.AppendUint64(nil, mnt))
+		id = binary.LittleEndian.AppendUint64(nil, mnt)
 	}
-	return 0, t.p.mm.CopyOut(a.Ptr(3), binary.LittleEndian.AppendUint32(nil, uint32(mnt)))
+	if t.p.mm.CopyOut(a.Ptr(3), id) != nil {
+		res = unix.EFAULT
+	}
+	if t.p.mm.CopyOut(a.Ptr(2), buf[:n]) != nil {
+		res = unix.EFAULT
+	}
+	return 0, res
 }
 
 // sysOpenByHandleAt implements open_by_handle_at(2)'s answer: opening by handle would

@@ -3,8 +3,10 @@ package kernel
 import (
 	"encoding/binary"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -256,6 +258,9 @@ func (t *Task) symlinkat(target mm.Addr, dirfd int32, link mm.Addr) (uint64, err
 	if err != nil {
 		return 0, err
 	}
+	if tp == "" {
+		return 0, unix.ENOENT // as Linux's getname of the target, before the link's path
+	}
 	h, err := t.pathAt(dirfd, link, false)
 	if err != nil {
 		return 0, err
@@ -481,33 +486,66 @@ func sysFchown(t *Task, a Args) (uint64, error) {
 
 // sysUtimensat implements utimensat(2).
 func sysUtimensat(t *Task, a Args) (uint64, error) {
-	var ts []unix.Timespec
+	// Linux's order: the times (both UTIME_OMIT: nothing to do, not even the path), then
+	// for a NULL path with a descriptor the flags (none allowed) and the descriptor, and
+	// otherwise the flags and the path (NULL is EFAULT); the host checks the times.
+	var ts *[2]unix.Timespec
 	if a[2] != 0 {
 		var b [2 * abi.TimespecSize]byte
 		if err := t.p.mm.CopyIn(a.Ptr(2), b[:]); err != nil {
 			return 0, err
 		}
+		ts = new([2]unix.Timespec)
 		for i := range 2 {
 			var g abi.Timespec
 			g.Unmarshal(b[i*abi.TimespecSize:])
-			ts = append(ts, unix.Timespec{Sec: g.Sec, Nsec: g.Nsec})
+			ts[i] = unix.Timespec{Sec: g.Sec, Nsec: g.Nsec}
+		}
+		if ts[0].Nsec == abi.UTIME_OMIT && ts[1].Nsec == abi.UTIME_OMIT {
+			return 0, nil
 		}
 	}
-	flags := hostAtFlags(a.Int(3))
-	if a[1] == 0 {
+	flags := a.Int(3)
+	if a[1] == 0 && a.Fd(0) != abi.AT_FDCWD {
 		// A NULL path sets the times of dirfd itself.
+		if flags != 0 {
+			return 0, unix.EINVAL
+		}
 		f, err := t.file(a.Fd(0))
 		if err != nil {
 			return 0, err
 		}
-		return 0, unix.UtimesNanoAt(f.fd, "", ts, flags|unix.AT_EMPTY_PATH)
+		return 0, hostUtimensat(f.fd, "", ts, unix.AT_EMPTY_PATH)
 	}
-	h, err := t.pathAt(a.Fd(0), a.Ptr(1), a.Int(3)&abi.AT_SYMLINK_NOFOLLOW == 0)
+	if flags&^(abi.AT_SYMLINK_NOFOLLOW|abi.AT_EMPTY_PATH) != 0 {
+		return 0, unix.EINVAL
+	}
+	h, err := t.pathOrEmpty(a.Fd(0), a.Ptr(1), flags&abi.AT_EMPTY_PATH != 0, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return 0, err
 	}
 	defer h.close()
-	return 0, unix.UtimesNanoAt(h.dir, h.name, ts, flags)
+	return 0, hostUtimensat(h.dir, h.name, ts, hostAtFlags(flags))
+}
+
+// hostUtimensat is the host's utimensat; ts nil for the current time.
+func hostUtimensat(dir int, name string, ts *[2]unix.Timespec, flags int) error {
+	p, err := unix.BytePtrFromString(name)
+	if err != nil {
+		return unix.EINVAL
+	}
+	if name == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	// SAFETY: p is a NUL-terminated copy of name and ts nil or two timespecs, both alive
+	// for the call, which only reads them.
+	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(dir), uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(ts)), uintptr(flags), 0, 0)
+	runtime.KeepAlive(p)
+	runtime.KeepAlive(ts)
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 // sysMknod implements mknod(2).

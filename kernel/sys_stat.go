@@ -288,11 +288,8 @@ func (t *Task) faccessat(dirfd int32, pathAddr mm.Addr, mode uint32, flags int32
 	if mode&^7 != 0 || flags&^(abi.AT_EACCESS|abi.AT_SYMLINK_NOFOLLOW|abi.AT_EMPTY_PATH) != 0 {
 		return 0, unix.EINVAL
 	}
-	p, err := t.path(pathAddr)
-	if err != nil {
-		return 0, err
-	}
-	h, err := t.lookup(dirfd, p, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
+	// An empty path is ENOENT, before the descriptor, unless AT_EMPTY_PATH.
+	h, err := t.pathOrEmpty(dirfd, pathAddr, flags&abi.AT_EMPTY_PATH != 0, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return 0, err
 	}
