@@ -157,10 +157,38 @@ func (t *Task) twoPaths(d1 int32, p1 mm.Addr, d2 int32, p2 mm.Addr, follow1 bool
 	}
 	n, err := t.pathAt(d2, p2, false)
 	if err != nil {
+		// Linux looks up the old path's directory before it reads the new path.
+		if e := firstPathError(o, false, false); e != nil {
+			err = e
+		}
 		o.close()
 		return hostPath{}, hostPath{}, err
 	}
 	return o, n, nil
+}
+
+// firstPathError is the error Linux finds in the first path of a two-path call before
+// it reads or looks up the second, which failed in vemu's lookup: with whole, in o
+// itself (followed when follow); otherwise in o's directory (a file where a directory
+// should be, a missing or looping component).
+func firstPathError(o hostPath, whole, follow bool) error {
+	name, flags := o.name, 0
+	switch {
+	case name == "":
+		return nil
+	case whole && !follow:
+		flags = unix.AT_SYMLINK_NOFOLLOW
+	case !whole:
+		name = path.Dir(name)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(o.dir, name, &st, flags); err != nil {
+		return err
+	}
+	if !whole && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return unix.ENOTDIR
+	}
+	return nil
 }
 
 // sysRename implements rename(2).
@@ -231,6 +259,10 @@ func sysLinkat(t *Task, a Args) (uint64, error) {
 	defer o.close()
 	n, err := t.pathAt(a.Fd(2), a.Ptr(3), false)
 	if err != nil {
+		// Linux looks the old path up whole before it reads the new one.
+		if e := firstPathError(o, true, follow); e != nil {
+			return 0, e
+		}
 		return 0, err
 	}
 	defer n.close()
