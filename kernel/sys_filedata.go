@@ -11,6 +11,9 @@ import (
 
 // sysTruncate implements truncate(2).
 func sysTruncate(t *Task, a Args) (uint64, error) {
+	if a.Int64(1) < 0 {
+		return 0, unix.EINVAL // as Linux's do_sys_truncate, before the path
+	}
 	h, err := t.pathAt(abi.AT_FDCWD, a.Ptr(0), true)
 	if err != nil {
 		return 0, err

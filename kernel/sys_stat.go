@@ -188,11 +188,21 @@ func sysFstat(t *Task, a Args) (uint64, error) {
 
 // sysStatx implements statx(2).
 func sysStatx(t *Task, a Args) (uint64, error) {
-	p, err := t.path(a.Ptr(1))
-	if err != nil {
-		return 0, err
-	}
+	// As Linux's: the flags and the mask before the path; a NULL path with AT_EMPTY_PATH
+	// is an empty one (Linux 6.11).
 	flags := a.Int(2)
+	const syncType = abi.AT_STATX_SYNC_TYPE
+	if flags&syncType == syncType || a.Uint(3)&statxReserved != 0 ||
+		flags&^(abi.AT_SYMLINK_NOFOLLOW|abi.AT_NO_AUTOMOUNT|abi.AT_EMPTY_PATH|syncType) != 0 {
+		return 0, unix.EINVAL
+	}
+	var p string
+	if a[1] != 0 || flags&abi.AT_EMPTY_PATH == 0 {
+		var err error
+		if p, err = t.path(a.Ptr(1)); err != nil {
+			return 0, err
+		}
+	}
 	if r, err, ok := t.peerMapFileStat(a.Fd(0), p, flags&abi.AT_SYMLINK_NOFOLLOW == 0, func(dirfd int32, p string) (uint64, error) {
 		return t.statx(dirfd, p, flags, int(a.Uint(3)), a.Ptr(4), true)
 	}); ok {
@@ -200,6 +210,9 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 	}
 	return t.statx(a.Fd(0), p, flags, int(a.Uint(3)), a.Ptr(4), true)
 }
+
+// statxReserved is STATX__RESERVED, a mask bit kept for a larger struct statx.
+const statxReserved = 0x80000000
 
 // statx is statx(2) for the path p; again as for openName.
 func (t *Task) statx(dirfd int32, p string, flags int32, mask int, out mm.Addr, again bool) (uint64, error) {
