@@ -543,7 +543,7 @@ func (t *Task) execveat(dirfd int32, pathAddr, argvAddr, envpAddr mm.Addr, flags
 	var host string
 	switch {
 	case path == "" && flags&abi.AT_EMPTY_PATH != 0:
-		f, err := t.file(dirfd)
+		f, err := t.fileRaw(dirfd)
 		if err != nil {
 			return 0, err
 		}

@@ -280,4 +280,16 @@ func (ft *FDTable) closeOnExec() {
 	}
 }
 
-func (t *Task) file(fd int32) (*File, error) { return t.p.files.get(fd) }
+// file is the guest's descriptor fd for a call that uses its file, as Linux's fdget: an
+// O_PATH descriptor is EBADF, as one not open.
+func (t *Task) file(fd int32) (*File, error) {
+	f, err := t.p.files.get(fd)
+	if err == nil && f.flags&abi.O_PATH != 0 {
+		return nil, unix.EBADF
+	}
+	return f, err
+}
+
+// fileRaw is descriptor fd whatever it is, O_PATH too, as Linux's fdget_raw: for the
+// calls that name a file by it (fstat, fchdir, fcntl, dup, a directory or AT_EMPTY_PATH).
+func (t *Task) fileRaw(fd int32) (*File, error) { return t.p.files.get(fd) }

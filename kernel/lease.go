@@ -286,9 +286,6 @@ func (t *Task) fcntlLease(f *File, fd, cmd, arg int32) (uint64, error) {
 		}
 		return uint64(leaseFlock(lt.get(d))), nil
 	}
-	if d == nil {
-		return 0, unix.EINVAL // not a regular file
-	}
 	var typ int
 	switch arg {
 	case abi.F_RDLCK:
@@ -300,12 +297,19 @@ func (t *Task) fcntlLease(f *File, fd, cmd, arg int32) (uint64, error) {
 	default:
 		return 0, unix.EINVAL
 	}
+	// As Linux's vfs_setlease: the owner check comes before the kind of file.
 	var st unix.Stat_t
 	if err := unix.Fstat(f.fd, &st); err != nil {
 		return 0, err
 	}
 	if st.Uid != t.p.creds.fsuid && !t.p.creds.capable(capLease) {
 		return 0, unix.EACCES
+	}
+	if d == nil {
+		if st.Mode&unix.S_IFMT == unix.S_IFREG && typ == lockNone {
+			return 0, nil // a regular file vemu does not lease (a memfd): none to remove
+		}
+		return 0, unix.EINVAL // not a regular file
 	}
 	if err := lt.set(d, f, typ); err != nil {
 		return 0, err

@@ -127,7 +127,7 @@ func sysPidfdOpen(t *Task, a Args) (uint64, error) {
 // pidfdProcess is the process behind the guest's descriptor fd: EBADF when fd is not a
 // pidfd.
 func (t *Task) pidfdProcess(fd int32) (*Process, error) {
-	f, err := t.file(fd)
+	f, err := t.fileRaw(fd)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ const (
 // A descriptor of the process's /proc/PID directory names the process too, as on Linux.
 func sysPidfdSendSignal(t *Task, a Args) (uint64, error) {
 	q, err := t.pidfdProcess(a.Fd(0))
-	if f, ferr := t.file(a.Fd(0)); err == unix.EBADF && ferr == nil {
+	if f, ferr := t.fileRaw(a.Fd(0)); err == unix.EBADF && ferr == nil {
 		if d, ok := f.ops.(*procFdDir); ok && d.dir == "self" {
 			q, err = d.p, nil
 		}
@@ -203,7 +203,7 @@ func sysPidfdGetfd(t *Task, a Args) (uint64, error) {
 	}
 	var hfd int
 	if q == t.p {
-		f, err := t.file(a.Fd(1))
+		f, err := t.fileRaw(a.Fd(1))
 		if err != nil {
 			return 0, err
 		}

@@ -127,19 +127,20 @@ func (t *Task) setOwner(o *fown, kind, id int32) error {
 	return nil
 }
 
-// ownerExists says whether a thread, process or process group id names a live one.
+// ownerExists says whether id is a live pid number, as Linux's find_vpid() in
+// f_setown(): a thread's, a process's, or a process group's or session's in use. The kind
+// does not matter: a process's pid is accepted as a process group.
 func (k *Kernel) ownerExists(kind int32, id int) bool {
-	if kind == fOwnerTid {
-		return k.threadOwner(id) != nil
+	if k.threadOwner(id) != nil {
+		return true
 	}
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
-	if kind == fOwnerPid {
-		q := k.pt.procs[id]
-		return q != nil && !q.zombie
+	if q := k.pt.procs[id]; q != nil && !q.zombie {
+		return true
 	}
 	for _, q := range k.pt.procs {
-		if q.pgid == id && !q.zombie {
+		if (q.pgid == id || q.sid == id) && !q.zombie {
 			return true
 		}
 	}

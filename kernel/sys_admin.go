@@ -104,7 +104,7 @@ func sysOpenTree(t *Task, a Args) (uint64, error) {
 	name, err := t.p.fs.getcwd()
 	dir := t.p.fs.cwdFd
 	if a.Fd(0) != abi.AT_FDCWD {
-		f, ferr := t.file(a.Fd(0))
+		f, ferr := t.fileRaw(a.Fd(0))
 		if ferr != nil {
 			return 0, ferr
 		}
@@ -216,7 +216,7 @@ func sysQuotactl(t *Task, a Args) (uint64, error) {
 // sysQuotactlFd implements quotactl_fd(2)'s checks: the descriptor (O_PATH ones too),
 // then the quota type, then EPERM as for quotactl.
 func sysQuotactlFd(t *Task, a Args) (uint64, error) {
-	if _, err := t.file(int32(a[0])); err != nil {
+	if _, err := t.fileRaw(int32(a[0])); err != nil {
 		return 0, err
 	}
 	if uint32(a[1])&abi.Q_SUBCMDMASK >= abi.MAXQUOTAS {

@@ -277,7 +277,7 @@ func sysClose(t *Task, a Args) (uint64, error) {
 
 // sysDup implements dup(2).
 func sysDup(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
+	f, err := t.fileRaw(a.Fd(0))
 	if err != nil {
 		return 0, err
 	}
@@ -291,7 +291,7 @@ func sysDup(t *Task, a Args) (uint64, error) {
 
 // sysDup2 implements dup2(2).
 func sysDup2(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
+	f, err := t.fileRaw(a.Fd(0))
 	if err != nil {
 		return 0, err
 	}
@@ -306,7 +306,7 @@ func sysDup3(t *Task, a Args) (uint64, error) {
 	if a.Fd(0) == a.Fd(1) || a.Int(2)&^abi.O_CLOEXEC != 0 {
 		return 0, unix.EINVAL
 	}
-	f, err := t.file(a.Fd(0))
+	f, err := t.fileRaw(a.Fd(0))
 	if err != nil {
 		return 0, err
 	}
@@ -316,7 +316,7 @@ func sysDup3(t *Task, a Args) (uint64, error) {
 // sysFcntl implements fcntl(2).
 func sysFcntl(t *Task, a Args) (uint64, error) {
 	fd := a.Fd(0)
-	f, err := t.file(fd)
+	f, err := t.fileRaw(fd)
 	if err != nil {
 		return 0, err
 	}
@@ -330,7 +330,7 @@ func sysFcntl(t *Task, a Args) (uint64, error) {
 	switch a.Int(1) {
 	case fDupfdQuery:
 		// Whether the descriptor in arg shares this one's open file description.
-		g, err := t.file(a.Fd(2))
+		g, err := t.fileRaw(a.Fd(2))
 		if err != nil {
 			return 0, err
 		}
@@ -444,7 +444,8 @@ func sysPipe(t *Task, a Args) (uint64, error) { return t.pipe2(a.Ptr(0), 0) }
 func sysPipe2(t *Task, a Args) (uint64, error) { return t.pipe2(a.Ptr(0), a.Uint(1)) }
 
 func (t *Task) pipe2(addr mm.Addr, flags uint32) (uint64, error) {
-	if flags&^(abi.O_CLOEXEC|abi.O_NONBLOCK|abi.O_DIRECT) != 0 {
+	// O_NOTIFICATION_PIPE (O_EXCL) is the host's to answer: ENOPKG without watch queues.
+	if flags&^(abi.O_CLOEXEC|abi.O_NONBLOCK|abi.O_DIRECT|abi.O_EXCL) != 0 {
 		return 0, unix.EINVAL
 	}
 	var hfds [2]int

@@ -130,7 +130,7 @@ func (t *Task) dirHost(dirfd int32) (int, error) {
 	if dirfd == abi.AT_FDCWD {
 		return t.p.fs.cwdFd, nil
 	}
-	f, err := t.file(dirfd)
+	f, err := t.fileRaw(dirfd)
 	if err != nil {
 		return 0, err
 	}
@@ -257,7 +257,7 @@ func sysNameToHandleAt(t *Task, a Args) (uint64, error) {
 // CAP_DAC_READ_SEARCH, after the descriptor check.
 func sysOpenByHandleAt(t *Task, a Args) (uint64, error) {
 	if a.Fd(0) != abi.AT_FDCWD {
-		if _, err := t.file(a.Fd(0)); err != nil {
+		if _, err := t.fileRaw(a.Fd(0)); err != nil {
 			return 0, err
 		}
 	}

@@ -71,7 +71,7 @@ func sysChdir(t *Task, a Args) (uint64, error) {
 
 // sysFchdir implements fchdir(2).
 func sysFchdir(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
+	f, err := t.fileRaw(a.Fd(0))
 	if err != nil {
 		return 0, err
 	}
@@ -493,7 +493,7 @@ func sysFchownat(t *Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	if p == "" && a.Int(4)&abi.AT_EMPTY_PATH != 0 {
-		f, err := t.file(a.Fd(0))
+		f, err := t.fileRaw(a.Fd(0))
 		if err != nil {
 			return 0, err
 		}
@@ -593,6 +593,15 @@ func sysMknodat(t *Task, a Args) (uint64, error) {
 // mknodat makes FIFOs, sockets, regular files and (where the host lets vemu) devices; the
 // host applies the guest's umask (fs.go).
 func (t *Task) mknodat(dirfd int32, pathAddr mm.Addr, mode uint32, dev uint64) (uint64, error) {
+	// As Linux's may_mknod, before the path: a directory is EPERM, an unknown type
+	// EINVAL (no type is a regular file).
+	switch mode & unix.S_IFMT {
+	case 0, unix.S_IFREG, unix.S_IFCHR, unix.S_IFBLK, unix.S_IFIFO, unix.S_IFSOCK:
+	case unix.S_IFDIR:
+		return 0, unix.EPERM
+	default:
+		return 0, unix.EINVAL
+	}
 	h, err := t.pathAt(dirfd, pathAddr, false)
 	if err != nil {
 		return 0, err

@@ -69,7 +69,7 @@ func (t *Task) fstatatName(dirfd int32, p string, flags int32, again bool) (*uni
 		if dirfd == abi.AT_FDCWD {
 			return &st, unix.Fstat(t.p.fs.cwdFd, &st)
 		}
-		f, err := t.file(dirfd)
+		f, err := t.fileRaw(dirfd)
 		if err != nil {
 			return nil, err
 		}
@@ -172,7 +172,7 @@ func sysNewfstatat(t *Task, a Args) (uint64, error) {
 
 // sysFstat implements fstat(2).
 func sysFstat(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
+	f, err := t.fileRaw(a.Fd(0))
 	if err != nil {
 		return 0, err
 	}
@@ -230,7 +230,7 @@ func (t *Task) statx(dirfd int32, p string, flags int32, mask int, out mm.Addr, 
 		if dirfd == abi.AT_FDCWD {
 			d = t.p.fs.cwdFd
 		} else {
-			f, err := t.file(dirfd)
+			f, err := t.fileRaw(dirfd)
 			if err != nil {
 				return 0, err
 			}
@@ -340,7 +340,7 @@ func withHostFile(dirfd int, path string, flags int, f func(fd int) error) error
 
 // sysFstatfs implements fstatfs(2).
 func sysFstatfs(t *Task, a Args) (uint64, error) {
-	f, err := t.file(a.Fd(0))
+	f, err := t.fileRaw(a.Fd(0))
 	if err != nil {
 		return 0, err
 	}

@@ -40,7 +40,7 @@ func (t *Task) xattrPath(addr mm.Addr, follow bool) (xattrTarget, error) {
 }
 
 func (t *Task) xattrFd(fd int32) (xattrTarget, error) {
-	f, err := t.file(fd)
+	f, err := t.fileRaw(fd)
 	if err != nil {
 		return xattrTarget{h: hostPath{own: -1}}, err
 	}
