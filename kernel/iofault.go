@@ -87,7 +87,12 @@ func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint
 	cnt := uint64(1)
 	arr := uintptr(0)
 	if !r.vector {
-		add(r.a.Ptr(1), r.a[2])
+		if _, ok := r.a.Ptr(1).RangeEnd(r.a[2]); ok {
+			add(r.a.Ptr(1), r.a[2])
+		} else {
+			// A count is unsigned: EFAULT of access_ok, never an iovec's EINVAL.
+			seg(kernelHostAddr, 1)
+		}
 		cnt = uint64(len(iovs) / 2)
 	} else {
 		cnt = r.a[2]
@@ -100,10 +105,19 @@ func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint
 			for i := range int(cnt) {
 				var v abi.Iovec
 				v.Unmarshal(raw[i*abi.IovecSize:])
+				if cnt == 1 && int64(v.Len) >= 0 {
+					// As Linux's import_ubuf: one iovec is cut to MAX_RW_COUNT before
+					// access_ok, where several are checked whole.
+					v.Len = min(v.Len, maxIO)
+				}
 				add(mm.Addr(v.Base), v.Len)
 			}
 			if len(iovs) > 2*1024 {
-				return 0, err
+				// Too many pieces for one call: the host still says what comes before
+				// the iovecs (the descriptor's mode, ESPIPE), given an array it cannot
+				// read.
+				iovs, arr = nil, bad
+				break
 			}
 			cnt = uint64(len(iovs) / 2)
 		}
@@ -116,6 +130,9 @@ func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint
 	// writes only what it may.
 	n, _, e := unix.Syscall6(nr, uintptr(f.fd), arr, uintptr(cnt), uintptr(r.a[3]), 0, uintptr(rwf))
 	runtime.KeepAlive(held)
+	if arr == bad && e == unix.EFAULT && err != unix.EFAULT {
+		return 0, err
+	}
 	switch {
 	case e == unix.EPIPE && !r.in:
 		t.sigpipe()

@@ -54,6 +54,10 @@ func (t *Task) iovecs(addr mm.Addr, cnt int32, want emu.Prot) ([][]byte, error) 
 		if int64(vs[i].Len) < 0 {
 			return nil, unix.EINVAL
 		}
+		if cnt == 1 {
+			// As Linux's import_ubuf: one iovec is cut to MAX_RW_COUNT before access_ok.
+			vs[i].Len = min(vs[i].Len, maxIO)
+		}
 	}
 	for _, v := range vs {
 		if _, ok := mm.Addr(v.Base).RangeEnd(v.Len); !ok {
@@ -302,7 +306,17 @@ func sysSendfile(t *Task, a Args) (uint64, error) {
 			o = new(int64)
 			*o = *off
 		}
-		_, err := unix.Sendfile(-1, in.fd, o, int(min(a[3], maxIO)))
+		_, err := unix.Sendfile(-1, in.fd, o, int(a[3]))
+		return 0, err
+	}
+	if int64(a[3]) < 0 {
+		// EINVAL of the input's range, unless the input is wrong first.
+		var o *int64
+		if off != nil {
+			o = new(int64)
+			*o = *off
+		}
+		_, err := unix.Sendfile(-1, in.fd, o, int(a[3]))
 		return 0, err
 	}
 	room, err := t.writeRoom(out, nil, min(a[3], maxIO))

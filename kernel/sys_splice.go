@@ -48,7 +48,9 @@ func sysSplice(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if !inPipe && !outPipe {
+	if !inPipe && !outPipe || int64(a[4]) < 0 && !(inPipe && outPipe) {
+		// No pipe; or a negative length, which Linux's rw_verify_area refuses of the
+		// file's side (between pipes it is only large).
 		if !hostMode(in.fd, true) || !hostMode(out.fd, false) {
 			return 0, unix.EBADF
 		}
