@@ -61,6 +61,9 @@ func sysTruncate(t *Task, a Args) (uint64, error) {
 
 // sysFtruncate implements ftruncate(2).
 func sysFtruncate(t *Task, a Args) (uint64, error) {
+	if a.Int64(1) < 0 {
+		return 0, unix.EINVAL // as Linux's do_ftruncate, before the descriptor
+	}
 	f, err := t.file(a.Fd(0))
 	if err != nil {
 		return 0, err

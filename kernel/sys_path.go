@@ -267,7 +267,12 @@ func sysLinkat(t *Task, a Args) (uint64, error) {
 	}
 	defer n.close()
 	host := 0
-	if o.name == "" {
+	var st unix.Stat_t
+	if o.name == "" && unix.Fstat(o.dir, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		// A directory: its own ".", which fails as Linux's link of it (EEXIST, EPERM)
+		// without the host's check of who opened vemu's descriptor.
+		o.name = "."
+	} else if o.name == "" {
 		host = unix.AT_EMPTY_PATH
 	} else if follow {
 		host = unix.AT_SYMLINK_FOLLOW

@@ -138,9 +138,12 @@ func (t *Task) ownProcLink(p string, flags int32) (string, bool) {
 // statAt is stat, lstat and newfstatat: the struct stat of the path at pathAddr
 // (relative to dirfd), written to out.
 func (t *Task) statAt(dirfd int32, pathAddr mm.Addr, flags int32, out mm.Addr) (uint64, error) {
-	p, err := t.path(pathAddr)
-	if err != nil {
-		return 0, err
+	var p string
+	if pathAddr != 0 || flags&abi.AT_EMPTY_PATH == 0 {
+		var err error
+		if p, err = t.path(pathAddr); err != nil {
+			return 0, err
+		}
 	}
 	stat := func(dirfd int32, p string) (uint64, error) {
 		st, err := t.fstatatName(dirfd, p, flags, true)
@@ -166,8 +169,25 @@ func sysLstat(t *Task, a Args) (uint64, error) {
 }
 
 // sysNewfstatat implements newfstatat(2).
+//
+// As Linux 6.11's vfs_fstatat: with AT_EMPTY_PATH, a NULL or empty path and a descriptor
+// is fstat of it, whatever the other flags; otherwise unknown flags are EINVAL before
+// the path is read.
 func sysNewfstatat(t *Task, a Args) (uint64, error) {
-	return t.statAt(a.Fd(0), a.Ptr(1), a.Int(3), a.Ptr(2))
+	flags := a.Int(3)
+	if flags&abi.AT_EMPTY_PATH != 0 && a.Fd(0) >= 0 {
+		var c [1]byte
+		if a[1] == 0 || t.p.mm.CopyIn(a.Ptr(1), c[:]) == nil && c[0] == 0 {
+			return sysFstat(t, Args{a[0], a[2]})
+		}
+	}
+	if flags&^(abi.AT_SYMLINK_NOFOLLOW|abi.AT_NO_AUTOMOUNT|abi.AT_EMPTY_PATH) != 0 {
+		return 0, unix.EINVAL
+	}
+	if a[1] == 0 && flags&abi.AT_EMPTY_PATH != 0 {
+		return t.statAt(a.Fd(0), 0, flags, a.Ptr(2)) // AT_FDCWD's: the working directory
+	}
+	return t.statAt(a.Fd(0), a.Ptr(1), flags, a.Ptr(2))
 }
 
 // sysFstat implements fstat(2).
