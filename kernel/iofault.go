@@ -60,7 +60,9 @@ func rwSyscall(r ioReq) uintptr {
 // their RWF variants with rwf).
 func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint32) (uint64, error) {
 	bad := noAccessPage()
-	if bad == 0 || f.mayBlock() && t.wouldBlock(f, r.in, 1) && !hostNonblocking(f.fd) ||
+	// Unknown RWF flags fail before a transfer could wait.
+	mayWait := rwf&^rwfAll == 0 && f.mayBlock() && t.wouldBlock(f, r.in, 1) && !hostNonblocking(f.fd)
+	if bad == 0 || mayWait ||
 		!r.in && t.p.rlimits[abi.RLIMIT_FSIZE].Cur != abi.RLIM_INFINITY {
 		return 0, err
 	}

@@ -349,6 +349,9 @@ func lockRange(f *File, whence int16, start, length int64) (int64, int64, error)
 	case abi.SEEK_SET:
 	case abi.SEEK_CUR:
 		pos, err := unix.Seek(f.fd, 0, unix.SEEK_CUR)
+		if err == unix.ESPIPE {
+			pos, err = 0, nil // a pipe's or socket's position is 0, as its f_pos
+		}
 		if err != nil {
 			return 0, 0, err
 		}
@@ -522,10 +525,10 @@ func (t *Task) fcntlLock(f *File, cmd int32, addr mm.Addr) (uint64, error) {
 	typ, whence := int16(binary.LittleEndian.Uint16(b[0:])), int16(binary.LittleEndian.Uint16(b[2:]))
 	start, length := int64(binary.LittleEndian.Uint64(b[8:])), int64(binary.LittleEndian.Uint64(b[16:]))
 	ofd := cmd == abi.F_OFD_GETLK || cmd == abi.F_OFD_SETLK || cmd == abi.F_OFD_SETLKW
-	if ofd && binary.LittleEndian.Uint32(b[24:]) != 0 {
-		return 0, unix.EINVAL // l_pid must be 0 for OFD locks
-	}
+	// Linux's order: F_GETLK wants a read or write lock, then the range, then an OFD
+	// lock's l_pid of 0; F_OFD_GETLK takes F_UNLCK (nothing is in its way).
 	var gl guestLock
+	known := true
 	switch typ {
 	case abi.F_RDLCK:
 		gl.typ = lockRead
@@ -534,17 +537,25 @@ func (t *Task) fcntlLock(f *File, cmd int32, addr mm.Addr) (uint64, error) {
 	case abi.F_UNLCK:
 		gl.typ = lockNone
 	default:
+		known = false
+	}
+	if cmd == abi.F_GETLK && (!known || gl.typ == lockNone) {
 		return 0, unix.EINVAL
 	}
 	var err error
 	if gl.start, gl.end, err = lockRange(f, whence, start, length); err != nil {
 		return 0, err
 	}
+	if ofd && binary.LittleEndian.Uint32(b[24:]) != 0 || !known {
+		return 0, unix.EINVAL // l_pid must be 0 for OFD locks
+	}
 	if cmd == abi.F_GETLK || cmd == abi.F_OFD_GETLK {
-		if gl.typ == lockNone {
-			return 0, unix.EINVAL
+		// An unlock is in no lock's way: as Linux's vfs_test_lock, F_UNLCK comes back.
+		var o recLock
+		var ok bool
+		if gl.typ != lockNone {
+			o, ok, err = t.getLock(f, gl, ofd)
 		}
-		o, ok, err := t.getLock(f, gl, ofd)
 		if err != nil {
 			return 0, err
 		}

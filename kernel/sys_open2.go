@@ -211,7 +211,9 @@ func sysNameToHandleAt(t *Task, a Args) (uint64, error) {
 			uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&mnt)), uintptr(flags), 0)
 		return e
 	}
-	var hb [4]byte
+	// The fixed part, handle_bytes and handle_type, as Linux copies it in; the host
+	// checks the type.
+	var hb [8]byte
 	err = t.p.mm.CopyIn(a.Ptr(2), hb[:])
 	want := binary.LittleEndian.Uint32(hb[:])
 	if err == nil && want > maxHandleSize {
@@ -225,7 +227,7 @@ func sysNameToHandleAt(t *Task, a Args) (uint64, error) {
 		}
 		return 0, err
 	}
-	binary.LittleEndian.PutUint32(buf, want)
+	copy(buf, hb[:])
 	// As Linux's: on EOVERFLOW too, the mount id and the handle's fixed part (its size
 	// and type) are copied out, and a fault of either is EFAULT.
 	e := host()

@@ -38,6 +38,15 @@ func (t *Task) rw2(a Args, in bool) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if f.ops == nil && flags&^rwfAll != 0 {
+		// The host checks the rest first (ESPIPE, the iovecs), and the flags without
+		// a transfer or a wait.
+		nr := uintptr(unix.SYS_PWRITEV2)
+		if in {
+			nr = unix.SYS_PREADV2
+		}
+		return t.hostIOFaultCall(f, ioReq{a: a, in: in, vector: true, positional: true}, unix.EOPNOTSUPP, nr, flags)
+	}
 	if f.ops != nil || f.mayBlock() && flags&rwfNowait == 0 {
 		if flags&^rwfAll != 0 {
 			return 0, unix.EOPNOTSUPP

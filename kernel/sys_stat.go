@@ -222,6 +222,9 @@ func sysStatx(t *Task, a Args) (uint64, error) {
 		if p, err = t.path(a.Ptr(1)); err != nil {
 			return 0, err
 		}
+		if p == "" && flags&abi.AT_EMPTY_PATH == 0 {
+			return 0, unix.ENOENT // before the descriptor
+		}
 	}
 	if r, err, ok := t.peerMapFileStat(a.Fd(0), p, flags&abi.AT_SYMLINK_NOFOLLOW == 0, func(dirfd int32, p string) (uint64, error) {
 		return t.statx(dirfd, p, flags, int(a.Uint(3)), a.Ptr(4), true)
