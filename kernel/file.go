@@ -80,6 +80,12 @@ func (r ioReq) first(t *Task) (mm.Addr, uint64, error) {
 	return mm.Addr(iov.Base), iov.Len, nil
 }
 
+// isRegular is whether host descriptor fd is a regular file.
+func isRegular(fd int) bool {
+	var st unix.Stat_t
+	return unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG
+}
+
 // hostFile is a file the host implements: every call goes to f.fd.
 type hostFile struct{}
 
@@ -88,6 +94,13 @@ func (hostFile) io(t *Task, f *File, r ioReq) (uint64, error) {
 	b, err := resolve()
 	if err != nil {
 		return t.hostIOFault(f, r, err)
+	}
+	if r.in && !r.vector && total(b) < min(r.a[2], maxIO) && !isRegular(f.fd) &&
+		!(f.mayBlock() && t.wouldBlock(f, true, 1) && !hostNonblocking(f.fd)) {
+		// A buffer that faults part way: a regular file's read stops there, but a
+		// pipe's packet, an eventfd's count or a datagram is copied whole or EFAULT,
+		// as the host finds with the full count.
+		return t.hostIOFault(f, r, unix.EFAULT)
 	}
 	if r.vector && len(b) == 0 {
 		return t.hostIOEmpty(f, r)
