@@ -179,7 +179,10 @@ func firstPathError(o hostPath, whole, follow bool) error {
 	case whole && !follow:
 		flags = unix.AT_SYMLINK_NOFOLLOW
 	case !whole:
-		name = path.Dir(name)
+		// The directory of the last component: "a/b/" is in "a".
+		if trimmed := strings.TrimRight(name, "/"); trimmed != "" {
+			name = path.Dir(trimmed)
+		}
 	}
 	var st unix.Stat_t
 	if err := unix.Fstatat(o.dir, name, &st, flags); err != nil {
@@ -493,23 +496,18 @@ func sysFchownat(t *Task, a Args) (uint64, error) {
 	if a.Int(4)&^(abi.AT_SYMLINK_NOFOLLOW|abi.AT_EMPTY_PATH) != 0 {
 		return 0, unix.EINVAL // as Linux's do_fchownat, before the path
 	}
-	p, err := t.path(a.Ptr(1))
-	if err != nil {
-		return 0, err
-	}
-	if p == "" && a.Int(4)&abi.AT_EMPTY_PATH != 0 {
-		f, err := t.fileRaw(a.Fd(0))
-		if err != nil {
-			return 0, err
-		}
-		return 0, unix.Fchown(f.fd, int(a.Int(2)), int(a.Int(3)))
-	}
-	h, err := t.pathAt(a.Fd(0), a.Ptr(1), a.Int(4)&abi.AT_SYMLINK_NOFOLLOW == 0)
+	// An empty path with AT_EMPTY_PATH is dirfd's file (O_PATH too), AT_FDCWD's the
+	// working directory.
+	h, err := t.pathOrEmpty(a.Fd(0), a.Ptr(1), a.Int(4)&abi.AT_EMPTY_PATH != 0, a.Int(4)&abi.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return 0, err
 	}
 	defer h.close()
-	return 0, unix.Fchownat(h.dir, h.name, int(a.Int(2)), int(a.Int(3)), hostAtFlags(a.Int(4)))
+	flags := hostAtFlags(a.Int(4))
+	if h.name == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	return 0, unix.Fchownat(h.dir, h.name, int(a.Int(2)), int(a.Int(3)), flags)
 }
 
 // sysFchown implements fchown(2).
