@@ -12,6 +12,9 @@ import (
 // NOWAIT, APPEND, NOAPPEND, ATOMIC, DONTCACHE.
 const rwfAll = 0xff
 
+// rwfAppends are RWF_APPEND and RWF_NOAPPEND, which Linux refuses together.
+const rwfAppends = 0x30
+
 // rwfNowait is RWF_NOWAIT.
 const rwfNowait = 0x8
 
@@ -38,14 +41,18 @@ func (t *Task) rw2(a Args, in bool) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if f.ops == nil && flags&^rwfAll != 0 {
+	if f.ops == nil && (flags&^rwfAll != 0 || flags&rwfAppends == rwfAppends) {
 		// The host checks the rest first (ESPIPE, the iovecs), and the flags without
 		// a transfer or a wait.
 		nr := uintptr(unix.SYS_PWRITEV2)
 		if in {
 			nr = unix.SYS_PREADV2
 		}
-		return t.hostIOFaultCall(f, ioReq{a: a, in: in, vector: true, positional: true}, unix.EOPNOTSUPP, nr, flags)
+		err := error(unix.EOPNOTSUPP)
+		if flags&^rwfAll == 0 {
+			err = unix.EINVAL // RWF_APPEND with RWF_NOAPPEND
+		}
+		return t.hostIOFaultCall(f, ioReq{a: a, in: in, vector: true, positional: true}, err, nr, flags)
 	}
 	if f.ops != nil || f.mayBlock() && flags&rwfNowait == 0 {
 		if flags&^rwfAll != 0 {
