@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"fmt"
 	"path"
 	"runtime"
 	"strconv"
@@ -170,7 +171,7 @@ func (t *Task) twoPaths(d1 int32, p1 mm.Addr, d2 int32, p2 mm.Addr, follow1 bool
 // firstPathError is the error Linux finds in the first path of a two-path call before
 // it reads or looks up the second, which failed in vemu's lookup: with whole, in o
 // itself (followed when follow); otherwise in o's directory (a file where a directory
-// should be, a missing or looping component).
+// should be, a missing or looping component, no search permission).
 func firstPathError(o hostPath, whole, follow bool) error {
 	name, flags := o.name, 0
 	switch {
@@ -179,10 +180,12 @@ func firstPathError(o hostPath, whole, follow bool) error {
 	case whole && !follow:
 		flags = unix.AT_SYMLINK_NOFOLLOW
 	case !whole:
-		// The directory of the last component: "a/b/" is in "a".
+		// The directory of the last component: "a/b/" is in "a". Its "." is looked up
+		// in it, which wants the search permission Linux's walk checks there.
 		if trimmed := strings.TrimRight(name, "/"); trimmed != "" {
 			name = path.Dir(trimmed)
 		}
+		name = strings.TrimSuffix(name, "/") + "/."
 	}
 	var st unix.Stat_t
 	if err := unix.Fstatat(o.dir, name, &st, flags); err != nil {
@@ -272,9 +275,10 @@ func sysLinkat(t *Task, a Args) (uint64, error) {
 	host := 0
 	var st unix.Stat_t
 	if o.name == "" && unix.Fstat(o.dir, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		// A directory: its own ".", which fails as Linux's link of it (EEXIST, EPERM)
-		// without the host's check of who opened vemu's descriptor.
-		o.name = "."
+		// A directory: through its /proc link, which fails as Linux's link of it (EEXIST,
+		// EPERM) without the host's check of who opened vemu's descriptor, and without a
+		// lookup in it (its "." would want the search permission Linux does not).
+		return 0, unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", o.dir), n.dir, n.name, unix.AT_SYMLINK_FOLLOW)
 	} else if o.name == "" {
 		host = unix.AT_EMPTY_PATH
 	} else if follow {
