@@ -18,6 +18,9 @@ const openHowSize = 24
 // IN_ROOT, CACHED.
 const resolveAll = 0x3f
 
+// resolveCached is RESOLVE_CACHED.
+const resolveCached = 0x20
+
 // sysOpenat2 implements openat2(2): the checks of struct open_how, then openat's path
 // for a plain open, or the host's openat2 relative to the guest's directory when
 // RESOLVE_* flags ask how the path may resolve.
@@ -51,6 +54,9 @@ func sysOpenat2(t *Task, a Args) (uint64, error) {
 	}
 	if err := checkOpenFlags(flags); err != nil {
 		return 0, err
+	}
+	if how.Resolve&resolveCached != 0 && flags&(abi.O_TRUNC|abi.O_CREAT|abi.O_TMPFILE&^abi.O_DIRECTORY) != 0 {
+		return 0, unix.EAGAIN // as Linux's build_open_flags, before the path is read
 	}
 	if how.Resolve == 0 {
 		return t.openat(a.Fd(0), a.Ptr(1), flags, uint32(how.Mode))
