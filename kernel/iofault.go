@@ -68,6 +68,8 @@ func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint
 	}
 	var iovs []uint64 // struct iovec's base and length, for the host
 	var held [][]byte // the guest memory behind iovs, alive until the call returns
+	var st *stage     // a copy of the first buffer that faults part way
+	defer func() { st.free() }()
 	seg := func(base uintptr, n uint64) { iovs = append(iovs, uint64(base), n) }
 	add := func(addr mm.Addr, n uint64) {
 		if _, ok := addr.RangeEnd(n); !ok || int64(n) < 0 {
@@ -78,9 +80,19 @@ func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint
 		b, _ := t.p.mm.Bufs(addr, int(min(n, maxIO)), r.want(), nil)
 		var got uint64
 		for _, p := range b {
+			got += uint64(len(p))
+		}
+		if got > 0 && got < n && st == nil {
+			// The first buffer that faults part way is one piece for the host, as the
+			// guest's is: a file that moves whole buffers (an eventfd's count) sees it.
+			if st = newStage(b, got, min(n, maxIO), r.in); st != nil {
+				seg(st.base(), min(n, maxIO))
+				return
+			}
+		}
+		for _, p := range b {
 			held = append(held, p)
 			seg(uintptr(unsafe.Pointer(&p[0])), uint64(len(p)))
-			got += uint64(len(p))
 		}
 		if got < n {
 			seg(bad, min(n-got, maxIO, hostTaskSize-uint64(bad)))
@@ -115,6 +127,13 @@ func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint
 				add(mm.Addr(v.Base), v.Len)
 			}
 			if len(iovs) > 2*1024 {
+				stop := bad
+				if st != nil {
+					stop = st.base()
+				}
+				iovs = cutAfterFault(iovs, stop)
+			}
+			if len(iovs) > 2*1024 {
 				// Too many pieces for one call: the host still says what comes before
 				// the iovecs (the descriptor's mode, ESPIPE), given an array it cannot
 				// read.
@@ -132,6 +151,7 @@ func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint
 	// writes only what it may.
 	n, _, e := unix.Syscall6(nr, uintptr(f.fd), arr, uintptr(cnt), uintptr(r.a[3]), 0, uintptr(rwf))
 	runtime.KeepAlive(held)
+	st.back()
 	if arr == bad && e == unix.EFAULT && err != unix.EFAULT {
 		return 0, err
 	}
@@ -145,6 +165,85 @@ func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint
 		return 0, e
 	}
 	return uint64(n), nil
+}
+
+// maxStage is the most of a buffer that faults part way that is copied to a stage.
+const maxStage = 1 << 20
+
+// stage is a host copy of a guest buffer that faults part way: its accessible bytes end
+// where a host range without access begins, as long as the guest's count, so the host's
+// call sees one buffer and faults where the guest's would.
+type stage struct {
+	mem  []byte   // the mapping: the copy's pages, then the range without access
+	data []byte   // the copy, at the end of its pages
+	b    [][]byte // the guest memory copied
+	in   bool     // a read: the copy goes back to b
+}
+
+// newStage copies b (got bytes, the accessible part of a buffer of n) to a stage, or
+// returns nil when it is too large or the host has no room.
+func newStage(b [][]byte, got, n uint64, in bool) *stage {
+	if got > maxStage {
+		return nil
+	}
+	pre := (got + pageSize - 1) &^ (pageSize - 1)
+	post := (n - got + pageSize - 1) &^ (pageSize - 1)
+	mem, err := unix.Mmap(-1, 0, int(pre+post), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	if err != nil {
+		return nil
+	}
+	if unix.Mprotect(mem[:pre], unix.PROT_READ|unix.PROT_WRITE) != nil {
+		unix.Munmap(mem)
+		return nil
+	}
+	s := &stage{mem: mem, data: mem[pre-got : pre], b: b, in: in}
+	rest := s.data
+	for _, p := range b {
+		rest = rest[copy(rest, p):]
+	}
+	return s
+}
+
+// base is the host address of the copy.
+func (s *stage) base() uintptr { return uintptr(unsafe.Pointer(&s.data[0])) }
+
+// back copies a read's bytes back to the guest's memory: the copy started as the guest's
+// bytes, so what the host did not write stays as it was.
+func (s *stage) back() {
+	if s == nil || !s.in {
+		return
+	}
+	rest := s.data
+	for _, p := range s.b {
+		rest = rest[copy(p, rest):]
+	}
+}
+
+// free unmaps the stage.
+func (s *stage) free() {
+	if s != nil {
+		unix.Munmap(s.mem)
+	}
+}
+
+// cutAfterFault shortens host iovecs (base and length pairs) to fit one call: no transfer
+// goes past the first piece that faults (at bad, or a stage), so the pieces after it can go, but
+// those the host refuses whatever comes first (kernelHostAddr: EFAULT, a negative
+// length: EINVAL) stay.
+func cutAfterFault(iovs []uint64, bad uintptr) []uint64 {
+	for i := 0; i < len(iovs); i += 2 {
+		if iovs[i] != uint64(bad) {
+			continue
+		}
+		out := iovs[: i+2 : i+2]
+		for j := i + 2; j < len(iovs); j += 2 {
+			if iovs[j] == kernelHostAddr {
+				out = append(out, iovs[j], iovs[j+1])
+			}
+		}
+		return out
+	}
+	return iovs
 }
 
 // hostNonblocking is whether host descriptor fd has O_NONBLOCK: its calls never wait.
