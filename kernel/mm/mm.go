@@ -1446,14 +1446,11 @@ func (s *Space) CopyIn(addr Addr, dst []byte) error {
 	return s.access(addr, len(dst), emu.ProtRead, func(h []byte, _ *VMA) { dst = dst[copy(dst, h):] })
 }
 
-// CopyOut copies src to guest address addr. A fault returns EFAULT.
+// CopyOut copies src to guest address addr. A fault returns EFAULT, after the bytes
+// before it are written, as Linux's copy_to_user leaves them.
 func (s *Space) CopyOut(addr Addr, src []byte) error {
 	if len(src) == 0 {
 		return nil
-	}
-	// Check first, so a fault leaves memory untouched.
-	if err := s.access(addr, len(src), emu.ProtWrite, func([]byte, *VMA) {}); err != nil {
-		return err
 	}
 	a := addr
 	return s.access(addr, len(src), emu.ProtWrite, func(h []byte, v *VMA) {
