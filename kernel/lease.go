@@ -32,14 +32,16 @@ type leaseKey struct {
 // openDesc is an open file description of a regular file, shared by the File copies a
 // fork makes.
 type openDesc struct {
-	key      leaseKey
-	writes   bool // opened for writing
-	copies   int  // Files that are this description
-	typ      int  // the lease: lockNone, lockRead or lockWrite
-	breaking bool // an open broke the lease: it must go down to breakTo
-	breakTo  int
-	deadline time.Time // when a breaking lease goes by itself
-	holder   *File     // the File the lease was set through, whose owner is signalled
+	key    leaseKey
+	writes bool // opened for writing
+	// uncounted is a memfd's, open for writing but not counted as a writer.
+	uncounted bool
+	copies    int  // Files that are this description
+	typ       int  // the lease: lockNone, lockRead or lockWrite
+	breaking  bool // an open broke the lease: it must go down to breakTo
+	breakTo   int
+	deadline  time.Time // when a breaking lease goes by itself
+	holder    *File     // the File the lease was set through, whose owner is signalled
 }
 
 // leasedFile is one file's open descriptions: all of them, how many write, and those
@@ -104,6 +106,16 @@ func (lt *leaseTable) register(f *File, flags uint32) {
 	lt.add(d)
 	lt.mu.Unlock()
 	f.desc = d
+}
+
+// registerMemfd enters memfd f as a new description. Linux makes a memfd's file without
+// counting it as a writer of its inode: it takes a read lease while no other open is for
+// writing, never a write lease (EAGAIN).
+func (lt *leaseTable) registerMemfd(f *File) {
+	lt.register(f, abi.O_RDONLY)
+	if f.desc != nil {
+		f.desc.uncounted = true
+	}
 }
 
 // add enters d in the table. Called with mu held.
@@ -189,7 +201,7 @@ func (lt *leaseTable) set(d *openDesc, f *File, typ int) error {
 			return unix.EAGAIN
 		}
 	case lockWrite:
-		if d.breaking || len(lf.descs) > 1 {
+		if d.breaking || len(lf.descs) > 1 || d.uncounted {
 			return unix.EAGAIN
 		}
 	}

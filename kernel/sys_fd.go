@@ -521,8 +521,9 @@ func sysMemfdCreate(t *Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	fd, err := t.p.files.install(&File{fd: hfd, refs: 1, path: fmt.Sprintf("/memfd:%s (deleted)", name), flags: abi.O_RDWR},
-		flags&abi.MFD_CLOEXEC != 0, 0)
+	f := &File{fd: hfd, refs: 1, path: fmt.Sprintf("/memfd:%s (deleted)", name), flags: abi.O_RDWR, k: t.p.k}
+	t.p.k.leases.registerMemfd(f)
+	fd, err := t.p.files.install(f, flags&abi.MFD_CLOEXEC != 0, 0)
 	if err != nil {
 		unix.Close(hfd)
 		return 0, err
