@@ -57,6 +57,9 @@ func (r ioReq) bufs(t *Task) ([][]byte, error) {
 		return t.iovecs(r.a.Ptr(1), r.a.Int(2), r.want())
 	}
 	if r.a[2] == 0 {
+		if _, ok := r.a.Ptr(1).RangeEnd(0); !ok {
+			return nil, unix.EFAULT // access_ok fails on a kernel address, even for 0 bytes
+		}
 		return nil, nil
 	}
 	return t.bufs(r.a.Ptr(1), r.a[2], r.want())

@@ -62,6 +62,9 @@ func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint
 	bad := noAccessPage()
 	// Unknown RWF flags fail before a transfer could wait.
 	mayWait := rwf&^rwfAll == 0 && f.mayBlock() && t.wouldBlock(f, r.in, 1) && !hostNonblocking(f.fd)
+	if _, ok := r.a.Ptr(1).RangeEnd(r.a[2]); !r.vector && !ok {
+		mayWait = false // a buffer past user space is refused before any wait
+	}
 	if bad == 0 || mayWait ||
 		!r.in && t.p.rlimits[abi.RLIMIT_FSIZE].Cur != abi.RLIM_INFINITY {
 		return 0, err
