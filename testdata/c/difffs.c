@@ -297,6 +297,17 @@ static uint64_t hash(const unsigned char *p, long n)
 		h = (h ^ p[i]) * 1099511628211ULL;
 	return h;
 }
+/* scrub fills buf with its starting bytes again. The calls whose output differs between
+ * two runs (inode numbers, times, directory positions, a handle, the work directory's
+ * name, inotify's cookies) are followed by it, quietly: later calls that take bytes from
+ * buf (a write, a struct flock, a file handle) must find the same ones in both. */
+static int scrubnext;
+static void scrub(void)
+{
+	for (int i = 0; i < BUFSZ; i++)
+		buf[i] = (char)(i * 7 + i / 251);
+	scrubnext = 0;
+}
 /* showdata prints what a read returned into p. */
 static void showdata(const char *p, long r, int kind)
 {
@@ -568,6 +579,8 @@ static void op_rw(void)
 	if ((int)fd == OUTFD)
 		fd = -1;
 	int kind = kindarg(fd);
+	if (in && kind == K_INOTIFY)
+		scrubnext = 1;
 	P(", ");
 	long r, p = 0, n = 0;
 	if (w < 4) {
@@ -1536,8 +1549,7 @@ int main(int argc, char **argv)
 	scratch = guard + 4096;
 	mprotect(buf, BUFSZ, PROT_READ | PROT_WRITE);
 	mprotect(scratch, BUFSZ, PROT_READ | PROT_WRITE);
-	for (int i = 0; i < BUFSZ; i++)
-		buf[i] = (char)(i * 7 + i / 251);
+	scrub();
 	me = getuid();
 	mygid = getgid();
 	if (chdir(argv[1]) || !getcwd(base, sizeof base))
@@ -1551,7 +1563,10 @@ int main(int argc, char **argv)
 	setup();
 	for (opno = 1; opno <= n; opno++) {
 		P("%ld ", opno);
-		PICK(ops)();
+		op o = PICK(ops);
+		o();
+		if (o == op_stat || o == op_getdents || o == op_handle || o == op_cwd || o == op_readlink || scrubnext)
+			scrub();
 		endline();
 		if (opno % 500 == 0) {
 			op_tree();
