@@ -309,15 +309,19 @@ func sysSendfile(t *Task, a Args) (uint64, error) {
 		_, err := unix.Sendfile(-1, in.fd, o, int(a[3]))
 		return 0, err
 	}
-	if int64(a[3]) < 0 {
-		// EINVAL of the input's range, unless the input is wrong first.
+	if a[3] > maxIO {
+		// Linux checks the input's range with the whole count (EINVAL where the
+		// position and the count overflow, a negative count) before it cuts the count
+		// and looks at the output: the host's answer without an output, whose EBADF
+		// means the input passed.
 		var o *int64
 		if off != nil {
 			o = new(int64)
 			*o = *off
 		}
-		_, err := unix.Sendfile(-1, in.fd, o, int(a[3]))
-		return 0, err
+		if _, err := unix.Sendfile(-1, in.fd, o, int(a[3])); err != unix.EBADF || int64(a[3]) < 0 {
+			return 0, err
+		}
 	}
 	room, err := t.writeRoom(out, nil, min(a[3], maxIO))
 	if err != nil {
