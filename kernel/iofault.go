@@ -60,8 +60,9 @@ func rwSyscall(r ioReq) uintptr {
 // their RWF variants with rwf).
 func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint32) (uint64, error) {
 	bad := noAccessPage()
-	// Unknown RWF flags fail before a transfer could wait.
-	mayWait := rwf&^rwfAll == 0 && f.mayBlock() && t.wouldBlock(f, r.in, 1) && !hostNonblocking(f.fd)
+	// Unknown RWF flags, and those only regular files take, fail before a transfer could
+	// wait.
+	mayWait := rwf&^rwfAll == 0 && rwf&rwfRegularOnly == 0 && f.mayBlock() && t.wouldBlock(f, r.in, 1) && !hostNonblocking(f.fd)
 	if _, ok := r.a.Ptr(1).RangeEnd(r.a[2]); !r.vector && !ok {
 		mayWait = false // a buffer past user space is refused before any wait
 	}

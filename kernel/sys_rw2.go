@@ -18,6 +18,10 @@ const rwfAppends = 0x30
 // rwfNowait is RWF_NOWAIT.
 const rwfNowait = 0x8
 
+// rwfRegularOnly are RWF_ATOMIC and RWF_DONTCACHE, which only some regular files take:
+// Linux refuses them (EOPNOTSUPP) for pipes, sockets and terminals before a transfer.
+const rwfRegularOnly = 0xc0
+
 // sysPreadv2 implements preadv2(2).
 func sysPreadv2(t *Task, a Args) (uint64, error) { return t.rw2(a, true) }
 
@@ -41,7 +45,7 @@ func (t *Task) rw2(a Args, in bool) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if f.ops == nil && (flags&^rwfAll != 0 || flags&rwfAppends == rwfAppends) {
+	if f.ops == nil && (flags&^rwfAll != 0 || flags&rwfAppends == rwfAppends || f.mayBlock() && flags&rwfRegularOnly != 0) {
 		// The host checks the rest first (ESPIPE, the iovecs), and the flags without
 		// a transfer or a wait.
 		nr := uintptr(unix.SYS_PWRITEV2)
@@ -49,7 +53,7 @@ func (t *Task) rw2(a Args, in bool) (uint64, error) {
 			nr = unix.SYS_PREADV2
 		}
 		err := error(unix.EOPNOTSUPP)
-		if flags&^rwfAll == 0 {
+		if flags&^rwfAll == 0 && flags&rwfAppends == rwfAppends {
 			err = unix.EINVAL // RWF_APPEND with RWF_NOAPPEND
 		}
 		return t.hostIOFaultCall(f, ioReq{a: a, in: in, vector: true, positional: true}, err, nr, flags)
