@@ -347,6 +347,17 @@ static int kindarg(long fd)
 	int k = kindof((int)fd);
 	return k < 0 ? K_OTHER : k;
 }
+/* shared is whether fd's file is one that other programs may lock at the same time: "/",
+ * or the one inode of every eventfd and inotify descriptor (an anonymous inode, of no
+ * file type). The run leaves their locks alone. */
+static int shared(long fd)
+{
+	struct stat st, root;
+	if (fstat((int)fd, &st) != 0)
+		return 0;
+	return (st.st_mode & S_IFMT) == 0 ||
+	       (stat("/", &root) == 0 && st.st_dev == root.st_dev && st.st_ino == root.st_ino);
+}
 /* isfifo is whether the path names a FIFO, so that opening it must not wait for a peer. */
 static int isfifo(long d, long p)
 {
@@ -826,6 +837,11 @@ static void op_fcntl(void)
 		P("%ld", arg);
 	}
 	P(")");
+	if ((cmd == F_GETLK || cmd == F_SETLK || cmd == F_SETLKW || cmd == F_OFD_GETLK || cmd == F_OFD_SETLK) &&
+	    shared(fd)) {
+		P(" skipped: shared");
+		return;
+	}
 	long r = S(SYS_fcntl, fd, cmd, arg, 0, 0, 0);
 	if (r >= 0 && (cmd == F_GETOWN || cmd == F_SETOWN) && r == getpid())
 		P(" = self");
@@ -855,6 +871,10 @@ static void op_flock(void)
 	if ((op & (LOCK_SH | LOCK_EX)) && !(op & LOCK_NB))
 		op |= LOCK_NB; /* the run's other descriptions would make it wait for good */
 	P(", %ld)", op);
+	if (shared(fd)) {
+		P(" skipped: shared");
+		return;
+	}
 	R(S(SYS_flock, fd, op, 0, 0, 0, 0));
 }
 
