@@ -128,7 +128,18 @@ static void track(int fd, int kind)
 	}
 }
 
-/* fdarg picks a descriptor argument and prints it. */
+static int waits(long fd);
+/* nowait makes fd non-blocking, quietly, when its file's calls can wait. */
+static void nowait(long fd)
+{
+	if (!waits(fd))
+		return;
+	int fl = fcntl((int)fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		fcntl((int)fd, F_SETFL, fl | O_NONBLOCK);
+}
+/* fdarg picks a descriptor argument and prints it; one whose calls can wait is made
+ * non-blocking first. */
 static long fdarg(void)
 {
 	unsigned k = rnd(100);
@@ -147,6 +158,7 @@ static long fdarg(void)
 		/* The high half is not part of a descriptor: Linux takes an int. */
 		fd = 0x100000000L | fds[rnd(nfds)].fd;
 		P("0x%lx", fd);
+		nowait(fd);
 		return fd;
 	} else if (k < 97)
 		fd = AT_FDCWD;
@@ -156,6 +168,7 @@ static long fdarg(void)
 		P("AT_FDCWD");
 	else
 		P("%ld", fd);
+	nowait(fd);
 	return fd;
 }
 /* dirfdarg picks the directory argument of an *at call. */
@@ -346,6 +359,14 @@ static int kindarg(long fd)
 {
 	int k = kindof((int)fd);
 	return k < 0 ? K_OTHER : k;
+}
+/* waits is whether fd's file is one whose reads or writes can wait (a pipe, an eventfd,
+ * inotify), whatever kind the run took it for: a descriptor it got another way (a dup
+ * of an unknown one) shares the file's flags. */
+static int waits(long fd)
+{
+	struct stat st;
+	return fstat((int)fd, &st) == 0 && (S_ISFIFO(st.st_mode) || (st.st_mode & S_IFMT) == 0);
 }
 /* shared is whether fd's file is one that other programs may lock at the same time: "/",
  * or the one inode of every eventfd and inotify descriptor (an anonymous inode, of no
@@ -767,7 +788,7 @@ static void op_fcntl(void)
 	}
 	case F_SETFL: {
 		arg = FLAGS(oflags, 0x4000000);
-		if (mayblock(kind) && !(arg & O_NONBLOCK)) {
+		if ((mayblock(kind) || waits(fd)) && !(arg & O_NONBLOCK)) {
 			arg |= O_NONBLOCK;
 			P("+NONBLOCK");
 		}
