@@ -104,6 +104,7 @@ func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint
 	}
 	cnt := uint64(1)
 	arr := uintptr(0)
+	tooMany := false // arr stands for a readable array of more pieces than one call takes
 	if !r.vector {
 		if _, ok := r.a.Ptr(1).RangeEnd(r.a[2]); ok {
 			add(r.a.Ptr(1), r.a[2])
@@ -141,7 +142,7 @@ func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint
 				// Too many pieces for one call: the host still says what comes before
 				// the iovecs (the descriptor's mode, ESPIPE), given an array it cannot
 				// read.
-				iovs, arr = nil, bad
+				iovs, arr, tooMany = nil, bad, true
 				break
 			}
 			cnt = uint64(len(iovs) / 2)
@@ -156,7 +157,7 @@ func (t *Task) hostIOFaultCall(f *File, r ioReq, err error, nr uintptr, rwf uint
 	n, _, e := unix.Syscall6(nr, uintptr(f.fd), arr, uintptr(cnt), uintptr(r.a[3]), 0, uintptr(rwf))
 	runtime.KeepAlive(held)
 	st.back()
-	if arr == bad && e == unix.EFAULT && err != unix.EFAULT {
+	if tooMany && e == unix.EFAULT && err != unix.EFAULT {
 		return 0, err
 	}
 	switch {
