@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"runtime"
 	"unsafe"
 
@@ -126,12 +127,37 @@ func (hostFile) readdir(t *Task, f *File, addr mm.Addr, n uint32, long bool) (ui
 	}
 	// SAFETY: buf is a live Go slice of len(buf)-1 >= n bytes the host writes at most n
 	// of; KeepAlive holds it until the call returns. The +1 keeps &buf[0] valid for n = 0.
+	pos, perr := unix.Seek(f.fd, 0, unix.SEEK_CUR)
 	r, _, e := unix.Syscall(nr, uintptr(f.fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(n))
 	runtime.KeepAlive(buf)
 	if e != 0 {
 		return 0, e
 	}
-	return uint64(r), t.p.mm.CopyOut(addr, buf[:r])
+	if t.p.mm.CopyOut(addr, buf[:r]) == nil {
+		return uint64(r), nil
+	}
+	// As Linux's filldir: the entries that fit in the writable part of the buffer are
+	// the answer, EFAULT if none does, and the directory's position is after them, not
+	// after all the host read.
+	b, _ := t.p.mm.Bufs(addr, int(r), emu.ProtWrite, nil)
+	w := total(b)
+	var done uint64
+	next := pos
+	for done+18 <= uint64(r) {
+		reclen := uint64(binary.LittleEndian.Uint16(buf[done+16:]))
+		if reclen == 0 || done+reclen > w {
+			break
+		}
+		next = int64(binary.LittleEndian.Uint64(buf[done+8:]))
+		done += reclen
+	}
+	if perr == nil {
+		unix.Seek(f.fd, next, unix.SEEK_SET)
+	}
+	if done == 0 {
+		return 0, unix.EFAULT
+	}
+	return done, nil
 }
 
 func (hostFile) getfl(f *File) (uint32, error) {
