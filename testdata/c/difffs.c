@@ -664,16 +664,17 @@ static void op_lseek(void)
 	long off = offarg();
 	long w = PICK(wh);
 	P(", %ld)", w);
-	long r = S(SYS_lseek, fd, off, w, 0, 0, 0);
 	struct stat st;
-	if (r > 0 && fstat((int)fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat((int)fd, &st) == 0 && S_ISDIR(st.st_mode) && off != 0 && w >= SEEK_SET && w <= SEEK_HOLE) {
 		/* A directory's position is the file system's cookie (ext4's is a hash of
-		 * a name), not the same in two directories: printed as such, and any but
-		 * its end is made 0 again, quietly, so that the entries read next are the
-		 * same. */
+		 * a name), not the same in two directories: only its start and its end are
+		 * the same places. */
+		P(" skipped: a directory's position");
+		return;
+	}
+	long r = S(SYS_lseek, fd, off, w, 0, 0, 0);
+	if (r > 0 && fstat((int)fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		P(" = DIRPOS");
-		if (w != SEEK_END)
-			lseek((int)fd, 0, SEEK_SET);
 		return;
 	}
 	R(r);
