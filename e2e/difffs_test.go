@@ -14,7 +14,7 @@ import (
 )
 
 // diffFSSeeds are the seeds TestDiffFS runs, each for diffFSOps calls.
-var diffFSSeeds = []int{1, 2, 3}
+var diffFSSeeds = []int{1, 2, 3, 6, 8, 11}
 
 const diffFSOps = 3000
 
@@ -60,22 +60,25 @@ func runDiffFS(t *testing.T, top, prog string, seed int, emu bool) []byte {
 	if err := os.Mkdir(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	copies := map[string]string{prog: "difffs"}
+	// Copies the run may execute; vemu's goes one level up, so that both runs' tops
+	// hold the same names (the run lists "..").
+	vemu := filepath.Join(filepath.Dir(top), "vemu")
+	copies := map[string]string{prog: filepath.Join(top, "difffs")}
 	if emu {
-		copies[vemuBin] = "vemu"
+		copies[vemuBin] = vemu
 	}
 	for src, dst := range copies {
 		b, err := os.ReadFile(src)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(top, dst), b, 0o755); err != nil {
+		if err := os.WriteFile(dst, b, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	args := []string{filepath.Join(top, "difffs"), work, fmt.Sprint(seed), fmt.Sprint(diffFSOps)}
 	if emu {
-		args = append([]string{filepath.Join(top, "vemu"), "run"}, args...)
+		args = append([]string{vemu, "run"}, args...)
 	}
 	if os.Geteuid() == 0 {
 		sp, err := exec.LookPath("setpriv")
