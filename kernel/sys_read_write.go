@@ -375,11 +375,34 @@ func (t *Task) fileRangeArgs(a Args) (in *File, inOff *int64, out *File, outOff 
 	return
 }
 
+// wraps is whether position off (fd's own when nil) plus count, as a signed 64-bit
+// position, goes below it.
+func wraps(fd int, off *int64, count uint64) bool {
+	pos := int64(0)
+	if off != nil {
+		pos = *off
+	} else if p, err := unix.Seek(fd, 0, unix.SEEK_CUR); err == nil {
+		pos = p
+	}
+	return pos+int64(count) < pos
+}
+
 // sysCopyFileRange implements copy_file_range(2) with the host's.
 func sysCopyFileRange(t *Task, a Args) (uint64, error) {
 	in, inOff, out, outOff, err := t.fileRangeArgs(a)
 	if err != nil {
 		return 0, err
+	}
+	if a[4] > maxIO {
+		// Linux checks that neither offset wraps with the whole length (EOVERFLOW)
+		// before it cuts the length, after the files' checks, which the host's copy
+		// of no bytes makes.
+		if _, err := unix.CopyFileRange(in.fd, inOff, out.fd, outOff, 0, int(a.Uint(5))); err != nil {
+			return 0, err
+		}
+		if wraps(in.fd, inOff, a[4]) || wraps(out.fd, outOff, a[4]) {
+			return 0, unix.EOVERFLOW
+		}
 	}
 	room, err := t.writeRoom(out, outOff, min(a[4], maxIO))
 	if err != nil {
