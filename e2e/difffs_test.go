@@ -14,7 +14,7 @@ import (
 )
 
 // diffFSSeeds are the seeds TestDiffFS runs, each for diffFSOps calls.
-var diffFSSeeds = []int{1, 2, 3, 6, 8, 11}
+var diffFSSeeds = []int{1, 2, 3, 6, 8, 11, 17}
 
 const diffFSOps = 3000
 
