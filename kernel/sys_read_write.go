@@ -395,13 +395,17 @@ func sysCopyFileRange(t *Task, a Args) (uint64, error) {
 	}
 	if a[4] > maxIO {
 		// Linux checks that neither offset wraps with the whole length (EOVERFLOW)
-		// before it cuts the length, after the files' checks, which the host's copy
-		// of no bytes makes.
-		if _, err := unix.CopyFileRange(in.fd, inOff, out.fd, outOff, 0, int(a.Uint(5))); err != nil {
+		// before it cuts the length: after the files' checks, which the host's copy
+		// of no bytes makes, and before a negative offset's EINVAL.
+		_, err := unix.CopyFileRange(in.fd, inOff, out.fd, outOff, 0, int(a.Uint(5)))
+		if err != nil && (err != unix.EINVAL || a.Uint(5) != 0 || !isRegular(in.fd) || !isRegular(out.fd)) {
 			return 0, err
 		}
 		if wraps(in.fd, inOff, a[4]) || wraps(out.fd, outOff, a[4]) {
 			return 0, unix.EOVERFLOW
+		}
+		if err != nil {
+			return 0, err
 		}
 	}
 	room, err := t.writeRoom(out, outOff, min(a[4], maxIO))
