@@ -60,7 +60,7 @@ func runDiffFS(t *testing.T, top, prog string, seed int, emu bool) []byte {
 	if err := os.Mkdir(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// Copies the run may execute; vemu's goes one level up, so that both runs' tops
+	// Programs the run may execute; vemu goes one level up, so that both runs' tops
 	// hold the same names (the run lists "..").
 	vemu := filepath.Join(filepath.Dir(top), "vemu")
 	copies := map[string]string{prog: filepath.Join(top, "difffs")}
@@ -68,13 +68,7 @@ func runDiffFS(t *testing.T, top, prog string, seed int, emu bool) []byte {
 		copies[vemuBin] = vemu
 	}
 	for src, dst := range copies {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dst, b, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		placeProgram(t, src, dst)
 	}
 	args := []string{filepath.Join(top, "difffs"), work, fmt.Sprint(seed), fmt.Sprint(diffFSOps)}
 	if emu {
