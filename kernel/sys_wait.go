@@ -172,7 +172,11 @@ func (p *Process) threadEnd(c *Process, w waitSpec, keep bool) *waitEvent {
 	}
 	e := l.threadExits[i]
 	if !keep {
-		l.threadExits = append(l.threadExits[:i:i], l.threadExits[i+1:]...)
+		if i == 0 {
+			l.threadExits = l.threadExits[1:] // a wait for any takes the oldest: O(1)
+		} else {
+			l.threadExits = append(l.threadExits[:i:i], l.threadExits[i+1:]...)
+		}
 		if len(l.threadExits) == 0 && c.zombie && !l.exited {
 			l.unlinkLocked() // the parent reports the process itself
 		}
