@@ -75,6 +75,7 @@ var conformGuests = []diffCase{
 	{name: "ptrestart", cmds: one("ptrestart")},
 	{name: "ptsysexit", cmds: one("ptsysexit")},
 	{name: "ptexit", cmds: one("ptexit")},
+	{name: "ptgroupstop", cmds: one("ptgroupstop")},
 	{name: "smc", cmds: one("smc")},
 	{name: "dualmap", cmds: one("dualmap")},
 	{name: "threadcpu", cmds: one("threadcpu")},

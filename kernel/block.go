@@ -201,8 +201,8 @@ func (t *Task) waitFor(op *pendingOp) {
 		}()
 	}
 	p.updatePreempt()
-	if t.deliverable() {
-		// A signal already waits (a ppoll mask let it through, say).
+	if t.deliverable() || p.groupStopPending(t) {
+		// A signal already waits (a ppoll mask let it through, say), or a group-stop.
 		t.interruptCall()
 	}
 }

@@ -119,9 +119,10 @@ type Debugger struct {
 	sigStop   *Task               // the thread in a signal-delivery stop
 	sys       *sysOverlay         // the thread stopped at a system call
 	pt        *ptraceLink         // the guest tracer's link, when ptrace made this (ptrace.go)
-	group     *parkedStop         // a tracer's group-stop in effect (ptstop.go)
 	parked    int                 // threads in a tracer's stop
 	releasing []*parkedStop       // stops the tracer resumed, to end after its request
+	ending    bool                // the process ends: its threads' PTRACE_EVENT_EXIT stops
+	ended     []*Task             // threads resumed from those stops, to end
 	left      chan struct{}       // closed at detach
 }
 
@@ -137,6 +138,7 @@ type debugTask struct {
 	vforkPend bool   // a vfork child released the thread: PTRACE_EVENT_VFORK_DONE
 	vforkPid  int
 	startStop bool // a new thread of a seized tracee: PTRACE_EVENT_STOP before it runs
+	groupPend bool // a tracer's group-stop: the thread stops before it runs again
 }
 
 type debugWatch struct {
@@ -696,7 +698,10 @@ func (d *Debugger) detach() {
 	}
 	if l := d.pt; l != nil {
 		l.unlink()
-		if l.groupSig != 0 && p.exit == nil && p.doomed.Load() == 0 {
+		for _, t := range p.tasks {
+			t.jobStop = false // the process's stop, if any, stops them now
+		}
+		if l.groupSig != 0 && p.exit == nil && !d.ending && p.doomed.Load() == 0 {
 			// The group-stop is still in effect: the process stays stopped.
 			p.stopProcess(abi.Siginfo{Signo: int32(l.groupSig), Code: abi.SI_USER, Pid: int32(l.tracerPid)})
 		}
@@ -710,11 +715,11 @@ func (d *Debugger) detach() {
 
 // hold stops for the debugger with st: for a guest tracer, the thread st names parks
 // (ptstop.go); else the whole process holds.
-func (d *Debugger) hold(st DebugStop, report bool) { d.holdThen(st, report, false, nil) }
+func (d *Debugger) hold(st DebugStop, report bool) { d.holdThen(st, report, nil) }
 
 // holdThen is hold, then then (seen false: a tracer went away before it saw the stop)
-// once the debugger resumed the thread; all says a tracer's stop stops every thread.
-func (d *Debugger) holdThen(st DebugStop, report, all bool, then func(seen bool)) {
+// once the debugger resumed the thread.
+func (d *Debugger) holdThen(st DebugStop, report bool, then func(seen bool)) {
 	if d.pt != nil {
 		if d.pt.untraced[st.Tid] {
 			// A thread its tracer detached alone goes on as if untraced.
@@ -725,7 +730,7 @@ func (d *Debugger) holdThen(st DebugStop, report, all bool, then func(seen bool)
 			return
 		}
 		if t := d.p.thread(st.Tid); t != nil && t.ptParked == nil && !d.detached {
-			d.park(t, st, all, then)
+			d.park(t, st, then)
 			return
 		}
 	}
@@ -747,7 +752,7 @@ func (d *Debugger) holdAll(st DebugStop, report bool) {
 	}
 	d.release, d.intr = false, false
 	if d.pt != nil {
-		d.pt.stopped(st, false)
+		d.pt.stopped(st)
 		defer d.pt.resumed(st.Tid)
 	}
 	// A fatal signal from outside (SIGTERM to vemu) still ends a stopped process: say
@@ -789,7 +794,7 @@ func (d *Debugger) stopTrap(t *Task, code int32, st DebugStop) {
 func (d *Debugger) signalStop(t *Task, info abi.Siginfo, then func(abi.Siginfo, bool)) {
 	d.siginfo[t.tid] = info
 	d.sigStop = t
-	d.holdThen(DebugStop{Kind: Signalled, Tid: t.tid, Signal: int(info.Signo)}, true, false, func(seen bool) {
+	d.holdThen(DebugStop{Kind: Signalled, Tid: t.tid, Signal: int(info.Signo)}, true, func(seen bool) {
 		then(d.signalDecision(t, info, seen))
 	})
 }
@@ -989,7 +994,7 @@ func (d *Debugger) entryStop(t *Task, s *emu.Syscall, info func(*Task) abi.Sigin
 		t.p.cpu.SetReg(emu.RIP, rip)
 		d.sys = &sysOverlay{t: t, nr: nr, entry: true}
 		d.siginfo[t.tid] = info(t)
-		d.holdThen(st, true, false, func(seen bool) {
+		d.holdThen(st, true, func(seen bool) {
 			if d.detached || !seen {
 				dt.entered = true // it runs now without the debugger
 			}

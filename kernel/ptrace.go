@@ -41,7 +41,6 @@ type ptraceLink struct {
 	threadExits []threadExit        // their ends, for the tracer's wait
 	stops       map[int]*threadStop // the threads in a stop
 	pending     []int               // threads whose stops wait for a wait, oldest first (or reported since)
-	groupTid    int                 // the thread whose stop is a group-stop in effect; 0: none
 	nListen     int                 // stops that listen
 	exited      bool                // a tracee that is not the tracer's child ended: wait reports it
 	exitInfo    abi.Siginfo         // how it ended
@@ -61,7 +60,7 @@ type reportedStop struct {
 }
 
 // setStopLocked notes thread tid's stop with code, for the tracer's wait.
-func (l *ptraceLink) setStopLocked(tid, code int, group bool, used usage) {
+func (l *ptraceLink) setStopLocked(tid, code int, used usage) {
 	s := l.stops[tid]
 	if s == nil {
 		if l.stops == nil {
@@ -73,9 +72,6 @@ func (l *ptraceLink) setStopLocked(tid, code int, group bool, used usage) {
 		l.nListen--
 	}
 	s.status, s.listening, s.used = code, false, used
-	if group {
-		l.groupTid = tid
-	}
 	l.pending = append(l.pending, tid)
 	if len(l.pending) > 2*len(l.stops)+16 {
 		// Reported by a wait for the thread itself: drop them, in order.
@@ -98,15 +94,12 @@ func (l *ptraceLink) endStopLocked(tid int) {
 	if s.listening {
 		l.nListen--
 	}
-	if l.groupTid == tid {
-		l.groupTid = 0
-	}
 	delete(l.stops, tid)
 }
 
 // clearStopsLocked forgets every stop.
 func (l *ptraceLink) clearStopsLocked() {
-	l.stops, l.pending, l.groupTid, l.nListen = nil, nil, 0, 0
+	l.stops, l.pending, l.nListen = nil, nil, 0
 }
 
 // leaveUntraced notes thread tid as one the tracer does not trace (see untraced); on
@@ -119,36 +112,29 @@ func (l *ptraceLink) leaveUntraced(tid int) {
 }
 
 // stoppedLocked says whether the tracer may make requests of thread tid: it is in a
-// stop that does not listen, or a group-stop stops every thread.
+// stop that does not listen.
 func (l *ptraceLink) stoppedLocked(tid int) bool {
-	if s := l.stops[tid]; s != nil && !s.listening {
-		return true
-	}
-	g := l.stops[l.groupTid]
-	return l.groupTid != 0 && g != nil && !g.listening
+	s := l.stops[tid]
+	return s != nil && !s.listening
 }
 
 // anyStopLocked says whether some thread is in a stop that does not listen.
 func (l *ptraceLink) anyStopLocked() bool { return len(l.stops) > l.nListen }
 
 // reportLocked takes (unless keep) the stop a wait for thread tid finds (0: any
-// thread's, the oldest first): the id wait returns and the stop's code and usage. A wait
-// for the process's id finds a group-stop that another of its threads took.
+// thread's, the oldest first): the id wait returns and the stop's code and usage.
 func (l *ptraceLink) reportLocked(tid int, keep bool) (int, reportedStop, bool) {
-	take := func(id, t int) (int, reportedStop, bool) {
+	take := func(t int) (int, reportedStop, bool) {
 		s := l.stops[t]
 		r := reportedStop{s.status, s.used}
 		if !keep {
 			s.status = 0
 		}
-		return id, r, true
+		return t, r, true
 	}
 	if tid != 0 {
 		if s := l.stops[tid]; s != nil && s.status != 0 {
-			return take(tid, tid)
-		}
-		if g := l.stops[l.groupTid]; tid == l.tracee.pid && l.groupTid != 0 && g != nil && g.status != 0 {
-			return take(tid, l.groupTid)
+			return take(tid)
 		}
 		return 0, reportedStop{}, false
 	}
@@ -158,7 +144,7 @@ func (l *ptraceLink) reportLocked(tid int, keep bool) (int, reportedStop, bool) 
 			if !keep {
 				l.pending = l.pending[1:]
 			}
-			return take(t, t)
+			return take(t)
 		}
 		l.pending = l.pending[1:]
 	}
@@ -206,8 +192,8 @@ func (l *ptraceLink) syscallCode() int {
 }
 
 // stopped publishes a stop of a tracee's thread for the tracer's wait, on the tracee's
-// loop; group says it is a group-stop.
-func (l *ptraceLink) stopped(st DebugStop, group bool) {
+// loop.
+func (l *ptraceLink) stopped(st DebugStop) {
 	code := st.Signal | st.Event<<8
 	noSignal := st.Event != 0
 	switch st.Kind {
@@ -229,7 +215,7 @@ func (l *ptraceLink) stopped(st DebugStop, group bool) {
 		k.pt.mu.Unlock()
 		return
 	}
-	l.setStopLocked(st.Tid, code, group, used)
+	l.setStopLocked(st.Tid, code, used)
 	tracer := l.tracer
 	tracer.wakeChildWaiters()
 	k.pt.mu.Unlock()
@@ -298,24 +284,70 @@ func (l *ptraceLink) execEvent(t *Task) bool {
 	return false
 }
 
-// groupStop is a stop signal's default action in a tracee: the tracer sees it as a
-// stop (with PTRACE_EVENT_STOP when it seized the tracee) and decides when it ends. The
+// groupStop is a stop signal's default action in a tracee, taken by thread t: a
+// group-stop, which each traced thread reports to the tracer as a stop of its own (with
+// PTRACE_EVENT_STOP when it seized the tracee), t at once and each other thread before
+// it next runs, as Linux's do_signal_stop() marks every thread and each then traps
+// (do_jobctl_trap()); the tracer restarts each. A thread the tracer does not trace stops
+// as job control stops it, until SIGCONT; with none traced, the process stops so. The
 // group-stop stays in effect until a SIGCONT: a tracer that detaches (or ends) before
 // then leaves the process stopped, as Linux's __ptrace_unlink() does.
-func (d *Debugger) groupStop(t *Task, sig int) {
-	st := DebugStop{Kind: Signalled, Tid: t.tid, Signal: sig}
-	d.siginfo[t.tid] = abi.Siginfo{Signo: int32(sig), Code: abi.SI_USER}
-	if d.pt.seized {
-		// As Linux's do_jobctl_trap().
-		st.Event = abi.PTRACE_EVENT_STOP
-		d.siginfo[t.tid] = abi.Siginfo{Signo: int32(sig), Code: int32(sig | abi.PTRACE_EVENT_STOP<<8), Pid: int32(t.p.pid), UID: t.p.creds.ruid}
-	}
-	d.pt.groupSig = sig
-	d.holdThen(st, true, true, func(bool) {
-		if d.pt != nil {
-			d.pt.noSignal[t.tid] = true
+func (d *Debugger) groupStop(t *Task, info abi.Siginfo) {
+	l := d.pt
+	p := d.p
+	traced := false
+	for _, o := range p.tasks {
+		switch {
+		case o.state == taskDead:
+		case l.untraced[o.tid]:
+			o.jobStop = true
+		default:
+			traced = true
+			d.task(o).groupPend = true
+			if o != t {
+				// A call it waits in ends, to start again after the stop, as Linux's
+				// signal_wake_up() ends it.
+				o.interruptCall()
+			}
 		}
-	})
+	}
+	if !traced {
+		for _, o := range p.tasks {
+			o.jobStop = false
+		}
+		p.stopProcess(info)
+		return
+	}
+	l.groupSig = int(info.Signo)
+	d.takeGroupStop(t)
+}
+
+// takeGroupStop stops thread t in the group-stop in effect, if it has yet to; true when
+// it stopped. Not between a call's entry and exit stops: it stops on its way back to
+// user mode, as on Linux.
+func (d *Debugger) takeGroupStop(t *Task) bool {
+	dt := d.tasks[t]
+	l := d.pt
+	if dt == nil || !dt.groupPend || l == nil || d.syscallPending(t) {
+		return false
+	}
+	dt.groupPend = false
+	sig := l.groupSig
+	if sig == 0 || l.untraced[t.tid] {
+		return false
+	}
+	st := DebugStop{Kind: Signalled, Tid: t.tid, Signal: sig}
+	// A group-stop has no siginfo (PTRACE_GETSIGINFO: EINVAL), but for a seized tracee.
+	delete(d.siginfo, t.tid)
+	if l.seized {
+		st.Event = abi.PTRACE_EVENT_STOP
+		d.siginfo[t.tid] = abi.Siginfo{Signo: int32(sig), Code: int32(sig | abi.PTRACE_EVENT_STOP<<8), Pid: int32(t.tid), UID: t.p.creds.ruid}
+	}
+	d.hold(st, true)
+	if t.ptParked != nil {
+		l.noSignal[t.tid] = true // a restart's signal is ignored
+	}
+	return true
 }
 
 // listen implements PTRACE_LISTEN, on the tracee's loop: after a PTRACE_EVENT_STOP stop
@@ -346,66 +378,143 @@ func (d *Debugger) relisten(tid int) bool {
 	k := d.p.k
 	var tids []int
 	k.pt.mu.Lock()
-	for t, s := range l.stops {
-		if s.listening && (tid == 0 || t == tid) {
-			tids = append(tids, t)
+	if tid != 0 {
+		if s := l.stops[tid]; s != nil && s.listening {
+			tids = append(tids, tid)
+		}
+	} else if l.nListen > 0 {
+		for _, t := range d.p.tasks { // in the threads' order, the same at each run
+			if s := l.stops[t.tid]; s != nil && s.listening {
+				tids = append(tids, t.tid)
+			}
 		}
 	}
-	group := l.groupTid
 	k.pt.mu.Unlock()
 	sig := l.groupSig
 	if sig == 0 {
 		sig = abi.SIGTRAP
 	}
 	for _, t := range tids {
-		d.siginfo[t] = abi.Siginfo{Signo: int32(sig), Code: int32(sig | abi.PTRACE_EVENT_STOP<<8), Pid: int32(d.p.pid), UID: d.p.creds.ruid}
-		l.stopped(DebugStop{Kind: Signalled, Tid: t, Signal: sig, Event: abi.PTRACE_EVENT_STOP}, t == group)
+		d.siginfo[t] = abi.Siginfo{Signo: int32(sig), Code: int32(sig | abi.PTRACE_EVENT_STOP<<8), Pid: int32(t), UID: d.p.creds.ruid}
+		l.stopped(DebugStop{Kind: Signalled, Tid: t, Signal: sig, Event: abi.PTRACE_EVENT_STOP})
 	}
 	return len(tids) > 0
 }
 
-// continued notes a SIGCONT generated for the tracee: the group-stop ends, and a
-// listening tracee stops to say so.
+// continued notes a SIGCONT generated for the tracee: the group-stop ends, in threads
+// yet to stop in it too, and a listening thread stops to say so.
 func (d *Debugger) continued() {
 	if d.pt == nil {
 		return
 	}
 	d.pt.groupSig = 0
+	for _, t := range d.p.tasks {
+		t.jobStop = false
+		if dt := d.tasks[t]; dt != nil {
+			dt.groupPend = false
+		}
+	}
 	d.relisten(0)
 }
 
-// exitEvent is PTRACE_EVENT_EXIT's stop, before the process's threads are gone: the
-// tracer may still read them. Not after SIGKILL, as on Linux. One thread stops, where
-// Linux stops each traced thread on its way out.
+// exitEvent is the PTRACE_EVENT_EXIT stop of each traced thread as the process ends,
+// before its threads are gone: the tracer may still read them. Each thread ends as the
+// tracer resumes it, its end reported to the tracer then, and the first thread's with
+// the process, after the others, as each thread of an exit_group stops in Linux's
+// do_exit(). Not after SIGKILL.
 func (d *Debugger) exitEvent() {
 	p := d.p
 	l := d.pt
 	if l == nil || l.options.Load()&abi.PTRACE_O_TRACEEXIT == 0 || p.exit.Signal == abi.SIGKILL || p.doomed.Load() != 0 || len(p.tasks) == 0 {
 		return
 	}
-	// The thread that ends the process stops, or, when the tracer does not trace it
-	// (created without PTRACE_O_TRACECLONE), the first one it does.
-	t := p.cur
-	if t == nil || t.state == taskDead || l.untraced[t.tid] {
-		t = nil
-		for _, o := range p.tasks {
-			if o.state != taskDead && !l.untraced[o.tid] {
-				t = o
-				break
-			}
-		}
-		if t == nil {
+	st := *p.exit
+	status := st.WaitStatus()
+	p.exit = nil // the tracer's requests are served while the process has not ended
+	d.ending = true
+	d.sys, d.sigStop = nil, nil
+	stop := func(t *Task) {
+		if t.state == taskDead || l.untraced[t.tid] {
 			return
 		}
+		if t.ptExited {
+			// Already in (or past) its own exit's stop: it ends as resumed.
+			if ps := t.ptParked; ps != nil {
+				ps.then = nil
+			} else {
+				d.ended = append(d.ended, t)
+			}
+			return
+		}
+		p.forgetStop(t) // a stop it was in ends, as SIGKILL ends it on Linux
+		t.ptThen = nil
+		l.setEventMsg(t.tid, uint64(status))
+		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_EXIT<<8, Pid: int32(t.tid)}
+		d.park(t, DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_EXIT}, nil)
 	}
-	st := *p.exit
-	l.setEventMsg(t.tid, uint64(st.WaitStatus()))
-	d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_EXIT<<8, Pid: int32(p.pid)}
-	p.exit = nil // hold serves requests while the process has not ended
-	d.holdAll(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_EXIT}, true)
+	// The thread that ended the process stops first.
+	if c := p.cur; c != nil {
+		stop(c)
+	}
+	for _, t := range p.tasks {
+		if t != p.cur {
+			stop(t)
+		}
+	}
+	d.endThreads(status)
+	for d.parked > 0 && !d.detached && p.exit == nil && p.doomed.Load() == 0 {
+		p.onWake(<-p.wake)
+		d.endThreads(status)
+	}
+	d.ending = false
+	d.endThreads(status)
 	if p.exit == nil || p.exit.Signal != abi.SIGKILL {
 		p.exit = &st
 	}
+}
+
+// endThreads ends the threads resumed from their PTRACE_EVENT_EXIT stops with status:
+// each but the first is gone, its end reported to the tracer; the first thread's end is
+// the process's.
+func (d *Debugger) endThreads(status int) {
+	p := d.p
+	for len(d.ended) > 0 {
+		t := d.ended[0]
+		d.ended = d.ended[1:]
+		t.ptThen = nil
+		if t.tid == p.pid || t.state == taskDead {
+			continue
+		}
+		t.setState(taskDead)
+		p.k.dropThread(t.tid)
+		p.threadGone(t.tid, status)
+	}
+	d.ended = nil
+}
+
+// exitStop stops thread t, which ends alone (exit(2)) while others live, with
+// PTRACE_EVENT_EXIT when its tracer asked for it, and ends it with code once resumed;
+// false when it does not stop.
+func (t *Task) exitStop(code int) bool {
+	p := t.p
+	d := p.dbg
+	if d == nil || d.pt == nil || d.pt.options.Load()&abi.PTRACE_O_TRACEEXIT == 0 || d.pt.untraced[t.tid] || p.live <= 1 || t.ptExited {
+		return false
+	}
+	t.post(func() {
+		d := p.dbg
+		if d == nil || d.pt == nil || d.pt.untraced[t.tid] {
+			t.threadExit(code)
+			return
+		}
+		t.ptExited = true
+		d.pt.setEventMsg(t.tid, uint64((code&0xff)<<8))
+		d.siginfo[t.tid] = abi.Siginfo{Signo: abi.SIGTRAP, Code: abi.SIGTRAP | abi.PTRACE_EVENT_EXIT<<8, Pid: int32(t.tid)}
+		d.holdThen(DebugStop{Kind: Signalled, Tid: t.tid, Signal: abi.SIGTRAP, Event: abi.PTRACE_EVENT_EXIT}, true, func(bool) {
+			t.threadExit(code)
+		})
+	})
+	return true
 }
 
 // tracerExited lets p's tracees go when p ends: each is detached and runs on, or is
@@ -911,6 +1020,12 @@ func (l *ptraceLink) attachThread(tid int, seize bool) error {
 			}
 			l.threads[tid] = true
 			k.pt.mu.Unlock()
+			if t.jobStop {
+				// In the group-stop: it stops for the tracer instead, as Linux's
+				// ptrace_attach() has a stopped thread trap (JOBCTL_TRAP_STOP).
+				t.jobStop = false
+				q.dbg.task(t).groupPend = true
+			}
 			if !seize { // PTRACE_SEIZE leaves the thread running, as Linux's ptrace_attach()
 				q.queueSignal(t, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL, Pid: int32(l.tracerPid)})
 			}
@@ -997,6 +1112,11 @@ func (l *ptraceLink) detachThread(t *Task, sig int, sigStopped bool, info abi.Si
 	l.leaveUntraced(t.tid)
 	delete(l.sysTrace, t.tid)
 	d.stepEnd(t)
+	if l.groupSig != 0 {
+		// The group-stop is in effect: it stops untraced, as Linux's __ptrace_unlink()
+		// stops it, until SIGCONT.
+		t.jobStop = true
+	}
 	k := l.tracee.k
 	k.pt.mu.Lock()
 	delete(l.threads, t.tid) // its end is not the tracer's to hear of

@@ -8,10 +8,14 @@ import "vemu/abi"
 // resumes the thread and the loop next gives it the CPU. Each thread's stop is the
 // tracer's at once, as each thread of a traced process is a tracee of its own on Linux:
 // a debugger stops every thread and waits for each (waitpid(tid, __WALL)), reads and
-// resumes them one by one. A group-stop stops every thread, as one stop; the stop at
-// the process's end (PTRACE_EVENT_EXIT) and a gdb stub's stops hold the whole process,
-// as before. A thread its tracer detached alone (PTRACE_DETACH of a thread but the
-// first) stops no more, while the others stay traced.
+// resumes them one by one. A group-stop is each thread's own too: the thread that takes
+// the stop signal stops at once, and each other traced thread stops before it next runs
+// (a call it waits in ends, to start again after the stop), as Linux's do_signal_stop()
+// has each thread report it; a thread the tracer does not trace stops as job control
+// stops it (jobStop), until SIGCONT. At the process's end each traced thread stops with
+// PTRACE_EVENT_EXIT, and ends (reported to the tracer) as the tracer resumes it. A gdb
+// stub's stops hold the whole process. A thread its tracer detached alone (PTRACE_DETACH
+// of a thread but the first) stops no more, while the others stay traced.
 
 // parkedStop is one thread's stop.
 type parkedStop struct {
@@ -24,18 +28,15 @@ type parkedStop struct {
 
 // park stops thread t with st for a tracer, and returns at once; then runs when the
 // tracer resumes t (seen false: the tracer went away without deciding about the stop).
-func (d *Debugger) park(t *Task, st DebugStop, all bool, then func(seen bool)) {
+func (d *Debugger) park(t *Task, st DebugStop, then func(seen bool)) {
 	ps := &parkedStop{t: t, sys: d.sys, sig: d.sigStop == t, then: then}
 	t.ptParked = ps
 	d.parked++
 	d.sys, d.sigStop = nil, nil
-	if all {
-		d.group = ps
-	}
 	if d.intr && (d.intrTid == 0 || d.intrTid == t.tid) {
 		d.intr, d.intrTid = false, 0 // this stop is the one the interrupt asked for
 	}
-	d.pt.stopped(st, all)
+	d.pt.stopped(st)
 	d.p.publishFatal()
 }
 
@@ -73,16 +74,18 @@ func (d *Debugger) endStop(ps *parkedStop, seen bool) {
 	if t.ptParked != ps {
 		return
 	}
-	if d.group == ps {
-		d.group = nil
+	if d.pt != nil {
+		d.pt.resumed(t.tid)
 	}
-	d.pt.resumed(t.tid)
 	t.ptParked = nil
 	d.parked--
 	t.ptAction = ps.action
 	t.ptThen = func() {}
 	if f := ps.then; f != nil {
 		t.ptThen = func() { f(seen) }
+	}
+	if d.ending {
+		d.ended = append(d.ended, t) // exitEvent ends it
 	}
 }
 
@@ -96,7 +99,6 @@ func (d *Debugger) unparkAll() {
 			d.endStop(ps, true)
 		}
 	}
-	d.group = nil
 }
 
 // forgetStop drops the stop of thread t, which ends (an exec by another thread ends
@@ -109,24 +111,26 @@ func (p *Process) forgetStop(t *Task) {
 	t.ptParked, t.ptThen = nil, nil
 	if d := p.dbg; d != nil {
 		d.parked--
-		if d.group == ps {
-			d.group = nil
-		}
 		if d.pt != nil {
 			d.pt.resumed(t.tid)
 		}
 	}
 }
 
-// ptStopped reports whether the run loop must not pick t: t is in a ptrace stop, or a
-// group-stop stops the process.
-func (p *Process) ptStopped(t *Task) bool {
-	if t.ptParked != nil {
-		return true
-	}
+// groupStopPending says whether t has yet to stop in a tracer's group-stop: a call it
+// starts to wait in ends at once, as a pending signal ends it.
+func (p *Process) groupStopPending(t *Task) bool {
 	d := p.dbg
-	return d != nil && d.group != nil
+	if d == nil || d.pt == nil {
+		return false
+	}
+	dt := d.tasks[t]
+	return dt != nil && dt.groupPend
 }
+
+// ptStopped reports whether the run loop must not pick t: t is in a ptrace stop, or
+// an untraced thread of a tracee in a group-stop.
+func (p *Process) ptStopped(t *Task) bool { return t.ptParked != nil || t.jobStop }
 
 // unparked runs what waits for t after its stop ended (the stopping code's continuation
 // and the posts after it), with t on the CPU; true when there was any.

@@ -274,6 +274,9 @@ func (p *Process) run() ExitStatus {
 		if p.unparked(t) {
 			continue
 		}
+		if d := p.dbg; d != nil && d.takeGroupStop(t) {
+			continue
+		}
 		if d := p.dbg; d == nil || d.pt == nil || !d.syscallPending(t) {
 			t.dispatchSignals()
 		}

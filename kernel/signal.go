@@ -436,8 +436,8 @@ func (t *Task) dispatchSignals() {
 			continue // its POSIX timer was set again or deleted since
 		}
 		t.deliver(info)
-		if t.ptParked != nil {
-			return // stopped for its tracer: the rest wait until it runs again
+		if t.ptParked != nil || t.jobStop {
+			return // stopped for its tracer (or in its group-stop): the rest wait until it runs again
 		}
 	}
 	if ts.restoreMask {
@@ -488,7 +488,7 @@ func (t *Task) deliverNow(info abi.Siginfo) {
 			return
 		}
 		if d := t.p.dbg; d != nil && d.pt != nil {
-			d.groupStop(t, sig)
+			d.groupStop(t, info)
 			return
 		}
 		t.p.stopProcess(info)

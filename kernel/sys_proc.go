@@ -12,7 +12,9 @@ import (
 
 // sysExit implements exit(2): the thread ends; the last one ends the process.
 func sysExit(t *Task, a Args) (uint64, error) {
-	t.threadExit(int(a.Int(0) & 0xff))
+	if code := int(a.Int(0) & 0xff); !t.exitStop(code) {
+		t.threadExit(code)
+	}
 	return 0, nil
 }
 

@@ -49,6 +49,8 @@ type Task struct {
 	ptParked      *parkedStop           // t is in a tracer's stop (ptstop.go)
 	ptThen        func()                // what waits for t's run after its stop
 	ptAction      DebugAction           // how the tracer resumed t
+	jobStop       bool                  // a tracee's thread its tracer does not trace, in a group-stop until SIGCONT
+	ptExited      bool                  // t took its PTRACE_EVENT_EXIT stop: it ends once resumed
 	affinity      *unix.CPUSet          // sched_setaffinity's mask; nil: vemu's own
 	cpuNum        uint32                // the CPU getcpu reports: the first of the mask
 	lastFault     sigFault              // what the last fault's frame said (Linux's thread fields)
