@@ -701,8 +701,13 @@ func (d *Debugger) detach() {
 		for _, t := range p.tasks {
 			t.jobStop = false // the process's stop, if any, stops them now
 		}
-		if l.groupSig != 0 && p.exit == nil && !d.ending && p.doomed.Load() == 0 {
-			// The group-stop is still in effect: the process stays stopped.
+		switch {
+		case l.groupSig == 0 || p.exit != nil || d.ending || p.doomed.Load() != 0:
+		case l.groupDone && p.stopAgain():
+			// The group-stop is still in effect, and was reported: the process stays
+			// stopped.
+		default:
+			// The group-stop is still in effect: the process stops.
 			p.stopProcess(abi.Siginfo{Signo: int32(l.groupSig), Code: abi.SI_USER, Pid: int32(l.tracerPid)})
 		}
 	}

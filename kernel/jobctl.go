@@ -60,6 +60,24 @@ func (p *Process) stopProcess(info abi.Siginfo) {
 	}
 }
 
+// stopAgain stops p, whose stop its parent learned of already (a tracee's group-stop,
+// ptrace.go), without telling it again; false when p has no parent inside vemu.
+func (p *Process) stopAgain() bool {
+	k := p.k
+	k.pt.mu.Lock()
+	parent := p.parent
+	k.pt.mu.Unlock()
+	if parent == nil {
+		return false
+	}
+	p.stopped = true
+	p.updatePreempt()
+	k.pt.mu.Lock()
+	k.setJobStopLocked(p, true)
+	k.pt.mu.Unlock()
+	return true
+}
+
 // continueProcess resumes a stopped p: a SIGCONT was generated for it, whatever its
 // action or mask.
 func (p *Process) continueProcess() {

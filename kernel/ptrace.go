@@ -29,12 +29,14 @@ type ptraceLink struct {
 	options   atomic.Uint32
 
 	// Owned by the tracee's loop, by thread id.
-	d        *Debugger
-	eventMsg map[int]uint64 // PTRACE_GETEVENTMSG's message of each thread's last event stop
-	noSignal map[int]bool   // the thread's stop is an event or group stop: a restart's signal is ignored
-	groupSig int            // the stop signal of a group-stop in effect, until a SIGCONT
-	sysTrace map[int]bool   // threads restarted with PTRACE_SYSCALL: they stop at calls
-	untraced map[int]bool   // threads the tracer detached alone, did not attach, or was not told of (no TRACECLONE)
+	d         *Debugger
+	eventMsg  map[int]uint64 // PTRACE_GETEVENTMSG's message of each thread's last event stop
+	noSignal  map[int]bool   // the thread's stop is an event or group stop: a restart's signal is ignored
+	groupSig  int            // the stop signal of a group-stop in effect, until a SIGCONT
+	groupLeft int            // threads yet to stop in it
+	groupDone bool           // every thread stopped in it: the process is stopped, for its parent
+	sysTrace  map[int]bool   // threads restarted with PTRACE_SYSCALL: they stop at calls
+	untraced  map[int]bool   // threads the tracer detached alone, did not attach, or was not told of (no TRACECLONE)
 
 	// Guarded by the kernel's pt.mu.
 	threads     map[int]bool        // threads other than the first the tracer was told of (clone events)
@@ -303,7 +305,10 @@ func (d *Debugger) groupStop(t *Task, info abi.Siginfo) {
 			o.jobStop = true
 		default:
 			traced = true
-			d.task(o).groupPend = true
+			if dt := d.task(o); !dt.groupPend {
+				dt.groupPend = true
+				l.groupLeft++
+			}
 			if o != t {
 				// A call it waits in ends, to start again after the stop, as Linux's
 				// signal_wake_up() ends it.
@@ -334,6 +339,10 @@ func (d *Debugger) takeGroupStop(t *Task) bool {
 	dt.groupPend = false
 	sig := l.groupSig
 	if sig == 0 || l.untraced[t.tid] {
+		if sig != 0 {
+			t.jobStop = true
+		}
+		d.participated()
 		return false
 	}
 	st := DebugStop{Kind: Signalled, Tid: t.tid, Signal: sig}
@@ -347,7 +356,43 @@ func (d *Debugger) takeGroupStop(t *Task) bool {
 	if t.ptParked != nil {
 		l.noSignal[t.tid] = true // a restart's signal is ignored
 	}
+	d.participated()
 	return true
+}
+
+// participated counts a thread's stop (or end) in the group-stop; the last completes
+// it: the process is stopped, and its parent, when another process traces it, learns
+// of it as of any child's stop (Linux's task_participate_group_stop() and the
+// do_notify_parent_cldstop() of ptrace_stop()).
+func (d *Debugger) participated() {
+	l := d.pt
+	if l.groupLeft--; l.groupLeft > 0 || l.groupDone || l.groupSig == 0 {
+		return
+	}
+	l.groupDone = true
+	p := d.p
+	used := threadUsage()
+	k := p.k
+	k.pt.mu.Lock()
+	parent := p.parent
+	tell := parent != nil && parent != l.tracer
+	if tell {
+		p.job = jobState{stopSig: l.groupSig, used: used}
+	}
+	k.setJobStopLocked(p, true)
+	k.pt.mu.Unlock()
+	if tell {
+		p.notifyParent(parent, abi.CLD_STOPPED, l.groupSig)
+	}
+}
+
+// leaveGroupStop counts thread t, which ends or leaves its tracer, as stopped in the
+// group-stop it has yet to stop in, as Linux's exit_signals() and __ptrace_unlink() do.
+func (d *Debugger) leaveGroupStop(t *Task) {
+	if dt := d.tasks[t]; dt != nil && dt.groupPend && d.pt != nil {
+		dt.groupPend = false
+		d.participated()
+	}
 }
 
 // listen implements PTRACE_LISTEN, on the tracee's loop: after a PTRACE_EVENT_STOP stop
@@ -402,12 +447,29 @@ func (d *Debugger) relisten(tid int) bool {
 }
 
 // continued notes a SIGCONT generated for the tracee: the group-stop ends, in threads
-// yet to stop in it too, and a listening thread stops to say so.
+// yet to stop in it too, and a listening thread stops to say so. The parent learns of
+// it when the group-stop was complete, as Linux's get_signal() tells it.
 func (d *Debugger) continued() {
-	if d.pt == nil {
+	l := d.pt
+	if l == nil {
 		return
 	}
-	d.pt.groupSig = 0
+	if l.groupDone {
+		p := d.p
+		used := threadUsage()
+		k := p.k
+		k.pt.mu.Lock()
+		parent := p.parent
+		if parent != nil {
+			p.job = jobState{continued: true, used: used}
+		}
+		k.setJobStopLocked(p, false)
+		k.pt.mu.Unlock()
+		if parent != nil {
+			p.notifyParent(parent, abi.CLD_CONTINUED, abi.SIGCONT)
+		}
+	}
+	l.groupSig, l.groupLeft, l.groupDone = 0, 0, false
 	for _, t := range d.p.tasks {
 		t.jobStop = false
 		if dt := d.tasks[t]; dt != nil {
@@ -1025,6 +1087,7 @@ func (l *ptraceLink) attachThread(tid int, seize bool) error {
 				// ptrace_attach() has a stopped thread trap (JOBCTL_TRAP_STOP).
 				t.jobStop = false
 				q.dbg.task(t).groupPend = true
+				l.groupLeft++
 			}
 			if !seize { // PTRACE_SEIZE leaves the thread running, as Linux's ptrace_attach()
 				q.queueSignal(t, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL, Pid: int32(l.tracerPid)})
@@ -1116,6 +1179,7 @@ func (l *ptraceLink) detachThread(t *Task, sig int, sigStopped bool, info abi.Si
 		// The group-stop is in effect: it stops untraced, as Linux's __ptrace_unlink()
 		// stops it, until SIGCONT.
 		t.jobStop = true
+		d.leaveGroupStop(t)
 	}
 	k := l.tracee.k
 	k.pt.mu.Lock()

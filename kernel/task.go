@@ -218,6 +218,9 @@ func (t *Task) threadExit(code int) {
 		t.exitProcess(code)
 		return
 	}
+	if d := p.dbg; d != nil {
+		d.leaveGroupStop(t)
+	}
 	t.futexExit(true)
 	if t.clearChildTID != 0 {
 		if p.mm.CopyOut(t.clearChildTID, []byte{0, 0, 0, 0}) == nil {

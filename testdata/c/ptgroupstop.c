@@ -1,13 +1,14 @@
 /* ptgroupstop checks what a tracer of every thread of a process sees, as Linux shows it:
  * a stop signal puts each traced thread in a group-stop of its own, reported by its own
  * wait (PTRACE_EVENT_STOP when seized) and ended by its own restart (PTRACE_LISTEN
- * under PTRACE_SEIZE, each thread then stopping again at SIGCONT); and a process's end
- * (exit_group by any thread) stops each traced thread with PTRACE_EVENT_EXIT, after
- * which each thread's end is reported, the first thread's last. And the attacker's
- * cases: 64 threads stopped and restarted over and over, a tracer that dies while the
- * threads are in group-stop (the process stays stopped until SIGCONT), SIGKILL in the
- * middle of the stops. Everything is counted, so that the order in which threads stop
- * does not show. */
+ * under PTRACE_SEIZE, each thread then stopping again at SIGCONT); the process's
+ * parent, when not its tracer, learns of the group-stop once every thread stopped in
+ * it, and of the SIGCONT that ends it; and a process's end (exit_group by any thread)
+ * stops each traced thread with PTRACE_EVENT_EXIT, after which each thread's end is
+ * reported, the first thread's last. And the attacker's cases: 64 threads stopped and
+ * restarted over and over, a tracer that dies while the threads are in group-stop (the
+ * process stays stopped until SIGCONT), SIGKILL in the middle of the stops. Everything
+ * is counted, so that the order in which threads stop does not show. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -353,12 +354,58 @@ static void tracer_dies(int n, int seize)
 			pause_ms(10);
 	}
 	expect("once the tracer ended, the process is stopped", state == 'T' && still());
+	int once = waitpid(pid, &st, WUNTRACED | WNOHANG) == pid && WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP;
+	expect("its parent's wait reports the stop once", once && waitpid(pid, &st, WUNTRACED | WNOHANG) == 0);
 	snprintf(path, sizeof path, "/proc/%d/status", pid);
 	expect("untraced", read_text(path, buf, sizeof buf) && strstr(buf, "TracerPid:\t0\n"));
 	kill(pid, SIGCONT);
 	expect("SIGCONT: it runs", grows(1) && grows(2));
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
+	close(done[0]);
+	close(done[1]);
+	end_target();
+}
+
+/* parent_sees: the process's parent, not its tracer, learns of the group-stop once
+ * every thread stopped in it, and of the SIGCONT that ends it, through its wait. */
+static void parent_sees(int n, int seize)
+{
+	pid_t pid = target(n);
+	int done[2];
+	pipe(done);
+	fflush(stdout);
+	pid_t tracer = fork();
+	if (tracer == 0) {
+		int ok = attach_all(n, seize, 0), info, st;
+		kill(pid, SIGSTOP);
+		ok &= signal_stop(SIGSTOP) != 0;
+		ok &= group_stops(n, SIGSTOP, seize, &info) == n;
+		ok &= restart_all(n, seize ? PTRACE_LISTEN : PTRACE_CONT);
+		char c = ok;
+		write(done[1], &c, 1);
+		/* Then each stop is restarted, with its signal, until the target ends. */
+		for (;;) {
+			pid_t t = waitpid(-1, &st, __WALL);
+			if (t < 0 || (t == pid && !WIFSTOPPED(st)))
+				break;
+			if (WIFSTOPPED(st))
+				pt(PTRACE_CONT, t, 0, st >> 16 ? 0 : WSTOPSIG(st));
+		}
+		_exit(0);
+	}
+	char c = 0;
+	read(done[0], &c, 1);
+	expect("the tracer saw each thread's group-stop", c == 1);
+	int st = 0;
+	expect("the parent's wait sees the process stopped",
+	       waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+	kill(pid, SIGCONT);
+	expect("and continued after SIGCONT", waitpid(pid, &st, WCONTINUED) == pid && WIFCONTINUED(st));
+	expect("it runs", grows(1) && grows(2));
+	kill(pid, SIGKILL);
+	expect("then its end", waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	waitpid(tracer, &st, 0);
 	close(done[0]);
 	close(done[1]);
 	end_target();
@@ -481,6 +528,12 @@ int main(void)
 	alarm(60);
 	printf("-- the tracer dies, threads seized\n");
 	tracer_dies(4, 1);
+	alarm(60);
+	printf("-- the parent of a process whose threads are attached\n");
+	parent_sees(4, 0);
+	alarm(60);
+	printf("-- the parent of a process whose threads are seized\n");
+	parent_sees(4, 1);
 	alarm(60);
 	printf("-- SIGKILL during the stops\n");
 	killed(4, 0);
