@@ -752,10 +752,19 @@ func (t *Task) execImage(prog *program, path, comm string, img *loader.Image, ar
 				}
 			}
 			p.forgetStop(o)
+			live := o.state != taskDead
 			o.setState(taskDead)
 			k.dropThread(o.tid)
 			p.piForget(o.tid)
+			// A tracer hears of each as of an exit with 0, as Linux reports the
+			// threads de_thread() ends; the leader's id stays the process's.
+			if live && o.tid != p.pid {
+				p.threadGone(o.tid, 0)
+			}
 		}
+	}
+	if d := p.dbg; d != nil {
+		d.execEndsGroupStop(t)
 	}
 	p.reap()
 	k.clock.detach(p)

@@ -395,6 +395,30 @@ func (d *Debugger) leaveGroupStop(t *Task) {
 	}
 }
 
+// execEndsGroupStop drops the threads an exec by t ended from the group-stop in effect:
+// one they had yet to stop in ends with them, unless t has yet to stop in it too, as
+// Linux's zap_other_threads() drops the count of threads to stop.
+func (d *Debugger) execEndsGroupStop(t *Task) {
+	l := d.pt
+	if l == nil || l.groupSig == 0 {
+		return
+	}
+	left := 0
+	for o, dt := range d.tasks {
+		switch {
+		case !dt.groupPend:
+		case o == t:
+			left = 1
+		default:
+			dt.groupPend = false
+		}
+	}
+	l.groupLeft = left
+	if left == 0 && !l.groupDone {
+		l.groupSig = 0
+	}
+}
+
 // listen implements PTRACE_LISTEN, on the tracee's loop: after a PTRACE_EVENT_STOP stop
 // of thread tid, the tracee stays stopped, and the tracer's wait has nothing to report
 // until a SIGCONT or PTRACE_INTERRUPT stops it again (relisten).

@@ -3,7 +3,8 @@
  * wait (PTRACE_EVENT_STOP when seized) and ended by its own restart (PTRACE_LISTEN
  * under PTRACE_SEIZE, each thread then stopping again at SIGCONT); the process's
  * parent, when not its tracer, learns of the group-stop once every thread stopped in
- * it, and of the SIGCONT that ends it; and a process's end (exit_group by any thread)
+ * it (or once a thread yet to stop ends instead; an exec by another thread ends the
+ * group-stop), and of the SIGCONT that ends it; and a process's end (exit_group by any thread)
  * stops each traced thread with PTRACE_EVENT_EXIT, after which each thread's end is
  * reported, the first thread's last. And the attacker's cases: 64 threads stopped and
  * restarted over and over, a tracer that dies while the threads are in group-stop (the
@@ -16,7 +17,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <stddef.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -102,6 +105,8 @@ static pid_t target(int n)
 			char c = 0;
 			if (read(lead[0], &c, 1) == 1 && c == 'x')
 				syscall(SYS_exit_group, 6);
+			if (c == 'E')
+				execl("/proc/self/exe", "ptgroupstop", "idle", (char *)0);
 		}
 	}
 	victim = pid;
@@ -411,6 +416,93 @@ static void parent_sees(int n, int seize)
 	end_target();
 }
 
+/* hold_at_entry restarts thread tid with PTRACE_SYSCALL until it stops at the entry of
+ * call nr (-1: of any call); 0 if it does not. */
+static int hold_at_entry(pid_t tid, long nr)
+{
+	for (int i = 0; i < 100; i++) {
+		int st;
+		if (pt(PTRACE_SYSCALL, tid, 0, 0) != 0 || waitpid(tid, &st, __WALL) != tid || !WIFSTOPPED(st))
+			return 0;
+		if (WSTOPSIG(st) != (SIGTRAP | 0x80))
+			continue;
+		long orig = -1, rax = -1;
+		pt(PTRACE_PEEKUSER, tid, offsetof(struct user_regs_struct, orig_rax), (unsigned long)&orig);
+		pt(PTRACE_PEEKUSER, tid, offsetof(struct user_regs_struct, rax), (unsigned long)&rax);
+		if (rax == -ENOSYS && (nr < 0 || orig == nr))
+			return 1;
+	}
+	return 0;
+}
+
+/* parent_after: one thread held at a call's entry has yet to stop in the group-stop when
+ * the others have; the parent learns of the stop once that thread ends instead (exit),
+ * and not when another thread's exec ends it (Linux's exec cancels the group-stop). */
+static void parent_after(int by_exec)
+{
+	int n = 4;
+	pid_t pid = target(n);
+	int done[2], go[2];
+	pipe(done);
+	pipe(go);
+	fflush(stdout);
+	pid_t tracer = fork();
+	if (tracer == 0) {
+		int ok = attach_all(n, 1, PTRACE_O_TRACESYSGOOD), info, st;
+		pid_t b = sh->tid[3];
+		/* Thread 3 waits in read: it stops, then is held at its next call's entry. */
+		ok &= pt(PTRACE_INTERRUPT, b, 0, 0) == 0 && waitpid(b, &st, __WALL) == b && st >> 16 == PTRACE_EVENT_STOP;
+		if (!by_exec)
+			write(cmd[1], "e", 1);
+		ok &= hold_at_entry(b, by_exec ? -1 : SYS_exit);
+		kill(pid, SIGSTOP);
+		ok &= signal_stop(SIGSTOP) != 0;
+		ok &= group_stops(n - 1, SIGSTOP, 1, &info) == n - 1;
+		char c = ok;
+		write(done[1], &c, 1);
+		read(go[0], &c, 1);
+		if (by_exec) {
+			pt(PTRACE_CONT, pid, 0, 0);
+			write(lead[1], "E", 1);
+		} else {
+			pt(PTRACE_CONT, b, 0, 0);
+		}
+		/* Then each stop is restarted, with its signal, until the target ends; the
+		 * ends of the threads the exec or exit ended come first. */
+		int ends = 0;
+		for (;;) {
+			pid_t t = waitpid(-1, &st, __WALL);
+			if (t < 0 || (t == pid && !WIFSTOPPED(st)))
+				break;
+			if (WIFSTOPPED(st))
+				pt(PTRACE_CONT, t, 0, st >> 16 ? 0 : WSTOPSIG(st));
+			else if (++ends == (by_exec ? n - 1 : 1))
+				write(done[1], &c, 1);
+		}
+		_exit(0);
+	}
+	char c = 0;
+	read(done[0], &c, 1);
+	expect("one thread held at a call's entry, the others in group-stop", c == 1);
+	int st = 0;
+	expect("the parent's wait has nothing yet", waitpid(pid, &st, WUNTRACED | WNOHANG) == 0);
+	write(go[1], &c, 1);
+	read(done[0], &c, 1);
+	int r = waitpid(pid, &st, WUNTRACED | WNOHANG);
+	if (by_exec)
+		expect("after the exec ended it, the parent's wait has nothing", r == 0);
+	else
+		expect("once it exited, the parent's wait sees the process stopped", r == pid && WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+	kill(pid, SIGKILL);
+	expect("then its end", waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	waitpid(tracer, &st, 0);
+	close(done[0]);
+	close(done[1]);
+	close(go[0]);
+	close(go[1]);
+	end_target();
+}
+
 /* killed: SIGKILL while some threads are in group-stop and others on their way. */
 static void killed(int n, int seize)
 {
@@ -501,8 +593,11 @@ static void thread_exit(int n, int seize)
 	end_target();
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "idle") == 0)
+		for (;;)
+			pause();
 	setvbuf(stdout, 0, _IOLBF, 0);
 	sh = mmap(0, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct sigaction sa;
@@ -534,6 +629,12 @@ int main(void)
 	alarm(60);
 	printf("-- the parent of a process whose threads are seized\n");
 	parent_sees(4, 1);
+	alarm(60);
+	printf("-- the parent, when a thread ends before its stop\n");
+	parent_after(0);
+	alarm(60);
+	printf("-- the parent, when an exec ends the group-stop\n");
+	parent_after(1);
 	alarm(60);
 	printf("-- SIGKILL during the stops\n");
 	killed(4, 0);
