@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -58,6 +59,9 @@ func TestStraceUnderVemu(t *testing.T) {
 		// A thread the tracer does not trace takes a signal and ends the process.
 		{"one-thread/threadexit.glibc", "threadexit.glibc", nil, true},
 		{"one-thread/threadexit.musl", "threadexit.musl", nil, true},
+		// It stops itself with four threads, and a child continues it.
+		{"threadstop.glibc", "threadstop.glibc", nil, false},
+		{"threadstop.musl", "threadstop.musl", nil, false},
 	} {
 		g := c.guest
 		t.Run(c.name, func(t *testing.T) {
@@ -93,8 +97,10 @@ func TestStraceUnderVemu(t *testing.T) {
 						names[name] = true
 					}
 				}
+				// Each thread's group-stop is a line of its own.
+				stops := strings.Count(string(b), "--- stopped by ")
 				list := slices.Sorted(maps.Keys(names))
-				return out, status, strings.Join(list, " ") + "; stderr: " + stderr.String()
+				return out, status, strings.Join(list, " ") + "; " + strconv.Itoa(stops) + " stops; stderr: " + stderr.String()
 			}
 			wantOut, wantStatus, wantCalls := run(strace)
 			gotOut, gotStatus, gotCalls := run(vemuBin, "run", strace)
