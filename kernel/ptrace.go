@@ -37,6 +37,7 @@ type ptraceLink struct {
 	groupDone bool           // every thread stopped in it: the process is stopped, for its parent
 	sysTrace  map[int]bool   // threads restarted with PTRACE_SYSCALL: they stop at calls
 	untraced  map[int]bool   // threads the tracer detached alone, did not attach, or was not told of (no TRACECLONE)
+	setDone   bool           // setUp ran
 
 	// Guarded by the kernel's pt.mu.
 	threads     map[int]bool        // threads other than the first the tracer was told of (clone events)
@@ -424,15 +425,20 @@ func (d *Debugger) execEndsGroupStop(t *Task) {
 // until a SIGCONT or PTRACE_INTERRUPT stops it again (relisten).
 func (l *ptraceLink) listen(tid int) error {
 	d := l.d
-	if si, ok := d.siginfo[tid]; !ok || si.Code>>8 != abi.PTRACE_EVENT_STOP {
-		return unix.EIO
-	}
 	k := l.tracee.k
 	k.pt.mu.Lock()
 	defer k.pt.mu.Unlock()
+	// A thread not in a stop is ESRCH before anything else, as Linux's
+	// ptrace_check_attach() answers it (a thread an exit_group ends, say).
 	s := l.stops[tid]
 	if l.tracee.ptrace != l || s == nil || s.listening {
 		return unix.ESRCH
+	}
+	if t := l.tracee.thread(tid); t == nil || t.state == taskDead {
+		return unix.ESRCH
+	}
+	if si, ok := d.siginfo[tid]; !ok || si.Code>>8 != abi.PTRACE_EVENT_STOP {
+		return unix.EIO
 	}
 	s.listening, s.status = true, 0
 	l.nListen++
@@ -1056,7 +1062,6 @@ func (t *Task) ptraceAttach(seize bool, pid int32, addr, data uint64) error {
 	p.tracees = append(p.tracees, q)
 	q.attachedFatal()
 	k.pt.mu.Unlock()
-	from := int32(p.pid)
 	q.send(wakeup{fn: func() {
 		k.pt.mu.Lock()
 		ok := q.ptrace == l
@@ -1065,23 +1070,35 @@ func (t *Task) ptraceAttach(seize bool, pid int32, addr, data uint64) error {
 			q.attaching.Store(false)
 			q.publishFatal()
 		}()
-		if !ok || q.exit != nil {
-			return
-		}
-		l.install()
-		// The process's first thread is attached; its others run on untraced until
-		// they are attached themselves, as on Linux.
-		first := q.thread(q.pid)
-		for _, o := range q.tasks {
-			if o != first && o.state != taskDead {
-				l.leaveUntraced(o.tid)
-			}
-		}
-		if !seize && first != nil && first.state != taskDead {
-			q.queueSignal(first, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL, Pid: from})
+		if ok {
+			l.setUp()
 		}
 	}})
 	return nil
+}
+
+// setUp makes the tracee of a PTRACE_ATTACH or PTRACE_SEIZE traced, on its loop, once:
+// by the attach's message, or by a later request's that got there first (a message
+// waits in a goroutine of its own when the loop's queue is full, so that they may come
+// in any order).
+func (l *ptraceLink) setUp() {
+	q := l.tracee
+	if l.setDone || q.exit != nil {
+		return
+	}
+	l.setDone = true
+	l.install()
+	// The process's first thread is attached; its others run on untraced until they
+	// are attached themselves, as on Linux.
+	first := q.thread(q.pid)
+	for _, o := range q.tasks {
+		if o != first && o.state != taskDead {
+			l.leaveUntraced(o.tid)
+		}
+	}
+	if !l.seized && first != nil && first.state != taskDead {
+		q.queueSignal(first, abi.Siginfo{Signo: abi.SIGSTOP, Code: abi.SI_KERNEL, Pid: int32(l.tracerPid)})
+	}
 }
 
 // attachThread is PTRACE_ATTACH or PTRACE_SEIZE of thread tid of a process the caller
@@ -1091,6 +1108,13 @@ func (l *ptraceLink) attachThread(tid int, seize bool) error {
 	q := l.tracee
 	done := make(chan error, 1)
 	q.send(wakeup{fn: func() {
+		k := q.k
+		k.pt.mu.Lock()
+		mine := q.ptrace == l
+		k.pt.mu.Unlock()
+		if mine {
+			l.setUp() // the process's own attach may wait behind this message
+		}
 		t := q.thread(tid)
 		switch {
 		case t == nil || t.state == taskDead || q.exit != nil:
@@ -1099,7 +1123,6 @@ func (l *ptraceLink) attachThread(tid int, seize bool) error {
 			done <- unix.EPERM
 		default:
 			delete(l.untraced, tid)
-			k := q.k
 			k.pt.mu.Lock()
 			if l.threads == nil {
 				l.threads = map[int]bool{}

@@ -180,7 +180,7 @@ var table = [abi.SyscallCount]Entry{
 	abi.SYS_MQ_NOTIFY:               partial(sysMqNotify, mqNote),
 	abi.SYS_MQ_GETSETATTR:           partial(sysMqGetsetattr, mqNote),
 	abi.SYS_PROCESS_VM_READV:        supported(sysProcessVMReadv),
-	abi.SYS_PTRACE:                  partial(sysPtrace, "between guest processes; a stop stops every thread of the tracee; no PTRACE_LISTEN, PTRACE_O_SUSPEND_SECCOMP or hardware breakpoints through DR7"),
+	abi.SYS_PTRACE:                  partial(sysPtrace, "between guest processes; no PTRACE_O_SUSPEND_SECCOMP"),
 	abi.SYS_PROCESS_VM_WRITEV:       supported(sysProcessVMWritev),
 	abi.SYS_CAPGET:                  supported(sysCapget),
 	abi.SYS_CAPSET:                  supported(sysCapset),
