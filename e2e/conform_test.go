@@ -76,6 +76,7 @@ var conformGuests = []diffCase{
 	{name: "ptsysexit", cmds: one("ptsysexit")},
 	{name: "ptexit", cmds: one("ptexit")},
 	{name: "ptgroupstop", cmds: one("ptgroupstop")},
+	{name: "ptseizemany", cmds: one("ptseizemany")},
 	{name: "smc", cmds: one("smc")},
 	{name: "dualmap", cmds: one("dualmap")},
 	{name: "threadcpu", cmds: one("threadcpu")},

@@ -139,6 +139,7 @@ type debugTask struct {
 	vforkPid  int
 	startStop bool // a new thread of a seized tracee: PTRACE_EVENT_STOP before it runs
 	groupPend bool // a tracer's group-stop: the thread stops before it runs again
+	intrPend  bool // a tracer's PTRACE_INTERRUPT: the thread stops before it runs again
 }
 
 type debugWatch struct {
@@ -815,6 +816,9 @@ func (d *Debugger) beforeRun(t *Task) bool {
 	switch {
 	case dt.startStop:
 		dt.startStop = false
+		d.interruptStop(t)
+	case dt.intrPend:
+		dt.intrPend = false
 		d.interruptStop(t)
 	case d.intr && (d.intrTid == 0 || d.intrTid == t.tid || d.p.thread(d.intrTid) == nil):
 		d.intr, d.intrTid = false, 0

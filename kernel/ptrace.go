@@ -705,8 +705,10 @@ func sysPtrace(t *Task, a Args) (uint64, error) {
 		}
 		q.send(wakeup{fn: func() {
 			if d := q.dbg; d != nil && d.pt == l && !d.relisten(tid) {
-				d.intr, d.intrTid = true, tid
-				if th := q.thread(tid); th != nil {
+				if th := q.thread(tid); th != nil && th.state != taskDead {
+					// Each thread's own, as Linux's JOBCTL_TRAP_STOP: interrupts of
+					// several threads each stop theirs.
+					d.task(th).intrPend = true
 					// As Linux's signal_wake_up(): a blocked call ends to stop, and
 					// restarts when the thread goes on (restart_syscall for a sleep).
 					th.interruptCall()

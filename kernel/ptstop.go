@@ -36,6 +36,9 @@ func (d *Debugger) park(t *Task, st DebugStop, then func(seen bool)) {
 	if d.intr && (d.intrTid == 0 || d.intrTid == t.tid) {
 		d.intr, d.intrTid = false, 0 // this stop is the one the interrupt asked for
 	}
+	if dt := d.tasks[t]; dt != nil {
+		dt.intrPend = false // any stop ends a pending interrupt's, as Linux's ptrace_stop()
+	}
 	d.pt.stopped(st)
 	d.p.publishFatal()
 }
