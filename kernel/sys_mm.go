@@ -139,6 +139,23 @@ func mmapCall(t *Task, a Args, placed func() error) (uint64, error) {
 			return 0, err
 		}
 	}
+	// placedOK makes the checks that follow the choice of a place, in Linux's order:
+	// the caller's, the mapping's type, and the memory charge last, as Linux's
+	// mmap_region charges (the old mappings of the range stay when it refuses).
+	placedOK := func() error {
+		if placed != nil {
+			if err := placed(); err != nil {
+				return err
+			}
+		}
+		if err := mmapTypeOK(anon, typ, flags, off, size, &st); err != nil {
+			return err
+		}
+		if typ == abi.MAP_PRIVATE && prot&abi.PROT_WRITE != 0 && flags&abi.MAP_NORESERVE == 0 && mm.Overcommits(size) {
+			return unix.ENOMEM
+		}
+		return nil
+	}
 	fixed := flags&(abi.MAP_FIXED|abi.MAP_FIXED_NOREPLACE) != 0
 	var start mm.Addr
 	switch {
@@ -159,18 +176,8 @@ func mmapCall(t *Task, a Args, placed func() error) (uint64, error) {
 		if noReplace && !s.Free(start, end) {
 			return 0, unix.EEXIST
 		}
-		if placed != nil {
-			if err := placed(); err != nil {
-				return 0, err
-			}
-		}
-		if err := mmapTypeOK(anon, typ, flags, off, size, &st); err != nil {
+		if err := placedOK(); err != nil {
 			return 0, err
-		}
-		// Charged last, as Linux's mmap_region charges (the old mappings of the range
-		// stay when it refuses).
-		if typ == abi.MAP_PRIVATE && prot&abi.PROT_WRITE != 0 && flags&abi.MAP_NORESERVE == 0 && mm.Overcommits(size) {
-			return 0, unix.ENOMEM
 		}
 		if !noReplace {
 			if s.Sealed(start, end) {
@@ -207,18 +214,8 @@ func mmapCall(t *Task, a Args, placed func() error) (uint64, error) {
 				return 0, err
 			}
 		}
-		if placed != nil {
-			if err := placed(); err != nil {
-				return 0, err
-			}
-		}
-		if err := mmapTypeOK(anon, typ, flags, off, size, &st); err != nil {
+		if err := placedOK(); err != nil {
 			return 0, err
-		}
-		// Charged last, as Linux's mmap_region charges (the old mappings of the range
-		// stay when it refuses).
-		if typ == abi.MAP_PRIVATE && prot&abi.PROT_WRITE != 0 && flags&abi.MAP_NORESERVE == 0 && mm.Overcommits(size) {
-			return 0, unix.ENOMEM
 		}
 	}
 
