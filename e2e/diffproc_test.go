@@ -3,8 +3,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -31,30 +29,13 @@ var diffprocKnown = map[int]struct {
 // changed line by line. The program refuses to run as root (a root process is allowed
 // what it tries to be refused); as root, both runs are made as nobody.
 func TestDiffProc(t *testing.T) {
-	var as []string
-	if os.Geteuid() == 0 {
-		sp, err := exec.LookPath("setpriv")
-		if err != nil {
-			t.Skip("as root, the calls run only as an unprivileged user, and there is no setpriv")
-		}
-		as = []string{sp, "--reuid=65534", "--regid=65534", "--clear-groups", "--"}
-	}
+	as := asNobody(t, "the calls run")
 	for _, libc := range []string{"glibc", "musl"} {
 		for _, seed := range diffprocSeeds {
 			t.Run(fmt.Sprintf("%s/seed-%d", libc, seed), func(t *testing.T) {
 				t.Parallel()
 				// vemu and the program where nobody may run them.
-				dir, err := os.MkdirTemp("", "diffproc")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { os.RemoveAll(dir) })
-				if err := os.Chmod(dir, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				for src, dst := range map[string]string{guest("diffproc." + libc): "diffproc", vemuBin: "vemu"} {
-					placeProgram(t, src, filepath.Join(dir, dst))
-				}
+				dir := programsDir(t, "diffproc", guest("diffproc."+libc), "diffproc")
 				prog, args := filepath.Join(dir, "diffproc"), []string{fmt.Sprint(seed), fmt.Sprint(diffprocOps)}
 				inv := invocation{prog: prog, dir: dir}
 				run := func(cmd ...string) result {

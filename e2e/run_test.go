@@ -80,6 +80,37 @@ func placeProgram(t *testing.T, src, dst string) {
 	}
 }
 
+// programsDir makes a directory any user may enter, removed when the test ends, with the
+// guest program prog placed in it as name and vemu as "vemu".
+func programsDir(t *testing.T, pattern, prog, name string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	placeProgram(t, prog, filepath.Join(dir, name))
+	placeProgram(t, vemuBin, filepath.Join(dir, "vemu"))
+	return dir
+}
+
+// asNobody is the command prefix that runs a command as nobody when the tests run as
+// root (none otherwise); without setpriv, the test is skipped, saying why it needs one.
+func asNobody(t *testing.T, why string) []string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	sp, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("as root, " + why + " only as an unprivileged user, and there is no setpriv")
+	}
+	return []string{sp, "--reuid=65534", "--regid=65534", "--clear-groups", "--"}
+}
+
 func execute(t *testing.T, name string, args []string, inv invocation) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)

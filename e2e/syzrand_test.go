@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -29,25 +28,9 @@ func TestRandomSyscalls(t *testing.T) {
 				// Inside a root of its own, and never as root: random paths and modes reach
 				// only its copy of itself, and descriptors vemu inherits (a test runner's
 				// stray ones included) stay the host's files, which root could change.
-				dir, err := os.MkdirTemp("", "syzrand")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { os.RemoveAll(dir) })
-				if err := os.Chmod(dir, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				for src, dst := range map[string]string{guest("syzrand." + libc): "syzrand", vemuBin: "vemu"} {
-					placeProgram(t, src, filepath.Join(dir, dst))
-				}
-				args := []string{filepath.Join(dir, "vemu"), "run", "--root=" + dir, "--seed=" + fmt.Sprint(seed), "/syzrand", fmt.Sprint(seed), "100000"}
-				if os.Geteuid() == 0 {
-					sp, err := exec.LookPath("setpriv")
-					if err != nil {
-						t.Skip("as root, the random calls run only as an unprivileged user, and there is no setpriv")
-					}
-					args = append([]string{sp, "--reuid=65534", "--regid=65534", "--clear-groups", "--"}, args...)
-				}
+				dir := programsDir(t, "syzrand", guest("syzrand."+libc), "syzrand")
+				args := append(asNobody(t, "the random calls run"), filepath.Join(dir, "vemu"), "run", "--root="+dir,
+					"--seed="+fmt.Sprint(seed), "/syzrand", fmt.Sprint(seed), "100000")
 				cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 				cmd.Dir = dir
 				var stderr bytes.Buffer
@@ -62,7 +45,7 @@ func TestRandomSyscalls(t *testing.T) {
 				cmd.WaitDelay = 20 * time.Second
 				timer := time.AfterFunc(90*time.Second, cancel)
 				defer timer.Stop()
-				err = cmd.Run()
+				err := cmd.Run()
 				ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 				switch {
 				case ws.Exited() && ws.ExitStatus() == 125:
