@@ -174,3 +174,27 @@ func TestSigtermDuringLongUnmap(t *testing.T) {
 		t.Errorf("after SIGTERM: status %d, want 143 (137: killed after %v); stderr: %s", r.status, runTimeout, r.stderr)
 	}
 }
+
+// TestStartIgnored starts the ignored guest, natively and under vemu, from a shell that
+// ignores some signals, those the Go runtime installs handlers for and one glibc keeps
+// for itself among them: the guest starts with the same ones ignored, as a program that
+// execve leaves them to.
+func TestStartIgnored(t *testing.T) {
+	const shell = `trap '' HUP USR1 TERM 32 40; exec "$@"`
+	for _, libc := range []string{"glibc", "musl"} {
+		t.Run(libc, func(t *testing.T) {
+			prog := guest("ignored." + libc)
+			native := execute(t, "/bin/sh", []string{"-c", shell, "sh", prog}, invocation{})
+			emu := execute(t, "/bin/sh", []string{"-c", shell, "sh", vemuBin, "run", prog}, invocation{})
+			if native.status != 0 || emu.status != 0 {
+				t.Fatalf("status: native %d, vemu %d\n%s", native.status, emu.status, emu.stderr)
+			}
+			if !strings.HasPrefix(string(native.stdout), "1 10 15 32 40") {
+				t.Logf("natively: %q (the test's own parent ignores others too)", native.stdout)
+			}
+			if !bytes.Equal(native.stdout, emu.stdout) {
+				t.Errorf("natively %q, under vemu %q", native.stdout, emu.stdout)
+			}
+		})
+	}
+}

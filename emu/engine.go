@@ -424,3 +424,16 @@ func (e *Engine) TakeFastHits(f func(nr int, n uint64)) {
 		}
 	}
 }
+
+// StartIgnored lists the signals vemu was started with ignored (SIG_IGN), as they were
+// before the Go runtime set up its handlers (startsig.c).
+func StartIgnored() []int {
+	mask := uint64(C.vemu_start_ignored())
+	var sigs []int
+	for sig := 1; sig <= 64; sig++ {
+		if mask&(1<<(sig-1)) != 0 {
+			sigs = append(sigs, sig)
+		}
+	}
+	return sigs
+}

@@ -314,6 +314,9 @@ uc_err vemu_smc_drop(uc_engine *uc, struct vemu_state *st, uint64_t page);
 uc_err vemu_smc_reset(uc_engine *uc, struct vemu_state *st);
 int vemu_sigbus_install(void);
 void vemu_sigbus_running(uc_engine *uc, struct vemu_state *st);
+// vemu_start_ignored is the set of signals vemu was started with ignored, bit sig-1 for
+// each (startsig.c).
+uint64_t vemu_start_ignored(void);
 // vemu_fp_running names the engine this thread runs for the floating-point helpers of
 // x87.c and sse.c (NULL after); vemu_fp_uc is that engine.
 void vemu_fp_running(uc_engine *uc);

@@ -37,7 +37,7 @@ type Config struct {
 	// Stats counts vDSO calls by function too (other counts are always kept).
 	Stats bool
 	// Ignored are the signals the first process starts with ignored, as a program
-	// inherits SIG_IGN through execve (vemu's own ignored SIGINT, say).
+	// inherits SIG_IGN through execve (those vemu itself was started with ignored).
 	Ignored []int
 	// Stdin, Stdout, Stderr are the host files behind guest fds 0, 1 and 2
 	// (default: vemu's own).

@@ -23,6 +23,7 @@ import (
 	"vemu/gdbstub"
 
 	"vemu/abi"
+	"vemu/emu"
 	"vemu/inject"
 	"vemu/kernel"
 	vdsoimage "vemu/vdso_image"
@@ -248,13 +249,8 @@ func cmdRun(args []string, stderr io.Writer) (code, sig int) {
 		cfg.Strace = stderr
 	}
 
-	// A program started with SIGINT or SIGHUP ignored keeps them ignored, as through
-	// execve; the Go runtime tells only these two apart (os/signal.Ignored).
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
-		if signal.Ignored(sig) {
-			cfg.Ignored = append(cfg.Ignored, int(sig))
-		}
-	}
+	// A program started with signals ignored keeps them ignored, as through execve.
+	cfg.Ignored = emu.StartIgnored()
 	k := kernel.New(cfg)
 	prog := fs.Arg(0)
 	path := prog
