@@ -198,7 +198,10 @@ func TestEpollWaiterWokenKeepsRegistration(t *testing.T) {
 		t.Fatal("the registration ended while a woken waiter still watches")
 	}
 	hostPoller.requeue(w1)
-	if w1.excl == nil {
+	hostPoller.mu.Lock() // the poller's goroutine takes waiters out of line
+	inLine := w1.excl != nil
+	hostPoller.mu.Unlock()
+	if !inLine {
 		t.Fatal("the woken waiter could not go back in line")
 	}
 	unix.Write(efd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
