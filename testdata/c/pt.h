@@ -10,6 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Requests and events older C libraries' headers may lack. */
+#ifndef PTRACE_LISTEN
+#define PTRACE_LISTEN 0x4208
+#endif
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+
 /* pt is ptrace(2) itself: glibc's and musl's wrappers differ for the PEEK requests. */
 __attribute__((unused)) static long pt(long req, pid_t pid, unsigned long addr, unsigned long data)
 {

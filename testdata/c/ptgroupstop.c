@@ -26,13 +26,6 @@
 #include "check.h"
 #include "pt.h"
 
-#ifndef PTRACE_LISTEN
-#define PTRACE_LISTEN 0x4208
-#endif
-#ifndef PTRACE_EVENT_STOP
-#define PTRACE_EVENT_STOP 128
-#endif
-
 #define MAXT 64
 
 /* What the tracer sees of its target without tracing it: each thread's id and count

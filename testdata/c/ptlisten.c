@@ -17,14 +17,6 @@
 #include "check.h"
 #include "pt.h"
 
-#ifndef PTRACE_LISTEN
-#define PTRACE_LISTEN 0x4208
-#endif
-#ifndef PTRACE_EVENT_STOP
-#define PTRACE_EVENT_STOP 128
-#endif
-
-
 /* reader is the child: it exits with the first byte it reads from fd. */
 static pid_t reader(int fd, int other)
 {
@@ -39,7 +31,6 @@ static pid_t reader(int fd, int other)
 	}
 	return pid;
 }
-
 
 /* describe prints how waitpid reported pid. */
 static int describe(const char *what, pid_t pid, int flags)

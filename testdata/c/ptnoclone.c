@@ -19,10 +19,6 @@
 #include "check.h"
 #include "pt.h"
 
-#ifndef PTRACE_EVENT_STOP
-#define PTRACE_EVENT_STOP 128
-#endif
-
 static volatile int other_tid;
 static volatile int usr1;
 
