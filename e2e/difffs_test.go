@@ -74,15 +74,11 @@ func runDiffFS(t *testing.T, top, prog string, seed int, emu bool) []byte {
 	if emu {
 		args = append([]string{vemu, "run"}, args...)
 	}
-	if os.Geteuid() == 0 {
-		sp, err := exec.LookPath("setpriv")
-		if err != nil {
-			t.Skip("as root, the random calls run only as an unprivileged user, and there is no setpriv")
-		}
+	if as := asNobody(t, "the random calls run"); as != nil {
 		if err := os.Chown(work, 65534, 65534); err != nil {
 			t.Fatal(err)
 		}
-		args = append([]string{sp, "--reuid=65534", "--regid=65534", "--clear-groups", "--"}, args...)
+		args = append(as, args...)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
