@@ -48,15 +48,11 @@ func (t *Task) rw2(a Args, in bool) (uint64, error) {
 	if f.ops == nil && (flags&^rwfAll != 0 || flags&rwfAppends == rwfAppends || f.mayBlock() && flags&rwfRegularOnly != 0) {
 		// The host checks the rest first (ESPIPE, the iovecs), and the flags without
 		// a transfer or a wait.
-		nr := uintptr(unix.SYS_PWRITEV2)
-		if in {
-			nr = unix.SYS_PREADV2
-		}
 		err := error(unix.EOPNOTSUPP)
 		if flags&^rwfAll == 0 && flags&rwfAppends == rwfAppends {
 			err = unix.EINVAL // RWF_APPEND with RWF_NOAPPEND
 		}
-		return t.hostIOFaultCall(f, ioReq{a: a, in: in, vector: true, positional: true}, err, nr, flags)
+		return t.hostIOFaultCall(f, ioReq{a: a, in: in, vector: true, positional: true}, err, rw2Nr(in), flags)
 	}
 	if f.ops != nil || f.mayBlock() && flags&rwfNowait == 0 {
 		if flags&^rwfAll != 0 {
@@ -73,11 +69,7 @@ func (t *Task) rw2(a Args, in bool) (uint64, error) {
 	}
 	b, err := t.iovecs(a.Ptr(1), a.Int(2), want)
 	if err != nil {
-		nr := uintptr(unix.SYS_PWRITEV2)
-		if in {
-			nr = unix.SYS_PREADV2
-		}
-		return t.hostIOFaultCall(f, ioReq{a: a, in: in, vector: true, positional: true}, err, nr, flags)
+		return t.hostIOFaultCall(f, ioReq{a: a, in: in, vector: true, positional: true}, err, rw2Nr(in), flags)
 	}
 	var n int
 	if in {
@@ -111,4 +103,12 @@ func sysCachestat(t *Task, a Args) (uint64, error) {
 		return 0, e
 	}
 	return 0, t.p.mm.CopyOut(a.Ptr(2), unsafe.Slice((*byte)(unsafe.Pointer(&cs[0])), 40))
+}
+
+// rw2Nr is the host's call for rw2: preadv2 or pwritev2.
+func rw2Nr(in bool) uintptr {
+	if in {
+		return unix.SYS_PREADV2
+	}
+	return unix.SYS_PWRITEV2
 }
